@@ -1,0 +1,153 @@
+"""The ``effc`` command line. Every user mistake is one line on stderr and exit 2."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+import numpy as np
+
+from effc.errors import EffcError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"effc: error: {message} (see 'effc {self.prog.split()[-1]} --help')\n"
+                         if " " in self.prog else f"effc: error: {message} (see 'effc --help')\n")
+        sys.exit(2)
+
+
+def _load_npy(path: str, what: str = "input") -> np.ndarray:
+    p = Path(path)
+    if not p.is_file():
+        raise EffcError(f"{what} file '{path}' does not exist; check the path")
+    try:
+        value = np.load(p, allow_pickle=False)
+    except (ValueError, OSError, EOFError):
+        raise EffcError(f"{what} file '{path}' is not a readable .npy/.npz file; save it with "
+                        "numpy.save") from None
+    if isinstance(value, np.lib.npyio.NpzFile):
+        keys = list(value.keys())
+        if len(keys) != 1:
+            raise EffcError(f"{what} file '{path}' holds {len(keys)} arrays {keys}; give a .npy "
+                            "file or an .npz with exactly one array")
+        value = value[keys[0]]
+    return value
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from effc.api import inspect_model
+
+    summary = inspect_model(args.model, args.input_shape)
+    if args.json:
+        print(json.dumps({k: summary[k] for k in ("inputs", "outputs", "macs", "params")}
+                         | {"layers": [{k: layer[k] for k in
+                                        ("name", "op", "output_shape", "macs", "params")}
+                                       for layer in summary["layers"]]}))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{summary['name']}")
+    for col in ("#", "layer", "op", "output shape", "MACs", "params", "weight bytes"):
+        table.add_column(col, justify="right" if col in ("#", "MACs", "params",
+                                                         "weight bytes") else "left")
+    for i, layer in enumerate(summary["layers"]):
+        table.add_row(str(i), layer["name"][-40:], layer["op"],
+                      "x".join(map(str, layer["output_shape"])), f"{layer['macs']:,}",
+                      f"{layer['params']:,}", f"{layer['weight_bytes']:,}")
+    table.add_section()
+    table.add_row("", "total", "", "", f"{summary['macs']:,}", f"{summary['params']:,}",
+                  f"{summary['weight_bytes']:,}")
+    console = Console()
+    console.print(table)
+    for io in ("inputs", "outputs"):
+        for t in summary[io]:
+            console.print(f"{io[:-1]} {t['name']}: {'x'.join(map(str, t['shape']))} {t['dtype']}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from effc.engines.run import run_engine
+
+    x = _load_npy(args.input)
+    result = run_engine(args.model, args.engine, x, input_shapes=args.input_shape,
+                        profile=args.profile)
+    np.save(args.output, result.outputs)
+    if args.json:
+        print(json.dumps(result.to_json() | {"output": str(args.output)}))
+    else:
+        print(f"{args.engine}: {result.outputs.shape[0]} sample(s) -> {args.output} "
+              f"{list(result.outputs.shape)} {result.outputs.dtype}")
+    return 0
+
+
+def cmd_compile(args: argparse.Namespace) -> int:
+    from effc.compiler import compile_from_args
+
+    return compile_from_args(args)
+
+
+def cmd_boards(args: argparse.Namespace) -> int:
+    from effc.firmware.boards import list_boards
+
+    for board in list_boards():
+        print(board.describe())
+    return 0
+
+
+def cmd_prune(args: argparse.Namespace) -> int:
+    from effc.passes.prune_cli import prune_from_args
+
+    return prune_from_args(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="effc", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("inspect", help="per-layer table: op, shape, MACs, params")
+    p.add_argument("model")
+    p.add_argument("--input-shape", action="append", metavar="NAME=DxD...")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_inspect)
+
+    p = sub.add_parser("run", help="run a model or a compiled OUTDIR on an engine")
+    p.add_argument("model", help="an .onnx file or a folder written by 'effc compile'")
+    p.add_argument("--engine", default="reference", choices=["reference", "host", "qemu"])
+    p.add_argument("--input", required=True, help=".npy of shape [N, *input_shape[1:]]")
+    p.add_argument("--output", required=True, help=".npy to write")
+    p.add_argument("--input-shape", action="append", metavar="NAME=DxD...")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--profile", action="store_true", help="instructions per layer (qemu)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("compile", help="compile a model into OUTDIR")
+    from effc.compiler import add_compile_arguments
+
+    add_compile_arguments(p)
+    p.set_defaults(func=cmd_compile)
+
+    p = sub.add_parser("boards", help="list the known boards")
+    p.set_defaults(func=cmd_boards)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except EffcError as exc:
+        sys.stderr.write(f"effc: error: {exc}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("effc: interrupted\n")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

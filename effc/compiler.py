@@ -1,0 +1,142 @@
+"""``effc compile``: frontend -> passes -> OUTDIR (IR, ONNX, manifest, report, code).
+
+OUTDIR layout:
+  model.onnx   the transformed model (QDQ for int8), opens in Netron, runs in onnxruntime
+  effc.json    the manifest: model summary, interface, quantization parameters, memory
+  report.md    the human-readable report
+  ir/          the IR the reference engine runs (graph.json + weights.npz)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from effc.errors import EffcError
+from effc.ir import Graph
+from effc.ir_io import load_graph, save_graph
+
+MANIFEST = "effc.json"
+
+
+def add_compile_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", help="the .onnx model")
+    p.add_argument("-o", "--output", required=True, metavar="OUTDIR")
+    p.add_argument("--quantize", choices=["int8", "none"], default=None,
+                   help="int8 post-training quantization (default: int8 for QDQ models, "
+                        "none for float models without --calib)")
+    p.add_argument("--calib", metavar="FILE.npz|FILE.npy|random",
+                   help="calibration samples on axis 0")
+    p.add_argument("--calibrator", default="minmax",
+                   help="minmax, percentile, mse or entropy; per tensor as NAME=KIND")
+    p.add_argument("--input-shape", action="append", metavar="NAME=DxD...")
+    p.add_argument("--board", default=None, help="target board (see 'effc boards')")
+    p.add_argument("--name", default=None, help="C symbol prefix (default: the model's stem)")
+
+
+@dataclass
+class CompileOptions:
+    quantize: str | None = None
+    calib: str | np.ndarray | None = None
+    calibrator: str = "minmax"
+    input_shapes: list[str] | None = None
+    board: str | None = None
+    name: str | None = None
+
+
+def compile_model(model: str | Path, outdir: str | Path,
+                  options: CompileOptions | None = None) -> CompiledModel:
+    """Compile ``model`` into ``outdir`` and return the opened result."""
+    from effc.frontend.importer import load
+    from effc.frontend.loader import parse_input_shapes
+    from effc.onnx_export import save_onnx
+    from effc.passes.pipeline import compile_pipeline
+    from effc.report import write_report
+    from effc.summary import summarize
+
+    options = options or CompileOptions()
+    outdir = Path(outdir)
+    if outdir.exists() and not outdir.is_dir():
+        raise EffcError(f"output '{outdir}' exists and is not a folder; choose another -o")
+    graph = load(model, parse_input_shapes(options.input_shapes))
+    if options.name:
+        graph.name = _c_identifier(options.name)
+    float_graph = graph.clone()
+    graph, quant_report = compile_pipeline(graph, options)
+    outdir.mkdir(parents=True, exist_ok=True)
+    save_graph(graph, outdir / "ir")
+    save_onnx(graph, outdir / "model.onnx")
+    manifest: dict[str, Any] = {
+        "effc_version": "0.1.0",
+        "source": str(model),
+        "name": graph.name,
+        "quantize": "int8" if _is_int8(graph) else "none",
+        "summary": summarize(graph),
+        "float_summary": {k: summarize(float_graph)[k] for k in ("macs", "params")},
+        "quantization": quant_report,
+    }
+    (outdir / MANIFEST).write_text(json.dumps(manifest, indent=1))
+    write_report(manifest, outdir / "report.md")
+    compiled = CompiledModel(outdir, graph, manifest)
+    if options.board:
+        from effc.codegen.c.emit import emit_c_project
+
+        manifest.update(emit_c_project(graph, outdir, options.board))
+        (outdir / MANIFEST).write_text(json.dumps(manifest, indent=1))
+        write_report(manifest, outdir / "report.md")
+    return compiled
+
+
+def compile_from_args(args: argparse.Namespace) -> int:
+    options = CompileOptions(quantize=args.quantize, calib=args.calib,
+                             calibrator=args.calibrator, input_shapes=args.input_shape,
+                             board=args.board, name=args.name)
+    compiled = compile_model(args.model, args.output, options)
+    m = compiled.manifest
+    print(f"compiled {m['name']} ({m['quantize']}): {m['summary']['macs']:,} MACs, "
+          f"{m['summary']['params']:,} params -> {args.output}")
+    return 0
+
+
+def _is_int8(graph: Graph) -> bool:
+    return any(t.dtype == "int8" for t in graph.activations())
+
+
+def _c_identifier(name: str) -> str:
+    cleaned = "".join(c if c.isalnum() else "_" for c in name)
+    if not cleaned or cleaned[0].isdigit():
+        raise EffcError(f"--name '{name}' is not a C identifier; use letters, digits and _")
+    return cleaned
+
+
+class CompiledModel:
+    """An OUTDIR written by ``effc compile``."""
+
+    def __init__(self, folder: Path, graph: Graph, manifest: dict[str, Any]) -> None:
+        self.folder = folder
+        self.graph = graph
+        self.manifest = manifest
+
+    @classmethod
+    def open(cls, folder: str | Path) -> CompiledModel:
+        folder = Path(folder)
+        if not (folder / MANIFEST).is_file():
+            raise EffcError(f"'{folder}' is not a compiled model folder (no {MANIFEST}); run "
+                            "'effc compile MODEL -o OUTDIR' first")
+        manifest = json.loads((folder / MANIFEST).read_text())
+        return cls(folder, load_graph(folder / "ir"), manifest)
+
+    def run(self, engine: str, x: np.ndarray, profile: bool = False):
+        from effc.engines.run import EngineResult
+        from effc.reference import run_samples
+
+        if engine == "reference":
+            return EngineResult(run_samples(self.graph, x), "reference")
+        from effc.engines.native import run_native
+
+        return run_native(self, engine, x, profile=profile)

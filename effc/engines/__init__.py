@@ -1,0 +1,1 @@
+"""Execution engines: reference interpreter, host C (cffi) and QEMU firmware."""

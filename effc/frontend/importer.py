@@ -1,0 +1,160 @@
+"""ONNX -> effc IR.
+
+Constant subgraphs are evaluated with ``onnx.reference`` first; every other
+node is translated by the ``from_onnx`` of the op registered for its type.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+from onnx.reference import ReferenceEvaluator
+
+from effc.errors import EffcError
+from effc.frontend.context import ONNX_DTYPES, ImportContext
+from effc.frontend.loader import MAX_TENSOR_ELEMENTS, load_onnx
+from effc.ir import Graph, QuantParams, Tensor
+from effc.ops import onnx_importer, supported_onnx_ops
+
+def _evaluate(node: onnx.NodeProto, values: dict[str, np.ndarray], opset: int) -> list[np.ndarray]:
+    if node.op_type == "DequantizeLinear":
+        hint = _dequant_hint(node, values)
+        q = values[node.input[0]].astype(np.float32)
+        scale, zero_point = hint.scale, hint.zero_point.astype(np.float32)
+        if hint.axis is not None:
+            shape = [1] * q.ndim
+            shape[hint.axis] = -1
+            scale, zero_point = scale.reshape(shape), zero_point.reshape(shape)
+        return [((q - zero_point) * scale).astype(np.float32)]
+    inputs = [
+        onnx.helper.make_tensor_value_info(n, onnx.TensorProto.UNDEFINED, None)
+        for n in node.input
+        if n
+    ]
+    outputs = [
+        onnx.helper.make_tensor_value_info(n, onnx.TensorProto.UNDEFINED, None)
+        for n in node.output
+    ]
+    graph = onnx.helper.make_graph([node], "fold", inputs, outputs)
+    model = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", opset)])
+    try:
+        return list(ReferenceEvaluator(model).run(None, {n: values[n] for n in node.input if n}))
+    except Exception as exc:
+        raise EffcError(
+            f"node '{node.name}' ({node.op_type}) on constants could not be evaluated "
+            f"({type(exc).__name__}); simplify the model with onnxsim"
+        ) from None
+
+
+def _dtype(elem_type: int, what: str) -> str:
+    if elem_type not in ONNX_DTYPES:
+        name = onnx.TensorProto.DataType.Name(elem_type)
+        raise EffcError(f"{what} has element type {name}; effc supports float32 and int8")
+    return ONNX_DTYPES[elem_type]
+
+
+def import_model(model: onnx.ModelProto, name: str = "model") -> Graph:
+    """Translate a loaded, shape-inferred ONNX model into an IR graph."""
+    opset = next(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))
+    graph = Graph(name=name)
+    consts: dict[str, np.ndarray] = {}
+    hints: dict[str, QuantParams] = {}
+    for init in model.graph.initializer:
+        consts[init.name] = numpy_helper.to_array(init)
+    initializer_names = set(consts)
+    for value in model.graph.input:
+        if value.name in initializer_names:
+            continue
+        tensor_type = value.type.tensor_type
+        shape = tuple(d.dim_value for d in tensor_type.shape.dim)
+        graph.add_tensor(Tensor(value.name, shape, _dtype(tensor_type.elem_type,
+                                                          f"input '{value.name}'")))
+        graph.inputs.append(value.name)
+
+    ctx = ImportContext(graph, opset)
+    supported = supported_onnx_ops()
+    for node in model.graph.node:
+        # A node whose inputs are all constant is evaluated now (constant folding);
+        # a folded DequantizeLinear keeps its quantization as a hint on the result.
+        if node.domain not in ("", "ai.onnx"):
+            raise EffcError(
+                f"node '{node.name}' uses op {node.domain}.{node.op_type} from a custom "
+                f"domain; effc supports the standard ONNX ops {', '.join(supported)}"
+            )
+        if all(i in consts for i in node.input if i):
+            results = _evaluate(node, consts, opset)
+            for out, value in zip(node.output, results, strict=False):
+                value = np.asarray(value)
+                if value.size > MAX_TENSOR_ELEMENTS:
+                    raise EffcError(
+                        f"constant '{out}' has {value.size} elements, over the limit; "
+                        "this model is too large for an embedded target"
+                    )
+                consts[out] = value
+            if node.op_type == "DequantizeLinear":
+                hints[node.output[0]] = _dequant_hint(node, consts)
+            continue
+        for name in node.input:
+            if name in consts and name not in graph.tensors:
+                value = consts[name]
+                if value.dtype == np.float64:
+                    value = value.astype(np.float32)
+                graph.add_tensor(Tensor(name, tuple(value.shape), str(value.dtype),
+                                        data=value, quant=hints.get(name)))
+        importer = onnx_importer(node.op_type)
+        if importer is None:
+            raise EffcError(
+                f"op {node.op_type} (node '{node.name}') is not supported; "
+                f"supported ops: {', '.join(supported)}"
+            )
+        ctx.node = node
+        importer.from_onnx(ctx, node)
+        for out in node.output:
+            if out and out not in graph.tensors:
+                raise EffcError(f"node '{node.name}' output '{out}' was not produced")
+    for value in model.graph.output:
+        if value.name in consts and value.name not in graph.tensors:
+            raise EffcError(
+                f"output '{value.name}' is a constant; effc compiles models whose "
+                "outputs depend on their inputs"
+            )
+        graph.outputs.append(value.name)
+    graph.prune_unused()
+    graph.validate()
+    return graph
+
+
+def _dequant_hint(node: onnx.NodeProto, consts: dict[str, np.ndarray]) -> QuantParams:
+    scale = consts[node.input[1]]
+    zero_point = consts[node.input[2]] if len(node.input) > 2 and node.input[2] else 0
+    axis = None
+    if np.ndim(scale) > 0 and np.size(scale) > 1:
+        axis = next((a.i for a in node.attribute if a.name == "axis"), 1)
+        axis %= np.ndim(consts[node.input[0]])
+    return QuantParams(np.asarray(scale), np.asarray(zero_point), axis)
+
+
+def load(
+    path: str | Path,
+    input_shapes: dict[str, tuple[int, ...]] | None = None,
+    simplify: bool = True,
+) -> Graph:
+    """Load an ONNX file into a simplified, channels-last IR graph."""
+    from effc.passes.pipeline import frontend_pipeline
+
+    model = load_onnx(path, input_shapes)
+    graph = import_model(model, name=_model_name(path))
+    if simplify:
+        graph = frontend_pipeline(graph)
+    return graph
+
+
+def _model_name(path: str | Path) -> str:
+    stem = Path(path).stem
+    cleaned = "".join(c if c.isalnum() else "_" for c in stem).strip("_").lower()
+    if not cleaned or cleaned[0].isdigit():
+        cleaned = f"m_{cleaned}"
+    return cleaned

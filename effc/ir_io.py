@@ -1,0 +1,72 @@
+"""Save and load IR graphs (graph.json + weights.npz) inside a compiled OUTDIR."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from effc.errors import EffcError
+from effc.ir import Graph, Node, QuantParams, Tensor
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def save_graph(graph: Graph, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    weights = {}
+    tensors = []
+    for tensor in graph.tensors.values():
+        entry: dict[str, Any] = {"name": tensor.name, "shape": list(tensor.shape),
+                                 "dtype": tensor.dtype, "layout": tensor.layout}
+        if tensor.quant is not None:
+            entry["quant"] = tensor.quant.to_json()
+        if tensor.data is not None:
+            key = f"t{len(weights)}"
+            weights[key] = tensor.data
+            entry["data"] = key
+        tensors.append(entry)
+    doc = {
+        "name": graph.name,
+        "inputs": graph.inputs,
+        "outputs": graph.outputs,
+        "tensors": tensors,
+        "nodes": [{"op_type": n.op_type, "name": n.name, "inputs": n.inputs,
+                   "outputs": n.outputs, "attrs": _plain(n.attrs)} for n in graph.nodes],
+    }
+    (folder / "graph.json").write_text(json.dumps(doc))
+    np.savez(folder / "weights.npz", **weights)
+
+
+def load_graph(folder: Path) -> Graph:
+    try:
+        doc = json.loads((folder / "graph.json").read_text())
+        weights = np.load(folder / "weights.npz", allow_pickle=False)
+    except (OSError, ValueError):
+        raise EffcError(f"'{folder}' holds no readable compiled graph; run 'effc compile' "
+                        "again") from None
+    graph = Graph(name=doc["name"], inputs=doc["inputs"], outputs=doc["outputs"])
+    for entry in doc["tensors"]:
+        quant = None
+        if "quant" in entry:
+            q = entry["quant"]
+            quant = QuantParams(np.array(q["scale"]), np.array(q["zero_point"]), q["axis"])
+        data = weights[entry["data"]] if "data" in entry else None
+        graph.add_tensor(Tensor(entry["name"], tuple(entry["shape"]), entry["dtype"],
+                                entry["layout"], data, quant))
+    graph.nodes = [Node(n["op_type"], n["name"], n["inputs"], n["outputs"], n["attrs"])
+                   for n in doc["nodes"]]
+    graph.validate()
+    return graph

@@ -1,0 +1,141 @@
+"""Op registry. One file per op; each op registers itself with ``@register``.
+
+An op class keeps everything about one operation together: how ONNX nodes
+import into it, shape inference, MAC and parameter counts, the float and the
+exact integer reference math, and how it exports back to ONNX.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from effc.errors import EffcError
+
+if TYPE_CHECKING:
+    from effc.frontend.context import ImportContext
+    from effc.ir import Graph, Node
+    from effc.onnx_export import OnnxBuilder
+
+Shape = tuple[int, ...]
+
+
+class Op:
+    """Base class of an IR operation. Subclasses set ``op_type``."""
+
+    op_type: ClassVar[str]
+    #: ONNX op types that the frontend imports through ``from_onnx``.
+    onnx_types: ClassVar[tuple[str, ...]] = ()
+
+    # -- frontend ------------------------------------------------------------
+    @classmethod
+    def from_onnx(cls, ctx: ImportContext, onnx_node: Any) -> None:
+        raise NotImplementedError
+
+    # -- shapes and costs ---------------------------------------------------
+    def infer(self, node: Node, graph: Graph) -> list[tuple[Shape, str]]:
+        """Output (shape, dtype) pairs from the input tensors and attributes."""
+        raise NotImplementedError
+
+    def macs(self, node: Node, graph: Graph) -> int:
+        return 0
+
+    def params(self, node: Node, graph: Graph) -> int:
+        return sum(
+            graph.tensors[i].size
+            for i in node.inputs
+            if i and graph.tensors[i].is_constant
+        )
+
+    # -- reference math -------------------------------------------------------
+    def run_float(self, node: Node, graph: Graph, xs: list[np.ndarray]) -> list[np.ndarray]:
+        raise NotImplementedError
+
+    def run_int(self, node: Node, graph: Graph, xs: list[np.ndarray]) -> list[np.ndarray]:
+        raise EffcError(
+            f"op {node.op_type} (node '{node.name}') has no integer implementation; "
+            "compile with --quantize none"
+        )
+
+    # -- export -----------------------------------------------------------------
+    def to_onnx(self, node: Node, graph: Graph, builder: OnnxBuilder) -> None:
+        """Emit ONNX nodes computing this node (float semantics)."""
+        builder.emit(
+            node.op_type,
+            [builder.float_input(i) for i in node.inputs],
+            [builder.output_name(o) for o in node.outputs],
+            **node.attrs,
+        )
+
+
+_OPS: dict[str, Op] = {}
+_ONNX_IMPORTERS: dict[str, type[Op]] = {}
+
+
+def register(cls: type[Op]) -> type[Op]:
+    """Class decorator: make ``cls`` the implementation of ``cls.op_type``."""
+    _OPS[cls.op_type] = cls()
+    for onnx_type in cls.onnx_types:
+        _ONNX_IMPORTERS[onnx_type] = cls
+    return cls
+
+
+def _load_all() -> None:
+    for info in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{info.name}")
+
+
+def get_op(op_type: str, node: Node | None = None) -> Op:
+    if not _OPS:
+        _load_all()
+    op = _OPS.get(op_type)
+    if op is None:
+        where = f" (node '{node.name}')" if node is not None else ""
+        raise EffcError(f"internal op {op_type}{where} is not registered")
+    return op
+
+
+def onnx_importer(onnx_type: str) -> type[Op] | None:
+    if not _OPS:
+        _load_all()
+    return _ONNX_IMPORTERS.get(onnx_type)
+
+
+#: ONNX ops that never reach an importer: the frontend always folds them.
+ALWAYS_FOLDED = ("Constant",)
+
+
+def supported_onnx_ops() -> list[str]:
+    if not _OPS:
+        _load_all()
+    return sorted([*_ONNX_IMPORTERS, *ALWAYS_FOLDED])
+
+
+# -- small helpers shared by op files ------------------------------------------
+
+
+def ints(value: Any, default: list[int] | None = None) -> list[int]:
+    if value is None:
+        return list(default or [])
+    return [int(v) for v in value]
+
+
+def shape_of(graph: Graph, name: str) -> Shape:
+    return graph.tensors[name].shape
+
+
+def dtype_of(graph: Graph, name: str) -> str:
+    return graph.tensors[name].dtype
+
+
+def broadcast_shapes(node: Node, *shapes: Shape) -> Shape:
+    try:
+        return tuple(int(d) for d in np.broadcast_shapes(*shapes))
+    except ValueError:
+        raise EffcError(
+            f"node '{node.name}' ({node.op_type}): input shapes {list(shapes)} do not "
+            "broadcast; fix the model's shapes"
+        ) from None

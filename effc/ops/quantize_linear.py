@@ -1,0 +1,92 @@
+"""QuantizeLinear (float -> int8) and DequantizeLinear (int8 -> float).
+
+Per-tensor, with the scale and zero point carried by the int8 tensor's
+quantization parameters. In an imported QDQ model they mark where values
+are quantized; after integer lowering they remain only at a float interface.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from effc.ir import Graph, Node, QuantParams
+from effc.ops import Op, register
+
+
+def _qparams(ctx, onnx_node) -> QuantParams:
+    scale = ctx.require_const(onnx_node.input[1], "scale")
+    zero_point = np.zeros((), np.int8)
+    if len(onnx_node.input) > 2 and onnx_node.input[2]:
+        zero_point = ctx.require_const(onnx_node.input[2], "zero point")
+    if np.size(scale) != 1:
+        raise ctx.error("per-axis quantization of an activation",
+                        "quantize activations per tensor")
+    if zero_point.dtype not in (np.int8, np.uint8):
+        raise ctx.error(f"zero point of type {zero_point.dtype}", "use int8 quantization")
+    if zero_point.dtype == np.uint8:
+        raise ctx.error("uint8 quantization", "re-quantize the model to int8 (symmetric "
+                        "weights, int8 activations) or compile the float model")
+    return QuantParams(np.float32(scale).reshape(()), np.int32(zero_point).reshape(()))
+
+
+@register
+class QuantizeLinear(Op):
+    op_type = "QuantizeLinear"
+    onnx_types = ("QuantizeLinear",)
+
+    @classmethod
+    def from_onnx(cls, ctx, onnx_node) -> None:
+        quant = _qparams(ctx, onnx_node)
+        out = onnx_node.output[0]
+        ctx.add_node("QuantizeLinear", [onnx_node.input[0]], [out], {},
+                     name=onnx_node.name or None)
+        ctx.graph.tensors[out].quant = quant
+
+    def infer(self, node: Node, graph: Graph):
+        return [(graph.tensors[node.inputs[0]].shape, "int8")]
+
+    def run_float(self, node, graph, xs):
+        from effc.quant.int8 import quantize
+
+        q = graph.tensors[node.outputs[0]].quant
+        return [quantize(xs[0], float(q.scale), int(q.zero_point))]
+
+    run_int = run_float
+
+    def to_onnx(self, node, graph, builder) -> None:
+        builder.emit("Identity", [builder.float_input(node.inputs[0])],
+                     [builder.output_name(node.outputs[0])])
+
+
+@register
+class DequantizeLinear(Op):
+    op_type = "DequantizeLinear"
+    onnx_types = ("DequantizeLinear",)
+
+    @classmethod
+    def from_onnx(cls, ctx, onnx_node) -> None:
+        quant = _qparams(ctx, onnx_node)
+        x = onnx_node.input[0]
+        given = ctx.graph.tensors[x].quant
+        if given is None:
+            ctx.graph.tensors[x].quant = quant
+        elif not (np.allclose(given.scale, quant.scale) and
+                  np.array_equal(given.zero_point, quant.zero_point)):
+            raise ctx.error("DequantizeLinear parameters differ from the QuantizeLinear "
+                            "that produced its input", "fix the model's QDQ pairs")
+        ctx.add_node("DequantizeLinear", [x], [onnx_node.output[0]], {},
+                     name=onnx_node.name or None)
+
+    def infer(self, node: Node, graph: Graph):
+        return [(graph.tensors[node.inputs[0]].shape, "float32")]
+
+    def run_float(self, node, graph, xs):
+        q = graph.tensors[node.inputs[0]].quant
+        return [((xs[0].astype(np.float32) - np.float32(q.zero_point)) *
+                 np.float32(q.scale)).astype(np.float32)]
+
+    run_int = run_float
+
+    def to_onnx(self, node, graph, builder) -> None:
+        builder.emit("Identity", [builder.float_input(node.inputs[0])],
+                     [builder.output_name(node.outputs[0])])

@@ -1,0 +1,88 @@
+"""Reshape: a change of shape that keeps the element order.
+
+ONNX Reshape, Flatten, Squeeze, Unsqueeze, Identity and Dropout (inference)
+all import as Reshape with the static target ``shape``; the frontend removes
+the ones that change nothing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from effc.ir import Graph, Node
+from effc.ops import Op, register
+
+
+def _target_shape(ctx, onnx_node) -> list[int]:
+    x_shape = list(ctx.shape(onnx_node.input[0]))
+    attrs = ctx.attrs(onnx_node)
+    op = onnx_node.op_type
+    if op in ("Identity", "Dropout"):
+        if op == "Dropout" and len(onnx_node.output) > 1 and onnx_node.output[1]:
+            if ctx.graph.consumers(onnx_node.output[1]):
+                raise ctx.error("the Dropout mask is used", "export the model in eval mode")
+        return x_shape
+    if op == "Flatten":
+        axis = int(attrs.get("axis", 1)) % (len(x_shape) + 1)
+        return [int(np.prod(x_shape[:axis])), int(np.prod(x_shape[axis:]))]
+    if op in ("Squeeze", "Unsqueeze"):
+        axes = attrs.get("axes")
+        if axes is None and len(onnx_node.input) > 1 and onnx_node.input[1]:
+            axes = ctx.require_const(onnx_node.input[1], "axes").tolist()
+        if op == "Squeeze":
+            if axes is None:
+                return [d for d in x_shape if d != 1]
+            axes = {a % len(x_shape) for a in axes}
+            if any(x_shape[a] != 1 for a in axes):
+                raise ctx.error(f"squeezing a dimension that is not 1 in {x_shape}",
+                                "fix the model's shapes")
+            return [d for i, d in enumerate(x_shape) if i not in axes]
+        rank = len(x_shape) + len(axes)
+        axes = sorted(a % rank for a in axes)
+        out = list(x_shape)
+        for a in axes:
+            out.insert(a, 1)
+        return out
+    shape = ctx.require_const(onnx_node.input[1], "shape").astype(np.int64).tolist()
+    allow_zero = int(attrs.get("allowzero", 0))
+    shape = [x_shape[i] if d == 0 and not allow_zero else d for i, d in enumerate(shape)]
+    if shape.count(-1) > 1:
+        raise ctx.error(f"target shape {shape} has two -1", "fix the model's shapes")
+    total = int(np.prod(x_shape))
+    if -1 in shape:
+        known = int(np.prod([d for d in shape if d != -1]))
+        if known <= 0 or total % known:
+            raise ctx.error(f"cannot reshape {x_shape} to {shape}", "fix the model's shapes")
+        shape[shape.index(-1)] = total // known
+    if int(np.prod(shape)) != total:
+        raise ctx.error(f"cannot reshape {x_shape} to {shape}", "fix the model's shapes")
+    return shape
+
+
+@register
+class Reshape(Op):
+    op_type = "Reshape"
+    onnx_types = ("Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity", "Dropout")
+
+    @classmethod
+    def from_onnx(cls, ctx, onnx_node) -> None:
+        shape = _target_shape(ctx, onnx_node)
+        ctx.add_node("Reshape", [onnx_node.input[0]], [onnx_node.output[0]], {"shape": shape},
+                     name=onnx_node.name or None)
+
+    def infer(self, node: Node, graph: Graph):
+        x = graph.tensors[node.inputs[0]]
+        return [(tuple(node.attrs["shape"]), x.dtype)]
+
+    def params(self, node: Node, graph: Graph) -> int:
+        return 0
+
+    def run_float(self, node, graph, xs):
+        return [xs[0].reshape(node.attrs["shape"])]
+
+    run_int = run_float
+
+    def to_onnx(self, node, graph, builder) -> None:
+        shape = builder.initializer("shape", np.array(node.attrs["shape"], np.int64))
+        builder.emit("Reshape", [builder.float_input(node.inputs[0]), shape],
+                     [builder.output_name(node.outputs[0])])

@@ -1,0 +1,50 @@
+"""The pass pipelines, each one ordered list."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from effc.ir import Graph
+from effc.passes.fuse_bias import fuse_bias
+from effc.passes.layout import optimize_layout
+
+Pass = Callable[[Graph], Graph]
+
+#: Run by the frontend on every imported graph.
+FRONTEND_PASSES: list[Pass] = [
+    optimize_layout,
+    fuse_bias,
+    optimize_layout,
+]
+
+
+def run_passes(graph: Graph, passes: list[Pass]) -> Graph:
+    for p in passes:
+        graph = p(graph)
+        graph.toposort()
+        graph.validate()
+    return graph
+
+
+def frontend_pipeline(graph: Graph) -> Graph:
+    return run_passes(graph, FRONTEND_PASSES)
+
+
+def compile_pipeline(graph: Graph, options) -> tuple[Graph, dict]:
+    """Passes run by ``effc compile`` after the frontend; returns (graph, quant report)."""
+    from effc.passes.fold_batchnorm import fold_batchnorm
+
+    graph = run_passes(graph, [fold_batchnorm])
+    quantize = options.quantize
+    has_qdq = any(n.op_type in ("QuantizeLinear", "DequantizeLinear") for n in graph.nodes)
+    if quantize is None:
+        quantize = "int8" if (has_qdq or options.calib is not None) else "none"
+    if quantize == "none":
+        if has_qdq:
+            from effc.passes.qdq_import import strip_qdq
+
+            graph = run_passes(graph, [strip_qdq])
+        return graph, {}
+    from effc.passes.quantize import quantize_graph
+
+    return quantize_graph(graph, options)

@@ -1,0 +1,5 @@
+"""The reference interpreter: the oracle every backend must match."""
+
+from effc.reference.interpreter import run_graph, run_samples
+
+__all__ = ["run_graph", "run_samples"]
