@@ -149,7 +149,8 @@ def _spatial_pads(padding: int, in_hw: tuple[int, ...], k_hw: tuple[int, ...],
                   strides: list[int], dilations: list[int]) -> list[tuple[int, int]]:
     if padding == fb.Padding.VALID:
         return [(0, 0)] * len(in_hw)
-    return [same_padding(i, k, s, d) for i, k, s, d in zip(in_hw, k_hw, strides, dilations)]
+    zipped = zip(in_hw, k_hw, strides, dilations, strict=True)
+    return [same_padding(i, k, s, d) for i, k, s, d in zipped]
 
 
 def run_graph(graph: Graph, inputs: list[np.ndarray], *, fc_multiplier_mode: str = "tflm",
@@ -162,7 +163,7 @@ def run_graph(graph: Graph, inputs: list[np.ndarray], *, fc_multiplier_mode: str
     ``round(double(acc) * (double(s_in) * double(s_w) / double(s_out)))``).
     """
     t = graph.tensors
-    vals: dict[int, np.ndarray] = {i: x for i, x in zip(graph.inputs, inputs)}
+    vals: dict[int, np.ndarray] = {i: x for i, x in zip(graph.inputs, inputs, strict=True)}
     for i, ti in enumerate(t):
         if ti.data is not None:
             vals[i] = ti.data
@@ -344,7 +345,7 @@ def build_single_op_model(opcode: str, inputs: list[TSpec], outputs: list[TSpec]
             setattr(opt, k, v)
         op._fb.builtinOptionsType = getattr(fb.BuiltinOptions, kind)
         op._fb.builtinOptions = opt
-    sg.inputs = [t for t, s in zip(tin, inputs) if s.data is None]
+    sg.inputs = [t for t, s in zip(tin, inputs, strict=True) if s.data is None]
     sg.outputs = tout
     return bytes(model.build())
 

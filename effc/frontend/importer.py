@@ -19,6 +19,7 @@ from effc.frontend.loader import MAX_TENSOR_ELEMENTS, load_onnx
 from effc.ir import Graph, QuantParams, Tensor
 from effc.ops import onnx_importer, supported_onnx_ops
 
+
 def _evaluate(node: onnx.NodeProto, values: dict[str, np.ndarray], opset: int) -> list[np.ndarray]:
     if node.op_type == "DequantizeLinear":
         hint = _dequant_hint(node, values)
@@ -146,9 +147,18 @@ def load(
     from effc.passes.pipeline import frontend_pipeline
 
     model = load_onnx(path, input_shapes)
-    graph = import_model(model, name=_model_name(path))
-    if simplify:
-        graph = frontend_pipeline(graph)
+    try:
+        graph = import_model(model, name=_model_name(path))
+        if simplify:
+            graph = frontend_pipeline(graph)
+    except EffcError:
+        raise
+    except (ValueError, IndexError, KeyError, TypeError, ZeroDivisionError) as exc:
+        # A model that passed the checker but whose contents contradict
+        # themselves (for example attributes that do not fit the shapes).
+        detail = " ".join(str(exc).split())[:200]
+        raise EffcError(f"'{path}' is malformed ({type(exc).__name__}: {detail}); re-export "
+                        "the model") from None
     return graph
 
 

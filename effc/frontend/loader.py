@@ -39,6 +39,19 @@ def parse_input_shapes(specs: list[str] | None) -> dict[str, tuple[int, ...]]:
     return shapes
 
 
+def _names_are_text(model: onnx.ModelProto) -> bool:
+    graph = model.graph
+    names: list[object] = [graph.name]
+    for node in graph.node:
+        names += [node.name, node.op_type, node.domain, *node.input, *node.output]
+        names += [a.name for a in node.attribute]
+    for value in [*graph.input, *graph.output, *graph.value_info]:
+        names.append(value.name)
+        names += [d.dim_param for d in value.type.tensor_type.shape.dim]
+    names += [t.name for t in graph.initializer]
+    return all(isinstance(n, str) for n in names)
+
+
 def _check_external_data(model: onnx.ModelProto, folder: Path) -> None:
     root = folder.resolve()
     for tensor in _all_tensors(model):
@@ -142,6 +155,9 @@ def load_onnx(
             f"'{path}' is not a valid ONNX file (truncated or another format); "
             "re-export it with onnx"
         ) from None
+    if not _names_are_text(model):
+        raise EffcError(f"'{path}' holds names that are not valid UTF-8 text; the file is "
+                        "corrupt, re-export it")
     if not model.graph.node and not model.graph.output:
         raise EffcError(f"'{path}' holds no ONNX graph; is it really an .onnx file?")
     opset = next(
@@ -161,8 +177,8 @@ def load_onnx(
     _fix_input_shapes(model, input_shapes or {})
     try:
         onnx.checker.check_model(model)
-    except onnx.checker.ValidationError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid"
+    except Exception as exc:  # ValidationError, and decode errors on corrupt strings
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise EffcError(f"'{path}' fails the ONNX checker: {first}") from None
     try:
         model = onnx.shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)

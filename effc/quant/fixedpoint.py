@@ -122,7 +122,7 @@ def calculate_input_radius(
         * float(1 << (total_signed_bits - input_integer_bits))
         / float(1 << input_left_shift)
     )
-    return int(math.floor(max_input_rescaled))
+    return math.floor(max_input_rescaled)
 
 
 def preprocess_softmax_scaling(

@@ -403,7 +403,7 @@ def _pool_windows(x: NDArray[np.int64], kernel: Sequence[int], strides: Sequence
                   pads: list[tuple[int, int]], fill: int) -> tuple[I64, NDArray[np.bool_]]:
     """Return (windows[N, *out, k_prod, C], valid mask[*out, k_prod])."""
     nd = x.ndim - 2
-    xp = np.pad(x, [(0, 0)] + pads + [(0, 0)], constant_values=fill)
+    xp = np.pad(x, [(0, 0), *pads, (0, 0)], constant_values=fill)
     valid = np.pad(np.ones(x.shape[1:-1], dtype=bool), pads, constant_values=False)
     out_sz = [(xp.shape[1 + i] - kernel[i]) // strides[i] + 1 for i in range(nd)]
     if min(out_sz) <= 0:

@@ -1,0 +1,158 @@
+"""Every user mistake: one line on stderr naming the problem, exit code 2, no traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from tests.conftest import EXAMPLES
+
+DIGITS = EXAMPLES / "digits" / "digits_cnn.onnx"
+
+
+def effc(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "effc.cli", *args], capture_output=True,
+                          text=True, cwd=cwd, timeout=120)
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, *words: str) -> None:
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert lines[0].startswith("effc: error: ")
+    for word in words:
+        assert word in lines[0], lines[0]
+
+
+def _tiny(nodes, inputs, outputs, inits=(), opset=17) -> onnx.ModelProto:
+    graph = helper.make_graph(nodes, "tiny", inputs, outputs, list(inits))
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+
+
+def _relu_model() -> onnx.ModelProto:
+    return _tiny([helper.make_node("Relu", ["x"], ["y"])],
+                 [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+                 [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])])
+
+
+def test_missing_model(tmp_path: Path) -> None:
+    assert_one_line_error(effc("inspect", str(tmp_path / "nope.onnx")), "does not exist")
+
+
+def test_truncated_model(tmp_path: Path) -> None:
+    bad = tmp_path / "cut.onnx"
+    bad.write_bytes(DIGITS.read_bytes()[:5000])
+    assert_one_line_error(effc("inspect", str(bad)), "not a valid ONNX file")
+
+
+def test_not_onnx(tmp_path: Path) -> None:
+    bad = tmp_path / "model.onnx"
+    bad.write_text("this is a text file, not a protobuf\n" * 20)
+    assert_one_line_error(effc("inspect", str(bad)))
+
+
+def test_unsupported_op_names_op_node_and_supported_list(tmp_path: Path) -> None:
+    model = _tiny([helper.make_node("Erf", ["x"], ["y"], name="my_erf")],
+                  [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])])
+    onnx.save(model, tmp_path / "erf.onnx")
+    assert_one_line_error(effc("inspect", str(tmp_path / "erf.onnx")), "Erf", "my_erf", "Conv",
+                          "supported ops")
+
+
+def test_inconsistent_shapes(tmp_path: Path) -> None:
+    w = numpy_helper.from_array(np.ones((1, 5), np.float32), "w")
+    model = _tiny([helper.make_node("Add", ["x", "w"], ["y"])],
+                  [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])], [w])
+    onnx.save(model, tmp_path / "bad.onnx")
+    assert_one_line_error(effc("inspect", str(tmp_path / "bad.onnx")), "shape")
+
+
+def test_input_of_wrong_shape(tmp_path: Path) -> None:
+    np.save(tmp_path / "x.npy", np.zeros((2, 1, 9, 9), np.float32))
+    assert_one_line_error(effc("run", str(DIGITS), "--input", str(tmp_path / "x.npy"),
+                               "--output", str(tmp_path / "y.npy")), "shape")
+
+
+def test_input_of_wrong_dtype(tmp_path: Path) -> None:
+    np.save(tmp_path / "x.npy", np.zeros((2, 1, 8, 8), np.int32))
+    assert_one_line_error(effc("run", str(DIGITS), "--input", str(tmp_path / "x.npy"),
+                               "--output", str(tmp_path / "y.npy")), "dtype")
+
+
+def _external_model(tmp_path: Path, location: str) -> Path:
+    w = onnx.TensorProto(name="w", data_type=TensorProto.FLOAT, dims=[1, 4])
+    w.data_location = TensorProto.EXTERNAL
+    entry = w.external_data.add()
+    entry.key, entry.value = "location", location
+    model = _tiny([helper.make_node("Add", ["x", "w"], ["y"])],
+                  [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])], [w])
+    path = tmp_path / "ext.onnx"
+    path.write_bytes(model.SerializeToString())
+    return path
+
+
+def test_external_data_escaping_the_folder(tmp_path: Path) -> None:
+    (tmp_path / "secret.bin").write_bytes(b"\0" * 16)
+    (tmp_path / "m").mkdir()
+    path = _external_model(tmp_path / "m", "../secret.bin")
+    assert_one_line_error(effc("inspect", str(path)), "outside the model's folder")
+
+
+def test_external_data_absolute(tmp_path: Path) -> None:
+    path = _external_model(tmp_path, "/etc/passwd")
+    assert_one_line_error(effc("inspect", str(path)), "outside the model's folder")
+
+
+def test_huge_tensor(tmp_path: Path) -> None:
+    w = onnx.TensorProto(name="w", data_type=TensorProto.FLOAT, dims=[100000, 100000])
+    model = _tiny([helper.make_node("Add", ["x", "w"], ["y"])],
+                  [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])], [w])
+    path = tmp_path / "huge.onnx"
+    path.write_bytes(model.SerializeToString())
+    assert_one_line_error(effc("inspect", str(path)), "over the limit")
+
+
+def test_bad_input_shape_syntax() -> None:
+    assert_one_line_error(effc("inspect", str(DIGITS), "--input-shape", "input=1xAx8"),
+                          "--input-shape")
+
+
+def test_input_shape_names_unknown_input() -> None:
+    assert_one_line_error(effc("inspect", str(DIGITS), "--input-shape", "nope=1x1x8x8"),
+                          "not a model input")
+
+
+def test_opset_out_of_range(tmp_path: Path) -> None:
+    model = _relu_model()
+    model.opset_import[0].version = 3
+    path = tmp_path / "old.onnx"
+    path.write_bytes(model.SerializeToString())
+    assert_one_line_error(effc("inspect", str(path)), "opset")
+
+
+def test_missing_input_file(tmp_path: Path) -> None:
+    assert_one_line_error(effc("run", str(DIGITS), "--input", str(tmp_path / "none.npy"),
+                               "--output", str(tmp_path / "y.npy")), "does not exist")
+
+
+def test_unknown_flag_is_one_line() -> None:
+    assert_one_line_error(effc("inspect", str(DIGITS), "--bogus"))
+
+
+@pytest.mark.parametrize("engine", ["host", "qemu"])
+def test_engine_needs_compiled_folder(tmp_path: Path, engine: str) -> None:
+    np.save(tmp_path / "x.npy", np.zeros((1, 1, 8, 8), np.float32))
+    assert_one_line_error(effc("run", str(DIGITS), "--engine", engine, "--input",
+                               str(tmp_path / "x.npy"), "--output", str(tmp_path / "y.npy")),
+                          "effc compile")
