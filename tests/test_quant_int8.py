@@ -349,3 +349,12 @@ def test_requantize() -> None:
     got = q8.requantize_int8(i8([100, -3]), input_zero_point=-3, output_zero_point=1,
                              multiplier=m, shift=s)
     assert got.tolist() == [127, 1]
+
+
+def test_tiny_effective_scale_flushes_to_output_zero_point() -> None:
+    m, s = q8.conv_multipliers(1e-6, [1e-6], 1.0)  # 1e-12 < 2^-32: QuantizeMultiplier -> 0
+    assert (m.tolist(), s.tolist()) == ([0], [0])
+    got = q8.conv_int8(np.full((1, 3, 1), 127, np.int8), np.full((1, 1, 1), 127, np.int8),
+                       None, strides=[1], input_zero_point=0, output_zero_point=-7,
+                       multiplier=m, shift=s)
+    assert np.all(got == -7)

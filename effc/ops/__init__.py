@@ -83,13 +83,18 @@ def register(cls: type[Op]) -> type[Op]:
     return cls
 
 
+_loaded = False
+
+
 def _load_all() -> None:
+    global _loaded
     for info in pkgutil.iter_modules(__path__):
         importlib.import_module(f"{__name__}.{info.name}")
+    _loaded = True
 
 
 def get_op(op_type: str, node: Node | None = None) -> Op:
-    if not _OPS:
+    if not _loaded:
         _load_all()
     op = _OPS.get(op_type)
     if op is None:
@@ -99,7 +104,7 @@ def get_op(op_type: str, node: Node | None = None) -> Op:
 
 
 def onnx_importer(onnx_type: str) -> type[Op] | None:
-    if not _OPS:
+    if not _loaded:
         _load_all()
     return _ONNX_IMPORTERS.get(onnx_type)
 
@@ -109,7 +114,7 @@ ALWAYS_FOLDED = ("Constant",)
 
 
 def supported_onnx_ops() -> list[str]:
-    if not _OPS:
+    if not _loaded:
         _load_all()
     return sorted([*_ONNX_IMPORTERS, *ALWAYS_FOLDED])
 

@@ -47,7 +47,7 @@ class Concat(Op):
         from effc.quant.int8 import requantize_int8
 
         parts = []
-        for x, params in zip(xs, node.attrs["input_requant"], strict=True):
+        for x, params in zip(xs, node.attrs["requantize"], strict=True):
             parts.append(x if params is None else requantize_int8(x, **params))
         return [np.concatenate(parts, axis=node.attrs["axis"])]
 

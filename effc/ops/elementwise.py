@@ -41,15 +41,20 @@ class _Binary(Op):
         builder.emit("Identity", [out], [builder.output_name(node.outputs[0])])
 
 
+def _clamps(node: Node) -> dict[str, int]:
+    return {"activation_min": int(node.attrs.get("activation_min", -128)),
+            "activation_max": int(node.attrs.get("activation_max", 127))}
+
+
 @register
 class Add(_Binary):
     op_type = "Add"
     onnx_types = ("Add",)
 
     def run_int(self, node, graph, xs):
-        from effc.quant.int8 import add_int8
+        from effc.quant.int8 import AddParams, add_int8
 
-        return [add_int8(xs[0], xs[1], **_int_params(node, graph))]
+        return [add_int8(xs[0], xs[1], AddParams(**node.attrs["params"]), **_clamps(node))]
 
 
 @register
@@ -58,9 +63,9 @@ class Sub(_Binary):
     onnx_types = ("Sub",)
 
     def run_int(self, node, graph, xs):
-        from effc.quant.int8 import sub_int8
+        from effc.quant.int8 import AddParams, sub_int8
 
-        return [sub_int8(xs[0], xs[1], **_int_params(node, graph))]
+        return [sub_int8(xs[0], xs[1], AddParams(**node.attrs["params"]), **_clamps(node))]
 
 
 @register
@@ -71,13 +76,9 @@ class Mul(_Binary):
     def run_int(self, node, graph, xs):
         from effc.quant.int8 import mul_int8
 
-        return [mul_int8(xs[0], xs[1], **_int_params(node, graph))]
-
-
-def _int_params(node: Node, graph: Graph) -> dict:
-    """The quantizer's precomputed attrs plus the tensors' zero points."""
-    params = {k: v for k, v in node.attrs.items() if k not in ("lut",)}
-    params["input1_zero_point"] = int(graph.tensors[node.inputs[0]].quant.zero_point)
-    params["input2_zero_point"] = int(graph.tensors[node.inputs[1]].quant.zero_point)
-    params["output_zero_point"] = int(graph.tensors[node.outputs[0]].quant.zero_point)
-    return params
+        zero_points = [int(graph.tensors[n].quant.zero_point) for n in node.inputs]
+        return [mul_int8(xs[0], xs[1], input1_zero_point=zero_points[0],
+                         input2_zero_point=zero_points[1],
+                         output_zero_point=int(graph.tensors[node.outputs[0]].quant.zero_point),
+                         multiplier=node.attrs["multiplier"], shift=node.attrs["shift"],
+                         **_clamps(node))]

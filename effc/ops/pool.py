@@ -123,10 +123,12 @@ class AveragePool(_WindowPool):
         from effc.quant.int8 import avg_pool_int8
 
         a = node.attrs
-        return [avg_pool_int8(xs[0], kernel_shape=a["kernel_shape"], strides=a["strides"],
-                              pads=a["pads"], count_include_pad=bool(a.get("count_include_pad", 0)),
-                              activation_min=a.get("activation_min", -128),
-                              activation_max=a.get("activation_max", 127))]
+        zero_point = int(graph.tensors[node.inputs[0]].quant.zero_point)
+        return [avg_pool_int8(xs[0], a["kernel_shape"], a["strides"], a["pads"],
+                              count_include_pad=bool(a.get("count_include_pad", 0)),
+                              zero_point=zero_point,
+                              activation_min=int(a.get("activation_min", -128)),
+                              activation_max=int(a.get("activation_max", 127)))]
 
 
 class _GlobalPool(Op):

@@ -81,9 +81,10 @@ class DequantizeLinear(Op):
         return [(graph.tensors[node.inputs[0]].shape, "float32")]
 
     def run_float(self, node, graph, xs):
+        from effc.quant.int8 import dequantize
+
         q = graph.tensors[node.inputs[0]].quant
-        return [((xs[0].astype(np.float32) - np.float32(q.zero_point)) *
-                 np.float32(q.scale)).astype(np.float32)]
+        return [dequantize(xs[0], float(q.scale), int(q.zero_point))]
 
     run_int = run_float
 

@@ -45,12 +45,11 @@ class Softmax(Op):
         return [(e / e.sum(axis=axis, keepdims=True)).astype(np.float32)]
 
     def run_int(self, node, graph, xs):
-        from effc.quant.int8 import softmax_int8
+        from effc.quant.int8 import SoftmaxParams, softmax_int8
 
         a = node.attrs
         x = np.moveaxis(xs[0], a["axis"], -1)
-        y = softmax_int8(x, input_beta_multiplier=a["input_beta_multiplier"],
-                         input_beta_left_shift=a["input_beta_left_shift"], diff_min=a["diff_min"])
+        y = softmax_int8(x, SoftmaxParams(**a["params"]))
         return [np.moveaxis(y, -1, a["axis"])]
 
     def to_onnx(self, node, graph, builder) -> None:

@@ -123,6 +123,8 @@ def _sink(graph: Graph, transpose: Node, consumer: Node) -> bool:
             inv = _inverse(perm)
             attrs["pads"] = [pads[inv[i]] for i in range(n)] + [pads[n + inv[i]] for i in range(n)]
         new_inputs = [x, *consumer.inputs[1:]]
+        if graph.tensors[x].quant is None:
+            graph.tensors[x].quant = graph.tensors[t].quant  # a transpose keeps quantization
     elif op in _BINARY:
         new_inputs = []
         rank = len(perm)

@@ -33,6 +33,8 @@ def frontend_pipeline(graph: Graph) -> Graph:
 def compile_pipeline(graph: Graph, options) -> tuple[Graph, dict]:
     """Passes run by ``effc compile`` after the frontend; returns (graph, quant report)."""
     from effc.passes.fold_batchnorm import fold_batchnorm
+    from effc.passes.fuse_activation import fuse_activation
+    from effc.passes.qdq_import import strip_qdq
 
     graph = run_passes(graph, [fold_batchnorm])
     quantize = options.quantize
@@ -40,11 +42,10 @@ def compile_pipeline(graph: Graph, options) -> tuple[Graph, dict]:
     if quantize is None:
         quantize = "int8" if (has_qdq or options.calib is not None) else "none"
     if quantize == "none":
-        if has_qdq:
-            from effc.passes.qdq_import import strip_qdq
-
-            graph = run_passes(graph, [strip_qdq])
-        return graph, {}
+        return run_passes(graph, [strip_qdq, optimize_layout, fuse_activation]), {}
     from effc.passes.quantize import quantize_graph
 
-    return quantize_graph(graph, options)
+    graph, report = quantize_graph(graph, options)
+    graph.toposort()
+    graph.validate()
+    return graph, report

@@ -40,9 +40,7 @@ def _saturate_int8(x: ArrayLike, act_min: int = -128, act_max: int = 127) -> I8:
     return np.clip(np.asarray(x, dtype=np.int64), act_min, act_max).astype(np.int8)
 
 
-# --------------------------------------------------------------------------
-# Prepare-time parameters
-# --------------------------------------------------------------------------
+# ---- Prepare-time parameters -------------------------------------------------
 
 
 def activation_range(activation: str | None, output_scale: float, output_zero_point: int
@@ -234,9 +232,7 @@ def hard_swish_params(input_scale: float, input_zero_point: int, output_scale: f
                            fp.downscale_int32_to_int16_multiplier(rm), re_)
 
 
-# --------------------------------------------------------------------------
-# Convolution / dense
-# --------------------------------------------------------------------------
+# ---- Convolution / dense -----------------------------------------------------
 
 
 def _normalize_pads(pads: Sequence[int] | Sequence[Sequence[int]] | None, nd: int
@@ -347,9 +343,7 @@ def dense_int8(x: ArrayLike, w: ArrayLike, bias: ArrayLike | None, *,
                            activation_min, activation_max)
 
 
-# --------------------------------------------------------------------------
-# Element-wise binary ops (numpy broadcasting == TFLM's BroadcastXXX6DSlow)
-# --------------------------------------------------------------------------
+# ---- Element-wise binary ops (numpy broadcasting == TFLM's BroadcastXXX6DSlow) ---
 
 
 def _scaled_addend(q: ArrayLike, zero_point: int, left_shift: int, mult: int, shift: int
@@ -358,30 +352,27 @@ def _scaled_addend(q: ArrayLike, zero_point: int, left_shift: int, mult: int, sh
     return fp.multiply_by_quantized_multiplier_smaller_than_one_exp(shifted, mult, shift)
 
 
-def add_int8(a: ArrayLike, b: ArrayLike, params: AddParams, *, activation_min: int = -128,
-             activation_max: int = 127) -> I8:
-    """int8 ADD with broadcasting, as TFLM reference_integer_ops::AddFunc."""
-    p = params
+def _add_sub(a: ArrayLike, b: ArrayLike, p: AddParams, sign: int, act_min: int,
+             act_max: int) -> I8:
     s1 = _scaled_addend(a, p.input1_zero_point, p.left_shift, p.input1_multiplier,
                         p.input1_shift)
     s2 = _scaled_addend(b, p.input2_zero_point, p.left_shift, p.input2_multiplier,
                         p.input2_shift)
     raw = fp.multiply_by_quantized_multiplier_smaller_than_one_exp(
-        fp.wrap_int32(s1 + s2), p.output_multiplier, p.output_shift)
-    return _saturate_int8(raw + p.output_zero_point, activation_min, activation_max)
+        fp.wrap_int32(s1 + sign * s2), p.output_multiplier, p.output_shift)
+    return _saturate_int8(raw + p.output_zero_point, act_min, act_max)
+
+
+def add_int8(a: ArrayLike, b: ArrayLike, params: AddParams, *, activation_min: int = -128,
+             activation_max: int = 127) -> I8:
+    """int8 ADD with broadcasting, as TFLM reference_integer_ops::AddFunc."""
+    return _add_sub(a, b, params, 1, activation_min, activation_max)
 
 
 def sub_int8(a: ArrayLike, b: ArrayLike, params: AddParams, *, activation_min: int = -128,
              activation_max: int = 127) -> I8:
     """int8 SUB with broadcasting, as TFLM reference_ops SubFunc (use :func:`sub_params`)."""
-    p = params
-    s1 = _scaled_addend(a, p.input1_zero_point, p.left_shift, p.input1_multiplier,
-                        p.input1_shift)
-    s2 = _scaled_addend(b, p.input2_zero_point, p.left_shift, p.input2_multiplier,
-                        p.input2_shift)
-    raw = fp.multiply_by_quantized_multiplier_smaller_than_one_exp(
-        fp.wrap_int32(s1 - s2), p.output_multiplier, p.output_shift)
-    return _saturate_int8(raw + p.output_zero_point, activation_min, activation_max)
+    return _add_sub(a, b, params, -1, activation_min, activation_max)
 
 
 def mul_int8(a: ArrayLike, b: ArrayLike, *, input1_zero_point: int, input2_zero_point: int,
@@ -394,9 +385,7 @@ def mul_int8(a: ArrayLike, b: ArrayLike, *, input1_zero_point: int, input2_zero_
     return _saturate_int8(out, activation_min, activation_max)
 
 
-# --------------------------------------------------------------------------
-# Pooling
-# --------------------------------------------------------------------------
+# ---- Pooling -----------------------------------------------------------------
 
 
 def _pool_windows(x: NDArray[np.int64], kernel: Sequence[int], strides: Sequence[int],
@@ -479,9 +468,7 @@ def global_avg_pool_int8(x: ArrayLike, *, activation_min: int = -128,
                          activation_max=activation_max)
 
 
-# --------------------------------------------------------------------------
-# Softmax and activations
-# --------------------------------------------------------------------------
+# ---- Softmax and activations -------------------------------------------------
 
 
 def softmax_int8(x: ArrayLike, params: SoftmaxParams) -> I8:
@@ -509,26 +496,26 @@ def softmax_int8(x: ArrayLike, params: SoftmaxParams) -> I8:
     return np.where(live, out, -128).astype(np.int8)
 
 
+def _sigmoid_tanh(x: ArrayLike, p: SigmoidTanhParams, tanh: bool) -> I8:
+    inp = np.asarray(x, dtype=np.int64) - p.input_zero_point
+    q4 = fp.multiply_by_quantized_multiplier(inp, p.input_multiplier, p.input_left_shift)
+    if tanh:  # Q0.31 -> Q0.7, zero point 0
+        mid = np.clip(fp.rounding_divide_by_pot(fp.fixedpoint_tanh(q4, 4), 24), -128, 127)
+    else:  # Q0.31 -> Q0.8, zero point -128
+        mid = np.clip(fp.rounding_divide_by_pot(fp.fixedpoint_logistic(q4, 4), 23) - 128,
+                      -128, 127)
+    r = p.input_range_radius
+    return np.where(inp <= -r, -128, np.where(inp >= r, 127, mid)).astype(np.int8)
+
+
 def logistic_int8(x: ArrayLike, params: SigmoidTanhParams) -> I8:
     """int8 Logistic as TFLM reference_integer_ops::Logistic (output 1/256, zp -128)."""
-    inp = np.asarray(x, dtype=np.int64) - params.input_zero_point
-    q4 = fp.multiply_by_quantized_multiplier(inp, params.input_multiplier,
-                                             params.input_left_shift)
-    q0 = fp.fixedpoint_logistic(q4, 4)
-    mid = np.clip(fp.rounding_divide_by_pot(q0, 23) - 128, -128, 127)
-    r = params.input_range_radius
-    return np.where(inp <= -r, -128, np.where(inp >= r, 127, mid)).astype(np.int8)
+    return _sigmoid_tanh(x, params, tanh=False)
 
 
 def tanh_int8(x: ArrayLike, params: SigmoidTanhParams) -> I8:
     """int8 Tanh as TFLM reference_integer_ops::Tanh (output 1/128, zp 0)."""
-    inp = np.asarray(x, dtype=np.int64) - params.input_zero_point
-    q4 = fp.multiply_by_quantized_multiplier(inp, params.input_multiplier,
-                                             params.input_left_shift)
-    q0 = fp.fixedpoint_tanh(q4, 4)
-    mid = np.clip(fp.rounding_divide_by_pot(q0, 24), -128, 127)
-    r = params.input_range_radius
-    return np.where(inp <= -r, -128, np.where(inp >= r, 127, mid)).astype(np.int8)
+    return _sigmoid_tanh(x, params, tanh=True)
 
 
 def leaky_relu_int8(x: ArrayLike, params: LeakyReluParams) -> I8:
@@ -609,9 +596,7 @@ def apply_lut(x: ArrayLike, lut: ArrayLike) -> I8:
     return np.asarray(lut, dtype=np.int8)[np.asarray(x, dtype=np.int64) + 128]
 
 
-# --------------------------------------------------------------------------
-# Quantize / dequantize / requantize
-# --------------------------------------------------------------------------
+# ---- Quantize / dequantize / requantize --------------------------------------
 
 
 def quantize(x: ArrayLike, scale: float, zero_point: int) -> I8:

@@ -1,0 +1,284 @@
+"""Lower an annotated float graph to the exact integer (int8) IR.
+
+Contract: expects channels-last IR with fused activations, in which every
+activation tensor that must be int8 carries quantization parameters (from
+QDQ import or calibration) and every weight either carries them or gets
+per-channel symmetric ones here. Guarantees: every activation tensor between
+the boundary Quantize/Dequantize nodes is int8; weights are int8 (per-channel
+symmetric, zero point 0, range +-127), biases int32 with scale
+input_scale * weight_scale; every node carries the precomputed integer
+parameters its TFLite Micro kernel needs (multipliers and shifts from
+QuantizeMultiplier, clamps, add/softmax parameters, lookup tables), so the
+reference, C, HLS and RTL backends only read them. Integer semantics: Jacob et
+al., CVPR 2018, as refined by TFLite Micro (docs/conventions.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict
+
+import numpy as np
+
+from effc.errors import EffcError
+from effc.ir import Graph, Node, QuantParams, Tensor
+from effc.ops.activation import float_function
+from effc.quant import int8 as q8
+
+#: Ops whose output keeps the input's quantization (no arithmetic on values).
+SAME_SCALE = {"Reshape", "Transpose", "MaxPool", "GlobalMaxPool", "Pad"}
+#: Ops whose output must have the input's scale in TFLite (a Requantize follows if not).
+POOLS = {"AveragePool", "GlobalAveragePool"}
+
+#: Fixed output quantization TFLite uses for these int8 ops.
+FIXED_OUTPUT = {
+    "Softmax": (1.0 / 256.0, -128),
+    "Sigmoid": (1.0 / 256.0, -128),
+    "Tanh": (1.0 / 128.0, 0),
+}
+
+
+def _scale(t: Tensor) -> float:
+    assert t.quant is not None
+    return float(t.quant.scale)
+
+
+def _zp(t: Tensor) -> int:
+    assert t.quant is not None
+    return int(t.quant.zero_point)
+
+
+def weight_quant(w: np.ndarray, axis: int = 0) -> QuantParams:
+    """Per-channel symmetric int8 weight quantization (range +-127, never a zero scale)."""
+    reduce = tuple(i for i in range(w.ndim) if i != axis)
+    peak = np.abs(w.astype(np.float64)).max(axis=reduce)
+    scale = np.where(peak > 0, peak / 127.0, 1.0).astype(np.float32)
+    return QuantParams(scale, np.zeros_like(scale, dtype=np.int32), axis)
+
+
+def _quantize_weight(graph: Graph, name: str) -> tuple[str, np.ndarray]:
+    tensor = graph.tensors[name]
+    w = tensor.data
+    assert w is not None
+    quant = tensor.quant if tensor.quant is not None else weight_quant(w)
+    scale = quant.scale.astype(np.float64)
+    if quant.axis is not None:
+        scale = scale.reshape((-1,) + (1,) * (w.ndim - 1))
+    if np.any(quant.zero_point != 0):
+        raise EffcError(f"weight '{name}' has a non-zero zero point; effc uses symmetric "
+                        "int8 weights: re-quantize the model or compile the float model")
+    q = np.clip(np.round(w.astype(np.float64) / scale), -127, 127).astype(np.int8)
+    new = graph.add_constant(name + "_q", q, quant=quant)
+    return new.name, quant.scale.reshape(-1)
+
+
+def _quantize_bias(graph: Graph, name: str, input_scale: float, weight_scales: np.ndarray,
+                   channels: int) -> str:
+    bias = graph.const(name)
+    assert bias is not None
+    scale = np.float64(np.float32(input_scale)) * weight_scales.astype(np.float64)
+    hint = graph.tensors[name].quant
+    if hint is not None:
+        scale = hint.scale.astype(np.float64)
+    scale = np.broadcast_to(scale, (channels,))
+    q = np.clip(np.round(bias.astype(np.float64) / scale), -(2**31), 2**31 - 1)
+    quant = QuantParams(scale.astype(np.float32), np.zeros(channels, np.int32), 0)
+    return graph.add_constant(name + "_q", q.astype(np.int32), quant=quant).name
+
+
+def _clamp_range(node: Node, out: Tensor) -> tuple[int, int]:
+    """Float fused-activation bounds -> int8 clamps (CalculateActivationRangeQuantized)."""
+    lo, hi = node.attrs.get("activation_min"), node.attrs.get("activation_max")
+    qmin, qmax = -128, 127
+    if lo is not None:
+        qmin = max(qmin, int(q8.quantize(np.float32(lo), _scale(out), _zp(out))))
+    if hi is not None:
+        qmax = min(qmax, int(q8.quantize(np.float32(hi), _scale(out), _zp(out))))
+    return qmin, qmax
+
+
+def _set_clamps(node: Node, out: Tensor) -> None:
+    node.attrs["activation_min"], node.attrs["activation_max"] = _clamp_range(node, out)
+
+
+def _lower_linear(graph: Graph, node: Node) -> None:
+    x, out = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
+    w_name, w_scales = _quantize_weight(graph, node.inputs[1])
+    channels = graph.tensors[w_name].shape[0]
+    node.inputs[1] = w_name
+    if len(node.inputs) > 2:
+        node.inputs[2] = _quantize_bias(graph, node.inputs[2], _scale(x), w_scales, channels)
+    if node.op_type == "Dense":
+        mult, shift = q8.dense_multipliers(_scale(x), w_scales, _scale(out))
+    else:
+        mult, shift = q8.conv_multipliers(_scale(x), w_scales, _scale(out))
+    node.attrs["multiplier"] = [int(m) for m in mult]
+    node.attrs["shift"] = [int(s) for s in shift]
+    _set_clamps(node, out)
+
+
+def _lower_add_sub(graph: Graph, node: Node) -> None:
+    a, b = (graph.tensors[i] for i in node.inputs)
+    out = graph.tensors[node.outputs[0]]
+    params = q8.add_params if node.op_type == "Add" else q8.sub_params
+    node.attrs["params"] = asdict(params(_scale(a), _zp(a), _scale(b), _zp(b),
+                                         _scale(out), _zp(out)))
+    _set_clamps(node, out)
+
+
+def _lower_mul(graph: Graph, node: Node) -> None:
+    a, b = (graph.tensors[i] for i in node.inputs)
+    out = graph.tensors[node.outputs[0]]
+    node.attrs["multiplier"], node.attrs["shift"] = q8.mul_multiplier(_scale(a), _scale(b),
+                                                                      _scale(out))
+    _set_clamps(node, out)
+
+
+def _lower_softmax(graph: Graph, node: Node) -> None:
+    x = graph.tensors[node.inputs[0]]
+    node.attrs["params"] = asdict(q8.softmax_params(_scale(x), 1.0))
+
+
+def _lower_lut(graph: Graph, node: Node) -> None:
+    """Every int8 elementwise activation is a 256-entry table.
+
+    Where TFLite Micro has an integer kernel (Logistic, Tanh, LeakyRelu,
+    HardSwish) the table is that kernel evaluated on all 256 inputs, so it is
+    bit-exact with TFLM; the others are built from the float function.
+    """
+    x, out = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
+    s_in, z_in, s_out, z_out = _scale(x), _zp(x), _scale(out), _zp(out)
+    domain = np.arange(-128, 128, dtype=np.int64).reshape(1, -1)
+    op = node.op_type
+    if op == "Sigmoid" and (s_out, z_out) == FIXED_OUTPUT["Sigmoid"]:
+        lut = q8.logistic_int8(domain, q8.sigmoid_tanh_params(s_in, z_in))
+    elif op == "Tanh" and (s_out, z_out) == FIXED_OUTPUT["Tanh"]:
+        lut = q8.tanh_int8(domain, q8.sigmoid_tanh_params(s_in, z_in))
+    elif op == "LeakyRelu":
+        lut = q8.leaky_relu_int8(domain, q8.leaky_relu_params(
+            s_in, z_in, node.attrs.get("alpha", 0.01), s_out, z_out))
+    elif op == "HardSwish":
+        lut = q8.hard_swish_int8(domain, q8.hard_swish_params(s_in, z_in, s_out, z_out))
+    else:
+        lut = q8.build_lut_int8(float_function(op, node.attrs), s_in, z_in, s_out, z_out)
+    node.attrs["lut"] = [int(v) for v in np.asarray(lut).reshape(-1)]
+
+
+def _lower_pad(graph: Graph, node: Node) -> None:
+    out = graph.tensors[node.outputs[0]]
+    node.attrs["value_q"] = int(q8.quantize(np.float32(node.attrs["value"]), _scale(out),
+                                            _zp(out)))
+
+
+def _lower_concat(graph: Graph, node: Node) -> None:
+    out = graph.tensors[node.outputs[0]]
+    requant = []
+    for name in node.inputs:
+        x = graph.tensors[name]
+        if _scale(x) == _scale(out) and _zp(x) == _zp(out):
+            requant.append(None)
+        else:
+            m, s = q8.requantize_multiplier(_scale(x), _scale(out))
+            requant.append({"input_zero_point": _zp(x), "output_zero_point": _zp(out),
+                            "multiplier": int(m), "shift": int(s)})
+    node.attrs["requantize"] = requant
+
+
+def _lower_pool(graph: Graph, node: Node) -> None:
+    x, out = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
+    if node.attrs.get("ceil_mode") or any(d != 1 for d in node.attrs.get("dilations", [1])):
+        raise EffcError(f"node '{node.name}' ({node.op_type}) uses ceil_mode or dilation, which "
+                        "the int8 kernels do not support; compile with --quantize none")
+    if _scale(x) != _scale(out) or _zp(x) != _zp(out):
+        _insert_requantize(graph, node, x)
+
+
+def _insert_requantize(graph: Graph, node: Node, x: Tensor) -> None:
+    """Compute ``node`` at its input's scale, then requantize to the output's."""
+    out = graph.tensors[node.outputs[0]]
+    mid = graph.unique_name(out.name + "_same_scale")
+    graph.add_tensor(Tensor(mid, out.shape, "int8", out.layout, quant=x.quant))
+    m, s = q8.requantize_multiplier(_scale(x), _scale(out))
+    req = Node("Requantize", graph.unique_name(node.name + "_requantize"), [mid], [out.name],
+               {"multiplier": int(m), "shift": int(s)})
+    node.outputs[0] = mid
+    graph.nodes.insert(graph.nodes.index(node) + 1, req)
+
+
+def _no_params(graph: Graph, node: Node) -> None:
+    pass
+
+
+LOWERINGS: dict[str, Callable[[Graph, Node], None]] = {
+    "Conv": _lower_linear,
+    "Dense": _lower_linear,
+    "Add": _lower_add_sub,
+    "Sub": _lower_add_sub,
+    "Mul": _lower_mul,
+    "Softmax": _lower_softmax,
+    "Relu": _lower_lut, "Clip": _lower_lut, "LeakyRelu": _lower_lut, "Sigmoid": _lower_lut,
+    "Tanh": _lower_lut, "Selu": _lower_lut, "HardSigmoid": _lower_lut, "HardSwish": _lower_lut,
+    "Pad": _lower_pad,
+    "Concat": _lower_concat,
+    "AveragePool": _lower_pool,
+    "GlobalAveragePool": _lower_pool,
+    "MaxPool": _no_params,
+    "GlobalMaxPool": _no_params,
+    "Reshape": _no_params,
+    "Transpose": _no_params,
+}
+
+
+def _propagate_same_scale(graph: Graph) -> None:
+    """Layout ops and pools pass quantization through, forwards and backwards."""
+    for node in graph.nodes:
+        if node.op_type in SAME_SCALE | POOLS:
+            x, y = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
+            if y.quant is None and x.quant is not None:
+                y.quant = x.quant
+    for node in reversed(graph.nodes):
+        if node.op_type in SAME_SCALE:
+            x, y = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
+            if x.quant is None and y.quant is not None and not x.is_constant:
+                x.quant = y.quant
+
+
+def _quantize_constant_operands(graph: Graph, node: Node) -> None:
+    """Constant operands of Add/Sub/Mul/Concat become per-tensor int8 constants."""
+    for i, name in enumerate(node.inputs):
+        tensor = graph.tensors[name]
+        if tensor.data is None or tensor.dtype == "int8":
+            continue
+        data = tensor.data.astype(np.float64)
+        lo, hi = min(0.0, float(data.min())), max(0.0, float(data.max()))
+        scale = (hi - lo) / 255.0 if hi > lo else 1.0
+        zero_point = int(np.clip(np.round(-128 - lo / scale), -128, 127))
+        quant = QuantParams(np.float32(scale), np.int32(zero_point))
+        q = q8.quantize(data, scale, zero_point)
+        node.inputs[i] = graph.add_constant(name + "_q", q, quant=quant).name
+
+
+def lower_int8(graph: Graph) -> Graph:
+    _propagate_same_scale(graph)
+    for node in list(graph.nodes):
+        if node.op_type in ("QuantizeLinear", "DequantizeLinear"):
+            continue
+        lowering = LOWERINGS.get(node.op_type)
+        if lowering is None:
+            raise EffcError(f"node '{node.name}' ({node.op_type}) has no int8 form; compile "
+                            "with --quantize none")
+        if node.op_type in ("Add", "Sub", "Mul", "Concat"):
+            _quantize_constant_operands(graph, node)
+        for name in [*node.inputs[:1], *node.outputs]:
+            tensor = graph.tensors[name]
+            if tensor.quant is None:
+                raise EffcError(
+                    f"node '{node.name}' ({node.op_type}) has the float value '{name}' left "
+                    "between Q and DQ nodes; quantize it in the model, or compile with "
+                    "--quantize none")
+        lowering(graph, node)
+    for tensor in graph.activations():
+        if tensor.quant is not None:
+            tensor.dtype = "int8"
+    graph.prune_unused()
+    return graph

@@ -1,0 +1,215 @@
+"""Post-training int8 quantization of a float model, and the QDQ import path.
+
+Contract: ``quantize_graph`` expects channels-last float IR with BatchNorm
+folded. For a QDQ model it keeps exactly the model's scales and zero points;
+for a float model it calibrates every activation on the user's samples
+(Jacob et al., CVPR 2018; per-channel symmetric weights as in Krishnamoorthi,
+arXiv:1806.08342). It guarantees an integer graph (see ``lower_int8``) that
+keeps the ONNX interface: a float input is quantized on entry and a float
+output dequantized on exit. It returns that graph and a report: per layer the
+SQNR of the int8 output against float, and the weight and activation ranges.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from effc.errors import EffcError
+from effc.ir import Graph, Node, QuantParams, Tensor
+from effc.passes.calibrate import Observer, calibrate_range, choose_quant, parse_calibrators
+from effc.passes.fuse_activation import fuse_activation
+from effc.passes.layout import optimize_layout
+from effc.passes.lower_int8 import FIXED_OUTPUT, POOLS, SAME_SCALE, lower_int8
+from effc.passes.qdq_import import annotate_qdq
+from effc.reference import run_graph
+
+#: Calibration samples used for the SQNR report.
+REPORT_SAMPLES = 64
+
+
+def load_calibration(calib: str | np.ndarray, graph: Graph) -> np.ndarray:
+    name = graph.inputs[0]
+    tensor = graph.tensors[name]
+    if isinstance(calib, str) and calib == "random":
+        sys.stderr.write(
+            "effc: WARNING: --calib random calibrates on random noise; the int8 model's "
+            "accuracy is meaningless. Give real samples with --calib FILE.npy\n")
+        return np.random.default_rng(0).standard_normal((32, *tensor.shape[1:])).astype(
+            np.float32)
+    if isinstance(calib, str):
+        path, key = Path(calib), None
+        if not path.is_file() and ":" in calib:  # FILE.npz:ARRAY picks one array
+            head, _, key = calib.rpartition(":")
+            path = Path(head)
+        if not path.is_file():
+            raise EffcError(f"calibration file '{calib}' does not exist; give a .npy/.npz of "
+                            "samples on axis 0")
+        try:
+            data = np.load(path, allow_pickle=False)
+        except (OSError, ValueError, EOFError):
+            raise EffcError(f"calibration file '{calib}' is not a readable .npy/.npz") from None
+        if isinstance(data, np.lib.npyio.NpzFile):
+            keys = list(data.keys())
+            if key is None:
+                key = name if name in keys else (keys[0] if len(keys) == 1 else None)
+            if key not in keys:
+                raise EffcError(f"calibration file '{path}' holds arrays {keys}; pick one "
+                                f"with --calib {path}:ARRAY")
+            data = data[key]
+        calib = data
+    data = np.asarray(calib)
+    expected = tuple(tensor.shape[1:])
+    if data.ndim != len(tensor.shape) or tuple(data.shape[1:]) != expected:
+        raise EffcError(f"calibration data has shape {list(data.shape)}; the model input "
+                        f"'{name}' needs [N, {', '.join(map(str, expected))}]")
+    if data.dtype != np.float32:
+        raise EffcError(f"calibration data has dtype {data.dtype}; the model input is "
+                        f"float32: save the samples as float32")
+    if data.shape[0] == 0:
+        raise EffcError("calibration data holds no samples")
+    return data
+
+
+def _observe(graph: Graph, data: np.ndarray) -> Observer:
+    observer = Observer()
+    name = graph.inputs[0]
+
+    def record(node: Node, ys: list[np.ndarray]) -> None:
+        for out, y in zip(node.outputs, ys, strict=True):
+            observer.add(out, y)
+
+    for i in range(data.shape[0]):
+        sample = data[i:i + 1]
+        observer.add(name, sample)
+        run_graph(graph, {name: sample}, observer=record)
+    return observer
+
+
+def _annotate(graph: Graph, observer: Observer, spec: str) -> dict[str, tuple[float, float]]:
+    default, overrides = parse_calibrators(spec)
+    known = set(graph.tensors)
+    for name in overrides:
+        if name not in known:
+            raise EffcError(f"--calibrator names tensor '{name}', which the model does not "
+                            "have; see 'effc inspect' for names")
+    ranges: dict[str, tuple[float, float]] = {}
+    targets = [graph.inputs[0]] + [n.outputs[0] for n in graph.nodes]
+    producers = {n.outputs[0]: n for n in graph.nodes}
+    for name in targets:
+        node = producers.get(name)
+        tensor = graph.tensors[name]
+        if node is not None and node.op_type in FIXED_OUTPUT:
+            scale, zp = FIXED_OUTPUT[node.op_type]
+            tensor.quant = QuantParams(np.float32(scale), np.int32(zp))
+            continue
+        if node is not None and node.op_type in SAME_SCALE | POOLS:
+            tensor.quant = graph.tensors[node.inputs[0]].quant
+            continue
+        lo, hi = calibrate_range(observer, name, overrides.get(name, default))
+        ranges[name] = (lo, hi)
+        tensor.quant = choose_quant(lo, hi)
+    return ranges
+
+
+def _add_boundaries(graph: Graph) -> dict[str, str]:
+    """Quantize a float input on entry and dequantize float outputs on exit.
+
+    Returns {int8 tensor name: float tensor name} for the renamed outputs.
+    """
+    renamed = {}
+    name = graph.inputs[0]
+    src = graph.tensors[name]
+    inner = graph.unique_name(name + "_int8")
+    graph.add_tensor(Tensor(inner, src.shape, "float32", src.layout, quant=src.quant))
+    graph.replace_uses(name, inner)
+    src.quant = None
+    graph.nodes.insert(0, Node("QuantizeLinear", graph.unique_name("quantize_input"),
+                               [name], [inner]))
+    for out in list(graph.outputs):
+        tensor = graph.tensors[out]
+        inner = graph.unique_name(out + "_int8")
+        graph.rename_tensor(out, inner)
+        renamed[inner] = out
+        graph.add_tensor(Tensor(out, tensor.shape, "float32", tensor.layout))
+        graph.nodes.append(Node("DequantizeLinear", graph.unique_name("dequantize_output"),
+                                [inner], [out]))
+        graph.outputs[graph.outputs.index(inner)] = out
+    return renamed
+
+
+def _sqnr_db(ref: np.ndarray, got: np.ndarray) -> float:
+    noise = float(np.sum((ref.astype(np.float64) - got) ** 2))
+    signal = float(np.sum(ref.astype(np.float64) ** 2))
+    if noise == 0:
+        return float("inf")
+    return 10.0 * np.log10(max(signal, 1e-30) / noise)
+
+
+def _report(float_graph: Graph, int_graph: Graph, data: np.ndarray,
+            ranges: dict[str, tuple[float, float]], renamed: dict[str, str]
+            ) -> list[dict[str, Any]]:
+    from effc.quant.int8 import dequantize
+
+    name = float_graph.inputs[0]
+    float_vals: dict[str, list[np.ndarray]] = {}
+    int_vals: dict[str, list[np.ndarray]] = {}
+    for i in range(min(REPORT_SAMPLES, data.shape[0])):
+        sample = data[i:i + 1]
+        for store, graph in ((float_vals, float_graph), (int_vals, int_graph)):
+            for key, value in run_graph(graph, {name: sample}, keep=True).items():
+                store.setdefault(key, []).append(value)
+    layers = []
+    for node in int_graph.nodes:
+        tensor = int_graph.tensors[node.outputs[0]]
+        out = renamed.get(node.outputs[0], node.outputs[0])
+        if out not in float_vals or tensor.quant is None or tensor.dtype != "int8":
+            continue
+        ref = np.concatenate(float_vals[out])
+        got = dequantize(np.concatenate(int_vals[tensor.name]), float(tensor.quant.scale),
+                         int(tensor.quant.zero_point))
+        entry: dict[str, Any] = {"name": node.name, "op": node.op_type,
+                                 "sqnr_db": round(_sqnr_db(ref, got), 2)}
+        if out in ranges:
+            entry["activation_range"] = [round(v, 6) for v in ranges[out]]
+        if node.op_type in ("Conv", "Dense"):
+            w = float_graph.const(_float_weight(float_graph, node.name))
+            if w is not None:
+                entry["weight_range"] = [round(float(w.min()), 6), round(float(w.max()), 6)]
+        layers.append(entry)
+    return layers
+
+
+def _float_weight(graph: Graph, node_name: str) -> str:
+    for node in graph.nodes:
+        if node.name == node_name and len(node.inputs) > 1:
+            return node.inputs[1]
+    return ""
+
+
+def quantize_graph(graph: Graph, options: Any) -> tuple[Graph, dict[str, Any]]:
+    graph = fuse_activation(graph)
+    has_qdq = any(n.op_type in ("QuantizeLinear", "DequantizeLinear") for n in graph.nodes)
+    if has_qdq:
+        graph = optimize_layout(annotate_qdq(graph))
+        return lower_int8(graph), {"source": "QDQ model (scales and zero points as given)"}
+    if options.calib is None:
+        raise EffcError("int8 quantization of a float model needs calibration samples: give "
+                        "--calib FILE.npy (samples on axis 0), or --quantize none")
+    if len(graph.inputs) != 1:
+        raise EffcError("post-training quantization handles models with one input")
+    data = load_calibration(options.calib, graph)
+    float_graph = graph.clone()
+    observer = _observe(graph, data)
+    ranges = _annotate(graph, observer, options.calibrator or "minmax")
+    renamed = _add_boundaries(graph)
+    graph.toposort()
+    int_graph = lower_int8(graph)
+    layers = _report(float_graph, int_graph, data, ranges, renamed)
+    source = "random noise (--calib random)" if isinstance(options.calib, str) and \
+        options.calib == "random" else f"{data.shape[0]} samples"
+    return int_graph, {"calibration": source, "calibrator": options.calibrator or "minmax",
+                       "layers": layers}

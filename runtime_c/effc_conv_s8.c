@@ -1,0 +1,320 @@
+/*
+ * effc_conv_s8.c - int8 2-D convolution (NHWC input, OHWI filter, per-channel
+ * requantization), bit-exact with TFLM's ConvPerChannel.
+ *
+ * Three paths share effc_mm_cols_s8() (effc_mm_s8.c), which holds the
+ * portable and DSP bodies; they differ in how a pixel's patch is gathered:
+ *   1x1     pointwise, no padding: the input pixel itself is the patch;
+ *   3x3     3x3, dilation 1: im2col by three row copies of 3*C_in bytes;
+ *   generic any kernel, stride, dilation and padding: im2col per row run or
+ *           per tap.
+ * Patches are gathered two output pixels at a time. Padded taps are filled
+ * with the input zero point, so they contribute exactly 0, as TFLM's bounds
+ * checks do.
+ *
+ * Scratch layout: [mm scratch: 4*K][patch 0: K][patch 1: K], K = KH*KW*C_in.
+ */
+#include "effc_internal.h"
+
+typedef struct {
+    const effc_conv_params *p;
+    const effc_dims *in;
+    const effc_dims *f;
+    const effc_dims *out;
+    const int8_t *input;
+} effc_conv_ctx;
+
+static size_t effc_align4(size_t n)
+{
+    return (n + 3u) & ~(size_t)3u;
+}
+
+static int32_t effc_patch_size(const effc_dims *f)
+{
+    return f->h * f->w * f->c;
+}
+
+/* Pointwise without any padding (leading or implied trailing). */
+int effc_conv_s8_use_1x1(const effc_conv_params *params, const effc_dims *input_dims,
+                         const effc_dims *filter_dims, const effc_dims *output_dims)
+{
+    return filter_dims->h == 1 && filter_dims->w == 1 && params->pad_top == 0 &&
+           params->pad_left == 0 && params->stride_h > 0 && params->stride_w > 0 &&
+           (output_dims->h - 1) * params->stride_h < input_dims->h &&
+           (output_dims->w - 1) * params->stride_w < input_dims->w;
+}
+
+int effc_conv_s8_use_3x3(const effc_conv_params *params, const effc_dims *input_dims,
+                         const effc_dims *filter_dims, const effc_dims *output_dims)
+{
+    (void)input_dims;
+    (void)output_dims;
+    return filter_dims->h == 3 && filter_dims->w == 3 && params->dilation_h == 1 &&
+           params->dilation_w == 1;
+}
+
+size_t effc_conv_1x1_s8_scratch_size(const effc_dims *filter_dims)
+{
+    return effc_mm_scratch_size(filter_dims->c);
+}
+
+size_t effc_conv_3x3_s8_scratch_size(const effc_dims *filter_dims)
+{
+    return effc_conv_generic_s8_scratch_size(filter_dims);
+}
+
+size_t effc_conv_generic_s8_scratch_size(const effc_dims *filter_dims)
+{
+    const int32_t k = effc_patch_size(filter_dims);
+    return effc_mm_scratch_size(k) + 2u * effc_align4((size_t)k);
+}
+
+size_t effc_conv_s8_scratch_size(const effc_conv_params *params, const effc_dims *input_dims,
+                                 const effc_dims *filter_dims, const effc_dims *output_dims)
+{
+    if (effc_conv_s8_use_1x1(params, input_dims, filter_dims, output_dims)) {
+        return effc_conv_1x1_s8_scratch_size(filter_dims);
+    }
+    if (effc_conv_s8_use_3x3(params, input_dims, filter_dims, output_dims)) {
+        return effc_conv_3x3_s8_scratch_size(filter_dims);
+    }
+    return effc_conv_generic_s8_scratch_size(filter_dims);
+}
+
+static int effc_conv_args_ok(const effc_conv_params *p, const effc_dims *in,
+                             const effc_dims *f, const effc_dims *out)
+{
+    return p != NULL && effc_dims_ok(in) && effc_dims_ok(f) && effc_dims_ok(out) &&
+           out->n == in->n && f->c == in->c && out->c == f->n && p->stride_h > 0 &&
+           p->stride_w > 0 && p->dilation_h > 0 && p->dilation_w > 0 && p->pad_top >= 0 &&
+           p->pad_left >= 0;
+}
+
+static effc_mm effc_conv_mm(const effc_conv_params *p, const effc_per_channel_quant *quant,
+                            const effc_dims *f, const int8_t *filter, const int32_t *bias)
+{
+    effc_mm mm;
+    mm.weights = filter;
+    mm.bias = bias;
+    mm.multiplier = quant->multiplier;
+    mm.shift = quant->shift;
+    mm.quant_stride = 1;
+    mm.n_out = f->n;
+    mm.k = effc_patch_size(f);
+    mm.input_zero_point = p->input_zero_point;
+    mm.output_zero_point = p->output_zero_point;
+    mm.activation_min = p->activation_min;
+    mm.activation_max = p->activation_max;
+    return mm;
+}
+
+static void effc_copy_s8(int8_t *dst, const int8_t *src, int32_t n)
+{
+    for (; n >= 4; n -= 4) {
+        const uint32_t v = effc_read_u32(src);
+        __builtin_memcpy(dst, &v, 4);
+        dst += 4;
+        src += 4;
+    }
+    for (; n > 0; n--) {
+        *dst++ = *src++;
+    }
+}
+
+static void effc_fill_s8(int8_t *dst, int8_t value, int32_t n)
+{
+    for (; n > 0; n--) {
+        *dst++ = value;
+    }
+}
+
+/* Patch of output pixel `pix` (flat over N, OH, OW) in kernel order
+ * (ky, kx, c) = the OHWI weight order. */
+static void effc_im2col_generic(const effc_conv_ctx *cx, int32_t pix, int8_t *col)
+{
+    const effc_conv_params *p = cx->p;
+    const int32_t cin = cx->in->c;
+    const int32_t ox = pix % cx->out->w;
+    const int32_t oy = (pix / cx->out->w) % cx->out->h;
+    const int32_t b = pix / (cx->out->w * cx->out->h);
+    const int32_t iy0 = oy * p->stride_h - p->pad_top;
+    const int32_t ix0 = ox * p->stride_w - p->pad_left;
+    const int8_t zp = (int8_t)p->input_zero_point;
+    const int32_t row_len = cx->f->w * cin;
+    const int32_t span = (cx->f->w - 1) * p->dilation_w;
+    int32_t ky, kx;
+    for (ky = 0; ky < cx->f->h; ky++) {
+        const int32_t iy = iy0 + ky * p->dilation_h;
+        const int8_t *row;
+        if (iy < 0 || iy >= cx->in->h) {
+            effc_fill_s8(col, zp, row_len);
+            col += row_len;
+            continue;
+        }
+        row = cx->input + ((size_t)(b * cx->in->h + iy) * (size_t)cx->in->w) * (size_t)cin;
+        if (p->dilation_w == 1 && ix0 >= 0 && ix0 + span < cx->in->w) {
+            effc_copy_s8(col, row + (size_t)ix0 * (size_t)cin, row_len);
+            col += row_len;
+            continue;
+        }
+        for (kx = 0; kx < cx->f->w; kx++) {
+            const int32_t ix = ix0 + kx * p->dilation_w;
+            if (ix < 0 || ix >= cx->in->w) {
+                effc_fill_s8(col, zp, cin);
+            } else {
+                effc_copy_s8(col, row + (size_t)ix * (size_t)cin, cin);
+            }
+            col += cin;
+        }
+    }
+}
+
+/* 3x3, dilation 1: interior pixels are three copies of 3*C_in bytes. */
+static void effc_im2col_3x3(const effc_conv_ctx *cx, int32_t pix, int8_t *col)
+{
+    const effc_conv_params *p = cx->p;
+    const int32_t cin = cx->in->c;
+    const int32_t ox = pix % cx->out->w;
+    const int32_t oy = (pix / cx->out->w) % cx->out->h;
+    const int32_t b = pix / (cx->out->w * cx->out->h);
+    const int32_t iy0 = oy * p->stride_h - p->pad_top;
+    const int32_t ix0 = ox * p->stride_w - p->pad_left;
+    const size_t row_stride = (size_t)cx->in->w * (size_t)cin;
+    const int8_t *src;
+    if (iy0 < 0 || iy0 + 2 >= cx->in->h || ix0 < 0 || ix0 + 2 >= cx->in->w) {
+        effc_im2col_generic(cx, pix, col);
+        return;
+    }
+    src = cx->input + ((size_t)(b * cx->in->h + iy0) * (size_t)cx->in->w + (size_t)ix0) *
+                          (size_t)cin;
+    effc_copy_s8(col, src, 3 * cin);
+    effc_copy_s8(col + 3 * cin, src + row_stride, 3 * cin);
+    effc_copy_s8(col + 6 * cin, src + 2 * row_stride, 3 * cin);
+}
+
+typedef void (*effc_im2col_fn)(const effc_conv_ctx *cx, int32_t pix, int8_t *col);
+
+static int effc_conv_im2col(const effc_scratch *scratch, const effc_conv_params *params,
+                            const effc_per_channel_quant *quant, const effc_dims *input_dims,
+                            const int8_t *input, const effc_dims *filter_dims,
+                            const int8_t *filter, const int32_t *bias,
+                            const effc_dims *output_dims, int8_t *output, effc_im2col_fn gather)
+{
+    effc_conv_ctx cx;
+    effc_mm mm;
+    int8_t *col0, *col1;
+    int32_t pix;
+    const int32_t npix = output_dims->n * output_dims->h * output_dims->w;
+    const size_t cout = (size_t)output_dims->c;
+    void *buf;
+    if (!effc_conv_args_ok(params, input_dims, filter_dims, output_dims) || quant == NULL) {
+        return EFFC_ERR_ARG;
+    }
+    buf = effc_scratch_get(scratch, effc_conv_generic_s8_scratch_size(filter_dims));
+    if (buf == NULL) {
+        return EFFC_ERR_ARG;
+    }
+    mm = effc_conv_mm(params, quant, filter_dims, filter, bias);
+    col0 = (int8_t *)buf + effc_mm_scratch_size(mm.k);
+    col1 = col0 + effc_align4((size_t)mm.k);
+    cx.p = params;
+    cx.in = input_dims;
+    cx.f = filter_dims;
+    cx.out = output_dims;
+    cx.input = input;
+    for (pix = 0; pix + 2 <= npix; pix += 2) {
+        gather(&cx, pix, col0);
+        gather(&cx, pix + 1, col1);
+        effc_mm_cols_s8(&mm, col0, col1, output + (size_t)pix * cout,
+                        output + (size_t)(pix + 1) * cout, buf);
+    }
+    if (pix < npix) {
+        gather(&cx, pix, col0);
+        effc_mm_cols_s8(&mm, col0, NULL, output + (size_t)pix * cout, NULL, buf);
+    }
+    return EFFC_OK;
+}
+
+int effc_conv_generic_s8(const effc_scratch *scratch, const effc_conv_params *params,
+                         const effc_per_channel_quant *quant, const effc_dims *input_dims,
+                         const int8_t *input, const effc_dims *filter_dims,
+                         const int8_t *filter, const int32_t *bias,
+                         const effc_dims *output_dims, int8_t *output)
+{
+    return effc_conv_im2col(scratch, params, quant, input_dims, input, filter_dims, filter,
+                            bias, output_dims, output, effc_im2col_generic);
+}
+
+int effc_conv_3x3_s8(const effc_scratch *scratch, const effc_conv_params *params,
+                     const effc_per_channel_quant *quant, const effc_dims *input_dims,
+                     const int8_t *input, const effc_dims *filter_dims, const int8_t *filter,
+                     const int32_t *bias, const effc_dims *output_dims, int8_t *output)
+{
+    if (params == NULL || filter_dims == NULL ||
+        !effc_conv_s8_use_3x3(params, input_dims, filter_dims, output_dims)) {
+        return EFFC_ERR_ARG;
+    }
+    return effc_conv_im2col(scratch, params, quant, input_dims, input, filter_dims, filter,
+                            bias, output_dims, output, effc_im2col_3x3);
+}
+
+int effc_conv_1x1_s8(const effc_scratch *scratch, const effc_conv_params *params,
+                     const effc_per_channel_quant *quant, const effc_dims *input_dims,
+                     const int8_t *input, const effc_dims *filter_dims, const int8_t *filter,
+                     const int32_t *bias, const effc_dims *output_dims, int8_t *output)
+{
+    effc_mm mm;
+    const size_t cin = (size_t)filter_dims->c;
+    const size_t cout = (size_t)output_dims->c;
+    const int32_t npix = output_dims->n * output_dims->h * output_dims->w;
+    int32_t pix;
+    void *buf;
+    const int8_t *px[2];
+    if (!effc_conv_args_ok(params, input_dims, filter_dims, output_dims) || quant == NULL ||
+        !effc_conv_s8_use_1x1(params, input_dims, filter_dims, output_dims)) {
+        return EFFC_ERR_ARG;
+    }
+    buf = effc_scratch_get(scratch, effc_conv_1x1_s8_scratch_size(filter_dims));
+    if (buf == NULL) {
+        return EFFC_ERR_ARG;
+    }
+    mm = effc_conv_mm(params, quant, filter_dims, filter, bias);
+    for (pix = 0; pix < npix; pix += 2) {
+        int32_t j;
+        for (j = 0; j < 2 && pix + j < npix; j++) {
+            const int32_t q = pix + j;
+            const int32_t ox = q % output_dims->w;
+            const int32_t oy = (q / output_dims->w) % output_dims->h;
+            const int32_t b = q / (output_dims->w * output_dims->h);
+            const size_t iy = (size_t)(b * input_dims->h + oy * params->stride_h);
+            px[j] = input + (iy * (size_t)input_dims->w + (size_t)(ox * params->stride_w)) * cin;
+        }
+        if (pix + 1 < npix) {
+            effc_mm_cols_s8(&mm, px[0], px[1], output + (size_t)pix * cout,
+                            output + (size_t)(pix + 1) * cout, buf);
+        } else {
+            effc_mm_cols_s8(&mm, px[0], NULL, output + (size_t)pix * cout, NULL, buf);
+        }
+    }
+    return EFFC_OK;
+}
+
+int effc_conv_s8(const effc_scratch *scratch, const effc_conv_params *params,
+                 const effc_per_channel_quant *quant, const effc_dims *input_dims,
+                 const int8_t *input, const effc_dims *filter_dims, const int8_t *filter,
+                 const int32_t *bias, const effc_dims *output_dims, int8_t *output)
+{
+    if (!effc_conv_args_ok(params, input_dims, filter_dims, output_dims)) {
+        return EFFC_ERR_ARG;
+    }
+    if (effc_conv_s8_use_1x1(params, input_dims, filter_dims, output_dims)) {
+        return effc_conv_1x1_s8(scratch, params, quant, input_dims, input, filter_dims, filter,
+                                bias, output_dims, output);
+    }
+    if (effc_conv_s8_use_3x3(params, input_dims, filter_dims, output_dims)) {
+        return effc_conv_3x3_s8(scratch, params, quant, input_dims, input, filter_dims, filter,
+                                bias, output_dims, output);
+    }
+    return effc_conv_generic_s8(scratch, params, quant, input_dims, input, filter_dims, filter,
+                                bias, output_dims, output);
+}

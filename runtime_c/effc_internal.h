@@ -1,0 +1,95 @@
+/*
+ * effc_internal.h - helpers shared by the runtime's .c files (not public API).
+ */
+#ifndef EFFC_INTERNAL_H
+#define EFFC_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "effc_nn.h"
+#include "effc_requant.h"
+
+/* DSP bodies are compiled where the core has the DSP extension (Cortex-M4,
+ * M7, M33 with DSP, M55) unless EFFC_NO_DSP asks for the portable ones. */
+#if defined(__ARM_FEATURE_DSP) && !defined(EFFC_NO_DSP)
+#define EFFC_USE_DSP 1
+#include <arm_acle.h>
+
+/* SXTB16 of the odd bytes: (sext(x.b1), sext(x.b3)). GCC 12 does not fold a
+ * rotate into __sxtb16, hence the inline asm. */
+static inline int32_t effc_sxtb16_ror8(uint32_t x)
+{
+    int32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
+    return r;
+}
+
+/* (off.h0 + sext(x.b1), off.h1 + sext(x.b3)). */
+static inline int32_t effc_sxtab16_ror8(int32_t off, uint32_t x)
+{
+    int32_t r;
+    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(off), "r"(x));
+    return r;
+}
+#endif
+
+#define EFFC_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define EFFC_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+/* Unaligned 32-bit load (a single LDR on Cortex-M4 and later). */
+static inline uint32_t effc_read_u32(const void *p)
+{
+    uint32_t v;
+    __builtin_memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* Scratch check: returns the buffer if at least `need` bytes are there. */
+static inline void *effc_scratch_get(const effc_scratch *s, size_t need)
+{
+    if (need == 0) {
+        return s != NULL ? s->buf : NULL;
+    }
+    if (s == NULL || s->buf == NULL || s->size < need) {
+        return NULL;
+    }
+    return s->buf;
+}
+
+static inline int effc_dims_ok(const effc_dims *d)
+{
+    return d != NULL && d->n > 0 && d->h > 0 && d->w > 0 && d->c > 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Matrix kernel shared by conv (all paths) and dense: for one or two input
+ * columns of k int8 values, compute all n_out outputs
+ *   out[c] = requant(bias[c] + sum_k (col[k] - input_zp) * weights[c][k]).
+ * ------------------------------------------------------------------------ */
+typedef struct {
+    const int8_t *weights;     /* [n_out][k] rows */
+    const int32_t *bias;       /* [n_out] or NULL */
+    const int32_t *multiplier; /* requantization, indexed c * quant_stride */
+    const int32_t *shift;
+    int32_t quant_stride; /* 1: per channel, 0: per tensor */
+    int32_t n_out;
+    int32_t k;
+    int32_t input_zero_point;
+    int32_t output_zero_point;
+    int32_t activation_min;
+    int32_t activation_max;
+} effc_mm;
+
+/* Scratch bytes for effc_mm_cols_s8 (two columns of k int16 values). */
+static inline size_t effc_mm_scratch_size(int32_t k)
+{
+    return (size_t)k * 4u;
+}
+
+/* col1/out1 may be NULL (one column). scratch: effc_mm_scratch_size(k)
+ * bytes, 4-byte aligned. */
+void effc_mm_cols_s8(const effc_mm *mm, const int8_t *col0, const int8_t *col1, int8_t *out0,
+                     int8_t *out1, void *scratch);
+
+#endif /* EFFC_INTERNAL_H */

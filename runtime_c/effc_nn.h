@@ -1,0 +1,353 @@
+/*
+ * effc_nn.h - effc's hand-written C99 inference kernels (public API).
+ *
+ * int8 kernels are bit-exact with TensorFlow Lite Micro's reference kernels.
+ * Every int8 MAC kernel (conv, depthwise conv, dense) has a portable body and
+ * a Cortex-M DSP body (SXTB16 + SMLAD) behind the same signature, chosen at
+ * compile time by __ARM_FEATURE_DSP (define EFFC_NO_DSP to force the portable
+ * body); both give identical results. See README.md for weight layouts and
+ * scratch rules.
+ *
+ * Conventions (docs/conventions.md):
+ *  - activations are channels-last (NHWC; 1-D data has h == 1);
+ *  - zero points are passed as stored (real = scale * (q - zero_point)) and
+ *    kernels subtract them;
+ *  - requantization multipliers are Q31 in [2^30, 2^31) (or 0) with a TFLite
+ *    shift: shift > 0 shifts left, shift < 0 rounds right (effc_requant.h);
+ *  - activation_min/max clamp in the output's int8 (or float) domain.
+ *
+ * Kernels never allocate. Those that need scratch memory take an
+ * effc_scratch of at least <kernel>_scratch_size() bytes; the size depends
+ * only on the shapes, never on the CPU, so a host-side planner can size it.
+ * Functions return EFFC_OK or EFFC_ERR_ARG (bad shape or too little scratch).
+ * Element-wise kernels accept output == input (in place).
+ */
+#ifndef EFFC_NN_H
+#define EFFC_NN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define EFFC_OK 0
+#define EFFC_ERR_ARG (-1)
+
+/* effc-api-begin (the text up to effc-api-end is plain declarations, read
+ * by the tests' cffi binding: no macros or inline code in here) */
+
+/* ------------------------------------------------------------- shared types */
+
+/* A 4-D NHWC shape. 1-D data (N, W, C) uses h = 1. */
+typedef struct {
+    int32_t n; /* batch */
+    int32_t h; /* height */
+    int32_t w; /* width */
+    int32_t c; /* channels */
+} effc_dims;
+
+/* Caller-supplied scratch memory (4-byte aligned). */
+typedef struct {
+    void *buf;   /* may be NULL when size 0 is needed */
+    size_t size; /* bytes available at buf */
+} effc_scratch;
+
+/* Per-output-channel requantization. */
+typedef struct {
+    const int32_t *multiplier; /* [C_out] Q31 multipliers */
+    const int32_t *shift;      /* [C_out] TFLite shifts */
+} effc_per_channel_quant;
+
+/* One requantization for the whole tensor. */
+typedef struct {
+    int32_t multiplier; /* Q31 multiplier */
+    int32_t shift;      /* TFLite shift */
+} effc_per_tensor_quant;
+
+/* ------------------------------------------------------------ int8 conv 2-D */
+
+/* Convolution geometry and quantization of input/output. */
+typedef struct {
+    int32_t stride_h, stride_w;     /* >= 1 */
+    int32_t pad_top, pad_left;      /* leading zero padding (trailing padding follows from
+                                       the output dims) */
+    int32_t dilation_h, dilation_w; /* >= 1 */
+    int32_t input_zero_point;       /* input's zero point, as stored */
+    int32_t output_zero_point;      /* output's zero point, as stored */
+    int32_t activation_min;         /* output clamp, int8 domain */
+    int32_t activation_max;
+} effc_conv_params;
+
+/* Conv: input [N,H,W,C_in], filter OHWI [C_out,KH,KW,C_in] with
+ * filter_dims = {C_out, KH, KW, C_in}, bias int32 [C_out] or NULL,
+ * output [N,OH,OW,C_out]. Dispatches on the predicates below. */
+size_t effc_conv_s8_scratch_size(const effc_conv_params *params, const effc_dims *input_dims,
+                                 const effc_dims *filter_dims, const effc_dims *output_dims);
+int effc_conv_s8(const effc_scratch *scratch, const effc_conv_params *params,
+                 const effc_per_channel_quant *quant, const effc_dims *input_dims,
+                 const int8_t *input, const effc_dims *filter_dims, const int8_t *filter,
+                 const int32_t *bias, const effc_dims *output_dims, int8_t *output);
+
+/* Named predicates used by both effc_conv_s8 and its scratch-size function. */
+/* 1x1: a 1x1 kernel with no padding at all (stride and dilation free). */
+int effc_conv_s8_use_1x1(const effc_conv_params *params, const effc_dims *input_dims,
+                         const effc_dims *filter_dims, const effc_dims *output_dims);
+/* 3x3: a 3x3 kernel with dilation 1 (any stride and padding). */
+int effc_conv_s8_use_3x3(const effc_conv_params *params, const effc_dims *input_dims,
+                         const effc_dims *filter_dims, const effc_dims *output_dims);
+
+/* The three paths, callable directly (same arguments as effc_conv_s8). */
+size_t effc_conv_1x1_s8_scratch_size(const effc_dims *filter_dims);
+int effc_conv_1x1_s8(const effc_scratch *scratch, const effc_conv_params *params,
+                     const effc_per_channel_quant *quant, const effc_dims *input_dims,
+                     const int8_t *input, const effc_dims *filter_dims, const int8_t *filter,
+                     const int32_t *bias, const effc_dims *output_dims, int8_t *output);
+size_t effc_conv_3x3_s8_scratch_size(const effc_dims *filter_dims);
+int effc_conv_3x3_s8(const effc_scratch *scratch, const effc_conv_params *params,
+                     const effc_per_channel_quant *quant, const effc_dims *input_dims,
+                     const int8_t *input, const effc_dims *filter_dims, const int8_t *filter,
+                     const int32_t *bias, const effc_dims *output_dims, int8_t *output);
+size_t effc_conv_generic_s8_scratch_size(const effc_dims *filter_dims);
+int effc_conv_generic_s8(const effc_scratch *scratch, const effc_conv_params *params,
+                         const effc_per_channel_quant *quant, const effc_dims *input_dims,
+                         const int8_t *input, const effc_dims *filter_dims,
+                         const int8_t *filter, const int32_t *bias,
+                         const effc_dims *output_dims, int8_t *output);
+
+/* ------------------------------------------------------- int8 depthwise conv */
+
+typedef struct {
+    int32_t stride_h, stride_w;
+    int32_t pad_top, pad_left;
+    int32_t dilation_h, dilation_w;
+    int32_t depth_multiplier; /* C_out = C_in * depth_multiplier */
+    int32_t input_zero_point;
+    int32_t output_zero_point;
+    int32_t activation_min;
+    int32_t activation_max;
+} effc_dw_conv_params;
+
+/* Depthwise conv: input [N,H,W,C_in]; filter [C_out,KH,KW] (the IR's OHWI
+ * with I = 1) with filter_dims = {C_out, KH, KW, 1}; output channel
+ * o = i * depth_multiplier + m reads input channel i. */
+size_t effc_dw_conv_s8_scratch_size(const effc_dw_conv_params *params,
+                                    const effc_dims *input_dims, const effc_dims *filter_dims,
+                                    const effc_dims *output_dims);
+int effc_dw_conv_s8(const effc_scratch *scratch, const effc_dw_conv_params *params,
+                    const effc_per_channel_quant *quant, const effc_dims *input_dims,
+                    const int8_t *input, const effc_dims *filter_dims, const int8_t *filter,
+                    const int32_t *bias, const effc_dims *output_dims, int8_t *output);
+
+/* ---------------------------------------------------------------- int8 dense */
+
+typedef struct {
+    int32_t batches;      /* rows of input and output */
+    int32_t in_features;  /* input row length */
+    int32_t out_features; /* output row length */
+} effc_dense_dims;
+
+typedef struct {
+    int32_t input_zero_point;
+    int32_t output_zero_point;
+    int32_t activation_min;
+    int32_t activation_max;
+} effc_dense_params;
+
+/* Dense: input [batches, in], weights [out, in], bias int32 [out] or NULL,
+ * output [batches, out]. Per-tensor or per-channel requantization. */
+size_t effc_dense_s8_scratch_size(const effc_dense_dims *dims);
+int effc_dense_s8(const effc_scratch *scratch, const effc_dense_params *params,
+                  const effc_per_tensor_quant *quant, const effc_dense_dims *dims,
+                  const int8_t *input, const int8_t *weights, const int32_t *bias,
+                  int8_t *output);
+int effc_dense_per_channel_s8(const effc_scratch *scratch, const effc_dense_params *params,
+                              const effc_per_channel_quant *quant, const effc_dense_dims *dims,
+                              const int8_t *input, const int8_t *weights, const int32_t *bias,
+                              int8_t *output);
+
+/* ---------------------------------------------------------------- int8 pools */
+
+/* Pool geometry (input and output share scale and zero point, as TFLite). */
+typedef struct {
+    int32_t filter_h, filter_w;
+    int32_t stride_h, stride_w;
+    int32_t pad_top, pad_left;
+    int32_t activation_min;
+    int32_t activation_max;
+} effc_pool_params;
+
+/* Padded taps are skipped; average pool divides by the number of in-bounds
+ * taps with TFLite's rounding (ties away from zero). */
+size_t effc_max_pool_s8_scratch_size(void);
+int effc_max_pool_s8(const effc_pool_params *params, const effc_dims *input_dims,
+                     const int8_t *input, const effc_dims *output_dims, int8_t *output);
+size_t effc_avg_pool_s8_scratch_size(void);
+int effc_avg_pool_s8(const effc_pool_params *params, const effc_dims *input_dims,
+                     const int8_t *input, const effc_dims *output_dims, int8_t *output);
+/* Average over H and W: output [N, 1, 1, C]. */
+size_t effc_global_avg_pool_s8_scratch_size(void);
+int effc_global_avg_pool_s8(const effc_dims *input_dims, const int8_t *input,
+                            int32_t activation_min, int32_t activation_max, int8_t *output);
+
+/* ------------------------------------------------------ int8 element-wise */
+
+/* Broadcast of two inputs to an output of up to 4 dims (outermost first).
+ * Output is dense; input strides are in elements, 0 on broadcast axes.
+ * An element-wise op on n values: dims {1,1,1,n}, strides {0,0,0,1}. */
+typedef struct {
+    int32_t dims[4];
+    int32_t in1_strides[4];
+    int32_t in2_strides[4];
+} effc_broadcast;
+
+/* TFLite integer ADD/SUB: each input gets (q - zp) << left_shift, is scaled
+ * by its multiplier, the two are added (subtracted), then scaled by the
+ * output multiplier; + output zero point; clamp. */
+typedef struct {
+    int32_t input1_zero_point;
+    int32_t input2_zero_point;
+    int32_t output_zero_point;
+    int32_t left_shift; /* 20 for int8 */
+    int32_t input1_multiplier, input1_shift;
+    int32_t input2_multiplier, input2_shift;
+    int32_t output_multiplier, output_shift;
+    int32_t activation_min, activation_max;
+} effc_add_params;
+
+size_t effc_add_s8_scratch_size(void);
+int effc_add_s8(const effc_add_params *params, const effc_broadcast *bcast,
+                const int8_t *input1, const int8_t *input2, int8_t *output);
+/* SUB is its own kernel (input1 - input2), with the same parameters. */
+size_t effc_sub_s8_scratch_size(void);
+int effc_sub_s8(const effc_add_params *params, const effc_broadcast *bcast,
+                const int8_t *input1, const int8_t *input2, int8_t *output);
+
+/* TFLite integer MUL: (q1 - zp1) * (q2 - zp2) requantized. */
+typedef struct {
+    int32_t input1_zero_point;
+    int32_t input2_zero_point;
+    int32_t output_zero_point;
+    int32_t output_multiplier, output_shift;
+    int32_t activation_min, activation_max;
+} effc_mul_params;
+
+size_t effc_mul_s8_scratch_size(void);
+int effc_mul_s8(const effc_mul_params *params, const effc_broadcast *bcast,
+                const int8_t *input1, const int8_t *input2, int8_t *output);
+
+/* TFLite integer softmax over the last axis; output scale 1/256, zp -128. */
+typedef struct {
+    int32_t input_beta_multiplier; /* Q31, from beta * input_scale * 2^26 */
+    int32_t input_beta_left_shift; /* >= 0 */
+    int32_t diff_min;              /* diffs below it give -128 (negative) */
+} effc_softmax_params;
+
+size_t effc_softmax_s8_scratch_size(void);
+int effc_softmax_s8(const effc_softmax_params *params, int32_t rows, int32_t depth,
+                    const int8_t *input, int8_t *output);
+
+/* 256-entry lookup table: output[i] = table[input[i] + 128]. */
+size_t effc_lut_s8_scratch_size(void);
+int effc_lut_s8(const int8_t *table, int32_t count, const int8_t *input, int8_t *output);
+
+/* int8 -> int8 requantization (TFLite Requantize): saturates to [-128, 127]. */
+typedef struct {
+    int32_t input_zero_point;
+    int32_t output_zero_point;
+    int32_t multiplier;
+    int32_t shift;
+} effc_requantize_params;
+
+size_t effc_requantize_s8_scratch_size(void);
+int effc_requantize_s8(const effc_requantize_params *params, int32_t count,
+                       const int8_t *input, int8_t *output);
+
+/* float -> int8: round(x / scale) half away from zero, + zero_point,
+ * saturate (NaN gives zero_point). */
+size_t effc_quantize_s8_scratch_size(void);
+int effc_quantize_s8(float scale, int32_t zero_point, int32_t count, const float *input,
+                     int8_t *output);
+/* int8 -> float: scale * (q - zero_point). */
+size_t effc_dequantize_s8_scratch_size(void);
+int effc_dequantize_s8(float scale, int32_t zero_point, int32_t count, const int8_t *input,
+                       float *output);
+
+/* ----------------------------------------------------------------- float32 */
+
+typedef struct {
+    int32_t stride_h, stride_w;
+    int32_t pad_top, pad_left;
+    int32_t dilation_h, dilation_w;
+    float activation_min; /* fused clamp (use -FLT_MAX/FLT_MAX for none) */
+    float activation_max;
+} effc_conv_f32_params;
+
+/* Same layouts as the int8 kernels; bias may be NULL. */
+int effc_conv_f32(const effc_conv_f32_params *params, const effc_dims *input_dims,
+                  const float *input, const effc_dims *filter_dims, const float *filter,
+                  const float *bias, const effc_dims *output_dims, float *output);
+int effc_dw_conv_f32(const effc_conv_f32_params *params, int32_t depth_multiplier,
+                     const effc_dims *input_dims, const float *input,
+                     const effc_dims *filter_dims, const float *filter, const float *bias,
+                     const effc_dims *output_dims, float *output);
+int effc_dense_f32(const effc_dense_dims *dims, const float *input, const float *weights,
+                   const float *bias, float activation_min, float activation_max,
+                   float *output);
+
+typedef struct {
+    int32_t filter_h, filter_w;
+    int32_t stride_h, stride_w;
+    int32_t pad_top, pad_left;
+    int32_t count_include_pad; /* avg pool: 1 divides by the full window (ONNX option) */
+    float activation_min;
+    float activation_max;
+} effc_pool_f32_params;
+
+int effc_max_pool_f32(const effc_pool_f32_params *params, const effc_dims *input_dims,
+                      const float *input, const effc_dims *output_dims, float *output);
+int effc_avg_pool_f32(const effc_pool_f32_params *params, const effc_dims *input_dims,
+                      const float *input, const effc_dims *output_dims, float *output);
+int effc_global_avg_pool_f32(const effc_dims *input_dims, const float *input, float *output);
+
+int effc_add_f32(const effc_broadcast *bcast, const float *input1, const float *input2,
+                 float *output);
+int effc_sub_f32(const effc_broadcast *bcast, const float *input1, const float *input2,
+                 float *output);
+int effc_mul_f32(const effc_broadcast *bcast, const float *input1, const float *input2,
+                 float *output);
+int effc_div_f32(const effc_broadcast *bcast, const float *input1, const float *input2,
+                 float *output);
+
+int effc_softmax_f32(int32_t rows, int32_t depth, const float *input, float *output);
+int effc_relu_f32(int32_t count, const float *input, float *output);
+int effc_clip_f32(int32_t count, float min_value, float max_value, const float *input,
+                  float *output);
+int effc_sigmoid_f32(int32_t count, const float *input, float *output);
+int effc_tanh_f32(int32_t count, const float *input, float *output);
+int effc_leaky_relu_f32(int32_t count, float alpha, const float *input, float *output);
+/* max(0, min(1, alpha * x + beta)); ONNX defaults alpha 0.2, beta 0.5. */
+int effc_hard_sigmoid_f32(int32_t count, float alpha, float beta, const float *input,
+                          float *output);
+/* x * max(0, min(1, x / 6 + 1 / 2)) (ONNX HardSwish). */
+int effc_hard_swish_f32(int32_t count, const float *input, float *output);
+/* gamma * (x > 0 ? x : alpha * (exp(x) - 1)). */
+int effc_selu_f32(int32_t count, float alpha, float gamma, const float *input, float *output);
+
+/* Concatenation along one axis: every input is viewed as [outer, inner_i],
+ * the output as [outer, sum(inner_i)] (inner_i counts elements). */
+int effc_concat_f32(int32_t outer, int32_t num_inputs, const float *const *inputs,
+                    const int32_t *inner_sizes, float *output);
+int effc_concat_s8(int32_t outer, int32_t num_inputs, const int8_t *const *inputs,
+                   const int32_t *inner_sizes, int8_t *output);
+/* Byte copy (reshape, identity); regions must not overlap. */
+int effc_copy(void *output, const void *input, size_t bytes);
+
+/* effc-api-end */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* EFFC_NN_H */
