@@ -150,8 +150,11 @@ class Graph:
         """Let tensor ``new`` take the place of ``old`` (no longer produced).
 
         When ``old`` is a graph output, ``new`` takes over its name so the
-        graph interface keeps its names.
+        graph interface keeps its names. ``new`` inherits ``old``'s
+        quantization when it has none (it now carries the same value).
         """
+        if self.tensors[new].quant is None and old in self.tensors:
+            self.tensors[new].quant = self.tensors[old].quant
         if old in self.outputs and new not in self.inputs and new not in self.outputs:
             self.tensors.pop(old, None)
             self.rename_tensor(new, old)

@@ -237,7 +237,8 @@ size_t effc_mul_s8_scratch_size(void);
 int effc_mul_s8(const effc_mul_params *params, const effc_broadcast *bcast,
                 const int8_t *input1, const int8_t *input2, int8_t *output);
 
-/* TFLite integer softmax over the last axis; output scale 1/256, zp -128. */
+/* TFLite integer softmax over the last axis; output scale 1/256, zp -128.
+ * depth <= 2048 (beyond, TFLite's Q12.19 sum can exceed its range). */
 typedef struct {
     int32_t input_beta_multiplier; /* Q31, from beta * input_scale * 2^26 */
     int32_t input_beta_left_shift; /* >= 0 */

@@ -74,6 +74,8 @@ def _rewrite_once(graph: Graph) -> bool:
         producer = graph.producer(x)
         if producer is not None and producer.op_type == "Transpose":
             inner = producer.attrs["perm"]
+            if graph.tensors[producer.inputs[0]].quant is None:
+                graph.tensors[producer.inputs[0]].quant = graph.tensors[x].quant
             node.inputs[0] = producer.inputs[0]
             node.attrs["perm"] = [inner[p] for p in perm]
             return True
@@ -94,6 +96,9 @@ def _simplify_reshape(graph: Graph, node: Node) -> bool:
         return True
     producer = graph.producer(x)
     if producer is not None and producer.op_type == "Reshape":
+        for name in (producer.inputs[0], node.outputs[0]):  # reshapes keep quantization
+            if graph.tensors[name].quant is None:
+                graph.tensors[name].quant = graph.tensors[x].quant
         node.inputs[0] = producer.inputs[0]
         return True
     const = graph.const(x)

@@ -1,0 +1,1 @@
+"""Code generators: C (runtime_c kernels), later HLS C++ and Verilog."""

@@ -1,0 +1,205 @@
+"""The C backend: IR -> a self-contained C99 library (+ firmware for QEMU boards).
+
+Writes into OUTDIR/c/:
+  <name>.h, <name>.c   the model: const weights in flash, one static arena,
+                       ``<name>_run`` (and ``<name>_run_float`` for a float
+                       interface around an int8 model)
+  effc_*.c, effc_*.h   the runtime kernels, copied from runtime_c/
+  Makefile, CMakeLists.txt
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import numpy as np
+
+from effc.codegen.c.hostlib import RUNTIME_DIR
+from effc.codegen.c.kernels import Call, node_call
+from effc.codegen.c.scratch import scratch_bytes
+from effc.errors import EffcError
+from effc.ir import Graph, Node
+from effc.passes.memory import MemoryPlan, plan_memory
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+CTYPES = {"int8": "int8_t", "int32": "int32_t", "float32": "float", "int64": "int64_t"}
+
+
+@dataclass
+class CoreSplit:
+    """The integer core of a graph between its float boundary nodes."""
+
+    nodes: list[Node]
+    input: str
+    output: str
+    float_wrapper: bool
+
+
+def split_core(graph: Graph) -> CoreSplit:
+    nodes = list(graph.nodes)
+    first, last = nodes[0], nodes[-1]
+    wrapper = (first.op_type == "QuantizeLinear" and first.inputs[0] in graph.inputs
+               and last.op_type == "DequantizeLinear" and last.outputs[0] in graph.outputs)
+    if len(graph.inputs) != 1 or len(graph.outputs) != 1:
+        raise EffcError("the C backend compiles models with one input and one output")
+    if wrapper:
+        return CoreSplit(nodes[1:-1], first.outputs[0], last.inputs[0], True)
+    if any(n.op_type in ("QuantizeLinear", "DequantizeLinear") for n in nodes):
+        raise EffcError("QuantizeLinear/DequantizeLinear inside the model body have no C "
+                        "kernel; quantize the whole model")
+    return CoreSplit(nodes, graph.inputs[0], graph.outputs[0], False)
+
+
+def _c_array(values: np.ndarray) -> str:
+    flat = values.reshape(-1)
+    if flat.dtype == np.float32:
+        return ", ".join(f"{v:.9g}f" for v in flat.tolist())
+    return ", ".join(str(int(v)) for v in flat.tolist())
+
+
+class _Arrays:
+    """Constant arrays (weights, biases, per-channel multipliers, tables)."""
+
+    def __init__(self) -> None:
+        self.items: list[dict[str, Any]] = []
+        self.by_key: dict[str, str] = {}
+
+    def add(self, key: str, values: np.ndarray, ctype: str) -> str:
+        if key in self.by_key:
+            return self.by_key[key]
+        symbol = f"effc_const_{len(self.items)}"
+        self.items.append({"symbol": symbol, "ctype": ctype, "count": max(1, values.size),
+                           "init": _c_array(values) if values.size else "0"})
+        self.by_key[key] = symbol
+        return symbol
+
+    def flash_bytes(self) -> int:
+        size = {"int8_t": 1, "int32_t": 4, "float": 4, "int64_t": 8}
+        return sum(size[a["ctype"]] * a["count"] for a in self.items)
+
+
+def _pointers(graph: Graph, call: Call, plan: MemoryPlan, split: CoreSplit,
+              arrays: _Arrays) -> dict[str, Any]:
+    def ptr(name: str, const: bool) -> str:
+        tensor = graph.tensors[name]
+        ctype = CTYPES[tensor.dtype]
+        if tensor.is_constant:
+            return arrays.add(name, tensor.data, ctype)
+        root = plan.root(name)
+        qual = "const " if const else ""
+        if root == split.input:
+            return f"({qual}{ctype} *)in"
+        if root == split.output:
+            return f"({qual}{ctype} *)out"
+        return f"({qual}{ctype} *)(effc_arena + {plan.offsets[root]})"
+
+    p: dict[str, Any] = {"output": ptr(call.outputs[0], False)}
+    operands = [n for n in _operands(graph, call)]
+    if operands:
+        p["input"] = ptr(operands[0], True)
+    if len(operands) > 1:
+        p["input2"] = ptr(operands[1], True)
+    p["inputs"] = [ptr(n, True) for n in call.inputs]
+    f = call.fields
+    if call.weights and call.macro not in ("binary_s8", "binary_f32"):
+        p["weight"] = ptr(call.weights[0], True)
+        p["bias"] = ptr(f["bias"], True) if f.get("bias") else "0"
+    if isinstance(f.get("multiplier"), list) and f.get("per_channel", True):
+        p["multiplier"] = arrays.add(f"{call.node}:multiplier",
+                                     np.asarray(f["multiplier"], np.int32), "int32_t")
+        p["shift"] = arrays.add(f"{call.node}:shift", np.asarray(f["shift"], np.int32),
+                                "int32_t")
+    if call.macro == "lut_s8":
+        p["table"] = arrays.add(f"{call.node}:lut", np.asarray(f["table"], np.int8), "int8_t")
+    if call.macro == "unary_f32":
+        p["function"] = UNARY_F32[f["kind"]]
+    return p
+
+
+UNARY_F32 = {"Relu": "effc_relu_f32", "Clip": "effc_clip_f32", "Sigmoid": "effc_sigmoid_f32",
+             "Tanh": "effc_tanh_f32", "LeakyRelu": "effc_leaky_relu_f32",
+             "HardSigmoid": "effc_hard_sigmoid_f32", "HardSwish": "effc_hard_swish_f32",
+             "Selu": "effc_selu_f32"}
+
+
+def _operands(graph: Graph, call: Call) -> list[str]:
+    """Binary ops keep operand order, constants included."""
+    node_inputs = [n for n in graph.nodes if n.name == call.node][0].inputs
+    if call.macro.startswith("binary"):
+        return list(node_inputs[:2])
+    return list(call.inputs)
+
+
+def generate_c(graph: Graph, folder: Path, name: str) -> dict[str, Any]:
+    """Write the C library for ``graph`` into ``folder``; return manifest facts."""
+    split = split_core(graph)
+    core = Graph(graph.name, split.nodes, graph.tensors, [split.input], [split.output])
+    calls = {n.name: node_call(graph, n) for n in split.nodes}
+    skipped: set[str] = set()
+    plan = plan_memory(core, {split.input, split.output},
+                       lambda n: scratch_bytes(calls[n.name]),
+                       lambda n: calls[n.name].inplace)
+    for node in split.nodes:  # an aliased Reshape needs no code
+        if node.op_type == "Reshape" and plan.root(node.outputs[0]) == plan.root(node.inputs[0]):
+            skipped.add(node.name)
+    arena = plan.arena_bytes
+    wrapper = None
+    if split.float_wrapper:
+        in_bytes = graph.tensors[split.input].nbytes
+        wrapper = {"input_offset": arena, "output_offset": arena + (in_bytes + 15) // 16 * 16}
+        arena = wrapper["output_offset"] + (graph.tensors[split.output].nbytes + 15) // 16 * 16
+    arrays = _Arrays()
+    layers = []
+    for node in split.nodes:
+        if node.name in skipped:
+            continue
+        call = calls[node.name]
+        size = scratch_bytes(call)
+        layers.append({"index": len(layers), "op": node.op_type, "node": node.name[-60:],
+                       "macro": call.macro, "fields": call.fields,
+                       "ptr": _pointers(graph, call, plan, split, arrays),
+                       "scratch_size": size,
+                       "scratch_offset": plan.offsets.get(f"scratch:{node.name}", 0)})
+    tin, tout = graph.tensors[split.input], graph.tensors[split.output]
+    quantized = tin.dtype == "int8"
+    from effc import __version__
+    from effc.summary import summarize
+
+    summary = summarize(graph)
+    context = {
+        "name": name, "NAME": name.upper(), "version": __version__, "source": graph.name,
+        "summary": f"{summary['macs']} MACs, {summary['params']} parameters",
+        "arena_bytes": arena, "lower_bound_bytes": plan.lower_bound_bytes,
+        "macs": summary["macs"], "input_size": tin.size, "output_size": tout.size,
+        "core_type": CTYPES[tin.dtype], "quantized": quantized,
+        "input_scale": float(tin.quant.scale) if quantized else 0.0,
+        "input_zero_point": int(tin.quant.zero_point) if quantized else 0,
+        "output_scale": float(tout.quant.scale) if quantized else 0.0,
+        "output_zero_point": int(tout.quant.zero_point) if quantized else 0,
+        "float_wrapper": wrapper, "layers": layers, "arrays": arrays.items,
+        "uses_scratch": any(layer["scratch_size"] for layer in layers),
+    }
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
+                             undefined=jinja2.StrictUndefined, trim_blocks=True,
+                             lstrip_blocks=True, keep_trailing_newline=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.h").write_text(env.get_template("model.h.j2").render(**context))
+    (folder / f"{name}.c").write_text(env.get_template("model.c.j2").render(**context))
+    runtime = sorted(p.name for p in RUNTIME_DIR.iterdir() if p.suffix in (".c", ".h"))
+    for file in runtime:
+        shutil.copyfile(RUNTIME_DIR / file, folder / file)
+    sources = [f"{name}.c", *[f for f in runtime if f.endswith(".c")]]
+    for template, out in (("Makefile.j2", "Makefile"), ("CMakeLists.txt.j2", "CMakeLists.txt")):
+        (folder / out).write_text(env.get_template(template).render(name=name, sources=sources))
+    return {
+        "c": {"folder": str(folder), "name": name, "sources": sources,
+              "entry": f"{name}_run", "float_entry": f"{name}_run_float" if wrapper else None,
+              "core_dtype": tin.dtype, "input_size": tin.size, "output_size": tout.size},
+        "memory": {"arena_bytes": arena, "lower_bound_bytes": plan.lower_bound_bytes,
+                   "inplace_nodes": plan.inplace_nodes,
+                   "constant_bytes": arrays.flash_bytes()},
+    }

@@ -1,0 +1,281 @@
+"""IR node -> runtime_c kernel call: the C backend's per-op decisions.
+
+For each node this module picks the kernel (and its variant), computes every
+parameter the kernel's structs need, and states the kernel's scratch bytes
+and whether it may run in place. It returns plain dicts; the jinja2 macros in
+``templates/calls.c.j2`` only print them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from effc.errors import EffcError
+from effc.ir import Graph, Node
+
+
+@dataclass
+class Call:
+    """One kernel invocation: a macro name in calls.c.j2 plus its fields."""
+
+    macro: str
+    node: str
+    op: str
+    fields: dict[str, Any] = field(default_factory=dict)
+    inputs: list[str] = field(default_factory=list)  # tensor names read (activations)
+    outputs: list[str] = field(default_factory=list)
+    weights: list[str] = field(default_factory=list)  # constant tensors referenced
+    scratch: int = 0
+    inplace: bool = False
+
+
+def dims4(shape: tuple[int, ...]) -> list[int]:
+    """An NHWC (or NWC, NC) shape as the runtime's {n, h, w, c}."""
+    if len(shape) == 4:
+        return list(shape)
+    if len(shape) == 3:
+        return [shape[0], 1, shape[1], shape[2]]
+    if len(shape) == 2:
+        return [shape[0], 1, 1, shape[1]]
+    return [1, 1, 1, int(np.prod(shape))]
+
+
+def _geometry(node: Node) -> dict[str, int]:
+    a = node.attrs
+    kernel, strides, dil, pads = (a["kernel_shape"], a["strides"],
+                                  a.get("dilations", [1] * len(a["kernel_shape"])), a["pads"])
+    if len(kernel) == 1:
+        return {"kh": 1, "kw": kernel[0], "stride_h": 1, "stride_w": strides[0],
+                "dilation_h": 1, "dilation_w": dil[0], "pad_top": 0, "pad_left": pads[0]}
+    return {"kh": kernel[0], "kw": kernel[1], "stride_h": strides[0], "stride_w": strides[1],
+            "dilation_h": dil[0], "dilation_w": dil[1], "pad_top": pads[0], "pad_left": pads[1]}
+
+
+def broadcast(out_shape: tuple[int, ...], *in_shapes: tuple[int, ...]) -> dict[str, Any]:
+    """effc_broadcast: output dims (4, outermost first) and per-input element strides."""
+    if len(out_shape) > 4:
+        raise EffcError(f"broadcast over {len(out_shape)} dimensions; the C backend handles 4")
+    dims = [1] * (4 - len(out_shape)) + list(out_shape)
+    strides = []
+    for shape in in_shapes:
+        full = [1] * (4 - len(shape)) + list(shape)
+        step, s = 1, [0] * 4
+        for axis in range(3, -1, -1):
+            s[axis] = 0 if full[axis] == 1 and dims[axis] != 1 else step
+            step *= full[axis]
+        strides.append(s)
+    return {"dims": dims, "in1_strides": strides[0], "in2_strides": strides[1]}
+
+
+def _zp(graph: Graph, name: str) -> int:
+    return int(graph.tensors[name].quant.zero_point)
+
+
+def _flt(value: float | None, default: float) -> float:
+    return default if value is None else float(value)
+
+
+FLT_MAX = 3.4028234663852886e38
+
+
+def conv_call(graph: Graph, node: Node, int8: bool) -> Call:
+    x, w, y = node.inputs[0], node.inputs[1], node.outputs[0]
+    g = _geometry(node)
+    xs, ws, ys = (graph.tensors[n].shape for n in (x, w, y))
+    group = node.attrs["group"]
+    depthwise = group > 1 and group == xs[-1] and ws[-1] == 1
+    if group > 1 and not depthwise:
+        raise EffcError(f"node '{node.name}': grouped convolution (group {group} of "
+                        f"{xs[-1]} channels) has no C kernel; use group 1 or depthwise")
+    fields: dict[str, Any] = {
+        **g, "input_dims": dims4(xs), "output_dims": dims4(ys),
+        "filter_dims": [ws[0], g["kh"], g["kw"], ws[-1]],
+        "bias": node.inputs[2] if len(node.inputs) > 2 else None,
+        "depth_multiplier": ys[-1] // xs[-1],
+    }
+    if int8:
+        fields.update(input_zero_point=_zp(graph, x), output_zero_point=_zp(graph, y),
+                      activation_min=node.attrs["activation_min"],
+                      activation_max=node.attrs["activation_max"],
+                      multiplier=node.attrs["multiplier"], shift=node.attrs["shift"])
+    else:
+        fields.update(activation_min=_flt(node.attrs.get("activation_min"), -FLT_MAX),
+                      activation_max=_flt(node.attrs.get("activation_max"), FLT_MAX))
+    macro = ("dw_conv" if depthwise else "conv") + ("_s8" if int8 else "_f32")
+    return Call(macro, node.name, node.op_type, fields, [x], [y],
+                [w] + ([fields["bias"]] if fields["bias"] else []), inplace=False)
+    same_plane = dims4(xs)[1:3] == dims4(ys)[1:3]
+    if depthwise:
+        inplace = fields["depth_multiplier"] == 1 and same_plane and g["stride_h"] == 1 \
+            and g["stride_w"] == 1
+    else:
+        inplace = (g["kh"] == g["kw"] == 1 and g["stride_h"] == g["stride_w"] == 1
+                   and g["pad_top"] == g["pad_left"] == 0 and ys[-1] <= xs[-1] and int8)
+    weights = [w] + ([fields["bias"]] if fields["bias"] else [])
+    return Call(macro, node.name, node.op_type, fields, [x], [y], weights, inplace=inplace)
+
+
+def dense_call(graph: Graph, node: Node, int8: bool) -> Call:
+    x, w, y = node.inputs[0], node.inputs[1], node.outputs[0]
+    ws = graph.tensors[w].shape
+    fields: dict[str, Any] = {
+        "batches": graph.tensors[x].size // ws[1], "in_features": ws[1], "out_features": ws[0],
+        "bias": node.inputs[2] if len(node.inputs) > 2 else None,
+    }
+    if int8:
+        fields.update(input_zero_point=_zp(graph, x), output_zero_point=_zp(graph, y),
+                      activation_min=node.attrs["activation_min"],
+                      activation_max=node.attrs["activation_max"],
+                      multiplier=node.attrs["multiplier"], shift=node.attrs["shift"],
+                      per_channel=len(node.attrs["multiplier"]) > 1)
+        macro = "dense_s8"
+    else:
+        fields.update(activation_min=_flt(node.attrs.get("activation_min"), -FLT_MAX),
+                      activation_max=_flt(node.attrs.get("activation_max"), FLT_MAX))
+        macro = "dense_f32"
+    weights = [w] + ([fields["bias"]] if fields["bias"] else [])
+    return Call(macro, node.name, node.op_type, fields, [x], [y], weights)
+
+
+def pool_call(graph: Graph, node: Node, int8: bool) -> Call:
+    x, y = node.inputs[0], node.outputs[0]
+    xs, ys = graph.tensors[x].shape, graph.tensors[y].shape
+    kind = {"MaxPool": "max", "AveragePool": "avg", "GlobalMaxPool": "max",
+            "GlobalAveragePool": "global_avg"}[node.op_type]
+    fields: dict[str, Any] = {"input_dims": dims4(xs), "output_dims": dims4(ys), "kind": kind}
+    if node.op_type == "GlobalMaxPool":
+        d = dims4(xs)
+        fields.update(kh=d[1], kw=d[2], stride_h=1, stride_w=1, pad_top=0, pad_left=0)
+    elif node.op_type != "GlobalAveragePool":
+        a = node.attrs
+        if a.get("ceil_mode") or any(d != 1 for d in a.get("dilations", [1])):
+            raise EffcError(f"node '{node.name}': pooling with ceil_mode or dilation has no C "
+                            "kernel; export the model without them")
+        fields.update(_geometry(node))
+        fields["count_include_pad"] = int(a.get("count_include_pad", 0))
+    if int8:
+        fields.update(activation_min=node.attrs.get("activation_min", -128),
+                      activation_max=node.attrs.get("activation_max", 127))
+    else:
+        fields.update(activation_min=-FLT_MAX, activation_max=FLT_MAX)
+    return Call(f"pool_{'s8' if int8 else 'f32'}", node.name, node.op_type, fields, [x], [y])
+
+
+def binary_call(graph: Graph, node: Node, int8: bool) -> Call:
+    a, b, y = node.inputs[0], node.inputs[1], node.outputs[0]
+    fields: dict[str, Any] = broadcast(graph.tensors[y].shape, graph.tensors[a].shape,
+                                       graph.tensors[b].shape)
+    fields["kind"] = node.op_type.lower()
+    weights = [n for n in (a, b) if graph.tensors[n].is_constant]
+    if int8:
+        fields["activation_min"] = node.attrs.get("activation_min", -128)
+        fields["activation_max"] = node.attrs.get("activation_max", 127)
+        if node.op_type == "Mul":
+            fields.update(input1_zero_point=_zp(graph, a), input2_zero_point=_zp(graph, b),
+                          output_zero_point=_zp(graph, y), multiplier=node.attrs["multiplier"],
+                          shift=node.attrs["shift"])
+        else:
+            fields.update(node.attrs["params"])
+    elif node.attrs.get("activation_min") is not None or \
+            node.attrs.get("activation_max") is not None:
+        fields["clip"] = [_flt(node.attrs.get("activation_min"), -FLT_MAX),
+                          _flt(node.attrs.get("activation_max"), FLT_MAX)]
+    same = graph.tensors[a].shape == graph.tensors[y].shape
+    return Call(f"binary_{'s8' if int8 else 'f32'}", node.name, node.op_type, fields,
+                [n for n in (a, b) if n not in weights], [y], weights, inplace=same)
+
+
+def unary_call(graph: Graph, node: Node, int8: bool) -> Call:
+    x, y = node.inputs[0], node.outputs[0]
+    count = graph.tensors[y].size
+    if int8:
+        return Call("lut_s8", node.name, node.op_type, {"count": count,
+                    "table": node.attrs["lut"]}, [x], [y], inplace=True)
+    a = node.attrs
+    fields: dict[str, Any] = {"count": count, "kind": node.op_type}
+    if node.op_type == "Clip":
+        fields["args"] = [_flt(a.get("min"), -FLT_MAX), _flt(a.get("max"), FLT_MAX)]
+    elif node.op_type == "LeakyRelu":
+        fields["args"] = [a.get("alpha", 0.01)]
+    elif node.op_type == "HardSigmoid":
+        fields["args"] = [a.get("alpha", 0.2), a.get("beta", 0.5)]
+    elif node.op_type == "Selu":
+        fields["args"] = [a.get("alpha", 1.67326319217681884765625),
+                          a.get("gamma", 1.05070102214813232421875)]
+    else:
+        fields["args"] = []
+    return Call("unary_f32", node.name, node.op_type, fields, [x], [y], inplace=True)
+
+
+def softmax_call(graph: Graph, node: Node, int8: bool) -> Call:
+    x, y = node.inputs[0], node.outputs[0]
+    shape = graph.tensors[x].shape
+    if node.attrs["axis"] != len(shape) - 1:
+        raise EffcError(f"node '{node.name}': Softmax over axis {node.attrs['axis']} of "
+                        f"{list(shape)}; the C kernel normalizes the last axis")
+    fields: dict[str, Any] = {"depth": shape[-1], "rows": graph.tensors[x].size // shape[-1]}
+    if int8:
+        p = node.attrs["params"]
+        fields.update(input_beta_multiplier=p["input_multiplier"],
+                      input_beta_left_shift=p["input_left_shift"], diff_min=p["diff_min"])
+    return Call(f"softmax_{'s8' if int8 else 'f32'}", node.name, node.op_type, fields, [x], [y])
+
+
+def requantize_call(graph: Graph, node: Node, int8: bool) -> Call:
+    x, y = node.inputs[0], node.outputs[0]
+    return Call("requantize_s8", node.name, node.op_type, {
+        "count": graph.tensors[y].size, "input_zero_point": _zp(graph, x),
+        "output_zero_point": _zp(graph, y), "multiplier": node.attrs["multiplier"],
+        "shift": node.attrs["shift"]}, [x], [y], inplace=True)
+
+
+def quantize_call(graph: Graph, node: Node, int8: bool) -> Call:
+    x, y = node.inputs[0], node.outputs[0]
+    q = graph.tensors[y if node.op_type == "QuantizeLinear" else x].quant
+    return Call("quantize" if node.op_type == "QuantizeLinear" else "dequantize", node.name,
+                node.op_type, {"count": graph.tensors[y].size, "scale": float(q.scale),
+                               "zero_point": int(q.zero_point)}, [x], [y])
+
+
+def concat_call(graph: Graph, node: Node, int8: bool) -> Call:
+    if int8 and any(r is not None for r in node.attrs["requantize"]):
+        raise EffcError(f"node '{node.name}': Concat of int8 inputs with different scales has "
+                        "no C kernel yet; quantize the inputs alike")
+    axis = node.attrs["axis"]
+    shape = graph.tensors[node.outputs[0]].shape
+    inner = [int(np.prod(graph.tensors[n].shape[axis:])) for n in node.inputs]
+    return Call(f"concat_{'s8' if int8 else 'f32'}", node.name, node.op_type,
+                {"outer": int(np.prod(shape[:axis])), "inner": inner},
+                list(node.inputs), [node.outputs[0]])
+
+
+def reshape_call(graph: Graph, node: Node, int8: bool) -> Call:
+    return Call("copy", node.name, node.op_type, {"bytes": graph.tensors[node.outputs[0]].nbytes},
+                [node.inputs[0]], [node.outputs[0]])
+
+
+CALLS = {
+    "Conv": conv_call, "Dense": dense_call,
+    "MaxPool": pool_call, "AveragePool": pool_call, "GlobalAveragePool": pool_call,
+    "GlobalMaxPool": pool_call,
+    "Add": binary_call, "Sub": binary_call, "Mul": binary_call,
+    "Relu": unary_call, "Clip": unary_call, "LeakyRelu": unary_call, "Sigmoid": unary_call,
+    "Tanh": unary_call, "Selu": unary_call, "HardSigmoid": unary_call, "HardSwish": unary_call,
+    "Softmax": softmax_call, "Requantize": requantize_call,
+    "QuantizeLinear": quantize_call, "DequantizeLinear": quantize_call,
+    "Concat": concat_call, "Reshape": reshape_call,
+}
+
+
+def node_call(graph: Graph, node: Node) -> Call:
+    make = CALLS.get(node.op_type)
+    if make is None:
+        raise EffcError(f"node '{node.name}' ({node.op_type}) has no C kernel yet; the C "
+                        f"backend supports {', '.join(sorted(CALLS))}")
+    x = next((graph.tensors[i] for i in node.inputs if i and not graph.tensors[i].is_constant),
+             None)
+    int8 = x is not None and x.dtype == "int8" and node.op_type != "DequantizeLinear"
+    return make(graph, node, int8)

@@ -1,0 +1,34 @@
+"""Scratch bytes of a kernel call, asked of the runtime's own ``*_scratch_size``.
+
+The C runtime is the single authority on its scratch needs: the planner calls
+the same functions (host build) that the kernels use to check their buffer.
+"""
+
+from __future__ import annotations
+
+from effc.codegen.c.hostlib import runtime_library
+from effc.codegen.c.kernels import Call
+
+
+def scratch_bytes(call: Call) -> int:
+    if call.macro not in ("conv_s8", "dw_conv_s8", "dense_s8"):
+        return 0
+    ffi, lib = runtime_library()
+    f = call.fields
+    if call.macro == "dense_s8":
+        dims = ffi.new("effc_dense_dims *", [f["batches"], f["in_features"], f["out_features"]])
+        return int(lib.effc_dense_s8_scratch_size(dims))
+    in_dims = ffi.new("effc_dims *", f["input_dims"])
+    filter_dims = ffi.new("effc_dims *", f["filter_dims"])
+    out_dims = ffi.new("effc_dims *", f["output_dims"])
+    if call.macro == "conv_s8":
+        params = ffi.new("effc_conv_params *", [
+            f["stride_h"], f["stride_w"], f["pad_top"], f["pad_left"], f["dilation_h"],
+            f["dilation_w"], f["input_zero_point"], f["output_zero_point"],
+            f["activation_min"], f["activation_max"]])
+        return int(lib.effc_conv_s8_scratch_size(params, in_dims, filter_dims, out_dims))
+    params = ffi.new("effc_dw_conv_params *", [
+        f["stride_h"], f["stride_w"], f["pad_top"], f["pad_left"], f["dilation_h"],
+        f["dilation_w"], f["depth_multiplier"], f["input_zero_point"], f["output_zero_point"],
+        f["activation_min"], f["activation_max"]])
+    return int(lib.effc_dw_conv_s8_scratch_size(params, in_dims, filter_dims, out_dims))

@@ -1,0 +1,91 @@
+"""Engines that run the generated C: ``host`` (cffi) and ``qemu`` (firmware).
+
+Both feed the ONNX interface: a float model (or an int8 model with a float
+interface) takes float32 samples, an int8-interface model takes int8.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import cffi
+import numpy as np
+
+from effc.codegen.c.hostlib import build_shared
+from effc.engines.run import EngineResult
+from effc.errors import EffcError
+
+if TYPE_CHECKING:
+    from effc.compiler import CompiledModel
+
+CTYPE = {"int8": "int8_t", "float32": "float"}
+
+
+def _c_info(compiled: CompiledModel) -> dict[str, Any]:
+    info = compiled.manifest.get("c")
+    if not info:
+        raise EffcError(f"'{compiled.folder}' holds no C code; compile with --board NAME "
+                        "(e.g. --board mps2-an386)")
+    return info
+
+
+def check_input(compiled: CompiledModel, x: np.ndarray) -> np.ndarray:
+    """Validate ``x`` against the model interface; returns [N, *input_shape[1:]]."""
+    graph = compiled.graph
+    tensor = graph.tensors[graph.inputs[0]]
+    if x.dtype != np.dtype(tensor.dtype):
+        raise EffcError(f"input has dtype {x.dtype}, the model expects {tensor.dtype}; "
+                        "convert the input file")
+    if x.ndim != len(tensor.shape) or tuple(x.shape[1:]) != tuple(tensor.shape[1:]):
+        raise EffcError(f"input has shape {list(x.shape)}, the model expects "
+                        f"[N, {', '.join(map(str, tensor.shape[1:]))}]; fix the input file")
+    return x
+
+
+def host_library(compiled: CompiledModel, sanitize: bool = False) -> tuple[cffi.FFI, Any, str]:
+    """Build (cached) and load the generated library; returns (ffi, lib, entry)."""
+    info = _c_info(compiled)
+    folder = compiled.folder / "c"
+    graph = compiled.graph
+    interface = graph.tensors[graph.inputs[0]].dtype
+    entry = info["float_entry"] if info["float_entry"] else info["entry"]
+    ffi = cffi.FFI()
+    ctype = CTYPE[interface]
+    ffi.cdef(f"int {entry}(const {ctype} *in, {ctype} *out);")
+    flags = ["-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
+             "-fno-omit-frame-pointer"] if sanitize else ["-O2"]
+    flags += ["-Wall", "-Wextra", "-Werror", f"-I{folder}"]
+    sources = [folder / s for s in info["sources"]]
+    so = build_shared(sources, flags, f"effc-{info['name']}{'-asan' if sanitize else ''}")
+    return ffi, ffi.dlopen(str(so)), entry
+
+
+def run_host(compiled: CompiledModel, x: np.ndarray) -> EngineResult:
+    x = check_input(compiled, x)
+    ffi, lib, entry = host_library(compiled)
+    graph = compiled.graph
+    out = graph.tensors[graph.outputs[0]]
+    fn = getattr(lib, entry)
+    ctype = CTYPE[graph.tensors[graph.inputs[0]].dtype]
+    results = np.zeros((x.shape[0], *out.shape[1:]), dtype=out.dtype)
+    for i in range(x.shape[0]):
+        sample = np.ascontiguousarray(x[i])
+        y = np.zeros(out.shape[1:], dtype=out.dtype)
+        status = fn(ffi.cast(f"const {ctype} *", sample.ctypes.data),
+                    ffi.cast(f"{CTYPE[out.dtype]} *", y.ctypes.data))
+        if status != 0:
+            raise EffcError(f"the generated code refused layer {-status - 1}'s arguments "
+                            f"(status {status}); please report this with the model")
+        results[i] = y
+    return EngineResult(results, "host")
+
+
+def run_native(compiled: CompiledModel, engine: str, x: np.ndarray,
+               profile: bool = False) -> EngineResult:
+    if engine == "host":
+        return run_host(compiled, x)
+    if engine == "qemu":
+        from effc.engines.qemu_model import run_qemu_model
+
+        return run_qemu_model(compiled, check_input(compiled, x), profile=profile)
+    raise EffcError(f"unknown engine '{engine}'; choose reference, host or qemu")
