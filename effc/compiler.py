@@ -75,21 +75,20 @@ def compile_model(model: str | Path, outdir: str | Path,
         "effc_version": "0.1.0",
         "source": str(model),
         "name": graph.name,
-        "quantize": "int8" if _is_int8(graph) else "none",
+        "quantize": quant_report.get("mode", "none"),
         "summary": summarize(graph),
         "float_summary": {k: summarize(float_graph)[k] for k in ("macs", "params")},
         "quantization": quant_report,
     }
     (outdir / MANIFEST).write_text(json.dumps(manifest, indent=1))
     write_report(manifest, outdir / "report.md")
-    compiled = CompiledModel(outdir, graph, manifest)
     if options.board:
-        from effc.codegen.c.emit import emit_c_project
+        from effc.codegen.c.project import emit_c_project
 
-        manifest.update(emit_c_project(graph, outdir, options.board))
+        manifest.update(emit_c_project(graph, outdir, options.board, graph.name))
         (outdir / MANIFEST).write_text(json.dumps(manifest, indent=1))
         write_report(manifest, outdir / "report.md")
-    return compiled
+    return CompiledModel(outdir, graph, manifest)
 
 
 def compile_from_args(args: argparse.Namespace) -> int:
@@ -101,10 +100,6 @@ def compile_from_args(args: argparse.Namespace) -> int:
     print(f"compiled {m['name']} ({m['quantize']}): {m['summary']['macs']:,} MACs, "
           f"{m['summary']['params']:,} params -> {args.output}")
     return 0
-
-
-def _is_int8(graph: Graph) -> bool:
-    return any(t.dtype == "int8" for t in graph.activations())
 
 
 def _c_identifier(name: str) -> str:

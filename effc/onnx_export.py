@@ -80,14 +80,37 @@ class OnnxBuilder:
             return ((tensor.data.astype(np.float64) - zp) * scale).astype(np.float32)
         return tensor.data
 
+    def weight(self, name: str, transform=None, axis: int | None = None) -> str:
+        """A float tensor holding constant ``name`` after ``transform`` of its array.
+
+        Integer constants (int8 weights, int32 biases) are written as their
+        integers plus a DequantizeLinear with their scales, so onnxruntime sees
+        exactly effc's integers. ``axis`` is the per-channel axis after the
+        transform (default: where it was).
+        """
+        tensor = self.graph.tensors[name]
+        assert tensor.data is not None
+        transform = transform or (lambda a: a)
+        quant = tensor.quant
+        if quant is None or tensor.dtype not in ("int8", "int32"):
+            return self.initializer(name, np.ascontiguousarray(transform(self.value(name))))
+        ints = self.initializer(name + "_int", np.ascontiguousarray(transform(tensor.data)))
+        per_axis = quant.axis is not None and quant.scale.size > 1
+        scale = quant.scale.reshape(-1) if per_axis else quant.scale.reshape(())
+        zero = np.zeros(scale.shape, tensor.data.dtype)
+        out = self.fresh(name + "_dq")
+        attrs = {"axis": quant.axis if axis is None else axis} if per_axis else {}
+        self.emit("DequantizeLinear", [ints, self.initializer(name + "_scale", scale),
+                                       self.initializer(name + "_zero", zero)], [out], **attrs)
+        return out
+
     def float_input(self, name: str) -> str:
         """The name under which the float value of ``name`` is available."""
         tensor = self.graph.tensors[name]
         if tensor.is_constant:
-            if name not in self.initializers:
-                self.initializers[name] = numpy_helper.from_array(
-                    np.ascontiguousarray(self.value(name)), name)
-            return name
+            if name not in self.float_names:
+                self.float_names[name] = self.weight(name)
+            return self.float_names[name]
         return self.float_names.get(name, name)
 
     def to_channels_first(self, name: str) -> str:

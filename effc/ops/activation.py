@@ -1,10 +1,11 @@
 """Elementwise activations: Relu, Clip, LeakyRelu, Sigmoid, Tanh, Selu,
 HardSigmoid, HardSwish.
 
-Float math follows the ONNX definitions. Int8: Relu and Clip become clamps in
-the output domain (with a requantize where scales differ); the others run a
-256-entry lookup table (attribute ``lut``) built by the quantizer from the
-float function below, so the table and the float reference cannot disagree.
+Float math follows the ONNX definitions. Int8: a Relu or Clip after a Conv,
+Dense, Add or Sub is fused into it as a clamp; every other int8 activation
+runs a 256-entry lookup table (attribute ``lut``) built by the quantizer:
+TFLite Micro's integer kernel evaluated on all 256 inputs where TFLM has one
+(Logistic, Tanh, LeakyRelu, HardSwish), else the float function below.
 """
 
 from __future__ import annotations

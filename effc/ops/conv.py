@@ -132,8 +132,7 @@ class Conv(Op):
 
     def to_onnx(self, node, graph, builder) -> None:
         a = node.attrs
-        w = builder.value(node.inputs[1])
-        w_nchw = builder.initializer(node.inputs[1] + "_oihw", np.moveaxis(w, -1, 1))
+        w_nchw = builder.weight(node.inputs[1], lambda w: np.moveaxis(w, -1, 1), axis=0)
         inputs = [builder.to_channels_first(node.inputs[0]), w_nchw]
         if len(node.inputs) > 2:
             inputs.append(builder.float_input(node.inputs[2]))

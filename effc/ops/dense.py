@@ -85,8 +85,7 @@ class Dense(Op):
             activation_min=a["activation_min"], activation_max=a["activation_max"])]
 
     def to_onnx(self, node, graph, builder) -> None:
-        w = builder.value(node.inputs[1])
-        w_t = builder.initializer(node.inputs[1] + "_T", np.ascontiguousarray(w.T))
+        w_t = builder.weight(node.inputs[1], lambda w: w.T, axis=1)
         out = builder.fresh(node.outputs[0] + "_mm")
         builder.emit("MatMul", [builder.float_input(node.inputs[0]), w_t], [out])
         if len(node.inputs) > 2:

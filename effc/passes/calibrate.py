@@ -76,10 +76,12 @@ def _entropy_range(values: np.ndarray, lo: float, hi: float, bins: int = 2048) -
     best_kl, best_i = np.inf, bins
     for i in range(levels, bins + 1, 16):
         ref = hist[:i].copy()
-        ref[i - 1] += hist[i:].sum()
+        ref[i - 1] += hist[i:].sum()  # P: outliers clipped into the last bin
         if ref.sum() == 0:
             continue
-        chunks = np.array_split(ref, levels)
+        # Q: the unclipped candidate range merged into 128 levels, then expanded
+        # back over the bins that were non-empty.
+        chunks = np.array_split(hist[:i], levels)
         expanded = np.concatenate([
             np.where(c > 0, c.sum() / max(np.count_nonzero(c), 1), 0.0) for c in chunks])
         p = ref / ref.sum()

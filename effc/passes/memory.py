@@ -108,7 +108,7 @@ def plan_memory(
             continue
         src, dst = plan.root(node.inputs[0]), plan.root(node.outputs[0])
         if src in buffers and dst in buffers and buffers[src].last == i and \
-                buffers[dst].size <= buffers[src].size and buffers[src].inplace_of is None:
+                buffers[dst].size <= buffers[src].size and src != dst:
             buffers[dst].inplace_of = src
             plan.inplace_nodes.append(node.name)
     _place(buffers)

@@ -42,10 +42,12 @@ def compile_pipeline(graph: Graph, options) -> tuple[Graph, dict]:
     if quantize is None:
         quantize = "int8" if (has_qdq or options.calib is not None) else "none"
     if quantize == "none":
-        return run_passes(graph, [strip_qdq, optimize_layout, fuse_activation]), {}
+        return run_passes(graph, [strip_qdq, optimize_layout, fuse_activation]), {
+            "mode": "none"}
     from effc.passes.quantize import quantize_graph
 
     graph, report = quantize_graph(graph, options)
+    report["mode"] = "int8"
     graph.toposort()
     graph.validate()
     return graph, report

@@ -49,9 +49,21 @@ def annotate_qdq(graph: Graph) -> Graph:
 
 
 def strip_qdq(graph: Graph) -> Graph:
-    """Drop inner Q/DQ pairs and all activation annotations (float semantics)."""
-    annotate_qdq(graph)
+    """Run the model in float: drop the fake quantization, keep real conversions.
+
+    A DequantizeLinear of an int8 graph input and a QuantizeLinear producing
+    an int8 graph output stay (the interface is int8); every other Q/DQ goes.
+    """
+    for node in [n for n in graph.nodes if n.op_type in ("QuantizeLinear", "DequantizeLinear")]:
+        x, y = node.inputs[0], node.outputs[0]
+        if (node.op_type == "DequantizeLinear" and x in graph.inputs
+                and graph.tensors[x].dtype == "int8") or (
+                node.op_type == "QuantizeLinear" and y in graph.outputs):
+            continue
+        graph.nodes.remove(node)
+        graph.forward(y, x)
     for tensor in graph.activations():
         if tensor.dtype == "float32":
             tensor.quant = None
+    graph.prune_unused()
     return graph

@@ -52,6 +52,9 @@ def load_calibration(calib: str | np.ndarray, graph: Graph) -> np.ndarray:
             data = np.load(path, allow_pickle=False)
         except (OSError, ValueError, EOFError):
             raise EffcError(f"calibration file '{calib}' is not a readable .npy/.npz") from None
+        if key is not None and not isinstance(data, np.lib.npyio.NpzFile):
+            raise EffcError(f"--calib {calib}: '{path}' is a .npy file with one array; drop "
+                            f"':{key}'")
         if isinstance(data, np.lib.npyio.NpzFile):
             keys = list(data.keys())
             if key is None:
@@ -145,8 +148,8 @@ def _sqnr_db(ref: np.ndarray, got: np.ndarray) -> float:
     noise = float(np.sum((ref.astype(np.float64) - got) ** 2))
     signal = float(np.sum(ref.astype(np.float64) ** 2))
     if noise == 0:
-        return float("inf")
-    return 10.0 * np.log10(max(signal, 1e-30) / noise)
+        return 99.0  # exact (reported as >= 99 dB; JSON has no infinity)
+    return min(99.0, 10.0 * np.log10(max(signal, 1e-30) / noise))
 
 
 def _report(float_graph: Graph, int_graph: Graph, data: np.ndarray,

@@ -48,16 +48,13 @@ def split_core(graph: Graph) -> CoreSplit:
         raise EffcError("the C backend compiles models with one input and one output")
     if wrapper:
         return CoreSplit(nodes[1:-1], first.outputs[0], last.inputs[0], True)
-    if any(n.op_type in ("QuantizeLinear", "DequantizeLinear") for n in nodes):
-        raise EffcError("QuantizeLinear/DequantizeLinear inside the model body have no C "
-                        "kernel; quantize the whole model")
     return CoreSplit(nodes, graph.inputs[0], graph.outputs[0], False)
 
 
 def _c_array(values: np.ndarray) -> str:
     flat = values.reshape(-1)
     if flat.dtype == np.float32:
-        return ", ".join(f"{v:.9g}f" for v in flat.tolist())
+        return ", ".join(f"{v:.9e}f" for v in flat.tolist())
     return ", ".join(str(int(v)) for v in flat.tolist())
 
 
@@ -128,7 +125,7 @@ UNARY_F32 = {"Relu": "effc_relu_f32", "Clip": "effc_clip_f32", "Sigmoid": "effc_
 
 def _operands(graph: Graph, call: Call) -> list[str]:
     """Binary ops keep operand order, constants included."""
-    node_inputs = [n for n in graph.nodes if n.name == call.node][0].inputs
+    node_inputs = next(n for n in graph.nodes if n.name == call.node).inputs
     if call.macro.startswith("binary"):
         return list(node_inputs[:2])
     return list(call.inputs)

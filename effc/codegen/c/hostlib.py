@@ -50,7 +50,8 @@ def build_shared(sources: list[Path], flags: list[str], tag: str) -> Path:
     cmd = [cc, "-shared", "-fPIC", "-std=c99", *flags, *map(str, sources), "-o", str(tmp), "-lm"]
     result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode != 0:
-        first = (result.stderr.strip().splitlines() or ["?"])[0]
+        lines = result.stderr.strip().splitlines() or ["?"]
+        first = next((line for line in lines if "error" in line), lines[0])
         raise EffcError(f"host C build failed: {first}")
     tmp.replace(out)
     return out

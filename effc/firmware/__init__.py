@@ -1,0 +1,1 @@
+"""Bare-metal firmware for Cortex-M: boards, startup code, harness, QEMU plugin."""

@@ -1,0 +1,115 @@
+"""The generated C library on the host: bit-exact int8, float within 1e-4, clean builds."""
+
+from __future__ import annotations
+
+import subprocess
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+from effc.engines.native import host_library, run_host
+from effc.frontend.loader import load_onnx
+from tests.c_models import FLOAT_MLPERF, HLS4ML, INT8_MODELS, compiled, model_path, tflm_vectors
+
+ARM_FLAGS = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16",
+             "-ffreestanding"]
+
+
+@pytest.mark.parametrize("name", INT8_MODELS)
+def test_int8_host_bit_exact_with_tflite_micro(tmp_path_factory, name: str) -> None:
+    model = compiled(tmp_path_factory, name)
+    x, expected = tflm_vectors(name)
+    got = run_host(model, x).outputs
+    differing = int(np.count_nonzero(got != expected))
+    print(f"{name}: {differing} differing values of {expected.size}")
+    assert differing == 0
+
+
+@pytest.mark.parametrize("name", [*FLOAT_MLPERF, *HLS4ML])
+def test_float_host_matches_onnxruntime(tmp_path_factory, name: str) -> None:
+    model = compiled(tmp_path_factory, name, quantize="none")
+    shape = model.graph.tensors[model.graph.inputs[0]].shape
+    x = np.random.default_rng(5).standard_normal((2, *shape[1:])).astype(np.float32)
+    got = run_host(model, x).outputs
+    onnx_model = load_onnx(model_path(name))
+    try:
+        session = ort.InferenceSession(onnx_model.SerializeToString())
+        run = lambda s: session.run(None, {session.get_inputs()[0].name: s})[0]  # noqa: E731
+    except Exception:
+        from onnx.reference import ReferenceEvaluator
+
+        evaluator = ReferenceEvaluator(onnx_model)
+        run = lambda s: evaluator.run(None, {onnx_model.graph.input[0].name: s})[0]  # noqa: E731
+    ref = np.concatenate([run(x[i:i + 1]) for i in range(2)]).reshape(got.shape)
+    assert float(np.abs(got - ref).max()) <= 1e-4 * max(1.0, float(np.abs(ref).max()))
+
+
+def test_digits_int8_host_equals_reference(tmp_path_factory) -> None:
+    model = compiled(tmp_path_factory, "digits_cnn")
+    x = np.load(model_path("digits_cnn").parent / "digits_data.npz")["x_test"][:64]
+    from effc.reference import run_samples
+
+    assert np.array_equal(run_host(model, x).outputs, run_samples(model.graph, x))
+
+
+@pytest.mark.parametrize("name", ["kws_ref_model", "pretrainedResnet_quant", "digits_cnn"])
+def test_sanitizers_clean(tmp_path_factory, name: str) -> None:
+    model = compiled(tmp_path_factory, name)
+    _, _, entry = host_library(model, sanitize=True)
+    graph = model.graph
+    inp, out = graph.tensors[graph.inputs[0]], graph.tensors[graph.outputs[0]]
+    ctype = {"int8": "int8_t", "float32": "float"}
+    script = (
+        "import sys, numpy as np, cffi\n"
+        "ffi = cffi.FFI()\n"
+        f"ffi.cdef('int {entry}(const {ctype[inp.dtype]} *in, {ctype[out.dtype]} *out);')\n"
+        f"lib = ffi.dlopen(sys.argv[1])\n"
+        f"x = np.random.default_rng(0).integers(-128, 128, {inp.size}).astype(np.int8)\n"
+        f"x = x.astype(np.{inp.dtype}) / (64.0 if '{inp.dtype}' == 'float32' else 1)\n"
+        f"x = np.ascontiguousarray(x.astype(np.{inp.dtype}))\n"
+        f"y = np.zeros({out.size}, np.{out.dtype})\n"
+        f"rc = lib.{entry}(ffi.cast('const {ctype[inp.dtype]} *', x.ctypes.data), "
+        f"ffi.cast('{ctype[out.dtype]} *', y.ctypes.data))\n"
+        "sys.exit(rc)\n"
+    )
+    so = _asan_library_path(model)
+    runtime = subprocess.run(["gcc", "-print-file-name=libasan.so"], capture_output=True,
+                             text=True).stdout.strip()
+    env = {"LD_PRELOAD": runtime, "ASAN_OPTIONS": "detect_leaks=0",
+           "UBSAN_OPTIONS": "halt_on_error=1:print_stacktrace=1", "PATH": "/usr/bin:/bin"}
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", script, str(so)], capture_output=True,
+                            text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "runtime error" not in result.stderr and "AddressSanitizer" not in result.stderr
+
+
+def _asan_library_path(model) -> str:
+    from effc.codegen.c.hostlib import cache_dir
+
+    name = model.manifest["c"]["name"]
+    candidates = sorted(cache_dir().glob(f"effc-{name}-asan-*.so"), key=lambda p: p.stat().st_mtime)
+    return str(candidates[-1])
+
+
+@pytest.mark.parametrize("compiler,flags", [("gcc", ["-O2"]), ("arm-none-eabi-gcc",
+                                                                 ["-O2", *ARM_FLAGS])])
+@pytest.mark.parametrize("name", ["kws_ref_model", "pretrainedResnet", "digits_cnn"])
+def test_generated_code_is_warning_free(tmp_path_factory, compiler: str, flags: list[str],
+                                        name: str) -> None:
+    quantize = "none" if name == "pretrainedResnet" else None
+    folder = compiled(tmp_path_factory, name, quantize=quantize).folder / "c"
+    for source in sorted(folder.glob("*.c")):
+        cmd = [compiler, "-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", *flags, "-c",
+               str(source), "-o", "/dev/null"]
+        result = subprocess.run(cmd, capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+
+
+def test_no_malloc_and_libc_limited(tmp_path_factory) -> None:
+    folder = compiled(tmp_path_factory, "kws_ref_model").folder / "c"
+    text = "\n".join(p.read_text() for p in folder.glob("*.[ch]"))
+    for banned in ("malloc(", "calloc(", "realloc(", "free(", "printf("):
+        assert banned not in text
