@@ -308,12 +308,13 @@ def _refit(node: Node, x: np.ndarray, y: np.ndarray, ridge: float) -> tuple[np.n
 
 
 def reconstruct_layers(original: Graph, pruned: Graph, targets: dict[str, np.ndarray],
-                data: np.ndarray, ridge: float = RIDGE) -> list[dict[str, Any]]:
+                       data: np.ndarray, ridge: float | None = None) -> list[dict[str, Any]]:
     """Refit the layers in ``targets`` in ``pruned`` (in place); returns per-layer fit errors.
 
     ``pruned`` is ``apply_keep(original, ...)`` (same nodes, same order);
     ``targets`` maps a layer name to the mask of its output channels that were kept.
     """
+    ridge = RIDGE if ridge is None else ridge
     batch = CHUNK if _batchable(original) and _batchable(pruned) else \
         original.tensors[original.inputs[0]].shape[0]
     vo: dict[str, np.ndarray] = {original.inputs[0]: data}

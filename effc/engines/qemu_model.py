@@ -1,0 +1,60 @@
+"""``effc run OUTDIR --engine qemu``: the compiled firmware under qemu-system-arm."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from effc.engines.run import EngineResult
+from effc.errors import EffcError
+
+if TYPE_CHECKING:
+    from effc.compiler import CompiledModel
+
+#: Generous per-sample wall-time allowance (QEMU runs ~100 M instructions/s with counting).
+SECONDS_PER_SAMPLE = 20.0
+
+
+def run_qemu_model(compiled: CompiledModel, x: np.ndarray, profile: bool = False
+                   ) -> EngineResult:
+    from effc.codegen.c.project import firmware
+    from effc.engines.qemu import run_qemu
+    from effc.firmware.boards import load_board
+
+    manifest = compiled.manifest
+    if "firmware" not in manifest:
+        board = manifest.get("board")
+        raise EffcError(f"'{compiled.folder}' has no firmware"
+                        + (f" (board {board} has no QEMU model)" if board else "")
+                        + "; compile with --board mps2-an386 (or another QEMU board)")
+    board = load_board(manifest["board"])
+    graph = compiled.graph
+    out = graph.tensors[graph.outputs[0]]
+    elf = manifest["firmware"]["elf"]
+    if profile:
+        elf = firmware(board, compiled.folder, profile=True).elf
+    data = np.ascontiguousarray(x).tobytes()
+    run = run_qemu(elf, board, data, out.nbytes, count=True, profile=profile,
+                   timeout=30.0 + SECONDS_PER_SAMPLE * x.shape[0])
+    outputs = np.frombuffer(run.outputs, dtype=out.dtype).reshape(run.samples, *out.shape[1:])
+    fw = manifest["firmware"]
+    macs = manifest["summary"]["macs"]
+    metrics = {
+        "board": board.name,
+        "instructions": run.instructions,
+        "instructions_per_mac": round(run.instructions / macs, 4) if run.instructions and
+        macs else None,
+        "flash_bytes": fw["flash_bytes"],
+        "ram_bytes": fw["ram_bytes"],
+        "arena_bytes": manifest["memory"]["arena_bytes"],
+        "arena_lower_bound_bytes": manifest["memory"]["lower_bound_bytes"],
+        "stack_bytes": run.stack_bytes,
+        "macs": macs,
+    }
+    if profile:
+        layers = manifest["summary"]["layers"]
+        metrics["per_layer_instructions"] = {
+            str(k): v for k, v in sorted(run.per_layer_instructions.items())}
+        metrics["layers"] = len(layers)
+    return EngineResult(outputs, "qemu", metrics)

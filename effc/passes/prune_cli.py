@@ -1,0 +1,197 @@
+"""Command-line side of structured pruning: the ``--prune*`` flags and ``effc prune``.
+
+``effc prune MODEL -o pruned.onnx [--calib FILE.npy|FILE.npz:ARRAY] [flags]``
+loads the model, prunes it (``effc.passes.prune.prune_graph``), writes the
+pruned float ONNX model, a JSON report next to it (``pruned.json``) and
+prints a per-layer table. ``effc compile`` takes the same flags (see
+``add_prune_arguments``) and prunes after the frontend, before quantization.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from effc.errors import EffcError
+from effc.ir import Graph
+from effc.passes.prune import CRITERIA, prune_graph, prune_to_fit
+
+_AMOUNT_FLAGS = ("prune", "prune_layer", "prune_target_macs", "prune_fit_board")
+_SUFFIX = {"": 1, "k": 1_000, "m": 1_000_000, "g": 1_000_000_000}
+
+
+def add_prune_arguments(parser: argparse.ArgumentParser) -> None:
+    """The pruning flags shared by ``effc prune`` and ``effc compile``."""
+    g = parser.add_argument_group("structured pruning (see docs/pruning.md)")
+    g.add_argument("--prune", metavar="RATIO", default=None,
+                   help="remove this fraction of the prunable channels, ranked globally")
+    g.add_argument("--prune-layer", action="append", metavar="NAME=RATIO",
+                   help="prune the output channels of layer NAME by RATIO (repeatable)")
+    g.add_argument("--prune-protect", action="append", metavar="NAME",
+                   help="never change layer NAME's channels (repeatable)")
+    g.add_argument("--prune-criterion", default="l1", choices=CRITERIA,
+                   help="channel importance (default l1; activation needs --calib)")
+    g.add_argument("--prune-target-macs", metavar="N", default=None,
+                   help="prune the least important channels until MACs <= N (e.g. 2e6, 500k)")
+    g.add_argument("--channel-multiple", metavar="K", default="1",
+                   help="keep channel counts that are multiples of K (default 1)")
+    g.add_argument("--reconstruct", choices=["lsq", "none"], default=None,
+                   help="refit the next layers by least squares on --calib (default: lsq "
+                        "when --calib is given)")
+    g.add_argument("--prune-fit-board", action="store_true",
+                   help="effc compile --board only: raise the prune ratio until the model "
+                        "fits the board's flash and RAM (handled by the compiler)")
+
+
+def add_prune_command_arguments(parser: argparse.ArgumentParser) -> None:
+    """Everything ``effc prune`` takes: MODEL, -o, --calib, --input-shape and the flags."""
+    parser.add_argument("model", help="the float .onnx model")
+    parser.add_argument("-o", "--output", required=True, metavar="PRUNED.onnx")
+    parser.add_argument("--calib", metavar="FILE.npy|FILE.npz:ARRAY",
+                        help="calibration samples on axis 0 (reconstruction, error report)")
+    parser.add_argument("--input-shape", action="append", metavar="NAME=DxD...")
+    add_prune_arguments(parser)
+
+
+def _count(text: str, flag: str) -> int:
+    match = re.fullmatch(r"\s*([0-9.]+(?:e[0-9]+)?)\s*([kmg]?)\s*", str(text).lower())
+    value = float(match.group(1)) * _SUFFIX[match.group(2)] if match else -1.0
+    if value <= 0 or value != int(value):
+        raise EffcError(f"{flag} '{text}' is not a positive whole number; write e.g. 250000, "
+                        "250k or 1.5M")
+    return int(value)
+
+
+def _ratio(text: str, flag: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise EffcError(f"{flag} '{text}' is not a number; give a ratio in [0, 1), e.g. "
+                        "0.3") from None
+
+
+def prune_options_from_args(args: argparse.Namespace) -> dict[str, Any] | None:
+    """Keyword arguments for ``prune_graph`` (plus "fit_board"), or None when not pruning."""
+    if not any(getattr(args, f, None) for f in _AMOUNT_FLAGS):
+        extra = [f"--{f.replace('_', '-')}" for f in ("prune_protect",)
+                 if getattr(args, f, None)]
+        if extra or getattr(args, "reconstruct", None) or str(
+                getattr(args, "channel_multiple", "1")) != "1":
+            raise EffcError("pruning flags were given but no amount: add --prune RATIO, "
+                            "--prune-layer NAME=RATIO or --prune-target-macs N")
+        return None
+    layer_ratios: dict[str, float] = {}
+    for spec in args.prune_layer or []:
+        name, sep, value = spec.rpartition("=")
+        if not sep or not name:
+            raise EffcError(f"bad --prune-layer '{spec}'; write NAME=RATIO, e.g. conv2=0.5")
+        layer_ratios[name] = _ratio(value, f"--prune-layer {name}")
+    multiple = _count(args.channel_multiple, "--channel-multiple")
+    return {
+        "ratio": _ratio(args.prune, "--prune") if args.prune is not None else 0.0,
+        "layer_ratios": layer_ratios,
+        "protect": list(args.prune_protect or []),
+        "criterion": args.prune_criterion,
+        "reconstruct": args.reconstruct or "auto",
+        "target_macs": (_count(args.prune_target_macs, "--prune-target-macs")
+                        if args.prune_target_macs is not None else None),
+        "channel_multiple": multiple,
+        "fit_board": bool(args.prune_fit_board),
+    }
+
+
+def apply_prune(graph: Graph, options: dict[str, Any], calib: Any = None,
+                estimate: Callable[[Graph], tuple[int, int]] | None = None,
+                budget: tuple[int, int] | None = None) -> tuple[Graph, dict[str, Any]]:
+    """Prune ``graph`` as ``prune_options_from_args`` describes (the compiler's entry point).
+
+    With "fit_board", ``estimate(graph) -> (flash, ram)`` and ``budget`` =
+    (flash bytes, RAM bytes) come from the C backend and the board.
+    """
+    opts = dict(options)
+    fit = opts.pop("fit_board", False)
+    if not fit:
+        return prune_graph(graph, calib=calib, **opts)
+    if estimate is None or budget is None:
+        raise EffcError("--prune-fit-board needs a board: use 'effc compile MODEL -o OUTDIR "
+                        "--board NAME --prune-fit-board'")
+    if opts.pop("ratio", 0.0) or opts.pop("target_macs", None) is not None:
+        raise EffcError("--prune-fit-board chooses the ratio itself; drop --prune and "
+                        "--prune-target-macs")
+    return prune_to_fit(graph, budget[0], budget[1], estimate, calib=calib, **opts)
+
+
+def _arrow(pair: list[int]) -> str:
+    before, after = pair
+    return f"{before:,}" if before == after else f"{before:,} -> {after:,}"
+
+
+def print_report(report: dict[str, Any], title: str) -> None:
+    """The per-layer table (channels, MACs, params before -> after) and the error."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    for col in ("layer", "op", "in ch", "out ch", "MACs", "params"):
+        table.add_column(col, justify="left" if col in ("layer", "op") else "right")
+    for layer in report["layers"]:
+        table.add_row(layer["name"][-40:], layer["op"], _arrow(layer["in_channels"]),
+                      _arrow(layer["out_channels"]), _arrow(layer["macs"]),
+                      _arrow(layer["params"]))
+    table.add_section()
+    macs, params = report["macs"], report["params"]
+    table.add_row("total", "", "", "", _arrow([macs["before"], macs["after"]]),
+                  _arrow([params["before"], params["after"]]))
+    console = Console()
+    console.print(table)
+    ch = report["channels"]
+    console.print(f"criterion {report['criterion']}: removed {ch['removed']} of {ch['prunable']} "
+                  f"prunable channels; MACs x{macs['before'] / max(macs['after'], 1):.2f} "
+                  f"smaller, params x{params['before'] / max(params['after'], 1):.2f} smaller")
+    for key, label in (("error_without_reconstruction", "without reconstruction"),
+                       ("error", f"reconstruct {report['reconstruct']}")):
+        if key in report:
+            err = report[key]
+            console.print(f"output error on {report['calibration_samples']} calibration samples "
+                          f"({label}): relative L2 {err['relative_l2']:.4f}, max abs "
+                          f"{err['max_abs']:.4g}")
+    for skip in report["skipped"]:
+        who = ", ".join(skip["producers"] or skip["consumers"])[:60]
+        console.print(f"not pruned: {who}: {skip['reason']}")
+    for warning in report["warnings"]:
+        console.print(f"note: {warning}")
+
+
+def prune_from_args(args: argparse.Namespace) -> int:
+    """``effc prune``: load, prune, save ONNX + JSON report, print the table."""
+    from effc.frontend.importer import load
+    from effc.frontend.loader import parse_input_shapes
+    from effc.onnx_export import save_onnx
+
+    options = prune_options_from_args(args)
+    if options is None:
+        raise EffcError("nothing to prune: give --prune RATIO, --prune-layer NAME=RATIO or "
+                        "--prune-target-macs N")
+    if options.pop("fit_board"):
+        raise EffcError("--prune-fit-board needs a board: use 'effc compile MODEL -o OUTDIR "
+                        "--board NAME --prune-fit-board'")
+    output = Path(args.output)
+    if output.suffix.lower() != ".onnx":
+        raise EffcError(f"-o '{output}' must name an .onnx file (the report goes next to it "
+                        "as .json)")
+    if output.is_dir():
+        raise EffcError(f"-o '{output}' is a folder; give a file name such as pruned.onnx")
+    graph = load(args.model, parse_input_shapes(args.input_shape))
+    pruned, report = prune_graph(graph, calib=args.calib, **options)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    save_onnx(pruned, output)
+    report = {"source": str(args.model), "output": str(output), **report}
+    report_path = output.with_suffix(".json")
+    report_path.write_text(json.dumps(report, indent=1))
+    print_report(report, f"{graph.name}: pruned -> {output}")
+    print(f"wrote {output} and {report_path}")
+    return 0
