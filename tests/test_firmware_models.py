@@ -1,0 +1,112 @@
+"""Compiled firmware under QEMU: bit-exact int8 on two boards, float ResNet-8, error paths."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+from effc.engines.qemu_model import run_qemu_model
+from effc.errors import EffcError
+from effc.frontend.loader import load_onnx
+from tests.c_models import INT8_MODELS, compiled, model_path, tflm_vectors
+
+pytestmark = pytest.mark.qemu
+
+
+@pytest.mark.parametrize("board", ["mps2-an386", "mps3-an547"])
+@pytest.mark.parametrize("name", INT8_MODELS)
+def test_int8_firmware_bit_exact_with_tflite_micro(tmp_path_factory, name: str,
+                                                   board: str) -> None:
+    model = compiled(tmp_path_factory, name, board)
+    x, expected = tflm_vectors(name)
+    result = run_qemu_model(model, x)
+    differing = int(np.count_nonzero(result.outputs != expected))
+    m = result.metrics
+    print(f"{board} {name}: {differing} differing of {expected.size}; "
+          f"{m['instructions']} instructions, {m['instructions_per_mac']} instr/MAC, "
+          f"flash {m['flash_bytes']}, arena {m['arena_bytes']}, stack {m['stack_bytes']}")
+    assert differing == 0
+    assert m["instructions"] > m["macs"] / 2  # an SMLAD does at most two MACs
+    assert 0 < m["stack_bytes"] < 4096
+
+
+def test_instruction_counts_are_deterministic(tmp_path_factory) -> None:
+    model = compiled(tmp_path_factory, "ad01_int8")
+    x, _ = tflm_vectors("ad01_int8")
+    first = run_qemu_model(model, x[:2]).metrics["instructions"]
+    assert run_qemu_model(model, x[:2]).metrics["instructions"] == first
+
+
+def test_profile_splits_instructions_per_layer(tmp_path_factory) -> None:
+    model = compiled(tmp_path_factory, "kws_ref_model")
+    x, expected = tflm_vectors("kws_ref_model")
+    result = run_qemu_model(model, x[:1], profile=True)
+    per_layer = result.metrics["per_layer_instructions"]
+    assert np.array_equal(result.outputs, expected[:1])
+    assert sum(per_layer.values()) == result.metrics["instructions"]
+    assert len([k for k in per_layer if int(k) >= 0]) == len(
+        [c for c in model.manifest["summary"]["layers"] if c["op"] != "Reshape"])
+
+
+def test_float_resnet_matches_onnxruntime_under_qemu(tmp_path_factory) -> None:
+    model = compiled(tmp_path_factory, "pretrainedResnet", quantize="none")
+    x = np.random.default_rng(3).standard_normal((2, 32, 32, 3)).astype(np.float32)
+    got = run_qemu_model(model, x).outputs
+    session = ort.InferenceSession(load_onnx(model_path("pretrainedResnet")).SerializeToString())
+    ref = np.concatenate([session.run(None, {session.get_inputs()[0].name: x[i:i + 1]})[0]
+                          for i in range(2)])
+    assert float(np.abs(got - ref).max()) <= 1e-4
+
+
+def test_qemu_engine_via_cli_reports_json(tmp_path_factory, tmp_path) -> None:
+    model = compiled(tmp_path_factory, "ad01_int8")
+    x, expected = tflm_vectors("ad01_int8")
+    np.save(tmp_path / "x.npy", x[:3])
+    result = subprocess.run([sys.executable, "-m", "effc.cli", "run", str(model.folder),
+                             "--engine", "qemu", "--input", str(tmp_path / "x.npy"),
+                             "--output", str(tmp_path / "y.npy"), "--json"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    import json
+
+    report = json.loads(result.stdout)
+    for key in ("instructions", "flash_bytes", "ram_bytes", "arena_bytes", "stack_bytes", "macs"):
+        assert isinstance(report[key], int) and report[key] > 0
+    assert np.array_equal(np.load(tmp_path / "y.npy"), expected[:3])
+
+
+def test_hardware_board_reports_fit(tmp_path) -> None:
+    from effc.compiler import CompileOptions, compile_model
+
+    model = compile_model(model_path("kws_ref_model"), tmp_path / "kws",
+                          CompileOptions(board="stm32f746g-disco"))
+    fit = model.manifest["fit"]
+    assert 0 < fit["flash_bytes"] < 56 * 1024 < fit["flash_limit"]
+    assert fit["ram_bytes"] < fit["ram_limit"]
+
+
+def test_hardware_board_too_small_names_the_shortfall(tmp_path, monkeypatch) -> None:
+    import effc.codegen.c.project as project
+    from effc.compiler import CompileOptions, compile_model
+    from effc.firmware import boards
+
+    real = boards.load_board("nucleo-l4r5zi")
+    small = boards.Board(**{**real.__dict__, "name": "small",
+                            "flash": boards.MemoryRegion(real.flash.origin, 128 * 1024)})
+    monkeypatch.setattr(project, "load_board", lambda name: small)
+    with pytest.raises(EffcError, match=r"does not fit small: flash needs .* over\)"):
+        compile_model(model_path("ad01_int8"), tmp_path / "ad01", CompileOptions(board="small"))
+
+
+def test_firmware_without_qemu_board_is_a_clear_error(tmp_path_factory, tmp_path) -> None:
+    from effc.compiler import CompileOptions, compile_model
+
+    model = compile_model(model_path("kws_ref_model"), tmp_path / "hw",
+                          CompileOptions(board="stm32f746g-disco"))
+    x, _ = tflm_vectors("kws_ref_model")
+    with pytest.raises(EffcError, match="no firmware"):
+        run_qemu_model(model, x[:1])
