@@ -131,6 +131,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_compile_arguments(p)
     p.set_defaults(func=cmd_compile)
 
+    p = sub.add_parser("prune", help="structured channel pruning: MODEL -> pruned ONNX + report")
+    from effc.passes.prune_cli import add_prune_command_arguments
+
+    add_prune_command_arguments(p)
+    p.set_defaults(func=cmd_prune)
+
     p = sub.add_parser("boards", help="list the known boards")
     p.set_defaults(func=cmd_boards)
     return parser

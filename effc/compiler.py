@@ -37,6 +37,9 @@ def add_compile_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--input-shape", action="append", metavar="NAME=DxD...")
     p.add_argument("--board", default=None, help="target board (see 'effc boards')")
     p.add_argument("--name", default=None, help="C symbol prefix (default: the model's stem)")
+    from effc.passes.prune_cli import add_prune_arguments
+
+    add_prune_arguments(p)
 
 
 @dataclass
@@ -47,6 +50,7 @@ class CompileOptions:
     input_shapes: list[str] | None = None
     board: str | None = None
     name: str | None = None
+    prune: dict[str, Any] | None = None  # prune_graph keywords + "fit_board" (prune_cli)
 
 
 def compile_model(model: str | Path, outdir: str | Path,
@@ -66,6 +70,20 @@ def compile_model(model: str | Path, outdir: str | Path,
     graph = load(model, parse_input_shapes(options.input_shapes))
     if options.name:
         graph.name = _c_identifier(options.name)
+    prune_report = None
+    if options.prune:
+        from effc.passes.prune_cli import apply_prune
+
+        estimate = budget = None
+        if options.prune.get("fit_board") and options.board:
+            from effc.codegen.c.project import board_usage_estimator
+            from effc.firmware.boards import load_board
+
+            board = load_board(options.board)
+            budget = (board.flash.size, board.ram.size)
+            estimate = board_usage_estimator(board, options)
+        graph, prune_report = apply_prune(graph, options.prune, options.calib,
+                                          estimate=estimate, budget=budget)
     float_graph = graph.clone()
     graph, quant_report = compile_pipeline(graph, options)
     outdir.mkdir(parents=True, exist_ok=True)
@@ -80,6 +98,8 @@ def compile_model(model: str | Path, outdir: str | Path,
         "float_summary": {k: summarize(float_graph)[k] for k in ("macs", "params")},
         "quantization": quant_report,
     }
+    if prune_report is not None:
+        manifest["pruning"] = prune_report
     (outdir / MANIFEST).write_text(json.dumps(manifest, indent=1))
     write_report(manifest, outdir / "report.md")
     if options.board:
@@ -92,9 +112,12 @@ def compile_model(model: str | Path, outdir: str | Path,
 
 
 def compile_from_args(args: argparse.Namespace) -> int:
+    from effc.passes.prune_cli import prune_options_from_args
+
     options = CompileOptions(quantize=args.quantize, calib=args.calib,
                              calibrator=args.calibrator, input_shapes=args.input_shape,
-                             board=args.board, name=args.name)
+                             board=args.board, name=args.name,
+                             prune=prune_options_from_args(args))
     compiled = compile_model(args.model, args.output, options)
     m = compiled.manifest
     print(f"compiled {m['name']} ({m['quantize']}): {m['summary']['macs']:,} MACs, "

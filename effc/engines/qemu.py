@@ -112,7 +112,8 @@ def _run_tool(cmd: list[str], what: str, log: Path | None = None) -> str:
         log.write_text(" ".join(cmd) + "\n" + proc.stdout + proc.stderr)
     if proc.returncode != 0:
         detail = (proc.stderr or proc.stdout).strip().splitlines()
-        errors = [ln for ln in detail if "error" in ln.lower()] or detail or ["(no output)"]
+        errors = [ln for ln in detail if re.search(r"error:|undefined reference|overflowed",
+                                                   ln)] or detail or ["(no output)"]
         where = f"; full log in {log}" if log is not None else ""
         raise FirmwareBuildError(f"{what} failed: {errors[0].strip()}{where}")
     return proc.stdout
@@ -245,9 +246,12 @@ def _per_layer(segments: dict[int, int], layer_ids: list[int]) -> dict[int, int]
 def _fail_message(code: int, log: str, b: Board) -> QemuError:
     last = [ln for ln in log.splitlines() if ln.strip()]
     tail = last[-1].strip() if last else "(no output)"
+    if code == EXIT_HARDFAULT and "stack" in tail:
+        return FirmwareCrashError(f"the firmware overflowed its stack on {b.name} ({tail}); "
+                                  "rebuild with a larger stack_size")
     if code == EXIT_HARDFAULT:
         return FirmwareCrashError(f"the firmware crashed on {b.name} ({tail}); look up the pc "
-                                  "in the .map file, or rebuild with a larger stack")
+                                  "in firmware.map (or addr2line -e firmware.elf)")
     if code == EXIT_MODEL_ERROR:
         return QemuError(f"model_run returned an error on {b.name}; check the model's "
                          "kernel arguments and scratch sizes")

@@ -23,10 +23,11 @@ mean so one global ranking compares groups fairly):
 Reconstruction (``reconstruct="lsq"``, the default when calibration data is
 given): in topological order, each layer whose input channels were removed is
 refit on the pruned network's own calibration activations X so that its
-pre-activation output matches the unpruned model's Y: with A = [im2col(X), 1],
-[W; b] = (A^T A + lambda I)^-1 A^T Y, lambda = 1e-3 * trace(A^T A) / d (He et
-al., "Channel Pruning for Accelerating Very Deep Neural Networks", ICCV 2017;
-Luo et al., "ThiNet", ICCV 2017).
+pre-activation output matches the unpruned model's Y: with A = [im2col(X), 1]
+and theta_0 the layer's pruned weights and bias, (A^T A + lambda I) theta =
+A^T Y + lambda theta_0, lambda = 1e-3 * trace(A^T A) / d * max(1, d / rows)^2
+(He et al., "Channel Pruning for Accelerating Very Deep Neural Networks", ICCV
+2017; Luo et al., "ThiNet", ICCV 2017). See docs/pruning.md.
 """
 
 from __future__ import annotations
@@ -60,9 +61,12 @@ CHUNK = 32
 # --------------------------------------------------------------- running
 
 
+def batch_axis_kept(graph: Graph, node: Node) -> bool:
+    return graph.tensors[node.outputs[0]].shape[:1] == graph.tensors[node.inputs[0]].shape[:1]
+
+
 def _batchable(graph: Graph) -> bool:
-    return all(graph.tensors[n.outputs[0]].shape[:1] == graph.tensors[n.inputs[0]].shape[:1]
-               for n in graph.nodes if n.op_type == "Reshape")
+    return all(batch_axis_kept(graph, n) for n in graph.nodes if n.op_type == "Reshape")
 
 
 def _exec(graph: Graph, node: Node, values: dict[str, np.ndarray], batch: int) -> list[np.ndarray]:
@@ -74,7 +78,7 @@ def _exec(graph: Graph, node: Node, values: dict[str, np.ndarray], batch: int) -
     for start in range(0, n, batch):
         xs = [graph.const(i) if graph.const(i) is not None else values[i][start:start + batch]
               for i in node.inputs if i]
-        if node.op_type == "Reshape":
+        if node.op_type == "Reshape" and batch_axis_kept(graph, node):
             ys = [xs[0].reshape((xs[0].shape[0], *node.attrs["shape"][1:]))]
         else:
             ys = op.run_float(node, graph, xs)
@@ -118,8 +122,8 @@ def _filter_scores(w: np.ndarray, criterion: str) -> np.ndarray:
     if criterion == "l2":
         return np.sqrt((rows ** 2).sum(axis=1))
     if criterion == "fpgm":
-        d = np.sqrt(np.maximum(((rows[:, None, :] - rows[None, :, :]) ** 2).sum(-1), 0.0))
-        return d.sum(axis=1)
+        sq = (rows ** 2).sum(axis=1)
+        return np.sqrt(np.maximum(sq[:, None] + sq[None, :] - 2.0 * rows @ rows.T, 0.0)).sum(1)
     return np.abs(rows).sum(axis=1)
 
 
@@ -284,27 +288,33 @@ def _design(node: Node, x: np.ndarray) -> np.ndarray:
     return win.reshape(-1, int(np.prod(win.shape[3:])))
 
 
-def _refit(node: Node, x: np.ndarray, y: np.ndarray, ridge: float) -> tuple[np.ndarray, np.ndarray]:
-    """Least-squares [W; b] so that x @ W + b ~ y (pre-activation), with a small ridge."""
-    d = None
-    gram = rhs = None
+def _refit(node: Node, x: np.ndarray, y: np.ndarray, prior: np.ndarray,
+           ridge: float) -> np.ndarray:
+    """Least squares theta = [W^T; b] with A theta ~ y, A = [rows of x, 1].
+
+    Ridge toward ``prior`` (the pruned layer's own weights and bias):
+    (A^T A + lambda I) theta = A^T y + lambda prior, so a layer with few rows
+    (a Dense after global pooling sees one row per sample) stays near its
+    weights instead of interpolating the calibration set.
+    """
+    gram = np.zeros((prior.shape[0], prior.shape[0]))
+    rhs = np.zeros(prior.shape)
+    rows = 0
     for start in range(0, x.shape[0], CHUNK):
         a = _design(node, x[start:start + CHUNK])
         a = np.hstack([a, np.ones((a.shape[0], 1))])
-        t = y[start:start + CHUNK].reshape(a.shape[0], -1).astype(np.float64)
-        if gram is None:
-            d = a.shape[1] - 1
-            gram, rhs = np.zeros((d + 1, d + 1)), np.zeros((d + 1, t.shape[1]))
         gram += a.T @ a
-        rhs += a.T @ t
-    assert gram is not None and rhs is not None and d is not None
-    reg = ridge * max(float(np.trace(gram[:d, :d])) / max(d, 1), 1e-12)
-    gram[np.arange(d), np.arange(d)] += reg
+        rhs += a.T @ y[start:start + CHUNK].reshape(a.shape[0], -1).astype(np.float64)
+        rows += a.shape[0]
+    d = prior.shape[0]
+    scale = max(float(np.trace(gram)) / d, 1e-12)
+    lam = ridge * scale * max(1.0, d / rows) ** 2
+    gram[np.arange(d), np.arange(d)] += lam
+    rhs += lam * prior
     try:
-        theta = np.linalg.solve(gram, rhs)
+        return np.linalg.solve(gram, rhs)
     except np.linalg.LinAlgError:
-        theta = np.linalg.lstsq(gram, rhs, rcond=None)[0]
-    return theta[:d].T, theta[d]
+        return np.linalg.lstsq(gram, rhs, rcond=None)[0]
 
 
 def reconstruct_layers(original: Graph, pruned: Graph, targets: dict[str, np.ndarray],
@@ -326,11 +336,14 @@ def reconstruct_layers(original: Graph, pruned: Graph, targets: dict[str, np.nda
         if node_o.name in targets:
             y_ref = _exec(original, _pre_activation(node_o), vo, batch)[0][..., targets[node_o.name]]
             before = _exec(pruned, _pre_activation(node_p), vp, batch)[0]
-            w, b = _refit(node_p, vp[node_p.inputs[0]], y_ref, ridge)
-            shape = pruned.tensors[node_p.inputs[1]].shape
+            w0 = pruned.const(node_p.inputs[1]).astype(np.float64)
+            shape = w0.shape
+            b0 = pruned.const(node_p.inputs[2]) if len(node_p.inputs) > 2 else np.zeros(shape[0])
+            prior = np.vstack([w0.reshape(shape[0], -1).T, np.asarray(b0, np.float64)[None]])
+            theta = _refit(node_p, vp[node_p.inputs[0]], y_ref, prior, ridge)
             node_p.inputs[1] = pruned.add_constant(node_p.name + "_w_lsq",
-                                                   w.reshape(shape).astype(np.float32)).name
-            bias = pruned.add_constant(node_p.name + "_b_lsq", b.astype(np.float32)).name
+                                                   theta[:-1].T.reshape(shape).astype(np.float32)).name
+            bias = pruned.add_constant(node_p.name + "_b_lsq", theta[-1].astype(np.float32)).name
             if len(node_p.inputs) > 2:
                 node_p.inputs[2] = bias
             else:
@@ -359,7 +372,7 @@ def reconstruct_layers(original: Graph, pruned: Graph, targets: dict[str, np.nda
 
 
 def _names_hint(graph: Graph) -> str:
-    names = [n.name for n in graph.nodes if n.op_type in ("Conv", "Dense")][:4]
+    names = [n.name for n in graph.nodes if n.op_type in ("Conv", "Dense")][:3]
     return ", ".join(f"'{n}'" for n in names)
 
 
@@ -468,33 +481,32 @@ def _prune(graph: Graph, *, ratio: float = 0.0, layer_ratios: dict[str, Any] | N
     scores, warnings = importance(work, analysis, criterion, data)
     local, frozen = _plan_groups(analysis, ratios, protect)
     plan = _Plan(analysis, scores, local, set(frozen), multiple)
+    if (ratio > 0 or target_macs is not None) and not plan.sequence:
+        warnings.append("no channel can be removed by the global ranking (see 'skipped')")
     if target_macs is not None:
         keep = _for_target(plan, work, int(target_macs))
     else:
         keep = plan.keep(min(round(ratio * plan.candidates), len(plan.sequence)))
     pruned = apply_keep(work, analysis, keep)
-    report = _report(work, pruned, analysis, keep, local, frozen)
-    report.update({"criterion": criterion, "ratio": ratio, "layer_ratios": ratios,
-                   "protect": protect, "target_macs": target_macs,
-                   "channel_multiple": multiple, "reconstruct": mode, "warnings": warnings})
+    measured: dict[str, Any] = {}
     if (data is not None and evaluate) or mode == "lsq":
         assert data is not None
         reference = run_batched(work, data)
-        report["calibration_samples"] = int(data.shape[0])
+        measured["calibration_samples"] = int(data.shape[0])
         if mode == "lsq":
-            report["error_without_reconstruction"] = output_error(reference, run_batched(pruned, data))
-            targets = {}
-            for node in work.nodes:
-                if node.op_type in ("Conv", "Dense") and int(node.attrs.get("group", 1)) == 1 \
-                        and not keep[analysis.maps[node.inputs[0]]].all():
-                    targets[node.name] = keep[analysis.maps[node.outputs[0]]]
-            report["reconstruction"] = reconstruct_layers(work, pruned, targets, data)
-            pruned.toposort()
-            summary = summarize(pruned)
-            report["params"]["after"] = summary["params"]
-        report["error"] = output_error(reference, run_batched(pruned, data))
+            measured["error_without_reconstruction"] = output_error(reference,
+                                                                    run_batched(pruned, data))
+            targets = {n.name: keep[analysis.maps[n.outputs[0]]] for n in work.nodes
+                       if n.op_type in ("Conv", "Dense") and int(n.attrs.get("group", 1)) == 1
+                       and not keep[analysis.maps[n.inputs[0]]].all()}
+            measured["reconstruction"] = reconstruct_layers(work, pruned, targets, data)
+        measured["error"] = output_error(reference, run_batched(pruned, data))
+    report = _report(work, pruned, analysis, keep, local, frozen)
+    report.update({"criterion": criterion, "ratio": ratio, "layer_ratios": ratios,
+                   "protect": protect, "target_macs": target_macs,
+                   "channel_multiple": multiple, "reconstruct": mode, "warnings": warnings,
+                   **measured})
     return pruned, report
-
 
 
 def prune_graph(graph: Graph, *, ratio: float = 0.0, layer_ratios: dict[str, float] | None = None,

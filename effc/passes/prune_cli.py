@@ -147,6 +147,8 @@ def print_report(report: dict[str, Any], title: str) -> None:
     table.add_row("total", "", "", "", _arrow([macs["before"], macs["after"]]),
                   _arrow([params["before"], params["after"]]))
     console = Console()
+    if not console.is_terminal:
+        console = Console(width=120)
     console.print(table)
     ch = report["channels"]
     console.print(f"criterion {report['criterion']}: removed {ch['removed']} of {ch['prunable']} "
@@ -160,8 +162,9 @@ def print_report(report: dict[str, Any], title: str) -> None:
                           f"({label}): relative L2 {err['relative_l2']:.4f}, max abs "
                           f"{err['max_abs']:.4g}")
     for skip in report["skipped"]:
-        who = ", ".join(skip["producers"] or skip["consumers"])[:60]
-        console.print(f"not pruned: {who}: {skip['reason']}")
+        who = (f"outputs of {', '.join(skip['producers'])}" if skip["producers"]
+               else f"inputs of {', '.join(skip['consumers'])}")
+        console.print(f"not pruned: {who[:80]}: {skip['reason']}")
     for warning in report["warnings"]:
         console.print(f"note: {warning}")
 

@@ -98,9 +98,6 @@ class ChannelAnalysis:
                 return group
         return None
 
-    def positions_kept(self, tensor: str, keep: np.ndarray) -> np.ndarray:
-        return keep[self.maps[tensor]]
-
 
 # ------------------------------------------------------------------ analysis
 

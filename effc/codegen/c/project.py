@@ -110,3 +110,26 @@ def emit_c_project(graph: Graph, outdir: Path, board_name: str, name: str) -> di
         raise EffcError(f"the model does not fit {board.name}: {'; '.join(short)}; prune it "
                         "(--prune, --prune-fit-board) or pick a larger board")
     return facts
+
+
+def board_usage_estimator(board: Board, options: Any):
+    """``graph -> (flash bytes, RAM bytes)`` of a float graph once compiled for ``board``.
+
+    Used by ``--prune-fit-board``: the candidate is quantized like the real
+    build (when calibration data is given), its C is generated into a scratch
+    folder and compiled for the board's CPU. RAM counts the arena and the stack.
+    """
+    import dataclasses
+    import tempfile
+
+    from effc.passes.pipeline import compile_pipeline
+
+    def estimate(graph: Graph) -> tuple[int, int]:
+        quick = dataclasses.replace(options, board=None, prune=None)
+        lowered, _ = compile_pipeline(graph.clone(), quick)
+        with tempfile.TemporaryDirectory(prefix="effc-fit-") as tmp:
+            facts = generate_c(lowered, Path(tmp), "fit")
+            flash = _library_size(board, Path(tmp), facts["c"]["sources"])
+        return flash, facts["memory"]["arena_bytes"] + board.stack_size
+
+    return estimate
