@@ -12,7 +12,8 @@
  * with the input zero point, so they contribute exactly 0, as TFLM's bounds
  * checks do.
  *
- * Scratch layout: [mm scratch: 4*K][patch 0: K][patch 1: K], K = KH*KW*C_in.
+ * Scratch layout: [decoded requantization: 16 * C_out][widened patches: 4*K]
+ * [patch 0: K][patch 1: K] (K = KH*KW*C_in; 1x1 has no patch buffers).
  */
 #include "effc_internal.h"
 
@@ -55,7 +56,7 @@ int effc_conv_s8_use_3x3(const effc_conv_params *params, const effc_dims *input_
 
 size_t effc_conv_1x1_s8_scratch_size(const effc_dims *filter_dims)
 {
-    return effc_mm_scratch_size(filter_dims->c);
+    return effc_mm_scratch_size(filter_dims->c, filter_dims->n);
 }
 
 size_t effc_conv_3x3_s8_scratch_size(const effc_dims *filter_dims)
@@ -66,7 +67,7 @@ size_t effc_conv_3x3_s8_scratch_size(const effc_dims *filter_dims)
 size_t effc_conv_generic_s8_scratch_size(const effc_dims *filter_dims)
 {
     const int32_t k = effc_patch_size(filter_dims);
-    return effc_mm_scratch_size(k) + 2u * effc_align4((size_t)k);
+    return effc_mm_scratch_size(k, filter_dims->n) + 2u * effc_align4((size_t)k);
 }
 
 size_t effc_conv_s8_scratch_size(const effc_conv_params *params, const effc_dims *input_dims,
@@ -105,6 +106,7 @@ static effc_mm effc_conv_mm(const effc_conv_params *p, const effc_per_channel_qu
     mm.output_zero_point = p->output_zero_point;
     mm.activation_min = p->activation_min;
     mm.activation_max = p->activation_max;
+    mm.channels = NULL;
     return mm;
 }
 
@@ -141,7 +143,6 @@ static void effc_im2col_generic(const effc_conv_ctx *cx, int32_t pix, int8_t *co
     const int32_t ix0 = ox * p->stride_w - p->pad_left;
     const int8_t zp = (int8_t)p->input_zero_point;
     const int32_t row_len = cx->f->w * cin;
-    const int32_t span = (cx->f->w - 1) * p->dilation_w;
     int32_t ky, kx;
     for (ky = 0; ky < cx->f->h; ky++) {
         const int32_t iy = iy0 + ky * p->dilation_h;
@@ -152,8 +153,14 @@ static void effc_im2col_generic(const effc_conv_ctx *cx, int32_t pix, int8_t *co
             continue;
         }
         row = cx->input + ((size_t)(b * cx->in->h + iy) * (size_t)cx->in->w) * (size_t)cin;
-        if (p->dilation_w == 1 && ix0 >= 0 && ix0 + span < cx->in->w) {
-            effc_copy_s8(col, row + (size_t)ix0 * (size_t)cin, row_len);
+        if (p->dilation_w == 1) {
+            /* one run: zero-point prefix, the in-bounds taps, zero-point suffix */
+            const int32_t kx0 = EFFC_MIN(EFFC_MAX(-ix0, 0), cx->f->w);
+            const int32_t kx1 = EFFC_MAX(EFFC_MIN(cx->f->w, cx->in->w - ix0), kx0);
+            effc_fill_s8(col, zp, kx0 * cin);
+            effc_copy_s8(col + kx0 * cin, row + (size_t)(ix0 + kx0) * (size_t)cin,
+                         (kx1 - kx0) * cin);
+            effc_fill_s8(col + kx1 * cin, zp, (cx->f->w - kx1) * cin);
             col += row_len;
             continue;
         }
@@ -215,7 +222,8 @@ static int effc_conv_im2col(const effc_scratch *scratch, const effc_conv_params 
         return EFFC_ERR_ARG;
     }
     mm = effc_conv_mm(params, quant, filter_dims, filter, bias);
-    col0 = (int8_t *)buf + effc_mm_scratch_size(mm.k);
+    buf = effc_mm_init(&mm, buf);
+    col0 = (int8_t *)buf + (size_t)mm.k * 4u;
     col1 = col0 + effc_align4((size_t)mm.k);
     cx.p = params;
     cx.in = input_dims;
@@ -279,6 +287,7 @@ int effc_conv_1x1_s8(const effc_scratch *scratch, const effc_conv_params *params
         return EFFC_ERR_ARG;
     }
     mm = effc_conv_mm(params, quant, filter_dims, filter, bias);
+    buf = effc_mm_init(&mm, buf);
     for (pix = 0; pix < npix; pix += 2) {
         int32_t j;
         for (j = 0; j < 2 && pix + j < npix; j++) {

@@ -8,36 +8,53 @@
  *  - portable body: direct loops over the NHWC input, padded taps skipped;
  *  - DSP body: one input channel at a time is copied into a zero-padded
  *    int16 plane in scratch with the zero point subtracted (padding is then
- *    exactly 0). A 3x3 kernel with stride 1 and dilation 1 runs two outputs
- *    per step: each kernel row is one SMLAD (taps 0 and 1) plus one SMLABB /
- *    SMLATB (tap 2). Other geometries take a scalar loop over the plane.
+ *    exactly 0). Phase 1 computes the channel's accumulators: a 3x3 kernel
+ *    with stride 1 and dilation 1 runs two outputs per step, each kernel row
+ *    one SMLAD (taps 0 and 1) plus one SMLABB / SMLATB (tap 2); other
+ *    geometries take a scalar loop over the plane. Phase 2 requantizes them
+ *    with the channel's parameters held in registers.
  *
- * Scratch (both bodies, same size): the padded plane,
- * (PH * PW + 2) int16 with PH = (OH-1)*stride_h + (KH-1)*dilation_h + 1 and
- * PW = (OW-1)*stride_w + (KW-1)*dilation_w + 1.
+ * The DSP body works on bands of R output rows, R chosen so the scratch stays
+ * near EFFC_DW_SCRATCH_BUDGET bytes (all rows when they fit). Scratch (both
+ * bodies, same size): four padded planes (four input channels are copied in
+ * one pass), each PH * PW + 2 int16 rounded to 4 bytes, with
+ * PH = (R-1)*stride_h + (KH-1)*dilation_h + 1 and
+ * PW = (OW-1)*stride_w + (KW-1)*dilation_w + 1; then R * OW int32.
  */
 #include "effc_internal.h"
 
-static int32_t effc_dw_plane_h(const effc_dw_conv_params *p, const effc_dims *f,
-                               const effc_dims *out)
-{
-    return (out->h - 1) * p->stride_h + (f->h - 1) * p->dilation_h + 1;
-}
+/* The DSP body works on bands of output rows so that its scratch stays near
+ * this many bytes (one band for small feature maps such as KWS). */
+#define EFFC_DW_SCRATCH_BUDGET 8192
 
-static int32_t effc_dw_plane_w(const effc_dw_conv_params *p, const effc_dims *f,
-                               const effc_dims *out)
+typedef struct {
+    int32_t rows;  /* output rows per band */
+    int32_t ph;    /* plane rows per band */
+    int32_t pw;    /* plane width */
+    size_t words;  /* int16 per plane, rounded up to keep 4-byte alignment */
+} effc_dw_geo;
+
+static effc_dw_geo effc_dw_geometry(const effc_dw_conv_params *p, const effc_dims *f,
+                                    const effc_dims *out)
 {
-    return (out->w - 1) * p->stride_w + (f->w - 1) * p->dilation_w + 1;
+    effc_dw_geo g;
+    const int32_t per_row = 8 * ((out->w - 1) * p->stride_w + (f->w - 1) * p->dilation_w + 1) *
+                                p->stride_h +
+                            4 * out->w;
+    g.pw = (out->w - 1) * p->stride_w + (f->w - 1) * p->dilation_w + 1;
+    g.rows = EFFC_MIN(out->h, EFFC_MAX(1, EFFC_DW_SCRATCH_BUDGET / per_row));
+    g.ph = (g.rows - 1) * p->stride_h + (f->h - 1) * p->dilation_h + 1;
+    g.words = ((size_t)g.ph * (size_t)g.pw + 2u + 1u) & ~(size_t)1u;
+    return g;
 }
 
 size_t effc_dw_conv_s8_scratch_size(const effc_dw_conv_params *params,
                                     const effc_dims *input_dims, const effc_dims *filter_dims,
                                     const effc_dims *output_dims)
 {
-    const size_t ph = (size_t)effc_dw_plane_h(params, filter_dims, output_dims);
-    const size_t pw = (size_t)effc_dw_plane_w(params, filter_dims, output_dims);
+    const effc_dw_geo g = effc_dw_geometry(params, filter_dims, output_dims);
     (void)input_dims;
-    return ((ph * pw + 2u) * 2u + 3u) & ~(size_t)3u;
+    return g.words * 2u * 4u + (size_t)g.rows * (size_t)output_dims->w * 4u;
 }
 
 static int effc_dw_args_ok(const effc_dw_conv_params *p, const effc_dims *in,
@@ -102,114 +119,208 @@ static void effc_dw_body(const effc_dw_conv_params *p, const effc_per_channel_qu
 
 /* ---------------------------------------------------------------- DSP body */
 
+/* Plane row r of the band starting at output row oy0 holds input row
+ * oy0 * stride_h - pad_top + r; rows outside the input are zero. Columns
+ * outside the input are never written (zeroed once). */
 typedef struct {
-    int32_t bias;
-    effc_requant rq;
-    int32_t out_zp, lo, hi; /* clamp bounds relative to the zero point */
-} effc_dw_out;
+    int32_t iy0;   /* input row of plane row 0 */
+    int32_t x_end; /* input columns copied */
+} effc_dw_band;
 
-static inline int8_t effc_dw_store(int32_t acc, const effc_dw_out *o)
+static effc_dw_band effc_dw_band_at(const effc_dw_conv_params *p, const effc_dims *in,
+                                    const effc_dw_geo *g, int32_t oy0)
 {
-    const int32_t v = effc_requant_apply(acc, o->rq);
-    return (int8_t)(effc_clamp_i32(v, o->lo, o->hi) + o->out_zp);
+    effc_dw_band band;
+    band.iy0 = oy0 * p->stride_h - p->pad_top;
+    band.x_end = EFFC_MIN(in->w, g->pw - p->pad_left);
+    return band;
 }
 
-/* Copy input channel ic of batch b into the plane's interior (x - zp). */
+/* Copy input channel ic into the plane (x - zp). */
 static void effc_dw_fill(const effc_dw_conv_params *p, const effc_dims *in, const int8_t *input,
-                         int32_t b, int32_t ic, int16_t *plane, int32_t ph, int32_t pw)
+                         int32_t ic, int16_t *plane, const effc_dw_geo *g,
+                         const effc_dw_band *band)
 {
-    const int32_t y_end = EFFC_MIN(in->h, ph - p->pad_top);
-    const int32_t x_end = EFFC_MIN(in->w, pw - p->pad_left);
     const int32_t zp = p->input_zero_point;
     const size_t cstride = (size_t)in->c;
-    int32_t iy, ix;
-    for (iy = 0; iy < y_end; iy++) {
-        const int8_t *src = input + ((size_t)(b * in->h + iy) * (size_t)in->w) * cstride +
-                            (size_t)ic;
-        int16_t *dst = plane + (size_t)(iy + p->pad_top) * (size_t)pw + (size_t)p->pad_left;
-        for (ix = 0; ix < x_end; ix++) {
+    int32_t r, ix;
+    for (r = 0; r < g->ph; r++) {
+        const int32_t iy = band->iy0 + r;
+        int16_t *dst = plane + (size_t)r * (size_t)g->pw + (size_t)p->pad_left;
+        const int8_t *src = input + ((size_t)iy * (size_t)in->w) * cstride + (size_t)ic;
+        if (iy < 0 || iy >= in->h) {
+            for (ix = 0; ix < band->x_end; ix++) {
+                dst[ix] = 0;
+            }
+            continue;
+        }
+        for (ix = 0; ix < band->x_end; ix++) {
             dst[ix] = (int16_t)(*src - zp);
             src += cstride;
         }
     }
 }
 
-/* One output channel, 3x3, stride 1, dilation 1. */
-static void effc_dw_3x3_s1(const int16_t *plane, int32_t pw, const effc_dims *out,
-                           const int8_t *w, const effc_dw_out *o, int8_t *dst)
+/* Copy input channels ic..ic+3 into four planes at once (one 32-bit load
+ * per pixel, widened with SXTAB16). */
+static __attribute__((noinline)) void effc_dw_fill4(const effc_dw_conv_params *p,
+                                                    const effc_dims *in, const int8_t *input,
+                                                    int32_t ic, int16_t *plane,
+                                                    const effc_dw_geo *g,
+                                                    const effc_dw_band *band)
 {
-    const size_t step = (size_t)out->c;
-    int32_t wq[6];
-    int32_t oy, ox, r;
-    for (r = 0; r < 3; r++) {
-        wq[2 * r] = (int32_t)(((uint32_t)(uint16_t)w[3 * r]) |
-                              ((uint32_t)(uint16_t)w[3 * r + 1] << 16));
-        wq[2 * r + 1] = w[3 * r + 2];
-    }
-    for (oy = 0; oy < out->h; oy++) {
-        const int16_t *r0 = plane + (size_t)oy * (size_t)pw;
-        const int16_t *r1 = r0 + pw;
-        const int16_t *r2 = r1 + pw;
-        for (ox = 0; ox + 2 <= out->w; ox += 2) {
-            int32_t a0 = o->bias, a1 = o->bias;
-            uint32_t b;
-            a0 = __smlad((int32_t)effc_read_u32(r0), wq[0], a0);
-            a1 = __smlad((int32_t)effc_read_u32(r0 + 1), wq[0], a1);
-            b = effc_read_u32(r0 + 2);
-            a0 = __smlabb((int32_t)b, wq[1], a0);
-            a1 = __smlatb((int32_t)b, wq[1], a1);
-            a0 = __smlad((int32_t)effc_read_u32(r1), wq[2], a0);
-            a1 = __smlad((int32_t)effc_read_u32(r1 + 1), wq[2], a1);
-            b = effc_read_u32(r1 + 2);
-            a0 = __smlabb((int32_t)b, wq[3], a0);
-            a1 = __smlatb((int32_t)b, wq[3], a1);
-            a0 = __smlad((int32_t)effc_read_u32(r2), wq[4], a0);
-            a1 = __smlad((int32_t)effc_read_u32(r2 + 1), wq[4], a1);
-            b = effc_read_u32(r2 + 2);
-            a0 = __smlabb((int32_t)b, wq[5], a0);
-            a1 = __smlatb((int32_t)b, wq[5], a1);
-            dst[0] = effc_dw_store(a0, o);
-            dst[step] = effc_dw_store(a1, o);
-            dst += 2 * step;
-            r0 += 2;
-            r1 += 2;
-            r2 += 2;
+    const int32_t off = (int32_t)(((uint32_t)(uint16_t)(-p->input_zero_point)) * 0x10001u);
+    const size_t cstride = (size_t)in->c;
+    const int32_t x_end = band->x_end;
+    int32_t r, ix;
+    for (r = 0; r < g->ph; r++) {
+        const int32_t iy = band->iy0 + r;
+        int16_t *d0 = plane + (size_t)r * (size_t)g->pw + (size_t)p->pad_left;
+        int16_t *d1 = d0 + g->words;
+        int16_t *d2 = d1 + g->words;
+        int16_t *d3 = d2 + g->words;
+        const int8_t *src = input + ((size_t)iy * (size_t)in->w) * cstride + (size_t)ic;
+        if (iy < 0 || iy >= in->h) {
+            for (ix = 0; ix < x_end; ix++) {
+                d0[ix] = 0;
+                d1[ix] = 0;
+                d2[ix] = 0;
+                d3[ix] = 0;
+            }
+            continue;
         }
-        if (ox < out->w) {
-            int32_t a0 = o->bias;
-            a0 = __smlad((int32_t)effc_read_u32(r0), wq[0], a0);
-            a0 = __smlabb((int32_t)r0[2], wq[1], a0);
-            a0 = __smlad((int32_t)effc_read_u32(r1), wq[2], a0);
-            a0 = __smlabb((int32_t)r1[2], wq[3], a0);
-            a0 = __smlad((int32_t)effc_read_u32(r2), wq[4], a0);
-            a0 = __smlabb((int32_t)r2[2], wq[5], a0);
-            dst[0] = effc_dw_store(a0, o);
-            dst += step;
+        for (ix = 0; ix < x_end; ix++) {
+            const uint32_t v = effc_read_u32(src);
+            const int32_t e = __sxtab16(off, v);
+            const int32_t o = effc_sxtab16_ror8(off, v);
+            src += cstride;
+            d0[ix] = (int16_t)e;
+            d1[ix] = (int16_t)o;
+            d2[ix] = (int16_t)(e >> 16);
+            d3[ix] = (int16_t)(o >> 16);
         }
     }
 }
 
-/* One output channel, any kernel, stride and dilation. */
-static void effc_dw_plane_generic(const effc_dw_conv_params *p, const int16_t *plane,
-                                  int32_t pw, const effc_dims *f, const effc_dims *out,
-                                  const int8_t *w, const effc_dw_out *o, int8_t *dst)
+/* Phase 1, 3x3 / stride 1 / dilation 1: accumulators of one output channel.
+ * Per kernel row, SMLAD does taps 0-1 and SMLABB / SMLATB tap 2 for two
+ * neighbouring outputs (unaligned 32-bit loads of int16 pairs). */
+static __attribute__((noinline)) void effc_dw_3x3_s1_acc(const int16_t *plane, int32_t pw,
+                                                         int32_t oh, int32_t ow,
+                                                         const int8_t *w, int32_t bias,
+                                                         int32_t *acc)
 {
-    const size_t step = (size_t)out->c;
+    const int32_t w01a = (int32_t)((uint16_t)w[0] | ((uint32_t)(uint16_t)w[1] << 16));
+    const int32_t w01b = (int32_t)((uint16_t)w[3] | ((uint32_t)(uint16_t)w[4] << 16));
+    const int32_t w01c = (int32_t)((uint16_t)w[6] | ((uint32_t)(uint16_t)w[7] << 16));
+    const int32_t w2a = w[2], w2b = w[5], w2c = w[8];
+    int32_t oy, ox;
+    for (oy = 0; oy < oh; oy++) {
+        const int16_t *r0 = plane + (size_t)oy * (size_t)pw;
+        const int16_t *r1 = r0 + pw;
+        const int16_t *r2 = r1 + pw;
+        for (ox = 0; ox + 2 <= ow; ox += 2) {
+            int32_t a0, a1, t;
+            a0 = __smlad((int32_t)effc_read_u32(r0), w01a, bias);
+            a1 = __smlad((int32_t)effc_read_u32(r0 + 1), w01a, bias);
+            t = (int32_t)effc_read_u32(r0 + 2);
+            a0 = __smlabb(t, w2a, a0);
+            a1 = __smlatb(t, w2a, a1);
+            a0 = __smlad((int32_t)effc_read_u32(r1), w01b, a0);
+            a1 = __smlad((int32_t)effc_read_u32(r1 + 1), w01b, a1);
+            t = (int32_t)effc_read_u32(r1 + 2);
+            a0 = __smlabb(t, w2b, a0);
+            a1 = __smlatb(t, w2b, a1);
+            a0 = __smlad((int32_t)effc_read_u32(r2), w01c, a0);
+            a1 = __smlad((int32_t)effc_read_u32(r2 + 1), w01c, a1);
+            t = (int32_t)effc_read_u32(r2 + 2);
+            acc[0] = __smlabb(t, w2c, a0);
+            acc[1] = __smlatb(t, w2c, a1);
+            acc += 2;
+            r0 += 2;
+            r1 += 2;
+            r2 += 2;
+        }
+        if (ox < ow) {
+            int32_t a0 = __smlad((int32_t)effc_read_u32(r0), w01a, bias);
+            a0 = __smlabb((int32_t)r0[2], w2a, a0);
+            a0 = __smlad((int32_t)effc_read_u32(r1), w01b, a0);
+            a0 = __smlabb((int32_t)r1[2], w2b, a0);
+            a0 = __smlad((int32_t)effc_read_u32(r2), w01c, a0);
+            *acc++ = __smlabb((int32_t)r2[2], w2c, a0);
+        }
+    }
+}
+
+/* Phase 1, any kernel, stride and dilation. */
+static __attribute__((noinline)) void effc_dw_generic_acc(const effc_dw_conv_params *p,
+                                                          const int16_t *plane, int32_t pw,
+                                                          const effc_dims *f, int32_t rows,
+                                                          int32_t ow, const int8_t *w,
+                                                          int32_t bias, int32_t *acc)
+{
     int32_t oy, ox, ky, kx;
-    for (oy = 0; oy < out->h; oy++) {
-        for (ox = 0; ox < out->w; ox++) {
+    for (oy = 0; oy < rows; oy++) {
+        for (ox = 0; ox < ow; ox++) {
             const int16_t *base =
                 plane + (size_t)(oy * p->stride_h) * (size_t)pw + (size_t)(ox * p->stride_w);
-            int32_t acc = o->bias;
+            int32_t a = bias;
             for (ky = 0; ky < f->h; ky++) {
                 const int16_t *row = base + (size_t)(ky * p->dilation_h) * (size_t)pw;
                 for (kx = 0; kx < f->w; kx++) {
-                    acc += row[kx * p->dilation_w] * w[ky * f->w + kx];
+                    a += row[kx * p->dilation_w] * w[ky * f->w + kx];
                 }
             }
-            *dst = effc_dw_store(acc, o);
+            *acc++ = a;
+        }
+    }
+}
+
+/* Phase 2: requantize n accumulators of one channel into strided outputs
+ * (QADD + SSAT give + zero point and the int8 range; narrower activation
+ * ranges are clamped after). */
+static __attribute__((noinline)) void effc_dw_requant(const int32_t *acc, int32_t n,
+                                                      effc_requant rq, int32_t zp,
+                                                      int32_t act_min, int32_t act_max,
+                                                      int8_t *dst, size_t step)
+{
+    const int32_t *end = acc + n;
+    if (act_min <= -128 && act_max >= 127) {
+        while (acc < end) {
+            *dst = (int8_t)__ssat(__qadd(effc_requant_apply(*acc++, rq), zp), 8);
             dst += step;
         }
+        return;
+    }
+    while (acc < end) {
+        const int32_t v = __ssat(__qadd(effc_requant_apply(*acc++, rq), zp), 8);
+        *dst = (int8_t)effc_clamp_i32(v, act_min, act_max);
+        dst += step;
+    }
+}
+
+/* Both phases for the output channels of input channel ic over one band. */
+static void effc_dw_channel(const effc_dw_conv_params *p, const effc_per_channel_quant *quant,
+                            const effc_dims *f, const int8_t *filter, const int32_t *bias,
+                            const effc_dims *out, int8_t *dst, const int16_t *plane,
+                            const effc_dw_geo *g, int32_t rows, int32_t ic, int32_t *acc)
+{
+    const int fast = f->h == 3 && f->w == 3 && p->stride_h == 1 && p->stride_w == 1 &&
+                     p->dilation_h == 1 && p->dilation_w == 1;
+    int32_t m;
+    for (m = 0; m < p->depth_multiplier; m++) {
+        const int32_t oc = ic * p->depth_multiplier + m;
+        const int8_t *w = filter + (size_t)oc * (size_t)(f->h * f->w);
+        const int32_t bo = bias != NULL ? bias[oc] : 0;
+        if (fast) {
+            effc_dw_3x3_s1_acc(plane, g->pw, rows, out->w, w, bo, acc);
+        } else {
+            effc_dw_generic_acc(p, plane, g->pw, f, rows, out->w, w, bo, acc);
+        }
+        effc_dw_requant(acc, rows * out->w,
+                        effc_requant_make(quant->multiplier[oc], quant->shift[oc]),
+                        p->output_zero_point, p->activation_min, p->activation_max, dst + oc,
+                        (size_t)out->c);
     }
 }
 
@@ -218,33 +329,30 @@ static void effc_dw_body(const effc_dw_conv_params *p, const effc_per_channel_qu
                          const int8_t *filter, const int32_t *bias, const effc_dims *out,
                          int8_t *output, int16_t *plane)
 {
-    const int32_t ph = effc_dw_plane_h(p, f, out);
-    const int32_t pw = effc_dw_plane_w(p, f, out);
-    const int fast = f->h == 3 && f->w == 3 && p->stride_h == 1 && p->stride_w == 1 &&
-                     p->dilation_h == 1 && p->dilation_w == 1;
-    const size_t out_batch = (size_t)out->h * (size_t)out->w * (size_t)out->c;
-    int32_t b, ic, m, i;
-    for (i = 0; i < ph * pw + 2; i++) {
+    const effc_dw_geo g = effc_dw_geometry(p, f, out);
+    int32_t *acc = (int32_t *)(void *)(plane + 4 * g.words);
+    const size_t row_bytes = (size_t)out->w * (size_t)out->c;
+    int32_t b, oy0, ic, j;
+    size_t i;
+    for (i = 0; i < 4 * g.words; i++) {
         plane[i] = 0;
     }
     for (b = 0; b < in->n; b++) {
-        for (ic = 0; ic < in->c; ic++) {
-            effc_dw_fill(p, in, input, b, ic, plane, ph, pw);
-            for (m = 0; m < p->depth_multiplier; m++) {
-                const int32_t oc = ic * p->depth_multiplier + m;
-                const int8_t *w = filter + (size_t)oc * (size_t)(f->h * f->w);
-                int8_t *dst = output + (size_t)b * out_batch + (size_t)oc;
-                effc_dw_out o;
-                o.bias = bias != NULL ? bias[oc] : 0;
-                o.rq = effc_requant_make(quant->multiplier[oc], quant->shift[oc]);
-                o.out_zp = p->output_zero_point;
-                o.lo = p->activation_min - p->output_zero_point;
-                o.hi = p->activation_max - p->output_zero_point;
-                if (fast) {
-                    effc_dw_3x3_s1(plane, pw, out, w, &o, dst);
-                } else {
-                    effc_dw_plane_generic(p, plane, pw, f, out, w, &o, dst);
+        const int8_t *in_b = input + (size_t)b * (size_t)in->h * (size_t)in->w * (size_t)in->c;
+        for (oy0 = 0; oy0 < out->h; oy0 += g.rows) {
+            const int32_t rows = EFFC_MIN(g.rows, out->h - oy0);
+            const effc_dw_band band = effc_dw_band_at(p, in, &g, oy0);
+            int8_t *dst = output + ((size_t)b * (size_t)out->h + (size_t)oy0) * row_bytes;
+            for (ic = 0; ic + 4 <= in->c; ic += 4) {
+                effc_dw_fill4(p, in, in_b, ic, plane, &g, &band);
+                for (j = 0; j < 4; j++) {
+                    effc_dw_channel(p, quant, f, filter, bias, out, dst,
+                                    plane + (size_t)j * g.words, &g, rows, ic + j, acc);
                 }
+            }
+            for (; ic < in->c; ic++) {
+                effc_dw_fill(p, in, in_b, ic, plane, &g, &band);
+                effc_dw_channel(p, quant, f, filter, bias, out, dst, plane, &g, rows, ic, acc);
             }
         }
     }

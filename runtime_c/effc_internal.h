@@ -79,17 +79,46 @@ typedef struct {
     int32_t output_zero_point;
     int32_t activation_min;
     int32_t activation_max;
+    const effc_requant *channels; /* [n_out] decoded requantization, set by effc_mm_init */
 } effc_mm;
 
-/* Scratch bytes for effc_mm_cols_s8 (two columns of k int16 values). */
-static inline size_t effc_mm_scratch_size(int32_t k)
+/* Scratch bytes for effc_mm_init + effc_mm_cols_s8: the decoded
+ * requantization of every channel, then two columns of k int16 values. */
+static inline size_t effc_mm_scratch_size(int32_t k, int32_t n_out)
 {
-    return (size_t)k * 4u;
+    return (size_t)n_out * sizeof(effc_requant) + (size_t)k * 4u;
 }
 
-/* col1/out1 may be NULL (one column). scratch: effc_mm_scratch_size(k)
- * bytes, 4-byte aligned. */
+/* Decodes the channels' requantization into the front of scratch (once per
+ * layer call); returns the rest of scratch for effc_mm_cols_s8. */
+void *effc_mm_init(effc_mm *mm, void *scratch);
+
+/* col1/out1 may be NULL (one column). scratch: what effc_mm_init returned. */
 void effc_mm_cols_s8(const effc_mm *mm, const int8_t *col0, const int8_t *col1, int8_t *out0,
                      int8_t *out1, void *scratch);
+
+#if defined(EFFC_USE_DSP)
+/* Assembly inner loops (effc_mm_s8_asm.c). */
+typedef struct {
+    const int32_t *q;            /* widened columns (two-column layout) */
+    int32_t groups;              /* k / 4 */
+    const int8_t *w;             /* weights of the next channel pair (advanced) */
+    int32_t k;                   /* row length, a multiple of 4 */
+    const int32_t *bias;         /* next bias pair (advanced), or NULL */
+    const effc_requant *channel; /* next channel record (advanced) */
+    int8_t *out0;                /* next outputs of column 0 (advanced) */
+    int8_t *out1;                /* next outputs of column 1 (advanced) */
+    int32_t pairs;               /* channel pairs to compute (> 0) */
+    int32_t zero_point;          /* output zero point */
+    int32_t act_min, act_max;    /* applied when clamp != 0 */
+    int32_t clamp;
+} effc_mm_job;
+
+void effc_mm_2x2_run(effc_mm_job *job);
+void effc_dot_2x2_groups(const int32_t *q, int32_t groups, const int8_t *w0, int32_t k,
+                         int32_t *acc);
+void effc_dot_4x1_groups(const int32_t *q, int32_t groups, const int8_t *w0, int32_t k,
+                         int32_t *acc);
+#endif
 
 #endif /* EFFC_INTERNAL_H */

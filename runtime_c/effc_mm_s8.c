@@ -11,29 +11,31 @@
  *    (x0,x2) then (x1,x3)); each group of 4 weight bytes is widened with
  *    SXTB16 / SXTB16 ror 8, which yields the same pairing, so the weights need
  *    no reordering. The inner loop computes 2 channels x 2 columns (8 SMLAD
- *    for 16 MACs), or 4 channels x 1 column for a single column.
+ *    for 16 MACs), or 4 channels x 1 column for a single column; for k a
+ *    multiple of 4 the whole channel loop with its requantization runs in
+ *    assembly (effc_mm_s8_asm.c). The decoded requantization of every
+ *    channel is prepared once per layer call (effc_mm_init).
  *
  * Integer sums are exact, so both bodies give identical results.
  */
 #include "effc_internal.h"
 
-typedef struct {
-    effc_requant rq;
-    int32_t bias;
-} effc_channel;
-
-static inline effc_channel effc_channel_get(const effc_mm *mm, int32_t c)
+void *effc_mm_init(effc_mm *mm, void *scratch)
 {
-    effc_channel ch;
-    const int32_t q = c * mm->quant_stride;
-    ch.rq = effc_requant_make(mm->multiplier[q], mm->shift[q]);
-    ch.bias = mm->bias != NULL ? mm->bias[c] : 0;
-    return ch;
+    effc_requant *ch = (effc_requant *)scratch;
+    int32_t c;
+    for (c = 0; c < mm->n_out; c++) {
+        const int32_t i = c * mm->quant_stride;
+        ch[c] = effc_requant_make(mm->multiplier[i], mm->shift[i]);
+    }
+    mm->channels = ch;
+    return ch + mm->n_out;
 }
 
-static inline int8_t effc_mm_out(const effc_mm *mm, int32_t acc, effc_requant rq)
+/* Output stage: MultiplyByQuantizedMultiplier, clamp, + zero point. */
+static inline int8_t effc_mm_out(const effc_mm *mm, int32_t acc, int32_t c)
 {
-    return effc_requant_to_s8(acc, rq, mm->output_zero_point, mm->activation_min,
+    return effc_requant_to_s8(acc, mm->channels[c], mm->output_zero_point, mm->activation_min,
                               mm->activation_max);
 }
 
@@ -50,22 +52,21 @@ void effc_mm_cols_s8(const effc_mm *mm, const int8_t *col0, const int8_t *col1, 
     (void)scratch;
     for (c = 0; c < mm->n_out; c++) {
         const int8_t *w = mm->weights + (size_t)c * (size_t)k;
-        const effc_channel ch = effc_channel_get(mm, c);
-        int32_t acc0 = ch.bias;
-        int32_t acc1 = ch.bias;
+        int32_t acc0 = mm->bias != NULL ? mm->bias[c] : 0;
+        int32_t acc1 = acc0;
         int32_t i;
         if (col1 != NULL) {
             for (i = 0; i < k; i++) {
                 acc0 += (col0[i] - zp) * w[i];
                 acc1 += (col1[i] - zp) * w[i];
             }
-            out1[c] = effc_mm_out(mm, acc1, ch.rq);
+            out1[c] = effc_mm_out(mm, acc1, c);
         } else {
             for (i = 0; i < k; i++) {
                 acc0 += (col0[i] - zp) * w[i];
             }
         }
-        out0[c] = effc_mm_out(mm, acc0, ch.rq);
+        out0[c] = effc_mm_out(mm, acc0, c);
     }
 }
 
@@ -118,93 +119,6 @@ static void effc_widen1(const int8_t *a, int32_t k, int32_t zp, int32_t *dst)
     for (g = 0; g < (k & 3); g++) {
         t[g] = (int16_t)(a[g] - zp);
     }
-}
-
-/* Parameters of naked functions are only read by the assembly. */
-#define EFFC_ARG __attribute__((unused))
-
-/* Inner loops in assembly (naked functions: the register allocation is
- * fixed, 14 registers, whatever the compiler flags). Each group of 4 k
- * values costs 17 instructions for 16 MACs (2x2), 22 for 16 (4x1). */
-
-/* 2 channels x 2 columns over `groups` (> 0) groups of 4:
- * r0 = widened columns, r1 = groups, r2 = weights row 0, r3 = row stride k,
- * [sp] = acc[4] = (col0,ch0) (col1,ch0) (col0,ch1) (col1,ch1), in/out. */
-__attribute__((naked, noinline))
-static void effc_dot_2x2_groups(EFFC_ARG const int32_t *q, EFFC_ARG int32_t groups,
-                         EFFC_ARG const int8_t *w0, EFFC_ARG int32_t k,
-                         EFFC_ARG int32_t *acc)
-{
-    __asm__ volatile(
-        "push   {r4-r11, lr}\n\t"
-        "ldr    r12, [sp, #36]\n\t"
-        "push   {r12}\n\t"
-        "ldm    r12, {r4-r7}\n\t"
-        "1:\n\t"
-        "ldm    r0!, {r8-r11}\n\t"
-        "ldr    r12, [r2, r3]\n\t"
-        "sxtb16 lr, r12, ror #8\n\t"
-        "sxtb16 r12, r12\n\t"
-        "smlad  r6, r8, r12, r6\n\t"
-        "smlad  r6, r9, lr, r6\n\t"
-        "smlad  r7, r10, r12, r7\n\t"
-        "smlad  r7, r11, lr, r7\n\t"
-        "ldr    r12, [r2], #4\n\t"
-        "sxtb16 lr, r12, ror #8\n\t"
-        "sxtb16 r12, r12\n\t"
-        "smlad  r4, r8, r12, r4\n\t"
-        "smlad  r4, r9, lr, r4\n\t"
-        "smlad  r5, r10, r12, r5\n\t"
-        "smlad  r5, r11, lr, r5\n\t"
-        "subs   r1, r1, #1\n\t"
-        "bne    1b\n\t"
-        "pop    {r12}\n\t"
-        "stm    r12, {r4-r7}\n\t"
-        "pop    {r4-r11, pc}\n\t");
-}
-
-/* 4 channels x 1 column over `groups` (> 0) groups of 4:
- * r0 = widened column, r1 = groups, r2 = weights row 0, r3 = row stride k,
- * [sp] = acc[4] (channels 0..3), in/out. */
-__attribute__((naked, noinline))
-static void effc_dot_4x1_groups(EFFC_ARG const int32_t *q, EFFC_ARG int32_t groups,
-                         EFFC_ARG const int8_t *w0, EFFC_ARG int32_t k,
-                         EFFC_ARG int32_t *acc)
-{
-    __asm__ volatile(
-        "push   {r4-r11, lr}\n\t"
-        "ldr    r12, [sp, #36]\n\t"
-        "push   {r12}\n\t"
-        "ldm    r12, {r4-r7}\n\t"
-        "add    r8, r3, r3\n\t"
-        "add    r9, r8, r3\n\t"
-        "1:\n\t"
-        "ldm    r0!, {r10, r11}\n\t"
-        "ldr    r12, [r2, r3]\n\t"
-        "sxtb16 lr, r12, ror #8\n\t"
-        "sxtb16 r12, r12\n\t"
-        "smlad  r5, r10, r12, r5\n\t"
-        "smlad  r5, r11, lr, r5\n\t"
-        "ldr    r12, [r2, r8]\n\t"
-        "sxtb16 lr, r12, ror #8\n\t"
-        "sxtb16 r12, r12\n\t"
-        "smlad  r6, r10, r12, r6\n\t"
-        "smlad  r6, r11, lr, r6\n\t"
-        "ldr    r12, [r2, r9]\n\t"
-        "sxtb16 lr, r12, ror #8\n\t"
-        "sxtb16 r12, r12\n\t"
-        "smlad  r7, r10, r12, r7\n\t"
-        "smlad  r7, r11, lr, r7\n\t"
-        "ldr    r12, [r2], #4\n\t"
-        "sxtb16 lr, r12, ror #8\n\t"
-        "sxtb16 r12, r12\n\t"
-        "smlad  r4, r10, r12, r4\n\t"
-        "smlad  r4, r11, lr, r4\n\t"
-        "subs   r1, r1, #1\n\t"
-        "bne    1b\n\t"
-        "pop    {r12}\n\t"
-        "stm    r12, {r4-r7}\n\t"
-        "pop    {r4-r11, pc}\n\t");
 }
 
 /* 2 channels x 2 columns. acc[0..3] = (col0,ch0) (col1,ch0) (col0,ch1) (col1,ch1). */
@@ -292,55 +206,110 @@ static int32_t effc_dot_1x1(const int32_t *q, int32_t k, const int8_t *w0, int32
     return acc;
 }
 
+/* Loop invariants of the output stage, copied out of the effc_mm (int8
+ * stores may alias it, which would force reloads). */
+typedef struct {
+    const int32_t *bias;
+    const effc_requant *channels;
+    int32_t zero_point, lo, hi;
+} effc_mm_out_stage;
+
+static inline effc_mm_out_stage effc_mm_stage(const effc_mm *mm)
+{
+    effc_mm_out_stage o;
+    o.bias = mm->bias;
+    o.channels = mm->channels;
+    o.zero_point = mm->output_zero_point;
+    o.lo = mm->activation_min - mm->output_zero_point;
+    o.hi = mm->activation_max - mm->output_zero_point;
+    return o;
+}
+
+static inline int8_t effc_stage_out(const effc_mm_out_stage *o, int32_t acc, int32_t c)
+{
+    return (int8_t)(effc_clamp_i32(effc_requant_apply(acc, o->channels[c]), o->lo, o->hi) +
+                    o->zero_point);
+}
+
+/* Channel pairs in assembly (k a multiple of 4); returns the pairs done. */
+static int32_t effc_mm_two_cols_asm(const effc_mm *mm, const int32_t *q, int8_t *out0,
+                                    int8_t *out1)
+{
+    effc_mm_job job;
+    if ((mm->k & 3) != 0 || mm->n_out < 2) {
+        return 0;
+    }
+    job.q = q;
+    job.groups = mm->k >> 2;
+    job.w = mm->weights;
+    job.k = mm->k;
+    job.bias = mm->bias;
+    job.channel = mm->channels;
+    job.out0 = out0;
+    job.out1 = out1;
+    job.pairs = mm->n_out >> 1;
+    job.zero_point = mm->output_zero_point;
+    job.act_min = mm->activation_min;
+    job.act_max = mm->activation_max;
+    job.clamp = mm->activation_min > -128 || mm->activation_max < 127;
+    effc_mm_2x2_run(&job);
+    return job.pairs == 0 ? mm->n_out >> 1 : 0;
+}
+
 static void effc_mm_two_cols(const effc_mm *mm, const int32_t *q, int8_t *out0, int8_t *out1)
 {
     const int32_t k = mm->k;
-    int32_t c = 0;
+    const int32_t n = mm->n_out;
+    const effc_mm_out_stage o = effc_mm_stage(mm);
+    int32_t c = 2 * effc_mm_two_cols_asm(mm, q, out0, out1);
+    const int8_t *w = mm->weights + (size_t)c * (size_t)k;
     int32_t acc[4];
-    for (; c + 2 <= mm->n_out; c += 2) {
-        const int8_t *w = mm->weights + (size_t)c * (size_t)k;
-        const effc_channel ch0 = effc_channel_get(mm, c);
-        const effc_channel ch1 = effc_channel_get(mm, c + 1);
-        acc[0] = ch0.bias;
-        acc[1] = ch0.bias;
-        acc[2] = ch1.bias;
-        acc[3] = ch1.bias;
+    for (; c + 2 <= n; c += 2) {
+        const int32_t b0 = o.bias != NULL ? o.bias[c] : 0;
+        const int32_t b1 = o.bias != NULL ? o.bias[c + 1] : 0;
+        acc[0] = b0;
+        acc[1] = b0;
+        acc[2] = b1;
+        acc[3] = b1;
         effc_dot_2x2(q, k, w, w + k, acc);
-        out0[c] = effc_mm_out(mm, acc[0], ch0.rq);
-        out1[c] = effc_mm_out(mm, acc[1], ch0.rq);
-        out0[c + 1] = effc_mm_out(mm, acc[2], ch1.rq);
-        out1[c + 1] = effc_mm_out(mm, acc[3], ch1.rq);
+        w += 2 * k;
+        out0[c] = effc_stage_out(&o, acc[0], c);
+        out1[c] = effc_stage_out(&o, acc[1], c);
+        out0[c + 1] = effc_stage_out(&o, acc[2], c + 1);
+        out1[c + 1] = effc_stage_out(&o, acc[3], c + 1);
     }
-    if (c < mm->n_out) {
-        const effc_channel ch = effc_channel_get(mm, c);
-        acc[0] = ch.bias;
-        acc[1] = ch.bias;
-        effc_dot_1x2(q, k, mm->weights + (size_t)c * (size_t)k, acc);
-        out0[c] = effc_mm_out(mm, acc[0], ch.rq);
-        out1[c] = effc_mm_out(mm, acc[1], ch.rq);
+    if (c < n) {
+        acc[0] = o.bias != NULL ? o.bias[c] : 0;
+        acc[1] = acc[0];
+        effc_dot_1x2(q, k, w, acc);
+        out0[c] = effc_stage_out(&o, acc[0], c);
+        out1[c] = effc_stage_out(&o, acc[1], c);
     }
 }
 
 static void effc_mm_one_col(const effc_mm *mm, const int32_t *q, int8_t *out0)
 {
     const int32_t k = mm->k;
+    const int32_t n = mm->n_out;
+    const int8_t *w = mm->weights;
+    const effc_mm_out_stage o = effc_mm_stage(mm);
     int32_t c = 0;
     int32_t acc[4];
     int32_t j;
-    for (; c + 4 <= mm->n_out; c += 4) {
+    for (; c + 4 <= n; c += 4) {
         for (j = 0; j < 4; j++) {
-            acc[j] = mm->bias != NULL ? mm->bias[c + j] : 0;
+            acc[j] = o.bias != NULL ? o.bias[c + j] : 0;
         }
-        effc_dot_4x1(q, k, mm->weights + (size_t)c * (size_t)k, acc);
+        effc_dot_4x1(q, k, w, acc);
+        w += 4 * k;
         for (j = 0; j < 4; j++) {
-            const effc_channel ch = effc_channel_get(mm, c + j);
-            out0[c + j] = effc_mm_out(mm, acc[j], ch.rq);
+            out0[c + j] = effc_stage_out(&o, acc[j], c + j);
         }
     }
-    for (; c < mm->n_out; c++) {
-        const effc_channel ch = effc_channel_get(mm, c);
-        const int32_t a = effc_dot_1x1(q, k, mm->weights + (size_t)c * (size_t)k, ch.bias);
-        out0[c] = effc_mm_out(mm, a, ch.rq);
+    for (; c < n; c++) {
+        const int32_t a = effc_dot_1x1(q, k, w, o.bias != NULL ? o.bias[c] : 0);
+        w += k;
+        out0[c] = effc_stage_out(&o, a, c);
     }
 }
 

@@ -8,7 +8,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from effc.engines.native import host_library, run_host
+from effc.engines.native import build_host_library, run_host
 from effc.frontend.loader import load_onnx
 from tests.c_models import FLOAT_MLPERF, HLS4ML, INT8_MODELS, compiled, model_path, tflm_vectors
 
@@ -56,7 +56,7 @@ def test_digits_int8_host_equals_reference(tmp_path_factory) -> None:
 @pytest.mark.parametrize("name", ["kws_ref_model", "pretrainedResnet_quant", "digits_cnn"])
 def test_sanitizers_clean(tmp_path_factory, name: str) -> None:
     model = compiled(tmp_path_factory, name)
-    _, _, entry = host_library(model, sanitize=True)
+    so, entry = build_host_library(model, sanitize=True)
     graph = model.graph
     inp, out = graph.tensors[graph.inputs[0]], graph.tensors[graph.outputs[0]]
     ctype = {"int8": "int8_t", "float32": "float"}
@@ -73,7 +73,6 @@ def test_sanitizers_clean(tmp_path_factory, name: str) -> None:
         f"ffi.cast('{ctype[out.dtype]} *', y.ctypes.data))\n"
         "sys.exit(rc)\n"
     )
-    so = _asan_library_path(model)
     runtime = subprocess.run(["gcc", "-print-file-name=libasan.so"], capture_output=True,
                              text=True).stdout.strip()
     env = {"LD_PRELOAD": runtime, "ASAN_OPTIONS": "detect_leaks=0",
@@ -84,14 +83,6 @@ def test_sanitizers_clean(tmp_path_factory, name: str) -> None:
                             text=True, env=env, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "runtime error" not in result.stderr and "AddressSanitizer" not in result.stderr
-
-
-def _asan_library_path(model) -> str:
-    from effc.codegen.c.hostlib import cache_dir
-
-    name = model.manifest["c"]["name"]
-    candidates = sorted(cache_dir().glob(f"effc-{name}-asan-*.so"), key=lambda p: p.stat().st_mtime)
-    return str(candidates[-1])
 
 
 @pytest.mark.parametrize("compiler,flags", [("gcc", ["-O2"]), ("arm-none-eabi-gcc",

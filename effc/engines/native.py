@@ -6,6 +6,7 @@ interface) takes float32 samples, an int8-interface model takes int8.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import cffi
@@ -42,21 +43,30 @@ def check_input(compiled: CompiledModel, x: np.ndarray) -> np.ndarray:
     return x
 
 
-def host_library(compiled: CompiledModel, sanitize: bool = False) -> tuple[cffi.FFI, Any, str]:
-    """Build (cached) and load the generated library; returns (ffi, lib, entry)."""
+def build_host_library(compiled: CompiledModel, sanitize: bool = False) -> tuple[Path, str]:
+    """Build (cached) the generated library for the host; returns (.so path, entry).
+
+    ``sanitize`` builds with AddressSanitizer and UBSan: such a library must be
+    loaded in a process that preloads the ASan runtime (see the tests).
+    """
     info = _c_info(compiled)
     folder = compiled.folder / "c"
-    graph = compiled.graph
-    interface = graph.tensors[graph.inputs[0]].dtype
     entry = info["float_entry"] if info["float_entry"] else info["entry"]
-    ffi = cffi.FFI()
-    ctype = CTYPE[interface]
-    ffi.cdef(f"int {entry}(const {ctype} *in, {ctype} *out);")
     flags = ["-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
              "-fno-omit-frame-pointer"] if sanitize else ["-O2"]
     flags += ["-Wall", "-Wextra", "-Werror", f"-I{folder}"]
     sources = [folder / s for s in info["sources"]]
     so = build_shared(sources, flags, f"effc-{info['name']}{'-asan' if sanitize else ''}")
+    return so, entry
+
+
+def host_library(compiled: CompiledModel) -> tuple[cffi.FFI, Any, str]:
+    """Build (cached) and load the generated library; returns (ffi, lib, entry)."""
+    so, entry = build_host_library(compiled)
+    graph = compiled.graph
+    ffi = cffi.FFI()
+    ctype = CTYPE[graph.tensors[graph.inputs[0]].dtype]
+    ffi.cdef(f"int {entry}(const {ctype} *in, {ctype} *out);")
     return ffi, ffi.dlopen(str(so)), entry
 
 

@@ -180,7 +180,9 @@ __attribute__((noreturn, used)) void effc_hardfault_c(const uint32_t *frame)
     if (f >= lo + EFFC_STACK_GUARD && f + 32u <= hi) {
         effc_puts(" pc=");
         effc_put_hex(frame[6]);
-    } else {
+    }
+    /* frame below the guard, STKOF (MSPLIM), MSTKERR or BSTKERR */
+    if (f < lo + EFFC_STACK_GUARD || (cfsr & ((1u << 20) | (1u << 12) | (1u << 4))) != 0) {
         effc_puts(" (stack overflow)");
     }
     effc_puts("\n");

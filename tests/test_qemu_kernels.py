@@ -1,0 +1,60 @@
+"""The runtime_c kernel cases on Cortex-M under QEMU: the DSP bodies (and the
+portable ones built for Arm) must be bit-identical with the host results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests import test_runtime_c as t8
+from tests import test_runtime_c_float as tf
+from tests.conftest_c import RUN_ALL_C, Case, require_tool, results_bytes, split_results, write_driver
+
+TARGETS = [  # (board, extra cflags)
+    ("mps2-an386", ()),               # Cortex-M4: DSP bodies
+    ("mps2-an386", ("-DEFFC_NO_DSP",)),  # Cortex-M4: portable bodies
+    ("mps2-an500", ()),               # Cortex-M7
+    ("mps2-an505", ()),               # Cortex-M33
+    ("mps3-an547", ()),               # Cortex-M55 (MVE auto-vectorized portable code)
+]
+
+
+def write_kernel_model(cases: list[Case], folder: Path) -> int:
+    """A firmware model whose model_run runs every case; returns its output size."""
+    size = results_bytes(cases)
+    model = RUN_ALL_C + """
+int model_run(const int8_t *in, int8_t *out)
+{
+    (void)in;
+    effc_test_run_all((unsigned char *)out);
+    return 0;
+}
+"""
+    write_driver(cases, folder, model)
+    (folder / "effc_model.h").write_text(
+        f"#define EFFC_MODEL_INPUT_SIZE 4\n#define EFFC_MODEL_OUTPUT_SIZE {size}\n")
+    return size
+
+
+@pytest.mark.parametrize(("board", "flags"), TARGETS,
+                         ids=[f"{b}{'-portable' if f else ''}" for b, f in TARGETS])
+def test_kernels_bit_identical_on_cortex_m(board: str, flags: tuple[str, ...],
+                                           tmp_path: Path) -> None:
+    require_tool("arm-none-eabi-gcc")
+    require_tool("qemu-system-arm")
+    from effc.engines.qemu import build_firmware, run_qemu
+
+    cases = t8.CASES + tf.CASES
+    size = write_kernel_model(cases, tmp_path / "model")
+    fw = build_firmware(tmp_path / "model", board, tmp_path / "fw",
+                        extra_cflags=("-Werror", *flags))
+    run = run_qemu(fw.elf, board, bytes(4), size, count=False, timeout=120)
+    host = t8.host_results() + tf.host_results()
+    for case, (rc, used, y), (_, used0, y0) in zip(cases, split_results(cases, run.outputs),
+                                                   host, strict=True):
+        assert rc == 0, f"{case.name}: kernel returned {rc} on {board}"
+        assert used == used0, f"{case.name}: scratch size differs from the host's"
+        np.testing.assert_array_equal(y.view(np.uint8), y0.view(np.uint8),
+                                      err_msg=f"{case.name} on {board} {flags}")
