@@ -25,11 +25,6 @@ typedef struct {
     const int8_t *input;
 } effc_conv_ctx;
 
-static size_t effc_align4(size_t n)
-{
-    return (n + 3u) & ~(size_t)3u;
-}
-
 static int32_t effc_patch_size(const effc_dims *f)
 {
     return f->h * f->w * f->c;
@@ -54,9 +49,13 @@ int effc_conv_s8_use_3x3(const effc_conv_params *params, const effc_dims *input_
            params->dilation_w == 1;
 }
 
+/* The matrix-multiply scratch, then two input pixels: when the output is
+ * written over the input (output == input), each pair of pixels is copied
+ * there before its outputs overwrite it. */
 size_t effc_conv_1x1_s8_scratch_size(const effc_dims *filter_dims)
 {
-    return effc_mm_scratch_size(filter_dims->c, filter_dims->n);
+    return effc_mm_scratch_size(filter_dims->c, filter_dims->n) +
+           2u * effc_align4((size_t)filter_dims->c);
 }
 
 size_t effc_conv_3x3_s8_scratch_size(const effc_dims *filter_dims)
@@ -277,6 +276,7 @@ int effc_conv_1x1_s8(const effc_scratch *scratch, const effc_conv_params *params
     const int32_t npix = output_dims->n * output_dims->h * output_dims->w;
     int32_t pix;
     void *buf;
+    int8_t *copy;
     const int8_t *px[2];
     if (!effc_conv_args_ok(params, input_dims, filter_dims, output_dims) || quant == NULL ||
         !effc_conv_s8_use_1x1(params, input_dims, filter_dims, output_dims)) {
@@ -286,6 +286,12 @@ int effc_conv_1x1_s8(const effc_scratch *scratch, const effc_conv_params *params
     if (buf == NULL) {
         return EFFC_ERR_ARG;
     }
+    if ((const void *)output == (const void *)input &&
+        !(cout <= cin && params->stride_h == 1 && params->stride_w == 1 &&
+          input_dims->h == output_dims->h && input_dims->w == output_dims->w)) {
+        return EFFC_ERR_ARG; /* in place needs pixel i's output to fit over its input */
+    }
+    copy = (int8_t *)buf + effc_mm_scratch_size(filter_dims->c, filter_dims->n);
     mm = effc_conv_mm(params, quant, filter_dims, filter, bias);
     buf = effc_mm_init(&mm, buf);
     for (pix = 0; pix < npix; pix += 2) {
@@ -297,6 +303,12 @@ int effc_conv_1x1_s8(const effc_scratch *scratch, const effc_conv_params *params
             const int32_t b = q / (output_dims->w * output_dims->h);
             const size_t iy = (size_t)(b * input_dims->h + oy * params->stride_h);
             px[j] = input + (iy * (size_t)input_dims->w + (size_t)(ox * params->stride_w)) * cin;
+            if ((const void *)output == (const void *)input) {
+                /* In place: outputs of pixels <= q land on inputs of pixels <= q. */
+                int8_t *dst = copy + (size_t)j * effc_align4(cin);
+                effc_copy_s8(dst, px[j], (int32_t)cin);
+                px[j] = dst;
+            }
         }
         if (pix + 1 < npix) {
             effc_mm_cols_s8(&mm, px[0], px[1], output + (size_t)pix * cout,

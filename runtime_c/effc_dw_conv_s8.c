@@ -48,13 +48,43 @@ static effc_dw_geo effc_dw_geometry(const effc_dw_conv_params *p, const effc_dim
     return g;
 }
 
+/* Channels handled per step when the output is written over the input. */
+#define EFFC_DW_IN_PLACE_CHANNELS 4
+
+/* In place (output == input) is possible when every output channel has the
+ * shape of its own input channel: multiplier 1 and the same H and W. */
+int effc_dw_conv_s8_can_run_in_place(const effc_dw_conv_params *params,
+                                     const effc_dims *input_dims,
+                                     const effc_dims *output_dims)
+{
+    return params->depth_multiplier == 1 && input_dims->h == output_dims->h &&
+           input_dims->w == output_dims->w && input_dims->n == output_dims->n;
+}
+
+static size_t effc_dw_body_scratch(const effc_dw_conv_params *params,
+                                   const effc_dims *filter_dims, const effc_dims *output_dims)
+{
+    const effc_dw_geo g = effc_dw_geometry(params, filter_dims, output_dims);
+    return g.words * 2u * 4u + (size_t)g.rows * (size_t)output_dims->w * 4u;
+}
+
+/* Bytes of one in-place chunk: EFFC_DW_IN_PLACE_CHANNELS channels, all pixels. */
+static size_t effc_dw_chunk_bytes(const effc_dims *d)
+{
+    return effc_align4((size_t)d->n * (size_t)d->h * (size_t)d->w * EFFC_DW_IN_PLACE_CHANNELS);
+}
+
+/* The body's planes and accumulators; when the layer can run in place, also
+ * an input and an output chunk of EFFC_DW_IN_PLACE_CHANNELS channels. */
 size_t effc_dw_conv_s8_scratch_size(const effc_dw_conv_params *params,
                                     const effc_dims *input_dims, const effc_dims *filter_dims,
                                     const effc_dims *output_dims)
 {
-    const effc_dw_geo g = effc_dw_geometry(params, filter_dims, output_dims);
-    (void)input_dims;
-    return g.words * 2u * 4u + (size_t)g.rows * (size_t)output_dims->w * 4u;
+    size_t bytes = effc_dw_body_scratch(params, filter_dims, output_dims);
+    if (effc_dw_conv_s8_can_run_in_place(params, input_dims, output_dims)) {
+        bytes += 2u * effc_dw_chunk_bytes(output_dims);
+    }
+    return bytes;
 }
 
 static int effc_dw_args_ok(const effc_dw_conv_params *p, const effc_dims *in,
@@ -360,6 +390,77 @@ static void effc_dw_body(const effc_dw_conv_params *p, const effc_per_channel_qu
 
 #endif
 
+/* k channels of every pixel (stride `stride` bytes) <-> a dense [pixels][k] chunk.
+ * Four channels move as one 32-bit word (unaligned access is fine on the
+ * targets, and memcpy of 4 bytes compiles to one load or store). */
+static void effc_dw_gather(int8_t *chunk, const int8_t *src, size_t pixels, size_t stride,
+                           int32_t k)
+{
+    size_t i;
+    int32_t j;
+    if (k == 4) {
+        for (i = 0; i < pixels; i++) {
+            __builtin_memcpy(chunk + 4u * i, src + i * stride, 4u);
+        }
+        return;
+    }
+    for (i = 0; i < pixels; i++) {
+        for (j = 0; j < k; j++) {
+            chunk[i * (size_t)k + (size_t)j] = src[i * stride + (size_t)j];
+        }
+    }
+}
+
+static void effc_dw_scatter(int8_t *dst, const int8_t *chunk, size_t pixels, size_t stride,
+                            int32_t k)
+{
+    size_t i;
+    int32_t j;
+    if (k == 4) {
+        for (i = 0; i < pixels; i++) {
+            __builtin_memcpy(dst + i * stride, chunk + 4u * i, 4u);
+        }
+        return;
+    }
+    for (i = 0; i < pixels; i++) {
+        for (j = 0; j < k; j++) {
+            dst[i * stride + (size_t)j] = chunk[i * (size_t)k + (size_t)j];
+        }
+    }
+}
+
+/* output == input: EFFC_DW_IN_PLACE_CHANNELS channels at a time are copied
+ * out of the tensor, convolved by the ordinary body into a second chunk, and
+ * written back over the channels they came from (channel c only reads c). */
+static int effc_dw_in_place(const effc_dw_conv_params *p, const effc_per_channel_quant *quant,
+                            const effc_dims *in, const effc_dims *f, const int8_t *filter,
+                            const int32_t *bias, const effc_dims *out, int8_t *data,
+                            void *buf)
+{
+    const size_t pixels = (size_t)in->n * (size_t)in->h * (size_t)in->w;
+    const size_t taps = (size_t)f->h * (size_t)f->w;
+    int8_t *chunk_in = (int8_t *)buf + effc_dw_body_scratch(p, f, out);
+    int8_t *chunk_out = chunk_in + effc_dw_chunk_bytes(out);
+    int32_t c0;
+    if (!effc_dw_conv_s8_can_run_in_place(p, in, out)) {
+        return EFFC_ERR_ARG;
+    }
+    for (c0 = 0; c0 < in->c; c0 += EFFC_DW_IN_PLACE_CHANNELS) {
+        const int32_t k = EFFC_MIN(EFFC_DW_IN_PLACE_CHANNELS, in->c - c0);
+        const effc_dims in_k = {in->n, in->h, in->w, k};
+        const effc_dims out_k = {out->n, out->h, out->w, k};
+        const effc_dims f_k = {k, f->h, f->w, 1};
+        effc_per_channel_quant quant_k;
+        quant_k.multiplier = quant->multiplier + c0;
+        quant_k.shift = quant->shift + c0;
+        effc_dw_gather(chunk_in, data + c0, pixels, (size_t)in->c, k);
+        effc_dw_body(p, &quant_k, &in_k, chunk_in, &f_k, filter + (size_t)c0 * taps,
+                     bias != NULL ? bias + c0 : NULL, &out_k, chunk_out, (int16_t *)buf);
+        effc_dw_scatter(data + c0, chunk_out, pixels, (size_t)in->c, k);
+    }
+    return EFFC_OK;
+}
+
 int effc_dw_conv_s8(const effc_scratch *scratch, const effc_dw_conv_params *params,
                     const effc_per_channel_quant *quant, const effc_dims *input_dims,
                     const int8_t *input, const effc_dims *filter_dims, const int8_t *filter,
@@ -373,6 +474,10 @@ int effc_dw_conv_s8(const effc_scratch *scratch, const effc_dw_conv_params *para
                                                                  filter_dims, output_dims));
     if (buf == NULL) {
         return EFFC_ERR_ARG;
+    }
+    if ((const void *)output == (const void *)input) {
+        return effc_dw_in_place(params, quant, input_dims, filter_dims, filter, bias,
+                                output_dims, output, buf);
     }
     effc_dw_body(params, quant, input_dims, input, filter_dims, filter, bias, output_dims,
                  output, (int16_t *)buf);

@@ -46,6 +46,12 @@ static inline uint32_t effc_read_u32(const void *p)
 }
 
 /* Scratch check: returns the buffer if at least `need` bytes are there. */
+/* n rounded up to a multiple of 4 (scratch sub-buffers stay word aligned). */
+static inline size_t effc_align4(size_t n)
+{
+    return (n + 3u) & ~(size_t)3u;
+}
+
 static inline void *effc_scratch_get(const effc_scratch *s, size_t need)
 {
     if (need == 0) {

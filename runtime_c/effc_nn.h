@@ -91,7 +91,8 @@ int effc_conv_s8(const effc_scratch *scratch, const effc_conv_params *params,
                  const int32_t *bias, const effc_dims *output_dims, int8_t *output);
 
 /* Named predicates used by both effc_conv_s8 and its scratch-size function. */
-/* 1x1: a 1x1 kernel with no padding at all (stride and dilation free). */
+/* 1x1: a 1x1 kernel with no padding at all (stride and dilation free).
+ * It may run in place (output == input) when stride is 1 and C_out <= C_in. */
 int effc_conv_s8_use_1x1(const effc_conv_params *params, const effc_dims *input_dims,
                          const effc_dims *filter_dims, const effc_dims *output_dims);
 /* 3x3: a 3x3 kernel with dilation 1 (any stride and padding). */
@@ -135,6 +136,10 @@ typedef struct {
 size_t effc_dw_conv_s8_scratch_size(const effc_dw_conv_params *params,
                                     const effc_dims *input_dims, const effc_dims *filter_dims,
                                     const effc_dims *output_dims);
+/* In place (output == input) needs depth_multiplier 1 and the same N, H, W;
+ * the scratch size then includes room for the in-place chunks. */
+int effc_dw_conv_s8_can_run_in_place(const effc_dw_conv_params *params,
+                                     const effc_dims *input_dims, const effc_dims *output_dims);
 int effc_dw_conv_s8(const effc_scratch *scratch, const effc_dw_conv_params *params,
                     const effc_per_channel_quant *quant, const effc_dims *input_dims,
                     const int8_t *input, const effc_dims *filter_dims, const int8_t *filter,

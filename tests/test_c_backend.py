@@ -104,3 +104,14 @@ def test_no_malloc_and_libc_limited(tmp_path_factory) -> None:
     text = "\n".join(p.read_text() for p in folder.glob("*.[ch]"))
     for banned in ("malloc(", "calloc(", "realloc(", "free(", "printf("):
         assert banned not in text
+
+
+def test_kws_runs_depthwise_and_pointwise_in_place(tmp_path_factory) -> None:
+    """TinyEngine-style in-place layers keep the KWS arena under 16,000 bytes."""
+    model = compiled(tmp_path_factory, "kws_ref_model")
+    memory = model.manifest["memory"]
+    ops = {layer["name"]: layer["op"] for layer in model.manifest["summary"]["layers"]}
+    assert len(memory["inplace_nodes"]) == 8  # four depthwise + four pointwise convs
+    assert all(ops[name] == "Conv" for name in memory["inplace_nodes"])
+    assert memory["arena_bytes"] <= 16000
+    assert memory["lower_bound_bytes"] <= memory["arena_bytes"]

@@ -105,15 +105,13 @@ def conv_call(graph: Graph, node: Node, int8: bool) -> Call:
         fields.update(activation_min=_flt(node.attrs.get("activation_min"), -FLT_MAX),
                       activation_max=_flt(node.attrs.get("activation_max"), FLT_MAX))
     macro = ("dw_conv" if depthwise else "conv") + ("_s8" if int8 else "_f32")
-    return Call(macro, node.name, node.op_type, fields, [x], [y],
-                [w] + ([fields["bias"]] if fields["bias"] else []), inplace=False)
-    same_plane = dims4(xs)[1:3] == dims4(ys)[1:3]
+    # In place (TinyEngine): the int8 kernels copy what they still need into scratch.
+    same_plane = dims4(xs)[:3] == dims4(ys)[:3]
     if depthwise:
-        inplace = fields["depth_multiplier"] == 1 and same_plane and g["stride_h"] == 1 \
-            and g["stride_w"] == 1
+        inplace = int8 and fields["depth_multiplier"] == 1 and same_plane
     else:
-        inplace = (g["kh"] == g["kw"] == 1 and g["stride_h"] == g["stride_w"] == 1
-                   and g["pad_top"] == g["pad_left"] == 0 and ys[-1] <= xs[-1] and int8)
+        inplace = (int8 and g["kh"] == g["kw"] == 1 and g["stride_h"] == g["stride_w"] == 1
+                   and g["pad_top"] == g["pad_left"] == 0 and same_plane and ys[-1] <= xs[-1])
     weights = [w] + ([fields["bias"]] if fields["bias"] else [])
     return Call(macro, node.name, node.op_type, fields, [x], [y], weights, inplace=inplace)
 
