@@ -1,13 +1,14 @@
 """Reshape: a change of shape that keeps the element order.
 
-ONNX Reshape, Flatten, Squeeze, Unsqueeze, Identity and Dropout (inference)
-all import as Reshape with the static target ``shape``; the frontend removes
+ONNX Reshape, Flatten, Squeeze, Unsqueeze, Identity, Dropout (inference) and
+a Cast of a float value to float all import as Reshape with the static target ``shape``; the frontend removes
 the ones that change nothing.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import onnx
 
 from effc.ir import Graph, Node
 from effc.ops import Op, register
@@ -17,6 +18,13 @@ def _target_shape(ctx, onnx_node) -> list[int]:
     x_shape = list(ctx.shape(onnx_node.input[0]))
     attrs = ctx.attrs(onnx_node)
     op = onnx_node.op_type
+    if op == "Cast":
+        to = int(attrs.get("to", 0))
+        if to != onnx.TensorProto.FLOAT or ctx.graph.tensors[onnx_node.input[0]].dtype != "float32":
+            raise ctx.error(f"a cast to {onnx.TensorProto.DataType.Name(to)}",
+                            "effc casts only where the value is already float (after "
+                            "ConvInteger/MatMulInteger)")
+        return x_shape
     if op in ("Identity", "Dropout"):
         if op == "Dropout" and len(onnx_node.output) > 1 and onnx_node.output[1]:
             if ctx.graph.consumers(onnx_node.output[1]):
@@ -62,7 +70,7 @@ def _target_shape(ctx, onnx_node) -> list[int]:
 @register
 class Reshape(Op):
     op_type = "Reshape"
-    onnx_types = ("Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity", "Dropout")
+    onnx_types = ("Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity", "Dropout", "Cast")
 
     @classmethod
     def from_onnx(cls, ctx, onnx_node) -> None:
