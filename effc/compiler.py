@@ -35,7 +35,9 @@ def add_compile_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--calibrator", default="minmax",
                    help="minmax, percentile, mse or entropy; per tensor as NAME=KIND")
     p.add_argument("--input-shape", action="append", metavar="NAME=DxD...")
-    p.add_argument("--board", default=None, help="target board (see 'effc boards')")
+    p.add_argument("--board", nargs="?", const="mps2-an386", default=None,
+                   help="emit C (and firmware) for this board (see 'effc boards'); "
+                        "--board alone means the default, mps2-an386")
     p.add_argument("--name", default=None, help="C symbol prefix (default: the model's stem)")
     from effc.passes.prune_cli import add_prune_arguments
 

@@ -108,5 +108,5 @@ def test_firmware_without_qemu_board_is_a_clear_error(tmp_path_factory, tmp_path
     model = compile_model(model_path("kws_ref_model"), tmp_path / "hw",
                           CompileOptions(board="stm32f746g-disco"))
     x, _ = tflm_vectors("kws_ref_model")
-    with pytest.raises(EffcError, match="no firmware"):
+    with pytest.raises(EffcError, match="has no QEMU model"):
         run_qemu_model(model, x[:1])

@@ -1,20 +1,21 @@
 """``effc compile --board``: the C library, the board's budget check, the firmware.
 
-For a board that QEMU models, the library is linked with effc's startup code
-and semihosting harness into ``OUTDIR/firmware/firmware.{elf,bin,hex}``. For
-hardware-only boards the library is compiled for the board's CPU and its
-flash and RAM needs are checked against the board's memory.
+For every board the library is linked with effc's startup code and
+semihosting harness into ``OUTDIR/firmware/firmware.{elf,bin,hex}`` (QEMU
+boards run it; on hardware it runs under a debugger with semihosting), and
+the image's flash and RAM (static data plus the reserved stack) are checked
+against the board's memory.
 """
 
 from __future__ import annotations
 
-import subprocess
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 from effc.codegen.c.emit import generate_c
 from effc.errors import EffcError
-from effc.firmware.boards import Board, load_board
+from effc.firmware.boards import Board, MemoryRegion, load_board
 from effc.ir import Graph
 
 GLUE_HEADER = """/* effc_model.h - binds {name} to the effc firmware harness (generated). */
@@ -52,35 +53,35 @@ def write_harness_glue(folder: Path, c: dict[str, Any], graph: Graph) -> None:
         name=c["name"], entry=entry, ctype=ctype))
 
 
+def _roomy(board: Board) -> Board:
+    """The board with 256 MiB regions at the same origins: the image links whatever
+    its size, byte-identical to the real board's when it fits."""
+    big = 256 * 1024 * 1024
+    return dataclasses.replace(board, flash=MemoryRegion(board.flash.origin, big),
+                               ram=MemoryRegion(board.ram.origin, big))
+
+
 def firmware(board: Board, outdir: Path, profile: bool = False):
     """Build (or rebuild) the firmware of a compiled OUTDIR."""
     from effc.engines.qemu import build_firmware
 
     target = outdir / ("firmware-profile" if profile else "firmware")
-    return build_firmware(outdir / "c", board, target, profile=profile, runtime=False)
+    return build_firmware(outdir / "c", _roomy(board), target, profile=profile, runtime=False)
 
 
-def _library_size(board: Board, folder: Path, sources: list[str]) -> int:
-    """Flash bytes of the library compiled for ``board`` (text + rodata + data)."""
-    from effc.engines.qemu import COMMON_CFLAGS, _section_sizes, _tool
-
-    objects = []
-    for src in sources:
-        obj = folder / (Path(src).stem + f".{board.name}.o")
-        cmd = [_tool("arm-none-eabi-gcc"), *board.cflags, *COMMON_CFLAGS, f"-I{folder}",
-               "-c", str(folder / src), "-o", str(obj)]
-        result = subprocess.run(cmd, capture_output=True, text=True)
-        if result.returncode != 0:
-            raise EffcError(f"arm-none-eabi-gcc failed on {src} for {board.name}: "
-                            f"{(result.stderr.splitlines() or ['?'])[0]}")
-        objects.append(obj)
-    total = 0
-    for obj in objects:
-        sizes = _section_sizes(obj)
-        total += sum(v for k, v in sizes.items()
-                     if k.startswith((".text", ".rodata", ".data")))
-        obj.unlink()
-    return total
+def check_fit(board: Board, flash: int, ram: int, arena: int) -> None:
+    """Raise the one-line error naming the shortfall when the image exceeds the board."""
+    if flash <= board.flash.size and ram <= board.ram.size:
+        return
+    short = []
+    if flash > board.flash.size:
+        short.append(f"flash needs {flash:,} of {board.flash.size:,} bytes "
+                     f"({flash - board.flash.size:,} over)")
+    if ram > board.ram.size:
+        short.append(f"RAM needs {ram:,} (arena {arena:,}, stack {board.stack_size:,}) of "
+                     f"{board.ram.size:,} bytes ({ram - board.ram.size:,} over)")
+    raise EffcError(f"the model does not fit {board.name}: {'; '.join(short)}; prune it "
+                    "(--prune, --prune-fit-board) or pick a larger board")
 
 
 def emit_c_project(graph: Graph, outdir: Path, board_name: str, name: str) -> dict[str, Any]:
@@ -88,27 +89,14 @@ def emit_c_project(graph: Graph, outdir: Path, board_name: str, name: str) -> di
     facts = generate_c(graph, outdir / "c", name)
     facts["board"] = board.name
     write_harness_glue(outdir / "c", facts["c"], graph)
-    arena = facts["memory"]["arena_bytes"]
-    if board.runs_in_qemu:
-        fw = firmware(board, outdir)
-        facts["firmware"] = {"elf": str(fw.elf), "bin": str(fw.bin), "hex": str(fw.hex),
-                             "flash_bytes": fw.flash_bytes, "ram_bytes": fw.ram_bytes,
-                             "stack_reserved": fw.stack_reserved}
-        return facts
-    flash = _library_size(board, outdir / "c", facts["c"]["sources"])
-    ram = arena + board.stack_size
-    facts["fit"] = {"flash_bytes": flash, "ram_bytes": ram, "flash_limit": board.flash.size,
-                    "ram_limit": board.ram.size}
-    if flash > board.flash.size or ram > board.ram.size:
-        short = []
-        if flash > board.flash.size:
-            short.append(f"flash needs {flash:,} of {board.flash.size:,} bytes "
-                         f"({flash - board.flash.size:,} over)")
-        if ram > board.ram.size:
-            short.append(f"RAM needs {ram:,} (arena {arena:,} + stack {board.stack_size:,}) "
-                         f"of {board.ram.size:,} bytes ({ram - board.ram.size:,} over)")
-        raise EffcError(f"the model does not fit {board.name}: {'; '.join(short)}; prune it "
-                        "(--prune, --prune-fit-board) or pick a larger board")
+    fw = firmware(board, outdir)
+    ram = fw.ram_bytes + fw.stack_reserved
+    facts["firmware"] = {"elf": str(fw.elf), "bin": str(fw.bin), "hex": str(fw.hex),
+                         "flash_bytes": fw.flash_bytes, "ram_bytes": fw.ram_bytes,
+                         "stack_reserved": fw.stack_reserved}
+    facts["fit"] = {"flash_bytes": fw.flash_bytes, "ram_bytes": ram,
+                    "flash_limit": board.flash.size, "ram_limit": board.ram.size}
+    check_fit(board, fw.flash_bytes, ram, facts["memory"]["arena_bytes"])
     return facts
 
 
@@ -116,10 +104,9 @@ def board_usage_estimator(board: Board, options: Any):
     """``graph -> (flash bytes, RAM bytes)`` of a float graph once compiled for ``board``.
 
     Used by ``--prune-fit-board``: the candidate is quantized like the real
-    build (when calibration data is given), its C is generated into a scratch
-    folder and compiled for the board's CPU. RAM counts the arena and the stack.
+    build (when calibration data is given), its C is generated and linked into
+    the firmware image in a scratch folder. RAM counts static data and the stack.
     """
-    import dataclasses
     import tempfile
 
     from effc.passes.pipeline import compile_pipeline
@@ -128,8 +115,10 @@ def board_usage_estimator(board: Board, options: Any):
         quick = dataclasses.replace(options, board=None, prune=None)
         lowered, _ = compile_pipeline(graph.clone(), quick)
         with tempfile.TemporaryDirectory(prefix="effc-fit-") as tmp:
-            facts = generate_c(lowered, Path(tmp), "fit")
-            flash = _library_size(board, Path(tmp), facts["c"]["sources"])
-        return flash, facts["memory"]["arena_bytes"] + board.stack_size
+            folder = Path(tmp)
+            facts = generate_c(lowered, folder / "c", "fit")
+            write_harness_glue(folder / "c", facts["c"], lowered)
+            fw = firmware(board, folder)
+        return fw.flash_bytes, fw.ram_bytes + fw.stack_reserved
 
     return estimate
