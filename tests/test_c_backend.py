@@ -115,3 +115,21 @@ def test_kws_runs_depthwise_and_pointwise_in_place(tmp_path_factory) -> None:
     assert all(ops[name] == "Conv" for name in memory["inplace_nodes"])
     assert memory["arena_bytes"] <= 16000
     assert memory["lower_bound_bytes"] <= memory["arena_bytes"]
+
+
+def test_library_builds_with_its_own_makefile_and_cmake(tmp_path_factory, tmp_path) -> None:
+    import shutil
+
+    folder = compiled(tmp_path_factory, "digits_cnn").folder / "c"
+    work = tmp_path / "c"
+    shutil.copytree(folder, work)
+    result = subprocess.run(["make", "-C", str(work), "CC=gcc", "CFLAGS=-O2 -Werror"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert (work / "libdigits_cnn.a").is_file()
+    if shutil.which("cmake") is None:
+        pytest.skip("cmake is not installed; the Makefile build above passed")
+    build = tmp_path / "build"
+    for cmd in (["cmake", "-S", str(folder), "-B", str(build)], ["cmake", "--build", str(build)]):
+        result = subprocess.run(cmd, capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout + result.stderr

@@ -92,3 +92,13 @@ def test_inspect_json_macs(name: str, macs: int, capsys: pytest.CaptureFixture) 
     assert sum(layer["macs"] for layer in report["layers"]) == macs
     assert report["inputs"][0]["shape"][0] == 1
     assert isinstance(report["params"], int) and report["params"] > 0
+
+
+def test_input_shape_override_fixes_the_batch(capsys: pytest.CaptureFixture) -> None:
+    path = _path("three_layer_pytorch")  # exported with batch 789444
+    assert main(["inspect", str(path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["inputs"][0]["shape"] == [1, 16]
+    assert main(["inspect", str(path), "--json", "--input-shape", "0=4x16"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["inputs"][0]["shape"] == [4, 16]
+    assert report["outputs"][0]["shape"] == [4, 5]
