@@ -23,10 +23,6 @@ def _unsupported(model: onnx.ModelProto) -> str | None:
     ops = {n.op_type for n in model.graph.node} - set(supported_onnx_ops())
     if ops:
         return f"ops {sorted(ops)} not supported"
-    for node in model.graph.node:
-        for attr in node.attribute:
-            if node.op_type == "Pad" and attr.name == "mode" and attr.s != b"constant":
-                return f"Pad mode {attr.s.decode()}: effc supports constant padding"
     for value in model.graph.input:
         if len(value.type.tensor_type.shape.dim) > 4:
             return "3-D spatial (rank-5) tensors: effc targets 1-D and 2-D models"

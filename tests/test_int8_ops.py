@@ -302,3 +302,30 @@ def test_relu_lut_rescales_and_clamps() -> None:
     graph = _lowered_activation("Relu", _q(0.1, 0), _q(0.05, -128))
     y = _run(graph, x=_i8([[-128, -1, 0, 3, 100, 127] + [0] * 250])).ravel()[:6]
     np.testing.assert_array_equal(y, [-128, -128, -128, -122, 72, 126])
+
+
+def test_new_unary_activations_quantize_to_exact_tables(tmp_path) -> None:
+    """Elu/Softplus/Softsign/Neg/Abs/Exp: float reference, then int8 lookup tables."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    from effc.compiler import CompileOptions, compile_model
+    from effc.reference import run_samples
+
+    ops = ["Elu", "Softplus", "Softsign", "Neg", "Abs", "Exp"]
+    names = ["x", *[f"y{i}" for i in range(len(ops))]]
+    nodes = [helper.make_node(op, [names[i]], [names[i + 1]]) for i, op in enumerate(ops)]
+    graph = helper.make_graph(nodes, "acts", [helper.make_tensor_value_info(
+        "x", TensorProto.FLOAT, [1, 16])], [helper.make_tensor_value_info(
+            names[-1], TensorProto.FLOAT, [1, 16])])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]),
+              tmp_path / "acts.onnx")
+    x = np.linspace(-2, 2, 16 * 8, dtype=np.float32).reshape(8, 16)
+    float_model = compile_model(tmp_path / "acts.onnx", tmp_path / "f",
+                                CompileOptions(quantize="none"))
+    ref = run_samples(float_model.graph, x)
+    int8 = compile_model(tmp_path / "acts.onnx", tmp_path / "q", CompileOptions(calib=x))
+    assert [n.op_type for n in int8.graph.nodes[1:-1]] == ops
+    assert all(len(n.attrs["lut"]) == 256 for n in int8.graph.nodes[1:-1])
+    got = run_samples(int8.graph, x)
+    assert float(np.abs(got - ref).max()) < 0.05 * float(np.abs(ref).max())

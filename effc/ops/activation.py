@@ -1,5 +1,5 @@
 """Elementwise activations: Relu, Clip, LeakyRelu, Sigmoid, Tanh, Selu,
-HardSigmoid, HardSwish.
+HardSigmoid, HardSwish, Elu, Softplus, Softsign, Neg, Abs, Exp.
 
 Float math follows the ONNX definitions. Int8: a Relu or Clip after a Conv,
 Dense, Add or Sub is fused into it as a clamp; every other int8 activation
@@ -41,6 +41,12 @@ FUNCTIONS: dict[str, Callable[[np.ndarray, dict[str, Any]], np.ndarray]] = {
     * np.where(x > 0, x, a.get("alpha", _SELU_ALPHA) * (np.exp(np.minimum(x, 0.0)) - 1.0)),
     "HardSigmoid": _hard_sigmoid,
     "HardSwish": lambda x, a: x * np.clip(x / 6.0 + 0.5, 0.0, 1.0),
+    "Elu": lambda x, a: np.where(x >= 0, x, a.get("alpha", 1.0) * np.expm1(np.minimum(x, 0.0))),
+    "Softplus": lambda x, a: np.logaddexp(0.0, x),
+    "Softsign": lambda x, a: x / (1.0 + np.abs(x)),
+    "Neg": lambda x, a: -x,
+    "Abs": lambda x, a: np.abs(x),
+    "Exp": lambda x, a: np.exp(x),
 }
 
 
@@ -99,3 +105,9 @@ Tanh = _make("Tanh")
 Selu = _make("Selu")
 HardSigmoid = _make("HardSigmoid")
 HardSwish = _make("HardSwish")
+Elu = _make("Elu")
+Softplus = _make("Softplus")
+Softsign = _make("Softsign")
+Neg = _make("Neg")
+Abs = _make("Abs")
+Exp = _make("Exp")

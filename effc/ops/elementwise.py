@@ -1,4 +1,4 @@
-"""Add, Sub and Mul with numpy (ONNX multidirectional) broadcasting.
+"""Add, Sub, Mul, Div and PRelu with numpy (ONNX multidirectional) broadcasting.
 
 Int8 Add/Sub follow TFLite's integer add: both inputs are rescaled with a
 left shift of 20 and per-input multipliers, summed, and requantized (attrs
@@ -13,7 +13,8 @@ from effc.ir import Graph, Node
 from effc.ops import Op, broadcast_shapes, register
 from effc.ops.conv import clamp
 
-_FLOAT = {"Add": np.add, "Sub": np.subtract, "Mul": np.multiply}
+_FLOAT = {"Add": np.add, "Sub": np.subtract, "Mul": np.multiply, "Div": np.divide,
+          "PRelu": lambda x, slope: np.where(x >= 0, x, slope * x)}
 
 
 class _Binary(Op):
@@ -82,3 +83,31 @@ class Mul(_Binary):
                          output_zero_point=int(graph.tensors[node.outputs[0]].quant.zero_point),
                          multiplier=node.attrs["multiplier"], shift=node.attrs["shift"],
                          **_clamps(node))]
+
+
+@register
+class Div(_Binary):
+    """Float division (no int8 form: quantized models divide by constants as Mul)."""
+
+    op_type = "Div"
+    onnx_types = ("Div",)
+
+
+@register
+class PRelu(_Binary):
+    """x for x >= 0, slope * x otherwise; slope broadcasts (per channel). Float only."""
+
+    op_type = "PRelu"
+    onnx_types = ("PRelu",)
+
+    @classmethod
+    def from_onnx(cls, ctx, onnx_node) -> None:
+        x, slope_name = onnx_node.input[0], onnx_node.input[1]
+        slope = ctx.require_const(slope_name, "slope")
+        shape = ctx.shape(x)
+        if ctx.opset < 7 and slope.ndim == 1 and len(shape) > 2 and slope.size == shape[1]:
+            # Opset 6 broadcast a 1-D slope along the channel axis.
+            slope_name = ctx.constant(slope_name + "_per_channel",
+                                      slope.reshape(-1, *[1] * (len(shape) - 2)))
+        ctx.add_node("PRelu", [x, slope_name], [onnx_node.output[0]], {},
+                     name=onnx_node.name or None)

@@ -1,4 +1,4 @@
-"""Pad with a constant. ``pads`` is [begins..., ends...] over all axes."""
+"""Pad: constant, reflect or edge. ``pads`` is [begins..., ends...] over all axes."""
 
 from __future__ import annotations
 
@@ -6,6 +6,15 @@ import numpy as np
 
 from effc.ir import Graph, Node
 from effc.ops import Op, register
+
+
+def _pad(x: np.ndarray, attrs: dict, value: float | int) -> np.ndarray:
+    p, n = attrs["pads"], x.ndim
+    widths = [(p[i], p[i + n]) for i in range(n)]
+    mode = attrs.get("mode", "constant")
+    if mode == "constant":
+        return np.pad(x, widths, constant_values=value)
+    return np.pad(x, widths, mode=mode)
 
 
 @register
@@ -18,8 +27,8 @@ class Pad(Op):
         attrs = ctx.attrs(onnx_node)
         mode = attrs.get("mode", b"constant")
         mode = mode.decode() if isinstance(mode, bytes) else mode
-        if mode != "constant":
-            raise ctx.error(f"mode '{mode}'", "effc supports constant padding only")
+        if mode not in ("constant", "reflect", "edge"):
+            raise ctx.error(f"mode '{mode}'", "effc supports constant, reflect and edge padding")
         x = onnx_node.input[0]
         rank = len(ctx.shape(x))
         if "pads" in attrs:
@@ -38,7 +47,8 @@ class Pad(Op):
                 pads = full
         if any(p < 0 for p in pads):
             raise ctx.error(f"negative pads {pads}", "use Slice to crop instead")
-        ctx.add_node("Pad", [x], [onnx_node.output[0]], {"pads": pads, "value": value},
+        ctx.add_node("Pad", [x], [onnx_node.output[0]],
+                     {"pads": pads, "value": value, "mode": mode},
                      name=onnx_node.name or None)
 
     def infer(self, node: Node, graph: Graph):
@@ -48,19 +58,13 @@ class Pad(Op):
         return [(tuple(d + p[i] + p[i + n] for i, d in enumerate(x.shape)), x.dtype)]
 
     def run_float(self, node, graph, xs):
-        p = node.attrs["pads"]
-        n = xs[0].ndim
-        widths = [(p[i], p[i + n]) for i in range(n)]
-        return [np.pad(xs[0], widths, constant_values=node.attrs["value"])]
+        return [_pad(xs[0], node.attrs, node.attrs["value"])]
 
     def run_int(self, node, graph, xs):
-        p = node.attrs["pads"]
-        n = xs[0].ndim
-        widths = [(p[i], p[i + n]) for i in range(n)]
-        return [np.pad(xs[0], widths, constant_values=node.attrs["value_q"])]
+        return [_pad(xs[0], node.attrs, node.attrs.get("value_q", 0))]
 
     def to_onnx(self, node, graph, builder) -> None:
         pads = builder.initializer("pads", np.array(node.attrs["pads"], np.int64))
         value = builder.initializer("pad_value", np.array(node.attrs["value"], np.float32))
         builder.emit("Pad", [builder.float_input(node.inputs[0]), pads, value],
-                     [builder.output_name(node.outputs[0])], mode="constant")
+                     [builder.output_name(node.outputs[0])], mode=node.attrs.get("mode", "constant"))

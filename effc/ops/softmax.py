@@ -55,3 +55,30 @@ class Softmax(Op):
     def to_onnx(self, node, graph, builder) -> None:
         builder.emit("Softmax", [builder.float_input(node.inputs[0])],
                      [builder.output_name(node.outputs[0])], axis=node.attrs["axis"])
+
+
+@register
+class LogSoftmax(Softmax):
+    """log(softmax(x)) over one axis; float only (the C backend has no kernel)."""
+
+    op_type = "LogSoftmax"
+    onnx_types = ("LogSoftmax",)
+
+    @classmethod
+    def from_onnx(cls, ctx, onnx_node) -> None:
+        Softmax.from_onnx(ctx, onnx_node)
+        ctx.graph.nodes[-1].op_type = "LogSoftmax"
+
+    def run_float(self, node, graph, xs):
+        x = xs[0].astype(np.float64)
+        axis = node.attrs["axis"]
+        shifted = x - x.max(axis=axis, keepdims=True)
+        return [(shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))).astype(
+            np.float32)]
+
+    def run_int(self, node, graph, xs):
+        return Op.run_int(self, node, graph, xs)
+
+    def to_onnx(self, node, graph, builder) -> None:
+        builder.emit("LogSoftmax", [builder.float_input(node.inputs[0])],
+                     [builder.output_name(node.outputs[0])], axis=node.attrs["axis"])

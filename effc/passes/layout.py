@@ -21,9 +21,9 @@ from effc.ops import get_op
 
 _UNARY = {
     "Relu", "Clip", "LeakyRelu", "Sigmoid", "Tanh", "Selu", "HardSigmoid", "HardSwish",
-    "QuantizeLinear", "DequantizeLinear",
+    "QuantizeLinear", "DequantizeLinear", "Elu", "Softplus", "Softsign", "Neg", "Abs", "Exp",
 }
-_BINARY = {"Add", "Sub", "Mul"}
+_BINARY = {"Add", "Sub", "Mul", "Div", "PRelu"}
 
 
 def set_output_shapes(graph: Graph, node: Node) -> None:
@@ -116,11 +116,11 @@ def _sink(graph: Graph, transpose: Node, consumer: Node) -> bool:
     x, t = transpose.inputs[0], transpose.outputs[0]
     perm = transpose.attrs["perm"]
     op = consumer.op_type
-    if op in _UNARY or op == "Softmax" or op == "Pad":
+    if op in _UNARY or op in ("Softmax", "LogSoftmax", "Pad"):
         if len(consumer.outputs) != 1 or consumer.inputs.count(t) != 1 or consumer.inputs[0] != t:
             return False
         attrs = dict(consumer.attrs)
-        if op == "Softmax":
+        if op in ("Softmax", "LogSoftmax"):
             attrs["axis"] = perm[attrs["axis"]]
         if op == "Pad":
             n = len(perm)

@@ -218,6 +218,8 @@ LOWERINGS: dict[str, Callable[[Graph, Node], None]] = {
     "Softmax": _lower_softmax,
     "Relu": _lower_lut, "Clip": _lower_lut, "LeakyRelu": _lower_lut, "Sigmoid": _lower_lut,
     "Tanh": _lower_lut, "Selu": _lower_lut, "HardSigmoid": _lower_lut, "HardSwish": _lower_lut,
+    "Elu": _lower_lut, "Softplus": _lower_lut, "Softsign": _lower_lut, "Neg": _lower_lut,
+    "Abs": _lower_lut, "Exp": _lower_lut,
     "Pad": _lower_pad,
     "Concat": _lower_concat,
     "AveragePool": _lower_pool,

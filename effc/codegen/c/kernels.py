@@ -192,6 +192,9 @@ def unary_call(graph: Graph, node: Node, int8: bool) -> Call:
     if int8:
         return Call("lut_s8", node.name, node.op_type, {"count": count,
                     "table": node.attrs["lut"]}, [x], [y], inplace=True)
+    if node.op_type not in FLOAT_UNARY:
+        raise EffcError(f"node '{node.name}' ({node.op_type}) has no float C kernel; quantize "
+                        "the model (int8 runs it as a lookup table)")
     a = node.attrs
     fields: dict[str, Any] = {"count": count, "kind": node.op_type}
     if node.op_type == "Clip":
@@ -206,6 +209,10 @@ def unary_call(graph: Graph, node: Node, int8: bool) -> Call:
     else:
         fields["args"] = []
     return Call("unary_f32", node.name, node.op_type, fields, [x], [y], inplace=True)
+
+
+FLOAT_UNARY = ("Relu", "Clip", "LeakyRelu", "Sigmoid", "Tanh", "Selu", "HardSigmoid",
+               "HardSwish")
 
 
 def softmax_call(graph: Graph, node: Node, int8: bool) -> Call:
@@ -259,7 +266,7 @@ CALLS = {
     "Conv": conv_call, "Dense": dense_call,
     "MaxPool": pool_call, "AveragePool": pool_call, "GlobalAveragePool": pool_call,
     "GlobalMaxPool": pool_call,
-    "Add": binary_call, "Sub": binary_call, "Mul": binary_call,
+    "Add": binary_call, "Sub": binary_call, "Mul": binary_call, "Div": binary_call,
     "Relu": unary_call, "Clip": unary_call, "LeakyRelu": unary_call, "Sigmoid": unary_call,
     "Tanh": unary_call, "Selu": unary_call, "HardSigmoid": unary_call, "HardSwish": unary_call,
     "Softmax": softmax_call, "Requantize": requantize_call,
