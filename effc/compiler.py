@@ -98,7 +98,7 @@ def compile_model(model: str | Path, outdir: str | Path,
         "quantize": quant_report.get("mode", "none"),
         "summary": summarize(graph),
         "float_summary": {k: summarize(float_graph)[k] for k in ("macs", "params")},
-        "quantization": quant_report,
+        "quantization": quant_report | quantization_parameters(graph),
     }
     if prune_report is not None:
         manifest["pruning"] = prune_report
@@ -111,6 +111,19 @@ def compile_model(model: str | Path, outdir: str | Path,
         (outdir / MANIFEST).write_text(json.dumps(manifest, indent=1))
         write_report(manifest, outdir / "report.md")
     return CompiledModel(outdir, graph, manifest)
+
+
+def quantization_parameters(graph: Graph) -> dict[str, Any]:
+    """Every int8/int32 tensor's scale and zero point (weights per channel)."""
+    activations, constants = {}, {}
+    for tensor in graph.tensors.values():
+        if tensor.quant is None or tensor.dtype not in ("int8", "int32"):
+            continue
+        entry = {"dtype": tensor.dtype, "shape": list(tensor.shape)} | tensor.quant.to_json()
+        (constants if tensor.is_constant else activations)[tensor.name] = entry
+    if not activations:
+        return {}
+    return {"activations": activations, "weights": constants}
 
 
 def compile_from_args(args: argparse.Namespace) -> int:

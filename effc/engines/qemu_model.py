@@ -12,8 +12,15 @@ from effc.errors import EffcError
 if TYPE_CHECKING:
     from effc.compiler import CompiledModel
 
-#: Generous per-sample wall-time allowance (QEMU runs ~100 M instructions/s with counting).
-SECONDS_PER_SAMPLE = 20.0
+#: Wall-time allowance: QEMU with the counting plugin runs at least ~50 M guest
+#: instructions per second here, and no effc kernel needs 40 instructions per MAC.
+#: A hang therefore ends in a clear timeout error instead of waiting forever.
+SECONDS_FIXED, SECONDS_PER_SAMPLE, INSTRUCTIONS_PER_MAC_BOUND, GUEST_IPS = 30.0, 1.0, 40, 50e6
+
+
+def timeout_for(samples: int, macs: int) -> float:
+    per_sample = SECONDS_PER_SAMPLE + macs * INSTRUCTIONS_PER_MAC_BOUND / GUEST_IPS
+    return SECONDS_FIXED + samples * per_sample
 
 
 def run_qemu_model(compiled: CompiledModel, x: np.ndarray, profile: bool = False
@@ -36,7 +43,7 @@ def run_qemu_model(compiled: CompiledModel, x: np.ndarray, profile: bool = False
         elf = firmware(board, compiled.folder, profile=True).elf
     data = np.ascontiguousarray(x).tobytes()
     run = run_qemu(elf, board, data, out.nbytes, count=True, profile=profile,
-                   timeout=30.0 + SECONDS_PER_SAMPLE * x.shape[0])
+                   timeout=timeout_for(x.shape[0], manifest["summary"]["macs"]))
     outputs = np.frombuffer(run.outputs, dtype=out.dtype).reshape(run.samples, *out.shape[1:])
     fw = manifest["firmware"]
     macs = manifest["summary"]["macs"]
