@@ -54,15 +54,7 @@ def measure(board: str) -> tuple[list[dict], list[dict]]:
             m = result.metrics
             rows.append({"model": name, **m})
             if name == "kws_ref_model":
-                names = [layer for layer in model.manifest["summary"]["layers"]
-                         if layer["op"] != "Reshape"]
-                for key, count in m["per_layer_instructions"].items():
-                    index = int(key)
-                    layer = names[index] if 0 <= index < len(names) else None
-                    kws_layers.append({
-                        "index": index, "op": layer["op"] if layer else "(entry/exit)",
-                        "output": "x".join(map(str, layer["output_shape"])) if layer else "",
-                        "macs": layer["macs"] if layer else 0, "instructions": count})
+                kws_layers = m["profile"]
     return rows, kws_layers
 
 
@@ -96,12 +88,12 @@ def markdown(board: str, rows: list[dict], layers: list[dict]) -> str:
         "",
         "## KWS DS-CNN per layer",
         "",
-        "| # | op | output | MACs | instructions | instr/MAC |",
+        "| # | op | kernel | MACs | instructions | instr/MAC |",
         "|---|---|---|---|---|---|",
     ]
-    for layer in sorted(layers, key=lambda item: item["index"]):
+    for layer in layers:
         per_mac = f"{layer['instructions'] / layer['macs']:.2f}" if layer["macs"] else "-"
-        lines.append(f"| {layer['index']} | {layer['op']} | {layer['output']} | "
+        lines.append(f"| {layer['index']} | {layer['op']} | {layer['kernel']} | "
                      f"{layer['macs']:,} | {layer['instructions']:,} | {per_mac} |")
     return "\n".join(lines) + "\n"
 

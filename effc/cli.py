@@ -79,9 +79,26 @@ def cmd_run(args: argparse.Namespace) -> int:
     np.save(args.output, result.outputs)
     if args.json:
         print(json.dumps(result.to_json() | {"output": str(args.output)}))
-    else:
-        print(f"{args.engine}: {result.outputs.shape[0]} sample(s) -> {args.output} "
-              f"{list(result.outputs.shape)} {result.outputs.dtype}")
+        return 0
+    print(f"{args.engine}: {result.outputs.shape[0]} sample(s) -> {args.output} "
+          f"{list(result.outputs.shape)} {result.outputs.dtype}")
+    m = result.metrics
+    if m.get("instructions"):
+        print(f"{m['instructions']:,} instructions per inference ({m['instructions_per_mac']} "
+              f"per MAC), flash {m['flash_bytes']:,} B, static RAM {m['ram_bytes']:,} B "
+              f"(arena {m['arena_bytes']:,} B), stack {m['stack_bytes']:,} B")
+    if m.get("profile"):
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title="instructions per layer (exact, first sample)")
+        for col in ("#", "op", "kernel", "MACs", "instructions", "instr/MAC"):
+            table.add_column(col, justify="left" if col in ("op", "kernel") else "right")
+        for row in m["profile"]:
+            per_mac = f"{row['instructions'] / row['macs']:.2f}" if row["macs"] else "-"
+            table.add_row(str(row["index"]), row["op"], row["kernel"], f"{row['macs']:,}",
+                          f"{row['instructions']:,}", per_mac)
+        Console().print(table)
     return 0
 
 

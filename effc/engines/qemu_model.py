@@ -60,8 +60,14 @@ def run_qemu_model(compiled: CompiledModel, x: np.ndarray, profile: bool = False
         "macs": macs,
     }
     if profile:
-        layers = manifest["summary"]["layers"]
         metrics["per_layer_instructions"] = {
             str(k): v for k, v in sorted(run.per_layer_instructions.items())}
-        metrics["layers"] = len(layers)
+        macs = {layer["name"]: layer["macs"] for layer in manifest["summary"]["layers"]}
+        names = {layer["index"]: layer for layer in manifest["c"]["layers"]}
+        metrics["profile"] = [
+            {"index": k, "op": names[k]["op"] if k in names else "(entry/exit)",
+             "node": names[k]["node"] if k in names else "", "kernel":
+             names[k]["kernel"] if k in names else "", "instructions": v,
+             "macs": macs.get(names[k]["node"], 0) if k in names else 0}
+            for k, v in sorted(run.per_layer_instructions.items())]
     return EngineResult(outputs, "qemu", metrics)

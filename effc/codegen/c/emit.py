@@ -195,7 +195,12 @@ def generate_c(graph: Graph, folder: Path, name: str) -> dict[str, Any]:
     return {
         "c": {"folder": str(folder), "name": name, "sources": sources,
               "entry": f"{name}_run", "float_entry": f"{name}_run_float" if wrapper else None,
-              "core_dtype": tin.dtype, "input_size": tin.size, "output_size": tout.size},
+              "core_dtype": tin.dtype, "input_size": tin.size, "output_size": tout.size,
+              "layers": [{"index": layer["index"], "op": layer["op"], "node": node.name,
+                          "kernel": layer["macro"]}
+                         for layer, node in zip(layers, [n for n in split.nodes
+                                                         if n.name not in skipped],
+                                                strict=True)]},
         "memory": {"arena_bytes": arena, "lower_bound_bytes": plan.lower_bound_bytes,
                    "inplace_nodes": plan.inplace_nodes,
                    "constant_bytes": arrays.flash_bytes()},
