@@ -145,6 +145,16 @@ static void effc_dw_body(const effc_dw_conv_params *p, const effc_per_channel_qu
     }
 }
 
+/* The portable body keeps no state in scratch. */
+static void effc_dw_prepare(const effc_dw_conv_params *p, const effc_dims *f,
+                            const effc_dims *out, int16_t *plane)
+{
+    (void)p;
+    (void)f;
+    (void)out;
+    (void)plane;
+}
+
 #else
 
 /* ---------------------------------------------------------------- DSP body */
@@ -354,6 +364,18 @@ static void effc_dw_channel(const effc_dw_conv_params *p, const effc_per_channel
     }
 }
 
+/* Zero the four planes once: fills write only the input's columns, so the
+ * padding columns stay zero for every channel and every in-place chunk. */
+static void effc_dw_prepare(const effc_dw_conv_params *p, const effc_dims *f,
+                            const effc_dims *out, int16_t *plane)
+{
+    const effc_dw_geo g = effc_dw_geometry(p, f, out);
+    size_t i;
+    for (i = 0; i < 4 * g.words; i++) {
+        plane[i] = 0;
+    }
+}
+
 static void effc_dw_body(const effc_dw_conv_params *p, const effc_per_channel_quant *quant,
                          const effc_dims *in, const int8_t *input, const effc_dims *f,
                          const int8_t *filter, const int32_t *bias, const effc_dims *out,
@@ -363,10 +385,6 @@ static void effc_dw_body(const effc_dw_conv_params *p, const effc_per_channel_qu
     int32_t *acc = (int32_t *)(void *)(plane + 4 * g.words);
     const size_t row_bytes = (size_t)out->w * (size_t)out->c;
     int32_t b, oy0, ic, j;
-    size_t i;
-    for (i = 0; i < 4 * g.words; i++) {
-        plane[i] = 0;
-    }
     for (b = 0; b < in->n; b++) {
         const int8_t *in_b = input + (size_t)b * (size_t)in->h * (size_t)in->w * (size_t)in->c;
         for (oy0 = 0; oy0 < out->h; oy0 += g.rows) {
@@ -445,6 +463,7 @@ static int effc_dw_in_place(const effc_dw_conv_params *p, const effc_per_channel
     if (!effc_dw_conv_s8_can_run_in_place(p, in, out)) {
         return EFFC_ERR_ARG;
     }
+    effc_dw_prepare(p, f, out, (int16_t *)buf);
     for (c0 = 0; c0 < in->c; c0 += EFFC_DW_IN_PLACE_CHANNELS) {
         const int32_t k = EFFC_MIN(EFFC_DW_IN_PLACE_CHANNELS, in->c - c0);
         const effc_dims in_k = {in->n, in->h, in->w, k};
@@ -479,6 +498,7 @@ int effc_dw_conv_s8(const effc_scratch *scratch, const effc_dw_conv_params *para
         return effc_dw_in_place(params, quant, input_dims, filter_dims, filter, bias,
                                 output_dims, output, buf);
     }
+    effc_dw_prepare(params, filter_dims, output_dims, (int16_t *)buf);
     effc_dw_body(params, quant, input_dims, input, filter_dims, filter, bias, output_dims,
                  output, (int16_t *)buf);
     return EFFC_OK;
