@@ -102,3 +102,15 @@ def test_input_shape_override_fixes_the_batch(capsys: pytest.CaptureFixture) -> 
     report = json.loads(capsys.readouterr().out)
     assert report["inputs"][0]["shape"] == [4, 16]
     assert report["outputs"][0]["shape"] == [4, 5]
+
+
+@pytest.mark.parametrize("opset", [18, 21])
+def test_newer_opsets_import_the_same_model(tmp_path, opset: int) -> None:
+    from onnx import version_converter
+
+    source = _path("digits_cnn")
+    converted = version_converter.convert_version(onnx.load(source), opset)
+    onnx.save(converted, tmp_path / "m.onnx")
+    x = np.random.default_rng(0).standard_normal((4, 1, 8, 8)).astype(np.float32)
+    np.testing.assert_array_equal(run_samples(load(tmp_path / "m.onnx"), x),
+                                  run_samples(load(source), x))
