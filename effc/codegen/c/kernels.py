@@ -181,6 +181,7 @@ def binary_call(graph: Graph, node: Node, int8: bool) -> Call:
             node.attrs.get("activation_max") is not None:
         fields["clip"] = [_flt(node.attrs.get("activation_min"), -FLT_MAX),
                           _flt(node.attrs.get("activation_max"), FLT_MAX)]
+        fields["count"] = graph.tensors[y].size
     same = graph.tensors[a].shape == graph.tensors[y].shape
     return Call(f"binary_{'s8' if int8 else 'f32'}", node.name, node.op_type, fields,
                 [n for n in (a, b) if n not in weights], [y], weights, inplace=same)
