@@ -13,7 +13,9 @@
  * checks do.
  *
  * Scratch layout: [decoded requantization: 16 * C_out][widened patches: 4*K]
- * [patch 0: K][patch 1: K] (K = KH*KW*C_in; 1x1 has no patch buffers).
+ * [patch 0: K][patch 1: K] (K = KH*KW*C_in); for K <= EFFC_CONV_QUAD_MAX_K
+ * four patches at a time: [16 * C_out][8*K][4 patches]. 1x1 has no patch
+ * buffers (see effc_conv_1x1_s8_scratch_size).
  */
 #include "effc_internal.h"
 
@@ -49,13 +51,15 @@ int effc_conv_s8_use_3x3(const effc_conv_params *params, const effc_dims *input_
            params->dilation_w == 1;
 }
 
-/* The matrix-multiply scratch, then two input pixels: when the output is
- * written over the input (output == input), each pair of pixels is copied
- * there before its outputs overwrite it. */
+/* The matrix-multiply scratch (records, then two widened columns: 4*C_in),
+ * then four input pixels: when the output is written over the input
+ * (output == input), each group of pixels is copied there before its outputs
+ * overwrite it, unless effc_mm_cols4_s8 widens all four first. Four widened
+ * columns (8*C_in) use the two-column area and the pixel area. */
 size_t effc_conv_1x1_s8_scratch_size(const effc_dims *filter_dims)
 {
     return effc_mm_scratch_size(filter_dims->c, filter_dims->n) +
-           2u * effc_align4((size_t)filter_dims->c);
+           4u * effc_align4((size_t)filter_dims->c);
 }
 
 size_t effc_conv_3x3_s8_scratch_size(const effc_dims *filter_dims)
@@ -63,9 +67,24 @@ size_t effc_conv_3x3_s8_scratch_size(const effc_dims *filter_dims)
     return effc_conv_generic_s8_scratch_size(filter_dims);
 }
 
+/* Patches of at most this many values are gathered four at a time (the
+ * four-column matrix kernel), which costs 4*K + 2*align4(K) more scratch. */
+#define EFFC_CONV_QUAD_MAX_K 64
+
+static int effc_conv_quads(int32_t k)
+{
+    return k <= EFFC_CONV_QUAD_MAX_K;
+}
+
+/* [records 16*C_out][widened columns: 4*K, or 8*K for four][patches: two or
+ * four of align4(K)] */
 size_t effc_conv_generic_s8_scratch_size(const effc_dims *filter_dims)
 {
     const int32_t k = effc_patch_size(filter_dims);
+    if (effc_conv_quads(k)) {
+        return effc_mm_scratch_size(k, filter_dims->n) + (size_t)k * 4u +
+               4u * effc_align4((size_t)k);
+    }
     return effc_mm_scratch_size(k, filter_dims->n) + 2u * effc_align4((size_t)k);
 }
 
@@ -105,6 +124,7 @@ static effc_mm effc_conv_mm(const effc_conv_params *p, const effc_per_channel_qu
     mm.output_zero_point = p->output_zero_point;
     mm.activation_min = p->activation_min;
     mm.activation_max = p->activation_max;
+    mm.columns = 2; /* set by the caller */
     mm.channels = NULL;
     return mm;
 }
@@ -130,42 +150,58 @@ static void effc_fill_s8(int8_t *dst, int8_t value, int32_t n)
 }
 
 /* Patch of output pixel `pix` (flat over N, OH, OW) in kernel order
- * (ky, kx, c) = the OHWI weight order. */
+ * (ky, kx, c) = the OHWI weight order. The geometry is copied into locals
+ * first (the int8 stores could alias it), and with dilation_w 1 the in-bounds
+ * run [kx0, kx1) is the same for every kernel row. */
 static void effc_im2col_generic(const effc_conv_ctx *cx, int32_t pix, int8_t *col)
 {
     const effc_conv_params *p = cx->p;
     const int32_t cin = cx->in->c;
+    const int32_t in_h = cx->in->h, in_w = cx->in->w;
+    const int32_t kh = cx->f->h, kw = cx->f->w;
+    const int32_t dil_h = p->dilation_h, dil_w = p->dilation_w;
     const int32_t ox = pix % cx->out->w;
     const int32_t oy = (pix / cx->out->w) % cx->out->h;
     const int32_t b = pix / (cx->out->w * cx->out->h);
     const int32_t iy0 = oy * p->stride_h - p->pad_top;
     const int32_t ix0 = ox * p->stride_w - p->pad_left;
     const int8_t zp = (int8_t)p->input_zero_point;
-    const int32_t row_len = cx->f->w * cin;
+    const int32_t row_len = kw * cin;
+    const size_t row_stride = (size_t)in_w * (size_t)cin;
+    const int8_t *image = cx->input + (size_t)b * (size_t)in_h * row_stride;
     int32_t ky, kx;
-    for (ky = 0; ky < cx->f->h; ky++) {
-        const int32_t iy = iy0 + ky * p->dilation_h;
+    if (dil_w == 1) {
+        /* per kernel row: zero-point prefix, the in-bounds taps, zero-point suffix */
+        const int32_t kx0 = EFFC_MIN(EFFC_MAX(-ix0, 0), kw);
+        const int32_t kx1 = EFFC_MAX(EFFC_MIN(kw, in_w - ix0), kx0);
+        const int32_t pre = kx0 * cin, run = (kx1 - kx0) * cin;
+        const int32_t post = row_len - pre - run;
+        const int8_t *src = image + (size_t)(ix0 + kx0) * (size_t)cin;
+        for (ky = 0; ky < kh; ky++) {
+            const int32_t iy = iy0 + ky * dil_h;
+            if (iy < 0 || iy >= in_h) {
+                effc_fill_s8(col, zp, row_len);
+            } else {
+                effc_fill_s8(col, zp, pre);
+                effc_copy_s8(col + pre, src + (size_t)iy * row_stride, run);
+                effc_fill_s8(col + pre + run, zp, post);
+            }
+            col += row_len;
+        }
+        return;
+    }
+    for (ky = 0; ky < kh; ky++) {
+        const int32_t iy = iy0 + ky * dil_h;
         const int8_t *row;
-        if (iy < 0 || iy >= cx->in->h) {
+        if (iy < 0 || iy >= in_h) {
             effc_fill_s8(col, zp, row_len);
             col += row_len;
             continue;
         }
-        row = cx->input + ((size_t)(b * cx->in->h + iy) * (size_t)cx->in->w) * (size_t)cin;
-        if (p->dilation_w == 1) {
-            /* one run: zero-point prefix, the in-bounds taps, zero-point suffix */
-            const int32_t kx0 = EFFC_MIN(EFFC_MAX(-ix0, 0), cx->f->w);
-            const int32_t kx1 = EFFC_MAX(EFFC_MIN(cx->f->w, cx->in->w - ix0), kx0);
-            effc_fill_s8(col, zp, kx0 * cin);
-            effc_copy_s8(col + kx0 * cin, row + (size_t)(ix0 + kx0) * (size_t)cin,
-                         (kx1 - kx0) * cin);
-            effc_fill_s8(col + kx1 * cin, zp, (cx->f->w - kx1) * cin);
-            col += row_len;
-            continue;
-        }
-        for (kx = 0; kx < cx->f->w; kx++) {
-            const int32_t ix = ix0 + kx * p->dilation_w;
-            if (ix < 0 || ix >= cx->in->w) {
+        row = image + (size_t)iy * row_stride;
+        for (kx = 0; kx < kw; kx++) {
+            const int32_t ix = ix0 + kx * dil_w;
+            if (ix < 0 || ix >= in_w) {
                 effc_fill_s8(col, zp, cin);
             } else {
                 effc_copy_s8(col, row + (size_t)ix * (size_t)cin, cin);
@@ -209,7 +245,7 @@ static int effc_conv_im2col(const effc_scratch *scratch, const effc_conv_params 
     effc_conv_ctx cx;
     effc_mm mm;
     int8_t *col0, *col1;
-    int32_t pix;
+    int32_t pix, quads;
     const int32_t npix = output_dims->n * output_dims->h * output_dims->w;
     const size_t cout = (size_t)output_dims->c;
     void *buf;
@@ -221,15 +257,33 @@ static int effc_conv_im2col(const effc_scratch *scratch, const effc_conv_params 
         return EFFC_ERR_ARG;
     }
     mm = effc_conv_mm(params, quant, filter_dims, filter, bias);
+    mm.columns = npix;
     buf = effc_mm_init(&mm, buf);
-    col0 = (int8_t *)buf + (size_t)mm.k * 4u;
+    quads = effc_conv_quads(mm.k);
+    col0 = (int8_t *)buf + (size_t)mm.k * (quads ? 8u : 4u);
     col1 = col0 + effc_align4((size_t)mm.k);
     cx.p = params;
     cx.in = input_dims;
     cx.f = filter_dims;
     cx.out = output_dims;
     cx.input = input;
-    for (pix = 0; pix + 2 <= npix; pix += 2) {
+    pix = 0;
+    if (quads) {
+        const int8_t *cols[4];
+        int8_t *outs[4];
+        int32_t j;
+        for (j = 0; j < 4; j++) {
+            cols[j] = col0 + (size_t)j * effc_align4((size_t)mm.k);
+        }
+        for (; pix + 4 <= npix; pix += 4) {
+            for (j = 0; j < 4; j++) {
+                gather(&cx, pix + j, (int8_t *)cols[j]);
+                outs[j] = output + (size_t)(pix + j) * cout;
+            }
+            effc_mm_cols4_s8(&mm, cols, outs, buf);
+        }
+    }
+    for (; pix + 2 <= npix; pix += 2) {
         gather(&cx, pix, col0);
         gather(&cx, pix + 1, col1);
         effc_mm_cols_s8(&mm, col0, col1, output + (size_t)pix * cout,
@@ -274,10 +328,10 @@ int effc_conv_1x1_s8(const effc_scratch *scratch, const effc_conv_params *params
     const size_t cin = (size_t)filter_dims->c;
     const size_t cout = (size_t)output_dims->c;
     const int32_t npix = output_dims->n * output_dims->h * output_dims->w;
-    int32_t pix;
+    int32_t pix, nb, direct4;
     void *buf;
     int8_t *copy;
-    const int8_t *px[2];
+    const int8_t *px[4];
     if (!effc_conv_args_ok(params, input_dims, filter_dims, output_dims) || quant == NULL ||
         !effc_conv_s8_use_1x1(params, input_dims, filter_dims, output_dims)) {
         return EFFC_ERR_ARG;
@@ -293,28 +347,34 @@ int effc_conv_1x1_s8(const effc_scratch *scratch, const effc_conv_params *params
     }
     copy = (int8_t *)buf + effc_mm_scratch_size(filter_dims->c, filter_dims->n);
     mm = effc_conv_mm(params, quant, filter_dims, filter, bias);
+    mm.columns = npix;
     buf = effc_mm_init(&mm, buf);
-    for (pix = 0; pix < npix; pix += 2) {
+    direct4 = effc_mm_cols4_reads_first(&mm);
+    for (pix = 0; pix < npix; pix += nb) {
+        int8_t *outs[4];
         int32_t j;
-        for (j = 0; j < 2 && pix + j < npix; j++) {
+        nb = npix - pix >= 4 ? 4 : EFFC_MIN(npix - pix, 2);
+        for (j = 0; j < nb; j++) {
             const int32_t q = pix + j;
             const int32_t ox = q % output_dims->w;
             const int32_t oy = (q / output_dims->w) % output_dims->h;
             const int32_t b = q / (output_dims->w * output_dims->h);
             const size_t iy = (size_t)(b * input_dims->h + oy * params->stride_h);
             px[j] = input + (iy * (size_t)input_dims->w + (size_t)(ox * params->stride_w)) * cin;
-            if ((const void *)output == (const void *)input) {
+            outs[j] = output + (size_t)q * cout;
+            if ((const void *)output == (const void *)input && !(nb == 4 && direct4)) {
                 /* In place: outputs of pixels <= q land on inputs of pixels <= q. */
                 int8_t *dst = copy + (size_t)j * effc_align4(cin);
                 effc_copy_s8(dst, px[j], (int32_t)cin);
                 px[j] = dst;
             }
         }
-        if (pix + 1 < npix) {
-            effc_mm_cols_s8(&mm, px[0], px[1], output + (size_t)pix * cout,
-                            output + (size_t)(pix + 1) * cout, buf);
+        if (nb == 4) {
+            effc_mm_cols4_s8(&mm, px, outs, buf);
+        } else if (nb == 2) {
+            effc_mm_cols_s8(&mm, px[0], px[1], outs[0], outs[1], buf);
         } else {
-            effc_mm_cols_s8(&mm, px[0], NULL, output + (size_t)pix * cout, NULL, buf);
+            effc_mm_cols_s8(&mm, px[0], NULL, outs[0], NULL, buf);
         }
     }
     return EFFC_OK;

@@ -42,6 +42,7 @@ static int effc_dense_run(const effc_scratch *scratch, const effc_dense_params *
     mm.output_zero_point = params->output_zero_point;
     mm.activation_min = params->activation_min;
     mm.activation_max = params->activation_max;
+    mm.columns = dims->batches;
     buf = effc_mm_init(&mm, buf);
     for (b = 0; b + 2 <= dims->batches; b += 2) {
         effc_mm_cols_s8(&mm, input + (size_t)b * in, input + (size_t)(b + 1) * in,

@@ -6,13 +6,15 @@
  * o = i * depth_multiplier + m reads input channel i.
  *
  *  - portable body: direct loops over the NHWC input, padded taps skipped;
- *  - DSP body: one input channel at a time is copied into a zero-padded
- *    int16 plane in scratch with the zero point subtracted (padding is then
- *    exactly 0). Phase 1 computes the channel's accumulators: a 3x3 kernel
- *    with stride 1 and dilation 1 runs two outputs per step, each kernel row
- *    one SMLAD (taps 0 and 1) plus one SMLABB / SMLATB (tap 2); other
- *    geometries take a scalar loop over the plane. Phase 2 requantizes them
- *    with the channel's parameters held in registers.
+ *  - DSP body: four input channels at a time are copied into zero-padded
+ *    int16 planes in scratch with the zero point subtracted (padding is then
+ *    exactly 0). Phase 1 computes a channel's accumulators: a 3x3 kernel
+ *    with stride 1 and dilation 1 walks down each output column in assembly,
+ *    each plane row loaded once and used by the three outputs it belongs to
+ *    (SMLAD for taps 0 and 1, SMLABB / SMLABT for tap 2); other geometries
+ *    take a scalar loop over the plane. Phase 2 requantizes them with the
+ *    channel's parameters held in registers (effc_requant_rs when the
+ *    channel allows it).
  *
  * The DSP body works on bands of R output rows, R chosen so the scratch stays
  * near EFFC_DW_SCRATCH_BUDGET bytes (all rows when they fit). Scratch (both
@@ -242,53 +244,91 @@ static __attribute__((noinline)) void effc_dw_fill4(const effc_dw_conv_params *p
     }
 }
 
-/* Phase 1, 3x3 / stride 1 / dilation 1: accumulators of one output channel.
- * Per kernel row, SMLAD does taps 0-1 and SMLABB / SMLATB tap 2 for two
- * neighbouring outputs (unaligned 32-bit loads of int16 pairs). */
+/* Phase 1, 3x3 / stride 1 / dilation 1: accumulators of one output channel,
+ * one output column at a time, walking down the plane. Each plane row is
+ * loaded once (a 32-bit load of taps 0-1, then one of tap 2) and feeds the
+ * three outputs it belongs to: kernel row 0 of output r, row 1 of output
+ * r - 1 and row 2 of output r - 2 (which is then complete and stored).
+ * 12 instructions per output. The accumulators come out column-major:
+ * acc[ox * rows + oy]. */
+/* Parameters of naked functions are only read by the assembly. */
+#define EFFC_DW_ARG __attribute__((unused))
+
+typedef struct {
+    int32_t w01[3];  /* taps (0, 1) of kernel rows 0..2 as int16 pairs */
+    int32_t w2ab;    /* tap 2 of kernel rows 0 (bottom) and 1 (top) */
+    int32_t w2c;     /* tap 2 of kernel row 2 */
+    int32_t bias;
+    int32_t *acc;    /* the column's accumulators */
+} effc_dw_col_job;
+
+/* r0 = plane column start (int16 *), r1 = plane row stride in bytes,
+ * r2 = rows (> 0), r3 = job. Registers: r2-r4 accumulators (rotating roles),
+ * r5-r7 taps (0, 1), r8-r9 tap 2, r10 bias, r11 output, r12 rows left,
+ * lr the loaded plane word. */
+#define EFFC_DW_ROW(NEW, MID, OLD)                                                            \
+    "ldr    lr, [r0]\n\t"                                                                      \
+    "smlad  " NEW ", lr, r5, r10\n\t"                                                          \
+    "smlad  " MID ", lr, r6, " MID "\n\t"                                                      \
+    "smlad  " OLD ", lr, r7, " OLD "\n\t"                                                      \
+    "ldr    lr, [r0, #4]\n\t"                                                                  \
+    "add    r0, r0, r1\n\t"                                                                    \
+    "smlabb " NEW ", lr, r8, " NEW "\n\t"                                                      \
+    "smlabt " MID ", lr, r8, " MID "\n\t"                                                      \
+    "smlabb " OLD ", lr, r9, " OLD "\n\t"                                                      \
+    "str    " OLD ", [r11], #4\n\t"                                                            \
+    "subs   r12, r12, #1\n\t"
+
+static __attribute__((naked, noinline)) void effc_dw_3x3_col(EFFC_DW_ARG const int16_t *p,
+                                                             EFFC_DW_ARG int32_t row_bytes,
+                                                             EFFC_DW_ARG int32_t rows,
+                                                             EFFC_DW_ARG const effc_dw_col_job *job)
+{
+    __asm__ volatile(
+        "push   {r4-r11, lr}\n\t"
+        "mov    r12, r2\n\t"
+        "ldm    r3, {r5-r11}\n\t"
+        /* plane row 0: kernel row 0 of output 0 */
+        "ldr    lr, [r0]\n\t"
+        "smlad  r2, lr, r5, r10\n\t"
+        "ldr    lr, [r0, #4]\n\t"
+        "add    r0, r0, r1\n\t"
+        "smlabb r2, lr, r8, r2\n\t"
+        /* plane row 1: kernel row 0 of output 1, row 1 of output 0 */
+        "ldr    lr, [r0]\n\t"
+        "smlad  r3, lr, r5, r10\n\t"
+        "smlad  r2, lr, r6, r2\n\t"
+        "ldr    lr, [r0, #4]\n\t"
+        "add    r0, r0, r1\n\t"
+        "smlabb r3, lr, r8, r3\n\t"
+        "smlabt r2, lr, r8, r2\n\t"
+        "1:\n\t"
+        EFFC_DW_ROW("r4", "r3", "r2")
+        "beq    2f\n\t"
+        EFFC_DW_ROW("r2", "r4", "r3")
+        "beq    2f\n\t"
+        EFFC_DW_ROW("r3", "r2", "r4")
+        "bne    1b\n\t"
+        "2:\n\t"
+        "pop    {r4-r11, pc}\n\t");
+}
+
 static __attribute__((noinline)) void effc_dw_3x3_s1_acc(const int16_t *plane, int32_t pw,
                                                          int32_t oh, int32_t ow,
                                                          const int8_t *w, int32_t bias,
                                                          int32_t *acc)
 {
-    const int32_t w01a = (int32_t)((uint16_t)w[0] | ((uint32_t)(uint16_t)w[1] << 16));
-    const int32_t w01b = (int32_t)((uint16_t)w[3] | ((uint32_t)(uint16_t)w[4] << 16));
-    const int32_t w01c = (int32_t)((uint16_t)w[6] | ((uint32_t)(uint16_t)w[7] << 16));
-    const int32_t w2a = w[2], w2b = w[5], w2c = w[8];
-    int32_t oy, ox;
-    for (oy = 0; oy < oh; oy++) {
-        const int16_t *r0 = plane + (size_t)oy * (size_t)pw;
-        const int16_t *r1 = r0 + pw;
-        const int16_t *r2 = r1 + pw;
-        for (ox = 0; ox + 2 <= ow; ox += 2) {
-            int32_t a0, a1, t;
-            a0 = __smlad((int32_t)effc_read_u32(r0), w01a, bias);
-            a1 = __smlad((int32_t)effc_read_u32(r0 + 1), w01a, bias);
-            t = (int32_t)effc_read_u32(r0 + 2);
-            a0 = __smlabb(t, w2a, a0);
-            a1 = __smlatb(t, w2a, a1);
-            a0 = __smlad((int32_t)effc_read_u32(r1), w01b, a0);
-            a1 = __smlad((int32_t)effc_read_u32(r1 + 1), w01b, a1);
-            t = (int32_t)effc_read_u32(r1 + 2);
-            a0 = __smlabb(t, w2b, a0);
-            a1 = __smlatb(t, w2b, a1);
-            a0 = __smlad((int32_t)effc_read_u32(r2), w01c, a0);
-            a1 = __smlad((int32_t)effc_read_u32(r2 + 1), w01c, a1);
-            t = (int32_t)effc_read_u32(r2 + 2);
-            acc[0] = __smlabb(t, w2c, a0);
-            acc[1] = __smlatb(t, w2c, a1);
-            acc += 2;
-            r0 += 2;
-            r1 += 2;
-            r2 += 2;
-        }
-        if (ox < ow) {
-            int32_t a0 = __smlad((int32_t)effc_read_u32(r0), w01a, bias);
-            a0 = __smlabb((int32_t)r0[2], w2a, a0);
-            a0 = __smlad((int32_t)effc_read_u32(r1), w01b, a0);
-            a0 = __smlabb((int32_t)r1[2], w2b, a0);
-            a0 = __smlad((int32_t)effc_read_u32(r2), w01c, a0);
-            *acc++ = __smlabb((int32_t)r2[2], w2c, a0);
-        }
+    effc_dw_col_job job;
+    int32_t ox;
+    job.w01[0] = (int32_t)((uint16_t)w[0] | ((uint32_t)(uint16_t)w[1] << 16));
+    job.w01[1] = (int32_t)((uint16_t)w[3] | ((uint32_t)(uint16_t)w[4] << 16));
+    job.w01[2] = (int32_t)((uint16_t)w[6] | ((uint32_t)(uint16_t)w[7] << 16));
+    job.w2ab = (int32_t)((uint16_t)w[2] | ((uint32_t)(uint16_t)w[5] << 16));
+    job.w2c = w[8];
+    job.bias = bias;
+    for (ox = 0; ox < ow; ox++) {
+        job.acc = acc + (size_t)ox * (size_t)oh;
+        effc_dw_3x3_col(plane + ox, 2 * pw, oh, &job);
     }
 }
 
@@ -316,26 +356,121 @@ static __attribute__((noinline)) void effc_dw_generic_acc(const effc_dw_conv_par
     }
 }
 
-/* Phase 2: requantize n accumulators of one channel into strided outputs
- * (QADD + SSAT give + zero point and the int8 range; narrower activation
- * ranges are clamped after). */
-static __attribute__((noinline)) void effc_dw_requant(const int32_t *acc, int32_t n,
-                                                      effc_requant rq, int32_t zp,
-                                                      int32_t act_min, int32_t act_max,
-                                                      int8_t *dst, size_t step)
+/* Phase 2: requantize `cols` runs of n accumulators of one channel (acc is
+ * contiguous) into strided outputs: element i of run j goes to
+ * dst[j * col_step + i * step]. QADD + SSAT give + zero point and the int8
+ * range; narrower activation ranges are clamped after. */
+typedef struct {
+    int32_t n, cols;
+    size_t step, col_step;
+    int32_t zp, act_min, act_max;
+} effc_dw_rq_shape;
+
+static __attribute__((noinline)) void effc_dw_requant(const int32_t *acc,
+                                                      const effc_dw_rq_shape *sh,
+                                                      effc_requant rq, int8_t *dst)
 {
-    const int32_t *end = acc + n;
-    if (act_min <= -128 && act_max >= 127) {
+    const int32_t zp = sh->zp, lo = sh->act_min, hi = sh->act_max;
+    const size_t step = sh->step;
+    int32_t j;
+    for (j = 0; j < sh->cols; j++) {
+        const int32_t *end = acc + sh->n;
+        int8_t *d = dst + (size_t)j * sh->col_step;
         while (acc < end) {
-            *dst = (int8_t)__ssat(__qadd(effc_requant_apply(*acc++, rq), zp), 8);
-            dst += step;
+            const int32_t v = __ssat(__qadd(effc_requant_apply(*acc++, rq), zp), 8);
+            *d = (int8_t)effc_clamp_i32(v, lo, hi);
+            d += step;
         }
+    }
+}
+
+/* Phase 2 with effc_requant_rs (right shift in [1, 23], multiplier >= 0,
+ * the zero point folded in): one SMLAL and one shift per output instead of
+ * the mask-and-compare rounding, then SSAT. */
+/* The full-int8-range case in assembly: per run of n (> 0) accumulators,
+ * two outputs per step (an odd one first). r0 = acc, r1 = job
+ * {n, step, col_step, cols, record (multiplier, s - 1, C low, C high)},
+ * r2 = dst. Registers: r4 n, r5 step, r6 col_step, r7-r10 record, r11 steps
+ * left, lr output pointer, r1/r3/r12 temporaries, cols at [sp]. */
+typedef struct {
+    int32_t n, step, col_step, cols;
+    effc_requant_rs rq;
+} effc_dw_rq_job;
+
+#define EFFC_DW_RQ1(X)                                                                        \
+    "and    r3, " X ", #0x80000000\n\t"                                                       \
+    "adds   r3, r3, r9\n\t"                                                                    \
+    "adc    r1, r10, " X ", asr #31\n\t"                                                       \
+    "smlal  r3, r1, " X ", r7\n\t"                                                             \
+    "asr    " X ", r1, r8\n\t"                                                                 \
+    "ssat   " X ", #8, " X "\n\t"                                                              \
+    "strb   " X ", [lr]\n\t"                                                                   \
+    "add    lr, lr, r5\n\t"
+
+static __attribute__((naked, noinline)) void effc_dw_requant_rs_full(
+    EFFC_DW_ARG const int32_t *acc, EFFC_DW_ARG const effc_dw_rq_job *job,
+    EFFC_DW_ARG int8_t *dst)
+{
+    __asm__ volatile(
+        "push   {r4-r11, lr}\n\t"
+        "ldr    r12, [r1, #12]\n\t"
+        "push   {r12}\n\t" /* cols */
+        "ldm    r1, {r4-r6}\n\t"
+        "add    r1, r1, #16\n\t"
+        "ldm    r1, {r7-r10}\n\t"
+        "1:\n\t"
+        "mov    lr, r2\n\t"
+        "add    r2, r2, r6\n\t"
+        "lsrs   r11, r4, #1\n\t"
+        "bcc    2f\n\t"
+        "ldr    r12, [r0], #4\n\t"
+        EFFC_DW_RQ1("r12")
+        "cmp    r11, #0\n\t"
+        "beq    3f\n\t"
+        "2:\n\t"
+        "ldr    r12, [r0], #4\n\t"
+        EFFC_DW_RQ1("r12")
+        "ldr    r12, [r0], #4\n\t"
+        EFFC_DW_RQ1("r12")
+        "subs   r11, r11, #1\n\t"
+        "bne    2b\n\t"
+        "3:\n\t"
+        "ldr    r12, [sp]\n\t"
+        "subs   r12, r12, #1\n\t"
+        "str    r12, [sp]\n\t"
+        "bne    1b\n\t"
+        "add    sp, sp, #4\n\t"
+        "pop    {r4-r11, pc}\n\t");
+}
+
+static __attribute__((noinline)) void effc_dw_requant_rs(const int32_t *acc,
+                                                         const effc_dw_rq_shape *sh,
+                                                         effc_requant_rs rq, int8_t *dst)
+{
+    const int32_t lo = sh->act_min, hi = sh->act_max;
+    const size_t step = sh->step;
+    int32_t j;
+    if (lo <= -128 && hi >= 127) {
+        effc_dw_rq_job job;
+        if (sh->n <= 0 || sh->cols <= 0) {
+            return;
+        }
+        job.n = sh->n;
+        job.step = (int32_t)sh->step;
+        job.col_step = (int32_t)sh->col_step;
+        job.cols = sh->cols;
+        job.rq = rq;
+        effc_dw_requant_rs_full(acc, &job, dst);
         return;
     }
-    while (acc < end) {
-        const int32_t v = __ssat(__qadd(effc_requant_apply(*acc++, rq), zp), 8);
-        *dst = (int8_t)effc_clamp_i32(v, act_min, act_max);
-        dst += step;
+    for (j = 0; j < sh->cols; j++) {
+        const int32_t *end = acc + sh->n;
+        int8_t *d = dst + (size_t)j * sh->col_step;
+        while (acc < end) {
+            const int32_t v = __ssat(effc_requant_rs_apply(*acc++, &rq), 8);
+            *d = (int8_t)effc_clamp_i32(v, lo, hi);
+            d += step;
+        }
     }
 }
 
@@ -347,7 +482,22 @@ static void effc_dw_channel(const effc_dw_conv_params *p, const effc_per_channel
 {
     const int fast = f->h == 3 && f->w == 3 && p->stride_h == 1 && p->stride_w == 1 &&
                      p->dilation_h == 1 && p->dilation_w == 1;
+    effc_dw_rq_shape sh;
     int32_t m;
+    sh.zp = p->output_zero_point;
+    sh.act_min = p->activation_min;
+    sh.act_max = p->activation_max;
+    if (fast) { /* column-major accumulators */
+        sh.n = rows;
+        sh.cols = out->w;
+        sh.step = (size_t)out->w * (size_t)out->c;
+        sh.col_step = (size_t)out->c;
+    } else {
+        sh.n = rows * out->w;
+        sh.cols = 1;
+        sh.step = (size_t)out->c;
+        sh.col_step = 0;
+    }
     for (m = 0; m < p->depth_multiplier; m++) {
         const int32_t oc = ic * p->depth_multiplier + m;
         const int8_t *w = filter + (size_t)oc * (size_t)(f->h * f->w);
@@ -357,10 +507,15 @@ static void effc_dw_channel(const effc_dw_conv_params *p, const effc_per_channel
         } else {
             effc_dw_generic_acc(p, plane, g->pw, f, rows, out->w, w, bo, acc);
         }
-        effc_dw_requant(acc, rows * out->w,
-                        effc_requant_make(quant->multiplier[oc], quant->shift[oc]),
-                        p->output_zero_point, p->activation_min, p->activation_max, dst + oc,
-                        (size_t)out->c);
+        if (effc_requant_rs_ok(quant->multiplier[oc], quant->shift[oc], sh.zp)) {
+            effc_dw_requant_rs(acc, &sh,
+                               effc_requant_rs_make(quant->multiplier[oc], quant->shift[oc],
+                                                    sh.zp),
+                               dst + oc);
+        } else {
+            effc_dw_requant(acc, &sh, effc_requant_make(quant->multiplier[oc], quant->shift[oc]),
+                            dst + oc);
+        }
     }
 }
 
@@ -464,6 +619,15 @@ static int effc_dw_in_place(const effc_dw_conv_params *p, const effc_per_channel
         return EFFC_ERR_ARG;
     }
     effc_dw_prepare(p, f, out, (int16_t *)buf);
+#if defined(EFFC_USE_DSP)
+    if (effc_dw_geometry(p, f, out).rows >= out->h) {
+        /* One band: the DSP body copies each group of channels of the whole
+         * image into its planes before it writes those channels' outputs,
+         * and channel c only reads c, so it can write over its input. */
+        effc_dw_body(p, quant, in, data, f, filter, bias, out, data, (int16_t *)buf);
+        return EFFC_OK;
+    }
+#endif
     for (c0 = 0; c0 < in->c; c0 += EFFC_DW_IN_PLACE_CHANNELS) {
         const int32_t k = EFFC_MIN(EFFC_DW_IN_PLACE_CHANNELS, in->c - c0);
         const effc_dims in_k = {in->n, in->h, in->w, k};

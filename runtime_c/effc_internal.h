@@ -85,8 +85,17 @@ typedef struct {
     int32_t output_zero_point;
     int32_t activation_min;
     int32_t activation_max;
+    int32_t columns;              /* columns the caller will run (a hint) */
     const effc_requant *channels; /* [n_out] decoded requantization, set by effc_mm_init */
+    /* DSP body: the same records in effc_requant_rs form, with the output
+     * zero point folded in, when every channel allows it and columns >= 2
+     * (they cost more to make than they save on a single column; then
+     * channels is NULL), else NULL. Set by effc_mm_init. */
+    const effc_requant_rs *channels_rs;
 } effc_mm;
+
+/* effc_requant and effc_requant_rs records share the front of scratch. */
+typedef char effc_requant_rs_fits[sizeof(effc_requant_rs) == sizeof(effc_requant) ? 1 : -1];
 
 /* Scratch bytes for effc_mm_init + effc_mm_cols_s8: the decoded
  * requantization of every channel, then two columns of k int16 values. */
@@ -103,6 +112,15 @@ void *effc_mm_init(effc_mm *mm, void *scratch);
 void effc_mm_cols_s8(const effc_mm *mm, const int8_t *col0, const int8_t *col1, int8_t *out0,
                      int8_t *out1, void *scratch);
 
+/* Four columns. Needs 8 * k bytes after effc_mm_init's records, and the
+ * columns must not lie in the first 4 * k of them. */
+void effc_mm_cols4_s8(const effc_mm *mm, const int8_t *const col[4], int8_t *const out[4],
+                      void *scratch);
+
+/* Whether effc_mm_cols4_s8 reads all four columns before it writes any
+ * output (then the columns may be overwritten by the outputs). */
+int effc_mm_cols4_reads_first(const effc_mm *mm);
+
 #if defined(EFFC_USE_DSP)
 /* Assembly inner loops (effc_mm_s8_asm.c). */
 typedef struct {
@@ -111,7 +129,8 @@ typedef struct {
     const int8_t *w;             /* weights of the next channel pair (advanced) */
     int32_t k;                   /* row length, a multiple of 4 */
     const int32_t *bias;         /* next bias pair (advanced), or NULL */
-    const effc_requant *channel; /* next channel record (advanced) */
+    const void *channel;         /* next channel record (advanced): effc_requant,
+                                    or effc_requant_rs for effc_mm_2x2_run_rs */
     int8_t *out0;                /* next outputs of column 0 (advanced) */
     int8_t *out1;                /* next outputs of column 1 (advanced) */
     int32_t pairs;               /* channel pairs to compute (> 0) */
@@ -120,7 +139,25 @@ typedef struct {
     int32_t clamp;
 } effc_mm_job;
 
+/* One channel x four columns (effc_requant_rs records only). */
+typedef struct {
+    const int32_t *q;               /* widened columns (four-column layout) */
+    int32_t groups;                 /* k / 4 (> 0) */
+    const int8_t *w;                /* weights of the next channel (advanced) */
+    const int32_t *bias;            /* next bias (advanced), or NULL */
+    const effc_requant_rs *channel; /* next channel record (advanced) */
+    int8_t *out[4];                 /* next outputs of each column (advanced) */
+    int32_t n;                      /* channels to compute (> 0) */
+    int32_t zero_point;
+    int32_t act_min, act_max;
+    int32_t clamp;
+} effc_mm_job4;
+
+void effc_mm_1x4_run_rs(effc_mm_job4 *job);        /* job->bias != NULL */
+void effc_mm_1x4_run_rs_nobias(effc_mm_job4 *job); /* job->bias == NULL */
 void effc_mm_2x2_run(effc_mm_job *job);
+/* The same with job->channel pointing at effc_requant_rs records. */
+void effc_mm_2x2_run_rs(effc_mm_job *job);
 void effc_dot_2x2_groups(const int32_t *q, int32_t groups, const int8_t *w0, int32_t k,
                          int32_t *acc);
 void effc_dot_4x1_groups(const int32_t *q, int32_t groups, const int8_t *w0, int32_t k,

@@ -103,6 +103,58 @@ static inline int32_t effc_requant_apply(int32_t x, effc_requant r)
     return (v >> r.right_shift) + ((v & r.mask) > threshold ? 1 : 0);
 }
 
+/* Single-multiply form of effc_requant_apply() plus an output zero point zp,
+ * for a right shift s >= 1 and a multiplier m >= 0 (every TFLite multiplier
+ * below 0.5). With v = floor((x*m + 2^30) / 2^31) (the high multiply) and the
+ * final rounding floor((v + 2^(s-1) - [v < 0]) / 2^s) (ties away from zero),
+ * the two floors merge into one: floor((x*m + C) / 2^(31+s)) with
+ * C = 2^30 + 2^(s+30) - [x < 0] * 2^31. ([x < 0] differs from [v < 0] only
+ * where v == 0, and then both give 0.) Adding zp * 2^(31+s) to C adds exactly
+ * zp to the result. The result is the high word of a 64-bit SMLAL shifted
+ * right by s - 1: no mask, no compare, no separate zero-point add.
+ * effc_requant_rs_apply(x) == effc_requant_apply(x) + zp for every x when
+ * effc_requant_rs_ok(): |x*m| < 2^62 and |zp| * 2^(31+s) <= 2^61 (s <= 23)
+ * keep the 64-bit sum's high word within int32, and |result - zp| < 2^30 so
+ * the sum needs no saturation (TFLite's own + zp cannot saturate either). */
+typedef struct {
+    int32_t multiplier;
+    int32_t shift1; /* s - 1, in [0, 22] */
+    int32_t c_lo;   /* C + zp * 2^(31+s) for x >= 0: low word (bits) */
+    int32_t c_hi;   /* high word */
+} effc_requant_rs;
+
+/* Whether effc_requant_rs_make() applies: multiplier >= 0, shift in
+ * [-23, -1], zero point in [-128, 127]. */
+static inline int effc_requant_rs_ok(int32_t multiplier, int32_t shift, int32_t zp)
+{
+    return multiplier >= 0 && shift <= -1 && shift >= -23 && zp >= -128 && zp <= 127;
+}
+
+static inline effc_requant_rs effc_requant_rs_make(int32_t multiplier, int32_t shift,
+                                                   int32_t zp)
+{
+    /* C = 2^30 + 2^(s+30) + zp * 2^(31+s), in 32-bit halves: 2^(s+30) is
+     * 2^31 in the low word for s == 1, else 2^(s-2) in the high word, and
+     * zp * 2^(31+s) is zp * 2^(s-1) in the high word (|zp| * 2^22 fits). */
+    effc_requant_rs r;
+    const int32_t s = -shift;
+    r.multiplier = multiplier;
+    r.shift1 = s - 1;
+    r.c_lo = (int32_t)(s == 1 ? 0xC0000000u : 0x40000000u);
+    r.c_hi = (s >= 2 ? (int32_t)1 << (s - 2) : 0) + zp * ((int32_t)1 << (s - 1));
+    return r;
+}
+
+/* effc_requant_apply(x) + zp (the zero point given to effc_requant_rs_make). */
+static inline int32_t effc_requant_rs_apply(int32_t x, const effc_requant_rs *r)
+{
+    const uint64_t c = (((uint64_t)(uint32_t)r->c_hi << 32) | (uint32_t)r->c_lo) -
+                       ((uint64_t)((uint32_t)x >> 31) << 31);
+    /* |x*m| < 2^62 and |C| < 2^62: the int64 sum cannot overflow */
+    const int64_t p = (int64_t)x * (int64_t)r->multiplier + (int64_t)c;
+    return (int32_t)(p >> 32) >> r->shift1;
+}
+
 static inline int32_t effc_clamp_i32(int32_t x, int32_t lo, int32_t hi)
 {
     x = x < lo ? lo : x;

@@ -8,6 +8,7 @@ Micro's integer kernels. The same case table runs under sanitizers
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
@@ -176,6 +177,92 @@ def int8_cases() -> list[Case]:
         _requant_case("requantize_up_shift", 71, -128, 0, 1.7),
         _quantize_case("quantize_ties_and_specials", 0.05, -12),
         _dequantize_case("dequantize_all_values", 0.0371, 7),
+        *fast_path_cases(),
+    ]
+
+
+def _in_place(case: Case) -> Case:
+    """The same conv call with the output written over a copy of the input."""
+    n = int(np.prod(case.arrays["input"].shape))
+    assert n == int(np.prod(case.out_shape)), "in place needs equal shapes"
+    call = case.call.replace("@input", "y")
+    return replace(case, name=case.name, call=f"(__builtin_memcpy(y, @input, {n}), {call})")
+
+
+def _requant_edges(case: Case, big_bias: bool = False, deep: bool = False) -> Case:
+    """Per-channel multipliers and right shifts at the edges of the range:
+    shifts -1 (the single-rounding special case), -2, -17 and -23 (the last
+    one the DSP fast requantization takes), or with ``deep`` also -31 (which
+    sends the layer to the general requantization); multiplier 0, 2^30 (exact
+    ties), 2^31 - 1 and random ones."""
+    a = dict(case.arrays)
+    c = a["shift"].size
+    rng = np.random.default_rng(c)
+    m = rng.integers(1 << 30, (1 << 31) - 1, size=c).astype(np.int32)
+    m[0::5] = 1 << 30
+    m[1::7] = (1 << 31) - 1
+    m[2::11] = 0
+    shifts = np.array([-1, -2, -1, -17, -31 if deep else -23, -1, -3, -9], np.int32)
+    a["multiplier"] = m
+    a["shift"] = shifts[np.arange(c) % shifts.size]
+    if big_bias and a.get("bias") is not None:  # outputs spread over the int8 range
+        top = np.minimum(-a["shift"].astype(np.int64) + 8, 30)
+        a["bias"] = (rng.uniform(-1, 1, size=c) * (1 << top)).astype(np.int32)
+        key = "weights" if "weights" in a else "filter"  # small shifts: bias only
+        w = a[key].copy()
+        small = -a["shift"] < 8
+        w[small] = rng.integers(-1, 2, size=w[small].shape)
+        a[key] = w
+    return replace(case, arrays=a)
+
+
+def fast_path_cases() -> list[Case]:
+    """Cases aimed at the DSP fast paths: four-pixel pointwise blocks (in place
+    too), the single-multiply requantization (right shifts only) next to its
+    fallback, the column-wise depthwise 3x3 and the 16-bit-lane pools."""
+    def kws_dw(name: str, seed: int, izp: int = -128, **kw: Any) -> Case:
+        return conv_case(name, seed, h=25, w=5, cin=8, cout=0, depthwise=1,
+                         pads=(1, 1, 1, 1), izp=izp, ozp=-128, **kw)
+
+    def pw(name: str, seed: int, cin: int, cout: int, **kw: Any) -> Case:
+        return conv_case(name, seed, h=3, w=5, cin=cin, cout=cout, k=(1, 1), izp=-128,
+                         ozp=-128, **kw)
+
+    flat = pool_case("global_avg_pool_all_min_400_taps", 47, "global_avg_pool", h=20, w=20,
+                     c=6, k=(1, 1), stride=(1, 1))
+    flat = replace(flat, arrays={"input": np.full((1, 20, 20, 6), -128, np.int8)})
+    return [
+        _in_place(pw("conv1x1_in_place_quads", 80, 12, 12)),
+        _in_place(pw("conv1x1_in_place_odd_k", 81, 6, 6)),
+        _in_place(pw("conv1x1_in_place_mixed_shifts", 82, 8, 8, real=0.3)),
+        _in_place(_requant_edges(pw("conv1x1_in_place_requant_edges", 83, 16, 16),
+                                 big_bias=True)),
+        _requant_edges(pw("conv1x1_quads_requant_edges_relu", 84, 16, 10,
+                          act=(-128, 60)), big_bias=True),
+        _in_place(_requant_edges(pw("conv1x1_in_place_requant_deep_shift", 93, 16, 16),
+                                 big_bias=True, deep=True)),
+        _requant_edges(conv_case("conv1x1_quads_requant_edges_zp127", 94, h=4, w=3, cin=8,
+                                 cout=8, k=(1, 1), izp=127, ozp=127), big_bias=True),
+        _requant_edges(conv_case("conv10x4_s2_requant_edges", 85, h=49, w=10, cin=1,
+                                 cout=8, k=(10, 4), stride=(2, 2), pads=SAME_KWS,
+                                 izp=-128, ozp=5), big_bias=True),
+        _requant_edges(dense_case("dense_requant_edges", 86, batches=3, fin=64, fout=9,
+                                  izp=-1), big_bias=True),
+        _requant_edges(dense_case("dense_requant_deep_shift", 95, batches=2, fin=32, fout=9,
+                                  izp=2), big_bias=True, deep=True),
+        _in_place(kws_dw("dw3x3_in_place_kws", 87)),
+        _in_place(_requant_edges(kws_dw("dw3x3_in_place_requant_edges", 88, izp=0,
+                                        act=(-100, 100)), big_bias=True)),
+        _in_place(_requant_edges(kws_dw("dw3x3_in_place_requant_deep_shift", 96, izp=0),
+                                 big_bias=True, deep=True)),
+        _in_place(kws_dw("dw3x3_in_place_mixed_shifts", 89, real=0.3)),
+        conv_case("dw3x3_s1_one_row", 90, h=1, w=7, cin=4, cout=0, depthwise=1,
+                  pads=(1, 1, 1, 1)),
+        pool_case("avg_pool_full_rows_300_taps", 91, "avg_pool", h=30, w=10, c=9,
+                  k=(30, 10), stride=(30, 10)),
+        pool_case("avg_pool_kws", 92, "avg_pool", h=25, w=5, c=64, k=(25, 5),
+                  stride=(25, 5)),
+        flat,
     ]
 
 
