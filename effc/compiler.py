@@ -91,13 +91,14 @@ def compile_model(model: str | Path, outdir: str | Path,
     outdir.mkdir(parents=True, exist_ok=True)
     save_graph(graph, outdir / "ir")
     save_onnx(graph, outdir / "model.onnx")
+    float_summary = summarize(float_graph)
     manifest: dict[str, Any] = {
         "effc_version": "0.1.0",
         "source": str(model),
         "name": graph.name,
         "quantize": quant_report.get("mode", "none"),
         "summary": summarize(graph),
-        "float_summary": {k: summarize(float_graph)[k] for k in ("macs", "params")},
+        "float_summary": {k: float_summary[k] for k in ("macs", "params")},
         "quantization": quant_report | quantization_parameters(graph),
     }
     if prune_report is not None:

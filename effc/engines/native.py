@@ -15,6 +15,7 @@ import numpy as np
 from effc.codegen.c.hostlib import build_shared
 from effc.engines.run import EngineResult
 from effc.errors import EffcError
+from effc.reference.interpreter import check_input as check_graph_input
 
 if TYPE_CHECKING:
     from effc.compiler import CompiledModel
@@ -32,15 +33,7 @@ def _c_info(compiled: CompiledModel) -> dict[str, Any]:
 
 def check_input(compiled: CompiledModel, x: np.ndarray) -> np.ndarray:
     """Validate ``x`` against the model interface; returns [N, *input_shape[1:]]."""
-    graph = compiled.graph
-    tensor = graph.tensors[graph.inputs[0]]
-    if x.dtype != np.dtype(tensor.dtype):
-        raise EffcError(f"input has dtype {x.dtype}, the model expects {tensor.dtype}; "
-                        "convert the input file")
-    if x.ndim != len(tensor.shape) or tuple(x.shape[1:]) != tuple(tensor.shape[1:]):
-        raise EffcError(f"input has shape {list(x.shape)}, the model expects "
-                        f"[N, {', '.join(map(str, tensor.shape[1:]))}]; fix the input file")
-    return x
+    return check_graph_input(compiled.graph, compiled.graph.inputs[0], x)
 
 
 def build_host_library(compiled: CompiledModel, sanitize: bool = False) -> tuple[Path, str]:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import jinja2
 
+from effc.codegen.c.hostlib import cache_dir
 from effc.errors import EffcError
 from effc.firmware.boards import Board, load_board
 
@@ -171,22 +172,11 @@ def build_firmware(model_c_dir: str | Path, board: Board | str | None, out_dir: 
 # ----------------------------------------------------------------- plugin
 
 
-def _cache_dir() -> Path:
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "effc"
-    try:
-        base.mkdir(parents=True, exist_ok=True)
-        return base
-    except OSError:
-        path = Path(tempfile.gettempdir()) / f"effc-cache-{os.getuid()}"
-        path.mkdir(parents=True, exist_ok=True)
-        return path
-
-
 def count_plugin() -> Path:
     """The instruction-count plugin, built once per source version."""
     src = PLUGIN_SOURCE.read_bytes()
     key = hashlib.sha256(src).hexdigest()[:16]
-    so = _cache_dir() / f"qemu-count-{key}.so"
+    so = cache_dir() / f"qemu-count-{key}.so"
     if so.exists():
         return so
     gcc = shutil.which("gcc") or shutil.which("cc")

@@ -18,11 +18,9 @@ import numpy as np
 
 from effc.ir import Graph, Node, Tensor
 from effc.ops import get_op
+from effc.ops.activation import FUNCTIONS as ACTIVATIONS
 
-_UNARY = {
-    "Relu", "Clip", "LeakyRelu", "Sigmoid", "Tanh", "Selu", "HardSigmoid", "HardSwish",
-    "QuantizeLinear", "DequantizeLinear", "Elu", "Softplus", "Softsign", "Neg", "Abs", "Exp",
-}
+_UNARY = {*ACTIVATIONS, "QuantizeLinear", "DequantizeLinear"}
 _BINARY = {"Add", "Sub", "Mul", "Div", "PRelu"}
 
 

@@ -22,7 +22,9 @@ import numpy as np
 
 from effc.errors import EffcError
 from effc.ir import Graph, Node, QuantParams, Tensor
+from effc.ops.activation import FUNCTIONS as ACTIVATIONS
 from effc.ops.activation import float_function
+from effc.passes.calibrate import choose_quant
 from effc.quant import int8 as q8
 
 #: Ops whose output keeps the input's quantization (no arithmetic on values).
@@ -216,10 +218,7 @@ LOWERINGS: dict[str, Callable[[Graph, Node], None]] = {
     "Sub": _lower_add_sub,
     "Mul": _lower_mul,
     "Softmax": _lower_softmax,
-    "Relu": _lower_lut, "Clip": _lower_lut, "LeakyRelu": _lower_lut, "Sigmoid": _lower_lut,
-    "Tanh": _lower_lut, "Selu": _lower_lut, "HardSigmoid": _lower_lut, "HardSwish": _lower_lut,
-    "Elu": _lower_lut, "Softplus": _lower_lut, "Softsign": _lower_lut, "Neg": _lower_lut,
-    "Abs": _lower_lut, "Exp": _lower_lut,
+    **{op: _lower_lut for op in ACTIVATIONS},
     "Pad": _lower_pad,
     "Concat": _lower_concat,
     "AveragePool": _lower_pool,
@@ -252,11 +251,8 @@ def _quantize_constant_operands(graph: Graph, node: Node) -> None:
         if tensor.data is None or tensor.dtype == "int8":
             continue
         data = tensor.data.astype(np.float64)
-        lo, hi = min(0.0, float(data.min())), max(0.0, float(data.max()))
-        scale = (hi - lo) / 255.0 if hi > lo else 1.0
-        zero_point = int(np.clip(np.round(-128 - lo / scale), -128, 127))
-        quant = QuantParams(np.float32(scale), np.int32(zero_point))
-        q = q8.quantize(data, scale, zero_point)
+        quant = choose_quant(float(data.min()), float(data.max()))
+        q = q8.quantize(data, float(quant.scale), int(quant.zero_point))
         node.inputs[i] = graph.add_constant(name + "_q", q, quant=quant).name
 
 

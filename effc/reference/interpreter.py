@@ -27,6 +27,22 @@ def _is_integer_node(node: Node, graph: Graph) -> bool:
     return False
 
 
+def check_input(graph: Graph, name: str, x: np.ndarray) -> np.ndarray:
+    """``x`` must have the input's dtype and its shape after the batch axis."""
+    tensor = graph.tensors[name]
+    if x.dtype != np.dtype(tensor.dtype):
+        raise EffcError(
+            f"input '{name}' has dtype {x.dtype}, the model expects {tensor.dtype}; "
+            "convert the input file"
+        )
+    if tuple(x.shape[1:]) != tuple(tensor.shape[1:]):
+        raise EffcError(
+            f"input '{name}' has shape {list(x.shape)}, the model expects "
+            f"[N, {', '.join(map(str, tensor.shape[1:]))}]; fix the input file"
+        )
+    return x
+
+
 def run_graph(
     graph: Graph,
     feeds: dict[str, np.ndarray],
@@ -36,21 +52,9 @@ def run_graph(
     """Run one batch; returns the graph outputs (or every value when ``keep``)."""
     values: dict[str, np.ndarray] = {}
     for name in graph.inputs:
-        tensor = graph.tensors[name]
         if name not in feeds:
             raise EffcError(f"no value given for model input '{name}'")
-        x = np.asarray(feeds[name])
-        if x.dtype != np.dtype(tensor.dtype):
-            raise EffcError(
-                f"input '{name}' has dtype {x.dtype}, the model expects {tensor.dtype}; "
-                "convert the input file"
-            )
-        if tuple(x.shape[1:]) != tuple(tensor.shape[1:]):
-            raise EffcError(
-                f"input '{name}' has shape {list(x.shape)}, the model expects "
-                f"{list(tensor.shape)}; fix the input file"
-            )
-        values[name] = x
+        values[name] = check_input(graph, name, np.asarray(feeds[name]))
     refcount: dict[str, int] = {}
     for node in graph.nodes:
         for name in node.inputs:

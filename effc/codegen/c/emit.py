@@ -79,7 +79,7 @@ class _Arrays:
         return sum(size[a["ctype"]] * a["count"] for a in self.items)
 
 
-def _pointers(graph: Graph, call: Call, plan: MemoryPlan, split: CoreSplit,
+def _pointers(graph: Graph, node: Node, call: Call, plan: MemoryPlan, split: CoreSplit,
               arrays: _Arrays) -> dict[str, Any]:
     def ptr(name: str, const: bool) -> str:
         tensor = graph.tensors[name]
@@ -95,7 +95,8 @@ def _pointers(graph: Graph, call: Call, plan: MemoryPlan, split: CoreSplit,
         return f"({qual}{ctype} *)(effc_arena + {plan.offsets[root]})"
 
     p: dict[str, Any] = {"output": ptr(call.outputs[0], False)}
-    operands = [n for n in _operands(graph, call)]
+    # Binary ops keep operand order, constants included.
+    operands = node.inputs[:2] if call.macro.startswith("binary") else call.inputs
     if operands:
         p["input"] = ptr(operands[0], True)
     if len(operands) > 1:
@@ -123,22 +124,16 @@ UNARY_F32 = {"Relu": "effc_relu_f32", "Clip": "effc_clip_f32", "Sigmoid": "effc_
              "Selu": "effc_selu_f32"}
 
 
-def _operands(graph: Graph, call: Call) -> list[str]:
-    """Binary ops keep operand order, constants included."""
-    node_inputs = next(n for n in graph.nodes if n.name == call.node).inputs
-    if call.macro.startswith("binary"):
-        return list(node_inputs[:2])
-    return list(call.inputs)
-
-
 def generate_c(graph: Graph, folder: Path, name: str) -> dict[str, Any]:
     """Write the C library for ``graph`` into ``folder``; return manifest facts."""
     split = split_core(graph)
     core = Graph(graph.name, split.nodes, graph.tensors, [split.input], [split.output])
     calls = {n.name: node_call(graph, n) for n in split.nodes}
+    for call in calls.values():
+        call.scratch = scratch_bytes(call)
     skipped: set[str] = set()
     plan = plan_memory(core, {split.input, split.output},
-                       lambda n: scratch_bytes(calls[n.name]),
+                       lambda n: calls[n.name].scratch,
                        lambda n: calls[n.name].inplace)
     for node in split.nodes:  # an aliased Reshape needs no code
         if node.op_type == "Reshape" and plan.root(node.outputs[0]) == plan.root(node.inputs[0]):
@@ -155,11 +150,10 @@ def generate_c(graph: Graph, folder: Path, name: str) -> dict[str, Any]:
         if node.name in skipped:
             continue
         call = calls[node.name]
-        size = scratch_bytes(call)
         layers.append({"index": len(layers), "op": node.op_type, "node": node.name[-60:],
                        "macro": call.macro, "fields": call.fields,
-                       "ptr": _pointers(graph, call, plan, split, arrays),
-                       "scratch_size": size,
+                       "ptr": _pointers(graph, node, call, plan, split, arrays),
+                       "scratch_size": call.scratch,
                        "scratch_offset": plan.offsets.get(f"scratch:{node.name}", 0)})
     tin, tout = graph.tensors[split.input], graph.tensors[split.output]
     quantized = tin.dtype == "int8"

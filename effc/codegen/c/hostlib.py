@@ -11,6 +11,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import cffi
@@ -21,8 +22,15 @@ RUNTIME_DIR = Path(__file__).resolve().parents[3] / "runtime_c"
 
 
 def cache_dir() -> Path:
-    root = Path(os.environ.get("EFFC_CACHE", Path.home() / ".cache" / "effc"))
-    root.mkdir(parents=True, exist_ok=True)
+    """effc's build cache: $EFFC_CACHE, else $XDG_CACHE_HOME/effc or ~/.cache/effc,
+    else a per-user folder in the temp directory when those are not writable."""
+    default = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "effc"
+    root = Path(os.environ.get("EFFC_CACHE", default))
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        root = Path(tempfile.gettempdir()) / f"effc-cache-{os.getuid()}"
+        root.mkdir(parents=True, exist_ok=True)
     return root
 
 

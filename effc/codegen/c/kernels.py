@@ -15,6 +15,7 @@ import numpy as np
 
 from effc.errors import EffcError
 from effc.ir import Graph, Node
+from effc.ops.activation import FUNCTIONS as ACTIVATIONS
 
 
 @dataclass
@@ -268,8 +269,7 @@ CALLS = {
     "MaxPool": pool_call, "AveragePool": pool_call, "GlobalAveragePool": pool_call,
     "GlobalMaxPool": pool_call,
     "Add": binary_call, "Sub": binary_call, "Mul": binary_call, "Div": binary_call,
-    "Relu": unary_call, "Clip": unary_call, "LeakyRelu": unary_call, "Sigmoid": unary_call,
-    "Tanh": unary_call, "Selu": unary_call, "HardSigmoid": unary_call, "HardSwish": unary_call,
+    **{op: unary_call for op in ACTIVATIONS},
     "Softmax": softmax_call, "Requantize": requantize_call,
     "QuantizeLinear": quantize_call, "DequantizeLinear": quantize_call,
     "Concat": concat_call, "Reshape": reshape_call,
