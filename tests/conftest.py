@@ -6,7 +6,10 @@ import os
 from pathlib import Path
 
 import numpy as np
+import onnx
+import onnxruntime as ort
 import pytest
+from onnx.reference import ReferenceEvaluator
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_MODELS = ROOT.parent / "shared" / "models"
@@ -21,6 +24,21 @@ def shared_models() -> Path:
             pytest.fail(f"{SHARED_MODELS} is missing; CI must provide ../shared/models")
         pytest.skip(f"{SHARED_MODELS} is missing (external models not available here)")
     return SHARED_MODELS
+
+
+def onnx_oracle(model: onnx.ModelProto, x: np.ndarray) -> np.ndarray:
+    """onnxruntime on each sample of ``x``; ``onnx.reference`` where onnxruntime
+    cannot run the model (e.g. the opset-6 Gemm of three_layer_bn_pytorch)."""
+    name = model.graph.input[0].name
+    try:
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        session = ort.InferenceSession(model.SerializeToString(), options)
+        run = lambda s: session.run(None, {name: s})[0]  # noqa: E731
+    except Exception:
+        evaluator = ReferenceEvaluator(model)
+        run = lambda s: evaluator.run(None, {name: s})[0]  # noqa: E731
+    return np.concatenate([run(x[i:i + 1]) for i in range(x.shape[0])])
 
 
 def relative_error(y: np.ndarray, ref: np.ndarray, floor: float = 1e-6) -> float:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import subprocess
 
 import numpy as np
-import onnxruntime as ort
 import pytest
 
 from effc.engines.native import build_host_library, run_host
 from effc.frontend.loader import load_onnx
 from tests.c_models import FLOAT_MLPERF, HLS4ML, INT8_MODELS, compiled, model_path, tflm_vectors
+from tests.conftest import onnx_oracle
 
 ARM_FLAGS = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16",
              "-ffreestanding"]
@@ -32,16 +32,7 @@ def test_float_host_matches_onnxruntime(tmp_path_factory, name: str) -> None:
     shape = model.graph.tensors[model.graph.inputs[0]].shape
     x = np.random.default_rng(5).standard_normal((2, *shape[1:])).astype(np.float32)
     got = run_host(model, x).outputs
-    onnx_model = load_onnx(model_path(name))
-    try:
-        session = ort.InferenceSession(onnx_model.SerializeToString())
-        run = lambda s: session.run(None, {session.get_inputs()[0].name: s})[0]  # noqa: E731
-    except Exception:
-        from onnx.reference import ReferenceEvaluator
-
-        evaluator = ReferenceEvaluator(onnx_model)
-        run = lambda s: evaluator.run(None, {onnx_model.graph.input[0].name: s})[0]  # noqa: E731
-    ref = np.concatenate([run(x[i:i + 1]) for i in range(2)]).reshape(got.shape)
+    ref = onnx_oracle(load_onnx(model_path(name)), x).reshape(got.shape)
     assert float(np.abs(got - ref).max()) <= 1e-4 * max(1.0, float(np.abs(ref).max()))
 
 

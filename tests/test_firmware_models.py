@@ -6,13 +6,13 @@ import subprocess
 import sys
 
 import numpy as np
-import onnxruntime as ort
 import pytest
 
 from effc.engines.qemu_model import run_qemu_model
 from effc.errors import EffcError
 from effc.frontend.loader import load_onnx
 from tests.c_models import INT8_MODELS, compiled, model_path, tflm_vectors
+from tests.conftest import onnx_oracle
 
 pytestmark = pytest.mark.qemu
 
@@ -56,9 +56,7 @@ def test_float_resnet_matches_onnxruntime_under_qemu(tmp_path_factory) -> None:
     model = compiled(tmp_path_factory, "pretrainedResnet", quantize="none")
     x = np.random.default_rng(3).standard_normal((2, 32, 32, 3)).astype(np.float32)
     got = run_qemu_model(model, x).outputs
-    session = ort.InferenceSession(load_onnx(model_path("pretrainedResnet")).SerializeToString())
-    ref = np.concatenate([session.run(None, {session.get_inputs()[0].name: x[i:i + 1]})[0]
-                          for i in range(2)])
+    ref = onnx_oracle(load_onnx(model_path("pretrainedResnet")), x)
     assert float(np.abs(got - ref).max()) <= 1e-4
 
 

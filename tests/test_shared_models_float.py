@@ -12,7 +12,6 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
-from onnx.reference import ReferenceEvaluator
 
 from effc.cli import main
 from effc.errors import EffcError
@@ -20,7 +19,7 @@ from effc.frontend.importer import load
 from effc.frontend.loader import load_onnx
 from effc.onnx_export import to_onnx
 from effc.reference import run_samples
-from tests.conftest import EXAMPLES, shared_models
+from tests.conftest import EXAMPLES, onnx_oracle, shared_models
 
 HLS4ML = [
     "conv1d_small_keras", "conv2d_small_keras", "conv2d_small_mp_keras", "dense_big_keras",
@@ -38,19 +37,6 @@ def _path(name: str):
     return root / folder / f"{name}.onnx"
 
 
-def _oracle(model: onnx.ModelProto, x: np.ndarray) -> np.ndarray:
-    name = model.graph.input[0].name
-    try:
-        options = ort.SessionOptions()
-        options.log_severity_level = 3
-        session = ort.InferenceSession(model.SerializeToString(), options)
-        run = lambda s: session.run(None, {name: s})[0]  # noqa: E731
-    except Exception:
-        evaluator = ReferenceEvaluator(model)
-        run = lambda s: evaluator.run(None, {name: s})[0]  # noqa: E731
-    return np.concatenate([run(x[i:i + 1]) for i in range(x.shape[0])])
-
-
 @pytest.mark.parametrize("name", [*HLS4ML, *MLPERF_FLOAT, "digits_cnn"])
 def test_float_reference_matches_onnx_oracle(name: str) -> None:
     path = _path(name)
@@ -58,7 +44,7 @@ def test_float_reference_matches_onnx_oracle(name: str) -> None:
     shape = graph.tensors[graph.inputs[0]].shape
     x = np.random.default_rng(1234).standard_normal((3, *shape[1:])).astype(np.float32)
     y = run_samples(graph, x)
-    ref = _oracle(load_onnx(path), x).reshape(y.shape)
+    ref = onnx_oracle(load_onnx(path), x).reshape(y.shape)
     # Relative to the output's magnitude (floor 1e-6): the reference computes in
     # float64, the oracle in float32, so tiny elements carry the oracle's noise.
     scale = max(float(np.abs(ref).max()), 1e-6)
