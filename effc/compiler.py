@@ -20,6 +20,7 @@ import numpy as np
 from effc.errors import EffcError
 from effc.ir import Graph
 from effc.ir_io import load_graph, save_graph
+from effc.passes.lower_int8 import WEIGHT_GRANULARITIES
 
 MANIFEST = "effc.json"
 
@@ -34,6 +35,9 @@ def add_compile_arguments(p: argparse.ArgumentParser) -> None:
                    help="calibration samples on axis 0")
     p.add_argument("--calibrator", default="minmax",
                    help="minmax, percentile, mse or entropy; per tensor as NAME=KIND")
+    p.add_argument("--weight-quant", choices=list(WEIGHT_GRANULARITIES), default="per-channel",
+                   help="symmetric int8 weights with one scale per output channel (default) "
+                        "or one per tensor; a QDQ model's weights keep their own")
     p.add_argument("--input-shape", action="append", metavar="NAME=DxD...")
     p.add_argument("--board", nargs="?", const="mps2-an386", default=None,
                    help="emit C (and firmware) for this board (see 'effc boards'); "
@@ -49,6 +53,7 @@ class CompileOptions:
     quantize: str | None = None
     calib: str | np.ndarray | None = None
     calibrator: str = "minmax"
+    weight_quant: str = "per-channel"  # or "per-tensor" (WEIGHT_GRANULARITIES)
     input_shapes: list[str] | None = None
     board: str | None = None
     name: str | None = None
@@ -131,7 +136,8 @@ def compile_from_args(args: argparse.Namespace) -> int:
     from effc.passes.prune_cli import prune_options_from_args
 
     options = CompileOptions(quantize=args.quantize, calib=args.calib,
-                             calibrator=args.calibrator, input_shapes=args.input_shape,
+                             calibrator=args.calibrator, weight_quant=args.weight_quant,
+                             input_shapes=args.input_shape,
                              board=args.board, name=args.name,
                              prune=prune_options_from_args(args))
     compiled = compile_model(args.model, args.output, options)

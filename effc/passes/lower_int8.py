@@ -50,19 +50,25 @@ def _zp(t: Tensor) -> int:
     return int(t.quant.zero_point)
 
 
-def weight_quant(w: np.ndarray, axis: int = 0) -> QuantParams:
-    """Per-channel symmetric int8 weight quantization (range +-127, never a zero scale)."""
-    reduce = tuple(i for i in range(w.ndim) if i != axis)
+#: How weights without quantization parameters of their own are quantized.
+WEIGHT_GRANULARITIES = ("per-channel", "per-tensor")
+
+
+def weight_quant(w: np.ndarray, granularity: str = "per-channel") -> QuantParams:
+    """Symmetric int8 weight quantization (range +-127, never a zero scale):
+    one scale per output channel (axis 0), or one for the whole tensor."""
+    per_channel = granularity == "per-channel"
+    reduce = tuple(range(1, w.ndim)) if per_channel else None
     peak = np.abs(w.astype(np.float64)).max(axis=reduce)
     scale = np.where(peak > 0, peak / 127.0, 1.0).astype(np.float32)
-    return QuantParams(scale, np.zeros_like(scale, dtype=np.int32), axis)
+    return QuantParams(scale, np.zeros_like(scale, dtype=np.int32), 0 if per_channel else None)
 
 
 def _quantize_weight(graph: Graph, name: str) -> tuple[str, np.ndarray]:
     tensor = graph.tensors[name]
     w = tensor.data
-    assert w is not None
-    quant = tensor.quant if tensor.quant is not None else weight_quant(w)
+    assert w is not None and tensor.quant is not None
+    quant = tensor.quant
     scale = quant.scale.astype(np.float64)
     if quant.axis is not None:
         scale = scale.reshape((-1,) + (1,) * (w.ndim - 1))
@@ -111,9 +117,13 @@ def _lower_linear(graph: Graph, node: Node) -> None:
     if len(node.inputs) > 2:
         node.inputs[2] = _quantize_bias(graph, node.inputs[2], _scale(x), w_scales, channels)
     if node.op_type == "Dense":
+        # TFLM FullyConnected keeps one multiplier for per-tensor weights.
         mult, shift = q8.dense_multipliers(_scale(x), w_scales, _scale(out))
     else:
-        mult, shift = q8.conv_multipliers(_scale(x), w_scales, _scale(out))
+        # TFLM Conv/DepthwiseConv always requantize per output channel
+        # (PopulateConvolutionQuantizationParams repeats a per-tensor scale).
+        mult, shift = q8.conv_multipliers(_scale(x), np.broadcast_to(w_scales, (channels,)),
+                                          _scale(out))
     node.attrs["multiplier"] = [int(m) for m in mult]
     node.attrs["shift"] = [int(s) for s in shift]
     _set_clamps(node, out)
@@ -256,8 +266,18 @@ def _quantize_constant_operands(graph: Graph, node: Node) -> None:
         node.inputs[i] = graph.add_constant(name + "_q", q, quant=quant).name
 
 
-def lower_int8(graph: Graph) -> Graph:
+def lower_int8(graph: Graph, weight_granularity: str = "per-channel") -> Graph:
+    """``weight_granularity`` applies to weights that carry no quantization yet
+    (a QDQ model's weights keep theirs): "per-channel" or "per-tensor"."""
+    if weight_granularity not in WEIGHT_GRANULARITIES:
+        raise EffcError(f"unknown weight quantization '{weight_granularity}'; choose "
+                        f"{' or '.join(WEIGHT_GRANULARITIES)}")
     _propagate_same_scale(graph)
+    for node in graph.nodes:
+        if node.op_type in ("Conv", "Dense"):
+            weight = graph.tensors[node.inputs[1]]
+            if weight.quant is None and weight.data is not None:
+                weight.quant = weight_quant(weight.data, weight_granularity)
     for node in list(graph.nodes):
         if node.op_type in ("QuantizeLinear", "DequantizeLinear"):
             continue

@@ -198,7 +198,8 @@ def quantize_graph(graph: Graph, options: Any) -> tuple[Graph, dict[str, Any]]:
     has_qdq = any(n.op_type in ("QuantizeLinear", "DequantizeLinear") for n in graph.nodes)
     if has_qdq:
         graph = optimize_layout(annotate_qdq(graph))
-        return lower_int8(graph), {"source": "QDQ model (scales and zero points as given)"}
+        return lower_int8(graph, options.weight_quant), {
+            "source": "QDQ model (scales and zero points as given)"}
     if options.calib is None:
         raise EffcError("int8 quantization of a float model needs calibration samples: give "
                         "--calib FILE.npy (samples on axis 0), or --quantize none")
@@ -210,9 +211,9 @@ def quantize_graph(graph: Graph, options: Any) -> tuple[Graph, dict[str, Any]]:
     ranges = _annotate(graph, observer, options.calibrator or "minmax")
     renamed = _add_boundaries(graph)
     graph.toposort()
-    int_graph = lower_int8(graph)
+    int_graph = lower_int8(graph, options.weight_quant)
     layers = _report(float_graph, int_graph, data, ranges, renamed)
     source = "random noise (--calib random)" if isinstance(options.calib, str) and \
         options.calib == "random" else f"{data.shape[0]} samples"
     return int_graph, {"calibration": source, "calibrator": options.calibrator or "minmax",
-                       "layers": layers}
+                       "weights": options.weight_quant, "layers": layers}
