@@ -155,9 +155,10 @@ def build_firmware(model_c_dir: str | Path, board: Board | str | None, out_dir: 
     sources = [*(FIRMWARE_DIR / s for s in FIRMWARE_SOURCES), *model_sources]
     if runtime:
         sources += sorted(RUNTIME_C_DIR.glob("*.c"))
-    cmd = [gcc, *b.cflags, *COMMON_CFLAGS, *(["-DEFFC_PROFILE"] if profile else []),
-           *extra_cflags, f"-I{model_dir}", f"-I{FIRMWARE_DIR}", f"-I{RUNTIME_C_DIR}",
-           *map(str, sources), "-nostdlib", "-T", str(ld), "-Wl,--gc-sections",
+    cflags = [*b.cflags, *COMMON_CFLAGS, *(["-DEFFC_PROFILE"] if profile else []),
+              *extra_cflags, f"-I{model_dir}", f"-I{FIRMWARE_DIR}", f"-I{RUNTIME_C_DIR}"]
+    objects = _compile_cached(gcc, sources, cflags, b, out / "build.log")
+    cmd = [gcc, *cflags, *map(str, objects), "-nostdlib", "-T", str(ld), "-Wl,--gc-sections",
            f"-Wl,-Map={mapfile}", "-o", str(elf), "-lgcc"]
     _run_tool(cmd, f"arm-none-eabi-gcc for {b.name}", out / "build.log")
     _run_tool([objcopy, "-O", "binary", str(elf), str(out / "firmware.bin")], "objcopy")
@@ -167,6 +168,20 @@ def build_firmware(model_c_dir: str | Path, board: Board | str | None, out_dir: 
                 if k in (".isr_vector", ".text", ".rodata", ".data") or k.startswith(".ARM.ex"))
     return Firmware(b, elf, out / "firmware.bin", out / "firmware.hex", mapfile, flash,
                     s.get(".data", 0) + s.get(".bss", 0), s.get(".stack", 0), profile)
+
+
+def _compile_cached(gcc: str, sources: list[Path], cflags: list[str], b: Board,
+                    log: Path) -> list[Path]:
+    """Objects of ``sources`` from effc's object cache (the runtime compiles once per
+    board and flags); the link sees them in the order one gcc command would."""
+    from effc.codegen.c.objcache import compile_objects, first_error
+
+    def fail(source: Path, cmd: list[str], output: str) -> FirmwareBuildError:
+        log.write_text(" ".join(cmd) + "\n" + output)
+        return FirmwareBuildError(f"arm-none-eabi-gcc for {b.name} failed: "
+                                  f"{first_error(output)}; full log in {log}")
+
+    return compile_objects(gcc, sources, cflags, cache_dir() / "objects", fail)
 
 
 # ----------------------------------------------------------------- plugin

@@ -42,7 +42,14 @@ def runtime_api() -> str:
 
 
 def build_shared(sources: list[Path], flags: list[str], tag: str) -> Path:
-    """Compile ``sources`` into a shared library (cached by content and flags)."""
+    """Compile ``sources`` into a shared library (cached by content and flags).
+
+    Each source becomes a position-independent object cached by its content
+    (``objcache``): the runtime files every library carries are compiled once,
+    and a new model only compiles its own file and links.
+    """
+    from effc.codegen.c.objcache import compile_objects, first_error
+
     cc = shutil.which(os.environ.get("CC", "gcc")) or shutil.which("cc")
     if cc is None:
         raise EffcError("no host C compiler found; install gcc (apt-get install gcc)")
@@ -54,13 +61,18 @@ def build_shared(sources: list[Path], flags: list[str], tag: str) -> Path:
     out = cache_dir() / f"{tag}-{digest.hexdigest()[:16]}.so"
     if out.is_file():
         return out
+
+    def fail(source: Path, cmd: list[str], output: str) -> EffcError:
+        return EffcError(f"host C build failed: {first_error(output)}")
+
+    objects = compile_objects(cc, sources, ["-fPIC", "-std=c99", *flags],
+                              cache_dir() / "objects", fail)
     tmp = out.with_suffix(f".{os.getpid()}.tmp")
-    cmd = [cc, "-shared", "-fPIC", "-std=c99", *flags, *map(str, sources), "-o", str(tmp), "-lm"]
+    cmd = [cc, "-shared", *(f for f in flags if f.startswith("-fsanitize")),
+           *map(str, objects), "-o", str(tmp), "-lm"]
     result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode != 0:
-        lines = result.stderr.strip().splitlines() or ["?"]
-        first = next((line for line in lines if "error" in line), lines[0])
-        raise EffcError(f"host C build failed: {first}")
+        raise EffcError(f"host C build failed: {first_error(result.stderr)}")
     tmp.replace(out)
     return out
 

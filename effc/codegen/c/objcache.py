@@ -1,0 +1,94 @@
+"""Object files cached by content, so the runtime is compiled once per compiler and flags.
+
+Every generated library carries a copy of ``runtime_c/`` (about 4,000 lines)
+next to its model file. Compiling a source is deterministic in its text, the
+text of the headers it includes, the compiler and the flags; an object keyed
+by all of those is reused by every later build, whichever folder the copy
+sits in. Only the model's own file is compiled per model; the link then sees
+the same objects, in the same order, as one ``cc a.c b.c ...`` command would.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import subprocess
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+#: Builds the exception raised for a failed compile from (source, command, compiler output).
+Failure = Callable[[Path, list[str], str], Exception]
+
+_INCLUDE = re.compile(rb'^\s*#\s*include\s+"([^"]+)"', re.M)
+
+
+def _include_dirs(flags: list[str]) -> list[Path]:
+    return [Path(f[2:]) for f in flags if f.startswith("-I") and len(f) > 2]
+
+
+def _headers(source: Path, dirs: list[Path]) -> list[Path]:
+    """The quoted includes of ``source``, transitively, resolved as the compiler would."""
+    seen: dict[Path, None] = {}
+    todo = [source]
+    while todo:
+        current = todo.pop()
+        for name in _INCLUDE.findall(current.read_bytes()):
+            for folder in (current.parent, *dirs):
+                candidate = folder / name.decode()
+                if candidate.is_file():
+                    if candidate not in seen:
+                        seen[candidate] = None
+                        todo.append(candidate)
+                    break
+    return list(seen)
+
+
+def _compiler_id(cc: str) -> bytes:
+    stat = Path(cc).stat()
+    return f"{Path(cc).resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()
+
+
+def object_key(cc: str, source: Path, flags: list[str]) -> str:
+    digest = hashlib.sha256(_compiler_id(cc))
+    digest.update("\0".join(flags).encode())
+    digest.update(source.name.encode() + b"\0" + source.read_bytes())
+    for header in sorted(_headers(source, _include_dirs(flags)), key=lambda p: p.name):
+        digest.update(header.name.encode() + b"\0" + header.read_bytes())
+    return digest.hexdigest()[:24]
+
+
+def first_error(stderr: str) -> str:
+    """The line of a compiler's output worth showing in a one-line error."""
+    lines = stderr.strip().splitlines() or ["(no output)"]
+    return next((line for line in lines if "error:" in line), lines[0]).strip()
+
+
+def _compile(cc: str, source: Path, flags: list[str], out: Path, fail: Failure) -> None:
+    tmp = out.with_suffix(f".{os.getpid()}.{id(source)}.tmp")
+    cmd = [cc, "-c", *flags, str(source), "-o", str(tmp)]
+    result = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    if result.returncode != 0:
+        tmp.unlink(missing_ok=True)
+        raise fail(source, cmd, result.stdout + result.stderr)
+    tmp.replace(out)
+
+
+def compile_objects(cc: str, sources: list[Path], flags: list[str], folder: Path,
+                    fail: Failure) -> list[Path]:
+    """Objects for ``sources`` (in order), compiled with ``cc -c *flags`` into the cache
+    ``folder`` when not already there; cache misses compile in parallel. A failed
+    compile raises ``fail(source, command, compiler output)``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    objects = [folder / f"{src.stem}-{object_key(cc, src, flags)}.o" for src in sources]
+    missing = [(src, obj) for src, obj in zip(sources, objects, strict=True)
+               if not obj.is_file()]
+    if len(missing) == 1:
+        _compile(cc, missing[0][0], flags, missing[0][1], fail)
+    elif missing:
+        workers = min(len(missing), os.cpu_count() or 1)
+        with ThreadPoolExecutor(workers) as pool:
+            for future in [pool.submit(_compile, cc, src, flags, obj, fail) for src, obj in missing]:
+                future.result()
+    return objects
