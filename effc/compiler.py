@@ -43,6 +43,9 @@ def add_compile_arguments(p: argparse.ArgumentParser) -> None:
                    help="emit C (and firmware) for this board (see 'effc boards'); "
                         "--board alone means the default, mps2-an386")
     p.add_argument("--name", default=None, help="C symbol prefix (default: the model's stem)")
+    p.add_argument("--no-verify", dest="verify", action="store_false",
+                   help="with --board, skip the self-check (the library built for the host "
+                        "against the reference on the calibration samples or 8 random inputs)")
     from effc.passes.prune_cli import add_prune_arguments
 
     add_prune_arguments(p)
@@ -58,6 +61,7 @@ class CompileOptions:
     board: str | None = None
     name: str | None = None
     prune: dict[str, Any] | None = None  # prune_graph keywords + "fit_board" (prune_cli)
+    verify: bool = True  # with a board: the host build against the reference (effc/verify.py)
 
 
 def compile_model(model: str | Path, outdir: str | Path,
@@ -114,9 +118,28 @@ def compile_model(model: str | Path, outdir: str | Path,
         from effc.codegen.c.project import emit_c_project
 
         manifest.update(emit_c_project(graph, outdir, options.board, graph.name))
+        _self_check(CompiledModel(outdir, graph, manifest), options)
         (outdir / MANIFEST).write_text(json.dumps(manifest, indent=1))
         write_report(manifest, outdir / "report.md")
     return CompiledModel(outdir, graph, manifest)
+
+
+def _self_check(compiled: CompiledModel, options: CompileOptions) -> None:
+    """Record the self-check in the manifest; on failure write the folder, then raise."""
+    from effc.report import write_report
+    from effc.verify import verify_host
+
+    manifest = compiled.manifest
+    if not options.verify:
+        manifest["verification"] = {"skipped": "--no-verify"}
+        return
+    try:
+        manifest["verification"] = verify_host(compiled, options.calib)
+    except EffcError as exc:
+        manifest["verification"] = {"failed": str(exc)}
+        (compiled.folder / MANIFEST).write_text(json.dumps(manifest, indent=1))
+        write_report(manifest, compiled.folder / "report.md")
+        raise
 
 
 def quantization_parameters(graph: Graph) -> dict[str, Any]:
@@ -139,11 +162,15 @@ def compile_from_args(args: argparse.Namespace) -> int:
                              calibrator=args.calibrator, weight_quant=args.weight_quant,
                              input_shapes=args.input_shape,
                              board=args.board, name=args.name,
-                             prune=prune_options_from_args(args))
+                             prune=prune_options_from_args(args), verify=args.verify)
     compiled = compile_model(args.model, args.output, options)
     m = compiled.manifest
     print(f"compiled {m['name']} ({m['quantize']}): {m['summary']['macs']:,} MACs, "
           f"{m['summary']['params']:,} params -> {args.output}")
+    check = m.get("verification", {})
+    if "differing_values" in check:
+        print(f"self-check: host build vs the {check['compared_with']} on {check['inputs']}: "
+              f"{check['differing_values']} differing values ({check['criterion']})")
     return 0
 
 

@@ -36,4 +36,15 @@ def write_report(manifest: dict[str, Any], path: Path) -> None:
         lines += ["", "## Memory", "",
                   f"- arena: {memory['arena_bytes']:,} bytes "
                   f"(layer-by-layer lower bound {memory['lower_bound_bytes']:,})"]
+    check = manifest.get("verification")
+    if check:
+        lines += ["", "## Self-check", ""]
+        if "differing_values" in check:
+            lines.append(f"- host build vs the {check['compared_with']} on {check['inputs']}: "
+                         f"{check['differing_values']} of {check['output_values']:,} output "
+                         f"values differ ({check['criterion']})")
+        elif "skipped" in check:
+            lines.append(f"- skipped ({check['skipped']})")
+        else:
+            lines.append(f"- FAILED: {check['failed']}")
     path.write_text("\n".join(lines) + "\n")

@@ -154,6 +154,7 @@ def generate_c(graph: Graph, folder: Path, name: str) -> dict[str, Any]:
                        "macro": call.macro, "fields": call.fields,
                        "ptr": _pointers(graph, node, call, plan, split, arrays),
                        "scratch_size": call.scratch,
+                       "output_bytes": graph.tensors[call.outputs[0]].nbytes,
                        "scratch_offset": plan.offsets.get(f"scratch:{node.name}", 0)})
     tin, tout = graph.tensors[split.input], graph.tensors[split.output]
     quantized = tin.dtype == "int8"
@@ -191,7 +192,7 @@ def generate_c(graph: Graph, folder: Path, name: str) -> dict[str, Any]:
               "entry": f"{name}_run", "float_entry": f"{name}_run_float" if wrapper else None,
               "core_dtype": tin.dtype, "input_size": tin.size, "output_size": tout.size,
               "layers": [{"index": layer["index"], "op": layer["op"], "node": node.name,
-                          "kernel": layer["macro"]}
+                          "kernel": layer["macro"], "output": node.outputs[0]}
                          for layer, node in zip(layers, [n for n in split.nodes
                                                          if n.name not in skipped],
                                                 strict=True)]},
