@@ -10,6 +10,7 @@ Writes into OUTDIR/c/:
 
 from __future__ import annotations
 
+import functools
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,6 +125,14 @@ UNARY_F32 = {"Relu": "effc_relu_f32", "Clip": "effc_clip_f32", "Sigmoid": "effc_
              "Selu": "effc_selu_f32"}
 
 
+@functools.cache
+def _environment() -> jinja2.Environment:
+    """The templates' environment, made once (it caches the compiled templates)."""
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
+                              undefined=jinja2.StrictUndefined, trim_blocks=True,
+                              lstrip_blocks=True, keep_trailing_newline=True)
+
+
 def generate_c(graph: Graph, folder: Path, name: str) -> dict[str, Any]:
     """Write the C library for ``graph`` into ``folder``; return manifest facts."""
     split = split_core(graph)
@@ -175,9 +184,7 @@ def generate_c(graph: Graph, folder: Path, name: str) -> dict[str, Any]:
         "float_wrapper": wrapper, "layers": layers, "arrays": arrays.items,
         "uses_scratch": any(layer["scratch_size"] for layer in layers),
     }
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
-                             undefined=jinja2.StrictUndefined, trim_blocks=True,
-                             lstrip_blocks=True, keep_trailing_newline=True)
+    env = _environment()
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{name}.h").write_text(env.get_template("model.h.j2").render(**context))
     (folder / f"{name}.c").write_text(env.get_template("model.c.j2").render(**context))

@@ -21,7 +21,7 @@ from pathlib import Path
 #: Builds the exception raised for a failed compile from (source, command, compiler output).
 Failure = Callable[[Path, list[str], str], Exception]
 
-_INCLUDE = re.compile(rb'^\s*#\s*include\s+"([^"]+)"', re.M)
+_INCLUDE = re.compile(rb'^\s*#\s*include\s+(["<])([^">]+)[">]', re.M)
 
 
 def _include_dirs(flags: list[str]) -> list[Path]:
@@ -29,13 +29,14 @@ def _include_dirs(flags: list[str]) -> list[Path]:
 
 
 def _headers(source: Path, dirs: list[Path]) -> list[Path]:
-    """The quoted includes of ``source``, transitively, resolved as the compiler would."""
+    """The includes of ``source`` found in its folder or the -I folders, transitively,
+    resolved as the compiler would (system headers belong to the compiler)."""
     seen: dict[Path, None] = {}
     todo = [source]
     while todo:
         current = todo.pop()
-        for name in _INCLUDE.findall(current.read_bytes()):
-            for folder in (current.parent, *dirs):
+        for quote, name in _INCLUDE.findall(current.read_bytes()):
+            for folder in ((current.parent, *dirs) if quote == b'"' else dirs):
                 candidate = folder / name.decode()
                 if candidate.is_file():
                     if candidate not in seen:
@@ -51,8 +52,10 @@ def _compiler_id(cc: str) -> bytes:
 
 
 def object_key(cc: str, source: Path, flags: list[str]) -> str:
+    """The cache key: compiler, flags (the -I folders stand for the headers found
+    there), the source and every header it includes, by content."""
     digest = hashlib.sha256(_compiler_id(cc))
-    digest.update("\0".join(flags).encode())
+    digest.update("\0".join(f for f in flags if not f.startswith("-I")).encode())
     digest.update(source.name.encode() + b"\0" + source.read_bytes())
     for header in sorted(_headers(source, _include_dirs(flags)), key=lambda p: p.name):
         digest.update(header.name.encode() + b"\0" + header.read_bytes())

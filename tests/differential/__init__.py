@@ -1,0 +1,8 @@
+"""Differential testing of the whole compiler (issue 8, part 3).
+
+``generator`` draws random valid ONNX models (a hypothesis strategy built from
+one small builder per feature), ``support`` says which engine handles which
+feature today, ``harness`` runs one model through every engine and compares,
+and ``regressions`` holds every failure the random models found, as named
+explicit models.
+"""

@@ -1,0 +1,202 @@
+"""Run one model through every engine and compare (the differential oracle).
+
+Float: effc's reference against onnxruntime (before and after the compile
+passes), the float C library on the host against effc's reference. Both within
+``FLOAT_RTOL`` of the largest magnitude of the expected output: float32
+accumulation over at most a few hundred products per layer and a handful of
+layers stays below 1e-5 relative (onnxruntime, numpy's float64 reference and
+the C kernels only differ in summation order and rounding), while every
+semantic bug seen so far (padding, window counts, layout) moves outputs by a
+sizeable fraction of their range.
+
+Int8 (per-tensor and per-channel weights, calibrated on seeded samples): the
+integer reference against the host C library and, when asked, the QEMU
+firmware, bit for bit. A target that ``support.SUPPORT`` says cannot run the
+model must refuse it with the one-line ``EffcError`` naming a blocking feature.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from hypothesis import assume
+
+from effc.compiler import CompiledModel, CompileOptions, compile_model
+from effc.errors import EffcError
+from effc.reference import run_graph, run_samples
+from tests.differential.generator import RandomModel
+from tests.differential.support import blocking, expected, explains
+
+FLOAT_RTOL = 1e-4
+CALIB_SAMPLES = 8
+WEIGHT_QUANTS = ("per-tensor", "per-channel")
+
+
+@dataclass
+class Report:
+    """What happened to one model on each target: "ran" or "refused"."""
+
+    outcomes: dict[str, str] = field(default_factory=dict)
+
+
+def float_close(got: np.ndarray, ref: np.ndarray, what: str) -> None:
+    assert got.shape == ref.shape, f"{what}: shape {got.shape} != {ref.shape}"
+    bound = FLOAT_RTOL * max(1.0, float(np.abs(ref.astype(np.float64)).max(initial=0.0)))
+    diff = float(np.abs(got.astype(np.float64) - ref.astype(np.float64)).max(initial=0.0))
+    assert diff <= bound, f"{what}: max |diff| {diff:.3g} > {bound:.3g}"
+
+
+def bit_identical(got: np.ndarray, ref: np.ndarray, what: str) -> None:
+    assert got.shape == ref.shape, f"{what}: shape {got.shape} != {ref.shape}"
+    differing = int(np.count_nonzero(got != ref))
+    assert differing == 0, f"{what}: {differing} of {ref.size} values differ"
+
+
+def onnxruntime_outputs(model: onnx.ModelProto, feeds: dict[str, np.ndarray],
+                        batch: int) -> dict[str, np.ndarray]:
+    """Every output of ``model`` on ``feeds`` (``batch`` rows per inference), stacked."""
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    options.intra_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    session = ort.InferenceSession(model.SerializeToString(), options,
+                                   providers=["CPUExecutionProvider"])
+    names = [o.name for o in model.graph.output]
+    rows = next(iter(feeds.values())).shape[0]
+    runs = [session.run(names, {k: v[i:i + batch] for k, v in feeds.items()})
+            for i in range(0, rows, batch)]
+    return {n: np.concatenate([r[j] for r in runs]) for j, n in enumerate(names)}
+
+
+def effc_outputs(graph, feeds: dict[str, np.ndarray], batch: int) -> dict[str, np.ndarray]:
+    """Every output of an effc graph (any number of inputs and outputs), stacked."""
+    rows = next(iter(feeds.values())).shape[0]
+    runs = [run_graph(graph, {k: v[i:i + batch] for k, v in feeds.items()})
+            for i in range(0, rows, batch)]
+    return {n: np.concatenate([r[n] for r in runs]) for n in graph.outputs}
+
+
+def expect_refusal(target: str, rm: RandomModel, action: Callable[[], object]) -> None:
+    """``action`` must raise the one-line EffcError naming a blocking feature."""
+    reasons = blocking(rm.features, target)
+    try:
+        action()
+    except EffcError as exc:
+        message = str(exc)
+        assert "\n" not in message, f"{target}: the refusal is not one line: {message!r}"
+        assert explains(message, reasons), (
+            f"{target} refused the model for another reason than {reasons}: {message}")
+        return
+    raise AssertionError(f"{target} ran a model with {reasons}, which support.py says it "
+                         "refuses: the kernel has landed, enable it in SUPPORT")
+
+
+def with_host_library(compiled: CompiledModel) -> CompiledModel:
+    """The C library of a compiled folder, without firmware (the host engine's input)."""
+    from effc.codegen.c.emit import generate_c
+
+    compiled.manifest.update(generate_c(compiled.graph, compiled.folder / "c",
+                                        compiled.graph.name))
+    return compiled
+
+
+class Differential:
+    """One random model, written to ``folder``, checked on every target."""
+
+    def __init__(self, rm: RandomModel, folder: Path) -> None:
+        self.rm = rm
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / "model.onnx"
+        onnx.checker.check_model(rm.model, full_check=True)
+        onnx.save(rm.model, self.path)
+        self.batch = rm.inputs[0][1][0]
+        self.calib = rm.samples(CALIB_SAMPLES)
+        fresh = rm.samples(2, offset=1, scale=1.5)  # beyond the calibrated range too
+        self.test = {k: np.concatenate([v[:2 * self.batch], fresh[k]])
+                     for k, v in self.calib.items()}
+        self.report = Report()
+
+    def check_float(self) -> None:
+        """effc's float reference (imported, then compiled) against onnxruntime, and the
+        float C library against effc's reference."""
+        from effc.frontend.importer import load
+
+        ort_out = onnxruntime_outputs(self.rm.model, self.test, self.batch)
+        assume(all(np.isfinite(v).all() for v in ort_out.values()))  # no float overflow
+        graph = load(self.path)
+        ref = effc_outputs(graph, self.test, self.batch)
+        for name, value in ort_out.items():
+            float_close(ref[name], value, f"float reference vs onnxruntime, output {name}")
+        compiled = compile_model(self.path, self.folder / "float",
+                                 CompileOptions(quantize="none"))
+        passed = effc_outputs(compiled.graph, self.test, self.batch)
+        for name, value in ort_out.items():
+            float_close(passed[name], value, f"compiled float graph vs onnxruntime, {name}")
+        if not expected(self.rm.features, "host_float"):
+            expect_refusal("host_float", self.rm, lambda: with_host_library(compiled))
+            self.report.outcomes["host_float"] = "refused"
+            return
+        x = self.test[self.rm.inputs[0][0]]
+        host = with_host_library(compiled).run("host", x).outputs
+        float_close(host, run_samples(compiled.graph, x), "float host C vs reference")
+        self._self_check(compiled)
+        self.report.outcomes["host_float"] = "ran"
+
+    def compile_int8(self, weight_quant: str, board: str | None = None) -> CompiledModel:
+        calib = self.calib[self.rm.inputs[0][0]]
+        return compile_model(self.path, self.folder / f"int8-{weight_quant}-{board}",
+                             CompileOptions(calib=calib, weight_quant=weight_quant,
+                                            board=board))
+
+    def check_int8(self, weight_quant: str) -> None:
+        """The integer reference against the int8 C library on the host, bit for bit."""
+        if not expected(self.rm.features, "ref_int8"):
+            expect_refusal("ref_int8", self.rm, lambda: self.compile_int8(weight_quant))
+            self.report.outcomes[f"ref_int8 {weight_quant}"] = "refused"
+            return
+        compiled = self.compile_int8(weight_quant)
+        ref = effc_outputs(compiled.graph, self.test, self.batch)
+        assert set(ref) == {o.name for o in self.rm.model.graph.output}
+        self.report.outcomes[f"ref_int8 {weight_quant}"] = "ran"
+        if not expected(self.rm.features, "host_int8"):
+            expect_refusal("host_int8", self.rm, lambda: with_host_library(compiled))
+            self.report.outcomes[f"host_int8 {weight_quant}"] = "refused"
+            return
+        x = self.test[self.rm.inputs[0][0]]
+        host = with_host_library(compiled).run("host", x).outputs
+        bit_identical(host, ref[compiled.graph.outputs[0]],
+                      f"int8 {weight_quant}: host C vs integer reference")
+        self._self_check(compiled)
+        self.report.outcomes[f"host_int8 {weight_quant}"] = "ran"
+
+    def check_qemu(self, weight_quant: str) -> None:
+        """The firmware under QEMU against the integer reference and the host, bit for bit
+        (``effc compile --board`` also runs its self-check on the host)."""
+        if not expected(self.rm.features, "qemu_int8"):
+            expect_refusal("qemu_int8", self.rm,
+                           lambda: self.compile_int8(weight_quant, "mps2-an386"))
+            self.report.outcomes[f"qemu_int8 {weight_quant}"] = "refused"
+            return
+        compiled = self.compile_int8(weight_quant, "mps2-an386")
+        assert compiled.manifest["verification"]["differing_values"] == 0
+        x = self.test[self.rm.inputs[0][0]]
+        ref = compiled.run("reference", x).outputs
+        bit_identical(compiled.run("qemu", x).outputs, ref,
+                      f"int8 {weight_quant}: QEMU vs integer reference")
+        bit_identical(compiled.run("host", x).outputs, ref,
+                      f"int8 {weight_quant}: host C vs integer reference")
+        self.report.outcomes[f"qemu_int8 {weight_quant}"] = "ran"
+
+    def _self_check(self, compiled: CompiledModel) -> None:
+        """The compile-time self-check agrees (it runs on every board compile)."""
+        from effc.verify import verify_host
+
+        result = verify_host(compiled, self.calib[self.rm.inputs[0][0]])
+        assert result["differing_values"] == 0 and re.match(r"\d+ calibration", result["inputs"])

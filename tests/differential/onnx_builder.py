@@ -1,0 +1,121 @@
+"""A small ONNX graph builder: values with known shapes, named nodes, float weights."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+IR_VERSION = 10  # opset 21 needs IR 10; onnxruntime 1.18+ reads it
+
+
+@dataclass(frozen=True)
+class Value:
+    """A tensor of the graph being built: its name, its (ONNX, channels-first) shape and
+    where effc's layout pass leaves its data: "cl" (channels-last, the ONNX view is a
+    pending Transpose) or "cf" (in ONNX order). Where the two coincide (one channel,
+    or every spatial size 1, or rank 2) the layout does not matter (``agnostic``)."""
+
+    name: str
+    shape: tuple[int, ...]
+    layout: str = "cf"
+
+    @property
+    def rank(self) -> int:
+        return len(self.shape)
+
+    @property
+    def channels(self) -> int:
+        return self.shape[1]
+
+    @property
+    def spatial(self) -> tuple[int, ...]:
+        return self.shape[2:]
+
+    @property
+    def agnostic(self) -> bool:
+        return self.rank < 3 or self.channels == 1 or int(np.prod(self.spatial)) == 1
+
+    @property
+    def channels_last(self) -> bool:
+        """Data stored channels-last while the ONNX view is channels-first."""
+        return self.layout == "cl" and not self.agnostic
+
+
+@dataclass
+class Builder:
+    """Collects nodes, initializers, inputs, outputs and the features used."""
+
+    opset: int
+    rng: np.random.Generator
+    naming: str = "unique"  # "unique" | "empty" | "adversarial" (see generator.NAMINGS)
+    nodes: list[onnx.NodeProto] = field(default_factory=list)
+    initializers: list[onnx.TensorProto] = field(default_factory=list)
+    inputs: list[Value] = field(default_factory=list)
+    outputs: list[Value] = field(default_factory=list)
+    features: set[str] = field(default_factory=set)
+    layers: list[str] = field(default_factory=list)  # human-readable description
+    #: A Flatten of channels-last data: its Transpose folds into the rows of a Dense
+    #: that is its only reader, and stays (no C kernel) for anything else.
+    pending_flatten: str | None = None
+    _count: int = 0
+
+    def fresh(self, base: str) -> str:
+        self._count += 1
+        return f"{base}{self._count}"
+
+    def input(self, shape: tuple[int, ...]) -> Value:
+        value = Value(f"input{len(self.inputs)}", tuple(shape))
+        self.inputs.append(value)
+        self.layers.append(f"input {list(shape)}")
+        return value
+
+    def const(self, data: np.ndarray, base: str = "c") -> str:
+        name = self.fresh(base)
+        self.initializers.append(numpy_helper.from_array(np.asarray(data), name))
+        return name
+
+    def weight(self, shape: tuple[int, ...], fan_in: int, gain: float = 1.0) -> str:
+        w = self.rng.standard_normal(shape) * gain / np.sqrt(max(1, fan_in))
+        return self.const(w.astype(np.float32), "w")
+
+    def node_name(self, op: str) -> str:
+        if self.naming == "empty":
+            return ""
+        if self.naming == "adversarial":
+            # Names effc's own passes derive from node names (fold_batchnorm's
+            # "<bn>_mul"/"<bn>_add", the frontend's "<node>_transpose") or give
+            # their own nodes ("quantize_input", "dequantize_output").
+            pool = ("bn", "bn_mul", "bn_add", "bn_add_1", "quantize_input",
+                    "dequantize_output", "Conv", "Conv_transpose", "Relu")
+            used = {n.name for n in self.nodes}
+            free = [p for p in pool if p not in used]
+            return free[int(self.rng.integers(len(free)))] if free else self.fresh(op)
+        return self.fresh(op.lower() + "_")
+
+    def op(self, op_type: str, inputs: list[str], shape: tuple[int, ...], describe: str = "",
+           layout: str = "cf", **attrs: object) -> Value:
+        out = Value(self.fresh("t"), tuple(int(d) for d in shape), layout)
+        self.nodes.append(helper.make_node(op_type, inputs, [out.name],
+                                           name=self.node_name(op_type), **attrs))
+        self.layers.append(f"{op_type}{' ' + describe if describe else ''} -> {list(shape)}")
+        return out
+
+    def output(self, value: Value) -> None:
+        self.outputs.append(value)
+        self.layers.append(f"output {value.name} {list(value.shape)}")
+
+    def model(self) -> onnx.ModelProto:
+        graph = helper.make_graph(
+            self.nodes, "random",
+            [helper.make_tensor_value_info(v.name, TensorProto.FLOAT, v.shape)
+             for v in self.inputs],
+            [helper.make_tensor_value_info(v.name, TensorProto.FLOAT, v.shape)
+             for v in self.outputs],
+            self.initializers)
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", self.opset)],
+                                  producer_name="effc-differential")
+        model.ir_version = IR_VERSION
+        return model

@@ -1,0 +1,141 @@
+"""Which engine runs which feature today: the one table to edit when a kernel lands.
+
+Every feature the generator can put in a model is a row of ``SUPPORT``: the
+targets that must run it and match the reference. A model is expected to run
+on a target when every one of its features lists that target; otherwise the
+target must refuse it with the one-line ``EffcError`` (any other exception,
+or a silent success, fails the test: a stale row is reported, never skipped).
+
+Targets:
+  ref_int8    int8 post-training quantization and the integer reference
+  host_float  the float C library on the host (``--quantize none``)
+  host_int8   the int8 C library on the host (per-tensor and per-channel weights)
+  qemu_int8   the int8 firmware under QEMU
+
+The float reference against onnxruntime runs every feature. ``OPEN_BUGS``
+lists features with a known wrong result: the generator does not draw them
+until the named regression case (``regressions.py``, strict xfail) is fixed;
+then delete the line here and flip the regression's mark.
+"""
+
+from __future__ import annotations
+
+TARGETS = ("ref_int8", "host_float", "host_int8", "qemu_int8")
+ALL = frozenset(TARGETS)
+NONE: frozenset[str] = frozenset()
+INT8_REF_ONLY = frozenset({"ref_int8"})
+NO_FLOAT_C = ALL - {"host_float"}
+NO_INT8 = frozenset({"host_float"})
+NO_INT8_C = frozenset({"ref_int8", "host_float"})
+
+SUPPORT: dict[str, frozenset[str]] = {
+    # inputs and layout
+    "input_image": ALL, "input_signal": ALL, "input_vector": ALL,
+    "input_nhwc": ALL, "input_nchw": ALL,
+    "transpose_input": INT8_REF_ONLY,  # NCHW input with >1 channel: no C Transpose kernel
+    "transpose_mid": INT8_REF_ONLY,  # data in ONNX order meets channels-last data
+    "batch2": ALL,
+    "multi_input": NONE,  # PTQ and the C backend take one input
+    # convolution
+    "conv1d": ALL, "conv2d": ALL, "conv_stride": ALL, "conv_dilation": ALL,
+    "conv_pad_asymmetric": ALL, "conv_no_bias": ALL, "conv_depthwise": ALL,
+    "conv_depthwise_multiplier": ALL,
+    "conv_grouped": INT8_REF_ONLY,  # grouped, not depthwise: no C kernel
+    "auto_pad_notset": ALL, "auto_pad_valid": ALL, "auto_pad_same_upper": ALL,
+    "auto_pad_same_lower": ALL,
+    # pooling
+    "maxpool": ALL, "avgpool": ALL, "pool_stride": ALL, "pool_pad": ALL,
+    "avgpool_count_include_pad": ALL, "avgpool_count_include_pad_padded": ALL,
+    "maxpool_dilation": INT8_REF_ONLY, "maxpool_ceil_mode": INT8_REF_ONLY,  # no C kernel
+    "avgpool_dilation": NONE, "avgpool_ceil_mode": NONE,  # int8: refused; C: no kernel
+    "global_avgpool": ALL, "global_maxpool": ALL,
+    # dense
+    "gemm": ALL, "gemm_transB": ALL, "gemm_alpha_beta": ALL, "matmul": ALL,
+    "matmul_bias_add": ALL, "dense_no_bias": ALL, "pointwise_matmul": ALL,
+    # activations (int8: a lookup table each; float C has eight kernels)
+    "relu": ALL, "clip": ALL, "leakyrelu": ALL, "sigmoid": ALL, "tanh": ALL, "selu": ALL,
+    "hardsigmoid": ALL, "hardswish": ALL,
+    "elu": NO_FLOAT_C, "softplus": NO_FLOAT_C, "softsign": NO_FLOAT_C, "neg": NO_FLOAT_C,
+    "abs": NO_FLOAT_C, "exp": NO_FLOAT_C,
+    "prelu": NONE,  # no int8 form, no float C kernel
+    "batchnorm": ALL,
+    # elementwise
+    "add_const": ALL, "sub_const": ALL, "mul_const": ALL,
+    "div_const": NO_INT8,  # no int8 form
+    "const_first": ALL, "broadcast": ALL, "broadcast_expand": ALL,
+    "residual_add": ALL, "residual_sub": ALL, "residual_mul": ALL,
+    "broadcast_activations": ALL,
+    # concat, pad, softmax
+    "concat_channels": ALL, "concat_spatial": ALL, "concat_batch": ALL,
+    "concat_features": ALL, "concat_same_input": ALL,
+    "concat_requantize": NO_INT8_C,  # int8 inputs with different scales: no C kernel yet
+    "pad_constant": INT8_REF_ONLY, "pad_reflect": INT8_REF_ONLY,  # Pad: no C kernel
+    "pad_edge": INT8_REF_ONLY,
+    "softmax": ALL,
+    "softmax_not_innermost": INT8_REF_ONLY,  # the C kernel normalizes the innermost axis
+    "logsoftmax": NONE,  # no int8 form, no C kernel
+    # outputs
+    "flatten": ALL, "reshape_flat": ALL, "squeeze": ALL, "output_nhwc": ALL,
+    "output_any_shape": ALL, "output_leading_dim": ALL,
+    "transpose_output": INT8_REF_ONLY,  # an NCHW output with >1 channel: no C Transpose
+    "multi_output": INT8_REF_ONLY,  # the C backend takes one output
+    # node names
+    "names_empty": ALL, "names_adversarial": ALL,
+}
+
+#: What a refusal caused by a feature says (a regex on the one-line error), so a model
+#: refused for another reason (a crash hidden behind an expected refusal) fails.
+REFUSALS: dict[str, str] = {
+    "transpose_input": r"\(Transpose\)", "transpose_mid": r"\(Transpose\)",
+    "transpose_output": r"\(Transpose\)",
+    "multi_input": r"one input", "multi_output": r"one output",
+    "conv_grouped": r"grouped convolution",
+    "maxpool_dilation": r"ceil_mode or dilation", "maxpool_ceil_mode": r"ceil_mode or dilation",
+    "avgpool_dilation": r"ceil_mode or dilation", "avgpool_ceil_mode": r"ceil_mode or dilation",
+    "elu": r"\(Elu\) has no float C kernel", "softplus": r"\(Softplus\) has no float C",
+    "softsign": r"\(Softsign\) has no float C", "neg": r"\(Neg\) has no float C",
+    "abs": r"\(Abs\) has no float C", "exp": r"\(Exp\) has no float C",
+    "prelu": r"\(PRelu\) has no", "div_const": r"\(Div\) has no int8 form",
+    "concat_requantize": r"Concat of int8 inputs with different scales",
+    "pad_constant": r"\(Pad\) has no C kernel", "pad_reflect": r"\(Pad\) has no C kernel",
+    "pad_edge": r"\(Pad\) has no C kernel",
+    "softmax_not_innermost": r"Softmax over axis",
+    "logsoftmax": r"\(LogSoftmax\) has no",
+}
+
+#: Features with a known wrong result (feature -> regression case): not drawn.
+OPEN_BUGS: dict[str, str] = {
+    "auto_pad_notset": "auto_pad_read_as_bytes",
+    "auto_pad_valid": "auto_pad_read_as_bytes",
+    "auto_pad_same_upper": "auto_pad_read_as_bytes",
+    "auto_pad_same_lower": "auto_pad_read_as_bytes",
+    "avgpool_count_include_pad_padded": "int8_avgpool_count_include_pad",
+    "names_adversarial": "node_names_collide_with_batchnorm_folding",
+    "batch2": "ptq_calibrates_one_row_of_a_batch_2_model",
+    "avgpool_dilation": "export_of_dilated_averagepool",
+    "global_avgpool": "global_average_pool_unused_variable",
+}
+
+
+def enabled(feature: str) -> bool:
+    """May the generator draw ``feature``? (every feature must be in the table)"""
+    if feature not in SUPPORT:
+        raise KeyError(f"feature '{feature}' is missing from tests/differential/support.py")
+    return feature not in OPEN_BUGS
+
+
+def expected(features: set[str] | frozenset[str], target: str) -> bool:
+    """Must ``target`` run a model with ``features`` (else refuse it cleanly)?"""
+    return all(target in SUPPORT[f] for f in features)
+
+
+def blocking(features: set[str] | frozenset[str], target: str) -> list[str]:
+    """The features that make ``target`` refuse the model."""
+    return sorted(f for f in features if target not in SUPPORT[f])
+
+
+def explains(message: str, features: list[str]) -> bool:
+    """Does a refusal ``message`` name one of the blocking ``features``?"""
+    import re
+
+    return any(re.search(REFUSALS[f], message) for f in features)
