@@ -32,6 +32,8 @@ from hypothesis import HealthCheck, given, seed, settings
 from tests.conftest_c import require_tool
 from tests.differential.generator import RandomModel, random_models
 from tests.differential.harness import WEIGHT_QUANTS, Differential
+from tests.differential.regressions import CASES, Regression
+from tests.differential.sanitize import SanitizedHost
 from tests.differential.support import OPEN_BUGS, SUPPORT, expected
 
 FIXED_SEED = 8_2024
@@ -51,12 +53,21 @@ def _settings(examples: int) -> settings:
                                            HealthCheck.data_too_large])
 
 
+@pytest.fixture(scope="session")
+def sanitizer(tmp_path_factory: pytest.TempPathFactory):
+    """One child process with the ASan runtime, for every sanitized host build."""
+    host = SanitizedHost(tmp_path_factory.mktemp("sanitizer"))
+    yield host
+    host.close()
+
+
 def _runs_on_host(rm: RandomModel) -> bool:
     return expected(rm.features, "host_float") or expected(rm.features, "host_int8")
 
 
-def _check(rm: RandomModel, tmp_path_factory: pytest.TempPathFactory, tag: str) -> None:
-    diff = Differential(rm, tmp_path_factory.mktemp(tag))
+def _check(rm: RandomModel, tmp_path_factory: pytest.TempPathFactory, tag: str,
+           sanitizer: SanitizedHost) -> None:
+    diff = Differential(rm, tmp_path_factory.mktemp(tag), sanitizer)
     diff.check_float()
     for weight_quant in WEIGHT_QUANTS:
         diff.check_int8(weight_quant)
@@ -69,25 +80,25 @@ def _check(rm: RandomModel, tmp_path_factory: pytest.TempPathFactory, tag: str) 
 @seed(FIXED_SEED)
 @_settings(HOST_MODELS)
 @given(rm=random_models().filter(_runs_on_host))
-def test_random_models_on_the_host(rm: RandomModel, tmp_path_factory) -> None:
-    _check(rm, tmp_path_factory, "host")
+def test_random_models_on_the_host(rm: RandomModel, tmp_path_factory, sanitizer) -> None:
+    _check(rm, tmp_path_factory, "host", sanitizer)
 
 
 @pytest.mark.slow
 @seed(FIXED_SEED + 1)
 @_settings(MIXED_MODELS)
 @given(rm=random_models())
-def test_random_models_every_target_or_refusal(rm: RandomModel, tmp_path_factory) -> None:
-    _check(rm, tmp_path_factory, "mixed")
+def test_random_models_every_target_or_refusal(rm: RandomModel, tmp_path_factory, sanitizer) -> None:
+    _check(rm, tmp_path_factory, "mixed", sanitizer)
 
 
 @pytest.mark.slow
 @seed(FRESH_SEED)
 @_settings(FRESH_MODELS)
 @given(rm=random_models())
-def test_random_models_fresh_seed(rm: RandomModel, tmp_path_factory) -> None:
+def test_random_models_fresh_seed(rm: RandomModel, tmp_path_factory, sanitizer) -> None:
     """A new seed each run (printed; set EFFC_DIFF_SEED to replay it)."""
-    _check(rm, tmp_path_factory, "fresh")
+    _check(rm, tmp_path_factory, "fresh", sanitizer)
 
 
 @pytest.mark.slow
@@ -102,6 +113,20 @@ def test_random_models_under_qemu(rm: RandomModel, tmp_path_factory) -> None:
         diff.check_qemu(weight_quant)
     TALLY["qemu models"] += 1
     TALLY.update(f"qemu {target} {outcome}" for target, outcome in diff.report.outcomes.items())
+
+
+@pytest.mark.parametrize("case", [
+    pytest.param(case, id=case.name, marks=[pytest.mark.xfail(strict=True, reason=case.xfail)]
+                 if case.xfail else []) for case in CASES])
+def test_regression(case: Regression, tmp_path, sanitizer: SanitizedHost) -> None:
+    """Each bug the random models found, as its minimal model (see regressions.py)."""
+    diff = Differential(case.model(), tmp_path, sanitizer)
+    if case.check == "effc":
+        diff.check_effc_only()
+        return
+    diff.check_float()
+    for weight_quant in WEIGHT_QUANTS:
+        diff.check_int8(weight_quant)
 
 
 def test_support_table_is_consistent() -> None:

@@ -65,7 +65,8 @@ def _auto_pad(draw: Draw, b: Builder) -> str | None:
 
 def _same_pads(size: int, k: int, s: int, d: int, mode: str) -> tuple[int, int]:
     out = math.ceil(size / s)
-    total = max(0, (out - 1) * s + (k - 1) * d + 1 - size)
+    total = (out - 1) * s + (k - 1) * d + 1 - size
+    assume(total >= 0)  # onnxruntime refuses the negative padding the spec clamps to 0
     small, large = total // 2, total - total // 2
     return (small, large) if mode == "SAME_UPPER" else (large, small)
 
@@ -77,7 +78,8 @@ def _window(draw: Draw, b: Builder, x: Value, max_k: int, pool: bool, dilate: bo
     kernel, strides, dils, begins, ends, out = [], [], [], [], [], []
     for size in x.spatial:
         s = pick(draw, (1, 1, 2, 3))
-        d = pick(draw, (1, 1, 1, 2, 3)) if dilate else 1
+        # onnxruntime runs no dilated SAME_* windows
+        d = pick(draw, (1, 1, 1, 2, 3)) if dilate and auto_pad in (None, "NOTSET", "VALID") else 1
         if auto_pad in (None, "NOTSET"):
             pb, pe = draw(st.integers(0, 2)), draw(st.integers(0, 2))
         else:
@@ -142,9 +144,14 @@ def conv(draw: Draw, b: Builder, x: Value) -> Value:
     if auto_pad is None and pads[:n] != pads[n:]:
         b.features.add("conv_pad_asymmetric")
     fan_in = c_in // group * int(np.prod(kernel))
-    inputs = [x.name, b.weight((c_out, c_in // group, *kernel), fan_in, pick(draw, (0.5, 1, 2)))]
-    if draw(st.booleans()):
-        inputs.append(b.const((b.rng.standard_normal(c_out) * 0.3).astype(np.float32), "bias"))
+    gain, bias_scale = pick(draw, (0.5, 1, 2)), 0.3
+    if enabled("bias_saturates_int32") and chance(draw, 12):
+        gain, bias_scale = 1e-4, 100.0  # bias / (input scale * weight scale) > 2^31
+        b.features.add("bias_saturates_int32")
+    inputs = [x.name, b.weight((c_out, c_in // group, *kernel), fan_in, gain)]
+    if draw(st.booleans()) or "bias_saturates_int32" in b.features:
+        bias = b.rng.standard_normal(c_out) * bias_scale
+        inputs.append(b.const(bias.astype(np.float32), "bias"))
     else:
         b.features.add("conv_no_bias")
     attrs = _window_attrs(kernel, strides, dils, pads, auto_pad)

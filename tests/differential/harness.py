@@ -31,6 +31,7 @@ from effc.compiler import CompiledModel, CompileOptions, compile_model
 from effc.errors import EffcError
 from effc.reference import run_graph, run_samples
 from tests.differential.generator import RandomModel
+from tests.differential.sanitize import SanitizedHost
 from tests.differential.support import blocking, expected, explains
 
 FLOAT_RTOL = 1e-4
@@ -109,8 +110,10 @@ def with_host_library(compiled: CompiledModel) -> CompiledModel:
 class Differential:
     """One random model, written to ``folder``, checked on every target."""
 
-    def __init__(self, rm: RandomModel, folder: Path) -> None:
+    def __init__(self, rm: RandomModel, folder: Path,
+                 sanitizer: SanitizedHost | None = None) -> None:
         self.rm = rm
+        self.sanitizer = sanitizer
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
         self.path = folder / "model.onnx"
@@ -145,7 +148,10 @@ class Differential:
             return
         x = self.test[self.rm.inputs[0][0]]
         host = with_host_library(compiled).run("host", x).outputs
-        float_close(host, run_samples(compiled.graph, x), "float host C vs reference")
+        ref = run_samples(compiled.graph, x)
+        float_close(host, ref, "float host C vs reference")
+        if self.sanitizer is not None:
+            float_close(self.sanitizer.run(compiled, x), ref, "float host C (ASan/UBSan)")
         self._self_check(compiled)
         self.report.outcomes["host_float"] = "ran"
 
@@ -171,8 +177,11 @@ class Differential:
             return
         x = self.test[self.rm.inputs[0][0]]
         host = with_host_library(compiled).run("host", x).outputs
-        bit_identical(host, ref[compiled.graph.outputs[0]],
-                      f"int8 {weight_quant}: host C vs integer reference")
+        ref_out = ref[compiled.graph.outputs[0]]
+        bit_identical(host, ref_out, f"int8 {weight_quant}: host C vs integer reference")
+        if self.sanitizer is not None:
+            bit_identical(self.sanitizer.run(compiled, x), ref_out,
+                          f"int8 {weight_quant}: host C (ASan/UBSan) vs integer reference")
         self._self_check(compiled)
         self.report.outcomes[f"host_int8 {weight_quant}"] = "ran"
 
@@ -193,6 +202,19 @@ class Differential:
         bit_identical(compiled.run("host", x).outputs, ref,
                       f"int8 {weight_quant}: host C vs integer reference")
         self.report.outcomes[f"qemu_int8 {weight_quant}"] = "ran"
+
+    def check_effc_only(self) -> None:
+        """For models onnxruntime refuses: the float and int8 C libraries on the host
+        against effc's own reference."""
+        x = self.test[self.rm.inputs[0][0]]
+        compiled = compile_model(self.path, self.folder / "float",
+                                 CompileOptions(quantize="none"))
+        float_close(with_host_library(compiled).run("host", x).outputs,
+                    run_samples(compiled.graph, x), "float host C vs reference")
+        for weight_quant in WEIGHT_QUANTS:
+            compiled = with_host_library(self.compile_int8(weight_quant))
+            bit_identical(compiled.run("host", x).outputs, run_samples(compiled.graph, x),
+                          f"int8 {weight_quant}: host C vs integer reference")
 
     def _self_check(self, compiled: CompiledModel) -> None:
         """The compile-time self-check agrees (it runs on every board compile)."""

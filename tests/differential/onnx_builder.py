@@ -11,6 +11,13 @@ from onnx import TensorProto, helper, numpy_helper
 IR_VERSION = 10  # opset 21 needs IR 10; onnxruntime 1.18+ reads it
 
 
+#: Ops whose int8 output takes a fixed (TFLite) or the input's quantization.
+NOT_CALIBRATED = {"Softmax", "LogSoftmax", "Sigmoid", "Tanh", "MaxPool", "GlobalMaxPool",
+                  "AveragePool", "GlobalAveragePool", "Pad"}
+#: Ops that only move values: as calibrated as their input.
+KEEPS_VALUES = {"Reshape", "Flatten", "Squeeze", "Transpose"}
+
+
 @dataclass(frozen=True)
 class Value:
     """A tensor of the graph being built: its name, its (ONNX, channels-first) shape and
@@ -21,6 +28,8 @@ class Value:
     name: str
     shape: tuple[int, ...]
     layout: str = "cf"
+    #: int8: quantized from its own calibrated range (not a fixed or inherited one)
+    calibrated: bool = True
 
     @property
     def rank(self) -> int:
@@ -60,6 +69,7 @@ class Builder:
     #: A Flatten of channels-last data: its Transpose folds into the rows of a Dense
     #: that is its only reader, and stays (no C kernel) for anything else.
     pending_flatten: str | None = None
+    values: dict[str, Value] = field(default_factory=dict)
     _count: int = 0
 
     def fresh(self, base: str) -> str:
@@ -68,6 +78,7 @@ class Builder:
 
     def input(self, shape: tuple[int, ...]) -> Value:
         value = Value(f"input{len(self.inputs)}", tuple(shape))
+        self.values[value.name] = value
         self.inputs.append(value)
         self.layers.append(f"input {list(shape)}")
         return value
@@ -88,16 +99,22 @@ class Builder:
             # Names effc's own passes derive from node names (fold_batchnorm's
             # "<bn>_mul"/"<bn>_add", the frontend's "<node>_transpose") or give
             # their own nodes ("quantize_input", "dequantize_output").
-            pool = ("bn", "bn_mul", "bn_add", "bn_add_1", "quantize_input",
-                    "dequantize_output", "Conv", "Conv_transpose", "Relu")
+            pool = ("bn_add", "bn_mul", "bn_add_1", "quantize_input", "dequantize_output",
+                    "Conv", "Conv_transpose", "Relu")
             used = {n.name for n in self.nodes}
+            if op == "BatchNormalization" and "bn" not in used:
+                return "bn"
             free = [p for p in pool if p not in used]
             return free[int(self.rng.integers(len(free)))] if free else self.fresh(op)
         return self.fresh(op.lower() + "_")
 
     def op(self, op_type: str, inputs: list[str], shape: tuple[int, ...], describe: str = "",
            layout: str = "cf", **attrs: object) -> Value:
-        out = Value(self.fresh("t"), tuple(int(d) for d in shape), layout)
+        calibrated = op_type not in NOT_CALIBRATED
+        if op_type in KEEPS_VALUES:
+            calibrated = self.values[inputs[0]].calibrated
+        out = Value(self.fresh("t"), tuple(int(d) for d in shape), layout, calibrated)
+        self.values[out.name] = out
         self.nodes.append(helper.make_node(op_type, inputs, [out.name],
                                            name=self.node_name(op_type), **attrs))
         self.layers.append(f"{op_type}{' ' + describe if describe else ''} -> {list(shape)}")

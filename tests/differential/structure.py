@@ -54,7 +54,7 @@ def concat(draw: Draw, b: Builder, x: Value) -> Value:
     kind = pick(draw, [k for k, v in axes.items() if v])
     axis = pick(draw, axes[kind])
     b.features.add(f"concat_{kind}")
-    if chance(draw, 4):
+    if x.calibrated and chance(draw, 4):  # one range: int8 needs no requantization
         operands = [x, x]
         b.features.add("concat_same_input")
     else:

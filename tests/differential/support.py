@@ -41,6 +41,7 @@ SUPPORT: dict[str, frozenset[str]] = {
     "conv_pad_asymmetric": ALL, "conv_no_bias": ALL, "conv_depthwise": ALL,
     "conv_depthwise_multiplier": ALL,
     "conv_grouped": INT8_REF_ONLY,  # grouped, not depthwise: no C kernel
+    "bias_saturates_int32": ALL,  # the int32 bias saturates: accumulators near the edge
     "auto_pad_notset": ALL, "auto_pad_valid": ALL, "auto_pad_same_upper": ALL,
     "auto_pad_same_lower": ALL,
     # pooling
