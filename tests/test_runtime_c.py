@@ -154,6 +154,18 @@ def int8_cases() -> list[Case]:
                   stride=(2, 1), pads=(0, 1, 1, 1), act=(-20, 20)),
         pool_case("global_avg_pool_kws", 44, "global_avg_pool", h=25, w=5, c=8, k=(1, 1),
                   stride=(1, 1)),
+        # ONNX options: count_include_pad (padded taps worth the zero point), dilation,
+        # ceil_mode (an extra output row/column whose window overhangs the padding).
+        pool_case("avg_pool_include_pad", 45, "avg_pool", h=5, w=6, c=5, k=(3, 3),
+                  stride=(1, 1), pads=(1, 1, 1, 1), include_pad=1, zp=-9),
+        pool_case("avg_pool_include_pad_asym", 46, "avg_pool", n=2, h=6, w=5, c=8, k=(3, 2),
+                  stride=(2, 2), pads=(2, 0, 1, 1), include_pad=1, zp=17),
+        pool_case("avg_pool_dilated_ceil", 48, "avg_pool", h=9, w=9, c=4, k=(3, 2),
+                  stride=(2, 2), dil=(2, 3), pads=(1, 0, 0, 2), ceil=(1, 1)),
+        pool_case("avg_pool_ceil_include_pad", 49, "avg_pool", h=7, w=7, c=9, k=(3, 3),
+                  stride=(2, 2), pads=(1, 1, 1, 1), ceil=(0, 1), include_pad=1, zp=-128),
+        pool_case("max_pool_dilated_ceil", 39, "max_pool", h=9, w=9, c=6, k=(2, 3),
+                  stride=(2, 2), dil=(3, 2), pads=(0, 1, 2, 0), ceil=(1, 0)),
         binary_case("add_elementwise", 50, "add", (1, 4, 5, 6), (1, 4, 5, 6),
                     _add_p("add", 0.05, -3, 0.11, 10, 0.12, -20), "effc_add_params"),
         binary_case("add_broadcast_channels_relu", 51, "add", (2, 3, 4, 5), (5,),
@@ -280,10 +292,15 @@ def int8_oracle(case: Case) -> np.ndarray:
             a["input"], a["weights"], a["bias"], input_zero_point=m["izp"],
             output_zero_point=m["ozp"], multiplier=a["multiplier"], shift=a["shift"],
             activation_min=m["act"][0], activation_max=m["act"][1])
-    if case.kind in ("max_pool", "avg_pool"):
-        fn = q8.max_pool_int8 if case.kind == "max_pool" else q8.avg_pool_int8
-        return fn(a["input"], m["k"], m["strides"], list(m["pads"]),
-                  activation_min=m["act"][0], activation_max=m["act"][1])
+    if case.kind == "max_pool":
+        return q8.max_pool_int8(a["input"], m["k"], m["strides"], list(m["pads"]),
+                                dilations=m["dil"], out_spatial=m["out"],
+                                activation_min=m["act"][0], activation_max=m["act"][1])
+    if case.kind == "avg_pool":
+        return q8.avg_pool_int8(a["input"], m["k"], m["strides"], list(m["pads"]),
+                                dilations=m["dil"], out_spatial=m["out"],
+                                count_include_pad=bool(m["include_pad"]), zero_point=m["zp"],
+                                activation_min=m["act"][0], activation_max=m["act"][1])
     if case.kind == "global_avg_pool":
         return q8.global_avg_pool_int8(a["input"], activation_min=m["act"][0],
                                        activation_max=m["act"][1])
