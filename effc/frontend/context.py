@@ -89,7 +89,8 @@ class ImportContext:
         attrs: dict[str, Any] | None = None,
         name: str | None = None,
     ) -> Node:
-        node = Node(op_type, name or self.graph.unique_name(self.node_name or op_type),
+        # ONNX node names may repeat or be empty; IR node names are unique.
+        node = Node(op_type, self.graph.unique_name(name or self.node_name or op_type),
                     list(inputs), list(outputs), dict(attrs or {}))
         infos = get_op(op_type).infer(node, self.graph)
         for out, (shape, dtype) in zip(outputs, infos, strict=True):
