@@ -78,6 +78,15 @@ def _dequantize_case(name: str, scale: float, zp: int) -> Case:
                       out_dtype=np.float32, meta={"scale": scale, "zp": zp})
 
 
+def _bias_at_int32_edges(case: Case) -> Case:
+    """Biases within a few hundred of INT32_MAX / INT32_MIN: the accumulators wrap
+    (TFLM's int32 arithmetic), which must not be signed overflow in C (UBSan)."""
+    bias = case.arrays["bias"]
+    edge = np.arange(bias.size, dtype=np.int64) * 37
+    bias[:] = np.where(edge % 2 == 0, 2**31 - 1 - edge, -(2**31) + edge).astype(np.int32)
+    return case
+
+
 def int8_cases() -> list[Case]:
     """The named int8 edge cases (also run by the sanitizer and QEMU tests)."""
     big = 1 << 30
@@ -145,6 +154,14 @@ def int8_cases() -> list[Case]:
         dense_case("dense_per_tensor_batch2_k64", 34, batches=2, fin=64, fout=7,
                    per_channel=False, izp=-1, ozp=4),
         dense_case("dense_saturation", 33, batches=1, fin=8, fout=5, bias_scale=big, real=4.0),
+        _bias_at_int32_edges(dense_case("dense_bias_wraps", 36, batches=2, fin=21, fout=9,
+                                        izp=-128, per_channel=False)),
+        _bias_at_int32_edges(conv_case("conv_generic_bias_wraps", 37, h=5, w=6, cin=3, cout=5,
+                                       k=(2, 3), izp=127, path="conv_generic")),
+        _bias_at_int32_edges(conv_case("conv_1x1_bias_wraps", 38, h=4, w=4, cin=9, cout=6,
+                                       k=(1, 1), izp=-100, path="conv_1x1")),
+        _bias_at_int32_edges(conv_case("dw_bias_wraps", 35, h=6, w=5, cin=5, cout=5,
+                                       depthwise=1, pads=(1, 1, 1, 1), izp=90)),
         pool_case("max_pool_2x2_s2", 40, "max_pool", h=6, w=6, c=5, k=(2, 2), stride=(2, 2)),
         pool_case("max_pool_3x3_s2_same", 41, "max_pool", h=7, w=7, c=3, k=(3, 3),
                   stride=(2, 2), pads=(1, 1, 1, 1), act=(-50, 100)),
