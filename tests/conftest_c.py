@@ -343,15 +343,16 @@ def conv_case(name: str, seed: int, *, n: int = 1, h: int, w: int, cin: int, cou
               pads: tuple[int, int, int, int] = (0, 0, 0, 0), dil: tuple[int, int] = (1, 1),
               izp: int = 0, ozp: int = 0, act: tuple[int, int] = (-128, 127),
               depthwise: int = 0, bias: bool = True, bias_scale: int = 1 << 12,
-              real: float | None = None, path: str = "conv") -> Case:
-    """int8 conv (or depthwise conv with multiplier ``depthwise``) with random data.
+              real: float | None = None, path: str = "conv", groups: int = 1) -> Case:
+    """int8 conv (or depthwise conv with multiplier ``depthwise``, or grouped conv)
+    with random data.
 
     ``pads`` = (top, left, bottom, right)."""
     rng = np.random.default_rng(seed)
     x = rand_i8(rng, (n, h, w, cin))
     if depthwise:
         cout = cin * depthwise
-    kin = 1 if depthwise else cin
+    kin = 1 if depthwise else cin // groups
     wt = rand_i8(rng, (cout, k[0], k[1], kin), -127, 127)
     kprod = k[0] * k[1] * kin
     m, s = rand_quant(rng, cout, real if real is not None else 0.01 / np.sqrt(kprod))
@@ -369,6 +370,10 @@ def conv_case(name: str, seed: int, *, n: int = 1, h: int, w: int, cin: int, cou
     else:
         ptype, fields = "effc_conv_params", {**geo, **q}
         fn, scratch = CONV_PATHS[path]
+    call_groups = ""
+    if groups > 1:
+        fn, call_groups = "effc_grouped_conv_s8", f"{groups}, "
+        scratch = f"effc_grouped_conv_s8_scratch_size(&p, {groups}, &in, &f, &o)"
     return Case(
         name, "dw" if depthwise else "conv",
         {"input": x, "filter": wt, "bias": b, "multiplier": m, "shift": s},
@@ -377,10 +382,11 @@ def conv_case(name: str, seed: int, *, n: int = 1, h: int, w: int, cin: int, cou
          ("effc_dims", "in", _dims((n, h, w, cin))),
          ("effc_dims", "f", _dims((cout, k[0], k[1], kin))),
          ("effc_dims", "o", _dims((n, oh, ow, cout)))],
-        f"{fn}(&s, &p, &q, &in, @input, &f, @filter, @bias, &o, y)", (n, oh, ow, cout),
+        f"{fn}(&s, &p, {call_groups}&q, &in, @input, &f, @filter, @bias, &o, y)",
+        (n, oh, ow, cout),
         scratch=scratch,
         meta={"strides": stride, "dil": dil, "pads": pads, "izp": izp, "ozp": ozp,
-              "act": act, "group": cin if depthwise else 1})
+              "act": act, "group": cin if depthwise else groups})
 
 
 def dense_case(name: str, seed: int, *, batches: int, fin: int, fout: int,
@@ -412,9 +418,11 @@ def dense_case(name: str, seed: int, *, batches: int, fin: int, fout: int,
 
 def pool_case(name: str, seed: int, kind: str, *, n: int = 1, h: int, w: int, c: int,
               k: tuple[int, int], stride: tuple[int, int],
-              pads: tuple[int, int, int, int] = (0, 0, 0, 0),
+              pads: tuple[int, int, int, int] = (0, 0, 0, 0), dil: tuple[int, int] = (1, 1),
+              ceil: tuple[int, int] = (0, 0), include_pad: int = 0, zp: int = 0,
               act: tuple[int, int] = (-128, 127)) -> Case:
-    """kind: max_pool, avg_pool or global_avg_pool (k, stride and pads unused)."""
+    """kind: max_pool, avg_pool or global_avg_pool (k, stride and pads unused).
+    ``ceil`` adds output rows/columns beyond the floor rule (ONNX ceil_mode)."""
     rng = np.random.default_rng(seed)
     x = rand_i8(rng, (n, h, w, c))
     ind = ("effc_dims", "in", _dims((n, h, w, c)))
@@ -422,15 +430,17 @@ def pool_case(name: str, seed: int, kind: str, *, n: int = 1, h: int, w: int, c:
         return Case(name, kind, {"input": x}, [ind],
                     f"effc_global_avg_pool_s8(&in, @input, {act[0]}, {act[1]}, y)",
                     (n, 1, 1, c), meta={"act": act})
-    oh = out_size(h, k[0], stride[0], 1, pads[0], pads[2])
-    ow = out_size(w, k[1], stride[1], 1, pads[1], pads[3])
+    oh = out_size(h, k[0], stride[0], dil[0], pads[0], pads[2]) + ceil[0]
+    ow = out_size(w, k[1], stride[1], dil[1], pads[1], pads[3]) + ceil[1]
     p = {"filter_h": k[0], "filter_w": k[1], "stride_h": stride[0], "stride_w": stride[1],
-         "pad_top": pads[0], "pad_left": pads[1], "activation_min": act[0],
-         "activation_max": act[1]}
+         "dilation_h": dil[0], "dilation_w": dil[1], "pad_top": pads[0], "pad_left": pads[1],
+         "pad_bottom": pads[2], "pad_right": pads[3], "count_include_pad": include_pad,
+         "pad_value": zp, "activation_min": act[0], "activation_max": act[1]}
     return Case(name, kind, {"input": x},
                 [("effc_pool_params", "p", p), ind, ("effc_dims", "o", _dims((n, oh, ow, c)))],
                 f"effc_{kind}_s8(&p, &in, @input, &o, y)", (n, oh, ow, c),
-                meta={"k": k, "strides": stride, "pads": pads, "act": act})
+                meta={"k": k, "strides": stride, "pads": pads, "act": act, "dil": dil,
+                      "out": (oh, ow), "include_pad": include_pad, "zp": zp})
 
 
 def broadcast_fields(shape1: tuple[int, ...], shape2: tuple[int, ...]
