@@ -51,3 +51,9 @@ def relative_error(y: np.ndarray, ref: np.ndarray, floor: float = 1e-6) -> float
 def assert_close(y: np.ndarray, ref: np.ndarray, rtol: float = 1e-5, atol: float = 1e-6) -> None:
     np.testing.assert_allclose(np.asarray(y, np.float64), np.asarray(ref, np.float64),
                                rtol=rtol, atol=atol)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    from tests.differential import FRESH_SEED
+
+    return f"differential tests: fresh seed EFFC_DIFF_SEED={FRESH_SEED}"

@@ -102,6 +102,12 @@ def _window(draw: Draw, b: Builder, x: Value, max_k: int, pool: bool, dilate: bo
     return kernel, strides, dils, begins + ends, auto_pad, out
 
 
+def _padding_only_window(size: int, k: int, s: int, d: int, pad_begin: int, out: int) -> bool:
+    """Does some output position see padding only (possible with dilation)?"""
+    return any(all(not 0 <= o * s + j * d - pad_begin < size for j in range(k))
+               for o in range(out))
+
+
 def _window_attrs(kernel, strides, dils, pads, auto_pad) -> dict[str, object]:
     attrs: dict[str, object] = {"kernel_shape": kernel, "strides": strides}
     if any(d != 1 for d in dils):
@@ -182,7 +188,7 @@ def pool(draw: Draw, b: Builder, x: Value) -> Value:
     op = pick(draw, ("MaxPool", "AveragePool"))
     kind = "maxpool" if op == "MaxPool" else "avgpool"
     dilate = op == "MaxPool" or b.opset >= 19  # AveragePool has dilations since opset 19
-    dilate = dilate and enabled(f"{kind}_dilation") and chance(draw, 5)
+    dilate = dilate and enabled(f"{kind}_dilation") and chance(draw, 3)
     kernel, strides, dils, pads, auto_pad, out = _window(draw, b, x, 4, True, dilate)
     attrs = _window_attrs(kernel, strides, dils, pads, auto_pad)
     b.features.add(kind)
@@ -193,7 +199,7 @@ def pool(draw: Draw, b: Builder, x: Value) -> Value:
         b.features.add("pool_pad")
     if "dilations" in attrs:
         b.features.add(f"{kind}_dilation")
-    if enabled(f"{kind}_ceil_mode") and chance(draw, 5) and auto_pad in (None, "NOTSET"):
+    if enabled(f"{kind}_ceil_mode") and chance(draw, 3) and auto_pad in (None, "NOTSET"):
         attrs["ceil_mode"] = 1
         b.features.add(f"{kind}_ceil_mode")
         out = []
@@ -204,6 +210,11 @@ def pool(draw: Draw, b: Builder, x: Value) -> Value:
             # window starts in the right padding): stay where both agree.
             assume((o - 1) * s < size + pb)
             out.append(o)
+    n = len(kernel)
+    if any(_padding_only_window(*geometry) for geometry in zip(
+            x.spatial, kernel, strides, dils, pads[:n], out, strict=True)):
+        assume(enabled("pool_window_in_padding"))
+        b.features.add("pool_window_in_padding")
     if op == "AveragePool" and draw(st.booleans()):
         if not padded or enabled("avgpool_count_include_pad_padded"):
             attrs["count_include_pad"] = 1
@@ -271,7 +282,7 @@ def _broadcast_shape(draw: Draw, x: Value, expand: bool) -> tuple[int, ...]:
     shape = []
     for axis in range(x.rank - k, x.rank):
         dim = x.shape[axis]
-        if dim == 1 and expand and axis > 0 and chance(draw, 4):
+        if dim == 1 and expand and axis > 0 and chance(draw, 2):
             shape.append(pick(draw, (2, 3)))
         else:
             shape.append(pick(draw, (1, dim)))

@@ -106,7 +106,7 @@ def random_models(draw: Draw) -> RandomModel:
     seen: list[Value] = []
     if x.rank > 2:
         x = pick(draw, (blocks.conv, blocks.conv, blocks.pool))(draw, b, x)
-        for _ in range(draw(st.integers(0, 3))):
+        for _ in range(draw(st.integers(0, 4))):
             seen.append(x)
             x = _weighted(draw, CONV_BLOCKS)(draw, b, x)
         seen.append(x)
@@ -115,7 +115,7 @@ def random_models(draw: Draw) -> RandomModel:
         x = structure.dense(draw, b, x)
     flattened = b.pending_flatten
     if x.rank == 2:
-        for _ in range(draw(st.integers(0, 2))):
+        for _ in range(draw(st.integers(0, 3))):
             seen.append(x)
             block = _weighted(draw, VECTOR_BLOCKS)
             if b.pending_flatten and block is not structure.dense:
@@ -129,8 +129,12 @@ def random_models(draw: Draw) -> RandomModel:
     if x.shape[0] != 1:
         b.features.add("output_leading_dim")
     b.output(x)
-    extra = [v for v in seen if v.name != x.name]
-    if enabled("multi_output") and extra and chance(draw, 8):
+    # A second output that is only a view of the first is a feature of its own.
+    extra = [v for v in seen if b.root(v.name) != b.root(x.name)]
+    if enabled("output_alias") and chance(draw, 16):
+        b.features.update({"multi_output", "output_alias"})
+        b.output(b.op("Identity", [x.name], x.shape, layout=x.layout))
+    elif enabled("multi_output") and extra and chance(draw, 8):
         other = pick(draw, extra)
         if other.channels_last or other.name == flattened:
             b.features.add("transpose_output")

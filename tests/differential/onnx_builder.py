@@ -15,7 +15,7 @@ IR_VERSION = 10  # opset 21 needs IR 10; onnxruntime 1.18+ reads it
 NOT_CALIBRATED = {"Softmax", "LogSoftmax", "Sigmoid", "Tanh", "MaxPool", "GlobalMaxPool",
                   "AveragePool", "GlobalAveragePool", "Pad"}
 #: Ops that only move values: as calibrated as their input.
-KEEPS_VALUES = {"Reshape", "Flatten", "Squeeze", "Transpose"}
+KEEPS_VALUES = {"Reshape", "Flatten", "Squeeze", "Transpose", "Identity"}
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,11 @@ class Builder:
     #: that is its only reader, and stays (no C kernel) for anything else.
     pending_flatten: str | None = None
     values: dict[str, Value] = field(default_factory=dict)
+    views: dict[str, str] = field(default_factory=dict)  # value -> the value it only moves
+
+    def root(self, name: str) -> str:
+        """The value ``name`` is a view of (through Reshape, Flatten, Squeeze, Transpose)."""
+        return self.views.get(name, name)
     _count: int = 0
 
     def fresh(self, base: str) -> str:
@@ -115,6 +120,8 @@ class Builder:
             calibrated = self.values[inputs[0]].calibrated
         out = Value(self.fresh("t"), tuple(int(d) for d in shape), layout, calibrated)
         self.values[out.name] = out
+        if op_type in KEEPS_VALUES:
+            self.views[out.name] = self.root(inputs[0])
         self.nodes.append(helper.make_node(op_type, inputs, [out.name],
                                            name=self.node_name(op_type), **attrs))
         self.layers.append(f"{op_type}{' ' + describe if describe else ''} -> {list(shape)}")

@@ -92,7 +92,7 @@ def pad(draw: Draw, b: Builder, x: Value) -> Value:
 
 def softmax(draw: Draw, b: Builder, x: Value) -> Value:
     """Softmax (or LogSoftmax) over one non-batch axis."""
-    op = "LogSoftmax" if enabled("logsoftmax") and chance(draw, 5) else "Softmax"
+    op = "LogSoftmax" if enabled("logsoftmax") and chance(draw, 3) else "Softmax"
     axis = pick(draw, range(1, x.rank))
     b.features.add(op.lower())
     inner = axis == 1 if x.channels_last else axis == x.rank - 1
