@@ -38,7 +38,7 @@ from tests.differential.sanitize import SanitizedHost
 from tests.differential.support import ALL, OPEN_BUGS, REFUSALS, SUPPORT, expected
 
 FIXED_SEED = 82024
-HOST_MODELS, QEMU_MODELS, MIXED_MODELS, FRESH_MODELS = 300, 30, 100, 30
+HOST_MODELS, QEMU_MODELS, MIXED_MODELS, FRESH_MODELS = 500, 50, 100, 40
 
 #: What ran this session: models per test and outcomes per target, features seen.
 TALLY: Counter[str] = Counter()

@@ -1,0 +1,153 @@
+"""The compile that checks itself (issue 8, part 4): ``effc compile --board`` runs the
+host build of the generated C against the reference and names the first differing
+layer when they disagree."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from effc.cli import main
+from effc.codegen.c import kernels
+from effc.compiler import CompiledModel, CompileOptions, compile_model
+from effc.errors import EffcError
+from tests.conftest import EXAMPLES
+from tests.conftest_c import require_tool
+
+DIGITS = EXAMPLES / "digits" / "digits_cnn.onnx"
+
+
+def _calib() -> np.ndarray:
+    return np.load(EXAMPLES / "digits" / "digits_data.npz")["x_calib"]
+
+
+def _cli(*args: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main(list(args))
+    return code, out.getvalue(), err.getvalue()
+
+
+def _corrupt(monkeypatch: pytest.MonkeyPatch, op: str, which: int, change) -> None:
+    """The ``which``-th node of type ``op`` gets a wrong kernel parameter in the C code."""
+    original = kernels.CALLS[op]
+    seen: list[str] = []
+
+    def call(graph, node, int8):
+        result = original(graph, node, int8)
+        if node.name not in seen:
+            seen.append(node.name)
+        if seen.index(node.name) == which:
+            change(result.fields, int8)
+        return result
+
+    monkeypatch.setitem(kernels.CALLS, op, call)
+
+
+def test_compile_reports_the_self_check(tmp_path: Path) -> None:
+    np.save(tmp_path / "calib.npy", _calib()[:20])
+    code, out, err = _cli("compile", str(DIGITS), "-o", str(tmp_path / "out"), "--calib",
+                          str(tmp_path / "calib.npy"), "--board", "mps2-an386")
+    assert code == 0, err
+    check = json.loads((tmp_path / "out" / "effc.json").read_text())["verification"]
+    assert check["inputs"] == "8 calibration samples" and check["samples"] == 8
+    assert check["differing_values"] == 0 and check["criterion"] == "bit-exact"
+    assert check["output_values"] == 80
+    assert "self-check: host build vs the integer reference on 8 calibration samples: 0 " \
+           "differing values" in out
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "## Self-check" in report and "0 of 80 output values differ (bit-exact)" in report
+
+
+def test_the_host_engine_reuses_the_verified_build(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    compiled = compile_model(DIGITS, tmp_path / "out", CompileOptions(
+        calib=_calib()[:16], board="mps2-an386"))
+    from effc.codegen.c import objcache
+
+    def no_build(*args, **kwargs):
+        raise AssertionError("the host engine rebuilt the library the self-check built")
+
+    monkeypatch.setattr(objcache, "compile_objects", no_build)
+    x = _calib()[16:20]
+    assert np.array_equal(compiled.run("host", x).outputs, compiled.run("reference", x).outputs)
+
+
+def test_a_wrong_kernel_parameter_fails_the_compile_naming_its_layer(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def shift_zero_point(fields, int8):
+        fields["output_zero_point"] += 3
+
+    _corrupt(monkeypatch, "Conv", 1, shift_zero_point)  # the second convolution
+    np.save(tmp_path / "calib.npy", _calib()[:20])
+    out = tmp_path / "out"
+    args = ["compile", str(DIGITS), "-o", str(out), "--calib", str(tmp_path / "calib.npy"),
+            "--board", "mps2-an386"]
+    code, _, err = _cli(*args)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("effc: error: self-check failed"), err
+    layers = json.loads((out / "effc.json").read_text())["c"]["layers"]
+    convs = [layer for layer in layers if layer["op"] == "Conv"]
+    bad = convs[1]
+    assert (f"the first differing layer is {bad['index']} '{bad['node']}' (Conv, kernel "
+            f"{bad['kernel']}): ") in lines[0]
+    assert "--no-verify" in lines[0]
+    manifest = json.loads((out / "effc.json").read_text())
+    assert manifest["verification"]["failed"] in lines[0]
+    assert "FAILED: self-check failed" in (out / "report.md").read_text()
+
+    code, printed, err = _cli(*args, "--no-verify")
+    assert code == 0, err
+    assert "self-check" not in printed
+    manifest = json.loads((out / "effc.json").read_text())
+    assert manifest["verification"] == {"skipped": "--no-verify"}
+    # The skipped check hides a really wrong library: the engines disagree.
+    compiled = CompiledModel.open(out)
+    x = _calib()[:4]
+    assert not np.array_equal(compiled.run("host", x).outputs,
+                              compiled.run("reference", x).outputs)
+
+
+def test_a_float_model_is_checked_within_the_tolerance(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    compiled = compile_model(DIGITS, tmp_path / "ok", CompileOptions(quantize="none",
+                                                                     board="mps2-an386"))
+    check = compiled.manifest["verification"]
+    assert check["compared_with"] == "float reference"
+    assert check["inputs"] == "8 random inputs (seed 0)" and check["differing_values"] == 0
+    assert check["criterion"] == "|host - reference| <= 0.0001 * max(1, max |reference|)"
+
+    def clamp(fields, int8):
+        fields["activation_max"] = 0.25
+
+    _corrupt(monkeypatch, "Dense", 0, clamp)
+    with pytest.raises(EffcError, match=r"float reference; the first differing layer is \d+ "
+                                        r"'[^']+' \(Dense, kernel dense_f32\): [1-9]"):
+        compile_model(DIGITS, tmp_path / "bad", CompileOptions(quantize="none",
+                                                                board="mps2-an386"))
+
+
+def test_a_qdq_model_is_checked_on_random_inputs(tmp_path: Path) -> None:
+    """No calibration data: 8 seeded random inputs over the input's int8 range."""
+    first = compile_model(DIGITS, tmp_path / "ptq", CompileOptions(calib=_calib()[:32]))
+    qdq = compile_model(first.folder / "model.onnx", tmp_path / "qdq",
+                        CompileOptions(board="mps2-an386"))
+    check = qdq.manifest["verification"]
+    assert check["inputs"] == "8 random inputs (seed 0)" and check["differing_values"] == 0
+    assert check["criterion"] == "bit-exact"
+
+
+def test_the_trace_hook_is_compiled_out_of_the_firmware(tmp_path: Path) -> None:
+    nm = require_tool("arm-none-eabi-nm")
+    compiled = compile_model(DIGITS, tmp_path / "out", CompileOptions(
+        calib=_calib()[:16], board="mps2-an386"))
+    symbols = subprocess.run([nm, str(compiled.folder / "firmware" / "firmware.elf")],
+                             capture_output=True, text=True, check=True).stdout
+    assert "_run" in symbols and "layer_trace" not in symbols
