@@ -24,7 +24,9 @@ and a ``@reproduce_failure`` blob. Every failure found so far is a named case in
 
 from __future__ import annotations
 
+import shutil
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, seed, settings
@@ -52,6 +54,15 @@ def _settings(examples: int) -> settings:
                                            HealthCheck.data_too_large])
 
 
+@pytest.fixture(scope="module", autouse=True)
+def private_build_cache(tmp_path_factory: pytest.TempPathFactory):
+    """Thousands of throwaway libraries: build them in this module's own cache (the
+    runtime objects compile once into it), not in the user's."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("EFFC_CACHE", str(tmp_path_factory.mktemp("effc-cache")))
+        yield
+
+
 @pytest.fixture(scope="session")
 def sanitizer(tmp_path_factory: pytest.TempPathFactory):
     """One child process with the ASan runtime, for every sanitized host build."""
@@ -64,11 +75,12 @@ def _runs_on_host(rm: RandomModel) -> bool:
     return expected(rm.features, "host_float") or expected(rm.features, "host_int8")
 
 
-def _check(rm: RandomModel, folder, tag: str, sanitizer: SanitizedHost) -> None:
+def _check(rm: RandomModel, folder: Path, tag: str, sanitizer: SanitizedHost) -> None:
     diff = Differential(rm, folder, sanitizer)
     diff.check_float()
     for weight_quant in WEIGHT_QUANTS:
         diff.check_int8(weight_quant)
+    shutil.rmtree(folder)  # a failing model's folder stays for a look
     FEATURES.update(rm.features)
     TALLY[f"{tag}: models"] += 1
     TALLY.update(f"{tag}: {target} {outcome}" for target, outcome in diff.report.outcomes.items())
@@ -112,9 +124,11 @@ def test_random_models_fresh_seed(rm: RandomModel, tmp_path_factory, sanitizer) 
 def test_random_models_under_qemu(rm: RandomModel, tmp_path_factory) -> None:
     require_tool("qemu-system-arm")
     require_tool("arm-none-eabi-gcc")
-    diff = Differential(rm, tmp_path_factory.mktemp("qemu"))
+    folder = tmp_path_factory.mktemp("qemu")
+    diff = Differential(rm, folder)
     for weight_quant in WEIGHT_QUANTS:
         diff.check_qemu(weight_quant)
+    shutil.rmtree(folder)
     TALLY["qemu: models"] += 1
     TALLY.update(f"qemu: {target} {outcome}" for target, outcome in diff.report.outcomes.items())
 
