@@ -49,14 +49,16 @@ def cmd_inspect(args: argparse.Namespace) -> int:
                                        for layer in summary["layers"]]}))
         return 0
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title=f"{summary['name']}")
+    # Model names are text, never rich markup.
+    table = Table(title=escape(summary["name"]))
     for col in ("#", "layer", "op", "output shape", "MACs", "params", "weight bytes"):
         table.add_column(col, justify="right" if col in ("#", "MACs", "params",
                                                          "weight bytes") else "left")
     for i, layer in enumerate(summary["layers"]):
-        table.add_row(str(i), layer["name"][-40:], layer["op"],
+        table.add_row(str(i), escape(layer["name"][-40:]), layer["op"],
                       "x".join(map(str, layer["output_shape"])), f"{layer['macs']:,}",
                       f"{layer['params']:,}", f"{layer['weight_bytes']:,}")
     table.add_section()
@@ -66,7 +68,8 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     console.print(table)
     for io in ("inputs", "outputs"):
         for t in summary[io]:
-            console.print(f"{io[:-1]} {t['name']}: {'x'.join(map(str, t['shape']))} {t['dtype']}")
+            console.print(f"{io[:-1]} {escape(t['name'])}: {'x'.join(map(str, t['shape']))} "
+                          f"{t['dtype']}", markup=True, highlight=False)
     return 0
 
 

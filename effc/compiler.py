@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from effc.codegen.names import model_symbol
 from effc.errors import EffcError
 from effc.ir import Graph
 from effc.ir_io import load_graph, save_graph
@@ -76,7 +77,7 @@ def compile_model(model: str | Path, outdir: str | Path,
         raise EffcError(f"output '{outdir}' exists and is not a folder; choose another -o")
     graph = load(model, parse_input_shapes(options.input_shapes))
     if options.name:
-        graph.name = _c_identifier(options.name)
+        graph.name = model_symbol(options.name, "--name")
     prune_report = None
     if options.prune:
         from effc.passes.prune_cli import apply_prune
@@ -145,13 +146,6 @@ def compile_from_args(args: argparse.Namespace) -> int:
     print(f"compiled {m['name']} ({m['quantize']}): {m['summary']['macs']:,} MACs, "
           f"{m['summary']['params']:,} params -> {args.output}")
     return 0
-
-
-def _c_identifier(name: str) -> str:
-    cleaned = "".join(c if c.isalnum() else "_" for c in name)
-    if not cleaned or cleaned[0].isdigit():
-        raise EffcError(f"--name '{name}' is not a C identifier; use letters, digits and _")
-    return cleaned
 
 
 class CompiledModel:

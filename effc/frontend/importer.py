@@ -13,6 +13,7 @@ import onnx
 from onnx import numpy_helper
 from onnx.reference import ReferenceEvaluator
 
+from effc.codegen.names import c_identifier
 from effc.errors import EffcError
 from effc.frontend.context import ONNX_DTYPES, ImportContext
 from effc.frontend.loader import MAX_TENSOR_ELEMENTS, load_onnx
@@ -163,8 +164,6 @@ def load(
 
 
 def _model_name(path: str | Path) -> str:
-    stem = Path(path).stem
-    cleaned = "".join(c if c.isalnum() else "_" for c in stem).strip("_").lower()
-    if not cleaned or cleaned[0].isdigit():
-        cleaned = f"m_{cleaned}"
-    return cleaned
+    """The model file's stem as a C symbol prefix (ASCII, lower case, clear of
+    effc's own names: ``modèle.onnx`` -> ``modele``, ``effc_nn.onnx`` -> ``m_effc_nn``)."""
+    return c_identifier(Path(path).stem.lower(), fallback="model")

@@ -21,6 +21,7 @@ import numpy as np
 from effc.codegen.c.hostlib import RUNTIME_DIR
 from effc.codegen.c.kernels import Call, node_call
 from effc.codegen.c.scratch import scratch_bytes
+from effc.codegen.names import Namer, comment_text
 from effc.errors import EffcError
 from effc.ir import Graph, Node
 from effc.passes.memory import MemoryPlan, plan_memory
@@ -59,16 +60,23 @@ def _c_array(values: np.ndarray) -> str:
 
 
 class _Arrays:
-    """Constant arrays (weights, biases, per-channel multipliers, tables)."""
+    """Constant arrays (weights, biases, per-channel multipliers, tables).
 
-    def __init__(self) -> None:
+    Keyed by ``("tensor", name)`` for a graph constant and by
+    ``(field, layer index)`` for a layer's own parameters, so no model name can
+    alias another array; symbols come from the one ``Namer`` of the file.
+    """
+
+    def __init__(self, namer: Namer) -> None:
         self.items: list[dict[str, Any]] = []
-        self.by_key: dict[str, str] = {}
+        self.by_key: dict[tuple[str, str | int], str] = {}
+        self.namer = namer
 
-    def add(self, key: str, values: np.ndarray, ctype: str) -> str:
+    def add(self, key: tuple[str, str | int], values: np.ndarray, ctype: str) -> str:
         if key in self.by_key:
             return self.by_key[key]
-        symbol = f"effc_const_{len(self.items)}"
+        hint = key[1] if key[0] == "tensor" else f"{key[0]}_{key[1]}"
+        symbol = self.namer.unique(str(hint), prefix="k_")
         self.items.append({"symbol": symbol, "ctype": ctype, "count": max(1, values.size),
                            "init": _c_array(values) if values.size else "0"})
         self.by_key[key] = symbol
@@ -79,13 +87,13 @@ class _Arrays:
         return sum(size[a["ctype"]] * a["count"] for a in self.items)
 
 
-def _pointers(graph: Graph, node: Node, call: Call, plan: MemoryPlan, split: CoreSplit,
-              arrays: _Arrays) -> dict[str, Any]:
+def _pointers(graph: Graph, index: int, node: Node, call: Call, plan: MemoryPlan,
+              split: CoreSplit, arrays: _Arrays) -> dict[str, Any]:
     def ptr(name: str, const: bool) -> str:
         tensor = graph.tensors[name]
         ctype = CTYPES[tensor.dtype]
         if tensor.is_constant:
-            return arrays.add(name, tensor.data, ctype)
+            return arrays.add(("tensor", name), tensor.data, ctype)
         root = plan.root(name)
         qual = "const " if const else ""
         if root == split.input:
@@ -107,12 +115,12 @@ def _pointers(graph: Graph, node: Node, call: Call, plan: MemoryPlan, split: Cor
         p["weight"] = ptr(call.weights[0], True)
         p["bias"] = ptr(f["bias"], True) if f.get("bias") else "0"
     if isinstance(f.get("multiplier"), list) and f.get("per_channel", True):
-        p["multiplier"] = arrays.add(f"{call.node}:multiplier",
+        p["multiplier"] = arrays.add(("multiplier", index),
                                      np.asarray(f["multiplier"], np.int32), "int32_t")
-        p["shift"] = arrays.add(f"{call.node}:shift", np.asarray(f["shift"], np.int32),
+        p["shift"] = arrays.add(("shift", index), np.asarray(f["shift"], np.int32),
                                 "int32_t")
     if call.macro == "lut_s8":
-        p["table"] = arrays.add(f"{call.node}:lut", np.asarray(f["table"], np.int8), "int8_t")
+        p["table"] = arrays.add(("lut", index), np.asarray(f["table"], np.int8), "int8_t")
     if call.macro == "unary_f32":
         p["function"] = UNARY_F32[f["kind"]]
     return p
@@ -144,15 +152,16 @@ def generate_c(graph: Graph, folder: Path, name: str) -> dict[str, Any]:
         in_bytes = graph.tensors[split.input].nbytes
         wrapper = {"input_offset": arena, "output_offset": arena + (in_bytes + 15) // 16 * 16}
         arena = wrapper["output_offset"] + (graph.tensors[split.output].nbytes + 15) // 16 * 16
-    arrays = _Arrays()
+    arrays = _Arrays(Namer({f"{name}_run", f"{name}_run_float", f"{name}_value_t", name}))
     layers = []
     for node in split.nodes:
         if node.name in skipped:
             continue
         call = calls[node.name]
-        layers.append({"index": len(layers), "op": node.op_type, "node": node.name[-60:],
+        index = len(layers)
+        layers.append({"index": index, "op": node.op_type, "node": comment_text(node.name),
                        "macro": call.macro, "fields": call.fields,
-                       "ptr": _pointers(graph, node, call, plan, split, arrays),
+                       "ptr": _pointers(graph, index, node, call, plan, split, arrays),
                        "scratch_size": call.scratch,
                        "scratch_offset": plan.offsets.get(f"scratch:{node.name}", 0)})
     tin, tout = graph.tensors[split.input], graph.tensors[split.output]
@@ -162,7 +171,8 @@ def generate_c(graph: Graph, folder: Path, name: str) -> dict[str, Any]:
 
     summary = summarize(graph)
     context = {
-        "name": name, "NAME": name.upper(), "version": __version__, "source": graph.name,
+        "name": name, "NAME": name.upper(), "version": __version__,
+        "source": comment_text(graph.name),
         "summary": f"{summary['macs']} MACs, {summary['params']} parameters",
         "arena_bytes": arena, "lower_bound_bytes": plan.lower_bound_bytes,
         "macs": summary["macs"], "input_size": tin.size, "output_size": tout.size,
