@@ -20,7 +20,8 @@ import numpy as np
 from effc.codegen.names import model_symbol
 from effc.errors import EffcError
 from effc.ir import Graph
-from effc.ir_io import load_graph, save_graph
+from effc.ir_io import graph_files, load_graph
+from effc.outdir import OutDir
 from effc.passes.lower_int8 import WEIGHT_GRANULARITIES
 
 MANIFEST = "effc.json"
@@ -43,7 +44,11 @@ def add_compile_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--board", nargs="?", const="mps2-an386", default=None,
                    help="emit C (and firmware) for this board (see 'effc boards'); "
                         "--board alone means the default, mps2-an386")
-    p.add_argument("--name", default=None, help="C symbol prefix (default: the model's stem)")
+    p.add_argument("--name", default=None,
+                   help="C symbol prefix, also the file names and header guard: ASCII letters, "
+                        "digits and _, not effc_* (default: the model's stem made such a name)")
+    p.add_argument("--force", action="store_true",
+                   help="reuse an OUTDIR that holds files effc did not write (they are kept)")
     from effc.passes.prune_cli import add_prune_arguments
 
     add_prune_arguments(p)
@@ -59,6 +64,7 @@ class CompileOptions:
     board: str | None = None
     name: str | None = None
     prune: dict[str, Any] | None = None  # prune_graph keywords + "fit_board" (prune_cli)
+    force: bool = False  # reuse an OUTDIR holding files effc did not write
 
 
 def compile_model(model: str | Path, outdir: str | Path,
@@ -66,15 +72,15 @@ def compile_model(model: str | Path, outdir: str | Path,
     """Compile ``model`` into ``outdir`` and return the opened result."""
     from effc.frontend.importer import load
     from effc.frontend.loader import parse_input_shapes
-    from effc.onnx_export import save_onnx
+    from effc.onnx_export import to_onnx
     from effc.passes.pipeline import compile_pipeline
-    from effc.report import write_report
+    from effc.report import report_text
     from effc.summary import summarize
 
     options = options or CompileOptions()
-    outdir = Path(outdir)
-    if outdir.exists() and not outdir.is_dir():
-        raise EffcError(f"output '{outdir}' exists and is not a folder; choose another -o")
+    inputs = (Path(model), *([Path(options.calib)] if isinstance(options.calib, str) and
+                             options.calib != "random" else []))
+    OutDir.check_path(outdir, inputs)
     graph = load(model, parse_input_shapes(options.input_shapes))
     if options.name:
         graph.name = model_symbol(options.name, "--name")
@@ -94,13 +100,14 @@ def compile_model(model: str | Path, outdir: str | Path,
                                           estimate=estimate, budget=budget)
     float_graph = graph.clone()
     graph, quant_report = compile_pipeline(graph, options)
-    outdir.mkdir(parents=True, exist_ok=True)
-    save_graph(graph, outdir / "ir")
-    save_onnx(graph, outdir / "model.onnx")
+    out = OutDir.prepare(outdir, inputs, force=options.force)
+    for file, data in graph_files(graph).items():
+        out.write(f"ir/{file}", data)
+    out.write("model.onnx", to_onnx(graph).SerializeToString())
     float_summary = summarize(float_graph)
     manifest: dict[str, Any] = {
         "effc_version": "0.1.0",
-        "source": str(model),
+        "source": Path(model).name,  # informational; no path outside OUTDIR
         "name": graph.name,
         "quantize": quant_report.get("mode", "none"),
         "summary": summarize(graph),
@@ -109,15 +116,14 @@ def compile_model(model: str | Path, outdir: str | Path,
     }
     if prune_report is not None:
         manifest["pruning"] = prune_report
-    (outdir / MANIFEST).write_text(json.dumps(manifest, indent=1))
-    write_report(manifest, outdir / "report.md")
     if options.board:
         from effc.codegen.c.project import emit_c_project
 
-        manifest.update(emit_c_project(graph, outdir, options.board, graph.name))
-        (outdir / MANIFEST).write_text(json.dumps(manifest, indent=1))
-        write_report(manifest, outdir / "report.md")
-    return CompiledModel(outdir, graph, manifest)
+        manifest.update(emit_c_project(graph, out, options.board, graph.name))
+    # Last, so that a folder without effc.json is one whose compile did not finish.
+    out.write("report.md", report_text(manifest))
+    out.write(MANIFEST, json.dumps(manifest, indent=1) + "\n")
+    return CompiledModel(out.root, graph, manifest)
 
 
 def quantization_parameters(graph: Graph) -> dict[str, Any]:
@@ -140,7 +146,7 @@ def compile_from_args(args: argparse.Namespace) -> int:
                              calibrator=args.calibrator, weight_quant=args.weight_quant,
                              input_shapes=args.input_shape,
                              board=args.board, name=args.name,
-                             prune=prune_options_from_args(args))
+                             prune=prune_options_from_args(args), force=args.force)
     compiled = compile_model(args.model, args.output, options)
     m = compiled.manifest
     print(f"compiled {m['name']} ({m['quantize']}): {m['summary']['macs']:,} MACs, "

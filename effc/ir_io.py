@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +26,20 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def save_graph(graph: Graph, folder: Path) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
+def _npz(arrays: dict[str, np.ndarray]) -> bytes:
+    """An .npz archive (np.load reads it) with fixed timestamps: the same arrays
+    always give the same bytes."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        for key, value in arrays.items():
+            entry = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            with archive.open(entry, "w", force_zip64=True) as f:
+                np.lib.format.write_array(f, np.asanyarray(value), allow_pickle=False)
+    return buffer.getvalue()
+
+
+def graph_files(graph: Graph) -> dict[str, bytes]:
+    """``graph.json`` and ``weights.npz``: the IR as files (name -> content)."""
     weights = {}
     tensors = []
     for tensor in graph.tensors.values():
@@ -46,8 +60,7 @@ def save_graph(graph: Graph, folder: Path) -> None:
         "nodes": [{"op_type": n.op_type, "name": n.name, "inputs": n.inputs,
                    "outputs": n.outputs, "attrs": _plain(n.attrs)} for n in graph.nodes],
     }
-    (folder / "graph.json").write_text(json.dumps(doc))
-    np.savez(folder / "weights.npz", **weights)
+    return {"graph.json": json.dumps(doc).encode(), "weights.npz": _npz(weights)}
 
 
 def load_graph(folder: Path) -> Graph:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from effc.codegen.names import comment_text
@@ -13,7 +12,7 @@ def _cell(text: object) -> str:
     return comment_text(str(text), limit=0)
 
 
-def write_report(manifest: dict[str, Any], path: Path) -> None:
+def report_text(manifest: dict[str, Any]) -> str:
     s = manifest["summary"]
     lines = [
         f"# effc report: {_cell(manifest['name'])}",
@@ -43,4 +42,4 @@ def write_report(manifest: dict[str, Any], path: Path) -> None:
         lines += ["", "## Memory", "",
                   f"- arena: {memory['arena_bytes']:,} bytes "
                   f"(layer-by-layer lower bound {memory['lower_bound_bytes']:,})"]
-    path.write_text("\n".join(lines) + "\n")
+    return "\n".join(lines) + "\n"

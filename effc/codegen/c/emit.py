@@ -10,7 +10,6 @@ Writes into OUTDIR/c/:
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -132,8 +131,8 @@ UNARY_F32 = {"Relu": "effc_relu_f32", "Clip": "effc_clip_f32", "Sigmoid": "effc_
              "Selu": "effc_selu_f32"}
 
 
-def generate_c(graph: Graph, folder: Path, name: str) -> dict[str, Any]:
-    """Write the C library for ``graph`` into ``folder``; return manifest facts."""
+def generate_c(graph: Graph, name: str) -> tuple[dict[str, bytes], dict[str, Any]]:
+    """The C library for ``graph``: its files (name -> content) and manifest facts."""
     split = split_core(graph)
     core = Graph(graph.name, split.nodes, graph.tensors, [split.input], [split.output])
     calls = {n.name: node_call(graph, n) for n in split.nodes}
@@ -187,17 +186,15 @@ def generate_c(graph: Graph, folder: Path, name: str) -> dict[str, Any]:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
                              undefined=jinja2.StrictUndefined, trim_blocks=True,
                              lstrip_blocks=True, keep_trailing_newline=True)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{name}.h").write_text(env.get_template("model.h.j2").render(**context))
-    (folder / f"{name}.c").write_text(env.get_template("model.c.j2").render(**context))
+    files = {f"{name}.h": env.get_template("model.h.j2").render(**context).encode(),
+             f"{name}.c": env.get_template("model.c.j2").render(**context).encode()}
     runtime = sorted(p.name for p in RUNTIME_DIR.iterdir() if p.suffix in (".c", ".h"))
-    for file in runtime:
-        shutil.copyfile(RUNTIME_DIR / file, folder / file)
+    files |= {file: (RUNTIME_DIR / file).read_bytes() for file in runtime}
     sources = [f"{name}.c", *[f for f in runtime if f.endswith(".c")]]
     for template, out in (("Makefile.j2", "Makefile"), ("CMakeLists.txt.j2", "CMakeLists.txt")):
-        (folder / out).write_text(env.get_template(template).render(name=name, sources=sources))
-    return {
-        "c": {"folder": str(folder), "name": name, "sources": sources,
+        files[out] = env.get_template(template).render(name=name, sources=sources).encode()
+    return files, {
+        "c": {"folder": "c", "name": name, "sources": sources,
               "entry": f"{name}_run", "float_entry": f"{name}_run_float" if wrapper else None,
               "core_dtype": tin.dtype, "input_size": tin.size, "output_size": tout.size,
               "layers": [{"index": layer["index"], "op": layer["op"], "node": node.name,
