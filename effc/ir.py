@@ -223,6 +223,12 @@ class Graph:
         """Check structural invariants; raise EffcError naming the first problem."""
         from effc.ops import get_op
 
+        names: set[str] = set()
+        for node in self.nodes:
+            if node.name in names:
+                raise EffcError(f"two nodes are named '{node.name}'; node names must be unique "
+                                "(a pass must name new nodes with Graph.unique_name)")
+            names.add(node.name)
         produced: dict[str, str] = {}
         for name in self.inputs:
             if name not in self.tensors:

@@ -27,7 +27,7 @@ _ELEM = {
     "int64": onnx.TensorProto.INT64,
     "bool": onnx.TensorProto.BOOL,
 }
-EXPORT_OPSET = 17
+EXPORT_OPSET = 19  # AveragePool dilations need 19
 
 
 class OnnxBuilder:
@@ -183,7 +183,7 @@ def to_onnx(graph: Graph) -> onnx.ModelProto:
                                    list(builder.initializers.values()))
     model = helper.make_model(onnx_graph, producer_name="effc",
                               opset_imports=[helper.make_opsetid("", EXPORT_OPSET)])
-    model.ir_version = 8
+    model.ir_version = 9
     onnx.checker.check_model(model)
     return model
 

@@ -133,9 +133,10 @@ static void effc_dw_body(const effc_dw_conv_params *p, const effc_per_channel_qu
                             if (ix < 0 || ix >= in->w) {
                                 continue;
                             }
-                            acc += (input[((size_t)(b * in->h + iy) * (size_t)in->w +
-                                           (size_t)ix) * (size_t)in->c + (size_t)ic] - zp) *
-                                   w[ky * f->w + kx];
+                            acc = effc_wrap_add(
+                                acc, (input[((size_t)(b * in->h + iy) * (size_t)in->w +
+                                             (size_t)ix) * (size_t)in->c + (size_t)ic] - zp) *
+                                         w[ky * f->w + kx]);
                         }
                     }
                     dst[oc] = effc_requant_to_s8(
@@ -348,7 +349,7 @@ static __attribute__((noinline)) void effc_dw_generic_acc(const effc_dw_conv_par
             for (ky = 0; ky < f->h; ky++) {
                 const int16_t *row = base + (size_t)(ky * p->dilation_h) * (size_t)pw;
                 for (kx = 0; kx < f->w; kx++) {
-                    a += row[kx * p->dilation_w] * w[ky * f->w + kx];
+                    a = effc_wrap_add(a, row[kx * p->dilation_w] * w[ky * f->w + kx]);
                 }
             }
             *acc++ = a;

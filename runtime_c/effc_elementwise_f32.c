@@ -1,6 +1,6 @@
 /*
  * effc_elementwise_f32.c - float32 pools, broadcast binary ops, activations,
- * softmax, concat and copy (exp and tanh from effc_mathf.h, no libm).
+ * softmax (exp and tanh from effc_mathf.h, no libm).
  */
 #include "effc_internal.h"
 #include "effc_mathf.h"
@@ -16,32 +16,36 @@ static float effc_clampf(float x, float lo, float hi)
 static int effc_pool_f32(const effc_pool_f32_params *p, const effc_dims *in,
                          const float *input, const effc_dims *out, float *output, int is_max)
 {
-    int32_t b, oy, ox, c, y, x;
+    int32_t b, oy, ox, c, i, j;
     const size_t cn = (size_t)in->c;
     if (p == NULL || !effc_dims_ok(in) || !effc_dims_ok(out) || in->n != out->n ||
         in->c != out->c || p->filter_h <= 0 || p->filter_w <= 0 || p->stride_h <= 0 ||
-        p->stride_w <= 0) {
+        p->stride_w <= 0 || p->dilation_h <= 0 || p->dilation_w <= 0 || p->pad_top < 0 ||
+        p->pad_left < 0 || p->pad_bottom < 0 || p->pad_right < 0) {
         return EFFC_ERR_ARG;
     }
     for (b = 0; b < out->n; b++) {
         for (oy = 0; oy < out->h; oy++) {
-            const int32_t iy = oy * p->stride_h - p->pad_top;
-            const int32_t y0 = EFFC_MAX(iy, 0), y1 = EFFC_MIN(iy + p->filter_h, in->h);
+            const effc_pool_axis ya = effc_pool_axis_taps(
+                oy * p->stride_h - p->pad_top, p->filter_h, p->dilation_h, in->h, p->pad_top,
+                p->pad_bottom);
             for (ox = 0; ox < out->w; ox++) {
-                const int32_t ix = ox * p->stride_w - p->pad_left;
-                const int32_t x0 = EFFC_MAX(ix, 0), x1 = EFFC_MIN(ix + p->filter_w, in->w);
-                const float count = p->count_include_pad
-                                        ? (float)(p->filter_h * p->filter_w)
-                                        : (float)((y1 - y0) * (x1 - x0));
+                const effc_pool_axis xa = effc_pool_axis_taps(
+                    ox * p->stride_w - p->pad_left, p->filter_w, p->dilation_w, in->w,
+                    p->pad_left, p->pad_right);
+                const int32_t count = p->count_include_pad ? ya.counted * xa.counted
+                                                           : ya.valid * xa.valid;
                 float *dst = output + ((size_t)(b * out->h + oy) * (size_t)out->w +
                                        (size_t)ox) * cn;
-                if (y1 <= y0 || x1 <= x0) {
+                if (ya.valid * xa.valid <= 0 && (is_max || count <= 0)) {
                     return EFFC_ERR_ARG;
                 }
                 for (c = 0; c < in->c; c++) {
                     float acc = is_max ? -__builtin_inff() : 0.0f;
-                    for (y = y0; y < y1; y++) {
-                        for (x = x0; x < x1; x++) {
+                    for (i = 0; i < ya.valid; i++) {
+                        const int32_t y = ya.first + i * p->dilation_h;
+                        for (j = 0; j < xa.valid; j++) {
+                            const int32_t x = xa.first + j * p->dilation_w;
                             const float v = input[((size_t)(b * in->h + y) * (size_t)in->w +
                                                    (size_t)x) * cn + (size_t)c];
                             if (is_max) {
@@ -51,7 +55,7 @@ static int effc_pool_f32(const effc_pool_f32_params *p, const effc_dims *in,
                             }
                         }
                     }
-                    dst[c] = effc_clampf(is_max ? acc : acc / count, p->activation_min,
+                    dst[c] = effc_clampf(is_max ? acc : acc / (float)count, p->activation_min,
                                          p->activation_max);
                 }
             }
@@ -238,48 +242,4 @@ int effc_hard_swish_f32(int32_t count, const float *input, float *output)
 int effc_selu_f32(int32_t count, float alpha, float gamma, const float *input, float *output)
 {
     EFFC_UNARY(count, input, output, gamma * (x > 0.0f ? x : alpha * (effc_expf(x) - 1.0f)));
-}
-
-/* ------------------------------------------------------------ data movement */
-
-int effc_concat_f32(int32_t outer, int32_t num_inputs, const float *const *inputs,
-                    const int32_t *inner_sizes, float *output)
-{
-    int32_t o, i;
-    if (outer < 0 || num_inputs < 0) {
-        return EFFC_ERR_ARG;
-    }
-    for (o = 0; o < outer; o++) {
-        for (i = 0; i < num_inputs; i++) {
-            const size_t n = (size_t)inner_sizes[i];
-            __builtin_memcpy(output, inputs[i] + (size_t)o * n, n * sizeof(float));
-            output += n;
-        }
-    }
-    return EFFC_OK;
-}
-
-int effc_concat_s8(int32_t outer, int32_t num_inputs, const int8_t *const *inputs,
-                   const int32_t *inner_sizes, int8_t *output)
-{
-    int32_t o, i;
-    if (outer < 0 || num_inputs < 0) {
-        return EFFC_ERR_ARG;
-    }
-    for (o = 0; o < outer; o++) {
-        for (i = 0; i < num_inputs; i++) {
-            const size_t n = (size_t)inner_sizes[i];
-            __builtin_memcpy(output, inputs[i] + (size_t)o * n, n);
-            output += n;
-        }
-    }
-    return EFFC_OK;
-}
-
-int effc_copy(void *output, const void *input, size_t bytes)
-{
-    if (bytes > 0) {
-        __builtin_memcpy(output, input, bytes);
-    }
-    return EFFC_OK;
 }

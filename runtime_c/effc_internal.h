@@ -68,6 +68,38 @@ static inline int effc_dims_ok(const effc_dims *d)
     return d != NULL && d->n > 0 && d->h > 0 && d->w > 0 && d->c > 0;
 }
 
+/* The taps of a pooling window along one axis: `kernel` taps `dilation`
+ * apart from `start` (which may lie in the leading padding). */
+typedef struct {
+    int32_t first;   /* position of the first tap inside [0, size) */
+    int32_t valid;   /* taps inside [0, size) */
+    int32_t counted; /* taps inside [-pad_begin, size + pad_end) */
+} effc_pool_axis;
+
+/* Number of k in [0, kernel) with lo <= start + k * dilation < hi; *k0 the first. */
+static inline int32_t effc_taps_between(int32_t start, int32_t kernel, int32_t dilation,
+                                        int32_t lo, int32_t hi, int32_t *k0)
+{
+    const int32_t first = lo > start ? (lo - start + dilation - 1) / dilation : 0;
+    const int32_t last = hi - 1 - start < 0 ? -1
+                                            : EFFC_MIN(kernel - 1, (hi - 1 - start) / dilation);
+    *k0 = first;
+    return last >= first ? last - first + 1 : 0;
+}
+
+static inline effc_pool_axis effc_pool_axis_taps(int32_t start, int32_t kernel,
+                                                 int32_t dilation, int32_t size,
+                                                 int32_t pad_begin, int32_t pad_end)
+{
+    effc_pool_axis a;
+    int32_t k0, unused;
+    a.valid = effc_taps_between(start, kernel, dilation, 0, size, &k0);
+    a.first = start + k0 * dilation;
+    a.counted = effc_taps_between(start, kernel, dilation, -pad_begin, size + pad_end,
+                                  &unused);
+    return a;
+}
+
 /* ------------------------------------------------------------------------
  * Matrix kernel shared by conv (all paths) and dense: for one or two input
  * columns of k int8 values, compute all n_out outputs

@@ -80,13 +80,13 @@ void effc_mm_cols_s8(const effc_mm *mm, const int8_t *col0, const int8_t *col1, 
         int32_t i;
         if (col1 != NULL) {
             for (i = 0; i < k; i++) {
-                acc0 += (col0[i] - zp) * w[i];
-                acc1 += (col1[i] - zp) * w[i];
+                acc0 = effc_wrap_add(acc0, (col0[i] - zp) * w[i]);
+                acc1 = effc_wrap_add(acc1, (col1[i] - zp) * w[i]);
             }
             out1[c] = effc_mm_out(mm, acc1, c);
         } else {
             for (i = 0; i < k; i++) {
-                acc0 += (col0[i] - zp) * w[i];
+                acc0 = effc_wrap_add(acc0, (col0[i] - zp) * w[i]);
             }
         }
         out0[c] = effc_mm_out(mm, acc0, c);
@@ -171,10 +171,10 @@ static void effc_dot_2x2(const int32_t *q, int32_t k, const int8_t *w0, const in
     w0 += 4 * groups;
     w1 += 4 * groups;
     for (i = 0; i < tail; i++) {
-        acc[0] += t[i] * w0[i];
-        acc[1] += t[tail + i] * w0[i];
-        acc[2] += t[i] * w1[i];
-        acc[3] += t[tail + i] * w1[i];
+        acc[0] = effc_wrap_add(acc[0], t[i] * w0[i]);
+        acc[1] = effc_wrap_add(acc[1], t[tail + i] * w0[i]);
+        acc[2] = effc_wrap_add(acc[2], t[i] * w1[i]);
+        acc[3] = effc_wrap_add(acc[3], t[tail + i] * w1[i]);
     }
 }
 
@@ -198,8 +198,8 @@ static void effc_dot_1x2(const int32_t *q, int32_t k, const int8_t *w0, int32_t 
     }
     t = (const int16_t *)q;
     for (i = 0; i < tail; i++) {
-        a0 += t[i] * w0[i];
-        a1 += t[tail + i] * w0[i];
+        a0 = effc_wrap_add(a0, t[i] * w0[i]);
+        a1 = effc_wrap_add(a1, t[tail + i] * w0[i]);
     }
     acc[0] = a0;
     acc[1] = a1;
@@ -217,7 +217,7 @@ static inline __attribute__((always_inline)) void effc_dot_4x1(const int32_t *q,
     w += 4 * groups;
     for (j = 0; j < 4; j++) {
         for (i = 0; i < (k & 3); i++) {
-            acc[j] += t[i] * w[j * k + i];
+            acc[j] = effc_wrap_add(acc[j], t[i] * w[j * k + i]);
         }
     }
 }
@@ -237,7 +237,7 @@ static int32_t effc_dot_1x1(const int32_t *q, int32_t k, const int8_t *w0, int32
     }
     t = (const int16_t *)q;
     for (i = 0; i < (k & 3); i++) {
-        acc += t[i] * w0[i];
+        acc = effc_wrap_add(acc, t[i] * w0[i]);
     }
     return acc;
 }

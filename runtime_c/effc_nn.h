@@ -174,17 +174,26 @@ int effc_dense_per_channel_s8(const effc_scratch *scratch, const effc_dense_para
 
 /* ---------------------------------------------------------------- int8 pools */
 
-/* Pool geometry (input and output share scale and zero point, as TFLite). */
+/* Pool geometry (input and output share scale and zero point, as TFLite).
+ * Output (oy, ox) reads the taps (oy * stride_h - pad_top + i * dilation_h,
+ * ox * stride_w - pad_left + j * dilation_w). Taps outside the input never
+ * win a max and add nothing to an average; taps inside the trailing padding
+ * (pad_bottom, pad_right) count for an average with count_include_pad, taps
+ * beyond it (the ceil_mode overhang, implied by the output dims) never do. */
 typedef struct {
     int32_t filter_h, filter_w;
     int32_t stride_h, stride_w;
+    int32_t dilation_h, dilation_w; /* >= 1 */
     int32_t pad_top, pad_left;
+    int32_t pad_bottom, pad_right;
+    int32_t count_include_pad; /* average: 0 divides by the in-bounds taps (TFLite),
+                                  1 also counts padded taps, each worth pad_value */
+    int32_t pad_value;         /* int8 average: a padded tap's value (the zero point) */
     int32_t activation_min;
     int32_t activation_max;
 } effc_pool_params;
 
-/* Padded taps are skipped; average pool divides by the number of in-bounds
- * taps with TFLite's rounding (ties away from zero). */
+/* Average pool divides with TFLite's rounding (ties away from zero). */
 size_t effc_max_pool_s8_scratch_size(void);
 int effc_max_pool_s8(const effc_pool_params *params, const effc_dims *input_dims,
                      const int8_t *input, const effc_dims *output_dims, int8_t *output);
@@ -302,11 +311,14 @@ int effc_dense_f32(const effc_dense_dims *dims, const float *input, const float 
                    const float *bias, float activation_min, float activation_max,
                    float *output);
 
+/* The same geometry rules as effc_pool_params; padded taps are worth 0. */
 typedef struct {
     int32_t filter_h, filter_w;
     int32_t stride_h, stride_w;
+    int32_t dilation_h, dilation_w;
     int32_t pad_top, pad_left;
-    int32_t count_include_pad; /* avg pool: 1 divides by the full window (ONNX option) */
+    int32_t pad_bottom, pad_right;
+    int32_t count_include_pad;
     float activation_min;
     float activation_max;
 } effc_pool_f32_params;
@@ -349,6 +361,38 @@ int effc_concat_s8(int32_t outer, int32_t num_inputs, const int8_t *const *input
                    const int32_t *inner_sizes, int8_t *output);
 /* Byte copy (reshape, identity); regions must not overlap. */
 int effc_copy(void *output, const void *input, size_t bytes);
+
+/* ----------------------------------------------------- layout (any type) */
+
+/* Shapes of up to EFFC_MAX_RANK (6) dims, outermost first. Layout kernels move
+ * elements of elem_bytes (1 for int8, 4 for float) and never overlap in place. */
+enum { EFFC_MAX_RANK = 6 };
+
+/* Output axis i is input axis perm[i]; dims are the input's. */
+typedef struct {
+    int32_t rank;
+    int32_t dims[EFFC_MAX_RANK];
+    int32_t perm[EFFC_MAX_RANK];
+} effc_transpose_params;
+
+int effc_transpose(const effc_transpose_params *params, size_t elem_bytes, const void *input,
+                   void *output);
+
+/* ONNX Pad: constant (value), reflect (mirror without repeating the edge) or
+ * edge (repeat the edge); dims are the input's, pads non-negative. */
+enum { EFFC_PAD_CONSTANT = 0, EFFC_PAD_REFLECT = 1, EFFC_PAD_EDGE = 2 };
+
+typedef struct {
+    int32_t rank;
+    int32_t dims[EFFC_MAX_RANK];
+    int32_t pads_begin[EFFC_MAX_RANK];
+    int32_t pads_end[EFFC_MAX_RANK];
+    int32_t mode; /* EFFC_PAD_* */
+} effc_pad_params;
+
+/* value: one element (ignored unless mode is EFFC_PAD_CONSTANT). */
+int effc_pad(const effc_pad_params *params, size_t elem_bytes, const void *value,
+             const void *input, void *output);
 
 /* effc-api-end */
 

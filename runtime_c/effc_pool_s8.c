@@ -2,7 +2,8 @@
  * effc_pool_s8.c - int8 max / average / global average pooling, bit-exact
  * with TFLM's reference_integer_ops::MaxPool / AveragePool. Input and output
  * share scale and zero point; padded taps are skipped (the average divides
- * by the number of in-bounds taps).
+ * by the number of in-bounds taps), or, for ONNX's count_include_pad, count
+ * as the zero point. Dilation and ceil_mode windows (ONNX) are supported too.
  */
 #include "effc_internal.h"
 
@@ -26,7 +27,9 @@ static int effc_pool_args_ok(const effc_pool_params *p, const effc_dims *in,
 {
     return p != NULL && effc_dims_ok(in) && effc_dims_ok(out) && in->n == out->n &&
            in->c == out->c && p->filter_h > 0 && p->filter_w > 0 && p->stride_h > 0 &&
-           p->stride_w > 0 && p->pad_top >= 0 && p->pad_left >= 0;
+           p->stride_w > 0 && p->dilation_h > 0 && p->dilation_w > 0 && p->pad_top >= 0 &&
+           p->pad_left >= 0 && p->pad_bottom >= 0 && p->pad_right >= 0 &&
+           (p->count_include_pad == 0 || p->count_include_pad == 1);
 }
 
 /* TFLite's rounded division of a sum by a count: ties away from zero. */
@@ -36,25 +39,35 @@ static int32_t effc_rounded_div(int32_t sum, int32_t count)
 }
 
 typedef struct {
-    int32_t y0, y1, x0, x1; /* in-bounds window [y0, y1) x [x0, x1) */
+    int32_t y0, ny, dy; /* in-bounds rows y0 + i * dy, i < ny */
+    int32_t x0, nx, dx; /* in-bounds columns x0 + j * dx, j < nx */
 } effc_window;
 
+/* The in-bounds taps of output (oy, ox); *counted: the taps an average with
+ * count_include_pad divides by. */
 static effc_window effc_pool_window(const effc_pool_params *p, const effc_dims *in, int32_t oy,
-                                    int32_t ox)
+                                    int32_t ox, int32_t *counted)
 {
     effc_window w;
-    const int32_t iy = oy * p->stride_h - p->pad_top;
-    const int32_t ix = ox * p->stride_w - p->pad_left;
-    w.y0 = EFFC_MAX(iy, 0);
-    w.y1 = EFFC_MIN(iy + p->filter_h, in->h);
-    w.x0 = EFFC_MAX(ix, 0);
-    w.x1 = EFFC_MIN(ix + p->filter_w, in->w);
+    const effc_pool_axis ya = effc_pool_axis_taps(oy * p->stride_h - p->pad_top, p->filter_h,
+                                                  p->dilation_h, in->h, p->pad_top,
+                                                  p->pad_bottom);
+    const effc_pool_axis xa = effc_pool_axis_taps(ox * p->stride_w - p->pad_left, p->filter_w,
+                                                  p->dilation_w, in->w, p->pad_left,
+                                                  p->pad_right);
+    w.y0 = ya.first;
+    w.ny = ya.valid;
+    w.dy = p->dilation_h;
+    w.x0 = xa.first;
+    w.nx = xa.valid;
+    w.dx = p->dilation_w;
+    *counted = ya.counted * xa.counted;
     return w;
 }
 
 /* Sum of channel c0 (and c0 + 1 .. c0 + 3 with the DSP body) over the taps
- * [y0, y1) x [x0, x1) of the image at `img` (row stride w * cn). Integer sums
- * are exact, so the summation order does not change the result. */
+ * of `w` in the image at `img` (row stride row_stride bytes, cn channels).
+ * Integer sums are exact, so the summation order does not change the result. */
 #if defined(EFFC_USE_DSP)
 /* Channels c0..c0+3 at once: one 32-bit load per tap, widened into 16-bit
  * lanes with SXTAB16 (even and odd channels), flushed into int32 at least
@@ -62,30 +75,33 @@ static effc_window effc_pool_window(const effc_pool_params *p, const effc_dims *
 static int32_t effc_pool_sums(const int8_t *img, size_t row_stride, size_t cn, int32_t c0,
                               int32_t nc, const effc_window *w, int32_t *sum)
 {
-    int32_t y, left = 256, e = 0, o = 0;
+    const size_t col_step = (size_t)w->dx * cn;
+    int32_t i, left = 256, e = 0, o = 0;
     if (nc < 4) {
-        int32_t acc = 0, x;
-        for (y = w->y0; y < w->y1; y++) {
-            const int8_t *src = img + (size_t)y * row_stride + (size_t)w->x0 * cn + (size_t)c0;
-            for (x = w->x0; x < w->x1; x++) {
+        int32_t acc = 0, j;
+        for (i = 0; i < w->ny; i++) {
+            const int8_t *src = img + (size_t)(w->y0 + i * w->dy) * row_stride +
+                                (size_t)w->x0 * cn + (size_t)c0;
+            for (j = 0; j < w->nx; j++) {
                 acc += *src;
-                src += cn;
+                src += col_step;
             }
         }
         sum[0] = acc;
         return 1;
     }
     sum[0] = sum[1] = sum[2] = sum[3] = 0;
-    for (y = w->y0; y < w->y1; y++) {
-        const int8_t *src = img + (size_t)y * row_stride + (size_t)w->x0 * cn + (size_t)c0;
-        int32_t x = w->x0;
-        while (x < w->x1) {
-            int32_t n = EFFC_MIN(w->x1 - x, left);
-            x += n;
+    for (i = 0; i < w->ny; i++) {
+        const int8_t *src = img + (size_t)(w->y0 + i * w->dy) * row_stride +
+                            (size_t)w->x0 * cn + (size_t)c0;
+        int32_t todo = w->nx;
+        while (todo > 0) {
+            int32_t n = EFFC_MIN(todo, left);
+            todo -= n;
             left -= n;
             for (; n > 0; n--) {
                 const uint32_t v = effc_read_u32(src);
-                src += cn;
+                src += col_step;
                 e = __sxtab16(e, v);
                 o = effc_sxtab16_ror8(o, v);
             }
@@ -109,13 +125,15 @@ static int32_t effc_pool_sums(const int8_t *img, size_t row_stride, size_t cn, i
 static int32_t effc_pool_sums(const int8_t *img, size_t row_stride, size_t cn, int32_t c0,
                               int32_t nc, const effc_window *w, int32_t *sum)
 {
-    int32_t acc = 0, y, x;
+    const size_t col_step = (size_t)w->dx * cn;
+    int32_t acc = 0, i, j;
     (void)nc;
-    for (y = w->y0; y < w->y1; y++) {
-        const int8_t *src = img + (size_t)y * row_stride + (size_t)w->x0 * cn + (size_t)c0;
-        for (x = w->x0; x < w->x1; x++) {
+    for (i = 0; i < w->ny; i++) {
+        const int8_t *src = img + (size_t)(w->y0 + i * w->dy) * row_stride +
+                            (size_t)w->x0 * cn + (size_t)c0;
+        for (j = 0; j < w->nx; j++) {
             acc += *src;
-            src += cn;
+            src += col_step;
         }
     }
     sum[0] = acc;
@@ -126,59 +144,60 @@ static int32_t effc_pool_sums(const int8_t *img, size_t row_stride, size_t cn, i
 static int effc_pool_s8(const effc_pool_params *p, const effc_dims *in, const int8_t *input,
                         const effc_dims *out, int8_t *output, int is_max)
 {
-    int32_t b, oy, ox, c, y, x;
+    int32_t b, oy, ox, c, i, j;
     const size_t cn = (size_t)in->c;
+    const size_t row_stride = (size_t)in->w * cn;
     if (!effc_pool_args_ok(p, in, out)) {
         return EFFC_ERR_ARG;
     }
     for (b = 0; b < out->n; b++) {
+        const int8_t *img = input + (size_t)b * (size_t)in->h * row_stride;
         for (oy = 0; oy < out->h; oy++) {
             for (ox = 0; ox < out->w; ox++) {
-                const effc_window w = effc_pool_window(p, in, oy, ox);
-                const int32_t count = (w.y1 - w.y0) * (w.x1 - w.x0);
+                int32_t counted;
+                const effc_window w = effc_pool_window(p, in, oy, ox, &counted);
+                const int32_t valid = w.ny * w.nx;
                 int8_t *dst = output + ((size_t)(b * out->h + oy) * (size_t)out->w +
                                         (size_t)ox) * cn;
-                if (w.y1 <= w.y0 || w.x1 <= w.x0) {
-                    return EFFC_ERR_ARG; /* a window with no input element */
-                }
                 if (!is_max) {
-                    const int8_t *img = input + (size_t)b * (size_t)in->h * (size_t)in->w * cn;
+                    /* padded taps worth pad_value each, when they count */
+                    const int32_t count = p->count_include_pad ? counted : valid;
+                    const int32_t padded = p->count_include_pad
+                                               ? (counted - valid) * p->pad_value : 0;
                     effc_window span = w;
-                    int32_t sum[4], done, j;
-                    if (w.x0 == 0 && w.x1 == in->w) {
+                    int32_t sum[4], done;
+                    if (count <= 0) {
+                        return EFFC_ERR_ARG; /* a window with no element to average */
+                    }
+                    if (w.dx == 1 && w.dy == 1 && w.x0 == 0 && w.nx == in->w) {
                         /* full-width rows are contiguous: one run of taps */
                         span.x0 = w.y0 * in->w;
-                        span.x1 = w.y1 * in->w;
+                        span.nx = w.ny * in->w;
                         span.y0 = 0;
-                        span.y1 = 1;
+                        span.ny = 1;
                     }
                     for (c = 0; c < in->c; c += done) {
-                        done = effc_pool_sums(img, (size_t)in->w * cn, cn, c, in->c - c,
-                                              &span, sum);
+                        done = effc_pool_sums(img, row_stride, cn, c, in->c - c, &span, sum);
                         for (j = 0; j < done; j++) {
-                            dst[c + j] = (int8_t)effc_clamp_i32(effc_rounded_div(sum[j], count),
-                                                                p->activation_min,
-                                                                p->activation_max);
+                            dst[c + j] = (int8_t)effc_clamp_i32(
+                                effc_rounded_div(sum[j] + padded, count), p->activation_min,
+                                p->activation_max);
                         }
                     }
                     continue;
                 }
+                if (valid <= 0) {
+                    return EFFC_ERR_ARG; /* a window with no input element */
+                }
                 for (c = 0; c < in->c; c++) {
-                    int32_t acc = is_max ? -128 : 0;
-                    for (y = w.y0; y < w.y1; y++) {
-                        const int8_t *src = input + ((size_t)(b * in->h + y) * (size_t)in->w +
-                                                     (size_t)w.x0) * cn + (size_t)c;
-                        for (x = w.x0; x < w.x1; x++) {
-                            if (is_max) {
-                                acc = EFFC_MAX(acc, (int32_t)*src);
-                            } else {
-                                acc += *src;
-                            }
-                            src += cn;
+                    int32_t acc = -128;
+                    for (i = 0; i < w.ny; i++) {
+                        const int8_t *src = img + (size_t)(w.y0 + i * w.dy) * row_stride +
+                                            (size_t)w.x0 * cn + (size_t)c;
+                        for (j = 0; j < w.nx; j++) {
+                            acc = EFFC_MAX(acc, (int32_t)*src);
+                            src += (size_t)w.dx * cn;
                         }
-                    }
-                    if (!is_max) {
-                        acc = effc_rounded_div(acc, count);
                     }
                     dst[c] = (int8_t)effc_clamp_i32(acc, p->activation_min, p->activation_max);
                 }
@@ -212,9 +231,11 @@ int effc_global_avg_pool_s8(const effc_dims *input_dims, const int8_t *input,
     }
     /* The whole image as one window of count taps in a single row. */
     w.y0 = 0;
-    w.y1 = 1;
+    w.ny = 1;
+    w.dy = 1;
     w.x0 = 0;
-    w.x1 = count;
+    w.nx = count;
+    w.dx = 1;
     for (b = 0; b < input_dims->n; b++) {
         const int8_t *src = input + (size_t)b * (size_t)count * cn;
         int32_t sum[4], done, j;

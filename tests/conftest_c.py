@@ -412,9 +412,11 @@ def dense_case(name: str, seed: int, *, batches: int, fin: int, fout: int,
 
 def pool_case(name: str, seed: int, kind: str, *, n: int = 1, h: int, w: int, c: int,
               k: tuple[int, int], stride: tuple[int, int],
-              pads: tuple[int, int, int, int] = (0, 0, 0, 0),
+              pads: tuple[int, int, int, int] = (0, 0, 0, 0), dil: tuple[int, int] = (1, 1),
+              ceil: tuple[int, int] = (0, 0), include_pad: int = 0, zp: int = 0,
               act: tuple[int, int] = (-128, 127)) -> Case:
-    """kind: max_pool, avg_pool or global_avg_pool (k, stride and pads unused)."""
+    """kind: max_pool, avg_pool or global_avg_pool (k, stride and pads unused).
+    ``ceil`` adds output rows/columns beyond the floor rule (ONNX ceil_mode)."""
     rng = np.random.default_rng(seed)
     x = rand_i8(rng, (n, h, w, c))
     ind = ("effc_dims", "in", _dims((n, h, w, c)))
@@ -422,15 +424,17 @@ def pool_case(name: str, seed: int, kind: str, *, n: int = 1, h: int, w: int, c:
         return Case(name, kind, {"input": x}, [ind],
                     f"effc_global_avg_pool_s8(&in, @input, {act[0]}, {act[1]}, y)",
                     (n, 1, 1, c), meta={"act": act})
-    oh = out_size(h, k[0], stride[0], 1, pads[0], pads[2])
-    ow = out_size(w, k[1], stride[1], 1, pads[1], pads[3])
+    oh = out_size(h, k[0], stride[0], dil[0], pads[0], pads[2]) + ceil[0]
+    ow = out_size(w, k[1], stride[1], dil[1], pads[1], pads[3]) + ceil[1]
     p = {"filter_h": k[0], "filter_w": k[1], "stride_h": stride[0], "stride_w": stride[1],
-         "pad_top": pads[0], "pad_left": pads[1], "activation_min": act[0],
-         "activation_max": act[1]}
+         "dilation_h": dil[0], "dilation_w": dil[1], "pad_top": pads[0], "pad_left": pads[1],
+         "pad_bottom": pads[2], "pad_right": pads[3], "count_include_pad": include_pad,
+         "pad_value": zp, "activation_min": act[0], "activation_max": act[1]}
     return Case(name, kind, {"input": x},
                 [("effc_pool_params", "p", p), ind, ("effc_dims", "o", _dims((n, oh, ow, c)))],
                 f"effc_{kind}_s8(&p, &in, @input, &o, y)", (n, oh, ow, c),
-                meta={"k": k, "strides": stride, "pads": pads, "act": act})
+                meta={"k": k, "strides": stride, "pads": pads, "act": act, "dil": dil,
+                      "out": (oh, ow), "include_pad": include_pad, "zp": zp})
 
 
 def broadcast_fields(shape1: tuple[int, ...], shape2: tuple[int, ...]

@@ -78,6 +78,15 @@ def _dequantize_case(name: str, scale: float, zp: int) -> Case:
                       out_dtype=np.float32, meta={"scale": scale, "zp": zp})
 
 
+def _bias_at_int32_edges(case: Case) -> Case:
+    """Biases within a few hundred of INT32_MAX / INT32_MIN: the accumulators wrap
+    (TFLM's int32 arithmetic), which must not be signed overflow in C (UBSan)."""
+    bias = case.arrays["bias"]
+    edge = np.arange(bias.size, dtype=np.int64) * 37
+    bias[:] = np.where(edge % 2 == 0, 2**31 - 1 - edge, -(2**31) + edge).astype(np.int32)
+    return case
+
+
 def int8_cases() -> list[Case]:
     """The named int8 edge cases (also run by the sanitizer and QEMU tests)."""
     big = 1 << 30
@@ -145,6 +154,14 @@ def int8_cases() -> list[Case]:
         dense_case("dense_per_tensor_batch2_k64", 34, batches=2, fin=64, fout=7,
                    per_channel=False, izp=-1, ozp=4),
         dense_case("dense_saturation", 33, batches=1, fin=8, fout=5, bias_scale=big, real=4.0),
+        _bias_at_int32_edges(dense_case("dense_bias_wraps", 36, batches=2, fin=21, fout=9,
+                                        izp=-128, per_channel=False)),
+        _bias_at_int32_edges(conv_case("conv_generic_bias_wraps", 37, h=5, w=6, cin=3, cout=5,
+                                       k=(2, 3), izp=127, path="conv_generic")),
+        _bias_at_int32_edges(conv_case("conv_1x1_bias_wraps", 38, h=4, w=4, cin=9, cout=6,
+                                       k=(1, 1), izp=-100, path="conv_1x1")),
+        _bias_at_int32_edges(conv_case("dw_bias_wraps", 35, h=6, w=5, cin=5, cout=5,
+                                       depthwise=1, pads=(1, 1, 1, 1), izp=90)),
         pool_case("max_pool_2x2_s2", 40, "max_pool", h=6, w=6, c=5, k=(2, 2), stride=(2, 2)),
         pool_case("max_pool_3x3_s2_same", 41, "max_pool", h=7, w=7, c=3, k=(3, 3),
                   stride=(2, 2), pads=(1, 1, 1, 1), act=(-50, 100)),
@@ -154,6 +171,18 @@ def int8_cases() -> list[Case]:
                   stride=(2, 1), pads=(0, 1, 1, 1), act=(-20, 20)),
         pool_case("global_avg_pool_kws", 44, "global_avg_pool", h=25, w=5, c=8, k=(1, 1),
                   stride=(1, 1)),
+        # ONNX options: count_include_pad (padded taps worth the zero point), dilation,
+        # ceil_mode (an extra output row/column whose window overhangs the padding).
+        pool_case("avg_pool_include_pad", 45, "avg_pool", h=5, w=6, c=5, k=(3, 3),
+                  stride=(1, 1), pads=(1, 1, 1, 1), include_pad=1, zp=-9),
+        pool_case("avg_pool_include_pad_asym", 46, "avg_pool", n=2, h=6, w=5, c=8, k=(3, 2),
+                  stride=(2, 2), pads=(2, 0, 1, 1), include_pad=1, zp=17),
+        pool_case("avg_pool_dilated_ceil", 48, "avg_pool", h=9, w=9, c=4, k=(3, 2),
+                  stride=(2, 2), dil=(2, 3), pads=(1, 0, 0, 2), ceil=(1, 1)),
+        pool_case("avg_pool_ceil_include_pad", 49, "avg_pool", h=7, w=7, c=9, k=(3, 3),
+                  stride=(2, 2), pads=(1, 1, 1, 1), ceil=(0, 1), include_pad=1, zp=-128),
+        pool_case("max_pool_dilated_ceil", 39, "max_pool", h=9, w=9, c=6, k=(2, 3),
+                  stride=(2, 2), dil=(3, 2), pads=(0, 1, 2, 0), ceil=(1, 0)),
         binary_case("add_elementwise", 50, "add", (1, 4, 5, 6), (1, 4, 5, 6),
                     _add_p("add", 0.05, -3, 0.11, 10, 0.12, -20), "effc_add_params"),
         binary_case("add_broadcast_channels_relu", 51, "add", (2, 3, 4, 5), (5,),
@@ -280,10 +309,15 @@ def int8_oracle(case: Case) -> np.ndarray:
             a["input"], a["weights"], a["bias"], input_zero_point=m["izp"],
             output_zero_point=m["ozp"], multiplier=a["multiplier"], shift=a["shift"],
             activation_min=m["act"][0], activation_max=m["act"][1])
-    if case.kind in ("max_pool", "avg_pool"):
-        fn = q8.max_pool_int8 if case.kind == "max_pool" else q8.avg_pool_int8
-        return fn(a["input"], m["k"], m["strides"], list(m["pads"]),
-                  activation_min=m["act"][0], activation_max=m["act"][1])
+    if case.kind == "max_pool":
+        return q8.max_pool_int8(a["input"], m["k"], m["strides"], list(m["pads"]),
+                                dilations=m["dil"], out_spatial=m["out"],
+                                activation_min=m["act"][0], activation_max=m["act"][1])
+    if case.kind == "avg_pool":
+        return q8.avg_pool_int8(a["input"], m["k"], m["strides"], list(m["pads"]),
+                                dilations=m["dil"], out_spatial=m["out"],
+                                count_include_pad=bool(m["include_pad"]), zero_point=m["zp"],
+                                activation_min=m["act"][0], activation_max=m["act"][1])
     if case.kind == "global_avg_pool":
         return q8.global_avg_pool_int8(a["input"], activation_min=m["act"][0],
                                        activation_max=m["act"][1])

@@ -48,7 +48,8 @@ def _pool_f32_case(name: str, seed: int, kind: str, *, h: int, w: int, c: int,
     oh = out_size(h, k[0], stride[0], 1, pads[0], pads[2])
     ow = out_size(w, k[1], stride[1], 1, pads[1], pads[3])
     p = {"filter_h": k[0], "filter_w": k[1], "stride_h": stride[0], "stride_w": stride[1],
-         "pad_top": pads[0], "pad_left": pads[1], "count_include_pad": include_pad,
+         "dilation_h": 1, "dilation_w": 1, "pad_top": pads[0], "pad_left": pads[1],
+         "pad_bottom": pads[2], "pad_right": pads[3], "count_include_pad": include_pad,
          "activation_min": -BIG, "activation_max": BIG}
     return Case(name, kind, {"input": x},
                 [("effc_pool_f32_params", "p", p), ("effc_dims", "in", _dims((1, h, w, c))),

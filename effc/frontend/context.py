@@ -43,7 +43,8 @@ class ImportContext:
     # -- reading the ONNX node ----------------------------------------------
     @staticmethod
     def attrs(onnx_node: onnx.NodeProto) -> dict[str, Any]:
-        return {a.name: helper.get_attribute_value(a) for a in onnx_node.attribute}
+        """The node's attributes as Python values; ONNX strings (bytes) become str."""
+        return {a.name: _decoded(helper.get_attribute_value(a)) for a in onnx_node.attribute}
 
     def const(self, name: str) -> np.ndarray | None:
         return self.graph.const(name)
@@ -88,7 +89,8 @@ class ImportContext:
         attrs: dict[str, Any] | None = None,
         name: str | None = None,
     ) -> Node:
-        node = Node(op_type, name or self.graph.unique_name(self.node_name or op_type),
+        # ONNX node names may repeat or be empty; IR node names are unique.
+        node = Node(op_type, self.graph.unique_name(name or self.node_name or op_type),
                     list(inputs), list(outputs), dict(attrs or {}))
         infos = get_op(op_type).infer(node, self.graph)
         for out, (shape, dtype) in zip(outputs, infos, strict=True):
@@ -131,6 +133,14 @@ class ImportContext:
                              name=self.graph.unique_name(self.node_name or op_type))
         self.transpose(y_cl, channels_first_perm(len(self.shape(y_cl))), dst=y)
         return node
+
+
+def _decoded(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    if isinstance(value, list) and value and isinstance(value[0], bytes):
+        return [v.decode("utf-8", errors="replace") for v in value]
+    return value
 
 
 def tensor_from_proto(proto: onnx.TensorProto) -> np.ndarray:

@@ -24,6 +24,9 @@ def resolve_pads(
         return list(pads) if pads else [0] * (2 * n)
     if auto_pad == "VALID":
         return [0] * (2 * n)
+    if auto_pad not in ("SAME_UPPER", "SAME_LOWER"):
+        raise EffcError(f"auto_pad '{auto_pad}' is not an ONNX padding mode; use NOTSET, VALID, "
+                        "SAME_UPPER or SAME_LOWER")
     begins, ends = [], []
     for size, k, s, d in zip(in_spatial, kernel, strides, dilations, strict=True):
         out = math.ceil(size / s)

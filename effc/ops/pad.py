@@ -25,8 +25,7 @@ class Pad(Op):
     @classmethod
     def from_onnx(cls, ctx, onnx_node) -> None:
         attrs = ctx.attrs(onnx_node)
-        mode = attrs.get("mode", b"constant")
-        mode = mode.decode() if isinstance(mode, bytes) else mode
+        mode = attrs.get("mode", "constant")
         if mode not in ("constant", "reflect", "edge"):
             raise ctx.error(f"mode '{mode}'", "effc supports constant, reflect and edge padding")
         x = onnx_node.input[0]

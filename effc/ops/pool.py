@@ -124,7 +124,9 @@ class AveragePool(_WindowPool):
 
         a = node.attrs
         zero_point = int(graph.tensors[node.inputs[0]].quant.zero_point)
+        out_spatial = graph.tensors[node.outputs[0]].shape[1:-1]
         return [avg_pool_int8(xs[0], a["kernel_shape"], a["strides"], a["pads"],
+                              dilations=a["dilations"], out_spatial=out_spatial,
                               count_include_pad=bool(a.get("count_include_pad", 0)),
                               zero_point=zero_point,
                               activation_min=int(a.get("activation_min", -128)),

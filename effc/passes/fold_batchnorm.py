@@ -73,8 +73,8 @@ def fold_batchnorm(graph: Graph) -> Graph:
         t = graph.add_constant(f"{bn.name}_shift", shift.astype(np.float32)).name
         index = graph.nodes.index(bn)
         graph.nodes[index:index + 1] = [
-            Node("Mul", bn.name + "_mul", [x, s], [mid]),
-            Node("Add", bn.name + "_add", [mid, t], [bn.outputs[0]]),
+            Node("Mul", graph.unique_name(bn.name + "_mul"), [x, s], [mid]),
+            Node("Add", graph.unique_name(bn.name + "_add"), [mid, t], [bn.outputs[0]]),
         ]
     graph.prune_unused()
     return graph

@@ -198,9 +198,6 @@ def _lower_concat(graph: Graph, node: Node) -> None:
 
 def _lower_pool(graph: Graph, node: Node) -> None:
     x, out = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
-    if node.attrs.get("ceil_mode") or any(d != 1 for d in node.attrs.get("dilations", [1])):
-        raise EffcError(f"node '{node.name}' ({node.op_type}) uses ceil_mode or dilation, which "
-                        "the int8 kernels do not support; compile with --quantize none")
     if _scale(x) != _scale(out) or _zp(x) != _zp(out):
         _insert_requantize(graph, node, x)
 

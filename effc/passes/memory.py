@@ -31,19 +31,23 @@ def _align(n: int) -> int:
     return (n + ALIGN - 1) // ALIGN * ALIGN
 
 
+BufferKey = str | tuple[str, int]  # a tensor name, or ("scratch", node index)
+
+
 @dataclass
 class Buffer:
-    name: str
+    name: BufferKey
     size: int
     first: int  # index of the node that writes it (-1: before the first node)
     last: int  # index of the last node that reads it
     offset: int = -1
-    inplace_of: str | None = None  # shares its start with this buffer
+    inplace_of: BufferKey | None = None  # shares its start with this buffer
 
 
 @dataclass
 class MemoryPlan:
-    offsets: dict[str, int] = field(default_factory=dict)  # tensor or "scratch:<node>"
+    offsets: dict[str, int] = field(default_factory=dict)  # tensor name -> arena offset
+    scratch_offsets: dict[int, int] = field(default_factory=dict)  # node index -> offset
     aliases: dict[str, str] = field(default_factory=dict)  # tensor -> tensor it views
     external: set[str] = field(default_factory=set)
     arena_bytes: int = 0
@@ -57,7 +61,8 @@ class MemoryPlan:
 
     def to_json(self) -> dict:
         return {"arena_bytes": self.arena_bytes, "lower_bound_bytes": self.lower_bound_bytes,
-                "inplace_nodes": self.inplace_nodes, "offsets": self.offsets}
+                "inplace_nodes": self.inplace_nodes, "offsets": self.offsets,
+                "scratch_offsets": self.scratch_offsets}
 
 
 def plan_memory(
@@ -67,7 +72,6 @@ def plan_memory(
     inplace_ok: Callable[[Node], bool],
 ) -> MemoryPlan:
     plan = MemoryPlan(external=set(external))
-    index = {node.name: i for i, node in enumerate(graph.nodes)}
     # A Reshape output views its input (no copy). Reading the caller's input
     # through a view is fine; a value whose only use is a Reshape into the
     # caller's output buffer is written there directly.
@@ -79,7 +83,7 @@ def plan_memory(
             elif src not in external and len(graph.consumers(src)) == 1 and \
                     src not in graph.inputs:
                 plan.aliases[src] = dst
-    buffers: dict[str, Buffer] = {}
+    buffers: dict[BufferKey, Buffer] = {}
     for i, node in enumerate(graph.nodes):
         for out in node.outputs:
             root = plan.root(out)
@@ -96,7 +100,7 @@ def plan_memory(
                 buffers[root].last = max(buffers[root].last, i)
         scratch = scratch_bytes(node)
         if scratch:
-            key = f"scratch:{node.name}"
+            key = ("scratch", i)
             buffers[key] = Buffer(key, _align(scratch), i, i)
     for name in graph.outputs:
         root = plan.root(name)
@@ -113,15 +117,18 @@ def plan_memory(
             plan.inplace_nodes.append(node.name)
     _place(buffers)
     for buf in buffers.values():
-        plan.offsets[buf.name] = buf.offset
+        if isinstance(buf.name, tuple):
+            plan.scratch_offsets[buf.name[1]] = buf.offset
+        else:
+            plan.offsets[buf.name] = buf.offset
     plan.arena_bytes = max((b.offset + b.size for b in buffers.values()), default=0)
-    plan.lower_bound_bytes = _lower_bound(buffers, len(graph.nodes), index)
+    plan.lower_bound_bytes = _lower_bound(buffers, len(graph.nodes))
     return plan
 
 
-def _group(buffers: dict[str, Buffer]) -> list[list[Buffer]]:
+def _group(buffers: dict[BufferKey, Buffer]) -> list[list[Buffer]]:
     """Chains of in-place buffers are placed as one block."""
-    chains: dict[str, list[Buffer]] = {}
+    chains: dict[BufferKey, list[Buffer]] = {}
     for buf in buffers.values():
         head = buf
         while head.inplace_of is not None:
@@ -130,7 +137,7 @@ def _group(buffers: dict[str, Buffer]) -> list[list[Buffer]]:
     return list(chains.values())
 
 
-def _place(buffers: dict[str, Buffer]) -> None:
+def _place(buffers: dict[BufferKey, Buffer]) -> None:
     blocks = _group(buffers)
     placed: list[tuple[int, int, int, int]] = []  # offset, size, first, last
     for block in sorted(blocks, key=lambda b: (-max(x.size for x in b), b[0].first)):
@@ -148,7 +155,7 @@ def _place(buffers: dict[str, Buffer]) -> None:
         placed.append((offset, size, first, last))
 
 
-def _lower_bound(buffers: dict[str, Buffer], n_nodes: int, index: dict[str, int]) -> int:
+def _lower_bound(buffers: dict[BufferKey, Buffer], n_nodes: int) -> int:
     """Max over nodes of the bytes that must be live while it runs (in place counted once)."""
     best = 0
     blocks = _group(buffers)

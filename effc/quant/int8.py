@@ -389,28 +389,51 @@ def mul_int8(a: ArrayLike, b: ArrayLike, *, input1_zero_point: int, input2_zero_
 
 
 def _pool_windows(x: NDArray[np.int64], kernel: Sequence[int], strides: Sequence[int],
-                  pads: list[tuple[int, int]], fill: int) -> tuple[I64, NDArray[np.bool_]]:
-    """Return (windows[N, *out, k_prod, C], valid mask[*out, k_prod])."""
+                  dilations: Sequence[int], pads: list[tuple[int, int]],
+                  out_spatial: Sequence[int] | None, fill: int
+                  ) -> tuple[I64, NDArray[np.bool_], NDArray[np.bool_]]:
+    """(windows[N, *out, k_prod, C], in-bounds mask, counted mask[*out, k_prod]).
+
+    Taps in ``pads`` are ``fill`` and counted; taps beyond them (the ceil_mode
+    overhang, when ``out_spatial`` asks for more windows than fit) are
+    ``fill`` and not counted.
+    """
     nd = x.ndim - 2
-    xp = np.pad(x, [(0, 0), *pads, (0, 0)], constant_values=fill)
-    valid = np.pad(np.ones(x.shape[1:-1], dtype=bool), pads, constant_values=False)
-    out_sz = [(xp.shape[1 + i] - kernel[i]) // strides[i] + 1 for i in range(nd)]
+    spans = [(kernel[i] - 1) * dilations[i] + 1 for i in range(nd)]
+    if out_spatial is None:
+        out_sz = [(x.shape[1 + i] + sum(pads[i]) - spans[i]) // strides[i] + 1
+                  for i in range(nd)]
+    else:
+        out_sz = [int(v) for v in out_spatial]
     if min(out_sz) <= 0:
         raise ValueError("pooling output would be empty")
-    win, vm = xp, valid
+    extra = [max(0, (out_sz[i] - 1) * strides[i] + spans[i] - x.shape[1 + i] - sum(pads[i]))
+             for i in range(nd)]
+    widths = [(b, e + extra[i]) for i, (b, e) in enumerate(pads)]
+    xp = np.pad(x, [(0, 0), *widths, (0, 0)], constant_values=fill)
+    valid = np.pad(np.ones(x.shape[1:-1], dtype=bool), widths, constant_values=False)
+    counted = np.pad(np.ones(x.shape[1:-1], dtype=bool), pads, constant_values=True)
+    counted = np.pad(counted, [(0, e) for e in extra], constant_values=False)
+    win, vm, cm = xp, valid, counted
     for i in range(nd):
-        idx = np.arange(out_sz[i])[:, None] * strides[i] + np.arange(kernel[i])[None, :]
+        idx = (np.arange(out_sz[i])[:, None] * strides[i]
+               + np.arange(kernel[i])[None, :] * dilations[i])
         win = np.take(win, idx, axis=1 + 2 * i)
         vm = np.take(vm, idx, axis=2 * i)
+        cm = np.take(cm, idx, axis=2 * i)
     if nd == 2:
         win = win.transpose(0, 1, 3, 2, 4, 5)
         vm = vm.transpose(0, 2, 1, 3)
+        cm = cm.transpose(0, 2, 1, 3)
     kprod = int(np.prod(kernel))
-    return win.reshape(x.shape[0], *out_sz, kprod, x.shape[-1]), vm.reshape(*out_sz, kprod)
+    return (win.reshape(x.shape[0], *out_sz, kprod, x.shape[-1]), vm.reshape(*out_sz, kprod),
+            cm.reshape(*out_sz, kprod))
 
 
 def avg_pool_int8(x: ArrayLike, kernel: Sequence[int], strides: Sequence[int],
                   pads: Sequence[int] | Sequence[Sequence[int]] | None = None, *,
+                  dilations: Sequence[int] | None = None,
+                  out_spatial: Sequence[int] | None = None,
                   count_include_pad: bool = False, zero_point: int = 0,
                   activation_min: int = -128, activation_max: int = 127) -> I8:
     """int8 AveragePool (1-D/2-D) as TFLM reference_integer_ops::AveragePool.
@@ -421,18 +444,19 @@ def avg_pool_int8(x: ArrayLike, kernel: Sequence[int], strides: Sequence[int],
     ``count_include_pad=False`` is TFLite's semantics (divide by the number of
     in-bounds taps). ``count_include_pad=True`` (ONNX option, not a TFLite mode)
     counts padded taps as the real value 0, i.e. ``zero_point``, and divides by
-    the full kernel size.
+    the taps inside the padded input. ONNX's ``dilations`` and ``ceil_mode``
+    (an ``out_spatial`` larger than the floor rule gives) extend the same
+    rules; taps of the ceil_mode overhang never count.
     """
     xa = np.asarray(x, dtype=np.int64)
     nd = xa.ndim - 2
     pad = _normalize_pads(pads, nd)
-    win, valid = _pool_windows(xa, list(kernel), list(strides), pad, int(zero_point))
-    if count_include_pad:
-        acc = win.sum(axis=-2)
-        count = np.full(valid.shape[:-1], valid.shape[-1], dtype=np.int64)
-    else:
-        acc = (win * valid[..., None]).sum(axis=-2)
-        count = valid.sum(axis=-1).astype(np.int64)
+    dil = [1] * nd if dilations is None else [int(d) for d in dilations]
+    win, valid, counted = _pool_windows(xa, list(kernel), list(strides), dil, pad, out_spatial,
+                                        int(zero_point))
+    mask = counted if count_include_pad else valid
+    acc = (win * mask[..., None]).sum(axis=-2)
+    count = mask.sum(axis=-1).astype(np.int64)
     if np.any(count == 0):
         raise ValueError("average pool window without any input element")
     count = count[..., None]
@@ -445,11 +469,18 @@ def avg_pool_int8(x: ArrayLike, kernel: Sequence[int], strides: Sequence[int],
 
 def max_pool_int8(x: ArrayLike, kernel: Sequence[int], strides: Sequence[int],
                   pads: Sequence[int] | Sequence[Sequence[int]] | None = None, *,
+                  dilations: Sequence[int] | None = None,
+                  out_spatial: Sequence[int] | None = None,
                   activation_min: int = -128, activation_max: int = 127) -> I8:
-    """int8 MaxPool (1-D/2-D) as TFLM reference_integer_ops::MaxPool (pads never win)."""
+    """int8 MaxPool (1-D/2-D) as TFLM reference_integer_ops::MaxPool (pads never win);
+    ONNX ``dilations`` and ``ceil_mode`` (through ``out_spatial``) as in :func:`avg_pool_int8`."""
     xa = np.asarray(x, dtype=np.int64)
-    pad = _normalize_pads(pads, xa.ndim - 2)
-    win, _ = _pool_windows(xa, list(kernel), list(strides), pad, -128)
+    nd = xa.ndim - 2
+    pad = _normalize_pads(pads, nd)
+    dil = [1] * nd if dilations is None else [int(d) for d in dilations]
+    win, valid, _ = _pool_windows(xa, list(kernel), list(strides), dil, pad, out_spatial, -128)
+    if not np.all(valid.any(axis=-1)):
+        raise ValueError("max pool window without any input element")
     return _saturate_int8(win.max(axis=-2), activation_min, activation_max)
 
 

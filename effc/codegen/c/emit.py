@@ -135,16 +135,17 @@ def generate_c(graph: Graph, name: str) -> tuple[dict[str, bytes], dict[str, Any
     """The C library for ``graph``: its files (name -> content) and manifest facts."""
     split = split_core(graph)
     core = Graph(graph.name, split.nodes, graph.tensors, [split.input], [split.output])
-    calls = {n.name: node_call(graph, n) for n in split.nodes}
-    for call in calls.values():
+    # Keyed by position: model strings (node names) are never keys.
+    calls = [node_call(graph, n) for n in split.nodes]
+    for call in calls:
         call.scratch = scratch_bytes(call)
-    skipped: set[str] = set()
+    position = {id(n): i for i, n in enumerate(split.nodes)}
     plan = plan_memory(core, {split.input, split.output},
-                       lambda n: calls[n.name].scratch,
-                       lambda n: calls[n.name].inplace)
-    for node in split.nodes:  # an aliased Reshape needs no code
-        if node.op_type == "Reshape" and plan.root(node.outputs[0]) == plan.root(node.inputs[0]):
-            skipped.add(node.name)
+                       lambda n: calls[position[id(n)]].scratch,
+                       lambda n: calls[position[id(n)]].inplace)
+    skipped = {i for i, node in enumerate(split.nodes)  # an aliased Reshape needs no code
+               if node.op_type == "Reshape"
+               and plan.root(node.outputs[0]) == plan.root(node.inputs[0])}
     arena = plan.arena_bytes
     wrapper = None
     if split.float_wrapper:
@@ -153,16 +154,18 @@ def generate_c(graph: Graph, name: str) -> tuple[dict[str, bytes], dict[str, Any
         arena = wrapper["output_offset"] + (graph.tensors[split.output].nbytes + 15) // 16 * 16
     arrays = _Arrays(Namer({f"{name}_run", f"{name}_run_float", f"{name}_value_t", name}))
     layers = []
-    for node in split.nodes:
-        if node.name in skipped:
+    emitted = []
+    for i, node in enumerate(split.nodes):
+        if i in skipped:
             continue
-        call = calls[node.name]
+        call = calls[i]
+        emitted.append(node)
         index = len(layers)
         layers.append({"index": index, "op": node.op_type, "node": comment_text(node.name),
                        "macro": call.macro, "fields": call.fields,
                        "ptr": _pointers(graph, index, node, call, plan, split, arrays),
                        "scratch_size": call.scratch,
-                       "scratch_offset": plan.offsets.get(f"scratch:{node.name}", 0)})
+                       "scratch_offset": plan.scratch_offsets.get(i, 0)})
     tin, tout = graph.tensors[split.input], graph.tensors[split.output]
     quantized = tin.dtype == "int8"
     from effc import __version__
@@ -199,9 +202,7 @@ def generate_c(graph: Graph, name: str) -> tuple[dict[str, bytes], dict[str, Any
               "core_dtype": tin.dtype, "input_size": tin.size, "output_size": tout.size,
               "layers": [{"index": layer["index"], "op": layer["op"], "node": node.name,
                           "kernel": layer["macro"]}
-                         for layer, node in zip(layers, [n for n in split.nodes
-                                                         if n.name not in skipped],
-                                                strict=True)]},
+                         for layer, node in zip(layers, emitted, strict=True)]},
         "memory": {"arena_bytes": arena, "lower_bound_bytes": plan.lower_bound_bytes,
                    "inplace_nodes": plan.inplace_nodes,
                    "constant_bytes": arrays.flash_bytes()},

@@ -45,14 +45,17 @@ def dims4(shape: tuple[int, ...]) -> list[int]:
 
 
 def _geometry(node: Node) -> dict[str, int]:
+    """Window geometry of a 1-D (as 1 x W) or 2-D Conv or pool, runtime field names."""
     a = node.attrs
-    kernel, strides, dil, pads = (a["kernel_shape"], a["strides"],
-                                  a.get("dilations", [1] * len(a["kernel_shape"])), a["pads"])
+    kernel, strides, pads = a["kernel_shape"], a["strides"], a["pads"]
+    dil = a.get("dilations") or [1] * len(kernel)
     if len(kernel) == 1:
         return {"kh": 1, "kw": kernel[0], "stride_h": 1, "stride_w": strides[0],
-                "dilation_h": 1, "dilation_w": dil[0], "pad_top": 0, "pad_left": pads[0]}
+                "dilation_h": 1, "dilation_w": dil[0], "pad_top": 0, "pad_left": pads[0],
+                "pad_bottom": 0, "pad_right": pads[1]}
     return {"kh": kernel[0], "kw": kernel[1], "stride_h": strides[0], "stride_w": strides[1],
-            "dilation_h": dil[0], "dilation_w": dil[1], "pad_top": pads[0], "pad_left": pads[1]}
+            "dilation_h": dil[0], "dilation_w": dil[1], "pad_top": pads[0], "pad_left": pads[1],
+            "pad_bottom": pads[2], "pad_right": pads[3]}
 
 
 def broadcast(out_shape: tuple[int, ...], *in_shapes: tuple[int, ...]) -> dict[str, Any]:
@@ -147,16 +150,14 @@ def pool_call(graph: Graph, node: Node, int8: bool) -> Call:
     fields: dict[str, Any] = {"input_dims": dims4(xs), "output_dims": dims4(ys), "kind": kind}
     if node.op_type == "GlobalMaxPool":
         d = dims4(xs)
-        fields.update(kh=d[1], kw=d[2], stride_h=1, stride_w=1, pad_top=0, pad_left=0)
+        fields.update(kh=d[1], kw=d[2], stride_h=1, stride_w=1, dilation_h=1, dilation_w=1,
+                      pad_top=0, pad_left=0, pad_bottom=0, pad_right=0, count_include_pad=0)
     elif node.op_type != "GlobalAveragePool":
-        a = node.attrs
-        if a.get("ceil_mode") or any(d != 1 for d in a.get("dilations", [1])):
-            raise EffcError(f"node '{node.name}': pooling with ceil_mode or dilation has no C "
-                            "kernel; export the model without them")
         fields.update(_geometry(node))
-        fields["count_include_pad"] = int(a.get("count_include_pad", 0))
+        fields["count_include_pad"] = int(node.attrs.get("count_include_pad", 0))
     if int8:
-        fields.update(activation_min=node.attrs.get("activation_min", -128),
+        fields.update(pad_value=_zp(graph, x),
+                      activation_min=node.attrs.get("activation_min", -128),
                       activation_max=node.attrs.get("activation_max", 127))
     else:
         fields.update(activation_min=-FLT_MAX, activation_max=FLT_MAX)
@@ -259,6 +260,46 @@ def concat_call(graph: Graph, node: Node, int8: bool) -> Call:
                 list(node.inputs), [node.outputs[0]])
 
 
+MAX_RANK = 6  # EFFC_MAX_RANK of the layout kernels
+
+
+def _layout_shape(graph: Graph, node: Node) -> tuple[int, ...]:
+    shape = graph.tensors[node.inputs[0]].shape
+    if len(shape) > MAX_RANK:
+        raise EffcError(f"node '{node.name}' ({node.op_type}) works on {len(shape)} dimensions; "
+                        f"the C backend handles up to {MAX_RANK}")
+    return shape
+
+
+def _padded(values: list[int]) -> list[int]:
+    return list(values) + [0] * (MAX_RANK - len(values))
+
+
+def transpose_call(graph: Graph, node: Node, int8: bool) -> Call:
+    shape = _layout_shape(graph, node)
+    return Call("transpose", node.name, node.op_type, {
+        "rank": len(shape), "dims": _padded(list(shape)), "perm": _padded(node.attrs["perm"]),
+        "elem_bytes": 1 if int8 else 4}, [node.inputs[0]], [node.outputs[0]])
+
+
+PAD_MODES = {"constant": "EFFC_PAD_CONSTANT", "reflect": "EFFC_PAD_REFLECT",
+             "edge": "EFFC_PAD_EDGE"}
+
+
+def pad_call(graph: Graph, node: Node, int8: bool) -> Call:
+    shape = _layout_shape(graph, node)
+    pads, rank, mode = node.attrs["pads"], len(shape), node.attrs.get("mode", "constant")
+    if mode == "reflect" and any(d < 2 and pads[i] + pads[i + rank] > 0
+                                 for i, d in enumerate(shape)):
+        raise EffcError(f"node '{node.name}' (Pad): reflect padding of an axis of size 1 is "
+                        "undefined; use mode edge")
+    return Call("pad", node.name, node.op_type, {
+        "rank": rank, "dims": _padded(list(shape)), "pads_begin": _padded(pads[:rank]),
+        "pads_end": _padded(pads[rank:]), "mode": PAD_MODES[mode], "int8": int8,
+        "value": node.attrs.get("value_q", 0) if int8 else float(node.attrs["value"])},
+        [node.inputs[0]], [node.outputs[0]])
+
+
 def reshape_call(graph: Graph, node: Node, int8: bool) -> Call:
     return Call("copy", node.name, node.op_type, {"bytes": graph.tensors[node.outputs[0]].nbytes},
                 [node.inputs[0]], [node.outputs[0]])
@@ -272,7 +313,8 @@ CALLS = {
     **{op: unary_call for op in ACTIVATIONS},
     "Softmax": softmax_call, "Requantize": requantize_call,
     "QuantizeLinear": quantize_call, "DequantizeLinear": quantize_call,
-    "Concat": concat_call, "Reshape": reshape_call,
+    "Concat": concat_call, "Reshape": reshape_call, "Transpose": transpose_call,
+    "Pad": pad_call,
 }
 
 
