@@ -98,6 +98,7 @@ def compile_model(model: str | Path, outdir: str | Path,
             estimate = board_usage_estimator(board, options)
         graph, prune_report = apply_prune(graph, options.prune, options.calib,
                                           estimate=estimate, budget=budget)
+    check_finite_constants(graph)
     float_graph = graph.clone()
     graph, quant_report = compile_pipeline(graph, options)
     out = OutDir.prepare(outdir, inputs, force=options.force)
@@ -124,6 +125,19 @@ def compile_model(model: str | Path, outdir: str | Path,
     out.write("report.md", report_text(manifest))
     out.write(MANIFEST, json.dumps(manifest, indent=1) + "\n")
     return CompiledModel(out.root, graph, manifest)
+
+
+def check_finite_constants(graph: Graph) -> None:
+    """Refuse NaN and infinite weights in one line naming the tensor (an op's
+    infinite bound, such as Clip's, is an attribute and stays allowed)."""
+    for tensor in graph.tensors.values():
+        data = tensor.data
+        if data is None or data.dtype.kind != "f" or np.isfinite(data).all():
+            continue
+        bad = data[~np.isfinite(data)].reshape(-1)[0]
+        raise EffcError(f"constant '{tensor.name}' holds {bad}; effc compiles finite weights "
+                        "only (a BatchNormalization with variance 0 and epsilon 0 folds to "
+                        "inf): fix the model's constants")
 
 
 def quantization_parameters(graph: Graph) -> dict[str, Any]:

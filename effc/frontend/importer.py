@@ -136,7 +136,8 @@ def _dequant_hint(node: onnx.NodeProto, consts: dict[str, np.ndarray]) -> QuantP
     if np.ndim(scale) > 0 and np.size(scale) > 1:
         axis = next((a.i for a in node.attribute if a.name == "axis"), 1)
         axis %= np.ndim(consts[node.input[0]])
-    return QuantParams(np.asarray(scale), np.asarray(zero_point), axis)
+    return QuantParams(np.asarray(scale), np.asarray(zero_point), axis).check(
+        f"node '{node.name}' ({node.op_type})")
 
 
 def load(

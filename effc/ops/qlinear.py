@@ -30,7 +30,8 @@ def _params(ctx, scale_name: str, zp_name: str | None, what: str) -> QuantParams
     axis = 0 if scale.size > 1 else None
     return QuantParams(scale.reshape(-1) if axis is not None else scale.reshape(()),
                        zero_point.astype(np.int32).reshape(scale.reshape(-1).shape
-                                                           if axis is not None else ()), axis)
+                                                           if axis is not None else ()),
+                       axis).check(f"node '{ctx.node_name}' ({what})")
 
 
 def _dequantized_input(ctx, name: str, quant: QuantParams) -> str:

@@ -26,7 +26,8 @@ def _qparams(ctx, onnx_node) -> QuantParams:
     if zero_point.dtype == np.uint8:
         raise ctx.error("uint8 quantization", "re-quantize the model to int8 (symmetric "
                         "weights, int8 activations) or compile the float model")
-    return QuantParams(np.float32(scale).reshape(()), np.int32(zero_point).reshape(()))
+    return QuantParams(np.float32(scale).reshape(()), np.int32(zero_point).reshape(())).check(
+        f"node '{onnx_node.name}' ({onnx_node.op_type})")
 
 
 @register

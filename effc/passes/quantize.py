@@ -74,6 +74,11 @@ def load_calibration(calib: str | np.ndarray, graph: Graph) -> np.ndarray:
                         f"float32: save the samples as float32")
     if data.shape[0] == 0:
         raise EffcError("calibration data holds no samples")
+    if not np.isfinite(data).all():
+        rows = (~np.isfinite(data)).reshape(len(data), -1).any(axis=1)
+        bad = [int(i) for i in np.nonzero(rows)[0][:5]]
+        raise EffcError(f"calibration data holds NaN or infinite values (samples {bad}); "
+                        "remove or fix those samples")
     return data
 
 

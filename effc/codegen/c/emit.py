@@ -10,6 +10,7 @@ Writes into OUTDIR/c/:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,9 +52,25 @@ def split_core(graph: Graph) -> CoreSplit:
     return CoreSplit(nodes, graph.inputs[0], graph.outputs[0], False)
 
 
-def _c_array(values: np.ndarray) -> str:
+def c_float(value: float, what: str = "a float parameter") -> str:
+    """A float as a C constant: ``INFINITY`` (math.h) where an op defines an
+    infinite bound (Clip to +-inf); NaN is refused in one line."""
+    value = float(value)
+    if math.isnan(value):
+        raise EffcError(f"{what} is NaN, which has no meaning in generated code; fix the "
+                        "model's constants")
+    if math.isinf(value):
+        return "INFINITY" if value > 0 else "(-INFINITY)"
+    return f"{value:.9e}f"
+
+
+def _c_array(values: np.ndarray, what: str) -> str:
     flat = values.reshape(-1)
     if flat.dtype == np.float32:
+        if not np.isfinite(flat).all():
+            bad = flat[~np.isfinite(flat)][0]
+            raise EffcError(f"{what} holds {bad} (a BatchNormalization with variance 0 and "
+                            "epsilon 0, or a corrupt weight); fix the model's constants")
         return ", ".join(f"{v:.9e}f" for v in flat.tolist())
     return ", ".join(str(int(v)) for v in flat.tolist())
 
@@ -77,7 +94,9 @@ class _Arrays:
         hint = key[1] if key[0] == "tensor" else f"{key[0]}_{key[1]}"
         symbol = self.namer.unique(str(hint), prefix="k_")
         self.items.append({"symbol": symbol, "ctype": ctype, "count": max(1, values.size),
-                           "init": _c_array(values) if values.size else "0"})
+                           "init": _c_array(values, f"constant '{key[1]}'" if key[0] ==
+                                            "tensor" else f"layer {key[1]}'s {key[0]}")
+                           if values.size else "0"})
         self.by_key[key] = symbol
         return symbol
 
@@ -189,6 +208,7 @@ def generate_c(graph: Graph, name: str) -> tuple[dict[str, bytes], dict[str, Any
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
                              undefined=jinja2.StrictUndefined, trim_blocks=True,
                              lstrip_blocks=True, keep_trailing_newline=True)
+    env.filters["cfloat"] = c_float
     files = {f"{name}.h": env.get_template("model.h.j2").render(**context).encode(),
              f"{name}.c": env.get_template("model.c.j2").render(**context).encode()}
     runtime = sorted(p.name for p in RUNTIME_DIR.iterdir() if p.suffix in (".c", ".h"))
