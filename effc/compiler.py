@@ -99,8 +99,16 @@ def compile_model(model: str | Path, outdir: str | Path,
         graph, prune_report = apply_prune(graph, options.prune, options.calib,
                                           estimate=estimate, budget=budget)
     check_finite_constants(graph)
+    if not graph.nodes:
+        raise EffcError("the model computes nothing (its output is its input, or only "
+                        "Identity nodes); effc compiles models with at least one operation")
     float_graph = graph.clone()
     graph, quant_report = compile_pipeline(graph, options)
+    for name in graph.inputs + graph.outputs:
+        if graph.tensors[name].dtype == "int8" and graph.tensors[name].quant is None:
+            raise EffcError(f"int8 tensor '{name}' at the model's interface has no scale or "
+                            "zero point (no QuantizeLinear/DequantizeLinear next to it); give "
+                            "the float model or a QDQ model")
     out = OutDir.prepare(outdir, inputs, force=options.force)
     for file, data in graph_files(graph).items():
         out.write(f"ir/{file}", data)
@@ -182,7 +190,13 @@ class CompiledModel:
         if not (folder / MANIFEST).is_file():
             raise EffcError(f"'{folder}' is not a compiled model folder (no {MANIFEST}); run "
                             "'effc compile MODEL -o OUTDIR' first")
-        manifest = json.loads((folder / MANIFEST).read_text())
+        try:
+            manifest = json.loads((folder / MANIFEST).read_text())
+        except (OSError, ValueError):
+            manifest = None
+        if not isinstance(manifest, dict) or not {"name", "summary"} <= manifest.keys():
+            raise EffcError(f"'{folder / MANIFEST}' is corrupt (not an effc manifest); run "
+                            "'effc compile MODEL -o OUTDIR' again")
         return cls(folder, load_graph(folder / "ir"), manifest)
 
     def run(self, engine: str, x: np.ndarray, profile: bool = False):

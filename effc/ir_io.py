@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from effc.arrays import READ_ERRORS, member, open_arrays
 from effc.errors import EffcError
 from effc.ir import Graph, Node, QuantParams, Tensor
 
@@ -64,22 +65,23 @@ def graph_files(graph: Graph) -> dict[str, bytes]:
 
 
 def load_graph(folder: Path) -> Graph:
+    """The IR saved by ``graph_files``; a missing, corrupt or truncated file is one line."""
     try:
         doc = json.loads((folder / "graph.json").read_text())
-        weights = np.load(folder / "weights.npz", allow_pickle=False)
-    except (OSError, ValueError):
-        raise EffcError(f"'{folder}' holds no readable compiled graph; run 'effc compile' "
-                        "again") from None
-    graph = Graph(name=doc["name"], inputs=doc["inputs"], outputs=doc["outputs"])
-    for entry in doc["tensors"]:
-        quant = None
-        if "quant" in entry:
-            q = entry["quant"]
-            quant = QuantParams(np.array(q["scale"]), np.array(q["zero_point"]), q["axis"])
-        data = weights[entry["data"]] if "data" in entry else None
-        graph.add_tensor(Tensor(entry["name"], tuple(entry["shape"]), entry["dtype"],
-                                entry["layout"], data, quant))
-    graph.nodes = [Node(n["op_type"], n["name"], n["inputs"], n["outputs"], n["attrs"])
-                   for n in doc["nodes"]]
-    graph.validate()
+        weights = open_arrays(folder / "weights.npz", "compiled weights")
+        graph = Graph(name=doc["name"], inputs=doc["inputs"], outputs=doc["outputs"])
+        for entry in doc["tensors"]:
+            quant = None
+            if "quant" in entry:
+                q = entry["quant"]
+                quant = QuantParams(np.array(q["scale"]), np.array(q["zero_point"]), q["axis"])
+            data = member(weights, entry["data"], f"'{folder}'") if "data" in entry else None
+            graph.add_tensor(Tensor(entry["name"], tuple(entry["shape"]), entry["dtype"],
+                                    entry["layout"], data, quant))
+        graph.nodes = [Node(n["op_type"], n["name"], n["inputs"], n["outputs"], n["attrs"])
+                       for n in doc["nodes"]]
+        graph.validate()
+    except (*READ_ERRORS, KeyError, TypeError, AttributeError, EffcError):
+        raise EffcError(f"'{folder}' holds no readable compiled graph (missing, corrupt or "
+                        "truncated); run 'effc compile' again") from None
     return graph

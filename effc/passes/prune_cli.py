@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -59,8 +60,11 @@ def add_prune_command_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _count(text: str, flag: str) -> int:
     match = re.fullmatch(r"\s*([0-9.]+(?:e[0-9]+)?)\s*([kmg]?)\s*", str(text).lower())
-    value = float(match.group(1)) * _SUFFIX[match.group(2)] if match else -1.0
-    if value <= 0 or value != int(value):
+    try:
+        value = float(match.group(1)) * _SUFFIX[match.group(2)] if match else -1.0
+    except ValueError:  # "1.2.3"
+        value = -1.0
+    if not math.isfinite(value) or value <= 0 or value != int(value):
         raise EffcError(f"{flag} '{text}' is not a positive whole number; write e.g. 250000, "
                         "250k or 1.5M")
     return int(value)
