@@ -32,7 +32,7 @@ RUNTIME_C_DIR = Path(__file__).resolve().parents[2] / "runtime_c"
 FIRMWARE_SOURCES = ("startup.c", "harness.c", "minilibc.c")
 PLUGIN_SOURCE = FIRMWARE_DIR / "qemu_count_plugin.c"
 COMMON_CFLAGS = ("-std=c99", "-O2", "-ffreestanding", "-ffunction-sections",
-                 "-fdata-sections", "-Wall", "-Wextra", "-g")
+                 "-fdata-sections", "-Wall", "-Wextra", "-Werror", "-g")
 EXIT_MODEL_ERROR, EXIT_INPUT_ERROR, EXIT_OUTPUT_ERROR, EXIT_HARDFAULT = 2, 3, 4, 125
 APT_HINT = "install it with scripts/setup.sh (apt-get install gcc-arm-none-eabi qemu-system-arm)"
 
