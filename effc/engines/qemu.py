@@ -1,7 +1,7 @@
 """Build a generated model into Cortex-M firmware and run it under QEMU.
 
 ``build_firmware`` compiles the model folder (``effc_model.h`` + C files, see
-``effc/firmware/effc_firmware.h`` for the contract) with ``runtime_c/``, the
+``effc/firmware/effc_firmware.h`` for the contract) with ``effc/runtime_c/``, the
 effc startup code and the semihosting harness, for one board.
 ``run_qemu`` runs that firmware on one or more input samples and returns the
 outputs, exact instruction counts (a TCG plugin watching the harness's
@@ -23,12 +23,11 @@ from pathlib import Path
 
 import jinja2
 
-from effc.codegen.c.hostlib import build_shared
+from effc.codegen.c.hostlib import RUNTIME_DIR, build_shared
 from effc.errors import EffcError
 from effc.firmware.boards import Board, load_board
 
 FIRMWARE_DIR = Path(__file__).resolve().parents[1] / "firmware"
-RUNTIME_C_DIR = Path(__file__).resolve().parents[2] / "runtime_c"
 FIRMWARE_SOURCES = ("startup.c", "harness.c", "minilibc.c")
 PLUGIN_SOURCE = FIRMWARE_DIR / "qemu_count_plugin.c"
 COMMON_CFLAGS = ("-std=c99", "-O2", "-ffreestanding", "-ffunction-sections",
@@ -151,7 +150,7 @@ def build_firmware(model_c_dir: str | Path, board: Board | str | None, out_dir: 
     """Compile a model folder into ``out_dir/firmware.{elf,bin,hex,map}``.
 
     ``profile`` defines EFFC_PROFILE (the model's EFFC_LAYER(i) markers
-    become calls); ``runtime`` links every ``runtime_c/*.c``; ``model_sources``
+    become calls); ``runtime`` links every ``effc/runtime_c/*.c``; ``model_sources``
     names the model folder's .c files (default: all of them); ``firmware_src``
     holds the startup code and harness (a compiled OUTDIR has its own copy).
 
@@ -172,7 +171,7 @@ def build_firmware(model_c_dir: str | Path, board: Board | str | None, out_dir: 
     groups = {"firmware": (firmware_src.absolute(), list(FIRMWARE_SOURCES)),
               "model": (model_dir, names)}
     if runtime:
-        groups["runtime"] = (RUNTIME_C_DIR, sorted(p.name for p in RUNTIME_C_DIR.glob("*.c")))
+        groups["runtime"] = (RUNTIME_DIR, sorted(p.name for p in RUNTIME_DIR.glob("*.c")))
     gcc = _tool("arm-none-eabi-gcc")
     objcopy = _tool("arm-none-eabi-objcopy")
     place = place or _write_file(out)

@@ -4,7 +4,7 @@ Writes into OUTDIR/c/:
   <name>.h, <name>.c   the model: const weights in flash, one static arena,
                        ``<name>_run`` (and ``<name>_run_float`` for a float
                        interface around an int8 model)
-  effc_*.c, effc_*.h   the runtime kernels, copied from runtime_c/
+  effc_*.c, effc_*.h   the runtime kernels, copied from effc/runtime_c/
   Makefile, CMakeLists.txt
 """
 

@@ -20,7 +20,7 @@ import cffi
 
 from effc.errors import EffcError
 
-RUNTIME_DIR = Path(__file__).resolve().parents[3] / "runtime_c"
+RUNTIME_DIR = Path(__file__).resolve().parents[2] / "runtime_c"  # package data
 
 
 def _private_dir(root: Path) -> Path | None:
