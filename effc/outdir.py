@@ -6,7 +6,7 @@ not write (no marker file ``.effc-outdir``; ``--force`` reuses such a folder).
 In a folder of effc's own the files its marker lists (the previous compile's
 outputs) are removed first, so nothing stale survives.
 
-Every file goes in through ``OutDir.write`` / ``OutDir.move_in``: written to a
+Every file goes in through ``OutDir.write``: written to a
 fresh temporary name (``O_EXCL | O_NOFOLLOW``) and renamed over its target,
 so a symlink planted in OUTDIR is replaced, never followed. The marker lists
 every file written, in sorted order (the tree stays byte-identical between
@@ -60,7 +60,7 @@ def _is_inside(rel: str) -> bool:
 
 
 class OutDir:
-    """An output folder effc owns; ``write`` and ``move_in`` record what they add."""
+    """An output folder effc owns; ``write`` records what it adds."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -155,25 +155,11 @@ class OutDir:
         """Write ``OUTDIR/rel`` (a new file renamed over the old one)."""
         if isinstance(data, str):
             data = data.encode()
-        target = self.root / rel
         parent = self.folder(str(Path(rel).parent)) if Path(rel).parent != Path(".") \
             else self.root
-        tmp = parent / f".{target.name}.{os.getpid()}.tmp"
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.replace(tmp, target)
-        except OSError as exc:
-            tmp.unlink(missing_ok=True)
-            raise EffcError(f"cannot write '{target}' ({os_problem(exc)}); check the output "
-                            "folder") from None
+        target = _replace_file(parent / Path(rel).name, data)
         self._record(rel)
         return target
-
-    def move_in(self, rel: str, source: Path) -> Path:
-        """Move a file built elsewhere (a private temp folder) to ``OUTDIR/rel``."""
-        return self.write(rel, source.read_bytes())
 
     def _record(self, rel: str) -> None:
         if rel not in self.files:
@@ -182,17 +168,23 @@ class OutDir:
 
     def _write_marker(self) -> None:
         text = json.dumps({"about": _MARKER_HEADER, "files": sorted(self.files)}, indent=1)
-        marker = self.root / MARKER
-        tmp = self.root / f".effc-outdir.{os.getpid()}.tmp"
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
-            with os.fdopen(fd, "w") as f:
-                f.write(text + "\n")
-            os.replace(tmp, marker)
-        except OSError as exc:
-            tmp.unlink(missing_ok=True)
-            raise EffcError(f"cannot write in output folder '{self.root}' "
-                            f"({os_problem(exc)}); choose a writable folder") from None
+        _replace_file(self.root / MARKER, (text + "\n").encode())
+
+
+def _replace_file(target: Path, data: bytes) -> Path:
+    """Write a fresh file (O_EXCL | O_NOFOLLOW) and rename it over ``target``: a
+    symlink at ``target`` is replaced, never followed."""
+    tmp = target.parent / f".{target.name}.{os.getpid()}.tmp"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise EffcError(f"cannot write '{target}' ({os_problem(exc)}); choose a writable "
+                        "output folder") from None
+    return target
 
 
 def _entries(root: Path) -> list[Path]:

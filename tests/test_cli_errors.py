@@ -276,3 +276,17 @@ def test_external_data_inside_a_subgraph(tmp_path: Path) -> None:
                   [_io("x")], [_io("y")], [cond])
     path = _save_model(tmp_path / "m", model)
     assert_one_line_error(effc("inspect", str(path)), "outside the model's folder")
+
+
+def test_prune_output_over_the_input_or_under_a_file(tmp_path: Path) -> None:
+    import shutil
+
+    model = tmp_path / "m.onnx"
+    shutil.copyfile(DIGITS, model)
+    before = model.read_bytes()
+    assert_one_line_error(effc("prune", str(model), "-o", str(model), "--prune", "0.3"),
+                          "overwrite the input")
+    assert model.read_bytes() == before
+    (tmp_path / "afile").write_text("x")
+    assert_one_line_error(effc("prune", str(model), "-o", str(tmp_path / "afile" / "p.onnx"),
+                               "--prune", "0.3"), "cannot be created")

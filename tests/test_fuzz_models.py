@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from onnx import TensorProto, helper, numpy_helper
 
@@ -141,6 +141,7 @@ def test_node_names_never_change_the_code(tmp_path_factory, a: str, b: str,
 
 @settings(max_examples=5, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@example(tensor="0", folder="\n")  # a newline once reached the assembler's .file line
 @given(tensor=NAMES.filter(lambda t: t not in ("", "x", "y", "w")),
        folder=st.text(st.characters(codec="utf-8", exclude_characters="/\0"), min_size=1,
                       max_size=20).filter(lambda f: f not in (".", "..")))

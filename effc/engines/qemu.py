@@ -154,9 +154,10 @@ def build_firmware(model_c_dir: str | Path, board: Board | str | None, out_dir: 
     names the model folder's .c files (default: all of them); ``firmware_src``
     holds the startup code and harness (a compiled OUTDIR has its own copy).
 
-    The build runs in a private temporary folder with relative object paths and
-    ``-ffile-prefix-map``, so the image, map and log are byte-identical
-    wherever the sources live; ``place(name, data)`` stores each output
+    The build runs on copies of the sources in a private temporary folder, by
+    relative paths (and ``-ffile-prefix-map`` for that folder), so the image,
+    map and log are byte-identical wherever the sources live, whatever their
+    folder is called; ``place(name, data)`` stores each output
     (default: a plain write into ``out_dir``).
     """
     b = _board(board)
@@ -178,15 +179,19 @@ def build_firmware(model_c_dir: str | Path, board: Board | str | None, out_dir: 
     log: list[str] = []
     with tempfile.TemporaryDirectory(prefix="effc-fw-") as tmp:
         work = Path(tmp)
-        maps = [f"-ffile-prefix-map={folder}={group}" for group, (folder, _) in groups.items()]
-        maps.append(f"-ffile-prefix-map={work}=.")
+        for group, (folder, _) in groups.items():  # the sources, by relative path only
+            (work / group).mkdir()
+            for src in folder.iterdir():
+                if src.suffix in (".c", ".h") and src.is_file():
+                    (work / group / src.name).write_bytes(src.read_bytes())
         cflags = [*b.cflags, *COMMON_CFLAGS, *(["-DEFFC_PROFILE"] if profile else []),
-                  *extra_cflags, *maps, *(f"-I{folder}" for folder, _ in groups.values())]
+                  *extra_cflags, f"-ffile-prefix-map={work}=.",
+                  *(f"-I../../{group}" for group in groups)]
         try:
             objects = []
-            for group, (folder, files) in groups.items():
+            for group, (_, files) in groups.items():
                 (work / "obj" / group).mkdir(parents=True)
-                _run_tool([gcc, *cflags, "-c", *(str(folder / f) for f in files)],
+                _run_tool([gcc, *cflags, "-c", *(f"../../{group}/{f}" for f in files)],
                           f"arm-none-eabi-gcc for {b.name}", log, cwd=work / "obj" / group)
                 objects += [f"obj/{group}/{Path(f).stem}.o" for f in files]
             (work / "firmware.ld").write_text(linker_script(b, stack_size))
@@ -198,10 +203,10 @@ def build_firmware(model_c_dir: str | Path, board: Board | str | None, out_dir: 
             _run_tool([objcopy, "-O", "ihex", "firmware.elf", "firmware.hex"], "objcopy",
                       cwd=work)
         except FirmwareBuildError as exc:
-            where = place("build.log", _log_text(log, groups, work))
+            where = place("build.log", _log_text(log, work))
             raise FirmwareBuildError(f"{exc}; full log in {where}") from None
         s = _section_sizes(work / "firmware.elf")
-        (work / "build.log").write_bytes(_log_text(log, groups, work))
+        (work / "build.log").write_bytes(_log_text(log, work))
         paths = {name: place(name, (work / name).read_bytes()) for name in FIRMWARE_OUTPUTS}
     flash = sum(v for k, v in s.items()
                 if k in (".isr_vector", ".text", ".rodata", ".data") or k.startswith(".ARM.ex"))
@@ -210,12 +215,9 @@ def build_firmware(model_c_dir: str | Path, board: Board | str | None, out_dir: 
                     s.get(".stack", 0), profile)
 
 
-def _log_text(log: list[str], groups: dict[str, tuple[Path, list[str]]], work: Path) -> bytes:
-    """The build commands and messages, with the folders named by their role."""
-    text = "\n".join(log)
-    for group, (folder, _) in groups.items():
-        text = text.replace(str(folder), group)
-    return text.replace(str(work), ".").encode()
+def _log_text(log: list[str], work: Path) -> bytes:
+    """The build commands and messages, without the temporary folder's name."""
+    return "\n".join(log).replace(str(work), ".").encode()
 
 
 # ----------------------------------------------------------------- plugin
