@@ -1,4 +1,4 @@
-"""The Python API (three lines: load, inspect, run)."""
+"""The Python API: load, inspect, run (the float reference) and compile."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from effc.compiler import CompiledModel, CompileOptions, compile_model
 from effc.frontend.importer import load
 from effc.frontend.loader import parse_input_shapes
 from effc.ir import Graph
@@ -27,10 +28,4 @@ def run(model: str | Path | Graph, x: np.ndarray) -> np.ndarray:
     return run_samples(graph, x)
 
 
-def compile_model(*args: Any, **kwargs: Any) -> Any:
-    from effc.compiler import compile_model as _compile
-
-    return _compile(*args, **kwargs)
-
-
-__all__ = ["compile_model", "inspect_model", "load", "run"]
+__all__ = ["CompileOptions", "CompiledModel", "compile_model", "inspect_model", "load", "run"]

@@ -343,15 +343,16 @@ def conv_case(name: str, seed: int, *, n: int = 1, h: int, w: int, cin: int, cou
               pads: tuple[int, int, int, int] = (0, 0, 0, 0), dil: tuple[int, int] = (1, 1),
               izp: int = 0, ozp: int = 0, act: tuple[int, int] = (-128, 127),
               depthwise: int = 0, bias: bool = True, bias_scale: int = 1 << 12,
-              real: float | None = None, path: str = "conv") -> Case:
-    """int8 conv (or depthwise conv with multiplier ``depthwise``) with random data.
+              real: float | None = None, path: str = "conv", groups: int = 1) -> Case:
+    """int8 conv (or depthwise conv with multiplier ``depthwise``, or grouped conv)
+    with random data.
 
     ``pads`` = (top, left, bottom, right)."""
     rng = np.random.default_rng(seed)
     x = rand_i8(rng, (n, h, w, cin))
     if depthwise:
         cout = cin * depthwise
-    kin = 1 if depthwise else cin
+    kin = 1 if depthwise else cin // groups
     wt = rand_i8(rng, (cout, k[0], k[1], kin), -127, 127)
     kprod = k[0] * k[1] * kin
     m, s = rand_quant(rng, cout, real if real is not None else 0.01 / np.sqrt(kprod))
@@ -369,6 +370,10 @@ def conv_case(name: str, seed: int, *, n: int = 1, h: int, w: int, cin: int, cou
     else:
         ptype, fields = "effc_conv_params", {**geo, **q}
         fn, scratch = CONV_PATHS[path]
+    call_groups = ""
+    if groups > 1:
+        fn, call_groups = "effc_grouped_conv_s8", f"{groups}, "
+        scratch = f"effc_grouped_conv_s8_scratch_size(&p, {groups}, &in, &f, &o)"
     return Case(
         name, "dw" if depthwise else "conv",
         {"input": x, "filter": wt, "bias": b, "multiplier": m, "shift": s},
@@ -377,10 +382,11 @@ def conv_case(name: str, seed: int, *, n: int = 1, h: int, w: int, cin: int, cou
          ("effc_dims", "in", _dims((n, h, w, cin))),
          ("effc_dims", "f", _dims((cout, k[0], k[1], kin))),
          ("effc_dims", "o", _dims((n, oh, ow, cout)))],
-        f"{fn}(&s, &p, &q, &in, @input, &f, @filter, @bias, &o, y)", (n, oh, ow, cout),
+        f"{fn}(&s, &p, {call_groups}&q, &in, @input, &f, @filter, @bias, &o, y)",
+        (n, oh, ow, cout),
         scratch=scratch,
         meta={"strides": stride, "dil": dil, "pads": pads, "izp": izp, "ozp": ozp,
-              "act": act, "group": cin if depthwise else 1})
+              "act": act, "group": cin if depthwise else groups})
 
 
 def dense_case(name: str, seed: int, *, batches: int, fin: int, fout: int,

@@ -2,7 +2,7 @@
 
 * real models with BatchNormalization (hls4ml Keras/PyTorch exports, the digits CNN):
   outputs before and after the pass agree to 1e-5 relative;
-* tiny ONNX models: a BN with nothing to fold into becomes Mul + Add, a BN after a
+* tiny ONNX models: a BN with nothing to fold into becomes a depthwise 1x1 Conv, a BN after a
   Conv with bias or after a Gemm is folded into the weights; all match onnxruntime.
 """
 
@@ -124,17 +124,18 @@ def _fold_and_compare(path: Path, x: np.ndarray) -> Graph:
 
 
 @pytest.mark.parametrize("x_shape", [[1, 3, 4, 5], [1, 6]])
-def test_lone_batchnorm_becomes_mul_add(tmp_path: Path, x_shape: list[int]) -> None:
+def test_lone_batchnorm_becomes_depthwise_conv(tmp_path: Path, x_shape: list[int]) -> None:
     channels = x_shape[1]
     path = _save(tmp_path, [_bn_node("x", "y", "bn")], x_shape, x_shape,
                  _bn_params("bn", channels))
     x = RNG.standard_normal((4, *x_shape[1:])).astype(np.float32)
     folded = _fold_and_compare(path, x)
-    ops = _ops(folded)
-    assert ops.count("Mul") == 1 and ops.count("Add") == 1
-    mul = next(n for n in folded.nodes if n.op_type == "Mul")
-    scale = folded.const(mul.inputs[1])
-    assert scale is not None and scale.shape == (channels,)  # per channel, channels-last
+    conv = next(n for n in folded.nodes if n.op_type == "Conv")
+    assert _ops(folded).count("Conv") == 1 and conv.attrs["group"] == channels
+    assert set(conv.attrs["kernel_shape"]) == {1}
+    scale = folded.const(conv.inputs[1])
+    assert scale is not None and scale.size == channels  # per channel, channels-last
+    assert folded.tensors[conv.inputs[1]].quant.axis == 0  # int8: per-channel weights
 
 
 def test_batchnorm_after_conv_with_bias_folds(tmp_path: Path) -> None:
@@ -176,7 +177,7 @@ def test_batchnorm_after_gemm_folds(tmp_path: Path, with_bias: bool) -> None:
     assert len(folded.nodes[0].inputs) == 3  # a bias was added when the Gemm had none
 
 
-def test_batchnorm_after_conv_whose_output_is_also_used_stays_mul_add(tmp_path: Path) -> None:
+def test_batchnorm_after_conv_whose_output_is_also_used_stays_apart(tmp_path: Path) -> None:
     w = RNG.standard_normal((2, 2, 1, 1)).astype(np.float32)
     inits = [numpy_helper.from_array(w, "w"), *_bn_params("bn", 2)]
     nodes = [helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
@@ -185,4 +186,4 @@ def test_batchnorm_after_conv_whose_output_is_also_used_stays_mul_add(tmp_path: 
     path = _save(tmp_path, nodes, [1, 2, 3, 3], [1, 2, 3, 3], inits)
     x = RNG.standard_normal((3, 2, 3, 3)).astype(np.float32)
     folded = _fold_and_compare(path, x)
-    assert _ops(folded).count("Mul") == 1
+    assert _ops(folded).count("Conv") == 2  # the Conv and the BN's depthwise Conv

@@ -89,9 +89,8 @@ def kws_layers(seed: int = 0) -> list[Layer]:
         layers += [dw, pw]
     layers.append(Layer("avgpool", "pool", 0, {}, """{
         const effc_pool_params p = {.filter_h = 25, .filter_w = 5, .stride_h = 25,
-            .stride_w = 5, .dilation_h = 1, .dilation_w = 1, .pad_top = 0, .pad_left = 0,
-            .pad_bottom = 0, .pad_right = 0, .count_include_pad = 0, .pad_value = 0,
-            .activation_min = -128, .activation_max = 127};
+            .stride_w = 5, .dilation_h = 1, .dilation_w = 1, .activation_min = -128,
+            .activation_max = 127};
         const effc_dims di = {1, 25, 5, 64}, o = {1, 1, 1, 64};
         rc |= effc_avg_pool_s8(&p, &di, a, &o, b);
     }"""))

@@ -252,14 +252,16 @@ def test_constant_calibration_gives_positive_finite_scales(value: float, tmp_pat
 
 
 def _qdq_with_float_gap(path: Path) -> None:
-    """x -> Q -> DQ -> Relu -> Sigmoid -> Q -> DQ -> y: the Relu output has no Q/DQ."""
+    """x -> Q -> DQ -> Tanh -> Sigmoid -> Q -> DQ -> y: the Tanh output has no Q/DQ.
+
+    (A Relu there would be fine: its outputs stay on its input's grid.)"""
     inits = [numpy_helper.from_array(np.array(0.05, np.float32), "s_x"),
              numpy_helper.from_array(np.array(0, np.int8), "z_x"),
              numpy_helper.from_array(np.array(1 / 256, np.float32), "s_y"),
              numpy_helper.from_array(np.array(-128, np.int8), "z_y")]
     nodes = [helper.make_node("QuantizeLinear", ["x", "s_x", "z_x"], ["xq"], name="q_in"),
              helper.make_node("DequantizeLinear", ["xq", "s_x", "z_x"], ["xd"], name="dq_in"),
-             helper.make_node("Relu", ["xd"], ["r"], name="gap_relu"),
+             helper.make_node("Tanh", ["xd"], ["r"], name="gap_tanh"),
              helper.make_node("Sigmoid", ["r"], ["sg"], name="gap_sigmoid"),
              helper.make_node("QuantizeLinear", ["sg", "s_y", "z_y"], ["yq"], name="q_out"),
              helper.make_node("DequantizeLinear", ["yq", "s_y", "z_y"], ["y"], name="dq_out")]
@@ -272,7 +274,7 @@ def _qdq_with_float_gap(path: Path) -> None:
 def test_qdq_float_value_between_q_and_dq_is_refused(tmp_path: Path) -> None:
     _qdq_with_float_gap(tmp_path / "gap.onnx")
     result = effc("compile", str(tmp_path / "gap.onnx"), "-o", str(tmp_path / "o"))
-    assert_one_line_error(result, "gap_relu", "'r'", "quantize it", "--quantize none")
+    assert_one_line_error(result, "gap_tanh", "'r'", "quantize it", "--quantize none")
 
 
 
@@ -285,5 +287,5 @@ def test_qdq_model_compiles_and_runs_with_quantize_none(tmp_path: Path) -> None:
     _cli("compile", tmp_path / "gap.onnx", "-o", tmp_path / "o", "--quantize", "none")
     assert main(["run", str(tmp_path / "o"), "--input", str(tmp_path / "x.npy"),
                  "--output", str(tmp_path / "y.npy")]) == 0
-    expected = 1.0 / (1.0 + np.exp(-np.maximum(x, 0.0)))
+    expected = 1.0 / (1.0 + np.exp(-np.tanh(x)))
     np.testing.assert_allclose(np.load(tmp_path / "y.npy"), expected, rtol=1e-5)

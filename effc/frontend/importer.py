@@ -19,12 +19,13 @@ from effc.frontend.context import ONNX_DTYPES, ImportContext
 from effc.frontend.loader import MAX_TENSOR_ELEMENTS, load_onnx
 from effc.ir import Graph, QuantParams, Tensor
 from effc.ops import onnx_importer, supported_onnx_ops
+from effc.ops.quantize_linear import int8_values, int8_zero_point
 
 
 def _evaluate(node: onnx.NodeProto, values: dict[str, np.ndarray], opset: int) -> list[np.ndarray]:
     if node.op_type == "DequantizeLinear":
         hint = _dequant_hint(node, values)
-        q = values[node.input[0]].astype(np.float32)
+        q = int8_values(values[node.input[0]]).astype(np.float32)
         scale, zero_point = hint.scale, hint.zero_point.astype(np.float32)
         if hint.axis is not None:
             shape = [1] * q.ndim
@@ -81,10 +82,12 @@ def import_model(model: onnx.ModelProto, name: str = "model") -> Graph:
     for node in model.graph.node:
         # A node whose inputs are all constant is evaluated now (constant folding);
         # a folded DequantizeLinear keeps its quantization as a hint on the result.
-        if node.domain not in ("", "ai.onnx"):
+        standard = node.domain in ("", "ai.onnx")
+        key = node.op_type if standard else f"{node.domain}.{node.op_type}"
+        if not standard and onnx_importer(key) is None:
             raise EffcError(
-                f"node '{node.name}' uses op {node.domain}.{node.op_type} from a custom "
-                f"domain; effc supports the standard ONNX ops {', '.join(supported)}"
+                f"node '{node.name}' uses op {key} from a custom domain; effc supports the "
+                f"standard ONNX ops and onnxruntime's QOperator ops: {', '.join(supported)}"
             )
         if all(i in consts for i in node.input if i):
             results = _evaluate(node, consts, opset)
@@ -106,7 +109,7 @@ def import_model(model: onnx.ModelProto, name: str = "model") -> Graph:
                     value = value.astype(np.float32)
                 graph.add_tensor(Tensor(name, tuple(value.shape), str(value.dtype),
                                         data=value, quant=hints.get(name)))
-        importer = onnx_importer(node.op_type)
+        importer = onnx_importer(key)
         if importer is None:
             raise EffcError(
                 f"op {node.op_type} (node '{node.name}') is not supported; "
@@ -130,8 +133,11 @@ def import_model(model: onnx.ModelProto, name: str = "model") -> Graph:
 
 
 def _dequant_hint(node: onnx.NodeProto, consts: dict[str, np.ndarray]) -> QuantParams:
+    """The quantization of a constant DequantizeLinear, in effc's int8 domain."""
     scale = consts[node.input[1]]
     zero_point = consts[node.input[2]] if len(node.input) > 2 and node.input[2] else 0
+    if consts[node.input[0]].dtype == np.uint8:
+        zero_point = int8_zero_point(np.asarray(zero_point, np.uint8))
     axis = None
     if np.ndim(scale) > 0 and np.size(scale) > 1:
         axis = next((a.i for a in node.attribute if a.name == "axis"), 1)

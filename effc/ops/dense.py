@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from effc.ir import Graph, Node
+from effc.ir import Graph, Node, QuantParams
 from effc.ops import Op, register
 from effc.ops.conv import clamp
 
@@ -32,17 +32,17 @@ class Dense(Op):
         if weight.ndim != 2:
             raise ctx.error(f"weight of rank {weight.ndim}", "use a 2-D weight matrix")
         inputs = [a]
+        transposed, alpha = True, 1.0
         if onnx_node.op_type == "Gemm":
             if attrs.get("transA", 0):
                 raise ctx.error("transA=1", "transpose the input before Gemm")
-            w = weight if attrs.get("transB", 0) else weight.T
-            w = w * np.float32(attrs.get("alpha", 1.0))
+            transposed = not attrs.get("transB", 0)
+            alpha = float(attrs.get("alpha", 1.0))
             if len(ctx.shape(a)) != 2:
                 raise ctx.error(f"input of rank {len(ctx.shape(a))}", "Gemm needs a 2-D input")
-        else:
-            w = weight.T
+        w = (weight.T if transposed else weight) * np.float32(alpha)
         inputs.append(ctx.constant(b + "_dense", np.ascontiguousarray(w, np.float32),
-                                   quant=_transposed_hint(ctx, b)))
+                                   quant=_weight_hint(ctx, b, transposed, alpha)))
         if onnx_node.op_type == "Gemm" and len(onnx_node.input) > 2 and onnx_node.input[2]:
             c = ctx.require_const(onnx_node.input[2], "bias C").astype(np.float32)
             c = c * np.float32(attrs.get("beta", 1.0))
@@ -96,10 +96,17 @@ class Dense(Op):
         builder.emit("Identity", [out], [builder.output_name(node.outputs[0])])
 
 
-def _transposed_hint(ctx, name: str):
-    """A per-output-channel DequantizeLinear hint moves from axis 1 to axis 0."""
+def _weight_hint(ctx, name: str, transposed: bool, alpha: float) -> QuantParams | None:
+    """A DequantizeLinear hint of the ONNX weight, for the [out, in] Dense weight
+    (alpha * B, or its transpose): per-output-channel scales move to axis 0."""
     tensor = ctx.graph.tensors.get(name)
     quant = tensor.quant if tensor is not None else None
-    if quant is None or quant.axis is None:
-        return quant
-    return type(quant)(quant.scale, quant.zero_point, 0 if quant.axis == 1 else None)
+    if quant is None:
+        return None
+    axis = quant.axis
+    if axis is not None:
+        if axis != (1 if transposed else 0):
+            raise ctx.error("weights quantized per input feature",
+                            "quantize MatMul/Gemm weights per output channel")
+        axis = 0
+    return QuantParams(quant.scale * np.float32(abs(alpha)), quant.zero_point, axis)

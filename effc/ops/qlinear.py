@@ -17,6 +17,7 @@ from effc.ir import QuantParams
 from effc.ops import Op, register
 from effc.ops.conv import Conv
 from effc.ops.dense import Dense
+from effc.ops.quantize_linear import int8_values, int8_zero_point
 
 
 def _params(ctx, scale_name: str, zp_name: str | None, what: str) -> QuantParams:
@@ -24,13 +25,10 @@ def _params(ctx, scale_name: str, zp_name: str | None, what: str) -> QuantParams
     zero_point = np.zeros(scale.shape, np.int8)
     if zp_name:
         zero_point = ctx.require_const(zp_name, f"{what} zero point")
-    if zero_point.dtype == np.uint8:
-        raise ctx.error(f"uint8 {what}", "re-quantize the model to int8 (symmetric weights, "
-                                         "int8 activations) or compile the float model")
     axis = 0 if scale.size > 1 else None
+    zero_point = int8_zero_point(zero_point)
     return QuantParams(scale.reshape(-1) if axis is not None else scale.reshape(()),
-                       zero_point.astype(np.int32).reshape(scale.reshape(-1).shape
-                                                           if axis is not None else ()),
+                       zero_point.reshape(scale.reshape(-1).shape if axis is not None else ()),
                        axis).check(f"node '{ctx.node_name}' ({what})")
 
 
@@ -48,9 +46,7 @@ def _dequantized_input(ctx, name: str, quant: QuantParams) -> str:
 
 
 def _dequantized_weight(ctx, name: str, quant: QuantParams, axis: int) -> str:
-    w = ctx.require_const(name, "weight")
-    if w.dtype == np.uint8:
-        raise ctx.error("uint8 weights", "quantize weights to int8")
+    w = int8_values(ctx.require_const(name, "weight"))
     scale, zp = quant.scale.astype(np.float32), quant.zero_point.astype(np.float32)
     if quant.axis is not None:
         shape = [1] * w.ndim

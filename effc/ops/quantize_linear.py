@@ -13,6 +13,24 @@ from effc.ir import Graph, Node, QuantParams
 from effc.ops import Op, register
 
 
+def int8_zero_point(zero_point: np.ndarray) -> np.ndarray:
+    """An int8 or uint8 zero point as int32 in effc's int8 domain.
+
+    uint8 quantization maps exactly onto int8 by moving every value and the
+    zero point by -128: ``scale * (q - zp) == scale * ((q - 128) - (zp - 128))``.
+    """
+    zero_point = np.asarray(zero_point)
+    if zero_point.dtype == np.uint8:
+        return zero_point.astype(np.int32) - 128
+    return zero_point.astype(np.int32)
+
+
+def int8_values(q: np.ndarray) -> np.ndarray:
+    """Quantized constant values in effc's int8 domain (uint8 moved by -128)."""
+    q = np.asarray(q)
+    return (q.astype(np.int16) - 128).astype(np.int8) if q.dtype == np.uint8 else q
+
+
 def _qparams(ctx, onnx_node) -> QuantParams:
     scale = ctx.require_const(onnx_node.input[1], "scale")
     zero_point = np.zeros((), np.int8)
@@ -22,11 +40,10 @@ def _qparams(ctx, onnx_node) -> QuantParams:
         raise ctx.error("per-axis quantization of an activation",
                         "quantize activations per tensor")
     if zero_point.dtype not in (np.int8, np.uint8):
-        raise ctx.error(f"zero point of type {zero_point.dtype}", "use int8 quantization")
-    if zero_point.dtype == np.uint8:
-        raise ctx.error("uint8 quantization", "re-quantize the model to int8 (symmetric "
-                        "weights, int8 activations) or compile the float model")
-    return QuantParams(np.float32(scale).reshape(()), np.int32(zero_point).reshape(())).check(
+        raise ctx.error(f"zero point of type {zero_point.dtype}",
+                        "use int8 or uint8 quantization")
+    return QuantParams(np.float32(scale).reshape(()),
+                       int8_zero_point(zero_point).reshape(())).check(
         f"node '{onnx_node.name}' ({onnx_node.op_type})")
 
 
@@ -68,6 +85,10 @@ class DequantizeLinear(Op):
     def from_onnx(cls, ctx, onnx_node) -> None:
         quant = _qparams(ctx, onnx_node)
         x = onnx_node.input[0]
+        if ctx.graph.tensors[x].dtype == "uint8":
+            raise ctx.error(f"the model input '{x}' is uint8", "give the model a float input "
+                            "(QuantizeLinear inside) or an int8 one; effc's integer interface "
+                            "is int8")
         given = ctx.graph.tensors[x].quant
         if given is None:
             ctx.graph.tensors[x].quant = quant

@@ -5,8 +5,11 @@ that no BatchNormalization remains: a BN whose input is produced by a Conv or
 Dense (with or without bias; possibly through Reshapes that keep the channel
 axis) that has no other consumer and no fused clamp is folded into that op's
 weights and bias (w' = w * s per output channel, b' = b * s + t, with
-s = gamma / sqrt(var + eps), t = beta - mean * s); any other BN becomes a
-per-channel Mul and Add. Float outputs change only by rounding (within 1e-5
+s = gamma / sqrt(var + eps), t = beta - mean * s); any other BN (on a 2-D,
+3-D or 4-D tensor) becomes a depthwise 1x1 Conv with weights s and bias t,
+whose int8 form is one exact TFLM kernel with per-channel weights (a
+quantized model's standalone BN, DequantizeLinear -> BN -> QuantizeLinear,
+stays one integer op). Float outputs change only by rounding (within 1e-5
 relative). Follows Jacob et al., CVPR 2018, section 3.2.
 """
 
@@ -14,7 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from effc.ir import Graph, Node, Tensor
+from effc.errors import EffcError
+from effc.ir import Graph, Node, QuantParams, Tensor
 from effc.ops.batchnorm import bn_scale_shift
 
 
@@ -50,6 +54,46 @@ def _linear_producer(graph: Graph, x: str) -> Node | None:
         x = src
 
 
+def _depthwise_affine(graph: Graph, bn: Node, scale: np.ndarray, shift: np.ndarray
+                      ) -> list[Node]:
+    """y = x * scale + shift per channel (last axis) as a depthwise 1x1 Conv.
+
+    The weights carry per-channel symmetric int8 parameters (|s| / 127), so
+    their int8 form represents every s to float precision.
+    """
+    x, y = bn.inputs[0], bn.outputs[0]
+    src = graph.tensors[x]
+    channels = src.shape[-1]
+    if len(src.shape) not in (2, 3, 4):
+        raise EffcError(f"node '{bn.name}' (BatchNormalization) on a {len(src.shape)}-D tensor; "
+                        "effc supports BatchNormalization on 2-D, 3-D and 4-D tensors")
+    nodes = []
+    if len(src.shape) == 2:  # [N, C] runs as a 1-D conv on [N, 1, C]
+        shaped = graph.unique_name(x + "_nwc")
+        graph.add_tensor(Tensor(shaped, (src.shape[0], 1, channels), src.dtype, "NWC"))
+        nodes.append(Node("Reshape", graph.unique_name(bn.name + "_reshape"), [x], [shaped],
+                          {"shape": [src.shape[0], 1, channels]}))
+        x = shaped
+    spatial = len(graph.tensors[x].shape) - 2
+    weight = scale.astype(np.float32).reshape((channels,) + (1,) * (spatial + 1))
+    peak = np.abs(weight.reshape(-1)).astype(np.float64)
+    hint = QuantParams(np.where(peak > 0, peak / 127.0, 1.0), np.zeros(channels), 0)
+    w = graph.add_constant(f"{bn.name}_scale", weight, quant=hint).name
+    t = graph.add_constant(f"{bn.name}_shift", shift.astype(np.float32)).name
+    out = y
+    if len(src.shape) == 2:
+        out = graph.unique_name(y + "_nwc")
+        graph.add_tensor(Tensor(out, graph.tensors[x].shape, src.dtype, "NWC"))
+    nodes.append(Node("Conv", graph.unique_name(bn.name + "_depthwise"), [x, w, t], [out],
+                      {"kernel_shape": [1] * spatial, "strides": [1] * spatial,
+                       "dilations": [1] * spatial, "pads": [0] * (2 * spatial),
+                       "group": channels}))
+    if out != y:
+        nodes.append(Node("Reshape", graph.unique_name(bn.name + "_reshape_back"), [out], [y],
+                          {"shape": list(src.shape)}))
+    return nodes
+
+
 def fold_batchnorm(graph: Graph) -> Graph:
     for bn in [n for n in graph.nodes if n.op_type == "BatchNormalization"]:
         params = [graph.const(i) for i in bn.inputs[1:5]]
@@ -66,15 +110,7 @@ def fold_batchnorm(graph: Graph) -> Graph:
             graph.nodes.remove(bn)
             graph.forward(bn.outputs[0], x)
             continue
-        mid = graph.unique_name(bn.outputs[0] + "_scaled")
-        src = graph.tensors[x]
-        graph.add_tensor(Tensor(mid, src.shape, src.dtype, src.layout))
-        s = graph.add_constant(f"{bn.name}_scale", scale.astype(np.float32)).name
-        t = graph.add_constant(f"{bn.name}_shift", shift.astype(np.float32)).name
         index = graph.nodes.index(bn)
-        graph.nodes[index:index + 1] = [
-            Node("Mul", graph.unique_name(bn.name + "_mul"), [x, s], [mid]),
-            Node("Add", graph.unique_name(bn.name + "_add"), [mid, t], [bn.outputs[0]]),
-        ]
+        graph.nodes[index:index + 1] = _depthwise_affine(graph, bn, scale, shift)
     graph.prune_unused()
     return graph

@@ -72,11 +72,19 @@ def _quantize_weight(graph: Graph, name: str) -> tuple[str, np.ndarray]:
     scale = quant.scale.astype(np.float64)
     if quant.axis is not None:
         scale = scale.reshape((-1,) + (1,) * (w.ndim - 1))
-    if np.any(quant.zero_point != 0):
-        raise EffcError(f"weight '{name}' has a non-zero zero point; effc uses symmetric "
-                        "int8 weights: re-quantize the model or compile the float model")
-    q = np.clip(np.round(w.astype(np.float64) / scale), -127, 127).astype(np.int8)
-    new = graph.add_constant(name + "_q", q, quant=quant)
+    # w = scale * (q - zero_point) exactly, so q - zero_point is an integer: with
+    # zero point 0 the same reals are int8 values whenever they fit (any
+    # symmetric or narrow asymmetric weights; TFLM kernels take symmetric ones).
+    q = np.round(w.astype(np.float64) / scale)
+    if q.min(initial=0) < -128 or q.max(initial=0) > 127:
+        raise EffcError(
+            f"weight '{name}' is quantized asymmetrically (zero point "
+            f"{quant.zero_point.reshape(-1)[0]}, values {int(q.min())}..{int(q.max())} around "
+            "it), which int8 kernels with symmetric weights cannot hold; quantize weights "
+            "symmetrically (onnxruntime: weight_type=QInt8, WeightSymmetric=True) or compile "
+            "the float model")
+    symmetric = QuantParams(quant.scale, np.zeros_like(quant.zero_point), quant.axis)
+    new = graph.add_constant(name + "_q", q.astype(np.int8), quant=symmetric)
     return new.name, quant.scale.reshape(-1)
 
 
@@ -183,17 +191,29 @@ def _lower_pad(graph: Graph, node: Node) -> None:
 
 
 def _lower_concat(graph: Graph, node: Node) -> None:
+    """Concat copies int8 values, so every input must be at the output's scale:
+    a constant is quantized with it, an activation with other parameters gets a
+    Requantize (TFLM's Quantize int8 -> int8) in front."""
     out = graph.tensors[node.outputs[0]]
-    requant = []
-    for name in node.inputs:
+    for i, name in enumerate(node.inputs):
         x = graph.tensors[name]
-        if _scale(x) == _scale(out) and _zp(x) == _zp(out):
-            requant.append(None)
-        else:
-            m, s = q8.requantize_multiplier(_scale(x), _scale(out))
-            requant.append({"input_zero_point": _zp(x), "output_zero_point": _zp(out),
-                            "multiplier": int(m), "shift": int(s)})
-    node.attrs["requantize"] = requant
+        if x.is_constant:
+            assert x.data is not None
+            q = q8.quantize(x.data.astype(np.float64), _scale(out), _zp(out))
+            node.inputs[i] = graph.add_constant(name + "_q", q, quant=out.quant).name
+        elif _scale(x) != _scale(out) or _zp(x) != _zp(out):
+            node.inputs[i] = _requantized(graph, node, x, out)
+
+
+def _requantized(graph: Graph, consumer: Node, x: Tensor, like: Tensor) -> str:
+    """A Requantize of ``x`` to ``like``'s scale and zero point, placed before ``consumer``."""
+    name = graph.unique_name(f"{x.name}_requantized")
+    graph.add_tensor(Tensor(name, x.shape, "int8", x.layout, quant=like.quant))
+    m, s = q8.requantize_multiplier(_scale(x), _scale(like))
+    graph.nodes.insert(graph.nodes.index(consumer), Node(
+        "Requantize", graph.unique_name(consumer.name + "_requantize"), [x.name], [name],
+        {"multiplier": int(m), "shift": int(s)}))
+    return name
 
 
 def _lower_pool(graph: Graph, node: Node) -> None:
@@ -237,28 +257,43 @@ LOWERINGS: dict[str, Callable[[Graph, Node], None]] = {
 }
 
 
+#: Ops whose output values all lie on their input's grid: an output that no
+#: QuantizeLinear (nor a layout op after it) names takes the input's (a
+#: QOperator model's float Relu between two quantized convolutions).
+GRID_PRESERVING = {"Relu"}
+
+
 def _propagate_same_scale(graph: Graph) -> None:
-    """Layout ops and pools pass quantization through, forwards and backwards."""
-    for node in graph.nodes:
-        if node.op_type in SAME_SCALE | POOLS:
-            x, y = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
-            if y.quant is None and x.quant is not None:
-                y.quant = x.quant
+    """Layout ops and pools pass quantization through, forwards and backwards;
+    grid-preserving ops pass it forwards where nothing else decided."""
+
+    def forward(ops: set[str]) -> None:
+        for node in graph.nodes:
+            if node.op_type in ops:
+                x, y = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
+                if y.quant is None and x.quant is not None:
+                    y.quant = x.quant
+
+    forward(SAME_SCALE | POOLS)
     for node in reversed(graph.nodes):
         if node.op_type in SAME_SCALE:
             x, y = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
             if x.quant is None and y.quant is not None and not x.is_constant:
                 x.quant = y.quant
+    forward(SAME_SCALE | POOLS | GRID_PRESERVING)
 
 
 def _quantize_constant_operands(graph: Graph, node: Node) -> None:
-    """Constant operands of Add/Sub/Mul/Concat become per-tensor int8 constants."""
+    """Constant operands of Add/Sub/Mul become per-tensor int8 constants, with the
+    quantization a QDQ model gave them, else one that covers their range."""
     for i, name in enumerate(node.inputs):
         tensor = graph.tensors[name]
         if tensor.data is None or tensor.dtype == "int8":
             continue
         data = tensor.data.astype(np.float64)
-        quant = choose_quant(float(data.min()), float(data.max()))
+        quant = tensor.quant
+        if quant is None or quant.per_channel:
+            quant = choose_quant(float(data.min()), float(data.max()))
         q = q8.quantize(data, float(quant.scale), int(quant.zero_point))
         node.inputs[i] = graph.add_constant(name + "_q", q, quant=quant).name
 
@@ -282,7 +317,7 @@ def lower_int8(graph: Graph, weight_granularity: str = "per-channel") -> Graph:
         if lowering is None:
             raise EffcError(f"node '{node.name}' ({node.op_type}) has no int8 form; compile "
                             "with --quantize none")
-        if node.op_type in ("Add", "Sub", "Mul", "Concat"):
+        if node.op_type in ("Add", "Sub", "Mul"):
             _quantize_constant_operands(graph, node)
         for name in [*node.inputs[:1], *node.outputs]:
             tensor = graph.tensors[name]

@@ -25,8 +25,13 @@ int effc_conv_f32(const effc_conv_f32_params *params, const effc_dims *input_dim
 {
     const effc_conv_f32_params *p = params;
     const effc_dims *in = input_dims, *f = filter_dims, *out = output_dims;
-    int32_t b, oy, ox, oc, ky, kx, c;
-    if (!effc_conv_f32_ok(p, in, f, out) || f->c != in->c || f->n != out->c) {
+    int32_t b, oy, ox, oc, ky, kx, c, groups;
+    if (!effc_conv_f32_ok(p, in, f, out) || in->c % f->c != 0 || f->n != out->c) {
+        return EFFC_ERR_ARG;
+    }
+    /* Grouped: output channel oc reads the input channels of its group. */
+    groups = in->c / f->c;
+    if (out->c % groups != 0) {
         return EFFC_ERR_ARG;
     }
     for (b = 0; b < out->n; b++) {
@@ -49,10 +54,11 @@ int effc_conv_f32(const effc_conv_f32_params *params, const effc_dims *input_dim
                                 continue;
                             }
                             x = input + ((size_t)(b * in->h + iy) * (size_t)in->w +
-                                         (size_t)ix) * (size_t)in->c;
+                                         (size_t)ix) * (size_t)in->c +
+                                (size_t)(oc / (out->c / groups)) * (size_t)f->c;
                             w = filter + (((size_t)oc * (size_t)f->h + (size_t)ky) *
                                               (size_t)f->w + (size_t)kx) * (size_t)f->c;
-                            for (c = 0; c < in->c; c++) {
+                            for (c = 0; c < f->c; c++) {
                                 acc += x[c] * w[c];
                             }
                         }

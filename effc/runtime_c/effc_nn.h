@@ -117,6 +117,20 @@ int effc_conv_generic_s8(const effc_scratch *scratch, const effc_conv_params *pa
                          const int8_t *filter, const int32_t *bias,
                          const effc_dims *output_dims, int8_t *output);
 
+/* Grouped conv (ResNeXt, ShuffleNet): groups > 1 splits C_in and C_out in
+ * equal parts; filter [C_out, KH, KW, C_in / groups]; output channel o reads
+ * the input channels of group o / (C_out / groups). Each group runs through
+ * effc_conv_s8 on channel slices copied into scratch. */
+size_t effc_grouped_conv_s8_scratch_size(const effc_conv_params *params, int32_t groups,
+                                         const effc_dims *input_dims,
+                                         const effc_dims *filter_dims,
+                                         const effc_dims *output_dims);
+int effc_grouped_conv_s8(const effc_scratch *scratch, const effc_conv_params *params,
+                         int32_t groups, const effc_per_channel_quant *quant,
+                         const effc_dims *input_dims, const int8_t *input,
+                         const effc_dims *filter_dims, const int8_t *filter,
+                         const int32_t *bias, const effc_dims *output_dims, int8_t *output);
+
 /* ------------------------------------------------------- int8 depthwise conv */
 
 typedef struct {
@@ -299,7 +313,8 @@ typedef struct {
     float activation_max;
 } effc_conv_f32_params;
 
-/* Same layouts as the int8 kernels; bias may be NULL. */
+/* Same layouts as the int8 kernels; bias may be NULL. A filter with fewer
+ * channels than the input (C_in / filter c groups) is a grouped conv. */
 int effc_conv_f32(const effc_conv_f32_params *params, const effc_dims *input_dims,
                   const float *input, const effc_dims *filter_dims, const float *filter,
                   const float *bias, const effc_dims *output_dims, float *output);

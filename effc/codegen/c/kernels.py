@@ -91,14 +91,11 @@ def conv_call(graph: Graph, node: Node, int8: bool) -> Call:
     xs, ws, ys = (graph.tensors[n].shape for n in (x, w, y))
     group = node.attrs["group"]
     depthwise = group > 1 and group == xs[-1] and ws[-1] == 1
-    if group > 1 and not depthwise:
-        raise EffcError(f"node '{node.name}': grouped convolution (group {group} of "
-                        f"{xs[-1]} channels) has no C kernel; use group 1 or depthwise")
     fields: dict[str, Any] = {
         **g, "input_dims": dims4(xs), "output_dims": dims4(ys),
         "filter_dims": [ws[0], g["kh"], g["kw"], ws[-1]],
         "bias": node.inputs[2] if len(node.inputs) > 2 else None,
-        "depth_multiplier": ys[-1] // xs[-1],
+        "depth_multiplier": ys[-1] // xs[-1], "groups": group,
     }
     if int8:
         fields.update(input_zero_point=_zp(graph, x), output_zero_point=_zp(graph, y),
@@ -108,13 +105,16 @@ def conv_call(graph: Graph, node: Node, int8: bool) -> Call:
     else:
         fields.update(activation_min=_flt(node.attrs.get("activation_min"), -FLT_MAX),
                       activation_max=_flt(node.attrs.get("activation_max"), FLT_MAX))
-    macro = ("dw_conv" if depthwise else "conv") + ("_s8" if int8 else "_f32")
+    # The float conv kernel groups by itself (C_in / filter channels); int8 groups
+    # run through effc_grouped_conv_s8.
+    kind = "dw_conv" if depthwise else "grouped_conv" if group > 1 and int8 else "conv"
+    macro = kind + ("_s8" if int8 else "_f32")
     # In place (TinyEngine): the int8 kernels copy what they still need into scratch.
     same_plane = dims4(xs)[:3] == dims4(ys)[:3]
     if depthwise:
         inplace = int8 and fields["depth_multiplier"] == 1 and same_plane
     else:
-        inplace = (int8 and g["kh"] == g["kw"] == 1 and g["stride_h"] == g["stride_w"] == 1
+        inplace = (int8 and group == 1 and g["kh"] == g["kw"] == 1 and g["stride_h"] == g["stride_w"] == 1
                    and g["pad_top"] == g["pad_left"] == 0 and same_plane and ys[-1] <= xs[-1])
     weights = [w] + ([fields["bias"]] if fields["bias"] else [])
     return Call(macro, node.name, node.op_type, fields, [x], [y], weights, inplace=inplace)
@@ -249,9 +249,6 @@ def quantize_call(graph: Graph, node: Node, int8: bool) -> Call:
 
 
 def concat_call(graph: Graph, node: Node, int8: bool) -> Call:
-    if int8 and any(r is not None for r in node.attrs["requantize"]):
-        raise EffcError(f"node '{node.name}': Concat of int8 inputs with different scales has "
-                        "no C kernel yet; quantize the inputs alike")
     axis = node.attrs["axis"]
     shape = graph.tensors[node.outputs[0]].shape
     inner = [int(np.prod(graph.tensors[n].shape[axis:])) for n in node.inputs]

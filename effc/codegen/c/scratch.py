@@ -11,7 +11,7 @@ from effc.codegen.c.kernels import Call
 
 
 def scratch_bytes(call: Call) -> int:
-    if call.macro not in ("conv_s8", "dw_conv_s8", "dense_s8"):
+    if call.macro not in ("conv_s8", "grouped_conv_s8", "dw_conv_s8", "dense_s8"):
         return 0
     ffi, lib = runtime_library()
     f = call.fields
@@ -21,11 +21,14 @@ def scratch_bytes(call: Call) -> int:
     in_dims = ffi.new("effc_dims *", f["input_dims"])
     filter_dims = ffi.new("effc_dims *", f["filter_dims"])
     out_dims = ffi.new("effc_dims *", f["output_dims"])
-    if call.macro == "conv_s8":
+    if call.macro in ("conv_s8", "grouped_conv_s8"):
         params = ffi.new("effc_conv_params *", [
             f["stride_h"], f["stride_w"], f["pad_top"], f["pad_left"], f["dilation_h"],
             f["dilation_w"], f["input_zero_point"], f["output_zero_point"],
             f["activation_min"], f["activation_max"]])
+        if call.macro == "grouped_conv_s8":
+            return int(lib.effc_grouped_conv_s8_scratch_size(params, f["groups"], in_dims,
+                                                             filter_dims, out_dims))
         return int(lib.effc_conv_s8_scratch_size(params, in_dims, filter_dims, out_dims))
     params = ffi.new("effc_dw_conv_params *", [
         f["stride_h"], f["stride_w"], f["pad_top"], f["pad_left"], f["dilation_h"],
