@@ -237,8 +237,11 @@ def test_degenerate_graphs(tmp_path: Path, kind: str) -> None:
         model = _tiny([helper.make_node("Relu", ["x"], ["y"])], [_io("x", shape=())],
                       [_io("y", shape=())])
     path = _save_model(tmp_path, model)
+    np.save(tmp_path / "x.npy", np.ones((2, 4), np.float32))
     for args in (["inspect", str(path)], ["compile", str(path), "-o", str(tmp_path / "o"),
-                                          "--board"]):
+                                          "--board"],
+                 ["run", str(path), "--input", str(tmp_path / "x.npy"), "--output",
+                  str(tmp_path / "y.npy")]):
         result = effc(*args)
         assert "Traceback" not in result.stderr, result.stderr
         if result.returncode != 0:

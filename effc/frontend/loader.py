@@ -114,6 +114,10 @@ def _fix_input_shapes(
     for value in graph_inputs:
         tensor_type = value.type.tensor_type
         dims = tensor_type.shape.dim
+        if not tensor_type.HasField("shape") or not dims:
+            raise EffcError(f"input '{value.name}' is a scalar (or has no shape); effc runs "
+                            "batches of samples: export the model with an input of shape "
+                            "[1, ...]")
         if value.name in overrides:
             shape = overrides[value.name]
             if len(shape) != len(dims):
