@@ -5,6 +5,10 @@ OUTDIR layout:
   effc.json    the manifest: model summary, interface, quantization parameters, memory
   report.md    the human-readable report
   ir/          the IR the reference engine runs (graph.json + weights.npz)
+  c/, firmware/  with --board: the C library and the firmware (see effc/codegen/c/project.py)
+  .effc-outdir the marker listing every file effc wrote (effc/outdir.py)
+
+Every path in effc.json is relative to OUTDIR: the folder can be moved.
 """
 
 from __future__ import annotations

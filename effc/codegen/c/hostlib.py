@@ -10,6 +10,7 @@ import functools
 import hashlib
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -88,7 +89,8 @@ def build_shared(sources: list[Path], flags: list[str], tag: str) -> Path:
         for header in sorted(folder.glob("*.h")):
             digest.update(f"header {header.name} {header.stat().st_size}\n".encode())
             digest.update(header.read_bytes())
-    out = cache_dir() / f"{tag}-{digest.hexdigest()}.so"
+    safe_tag = re.sub(r"[^A-Za-z0-9_-]", "_", tag)  # never a path: a manifest may be edited
+    out = cache_dir() / f"{safe_tag}-{digest.hexdigest()}.so"
     if out.is_file():
         return out
     tmp = out.with_suffix(f".{os.getpid()}.tmp")
