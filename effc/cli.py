@@ -10,7 +10,9 @@ from typing import NoReturn
 
 import numpy as np
 
+from effc.arrays import member, open_arrays
 from effc.errors import EffcError
+from effc.outdir import os_problem
 
 
 class _Parser(argparse.ArgumentParser):
@@ -24,18 +26,24 @@ def _load_npy(path: str, what: str = "input") -> np.ndarray:
     p = Path(path)
     if not p.is_file():
         raise EffcError(f"{what} file '{path}' does not exist; check the path")
-    try:
-        value = np.load(p, allow_pickle=False)
-    except (ValueError, OSError, EOFError):
-        raise EffcError(f"{what} file '{path}' is not a readable .npy/.npz file; save it with "
-                        "numpy.save") from None
+    value = open_arrays(p, f"{what} file")
     if isinstance(value, np.lib.npyio.NpzFile):
         keys = list(value.keys())
         if len(keys) != 1:
             raise EffcError(f"{what} file '{path}' holds {len(keys)} arrays {keys}; give a .npy "
                             "file or an .npz with exactly one array")
-        value = value[keys[0]]
+        value = member(value, keys[0], f"{what} file '{path}'")
     return value
+
+
+def _output_path(path: str) -> Path:
+    """``--output``: its folder must exist (checked before any work is done)."""
+    p = Path(path)
+    if not p.parent.is_dir():
+        raise EffcError(f"the folder of --output '{path}' does not exist; create it first")
+    if p.is_dir():
+        raise EffcError(f"--output '{path}' is a folder; give a file name such as y.npy")
+    return p
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
@@ -49,14 +57,16 @@ def cmd_inspect(args: argparse.Namespace) -> int:
                                        for layer in summary["layers"]]}))
         return 0
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title=f"{summary['name']}")
+    # Model names are text, never rich markup.
+    table = Table(title=escape(summary["name"]))
     for col in ("#", "layer", "op", "output shape", "MACs", "params", "weight bytes"):
         table.add_column(col, justify="right" if col in ("#", "MACs", "params",
                                                          "weight bytes") else "left")
     for i, layer in enumerate(summary["layers"]):
-        table.add_row(str(i), layer["name"][-40:], layer["op"],
+        table.add_row(str(i), escape(layer["name"][-40:]), layer["op"],
                       "x".join(map(str, layer["output_shape"])), f"{layer['macs']:,}",
                       f"{layer['params']:,}", f"{layer['weight_bytes']:,}")
     table.add_section()
@@ -66,17 +76,23 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     console.print(table)
     for io in ("inputs", "outputs"):
         for t in summary[io]:
-            console.print(f"{io[:-1]} {t['name']}: {'x'.join(map(str, t['shape']))} {t['dtype']}")
+            console.print(f"{io[:-1]} {escape(t['name'])}: {'x'.join(map(str, t['shape']))} "
+                          f"{t['dtype']}", markup=True, highlight=False)
     return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from effc.engines.run import run_engine
 
+    output = _output_path(args.output)
     x = _load_npy(args.input)
     result = run_engine(args.model, args.engine, x, input_shapes=args.input_shape,
                         profile=args.profile)
-    np.save(args.output, result.outputs)
+    try:
+        np.save(output, result.outputs)
+    except OSError as exc:
+        raise EffcError(f"cannot write --output '{output}' ({os_problem(exc)}); choose a "
+                        "writable path") from None
     if args.json:
         print(json.dumps(result.to_json() | {"output": str(args.output)}))
         return 0

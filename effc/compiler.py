@@ -5,6 +5,10 @@ OUTDIR layout:
   effc.json    the manifest: model summary, interface, quantization parameters, memory
   report.md    the human-readable report
   ir/          the IR the reference engine runs (graph.json + weights.npz)
+  c/, firmware/  with --board: the C library and the firmware (see effc/codegen/c/project.py)
+  .effc-outdir the marker listing every file effc wrote (effc/outdir.py)
+
+Every path in effc.json is relative to OUTDIR: the folder can be moved.
 """
 
 from __future__ import annotations
@@ -17,9 +21,11 @@ from typing import Any
 
 import numpy as np
 
+from effc.codegen.names import model_symbol
 from effc.errors import EffcError
 from effc.ir import Graph
-from effc.ir_io import load_graph, save_graph
+from effc.ir_io import graph_files, load_graph
+from effc.outdir import OutDir
 from effc.passes.lower_int8 import WEIGHT_GRANULARITIES
 
 MANIFEST = "effc.json"
@@ -42,7 +48,11 @@ def add_compile_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--board", nargs="?", const="mps2-an386", default=None,
                    help="emit C (and firmware) for this board (see 'effc boards'); "
                         "--board alone means the default, mps2-an386")
-    p.add_argument("--name", default=None, help="C symbol prefix (default: the model's stem)")
+    p.add_argument("--name", default=None,
+                   help="C symbol prefix, also the file names and header guard: ASCII letters, "
+                        "digits and _, not effc_* (default: the model's stem made such a name)")
+    p.add_argument("--force", action="store_true",
+                   help="reuse an OUTDIR that holds files effc did not write (they are kept)")
     p.add_argument("--no-verify", dest="verify", action="store_false",
                    help="with --board, skip the self-check (the library built for the host "
                         "against the reference on the calibration samples or 8 random inputs)")
@@ -61,6 +71,7 @@ class CompileOptions:
     board: str | None = None
     name: str | None = None
     prune: dict[str, Any] | None = None  # prune_graph keywords + "fit_board" (prune_cli)
+    force: bool = False  # reuse an OUTDIR holding files effc did not write
     verify: bool = True  # with a board: the host build against the reference (effc/verify.py)
 
 
@@ -69,18 +80,18 @@ def compile_model(model: str | Path, outdir: str | Path,
     """Compile ``model`` into ``outdir`` and return the opened result."""
     from effc.frontend.importer import load
     from effc.frontend.loader import parse_input_shapes
-    from effc.onnx_export import save_onnx
+    from effc.onnx_export import to_onnx
     from effc.passes.pipeline import compile_pipeline
-    from effc.report import write_report
+    from effc.report import report_text
     from effc.summary import summarize
 
     options = options or CompileOptions()
-    outdir = Path(outdir)
-    if outdir.exists() and not outdir.is_dir():
-        raise EffcError(f"output '{outdir}' exists and is not a folder; choose another -o")
+    inputs = (Path(model), *([Path(options.calib)] if isinstance(options.calib, str) and
+                             options.calib != "random" else []))
+    OutDir.check_path(outdir, inputs)
     graph = load(model, parse_input_shapes(options.input_shapes))
     if options.name:
-        graph.name = _c_identifier(options.name)
+        graph.name = model_symbol(options.name, "--name")
     prune_report = None
     if options.prune:
         from effc.passes.prune_cli import apply_prune
@@ -95,15 +106,25 @@ def compile_model(model: str | Path, outdir: str | Path,
             estimate = board_usage_estimator(board, options)
         graph, prune_report = apply_prune(graph, options.prune, options.calib,
                                           estimate=estimate, budget=budget)
+    check_finite_constants(graph)
+    if not graph.nodes:
+        raise EffcError("the model computes nothing (its output is its input, or only "
+                        "Identity nodes); effc compiles models with at least one operation")
     float_graph = graph.clone()
     graph, quant_report = compile_pipeline(graph, options)
-    outdir.mkdir(parents=True, exist_ok=True)
-    save_graph(graph, outdir / "ir")
-    save_onnx(graph, outdir / "model.onnx")
+    for name in graph.inputs + graph.outputs:
+        if graph.tensors[name].dtype == "int8" and graph.tensors[name].quant is None:
+            raise EffcError(f"int8 tensor '{name}' at the model's interface has no scale or "
+                            "zero point (no QuantizeLinear/DequantizeLinear next to it); give "
+                            "the float model or a QDQ model")
+    out = OutDir.prepare(outdir, inputs, force=options.force)
+    for file, data in graph_files(graph).items():
+        out.write(f"ir/{file}", data)
+    out.write("model.onnx", to_onnx(graph).SerializeToString())
     float_summary = summarize(float_graph)
     manifest: dict[str, Any] = {
         "effc_version": "0.1.0",
-        "source": str(model),
+        "source": Path(model).name,  # informational; no path outside OUTDIR
         "name": graph.name,
         "quantize": quant_report.get("mode", "none"),
         "summary": summarize(graph),
@@ -112,21 +133,34 @@ def compile_model(model: str | Path, outdir: str | Path,
     }
     if prune_report is not None:
         manifest["pruning"] = prune_report
-    (outdir / MANIFEST).write_text(json.dumps(manifest, indent=1))
-    write_report(manifest, outdir / "report.md")
     if options.board:
         from effc.codegen.c.project import emit_c_project
 
-        manifest.update(emit_c_project(graph, outdir, options.board, graph.name))
-        _self_check(CompiledModel(outdir, graph, manifest), options)
-        (outdir / MANIFEST).write_text(json.dumps(manifest, indent=1))
-        write_report(manifest, outdir / "report.md")
-    return CompiledModel(outdir, graph, manifest)
+        manifest.update(emit_c_project(graph, out, options.board, graph.name))
+        _self_check(CompiledModel(out.root, graph, manifest), options, out)
+    # Last, so that a folder without effc.json is one whose compile did not finish.
+    out.write("report.md", report_text(manifest))
+    out.write(MANIFEST, json.dumps(manifest, indent=1) + "\n")
+    return CompiledModel(out.root, graph, manifest)
 
 
-def _self_check(compiled: CompiledModel, options: CompileOptions) -> None:
-    """Record the self-check in the manifest; on failure write the folder, then raise."""
-    from effc.report import write_report
+def check_finite_constants(graph: Graph) -> None:
+    """Refuse NaN and infinite weights in one line naming the tensor (an op's
+    infinite bound, such as Clip's, is an attribute and stays allowed)."""
+    for tensor in graph.tensors.values():
+        data = tensor.data
+        if data is None or data.dtype.kind != "f" or np.isfinite(data).all():
+            continue
+        bad = data[~np.isfinite(data)].reshape(-1)[0]
+        raise EffcError(f"constant '{tensor.name}' holds {bad}; effc compiles finite weights "
+                        "only (a BatchNormalization with variance 0 and epsilon 0 folds to "
+                        "inf): fix the model's constants")
+
+
+def _self_check(compiled: CompiledModel, options: CompileOptions, out: OutDir) -> None:
+    """Record the self-check in the manifest. On failure report.md says so and there
+    is no effc.json (the compile did not finish); then the one-line error."""
+    from effc.report import report_text
     from effc.verify import verify_host
 
     manifest = compiled.manifest
@@ -137,8 +171,7 @@ def _self_check(compiled: CompiledModel, options: CompileOptions) -> None:
         manifest["verification"] = verify_host(compiled, options.calib)
     except EffcError as exc:
         manifest["verification"] = {"failed": str(exc)}
-        (compiled.folder / MANIFEST).write_text(json.dumps(manifest, indent=1))
-        write_report(manifest, compiled.folder / "report.md")
+        out.write("report.md", report_text(manifest))
         raise
 
 
@@ -162,7 +195,8 @@ def compile_from_args(args: argparse.Namespace) -> int:
                              calibrator=args.calibrator, weight_quant=args.weight_quant,
                              input_shapes=args.input_shape,
                              board=args.board, name=args.name,
-                             prune=prune_options_from_args(args), verify=args.verify)
+                             prune=prune_options_from_args(args), force=args.force,
+                             verify=args.verify)
     compiled = compile_model(args.model, args.output, options)
     m = compiled.manifest
     print(f"compiled {m['name']} ({m['quantize']}): {m['summary']['macs']:,} MACs, "
@@ -172,13 +206,6 @@ def compile_from_args(args: argparse.Namespace) -> int:
         print(f"self-check: host build vs the {check['compared_with']} on {check['inputs']}: "
               f"{check['differing_values']} differing values ({check['criterion']})")
     return 0
-
-
-def _c_identifier(name: str) -> str:
-    cleaned = "".join(c if c.isalnum() else "_" for c in name)
-    if not cleaned or cleaned[0].isdigit():
-        raise EffcError(f"--name '{name}' is not a C identifier; use letters, digits and _")
-    return cleaned
 
 
 class CompiledModel:
@@ -195,7 +222,13 @@ class CompiledModel:
         if not (folder / MANIFEST).is_file():
             raise EffcError(f"'{folder}' is not a compiled model folder (no {MANIFEST}); run "
                             "'effc compile MODEL -o OUTDIR' first")
-        manifest = json.loads((folder / MANIFEST).read_text())
+        try:
+            manifest = json.loads((folder / MANIFEST).read_text())
+        except (OSError, ValueError):
+            manifest = None
+        if not isinstance(manifest, dict) or not {"name", "summary"} <= manifest.keys():
+            raise EffcError(f"'{folder / MANIFEST}' is corrupt (not an effc manifest); run "
+                            "'effc compile MODEL -o OUTDIR' again")
         return cls(folder, load_graph(folder / "ir"), manifest)
 
     def run(self, engine: str, x: np.ndarray, profile: bool = False):

@@ -39,6 +39,19 @@ class QuantParams:
     def per_channel(self) -> bool:
         return self.axis is not None
 
+    def check(self, what: str) -> QuantParams:
+        """Refuse (one line) a scale that is not a positive finite number."""
+        scale = np.asarray(self.scale, np.float64)
+        bad = scale[~(np.isfinite(scale) & (scale > 0))]
+        if bad.size:
+            raise EffcError(f"{what} has quantization scale {bad.reshape(-1)[0]!r}; a scale "
+                            "must be a positive finite number: fix the model's "
+                            "QuantizeLinear/DequantizeLinear scales")
+        if self.zero_point.size not in (1, scale.size):
+            raise EffcError(f"{what} has {self.zero_point.size} zero points for {scale.size} "
+                            "scales; give one zero point per scale")
+        return self
+
     def to_json(self) -> dict[str, Any]:
         return {
             "scale": self.scale.tolist(),

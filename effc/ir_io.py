@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from effc.arrays import READ_ERRORS, member, open_arrays
 from effc.errors import EffcError
 from effc.ir import Graph, Node, QuantParams, Tensor
 
@@ -24,8 +27,20 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def save_graph(graph: Graph, folder: Path) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
+def _npz(arrays: dict[str, np.ndarray]) -> bytes:
+    """An .npz archive (np.load reads it) with fixed timestamps: the same arrays
+    always give the same bytes."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        for key, value in arrays.items():
+            entry = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            with archive.open(entry, "w", force_zip64=True) as f:
+                np.lib.format.write_array(f, np.asanyarray(value), allow_pickle=False)
+    return buffer.getvalue()
+
+
+def graph_files(graph: Graph) -> dict[str, bytes]:
+    """``graph.json`` and ``weights.npz``: the IR as files (name -> content)."""
     weights = {}
     tensors = []
     for tensor in graph.tensors.values():
@@ -46,27 +61,27 @@ def save_graph(graph: Graph, folder: Path) -> None:
         "nodes": [{"op_type": n.op_type, "name": n.name, "inputs": n.inputs,
                    "outputs": n.outputs, "attrs": _plain(n.attrs)} for n in graph.nodes],
     }
-    (folder / "graph.json").write_text(json.dumps(doc))
-    np.savez(folder / "weights.npz", **weights)
+    return {"graph.json": json.dumps(doc).encode(), "weights.npz": _npz(weights)}
 
 
 def load_graph(folder: Path) -> Graph:
+    """The IR saved by ``graph_files``; a missing, corrupt or truncated file is one line."""
     try:
         doc = json.loads((folder / "graph.json").read_text())
-        weights = np.load(folder / "weights.npz", allow_pickle=False)
-    except (OSError, ValueError):
-        raise EffcError(f"'{folder}' holds no readable compiled graph; run 'effc compile' "
-                        "again") from None
-    graph = Graph(name=doc["name"], inputs=doc["inputs"], outputs=doc["outputs"])
-    for entry in doc["tensors"]:
-        quant = None
-        if "quant" in entry:
-            q = entry["quant"]
-            quant = QuantParams(np.array(q["scale"]), np.array(q["zero_point"]), q["axis"])
-        data = weights[entry["data"]] if "data" in entry else None
-        graph.add_tensor(Tensor(entry["name"], tuple(entry["shape"]), entry["dtype"],
-                                entry["layout"], data, quant))
-    graph.nodes = [Node(n["op_type"], n["name"], n["inputs"], n["outputs"], n["attrs"])
-                   for n in doc["nodes"]]
-    graph.validate()
+        weights = open_arrays(folder / "weights.npz", "compiled weights")
+        graph = Graph(name=doc["name"], inputs=doc["inputs"], outputs=doc["outputs"])
+        for entry in doc["tensors"]:
+            quant = None
+            if "quant" in entry:
+                q = entry["quant"]
+                quant = QuantParams(np.array(q["scale"]), np.array(q["zero_point"]), q["axis"])
+            data = member(weights, entry["data"], f"'{folder}'") if "data" in entry else None
+            graph.add_tensor(Tensor(entry["name"], tuple(entry["shape"]), entry["dtype"],
+                                    entry["layout"], data, quant))
+        graph.nodes = [Node(n["op_type"], n["name"], n["inputs"], n["outputs"], n["attrs"])
+                       for n in doc["nodes"]]
+        graph.validate()
+    except (*READ_ERRORS, KeyError, TypeError, AttributeError, EffcError):
+        raise EffcError(f"'{folder}' holds no readable compiled graph (missing, corrupt or "
+                        "truncated); run 'effc compile' again") from None
     return graph

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
+from effc.codegen.names import comment_text
 
-def write_report(manifest: dict[str, Any], path: Path) -> None:
+
+def _cell(text: object) -> str:
+    """Model text in a Markdown cell: no markup, pipes, HTML or line breaks."""
+    return comment_text(str(text), limit=0)
+
+
+def report_text(manifest: dict[str, Any]) -> str:
     s = manifest["summary"]
     lines = [
-        f"# effc report: {manifest['name']}",
+        f"# effc report: {_cell(manifest['name'])}",
         "",
-        f"- source: `{manifest['source']}`",
+        f"- source: {_cell(manifest['source'])}",
         f"- quantization: {manifest['quantize']}",
         f"- MACs: {s['macs']:,} (float model: {manifest['float_summary']['macs']:,})",
         f"- parameters: {s['params']:,}, weight bytes: {s['weight_bytes']:,}",
@@ -21,7 +27,7 @@ def write_report(manifest: dict[str, Any], path: Path) -> None:
     ]
     for i, layer in enumerate(s["layers"]):
         shape = "x".join(map(str, layer["output_shape"]))
-        lines.append(f"| {i} | {layer['name']} | {layer['op']} | {shape} | "
+        lines.append(f"| {i} | {_cell(layer['name'])} | {layer['op']} | {shape} | "
                      f"{layer['macs']:,} | {layer['params']:,} |")
     quant = manifest.get("quantization") or {}
     if quant.get("layers"):
@@ -29,7 +35,7 @@ def write_report(manifest: dict[str, Any], path: Path) -> None:
                   f"calibration: {quant.get('calibration', '-')}", "",
                   "| layer | SQNR dB | weight range | activation range |", "|---|---|---|---|"]
         for layer in quant["layers"]:
-            lines.append(f"| {layer['name']} | {layer.get('sqnr_db', '-')} | "
+            lines.append(f"| {_cell(layer['name'])} | {layer.get('sqnr_db', '-')} | "
                          f"{layer.get('weight_range', '-')} | {layer.get('activation_range', '-')} |")
     memory = manifest.get("memory")
     if memory:
@@ -46,5 +52,5 @@ def write_report(manifest: dict[str, Any], path: Path) -> None:
         elif "skipped" in check:
             lines.append(f"- skipped ({check['skipped']})")
         else:
-            lines.append(f"- FAILED: {check['failed']}")
-    path.write_text("\n".join(lines) + "\n")
+            lines.append(f"- FAILED: {_cell(check['failed'])}")
+    return "\n".join(lines) + "\n"

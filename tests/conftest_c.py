@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-RUNTIME_C = ROOT / "runtime_c"
+RUNTIME_C = ROOT / "effc" / "runtime_c"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 HOST_CFLAGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-O2"]
 ARENA_BYTES = 64 * 1024  # scratch arena of the driver; each case uses its tail

@@ -156,3 +156,140 @@ def test_engine_needs_compiled_folder(tmp_path: Path, engine: str) -> None:
     assert_one_line_error(effc("run", str(DIGITS), "--engine", engine, "--input",
                                str(tmp_path / "x.npy"), "--output", str(tmp_path / "y.npy")),
                           "effc compile")
+
+
+# ------------------------------------------------ the issue-9 traceback list
+# Each of these ended in a Python traceback before; now one line and exit 2.
+
+
+def _save_model(tmp_path: Path, model: onnx.ModelProto, name: str = "m.onnx") -> Path:
+    path = tmp_path / name
+    path.write_bytes(model.SerializeToString())
+    return path
+
+
+@pytest.fixture(scope="module")
+def compiled_digits(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("digits") / "out"
+    result = effc("compile", str(DIGITS), "-o", str(out), "--board", "--calib",
+                  f"{EXAMPLES / 'digits' / 'digits_data.npz'}:x_train")
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+@pytest.mark.parametrize("engine", ["reference", "host", "qemu"])
+def test_zero_samples(tmp_path: Path, compiled_digits: Path, engine: str) -> None:
+    np.save(tmp_path / "x.npy", np.zeros((0, 1, 8, 8), np.float32))
+    assert_one_line_error(effc("run", str(compiled_digits), "--engine", engine, "--input",
+                               str(tmp_path / "x.npy"), "--output", str(tmp_path / "y.npy")),
+                          "no samples")
+
+
+def test_npy_header_with_huge_shape(tmp_path: Path) -> None:
+    path = tmp_path / "x.npy"
+    np.save(path, np.zeros((1, 1, 8, 8), np.float32))
+    data = path.read_bytes().replace(b"(1, 1, 8, 8)", b"(99999999999, 1, 8, 8)", 1)
+    path.write_bytes(data)
+    assert_one_line_error(effc("run", str(DIGITS), "--input", str(path), "--output",
+                               str(tmp_path / "y.npy")), "x.npy")
+
+
+def test_output_into_missing_folder(tmp_path: Path) -> None:
+    np.save(tmp_path / "x.npy", np.zeros((1, 1, 8, 8), np.float32))
+    assert_one_line_error(effc("run", str(DIGITS), "--input", str(tmp_path / "x.npy"),
+                               "--output", str(tmp_path / "no" / "such" / "y.npy")),
+                          "does not exist")
+
+
+def test_corrupt_manifest_and_truncated_weights(tmp_path: Path, compiled_digits: Path) -> None:
+    import shutil
+
+    np.save(tmp_path / "x.npy", np.zeros((1, 1, 8, 8), np.float32))
+    bad_json, bad_npz = tmp_path / "j", tmp_path / "w"
+    shutil.copytree(compiled_digits, bad_json)
+    shutil.copytree(compiled_digits, bad_npz)
+    (bad_json / "effc.json").write_text("{ not json")
+    weights = bad_npz / "ir" / "weights.npz"
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    for folder in (bad_json, bad_npz):
+        assert_one_line_error(effc("run", str(folder), "--input", str(tmp_path / "x.npy"),
+                                   "--output", str(tmp_path / "y.npy")), "effc compile")
+
+
+def _io(name: str, dtype: int = TensorProto.FLOAT, shape=(1, 4)):
+    return helper.make_tensor_value_info(name, dtype, list(shape))
+
+
+@pytest.mark.parametrize("kind", ["output_is_input", "identity", "int8_identity", "int8_relu",
+                                  "scalar"])
+def test_degenerate_graphs(tmp_path: Path, kind: str) -> None:
+    if kind == "output_is_input":
+        model = _tiny([], [_io("x")], [_io("x")])
+    elif kind == "identity":
+        model = _tiny([helper.make_node("Identity", ["x"], ["y"])], [_io("x")], [_io("y")])
+    elif kind == "int8_identity":
+        model = _tiny([helper.make_node("Identity", ["x"], ["y"])],
+                      [_io("x", TensorProto.INT8)], [_io("y", TensorProto.INT8)])
+    elif kind == "int8_relu":
+        model = _tiny([helper.make_node("Relu", ["x"], ["y"])],
+                      [_io("x", TensorProto.INT8)], [_io("y", TensorProto.INT8)])
+    else:
+        model = _tiny([helper.make_node("Relu", ["x"], ["y"])], [_io("x", shape=())],
+                      [_io("y", shape=())])
+    path = _save_model(tmp_path, model)
+    np.save(tmp_path / "x.npy", np.ones((2, 4), np.float32))
+    for args in (["inspect", str(path)], ["compile", str(path), "-o", str(tmp_path / "o"),
+                                          "--board"],
+                 ["run", str(path), "--input", str(tmp_path / "x.npy"), "--output",
+                  str(tmp_path / "y.npy")]):
+        result = effc(*args)
+        assert "Traceback" not in result.stderr, result.stderr
+        if result.returncode != 0:
+            assert_one_line_error(result)
+
+
+def test_prune_target_macs_overflow(tmp_path: Path) -> None:
+    assert_one_line_error(effc("prune", str(DIGITS), "-o", str(tmp_path / "p.onnx"),
+                               "--prune-target-macs", "1e400"), "--prune-target-macs")
+
+
+@pytest.mark.parametrize("offset,length", [(64, None), (0, 64), (8, 16)])
+def test_external_data_past_end_of_file(tmp_path: Path, offset: int, length: int | None) -> None:
+    (tmp_path / "w.bin").write_bytes(b"\0" * 16)
+    path = _external_model(tmp_path, "w.bin")
+    model = onnx.load(path, load_external_data=False)
+    entries = model.graph.initializer[0].external_data
+    entries.add(key="offset", value=str(offset))
+    if length is not None:
+        entries.add(key="length", value=str(length))
+    path.write_bytes(model.SerializeToString())
+    assert_one_line_error(effc("inspect", str(path)), "external data", "exceeds")
+
+
+def test_external_data_inside_a_subgraph(tmp_path: Path) -> None:
+    (tmp_path / "secret.bin").write_bytes(b"\0" * 16)
+    (tmp_path / "m").mkdir()
+    w = onnx.TensorProto(name="w", data_type=TensorProto.FLOAT, dims=[1, 4])
+    w.data_location = TensorProto.EXTERNAL
+    w.external_data.add(key="location", value="../secret.bin")
+    branch = helper.make_graph([helper.make_node("Identity", ["w"], ["b"])], "then", [],
+                               [_io("b")], [w])
+    cond = helper.make_tensor("c", TensorProto.BOOL, [], [True])
+    model = _tiny([helper.make_node("If", ["c"], ["y"], then_branch=branch, else_branch=branch)],
+                  [_io("x")], [_io("y")], [cond])
+    path = _save_model(tmp_path / "m", model)
+    assert_one_line_error(effc("inspect", str(path)), "outside the model's folder")
+
+
+def test_prune_output_over_the_input_or_under_a_file(tmp_path: Path) -> None:
+    import shutil
+
+    model = tmp_path / "m.onnx"
+    shutil.copyfile(DIGITS, model)
+    before = model.read_bytes()
+    assert_one_line_error(effc("prune", str(model), "-o", str(model), "--prune", "0.3"),
+                          "overwrite the input")
+    assert model.read_bytes() == before
+    (tmp_path / "afile").write_text("x")
+    assert_one_line_error(effc("prune", str(model), "-o", str(tmp_path / "afile" / "p.onnx"),
+                               "--prune", "0.3"), "cannot be created")

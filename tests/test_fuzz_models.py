@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import io
+import re
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
+import numpy as np
 import onnx
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from onnx import TensorProto, helper, numpy_helper
 
 from effc.cli import main
 from tests.conftest import EXAMPLES
@@ -85,3 +88,91 @@ def test_wrong_dims_and_fields(tmp_path_factory, edits: list[tuple[int, int]]) -
     for choice, value in edits:
         _mutate_structure(model, choice, value)
     _outcome(model.SerializeToString(), tmp_path_factory.mktemp("s"))
+
+
+# ------------------------------------------- hostile names, paths and numbers
+
+
+def _cli(args: list[str]) -> tuple[int, str]:
+    err, out = io.StringIO(), io.StringIO()
+    with redirect_stderr(err), redirect_stdout(out):
+        code = main(args)
+    if code == 2:
+        lines = err.getvalue().strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("effc: error: "), err.getvalue()
+    return code, err.getvalue()
+
+
+def _two_layer(node_names: tuple[str, str], graph_name: str = "g",
+               tensor: str = "t", weight: np.ndarray | None = None) -> onnx.ModelProto:
+    w = weight if weight is not None else np.linspace(-1, 1, 8, dtype=np.float32).reshape(1, 8)
+    graph = helper.make_graph(
+        [helper.make_node("Mul", ["x", "w"], [tensor], name=node_names[0]),
+         helper.make_node("Relu", [tensor], ["y"], name=node_names[1])], graph_name,
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 8])],
+        [numpy_helper.from_array(w, "w")])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def _code(model: onnx.ModelProto, folder: Path) -> str:
+    """The generated model.c with its comments removed."""
+    from effc.codegen.c.emit import generate_c
+    from effc.frontend.importer import load
+
+    onnx.save(model, folder / "m.onnx")
+    files, _ = generate_c(load(folder / "m.onnx"), "m")
+    for data in files.values():
+        assert data.isascii()
+    return re.sub(r"/\*.*?\*/", "", files["m.c"].decode(), flags=re.S)
+
+
+NAMES = st.text(st.characters(codec="utf-8"), max_size=40)
+
+
+@FAST
+@given(a=NAMES, b=NAMES, graph_name=NAMES.filter(bool))
+def test_node_names_never_change_the_code(tmp_path_factory, a: str, b: str,
+                                          graph_name: str) -> None:
+    folder = tmp_path_factory.mktemp("n")
+    baseline = _code(_two_layer(("n0", "n1")), folder)
+    assert _code(_two_layer((a, b + "_"), graph_name), folder) == baseline
+
+
+@settings(max_examples=5, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@example(tensor="0", folder="\n")  # a newline once reached the assembler's .file line
+@given(tensor=NAMES.filter(lambda t: t not in ("", "x", "y", "w")),
+       folder=st.text(st.characters(codec="utf-8", exclude_characters="/\0"), min_size=1,
+                      max_size=20).filter(lambda f: f not in (".", "..")))
+def test_hostile_tensor_names_and_outdir_paths_run(tmp_path_factory, tensor: str,
+                                                   folder: str) -> None:
+    from effc.compiler import CompiledModel
+    from effc.engines.native import run_host
+    from effc.reference import run_samples
+
+    work = tmp_path_factory.mktemp("p")
+    onnx.save(_two_layer(("a", "b"), tensor=tensor), work / "m.onnx")
+    try:
+        (work / folder).mkdir()
+        (work / folder).rmdir()
+    except OSError:
+        return  # a name this file system does not take
+    code, err = _cli(["compile", str(work / "m.onnx"), "-o", str(work / folder), "--board"])
+    assert code == 0, err
+    compiled = CompiledModel.open(work / folder)
+    x = np.linspace(-3, 3, 16, dtype=np.float32).reshape(2, 8)
+    np.testing.assert_allclose(run_host(compiled, x).outputs, run_samples(compiled.graph, x))
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(values=st.lists(st.floats(allow_nan=True, allow_infinity=True, width=32), min_size=8,
+                       max_size=8))
+def test_hostile_weights_compile_or_fail_in_one_line(tmp_path_factory,
+                                                     values: list[float]) -> None:
+    work = tmp_path_factory.mktemp("w")
+    weight = np.asarray(values, np.float32).reshape(1, 8)
+    onnx.save(_two_layer(("a", "b"), weight=weight), work / "m.onnx")
+    code, _ = _cli(["compile", str(work / "m.onnx"), "-o", str(work / "out")])
+    assert code == (0 if np.isfinite(weight).all() else 2)

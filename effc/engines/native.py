@@ -52,7 +52,7 @@ def build_host_library(compiled: CompiledModel, sanitize: bool = False) -> tuple
     define EFFC_HOST_TRACE (the per-layer hook of ``trace_host``; firmware has none).
     """
     info = _c_info(compiled)
-    folder = compiled.folder / "c"
+    folder = compiled.folder / info["folder"]
     entry = info["float_entry"] if info["float_entry"] else info["entry"]
     flags = ["-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
              "-fno-omit-frame-pointer"] if sanitize else ["-O2"]

@@ -1,7 +1,7 @@
 """Build a generated model into Cortex-M firmware and run it under QEMU.
 
 ``build_firmware`` compiles the model folder (``effc_model.h`` + C files, see
-``effc/firmware/effc_firmware.h`` for the contract) with ``runtime_c/``, the
+``effc/firmware/effc_firmware.h`` for the contract) with ``effc/runtime_c/``, the
 effc startup code and the semihosting harness, for one board.
 ``run_qemu`` runs that firmware on one or more input samples and returns the
 outputs, exact instruction counts (a TCG plugin watching the harness's
@@ -13,27 +13,25 @@ one-line message saying what happened and what to do.
 
 from __future__ import annotations
 
-import hashlib
-import os
 import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
 
-from effc.codegen.c.hostlib import cache_dir
+from effc.codegen.c.hostlib import RUNTIME_DIR, build_shared, cache_dir
 from effc.errors import EffcError
 from effc.firmware.boards import Board, load_board
 
 FIRMWARE_DIR = Path(__file__).resolve().parents[1] / "firmware"
-RUNTIME_C_DIR = Path(__file__).resolve().parents[2] / "runtime_c"
 FIRMWARE_SOURCES = ("startup.c", "harness.c", "minilibc.c")
 PLUGIN_SOURCE = FIRMWARE_DIR / "qemu_count_plugin.c"
 COMMON_CFLAGS = ("-std=c99", "-O2", "-ffreestanding", "-ffunction-sections",
-                 "-fdata-sections", "-Wall", "-Wextra", "-g")
+                 "-fdata-sections", "-Wall", "-Wextra", "-Werror", "-g")
 EXIT_MODEL_ERROR, EXIT_INPUT_ERROR, EXIT_OUTPUT_ERROR, EXIT_HARDFAULT = 2, 3, 4, 125
 APT_HINT = "install it with scripts/setup.sh (apt-get install gcc-arm-none-eabi qemu-system-arm)"
 
@@ -107,16 +105,17 @@ def linker_script(board: Board, stack_size: int | None = None) -> str:
         board=board, stack_size=stack_size or board.stack_size)
 
 
-def _run_tool(cmd: list[str], what: str, log: Path | None = None) -> str:
-    proc = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+def _run_tool(cmd: list[str], what: str, log: list[str] | None = None,
+              cwd: Path | None = None) -> str:
+    proc = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                          cwd=cwd)
     if log is not None:
-        log.write_text(" ".join(cmd) + "\n" + proc.stdout + proc.stderr)
+        log.append(" ".join(cmd) + "\n" + proc.stdout + proc.stderr)
     if proc.returncode != 0:
         detail = (proc.stderr or proc.stdout).strip().splitlines()
         errors = [ln for ln in detail if re.search(r"error:|undefined reference|overflowed",
                                                    ln)] or detail or ["(no output)"]
-        where = f"; full log in {log}" if log is not None else ""
-        raise FirmwareBuildError(f"{what} failed: {errors[0].strip()}{where}")
+        raise FirmwareBuildError(f"{what} failed: {errors[0].strip()}")
     return proc.stdout
 
 
@@ -130,58 +129,119 @@ def _section_sizes(elf: Path) -> dict[str, int]:
     return sizes
 
 
+def _write_file(folder: Path) -> Callable[[str, bytes], Path]:
+    def write(name: str, data: bytes) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(data)
+        return folder / name
+
+    return write
+
+
+FIRMWARE_OUTPUTS = ("firmware.elf", "firmware.bin", "firmware.hex", "firmware.map",
+                    "firmware.ld", "build.log")
+
+
 def build_firmware(model_c_dir: str | Path, board: Board | str | None, out_dir: str | Path,
                    *, profile: bool = False, stack_size: int | None = None,
-                   extra_cflags: tuple[str, ...] = (), runtime: bool = True) -> Firmware:
+                   extra_cflags: tuple[str, ...] = (), runtime: bool = True,
+                   model_sources: list[str] | None = None, firmware_src: Path = FIRMWARE_DIR,
+                   place: Callable[[str, bytes], Path] | None = None) -> Firmware:
     """Compile a model folder into ``out_dir/firmware.{elf,bin,hex,map}``.
 
     ``profile`` defines EFFC_PROFILE (the model's EFFC_LAYER(i) markers
-    become calls); ``runtime`` links every ``runtime_c/*.c``.
+    become calls); ``runtime`` links every ``effc/runtime_c/*.c``; ``model_sources``
+    names the model folder's .c files (default: all of them); ``firmware_src``
+    holds the startup code and harness (a compiled OUTDIR has its own copy).
+
+    The build runs on copies of the sources in a private temporary folder, by
+    relative paths (and ``-ffile-prefix-map`` for that folder), so the image,
+    map and log are byte-identical wherever the sources live, whatever their
+    folder is called; ``place(name, data)`` stores each output
+    (default: a plain write into ``out_dir``).
     """
     b = _board(board)
-    model_dir, out = Path(model_c_dir), Path(out_dir)
+    model_dir, out = Path(model_c_dir).absolute(), Path(out_dir)
     if not (model_dir / "effc_model.h").is_file():
         raise FirmwareBuildError(f"{model_dir} has no effc_model.h; it must define "
                                  "EFFC_MODEL_INPUT_SIZE and EFFC_MODEL_OUTPUT_SIZE")
-    model_sources = sorted(model_dir.glob("*.c"))
-    if not model_sources:
+    names = model_sources if model_sources is not None else \
+        sorted(p.name for p in model_dir.glob("*.c"))
+    if not names:
         raise FirmwareBuildError(f"{model_dir} has no .c file defining model_run()")
+    groups = {"firmware": (firmware_src.absolute(), list(FIRMWARE_SOURCES)),
+              "model": (model_dir, names)}
+    if runtime:
+        groups["runtime"] = (RUNTIME_DIR, sorted(p.name for p in RUNTIME_DIR.glob("*.c")))
     gcc = _tool("arm-none-eabi-gcc")
     objcopy = _tool("arm-none-eabi-objcopy")
-    out.mkdir(parents=True, exist_ok=True)
-    ld = out / "firmware.ld"
-    ld.write_text(linker_script(b, stack_size))
-    elf, mapfile = out / "firmware.elf", out / "firmware.map"
-    sources = [*(FIRMWARE_DIR / s for s in FIRMWARE_SOURCES), *model_sources]
-    if runtime:
-        sources += sorted(RUNTIME_C_DIR.glob("*.c"))
-    cflags = [*b.cflags, *COMMON_CFLAGS, *(["-DEFFC_PROFILE"] if profile else []),
-              *extra_cflags, f"-I{model_dir}", f"-I{FIRMWARE_DIR}", f"-I{RUNTIME_C_DIR}"]
-    objects = _compile_cached(gcc, sources, cflags, b, out / "build.log")
-    cmd = [gcc, *cflags, *map(str, objects), "-nostdlib", "-T", str(ld), "-Wl,--gc-sections",
-           f"-Wl,-Map={mapfile}", "-o", str(elf), "-lgcc"]
-    _run_tool(cmd, f"arm-none-eabi-gcc for {b.name}", out / "build.log")
-    _run_tool([objcopy, "-O", "binary", str(elf), str(out / "firmware.bin")], "objcopy")
-    _run_tool([objcopy, "-O", "ihex", str(elf), str(out / "firmware.hex")], "objcopy")
-    s = _section_sizes(elf)
+    place = place or _write_file(out)
+    log: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="effc-fw-") as tmp:
+        work = Path(tmp)
+        for group, (folder, _) in groups.items():  # the sources, by relative path only
+            (work / group).mkdir()
+            for src in folder.iterdir():
+                if src.suffix in (".c", ".h") and src.is_file():
+                    (work / group / src.name).write_bytes(src.read_bytes())
+        cflags = [*b.cflags, *COMMON_CFLAGS, *(["-DEFFC_PROFILE"] if profile else []),
+                  *extra_cflags, f"-ffile-prefix-map={work}=.",
+                  *(f"-I../../{group}" for group in groups)]
+        try:
+            objects = []
+            for group, (_, files) in groups.items():
+                (work / "obj" / group).mkdir(parents=True)
+                objects += _compile_cached(gcc, cflags, group, files, work, b.name, log)
+            (work / "firmware.ld").write_text(linker_script(b, stack_size))
+            _run_tool([gcc, *b.cflags, *objects, "-nostdlib", "-T", "firmware.ld",
+                       "-Wl,--gc-sections", "-Wl,-Map=firmware.map", "-o", "firmware.elf",
+                       "-lgcc"], f"arm-none-eabi-gcc (link) for {b.name}", log, cwd=work)
+            _run_tool([objcopy, "-O", "binary", "firmware.elf", "firmware.bin"], "objcopy",
+                      cwd=work)
+            _run_tool([objcopy, "-O", "ihex", "firmware.elf", "firmware.hex"], "objcopy",
+                      cwd=work)
+        except FirmwareBuildError as exc:
+            where = place("build.log", _log_text(log, work))
+            raise FirmwareBuildError(f"{exc}; full log in {where}") from None
+        s = _section_sizes(work / "firmware.elf")
+        (work / "build.log").write_bytes(_log_text(log, work))
+        paths = {name: place(name, (work / name).read_bytes()) for name in FIRMWARE_OUTPUTS}
     flash = sum(v for k, v in s.items()
                 if k in (".isr_vector", ".text", ".rodata", ".data") or k.startswith(".ARM.ex"))
-    return Firmware(b, elf, out / "firmware.bin", out / "firmware.hex", mapfile, flash,
-                    s.get(".data", 0) + s.get(".bss", 0), s.get(".stack", 0), profile)
+    return Firmware(b, paths["firmware.elf"], paths["firmware.bin"], paths["firmware.hex"],
+                    paths["firmware.map"], flash, s.get(".data", 0) + s.get(".bss", 0),
+                    s.get(".stack", 0), profile)
 
 
-def _compile_cached(gcc: str, sources: list[Path], cflags: list[str], b: Board,
-                    log: Path) -> list[Path]:
-    """Objects of ``sources`` from effc's object cache (the runtime compiles once per
-    board and flags); the link sees them in the order one gcc command would."""
-    from effc.codegen.c.objcache import compile_objects, first_error
+def _compile_cached(gcc: str, cflags: list[str], group: str, files: list[str], work: Path,
+                    board: str, log: list[str]) -> list[str]:
+    """``gcc -c ../../<group>/<file>`` in ``obj/<group>``, each object taken from effc's
+    object cache (the runtime compiles once per board and flags; the prefix map
+    makes an object the same wherever it was built) and placed where the link
+    expects it."""
+    from effc.codegen.c.objcache import compile_objects, compiler_output, first_error
+
+    def command(source: Path) -> str:  # as logged, whether the object was cached or not
+        return " ".join([gcc, *cflags, "-c", str(source)])
 
     def fail(source: Path, cmd: list[str], output: str) -> FirmwareBuildError:
-        log.write_text(" ".join(cmd) + "\n" + output)
-        return FirmwareBuildError(f"arm-none-eabi-gcc for {b.name} failed: "
-                                  f"{first_error(output)}; full log in {log}")
+        log.append(command(source) + "\n" + output)
+        return FirmwareBuildError(f"arm-none-eabi-gcc for {board} failed: {first_error(output)}")
 
-    return compile_objects(gcc, sources, cflags, cache_dir() / "objects", fail)
+    sources = [Path(f"../../{group}/{f}") for f in files]
+    cached = compile_objects(gcc, sources, cflags, cache_dir() / "objects", fail,
+                             cwd=work / "obj" / group)
+    names = []
+    for source, obj in zip(sources, cached, strict=True):
+        log.append(command(source) + "\n" + compiler_output(obj))
+        names.append(f"obj/{group}/{source.stem}.o")
+        shutil.copyfile(obj, work / names[-1])
+    return names
+
+
+def _log_text(log: list[str], work: Path) -> bytes:
+    """The build commands and messages, without the temporary folder's name."""
+    return "\n".join(log).replace(str(work), ".").encode()
 
 
 # ----------------------------------------------------------------- plugin
@@ -189,20 +249,7 @@ def _compile_cached(gcc: str, sources: list[Path], cflags: list[str], b: Board,
 
 def count_plugin() -> Path:
     """The instruction-count plugin, built once per source version."""
-    src = PLUGIN_SOURCE.read_bytes()
-    key = hashlib.sha256(src).hexdigest()[:16]
-    so = cache_dir() / f"qemu-count-{key}.so"
-    if so.exists():
-        return so
-    gcc = shutil.which("gcc") or shutil.which("cc")
-    if gcc is None:
-        raise ToolMissingError("no host C compiler (gcc) to build the QEMU counting plugin; "
-                               "install gcc or run with count=False")
-    tmp = so.with_suffix(f".{os.getpid()}.tmp")
-    _run_tool([gcc, "-shared", "-fPIC", "-O2", "-Wall", "-o", str(tmp), str(PLUGIN_SOURCE)],
-              "building the QEMU counting plugin")
-    os.replace(tmp, so)
-    return so
+    return build_shared([PLUGIN_SOURCE], ["-O2", "-Wall"], "qemu-count")
 
 
 def marker_addresses(elf: Path) -> dict[str, int]:

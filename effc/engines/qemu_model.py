@@ -28,6 +28,7 @@ def run_qemu_model(compiled: CompiledModel, x: np.ndarray, profile: bool = False
     from effc.codegen.c.project import firmware
     from effc.engines.qemu import run_qemu
     from effc.firmware.boards import load_board
+    from effc.outdir import OutDir
 
     manifest = compiled.manifest
     if "firmware" not in manifest:
@@ -38,9 +39,9 @@ def run_qemu_model(compiled: CompiledModel, x: np.ndarray, profile: bool = False
     board = load_board(manifest["board"])
     graph = compiled.graph
     out = graph.tensors[graph.outputs[0]]
-    elf = manifest["firmware"]["elf"]
+    elf = compiled.folder / manifest["firmware"]["elf"]
     if profile:
-        elf = firmware(board, compiled.folder, profile=True).elf
+        elf = firmware(board, OutDir.existing(compiled.folder), manifest["c"], profile=True).elf
     data = np.ascontiguousarray(x).tobytes()
     run = run_qemu(elf, board, data, out.nbytes, count=True, profile=profile,
                    timeout=timeout_for(x.shape[0], manifest["summary"]["macs"]))

@@ -1,4 +1,4 @@
-"""Target boards, one TOML file each in ``boards/`` at the repository root.
+"""Target boards, one TOML file each in ``effc/boards/`` (package data).
 
 A board names its CPU and the gcc flags for it, its FPU, flash and RAM
 regions, UART address, the stack reserved by the linker script and, for
@@ -16,7 +16,7 @@ from typing import Any
 
 from effc.errors import EffcError
 
-BOARDS_DIR = Path(__file__).resolve().parents[2] / "boards"
+BOARDS_DIR = Path(__file__).resolve().parents[1] / "boards"
 DEFAULT_BOARD = "mps2-an386"
 
 

@@ -13,6 +13,7 @@ import onnx
 from onnx import numpy_helper
 from onnx.reference import ReferenceEvaluator
 
+from effc.codegen.names import c_identifier
 from effc.errors import EffcError
 from effc.frontend.context import ONNX_DTYPES, ImportContext
 from effc.frontend.loader import MAX_TENSOR_ELEMENTS, load_onnx
@@ -141,7 +142,8 @@ def _dequant_hint(node: onnx.NodeProto, consts: dict[str, np.ndarray]) -> QuantP
     if np.ndim(scale) > 0 and np.size(scale) > 1:
         axis = next((a.i for a in node.attribute if a.name == "axis"), 1)
         axis %= np.ndim(consts[node.input[0]])
-    return QuantParams(np.asarray(scale), np.asarray(zero_point), axis)
+    return QuantParams(np.asarray(scale), np.asarray(zero_point), axis).check(
+        f"node '{node.name}' ({node.op_type})")
 
 
 def load(
@@ -169,8 +171,6 @@ def load(
 
 
 def _model_name(path: str | Path) -> str:
-    stem = Path(path).stem
-    cleaned = "".join(c if c.isalnum() else "_" for c in stem).strip("_").lower()
-    if not cleaned or cleaned[0].isdigit():
-        cleaned = f"m_{cleaned}"
-    return cleaned
+    """The model file's stem as a C symbol prefix (ASCII, lower case, clear of
+    effc's own names: ``modèle.onnx`` -> ``modele``, ``effc_nn.onnx`` -> ``m_effc_nn``)."""
+    return c_identifier(Path(path).stem.lower(), fallback="model")

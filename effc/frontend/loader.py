@@ -72,11 +72,19 @@ def _check_external_data(model: onnx.ModelProto, folder: Path) -> None:
 
 
 def _all_tensors(model: onnx.ModelProto) -> list[onnx.TensorProto]:
-    tensors = list(model.graph.initializer)
-    for node in model.graph.node:
-        for attr in node.attribute:
-            if attr.type == onnx.AttributeProto.TENSOR:
-                tensors.append(attr.t)
+    """Every tensor of the model, those of subgraphs (If, Loop, Scan bodies) included."""
+    tensors: list[onnx.TensorProto] = []
+    graphs = [model.graph]
+    while graphs:
+        graph = graphs.pop()
+        tensors += list(graph.initializer)
+        tensors += [s.values for s in graph.sparse_initializer]
+        for node in graph.node:
+            for attr in node.attribute:
+                tensors += [attr.t] if attr.HasField("t") else []
+                tensors += list(attr.tensors)
+                graphs += [attr.g] if attr.HasField("g") else []
+                graphs += list(attr.graphs)
     return tensors
 
 
@@ -106,6 +114,10 @@ def _fix_input_shapes(
     for value in graph_inputs:
         tensor_type = value.type.tensor_type
         dims = tensor_type.shape.dim
+        if not tensor_type.HasField("shape") or not dims:
+            raise EffcError(f"input '{value.name}' is a scalar (or has no shape); effc runs "
+                            "batches of samples: export the model with an input of shape "
+                            "[1, ...]")
         if value.name in overrides:
             shape = overrides[value.name]
             if len(shape) != len(dims):
@@ -173,7 +185,12 @@ def load_onnx(
     if any(t.data_location == onnx.TensorProto.EXTERNAL for t in _all_tensors(model)):
         from onnx.external_data_helper import load_external_data_for_model
 
-        load_external_data_for_model(model, str(path.parent))
+        try:
+            load_external_data_for_model(model, str(path.parent))
+        except (ValueError, OSError) as exc:
+            detail = " ".join(str(exc).split())[:200]
+            raise EffcError(f"'{path}': external data cannot be read ({detail}); re-export "
+                            "the model with its data file") from None
     _fix_input_shapes(model, input_shapes or {})
     try:
         onnx.checker.check_model(model)

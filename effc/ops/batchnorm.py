@@ -41,9 +41,13 @@ class BatchNormalization(Op):
                 f"parameters of length {params[0].size} for {channels} channels of input "
                 f"{list(ctx.shape(x))}",
                 "BatchNormalization normalizes axis 1; fix the model so the channel axis is 1")
+        new = {"epsilon": float(attrs.get("epsilon", 1e-5))}
+        denominator = params[3].astype(np.float64) + np.float64(np.float32(new["epsilon"]))
+        if not (np.isfinite(denominator) & (denominator > 0)).all():
+            raise ctx.error(f"variance + epsilon is {float(denominator.min())} (not positive: "
+                            "it divides by zero)", "give a positive epsilon or variance")
         names = [ctx.constant(n, p.reshape(-1)) for n, p in zip(onnx_node.input[1:5], params,
                                                                  strict=True)]
-        new = {"epsilon": float(attrs.get("epsilon", 1e-5))}
         if len(ctx.shape(x)) <= 2:
             ctx.add_node("BatchNormalization", [x, *names], [onnx_node.output[0]], new,
                          name=onnx_node.name or None)

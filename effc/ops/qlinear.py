@@ -29,7 +29,7 @@ def _params(ctx, scale_name: str, zp_name: str | None, what: str) -> QuantParams
     zero_point = int8_zero_point(zero_point)
     return QuantParams(scale.reshape(-1) if axis is not None else scale.reshape(()),
                        zero_point.reshape(scale.reshape(-1).shape if axis is not None else ()),
-                       axis)
+                       axis).check(f"node '{ctx.node_name}' ({what})")
 
 
 def _dequantized_input(ctx, name: str, quant: QuantParams) -> str:

@@ -42,7 +42,9 @@ def _qparams(ctx, onnx_node) -> QuantParams:
     if zero_point.dtype not in (np.int8, np.uint8):
         raise ctx.error(f"zero point of type {zero_point.dtype}",
                         "use int8 or uint8 quantization")
-    return QuantParams(np.float32(scale).reshape(()), int8_zero_point(zero_point).reshape(()))
+    return QuantParams(np.float32(scale).reshape(()),
+                       int8_zero_point(zero_point).reshape(())).check(
+        f"node '{onnx_node.name}' ({onnx_node.op_type})")
 
 
 @register

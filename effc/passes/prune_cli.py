@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -59,8 +60,11 @@ def add_prune_command_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _count(text: str, flag: str) -> int:
     match = re.fullmatch(r"\s*([0-9.]+(?:e[0-9]+)?)\s*([kmg]?)\s*", str(text).lower())
-    value = float(match.group(1)) * _SUFFIX[match.group(2)] if match else -1.0
-    if value <= 0 or value != int(value):
+    try:
+        value = float(match.group(1)) * _SUFFIX[match.group(2)] if match else -1.0
+    except ValueError:  # "1.2.3"
+        value = -1.0
+    if not math.isfinite(value) or value <= 0 or value != int(value):
         raise EffcError(f"{flag} '{text}' is not a positive whole number; write e.g. 250000, "
                         "250k or 1.5M")
     return int(value)
@@ -174,6 +178,7 @@ def prune_from_args(args: argparse.Namespace) -> int:
     from effc.frontend.importer import load
     from effc.frontend.loader import parse_input_shapes
     from effc.onnx_export import save_onnx
+    from effc.outdir import mkdirs, os_problem
 
     options = prune_options_from_args(args)
     if options is None:
@@ -188,13 +193,19 @@ def prune_from_args(args: argparse.Namespace) -> int:
                         "as .json)")
     if output.is_dir():
         raise EffcError(f"-o '{output}' is a folder; give a file name such as pruned.onnx")
+    report_path = output.with_suffix(".json")
+    if Path(args.model).resolve() in (output.resolve(), report_path.resolve()):
+        raise EffcError(f"-o '{output}' would overwrite the input model; give another name")
     graph = load(args.model, parse_input_shapes(args.input_shape))
     pruned, report = prune_graph(graph, calib=args.calib, **options)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    save_onnx(pruned, output)
+    mkdirs(output.parent, "the folder of -o")
     report = {"source": str(args.model), "output": str(output), **report}
-    report_path = output.with_suffix(".json")
-    report_path.write_text(json.dumps(report, indent=1))
+    try:
+        save_onnx(pruned, output)
+        report_path.write_text(json.dumps(report, indent=1))
+    except OSError as exc:
+        raise EffcError(f"cannot write '{output}' ({os_problem(exc)}); choose a writable "
+                        "path") from None
     print_report(report, f"{graph.name}: pruned -> {output}")
     print(f"wrote {output} and {report_path}")
     return 0

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from effc.arrays import member, open_arrays
 from effc.errors import EffcError
 from effc.ir import Graph, Node, QuantParams, Tensor
 from effc.passes.calibrate import Observer, calibrate_range, choose_quant, parse_calibrators
@@ -48,10 +49,7 @@ def load_calibration(calib: str | np.ndarray, graph: Graph) -> np.ndarray:
         if not path.is_file():
             raise EffcError(f"calibration file '{calib}' does not exist; give a .npy/.npz of "
                             "samples on axis 0")
-        try:
-            data = np.load(path, allow_pickle=False)
-        except (OSError, ValueError, EOFError):
-            raise EffcError(f"calibration file '{calib}' is not a readable .npy/.npz") from None
+        data = open_arrays(path, "calibration file")
         if key is not None and not isinstance(data, np.lib.npyio.NpzFile):
             raise EffcError(f"--calib {calib}: '{path}' is a .npy file with one array; drop "
                             f"':{key}'")
@@ -62,7 +60,7 @@ def load_calibration(calib: str | np.ndarray, graph: Graph) -> np.ndarray:
             if key not in keys:
                 raise EffcError(f"calibration file '{path}' holds arrays {keys}; pick one "
                                 f"with --calib {path}:ARRAY")
-            data = data[key]
+            data = member(data, key, f"calibration file '{path}'")
         calib = data
     data = np.asarray(calib)
     expected = tuple(tensor.shape[1:])
@@ -74,6 +72,11 @@ def load_calibration(calib: str | np.ndarray, graph: Graph) -> np.ndarray:
                         f"float32: save the samples as float32")
     if data.shape[0] == 0:
         raise EffcError("calibration data holds no samples")
+    if not np.isfinite(data).all():
+        rows = (~np.isfinite(data)).reshape(len(data), -1).any(axis=1)
+        bad = [int(i) for i in np.nonzero(rows)[0][:5]]
+        raise EffcError(f"calibration data holds NaN or infinite values (samples {bad}); "
+                        "remove or fix those samples")
     return data
 
 

@@ -30,6 +30,9 @@ def _is_integer_node(node: Node, graph: Graph) -> bool:
 def check_input(graph: Graph, name: str, x: np.ndarray) -> np.ndarray:
     """``x`` must have the input's dtype and its shape after the batch axis."""
     tensor = graph.tensors[name]
+    if x.ndim == 0 or x.shape[0] == 0:
+        raise EffcError(f"input '{name}' holds no samples (shape {list(x.shape)}); give at "
+                        "least one sample")
     if x.dtype != np.dtype(tensor.dtype):
         raise EffcError(
             f"input '{name}' has dtype {x.dtype}, the model expects {tensor.dtype}; "
@@ -91,6 +94,7 @@ def run_samples(graph: Graph, x: np.ndarray) -> np.ndarray:
             f"{len(graph.inputs)} inputs and {len(graph.outputs)} outputs"
         )
     name = graph.inputs[0]
+    x = check_input(graph, name, np.asarray(x))
     batch = graph.tensors[name].shape[0]
     expected = graph.tensors[name].shape
     if x.ndim != len(expected) or x.shape[0] % batch:

@@ -103,8 +103,12 @@ def with_host_library(compiled: CompiledModel) -> CompiledModel:
     """The C library of a compiled folder, without firmware (the host engine's input)."""
     from effc.codegen.c.emit import generate_c
 
-    compiled.manifest.update(generate_c(compiled.graph, compiled.folder / "c",
-                                        compiled.graph.name))
+    files, facts = generate_c(compiled.graph, compiled.graph.name)
+    folder = compiled.folder / facts["c"]["folder"]
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    compiled.manifest.update(facts)
     return compiled
 
 

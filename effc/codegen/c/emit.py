@@ -4,14 +4,14 @@ Writes into OUTDIR/c/:
   <name>.h, <name>.c   the model: const weights in flash, one static arena,
                        ``<name>_run`` (and ``<name>_run_float`` for a float
                        interface around an int8 model)
-  effc_*.c, effc_*.h   the runtime kernels, copied from runtime_c/
+  effc_*.c, effc_*.h   the runtime kernels, copied from effc/runtime_c/
   Makefile, CMakeLists.txt
 """
 
 from __future__ import annotations
 
 import functools
-import shutil
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ import numpy as np
 from effc.codegen.c.hostlib import RUNTIME_DIR
 from effc.codegen.c.kernels import Call, node_call
 from effc.codegen.c.scratch import scratch_bytes
+from effc.codegen.names import Namer, comment_text
 from effc.errors import EffcError
 from effc.ir import Graph, Node
 from effc.passes.memory import MemoryPlan, plan_memory
@@ -52,26 +53,51 @@ def split_core(graph: Graph) -> CoreSplit:
     return CoreSplit(nodes, graph.inputs[0], graph.outputs[0], False)
 
 
-def _c_array(values: np.ndarray) -> str:
+def c_float(value: float, what: str = "a float parameter") -> str:
+    """A float as a C constant: ``INFINITY`` (math.h) where an op defines an
+    infinite bound (Clip to +-inf); NaN is refused in one line."""
+    value = float(value)
+    if math.isnan(value):
+        raise EffcError(f"{what} is NaN, which has no meaning in generated code; fix the "
+                        "model's constants")
+    if math.isinf(value):
+        return "INFINITY" if value > 0 else "(-INFINITY)"
+    return f"{value:.9e}f"
+
+
+def _c_array(values: np.ndarray, what: str) -> str:
     flat = values.reshape(-1)
     if flat.dtype == np.float32:
+        if not np.isfinite(flat).all():
+            bad = flat[~np.isfinite(flat)][0]
+            raise EffcError(f"{what} holds {bad} (a BatchNormalization with variance 0 and "
+                            "epsilon 0, or a corrupt weight); fix the model's constants")
         return ", ".join(f"{v:.9e}f" for v in flat.tolist())
     return ", ".join(str(int(v)) for v in flat.tolist())
 
 
 class _Arrays:
-    """Constant arrays (weights, biases, per-channel multipliers, tables)."""
+    """Constant arrays (weights, biases, per-channel multipliers, tables).
 
-    def __init__(self) -> None:
+    Keyed by ``("tensor", name)`` for a graph constant and by
+    ``(field, layer index)`` for a layer's own parameters, so no model name can
+    alias another array; symbols come from the one ``Namer`` of the file.
+    """
+
+    def __init__(self, namer: Namer) -> None:
         self.items: list[dict[str, Any]] = []
-        self.by_key: dict[str, str] = {}
+        self.by_key: dict[tuple[str, str | int], str] = {}
+        self.namer = namer
 
-    def add(self, key: str, values: np.ndarray, ctype: str) -> str:
+    def add(self, key: tuple[str, str | int], values: np.ndarray, ctype: str) -> str:
         if key in self.by_key:
             return self.by_key[key]
-        symbol = f"effc_const_{len(self.items)}"
+        hint = key[1] if key[0] == "tensor" else f"{key[0]}_{key[1]}"
+        symbol = self.namer.unique(str(hint), prefix="k_")
         self.items.append({"symbol": symbol, "ctype": ctype, "count": max(1, values.size),
-                           "init": _c_array(values) if values.size else "0"})
+                           "init": _c_array(values, f"constant '{key[1]}'" if key[0] ==
+                                            "tensor" else f"layer {key[1]}'s {key[0]}")
+                           if values.size else "0"})
         self.by_key[key] = symbol
         return symbol
 
@@ -80,13 +106,13 @@ class _Arrays:
         return sum(size[a["ctype"]] * a["count"] for a in self.items)
 
 
-def _pointers(graph: Graph, node: Node, call: Call, plan: MemoryPlan, split: CoreSplit,
-              arrays: _Arrays) -> dict[str, Any]:
+def _pointers(graph: Graph, index: int, node: Node, call: Call, plan: MemoryPlan,
+              split: CoreSplit, arrays: _Arrays) -> dict[str, Any]:
     def ptr(name: str, const: bool) -> str:
         tensor = graph.tensors[name]
         ctype = CTYPES[tensor.dtype]
         if tensor.is_constant:
-            return arrays.add(name, tensor.data, ctype)
+            return arrays.add(("tensor", name), tensor.data, ctype)
         root = plan.root(name)
         qual = "const " if const else ""
         if root == split.input:
@@ -108,12 +134,12 @@ def _pointers(graph: Graph, node: Node, call: Call, plan: MemoryPlan, split: Cor
         p["weight"] = ptr(call.weights[0], True)
         p["bias"] = ptr(f["bias"], True) if f.get("bias") else "0"
     if isinstance(f.get("multiplier"), list) and f.get("per_channel", True):
-        p["multiplier"] = arrays.add(f"{call.node}:multiplier",
+        p["multiplier"] = arrays.add(("multiplier", index),
                                      np.asarray(f["multiplier"], np.int32), "int32_t")
-        p["shift"] = arrays.add(f"{call.node}:shift", np.asarray(f["shift"], np.int32),
+        p["shift"] = arrays.add(("shift", index), np.asarray(f["shift"], np.int32),
                                 "int32_t")
     if call.macro == "lut_s8":
-        p["table"] = arrays.add(f"{call.node}:lut", np.asarray(f["table"], np.int8), "int8_t")
+        p["table"] = arrays.add(("lut", index), np.asarray(f["table"], np.int8), "int8_t")
     if call.macro == "unary_f32":
         p["function"] = UNARY_F32[f["kind"]]
     return p
@@ -128,13 +154,15 @@ UNARY_F32 = {"Relu": "effc_relu_f32", "Clip": "effc_clip_f32", "Sigmoid": "effc_
 @functools.cache
 def _environment() -> jinja2.Environment:
     """The templates' environment, made once (it caches the compiled templates)."""
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
-                              undefined=jinja2.StrictUndefined, trim_blocks=True,
-                              lstrip_blocks=True, keep_trailing_newline=True)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
+                             undefined=jinja2.StrictUndefined, trim_blocks=True,
+                             lstrip_blocks=True, keep_trailing_newline=True)
+    env.filters["cfloat"] = c_float
+    return env
 
 
-def generate_c(graph: Graph, folder: Path, name: str) -> dict[str, Any]:
-    """Write the C library for ``graph`` into ``folder``; return manifest facts."""
+def generate_c(graph: Graph, name: str) -> tuple[dict[str, bytes], dict[str, Any]]:
+    """The C library for ``graph``: its files (name -> content) and manifest facts."""
     split = split_core(graph)
     core = Graph(graph.name, split.nodes, graph.tensors, [split.input], [split.output])
     # Keyed by position: model strings (node names) are never keys.
@@ -154,7 +182,7 @@ def generate_c(graph: Graph, folder: Path, name: str) -> dict[str, Any]:
         in_bytes = graph.tensors[split.input].nbytes
         wrapper = {"input_offset": arena, "output_offset": arena + (in_bytes + 15) // 16 * 16}
         arena = wrapper["output_offset"] + (graph.tensors[split.output].nbytes + 15) // 16 * 16
-    arrays = _Arrays()
+    arrays = _Arrays(Namer({f"{name}_run", f"{name}_run_float", f"{name}_value_t", name}))
     layers = []
     emitted = []
     for i, node in enumerate(split.nodes):
@@ -162,9 +190,10 @@ def generate_c(graph: Graph, folder: Path, name: str) -> dict[str, Any]:
             continue
         call = calls[i]
         emitted.append(node)
-        layers.append({"index": len(layers), "op": node.op_type, "node": node.name[-60:],
+        index = len(layers)
+        layers.append({"index": index, "op": node.op_type, "node": comment_text(node.name),
                        "macro": call.macro, "fields": call.fields,
-                       "ptr": _pointers(graph, node, call, plan, split, arrays),
+                       "ptr": _pointers(graph, index, node, call, plan, split, arrays),
                        "scratch_size": call.scratch,
                        "output_bytes": graph.tensors[call.outputs[0]].nbytes,
                        "scratch_offset": plan.scratch_offsets.get(i, 0)})
@@ -175,7 +204,8 @@ def generate_c(graph: Graph, folder: Path, name: str) -> dict[str, Any]:
 
     summary = summarize(graph)
     context = {
-        "name": name, "NAME": name.upper(), "version": __version__, "source": graph.name,
+        "name": name, "NAME": name.upper(), "version": __version__,
+        "source": comment_text(graph.name),
         "summary": f"{summary['macs']} MACs, {summary['params']} parameters",
         "arena_bytes": arena, "lower_bound_bytes": plan.lower_bound_bytes,
         "macs": summary["macs"], "input_size": tin.size, "output_size": tout.size,
@@ -188,17 +218,15 @@ def generate_c(graph: Graph, folder: Path, name: str) -> dict[str, Any]:
         "uses_scratch": any(layer["scratch_size"] for layer in layers),
     }
     env = _environment()
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{name}.h").write_text(env.get_template("model.h.j2").render(**context))
-    (folder / f"{name}.c").write_text(env.get_template("model.c.j2").render(**context))
+    files = {f"{name}.h": env.get_template("model.h.j2").render(**context).encode(),
+             f"{name}.c": env.get_template("model.c.j2").render(**context).encode()}
     runtime = sorted(p.name for p in RUNTIME_DIR.iterdir() if p.suffix in (".c", ".h"))
-    for file in runtime:
-        shutil.copyfile(RUNTIME_DIR / file, folder / file)
+    files |= {file: (RUNTIME_DIR / file).read_bytes() for file in runtime}
     sources = [f"{name}.c", *[f for f in runtime if f.endswith(".c")]]
     for template, out in (("Makefile.j2", "Makefile"), ("CMakeLists.txt.j2", "CMakeLists.txt")):
-        (folder / out).write_text(env.get_template(template).render(name=name, sources=sources))
-    return {
-        "c": {"folder": str(folder), "name": name, "sources": sources,
+        files[out] = env.get_template(template).render(name=name, sources=sources).encode()
+    return files, {
+        "c": {"folder": "c", "name": name, "sources": sources,
               "entry": f"{name}_run", "float_entry": f"{name}_run_float" if wrapper else None,
               "core_dtype": tin.dtype, "input_size": tin.size, "output_size": tout.size,
               "layers": [{"index": layer["index"], "op": layer["op"], "node": node.name,

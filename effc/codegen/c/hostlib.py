@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import os
+import re
 import shutil
+import stat
 import subprocess
 import tempfile
 from pathlib import Path
@@ -18,20 +21,47 @@ import cffi
 
 from effc.errors import EffcError
 
-RUNTIME_DIR = Path(__file__).resolve().parents[3] / "runtime_c"
+RUNTIME_DIR = Path(__file__).resolve().parents[2] / "runtime_c"  # package data
+
+
+def _private_dir(root: Path) -> Path | None:
+    """``root`` created (mode 0700) or checked: a real folder owned by this user that
+    no one else can write. None when it cannot be created; EffcError when it is
+    unsafe (someone else's, a symlink, or writable by others)."""
+    try:
+        root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError:
+        return None
+    info = root.lstat()
+    if (stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode)
+            or info.st_uid != os.getuid() or info.st_mode & 0o022):
+        raise EffcError(f"build cache '{root}' is not a private folder of this user (owner "
+                        f"uid {info.st_uid}, mode {stat.S_IMODE(info.st_mode):o}); remove it "
+                        "or set EFFC_CACHE to a folder of your own")
+    if info.st_mode & 0o077:
+        root.chmod(0o700)  # ours and only readable by others: tighten it
+    return root
 
 
 def cache_dir() -> Path:
     """effc's build cache: $EFFC_CACHE, else $XDG_CACHE_HOME/effc or ~/.cache/effc,
-    else a per-user folder in the temp directory when those are not writable."""
+    else ``effc-cache-<uid>`` in the temp directory when those cannot be created.
+    Always a private folder (mode 0700, owned by this user); refused otherwise."""
     default = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "effc"
-    root = Path(os.environ.get("EFFC_CACHE", default))
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        root = Path(tempfile.gettempdir()) / f"effc-cache-{os.getuid()}"
-        root.mkdir(parents=True, exist_ok=True)
+    root = _private_dir(Path(os.environ.get("EFFC_CACHE", default)))
+    if root is None:
+        root = _private_dir(Path(tempfile.gettempdir()) / f"effc-cache-{os.getuid()}")
+    if root is None:
+        raise EffcError("no writable folder for effc's build cache; set EFFC_CACHE to a "
+                        "writable folder")
     return root
+
+
+@functools.cache
+def _compiler_identity(cc: str) -> str:
+    proc = subprocess.run([cc, "--version"], capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL)
+    return f"{cc}\n{proc.stdout}"
 
 
 def runtime_api() -> str:
@@ -53,20 +83,32 @@ def build_shared(sources: list[Path], flags: list[str], tag: str) -> Path:
     cc = shutil.which(os.environ.get("CC", "gcc")) or shutil.which("cc")
     if cc is None:
         raise EffcError("no host C compiler found; install gcc (apt-get install gcc)")
-    digest = hashlib.sha256()
+    # The key is everything that went in: the compiler, the flags, and every
+    # source and header of the folders involved, by name and full content.
+    digest = hashlib.sha256(_compiler_identity(cc).encode())
+    digest.update(json.dumps(flags).encode())
+    folders = {src.parent for src in sources} | {Path(f[2:]) for f in flags
+                                                  if f.startswith("-I")}
     for src in sorted(sources):
-        digest.update(src.name.encode())
+        digest.update(f"source {src.name} {src.stat().st_size}\n".encode())
         digest.update(src.read_bytes())
-    digest.update(" ".join(flags).encode())
-    out = cache_dir() / f"{tag}-{digest.hexdigest()[:16]}.so"
+    for folder in sorted(folders):
+        for header in sorted(folder.glob("*.h")):
+            digest.update(f"header {header.name} {header.stat().st_size}\n".encode())
+            digest.update(header.read_bytes())
+    safe_tag = re.sub(r"[^A-Za-z0-9_-]", "_", tag)  # never a path: a manifest may be edited
+    out = cache_dir() / f"{safe_tag}-{digest.hexdigest()}.so"
     if out.is_file():
         return out
 
     def fail(source: Path, cmd: list[str], output: str) -> EffcError:
         return EffcError(f"host C build failed: {first_error(output)}")
 
-    objects = compile_objects(cc, sources, ["-fPIC", "-std=c99", *flags],
-                              cache_dir() / "objects", fail)
+    objects = []
+    for folder in dict.fromkeys(src.parent for src in sources):  # by name, in its folder
+        names = [Path(src.name) for src in sources if src.parent == folder]
+        objects += compile_objects(cc, names, ["-fPIC", "-std=c99", *flags],
+                                   cache_dir() / "objects", fail, cwd=folder)
     tmp = out.with_suffix(f".{os.getpid()}.tmp")
     cmd = [cc, "-shared", *(f for f in flags if f.startswith("-fsanitize")),
            *map(str, objects), "-o", str(tmp), "-lm"]

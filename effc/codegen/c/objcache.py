@@ -46,18 +46,24 @@ def _headers(source: Path, dirs: list[Path]) -> list[Path]:
     return list(seen)
 
 
-def _compiler_id(cc: str) -> bytes:
-    stat = Path(cc).stat()
-    return f"{Path(cc).resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()
+#: Flags that only say where the build happens: the headers found in the -I folders
+#: are keyed by content instead, and a prefix map only rewrites debug-info paths.
+_PLACE_FLAGS = ("-I", "-ffile-prefix-map=")
 
 
-def object_key(cc: str, source: Path, flags: list[str]) -> str:
-    """The cache key: compiler, flags (the -I folders stand for the headers found
-    there), the source and every header it includes, by content."""
-    digest = hashlib.sha256(_compiler_id(cc))
-    digest.update("\0".join(f for f in flags if not f.startswith("-I")).encode())
-    digest.update(source.name.encode() + b"\0" + source.read_bytes())
-    for header in sorted(_headers(source, _include_dirs(flags)), key=lambda p: p.name):
+def object_key(cc: str, source: Path, flags: list[str], cwd: Path) -> str:
+    """The cache key: compiler, flags (but where the build happens), the source as
+    named on the command line and by content, and every header it includes.
+    Without a prefix map an object's debug info names the folder it was built in;
+    a cached object may carry another folder's name there (nothing else differs)."""
+    from effc.codegen.c.hostlib import _compiler_identity
+
+    digest = hashlib.sha256(_compiler_identity(cc).encode())
+    digest.update("\0".join(f for f in flags if not f.startswith(_PLACE_FLAGS)).encode())
+    path = cwd / source
+    digest.update(str(source).encode() + b"\0" + path.read_bytes())
+    dirs = [cwd / d for d in _include_dirs(flags)]
+    for header in sorted(_headers(path, dirs), key=lambda p: p.name):
         digest.update(header.name.encode() + b"\0" + header.read_bytes())
     return digest.hexdigest()[:24]
 
@@ -68,30 +74,43 @@ def first_error(stderr: str) -> str:
     return next((line for line in lines if "error:" in line), lines[0]).strip()
 
 
-def _compile(cc: str, source: Path, flags: list[str], out: Path, fail: Failure) -> None:
+def _compile(cc: str, source: Path, flags: list[str], out: Path, fail: Failure,
+             cwd: Path) -> None:
     tmp = out.with_suffix(f".{os.getpid()}.{id(source)}.tmp")
     cmd = [cc, "-c", *flags, str(source), "-o", str(tmp)]
-    result = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    result = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                            cwd=cwd)
     if result.returncode != 0:
         tmp.unlink(missing_ok=True)
         raise fail(source, cmd, result.stdout + result.stderr)
+    out.with_suffix(".out").write_text(result.stdout + result.stderr)  # before the object
     tmp.replace(out)
 
 
+def compiler_output(obj: Path) -> str:
+    """What the compiler printed while making a cached object (warnings, usually none)."""
+    path = obj.with_suffix(".out")
+    return path.read_text() if path.is_file() else ""
+
+
 def compile_objects(cc: str, sources: list[Path], flags: list[str], folder: Path,
-                    fail: Failure) -> list[Path]:
-    """Objects for ``sources`` (in order), compiled with ``cc -c *flags`` into the cache
-    ``folder`` when not already there; cache misses compile in parallel. A failed
-    compile raises ``fail(source, command, compiler output)``."""
+                    fail: Failure, cwd: Path | None = None) -> list[Path]:
+    """Objects for ``sources`` (in order; paths as given to the compiler, relative to
+    ``cwd``), compiled with ``cc -c *flags`` in ``cwd`` into the cache ``folder`` when
+    not already there; cache misses compile in parallel. A failed compile raises
+    ``fail(source, command, compiler output)``."""
+    cwd = cwd or Path.cwd()
     folder.mkdir(parents=True, exist_ok=True)
-    objects = [folder / f"{src.stem}-{object_key(cc, src, flags)}.o" for src in sources]
+    objects = [folder / f"{src.stem}-{object_key(cc, src, flags, cwd)}.o" for src in sources]
     missing = [(src, obj) for src, obj in zip(sources, objects, strict=True)
                if not obj.is_file()]
     if len(missing) == 1:
-        _compile(cc, missing[0][0], flags, missing[0][1], fail)
+        _compile(cc, missing[0][0], flags, missing[0][1], fail, cwd)
     elif missing:
         workers = min(len(missing), os.cpu_count() or 1)
         with ThreadPoolExecutor(workers) as pool:
-            for future in [pool.submit(_compile, cc, src, flags, obj, fail) for src, obj in missing]:
-                future.result()
+            jobs = [pool.submit(_compile, cc, src, flags, obj, fail, cwd)
+                    for src, obj in missing]
+            for job in jobs:
+                job.result()
     return objects

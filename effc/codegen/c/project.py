@@ -14,9 +14,15 @@ from pathlib import Path
 from typing import Any
 
 from effc.codegen.c.emit import generate_c
+from effc.engines.qemu import FIRMWARE_DIR, FIRMWARE_SOURCES, build_firmware
 from effc.errors import EffcError
 from effc.firmware.boards import Board, MemoryRegion, load_board
 from effc.ir import Graph
+from effc.outdir import OutDir
+
+#: Where a compiled OUTDIR keeps its copy of the startup code and harness.
+FIRMWARE_SRC = "firmware/src"
+FIRMWARE_FILES = (*FIRMWARE_SOURCES, "effc_firmware.h", "effc_semihost.h")
 
 GLUE_HEADER = """/* effc_model.h - binds {name} to the effc firmware harness (generated). */
 #ifndef EFFC_MODEL_H
@@ -41,16 +47,16 @@ int effc_model_entry(const int8_t *in, int8_t *out)
 """
 
 
-def write_harness_glue(folder: Path, c: dict[str, Any], graph: Graph) -> None:
+def harness_glue(c: dict[str, Any], graph: Graph) -> dict[str, bytes]:
     """effc_model.h / effc_model_entry.c: what the firmware harness links against."""
     tin = graph.tensors[graph.inputs[0]]
     tout = graph.tensors[graph.outputs[0]]
     entry = c["float_entry"] or c["entry"]
     ctype = {"int8": "int8_t", "float32": "float"}[tin.dtype]
-    (folder / "effc_model.h").write_text(GLUE_HEADER.format(
-        name=c["name"], input_bytes=tin.nbytes, output_bytes=tout.nbytes))
-    (folder / "effc_model_entry.c").write_text(GLUE_SOURCE.format(
-        name=c["name"], entry=entry, ctype=ctype))
+    return {"effc_model.h": GLUE_HEADER.format(name=c["name"], input_bytes=tin.nbytes,
+                                               output_bytes=tout.nbytes).encode(),
+            "effc_model_entry.c": GLUE_SOURCE.format(name=c["name"], entry=entry,
+                                                     ctype=ctype).encode()}
 
 
 def _roomy(board: Board) -> Board:
@@ -61,12 +67,16 @@ def _roomy(board: Board) -> Board:
                                ram=MemoryRegion(board.ram.origin, big))
 
 
-def firmware(board: Board, outdir: Path, profile: bool = False):
-    """Build (or rebuild) the firmware of a compiled OUTDIR."""
-    from effc.engines.qemu import build_firmware
-
-    target = outdir / ("firmware-profile" if profile else "firmware")
-    return build_firmware(outdir / "c", _roomy(board), target, profile=profile, runtime=False)
+def firmware(board: Board, out: OutDir, c: dict[str, Any], profile: bool = False):
+    """Build (or rebuild) the firmware of a compiled OUTDIR from its own copies of
+    the model, runtime, startup and harness sources (the folder can move)."""
+    target = "firmware-profile" if profile else "firmware"
+    src = out.path(FIRMWARE_SRC)
+    return build_firmware(out.path(c["folder"]), _roomy(board), out.path(target),
+                          profile=profile, runtime=False,
+                          model_sources=[*c["sources"], "effc_model_entry.c"],
+                          firmware_src=src if src.is_dir() else FIRMWARE_DIR,
+                          place=lambda name, data: out.write(f"{target}/{name}", data))
 
 
 def check_fit(board: Board, flash: int, ram: int, arena: int) -> None:
@@ -84,16 +94,26 @@ def check_fit(board: Board, flash: int, ram: int, arena: int) -> None:
                     "(--prune, --prune-fit-board) or pick a larger board")
 
 
-def emit_c_project(graph: Graph, outdir: Path, board_name: str, name: str) -> dict[str, Any]:
+def write_c_project(graph: Graph, out: OutDir, name: str) -> dict[str, Any]:
+    """OUTDIR/c (library + harness glue) and OUTDIR/firmware/src (startup, harness)."""
+    files, facts = generate_c(graph, name)
+    files |= harness_glue(facts["c"], graph)
+    for file, data in sorted(files.items()):
+        out.write(f"{facts['c']['folder']}/{file}", data)
+    for file in FIRMWARE_FILES:
+        out.write(f"{FIRMWARE_SRC}/{file}", (FIRMWARE_DIR / file).read_bytes())
+    return facts
+
+
+def emit_c_project(graph: Graph, out: OutDir, board_name: str, name: str) -> dict[str, Any]:
     board = load_board(board_name)
-    facts = generate_c(graph, outdir / "c", name)
+    facts = write_c_project(graph, out, name)
     facts["board"] = board.name
-    write_harness_glue(outdir / "c", facts["c"], graph)
-    fw = firmware(board, outdir)
+    fw = firmware(board, out, facts["c"])
     ram = fw.ram_bytes + fw.stack_reserved
-    facts["firmware"] = {"elf": str(fw.elf), "bin": str(fw.bin), "hex": str(fw.hex),
-                         "flash_bytes": fw.flash_bytes, "ram_bytes": fw.ram_bytes,
-                         "stack_reserved": fw.stack_reserved}
+    rel = {k: getattr(fw, k).relative_to(out.root).as_posix() for k in ("elf", "bin", "hex")}
+    facts["firmware"] = rel | {"sources": FIRMWARE_SRC, "flash_bytes": fw.flash_bytes,
+                               "ram_bytes": fw.ram_bytes, "stack_reserved": fw.stack_reserved}
     facts["fit"] = {"flash_bytes": fw.flash_bytes, "ram_bytes": ram,
                     "flash_limit": board.flash.size, "ram_limit": board.ram.size}
     check_fit(board, fw.flash_bytes, ram, facts["memory"]["arena_bytes"])
@@ -115,10 +135,9 @@ def board_usage_estimator(board: Board, options: Any):
         quick = dataclasses.replace(options, board=None, prune=None)
         lowered, _ = compile_pipeline(graph.clone(), quick)
         with tempfile.TemporaryDirectory(prefix="effc-fit-") as tmp:
-            folder = Path(tmp)
-            facts = generate_c(lowered, folder / "c", "fit")
-            write_harness_glue(folder / "c", facts["c"], lowered)
-            fw = firmware(board, folder)
+            out = OutDir.prepare(Path(tmp) / "fit")
+            facts = write_c_project(lowered, out, "fit")
+            fw = firmware(board, out, facts["c"])
         return fw.flash_bytes, fw.ram_bytes + fw.stack_reserved
 
     return estimate
