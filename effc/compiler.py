@@ -28,6 +28,7 @@ from effc.ir_io import graph_files, load_graph
 from effc.outdir import OutDir
 from effc.passes.lower_int8 import WEIGHT_GRANULARITIES
 from effc.reference.interpreter import Feeds
+from effc.version import __version__
 
 MANIFEST = "effc.json"
 
@@ -124,7 +125,7 @@ def compile_model(model: str | Path, outdir: str | Path,
     out.write("model.onnx", to_onnx(graph).SerializeToString())
     float_summary = summarize(float_graph)
     manifest: dict[str, Any] = {
-        "effc_version": "0.1.0",
+        "effc_version": __version__,
         "source": Path(model).name,  # informational; no path outside OUTDIR
         "name": graph.name,
         "quantize": quant_report.get("mode", "none"),

@@ -26,6 +26,7 @@ from effc.codegen.names import Namer, comment_text
 from effc.errors import EffcError
 from effc.ir import Graph, Node
 from effc.passes.memory import MemoryPlan, plan_memory
+from effc.version import __version__
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 CTYPES = {"int8": "int8_t", "int32": "int32_t", "float32": "float", "int64": "int64_t"}
@@ -286,7 +287,6 @@ def generate_c(graph: Graph, name: str) -> tuple[dict[str, bytes], dict[str, Any
     inputs = _interface(graph, split.inputs, split.float_wrapper)
     outputs = _interface(graph, split.outputs, split.float_wrapper)
     core_ports = _interface(graph, split.inputs + split.outputs, False)
-    from effc import __version__
     from effc.summary import summarize
 
     summary = summarize(graph)
