@@ -21,10 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from effc.codegen.names import model_symbol
 from effc.errors import EffcError
 from effc.ir import Graph
 from effc.ir_io import graph_files, load_graph
+from effc.names import model_symbol
 from effc.outdir import OutDir
 from effc.passes.lower_int8 import WEIGHT_GRANULARITIES
 from effc.reference.interpreter import Feeds

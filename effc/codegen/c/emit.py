@@ -22,9 +22,9 @@ import numpy as np
 from effc.codegen.c.hostlib import RUNTIME_DIR
 from effc.codegen.c.kernels import Call, node_call
 from effc.codegen.c.scratch import scratch_bytes
-from effc.codegen.names import Namer, comment_text
 from effc.errors import EffcError
 from effc.ir import Graph, Node
+from effc.names import Namer, comment_text
 from effc.passes.memory import MemoryPlan, plan_memory
 from effc.version import __version__
 
