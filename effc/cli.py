@@ -137,7 +137,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
 
 def cmd_boards(args: argparse.Namespace) -> int:
-    from effc.firmware.boards import list_boards
+    from effc.boards import list_boards
 
     for board in list_boards():
         print(board.describe())

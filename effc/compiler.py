@@ -100,8 +100,8 @@ def compile_model(model: str | Path, outdir: str | Path,
 
         estimate = budget = None
         if options.prune.get("fit_board") and options.board:
+            from effc.boards import load_board
             from effc.codegen.c.project import board_usage_estimator
-            from effc.firmware.boards import load_board
 
             board = load_board(options.board)
             budget = (board.flash.size, board.ram.size)

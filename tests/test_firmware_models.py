@@ -89,11 +89,11 @@ def test_hardware_board_reports_fit(tmp_path) -> None:
 
 def test_hardware_board_too_small_names_the_shortfall(tmp_path, monkeypatch) -> None:
     import effc.codegen.c.project as project
+    from effc import boards
     from effc.compiler import CompileOptions, compile_model
-    from effc.firmware import boards
 
     real = boards.load_board("nucleo-l4r5zi")
-    small = boards.Board(**{**real.__dict__, "name": "small",
+    small = boards.McuBoard(**{**real.__dict__, "name": "small",
                             "flash": boards.MemoryRegion(real.flash.origin, 128 * 1024)})
     monkeypatch.setattr(project, "load_board", lambda name: small)
     with pytest.raises(EffcError, match=r"does not fit small: flash needs .* over\)"):

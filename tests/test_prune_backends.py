@@ -48,10 +48,10 @@ def test_pruned_kws_quantizes_and_runs_on_qemu(tmp_path) -> None:
 def test_prune_fit_board_prunes_just_enough(tmp_path, monkeypatch) -> None:
     """--prune-fit-board shrinks the digits model until it fits a 14 KiB-flash board."""
     import effc.codegen.c.project as project
-    from effc.firmware import boards
+    from effc import boards
 
     real = boards.load_board("nucleo-l4r5zi")
-    small = boards.Board(**{**real.__dict__, "name": "small-m4",
+    small = boards.McuBoard(**{**real.__dict__, "name": "small-m4",
                             "flash": boards.MemoryRegion(real.flash.origin, 14 * 1024)})
     monkeypatch.setattr(boards, "load_board", lambda name=None: small)
     monkeypatch.setattr(project, "load_board", lambda name=None: small)

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from effc.boards import DEFAULT_BOARD, list_boards, load_board, qemu_boards
 from effc.errors import EffcError
-from effc.firmware.boards import DEFAULT_BOARD, list_boards, load_board, qemu_boards
 from effc.quant import int8 as q8
 from tests.conftest_c import RUNTIME_C, _c_array, rand_i8, rand_quant, require_tool
 
@@ -104,7 +104,7 @@ def test_unknown_board_names_the_known_ones() -> None:
         load_board("nope")
 
 
-@pytest.mark.parametrize("board", [b.name for b in list_boards()])
+@pytest.mark.parametrize("board", [b.name for b in list_boards("mcu")])
 def test_firmware_builds_for_every_board(board: str, tmp_path: Path) -> None:
     require_tool("arm-none-eabi-gcc")
     from effc.engines.qemu import build_firmware

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import jinja2
 
+from effc.boards import Board, McuBoard, load_board
 from effc.codegen.c.hostlib import RUNTIME_DIR, build_shared, cache_dir
 from effc.errors import EffcError
-from effc.firmware.boards import Board, load_board
 
 FIRMWARE_DIR = Path(__file__).resolve().parents[1] / "firmware"
 FIRMWARE_SOURCES = ("startup.c", "harness.c", "minilibc.c")
@@ -60,7 +60,7 @@ class FirmwareTimeoutError(QemuError):
 class Firmware:
     """A built firmware: its files and its memory figures (bytes)."""
 
-    board: Board
+    board: McuBoard
     elf: Path
     bin: Path
     hex: Path
@@ -92,11 +92,15 @@ def _tool(name: str) -> str:
     return path
 
 
-def _board(board: Board | str | None) -> Board:
-    return board if isinstance(board, Board) else load_board(board)
+def _board(board: Board | str | None) -> McuBoard:
+    b = board if isinstance(board, Board) else load_board(board)
+    if not isinstance(b, McuBoard):
+        raise QemuError(f"board '{b.name}' is an FPGA board; firmware builds and QEMU runs need "
+                        "an MCU board (see 'effc boards')")
+    return b
 
 
-def linker_script(board: Board, stack_size: int | None = None) -> str:
+def linker_script(board: McuBoard, stack_size: int | None = None) -> str:
     """The board's linker script (rendered from ``linker.ld.j2``)."""
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(FIRMWARE_DIR),
                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
@@ -295,7 +299,7 @@ def _per_layer(segments: dict[int, int], layer_ids: list[int]) -> dict[int, int]
     return per
 
 
-def _fail_message(code: int, log: str, b: Board) -> QemuError:
+def _fail_message(code: int, log: str, b: McuBoard) -> QemuError:
     last = [ln for ln in log.splitlines() if ln.strip()]
     tail = last[-1].strip() if last else "(no output)"
     if code == EXIT_HARDFAULT and "stack" in tail:
@@ -382,7 +386,7 @@ def run_qemu(elf: str | Path, board: Board | str | None, input_bytes: bytes,
         return result
 
 
-def _qemu_boards() -> list[Board]:
-    from effc.firmware.boards import qemu_boards
+def _qemu_boards() -> list[McuBoard]:
+    from effc.boards import qemu_boards
 
     return qemu_boards()

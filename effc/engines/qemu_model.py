@@ -27,9 +27,9 @@ def timeout_for(samples: int, macs: int) -> float:
 
 def run_qemu_model(compiled: CompiledModel, x: Feeds, profile: bool = False
                    ) -> EngineResult:
+    from effc.boards import load_board
     from effc.codegen.c.project import firmware
     from effc.engines.qemu import run_qemu
-    from effc.firmware.boards import load_board
     from effc.outdir import OutDir
 
     manifest = compiled.manifest

@@ -13,10 +13,10 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+from effc.boards import McuBoard, MemoryRegion, load_board
 from effc.codegen.c.emit import generate_c
 from effc.engines.qemu import FIRMWARE_DIR, FIRMWARE_SOURCES, build_firmware
 from effc.errors import EffcError
-from effc.firmware.boards import Board, MemoryRegion, load_board
 from effc.ir import Graph
 from effc.outdir import OutDir
 
@@ -62,7 +62,7 @@ def harness_glue(c: dict[str, Any]) -> dict[str, bytes]:
                                                      args=", ".join(args)).encode()}
 
 
-def _roomy(board: Board) -> Board:
+def _roomy(board: McuBoard) -> McuBoard:
     """The board with 256 MiB regions at the same origins: the image links whatever
     its size, byte-identical to the real board's when it fits."""
     big = 256 * 1024 * 1024
@@ -70,7 +70,7 @@ def _roomy(board: Board) -> Board:
                                ram=MemoryRegion(board.ram.origin, big))
 
 
-def firmware(board: Board, out: OutDir, c: dict[str, Any], profile: bool = False):
+def firmware(board: McuBoard, out: OutDir, c: dict[str, Any], profile: bool = False):
     """Build (or rebuild) the firmware of a compiled OUTDIR from its own copies of
     the model, runtime, startup and harness sources (the folder can move)."""
     target = "firmware-profile" if profile else "firmware"
@@ -82,7 +82,7 @@ def firmware(board: Board, out: OutDir, c: dict[str, Any], profile: bool = False
                           place=lambda name, data: out.write(f"{target}/{name}", data))
 
 
-def check_fit(board: Board, flash: int, ram: int, arena: int) -> None:
+def check_fit(board: McuBoard, flash: int, ram: int, arena: int) -> None:
     """Raise the one-line error naming the shortfall when the image exceeds the board."""
     if flash <= board.flash.size and ram <= board.ram.size:
         return
@@ -110,6 +110,9 @@ def write_c_project(graph: Graph, out: OutDir, name: str) -> dict[str, Any]:
 
 def emit_c_project(graph: Graph, out: OutDir, board_name: str, name: str) -> dict[str, Any]:
     board = load_board(board_name)
+    if not isinstance(board, McuBoard):
+        raise EffcError(f"the C target compiles for MCU boards; '{board.name}' is an FPGA board "
+                        "(its targets, hls and rtl, are not available yet)")
     facts = write_c_project(graph, out, name)
     facts["board"] = board.name
     fw = firmware(board, out, facts["c"])
@@ -123,7 +126,7 @@ def emit_c_project(graph: Graph, out: OutDir, board_name: str, name: str) -> dic
     return facts
 
 
-def board_usage_estimator(board: Board, options: Any):
+def board_usage_estimator(board: McuBoard, options: Any):
     """``graph -> (flash bytes, RAM bytes)`` of a float graph once compiled for ``board``.
 
     Used by ``--prune-fit-board``: the candidate is quantized like the real
