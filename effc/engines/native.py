@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 import cffi
 import numpy as np
 
-from effc.codegen.c.hostlib import build_shared
 from effc.engines.run import EngineResult
 from effc.errors import EffcError
 from effc.reference.interpreter import Feeds, as_feeds, inference_count, inference_feeds
+from effc.toolchain.host import build_shared
 
 if TYPE_CHECKING:
     from effc.compiler import CompiledModel

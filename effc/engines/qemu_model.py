@@ -28,9 +28,9 @@ def timeout_for(samples: int, macs: int) -> float:
 def run_qemu_model(compiled: CompiledModel, x: Feeds, profile: bool = False
                    ) -> EngineResult:
     from effc.boards import load_board
-    from effc.codegen.c.project import firmware
     from effc.engines.qemu import run_qemu
     from effc.outdir import OutDir
+    from effc.toolchain.firmware import outdir_firmware
 
     manifest = compiled.manifest
     if "firmware" not in manifest:
@@ -45,7 +45,7 @@ def run_qemu_model(compiled: CompiledModel, x: Feeds, profile: bool = False
     inputs, outputs = entry_ports(compiled)
     elf = compiled.folder / manifest["firmware"]["elf"]
     if profile:
-        elf = firmware(board, OutDir.existing(compiled.folder), manifest["c"], profile=True).elf
+        elf = outdir_firmware(board, OutDir.existing(compiled.folder), manifest["c"], profile=True).elf
     data = b"".join(pack(inputs, inference_feeds(graph, feeds, i)) for i in range(count))
     run = run_qemu(elf, board, data, packed_bytes(outputs), count=True, profile=profile,
                    timeout=timeout_for(count, manifest["summary"]["macs"]))

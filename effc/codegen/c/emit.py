@@ -19,13 +19,13 @@ from typing import Any
 import jinja2
 import numpy as np
 
-from effc.codegen.c.hostlib import RUNTIME_DIR
 from effc.codegen.c.kernels import Call, node_call
 from effc.codegen.c.scratch import scratch_bytes
 from effc.errors import EffcError
 from effc.ir import Graph, Node
 from effc.names import Namer, comment_text
 from effc.passes.memory import MemoryPlan, plan_memory
+from effc.toolchain.host import RUNTIME_DIR
 from effc.version import __version__
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"

@@ -13,16 +13,12 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from effc.boards import McuBoard, MemoryRegion, load_board
+from effc.boards import McuBoard, load_board
 from effc.codegen.c.emit import generate_c
-from effc.engines.qemu import FIRMWARE_DIR, FIRMWARE_SOURCES, build_firmware
 from effc.errors import EffcError
 from effc.ir import Graph
 from effc.outdir import OutDir
-
-#: Where a compiled OUTDIR keeps its copy of the startup code and harness.
-FIRMWARE_SRC = "firmware/src"
-FIRMWARE_FILES = (*FIRMWARE_SOURCES, "effc_firmware.h", "effc_semihost.h")
+from effc.toolchain.firmware import FIRMWARE_DIR, FIRMWARE_FILES, FIRMWARE_SRC, outdir_firmware
 
 GLUE_HEADER = """/* effc_model.h - binds {name} to the effc firmware harness (generated). */
 #ifndef EFFC_MODEL_H
@@ -62,26 +58,6 @@ def harness_glue(c: dict[str, Any]) -> dict[str, bytes]:
                                                      args=", ".join(args)).encode()}
 
 
-def _roomy(board: McuBoard) -> McuBoard:
-    """The board with 256 MiB regions at the same origins: the image links whatever
-    its size, byte-identical to the real board's when it fits."""
-    big = 256 * 1024 * 1024
-    return dataclasses.replace(board, flash=MemoryRegion(board.flash.origin, big),
-                               ram=MemoryRegion(board.ram.origin, big))
-
-
-def firmware(board: McuBoard, out: OutDir, c: dict[str, Any], profile: bool = False):
-    """Build (or rebuild) the firmware of a compiled OUTDIR from its own copies of
-    the model, runtime, startup and harness sources (the folder can move)."""
-    target = "firmware-profile" if profile else "firmware"
-    src = out.path(FIRMWARE_SRC)
-    return build_firmware(out.path(c["folder"]), _roomy(board), out.path(target),
-                          profile=profile, runtime=False,
-                          model_sources=[*c["sources"], "effc_model_entry.c"],
-                          firmware_src=src if src.is_dir() else FIRMWARE_DIR,
-                          place=lambda name, data: out.write(f"{target}/{name}", data))
-
-
 def check_fit(board: McuBoard, flash: int, ram: int, arena: int) -> None:
     """Raise the one-line error naming the shortfall when the image exceeds the board."""
     if flash <= board.flash.size and ram <= board.ram.size:
@@ -115,7 +91,7 @@ def emit_c_project(graph: Graph, out: OutDir, board_name: str, name: str) -> dic
                         "(its targets, hls and rtl, are not available yet)")
     facts = write_c_project(graph, out, name)
     facts["board"] = board.name
-    fw = firmware(board, out, facts["c"])
+    fw = outdir_firmware(board, out, facts["c"])
     ram = fw.ram_bytes + fw.stack_reserved
     rel = {k: getattr(fw, k).relative_to(out.root).as_posix() for k in ("elf", "bin", "hex")}
     facts["firmware"] = rel | {"sources": FIRMWARE_SRC, "flash_bytes": fw.flash_bytes,
@@ -143,7 +119,7 @@ def board_usage_estimator(board: McuBoard, options: Any):
         with tempfile.TemporaryDirectory(prefix="effc-fit-") as tmp:
             out = OutDir.prepare(Path(tmp) / "fit")
             facts = write_c_project(lowered, out, "fit")
-            fw = firmware(board, out, facts["c"])
+            fw = outdir_firmware(board, out, facts["c"])
         return fw.flash_bytes, fw.ram_bytes + fw.stack_reserved
 
     return estimate
