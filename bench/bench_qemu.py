@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from effc.compiler import CompiledModel, CompileOptions, compile_model
-from effc.engines.qemu_model import run_qemu_model
+from effc.engines.qemu import run_qemu_model
 from effc.reference import run_samples
 
 ROOT = Path(__file__).resolve().parents[1]

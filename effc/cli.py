@@ -98,7 +98,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from effc.engines.run import run_engine
+    from effc.api import run_engine
 
     output = _output_path(args.output)
     x = _load_inputs(args.input)
@@ -162,7 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="run a model or a compiled OUTDIR on an engine")
     p.add_argument("model", help="an .onnx file or a folder written by 'effc compile'")
-    p.add_argument("--engine", default="reference", choices=["reference", "host", "qemu"])
+    from effc.engines import engine_names
+
+    p.add_argument("--engine", default="reference", choices=engine_names())
     p.add_argument("--input", required=True,
                    help=".npy of shape [N, *input_shape[1:]], or .npz with one such array "
                         "per input, named like it")

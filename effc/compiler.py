@@ -5,7 +5,8 @@ OUTDIR layout:
   effc.json    the manifest: model summary, interface, quantization parameters, memory
   report.md    the human-readable report
   ir/          the IR the reference engine runs (graph.json + weights.npz)
-  c/, firmware/  with --board: the C library and the firmware (see effc/codegen/c/project.py)
+  board.toml   with --board: the board's file (a user's own board file too)
+  c/, firmware/  with an MCU board: the C library and the firmware (effc/codegen/c/target.py)
   .effc-outdir the marker listing every file effc wrote (effc/outdir.py)
 
 Every path in effc.json is relative to OUTDIR: the folder can be moved.
@@ -21,16 +22,18 @@ from typing import Any
 
 import numpy as np
 
+from effc.artifact import BOARD_FILE, MANIFEST, Artifact
+from effc.boards import load_board
+from effc.codegen import get_target
+from effc.engines import EngineResult, get_engine
 from effc.errors import EffcError
 from effc.ir import Graph
-from effc.ir_io import graph_files, load_graph
+from effc.ir_io import graph_files
 from effc.names import model_symbol
 from effc.outdir import OutDir
 from effc.passes.lower_int8 import WEIGHT_GRANULARITIES
 from effc.reference.interpreter import Feeds
 from effc.version import __version__
-
-MANIFEST = "effc.json"
 
 
 def add_compile_arguments(p: argparse.ArgumentParser) -> None:
@@ -49,7 +52,13 @@ def add_compile_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--input-shape", action="append", metavar="NAME=DxD...")
     p.add_argument("--board", nargs="?", const="mps2-an386", default=None,
                    help="emit C (and firmware) for this board (see 'effc boards'); "
-                        "--board alone means the default, mps2-an386")
+                        "--board alone means the default, mps2-an386; or the path of a board "
+                        "file such as ./myboard.toml")
+    from effc.codegen import target_names
+
+    p.add_argument("--target", choices=target_names(), default=None,
+                   help="what to generate for the board: c (MCU boards), hls or rtl (FPGA "
+                        "boards; not available yet); default: the target of the board's kind")
     p.add_argument("--name", default=None,
                    help="C symbol prefix, also the file names and header guard: ASCII letters, "
                         "digits and _, not effc_* (default: the model's stem made such a name)")
@@ -70,7 +79,8 @@ class CompileOptions:
     calibrator: str = "minmax"
     weight_quant: str = "per-channel"  # or "per-tensor" (WEIGHT_GRANULARITIES)
     input_shapes: list[str] | None = None
-    board: str | None = None
+    board: str | None = None  # a board name (see effc boards) or the path of a board file
+    target: str | None = None  # c, hls or rtl (effc.codegen); default: the board's kind's
     name: str | None = None
     prune: dict[str, Any] | None = None  # prune_graph keywords + "fit_board" (prune_cli)
     force: bool = False  # reuse an OUTDIR holding files effc did not write
@@ -91,6 +101,11 @@ def compile_model(model: str | Path, outdir: str | Path,
     inputs = (Path(model), *([Path(options.calib)] if isinstance(options.calib, str) and
                              options.calib != "random" else []))
     OutDir.check_path(outdir, inputs)
+    if options.target and not options.board:
+        raise EffcError(f"--target {options.target} needs a board: add --board NAME (see "
+                        "'effc boards')")
+    board = load_board(options.board) if options.board else None
+    target = get_target(board, options.target) if board else None
     graph = load(model, parse_input_shapes(options.input_shapes))
     if options.name:
         graph.name = model_symbol(options.name, "--name")
@@ -99,13 +114,11 @@ def compile_model(model: str | Path, outdir: str | Path,
         from effc.passes.prune_cli import apply_prune
 
         estimate = budget = None
-        if options.prune.get("fit_board") and options.board:
-            from effc.boards import load_board
-            from effc.codegen.c.project import board_usage_estimator
-
-            board = load_board(options.board)
-            budget = (board.flash.size, board.ram.size)
-            estimate = board_usage_estimator(board, options)
+        if options.prune.get("fit_board") and target is not None:
+            if target.fit is None:
+                raise EffcError(f"--prune-fit-board is not available for the {target.name} "
+                                "target; prune with --prune RATIO")
+            budget, estimate = target.fit(board, options)
         graph, prune_report = apply_prune(graph, options.prune, options.calib,
                                           estimate=estimate, budget=budget)
     check_finite_constants(graph)
@@ -135,10 +148,10 @@ def compile_model(model: str | Path, outdir: str | Path,
     }
     if prune_report is not None:
         manifest["pruning"] = prune_report
-    if options.board:
-        from effc.codegen.c.project import emit_c_project
-
-        manifest.update(emit_c_project(graph, out, options.board, graph.name))
+    if target is not None:
+        out.write(BOARD_FILE, board.source.read_bytes())
+        manifest.update(target.emit(graph, board, out))
+        manifest |= {"target": target.name, "board_kind": board.kind}
         _self_check(CompiledModel(out.root, graph, manifest), options, out)
     # Last, so that a folder without effc.json is one whose compile did not finish.
     out.write("report.md", report_text(manifest))
@@ -196,7 +209,7 @@ def compile_from_args(args: argparse.Namespace) -> int:
     options = CompileOptions(quantize=args.quantize, calib=args.calib,
                              calibrator=args.calibrator, weight_quant=args.weight_quant,
                              input_shapes=args.input_shape,
-                             board=args.board, name=args.name,
+                             board=args.board, target=args.target, name=args.name,
                              prune=prune_options_from_args(args), force=args.force,
                              verify=args.verify)
     compiled = compile_model(args.model, args.output, options)
@@ -210,36 +223,10 @@ def compile_from_args(args: argparse.Namespace) -> int:
     return 0
 
 
-class CompiledModel:
-    """An OUTDIR written by ``effc compile``."""
+class CompiledModel(Artifact):
+    """An OUTDIR written by ``effc compile`` (``CompiledModel.open(folder)`` reads one)."""
 
-    def __init__(self, folder: Path, graph: Graph, manifest: dict[str, Any]) -> None:
-        self.folder = folder
-        self.graph = graph
-        self.manifest = manifest
-
-    @classmethod
-    def open(cls, folder: str | Path) -> CompiledModel:
-        folder = Path(folder)
-        if not (folder / MANIFEST).is_file():
-            raise EffcError(f"'{folder}' is not a compiled model folder (no {MANIFEST}); run "
-                            "'effc compile MODEL -o OUTDIR' first")
-        try:
-            manifest = json.loads((folder / MANIFEST).read_text())
-        except (OSError, ValueError):
-            manifest = None
-        if not isinstance(manifest, dict) or not {"name", "summary"} <= manifest.keys():
-            raise EffcError(f"'{folder / MANIFEST}' is corrupt (not an effc manifest); run "
-                            "'effc compile MODEL -o OUTDIR' again")
-        return cls(folder, load_graph(folder / "ir"), manifest)
-
-    def run(self, engine: str, x: Feeds, profile: bool = False):
+    def run(self, engine: str, x: Feeds, profile: bool = False) -> EngineResult:
         """Run ``x`` (an array for a one-input model, else {input name: array}) on
-        ``engine``: reference, host or qemu."""
-        from effc.engines.run import run_reference
-
-        if engine == "reference":
-            return run_reference(self.graph, x)
-        from effc.engines.native import run_native
-
-        return run_native(self, engine, x, profile=profile)
+        ``engine``: reference, host or qemu (``effc.engines``)."""
+        return get_engine(engine).run(self, x, profile)

@@ -1,16 +1,23 @@
-"""``effc run``: one entry point over the engines (reference, host, qemu)."""
+"""Engines: peers that run a compiled model, one module each, registered by name.
+
+An engine module calls ``register_engine(Engine(name, run, ...))``; ``run(artifact, x,
+profile)`` takes one array per model input (``Feeds``) and returns an ``EngineResult``.
+The driver finds engines here by name and never imports an engine module.
+"""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from effc.artifact import Artifact
 from effc.errors import EffcError
-from effc.ir import Graph
-from effc.reference.interpreter import Feeds, as_feeds, inference_count, run_batches
+from effc.reference.interpreter import Feeds
 
 
 @dataclass
@@ -41,30 +48,46 @@ class EngineResult:
                 "outputs": outputs} | single | self.metrics
 
 
-def run_engine(
-    model: str | Path,
-    engine: str,
-    x: Feeds,
-    input_shapes: list[str] | None = None,
-    profile: bool = False,
-) -> EngineResult:
-    path = Path(model)
-    if path.is_dir():
-        from effc.compiler import CompiledModel
+@dataclass(frozen=True)
+class Engine:
+    """``run(artifact, x, profile)``: every output of the inferences in ``x`` (profile:
+    per-layer measurements, where the engine makes them). ``runs_models``: it also runs a
+    model that was not compiled (from its graph alone). ``trace(artifact, feeds)``: one
+    inference's output of every layer as (layer index, bytes), where the engine can."""
 
-        compiled = CompiledModel.open(path)
-        return compiled.run(engine, x, profile=profile)
-    if engine != "reference":
-        raise EffcError(f"engine '{engine}' runs a compiled folder; first run "
-                        f"'effc compile {model} -o OUTDIR', then 'effc run OUTDIR'")
-    from effc.frontend.importer import load
-    from effc.frontend.loader import parse_input_shapes
-
-    graph = load(path, parse_input_shapes(input_shapes))
-    return run_reference(graph, x)
+    name: str
+    run: Callable[[Artifact, Feeds, bool], EngineResult]
+    runs_models: bool = False
+    trace: Callable[[Artifact, dict[str, np.ndarray]], list[tuple[int, bytes]]] | None = None
 
 
-def run_reference(graph: Graph, x: Feeds) -> EngineResult:
-    feeds = as_feeds(graph, x)
-    values = run_batches(graph, feeds)
-    return EngineResult(values, "reference", {"inferences": inference_count(graph, feeds)})
+_ENGINES: dict[str, Engine] = {}
+_loaded = False
+
+
+def register_engine(engine: Engine) -> Engine:
+    _ENGINES[engine.name] = engine
+    return engine
+
+
+def _engines() -> dict[str, Engine]:
+    global _loaded
+    if not _loaded:
+        for info in pkgutil.iter_modules(__path__):
+            importlib.import_module(f"{__name__}.{info.name}")
+        _loaded = True
+    return _ENGINES
+
+
+def engine_names() -> list[str]:
+    """The engines that run models first (the oracle), then the others by name."""
+    return sorted(_engines(), key=lambda name: (not _ENGINES[name].runs_models, name))
+
+
+def get_engine(name: str) -> Engine:
+    engine = _engines().get(name)
+    if engine is None:
+        names = engine_names()
+        raise EffcError(f"unknown engine '{name}'; choose {', '.join(names[:-1])} or "
+                        f"{names[-1]}")
+    return engine

@@ -1,4 +1,5 @@
-"""``effc compile --board``: the C library, the board's budget check, the firmware.
+"""The C target (``effc compile --board`` an MCU board): the C library, the firmware and
+the board's budget check.
 
 For every board the library is linked with effc's startup code and
 semihosting harness into ``OUTDIR/firmware/firmware.{elf,bin,hex}`` (QEMU
@@ -10,14 +11,18 @@ against the board's memory.
 from __future__ import annotations
 
 import dataclasses
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from effc.boards import McuBoard, load_board
+from effc.boards import Board, McuBoard
+from effc.codegen import Target, register_target
 from effc.codegen.c.emit import generate_c
 from effc.errors import EffcError
 from effc.ir import Graph
 from effc.outdir import OutDir
+from effc.passes.pipeline import compile_pipeline
 from effc.toolchain.firmware import FIRMWARE_DIR, FIRMWARE_FILES, FIRMWARE_SRC, outdir_firmware
 
 GLUE_HEADER = """/* effc_model.h - binds {name} to the effc firmware harness (generated). */
@@ -84,12 +89,10 @@ def write_c_project(graph: Graph, out: OutDir, name: str) -> dict[str, Any]:
     return facts
 
 
-def emit_c_project(graph: Graph, out: OutDir, board_name: str, name: str) -> dict[str, Any]:
-    board = load_board(board_name)
-    if not isinstance(board, McuBoard):
-        raise EffcError(f"the C target compiles for MCU boards; '{board.name}' is an FPGA board "
-                        "(its targets, hls and rtl, are not available yet)")
-    facts = write_c_project(graph, out, name)
+def emit_c(graph: Graph, board: Board, out: OutDir) -> dict[str, Any]:
+    """The target's entry point: OUTDIR/c, OUTDIR/firmware and the manifest section."""
+    assert isinstance(board, McuBoard)  # the registry gives the C target MCU boards only
+    facts = write_c_project(graph, out, graph.name)
     facts["board"] = board.name
     fw = outdir_firmware(board, out, facts["c"])
     ram = fw.ram_bytes + fw.stack_reserved
@@ -102,16 +105,16 @@ def emit_c_project(graph: Graph, out: OutDir, board_name: str, name: str) -> dic
     return facts
 
 
-def board_usage_estimator(board: McuBoard, options: Any):
-    """``graph -> (flash bytes, RAM bytes)`` of a float graph once compiled for ``board``.
+def fit_c(board: Board, options: Any
+          ) -> tuple[tuple[int, int], Callable[[Graph], tuple[int, int]]]:
+    """The board's (flash, RAM) and ``graph -> (flash bytes, RAM bytes)`` of a float graph
+    once compiled for ``board``.
 
     Used by ``--prune-fit-board``: the candidate is quantized like the real
     build (when calibration data is given), its C is generated and linked into
     the firmware image in a scratch folder. RAM counts static data and the stack.
     """
-    import tempfile
-
-    from effc.passes.pipeline import compile_pipeline
+    assert isinstance(board, McuBoard)
 
     def estimate(graph: Graph) -> tuple[int, int]:
         quick = dataclasses.replace(options, board=None, prune=None)
@@ -122,4 +125,7 @@ def board_usage_estimator(board: McuBoard, options: Any):
             fw = outdir_firmware(board, out, facts["c"])
         return fw.flash_bytes, fw.ram_bytes + fw.stack_reserved
 
-    return estimate
+    return (board.flash.size, board.ram.size), estimate
+
+
+register_target(Target("c", "mcu", "a C99 library and Cortex-M firmware", emit_c, fit_c))
