@@ -14,8 +14,8 @@ Every path in effc.json is relative to OUTDIR: the folder can be moved.
 
 from __future__ import annotations
 
-import argparse
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,45 +31,9 @@ from effc.ir import Graph
 from effc.ir_io import graph_files
 from effc.names import model_symbol
 from effc.outdir import OutDir
-from effc.passes.lower_int8 import WEIGHT_GRANULARITIES
+from effc.passes.prune import prune_graph, prune_to_fit
 from effc.reference.interpreter import Feeds
 from effc.version import __version__
-
-
-def add_compile_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("model", help="the .onnx model")
-    p.add_argument("-o", "--output", required=True, metavar="OUTDIR")
-    p.add_argument("--quantize", choices=["int8", "none"], default=None,
-                   help="int8 post-training quantization (default: int8 for QDQ models, "
-                        "none for float models without --calib)")
-    p.add_argument("--calib", metavar="FILE.npz|FILE.npy|random",
-                   help="calibration samples on axis 0")
-    p.add_argument("--calibrator", default="minmax",
-                   help="minmax, percentile, mse or entropy; per tensor as NAME=KIND")
-    p.add_argument("--weight-quant", choices=list(WEIGHT_GRANULARITIES), default="per-channel",
-                   help="symmetric int8 weights with one scale per output channel (default) "
-                        "or one per tensor; a QDQ model's weights keep their own")
-    p.add_argument("--input-shape", action="append", metavar="NAME=DxD...")
-    p.add_argument("--board", nargs="?", const="mps2-an386", default=None,
-                   help="emit C (and firmware) for this board (see 'effc boards'); "
-                        "--board alone means the default, mps2-an386; or the path of a board "
-                        "file such as ./myboard.toml")
-    from effc.codegen import target_names
-
-    p.add_argument("--target", choices=target_names(), default=None,
-                   help="what to generate for the board: c (MCU boards), hls or rtl (FPGA "
-                        "boards; not available yet); default: the target of the board's kind")
-    p.add_argument("--name", default=None,
-                   help="C symbol prefix, also the file names and header guard: ASCII letters, "
-                        "digits and _, not effc_* (default: the model's stem made such a name)")
-    p.add_argument("--force", action="store_true",
-                   help="reuse an OUTDIR that holds files effc did not write (they are kept)")
-    p.add_argument("--no-verify", dest="verify", action="store_false",
-                   help="with --board, skip the self-check (the library built for the host "
-                        "against the reference on the calibration samples or 8 random inputs)")
-    from effc.passes.prune_cli import add_prune_arguments
-
-    add_prune_arguments(p)
 
 
 @dataclass
@@ -82,7 +46,7 @@ class CompileOptions:
     board: str | None = None  # a board name (see effc boards) or the path of a board file
     target: str | None = None  # c, hls or rtl (effc.codegen); default: the board's kind's
     name: str | None = None
-    prune: dict[str, Any] | None = None  # prune_graph keywords + "fit_board" (prune_cli)
+    prune: dict[str, Any] | None = None  # prune_graph keywords + "fit_board" (effc/cli/prune.py)
     force: bool = False  # reuse an OUTDIR holding files effc did not write
     verify: bool = True  # with a board: the host build against the reference (effc/verify.py)
 
@@ -111,8 +75,6 @@ def compile_model(model: str | Path, outdir: str | Path,
         graph.name = model_symbol(options.name, "--name")
     prune_report = None
     if options.prune:
-        from effc.passes.prune_cli import apply_prune
-
         estimate = budget = None
         if options.prune.get("fit_board") and target is not None:
             if target.fit is None:
@@ -159,6 +121,27 @@ def compile_model(model: str | Path, outdir: str | Path,
     return CompiledModel(out.root, graph, manifest)
 
 
+def apply_prune(graph: Graph, options: dict[str, Any], calib: Any = None,
+                estimate: Callable[[Graph], tuple[int, int]] | None = None,
+                budget: tuple[int, int] | None = None) -> tuple[Graph, dict[str, Any]]:
+    """Prune ``graph`` as ``prune_options_from_args`` describes (the compiler's entry point).
+
+    With "fit_board", ``estimate(graph) -> (flash, ram)`` and ``budget`` =
+    (flash bytes, RAM bytes) come from the C backend and the board.
+    """
+    opts = dict(options)
+    fit = opts.pop("fit_board", False)
+    if not fit:
+        return prune_graph(graph, calib=calib, **opts)
+    if estimate is None or budget is None:
+        raise EffcError("--prune-fit-board needs a board: use 'effc compile MODEL -o OUTDIR "
+                        "--board NAME --prune-fit-board'")
+    if opts.pop("ratio", 0.0) or opts.pop("target_macs", None) is not None:
+        raise EffcError("--prune-fit-board chooses the ratio itself; drop --prune and "
+                        "--prune-target-macs")
+    return prune_to_fit(graph, budget[0], budget[1], estimate, calib=calib, **opts)
+
+
 def check_finite_constants(graph: Graph) -> None:
     """Refuse NaN and infinite weights in one line naming the tensor (an op's
     infinite bound, such as Clip's, is an attribute and stays allowed)."""
@@ -201,26 +184,6 @@ def quantization_parameters(graph: Graph) -> dict[str, Any]:
     if not activations:
         return {}
     return {"activations": activations, "weights": constants}
-
-
-def compile_from_args(args: argparse.Namespace) -> int:
-    from effc.passes.prune_cli import prune_options_from_args
-
-    options = CompileOptions(quantize=args.quantize, calib=args.calib,
-                             calibrator=args.calibrator, weight_quant=args.weight_quant,
-                             input_shapes=args.input_shape,
-                             board=args.board, target=args.target, name=args.name,
-                             prune=prune_options_from_args(args), force=args.force,
-                             verify=args.verify)
-    compiled = compile_model(args.model, args.output, options)
-    m = compiled.manifest
-    print(f"compiled {m['name']} ({m['quantize']}): {m['summary']['macs']:,} MACs, "
-          f"{m['summary']['params']:,} params -> {args.output}")
-    check = m.get("verification", {})
-    if "differing_values" in check:
-        print(f"self-check: host build vs the {check['compared_with']} on {check['inputs']}: "
-              f"{check['differing_values']} differing values ({check['criterion']})")
-    return 0
 
 
 class CompiledModel(Artifact):

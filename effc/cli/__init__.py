@@ -131,7 +131,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
-    from effc.compiler import compile_from_args
+    from effc.cli.compile import compile_from_args
 
     return compile_from_args(args)
 
@@ -145,7 +145,7 @@ def cmd_boards(args: argparse.Namespace) -> int:
 
 
 def cmd_prune(args: argparse.Namespace) -> int:
-    from effc.passes.prune_cli import prune_from_args
+    from effc.cli.prune import prune_from_args
 
     return prune_from_args(args)
 
@@ -176,13 +176,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("compile", help="compile a model into OUTDIR")
-    from effc.compiler import add_compile_arguments
+    from effc.cli.compile import add_compile_arguments
 
     add_compile_arguments(p)
     p.set_defaults(func=cmd_compile)
 
     p = sub.add_parser("prune", help="structured channel pruning: MODEL -> pruned ONNX + report")
-    from effc.passes.prune_cli import add_prune_command_arguments
+    from effc.cli.prune import add_prune_command_arguments
 
     add_prune_command_arguments(p)
     p.set_defaults(func=cmd_prune)
@@ -203,7 +203,3 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("effc: interrupted\n")
         return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())
