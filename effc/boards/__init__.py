@@ -101,7 +101,7 @@ class FpgaBoard(Board):
         memory = " + ".join(f"{count} {label}" for count, label in (
             (self.bram36, "BRAM36"), (self.ebr, "EBR"), (self.spram, "SPRAM"),
             (self.uram, "URAM")) if count)
-        return (f"{self.name:<18} {self.part:<20} {self.lut:>7,} LUT {self.ff:>7,} FF "
+        return (f"{self.name:<18} {self.part:<21} {self.lut:>7,} LUT {self.ff:>7,} FF "
                 f"{self.dsp:>5,} DSP  {memory}  {self.clock_mhz:g} MHz")
 
 
