@@ -9,6 +9,7 @@ targets here by name and never imports a target's modules.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import pkgutil
 from collections.abc import Callable
@@ -39,7 +40,6 @@ class Target:
 PLANNED = {"hls": ("fpga", "HLS C++"), "rtl": ("fpga", "Verilog")}
 
 _TARGETS: dict[str, Target] = {}
-_loaded = False
 
 
 def register_target(target: Target) -> Target:
@@ -47,13 +47,12 @@ def register_target(target: Target) -> Target:
     return target
 
 
+@functools.cache
 def _targets() -> dict[str, Target]:
-    global _loaded
-    if not _loaded:
-        for info in pkgutil.iter_modules(__path__):
-            if info.ispkg:
-                importlib.import_module(f"{__name__}.{info.name}.target")
-        _loaded = True
+    """Every target: each subpackage's ``target`` module registers one when imported."""
+    for info in pkgutil.iter_modules(__path__):
+        if info.ispkg:
+            importlib.import_module(f"{__name__}.{info.name}.target")
     return _TARGETS
 
 

@@ -7,6 +7,7 @@ The driver finds engines here by name and never imports an engine module.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import pkgutil
 from collections.abc import Callable
@@ -62,7 +63,6 @@ class Engine:
 
 
 _ENGINES: dict[str, Engine] = {}
-_loaded = False
 
 
 def register_engine(engine: Engine) -> Engine:
@@ -70,12 +70,11 @@ def register_engine(engine: Engine) -> Engine:
     return engine
 
 
+@functools.cache
 def _engines() -> dict[str, Engine]:
-    global _loaded
-    if not _loaded:
-        for info in pkgutil.iter_modules(__path__):
-            importlib.import_module(f"{__name__}.{info.name}")
-        _loaded = True
+    """Every engine: each module of this package registers one when imported."""
+    for info in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{info.name}")
     return _ENGINES
 
 
