@@ -124,10 +124,10 @@ def compile_model(model: str | Path, outdir: str | Path,
 def apply_prune(graph: Graph, options: dict[str, Any], calib: Any = None,
                 estimate: Callable[[Graph], tuple[int, int]] | None = None,
                 budget: tuple[int, int] | None = None) -> tuple[Graph, dict[str, Any]]:
-    """Prune ``graph`` as ``prune_options_from_args`` describes (the compiler's entry point).
+    """Prune ``graph`` as ``effc.cli.prune.prune_options_from_args`` describes.
 
     With "fit_board", ``estimate(graph) -> (flash, ram)`` and ``budget`` =
-    (flash bytes, RAM bytes) come from the C backend and the board.
+    (flash bytes, RAM bytes) come from the target (``Target.fit``) and the board.
     """
     opts = dict(options)
     fit = opts.pop("fit_board", False)
