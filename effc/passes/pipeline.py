@@ -35,6 +35,10 @@ def compile_pipeline(graph: Graph, options) -> tuple[Graph, dict]:
     from effc.passes.fold_batchnorm import fold_batchnorm
     from effc.passes.fuse_activation import fuse_activation
     from effc.passes.qdq_import import strip_qdq
+    from effc.passes.winograd import winograd
+
+    def winograd_pass(g: Graph) -> Graph:
+        return winograd(g, getattr(options, "winograd", "off"))
 
     graph = run_passes(graph, [fold_batchnorm])
     quantize = options.quantize
@@ -42,12 +46,12 @@ def compile_pipeline(graph: Graph, options) -> tuple[Graph, dict]:
     if quantize is None:
         quantize = "int8" if (has_qdq or options.calib is not None) else "none"
     if quantize == "none":
-        return run_passes(graph, [strip_qdq, optimize_layout, fuse_activation]), {
-            "mode": "none"}
+        return run_passes(graph, [strip_qdq, optimize_layout, fuse_activation,
+                                  winograd_pass]), {"mode": "none"}
     from effc.passes.quantize import quantize_graph
 
     graph, report = quantize_graph(graph, options)
     report["mode"] = "int8"
     graph.toposort()
     graph.validate()
-    return graph, report
+    return run_passes(graph, [winograd_pass]), report

@@ -120,6 +120,44 @@ def conv_call(graph: Graph, node: Node, int8: bool) -> Call:
     return Call(macro, node.name, node.op_type, fields, [x], [y], weights, inplace=inplace)
 
 
+def winograd_weights(u: np.ndarray, int8: bool) -> np.ndarray:
+    """Transformed weights [C_out, *A, C_in] in the layout of effc_winograd_s8 /
+    _f32: [C_out][P][C_in] (positions row-major). int8: C_in padded to a multiple
+    of 4 with zeros, each group of 4 channels in the SXTB16 lane order c0, c2, c1, c3."""
+    flat = u.reshape(u.shape[0], -1, u.shape[-1])
+    if not int8:
+        return np.ascontiguousarray(flat, np.float32)
+    c4 = (flat.shape[-1] + 3) // 4 * 4
+    padded = np.zeros((*flat.shape[:2], c4), np.int16)
+    padded[..., :flat.shape[-1]] = flat
+    lanes = np.arange(c4).reshape(-1, 4)[:, [0, 2, 1, 3]].reshape(-1)
+    return np.ascontiguousarray(padded[..., lanes])
+
+
+def winograd_call(graph: Graph, node: Node, int8: bool) -> Call:
+    """A Winograd node: effc_winograd_s8 (F(2x2,3x3), exact) or effc_winograd_f32."""
+    x, u, y = node.inputs[0], node.inputs[2], node.outputs[0]
+    bias = node.inputs[3] if len(node.inputs) > 3 else None
+    g = _geometry(node)
+    xs, ys = graph.tensors[x].shape, graph.tensors[y].shape
+    fields: dict[str, Any] = {
+        **g, "input_dims": dims4(xs), "output_dims": dims4(ys),
+        "filter_dims": [ys[-1], g["kh"], g["kw"], xs[-1]], "bias": bias,
+        "tile": node.attrs["tile"],
+        "transformed": winograd_weights(graph.tensors[u].data, int8),
+    }
+    if int8:
+        fields.update(input_zero_point=_zp(graph, x), output_zero_point=_zp(graph, y),
+                      activation_min=node.attrs["activation_min"],
+                      activation_max=node.attrs["activation_max"],
+                      multiplier=node.attrs["multiplier"], shift=node.attrs["shift"])
+    else:
+        fields.update(activation_min=_flt(node.attrs.get("activation_min"), -FLT_MAX),
+                      activation_max=_flt(node.attrs.get("activation_max"), FLT_MAX))
+    return Call(f"winograd_{'s8' if int8 else 'f32'}", node.name, node.op_type, fields, [x],
+                [y], [])
+
+
 def dense_call(graph: Graph, node: Node, int8: bool) -> Call:
     x, w, y = node.inputs[0], node.inputs[1], node.outputs[0]
     ws = graph.tensors[w].shape
@@ -303,7 +341,7 @@ def reshape_call(graph: Graph, node: Node, int8: bool) -> Call:
 
 
 CALLS = {
-    "Conv": conv_call, "Dense": dense_call,
+    "Conv": conv_call, "Winograd": winograd_call, "Dense": dense_call,
     "MaxPool": pool_call, "AveragePool": pool_call, "GlobalAveragePool": pool_call,
     "GlobalMaxPool": pool_call,
     "Add": binary_call, "Sub": binary_call, "Mul": binary_call, "Div": binary_call,
