@@ -120,73 +120,83 @@ typedef struct {
 
 #define EFFC_U32(x) ((uint32_t)(x))
 
-/* acc[g][0..3] = Y' / 4 + bias (Y' / 2 in 1-D) of each tile g < n, Y' = A^T M A
- * (2 outputs per tile in 1-D). Wrapping arithmetic: exact while Y' fits. */
-static void effc_wino_accumulators(const effc_wino_stage *o, const int32_t *m, int32_t n,
-                                   int32_t bias, int32_t acc[][4])
+/* Y' = A^T M A of one tile (M [position][tile], this tile's column at m),
+ * then acc = Y' / 4 + bias (Y' / 2 in 1-D; y[2], y[3] unused). Wrapping
+ * arithmetic: exact while Y' fits int32. */
+static inline __attribute__((always_inline)) void
+effc_wino_acc(const int32_t *m, int32_t two_d, uint32_t bias, int32_t *y)
 {
-    const uint32_t b = EFFC_U32(bias);
-    int32_t g, j;
-    for (g = 0; g < n; g++, m++) {
-        if (o->two_d) {
-            uint32_t t0[4], t1[4];
-            for (j = 0; j < 4; j++) {
-                const uint32_t m0 = EFFC_U32(m[(0 + j) * EFFC_WINO_TILES]);
-                const uint32_t m1 = EFFC_U32(m[(4 + j) * EFFC_WINO_TILES]);
-                const uint32_t m2 = EFFC_U32(m[(8 + j) * EFFC_WINO_TILES]);
-                const uint32_t m3 = EFFC_U32(m[(12 + j) * EFFC_WINO_TILES]);
-                t0[j] = m0 + m1 + m2;
-                t1[j] = m1 - m2 - m3;
-            }
-            acc[g][0] = (int32_t)(EFFC_U32((int32_t)(t0[0] + t0[1] + t0[2]) >> 2) + b);
-            acc[g][1] = (int32_t)(EFFC_U32((int32_t)(t0[1] - t0[2] - t0[3]) >> 2) + b);
-            acc[g][2] = (int32_t)(EFFC_U32((int32_t)(t1[0] + t1[1] + t1[2]) >> 2) + b);
-            acc[g][3] = (int32_t)(EFFC_U32((int32_t)(t1[1] - t1[2] - t1[3]) >> 2) + b);
-        } else {
-            const uint32_t m0 = EFFC_U32(m[0]), m1 = EFFC_U32(m[EFFC_WINO_TILES]);
-            const uint32_t m2 = EFFC_U32(m[2 * EFFC_WINO_TILES]);
-            const uint32_t m3 = EFFC_U32(m[3 * EFFC_WINO_TILES]);
-            acc[g][0] = (int32_t)(EFFC_U32((int32_t)(m0 + m1 + m2) >> 1) + b);
-            acc[g][1] = (int32_t)(EFFC_U32((int32_t)(m1 - m2 - m3) >> 1) + b);
+    if (two_d) {
+        uint32_t t0[4], t1[4];
+        int32_t j;
+        for (j = 0; j < 4; j++) {
+            const uint32_t m0 = EFFC_U32(m[(0 + j) * EFFC_WINO_TILES]);
+            const uint32_t m1 = EFFC_U32(m[(4 + j) * EFFC_WINO_TILES]);
+            const uint32_t m2 = EFFC_U32(m[(8 + j) * EFFC_WINO_TILES]);
+            const uint32_t m3 = EFFC_U32(m[(12 + j) * EFFC_WINO_TILES]);
+            t0[j] = m0 + m1 + m2;
+            t1[j] = m1 - m2 - m3;
         }
+        y[0] = (int32_t)(EFFC_U32((int32_t)(t0[0] + t0[1] + t0[2]) >> 2) + bias);
+        y[1] = (int32_t)(EFFC_U32((int32_t)(t0[1] - t0[2] - t0[3]) >> 2) + bias);
+        y[2] = (int32_t)(EFFC_U32((int32_t)(t1[0] + t1[1] + t1[2]) >> 2) + bias);
+        y[3] = (int32_t)(EFFC_U32((int32_t)(t1[1] - t1[2] - t1[3]) >> 2) + bias);
+    } else {
+        const uint32_t m0 = EFFC_U32(m[0]), m1 = EFFC_U32(m[EFFC_WINO_TILES]);
+        const uint32_t m2 = EFFC_U32(m[2 * EFFC_WINO_TILES]);
+        const uint32_t m3 = EFFC_U32(m[3 * EFFC_WINO_TILES]);
+        y[0] = (int32_t)(EFFC_U32((int32_t)(m0 + m1 + m2) >> 1) + bias);
+        y[1] = (int32_t)(EFFC_U32((int32_t)(m1 - m2 - m3) >> 1) + bias);
+        y[2] = y[3] = 0;
     }
 }
 
-/* rs: a constant at each call site (one instance per record kind). */
+/* The output of one accumulator. rs and clamp are constants at each call
+ * site (one instance per record kind and clamp): the effc_requant_rs records
+ * (DSP body) fold the zero point in and, without a fused activation, the
+ * int8 range is one SSAT. */
 static inline __attribute__((always_inline)) int8_t
-effc_wino_requant(int32_t acc, const effc_requant_rs *rs_record, effc_requant record,
-                  int32_t zero_point, int32_t lo, int32_t hi, const int rs)
+effc_wino_rq(int32_t acc, const effc_requant_rs *rs_record, const effc_requant *record,
+             int32_t zero_point, int32_t lo, int32_t hi, const int rs, const int clamp)
 {
-    if (rs) { /* the zero point is folded into the record */
-        return (int8_t)effc_clamp_i32(effc_requant_rs_apply(acc, rs_record), lo, hi);
+    (void)clamp;
+    if (rs) {
+        const int32_t v = effc_requant_rs_apply(acc, rs_record);
+#if defined(EFFC_USE_DSP)
+        if (!clamp) {
+            return (int8_t)__ssat(v, 8);
+        }
+#endif
+        return (int8_t)effc_clamp_i32(v, lo, hi);
     }
-    return effc_requant_to_s8(acc, record, zero_point, lo, hi);
+    return effc_requant_to_s8(acc, *record, zero_point, lo, hi);
 }
 
 static inline __attribute__((always_inline)) void
 effc_wino_store(const effc_wino_stage *o, const int32_t *m, const effc_wino_tile *tiles,
-                int32_t n, int32_t oc, const int rs)
+                int32_t n, int32_t oc, const int rs, const int clamp)
 {
-    int32_t acc[EFFC_WINO_TILES][4];
     /* locals: the int8 stores below cannot alias them */
     const effc_requant_rs rs_record = rs ? o->channels_rs[oc] : (effc_requant_rs){0, 0, 0, 0};
     const effc_requant record = rs ? (effc_requant){0, 0, 0, 0} : o->channels[oc];
-    const int32_t zp = o->zero_point, lo = o->lo, hi = o->hi;
+    const int32_t zp = o->zero_point, lo = o->lo, hi = o->hi, two_d = o->two_d;
+    const uint32_t bias = o->bias != NULL ? EFFC_U32(o->bias[oc]) : 0u;
     const size_t pixel = o->pixel, row = o->row;
     int32_t g;
-    effc_wino_accumulators(o, m, n, o->bias != NULL ? o->bias[oc] : 0, acc);
     for (g = 0; g < n; g++) {
         int8_t *dst = tiles[g].out + oc;
         const int32_t cols = tiles[g].cols, rows = tiles[g].rows;
-        dst[0] = effc_wino_requant(acc[g][0], &rs_record, record, zp, lo, hi, rs);
+        int32_t y[4];
+        effc_wino_acc(m + g, two_d, bias, y);
+        dst[0] = effc_wino_rq(y[0], &rs_record, &record, zp, lo, hi, rs, clamp);
         if (cols == 2) {
-            dst[pixel] = effc_wino_requant(acc[g][1], &rs_record, record, zp, lo, hi, rs);
+            dst[pixel] = effc_wino_rq(y[1], &rs_record, &record, zp, lo, hi, rs, clamp);
         }
         if (rows == 2) {
-            dst[row] = effc_wino_requant(acc[g][2], &rs_record, record, zp, lo, hi, rs);
+            dst[row] = effc_wino_rq(y[2], &rs_record, &record, zp, lo, hi, rs, clamp);
             if (cols == 2) {
-                dst[row + pixel] = effc_wino_requant(acc[g][3], &rs_record, record, zp, lo,
-                                                     hi, rs);
+                dst[row + pixel] = effc_wino_rq(y[3], &rs_record, &record, zp, lo, hi, rs,
+                                                clamp);
             }
         }
     }
@@ -196,10 +206,12 @@ effc_wino_store(const effc_wino_stage *o, const int32_t *m, const effc_wino_tile
 static void effc_wino_output(const effc_wino_stage *o, const int32_t *m,
                              const effc_wino_tile *tiles, int32_t n, int32_t oc)
 {
-    if (o->channels_rs != NULL) {
-        effc_wino_store(o, m, tiles, n, oc, 1);
+    if (o->channels_rs == NULL) {
+        effc_wino_store(o, m, tiles, n, oc, 0, 1);
+    } else if (o->lo > -128 || o->hi < 127) {
+        effc_wino_store(o, m, tiles, n, oc, 1, 1);
     } else {
-        effc_wino_store(o, m, tiles, n, oc, 0);
+        effc_wino_store(o, m, tiles, n, oc, 1, 0);
     }
 }
 
