@@ -28,7 +28,8 @@
  *
  * Scratch: [requantization records: 16 * C_out][V: P * align4(C_in) * 8]
  * [M: P * 16][align4(C_in) bytes of the input zero point, read for a padded
- * pixel] with P = 16 (2-D) or 4 (1-D).
+ * pixel][align4(C_out) bytes where the DSP output loop writes the outputs a
+ * partial tile does not have] with P = 16 (2-D) or 4 (1-D).
  */
 #include "effc_internal.h"
 
@@ -49,9 +50,11 @@ typedef struct {
 /* One tile of a group: its input pixels and where its outputs go. */
 typedef struct {
     const int8_t *px[16]; /* the input tile's pixels, row-major (zp_row in the padding) */
-    int8_t *out;          /* its top-left output, channel 0 */
-    int32_t rows, cols;   /* outputs inside the output: 1 or 2 each */
 } effc_wino_tile;
+
+/* The outputs of a group's tiles, 4 per tile, row-major, channel 0; those
+ * outside the output (and the second row in 1-D) point at a discard row. */
+typedef int8_t *effc_wino_outs[EFFC_WINO_TILES][4];
 
 static int32_t effc_wino_positions(const effc_dims *f)
 {
@@ -63,7 +66,7 @@ size_t effc_winograd_s8_scratch_size(const effc_dims *filter_dims)
     const size_t p = (size_t)effc_wino_positions(filter_dims);
     const size_t c4 = effc_align4((size_t)filter_dims->c);
     return (size_t)filter_dims->n * sizeof(effc_requant) + p * c4 * EFFC_WINO_TILES * 2u +
-           p * EFFC_WINO_TILES * 4u + c4;
+           p * EFFC_WINO_TILES * 4u + c4 + effc_align4((size_t)filter_dims->n);
 }
 
 static int effc_wino_args_ok(const effc_conv_params *p, const effc_dims *in,
@@ -80,7 +83,7 @@ static int effc_wino_args_ok(const effc_conv_params *p, const effc_dims *in,
 
 /* Tile t (flat over N, tile rows, tile columns): pixels and outputs. */
 static void effc_wino_tile_at(const effc_wino_ctx *cx, int32_t t, int8_t *output,
-                              effc_wino_tile *tile)
+                              int8_t *discard, effc_wino_tile *tile, int8_t **outs)
 {
     const effc_dims *in = cx->in, *out = cx->out;
     const int32_t tx = t % cx->tiles_w;
@@ -99,10 +102,16 @@ static void effc_wino_tile_at(const effc_wino_ctx *cx, int32_t t, int8_t *output
                                    (size_t)x) * (size_t)in->c;
         }
     }
-    tile->out = output + (((size_t)b * (size_t)out->h + (size_t)oy) * (size_t)out->w +
-                          (size_t)ox) * (size_t)out->c;
-    tile->rows = cx->two_d ? EFFC_MIN(2, out->h - oy) : 1;
-    tile->cols = EFFC_MIN(2, out->w - ox);
+    for (i = 0; i < 2; i++) {
+        for (j = 0; j < 2; j++) {
+            const int32_t y = oy + i, x = ox + j;
+            outs[2 * i + j] =
+                (y >= out->h || x >= out->w || (i == 1 && !cx->two_d))
+                    ? discard
+                    : output + (((size_t)b * (size_t)out->h + (size_t)y) * (size_t)out->w +
+                                (size_t)x) * (size_t)out->c;
+        }
+    }
 }
 
 /* ----------------------------------------------------- output transform */
@@ -114,7 +123,6 @@ typedef struct {
     const effc_requant *channels;
     const effc_requant_rs *channels_rs;
     int32_t zero_point, lo, hi; /* lo, hi: the activation bounds */
-    size_t pixel, row;          /* output strides (bytes) of a pixel and of a row */
     int32_t two_d;
 } effc_wino_stage;
 
@@ -173,45 +181,34 @@ effc_wino_rq(int32_t acc, const effc_requant_rs *rs_record, const effc_requant *
 }
 
 static inline __attribute__((always_inline)) void
-effc_wino_store(const effc_wino_stage *o, const int32_t *m, const effc_wino_tile *tiles,
-                int32_t n, int32_t oc, const int rs, const int clamp)
+effc_wino_store(const effc_wino_stage *o, const int32_t *m, effc_wino_outs outs, int32_t n,
+                int32_t oc, const int rs, const int clamp)
 {
     /* locals: the int8 stores below cannot alias them */
     const effc_requant_rs rs_record = rs ? o->channels_rs[oc] : (effc_requant_rs){0, 0, 0, 0};
     const effc_requant record = rs ? (effc_requant){0, 0, 0, 0} : o->channels[oc];
     const int32_t zp = o->zero_point, lo = o->lo, hi = o->hi, two_d = o->two_d;
     const uint32_t bias = o->bias != NULL ? EFFC_U32(o->bias[oc]) : 0u;
-    const size_t pixel = o->pixel, row = o->row;
-    int32_t g;
+    int32_t g, k;
     for (g = 0; g < n; g++) {
-        int8_t *dst = tiles[g].out + oc;
-        const int32_t cols = tiles[g].cols, rows = tiles[g].rows;
         int32_t y[4];
         effc_wino_acc(m + g, two_d, bias, y);
-        dst[0] = effc_wino_rq(y[0], &rs_record, &record, zp, lo, hi, rs, clamp);
-        if (cols == 2) {
-            dst[pixel] = effc_wino_rq(y[1], &rs_record, &record, zp, lo, hi, rs, clamp);
-        }
-        if (rows == 2) {
-            dst[row] = effc_wino_rq(y[2], &rs_record, &record, zp, lo, hi, rs, clamp);
-            if (cols == 2) {
-                dst[row + pixel] = effc_wino_rq(y[3], &rs_record, &record, zp, lo, hi, rs,
-                                                clamp);
-            }
+        for (k = 0; k < (two_d ? 4 : 2); k++) {
+            outs[g][k][oc] = effc_wino_rq(y[k], &rs_record, &record, zp, lo, hi, rs, clamp);
         }
     }
 }
 
 /* The outputs of channel oc of the group's n tiles, from M [position][tile]. */
-static void effc_wino_output(const effc_wino_stage *o, const int32_t *m,
-                             const effc_wino_tile *tiles, int32_t n, int32_t oc)
+static void effc_wino_output_c(const effc_wino_stage *o, const int32_t *m, effc_wino_outs outs,
+                               int32_t n, int32_t oc)
 {
     if (o->channels_rs == NULL) {
-        effc_wino_store(o, m, tiles, n, oc, 0, 1);
+        effc_wino_store(o, m, outs, n, oc, 0, 1);
     } else if (o->lo > -128 || o->hi < 127) {
-        effc_wino_store(o, m, tiles, n, oc, 1, 1);
+        effc_wino_store(o, m, outs, n, oc, 1, 1);
     } else {
-        effc_wino_store(o, m, tiles, n, oc, 1, 0);
+        effc_wino_store(o, m, outs, n, oc, 1, 0);
     }
 }
 
@@ -255,6 +252,12 @@ static void effc_wino_input(const effc_wino_ctx *cx, const effc_wino_tile *tile,
             v[(size_t)(4 * i + 3) * row + at] = (int16_t)(r[i][1] - r[i][3]);
         }
     }
+}
+
+static void effc_wino_output(const effc_wino_stage *o, const int32_t *m, effc_wino_outs outs,
+                             int32_t n, int32_t oc)
+{
+    effc_wino_output_c(o, m, outs, n, oc);
 }
 
 /* M[p][g] = sum over channels of U[p][c] V[p][c][g], for every position p. */
@@ -336,7 +339,8 @@ effc_wino_rows(const int32_t t[4][8], int32_t *vq, size_t words)
 }
 
 /* The DSP input transform, 4 channels (two per word) at a time: the columns'
- * B^T d (SADD16 / SSUB16), then the rows' (B^T d) B into V. */
+ * B^T d (SADD16 / SSUB16), then the rows' (B^T d) B into V; the full groups
+ * of a 2-D tile in assembly (effc_wino_input_asm), the rest here. */
 static void effc_wino_input(const effc_wino_ctx *cx, const effc_wino_tile *tile, int32_t g,
                             int16_t *v)
 {
@@ -348,9 +352,16 @@ static void effc_wino_input(const effc_wino_ctx *cx, const effc_wino_tile *tile,
     int32_t q, j, k;
     if (!cx->two_d) {
         for (q = 0; q < groups; q++, vq += 2 * EFFC_WINO_TILES) {
+            const int32_t n = cx->in->c - 4 * q;
             int32_t d[4][2];
             for (j = 0; j < 4; j++) {
-                effc_wino_pixel_tail(tile->px[j] + 4 * q, cx->in->c - 4 * q, zp, d[j]);
+                if (n >= 4) {
+                    const uint32_t w = effc_read_u32(tile->px[j] + 4 * q);
+                    d[j][0] = __sxtab16(off, w);
+                    d[j][1] = effc_sxtab16_ror8(off, w);
+                } else {
+                    effc_wino_pixel_tail(tile->px[j] + 4 * q, n, zp, d[j]);
+                }
             }
             for (k = 0; k < 2; k++) {
                 vq[k * EFFC_WINO_TILES] = __ssub16(d[0][k], d[2][k]);
@@ -361,12 +372,15 @@ static void effc_wino_input(const effc_wino_ctx *cx, const effc_wino_tile *tile,
         }
         return;
     }
-    for (q = 0; q < full; q++, vq += 2 * EFFC_WINO_TILES) {
-        int32_t t[4][8];
-        for (j = 0; j < 4; j++) {
-            effc_wino_column(tile->px + j, (size_t)(4 * q), 4, off, zp, t[j]);
-        }
-        effc_wino_rows((const int32_t(*)[8])t, vq, words);
+    if (full > 0) {
+        effc_wino_in_job job;
+        job.px = tile->px;
+        job.groups = full;
+        job.off = off;
+        job.v = vq;
+        job.row_bytes = (int32_t)(words * 4u);
+        effc_wino_input_asm(&job);
+        vq += (size_t)full * 2 * EFFC_WINO_TILES;
     }
     if (full < groups) { /* the last channels, padded with zeros */
         int32_t t[4][8];
@@ -378,48 +392,23 @@ static void effc_wino_input(const effc_wino_ctx *cx, const effc_wino_tile *tile,
     }
 }
 
-/* M[p][0..3] for every position p: r0 = U (int16 pairs, [P][c4 / 2] words),
- * r1 = V ([P][c4 / 2][4] words), r2 = quads = c4 / 4 (> 0), r3 = P (> 0),
- * [sp] = M ([P][4] int32). Per quad of channels: LDRD of two weight words,
- * two LDM of four V words, 8 SMLAD (16 MACs in 13 instructions with the
- * loop). Naked, with a fixed allocation of 14 registers. */
-__attribute__((naked, noinline)) static void effc_wino_products_asm(
-    const int32_t *u __attribute__((unused)), const int32_t *v __attribute__((unused)),
-    int32_t quads __attribute__((unused)), int32_t positions __attribute__((unused)),
-    int32_t *m __attribute__((unused)))
+/* The assembly loop for 2-D tiles with effc_requant_rs records and no
+ * activation clamp (the usual case), else the C stage. */
+static void effc_wino_output(const effc_wino_stage *o, const int32_t *m, effc_wino_outs outs,
+                             int32_t n, int32_t oc)
 {
-    __asm__ volatile(
-        "push   {r4-r11, lr}\n\t"
-        "ldr    r12, [sp, #36]\n\t"
-        "push   {r2, r3}\n\t"
-        "mov    r3, r12\n\t"
-        "1:\n\t"
-        "movs   r4, #0\n\t"
-        "movs   r5, #0\n\t"
-        "movs   r6, #0\n\t"
-        "movs   r7, #0\n\t"
-        "ldr    r2, [sp]\n\t"
-        "2:\n\t"
-        "ldrd   r12, lr, [r0], #8\n\t"
-        "ldm    r1!, {r8-r11}\n\t"
-        "smlad  r4, r12, r8, r4\n\t"
-        "smlad  r5, r12, r9, r5\n\t"
-        "smlad  r6, r12, r10, r6\n\t"
-        "smlad  r7, r12, r11, r7\n\t"
-        "ldm    r1!, {r8-r11}\n\t"
-        "smlad  r4, lr, r8, r4\n\t"
-        "smlad  r5, lr, r9, r5\n\t"
-        "smlad  r6, lr, r10, r6\n\t"
-        "smlad  r7, lr, r11, r7\n\t"
-        "subs   r2, r2, #1\n\t"
-        "bne    2b\n\t"
-        "stm    r3!, {r4-r7}\n\t"
-        "ldr    r2, [sp, #4]\n\t"
-        "subs   r2, r2, #1\n\t"
-        "str    r2, [sp, #4]\n\t"
-        "bne    1b\n\t"
-        "add    sp, sp, #8\n\t"
-        "pop    {r4-r11, pc}\n\t");
+    effc_wino_out_job job;
+    if (!o->two_d || o->channels_rs == NULL || o->lo > -128 || o->hi < 127) {
+        effc_wino_output_c(o, m, outs, n, oc);
+        return;
+    }
+    job.m = m;
+    job.out = &outs[0][0];
+    job.tiles = n;
+    job.oc = oc;
+    job.bias = o->bias != NULL ? o->bias[oc] : 0;
+    job.record = &o->channels_rs[oc];
+    effc_wino_output_asm(&job);
 }
 
 static void effc_wino_products(const int16_t *u, const int16_t *v, int32_t c4,
@@ -439,11 +428,12 @@ int effc_winograd_s8(const effc_scratch *scratch, const effc_conv_params *params
 {
     effc_wino_ctx cx;
     effc_wino_tile tiles[EFFC_WINO_TILES];
+    effc_wino_outs outs;
     effc_wino_stage stage;
     effc_mm mm;
     int16_t *v;
     int32_t *m;
-    int8_t *zp_row;
+    int8_t *zp_row, *discard;
     int32_t t0, count, oc, g;
     size_t weights_row;
     void *buf;
@@ -487,26 +477,25 @@ int effc_winograd_s8(const effc_scratch *scratch, const effc_conv_params *params
         zp_row[g] = (int8_t)params->input_zero_point;
     }
     cx.zp_row = zp_row;
+    discard = zp_row + cx.c4;
     stage.bias = bias;
     stage.channels = mm.channels;
     stage.channels_rs = mm.channels_rs;
     stage.zero_point = params->output_zero_point;
     stage.lo = params->activation_min;
     stage.hi = params->activation_max;
-    stage.pixel = (size_t)output_dims->c;
-    stage.row = (size_t)output_dims->w * stage.pixel;
     stage.two_d = cx.two_d;
     for (t0 = 0; t0 < count; t0 += EFFC_WINO_TILES) {
         const int32_t n = EFFC_MIN(EFFC_WINO_TILES, count - t0);
         for (g = 0; g < EFFC_WINO_TILES; g++) {
             /* a missing tile of the last group repeats the first (its outputs are dropped) */
-            effc_wino_tile_at(&cx, t0 + (g < n ? g : 0), output, &tiles[g]);
+            effc_wino_tile_at(&cx, t0 + (g < n ? g : 0), output, discard, &tiles[g], outs[g]);
             effc_wino_input(&cx, &tiles[g], g, v);
         }
         for (oc = 0; oc < output_dims->c; oc++) {
             effc_wino_products(transformed + (size_t)oc * weights_row, v, cx.c4, cx.positions,
                                m);
-            effc_wino_output(&stage, m, tiles, n, oc);
+            effc_wino_output(&stage, m, outs, n, oc);
         }
     }
     return EFFC_OK;
