@@ -25,7 +25,7 @@ from effc.errors import EffcError
 from effc.frontend.importer import load
 from effc.passes.pipeline import compile_pipeline
 from effc.passes.winograd import winograd
-from effc.passes.winograd_cost import predict
+from effc.passes.winograd_cost import MARGIN, predict
 from effc.reference import run_samples
 from tests.conftest import EXAMPLES, shared_models
 from tests.small_models import make_model, onnxruntime_outputs, tensor, weights
@@ -143,18 +143,24 @@ def test_a_layer_past_the_overflow_bound_keeps_the_direct_convolution(tmp_path: 
 def test_auto_follows_the_cost_model(tmp_path: Path) -> None:
     path = _convs_model(tmp_path / "convs.onnx")
     graph = compile_pipeline(load(path), CompileOptions(quantize="none", winograd="auto"))[0]
+    decided = {}
     for node in graph.nodes:
         decision = node.attrs.get("winograd")
         if decision is None or "predicted" not in decision:
             continue
+        decided[node.name] = decision
         predicted = decision["predicted"]
-        best = min(predicted, key=predicted.__getitem__)
-        assert decision["choice"] == best and "cost model" in decision["reason"]
-        assert (node.op_type == "Winograd") == (best != "direct")
-        shape = {"rank": 2, "batch": 1, "out_h": 12, "out_w": 12, "c_in": 4, "c_out": 4,
-                 "dtype": "float32"} if node.name == "same3x3" else None
-        if shape is not None:
-            assert predicted["direct"] == predict(shape, 0)
+        best = min((k for k in predicted if k != "direct"), key=predicted.__getitem__)
+        wins = predicted[best] < (1 - MARGIN) * predicted["direct"]
+        assert decision["choice"] == (best if wins else "direct")
+        assert "cost model" in decision["reason"]
+        assert (node.op_type == "Winograd") == wins
+    assert set(decided) == {"same3x3", "valid3x3"}
+    shape = {"rank": 2, "batch": 1, "out_h": 12, "out_w": 12, "c_in": 4, "c_out": 4,
+             "dtype": "float32", "pads": [1, 1, 1, 1]}
+    assert decided["same3x3"]["predicted"] == {
+        "direct": predict(shape, 0), "F(2x2,3x3)": predict(shape, 2),
+        "F(4x4,3x3)": predict(shape, 4)}
 
 
 def test_modes_are_checked() -> None:

@@ -13,7 +13,7 @@ with a 3x3 kernel (or a 3-tap 1-D kernel), stride 1, dilation 1 and group 1;
 an int8 one also needs the overflow bound of ``int8_bounds`` (else it keeps
 the direct convolution). ``mode`` "on" rewrites every eligible Conv, "auto"
 those the cost model (``winograd_cost``, calibrated on QEMU instruction
-counts) predicts cheaper, "off" none. Weights are transformed here, at compile
+counts) predicts at least ``MARGIN`` cheaper, "off" none. Weights are transformed here, at compile
 time. Guarantees: ``ref(pass(g)) == ref(g)`` bit for bit for int8, within
 float rounding for float; every Conv with a 3x3 (3-tap) kernel carries
 ``attrs["winograd"]`` = {"choice", "reason"[, "predicted"]} (the report reads
@@ -66,9 +66,11 @@ def shape_of(graph: Graph, node: Node) -> dict[str, Any]:
     x, y = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
     rank = len(x.shape) - 2
     out_hw = (y.shape[1], y.shape[2]) if rank == 2 else (1, y.shape[1])
+    pads = node.attrs["pads"]
     return {"rank": rank, "batch": x.shape[0], "out_h": out_hw[0], "out_w": out_hw[1],
             "c_in": x.shape[-1], "c_out": y.shape[-1],
-            "dtype": "int8" if x.dtype == "int8" else "float32"}
+            "dtype": "int8" if x.dtype == "int8" else "float32",
+            "pads": list(pads) if rank == 2 else [0, pads[0], 0, pads[1]]}
 
 
 def choose(graph: Graph, node: Node, mode: str) -> dict[str, Any]:
@@ -84,18 +86,16 @@ def choose(graph: Graph, node: Node, mode: str) -> dict[str, Any]:
         return {"choice": tile_name(shape["rank"], m), "tile": m,
                 "reason": "--winograd on" + (": exact in int8, bit-identical"
                                              if shape["dtype"] == "int8" else "")}
-    from effc.passes.winograd_cost import predict
+    from effc.passes.winograd_cost import MARGIN, predict
 
-    candidates = [(DIRECT, 0, predict(shape, 0))] + [
-        (tile_name(shape["rank"], m), m, predict(shape, m)) for m in tiles]
-    predicted = {name: cost for name, _, cost in candidates}
-    best, m, cost = min(candidates, key=lambda c: (c[2], c[1] != 0))  # a tie keeps direct
-    direct = predicted[DIRECT]
-    if m == 0:
-        name, fastest = min(candidates[1:], key=lambda c: c[2])[::2]
+    candidates = [(tile_name(shape["rank"], m), m, predict(shape, m)) for m in tiles]
+    best, m, cost = min(candidates, key=lambda c: c[2])
+    direct = predict(shape, 0)
+    predicted = {DIRECT: direct} | {name: c for name, _, c in candidates}
+    if cost >= (1 - MARGIN) * direct:
         return {"choice": DIRECT, "predicted": predicted,
-                "reason": f"cost model: direct {direct:,} <= {name} {fastest:,} predicted "
-                          "instructions"}
+                "reason": f"cost model: {best} {cost:,} is not {MARGIN:.0%} below direct "
+                          f"{direct:,} predicted instructions"}
     return {"choice": best, "tile": m, "predicted": predicted,
             "reason": f"cost model: {best} {cost:,} < direct {direct:,} predicted "
                       f"instructions ({direct / cost:.2f}x)"}

@@ -10,8 +10,9 @@ a least-squares fit over the kernel's loop counts gives the instructions of
 any shape:
 
 * int8 direct: pixels P = N*OH*OW, K = 9*C_in (3*C_in in 1-D); features 1,
-  P, P*K (im2col), P*C_out (requantization), the MACs P*C_out*K split by the
-  matrix kernel's path (four pixels at a time for K <= 64, else two), and
+  P, P*K (im2col), P_border*K (the windows over padding gathered tap by tap),
+  P*C_out (requantization), C_out (its records), the MACs P*C_out*K split by
+  the matrix kernel's path (four pixels at a time for K <= 64, else two), and
   P*C_out*(K mod 4) (its scalar tail);
 * float direct: the taps that read the input (padded ones are skipped), V;
   features 1, P, P*C_out, V*C_out, V*C_out*C_in;
@@ -35,6 +36,11 @@ from typing import Any
 import numpy as np
 
 COSTS = Path(__file__).with_name("winograd_costs.json")
+#: auto takes Winograd only when it is predicted this much below direct: with
+#: leave-one-out predictions over the calibration shapes (each shape predicted
+#: by a fit without it) no choice is then slower than direct, the smallest safe
+#: margin being 8% (tests/test_winograd_cost.py).
+MARGIN = 0.10
 
 
 def kernel_name(tile: int) -> str:
@@ -46,6 +52,11 @@ def _taps_inside(out: int, pad: int, size: int) -> int:
     return sum(1 for o in range(out) for k in range(3) if 0 <= o - pad + k < size)
 
 
+def _interior(out: int, pad: int, size: int) -> int:
+    """Outputs of one axis whose 3-tap window lies inside the input."""
+    return sum(1 for o in range(out) if o - pad >= 0 and o - pad + 2 < size)
+
+
 def features(shape: dict[str, Any], tile: int) -> np.ndarray:
     """The loop counts of one layer (see the module docstring)."""
     n, oh, ow = shape.get("batch", 1), shape["out_h"], shape["out_w"]
@@ -53,13 +64,16 @@ def features(shape: dict[str, Any], tile: int) -> np.ndarray:
     if tile == 0:
         pixels = n * oh * ow
         taps = (9 if rank == 2 else 3) * c_in
+        top, left, bottom, right = shape.get("pads", [1, 1, 1, 1])
+        in_h, in_w = oh + top + bottom - (2 if rank == 2 else 0), ow + left + right - 2
         if shape["dtype"] == "int8":  # im2col; 4 pixels at a time for taps <= 64
             quad = taps <= 64
             macs = pixels * c_out * taps
-            return np.array([1, pixels, pixels * taps, pixels * c_out, macs * quad,
-                             macs * (not quad), pixels * c_out * (taps % 4)], np.float64)
-        top, left, bottom, right = shape.get("pads", [1, 1, 1, 1])
-        in_h, in_w = oh + top + bottom - (2 if rank == 2 else 0), ow + left + right - 2
+            interior = n * (_interior(oh, top, in_h) if rank == 2 else 1) * \
+                _interior(ow, left, in_w)
+            return np.array([1, pixels, pixels * taps, (pixels - interior) * taps,
+                             pixels * c_out, c_out, macs * quad, macs * (not quad),
+                             pixels * c_out * (taps % 4)], np.float64)
         inside = (_taps_inside(oh, top, in_h) if rank == 2 else 1) * \
             _taps_inside(ow, left, in_w) * n
         return np.array([1, pixels, pixels * c_out, inside * c_out, inside * c_out * c_in],
@@ -76,24 +90,31 @@ def measurements() -> list[dict[str, Any]]:
     return json.loads(COSTS.read_text())["measurements"]
 
 
-@functools.cache
-def models() -> dict[tuple[str, int, str], np.ndarray]:
-    """Least-squares coefficients per (dtype, rank, kernel), fitted on the
-    relative error (every layer size weighs the same)."""
+Models = dict[tuple[str, int, str], np.ndarray]
+
+
+def fit(rows: list[dict[str, Any]]) -> Models:
+    """Least-squares coefficients per (dtype, rank, kernel), fitted on the relative
+    error (every layer size weighs the same)."""
     groups: dict[tuple[str, int, str], list[dict[str, Any]]] = {}
-    for row in measurements():
+    for row in rows:
         groups.setdefault((row["dtype"], row["rank"], row["kernel"]), []).append(row)
     fitted = {}
-    for key, rows in groups.items():
+    for key, group in groups.items():
         tile = 0 if key[2] == "direct" else int(key[2][1:])
-        a = np.array([features(r, tile) for r in rows])
-        y = np.array([r["instructions"] for r in rows], np.float64)
+        a = np.array([features(r, tile) for r in group])
+        y = np.array([r["instructions"] for r in group], np.float64)
         fitted[key] = np.linalg.lstsq(a / y[:, None], np.ones_like(y), rcond=None)[0]
     return fitted
 
 
-def predict(shape: dict[str, Any], tile: int) -> int:
+@functools.cache
+def models() -> Models:
+    return fit(measurements())
+
+
+def predict(shape: dict[str, Any], tile: int, fitted: Models | None = None) -> int:
     """Predicted instructions of the layer ``shape`` (winograd.shape_of) with the
     direct kernel (tile 0) or Winograd F(tile)."""
-    coef = models()[(shape["dtype"], shape["rank"], kernel_name(tile))]
+    coef = (fitted or models())[(shape["dtype"], shape["rank"], kernel_name(tile))]
     return max(1, round(float(features(shape, tile) @ coef)))

@@ -84,6 +84,20 @@ def effc_outputs(graph, feeds: dict[str, np.ndarray], batch: int) -> dict[str, n
     return {n: np.concatenate([r[n] for r in runs]) for n in graph.outputs}
 
 
+def winograd_eligible(rm: RandomModel) -> bool:
+    """Does the model have a Conv the Winograd pass rewrites (3x3 or 3-tap, stride 1,
+    dilation 1, group 1)?"""
+    for node in rm.model.graph.node:
+        if node.op_type != "Conv":
+            continue
+        attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+        if all(k == 3 for k in attrs.get("kernel_shape", [])) and \
+                all(s == 1 for s in attrs.get("strides", [])) and \
+                all(d == 1 for d in attrs.get("dilations", [])) and attrs.get("group", 1) == 1:
+            return True
+    return False
+
+
 def expect_refusal(target: str, rm: RandomModel, action: Callable[[], object]) -> None:
     """``action`` must raise the one-line EffcError naming a blocking feature."""
     reasons = blocking(rm.features, target)
@@ -210,6 +224,54 @@ class Differential:
         bit_identical(compiled.run("host", x).outputs, ref,
                       f"int8 {weight_quant}: host C vs integer reference")
         self.report.outcomes[f"qemu_int8 {weight_quant}"] = "ran"
+
+    def check_winograd(self, board: str | None = None) -> None:
+        """The model with --winograd on (every eligible convolution through the Winograd
+        kernels): float within FLOAT_RTOL of onnxruntime, its C library within it of the
+        reference; int8 (both weight granularities) the integer reference bit-identical
+        with the direct convolutions' (the pass is exact) and the C library with it, on
+        the host, under ASan/UBSan and, with a board, under QEMU."""
+        x = self.test[self.rm.inputs[0][0]]
+        if board is None and expected(self.rm.features, "host_float"):
+            compiled = compile_model(self.path, self.folder / "wino-float",
+                                     CompileOptions(quantize="none", winograd="on"))
+            assert "Winograd" in {n.op_type for n in compiled.graph.nodes}
+            ort_out = onnxruntime_outputs(self.rm.model, self.test, self.batch)
+            ours = effc_outputs(compiled.graph, self.test, self.batch)
+            for name, value in ort_out.items():
+                float_close(ours[name], value, f"Winograd float graph vs onnxruntime, {name}")
+            ref = run_samples(compiled.graph, x)
+            float_close(with_host_library(compiled).run("host", x).outputs, ref,
+                        "Winograd float host C vs reference")
+            if self.sanitizer is not None:
+                float_close(self.sanitizer.run(compiled, x), ref,
+                            "Winograd float host C (ASan/UBSan)")
+            self.report.outcomes["winograd host_float"] = "ran"
+        target = "qemu_int8" if board else "host_int8"
+        if not expected(self.rm.features, target):
+            return
+        calib = self.calib[self.rm.inputs[0][0]]
+        for weight_quant in WEIGHT_QUANTS:
+            options = CompileOptions(calib=calib, weight_quant=weight_quant, board=board,
+                                     winograd="on")
+            compiled = compile_model(self.path, self.folder / f"wino-{weight_quant}-{board}",
+                                     options)
+            assert "Winograd" in {n.op_type for n in compiled.graph.nodes}
+            direct = self.compile_int8(weight_quant)
+            ref = run_samples(compiled.graph, x)
+            bit_identical(ref, run_samples(direct.graph, x),
+                          f"int8 {weight_quant}: Winograd reference vs direct convolution")
+            if board is None:
+                compiled = with_host_library(compiled)
+                if self.sanitizer is not None:
+                    bit_identical(self.sanitizer.run(compiled, x), ref,
+                                  f"int8 {weight_quant}: Winograd host C (ASan/UBSan)")
+            else:
+                bit_identical(compiled.run("qemu", x).outputs, ref,
+                              f"int8 {weight_quant}: Winograd QEMU vs integer reference")
+            bit_identical(compiled.run("host", x).outputs, ref,
+                          f"int8 {weight_quant}: Winograd host C vs integer reference")
+            self.report.outcomes[f"winograd {target} {weight_quant}"] = "ran"
 
     def check_effc_only(self) -> None:
         """For models onnxruntime refuses: the float and int8 C libraries on the host
