@@ -61,7 +61,8 @@ def _rewrite_once(graph: Graph) -> bool:
         perm = node.attrs["perm"]
         x_shape = graph.tensors[x].shape
         if perm == list(range(len(perm))):
-            graph.bypass(node)
+            if not graph.bypass(node):  # an output copying an interface value
+                node.op_type, node.attrs = "Reshape", {"shape": list(graph.tensors[t].shape)}
             return True
         const = graph.const(x)
         if const is not None:
@@ -90,8 +91,7 @@ def _rewrite_once(graph: Graph) -> bool:
 def _simplify_reshape(graph: Graph, node: Node) -> bool:
     x = node.inputs[0]
     if tuple(node.attrs["shape"]) == graph.tensors[x].shape:
-        graph.bypass(node)
-        return True
+        return graph.bypass(node)
     producer = graph.producer(x)
     if producer is not None and producer.op_type == "Reshape":
         for name in (producer.inputs[0], node.outputs[0]):  # reshapes keep quantization
