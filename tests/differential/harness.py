@@ -227,46 +227,43 @@ class Differential:
         reference; int8 (both weight granularities) the integer reference bit-identical
         with the direct convolutions' (the pass is exact) and the C library with it, on
         the host, under ASan/UBSan and, with a board, under QEMU."""
-        x = self.test[self.rm.inputs[0][0]]
         if board is None and expected(self.rm.features, "host_float"):
             compiled = compile_model(self.path, self.folder / "wino-float",
                                      CompileOptions(quantize="none", winograd="on"))
             assert "Winograd" in {n.op_type for n in compiled.graph.nodes}
-            ort_out = onnxruntime_outputs(self.rm.model, self.test, self.batch)
-            ours = effc_outputs(compiled.graph, self.test, self.batch)
-            for name, value in ort_out.items():
-                float_close(ours[name], value, f"Winograd float graph vs onnxruntime, {name}")
-            ref = run_samples(compiled.graph, x)
-            float_close(with_host_library(compiled).run("host", x).outputs, ref,
-                        "Winograd float host C vs reference")
+            ref = run_batches(compiled.graph, self.test)
+            all_close(ref, onnxruntime_outputs(self.rm.model, self.test, self.batches),
+                      "Winograd float graph vs onnxruntime", exact=False)
+            all_close(with_host_library(compiled).run("host", self.test).values, ref,
+                      "Winograd float host C vs reference", exact=False)
             if self.sanitizer is not None:
-                float_close(self.sanitizer.run(compiled, x), ref,
-                            "Winograd float host C (ASan/UBSan)")
+                all_close(self.sanitizer.run(compiled, self.test), ref,
+                          "Winograd float host C (ASan/UBSan)", exact=False)
             self.report.outcomes["winograd host_float"] = "ran"
         target = "qemu_int8" if board else "host_int8"
         if not expected(self.rm.features, target):
             return
-        calib = self.calib[self.rm.inputs[0][0]]
         for weight_quant in WEIGHT_QUANTS:
-            options = CompileOptions(calib=calib, weight_quant=weight_quant, board=board,
+            options = CompileOptions(calib=self.calib, weight_quant=weight_quant, board=board,
                                      winograd="on")
             compiled = compile_model(self.path, self.folder / f"wino-{weight_quant}-{board}",
                                      options)
             assert "Winograd" in {n.op_type for n in compiled.graph.nodes}
-            direct = self.compile_int8(weight_quant)
-            ref = run_samples(compiled.graph, x)
-            bit_identical(ref, run_samples(direct.graph, x),
-                          f"int8 {weight_quant}: Winograd reference vs direct convolution")
+            ref = run_batches(compiled.graph, self.test)
+            all_close(ref, run_batches(self.compile_int8(weight_quant).graph, self.test),
+                      f"int8 {weight_quant}: Winograd reference vs direct convolution",
+                      exact=True)
             if board is None:
                 compiled = with_host_library(compiled)
                 if self.sanitizer is not None:
-                    bit_identical(self.sanitizer.run(compiled, x), ref,
-                                  f"int8 {weight_quant}: Winograd host C (ASan/UBSan)")
+                    all_close(self.sanitizer.run(compiled, self.test), ref,
+                              f"int8 {weight_quant}: Winograd host C (ASan/UBSan)", exact=True)
             else:
-                bit_identical(compiled.run("qemu", x).outputs, ref,
-                              f"int8 {weight_quant}: Winograd QEMU vs integer reference")
-            bit_identical(compiled.run("host", x).outputs, ref,
-                          f"int8 {weight_quant}: Winograd host C vs integer reference")
+                all_close(compiled.run("qemu", self.test).values, ref,
+                          f"int8 {weight_quant}: Winograd QEMU vs integer reference",
+                          exact=True)
+            all_close(compiled.run("host", self.test).values, ref,
+                      f"int8 {weight_quant}: Winograd host C vs integer reference", exact=True)
             self.report.outcomes[f"winograd {target} {weight_quant}"] = "ran"
 
     def check_effc_only(self) -> None:
