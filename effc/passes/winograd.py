@@ -97,8 +97,8 @@ def choose(graph: Graph, node: Node, mode: str) -> dict[str, Any]:
                 "reason": f"cost model: {best} {cost:,} is not {MARGIN:.0%} below direct "
                           f"{direct:,} predicted instructions"}
     return {"choice": best, "tile": m, "predicted": predicted,
-            "reason": f"cost model: {best} {cost:,} < direct {direct:,} predicted "
-                      f"instructions ({direct / cost:.2f}x)"}
+            "reason": f"cost model: {best} {cost:,} vs direct {direct:,} predicted "
+                      f"instructions ({direct / cost:.2f}x fewer)"}
 
 
 def _rewrite(graph: Graph, node: Node, m: int) -> Node:

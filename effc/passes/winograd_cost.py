@@ -39,7 +39,7 @@ COSTS = Path(__file__).with_name("winograd_costs.json")
 #: auto takes Winograd only when it is predicted this much below direct: with
 #: leave-one-out predictions over the calibration shapes (each shape predicted
 #: by a fit without it) no choice is then slower than direct, the smallest safe
-#: margin being 8% (tests/test_winograd_cost.py).
+#: margin being 7% (tests/test_winograd_cost.py).
 MARGIN = 0.10
 
 

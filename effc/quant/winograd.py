@@ -142,11 +142,15 @@ class Int8Bounds:
         return self.v_max <= INT16_MAX and self.u_max <= INT16_MAX and self.y_max <= INT32_MAX
 
     def reason(self) -> str:
+        """Plain words (the report prints it): no markup characters."""
+        times = self.v_max // 255
         if self.ok:
-            return (f"|Y'| <= {self.y_max:,} fits int32, |U'| <= {self.u_max} and "
-                    f"|V| <= {self.v_max} fit int16")
-        return (f"|Y'| could reach {self.y_max:,}, past int32 (any int8 weights are safe "
-                f"up to C_in = {self.c_in_limit})")
+            return (f"the transformed sums fit int32 ({times} times the accumulator, at most "
+                    f"{self.y_max:,}), the transforms int16 (weights up to {self.u_max}, "
+                    f"inputs up to {self.v_max})")
+        return (f"the transformed sum ({times} times the accumulator) could reach "
+                f"{self.y_max:,}, past int32 (any int8 weights are safe up to "
+                f"{self.c_in_limit} input channels)")
 
 
 def int8_bounds(w: ArrayLike) -> Int8Bounds:

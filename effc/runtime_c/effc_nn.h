@@ -2,10 +2,10 @@
  * effc_nn.h - effc's hand-written C99 inference kernels (public API).
  *
  * int8 kernels are bit-exact with TensorFlow Lite Micro's reference kernels.
- * Every int8 MAC kernel (conv, depthwise conv, dense) has a portable body and
- * a Cortex-M DSP body (SXTB16 + SMLAD) behind the same signature, chosen at
- * compile time by __ARM_FEATURE_DSP (define EFFC_NO_DSP to force the portable
- * body); both give identical results. See README.md for weight layouts and
+ * Every int8 MAC kernel (conv, depthwise conv, dense, Winograd) has a portable
+ * body and a Cortex-M DSP body (SXTB16 + SMLAD) behind the same signature,
+ * chosen at compile time by __ARM_FEATURE_DSP (define EFFC_NO_DSP to force the
+ * portable body); both give identical results. See README.md for weight layouts and
  * scratch rules.
  *
  * Conventions (docs/conventions.md):

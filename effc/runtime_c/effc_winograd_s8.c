@@ -21,10 +21,11 @@
  * output channel, the products give M [position][tile] and the output
  * transform writes the 2x2 outputs of each tile.
  *
- * Two bodies share this layout: portable C, and the Cortex-M DSP body
- * (SXTAB16 and SADD16/SSUB16 for the input transform, two channels per
- * word; an assembly loop with LDRD/LDM and SMLAD for the products, 8 MACs
- * per 6 instructions). Integer sums are exact, so both give the same bytes.
+ * Two bodies share this layout: portable C, and the Cortex-M DSP body, whose
+ * input transform (SXTAB16, SADD16/SSUB16 on two channels per word), products
+ * (LDRD/LDM and SMLAD, 16 MACs in 13 instructions) and output transform with
+ * requantization run in assembly (effc_winograd_s8_asm.c) where they apply.
+ * Integer sums are exact, so both bodies give the same bytes.
  *
  * Scratch: [requantization records: 16 * C_out][V: P * align4(C_in) * 8]
  * [M: P * 16][align4(C_in) bytes of the input zero point, read for a padded
@@ -47,7 +48,7 @@ typedef struct {
     int32_t tiles_h, tiles_w;
 } effc_wino_ctx;
 
-/* One tile of a group: its input pixels and where its outputs go. */
+/* One tile of a group: its input pixels. */
 typedef struct {
     const int8_t *px[16]; /* the input tile's pixels, row-major (zp_row in the padding) */
 } effc_wino_tile;
