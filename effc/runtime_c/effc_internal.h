@@ -126,6 +126,29 @@ typedef struct {
     const effc_requant_rs *channels_rs;
 } effc_mm;
 
+/* The effc_mm of a convolution: per-channel requantization, the conv's zero
+ * points and clamp, n_out rows of k weights (columns: a hint, set by callers). */
+static inline effc_mm effc_mm_conv(const effc_conv_params *p,
+                                   const effc_per_channel_quant *quant, int32_t n_out,
+                                   int32_t k, const int8_t *weights, const int32_t *bias)
+{
+    effc_mm mm;
+    mm.weights = weights;
+    mm.bias = bias;
+    mm.multiplier = quant->multiplier;
+    mm.shift = quant->shift;
+    mm.quant_stride = 1;
+    mm.n_out = n_out;
+    mm.k = k;
+    mm.input_zero_point = p->input_zero_point;
+    mm.output_zero_point = p->output_zero_point;
+    mm.activation_min = p->activation_min;
+    mm.activation_max = p->activation_max;
+    mm.columns = 2;
+    mm.channels = NULL; /* channels and channels_rs: set by effc_mm_init */
+    return mm;
+}
+
 /* effc_requant and effc_requant_rs records share the front of scratch. */
 typedef char effc_requant_rs_fits[sizeof(effc_requant_rs) == sizeof(effc_requant) ? 1 : -1];
 

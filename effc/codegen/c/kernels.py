@@ -85,6 +85,18 @@ def _flt(value: float | None, default: float) -> float:
 FLT_MAX = 3.4028234663852886e38
 
 
+def _conv_quant(graph: Graph, node: Node, int8: bool) -> dict[str, Any]:
+    """A convolution's zero points, clamps and requantization (int8) or clamps (float)."""
+    x, y = node.inputs[0], node.outputs[0]
+    if int8:
+        return {"input_zero_point": _zp(graph, x), "output_zero_point": _zp(graph, y),
+                "activation_min": node.attrs["activation_min"],
+                "activation_max": node.attrs["activation_max"],
+                "multiplier": node.attrs["multiplier"], "shift": node.attrs["shift"]}
+    return {"activation_min": _flt(node.attrs.get("activation_min"), -FLT_MAX),
+            "activation_max": _flt(node.attrs.get("activation_max"), FLT_MAX)}
+
+
 def conv_call(graph: Graph, node: Node, int8: bool) -> Call:
     x, w, y = node.inputs[0], node.inputs[1], node.outputs[0]
     g = _geometry(node)
@@ -97,14 +109,7 @@ def conv_call(graph: Graph, node: Node, int8: bool) -> Call:
         "bias": node.inputs[2] if len(node.inputs) > 2 else None,
         "depth_multiplier": ys[-1] // xs[-1], "groups": group,
     }
-    if int8:
-        fields.update(input_zero_point=_zp(graph, x), output_zero_point=_zp(graph, y),
-                      activation_min=node.attrs["activation_min"],
-                      activation_max=node.attrs["activation_max"],
-                      multiplier=node.attrs["multiplier"], shift=node.attrs["shift"])
-    else:
-        fields.update(activation_min=_flt(node.attrs.get("activation_min"), -FLT_MAX),
-                      activation_max=_flt(node.attrs.get("activation_max"), FLT_MAX))
+    fields.update(_conv_quant(graph, node, int8))
     # The float conv kernel groups by itself (C_in / filter channels); int8 groups
     # run through effc_grouped_conv_s8.
     kind = "dw_conv" if depthwise else "grouped_conv" if group > 1 and int8 else "conv"
@@ -146,14 +151,7 @@ def winograd_call(graph: Graph, node: Node, int8: bool) -> Call:
         "tile": node.attrs["tile"],
         "transformed": winograd_weights(graph.tensors[u].data, int8),
     }
-    if int8:
-        fields.update(input_zero_point=_zp(graph, x), output_zero_point=_zp(graph, y),
-                      activation_min=node.attrs["activation_min"],
-                      activation_max=node.attrs["activation_max"],
-                      multiplier=node.attrs["multiplier"], shift=node.attrs["shift"])
-    else:
-        fields.update(activation_min=_flt(node.attrs.get("activation_min"), -FLT_MAX),
-                      activation_max=_flt(node.attrs.get("activation_max"), FLT_MAX))
+    fields.update(_conv_quant(graph, node, int8))
     return Call(f"winograd_{'s8' if int8 else 'f32'}", node.name, node.op_type, fields, [x],
                 [y], [])
 
