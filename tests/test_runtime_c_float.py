@@ -89,6 +89,14 @@ UNARY = {  # name: (C call, float64 reference)
     "selu": ("effc_selu_f32({n}, 1.67326319f, 1.05070102f, @x, y)",
              lambda v: np.float32(1.05070102) * np.where(
                  v > 0, v, np.float32(1.67326319) * np.expm1(v))),
+    "elu": ("effc_elu_f32({n}, 0.7f, @x, y)",
+            lambda v: np.where(v >= 0, v, np.float32(0.7) * np.expm1(v))),
+    "softplus": ("effc_softplus_f32({n}, @x, y)", lambda v: np.logaddexp(0, v)),
+    "softsign": ("effc_softsign_f32({n}, @x, y)", lambda v: v / (1 + np.abs(v))),
+    "neg": ("effc_neg_f32({n}, @x, y)", lambda v: -v),
+    "abs": ("effc_abs_f32({n}, @x, y)", np.abs),
+    "exp": ("effc_exp_f32({n}, @x, y)",  # overflows to inf as float32 does
+            lambda v: np.exp(v.astype(np.float32)).astype(np.float64)),
 }
 
 

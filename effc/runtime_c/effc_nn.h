@@ -301,6 +301,21 @@ size_t effc_softmax_s8_scratch_size(void);
 int effc_softmax_s8(const effc_softmax_params *params, int32_t rows, int32_t depth,
                     const int8_t *input, int8_t *output);
 
+/* TFLite integer PRELU: x - zp_in >= 0 is scaled by multiplier_1 (s_in / s_out),
+ * a negative one times (alpha - zp_alpha) by multiplier_2 (s_in s_alpha / s_out);
+ * + output zero point, saturated. alpha broadcasts like input2. */
+typedef struct {
+    int32_t input_zero_point;
+    int32_t alpha_zero_point;
+    int32_t output_zero_point;
+    int32_t multiplier_1, shift_1;
+    int32_t multiplier_2, shift_2;
+} effc_prelu_params;
+
+size_t effc_prelu_s8_scratch_size(void);
+int effc_prelu_s8(const effc_prelu_params *params, const effc_broadcast *bcast,
+                  const int8_t *input, const int8_t *alpha, int8_t *output);
+
 /* 256-entry lookup table: output[i] = table[input[i] + 128]. */
 size_t effc_lut_s8_scratch_size(void);
 int effc_lut_s8(const int8_t *table, int32_t count, const int8_t *input, int8_t *output);
@@ -386,6 +401,10 @@ int effc_mul_f32(const effc_broadcast *bcast, const float *input1, const float *
 int effc_div_f32(const effc_broadcast *bcast, const float *input1, const float *input2,
                  float *output);
 
+/* x >= 0 ? x : x * slope, slope broadcast like input2. */
+int effc_prelu_f32(const effc_broadcast *bcast, const float *input, const float *slope,
+                   float *output);
+
 int effc_softmax_f32(int32_t rows, int32_t depth, const float *input, float *output);
 int effc_relu_f32(int32_t count, const float *input, float *output);
 int effc_clip_f32(int32_t count, float min_value, float max_value, const float *input,
@@ -400,6 +419,15 @@ int effc_hard_sigmoid_f32(int32_t count, float alpha, float beta, const float *i
 int effc_hard_swish_f32(int32_t count, const float *input, float *output);
 /* gamma * (x > 0 ? x : alpha * (exp(x) - 1)). */
 int effc_selu_f32(int32_t count, float alpha, float gamma, const float *input, float *output);
+/* x >= 0 ? x : alpha * (exp(x) - 1). */
+int effc_elu_f32(int32_t count, float alpha, const float *input, float *output);
+/* log(1 + exp(x)). */
+int effc_softplus_f32(int32_t count, const float *input, float *output);
+/* x / (1 + |x|). */
+int effc_softsign_f32(int32_t count, const float *input, float *output);
+int effc_neg_f32(int32_t count, const float *input, float *output);
+int effc_abs_f32(int32_t count, const float *input, float *output);
+int effc_exp_f32(int32_t count, const float *input, float *output);
 
 /* Concatenation along one axis: every input is viewed as [outer, inner_i],
  * the output as [outer, sum(inner_i)] (inner_i counts elements). */

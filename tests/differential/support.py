@@ -53,16 +53,15 @@ SUPPORT: dict[str, frozenset[str]] = {
     # dense
     "gemm": ALL, "gemm_transB": ALL, "gemm_alpha_beta": ALL, "matmul": ALL,
     "matmul_bias_add": ALL, "dense_no_bias": ALL, "pointwise_matmul": ALL,
-    # activations (int8: a lookup table each; float C has eight kernels)
+    # activations (int8: a lookup table each, PRelu a TFLM kernel; float C: a kernel each)
     "relu": ALL, "clip": ALL, "leakyrelu": ALL, "sigmoid": ALL, "tanh": ALL, "selu": ALL,
     "hardsigmoid": ALL, "hardswish": ALL,
-    "elu": NO_FLOAT_C, "softplus": NO_FLOAT_C, "softsign": NO_FLOAT_C, "neg": NO_FLOAT_C,
-    "abs": NO_FLOAT_C, "exp": NO_FLOAT_C,
-    "prelu": NONE,  # no int8 form, no float C kernel
+    "elu": ALL, "softplus": ALL, "softsign": ALL, "neg": ALL, "abs": ALL, "exp": ALL,
+    "prelu": ALL,
     "batchnorm": ALL,
     # elementwise
     "add_const": ALL, "sub_const": ALL, "mul_const": ALL,
-    "div_const": NO_INT8,  # no int8 form
+    "div_const": ALL,  # int8: a Mul by the reciprocal
     "const_first": ALL, "broadcast": ALL, "broadcast_expand": ALL,
     "residual_add": ALL, "residual_sub": ALL, "residual_mul": ALL,
     "broadcast_activations": ALL,
@@ -72,7 +71,7 @@ SUPPORT: dict[str, frozenset[str]] = {
     "concat_requantize": ALL,  # int8 inputs at other scales get a Requantize
     "pad_constant": ALL, "pad_reflect": ALL, "pad_edge": ALL,
     "softmax": ALL,
-    "softmax_not_innermost": INT8_REF_ONLY,  # the C kernel normalizes the innermost axis
+    "softmax_not_innermost": ALL,  # transposed to the last axis and back
     "logsoftmax": NONE,  # no int8 form, no C kernel
     # outputs
     "flatten": ALL, "reshape_flat": ALL, "squeeze": ALL, "output_nhwc": ALL,
@@ -87,11 +86,6 @@ SUPPORT: dict[str, frozenset[str]] = {
 #: What a refusal caused by a feature says (a regex on the one-line error), so a model
 #: refused for another reason (a crash hidden behind an expected refusal) fails.
 REFUSALS: dict[str, str] = {
-    "elu": r"\(Elu\) has no float C kernel", "softplus": r"\(Softplus\) has no float C",
-    "softsign": r"\(Softsign\) has no float C", "neg": r"\(Neg\) has no float C",
-    "abs": r"\(Abs\) has no float C", "exp": r"\(Exp\) has no float C",
-    "prelu": r"\(PRelu\) has no", "div_const": r"\(Div\) has no int8 form",
-    "softmax_not_innermost": r"Softmax over axis",
     "logsoftmax": r"\(LogSoftmax\) has no",
 }
 

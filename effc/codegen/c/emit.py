@@ -190,7 +190,9 @@ def _pointers(graph: Graph, index: int, node: Node, call: Call, plan: MemoryPlan
 UNARY_F32 = {"Relu": "effc_relu_f32", "Clip": "effc_clip_f32", "Sigmoid": "effc_sigmoid_f32",
              "Tanh": "effc_tanh_f32", "LeakyRelu": "effc_leaky_relu_f32",
              "HardSigmoid": "effc_hard_sigmoid_f32", "HardSwish": "effc_hard_swish_f32",
-             "Selu": "effc_selu_f32"}
+             "Selu": "effc_selu_f32", "Elu": "effc_elu_f32", "Softplus": "effc_softplus_f32",
+             "Softsign": "effc_softsign_f32", "Neg": "effc_neg_f32", "Abs": "effc_abs_f32",
+             "Exp": "effc_exp_f32"}
 
 
 @functools.cache

@@ -245,13 +245,15 @@ def unary_call(graph: Graph, node: Node, int8: bool) -> Call:
     elif node.op_type == "Selu":
         fields["args"] = [a.get("alpha", 1.67326319217681884765625),
                           a.get("gamma", 1.05070102214813232421875)]
+    elif node.op_type == "Elu":
+        fields["args"] = [a.get("alpha", 1.0)]
     else:
         fields["args"] = []
     return Call("unary_f32", node.name, node.op_type, fields, [x], [y], inplace=True)
 
 
 FLOAT_UNARY = ("Relu", "Clip", "LeakyRelu", "Sigmoid", "Tanh", "Selu", "HardSigmoid",
-               "HardSwish")
+               "HardSwish", "Elu", "Softplus", "Softsign", "Neg", "Abs", "Exp")
 
 
 def softmax_call(graph: Graph, node: Node, int8: bool) -> Call:
@@ -343,6 +345,7 @@ CALLS = {
     "MaxPool": pool_call, "AveragePool": pool_call, "GlobalAveragePool": pool_call,
     "GlobalMaxPool": pool_call,
     "Add": binary_call, "Sub": binary_call, "Mul": binary_call, "Div": binary_call,
+    "PRelu": binary_call,
     **{op: unary_call for op in ACTIVATIONS},
     "Softmax": softmax_call, "Requantize": requantize_call,
     "QuantizeLinear": quantize_call, "DequantizeLinear": quantize_call,
