@@ -49,6 +49,7 @@ class CompileOptions:
     prune: dict[str, Any] | None = None  # prune_graph keywords + "fit_board" (effc/cli/prune.py)
     force: bool = False  # reuse an OUTDIR holding files effc did not write
     verify: bool = True  # with a board: the host build against the reference (effc/verify.py)
+    winograd: str = "off"  # "auto", "on" or "off" (effc/passes/winograd.py)
 
 
 def compile_model(model: str | Path, outdir: str | Path,
@@ -110,6 +111,10 @@ def compile_model(model: str | Path, outdir: str | Path,
     }
     if prune_report is not None:
         manifest["pruning"] = prune_report
+    if options.winograd != "off":
+        from effc.passes.winograd import winograd_report
+
+        manifest["winograd"] = winograd_report(graph, options.winograd)
     if target is not None:
         out.write(BOARD_FILE, board.source.read_bytes())
         manifest.update(target.emit(graph, board, out))

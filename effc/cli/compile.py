@@ -36,6 +36,11 @@ def add_compile_arguments(p: argparse.ArgumentParser) -> None:
                         "digits and _, not effc_* (default: the model's stem made such a name)")
     p.add_argument("--force", action="store_true",
                    help="reuse an OUTDIR that holds files effc did not write (they are kept)")
+    p.add_argument("--winograd", choices=["auto", "on", "off"], default="off",
+                   help="3x3 stride-1 convolutions as Winograd F(2x2,3x3) (int8, exact) or "
+                        "F(4x4,3x3) (float): on, auto (per layer, where the cost model "
+                        "calibrated on QEMU instruction counts predicts it faster) or off "
+                        "(default; the transformed weights take 3.6x the flash)")
     p.add_argument("--no-verify", dest="verify", action="store_false",
                    help="with --board, skip the self-check (the library built for the host "
                         "against the reference on the calibration samples or 8 random inputs)")
@@ -48,7 +53,7 @@ def compile_from_args(args: argparse.Namespace) -> int:
                              input_shapes=args.input_shape,
                              board=args.board, target=args.target, name=args.name,
                              prune=prune_options_from_args(args), force=args.force,
-                             verify=args.verify)
+                             verify=args.verify, winograd=args.winograd)
     compiled = compile_model(args.model, args.output, options)
     m = compiled.manifest
     print(f"compiled {m['name']} ({m['quantize']}): {m['summary']['macs']:,} MACs, "
