@@ -60,6 +60,6 @@ def compile_from_args(args: argparse.Namespace) -> int:
           f"{m['summary']['params']:,} params -> {args.output}")
     check = m.get("verification", {})
     if "differing_values" in check:
-        print(f"self-check: host build vs the {check['compared_with']} on {check['inputs']}: "
+        print(f"self-check: {check['engine']} vs the {check['compared_with']} on {check['inputs']}: "
               f"{check['differing_values']} differing values ({check['criterion']})")
     return 0

@@ -16,7 +16,8 @@ module effc_accel #(
     parameter AW = 14,          // activation byte address bits
     parameter WAW = 14,         // weight word address bits
     parameter DSP_LANES = 8,    // lanes whose multiplier is inferred (DSP); others in LUTs
-    parameter PAW = 8           // parameter RAM address bits (output channels a descriptor)
+    parameter PAW = 8,          // parameter RAM address bits (output channels a descriptor)
+    parameter BANK_DEPTH = 2048 // bytes a bank (at most 2^(AW - LP))
 ) (
     input  wire            clk,
     input  wire            rst,
@@ -93,7 +94,7 @@ module effc_accel #(
             // bank b holds the bytes whose address is b modulo P
             wire [LP-1:0] lo = rd_addr[LP-1:0];
             wire [BAW-1:0] row = rd_addr[AW-1:LP] + ((b < lo) ? 1 : 0);
-            effc_abank #(.DEPTH(1 << BAW), .BAW(BAW)) mem (
+            effc_abank #(.DEPTH(BANK_DEPTH), .BAW(BAW)) mem (
                 .clk(clk), .we(wr_en && wr_addr[LP-1:0] == b), .waddr(wr_addr[AW-1:LP]),
                 .wdata(wr_data), .raddr(row), .rdata(bank_q[8*b+7:8*b]));
         end
