@@ -112,8 +112,10 @@ module effc_accel #(
     reg [15:0] t;                       // tap slot within the group's period
     reg [15:0] ci;
     reg [7:0]  kw;
-    reg signed [31:0] ih0, iw0, ih, iw; // input coordinates of the window / of the tap
-    reg signed [31:0] prow, ppix, gorg, arow, acol, aaddr;  // activation addresses
+    // input coordinates (signed) and activation addresses; addresses wrap modulo 2^AW,
+    // which is exact for every tap inside the input (the only ones read)
+    reg signed [16:0] ih0, iw0, ih, iw;
+    reg [AW-1:0] prow, ppix, gorg, arow, acol, aaddr;
     reg [15:0] opix, ogrp;              // output address of the pixel / of the group
     reg [15:0] wg;                      // weight word of the group's first tap
     reg [15:0] pcount;
@@ -124,8 +126,8 @@ module effc_accel #(
     wire conv_op = op == 4'd1 || op == 4'd2;
 
     wire tap_issue = state == S_RUN && t < d_k;
-    wire tap_valid = ih >= 0 && ih < $signed({16'd0, d_h}) && iw >= 0 &&
-                     iw < $signed({16'd0, d_w});
+    wire tap_valid = !ih[16] && ih < $signed({1'b0, d_h}) && !iw[16] &&
+                     iw < $signed({1'b0, d_w});
     wire last_group = g == d_ngroups - 16'd1;
     wire [4:0] lanes_now = last_group ? d_lastl : P[4:0];
 
@@ -159,7 +161,8 @@ module effc_accel #(
     reg signed [31:0] acc [0:P-1];
     reg [15:0] cnt;
     // shadow registers and the two-stage drain (parameter read, then requantizer)
-    reg signed [31:0] shadow [0:P-1];
+    reg signed [31:0] shadow [0:P-1];   // a shift register: lane 0 drains first
+    reg signed [31:0] e_x;
     reg [15:0] sh_cnt, sh_addr, sh_pidx;
     reg [4:0]  sh_nl;
     reg        d_busy;
@@ -221,7 +224,7 @@ module effc_accel #(
             if (op == 4'd3) begin
                 if (s3_first)
                     accn[i] = s3_valid ? {{23{s3_x[i][8]}}, s3_x[i]} : -32'sd128;
-                else if (s3_valid && $signed({{23{s3_x[i][8]}}, s3_x[i]}) > acc[i])
+                else if (s3_valid && s3_x[i] > $signed(acc[i][8:0]))
                     accn[i] = {{23{s3_x[i][8]}}, s3_x[i]};
                 else
                     accn[i] = acc[i];
@@ -232,11 +235,9 @@ module effc_accel #(
     end
     wire [15:0] cntn = (s3_first ? 16'd0 : cnt) + {15'd0, s3_valid};
 
-    wire [LP-1:0] dl = d_l[LP-1:0];
-    wire [LP-1:0] el = e_l[LP-1:0];
     wire [15:0] drain_addr = sh_addr + {{(15 - LP){1'b0}}, d_l};
     wire [15:0] e_addr = sh_addr + {{(15 - LP){1'b0}}, e_l};
-    wire [23:0] dv_mag = shadow[dl][31] ? -shadow[dl][23:0] : shadow[dl][23:0];
+    wire [23:0] dv_mag = shadow[0][31] ? -shadow[0][23:0] : shadow[0][23:0];
     wire [24:0] dv_try = {dv_r[23:0], dv_q[23]};
     wire [24:0] dv_sub = dv_try - {9'd0, sh_cnt};
     wire signed [24:0] dv_res = dv_neg ? -$signed({1'b0, dv_q}) : $signed({1'b0, dv_q});
@@ -306,7 +307,7 @@ module effc_accel #(
                 if (d_div == 5'd0) begin
                     dv_q <= dv_mag + {9'd0, sh_cnt[15:1]};
                     dv_r <= 25'd0;
-                    dv_neg <= shadow[dl][31];
+                    dv_neg <= shadow[0][31];
                     d_div <= 5'd1;
                 end else if (d_div <= 5'd24) begin
                     if (!dv_sub[24]) begin
@@ -325,11 +326,14 @@ module effc_accel #(
                                dv_res[7:0];
                     d_div <= 5'd0;
                     d_l <= d_l + 1;
+                    for (i = 0; i < P - 1; i = i + 1) shadow[i] <= shadow[i + 1];
                     if (d_l == P - 1) d_busy <= 1'b0;
                 end
             end else begin
                 e_v <= 1'b1;
                 e_l <= d_l;
+                e_x <= shadow[0];
+                for (i = 0; i < P - 1; i = i + 1) shadow[i] <= shadow[i + 1];
                 d_l <= d_l + 1;
                 if (d_l == P - 1) d_busy <= 1'b0;
             end
@@ -340,13 +344,13 @@ module effc_accel #(
             rq_tag <= {1'b0, 1'b0, {1'b0, e_l} < {1'b0, sh_nl}, e_addr[AW-1:0]};
             rq_zp <= d_out_zp; rq_min <= d_amin; rq_max <= d_amax;
             if (op == 4'd5) begin
-                rq_x <= shadow[el];
+                rq_x <= e_x;
                 rq_m <= d_mo; rq_left <= 5'd0; rq_right <= d_so;
             end else if (op == 4'd3) begin
-                rq_x <= shadow[el];            // identity: x * 2^31 / 2^31
+                rq_x <= e_x;                   // identity: x * 2^31 / 2^31
                 rq_m <= 32'h40000000; rq_left <= 5'd1; rq_right <= 5'd0;
             end else begin
-                rq_x <= shadow[el] + pram_q[31:0];
+                rq_x <= e_x + pram_q[31:0];
                 rq_m <= pram_q[63:32];
                 rq_left <= e_shift[7] ? 5'd0 : e_shift[4:0];
                 rq_right <= e_shift[7] ? 5'd0 - e_shift[4:0] : 5'd0;
@@ -355,7 +359,10 @@ module effc_accel #(
         // ------------------------------------------------ requantizer results
         if (rq_ov) begin
             if (ot_raw) begin
-                shadow[ot_addr[LP-1:0]] <= ot_acc ? shadow[ot_addr[LP-1:0]] + rq_raw : rq_raw;
+                // the Add's addends arrive in lane order: shift them in (rotating and adding
+                // on the second pass), so lane 0 is at the bottom again after P results
+                for (i = 0; i < P - 1; i = i + 1) shadow[i] <= shadow[i + 1];
+                shadow[P-1] <= ot_acc ? shadow[0] + rq_raw : rq_raw;
             end else begin
                 a_we <= ot_we;
                 a_waddr <= ot_addr;
@@ -378,8 +385,8 @@ module effc_accel #(
         end
         S_DECODE: begin
             g <= 0; oh <= 0; ow <= 0; t <= 0; ci <= 0; kw <= 0; chunk <= 0; pcount <= 0;
-            ih0 <= -$signed({24'd0, d_pad_t}); iw0 <= -$signed({24'd0, d_pad_l});
-            ih <= -$signed({24'd0, d_pad_t}); iw <= -$signed({24'd0, d_pad_l});
+            ih0 <= -$signed({9'd0, d_pad_t}); iw0 <= -$signed({9'd0, d_pad_l});
+            ih <= -$signed({9'd0, d_pad_t}); iw <= -$signed({9'd0, d_pad_l});
             prow <= d_win0; ppix <= d_win0; gorg <= d_win0;
             arow <= d_win0; acol <= d_win0; aaddr <= d_win0;
             opix <= d_out0; ogrp <= d_out0; wg <= d_wbase;
@@ -428,8 +435,8 @@ module effc_accel #(
                     if (ow + 1 == d_ow) begin
                         ow <= 0;
                         oh <= oh + 1;
-                        ih0 <= ih0 + d_sh; iw0 <= -$signed({24'd0, d_pad_l});
-                        ih <= ih0 + d_sh; iw <= -$signed({24'd0, d_pad_l});
+                        ih0 <= ih0 + d_sh; iw0 <= -$signed({9'd0, d_pad_l});
+                        ih <= ih0 + d_sh; iw <= -$signed({9'd0, d_pad_l});
                         prow <= prow + d_prow_step;
                         ppix <= prow + d_prow_step; gorg <= prow + d_prow_step;
                         arow <= prow + d_prow_step; acol <= prow + d_prow_step;
