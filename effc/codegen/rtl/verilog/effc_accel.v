@@ -221,19 +221,19 @@ module effc_accel #(
     reg signed [31:0] accn [0:P-1];
     always @(*) begin
         for (i = 0; i < P; i = i + 1) begin
+            // accumulators restart from 0 (cleared at the last tap); max pool keeps
+            // x + 128 (0..255), so padding (-128) is that 0 as well
             if (op == 4'd3) begin
-                if (s3_first)
-                    accn[i] = s3_valid ? {{23{s3_x[i][8]}}, s3_x[i]} : -32'sd128;
-                else if (s3_valid && s3_x[i] > $signed(acc[i][8:0]))
-                    accn[i] = {{23{s3_x[i][8]}}, s3_x[i]};
+                if (s3_valid && {~s3_x[i][7], s3_x[i][6:0]} > acc[i][7:0])
+                    accn[i] = {24'd0, ~s3_x[i][7], s3_x[i][6:0]};
                 else
                     accn[i] = acc[i];
             end else begin
-                accn[i] = (s3_first ? 32'sd0 : acc[i]) + {{15{s3_p[i][16]}}, s3_p[i]};
+                accn[i] = acc[i] + {{15{s3_p[i][16]}}, s3_p[i]};
             end
         end
     end
-    wire [15:0] cntn = (s3_first ? 16'd0 : cnt) + {15'd0, s3_valid};
+    wire [15:0] cntn = cnt + {15'd0, s3_valid};
 
     wire [15:0] drain_addr = sh_addr + {{(15 - LP){1'b0}}, d_l};
     wire [15:0] e_addr = sh_addr + {{(15 - LP){1'b0}}, e_l};
@@ -279,8 +279,8 @@ module effc_accel #(
         for (i = 0; i < P; i = i + 1) s3_x[i] <= s2_x[i];
         // ------------------------------------------------ stage 3: accumulate
         if (s3_issue) begin
-            for (i = 0; i < P; i = i + 1) acc[i] <= accn[i];
-            cnt <= cntn;
+            for (i = 0; i < P; i = i + 1) acc[i] <= s3_last ? 32'sd0 : accn[i];
+            cnt <= s3_last ? 16'd0 : cntn;
         end
         // ------------------------------------------------ drain, stage 1
         pram_raddr <= sh_pidx[PAW-1:0] + {{(PAW - LP - 1){1'b0}}, d_l} + 1'b1;
@@ -347,8 +347,9 @@ module effc_accel #(
                 rq_x <= e_x;
                 rq_m <= d_mo; rq_left <= 5'd0; rq_right <= d_so;
             end else if (op == 4'd3) begin
-                rq_x <= e_x;                   // identity: x * 2^31 / 2^31
+                rq_x <= e_x;                   // identity: x * 2^31 / 2^31, then - 128
                 rq_m <= 32'h40000000; rq_left <= 5'd1; rq_right <= 5'd0;
+                rq_zp <= 8'h80;
             end else begin
                 rq_x <= e_x + pram_q[31:0];
                 rq_m <= pram_q[63:32];
@@ -526,6 +527,8 @@ module effc_accel #(
         if (rst) begin
             state <= S_IDLE; d_busy <= 1'b0; error <= 1'b0; desc_index <= 0; e_v <= 1'b0;
             s1_issue <= 1'b0; s2_issue <= 1'b0; s3_issue <= 1'b0; s1_param <= 1'b0;
+            for (i = 0; i < P; i = i + 1) acc[i] <= 32'sd0;
+            cnt <= 16'd0;
         end
     end
 

@@ -39,11 +39,10 @@ module effc_rq #(parameter TAGW = 24) (
     // stage 5: rounding divide by 2^right
     reg signed [31:0] s5_r;
 
-    wire signed [63:0] nudge = s3_p[63] ? 64'shffffffffc0000001 : 64'sh0000000040000000;
-    wire signed [63:0] t = s3_p + nudge;
-    // truncating division by 2^31: add 2^31 - 1 to negative values before the shift
-    wire signed [63:0] t_adj = t + (t[63] ? 64'sh000000007fffffff : 64'sh0);
-    wire signed [63:0] t_sh = t_adj >>> 31;
+    // gemmlowp: t = p + (p >= 0 ? 2^30 : 1 - 2^30), then t / 2^31 truncated toward zero.
+    // t has p's sign, and truncating a negative t adds 2^31 - 1 before the arithmetic
+    // shift: both cases are floor((p + 2^30) / 2^31) = (p[63:30] + 1) >>> 1.
+    wire signed [33:0] t_hi = s3_p[63:30] + 34'sd1;
 
     wire [31:0] mask = (32'd1 << r_right[4]) - 32'd1;
     wire [31:0] rem = s4_h & mask;
@@ -70,7 +69,7 @@ module effc_rq #(parameter TAGW = 24) (
         s2_ovf <= (s1_x == 32'h80000000) && (s1_m == 32'h80000000);
         s3_p <= s2_a * s2_b;
         s3_ovf <= s2_ovf;
-        s4_h <= s3_ovf ? 32'sh7fffffff : t_sh[31:0];
+        s4_h <= s3_ovf ? 32'sh7fffffff : t_hi[32:1];
         s5_r <= rdiv;
         out_valid <= r_v[5];
         out_tag <= r_tag[5];
