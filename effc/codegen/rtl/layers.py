@@ -20,8 +20,9 @@ from effc.errors import EffcError
 from effc.ir import Graph, Node
 from effc.ops import get_op
 
-ACCEL = {"Conv", "Dense", "MaxPool", "AveragePool", "GlobalAveragePool", "Add", "Requantize",
-         "Reshape"}
+ACCEL = {"Conv", "Dense", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool",
+         "Add", "Requantize", "Reshape"}
+POOLS = {"MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool"}
 HEAD = {"QuantizeLinear", "Reshape", "Transpose"}
 TAIL = {"Softmax", "DequantizeLinear", "Reshape"}
 
@@ -56,10 +57,19 @@ def partition(graph: Graph) -> tuple[list[Node], list[Node], list[Node]]:
     for node in body:
         if node.op_type not in ACCEL:
             raise EffcError(f"layer '{node.name}' ({node.op_type}) cannot run on the RTL "
-                            "accelerator (it runs int8 Conv, Dense, MaxPool, AveragePool, "
-                            "GlobalAveragePool, Add, Requantize; Softmax on the host at the "
-                            "end); compile with --target c")
+                            "accelerator (it runs int8 Conv, Dense, pools, Add, Requantize; "
+                            "Softmax on the host at the end); compile with --target c")
+        if node.op_type == "Add" and (any(graph.tensors[n].is_constant for n in node.inputs)
+                                      or graph.tensors[node.inputs[0]].shape !=
+                                      graph.tensors[node.inputs[1]].shape):
+            raise EffcError(f"layer '{node.name}' (Add) adds a constant or broadcasts; the RTL "
+                            "accelerator adds two activations of one shape: compile with "
+                            "--target c")
         for name in node.inputs[:1] + node.outputs:
+            if graph.tensors[name].shape[0] != 1:
+                raise EffcError(f"layer '{node.name}' ({node.op_type}) runs a batch of "
+                                f"{graph.tensors[name].shape[0]}; the RTL accelerator runs "
+                                "batch 1 (give samples one by one): compile with --target c")
             if graph.tensors[name].dtype != "int8":
                 raise EffcError(f"layer '{node.name}' ({node.op_type}) computes in "
                                 f"{graph.tensors[name].dtype}; the RTL accelerator runs int8 "
@@ -172,13 +182,13 @@ def _pool_layer(node: Node, graph: Graph, hw: HwConfig) -> Layer:
     P = hw.lanes
     x, y = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
     node_attrs = dict(node.attrs)
-    if node.op_type == "GlobalAveragePool":
+    if node.op_type in ("GlobalAveragePool", "GlobalMaxPool"):
         h, w, _ = _spatial(x.shape)
         node_attrs |= {"kernel_shape": [h, w], "strides": [h, w], "pads": [0, 0, 0, 0],
                        "dilations": [1, 1]}
     probe = Node(node.name, node.op_type, node.inputs, node.outputs, node_attrs)
     geo = _window_geometry(probe, x.shape, y.shape)
-    op = OP_MAX if node.op_type == "MaxPool" else OP_AVG
+    op = OP_MAX if node.op_type in ("MaxPool", "GlobalMaxPool") else OP_AVG
     if op == OP_AVG:
         if node_attrs.get("count_include_pad", 0) and max(node_attrs.get("pads", [0])) > 0:
             raise EffcError(f"layer '{node.name}' (AveragePool) counts padding "
@@ -277,7 +287,7 @@ def plan_model(graph: Graph, hw: HwConfig) -> Program:
             continue
         if node.op_type in ("Conv", "Dense"):
             lays = _conv_layers(node, graph, hw, {})
-        elif node.op_type in ("MaxPool", "AveragePool", "GlobalAveragePool"):
+        elif node.op_type in POOLS:
             lays = [_pool_layer(node, graph, hw)]
         elif node.op_type == "Requantize":
             lays = [_requantize_layer(node, graph, hw)]
