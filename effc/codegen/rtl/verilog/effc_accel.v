@@ -237,7 +237,8 @@ module effc_accel #(
 
     wire [15:0] drain_addr = sh_addr + {{(15 - LP){1'b0}}, d_l};
     wire [15:0] e_addr = sh_addr + {{(15 - LP){1'b0}}, e_l};
-    wire [23:0] dv_mag = shadow[0][31] ? -shadow[0][23:0] : shadow[0][23:0];
+    reg  [23:0] dv_mag;
+    always @(*) dv_mag = shadow[0][31] ? -shadow[0][23:0] : shadow[0][23:0];
     wire [24:0] dv_try = {dv_r[23:0], dv_q[23]};
     wire [24:0] dv_sub = dv_try - {9'd0, sh_cnt};
     wire signed [24:0] dv_res = dv_neg ? -$signed({1'b0, dv_q}) : $signed({1'b0, dv_q});

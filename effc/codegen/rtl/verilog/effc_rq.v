@@ -21,13 +21,13 @@ module effc_rq #(parameter TAGW = 24) (
     output reg  [31:0]      y_raw,
     output reg  [TAGW-1:0]  out_tag
 );
-    localparam N = 6;
-    // stage 1: the left shift (wraps to 32 bits, as the int32 C code)
+    // the parameters travel beside the value (explicit registers: Icarus 11 mis-compiles
+    // array elements in continuous assignments)
     reg [31:0] s1_x, s1_m;
-    reg [4:0]  r_right [1:N-1];
-    reg [7:0]  r_zp [1:N-1], r_min [1:N-1], r_max [1:N-1];
-    reg [TAGW-1:0] r_tag [1:N-1];
-    reg        r_v [1:N-1];
+    reg        v1, v2, v3, v4, v5;
+    reg [4:0]  rt1, rt2, rt3, rt4;
+    reg [7:0]  zp1, zp2, zp3, zp4, zp5, lo1, lo2, lo3, lo4, lo5, hi1, hi2, hi3, hi4, hi5;
+    reg [TAGW-1:0] tg1, tg2, tg3, tg4, tg5;
     // stage 2: operands registered for the multiplier
     reg signed [31:0] s2_a, s2_b;
     reg        s2_ovf;
@@ -44,26 +44,25 @@ module effc_rq #(parameter TAGW = 24) (
     // shift: both cases are floor((p + 2^30) / 2^31) = (p[63:30] + 1) >>> 1.
     wire signed [33:0] t_hi = s3_p[63:30] + 34'sd1;
 
-    wire [31:0] mask = (32'd1 << r_right[4]) - 32'd1;
+    wire [31:0] mask = (32'd1 << rt4) - 32'd1;
     wire [31:0] rem = s4_h & mask;
     wire [31:0] thr = (mask >> 1) + {31'd0, s4_h[31]};
-    wire signed [31:0] shifted = s4_h >>> r_right[4];
+    wire signed [31:0] shifted = s4_h >>> rt4;
     wire signed [31:0] rdiv = shifted + ((rem > thr) ? 32'sd1 : 32'sd0);
 
-    wire signed [31:0] with_zp = s5_r + {{24{r_zp[5][7]}}, r_zp[5]};
-    wire signed [31:0] lo = {{24{r_min[5][7]}}, r_min[5]};
-    wire signed [31:0] hi = {{24{r_max[5][7]}}, r_max[5]};
+    wire signed [31:0] with_zp = s5_r + {{24{zp5[7]}}, zp5};
+    wire signed [31:0] lo = {{24{lo5[7]}}, lo5};
+    wire signed [31:0] hi = {{24{hi5[7]}}, hi5};
 
-    integer i;
     always @(posedge clk) begin
         s1_x <= x << left;
         s1_m <= m;
-        r_v[1] <= in_valid; r_right[1] <= right; r_zp[1] <= zp; r_min[1] <= amin;
-        r_max[1] <= amax; r_tag[1] <= tag;
-        for (i = 2; i < N; i = i + 1) begin
-            r_v[i] <= r_v[i-1]; r_right[i] <= r_right[i-1]; r_zp[i] <= r_zp[i-1];
-            r_min[i] <= r_min[i-1]; r_max[i] <= r_max[i-1]; r_tag[i] <= r_tag[i-1];
-        end
+        v1 <= in_valid; v2 <= v1; v3 <= v2; v4 <= v3; v5 <= v4;
+        rt1 <= right; rt2 <= rt1; rt3 <= rt2; rt4 <= rt3;
+        zp1 <= zp; zp2 <= zp1; zp3 <= zp2; zp4 <= zp3; zp5 <= zp4;
+        lo1 <= amin; lo2 <= lo1; lo3 <= lo2; lo4 <= lo3; lo5 <= lo4;
+        hi1 <= amax; hi2 <= hi1; hi3 <= hi2; hi4 <= hi3; hi5 <= hi4;
+        tg1 <= tag; tg2 <= tg1; tg3 <= tg2; tg4 <= tg3; tg5 <= tg4;
         s2_a <= s1_x;
         s2_b <= s1_m;
         s2_ovf <= (s1_x == 32'h80000000) && (s1_m == 32'h80000000);
@@ -71,11 +70,11 @@ module effc_rq #(parameter TAGW = 24) (
         s3_ovf <= s2_ovf;
         s4_h <= s3_ovf ? 32'sh7fffffff : t_hi[32:1];
         s5_r <= rdiv;
-        out_valid <= r_v[5];
-        out_tag <= r_tag[5];
+        out_valid <= v5;
+        out_tag <= tg5;
         y_raw <= s5_r;
-        if (with_zp < lo) y <= r_min[5];
-        else if (with_zp > hi) y <= r_max[5];
+        if (with_zp < lo) y <= lo5;
+        else if (with_zp > hi) y <= hi5;
         else y <= with_zp[7:0];
     end
 endmodule
