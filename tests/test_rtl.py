@@ -198,3 +198,107 @@ def test_an_op_the_accelerator_cannot_run_names_the_layer(tools, tmp_path: Path)
     with pytest.raises(EffcError, match=r"layer 'gate' \(Sigmoid\) cannot run on the RTL"):
         compile_model(path, tmp_path / "out", CompileOptions(calib="random", board="pynq-z2",
                                                              target="rtl"))
+
+
+UART_TB = """
+`timescale 1ns/1ps
+module uart_tb;
+    localparam DIV = 4;
+    reg clk = 0; reg rx = 1; wire tx, led;
+    effc_uart_top #(.P(8), .LP(3), .AW(16), .WAW(16), .DSP_LANES(8), .PAW(8),
+                    .BANK_DEPTH(8192), .DIV(DIV)) dut(.clk(clk), .rx(rx), .tx(tx), .led(led));
+    always #5 clk = ~clk;
+    reg [7:0] pre [0:1048575]; reg [7:0] post [0:15];
+    integer npre, npost, i, b, fd, got, want;
+    task send(input [7:0] v); begin
+        rx = 0; repeat (DIV) @(posedge clk);
+        for (b = 0; b < 8; b = b + 1) begin rx = v[b]; repeat (DIV) @(posedge clk); end
+        rx = 1; repeat (DIV * 2) @(posedge clk);
+    end endtask
+    reg [7:0] r;
+    task recv; begin
+        @(negedge tx); repeat (DIV + DIV / 2) @(posedge clk);
+        for (b = 0; b < 8; b = b + 1) begin r[b] = tx; repeat (DIV) @(posedge clk); end
+        $fdisplay(fd, "%02x", r); got = got + 1;
+    end endtask
+    initial begin
+        $readmemh("pre.hex", pre); $readmemh("post.hex", post);
+        if (!$value$plusargs("npre=%d", npre) || !$value$plusargs("npost=%d", npost) ||
+            !$value$plusargs("want=%d", want)) $finish;
+        fd = $fopen("reply.hex", "w"); got = 0;
+        repeat (10) @(posedge clk);
+        for (i = 0; i < npre; i = i + 1) send(pre[i]);
+        recv;                                  // 'D' when the run is done
+        fork
+            for (i = 0; i < npost; i = i + 1) send(post[i]);
+            while (got < want) recv;
+        join
+        $fclose(fd); $finish;
+    end
+    initial begin #400000000; $display("TIMEOUT"); $finish; end
+endmodule
+"""
+
+
+def _small_model(path: Path) -> None:
+    import onnx
+    from onnx import TensorProto, helper
+
+    rng = np.random.default_rng(5)
+    w = rng.normal(0, 0.3, (8, 1, 3, 3)).astype(np.float32)
+    d = rng.normal(0, 0.3, (5, 8 * 3 * 3)).astype(np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["x", "w"], ["c"], name="conv", pads=[1, 1, 1, 1],
+                          strides=[2, 2]),
+         helper.make_node("Relu", ["c"], ["r"], name="relu"),
+         helper.make_node("Flatten", ["r"], ["f"], name="flat"),
+         helper.make_node("Gemm", ["f", "d"], ["y"], name="fc", transB=1)], "small",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 6, 6])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 5])],
+        [helper.make_tensor("w", TensorProto.FLOAT, w.shape, w.ravel()),
+         helper.make_tensor("d", TensorProto.FLOAT, d.shape, d.ravel())])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
+
+
+def test_uart_loader_runs_a_model_end_to_end(tools, tmp_path: Path) -> None:
+    """Weights, program and input go in over the UART ('W', 'A'), 'S' runs it, 'R'
+    reads the output back: the bytes equal the integer reference's."""
+    _small_model(tmp_path / "m.onnx")
+    compiled = compile_model(tmp_path / "m.onnx", tmp_path / "out",
+                             CompileOptions(calib="random", board="pynq-z2", target="rtl"))
+    info = compiled.manifest["rtl"]
+    x = np.random.default_rng(1).standard_normal((1, 1, 6, 6)).astype(np.float32)
+    from effc.engines.rtl import _run_nodes
+
+    values = {"x": x}
+    _run_nodes(compiled.graph, info["head"], values)
+    xq = np.asarray(values[info["input"]["name"]], np.int8).reshape(-1)
+    words = (tmp_path / "out" / info["program"]).read_text().split()
+    pre = bytearray()
+    for addr, word in enumerate(words):
+        pre += b"W" + addr.to_bytes(2, "little") + int(word, 16).to_bytes(8, "little")
+    pre += b"A" + info["input"]["addr"].to_bytes(2, "little") + \
+        xq.size.to_bytes(2, "little") + xq.tobytes() + b"S"
+    post = b"R" + info["output"]["addr"].to_bytes(2, "little") + \
+        info["output"]["size"].to_bytes(2, "little")
+    (tmp_path / "pre.hex").write_text("".join(f"{b:02x}\n" for b in pre))
+    (tmp_path / "post.hex").write_text("".join(f"{b:02x}\n" for b in post))
+    (tmp_path / "tb.v").write_text(UART_TB)
+    sources = [str(VERILOG / f) for f in ("effc_uart_top.v", "effc_accel.v", "effc_rq.v",
+                                          "effc_mem.v")]
+    subprocess.run(["iverilog", "-g2005", "-o", "tb.vvp", "-s", "uart_tb", "tb.v", *sources],
+                   cwd=tmp_path, check=True, capture_output=True)
+    want = info["output"]["size"]
+    run = subprocess.run(["vvp", "-n", "tb.vvp", f"+npre={len(pre)}", f"+npost={len(post)}",
+                          f"+want={want + 1}"], cwd=tmp_path, capture_output=True, text=True,
+                         check=True)
+    assert "TIMEOUT" not in run.stdout
+    reply = [int(v, 16) for v in (tmp_path / "reply.hex").read_text().split()]
+    assert reply[0] == ord("D")
+    got = np.array(reply[1:], np.uint8).view(np.int8)
+    want_values = compiled.run("reference", x)
+    values = {"x": x}
+    _run_nodes(compiled.graph, [n.name for n in compiled.graph.nodes], values)
+    ref = np.asarray(values[info["output"]["name"]], np.int8).reshape(-1)
+    assert np.array_equal(got, ref)
+    assert want_values.outputs.shape == (1, 5)

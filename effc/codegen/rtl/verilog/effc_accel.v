@@ -380,7 +380,9 @@ module effc_accel #(
         end
         S_FETCH: begin
             // word k is read in cycle k and arrives in cycle k + 1
-            if (fetch_n != 0) desc <= {w_rdata, desc[511:WW]};
+            // word k lands in its own bits (unused descriptor bits then need no flip-flop)
+            for (i = 0; i < DW; i = i + 1)
+                if (fetch_n == i + 1) desc[i*WW +: WW] <= w_rdata;
             if (fetch_n == DW[4:0]) state <= S_DECODE;
             else w_addr <= desc_addr + {{(WAW - 5){1'b0}}, fetch_n} + 1'b1;
             fetch_n <= fetch_n + 1;
