@@ -56,7 +56,9 @@ def report_text(manifest: dict[str, Any]) -> str:
     if check:
         lines += ["", "## Self-check", ""]
         if "differing_values" in check:
-            lines.append(f"- {check['engine']} vs the {check['compared_with']} on {check['inputs']}: "
+            what = "host build" if check.get("engine", "host") == "host" else \
+                f"{check['engine']} simulation"
+            lines.append(f"- {what} vs the {check['compared_with']} on {check['inputs']}: "
                          f"{check['differing_values']} of {check['output_values']:,} output "
                          f"values differ ({check['criterion']})")
         elif "skipped" in check:

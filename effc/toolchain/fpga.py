@@ -19,7 +19,8 @@ from typing import Any
 from effc.boards import FpgaBoard
 from effc.errors import EffcError
 
-YOSYS_FLOW = {"ice40": "synth_ice40 -dsp", "zynq7": "synth_xilinx", "artix7": "synth_xilinx",
+YOSYS_FLOW = {"ice40": "synth_ice40 -dsp", "zynq7": "synth_xilinx -family xc7",
+              "artix7": "synth_xilinx -family xc7",
               "zynquplus": "synth_xilinx -family xcup", "ecp5": "synth_ecp5"}
 #: yosys cell -> the report's resource name
 CELLS = {"SB_LUT4": "lc_lut4", "SB_MAC16": "dsp", "SB_RAM40_4K": "ebr",
@@ -84,7 +85,8 @@ def synthesize(folder: Path, sources: list[Path], top: str, params: dict[str, in
     defines = "-DSYNTHESIS" + (" -DEFFC_ICE40_SPRAM" if family == "ice40" else "")
     script = [f"read_verilog {defines} " + " ".join(str(s) for s in sources),
               f"hierarchy -top {top}",
-              f"{YOSYS_FLOW[family]} -top {top} -json {folder / 'synth.json'}",
+              f"{YOSYS_FLOW[family]} -top {top}",
+              f"write_json {folder / 'synth.json'}",
               "stat"]
     (folder / "synth.ys").write_text("\n".join(script) + "\n")
     proc = subprocess.run([yosys, "-q", "-l", str(folder / "yosys.log"), "-s",
