@@ -5,11 +5,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import tempfile
+from pathlib import Path
 
 from effc.artifact import Artifact
 from effc.boards import FpgaBoard
 from effc.errors import EffcError
+from effc.outdir import OutDir
 from effc.toolchain.fpga import synthesize
+
+#: What the flow leaves in OUTDIR/synth/ (the netlist and the .asc stay in a temp folder).
+KEPT = ("synth.ys", "yosys.log", "board.pcf", "nextpnr.log", "board.bin")
 
 
 def add_synth_arguments(p: argparse.ArgumentParser) -> None:
@@ -29,8 +35,17 @@ def cmd_synth(args: argparse.Namespace) -> int:
     assert isinstance(board, FpgaBoard)
     folder = artifact.folder / info["folder"]
     sources = [folder / s for s in info["sources"]]
-    report = synthesize(folder, sources, info["top"], info["params"], board,
-                        place=not args.no_place)
+    out = OutDir.existing(artifact.folder)
+    with tempfile.TemporaryDirectory(prefix="effc-synth-") as tmp:
+        try:
+            report = synthesize(Path(tmp), sources, info["top"], info["params"], board,
+                                place=not args.no_place)
+        except EffcError as exc:
+            _keep(out, Path(tmp))
+            raise EffcError(str(exc).replace(tmp, str(artifact.folder / "synth"))) from None
+        _keep(out, Path(tmp))
+    report["folder"] = "synth"
+    out.write("synth/report.json", json.dumps(report, indent=1) + "\n")
     if args.json:
         print(json.dumps(report))
         return 0
@@ -41,5 +56,11 @@ def cmd_synth(args: argparse.Namespace) -> int:
     if "fmax_mhz" in report:
         met = "met" if report["timing_met"] else f"MISSED (board clock {board.clock_mhz:g} MHz)"
         print(f"fmax {report['fmax_mhz']:.1f} MHz, timing {met}; bitstream "
-              f"{folder / report['bitstream']}")
+              f"{artifact.folder / 'synth' / report['bitstream']}")
     return 0
+
+
+def _keep(out: OutDir, tmp: Path) -> None:
+    for name in KEPT:
+        if (tmp / name).is_file():
+            out.write(f"synth/{name}", (tmp / name).read_bytes())

@@ -100,6 +100,8 @@ def synthesize(folder: Path, sources: list[Path], top: str, params: dict[str, in
     report: dict[str, Any] = {"board": board.name, "part": board.part, "family": family,
                               "flow": YOSYS_FLOW[family], "yosys_cells": cells,
                               "params": params}
+    if family != "ice40":
+        _check_yosys_fit(cells, board)
     if family != "ice40" or not place:
         return report
     pcf = folder / "board.pcf"
@@ -132,3 +134,19 @@ def synthesize(folder: Path, sources: list[Path], top: str, params: dict[str, in
                    stdin=subprocess.DEVNULL, capture_output=True)
     report["bitstream"] = binary.name
     return report
+
+
+def _check_yosys_fit(cells: dict[str, int], board: FpgaBoard) -> None:
+    """Without place-and-route (AMD, ECP5): the yosys cells against the board's budget."""
+    used = {
+        "lut": sum(v for k, v in cells.items() if re.fullmatch(r"LUT\d", k)),
+        "ff": sum(v for k, v in cells.items() if k in ("FDRE", "FDSE", "FDCE", "FDPE")),
+        "dsp": sum(v for k, v in cells.items() if k.startswith(("DSP48", "MULT18"))),
+        "bram36": sum(v for k, v in cells.items() if k.startswith("RAMB36")) +
+        (sum(v for k, v in cells.items() if k.startswith("RAMB18")) + 1) // 2,
+    }
+    for name, count in used.items():
+        budget = getattr(board, name, 0)
+        if budget and count > budget:
+            raise EffcError(f"the design does not fit {board.part}: it needs {count:,} {name} "
+                            f"and board '{board.name}' has {budget:,}")

@@ -103,7 +103,7 @@ def predicted_cycles(layer: Layer, hw: HwConfig) -> int:
     fetch = hw.desc_words + 2
     if layer.op == OP_ADD:
         chunks = f["ngroups"]
-        return fetch + chunks * (3 * hw.lanes + 13) + 12
+        return fetch + chunks * (3 * hw.lanes + 11) + 12
     pixels = f["oh"] * f["ow"]
     run = pixels * f["ngroups"] * f["period"]
     params = 2 * f.get("cout", 0) if layer.op in (OP_CONV, OP_DW) else 0

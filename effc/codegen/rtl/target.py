@@ -42,10 +42,11 @@ def hw_config(board: Board) -> tuple[HwConfig, dict[str, int]]:
         params = {"P": LANES, "LP": 3, "AW": 14, "WAW": 14, "PAW": 8, "BANK_DEPTH": bank,
                   "DSP_LANES": 4}
         return HwConfig(LANES, 4, LANES * bank, 1 << 14), params
-    # AMD parts: every lane on a DSP; a 64 KiB arena and 64 Ki weight words in BRAM
-    params = {"P": LANES, "LP": 3, "AW": 16, "WAW": 16, "PAW": 8, "BANK_DEPTH": 8192,
+    # AMD parts: every lane on a DSP; a 64 KiB arena (16 BRAM36) and 32 Ki weight words
+    # (64 BRAM36)
+    params = {"P": LANES, "LP": 3, "AW": 16, "WAW": 15, "PAW": 8, "BANK_DEPTH": 8192,
               "DSP_LANES": LANES}
-    return HwConfig(LANES, LANES, 1 << 16, 1 << 16), params
+    return HwConfig(LANES, LANES, 1 << 16, 1 << 15), params
 
 
 def _check_fit(prog, hw: HwConfig, board: Board, graph: Graph) -> None:
