@@ -302,3 +302,24 @@ def test_uart_loader_runs_a_model_end_to_end(tools, tmp_path: Path) -> None:
     ref = np.asarray(values[info["output"]["name"]], np.int8).reshape(-1)
     assert np.array_equal(got, ref)
     assert want_values.outputs.shape == (1, 5)
+
+
+@pytest.mark.slow
+def test_up5k_synthesis_and_place_and_route_name_what_does_not_fit(tools, kws) -> None:
+    """The whole flow on the UP5K (yosys synth_ice40 -dsp, nextpnr-ice40): today the
+    design needs more logic cells than the part has, and effc synth says so in one
+    line, exit 2, keeping the logs in OUTDIR/synth/ (docs/rtl-backend.md, Limits)."""
+    require_tool("yosys")
+    require_tool("nextpnr-ice40")
+    proc = subprocess.run([str(Path(__file__).resolve().parents[1] / ".venv" / "bin" / "effc"),
+                           "synth", str(kws.folder)], capture_output=True, text=True)
+    assert proc.returncode == 2, proc.stderr
+    line = proc.stderr.strip()
+    assert "\n" not in line and "does not fit iCE40UP5K-SG48" in line, line
+    import re
+
+    used = int(re.search(r"needs ([\d,]+) logic cells", line).group(1).replace(",", ""))
+    assert used > 5280
+    log = (kws.folder / "synth" / "yosys.log").read_text()
+    assert "SB_MAC16" in log and "SB_SPRAM256KA" in log
+    assert (kws.folder / "synth" / "nextpnr.log").is_file()

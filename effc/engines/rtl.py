@@ -20,8 +20,7 @@ from effc.engines import Engine, EngineResult, register_engine
 from effc.errors import EffcError
 from effc.ir import Graph
 from effc.ops import get_op
-from effc.reference.interpreter import (
-    Feeds, _is_integer_node, as_feeds, inference_count, inference_feeds)
+from effc.reference.interpreter import Feeds, _is_integer_node, as_feeds, inference_count, inference_feeds
 from effc.toolchain.rtlsim import simulate
 
 

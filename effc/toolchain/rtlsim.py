@@ -49,7 +49,7 @@ def _run(cmd: list[str], cwd: Path, what: str) -> None:
 def verilator_binary(src: Path) -> Path:
     """The Verilator testbench (``src/tb_verilator.cpp``), built on first use."""
     verilator = _tool("verilator")
-    files = [src / f for f in CORE + ["tb_verilator.cpp"]]
+    files = [src / f for f in [*CORE, "tb_verilator.cpp"]]
     version = subprocess.run([verilator, "--version"], capture_output=True, text=True).stdout
     key = _key(files, version + repr(sorted(SIM_PARAMS.items())))
     folder = cache_dir() / f"verilator-{key}"
@@ -72,7 +72,7 @@ def verilator_binary(src: Path) -> Path:
 def icarus_binary(src: Path) -> Path:
     """The Icarus testbench (``src/tb_icarus.v``), compiled on first use."""
     iverilog = _tool("iverilog")
-    files = [src / f for f in CORE + ["tb_icarus.v"]]
+    files = [src / f for f in [*CORE, "tb_icarus.v"]]
     key = _key(files, repr(sorted(SIM_PARAMS.items())))
     folder = cache_dir() / f"icarus-{key}"
     out = folder / "tb.vvp"

@@ -14,8 +14,20 @@ from typing import Any
 import numpy as np
 
 from effc.codegen.rtl.schedule import (
-    OP_ADD, OP_AVG, OP_CONV, OP_DW, OP_MAX, HwConfig, Layer, overlap_limit, period,
-    plan_arena, predicted_cycles, _window_geometry, _spatial)
+    OP_ADD,
+    OP_AVG,
+    OP_CONV,
+    OP_DW,
+    OP_MAX,
+    HwConfig,
+    Layer,
+    overlap_limit,
+    period,
+    plan_arena,
+    predicted_cycles,
+    spatial,
+    window_geometry,
+)
 from effc.errors import EffcError
 from effc.ir import Graph, Node
 from effc.ops import get_op
@@ -104,7 +116,7 @@ def _params(node: Node, graph: Graph, cout: int) -> list[tuple[int, int, int]]:
     return [(int(b[c]), int(mult[c]), int(shift[c])) for c in range(cout)]
 
 
-def _conv_layers(node: Node, graph: Graph, hw: HwConfig, base: dict[str, int]
+def _conv_layers(node: Node, graph: Graph, hw: HwConfig
                  ) -> list[Layer]:
     """Conv and Dense: broadcast descriptors (per group and parameter-RAM slice), or
     one per-lane descriptor for a depthwise conv with multiplier 1."""
@@ -112,14 +124,14 @@ def _conv_layers(node: Node, graph: Graph, hw: HwConfig, base: dict[str, int]
     x, y = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
     w = graph.const(node.inputs[1]).astype(np.int8)
     if node.op_type == "Dense":
-        h, wd, cin = _spatial(x.shape)
+        _h, _wd, cin = spatial(x.shape)
         pixels = x.size // x.shape[-1]
         geo = {"h": 1, "w": pixels, "c": cin, "oh": 1, "ow": pixels, "kh": 1, "kw": 1,
                "sh": 1, "sw": 1, "dh": 1, "dw": 1, "pad_t": 0, "pad_l": 0}
         w = w.reshape(w.shape[0], 1, 1, w.shape[1])
         group = 1
     else:
-        geo = _window_geometry(node, x.shape, y.shape)
+        geo = window_geometry(node, x.shape, y.shape)
         if w.ndim == 3:
             w = w[:, None]
         group = int(node.attrs.get("group", 1))
@@ -183,11 +195,11 @@ def _pool_layer(node: Node, graph: Graph, hw: HwConfig) -> Layer:
     x, y = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
     node_attrs = dict(node.attrs)
     if node.op_type in ("GlobalAveragePool", "GlobalMaxPool"):
-        h, w, _ = _spatial(x.shape)
+        h, w, _ = spatial(x.shape)
         node_attrs |= {"kernel_shape": [h, w], "strides": [h, w], "pads": [0, 0, 0, 0],
                        "dilations": [1, 1]}
     probe = Node(node.name, node.op_type, node.inputs, node.outputs, node_attrs)
-    geo = _window_geometry(probe, x.shape, y.shape)
+    geo = window_geometry(probe, x.shape, y.shape)
     op = OP_MAX if node.op_type in ("MaxPool", "GlobalMaxPool") else OP_AVG
     if op == OP_AVG:
         if node_attrs.get("count_include_pad", 0) and max(node_attrs.get("pads", [0])) > 0:
@@ -286,7 +298,7 @@ def plan_model(graph: Graph, hw: HwConfig) -> Program:
             alias[node.outputs[0]] = root(node.inputs[0])
             continue
         if node.op_type in ("Conv", "Dense"):
-            lays = _conv_layers(node, graph, hw, {})
+            lays = _conv_layers(node, graph, hw)
         elif node.op_type in POOLS:
             lays = [_pool_layer(node, graph, hw)]
         elif node.op_type == "Requantize":
@@ -331,7 +343,6 @@ def plan_model(graph: Graph, hw: HwConfig) -> Program:
 def _weight_image(prog: Program, hw: HwConfig) -> list[int]:
     """Descriptors (and the end marker) from word 0, then each layer's parameters
     (two words a channel: {multiplier, bias}, shift) and weights (one word a tap)."""
-    P = hw.lanes
     words: list[int] = []
     cursor = (len(prog.layers) + 1) * hw.desc_words
     data: list[int] = []

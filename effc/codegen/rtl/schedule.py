@@ -11,12 +11,11 @@ weight memory: descriptors first, then per layer the parameter words and weights
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
 from effc.errors import EffcError
-from effc.ir import Graph, Node
+from effc.ir import Node
 
 OP_END, OP_CONV, OP_DW, OP_MAX, OP_AVG, OP_ADD = 0, 1, 2, 3, 4, 5
 OP_NAMES = {OP_CONV: "conv", OP_DW: "depthwise", OP_MAX: "maxpool", OP_AVG: "avgpool",
@@ -111,7 +110,7 @@ def predicted_cycles(layer: Layer, hw: HwConfig) -> int:
     return fetch + params + run + tail - (f["period"] - f["k"])
 
 
-def _spatial(shape: tuple[int, ...]) -> tuple[int, int, int]:
+def spatial(shape: tuple[int, ...]) -> tuple[int, int, int]:
     """(H, W, C) of an NHWC / NLC / NC tensor."""
     if len(shape) == 4:
         return shape[1], shape[2], shape[3]
@@ -123,17 +122,17 @@ def _spatial(shape: tuple[int, ...]) -> tuple[int, int, int]:
                     "reads")
 
 
-def _window_geometry(node: Node, x_shape, y_shape) -> dict[str, int]:
+def window_geometry(node: Node, x_shape, y_shape) -> dict[str, int]:
     a = node.attrs
-    h, w, c = _spatial(x_shape)
-    oh, ow, _ = _spatial(y_shape)
+    h, w, c = spatial(x_shape)
+    oh, ow, _ = spatial(y_shape)
     ks = list(a["kernel_shape"])
     st = list(a.get("strides", [1] * len(ks)))
     dl = list(a.get("dilations", [1] * len(ks)))
     pads = list(a.get("pads", [0] * 2 * len(ks)))
     if len(ks) == 1:
         ks, st, dl, pads = [1, ks[0]], [1, st[0]], [1, dl[0]], [0, pads[0], 0, pads[1]]
-    out_hw = _spatial(y_shape)[:2]
+    out_hw = spatial(y_shape)[:2]
     st = [s if o > 1 else 1 for s, o in zip(st, out_hw, strict=True)]
     if ks[1] > 255 or max(st) > 15 or max(dl) > 15 or max(pads) > 255:
         raise EffcError(f"layer '{node.name}' ({node.op_type}): kernel {ks}, strides {st}, "
@@ -213,7 +212,7 @@ def plan_arena(order: list[tuple[str, list[str], dict[str, int]]],
         for cand, blockers in cands:
             if not free(cand, size, blockers):
                 continue
-            span = max([cand + size] + highs) - min([cand] + lows)
+            span = max([cand + size, *highs]) - min([cand, *lows])
             if best is None or span < best[0]:
                 best = (span, cand)
         assert best is not None

@@ -86,7 +86,7 @@ def emit(graph: Graph, board: Board, out: OutDir) -> dict[str, Any]:
     rows = predict(prog, hw)
     tin, tout = graph.tensors[prog.input], graph.tensors[prog.output]
     return {"rtl": {
-        "folder": "rtl", "sources": VERILOG[:4] + ["board_top.v"], "top": "board_top",
+        "folder": "rtl", "sources": [*VERILOG[:4], "board_top.v"], "top": "board_top",
         "program": "rtl/program.hex", "image": "rtl/program.bin", "params": params,
         "lanes": hw.lanes, "dsp_lanes": hw.dsp_lanes,
         "input": {"name": prog.input, "addr": prog.offsets[prog.input], "size": tin.size,
