@@ -244,6 +244,25 @@ module effc_accel #(
     wire signed [24:0] dv_res = dv_neg ? -$signed({1'b0, dv_q}) : $signed({1'b0, dv_q});
     wire [7:0] e_shift = pram_q[71:64];
 
+    // The shadow registers: loaded in parallel at a pixel's last tap, else shifted down
+    // by one lane when the drain consumes lane 0 or when an Add addend arrives (it enters
+    // at the top: in lane order, adding to lane 0 on the second pass, so that lane 0 is
+    // at the bottom again after P results). One enable, one data source a register.
+    wire sh_copy = s3_issue && s3_last;
+    wire sh_drain = d_busy && !(state == S_ADD_WAIT && wait_n == 5'd0) &&
+                    (op == 4'd4 ? d_div == 5'd25 : 1'b1);
+    wire sh_shift = (rq_ov && ot_raw) || sh_drain;
+    reg  signed [31:0] sh_top;
+    always @(*) sh_top = ot_acc ? shadow[0] + rq_raw : rq_raw;
+    always @(posedge clk) begin
+        if (sh_copy) begin
+            for (i = 0; i < P; i = i + 1) shadow[i] <= accn[i];
+        end else if (sh_shift) begin
+            for (i = 0; i < P - 1; i = i + 1) shadow[i] <= shadow[i + 1];
+            shadow[P-1] <= sh_top;
+        end
+    end
+
     always @(posedge clk) begin
         a_we <= 1'b0;
         rq_v <= 1'b0;
@@ -288,7 +307,6 @@ module effc_accel #(
         e_v <= 1'b0;
         if (s3_issue && s3_last) begin
             if (d_busy) error <= 1'b1;
-            for (i = 0; i < P; i = i + 1) shadow[i] <= accn[i];
             sh_cnt <= cntn;
             sh_addr <= s3_opix;
             sh_nl <= s3_nl;
@@ -327,14 +345,12 @@ module effc_accel #(
                                dv_res[7:0];
                     d_div <= 5'd0;
                     d_l <= d_l + 1;
-                    for (i = 0; i < P - 1; i = i + 1) shadow[i] <= shadow[i + 1];
                     if (d_l == P - 1) d_busy <= 1'b0;
                 end
             end else begin
                 e_v <= 1'b1;
                 e_l <= d_l;
                 e_x <= shadow[0];
-                for (i = 0; i < P - 1; i = i + 1) shadow[i] <= shadow[i + 1];
                 d_l <= d_l + 1;
                 if (d_l == P - 1) d_busy <= 1'b0;
             end
@@ -360,12 +376,7 @@ module effc_accel #(
         end
         // ------------------------------------------------ requantizer results
         if (rq_ov) begin
-            if (ot_raw) begin
-                // the Add's addends arrive in lane order: shift them in (rotating and adding
-                // on the second pass), so lane 0 is at the bottom again after P results
-                for (i = 0; i < P - 1; i = i + 1) shadow[i] <= shadow[i + 1];
-                shadow[P-1] <= ot_acc ? shadow[0] + rq_raw : rq_raw;
-            end else begin
+            if (!ot_raw) begin
                 a_we <= ot_we;
                 a_waddr <= ot_addr;
                 a_wdata <= rq_y;
