@@ -323,3 +323,16 @@ def test_up5k_synthesis_and_place_and_route_name_what_does_not_fit(tools, kws) -
     log = (kws.folder / "synth" / "yosys.log").read_text()
     assert "SB_MAC16" in log and "SB_SPRAM256KA" in log
     assert (kws.folder / "synth" / "nextpnr.log").is_file()
+
+
+def test_rtl_commands_on_a_folder_without_verilog(tmp_path: Path) -> None:
+    from tests.test_cli_errors import assert_one_line_error, effc
+
+    out = str(tmp_path / "out")
+    compile_model(DIGITS, out, CompileOptions(calib=f"{DIGITS_DATA}:x_calib"))
+    x = tmp_path / "x.npy"
+    np.save(x, np.load(DIGITS_DATA)["x_test"][:1])
+    assert_one_line_error(effc("run", out, "--engine", "verilator", "--input", str(x),
+                               "--output", str(tmp_path / "y.npy")),
+                          "holds no RTL program", "--target rtl")
+    assert_one_line_error(effc("synth", out), "holds no Verilog", "--target rtl")
