@@ -171,14 +171,6 @@ def overlap_limit(geo: dict[str, int], cs_in: int, c_off: int, cs_out: int) -> i
     return int((suffix_min - ends).min())
 
 
-@dataclass
-class Placement:
-    """Where a tensor lives in the arena."""
-
-    offset: int
-    size: int
-
-
 def plan_arena(order: list[tuple[str, list[str], dict[str, int]]],
                sizes: dict[str, int], first: str, keep: set[str]) -> dict[str, int]:
     """Place tensors: ``order`` is [(output, inputs, {input: overlap limit})] in run

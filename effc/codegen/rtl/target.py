@@ -42,11 +42,15 @@ def hw_config(board: Board) -> tuple[HwConfig, dict[str, int]]:
         params = {"P": LANES, "LP": 3, "AW": 14, "WAW": 14, "PAW": 8, "BANK_DEPTH": bank,
                   "DSP_LANES": 4}
         return HwConfig(LANES, 4, LANES * bank, 1 << 14), params
-    # AMD parts: every lane on a DSP; a 64 KiB arena (16 BRAM36) and 32 Ki weight words
-    # (64 BRAM36)
-    params = {"P": LANES, "LP": 3, "AW": 16, "WAW": 15, "PAW": 8, "BANK_DEPTH": 8192,
-              "DSP_LANES": LANES}
-    return HwConfig(LANES, LANES, 1 << 16, 1 << 15), params
+    # AMD parts: every lane on a DSP; a 64 KiB arena (16 BRAM36), the parameter RAM (2),
+    # and the weight words the other BRAM36 hold (512 words of 8 B each), a few spare
+    words = min(1 << 16, max(0, board.bram36 - 24) * 512) // 1024 * 1024
+    if words < 4096:
+        raise EffcError(f"board '{board.name}' has {board.bram36} BRAM36; the accelerator "
+                        "needs at least 32 for its memories")
+    params = {"P": LANES, "LP": 3, "AW": 16, "WAW": 16, "PAW": 8, "BANK_DEPTH": 8192,
+              "DSP_LANES": LANES, "WDEPTH": words}
+    return HwConfig(LANES, LANES, 1 << 16, words), params
 
 
 def _check_fit(prog, hw: HwConfig, board: Board, graph: Graph) -> None:

@@ -17,7 +17,8 @@ module effc_accel #(
     parameter WAW = 14,         // weight word address bits
     parameter DSP_LANES = 8,    // lanes whose multiplier is inferred (DSP); others in LUTs
     parameter PAW = 8,          // parameter RAM address bits (output channels a descriptor)
-    parameter BANK_DEPTH = 2048 // bytes a bank (at most 2^(AW - LP))
+    parameter BANK_DEPTH = 2048, // bytes a bank (at most 2^(AW - LP))
+    parameter WDEPTH = 1 << WAW  // weight memory words (simulation, BRAM)
 ) (
     input  wire            clk,
     input  wire            rst,
@@ -75,7 +76,7 @@ module effc_accel #(
     // ---------------------------------------------------------------- memories
     reg  [WAW-1:0] w_addr;
     wire [WW-1:0]  w_rdata;
-    effc_wmem #(.WW(WW), .WAW(WAW)) wmem (
+    effc_wmem #(.WW(WW), .WAW(WAW), .WDEPTH(WDEPTH)) wmem (
         .clk(clk), .we(host_w_we && state == S_IDLE),
         .addr(state == S_IDLE ? host_w_addr : w_addr), .wdata(host_w_data), .rdata(w_rdata));
 

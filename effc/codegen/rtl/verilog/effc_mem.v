@@ -5,7 +5,7 @@
 //                which hold no bitstream contents: the UART loader fills them.
 //   effc_abank - one byte-wide activation bank: one write port, one read port (EBR/BRAM).
 `default_nettype none
-module effc_wmem #(parameter WW = 64, parameter WAW = 14) (
+module effc_wmem #(parameter WW = 64, parameter WAW = 14, parameter WDEPTH = 1 << WAW) (
     input  wire           clk,
     input  wire           we,
     input  wire [WAW-1:0] addr,
@@ -24,7 +24,7 @@ module effc_wmem #(parameter WW = 64, parameter WAW = 14) (
         end
     endgenerate
 `else
-    reg [WW-1:0] mem [0:(1 << WAW) - 1];
+    reg [WW-1:0] mem [0:WDEPTH - 1];
     reg [WW-1:0] q;
     assign rdata = q;
     always @(posedge clk) begin
