@@ -336,3 +336,36 @@ def test_rtl_commands_on_a_folder_without_verilog(tmp_path: Path) -> None:
                                "--output", str(tmp_path / "y.npy")),
                           "holds no RTL program", "--target rtl")
     assert_one_line_error(effc("synth", out), "holds no Verilog", "--target rtl")
+
+
+def test_grouped_conv_wide_dense_and_an_nchw_input(tools, tmp_path: Path) -> None:
+    """A grouped conv (a descriptor a group), a dense layer wider than the parameter RAM
+    (two slices), and a 6-channel NCHW input whose transpose runs on the host."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    rng = np.random.default_rng(7)
+    consts = {"wc": rng.normal(0, 0.3, (12, 2, 3, 3)), "w2": rng.normal(0, 0.3, (20, 12)),
+              "w1": rng.normal(0, 0.2, (300, 20))}
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["x", "wc"], ["c"], name="grouped", group=3,
+                          pads=[1, 1, 1, 1]),
+         helper.make_node("Relu", ["c"], ["r"], name="relu"),
+         helper.make_node("GlobalAveragePool", ["r"], ["p"], name="gap"),
+         helper.make_node("Flatten", ["p"], ["f"], name="flat"),
+         helper.make_node("Gemm", ["f", "w2"], ["h"], name="fc0", transB=1),
+         helper.make_node("Gemm", ["h", "w1"], ["y"], name="wide", transB=1)], "wide",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 6, 5, 5])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 300])],
+        [helper.make_tensor(k, TensorProto.FLOAT, v.shape, v.astype(np.float32).ravel())
+         for k, v in consts.items()])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]),
+              tmp_path / "m.onnx")
+    calib = rng.standard_normal((16, 6, 5, 5)).astype(np.float32)
+    compiled = compile_model(tmp_path / "m.onnx", tmp_path / "out",
+                             CompileOptions(calib=calib, board="pynq-z2", target="rtl"))
+    kinds = [d["kind"] for d in compiled.manifest["rtl"]["descriptors"]]
+    assert kinds == ["conv"] * 3 + ["avgpool"] + ["dense"] * 3
+    x = rng.standard_normal((5, 6, 5, 5)).astype(np.float32)
+    got = compiled.run("verilator", x).outputs
+    assert np.count_nonzero(got != run_batches(compiled.graph, x)["y"]) == 0

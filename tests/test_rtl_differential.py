@@ -35,7 +35,8 @@ RTL_FEATURES = {
     "avgpool_ceil_mode", "global_avgpool", "global_maxpool",
     "gemm", "gemm_transB", "gemm_alpha_beta", "matmul", "matmul_bias_add", "dense_no_bias",
     "pointwise_matmul", "relu", "clip", "batchnorm", "residual_add", "softmax",
-    "flatten", "reshape_flat", "squeeze", "output_nhwc",
+    "flatten", "reshape_flat", "squeeze", "output_nhwc", "transpose_input",
+    "transpose_output",
     # drawn so that refusals are exercised too
     "add_const", "concat_channels", "concat_spatial", "concat_features", "pad_constant",
     "residual_sub", "residual_mul", "broadcast", "const_first",

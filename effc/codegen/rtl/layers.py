@@ -1,9 +1,10 @@
 """Graph -> accelerator program: which nodes run where, the descriptors, the memory images.
 
-A model runs as host head (QuantizeLinear and reshapes of the float input), the
-accelerated segment (int8 Conv, Dense, MaxPool, AveragePool, GlobalAveragePool, Add,
-Requantize, Reshape), and host tail (Softmax, DequantizeLinear, reshapes): the int8
-Softmax is the documented host-side fallback (docs/rtl-backend.md).
+A model runs as host head (quantizing the inputs, reshapes and transposes of them), the
+accelerated segment (int8 Conv, Dense, MaxPool, AveragePool, GlobalAveragePool,
+GlobalMaxPool, Add, Requantize, Reshape), and host tail (Softmax, DequantizeLinear,
+reshapes, transposes): the int8 Softmax is the documented host-side fallback
+(docs/rtl-backend.md).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ ACCEL = {"Conv", "Dense", "MaxPool", "AveragePool", "GlobalAveragePool", "Global
          "Add", "Requantize", "Reshape"}
 POOLS = {"MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool"}
 HEAD = {"QuantizeLinear", "Reshape", "Transpose"}
-TAIL = {"Softmax", "DequantizeLinear", "Reshape"}
+TAIL = {"Softmax", "DequantizeLinear", "Reshape", "Transpose"}
 
 
 @dataclass
@@ -55,9 +56,12 @@ class Program:
 def partition(graph: Graph) -> tuple[list[Node], list[Node], list[Node]]:
     """(head, accelerated, tail) nodes; refuses what the accelerator cannot run."""
     nodes = graph.nodes
+    # head: quantization and layout of the model's inputs, on the host
     i = 0
-    while i < len(nodes) and (nodes[i].op_type == "QuantizeLinear" or (
-            nodes[i].op_type in HEAD and graph.tensors[nodes[i].inputs[0]].dtype != "int8")):
+    ready = set(graph.inputs)
+    while i < len(nodes) and nodes[i].op_type in HEAD and all(
+            n in ready or graph.tensors[n].is_constant for n in nodes[i].inputs if n):
+        ready.update(nodes[i].outputs)
         i += 1
     j = len(nodes)
     while j > i and nodes[j - 1].op_type in TAIL:
