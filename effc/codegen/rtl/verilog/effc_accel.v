@@ -134,6 +134,8 @@ module effc_accel #(
 
     // ---------------------------------------------------------------- parameter RAM
     // entry c: {shift, multiplier, bias} of the descriptor's output channel c
+    // written only while the drain is idle (S_PARAMS): no read-write collision logic
+    (* no_rw_check *)
     reg  [71:0] pram [0:(1 << PAW) - 1];
     reg  [71:0] pram_q;
     reg         pram_we;
@@ -157,7 +159,6 @@ module effc_accel #(
     reg s3_issue, s3_valid, s3_first, s3_last;
     reg [15:0] s3_opix, s3_pidx;
     reg [4:0]  s3_nl;
-    reg signed [8:0]  s3_x [0:P-1];
     wire signed [16:0] s3_p [0:P-1];
     reg signed [31:0] acc [0:P-1];
     reg [15:0] cnt;
@@ -205,7 +206,8 @@ module effc_accel #(
     reg         rq_v;
     reg  [31:0] rq_x, rq_m;
     reg  [4:0]  rq_left, rq_right;
-    reg  [7:0]  rq_zp, rq_min, rq_max;
+    // constant a descriptor (the next one is fetched after the requantizer is empty)
+    wire [7:0]  rq_zp = op == 4'd3 ? 8'h80 : d_out_zp;
     reg  [TAGW-1:0] rq_tag;
     wire        rq_ov;
     wire [7:0]  rq_y;
@@ -213,7 +215,7 @@ module effc_accel #(
     wire [TAGW-1:0] rq_otag;
     effc_rq #(.TAGW(TAGW)) rq (
         .clk(clk), .in_valid(rq_v), .x(rq_x), .m(rq_m), .left(rq_left), .right(rq_right),
-        .zp(rq_zp), .amin(rq_min), .amax(rq_max), .tag(rq_tag), .out_valid(rq_ov),
+        .zp(rq_zp), .amin(d_amin), .amax(d_amax), .tag(rq_tag), .out_valid(rq_ov),
         .y(rq_y), .y_raw(rq_raw), .out_tag(rq_otag));
     // tag: {raw, accumulate, write, address}
     wire ot_raw = rq_otag[TAGW-1], ot_acc = rq_otag[TAGW-2], ot_we = rq_otag[TAGW-3];
@@ -223,10 +225,11 @@ module effc_accel #(
     always @(*) begin
         for (i = 0; i < P; i = i + 1) begin
             // accumulators restart from 0 (cleared at the last tap); max pool keeps
-            // x + 128 (0..255), so padding (-128) is that 0 as well
+            // x + 128 (0..255), so padding (-128) is that 0 as well; the lane's weight
+            // is 1 there, so its product is the input byte
             if (op == 4'd3) begin
-                if (s3_valid && {~s3_x[i][7], s3_x[i][6:0]} > acc[i][7:0])
-                    accn[i] = {24'd0, ~s3_x[i][7], s3_x[i][6:0]};
+                if (s3_valid && {~s3_p[i][7], s3_p[i][6:0]} > acc[i][7:0])
+                    accn[i] = {24'd0, ~s3_p[i][7], s3_p[i][6:0]};
                 else
                     accn[i] = acc[i];
             end else begin
@@ -297,7 +300,6 @@ module effc_accel #(
         // ------------------------------------------------ stage 2 -> 3
         s3_issue <= s2_issue; s3_valid <= s2_valid; s3_first <= s2_first;
         s3_last <= s2_last; s3_opix <= s2_opix; s3_nl <= s2_nl; s3_pidx <= s2_pidx;
-        for (i = 0; i < P; i = i + 1) s3_x[i] <= s2_x[i];
         // ------------------------------------------------ stage 3: accumulate
         if (s3_issue) begin
             for (i = 0; i < P; i = i + 1) acc[i] <= s3_last ? 32'sd0 : accn[i];
@@ -360,14 +362,12 @@ module effc_accel #(
         if (e_v) begin
             rq_v <= 1'b1;
             rq_tag <= {1'b0, 1'b0, {1'b0, e_l} < {1'b0, sh_nl}, e_addr[AW-1:0]};
-            rq_zp <= d_out_zp; rq_min <= d_amin; rq_max <= d_amax;
             if (op == 4'd5) begin
                 rq_x <= e_x;
                 rq_m <= d_mo; rq_left <= 5'd0; rq_right <= d_so;
             end else if (op == 4'd3) begin
                 rq_x <= e_x;                   // identity: x * 2^31 / 2^31, then - 128
                 rq_m <= 32'h40000000; rq_left <= 5'd1; rq_right <= 5'd0;
-                rq_zp <= 8'h80;
             end else begin
                 rq_x <= e_x + pram_q[31:0];
                 rq_m <= pram_q[63:32];
