@@ -138,18 +138,18 @@ module effc_accel #(
     (* no_rw_check *)
     reg  [71:0] pram [0:(1 << PAW) - 1];
     reg  [71:0] pram_q;
-    reg         pram_we;
-    reg  [PAW-1:0] pram_waddr;
-    reg  [71:0] pram_wdata;
+    reg  [7:0]  pram_shift;             // a channel's first word: its shift
     reg  [PAW-1:0] pram_raddr;
+    reg s1_issue, s1_valid, s1_first, s1_last, s1_param;
+    reg [15:0] s1_opix, s1_pidx;
+    // parameter words arrive one cycle after their read: the shift, then {mult, bias},
+    // which goes into the RAM straight from the weight memory
     always @(posedge clk) begin
-        if (pram_we) pram[pram_waddr] <= pram_wdata;
+        if (s1_param && s1_pidx[0]) pram[s1_pidx[PAW:1]] <= {pram_shift, w_rdata[63:0]};
         pram_q <= pram[pram_raddr];
     end
 
     // ---------------------------------------------------------------- pipeline registers
-    reg s1_issue, s1_valid, s1_first, s1_last, s1_param;
-    reg [15:0] s1_opix, s1_pidx;
     reg [4:0]  s1_nl;
     reg s2_issue, s2_valid, s2_first, s2_last;
     reg [15:0] s2_opix, s2_pidx;
@@ -175,8 +175,10 @@ module effc_accel #(
     reg [23:0] dv_q;                    // numerator bits shifted out, quotient bits in
     reg [24:0] dv_r;
     reg        dv_neg;
-    reg [7:0]  areg [0:P-1];
-    reg [7:0]  breg [0:P-1];
+    // Add: the activation read holds A's chunk through S_ADD_S1 and B's through S_ADD_S2
+    // (the read is registered: B's address goes out in S_ADD_S1's last cycle)
+    wire [8*P-1:0] add_vec = vec >> (8 * pcount[LP-1:0]);
+    wire [7:0]  add_byte = add_vec[7:0];
     integer i;
 
     // ---------------------------------------------------------------- lane multipliers
@@ -270,7 +272,6 @@ module effc_accel #(
     always @(posedge clk) begin
         a_we <= 1'b0;
         rq_v <= 1'b0;
-        pram_we <= 1'b0;
         // ------------------------------------------------ stage 1 -> 2: operands
         s2_issue <= s1_issue; s2_valid <= s1_valid; s2_first <= s1_first;
         s2_last <= s1_last; s2_opix <= s1_opix; s2_nl <= s1_nl; s2_pidx <= s1_pidx;
@@ -287,16 +288,7 @@ module effc_accel #(
                 s2_x[i] <= $signed({vec[8*i+7], vec[8*i +: 8]});
             s2_w[i] <= conv_op ? w_rdata[8*i +: 8] : 8'sd1;
         end
-        // parameter words arrive one cycle after their read: {mult, bias}, then shift
-        if (s1_param) begin
-            if (s1_pidx[0]) begin
-                pram_we <= 1'b1;
-                pram_waddr <= s1_pidx[PAW:1];
-                pram_wdata[71:64] <= w_rdata[7:0];
-            end else begin
-                pram_wdata[63:0] <= w_rdata[63:0];
-            end
-        end
+        if (s1_param && !s1_pidx[0]) pram_shift <= w_rdata[7:0];
         // ------------------------------------------------ stage 2 -> 3
         s3_issue <= s2_issue; s3_valid <= s2_valid; s3_first <= s2_first;
         s3_last <= s2_last; s3_opix <= s2_opix; s3_nl <= s2_nl; s3_pidx <= s2_pidx;
@@ -493,15 +485,12 @@ module effc_accel #(
         end
         S_ADD_A: if (!d_busy && !e_v) state <= S_ADD_B;
         S_ADD_B: begin
-            for (i = 0; i < P; i = i + 1) areg[i] <= vec[8*i +: 8];
             state <= S_ADD_S1;
             pcount <= 0;
         end
         S_ADD_S1: begin
-            if (pcount == 0)
-                for (i = 0; i < P; i = i + 1) breg[i] <= vec[8*i +: 8];
             rq_v <= 1'b1;
-            rq_x <= {{24{areg[pcount[LP-1:0]][7]}}, areg[pcount[LP-1:0]]} -
+            rq_x <= {{24{add_byte[7]}}, add_byte} -
                     {{24{d_in_zp[7]}}, d_in_zp};
             rq_m <= d_m1; rq_left <= d_left; rq_right <= d_s1;
             rq_tag <= {1'b1, 1'b0, 1'b0, {(AW - LP){1'b0}}, pcount[LP-1:0]};
@@ -510,7 +499,7 @@ module effc_accel #(
         end
         S_ADD_S2: begin
             rq_v <= 1'b1;
-            rq_x <= {{24{breg[pcount[LP-1:0]][7]}}, breg[pcount[LP-1:0]]} -
+            rq_x <= {{24{add_byte[7]}}, add_byte} -
                     {{24{d_zpb[7]}}, d_zpb};
             rq_m <= d_m2; rq_left <= d_left; rq_right <= d_s2;
             rq_tag <= {1'b1, 1'b1, 1'b0, {(AW - LP){1'b0}}, pcount[LP-1:0]};
@@ -549,8 +538,11 @@ module effc_accel #(
 
     // activation read address: taps, the Add's two vectors, or the host
     always @(*) begin
-        if (state == S_ADD_A) a_raddr = d_a_base[AW-1:0] + (chunk[AW-LP-1:0] << LP);
-        else if (state == S_ADD_B) a_raddr = d_b_base[AW-1:0] + (chunk[AW-LP-1:0] << LP);
+        if (state == S_ADD_A || state == S_ADD_B ||
+            (state == S_ADD_S1 && pcount[LP-1:0] != {LP{1'b1}}))
+            a_raddr = d_a_base[AW-1:0] + (chunk[AW-LP-1:0] << LP);
+        else if (state == S_ADD_S1 || state == S_ADD_S2)
+            a_raddr = d_b_base[AW-1:0] + (chunk[AW-LP-1:0] << LP);
         else a_raddr = aaddr[AW-1:0];
     end
 endmodule
