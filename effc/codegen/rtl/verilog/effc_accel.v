@@ -125,6 +125,8 @@ module effc_accel #(
     reg [WAW-1:0] desc_addr;
     reg [4:0]  fetch_n;
     wire conv_op = op == 4'd1 || op == 4'd2;
+    wire [8*P-1:0] x_byte = op == 4'd1 ? {P{vec[7:0]}} : vec;
+    wire [7:0]     x_zp = conv_op ? d_in_zp : 8'd0;
 
     wire tap_issue = state == S_RUN && t < d_k;
     wire tap_valid = !ih[16] && ih < $signed({1'b0, d_h}) && !iw[16] &&
@@ -275,17 +277,15 @@ module effc_accel #(
         // ------------------------------------------------ stage 1 -> 2: operands
         s2_issue <= s1_issue; s2_valid <= s1_valid; s2_first <= s1_first;
         s2_last <= s1_last; s2_opix <= s1_opix; s2_nl <= s1_nl; s2_pidx <= s1_pidx;
+        // lane i's operand: byte 0 (broadcast) or byte i, minus the input zero point on
+        // convolutions, 0 for a padding tap (conv, average pool); max pool and Add take
+        // the byte as it is
         for (i = 0; i < P; i = i + 1) begin
-            if (op == 4'd1)
-                s2_x[i] <= s1_valid ? $signed({vec[7], vec[7:0]}) -
-                                      $signed({d_in_zp[7], d_in_zp}) : 9'sd0;
-            else if (op == 4'd2)
-                s2_x[i] <= s1_valid ? $signed({vec[8*i+7], vec[8*i +: 8]}) -
-                                      $signed({d_in_zp[7], d_in_zp}) : 9'sd0;
-            else if (op == 4'd4)
-                s2_x[i] <= s1_valid ? $signed({vec[8*i+7], vec[8*i +: 8]}) : 9'sd0;
+            if (s1_valid || !(conv_op || op == 4'd4))
+                s2_x[i] <= $signed({x_byte[8*i+7], x_byte[8*i +: 8]}) -
+                           $signed({x_zp[7], x_zp});
             else
-                s2_x[i] <= $signed({vec[8*i+7], vec[8*i +: 8]});
+                s2_x[i] <= 9'sd0;
             s2_w[i] <= conv_op ? w_rdata[8*i +: 8] : 8'sd1;
         end
         if (s1_param && !s1_pidx[0]) pram_shift <= w_rdata[7:0];
