@@ -191,31 +191,9 @@ module effc_accel #(
             if (l < DSP_LANES) begin : dsp
                 always @(posedge clk) p <= s2_x[l] * s2_w[l];
             end else begin : lut
-                // radix-4 Booth multiplier in LUTs (kept out of the DSP blocks): digit k is
-                // -2 w[2k+1] + w[2k] + w[2k-1]; its partial product |digit| * x is inverted
-                // when the digit is negative, and the +1 of that negation sits in a zero bit
-                // of the next partial product (the last digit's in the final sum)
-                wire [8:0] wx = {s2_w[l], 1'b0};
-                wire [8:0] x = s2_x[l];
-                wire signed [16:0] op [0:3];
-                wire [3:0] neg;
-                genvar k;
-                for (k = 0; k < 4; k = k + 1) begin : dig
-                    wire [2:0] r = wx[2*k +: 3];
-                    wire one = r[1] ^ r[0];
-                    wire two = r == 3'b011 || r == 3'b100;
-                    wire [10:0] mag = one ? {{2{x[8]}}, x} : two ? {x[8], x, 1'b0} : 11'd0;
-                    wire [10:0] pp = mag ^ {11{r[2]}};
-                    wire signed [16:0] ppx = {{6{pp[10]}}, pp};
-                    assign neg[k] = r[2];
-                    if (k == 0) begin : first
-                        assign op[k] = ppx;
-                    end else begin : rest
-                        assign op[k] = (ppx <<< (2 * k)) | ({16'd0, neg[k-1]} << (2 * k - 2));
-                    end
-                end
-                always @(posedge clk)
-                    p <= (op[0] + op[1]) + (op[2] + op[3]) + {10'd0, neg[3], 6'd0};
+                wire signed [16:0] q;
+                effc_booth mul (.x(s2_x[l]), .w(s2_w[l]), .p(q));
+                always @(posedge clk) p <= q;
             end
             assign s3_p[l] = p;
         end
@@ -560,5 +538,37 @@ module effc_accel #(
             a_raddr = d_b_base[AW-1:0] + (chunk[AW-LP-1:0] << LP);
         else a_raddr = aaddr[AW-1:0];
     end
+endmodule
+
+// effc_booth: a signed 9x8 multiplier in LUTs (radix-4 Booth), for lanes kept out of the
+// DSP blocks. Digit k is -2 w[2k+1] + w[2k] + w[2k-1]; its partial product |digit| * x is
+// inverted when the digit is negative, and the +1 of that negation sits in a zero bit of
+// the next partial product (the last digit's in the final sum).
+module effc_booth (
+    input  wire signed [8:0]  x,
+    input  wire signed [7:0]  w,
+    output wire signed [16:0] p
+);
+    wire [8:0] wx = {w, 1'b0};
+    wire signed [16:0] op [0:3];
+    wire [3:0] neg;
+    genvar k;
+    generate
+        for (k = 0; k < 4; k = k + 1) begin : dig
+            wire [2:0] r = wx[2*k +: 3];
+            wire one = r[1] ^ r[0];
+            wire two = r == 3'b011 || r == 3'b100;
+            wire [10:0] mag = one ? {{2{x[8]}}, x} : two ? {x[8], x, 1'b0} : 11'd0;
+            wire [10:0] pp = mag ^ {11{r[2]}};
+            wire signed [16:0] ppx = {{6{pp[10]}}, pp};
+            assign neg[k] = r[2];
+            if (k == 0) begin : first
+                assign op[k] = ppx;
+            end else begin : rest
+                assign op[k] = (ppx <<< (2 * k)) | ({16'd0, neg[k-1]} << (2 * k - 2));
+            end
+        end
+    endgenerate
+    assign p = (op[0] + op[1]) + (op[2] + op[3]) + {10'd0, neg[3], 6'd0};
 endmodule
 `default_nettype wire
