@@ -89,12 +89,15 @@ module effc_accel #(
     wire [AW-1:0] wr_addr = state == S_IDLE ? host_a_addr : a_waddr;
     wire [7:0]    wr_data = state == S_IDLE ? host_a_data : a_wdata;
     wire [8*P-1:0] bank_q;
+    // bank b holds the bytes whose address is b modulo P; banks below lane 0's read
+    // the next row (one incrementer for all)
+    wire [BAW-1:0] rd_row = rd_addr[AW-1:LP];
+    wire [BAW-1:0] rd_row1 = rd_row + 1'b1;
     genvar b;
     generate
         for (b = 0; b < P; b = b + 1) begin : bank
-            // bank b holds the bytes whose address is b modulo P
             wire [LP-1:0] lo = rd_addr[LP-1:0];
-            wire [BAW-1:0] row = rd_addr[AW-1:LP] + ((b < lo) ? 1 : 0);
+            wire [BAW-1:0] row = b < lo ? rd_row1 : rd_row;
             effc_abank #(.DEPTH(BANK_DEPTH), .BAW(BAW)) mem (
                 .clk(clk), .we(wr_en && wr_addr[LP-1:0] == b), .waddr(wr_addr[AW-1:LP]),
                 .wdata(wr_data), .raddr(row), .rdata(bank_q[8*b+7:8*b]));
