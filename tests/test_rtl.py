@@ -177,13 +177,14 @@ def test_requantizer_matches_multiply_by_quantized_multiplier(tools, tmp_path: P
 
 BOOTH_TB = """
 module booth_tb;
-    reg signed [8:0] x; reg signed [7:0] w; wire signed [16:0] p; integer i, j, bad;
-    effc_booth dut(.x(x), .w(w), .p(p));
+    reg clk = 0; reg signed [8:0] x; reg signed [7:0] w; wire signed [16:0] p;
+    integer i, j, bad;
+    effc_booth dut(.clk(clk), .x(x), .w(w), .p(p));
     initial begin
         bad = 0;
         for (i = -256; i < 256; i = i + 1)
             for (j = -128; j < 128; j = j + 1) begin
-                x = i; w = j; #1;
+                x = i; w = j; #1 clk = 1; #1 clk = 0;
                 if (p !== x * w) bad = bad + 1;
             end
         $display("products %0d differing %0d", 512 * 256, bad);

@@ -195,8 +195,8 @@ module effc_accel #(
                 always @(posedge clk) p <= s2_x[l] * s2_w[l];
             end else begin : lut
                 wire signed [16:0] q;
-                effc_booth mul (.x(s2_x[l]), .w(s2_w[l]), .p(q));
-                always @(posedge clk) p <= q;
+                effc_booth mul (.clk(clk), .x(s2_x[l]), .w(s2_w[l]), .p(q));
+                always @(*) p = q;
             end
             assign s3_p[l] = p;
         end
@@ -543,14 +543,15 @@ module effc_accel #(
     end
 endmodule
 
-// effc_booth: a signed 9x8 multiplier in LUTs (radix-4 Booth), for lanes kept out of the
-// DSP blocks. Digit k is -2 w[2k+1] + w[2k] + w[2k-1]; its partial product |digit| * x is
+// effc_booth: a signed 9x8 multiplier in LUTs (radix-4 Booth), registered output, for
+// lanes kept out of the DSP blocks. Digit k is -2 w[2k+1] + w[2k] + w[2k-1]; its partial product |digit| * x is
 // inverted when the digit is negative, and the +1 of that negation sits in a zero bit of
 // the next partial product (the last digit's in the final sum).
 module effc_booth (
+    input  wire               clk,
     input  wire signed [8:0]  x,
     input  wire signed [7:0]  w,
-    output wire signed [16:0] p
+    output reg  signed [16:0] p
 );
     wire [8:0] wx = {w, 1'b0};
     wire signed [16:0] op [0:3];
@@ -572,6 +573,6 @@ module effc_booth (
             end
         end
     endgenerate
-    assign p = (op[0] + op[1]) + (op[2] + op[3]) + {10'd0, neg[3], 6'd0};
+    always @(posedge clk) p <= (op[0] + op[1]) + (op[2] + op[3]) + {10'd0, neg[3], 6'd0};
 endmodule
 `default_nettype wire
