@@ -135,3 +135,56 @@ def verify_host(compiled: CompiledModel, calib: Any = None) -> dict[str, Any]:
                     f"{what}; {where} (sample {chunk}; {differing} of {size} output values "
                     "differ); this is an effc bug: please report it with the model, or compile "
                     "with --no-verify")
+
+
+def hls_vectors(compiled: CompiledModel, calib: Any = None) -> tuple[dict[str, np.ndarray], str]:
+    """Write the HLS project's test vectors (data/input.bin, data/expected.bin): the
+    self-check's inputs as the accelerator's int8 port values, and the integer
+    reference's int8 outputs for them. Returns the inputs and where they came from."""
+    graph = compiled.graph
+    info = compiled.manifest["hls"]
+    feeds, source = verification_inputs(compiled, calib)
+    inputs, expected = [], []
+    for i in range(inference_count(graph, feeds)):
+        values = run_graph(graph, inference_feeds(graph, feeds, i), keep=True)
+        inputs += [np.asarray(values[_core(graph, p)], np.int8).tobytes() for p in info["inputs"]]
+        expected += [np.asarray(values[_core(graph, p)], np.int8).tobytes()
+                     for p in info["outputs"]]
+    folder = compiled.folder / info["folder"]
+    for key, chunks in (("input", inputs), ("expected", expected)):
+        path = folder / info["vectors"][key]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"".join(chunks))
+    return feeds, source
+
+
+def _core(graph, port: dict[str, Any]) -> str:
+    """The int8 tensor behind an HLS port (the quantized input, the output before DQ)."""
+    if not port["converted"]:
+        return port["name"]
+    if port["name"] in graph.inputs:
+        return graph.consumers(port["name"])[0].outputs[0]
+    producer = graph.producer(port["name"])
+    assert producer is not None
+    return producer.inputs[0]
+
+
+def verify_hls(compiled: CompiledModel, calib: Any = None) -> dict[str, Any]:
+    """The HLS C simulation (g++) against the integer reference on the vectors."""
+    from effc.engines.hls import run_hls
+
+    graph = compiled.graph
+    feeds, source = hls_vectors(compiled, calib)
+    ref = run_batches(graph, feeds)
+    got = run_hls(compiled, feeds).values
+    differing = sum(int(np.count_nonzero(got[n] != ref[n])) for n in ref)
+    size = sum(int(v.size) for v in ref.values())
+    result = {"engine": "hls", "inputs": source, "samples": inference_count(graph, feeds),
+              "compared_with": "integer reference", "criterion": "bit-exact",
+              "differing_values": differing, "output_values": size}
+    if differing:
+        raise EffcError(f"self-check failed: the HLS C simulation differs from the integer "
+                        f"reference in {differing} of {size} output values ({source}); this is "
+                        "an effc bug: please report it with the model, or compile with "
+                        "--no-verify")
+    return result
