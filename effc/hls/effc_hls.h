@@ -11,6 +11,7 @@
 #ifndef EFFC_HLS_H
 #define EFFC_HLS_H
 
+#include "effc_hls_dataflow.h"
 #include "effc_hls_eltwise.h"
 #include "effc_hls_layout.h"
 #include "effc_hls_mvau.h"

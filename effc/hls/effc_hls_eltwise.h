@@ -30,6 +30,7 @@ void lut(stream<vec<int8_t, C::LANES> > &in, stream<vec<int8_t, C::LANES> > &out
 {
     for (int i = 0; i < C::COUNT / C::LANES; i++) {
 #pragma HLS PIPELINE II=1
+        EFFC_HLS_TICK(1);
         const vec<int8_t, C::LANES> x = in.read();
         vec<int8_t, C::LANES> y;
         for (int l = 0; l < C::LANES; l++) {
@@ -46,6 +47,7 @@ void requantize(stream<vec<int8_t, C::LANES> > &in, stream<vec<int8_t, C::LANES>
 {
     for (int i = 0; i < C::COUNT / C::LANES; i++) {
 #pragma HLS PIPELINE II=1
+        EFFC_HLS_TICK(1);
         const vec<int8_t, C::LANES> x = in.read();
         vec<int8_t, C::LANES> y;
         for (int l = 0; l < C::LANES; l++) {
@@ -115,6 +117,7 @@ void read_whole(stream<vec<int8_t, L> > &in, int8_t buffer[SIZE])
 {
     for (int i = 0; i < SIZE / L; i++) {
 #pragma HLS PIPELINE II=1
+        EFFC_HLS_TICK(1);
         const vec<int8_t, L> x = in.read();
         for (int l = 0; l < L; l++) {
             buffer[i * L + l] = x.v[l];
@@ -143,6 +146,7 @@ void binary(stream<vec<int8_t, C::A_LANES> > &a, stream<vec<int8_t, C::B_LANES> 
     position<C> at;
     for (int i = 0; i < C::COUNT / C::LANES; i++) {
 #pragma HLS PIPELINE II=1
+        EFFC_HLS_TICK(1);
         vec<int8_t, C::A_LANES> xa;
         vec<int8_t, C::B_LANES> xb;
         if (C::A_SRC == SRC_STREAM) {
@@ -181,6 +185,7 @@ void binary_const(stream<vec<int8_t, C::A_LANES> > &a, stream<vec<int8_t, C::LAN
     position<C> at;
     for (int i = 0; i < C::COUNT / C::LANES; i++) {
 #pragma HLS PIPELINE II=1
+        EFFC_HLS_TICK(1);
         vec<int8_t, C::A_LANES> xa;
         if (C::A_SRC == SRC_STREAM) {
             xa = a.read();

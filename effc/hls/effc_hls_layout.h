@@ -21,6 +21,7 @@ void convert_width(stream<vec<int8_t, C::IN_LANES> > &in, stream<vec<int8_t, C::
         vec<int8_t, C::OUT_LANES> y;
         for (int i = 0; i < C::COUNT / C::IN_LANES; i++) {
 #pragma HLS PIPELINE II=1
+            EFFC_HLS_TICK(1);
             const vec<int8_t, C::IN_LANES> x = in.read();
             const int k = i % C::RATIO;
             for (int l = 0; l < C::IN_LANES; l++) {
@@ -34,6 +35,7 @@ void convert_width(stream<vec<int8_t, C::IN_LANES> > &in, stream<vec<int8_t, C::
         vec<int8_t, C::IN_LANES> x = vec<int8_t, C::IN_LANES>();
         for (int i = 0; i < C::COUNT / C::OUT_LANES; i++) {
 #pragma HLS PIPELINE II=1
+            EFFC_HLS_TICK(1);
             const int k = i % C::RATIO;
             if (k == 0) {
                 x = in.read();
@@ -54,6 +56,7 @@ void constant(stream<vec<int8_t, C::LANES> > &out, const int8_t values[C::COUNT]
 {
     for (int i = 0; i < C::COUNT / C::LANES; i++) {
 #pragma HLS PIPELINE II=1
+        EFFC_HLS_TICK(1);
         vec<int8_t, C::LANES> y;
         for (int l = 0; l < C::LANES; l++) {
             y.v[l] = values[i * C::LANES + l];
@@ -70,6 +73,7 @@ void duplicate(stream<vec<int8_t, C::LANES> > &in, stream<vec<int8_t, C::LANES> 
 {
     for (int i = 0; i < C::BEATS; i++) {
 #pragma HLS PIPELINE II=1
+        EFFC_HLS_TICK(1);
         const vec<int8_t, C::LANES> x = in.read();
         out1.write(x);
         out2.write(x);
@@ -87,10 +91,12 @@ void concat(stream<vec<int8_t, C::LANES> > &a, stream<vec<int8_t, C::LANES> > &b
     for (int o = 0; o < C::OUTER; o++) {
         for (int i = 0; i < C::INNER_A / C::LANES; i++) {
 #pragma HLS PIPELINE II=1
+            EFFC_HLS_TICK(1);
             out.write(a.read());
         }
         for (int i = 0; i < C::INNER_B / C::LANES; i++) {
 #pragma HLS PIPELINE II=1
+            EFFC_HLS_TICK(1);
             out.write(b.read());
         }
     }
@@ -110,6 +116,7 @@ void gather(stream<vec<int8_t, C::IN_LANES> > &in, stream<vec<int8_t, C::OUT_LAN
     static int8_t buffer[C::IN_SIZE];
     for (int i = 0; i < C::IN_SIZE / C::IN_LANES; i++) {
 #pragma HLS PIPELINE II=1
+        EFFC_HLS_TICK(1);
         const vec<int8_t, C::IN_LANES> x = in.read();
         for (int l = 0; l < C::IN_LANES; l++) {
             buffer[i * C::IN_LANES + l] = x.v[l];
@@ -121,6 +128,7 @@ void gather(stream<vec<int8_t, C::IN_LANES> > &in, stream<vec<int8_t, C::OUT_LAN
     vec<int8_t, C::OUT_LANES> y;
     for (int o = 0; o < C::OUT_SIZE; o++) {
 #pragma HLS PIPELINE II=1
+        EFFC_HLS_TICK(1);
         int source = 0;
         bool constant = false;
         for (int a = 0; a < 6; a++) {

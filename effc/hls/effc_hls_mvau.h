@@ -47,6 +47,7 @@ void mvau(stream<vec<int8_t, C::SIMD> > &in, stream<vec<int32_t, C::PE> > &out,
             for (int nf = 0; nf < C::NF; nf++) {
                 for (int sf = 0; sf < C::SF; sf++) {
 #pragma HLS PIPELINE II=1
+                    EFFC_HLS_TICK(1);
                     vec<int8_t, C::SIMD> x;
                     if (nf == 0) {
                         x = in.read();
@@ -103,6 +104,7 @@ void vvau(stream<vec<int8_t, C::TAPS * C::PE> > &in, stream<vec<int32_t, C::PE> 
             for (int m = 0; m < C::M; m++) {
                 for (int kf = 0; kf < C::KF; kf++) {
 #pragma HLS PIPELINE II=1
+                    EFFC_HLS_TICK(1);
                     vec<int8_t, C::TAPS * C::PE> x;
                     if (m == 0) {
                         x = in.read();
@@ -133,6 +135,7 @@ void vvau(stream<vec<int8_t, C::TAPS * C::PE> > &in, stream<vec<int32_t, C::PE> 
             }
             for (int j = 0; j < C::M && C::M > 1; j++) {
 #pragma HLS PIPELINE II=1
+                EFFC_HLS_TICK(1);
                 vec<int32_t, C::PE> y;
                 for (int q = 0; q < C::PE; q++) {
                     const int o = j * C::PE + q; /* within the block: channel o / M, multiplier o % M */
@@ -160,6 +163,7 @@ void requantize_acc(stream<vec<int32_t, C::PE> > &in, stream<vec<int8_t, C::PE> 
     for (int r = 0; r < C::ROWS; r++) {
         for (int cb = 0; cb < C::CH / C::PE; cb++) {
 #pragma HLS PIPELINE II=C::II
+            EFFC_HLS_TICK(C::II);
             const vec<int32_t, C::PE> x = in.read();
             vec<int8_t, C::PE> y;
             for (int p = 0; p < C::PE; p++) {

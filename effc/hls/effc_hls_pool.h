@@ -49,6 +49,7 @@ void pool(stream<vec<int8_t, C::TAPS * C::PE> > &in, stream<vec<int8_t, C::PE> >
                 for (int cf = 0; cf < C::CF; cf++) {
                     for (int kf = 0; kf < C::KF; kf++) {
 #pragma HLS PIPELINE II=1
+                        EFFC_HLS_TICK(1);
                         const vec<int8_t, C::TAPS * C::PE> x = in.read();
                         for (int p = 0; p < C::PE; p++) {
                             int32_t a = kf == 0 ? (C::MODE == POOL_MAX ? -128 : 0) : acc[p];
@@ -91,6 +92,7 @@ void global_pool(stream<vec<int8_t, C::LANES> > &in, stream<vec<int8_t, C::LANES
         for (int px = 0; px < C::PIXELS; px++) {
             for (int cb = 0; cb < C::CH / C::LANES; cb++) {
 #pragma HLS PIPELINE II=1
+                EFFC_HLS_TICK(1);
                 const vec<int8_t, C::LANES> x = in.read();
                 for (int l = 0; l < C::LANES; l++) {
                     const int ch = cb * C::LANES + l;
@@ -107,6 +109,7 @@ void global_pool(stream<vec<int8_t, C::LANES> > &in, stream<vec<int8_t, C::LANES
         }
         for (int cb = 0; cb < C::CH / C::LANES; cb++) {
 #pragma HLS PIPELINE II=1
+            EFFC_HLS_TICK(1);
             vec<int8_t, C::LANES> y;
             for (int l = 0; l < C::LANES; l++) {
                 int32_t v = acc[cb * C::LANES + l];

@@ -30,6 +30,7 @@ void softmax(stream<vec<int8_t, C::LANES> > &in, stream<vec<int8_t, C::LANES> > 
         int32_t max_in_row = -128;
         for (int i = 0; i < C::DEPTH / C::LANES; i++) {
 #pragma HLS PIPELINE II=1
+            EFFC_HLS_TICK(1);
             const vec<int8_t, C::LANES> x = in.read();
             for (int l = 0; l < C::LANES; l++) {
                 row[i * C::LANES + l] = x.v[l];
@@ -39,6 +40,7 @@ void softmax(stream<vec<int8_t, C::LANES> > &in, stream<vec<int8_t, C::LANES> > 
         int32_t sum_of_exps = 0; /* Q12.19 */
         for (int c = 0; c < C::DEPTH; c++) {
 #pragma HLS PIPELINE II=1
+            EFFC_HLS_TICK(1);
             const int32_t diff = row[c] - max_in_row;
             if (diff >= C::DIFF_MIN) {
                 sum_of_exps = effc_wrap_add(
@@ -52,6 +54,7 @@ void softmax(stream<vec<int8_t, C::LANES> > &in, stream<vec<int8_t, C::LANES> > 
             (int32_t)(((uint32_t)sum_of_exps << headroom_plus_one) - (1u << 31)));
         for (int i = 0; i < C::DEPTH / C::LANES; i++) {
 #pragma HLS PIPELINE II=1
+            EFFC_HLS_TICK(1);
             vec<int8_t, C::LANES> y;
             for (int l = 0; l < C::LANES; l++) {
                 const int32_t diff = row[i * C::LANES + l] - max_in_row;

@@ -46,6 +46,7 @@ void window_write(int8_t lines[C::SPAN_H][C::FRAME_W][C::CH], int top, int left,
         for (int g = 0; g < C::GROUPS; g++) {
             for (int b = 0; b < C::KH * C::KW * C::CG / C::OUT_LANES; b++) {
 #pragma HLS PIPELINE II=1
+                EFFC_HLS_TICK(1);
                 vec<int8_t, C::OUT_LANES> beat;
                 for (int l = 0; l < C::OUT_LANES; l++) {
                     const int e = b * C::OUT_LANES + l; /* (kh, kw, c) of the group's window */
@@ -61,6 +62,7 @@ void window_write(int8_t lines[C::SPAN_H][C::FRAME_W][C::CH], int top, int left,
         for (int cb = 0; cb < C::CH / C::PE; cb++) {
             for (int tb = 0; tb < C::KH * C::KW / C::TAPS; tb++) {
 #pragma HLS PIPELINE II=1
+                EFFC_HLS_TICK(1);
                 vec<int8_t, C::OUT_LANES> beat;
                 for (int t = 0; t < C::TAPS; t++) {
                     const int tap = tb * C::TAPS + t;
@@ -90,12 +92,14 @@ void sliding_window(stream<vec<int8_t, C::IN_LANES> > &in, stream<vec<int8_t, C:
                 if (row >= 0 && row < C::H && col >= 0 && col < C::W) {
                     for (int b = 0; b < C::CH / C::IN_LANES; b++) {
 #pragma HLS PIPELINE II=1
+                        EFFC_HLS_TICK(1);
                         const vec<int8_t, C::IN_LANES> beat = in.read();
                         for (int l = 0; l < C::IN_LANES; l++) {
                             px[b * C::IN_LANES + l] = beat.v[l];
                         }
                     }
                 } else {
+                    EFFC_HLS_TICK(1); /* the whole padded pixel in one cycle */
                     const bool padding = r < C::PAD_T + C::H + C::PAD_B &&
                                          c < C::PAD_L + C::W + C::PAD_R;
                     for (int ch = 0; ch < C::CH; ch++) {

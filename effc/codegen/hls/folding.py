@@ -14,12 +14,13 @@ layer or the resource and how far over it is.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from effc.codegen.hls.dataflow import Dataflow, Plan
 from effc.codegen.hls.estimate import Resources
-from effc.codegen.hls.layers import Fold
+from effc.codegen.hls.layers import Fold, Layer
 from effc.codegen.names import comment_text
 from effc.errors import EffcError
 
@@ -117,11 +118,19 @@ class _Menu:
         return self.folds[self.best[i]] if i >= 0 else None
 
 
-def choose_folding(flow: Dataflow, budget: Budget, fps: float | None = None) -> Selection:
+#: Picks a layer's folding from its menu instead of the search (tests explore foldings).
+Pick = Callable[[Layer, list[Fold]], Fold]
+
+
+def choose_folding(flow: Dataflow, budget: Budget, fps: float | None = None,
+                   pick: Pick | None = None) -> Selection:
     if not flow.layers:
         raise EffcError("the int8 core of the model has no layer (only reshapes); the HLS "
                         "target needs at least one computing layer")
     menus = [_Menu(layer.folds(), budget) for layer in flow.layers]
+    if pick is not None:
+        folds = [pick(layer, menu.folds) for layer, menu in zip(flow.layers, menus, strict=True)]
+        return Selection(folds, flow.plan(folds), max(f.cycles for f in folds))
     clock = budget.clock_mhz * 1e6
     if fps is not None:
         target = int(clock // fps)

@@ -15,7 +15,7 @@ from typing import Any
 
 from effc.codegen.hls.dataflow import Dataflow, Port
 from effc.codegen.hls.emit import CXXFLAGS, design_namer, render
-from effc.codegen.hls.folding import Budget, choose_folding
+from effc.codegen.hls.folding import Budget, Pick, choose_folding
 from effc.codegen.hls.report import estimate_rows
 from effc.errors import EffcError
 from effc.ir import Graph
@@ -34,8 +34,10 @@ def _port(port: Port) -> dict[str, Any]:
             "zero_point": int(quant.zero_point) if quant is not None else None}
 
 
-def emit_hls(graph: Graph, board: Any, out: OutDir, fps: float | None = None) -> dict[str, Any]:
-    """Write OUTDIR/hls for ``board`` (an FPGA board: part, clock, LUT, FF, DSP, BRAM)."""
+def emit_hls(graph: Graph, board: Any, out: OutDir, fps: float | None = None,
+             pick: Pick | None = None) -> dict[str, Any]:
+    """Write OUTDIR/hls for ``board`` (an FPGA board: part, clock, LUT, FF, DSP, BRAM);
+    ``pick`` overrides the folding search (tests)."""
     if getattr(board, "family", "") == "ice40up":
         raise EffcError(f"board '{board.name}' is a Lattice iCE40, which Vitis HLS does not "
                         "target; choose an AMD board (pynq-z2, arty-a7-35t, zcu104)")
@@ -43,7 +45,7 @@ def emit_hls(graph: Graph, board: Any, out: OutDir, fps: float | None = None) ->
         raise EffcError(f"--fps {fps:g} is not a positive number of inferences per second")
     budget = Budget.of(board)
     flow = Dataflow(graph)
-    selection = choose_folding(flow, budget, fps)
+    selection = choose_folding(flow, budget, fps, pick)
     name = graph.name
     design = flow.design(selection.folds, design_namer(name))
     files = render(flow, selection, design, budget, name, VECTOR_SAMPLES)
@@ -57,4 +59,5 @@ def emit_hls(graph: Graph, board: Any, out: OutDir, fps: float | None = None) ->
         "inputs": [_port(p) for p in plan.inputs], "outputs": [_port(p) for p in plan.outputs],
         "vectors": {"input": f"{DATA}/input.bin", "expected": f"{DATA}/expected.bin"},
         "fps_target": fps,
+        "processes": [{"template": p.template, "layer": layer} for layer, p in design.processes],
         "estimate": estimate_rows(flow, selection, budget)}}
