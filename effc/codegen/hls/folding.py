@@ -55,14 +55,14 @@ class Budget:
         return int(self.total(resource) * UTILIZATION[resource])
 
     def over(self, res: Resources) -> list[str]:
-        """What exceeds the budget, each as 'DSP blocks: needs X of Y (Z over)'."""
+        """What exceeds the budget, each as 'DSP blocks: X needed of Y, Z over'."""
         problems = []
         for key in ("dsp", "bram", "lut"):
             need, limit = getattr(res, key), self.limit(key)
             if need > limit:
                 share = "" if UTILIZATION[key] == 1 else \
                     f" ({UTILIZATION[key]:.0%} of {self.total(key):,})"
-                problems.append(f"{RESOURCE_NAMES[key]} needs {need:,} of {limit:,}{share}, "
+                problems.append(f"{RESOURCE_NAMES[key]}: {need:,} needed of {limit:,}{share}, "
                                 f"{need - limit:,} over")
         return problems
 
