@@ -162,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="run a model or a compiled OUTDIR on an engine")
     p.add_argument("model", help="an .onnx file or a folder written by 'effc compile'")
-    p.add_argument("--engine", default="reference", choices=["reference", "host", "qemu"])
+    p.add_argument("--engine", default="reference", choices=["reference", "host", "qemu", "hls"])
     p.add_argument("--input", required=True,
                    help=".npy of shape [N, *input_shape[1:]], or .npz with one such array "
                         "per input, named like it")

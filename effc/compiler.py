@@ -49,6 +49,13 @@ def add_compile_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--board", nargs="?", const="mps2-an386", default=None,
                    help="emit C (and firmware) for this board (see 'effc boards'); "
                         "--board alone means the default, mps2-an386")
+    p.add_argument("--target", choices=["c", "hls"], default=None,
+                   help="c: a C library and firmware for an MCU board (the default); hls: an "
+                        "HLS C++ dataflow accelerator for an FPGA board (pynq-z2, arty-a7-35t, "
+                        "zcu104)")
+    p.add_argument("--fps", type=float, default=None, metavar="N",
+                   help="--target hls: the cheapest folding reaching N inferences/s at the "
+                        "board's clock (default: the fastest folding that fits the board)")
     p.add_argument("--name", default=None,
                    help="C symbol prefix, also the file names and header guard: ASCII letters, "
                         "digits and _, not effc_* (default: the model's stem made such a name)")
@@ -79,6 +86,8 @@ class CompileOptions:
     prune: dict[str, Any] | None = None  # prune_graph keywords + "fit_board" (prune_cli)
     force: bool = False  # reuse an OUTDIR holding files effc did not write
     verify: bool = True  # with a board: the host build against the reference (effc/verify.py)
+    target: str | None = None  # "c" (MCU boards) or "hls" (FPGA boards)
+    fps: float | None = None  # --target hls: inferences/s to reach (default: the fastest that fits)
     winograd: str = "off"  # "auto", "on" or "off" (effc/passes/winograd.py)
 
 
@@ -93,6 +102,14 @@ def compile_model(model: str | Path, outdir: str | Path,
     from effc.summary import summarize
 
     options = options or CompileOptions()
+    if options.target not in (None, "c", "hls"):
+        raise EffcError(f"unknown target '{options.target}'; choose c or hls")
+    if options.target == "hls":
+        from effc.codegen.hls.target import fpga_board
+
+        fpga_board(options.board)
+    elif options.fps is not None:
+        raise EffcError("--fps sets the throughput of an FPGA design; use it with --target hls")
     inputs = (Path(model), *([Path(options.calib)] if isinstance(options.calib, str) and
                              options.calib != "random" else []))
     OutDir.check_path(outdir, inputs)
@@ -144,7 +161,13 @@ def compile_model(model: str | Path, outdir: str | Path,
         from effc.passes.winograd import winograd_report
 
         manifest["winograd"] = winograd_report(graph, options.winograd)
-    if options.board:
+    if options.target == "hls":
+        from effc.codegen.hls.target import emit_hls, fpga_board
+
+        manifest.update(emit_hls(graph, fpga_board(options.board), out, options.fps))
+        manifest["target"] = "hls"
+        _self_check(CompiledModel(out.root, graph, manifest), options, out)
+    elif options.board:
         from effc.codegen.c.project import emit_c_project
 
         manifest.update(emit_c_project(graph, out, options.board, graph.name))
@@ -172,14 +195,17 @@ def _self_check(compiled: CompiledModel, options: CompileOptions, out: OutDir) -
     """Record the self-check in the manifest. On failure report.md says so and there
     is no effc.json (the compile did not finish); then the one-line error."""
     from effc.report import report_text
-    from effc.verify import verify_host
+    from effc.verify import hls_vectors, verify_hls, verify_host
 
     manifest = compiled.manifest
     if not options.verify:
+        if "hls" in manifest:
+            hls_vectors(compiled, options.calib)  # run_hls.tcl's csim and cosim read them
         manifest["verification"] = {"skipped": "--no-verify"}
         return
     try:
-        manifest["verification"] = verify_host(compiled, options.calib)
+        check = verify_hls if "hls" in manifest else verify_host
+        manifest["verification"] = check(compiled, options.calib)
     except EffcError as exc:
         manifest["verification"] = {"failed": str(exc)}
         out.write("report.md", report_text(manifest))
@@ -207,14 +233,20 @@ def compile_from_args(args: argparse.Namespace) -> int:
                              input_shapes=args.input_shape,
                              board=args.board, name=args.name,
                              prune=prune_options_from_args(args), force=args.force,
-                             verify=args.verify, winograd=args.winograd)
+                             verify=args.verify, winograd=args.winograd,
+                             target=args.target, fps=args.fps)
     compiled = compile_model(args.model, args.output, options)
     m = compiled.manifest
     print(f"compiled {m['name']} ({m['quantize']}): {m['summary']['macs']:,} MACs, "
           f"{m['summary']['params']:,} params -> {args.output}")
+    if "hls" in m:
+        from effc.codegen.hls.report import summary_line
+
+        print(f"hls: {summary_line(m['hls']['estimate'])}")
     check = m.get("verification", {})
     if "differing_values" in check:
-        print(f"self-check: host build vs the {check['compared_with']} on {check['inputs']}: "
+        print(f"self-check: {check.get('checked', 'host build')} vs the {check['compared_with']} "
+              f"on {check['inputs']}: "
               f"{check['differing_values']} differing values ({check['criterion']})")
     return 0
 
@@ -249,6 +281,10 @@ class CompiledModel:
 
         if engine == "reference":
             return run_reference(self.graph, x)
+        if engine == "hls":
+            from effc.engines.hls import run_hls
+
+            return run_hls(self, x)
         from effc.engines.native import run_native
 
         return run_native(self, engine, x, profile=profile)

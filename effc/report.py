@@ -49,11 +49,16 @@ def report_text(manifest: dict[str, Any]) -> str:
         lines += ["", "## Memory", "",
                   f"- arena: {memory['arena_bytes']:,} bytes "
                   f"(layer-by-layer lower bound {memory['lower_bound_bytes']:,})"]
+    hls = manifest.get("hls")
+    if hls:
+        lines += ["", f"## HLS accelerator ({hls['board']}, {hls['part']})", "",
+                  hls["report"].rstrip()]
     check = manifest.get("verification")
     if check:
         lines += ["", "## Self-check", ""]
         if "differing_values" in check:
-            lines.append(f"- host build vs the {check['compared_with']} on {check['inputs']}: "
+            lines.append(f"- {check.get('checked', 'host build')} vs the "
+                         f"{check['compared_with']} on {check['inputs']}: "
                          f"{check['differing_values']} of {check['output_values']:,} output "
                          f"values differ ({check['criterion']})")
         elif "skipped" in check:

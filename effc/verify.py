@@ -179,7 +179,8 @@ def verify_hls(compiled: CompiledModel, calib: Any = None) -> dict[str, Any]:
     got = run_hls(compiled, feeds).values
     differing = sum(int(np.count_nonzero(got[n] != ref[n])) for n in ref)
     size = sum(int(v.size) for v in ref.values())
-    result = {"engine": "hls", "inputs": source, "samples": inference_count(graph, feeds),
+    result = {"engine": "hls", "checked": "HLS C simulation", "inputs": source,
+              "samples": inference_count(graph, feeds),
               "compared_with": "integer reference", "criterion": "bit-exact",
               "differing_values": differing, "output_values": size}
     if differing:

@@ -11,15 +11,45 @@ The driver then writes the test vectors and runs the self-check through the
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from effc.codegen.hls.dataflow import Dataflow, Port
 from effc.codegen.hls.emit import CXXFLAGS, design_namer, render
 from effc.codegen.hls.folding import Budget, Pick, choose_folding
-from effc.codegen.hls.report import estimate_rows
+from effc.codegen.hls.report import estimate_rows, markdown
 from effc.errors import EffcError
 from effc.ir import Graph
 from effc.outdir import OutDir
+
+
+@dataclass(frozen=True)
+class FpgaBoard:
+    """An FPGA board (until the shared board files: the same fields and values)."""
+
+    name: str
+    part: str
+    family: str
+    clock_mhz: float
+    lut: int
+    ff: int
+    dsp: int
+    bram36: int
+
+
+FPGA_BOARDS = {b.name: b for b in (
+    FpgaBoard("pynq-z2", "xc7z020clg400-1", "zynq7", 100, 53200, 106400, 220, 140),
+    FpgaBoard("arty-a7-35t", "xc7a35ticsg324-1L", "artix7", 100, 20800, 41600, 90, 50),
+    FpgaBoard("zcu104", "xczu7ev-ffvc1156-2-e", "zynquplus", 100, 230400, 460800, 1728, 312),
+)}
+
+
+def fpga_board(name: str | None) -> FpgaBoard:
+    if name not in FPGA_BOARDS:
+        raise EffcError(f"--target hls needs an FPGA board: --board "
+                        f"{' | '.join(FPGA_BOARDS)} (got {name!r})")
+    return FPGA_BOARDS[name]
+
 
 FOLDER = "hls"
 DATA = "data"
@@ -52,6 +82,7 @@ def emit_hls(graph: Graph, board: Any, out: OutDir, fps: float | None = None,
     for file, data in sorted(files.items()):
         out.write(f"{FOLDER}/{file}", data)
     plan = design.plan
+    estimate = estimate_rows(flow, selection, budget)
     return {"hls": {
         "folder": FOLDER, "name": name, "top": name, "board": budget.name,
         "part": budget.part, "clock_mhz": budget.clock_mhz,
@@ -60,4 +91,4 @@ def emit_hls(graph: Graph, board: Any, out: OutDir, fps: float | None = None,
         "vectors": {"input": f"{DATA}/input.bin", "expected": f"{DATA}/expected.bin"},
         "fps_target": fps,
         "processes": [{"template": p.template, "layer": layer} for layer, p in design.processes],
-        "estimate": estimate_rows(flow, selection, budget)}}
+        "estimate": estimate, "report": markdown(estimate)}}
