@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from effc.codegen.names import comment_text
+from effc.names import comment_text
 
 
 def _cell(text: object) -> str:
@@ -49,10 +49,9 @@ def report_text(manifest: dict[str, Any]) -> str:
         lines += ["", "## Memory", "",
                   f"- arena: {memory['arena_bytes']:,} bytes "
                   f"(layer-by-layer lower bound {memory['lower_bound_bytes']:,})"]
-    hls = manifest.get("hls")
-    if hls:
-        lines += ["", f"## HLS accelerator ({hls['board']}, {hls['part']})", "",
-                  hls["report"].rstrip()]
+    section = manifest.get(manifest.get("target", ""))
+    if isinstance(section, dict) and "report" in section:  # the target's own table
+        lines += ["", f"## {section['report_title']}", "", section["report"].rstrip()]
     check = manifest.get("verification")
     if check:
         lines += ["", "## Self-check", ""]

@@ -19,22 +19,19 @@ from typing import Any
 
 import numpy as np
 
+from effc.boards import FpgaBoard, load_board
 from effc.codegen.hls.layers import Fold, Layer
-from effc.codegen.hls.target import emit_hls
+from effc.codegen.hls.target import emit_hls, write_vectors
 from effc.compiler import CompiledModel, CompileOptions, compile_model
-from effc.engines.hls import csim_binary
 from effc.outdir import OutDir
-from effc.verify import hls_vectors
+from effc.toolchain.hls import csim_binary
+from effc.verify import write_vectors as reference_vectors
 
 
-class FpgaBoard:
-    """pynq-z2 as the board files describe it."""
-
-    name = "pynq-z2"
-    part = "xc7z020clg400-1"
-    family = "zynq7"
-    clock_mhz = 100
-    lut, ff, dsp, bram36 = 53200, 106400, 220, 140
+def fpga_board(name: str = "pynq-z2") -> FpgaBoard:
+    board = load_board(name)
+    assert isinstance(board, FpgaBoard)
+    return board
 
 
 def fastest(layer: Layer, folds: list[Fold]) -> Fold:
@@ -54,12 +51,16 @@ PICKS = {"fastest": fastest, "slowest": slowest, "middle": middle}
 
 
 def compile_hls(model: Path, out: Path, calib: Any = None, pick: str | None = None,
-                weight_quant: str = "per-channel", board: Any = None) -> CompiledModel:
+                weight_quant: str = "per-channel", board: FpgaBoard | None = None
+                ) -> CompiledModel:
+    """The model compiled without a board, then its HLS project (the folding search, or
+    ``pick`` for every layer) and its test vectors, as ``effc compile --target hls``
+    writes them (without the self-check)."""
     compiled = compile_model(model, out, CompileOptions(calib=calib, weight_quant=weight_quant))
     folder = OutDir.prepare(out, [], force=True)
-    compiled.manifest.update(emit_hls(compiled.graph, board or FpgaBoard(), folder,
+    compiled.manifest.update(emit_hls(compiled.graph, board or fpga_board(), folder,
                                       pick=PICKS[pick] if pick else None))
-    hls_vectors(compiled, calib)
+    reference_vectors(compiled, calib, write_vectors, compiled.manifest["hls"], folder)
     return compiled
 
 

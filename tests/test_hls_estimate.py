@@ -7,6 +7,7 @@ the threaded C simulation with bounded FIFOs, the resource primitives by hand.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import subprocess
 from pathlib import Path
@@ -14,25 +15,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from effc.boards import FpgaBoard
 from effc.codegen.hls import estimate as est
 from effc.codegen.hls.dataflow import Dataflow
 from effc.codegen.hls.folding import Budget, _Menu, choose_folding
 from effc.codegen.hls.report import markdown
 from effc.compiler import CompileOptions, compile_model
-from effc.engines.hls import csim_binary
 from effc.errors import EffcError
+from effc.toolchain.hls import csim_binary
 from tests.conftest import shared_models
-from tests.hls_support import FpgaBoard, check_vectors, compile_hls
+from tests.hls_support import check_vectors, compile_hls, fpga_board
 
 
-class Arty(FpgaBoard):
-    name, part, family = "arty-a7-35t", "xc7a35ticsg324-1L", "artix7"
-    lut, ff, dsp, bram36 = 20800, 41600, 90, 50
-
-
-class Tiny(FpgaBoard):
-    name = "tiny"
-    lut, ff, dsp, bram36 = 3000, 6000, 4, 2
+def tiny() -> FpgaBoard:
+    """A board too small for most models: 4 DSP blocks, 2 BRAM36."""
+    return dataclasses.replace(fpga_board(), name="tiny", lut=3000, ff=6000, dsp=4, bram36=2)
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +45,7 @@ def _estimate(graph, board, fps=None):
 
 
 def test_kws_on_pynq_z2_meets_ten_thousand_inferences_per_second(kws) -> None:
-    flow, sel, budget = _estimate(kws, FpgaBoard())
+    flow, sel, budget = _estimate(kws, fpga_board())
     assert budget.clock_mhz * 1e6 / sel.interval >= 10_000
     assert not budget.over(sel.resources)
     assert sel.interval == max(f.cycles for f in sel.folds)
@@ -59,8 +56,8 @@ def test_kws_on_pynq_z2_meets_ten_thousand_inferences_per_second(kws) -> None:
 
 
 def test_kws_on_arty_fits_its_smaller_budget(kws) -> None:
-    _, big, _ = _estimate(kws, FpgaBoard())
-    _, small, budget = _estimate(kws, Arty())
+    _, big, _ = _estimate(kws, fpga_board())
+    _, small, budget = _estimate(kws, fpga_board("arty-a7-35t"))
     assert not budget.over(small.resources)
     assert small.resources.dsp <= 90 < big.resources.dsp
     assert small.interval > big.interval
@@ -80,8 +77,8 @@ def test_estimate_table_marks_the_bottleneck(tmp_path: Path) -> None:
 
 
 def test_fps_takes_the_cheapest_folding_that_meets_it(kws) -> None:
-    _, fastest, budget = _estimate(kws, FpgaBoard())
-    flow, sel, _ = _estimate(kws, FpgaBoard(), fps=2000)
+    _, fastest, budget = _estimate(kws, fpga_board())
+    flow, sel, _ = _estimate(kws, fpga_board(), fps=2000)
     target = int(100e6 // 2000)
     assert sel.interval <= target
     assert sel.resources.dsp < fastest.resources.dsp
@@ -94,13 +91,13 @@ def test_fps_takes_the_cheapest_folding_that_meets_it(kws) -> None:
 def test_unreachable_fps_names_the_layer(kws) -> None:
     with pytest.raises(EffcError, match=r"--fps 1e\+06 needs every layer within 100 cycles.*"
                                         r"layer \d+ .* takes at least"):
-        _estimate(kws, FpgaBoard(), fps=1e6)
+        _estimate(kws, fpga_board(), fps=1e6)
 
 
 def test_fps_that_does_not_fit_names_the_resource(kws) -> None:
     with pytest.raises(EffcError, match=r"--fps 11000 does not fit arty-a7-35t: DSP blocks: "
                                         r"\d+ needed of 90, \d+ over"):
-        _estimate(kws, Arty(), fps=11000)
+        _estimate(kws, fpga_board("arty-a7-35t"), fps=11000)
 
 
 def test_model_too_large_for_the_board_names_resource_and_excess(tmp_path: Path) -> None:
@@ -108,7 +105,7 @@ def test_model_too_large_for_the_board_names_resource_and_excess(tmp_path: Path)
     calib = np.random.default_rng(0).normal(0, 1, (8, 16)).astype(np.float32)
     graph = compile_model(path, tmp_path / "out", CompileOptions(calib=calib)).graph
     with pytest.raises(EffcError) as info:
-        _estimate(graph, Tiny())
+        _estimate(graph, tiny())
     message = str(info.value)
     assert "\n" not in message
     assert re.search(r"does not fit tiny even at its smallest folding: DSP blocks: [\d,]+ "
@@ -128,7 +125,7 @@ def test_memory_model() -> None:
 
 
 def test_menu_keeps_the_cheapest_within_each_interval(kws) -> None:
-    budget = Budget.of(FpgaBoard())
+    budget = Budget.of(fpga_board())
     layer = Dataflow(kws).layers[2]  # a pointwise 64 -> 64 convolution
     menu = _Menu(layer.folds(), budget)
     for cycles in (2000, 8000, 32000, 10**9):

@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from effc.engines.hls import run_hls
 from effc.frontend.importer import load
 from tests.conftest import EXAMPLES, shared_models
 from tests.hls_support import check_threaded, compile_hls
@@ -25,7 +24,7 @@ HLS4ML = ["conv1d_small_keras", "conv2d_small_keras", "conv2d_small_mp_keras",
 
 
 def _bit_exact(compiled, x: np.ndarray) -> np.ndarray:
-    got = run_hls(compiled, x).outputs
+    got = compiled.run("hls", x).outputs
     ref = compiled.run("reference", x).outputs
     assert got.shape == ref.shape
     assert int(np.count_nonzero(got != ref)) == 0, "the C simulation differs from the reference"

@@ -301,7 +301,7 @@ class Differential:
 
     def _self_check(self, compiled: CompiledModel) -> None:
         """The compile-time self-check agrees (it runs on every board compile)."""
-        from effc.verify import verify_host
+        from effc.verify import verify_build
 
-        result = verify_host(compiled, self.calib)
+        result = verify_build(compiled, self.calib)
         assert result["differing_values"] == 0 and re.match(r"\d+ calibration", result["inputs"])

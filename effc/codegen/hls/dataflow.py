@@ -25,7 +25,7 @@ from functools import cache
 
 import numpy as np
 
-from effc.codegen.c.emit import split_core
+from effc.codegen import split_core
 from effc.codegen.hls import estimate as est
 from effc.codegen.hls.estimate import Resources
 from effc.codegen.hls.layers import Emission, Fold, Layer, Process, tensor_rows

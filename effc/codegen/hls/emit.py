@@ -18,16 +18,18 @@ from typing import Any
 import jinja2
 import numpy as np
 
-from effc.codegen.c.hostlib import RUNTIME_DIR
 from effc.codegen.hls.dataflow import Dataflow, Design, Port
 from effc.codegen.hls.folding import Budget, Selection
 from effc.codegen.hls.report import estimate_rows, markdown
-from effc.codegen.names import Namer, comment_text
+from effc.names import Namer, comment_text
+from effc.summary import summarize
+from effc.toolchain.hls import CXXFLAGS
+from effc.toolchain.host import RUNTIME_DIR
+from effc.version import __version__
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 LIBRARY = Path(__file__).resolve().parents[2] / "hls"  # package data: effc/hls/*.h
 SHARED_C = ("effc_requant.h", "effc_fixedpoint.h")  # effc's one C home of the integer math
-CXXFLAGS = ("-std=c++14", "-O2", "-Wall", "-Wextra", "-Werror", "-Wno-unknown-pragmas")
 VALUES_PER_LINE = 24
 CTYPES = {"int8": "int8_t", "int32": "int32_t"}
 
@@ -75,9 +77,6 @@ def _pragmas(design: Design) -> list[str]:
 def render(flow: Dataflow, selection: Selection, design: Design, budget: Budget, name: str,
            samples: int) -> dict[str, bytes]:
     """Every file of the project (the data vectors aside)."""
-    from effc import __version__
-    from effc.summary import summarize
-
     graph = flow.graph
     summary = summarize(graph)
     plan = design.plan

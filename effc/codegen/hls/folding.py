@@ -21,8 +21,8 @@ from typing import Any
 from effc.codegen.hls.dataflow import Dataflow, Plan
 from effc.codegen.hls.estimate import Resources
 from effc.codegen.hls.layers import Fold, Layer
-from effc.codegen.names import comment_text
 from effc.errors import EffcError
+from effc.names import comment_text
 
 #: Share of each resource a design may use: LUTs keep room for routing and the
 #: AXI infrastructure (DMA, interconnect) of a block design around the IP.

@@ -9,7 +9,7 @@ from functools import reduce
 
 import numpy as np
 
-from effc.codegen.c.kernels import broadcast
+from effc.codegen import broadcast
 from effc.codegen.hls import estimate as est
 from effc.codegen.hls.estimate import Resources, divisors
 from effc.codegen.hls.layers import (
@@ -23,9 +23,9 @@ from effc.codegen.hls.layers import (
     tensor_rows,
     whole_window,
 )
-from effc.codegen.names import comment_text
 from effc.errors import EffcError
 from effc.ir import Graph, Node
+from effc.names import comment_text
 from effc.ops.activation import FUNCTIONS as ACTIVATIONS
 from effc.quant import fixedpoint as fp
 from effc.quant.int8 import SOFTMAX_SCALED_DIFF_INTEGER_BITS

@@ -6,7 +6,7 @@ from typing import Any
 
 from effc.codegen.hls.dataflow import Dataflow
 from effc.codegen.hls.folding import UTILIZATION, Budget, Selection
-from effc.codegen.names import comment_text
+from effc.names import comment_text
 
 
 def estimate_rows(flow: Dataflow, selection: Selection, budget: Budget) -> dict[str, Any]:

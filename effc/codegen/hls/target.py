@@ -1,78 +1,64 @@
-"""``effc compile --target hls``: the HLS C++ dataflow project for an FPGA board.
+"""The HLS target (``effc compile --board`` an FPGA board, ``--target hls``): a
+streaming HLS C++ dataflow accelerator.
 
-The entry point ``emit_hls(graph, board, out)`` maps the int8 core of the graph
-to layers (layers.py, layers_misc.py), chooses every layer's folding for the
-board (folding.py, with --fps a throughput target), builds the stream network
+``emit_hls(graph, board, out, fps)`` maps the int8 core of the graph to layers
+(layers.py, layers_misc.py), chooses every layer's folding for the board
+(folding.py, with ``--fps`` a throughput target), builds the stream network
 (dataflow.py), writes the project under OUTDIR/hls (emit.py) and returns the
 manifest section: ports, sources, the C-simulation flags and the estimate.
-The driver then writes the test vectors and runs the self-check through the
-``hls`` engine (the C simulation with g++).
+The driver then writes the project's test vectors (``write_vectors``) and runs
+the self-check on the ``hls`` engine (the C simulation with g++).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
+from effc.boards import Board, FpgaBoard
+from effc.codegen import Target, register_target
 from effc.codegen.hls.dataflow import Dataflow, Port
-from effc.codegen.hls.emit import CXXFLAGS, design_namer, render
+from effc.codegen.hls.emit import design_namer, render
 from effc.codegen.hls.folding import Budget, Pick, choose_folding
-from effc.codegen.hls.report import estimate_rows, markdown
+from effc.codegen.hls.report import estimate_rows, markdown, summary_line
 from effc.errors import EffcError
 from effc.ir import Graph
 from effc.outdir import OutDir
-
-
-@dataclass(frozen=True)
-class FpgaBoard:
-    """An FPGA board (until the shared board files: the same fields and values)."""
-
-    name: str
-    part: str
-    family: str
-    clock_mhz: float
-    lut: int
-    ff: int
-    dsp: int
-    bram36: int
-
-
-FPGA_BOARDS = {b.name: b for b in (
-    FpgaBoard("pynq-z2", "xc7z020clg400-1", "zynq7", 100, 53200, 106400, 220, 140),
-    FpgaBoard("arty-a7-35t", "xc7a35ticsg324-1L", "artix7", 100, 20800, 41600, 90, 50),
-    FpgaBoard("zcu104", "xczu7ev-ffvc1156-2-e", "zynquplus", 100, 230400, 460800, 1728, 312),
-)}
-
-
-def fpga_board(name: str | None) -> FpgaBoard:
-    if name not in FPGA_BOARDS:
-        raise EffcError(f"--target hls needs an FPGA board: --board "
-                        f"{' | '.join(FPGA_BOARDS)} (got {name!r})")
-    return FPGA_BOARDS[name]
-
+from effc.toolchain.hls import CXXFLAGS
 
 FOLDER = "hls"
 DATA = "data"
 VECTOR_SAMPLES = 8  # inferences in data/input.bin (effc.verify.SAMPLES)
+#: Device families Vitis HLS targets (the AMD boards' ``family`` field).
+VITIS_FAMILIES = ("zynq7", "artix7", "kintex7", "virtex7", "zynquplus", "kintexu", "virtexu",
+                  "kintexuplus", "virtexuplus", "versal")
 
 
 def _port(port: Port) -> dict[str, Any]:
     quant = port.quant
-    return {"name": port.name, "param": port.param, "shape": port.shape, "lanes": port.lanes,
-            "converted": port.converted,
+    return {"name": port.name, "core": port.core, "param": port.param, "shape": port.shape,
+            "lanes": port.lanes, "converted": port.converted,
             "scale": float(quant.scale) if quant is not None else None,
             "zero_point": int(quant.zero_point) if quant is not None else None}
 
 
-def emit_hls(graph: Graph, board: Any, out: OutDir, fps: float | None = None,
-             pick: Pick | None = None) -> dict[str, Any]:
-    """Write OUTDIR/hls for ``board`` (an FPGA board: part, clock, LUT, FF, DSP, BRAM);
-    ``pick`` overrides the folding search (tests)."""
-    if getattr(board, "family", "") == "ice40up":
-        raise EffcError(f"board '{board.name}' is a Lattice iCE40, which Vitis HLS does not "
-                        "target; choose an AMD board (pynq-z2, arty-a7-35t, zcu104)")
+def check_hls(board: Board, fps: float | None = None) -> None:
+    """Refuse, before any work, a board Vitis HLS does not target and a bad --fps."""
+    assert isinstance(board, FpgaBoard)  # the registry gives the HLS target FPGA boards only
+    if board.family not in VITIS_FAMILIES:
+        raise EffcError(f"board '{board.name}' is a {board.family} part, which Vitis HLS does "
+                        f"not target; choose an AMD board (family {', '.join(VITIS_FAMILIES)}; "
+                        "see 'effc boards')")
     if fps is not None and not fps > 0:
-        raise EffcError(f"--fps {fps:g} is not a positive number of inferences per second")
+        raise EffcError(f"--fps {fps:g} is not a positive number of inferences per second; "
+                        "give the throughput to reach, e.g. --fps 10000")
+
+
+def emit_hls(graph: Graph, board: Board, out: OutDir, fps: float | None = None,
+             pick: Pick | None = None) -> dict[str, Any]:
+    """Write OUTDIR/hls for ``board``; ``pick`` overrides the folding search (tests)."""
+    check_hls(board, fps)
     budget = Budget.of(board)
     flow = Dataflow(graph)
     selection = choose_folding(flow, budget, fps, pick)
@@ -91,4 +77,21 @@ def emit_hls(graph: Graph, board: Any, out: OutDir, fps: float | None = None,
         "vectors": {"input": f"{DATA}/input.bin", "expected": f"{DATA}/expected.bin"},
         "fps_target": fps,
         "processes": [{"template": p.template, "layer": layer} for layer, p in design.processes],
-        "estimate": estimate, "report": markdown(estimate)}}
+        "estimate": estimate, "summary_line": summary_line(estimate),
+        "report_title": f"HLS accelerator ({budget.name}, {budget.part})",
+        "report": markdown(estimate)}}
+
+
+def write_vectors(section: dict[str, Any], out: OutDir,
+                  values: list[dict[str, np.ndarray]]) -> None:
+    """OUTDIR/hls/data/input.bin and expected.bin (``run_hls.tcl``'s csim and cosim read
+    them): each inference's int8 port values, inputs then the reference's outputs."""
+    for key, ports in (("input", section["inputs"]), ("expected", section["outputs"])):
+        data = b"".join(np.asarray(v[p["core"]], np.int8).tobytes()
+                        for v in values for p in ports)
+        out.write(f"{section['folder']}/{section['vectors'][key]}", data)
+
+
+register_target(Target("hls", "fpga", "a streaming HLS C++ dataflow accelerator (Vitis HLS; "
+                       "C simulation with g++)", emit_hls, options=("fps",),
+                       check=check_hls, check_engine="hls", vectors=write_vectors))
