@@ -42,7 +42,7 @@ def test_compile_prints_the_estimate_and_the_c_simulation_self_check(digits_hls)
     assert manifest["verification"]["engine"] == "hls"
     report = (out / "report.md").read_text()
     assert "## HLS accelerator (pynq-z2, xc7z020clg400-1)" in report
-    assert "**bottleneck**" in report
+    assert "**bottleneck**" in report and "| FIFO in |" in report
 
 
 def test_the_project_is_ready_for_vitis_hls(digits_hls) -> None:

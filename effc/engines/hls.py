@@ -14,9 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from effc.artifact import Artifact
+from effc.artifact import Artifact, section
 from effc.engines import Engine, EngineResult, register_engine
-from effc.errors import EffcError
 from effc.quant.int8 import dequantize, quantize
 from effc.reference.interpreter import Feeds, as_feeds, inference_count
 from effc.toolchain.hls import csim_binary, run_csim
@@ -24,11 +23,8 @@ from effc.toolchain.hls import csim_binary, run_csim
 
 def hls_project(artifact: Artifact) -> dict[str, Any]:
     """The manifest's "hls" section (one-line error without it)."""
-    info = artifact.manifest.get("hls")
-    if not info:
-        raise EffcError(f"'{artifact.folder}' holds no HLS project; compile with --target hls "
-                        "--board NAME (an FPGA board, see 'effc boards')")
-    return info
+    return section(artifact, "hls", "HLS project", "compile with --target hls --board NAME "
+                   "(an FPGA board, see 'effc boards')")
 
 
 def run_hls(artifact: Artifact, x: Feeds, profile: bool = False) -> EngineResult:
