@@ -123,8 +123,8 @@ def test_run_engine_hls_on_a_c_outdir(tmp_path: Path) -> None:
      ["--fps is an option of the hls target, not of the c target", "--target hls"]),
     (["--fps", "1000"], ["--fps is an option of the hls target", "add --board NAME"]),
     (["--board", "pynq-z2", "--fps", "-5"], ["--fps -5 is not a positive number"]),
-    (["--board", "icebreaker"], ["'icebreaker' is a ice40up part", "Vitis HLS does not",
-                                 "choose an AMD board"]),
+    (["--board", "icebreaker"], ["'icebreaker' (iCE40UP5K-SG48, family ice40up) is not a "
+                                 "device Vitis HLS targets", "choose an AMD board"]),
 ])
 def test_refused_before_any_work(tmp_path: Path, args: list[str], words: list[str]) -> None:
     out = tmp_path / "out"

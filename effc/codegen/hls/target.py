@@ -47,9 +47,9 @@ def check_hls(board: Board, fps: float | None = None) -> None:
     """Refuse, before any work, a board Vitis HLS does not target and a bad --fps."""
     assert isinstance(board, FpgaBoard)  # the registry gives the HLS target FPGA boards only
     if board.family not in VITIS_FAMILIES:
-        raise EffcError(f"board '{board.name}' is a {board.family} part, which Vitis HLS does "
-                        f"not target; choose an AMD board (family {', '.join(VITIS_FAMILIES)}; "
-                        "see 'effc boards')")
+        raise EffcError(f"board '{board.name}' ({board.part}, family {board.family}) is not a "
+                        "device Vitis HLS targets; choose an AMD board (family "
+                        f"{', '.join(VITIS_FAMILIES)}; see 'effc boards')")
     if fps is not None and not fps > 0:
         raise EffcError(f"--fps {fps:g} is not a positive number of inferences per second; "
                         "give the throughput to reach, e.g. --fps 10000")
