@@ -147,16 +147,22 @@ class Differential:
                      for k, v in self.calib.items()}
         self.report = Report()
 
+    def onnxruntime_finite(self) -> dict[str, np.ndarray]:
+        """onnxruntime's outputs on the test inputs; a model whose outputs overflow
+        float32 is discarded (not drawn again), outside hypothesis an error."""
+        ort_out = onnxruntime_outputs(self.rm.model, self.test, self.batches)
+        finite = all(np.isfinite(v).all() for v in ort_out.values())
+        if currently_in_test_context():
+            assume(finite)
+        assert finite, "onnxruntime's outputs are not finite"
+        return ort_out
+
     def check_float(self) -> None:
         """effc's float reference (imported, then compiled) against onnxruntime, and the
         float C library against effc's reference."""
         from effc.frontend.importer import load
 
-        ort_out = onnxruntime_outputs(self.rm.model, self.test, self.batches)
-        finite = all(np.isfinite(v).all() for v in ort_out.values())
-        if currently_in_test_context():
-            assume(finite)  # a random model that overflows float32 is not drawn again
-        assert finite, "onnxruntime's outputs are not finite"
+        ort_out = self.onnxruntime_finite()
         all_close(run_batches(load(self.path), self.test), ort_out,
                   "float reference vs onnxruntime", exact=False)
         compiled = compile_model(self.path, self.folder / "float",
@@ -232,8 +238,8 @@ class Differential:
                                      CompileOptions(quantize="none", winograd="on"))
             assert "Winograd" in {n.op_type for n in compiled.graph.nodes}
             ref = run_batches(compiled.graph, self.test)
-            all_close(ref, onnxruntime_outputs(self.rm.model, self.test, self.batches),
-                      "Winograd float graph vs onnxruntime", exact=False)
+            all_close(ref, self.onnxruntime_finite(), "Winograd float graph vs onnxruntime",
+                      exact=False)
             all_close(with_host_library(compiled).run("host", self.test).values, ref,
                       "Winograd float host C vs reference", exact=False)
             if self.sanitizer is not None:
