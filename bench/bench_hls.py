@@ -42,8 +42,9 @@ def _compile(name: str, board: str, folder: Path) -> CompiledModel:
     if name == "digits_cnn":
         data = np.load(DIGITS / "digits_data.npz")
         return compile_model(DIGITS / "digits_cnn.onnx", folder,
-                             CompileOptions(board=board, calib=data["x_calib"]))
-    return compile_model(SHARED / f"{name}.onnx", folder, CompileOptions(board=board))
+                             CompileOptions(board=board, target="hls", calib=data["x_calib"]))
+    return compile_model(SHARED / f"{name}.onnx", folder,
+                         CompileOptions(board=board, target="hls"))
 
 
 def counted_layer_cycles(model: CompiledModel) -> dict[int, int]:
@@ -97,7 +98,7 @@ def report(rows: list[dict[str, Any]] | None = None) -> str:
     lines = [
         TITLE, "",
         "Produced by `.venv/bin/python -m bench.bench_hls` (also part of `bench.bench_qemu "
-        "--write`). `effc compile --board B` (the hls target, the fastest folding whose "
+        "--write`). `effc compile --board B --target hls` (the fastest folding whose "
         "estimate fits the board), then the project's C simulation with `-DEFFC_HLS_COUNT` on "
         "its 8 test vectors: outputs bit-exact with the integer reference, pipelined loop "
         "iterations counted per process. The interval is the slowest layer's counted cycles "

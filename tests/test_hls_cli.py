@@ -1,6 +1,6 @@
-"""The HLS target through the command line: ``effc compile --board <FPGA board>`` (hls is
-the default target of an FPGA board), the project it writes, ``effc run --engine hls``,
-and every user mistake as one line with exit code 2.
+"""The HLS target through the command line: ``effc compile --board <FPGA board> --target
+hls``, the project it writes, ``effc run --engine hls``, and every user mistake as one
+line with exit code 2.
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ CALIB = f"{EXAMPLES / 'digits' / 'digits_data.npz'}:x_calib"
 
 @pytest.fixture(scope="module")
 def digits_hls(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """The digits CNN compiled for pynq-z2 by default target; (OUTDIR, stdout)."""
+    """The digits CNN compiled for pynq-z2 with the hls target; (OUTDIR, stdout)."""
     out = tmp_path_factory.mktemp("digits") / "out"
     result = effc("compile", str(DIGITS), "-o", str(out), "--calib", CALIB,
-                  "--board", "pynq-z2")
+                  "--board", "pynq-z2", "--target", "hls")
     assert result.returncode == 0, result.stderr
     return out, result.stdout
 
@@ -122,8 +122,11 @@ def test_run_engine_hls_on_a_c_outdir(tmp_path: Path) -> None:
     (["--board", "mps2-an386", "--fps", "1000"],
      ["--fps is an option of the hls target, not of the c target", "--target hls"]),
     (["--fps", "1000"], ["--fps is an option of the hls target", "add --board NAME"]),
-    (["--board", "pynq-z2", "--fps", "-5"], ["--fps -5 is not a positive number"]),
-    (["--board", "icebreaker"], ["'icebreaker' (iCE40UP5K-SG48, family ice40up) is not a "
+    (["--board", "pynq-z2", "--fps", "1000"],
+     ["--fps is an option of the hls target, not of the rtl target"]),
+    (["--board", "pynq-z2", "--target", "hls", "--fps", "-5"],
+     ["--fps -5 is not a positive number"]),
+    (["--board", "icebreaker", "--target", "hls"], ["'icebreaker' (iCE40UP5K-SG48, family ice40up) is not a "
                                  "device Vitis HLS targets", "choose an AMD board"]),
 ])
 def test_refused_before_any_work(tmp_path: Path, args: list[str], words: list[str]) -> None:
@@ -135,10 +138,11 @@ def test_refused_before_any_work(tmp_path: Path, args: list[str], words: list[st
 
 def test_a_layer_without_template_is_named(tmp_path: Path) -> None:
     assert_one_line_error(effc("compile", str(DIGITS), "-o", str(tmp_path / "w"), "--calib",
-                               CALIB, "--board", "pynq-z2", "--winograd", "on"),
+                               CALIB, "--board", "pynq-z2", "--target", "hls", "--winograd",
+                               "on"),
                           "(Winograd) has no HLS template", "node '")
     assert_one_line_error(effc("compile", str(DIGITS), "-o", str(tmp_path / "f"),
-                               "--quantize", "none", "--board", "pynq-z2"),
+                               "--quantize", "none", "--board", "pynq-z2", "--target", "hls"),
                           "computes in float", "node '")
 
 
@@ -148,5 +152,5 @@ def test_a_board_too_small_names_the_resource_and_the_excess(tmp_path: Path) -> 
                      'family = "zynq7"\nclock_mhz = 100\n\n[resources]\nlut = 1500\n'
                      'ff = 3000\ndsp = 2\nbram36 = 1\n')
     assert_one_line_error(effc("compile", str(DIGITS), "-o", str(tmp_path / "out"),
-                               "--calib", CALIB, "--board", str(board)),
+                               "--calib", CALIB, "--board", str(board), "--target", "hls"),
                           "does not fit tiny even at its smallest folding", "over")

@@ -45,7 +45,8 @@ class Target:
     section (a ``summary_line`` and a ``report`` with its ``report_title``, if it has
     them, go to the compile's output and report.md). ``check(board, **options)``
     refuses, before any work, what the target cannot do. ``check_engine`` runs the
-    self-check; ``vectors`` writes its inputs and the reference's outputs into the
+    self-check; ``default`` makes it the default target of its board kind;
+    ``vectors`` writes the self-check's inputs and the reference's outputs into the
     project (also with ``--no-verify``)."""
 
     name: str
@@ -56,12 +57,13 @@ class Target:
     options: tuple[str, ...] = ()
     check: Callable[..., None] | None = None
     check_engine: str = "host"
+    default: bool = False  # the default target of its board kind (else the first by name)
     vectors: Vectors | None = None
 
 
 #: Targets still to come, by name: (board kind, what they emit). ``--target`` names them,
 #: and choosing one is refused in one line until its package registers it.
-PLANNED = {"rtl": ("fpga", "Verilog")}
+PLANNED: dict[str, tuple[str, str]] = {}
 
 _TARGETS: dict[str, Target] = {}
 
@@ -89,7 +91,8 @@ def get_target(board: Board, name: str | None = None) -> Target:
     """The target ``name`` for ``board``, by default the one for the board's kind."""
     targets = _targets()
     if name is None:
-        name = next((t.name for t in targets.values() if t.board_kind == board.kind), None)
+        name = next((t.name for t in sorted(targets.values(), key=lambda t: not t.default)
+                     if t.board_kind == board.kind), None)
     if name is None:
         planned = [n for n, (kind, _) in sorted(PLANNED.items()) if kind == board.kind]
         raise EffcError(f"board '{board.name}' is an {board.kind.upper()} board, and its "
