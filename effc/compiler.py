@@ -52,6 +52,10 @@ def add_compile_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--name", default=None,
                    help="C symbol prefix, also the file names and header guard: ASCII letters, "
                         "digits and _, not effc_* (default: the model's stem made such a name)")
+    p.add_argument("--optimize", choices=["speed", "size"], default="speed",
+                   help="with --board: speed (default) gives convolutions and dense layers "
+                        "pre-widened int16 weights where they run faster and fit the board's "
+                        "flash; size keeps every weight int8")
     p.add_argument("--force", action="store_true",
                    help="reuse an OUTDIR that holds files effc did not write (they are kept)")
     p.add_argument("--no-verify", dest="verify", action="store_false",
@@ -74,6 +78,7 @@ class CompileOptions:
     prune: dict[str, Any] | None = None  # prune_graph keywords + "fit_board" (prune_cli)
     force: bool = False  # reuse an OUTDIR holding files effc did not write
     verify: bool = True  # with a board: the host build against the reference (effc/verify.py)
+    optimize: str = "speed"  # or "size": int8 weights only (effc/codegen/c/layouts.py)
 
 
 def compile_model(model: str | Path, outdir: str | Path,
@@ -137,7 +142,8 @@ def compile_model(model: str | Path, outdir: str | Path,
     if options.board:
         from effc.codegen.c.project import emit_c_project
 
-        manifest.update(emit_c_project(graph, out, options.board, graph.name))
+        manifest.update(emit_c_project(graph, out, options.board, graph.name,
+                                       options.optimize))
         _self_check(CompiledModel(out.root, graph, manifest), options, out)
     # Last, so that a folder without effc.json is one whose compile did not finish.
     out.write("report.md", report_text(manifest))
@@ -197,7 +203,7 @@ def compile_from_args(args: argparse.Namespace) -> int:
                              input_shapes=args.input_shape,
                              board=args.board, name=args.name,
                              prune=prune_options_from_args(args), force=args.force,
-                             verify=args.verify)
+                             verify=args.verify, optimize=args.optimize)
     compiled = compile_model(args.model, args.output, options)
     m = compiled.manifest
     print(f"compiled {m['name']} ({m['quantize']}): {m['summary']['macs']:,} MACs, "

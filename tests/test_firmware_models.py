@@ -80,11 +80,16 @@ def test_qemu_engine_via_cli_reports_json(tmp_path_factory, tmp_path) -> None:
 def test_hardware_board_reports_fit(tmp_path) -> None:
     from effc.compiler import CompileOptions, compile_model
 
-    model = compile_model(model_path("kws_ref_model"), tmp_path / "kws",
-                          CompileOptions(board="stm32f746g-disco"))
-    fit = model.manifest["fit"]
-    assert 0 < fit["flash_bytes"] < 56 * 1024 < fit["flash_limit"]
-    assert fit["ram_bytes"] < fit["ram_limit"]
+    fits = {}
+    for optimize in ("speed", "size"):
+        model = compile_model(model_path("kws_ref_model"), tmp_path / optimize,
+                              CompileOptions(board="stm32f746g-disco", optimize=optimize))
+        fits[optimize] = fit = model.manifest["fit"]
+        assert model.manifest["optimize"] == optimize
+        assert 0 < fit["flash_bytes"] < fit["flash_limit"]
+        assert fit["ram_bytes"] < fit["ram_limit"]
+    # size keeps int8 weights; speed spends flash on int16 ones (fits the 1 MiB)
+    assert fits["size"]["flash_bytes"] < 48 * 1024 < fits["speed"]["flash_bytes"]
 
 
 def test_hardware_board_too_small_names_the_shortfall(tmp_path, monkeypatch) -> None:

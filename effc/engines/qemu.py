@@ -81,6 +81,8 @@ class QemuRun:
     instructions: int | None = None  # first sample's inference
     instructions_per_sample: list[int] = field(default_factory=list)
     per_layer_instructions: dict[int, int] = field(default_factory=dict)  # first sample
+    # with pcs=True, first sample: segment -> address -> (executions, taken)
+    pc_counts: dict[int, dict[int, tuple[int, int]]] = field(default_factory=dict)
     stack_bytes: int | None = None  # high-water mark, whole run
     log: str = ""  # the firmware's semihosting text
 
@@ -280,6 +282,13 @@ def _parse_counts(text: str) -> tuple[dict[int, int], dict[int, dict[int, int]]]
     return regions, segments
 
 
+def _parse_pcs(text: str) -> dict[int, dict[int, tuple[int, int]]]:
+    pcs: dict[int, dict[int, tuple[int, int]]] = {}
+    for m in re.finditer(r"^effc-pc (\d+) ([0-9a-f]+) (\d+) (\d+)$", text, re.M):
+        pcs.setdefault(int(m[1]), {})[int(m[2], 16)] = (int(m[3]), int(m[4]))
+    return pcs
+
+
 def _layers(log: str) -> list[int]:
     m = re.search(r"^EFFC sample 0 layers ([-\d,.]+)$", log, re.M)
     return [int(v) for v in m[1].split(",") if v != "..."] if m else []
@@ -315,12 +324,14 @@ def _fail_message(code: int, log: str, b: Board) -> QemuError:
 
 def run_qemu(elf: str | Path, board: Board | str | None, input_bytes: bytes,
              output_size: int, *, count: bool = True, profile: bool = False,
-             timeout: float = 60.0) -> QemuRun:
+             pcs: bool = False, timeout: float = 60.0) -> QemuRun:
     """Run a firmware on ``input_bytes`` (one or more samples) under QEMU.
 
     ``output_size`` is one sample's output size in bytes; ``count`` loads
     the counting plugin; ``profile`` also splits counts at layer markers
-    (the firmware must have been built with ``profile=True``).
+    (the firmware must have been built with ``profile=True``); ``pcs`` also
+    counts each instruction address of the first sample (and its taken
+    branches), per segment.
     """
     b = _board(board)
     elf = Path(elf).resolve()
@@ -342,12 +353,14 @@ def run_qemu(elf: str | Path, board: Board | str | None, input_bytes: bytes,
                "enable=on,target=native,arg=firmware,arg=input.bin,arg=output.bin",
                "-kernel", str(elf)]
         log_file = work / "plugin.log"
-        if count or profile:
+        if count or profile or pcs:
             marks = marker_addresses(elf)
             args = (f"start={marks['effc_bench_start']:#x},"
                     f"stop={marks['effc_bench_stop']:#x}")
             if profile and "effc_layer_marker" in marks:
                 args += f",layer={marks['effc_layer_marker']:#x}"
+            if pcs:
+                args += ",pcs=1"
             cmd += ["-plugin", f"{count_plugin()},{args}", "-d", "plugin",
                     "-D", str(log_file)]
         try:
@@ -370,7 +383,7 @@ def run_qemu(elf: str | Path, board: Board | str | None, input_bytes: bytes,
         m = re.search(r"^EFFC done samples=(\d+) stack_bytes=(\d+)$", log, re.M)
         if m:
             result.stack_bytes = int(m[2])
-        if count or profile:
+        if count or profile or pcs:
             if not log_file.exists():
                 raise QemuError("the QEMU counting plugin produced no log; check that "
                                 "qemu-system-arm supports -plugin (TCG plugins)")
@@ -379,6 +392,8 @@ def run_qemu(elf: str | Path, board: Board | str | None, input_bytes: bytes,
             result.instructions = result.instructions_per_sample[0] if regions else None
             if profile:
                 result.per_layer_instructions = _per_layer(segments.get(0, {}), _layers(log))
+            if pcs:
+                result.pc_counts = _parse_pcs(log_file.read_text())
         return result
 
 

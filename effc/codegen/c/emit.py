@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ import numpy as np
 
 from effc.codegen.c.hostlib import RUNTIME_DIR
 from effc.codegen.c.kernels import Call, node_call
+from effc.codegen.c.layouts import CTarget, channel_records, choose_layouts, wide_filter
 from effc.codegen.c.scratch import scratch_bytes
 from effc.codegen.names import Namer, comment_text
 from effc.errors import EffcError
@@ -159,6 +161,8 @@ def _pointers(graph: Graph, index: int, node: Node, call: Call, plan: MemoryPlan
         return f"({qual}{ctype} *)(effc_arena + {plan.offsets[root]})"
 
     p: dict[str, Any] = {"output": ptr(call.outputs[0], False)}
+    if call.macro in PREPARED:
+        return p | _prepared(graph, index, call, arrays, ptr)
     # Binary ops keep operand order, constants included.
     operands = node.inputs[:2] if call.macro.startswith("binary") else call.inputs
     if operands:
@@ -179,6 +183,32 @@ def _pointers(graph: Graph, index: int, node: Node, call: Call, plan: MemoryPlan
         p["table"] = arrays.add(("lut", index), np.asarray(f["table"], np.int8), "int8_t")
     if call.macro == "unary_f32":
         p["function"] = UNARY_F32[f["kind"]]
+    return p
+
+
+PREPARED = ("conv_s8", "grouped_conv_s8", "dw_conv_s8", "dense_s8")
+
+
+def _prepared(graph: Graph, index: int, call: Call, arrays: _Arrays,
+              ptr: Callable[[str, bool], str]) -> dict[str, Any]:
+    """Pointers of an int8 MAC layer: its prepared requantization records (with
+    the int8 weights) or its wide weight layout (records inside)."""
+    f = call.fields
+    weights = graph.tensors[call.weights[0]].data
+    bias = graph.tensors[f["bias"]].data if f.get("bias") else None
+    records = channel_records(weights, bias, f["multiplier"], f["shift"],
+                              f["input_zero_point"], f["output_zero_point"])
+    p = {"input": ptr(call.inputs[0], True), "inputs": [ptr(call.inputs[0], True)],
+         "bias": "0", "multiplier": "0", "shift": "0"}
+    layout = f.get("layout", 0)
+    if layout:
+        p["weight"] = arrays.add(("wide", index), wide_filter(layout, weights, records,
+                                                              f["output_zero_point"]), "int32_t")
+        p["channels"] = "0"
+    else:
+        p["weight"] = ptr(call.weights[0], True)
+        p["channels"] = "(const effc_channel_rq *)" + arrays.add(("rq", index), records,
+                                                                 "int32_t")
     return p
 
 
@@ -250,13 +280,17 @@ def _float_wrapper(graph: Graph, split: CoreSplit, arena: int) -> tuple[dict[str
             "quantize": before, "dequantize": after, "args": ", ".join(args)}, arena
 
 
-def generate_c(graph: Graph, name: str) -> tuple[dict[str, bytes], dict[str, Any]]:
-    """The C library for ``graph``: its files (name -> content) and manifest facts."""
+def generate_c(graph: Graph, name: str, target: CTarget | None = None
+               ) -> tuple[dict[str, bytes], dict[str, Any]]:
+    """The C library for ``graph``: its files (name -> content) and manifest facts.
+    ``target`` (the board's core, flash and --optimize) picks the weight layouts."""
     split = split_core(graph)
     core = Graph(graph.name, split.nodes, graph.tensors, [p.core for p in split.inputs],
                  [p.core for p in split.outputs])
     # Keyed by position: model strings (node names) are never keys.
     calls = [node_call(graph, n) for n in split.nodes]
+    choose_layouts(calls, target, sum(t.nbytes for t in graph.tensors.values()
+                                      if t.is_constant))
     for call in calls:
         call.scratch = scratch_bytes(call)
     position = {id(n): i for i, n in enumerate(split.nodes)}

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from effc.codegen.c.emit import generate_c
+from effc.codegen.c.layouts import CTarget
 from effc.engines.qemu import FIRMWARE_DIR, FIRMWARE_SOURCES, build_firmware
 from effc.errors import EffcError
 from effc.firmware.boards import Board, MemoryRegion, load_board
@@ -97,9 +98,15 @@ def check_fit(board: Board, flash: int, ram: int, arena: int) -> None:
                     "(--prune, --prune-fit-board) or pick a larger board")
 
 
-def write_c_project(graph: Graph, out: OutDir, name: str) -> dict[str, Any]:
+def c_target(board: Board, optimize: str) -> CTarget:
+    """What the generated library is optimized for on ``board``."""
+    return CTarget(board.cpu, board.flash.size, optimize)
+
+
+def write_c_project(graph: Graph, out: OutDir, name: str,
+                    target: CTarget | None = None) -> dict[str, Any]:
     """OUTDIR/c (library + harness glue) and OUTDIR/firmware/src (startup, harness)."""
-    files, facts = generate_c(graph, name)
+    files, facts = generate_c(graph, name, target)
     files |= harness_glue(facts["c"])
     for file, data in sorted(files.items()):
         out.write(f"{facts['c']['folder']}/{file}", data)
@@ -108,10 +115,12 @@ def write_c_project(graph: Graph, out: OutDir, name: str) -> dict[str, Any]:
     return facts
 
 
-def emit_c_project(graph: Graph, out: OutDir, board_name: str, name: str) -> dict[str, Any]:
+def emit_c_project(graph: Graph, out: OutDir, board_name: str, name: str,
+                   optimize: str = "speed") -> dict[str, Any]:
     board = load_board(board_name)
-    facts = write_c_project(graph, out, name)
+    facts = write_c_project(graph, out, name, c_target(board, optimize))
     facts["board"] = board.name
+    facts["optimize"] = optimize
     fw = firmware(board, out, facts["c"])
     ram = fw.ram_bytes + fw.stack_reserved
     rel = {k: getattr(fw, k).relative_to(out.root).as_posix() for k in ("elf", "bin", "hex")}
@@ -139,7 +148,7 @@ def board_usage_estimator(board: Board, options: Any):
         lowered, _ = compile_pipeline(graph.clone(), quick)
         with tempfile.TemporaryDirectory(prefix="effc-fit-") as tmp:
             out = OutDir.prepare(Path(tmp) / "fit")
-            facts = write_c_project(lowered, out, "fit")
+            facts = write_c_project(lowered, out, "fit", c_target(board, options.optimize))
             fw = firmware(board, out, facts["c"])
         return fw.flash_bytes, fw.ram_bytes + fw.stack_reserved
 
