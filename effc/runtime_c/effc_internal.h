@@ -349,6 +349,18 @@ typedef struct {
     int32_t off;      /* -input_zero_point in both halves */
 } effc_mm_row_job;
 void effc_mm_4x1_wide(effc_mm_row_job *job);
+
+/* Four channels x one row, int8 weight rows (k a multiple of 4, > 0): adds
+ * the row's products with rows w, w + k, w + 2k, w + 3k to acc[0..3].
+ * Offsets: 0 x, 4 w, 8 k, 12 off, 16..28 acc. */
+typedef struct {
+    const int8_t *x; /* the row */
+    const int8_t *w; /* the quad's first weight row */
+    int32_t k;
+    int32_t off;     /* -input_zero_point in both halves */
+    int32_t acc[4];  /* in: the biases; out: the sums */
+} effc_mm_row4_job;
+void effc_mm_4x1_s8(effc_mm_row4_job *job);
 #endif
 
 #endif /* EFFC_INTERNAL_H */

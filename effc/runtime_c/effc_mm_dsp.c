@@ -17,7 +17,8 @@
  * pair kernel, and everything without records are computed in C from the same
  * widened columns (halved back: exact), with TFLite's general requantization.
  * effc_mm_row (dense, one row, no scratch) widens the row on the fly: four
- * channels of EFFC_FILTER_WIDE4 weights in assembly, int8 rows in C.
+ * channels of EFFC_FILTER_WIDE4 weights in assembly, four channels of int8
+ * rows in C (each row word widened once for the four).
  */
 #include "effc_internal.h"
 
@@ -172,9 +173,53 @@ static void effc_mm_row_c(const effc_mm *mm, const int8_t *row, int8_t *out, int
     }
 }
 
+/* Four channels of int8 rows at a time (k a multiple of 4): each row word is
+ * widened once for the four channels. Channels [0, 4 * quads). */
+static void effc_mm_row_s8_quads(const effc_mm *mm, const int8_t *row, int8_t *out,
+                                 int32_t quads)
+{
+    const int32_t k = mm->k;
+    effc_mm_row4_job job;
+    int32_t q, j;
+    job.k = k;
+    job.off = effc_mm_offset(mm->input_zero_point);
+    for (q = 0; q < quads; q++) {
+        const int8_t *w = (const int8_t *)mm->weights + (size_t)(4 * q) * (size_t)k;
+        effc_mm_channel ch[4];
+        int32_t a0, a1, a2, a3;
+        for (j = 0; j < 4; j++) {
+            ch[j] = effc_mm_channel_at(mm, 4 * q + j);
+        }
+        job.x = row;
+        job.w = w;
+        job.acc[0] = ch[0].bias;
+        job.acc[1] = ch[1].bias;
+        job.acc[2] = ch[2].bias;
+        job.acc[3] = ch[3].bias;
+        effc_mm_4x1_s8(&job);
+        a0 = job.acc[0];
+        a1 = job.acc[1];
+        a2 = job.acc[2];
+        a3 = job.acc[3];
+        out[4 * q] = effc_requant_to_s8(a0, ch[0].rq, mm->output_zero_point,
+                                        mm->activation_min, mm->activation_max);
+        out[4 * q + 1] = effc_requant_to_s8(a1, ch[1].rq, mm->output_zero_point,
+                                            mm->activation_min, mm->activation_max);
+        out[4 * q + 2] = effc_requant_to_s8(a2, ch[2].rq, mm->output_zero_point,
+                                            mm->activation_min, mm->activation_max);
+        out[4 * q + 3] = effc_requant_to_s8(a3, ch[3].rq, mm->output_zero_point,
+                                            mm->activation_min, mm->activation_max);
+    }
+}
+
 void effc_mm_row(const effc_mm *mm, const int8_t *row, int8_t *out)
 {
     int32_t c = 0;
+    if (mm->layout == EFFC_FILTER_S8 && (mm->k & 3) == 0 && mm->n_out >= 4) {
+        effc_mm_row_s8_quads(mm, row, out, mm->n_out >> 2);
+        effc_mm_row_c(mm, row, out, 4 * (mm->n_out >> 2), mm->n_out);
+        return; /* every channel in the general form: nothing to redo */
+    }
     if (mm->layout == EFFC_FILTER_WIDE4 && (mm->k & 3) == 0 && mm->n_out >= 4 &&
         !effc_mm_clamps(mm)) {
         effc_mm_row_job job;

@@ -297,6 +297,45 @@ __attribute__((naked, noinline)) void effc_mm_4x1_wide(EFFC_ARG effc_mm_row_job 
         "pop    {r4-r11, pc}\n\t");
 }
 
+/* One channel of the quad: W the weight address operand (post-indexed for
+ * channels 0 and 2), A its accumulator; r8/r9 the row word widened. */
+#define EFFC_4X1_S8_CHANNEL(W, A)                                                             \
+    "ldr    r10, " W "\n\t"                                                                   \
+    "sxtb16 r11, r10, ror #8\n\t"                                                             \
+    "sxtb16 r10, r10\n\t"                                                                     \
+    "smlad  " A ", r8, r10, " A "\n\t"                                                        \
+    "smlad  " A ", r9, r11, " A "\n\t"
+
+/* r4 the row, r5 / lr the weights of channels 0 / 2 (channels 1 / 3 a row
+ * further: [r5, r6], [lr, r6]), r6 = k, r7 the zero-point offset, r12 the
+ * row's end. 25 instructions per group of 4 values (16 MACs). */
+__attribute__((naked, noinline)) void effc_mm_4x1_s8(EFFC_ARG effc_mm_row4_job *job)
+{
+    __asm__ volatile(
+        "push   {r4-r11, lr}\n\t"
+        "push   {r0}\n\t"
+        "ldm    r0, {r4-r7}\n\t"
+        "add    r12, r4, r6\n\t"
+        "add    lr, r5, r6, lsl #1\n\t"
+        "ldrd   r0, r1, [r0, #16]\n\t"
+        "ldr    r2, [sp]\n\t"
+        "ldrd   r2, r3, [r2, #24]\n\t"
+        "1:\n\t"
+        "ldr    r9, [r4], #4\n\t"
+        "sxtab16 r8, r7, r9\n\t"
+        "sxtab16 r9, r7, r9, ror #8\n\t"
+        EFFC_4X1_S8_CHANNEL("[r5, r6]", "r1")
+        EFFC_4X1_S8_CHANNEL("[r5], #4", "r0")
+        EFFC_4X1_S8_CHANNEL("[lr, r6]", "r3")
+        EFFC_4X1_S8_CHANNEL("[lr], #4", "r2")
+        "cmp    r4, r12\n\t"
+        "bne    1b\n\t"
+        "pop    {r12}\n\t"
+        "add    r12, r12, #16\n\t"
+        "stm    r12, {r0-r3}\n\t"
+        "pop    {r4-r11, pc}\n\t");
+}
+
 #else
 
 typedef int effc_mm_s8_asm_unused; /* ISO C wants a declaration in every file */
