@@ -30,8 +30,8 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 HOST_CFLAGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-O2"]
 ARENA_BYTES = 64 * 1024  # scratch arena of the driver; each case uses its tail
 
-_CTYPES = {np.dtype(np.int8): "int8_t", np.dtype(np.int32): "int32_t",
-           np.dtype(np.float32): "float"}
+_CTYPES = {np.dtype(np.int8): "int8_t", np.dtype(np.int16): "int16_t",
+           np.dtype(np.int32): "int32_t", np.dtype(np.float32): "float"}
 
 
 def require_tool(name: str) -> str:

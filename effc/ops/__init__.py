@@ -29,6 +29,9 @@ class Op:
     op_type: ClassVar[str]
     #: ONNX op types that the frontend imports through ``from_onnx``.
     onnx_types: ClassVar[tuple[str, ...]] = ()
+    #: Positions of constant inputs kept only for the ONNX export (no backend
+    #: stores them; they count as parameters but not as weight bytes).
+    export_only_inputs: ClassVar[tuple[int, ...]] = ()
 
     # -- frontend ------------------------------------------------------------
     @classmethod

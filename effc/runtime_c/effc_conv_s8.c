@@ -100,22 +100,7 @@ static int effc_conv_quant_ok(const effc_conv_params *p, const effc_per_channel_
 static effc_mm effc_conv_mm(const effc_conv_params *p, const effc_per_channel_quant *quant,
                             const effc_dims *f, const void *filter, const int32_t *bias)
 {
-    effc_mm mm;
-    mm.weights = filter;
-    mm.layout = p->filter_layout;
-    mm.channels = quant != NULL ? quant->channels : NULL;
-    mm.bias = bias;
-    mm.multiplier = quant != NULL ? quant->multiplier : NULL;
-    mm.shift = quant != NULL ? quant->shift : NULL;
-    mm.quant_stride = 1;
-    mm.n_out = f->n;
-    mm.k = effc_patch_size(f);
-    mm.input_zero_point = p->input_zero_point;
-    mm.output_zero_point = p->output_zero_point;
-    mm.activation_min = p->activation_min;
-    mm.activation_max = p->activation_max;
-    mm.general = effc_mm_general_channels(&mm);
-    return mm;
+    return effc_mm_conv(p, quant, f->n, effc_patch_size(f), filter, bias);
 }
 
 static void effc_copy_s8(int8_t *dst, const int8_t *src, int32_t n)

@@ -285,6 +285,31 @@ static inline int effc_mm_channel_is_general(const effc_mm *mm, int32_t c)
 
 int32_t effc_mm_general_channels(const effc_mm *mm);
 
+/* The effc_mm of a convolution (effc_conv_s8's paths): n_out rows of k
+ * weights in `layout`, the prepared records of quant (or its arrays), the
+ * conv's zero points and clamp. */
+static inline effc_mm effc_mm_conv(const effc_conv_params *p,
+                                   const effc_per_channel_quant *quant, int32_t n_out,
+                                   int32_t k, const void *weights, const int32_t *bias)
+{
+    effc_mm mm;
+    mm.weights = weights;
+    mm.layout = p->filter_layout;
+    mm.channels = quant != NULL ? quant->channels : NULL;
+    mm.bias = bias;
+    mm.multiplier = quant != NULL ? quant->multiplier : NULL;
+    mm.shift = quant != NULL ? quant->shift : NULL;
+    mm.quant_stride = 1;
+    mm.n_out = n_out;
+    mm.k = k;
+    mm.input_zero_point = p->input_zero_point;
+    mm.output_zero_point = p->output_zero_point;
+    mm.activation_min = p->activation_min;
+    mm.activation_max = p->activation_max;
+    mm.general = effc_mm_general_channels(&mm);
+    return mm;
+}
+
 /* Weight (c, i) in any layout (the portable body and the C fallbacks). */
 static inline int32_t effc_mm_weight(const effc_mm *mm, int32_t c, int32_t i)
 {
@@ -361,6 +386,27 @@ typedef struct {
     int32_t acc[4];  /* in: the biases; out: the sums */
 } effc_mm_row4_job;
 void effc_mm_4x1_s8(effc_mm_row4_job *job);
+
+/* Winograd F(2x2, 3x3) loops (effc_winograd_s8_asm.c). */
+void effc_wino_products_asm(const int32_t *u, const int32_t *v, int32_t quads,
+                            int32_t positions, int32_t *m);
+typedef struct {
+    const int8_t *const *px; /* the tile's 16 pixels, row-major */
+    int32_t groups;          /* full groups of 4 channels (> 0) */
+    int32_t off;             /* -input_zero_point in both int16 halves */
+    int32_t *v;              /* V of the tile's slot, channel pair 0 */
+    int32_t row_bytes;       /* bytes from one position of V to the next */
+} effc_wino_in_job;
+void effc_wino_input_asm(const effc_wino_in_job *job);
+typedef struct {
+    const int32_t *m;             /* M, at tile 0's column */
+    int8_t *const *out;           /* per tile 4 output pointers (channel 0) */
+    int32_t tiles;                /* > 0 */
+    int32_t oc;                   /* output channel (added to every pointer) */
+    int32_t bias;
+    const effc_requant_rs *record; /* the channel's requantization */
+} effc_wino_out_job;
+void effc_wino_output_asm(const effc_wino_out_job *job);
 #endif
 
 #endif /* EFFC_INTERNAL_H */

@@ -30,7 +30,8 @@ from effc.ir import Graph, Node
 from effc.passes.memory import MemoryPlan, plan_memory
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-CTYPES = {"int8": "int8_t", "int32": "int32_t", "float32": "float", "int64": "int64_t"}
+CTYPES = {"int8": "int8_t", "int16": "int16_t", "int32": "int32_t", "float32": "float",
+          "int64": "int64_t"}
 
 
 @dataclass
@@ -142,7 +143,7 @@ class _Arrays:
         return symbol
 
     def flash_bytes(self) -> int:
-        size = {"int8_t": 1, "int32_t": 4, "float": 4, "int64_t": 8}
+        size = {"int8_t": 1, "int16_t": 2, "int32_t": 4, "float": 4, "int64_t": 8}
         return sum(size[a["ctype"]] * a["count"] for a in self.items)
 
 
@@ -173,6 +174,10 @@ def _pointers(graph: Graph, index: int, node: Node, call: Call, plan: MemoryPlan
     f = call.fields
     if call.weights and call.macro not in ("binary_s8", "binary_f32"):
         p["weight"] = ptr(call.weights[0], True)
+        p["bias"] = ptr(f["bias"], True) if f.get("bias") else "0"
+    if "transformed" in f:  # Winograd: the weights in the kernel's layout (kernels.py)
+        u = f["transformed"]
+        p["weight"] = arrays.add(("winograd", index), u, CTYPES[str(u.dtype)])
         p["bias"] = ptr(f["bias"], True) if f.get("bias") else "0"
     if isinstance(f.get("multiplier"), list) and f.get("per_channel", True):
         p["multiplier"] = arrays.add(("multiplier", index),

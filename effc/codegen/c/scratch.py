@@ -11,10 +11,16 @@ from effc.codegen.c.kernels import Call
 
 
 def scratch_bytes(call: Call) -> int:
-    if call.macro not in ("conv_s8", "grouped_conv_s8", "dw_conv_s8", "dense_s8"):
+    if call.macro not in ("conv_s8", "grouped_conv_s8", "dw_conv_s8", "dense_s8",
+                          "winograd_s8", "winograd_f32"):
         return 0
     ffi, lib = runtime_library()
     f = call.fields
+    if call.macro.startswith("winograd"):
+        filter_dims = ffi.new("effc_dims *", f["filter_dims"])
+        if call.macro == "winograd_s8":
+            return int(lib.effc_winograd_s8_scratch_size(filter_dims))
+        return int(lib.effc_winograd_f32_scratch_size(f["tile"], filter_dims))
     if call.macro == "dense_s8":
         dims = ffi.new("effc_dense_dims *", [f["batches"], f["in_features"], f["out_features"]])
         params = ffi.new("effc_dense_params *", [
