@@ -90,13 +90,13 @@ def prepared(case: Case, layout: str = "s8") -> Case:
 
 
 def prepared_variants(cases: list[Case]) -> list[Case]:
-    """Every conv, depthwise and dense case with prepared records; conv and dense
+    """Every conv (not Winograd), depthwise and dense case with prepared records; conv and dense
     (not grouped, not depthwise) also with EFFC_FILTER_WIDE2, and one-row dense
     with EFFC_FILTER_WIDE4."""
     out = []
     for case in cases:
-        if case.kind not in ("conv", "dw", "dense"):
-            continue
+        if case.kind not in ("conv", "dw", "dense") or "effc_winograd_s8" in case.call:
+            continue  # Winograd reads the multiplier and shift arrays only
         out.append(prepared(case))
         grouped = "effc_grouped_conv_s8" in case.call
         if case.kind in ("conv", "dense") and not grouped:

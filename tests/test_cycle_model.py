@@ -152,3 +152,16 @@ def test_unknown_core_and_address() -> None:
         cycles.core_timing("cortex-m0")
     with pytest.raises(EffcError, match="not an instruction"):
         cycles.estimate_cycles({0x1234: (1, 0)}, {}, M4)
+
+
+def test_block_splits_are_not_taken_branches() -> None:
+    """QEMU ends a block before an instruction crossing a page: the plugin then
+    reports a "taken" branch on an instruction that cannot branch; it is ignored."""
+    insns = cycles.parse_disassembly("""
+    2ffa:	fb2a 6609 	smlad	r6, sl, r9, r6
+    2ffe:	f85c 3b04 	ldr.w	r3, [ip], #4
+    3002:	f85c 4b04 	ldr.w	r4, [ip], #4
+    3006:	d1f8      	bne.n	2ffa <f>
+""")
+    counts = {0x2ffa: (10, 10), 0x2ffe: (10, 0), 0x3002: (10, 0), 0x3006: (10, 9)}
+    assert cycles.estimate_cycles(counts, insns, M4) == 10 * (1 + 2 + 1 + 1) + 9 * 2

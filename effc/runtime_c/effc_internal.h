@@ -156,11 +156,12 @@ static inline int32_t effc_mm_groups(int32_t k)
 
 /* Scratch of effc_mm_run: EFFC_MM_COLS widened columns (8 bytes per column
  * and group), a sentinel word, and one row of n_out outputs for unused
- * columns. Both bodies use this size. */
+ * columns (at least 8 bytes: the last channel pair of an odd count).
+ * Both bodies use this size. */
 static inline size_t effc_mm_scratch_size(int32_t k, int32_t n_out)
 {
     return (size_t)EFFC_MM_COLS * 8u * (size_t)effc_mm_groups(k) + 4u +
-           effc_align4((size_t)n_out);
+           effc_align4((size_t)EFFC_MAX(n_out, 2 * EFFC_MM_COLS));
 }
 
 /* A wide layout's geometry: channels per block, groups per channel, words

@@ -13,8 +13,9 @@
  *  - int8 rows (k a multiple of 4) with prepared records: one channel x four
  *    columns, each weight word widened with SXTB16 / SXTB16 ror 8 for the four
  *    columns: 13 instructions per 16 MACs.
- * Channels whose record asks for the general form, a last odd channel of a
- * pair kernel, and everything without records are computed in C from the same
+ * An odd last channel runs with the layout's zero channel into the dummy row.
+ * Channels whose record asks for the general form and everything without
+ * records are computed in C from the same
  * widened columns (halved back: exact), with TFLite's general requantization.
  * effc_mm_row (dense, one row, no scratch) widens the row on the fly: four
  * channels of EFFC_FILTER_WIDE4 weights in assembly, four channels of int8
@@ -121,10 +122,28 @@ void effc_mm_run(const effc_mm *mm, int32_t n, const int8_t *const col[], int8_t
     }
     effc_mm_widen(c4, mm->k, mm->input_zero_point, groups, q);
     effc_mm_job_init(&job, mm, q, o4);
-    if (mm->layout == EFFC_FILTER_WIDE2 && mm->n_out >= 2) {
-        job.n = mm->n_out >> 1;
-        (effc_mm_clamps(mm) ? effc_mm_2x4_wide_clamp : effc_mm_2x4_wide)(&job);
+    if (mm->layout == EFFC_FILTER_WIDE2) {
+        void (*pairs)(effc_mm_job *) = effc_mm_clamps(mm) ? effc_mm_2x4_wide_clamp
+                                                          : effc_mm_2x4_wide;
+        if (mm->n_out >= 2) {
+            job.n = mm->n_out >> 1;
+            pairs(&job);
+        }
         c = 2 * (mm->n_out >> 1);
+        if (c < mm->n_out) { /* the last channel and the layout's zero channel */
+            const effc_wide_geo g = effc_wide_geometry(EFFC_FILTER_WIDE2, mm->k);
+            for (j = 0; j < 4; j++) {
+                o4[j] = dummy + 2 * j;
+            }
+            effc_mm_job_init(&job, mm, q, o4);
+            job.w = (const int32_t *)mm->weights + (size_t)(c / 2) * (size_t)g.block_words;
+            job.n = 1;
+            pairs(&job);
+            for (j = 0; j < n; j++) {
+                out[j][c] = dummy[2 * j];
+            }
+            c++;
+        }
     } else if (mm->layout == EFFC_FILTER_S8 && mm->channels != NULL && (mm->k & 3) == 0) {
         job.n = mm->n_out;
         (effc_mm_clamps(mm) ? effc_mm_1x4_s8_clamp : effc_mm_1x4_s8)(&job);

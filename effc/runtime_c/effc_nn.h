@@ -205,7 +205,8 @@ int effc_grouped_conv_s8(const effc_scratch *scratch, const effc_conv_params *pa
  * (padded channels 0). The sums wrap modulo 2^32 and the result is exact
  * while 4 * |acc| (2 * |acc| in 1-D) fits int32, acc = the direct
  * convolution's accumulator: effc/quant/winograd.py proves it and the code
- * generator checks it per layer. */
+ * generator checks it per layer. quant: the multiplier and shift arrays
+ * (prepared records and params->filter_layout are not read). */
 size_t effc_winograd_s8_scratch_size(const effc_dims *filter_dims);
 int effc_winograd_s8(const effc_scratch *scratch, const effc_conv_params *params,
                      const effc_per_channel_quant *quant, const effc_dims *input_dims,

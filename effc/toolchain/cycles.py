@@ -207,6 +207,22 @@ def is_vector(insn: Insn) -> bool:
                                                                    "vmladav", "vctp", "vpst")))
 
 
+BRANCHES = ("b", "bl", "bx", "blx", "cbz", "cbnz", "tbb", "tbh", "bkpt", "svc")
+
+
+def can_branch(insn: Insn) -> bool:
+    """Whether the instruction can send execution elsewhere than the next one.
+    The plugin sees a taken branch where the next block did not start right
+    after the previous one; QEMU also splits blocks where it runs an
+    instruction that crosses a page alone, so a "taken" count on any other
+    instruction is that artefact and is ignored."""
+    if insn.base in BRANCHES:
+        return True
+    if insn.base in MULTIPLE:
+        return "pc" in re.findall(r"[a-z]+\d*", insn.operands.split("{")[-1])
+    return destination(insn) == "pc" or insn.operands.split(",")[0].strip() == "pc"
+
+
 @dataclass(frozen=True)
 class Cost:
     """Cycles of one instruction: alone, and when it falls through from the one before."""
@@ -252,18 +268,23 @@ def estimate_cycles(counts: Mapping[int, tuple[int, int]], insns: Mapping[int, I
     """Cycles of the executions in ``counts`` (address -> (executions, taken));
     wait states apply to taken branches and PC-relative (literal) loads."""
     by_end = {i.address + i.size: i for i in insns.values()}
+
+    def taken_of(insn: Insn, taken: int) -> int:
+        return taken if can_branch(insn) else 0
+
     total = 0.0
     for address, (n, taken) in counts.items():
         insn = insns.get(address)
         if insn is None:
             raise EffcError(f"the plugin counted address {address:#x}, which is not an "
                             "instruction of the firmware's code")
+        taken = taken_of(insn, taken)
         prev = by_end.get(address)
         cost = instruction_cost(insn, prev, core)
         through = 0
         if prev is not None and prev.address in counts:
             pn, pt = counts[prev.address]
-            through = min(n, max(pn - pt, 0))
+            through = min(n, max(pn - taken_of(prev, pt), 0))
         total += cost.after_prev * through + cost.alone * (n - through)
         total += core.refill * taken
         if flash_wait_states:
