@@ -19,7 +19,7 @@ LAYOUTS = {"s8": 0, "wide2": 1, "wide4": 2}
 
 
 def _lib() -> tuple[object, object]:
-    from effc.codegen.c.hostlib import runtime_library
+    from effc.toolchain.host import runtime_library
 
     return runtime_library()
 

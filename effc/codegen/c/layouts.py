@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from effc.codegen.c.hostlib import runtime_library
 from effc.codegen.c.kernels import Call
 from effc.errors import EffcError
+from effc.toolchain.host import runtime_library
 
 S8, WIDE2, WIDE4 = 0, 1, 2
 OPTIMIZE = ("speed", "size")
