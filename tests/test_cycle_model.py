@@ -89,7 +89,8 @@ int model_run(const int8_t *in, int8_t *out)
 def test_hand_counted_kernels(tmp_path: Path) -> None:
     require_tool("arm-none-eabi-gcc")
     require_tool("qemu-system-arm")
-    from effc.engines.qemu import build_firmware, run_qemu
+    from effc.engines.qemu import run_qemu
+    from effc.toolchain.firmware import build_firmware
 
     model = tmp_path / "model"
     model.mkdir()

@@ -48,6 +48,11 @@ def test_profile_splits_instructions_per_layer(tmp_path_factory) -> None:
     per_layer = result.metrics["per_layer_instructions"]
     assert np.array_equal(result.outputs, expected[:1])
     assert sum(per_layer.values()) == result.metrics["instructions"]
+    # the cycle model: per layer, summing to the whole; cycles exceed instructions on the M4
+    rows = result.metrics["profile"]
+    assert sum(r["cycles_estimate"] for r in rows) == result.metrics["cycles_estimate"]
+    assert all(r["cycles_estimate"] >= r["instructions"] for r in rows)
+    assert result.metrics["cycle_model"]["core"] == "cortex-m4"
     assert len([k for k in per_layer if int(k) >= 0]) == len(
         [c for c in model.manifest["summary"]["layers"] if c["op"] != "Reshape"])
 
@@ -72,7 +77,8 @@ def test_qemu_engine_via_cli_reports_json(tmp_path_factory, tmp_path) -> None:
     import json
 
     report = json.loads(result.stdout)
-    for key in ("instructions", "flash_bytes", "ram_bytes", "arena_bytes", "stack_bytes", "macs"):
+    for key in ("instructions", "flash_bytes", "ram_bytes", "arena_bytes", "stack_bytes", "macs",
+                "cycles_estimate"):
         assert isinstance(report[key], int) and report[key] > 0
     assert np.array_equal(np.load(tmp_path / "y.npy"), expected[:3])
 

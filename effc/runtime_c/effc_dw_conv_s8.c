@@ -24,12 +24,16 @@ effc_dw_geo effc_dw_geometry(const effc_dw_conv_params *p, const effc_dims *f,
 {
     effc_dw_geo g;
     const int32_t kspan = (f->h - 1) * p->dilation_h + 1;
+    int32_t bands;
     size_t row_bytes;
     g.pw = (out->w - 1) * p->stride_w + (f->w - 1) * p->dilation_w + 1;
     row_bytes = (size_t)g.pw * 2u * EFFC_DW_PLANES;
     /* the most rows r with ((r - 1) * stride_h + kspan + 1) * row_bytes <= budget */
     g.rows = ((int32_t)(EFFC_DW_SCRATCH_BUDGET / row_bytes) - kspan - 1) / p->stride_h + 1;
     g.rows = EFFC_MIN(out->h, EFFC_MAX(g.rows, EFFC_DW_MIN_ROWS));
+    /* as many bands, of equal height: the same work in less scratch */
+    bands = (out->h + g.rows - 1) / g.rows;
+    g.rows = (out->h + bands - 1) / bands;
     g.ph = (g.rows - 1) * p->stride_h + kspan;
     g.words = ((size_t)(g.ph + 1) * (size_t)g.pw + 1u) & ~(size_t)1u;
     return g;

@@ -240,7 +240,7 @@ void effc_mm_row(const effc_mm *mm, const int8_t *row, int8_t *out)
         return; /* every channel in the general form: nothing to redo */
     }
     if (mm->layout == EFFC_FILTER_WIDE4 && (mm->k & 3) == 0 && mm->n_out >= 4 &&
-        !effc_mm_clamps(mm)) {
+        mm->general < mm->n_out) {
         effc_mm_row_job job;
         job.x = row;
         job.w = (const int32_t *)mm->weights;
@@ -250,6 +250,13 @@ void effc_mm_row(const effc_mm *mm, const int8_t *row, int8_t *out)
         job.off = effc_mm_offset(mm->input_zero_point);
         effc_mm_4x1_wide(&job);
         c = 4 * (mm->n_out >> 2);
+        if (effc_mm_clamps(mm)) { /* after SSAT to int8: the same as clamping first */
+            int32_t i;
+            for (i = 0; i < c; i++) {
+                out[i] = (int8_t)effc_clamp_i32(out[i], mm->activation_min,
+                                                mm->activation_max);
+            }
+        }
     }
     effc_mm_row_c(mm, row, out, c, mm->n_out);
     if (c > 0 && mm->general > 0) {
