@@ -27,7 +27,7 @@ from effc.errors import EffcError
 from effc.ir import Graph, Node
 from effc.names import Namer, comment_text
 from effc.passes.memory import MemoryPlan, plan_memory
-from effc.toolchain.host import RUNTIME_DIR
+from effc.toolchain.host import RUNTIME_DIR, cache_dir
 from effc.version import __version__
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -228,10 +228,15 @@ UNARY_F32 = {"Relu": "effc_relu_f32", "Clip": "effc_clip_f32", "Sigmoid": "effc_
 
 @functools.cache
 def _environment() -> jinja2.Environment:
-    """The templates' environment, made once (it caches the compiled templates)."""
+    """The templates' environment, made once (it caches the compiled templates in
+    memory, and their bytecode in effc's build cache for the next process: jinja2
+    checks each template's source before it uses the bytecode)."""
+    folder = cache_dir() / "jinja2"
+    folder.mkdir(mode=0o700, exist_ok=True)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
                              undefined=jinja2.StrictUndefined, trim_blocks=True,
-                             lstrip_blocks=True, keep_trailing_newline=True)
+                             lstrip_blocks=True, keep_trailing_newline=True,
+                             bytecode_cache=jinja2.FileSystemBytecodeCache(str(folder)))
     env.filters["cfloat"] = c_float
     return env
 
