@@ -48,7 +48,9 @@ def report_text(manifest: dict[str, Any]) -> str:
     if memory:
         lines += ["", "## Memory", "",
                   f"- arena: {memory['arena_bytes']:,} bytes "
-                  f"(layer-by-layer lower bound {memory['lower_bound_bytes']:,})"]
+                  f"(layer-by-layer lower bound {memory['lower_bound_bytes']:,}: "
+                  f"activations {memory.get('activations_lower_bound_bytes', 0):,} and "
+                  f"kernel scratch; the largest scratch {memory.get('scratch_peak_bytes', 0):,})"]
     check = manifest.get("verification")
     if check:
         lines += ["", "## Self-check", ""]

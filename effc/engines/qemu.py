@@ -259,6 +259,9 @@ def run_qemu_model(compiled: Artifact, x: Feeds, profile: bool = False) -> Engin
         "ram_bytes": fw["ram_bytes"],
         "arena_bytes": manifest["memory"]["arena_bytes"],
         "arena_lower_bound_bytes": manifest["memory"]["lower_bound_bytes"],
+        "activations_lower_bound_bytes": manifest["memory"].get(
+            "activations_lower_bound_bytes"),
+        "scratch_peak_bytes": manifest["memory"].get("scratch_peak_bytes"),
         "stack_bytes": run.stack_bytes,
         "macs": macs,
         "cycles_estimate": cycles.get(-2),

@@ -17,8 +17,23 @@
 int32_t effc_mm_general_channels(const effc_mm *mm)
 {
     int32_t c, count = 0;
+    if (mm->layout != EFFC_FILTER_S8) { /* the shift words, block by block */
+        const effc_wide_geo g = effc_wide_geometry(mm->layout, mm->k);
+        const int32_t *shift = (const int32_t *)mm->weights + g.records_at + 2;
+        for (c = 0; c < mm->n_out; c += g.per, shift += g.block_words) {
+            const int32_t n = EFFC_MIN(g.per, mm->n_out - c);
+            int32_t j;
+            for (j = 0; j < n; j++) {
+                count += (shift[3 * j] & EFFC_RQ_GENERAL) != 0;
+            }
+        }
+        return count;
+    }
+    if (mm->channels == NULL) {
+        return mm->n_out;
+    }
     for (c = 0; c < mm->n_out; c++) {
-        count += effc_mm_channel_is_general(mm, c);
+        count += (mm->channels[c].shift & EFFC_RQ_GENERAL) != 0;
     }
     return count;
 }

@@ -368,6 +368,8 @@ def generate_c(graph: Graph, name: str, target: CTarget | None = None
                           "kernel": layer["macro"], "output": node.outputs[0]}
                          for layer, node in zip(layers, emitted, strict=True)]},
         "memory": {"arena_bytes": arena, "lower_bound_bytes": plan.lower_bound_bytes,
+                   "activations_lower_bound_bytes": plan.activations_lower_bound_bytes,
+                   "scratch_peak_bytes": plan.scratch_peak_bytes,
                    "inplace_nodes": plan.inplace_nodes,
                    "constant_bytes": arrays.flash_bytes()},
     }
