@@ -7,8 +7,9 @@ inference (exact guest instructions counted by effc's QEMU TCG plugin between
 the harness markers, not cycles), instructions per MAC, estimated core cycles
 (docs/cycle-model.md), flash, static RAM,
 arena against its layer-by-layer lower bound, and the painted-stack peak.
-Also the per-layer breakdown of the KWS DS-CNN, and with --write the Winograd
-section (bench/bench_resnet_winograd.py); KWS also at --optimize size and on
+Also the per-layer breakdown of the KWS DS-CNN, and with --write the single
+layers of bench/bench_layers.py and the Winograd section
+(bench/bench_resnet_winograd.py); KWS also at --optimize size and on
 mps3-an547 (Cortex-M55). Every output is checked bit-exact against the effc
 integer reference and TFLite Micro's outputs before a figure is recorded.
 """
@@ -107,8 +108,9 @@ def markdown(board: str, rows: list[dict], layers: list[dict], winograd: str = "
         f"## int8 models on {board}",
         "",
         "| model | board | --optimize | MACs | instructions | instr/MAC | cycles est. "
-        "| cycles/MAC | flash B | static RAM B | arena B | arena lower bound B | stack B |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| cycles/MAC | flash B | static RAM B | arena B | lower bound B (activations "
+        "+ scratch) | activations alone B | largest scratch B | stack B |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
@@ -116,7 +118,8 @@ def markdown(board: str, rows: list[dict], layers: list[dict], winograd: str = "
             f"{r['macs']:,} | {r['instructions']:,} | {r['instructions_per_mac']:.3f} | "
             f"{r['cycles_estimate']:,} | {r['cycles_estimate'] / r['macs']:.3f} | "
             f"{r['flash_bytes']:,} | {r['ram_bytes']:,} | {r['arena_bytes']:,} | "
-            f"{r['arena_lower_bound_bytes']:,} | {r['stack_bytes']:,} |")
+            f"{r['arena_lower_bound_bytes']:,} | {r['activations_lower_bound_bytes']:,} | "
+            f"{r['scratch_peak_bytes']:,} | {r['stack_bytes']:,} |")
     by_key = {r["key"]: r for r in rows}
     kws = by_key["kws_ref_model/speed"]
     lines += [
@@ -172,9 +175,11 @@ def main() -> None:
                       f"{r['stack_bytes']:,}")
     Console().print(table)
     if args.write:
+        from bench import bench_layers
         from bench.bench_resnet_winograd import report
 
-        args.write.write_text(markdown(args.board, rows, layers, report()))
+        single = bench_layers.markdown([bench_layers.measure(ly) for ly in bench_layers.LAYERS])
+        args.write.write_text(markdown(args.board, rows, layers, single + "\n" + report()))
         Console().print(f"wrote {args.write}")
 
 
