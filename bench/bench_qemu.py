@@ -105,6 +105,10 @@ def markdown(board: str, rows: list[dict], layers: list[dict], winograd: str = "
         "against the effc integer reference and, for the MLPerf Tiny models, against",
         "TensorFlow Lite Micro's outputs (`../shared/models/mlperf-tiny/*.npz`) first.",
         "",
+        "The RTL accelerator's clock cycles under Verilator (per model and per layer, "
+        "against the schedule's prediction) are in `docs/benchmarks-rtl.md` "
+        "(`.venv/bin/python -m bench.bench_rtl --write docs/benchmarks-rtl.md`).",
+        "",
         f"## int8 models on {board}",
         "",
         "| model | board | --optimize | MACs | instructions | instr/MAC | cycles est. "
