@@ -8,10 +8,11 @@ the harness markers, not cycles), instructions per MAC, estimated core cycles
 (docs/cycle-model.md), flash, static RAM,
 arena against its layer-by-layer lower bound, and the painted-stack peak.
 Also the per-layer breakdown of the KWS DS-CNN, and with --write the single
-layers of bench/bench_layers.py and the Winograd section
-(bench/bench_resnet_winograd.py); KWS also at --optimize size and on
-mps3-an547 (Cortex-M55). Every output is checked bit-exact against the effc
-integer reference and TFLite Micro's outputs before a figure is recorded.
+layers of bench/bench_layers.py, the Winograd section
+(bench/bench_resnet_winograd.py) and the HLS section (bench/bench_hls.py); KWS
+also at --optimize size and on mps3-an547 (Cortex-M55). Every output is checked
+bit-exact against the effc integer reference and TFLite Micro's outputs before a
+figure is recorded.
 """
 
 from __future__ import annotations
@@ -180,10 +181,13 @@ def main() -> None:
     Console().print(table)
     if args.write:
         from bench import bench_layers
+        from bench.bench_hls import replace_section
+        from bench.bench_hls import report as hls_report
         from bench.bench_resnet_winograd import report
 
         single = bench_layers.markdown([bench_layers.measure(ly) for ly in bench_layers.LAYERS])
-        args.write.write_text(markdown(args.board, rows, layers, single + "\n" + report()))
+        text = markdown(args.board, rows, layers, single + "\n" + report())
+        args.write.write_text(replace_section(text, hls_report()))
         Console().print(f"wrote {args.write}")
 
 

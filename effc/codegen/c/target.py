@@ -96,11 +96,12 @@ def write_c_project(graph: Graph, out: OutDir, name: str,
     return facts
 
 
-def emit_c(graph: Graph, board: Board, out: OutDir, options: Any = None) -> dict[str, Any]:
+def emit_c(graph: Graph, board: Board, out: OutDir, optimize: str | None = None
+           ) -> dict[str, Any]:
     """The target's entry point: OUTDIR/c, OUTDIR/firmware and the manifest section.
-    ``options`` (the compile options) gives ``optimize``: speed (default) or size."""
+    ``optimize`` (--optimize): speed (default) or size."""
     assert isinstance(board, McuBoard)  # the registry gives the C target MCU boards only
-    optimize = getattr(options, "optimize", "speed")
+    optimize = optimize or "speed"
     facts = write_c_project(graph, out, graph.name, c_target(board, optimize))
     facts["board"] = board.name
     facts["optimize"] = optimize
@@ -131,11 +132,13 @@ def fit_c(board: Board, options: Any
         lowered, _ = compile_pipeline(graph.clone(), quick)
         with tempfile.TemporaryDirectory(prefix="effc-fit-") as tmp:
             out = OutDir.prepare(Path(tmp) / "fit")
-            facts = write_c_project(lowered, out, "fit", c_target(board, options.optimize))
+            facts = write_c_project(lowered, out, "fit",
+                                    c_target(board, options.optimize or "speed"))
             fw = outdir_firmware(board, out, facts["c"])
         return fw.flash_bytes, fw.ram_bytes + fw.stack_reserved
 
     return (board.flash.size, board.ram.size), estimate
 
 
-register_target(Target("c", "mcu", "a C99 library and Cortex-M firmware", emit_c, fit_c))
+register_target(Target("c", "mcu", "a C99 library and Cortex-M firmware", emit_c, fit_c,
+                       options=("optimize",)))

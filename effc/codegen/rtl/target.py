@@ -76,8 +76,7 @@ def _render_top(board: Board, params: dict[str, int]) -> str:
     return env.get_template("board_top.v.j2").render(board=board, params=params, div=div)
 
 
-def emit(graph: Graph, board: Board, out: OutDir, options: Any = None) -> dict[str, Any]:
-    """The target's entry point (``options``, the compile options, are not read)."""
+def emit(graph: Graph, board: Board, out: OutDir) -> dict[str, Any]:
     hw, params = hw_config(board)
     prog = plan_model(graph, hw)
     _check_fit(prog, hw, board, graph)
@@ -112,4 +111,5 @@ def graph_op(graph: Graph, name: str) -> str:
 
 
 register_target(Target("rtl", "fpga", "Verilog accelerator (Verilator/Icarus, yosys, "
-                       "nextpnr-ice40)", emit))
+                       "nextpnr-ice40)", emit, check_engine="verilator",
+                       default=True))
