@@ -20,53 +20,49 @@
 
 #if defined(EFFC_USE_DSP) && !defined(EFFC_USE_MVE)
 
+/* Plane rows [r0, r1) of the four planes set to 0 over n columns from row. */
+static void effc_dw_zero4(int16_t *row, const effc_dw_geo *g, int32_t n, int32_t r0,
+                          int32_t r1)
+{
+    int32_t r, x, j;
+    for (r = r0; r < r1; r++) {
+        for (j = 0; j < EFFC_DW_PLANES; j++) {
+            for (x = 0; x < n; x++) {
+                row[(size_t)j * g->words + (size_t)r * (size_t)g->pw + (size_t)x] = 0;
+            }
+        }
+    }
+}
+
 /* Input rows [r0, r1) of the band (plane row r <- input row iy0 + r) of
  * channels ic..ic+3 into four planes (plane j at plane + j * words); rows
- * outside the input are zeros. Two pixels per step: two 32-bit loads, SXTAB16
- * and PKHBT/PKHTB give one word per plane. */
-static __attribute__((noinline)) void effc_dw_fill4(const effc_dw_conv_params *p,
-                                                    const effc_dims *in, const int8_t *input,
-                                                    int32_t ic, int16_t *plane,
-                                                    const effc_dw_geo *g, int32_t iy0,
-                                                    int32_t r0, int32_t r1)
+ * outside the input are zeros, the others go to effc_dw_fill4_rows. */
+static void effc_dw_fill4(const effc_dw_conv_params *p, const effc_dims *in,
+                          const int8_t *input, int32_t ic, int16_t *plane,
+                          const effc_dw_geo *g, int32_t iy0, int32_t r0, int32_t r1)
 {
-    const int32_t off = (int32_t)(((uint32_t)(uint16_t)(-p->input_zero_point)) * 0x10001u);
-    const size_t cs = (size_t)in->c, row_bytes = (size_t)in->w * cs, words = g->words;
     const int32_t n = EFFC_MIN(in->w, g->pw - p->pad_left);
-    int16_t *row = plane + (size_t)r0 * (size_t)g->pw + (size_t)p->pad_left;
-    int32_t r, x, j;
-    for (r = r0; r < r1; r++, row += g->pw) {
-        const int32_t iy = iy0 + r;
-        int16_t *d = row, *d2 = row + 2 * words;
-        const int8_t *src = input + (size_t)iy * row_bytes + (size_t)ic;
-        if (iy < 0 || iy >= in->h) {
-            for (j = 0; j < EFFC_DW_PLANES; j++) {
-                for (x = 0; x < n; x++) {
-                    row[(size_t)j * words + (size_t)x] = 0;
-                }
-            }
-            continue;
-        }
-        for (x = n >> 1; x > 0; x--) {
-            const uint32_t v0 = effc_read_u32(src), v1 = effc_read_u32(src + cs);
-            const int32_t e0 = __sxtab16(off, v0), o0 = effc_sxtab16_ror8(off, v0);
-            const int32_t e1 = __sxtab16(off, v1), o1 = effc_sxtab16_ror8(off, v1);
-            src += 2 * cs;
-            effc_write_u32(d + words, (uint32_t)effc_pkhbt16(o0, o1));
-            effc_write_u32(d2 + words, (uint32_t)effc_pkhtb16(o1, o0));
-            effc_write_u32(d, (uint32_t)effc_pkhbt16(e0, e1));
-            effc_write_u32(d2, (uint32_t)effc_pkhtb16(e1, e0));
-            d += 2;
-            d2 += 2;
-        }
-        if (n & 1) {
-            const uint32_t v = effc_read_u32(src);
-            const int32_t e = __sxtab16(off, v), o = effc_sxtab16_ror8(off, v);
-            d[0] = (int16_t)e;
-            d[words] = (int16_t)o;
-            d2[0] = (int16_t)(e >> 16);
-            d2[words] = (int16_t)(o >> 16);
-        }
+    const int32_t first = EFFC_MAX(r0, -iy0), last = EFFC_MIN(r1, in->h - iy0);
+    int16_t *row = plane + (size_t)p->pad_left;
+    if (first >= last) {
+        effc_dw_zero4(row, g, n, r0, r1);
+        return;
+    }
+    effc_dw_zero4(row, g, n, r0, first);
+    effc_dw_zero4(row, g, n, last, r1);
+    if (n > 0) {
+        effc_dw_fill_job job;
+        job.src = input + ((size_t)(iy0 + first) * (size_t)in->w) * (size_t)in->c + (size_t)ic;
+        job.dst = row + (size_t)first * (size_t)g->pw;
+        job.rows = last - first;
+        job.pairs = n >> 1;
+        job.odd = n & 1;
+        job.cs = in->c;
+        job.src_row = in->w * in->c;
+        job.dst_row = g->pw * 2;
+        job.plane = (int32_t)(g->words * 2u);
+        job.off = (int32_t)(((uint32_t)(uint16_t)(-p->input_zero_point)) * 0x10001u);
+        effc_dw_fill4_rows(&job);
     }
 }
 
@@ -180,9 +176,10 @@ int effc_dw_body(const effc_dw_conv_params *p, const effc_per_channel_quant *qua
     const int walks = quant->channels != NULL && effc_dw_walks(p, f, out, &g);
     const int32_t keep = g.ph - g.rows * p->stride_h;
     const int32_t kspan = (f->h - 1) * p->dilation_h + 1;
+    void (*const walk)(effc_dw_walk_job *) = p->stride_h == 1 ? effc_dw_walk_s1 : effc_dw_walk_s2;
     effc_dw_walk_job jobs[EFFC_DW_PLANES]; /* of channels ic.. (depth multiplier 1) */
     size_t i;
-    int32_t b, ic, oy0, j, m, planes;
+    int32_t b, ic, oy0, j, m, planes, fast4;
     for (i = 0; i < (size_t)EFFC_DW_PLANES * g.words; i++) {
         plane[i] = 0;
     }
@@ -192,9 +189,11 @@ int effc_dw_body(const effc_dw_conv_params *p, const effc_per_channel_quant *qua
         int8_t *out_b = output + (size_t)b * (size_t)out->h * (size_t)out->w * (size_t)out->c;
         for (ic = 0; ic < in->c; ic += planes) {
             planes = in->c - ic >= 4 ? 4 : 1;
+            fast4 = planes == 4 && walks && p->depth_multiplier == 1;
             for (j = 0; j < planes && walks && p->depth_multiplier == 1; j++) {
                 effc_dw_walk_prepare(&jobs[j], p, &quant->channels[ic + j],
                                      filter + (size_t)(ic + j) * 9u, &g, out);
+                fast4 = fast4 && (quant->channels[ic + j].shift & EFFC_RQ_GENERAL) == 0;
             }
             for (oy0 = 0; oy0 < out->h; oy0 += g.rows) {
                 const int32_t rows = EFFC_MIN(g.rows, out->h - oy0);
@@ -209,7 +208,13 @@ int effc_dw_body(const effc_dw_conv_params *p, const effc_per_channel_quant *qua
                 if (used < g.ph) { /* a short last band: the walk stops here */
                     effc_dw_set_row(plane, &g, used, planes, (int16_t)-32768);
                 }
-                for (j = 0; j < planes; j++) {
+                for (j = 0; j < planes && fast4; j++) { /* the common case, in short */
+                    jobs[j].plane = plane + (size_t)j * g.words;
+                    jobs[j].out = out_b + (size_t)oy0 * (size_t)out->w * (size_t)out->c +
+                                  (size_t)(ic + j);
+                    walk(&jobs[j]);
+                }
+                for (j = 0; j < planes && !fast4; j++) {
                     for (m = 0; m < p->depth_multiplier; m++) {
                         const int32_t oc = (ic + j) * p->depth_multiplier + m;
                         const int8_t *w = filter + (size_t)oc * (size_t)(f->h * f->w);
