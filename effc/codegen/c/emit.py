@@ -22,6 +22,7 @@ import numpy as np
 from effc.codegen import CoreSplit, Port, split_core
 from effc.codegen.c.kernels import Call, node_call
 from effc.codegen.c.layouts import CTarget, channel_records, choose_layouts, wide_filter
+from effc.codegen.c.residual import fuse_residual_adds
 from effc.codegen.c.scratch import scratch_bytes
 from effc.errors import EffcError
 from effc.ir import Graph, Node
@@ -105,6 +106,9 @@ def _pointers(graph: Graph, index: int, node: Node, call: Call, plan: MemoryPlan
     p: dict[str, Any] = {"output": ptr(call.outputs[0], False)}
     if call.macro in PREPARED:
         return p | _prepared(graph, index, call, arrays, ptr)
+    if call.macro == "conv_add_s8":  # residual.py: the conv's pointers and the shortcut
+        return p | _prepared(graph, index, call, arrays, ptr) | {
+            "shortcut": ptr(call.inputs[1], True)}
     # Binary ops keep operand order, constants included.
     operands = node.inputs[:2] if call.macro.startswith("binary") else call.inputs
     if operands:
@@ -236,6 +240,7 @@ def generate_c(graph: Graph, name: str, target: CTarget | None = None
     """The C library for ``graph``: its files (name -> content) and manifest facts.
     ``target`` (the board's core, flash and --optimize) picks the weight layouts."""
     split = split_core(graph)
+    external = {p.core for p in split.inputs + split.outputs}
     core = Graph(graph.name, split.nodes, graph.tensors, [p.core for p in split.inputs],
                  [p.core for p in split.outputs])
     # Keyed by position: model strings (node names) are never keys.
@@ -244,11 +249,12 @@ def generate_c(graph: Graph, name: str, target: CTarget | None = None
                                       if t.is_constant))
     for call in calls:
         call.scratch = scratch_bytes(call)
-    position = {id(n): i for i, n in enumerate(split.nodes)}
-    plan = plan_memory(core, {p.core for p in split.inputs + split.outputs},
-                       lambda n: calls[position[id(n)]].scratch,
+    nodes, calls = fuse_residual_adds(core, external, split.nodes, calls)
+    core = Graph(graph.name, nodes, graph.tensors, core.inputs, core.outputs)
+    position = {id(n): i for i, n in enumerate(nodes)}
+    plan = plan_memory(core, external, lambda n: calls[position[id(n)]].scratch,
                        lambda n: calls[position[id(n)]].inplace)
-    skipped = {i for i, node in enumerate(split.nodes)  # an aliased Reshape needs no code
+    skipped = {i for i, node in enumerate(nodes)  # an aliased Reshape needs no code
                if node.op_type == "Reshape"
                and plan.root(node.outputs[0]) == plan.root(node.inputs[0])}
     arena = plan.arena_bytes
@@ -258,7 +264,7 @@ def generate_c(graph: Graph, name: str, target: CTarget | None = None
     arrays = _Arrays(Namer({f"{name}_run", f"{name}_run_float", f"{name}_value_t", name}))
     layers = []
     emitted = []
-    for i, node in enumerate(split.nodes):
+    for i, node in enumerate(nodes):
         if i in skipped:
             continue
         call = calls[i]
