@@ -127,7 +127,9 @@ def markdown(results: dict[str, list[dict[str, Any]]]) -> str:
         "F(4x4,3x3) in float; `auto` chooses per layer with the cost model of "
         "`effc/passes/winograd_cost.py` (docs/winograd.md). Per-layer counts come from "
         "firmware built with layer markers; a layer running the same kernel in two builds "
-        "can differ by a few instructions of arena addressing.",
+        "can differ by a few instructions of arena addressing. A `conv_add_s8` row is a "
+        "convolution and the residual Add it feeds, run band by band (docs/c-backend.md); "
+        "the other builds' rows for that layer then count the conv and its Add too.",
         "",
         "### int8 (pretrainedResnet_quant)",
         "",
