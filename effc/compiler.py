@@ -24,7 +24,7 @@ import numpy as np
 
 from effc.artifact import BOARD_FILE, MANIFEST, Artifact
 from effc.boards import load_board
-from effc.codegen import get_target
+from effc.codegen import Target, get_target
 from effc.engines import EngineResult, get_engine
 from effc.errors import EffcError
 from effc.ir import Graph
@@ -50,6 +50,7 @@ class CompileOptions:
     force: bool = False  # reuse an OUTDIR holding files effc did not write
     verify: bool = True  # with a board: the host build against the reference (effc/verify.py)
     winograd: str = "off"  # "auto", "on" or "off" (effc/passes/winograd.py)
+    arena: str = "static"  # C target: "static" or "user" (the caller passes the arena)
 
 
 def compile_model(model: str | Path, outdir: str | Path,
@@ -71,6 +72,7 @@ def compile_model(model: str | Path, outdir: str | Path,
                         "'effc boards')")
     board = load_board(options.board) if options.board else None
     target = get_target(board, options.target) if board else None
+    target_options = _target_options(target, options)
     graph = load(model, parse_input_shapes(options.input_shapes))
     if options.name:
         graph.name = model_symbol(options.name, "--name")
@@ -117,7 +119,7 @@ def compile_model(model: str | Path, outdir: str | Path,
         manifest["winograd"] = winograd_report(graph, options.winograd)
     if target is not None:
         out.write(BOARD_FILE, board.source.read_bytes())
-        manifest.update(target.emit(graph, board, out))
+        manifest.update(target.emit(graph, board, out, **target_options))
         manifest |= {"target": target.name, "board_kind": board.kind}
         _self_check(CompiledModel(out.root, graph, manifest), options, out)
     # Last, so that a folder without effc.json is one whose compile did not finish.
@@ -145,6 +147,23 @@ def apply_prune(graph: Graph, options: dict[str, Any], calib: Any = None,
         raise EffcError("--prune-fit-board chooses the ratio itself; drop --prune and "
                         "--prune-target-macs")
     return prune_to_fit(graph, budget[0], budget[1], estimate, calib=calib, **opts)
+
+
+def _target_options(target: Target | None, options: CompileOptions) -> dict[str, str]:
+    """The target options the user set (``--arena``), checked against the target's."""
+    chosen = {"arena": options.arena} if options.arena != "static" else {}
+    for key, value in chosen.items():
+        if target is None:
+            raise EffcError(f"--{key} shapes the generated C library, which needs a board: "
+                            "add --board NAME (see 'effc boards')")
+        accepted = target.options.get(key)
+        if accepted is None:
+            raise EffcError(f"--{key} is not an option of the {target.name} target; drop it "
+                            "(it applies to the c target)")
+        if value not in accepted:
+            raise EffcError(f"--{key} {value} is not known; choose one of "
+                            f"{', '.join(accepted)}")
+    return chosen
 
 
 def check_finite_constants(graph: Graph) -> None:

@@ -34,6 +34,11 @@ def add_compile_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--name", default=None,
                    help="C symbol prefix, also the file names and header guard: ASCII letters, "
                         "digits and _, not effc_* (default: the model's stem made such a name)")
+    p.add_argument("--arena", choices=["static", "user"], default="static",
+                   help="C target: one static arena inside the library (default), or the "
+                        "caller's: <name>_init(ctx, arena, bytes) binds it to a context "
+                        "passed to <name>_run, so models can share one arena and calls are "
+                        "reentrant")
     p.add_argument("--force", action="store_true",
                    help="reuse an OUTDIR that holds files effc did not write (they are kept)")
     p.add_argument("--winograd", choices=["auto", "on", "off"], default="off",
@@ -53,7 +58,8 @@ def compile_from_args(args: argparse.Namespace) -> int:
                              input_shapes=args.input_shape,
                              board=args.board, target=args.target, name=args.name,
                              prune=prune_options_from_args(args), force=args.force,
-                             verify=args.verify, winograd=args.winograd)
+                             verify=args.verify, winograd=args.winograd,
+                             arena=args.arena)
     compiled = compile_model(args.model, args.output, options)
     m = compiled.manifest
     print(f"compiled {m['name']} ({m['quantize']}): {m['summary']['macs']:,} MACs, "

@@ -1,7 +1,7 @@
 """Targets: peer code generators, one subpackage each, registered by name.
 
 A target's ``target.py`` calls ``register_target(Target(...))``. Its ``emit(graph,
-board, out)`` writes the target's sources into OUTDIR, builds them through
+board, out, **options)`` writes the target's sources into OUTDIR, builds them through
 ``effc.toolchain`` and returns its manifest section. ``effc compile --target``
 picks one; the default is the target for the board's kind. The driver finds
 targets here by name and never imports a target's modules.
@@ -13,13 +13,12 @@ import functools
 import importlib
 import pkgutil
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from effc.boards import Board
 from effc.errors import EffcError
 from effc.ir import Graph
-from effc.outdir import OutDir
 
 #: Fits a float graph to a board by pruning (``--prune-fit-board``): given the board and
 #: the compile options, the (flash, RAM) budget and ``graph -> (flash, RAM)`` once compiled.
@@ -31,8 +30,11 @@ class Target:
     name: str
     board_kind: str  # the kind of board it compiles for (effc.boards.KINDS)
     description: str
-    emit: Callable[[Graph, Board, OutDir], dict[str, Any]]
+    emit: Callable[..., dict[str, Any]]  # (graph, board, out, **options) -> manifest section
     fit: Fit | None = None
+    #: The target's own compile options (``--arena``...): name -> accepted values, the
+    #: first the default. ``emit`` receives each one the user set as a keyword.
+    options: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 #: Targets still to come, by name: (board kind, what they emit). ``--target`` names them,

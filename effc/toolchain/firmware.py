@@ -32,6 +32,8 @@ FIRMWARE_SOURCES = ("startup.c", "harness.c", "minilibc.c")
 #: Where a compiled OUTDIR keeps its copy of the startup code and harness.
 FIRMWARE_SRC = "firmware/src"
 FIRMWARE_FILES = (*FIRMWARE_SOURCES, "effc_firmware.h", "effc_semihost.h")
+#: The generated entry point binding a model to the harness (with effc_model.h).
+GLUE_SOURCE = "effc_model_entry.c"
 COMMON_CFLAGS = ("-std=c99", "-O2", "-ffreestanding", "-ffunction-sections",
                  "-fdata-sections", "-Wall", "-Wextra", "-Werror", "-g")
 APT_HINT = "install it with scripts/setup.sh (apt-get install gcc-arm-none-eabi qemu-system-arm)"
@@ -146,14 +148,17 @@ def build_firmware(model_c_dir: str | Path, board: Board | str | None, out_dir: 
     """
     b = mcu_board(board)
     model_dir, out = Path(model_c_dir).absolute(), Path(out_dir)
-    if not (model_dir / "effc_model.h").is_file():
+    firmware_src = firmware_src.absolute()
+    if not any((d / "effc_model.h").is_file() for d in (model_dir, firmware_src)):
         raise FirmwareBuildError(f"{model_dir} has no effc_model.h; it must define "
                                  "EFFC_MODEL_INPUT_SIZE and EFFC_MODEL_OUTPUT_SIZE")
     names = model_sources if model_sources is not None else \
         sorted(p.name for p in model_dir.glob("*.c"))
     if not names:
         raise FirmwareBuildError(f"{model_dir} has no .c file defining model_run()")
-    groups = {"firmware": (firmware_src.absolute(), list(FIRMWARE_SOURCES)),
+    # A compiled OUTDIR keeps the glue (effc_model.h, effc_model_entry.c) with the harness.
+    glue = [GLUE_SOURCE] if (firmware_src / GLUE_SOURCE).is_file() else []
+    groups = {"firmware": (firmware_src, [*FIRMWARE_SOURCES, *glue]),
               "model": (model_dir, names)}
     if runtime:
         groups["runtime"] = (RUNTIME_DIR, sorted(p.name for p in RUNTIME_DIR.glob("*.c")))
@@ -242,8 +247,9 @@ def outdir_firmware(board: McuBoard, out: OutDir, c: dict[str, Any],
     the model, runtime, startup and harness sources (the folder can move)."""
     target = "firmware-profile" if profile else "firmware"
     src = out.path(FIRMWARE_SRC)
+    old_glue = (out.path(c["folder"]) / GLUE_SOURCE).is_file()  # an OUTDIR from before the glue moved
     return build_firmware(out.path(c["folder"]), _roomy(board), out.path(target),
                           profile=profile, runtime=False,
-                          model_sources=[*c["sources"], "effc_model_entry.c"],
+                          model_sources=[*c["sources"], *([GLUE_SOURCE] if old_glue else [])],
                           firmware_src=src if src.is_dir() else FIRMWARE_DIR,
                           place=lambda name, data: out.write(f"{target}/{name}", data))

@@ -40,27 +40,43 @@ GLUE_SOURCE = """/* effc_model_entry.c - the harness's entry point for {name} (g
 #include "{name}.h"
 
 int effc_model_entry(const int8_t *in, int8_t *out);
-
+{context}
 /* One inference's ports packed one after the other, each 4-byte aligned. */
 int effc_model_entry(const int8_t *in, int8_t *out)
 {{
-    return {entry}({args});
+{init}    return {entry}({args});
 }}
+"""
+GLUE_CONTEXT = """
+/* --arena user: the harness owns the arena and the context. */
+static uint8_t arena[{arena_bytes}] {NAME}_ALIGNED({NAME}_ARENA_ALIGN);
+static {name}_ctx ctx;
+"""
+GLUE_INIT = """    if (ctx.arena == 0 && {name}_init(&ctx, arena, sizeof arena) != 0) {{
+        return -1;
+    }}
 """
 
 CTYPE = {"int8": "int8_t", "float32": "float"}
 
 
-def harness_glue(c: dict[str, Any]) -> dict[str, bytes]:
-    """effc_model.h / effc_model_entry.c: what the firmware harness links against."""
+def harness_glue(c: dict[str, Any], arena_bytes: int) -> dict[str, bytes]:
+    """effc_model.h / effc_model_entry.c: what the firmware harness links against
+    (they live with the harness in OUTDIR/firmware/src, not in the library)."""
     entry = c["float_entry"] or c["entry"]
-    args = [f"(const {CTYPE[p['dtype']]} *)(const void *)(in + {p['offset']})"
-            for p in c["inputs"]]
+    args = ["&ctx"] if c.get("context") else []
+    args += [f"(const {CTYPE[p['dtype']]} *)(const void *)(in + {p['offset']})"
+             for p in c["inputs"]]
     args += [f"({CTYPE[p['dtype']]} *)(void *)(out + {p['offset']})" for p in c["outputs"]]
-    return {"effc_model.h": GLUE_HEADER.format(name=c["name"], input_bytes=c["input_bytes"],
+    name = c["name"]
+    user = bool(c.get("context"))
+    context = GLUE_CONTEXT.format(name=name, NAME=name.upper(),
+                                  arena_bytes=max(arena_bytes, 16)) if user else ""
+    return {"effc_model.h": GLUE_HEADER.format(name=name, input_bytes=c["input_bytes"],
                                                output_bytes=c["output_bytes"]).encode(),
-            "effc_model_entry.c": GLUE_SOURCE.format(name=c["name"], entry=entry,
-                                                     args=", ".join(args)).encode()}
+            "effc_model_entry.c": GLUE_SOURCE.format(
+                name=name, entry=entry, args=", ".join(args), context=context,
+                init=GLUE_INIT.format(name=name) if user else "").encode()}
 
 
 def check_fit(board: McuBoard, flash: int, ram: int, arena: int) -> None:
@@ -78,21 +94,26 @@ def check_fit(board: McuBoard, flash: int, ram: int, arena: int) -> None:
                     "(--prune, --prune-fit-board) or pick a larger board")
 
 
-def write_c_project(graph: Graph, out: OutDir, name: str) -> dict[str, Any]:
-    """OUTDIR/c (library + harness glue) and OUTDIR/firmware/src (startup, harness)."""
-    files, facts = generate_c(graph, name)
-    files |= harness_glue(facts["c"])
+def write_c_project(graph: Graph, out: OutDir, name: str, arena: str = "static"
+                    ) -> dict[str, Any]:
+    """OUTDIR/c (the library) and OUTDIR/firmware/src (startup, harness and the glue
+    binding the library to the harness)."""
+    files, facts = generate_c(graph, name, arena)
     for file, data in sorted(files.items()):
         out.write(f"{facts['c']['folder']}/{file}", data)
+    glue = harness_glue(facts["c"], facts["memory"]["arena_bytes"])
+    for file, data in sorted(glue.items()):
+        out.write(f"{FIRMWARE_SRC}/{file}", data)
     for file in FIRMWARE_FILES:
         out.write(f"{FIRMWARE_SRC}/{file}", (FIRMWARE_DIR / file).read_bytes())
     return facts
 
 
-def emit_c(graph: Graph, board: Board, out: OutDir) -> dict[str, Any]:
-    """The target's entry point: OUTDIR/c, OUTDIR/firmware and the manifest section."""
+def emit_c(graph: Graph, board: Board, out: OutDir, arena: str = "static") -> dict[str, Any]:
+    """The target's entry point: OUTDIR/c, OUTDIR/firmware and the manifest section.
+    ``arena`` (``--arena``): "static" or "user" (the caller passes the arena)."""
     assert isinstance(board, McuBoard)  # the registry gives the C target MCU boards only
-    facts = write_c_project(graph, out, graph.name)
+    facts = write_c_project(graph, out, graph.name, arena)
     facts["board"] = board.name
     fw = outdir_firmware(board, out, facts["c"])
     ram = fw.ram_bytes + fw.stack_reserved
@@ -128,4 +149,5 @@ def fit_c(board: Board, options: Any
     return (board.flash.size, board.ram.size), estimate
 
 
-register_target(Target("c", "mcu", "a C99 library and Cortex-M firmware", emit_c, fit_c))
+register_target(Target("c", "mcu", "a C99 library and Cortex-M firmware", emit_c, fit_c,
+                       options={"arena": ("static", "user")}))
