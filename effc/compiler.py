@@ -61,6 +61,7 @@ def compile_model(model: str | Path, outdir: str | Path,
     from effc.onnx_export import to_onnx
     from effc.passes.pipeline import compile_pipeline
     from effc.report import report_text
+    from effc.report_html import report_files
     from effc.summary import summarize
 
     options = options or CompileOptions()
@@ -122,6 +123,8 @@ def compile_model(model: str | Path, outdir: str | Path,
         manifest.update(target.emit(graph, board, out, **target_options))
         manifest |= {"target": target.name, "board_kind": board.kind}
         _self_check(CompiledModel(out.root, graph, manifest), options, out)
+    for path, data in report_files(manifest).items():
+        out.write(path, data)
     # Last, so that a folder without effc.json is one whose compile did not finish.
     out.write("report.md", report_text(manifest))
     out.write(MANIFEST, json.dumps(manifest, indent=1) + "\n")
@@ -216,4 +219,23 @@ class CompiledModel(Artifact):
     def run(self, engine: str, x: Feeds, profile: bool = False) -> EngineResult:
         """Run ``x`` (an array for a one-input model, else {input name: array}) on
         ``engine``: reference, host or qemu (``effc.engines``)."""
-        return get_engine(engine).run(self, x, profile)
+        result = get_engine(engine).run(self, x, profile)
+        if profile and result.metrics.get("profile") and self.folder is not None:
+            self.record_profile(engine, result.metrics)
+        return result
+
+    def record_profile(self, engine: str, metrics: dict[str, Any]) -> None:
+        """Add measured instructions per layer to effc.json, report.md and report.html."""
+        from effc.report import report_text
+        from effc.report_html import report_files
+
+        assert self.folder is not None
+        self.manifest["profile"] = {
+            "engine": engine, "instructions": metrics["instructions"],
+            "per_layer_instructions": {str(row["index"]): row["instructions"]
+                                       for row in metrics["profile"]}}
+        out = OutDir.existing(self.folder)
+        for path, data in report_files(self.manifest).items():
+            out.write(path, data)
+        out.write("report.md", report_text(self.manifest))
+        out.write(MANIFEST, json.dumps(self.manifest, indent=1) + "\n")
