@@ -150,6 +150,32 @@ def cmd_prune(args: argparse.Namespace) -> int:
     return prune_from_args(args)
 
 
+def cmd_validate(args: argparse.Namespace) -> int:
+    from effc.validate import validate
+
+    report = validate(args.model, args.outdir, args.data, engine=args.engine,
+                      inputs_key=args.inputs_key, labels_key=args.labels_key, limit=args.limit)
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    print(f"validate: {report['samples']} samples, the float model against {args.outdir} on "
+          f"{report['engine']}")
+    for name, m in report["outputs"].items():
+        parts = [f"output {name}:"]
+        if "top1_agreement" in m:
+            parts.append(f"top-1 agreement {100 * m['top1_agreement']:.2f}%")
+        if "accuracy_float" in m:
+            parts.append(f"accuracy float {100 * m['accuracy_float']:.2f}% / compiled "
+                         f"{100 * m['accuracy_compiled']:.2f}%")
+        l2 = m["l2_relative_error"]
+        cos = m["cosine"]
+        parts.append(f"L2 relative error {'-' if l2 is None else f'{l2:.4g}'}")
+        parts.append(f"cosine {'-' if cos is None else f'{cos:.6f}'}")
+        parts.append(f"SQNR {m['sqnr_db']:.2f} dB")
+        print(f"  {parts[0]} {', '.join(parts[1:])}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="effc", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -186,6 +212,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_prune_command_arguments(p)
     p.set_defaults(func=cmd_prune)
+
+    p = sub.add_parser("validate", help="the float model against a compiled OUTDIR on data: "
+                                        "top-1 agreement, accuracy, L2, cosine, SQNR")
+    p.add_argument("model", help="the float .onnx model the OUTDIR was compiled from")
+    p.add_argument("outdir", help="a folder written by 'effc compile'")
+    p.add_argument("--data", required=True,
+                   help=".npz with the samples (named like the input, or x) and optional labels "
+                        "(y), or a .npy of samples")
+    p.add_argument("--inputs-key", default=None, help="the .npz array holding the samples")
+    p.add_argument("--labels-key", default=None, help="the .npz array holding the labels")
+    p.add_argument("--engine", default="host", choices=engine_names())
+    p.add_argument("--limit", type=int, default=None, help="validate on the first N samples")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("boards", help="list the known boards")
     p.set_defaults(func=cmd_boards)
