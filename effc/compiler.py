@@ -51,6 +51,7 @@ class CompileOptions:
     verify: bool = True  # with a board: the host build against the reference (effc/verify.py)
     winograd: str = "off"  # "auto", "on" or "off" (effc/passes/winograd.py)
     arena: str = "static"  # C target: "static" or "user" (the caller passes the arena)
+    export: list[str] | None = None  # C target: cmake, make, zephyr, arduino, platformio
 
 
 def compile_model(model: str | Path, outdir: str | Path,
@@ -152,9 +153,12 @@ def apply_prune(graph: Graph, options: dict[str, Any], calib: Any = None,
     return prune_to_fit(graph, budget[0], budget[1], estimate, calib=calib, **opts)
 
 
-def _target_options(target: Target | None, options: CompileOptions) -> dict[str, str]:
-    """The target options the user set (``--arena``), checked against the target's."""
-    chosen = {"arena": options.arena} if options.arena != "static" else {}
+def _target_options(target: Target | None, options: CompileOptions) -> dict[str, Any]:
+    """The target options the user set (``--arena``, ``--export``), checked against the
+    target's."""
+    chosen: dict[str, Any] = {"arena": options.arena} if options.arena != "static" else {}
+    if options.export:
+        chosen["export"] = tuple(dict.fromkeys(options.export))
     for key, value in chosen.items():
         if target is None:
             raise EffcError(f"--{key} shapes the generated C library, which needs a board: "
@@ -163,9 +167,10 @@ def _target_options(target: Target | None, options: CompileOptions) -> dict[str,
         if accepted is None:
             raise EffcError(f"--{key} is not an option of the {target.name} target; drop it "
                             "(it applies to the c target)")
-        if value not in accepted:
-            raise EffcError(f"--{key} {value} is not known; choose one of "
-                            f"{', '.join(accepted)}")
+        for one in value if isinstance(value, tuple) else (value,):
+            if one not in accepted:
+                raise EffcError(f"--{key} {one} is not known; choose one of "
+                                f"{', '.join(accepted)}")
     return chosen
 
 
@@ -223,6 +228,34 @@ class CompiledModel(Artifact):
         if profile and result.metrics.get("profile") and self.folder is not None:
             self.record_profile(engine, result.metrics)
         return result
+
+    def flash_plan(self, board: str | None = None) -> Any:
+        """What ``flash`` would write (a ``effc.toolchain.flash.FlashPlan``): the real-board
+        image at the start of the board's flash, checked to fit."""
+        from effc.boards import McuBoard
+        from effc.toolchain.flash import FlashError, mcu_plan
+
+        compiled_for = self.board()
+        chosen = load_board(board) if board else compiled_for
+        if chosen.name != compiled_for.name:
+            raise FlashError(f"'{self.folder}' was compiled for {compiled_for.name}, not "
+                             f"{chosen.name}; compile it again with --board {chosen.name}")
+        if not isinstance(chosen, McuBoard):
+            raise FlashError(f"'{self.folder}' holds no bitstream for {chosen.name} (the FPGA "
+                             "targets write none yet); compile for an MCU board to flash")
+        section = self.manifest.get("board_firmware") or self.manifest.get("firmware") or {}
+        if not section.get("bin"):
+            raise FlashError(f"'{self.folder}' holds no firmware image; compile with --board "
+                             f"{chosen.name}")
+        assert self.folder is not None
+        return mcu_plan(chosen, self.folder / section["bin"])
+
+    def flash(self, probe: str | None = None, board: str | None = None) -> str:
+        """Write the image to the attached board (pyocd, or openocd when the board file
+        names a config); returns the probe it went through."""
+        from effc.toolchain.flash import flash
+
+        return flash(self.flash_plan(board), probe)
 
     def record_profile(self, engine: str, metrics: dict[str, Any]) -> None:
         """Add measured instructions per layer to effc.json, report.md and report.html."""

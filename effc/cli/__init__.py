@@ -176,6 +176,24 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_flash(args: argparse.Namespace) -> int:
+    from effc.compiler import CompiledModel
+
+    model = CompiledModel.open(args.outdir)
+    plan = model.flash_plan(args.board)
+    if args.dry_run:
+        folder = Path(args.outdir).absolute()
+        image = plan.image.relative_to(folder) if plan.image.is_relative_to(folder) \
+            else plan.image
+        print(f"flash (dry run): {image} -> {plan.board.name} flash at 0x{plan.address:08X}, "
+              f"{plan.size:,} bytes of {plan.limit:,} ({100 * plan.size / plan.limit:.1f}%), "
+              f"with {plan.tool} (target {plan.target}); nothing written")
+        return 0
+    probe = model.flash(args.probe, args.board)
+    print(f"flashed {plan.describe()} through {probe}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="effc", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -226,6 +244,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=None, help="validate on the first N samples")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("flash", help="write a compiled OUTDIR's image to the attached board "
+                                     "(pyocd; openocd when the board file names a config)")
+    p.add_argument("outdir", help="a folder written by 'effc compile --board NAME'")
+    p.add_argument("--board", default=None,
+                   help="the board (default: the one OUTDIR was compiled for)")
+    p.add_argument("--probe", default=None, help="the debug probe's ID (see 'pyocd list')")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print the image, address and size, check the fit, write nothing")
+    p.set_defaults(func=cmd_flash)
 
     p = sub.add_parser("boards", help="list the known boards")
     p.set_defaults(func=cmd_boards)

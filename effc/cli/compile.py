@@ -39,6 +39,10 @@ def add_compile_arguments(p: argparse.ArgumentParser) -> None:
                         "caller's: <name>_init(ctx, arena, bytes) binds it to a context "
                         "passed to <name>_run, so models can share one arena and calls are "
                         "reentrant")
+    p.add_argument("--export", action="append", metavar="KIND",
+                   help="also lay the C library out for a build system under OUTDIR/export/KIND: "
+                        "cmake (with a toolchain file for the board), make, zephyr (a module), "
+                        "arduino (a library), platformio (a library); repeat for several")
     p.add_argument("--force", action="store_true",
                    help="reuse an OUTDIR that holds files effc did not write (they are kept)")
     p.add_argument("--winograd", choices=["auto", "on", "off"], default="off",
@@ -59,7 +63,7 @@ def compile_from_args(args: argparse.Namespace) -> int:
                              board=args.board, target=args.target, name=args.name,
                              prune=prune_options_from_args(args), force=args.force,
                              verify=args.verify, winograd=args.winograd,
-                             arena=args.arena)
+                             arena=args.arena, export=args.export)
     compiled = compile_model(args.model, args.output, options)
     m = compiled.manifest
     print(f"compiled {m['name']} ({m['quantize']}): {m['summary']['macs']:,} MACs, "

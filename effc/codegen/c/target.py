@@ -16,14 +16,24 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from effc.boards import Board, McuBoard
 from effc.codegen import Target, register_target
-from effc.codegen.c.emit import generate_c
+from effc.codegen.c.emit import ARENA_MODES, generate_c
+from effc.codegen.c.export import EXPORTS, export_files
 from effc.errors import EffcError
 from effc.ir import Graph
 from effc.outdir import OutDir
 from effc.passes.pipeline import compile_pipeline
-from effc.toolchain.firmware import FIRMWARE_DIR, FIRMWARE_FILES, FIRMWARE_SRC, outdir_firmware
+from effc.toolchain.firmware import (
+    BOARD_FILES,
+    FIRMWARE_DIR,
+    FIRMWARE_FILES,
+    FIRMWARE_SRC,
+    board_firmware,
+    outdir_firmware,
+)
 
 GLUE_HEADER = """/* effc_model.h - binds {name} to the effc firmware harness (generated). */
 #ifndef EFFC_MODEL_H
@@ -109,11 +119,22 @@ def write_c_project(graph: Graph, out: OutDir, name: str, arena: str = "static"
     return facts
 
 
-def emit_c(graph: Graph, board: Board, out: OutDir, arena: str = "static") -> dict[str, Any]:
+def emit_c(graph: Graph, board: Board, out: OutDir, arena: str = "static",
+           export: tuple[str, ...] = ()) -> dict[str, Any]:
     """The target's entry point: OUTDIR/c, OUTDIR/firmware and the manifest section.
-    ``arena`` (``--arena``): "static" or "user" (the caller passes the arena)."""
+    ``arena`` (``--arena``): "static" or "user" (the caller passes the arena);
+    ``export`` (``--export``): build-system layouts under OUTDIR/export/<kind>."""
     assert isinstance(board, McuBoard)  # the registry gives the C target MCU boards only
     facts = write_c_project(graph, out, graph.name, arena)
+    if export:
+        library = {p.name: p.read_bytes() for p in out.path(facts["c"]["folder"]).iterdir()}
+        summary = (f"{len(facts['c']['layers'])} layers, arena "
+                   f"{facts['memory']['arena_bytes']} bytes")
+        for kind in export:
+            for rel, data in sorted(export_files(kind, library, facts["c"], board,
+                                                 summary).items()):
+                out.write(f"export/{kind}/{rel}", data)
+        facts["exports"] = {kind: f"export/{kind}" for kind in export}
     facts["board"] = board.name
     fw = outdir_firmware(board, out, facts["c"])
     ram = fw.ram_bytes + fw.stack_reserved
@@ -123,7 +144,29 @@ def emit_c(graph: Graph, board: Board, out: OutDir, arena: str = "static") -> di
     facts["fit"] = {"flash_bytes": fw.flash_bytes, "ram_bytes": ram,
                     "flash_limit": board.flash.size, "ram_limit": board.ram.size}
     check_fit(board, fw.flash_bytes, ram, facts["memory"]["arena_bytes"])
+    if board.hardware is not None:
+        for file in BOARD_FILES:
+            out.write(f"{FIRMWARE_SRC}/{file}", (FIRMWARE_DIR / file).read_bytes())
+        hw = board_firmware(board, out, facts["c"], [_board_sample(facts["c"])])
+        facts["board_firmware"] = {
+            k: getattr(hw, k).relative_to(out.root).as_posix() for k in ("elf", "bin", "hex")
+        } | {"flash_bytes": hw.flash_bytes, "ram_bytes": hw.ram_bytes,
+             "stack_reserved": hw.stack_reserved, "samples": 1}
     return facts
+
+
+def _board_sample(c: dict[str, Any]) -> bytes:
+    """One input compiled into the board image (seeded: uniform int8, or standard normal
+    floats), packed like the harness's buffer."""
+    rng = np.random.default_rng(0)
+    data = bytearray(c["input_bytes"])
+    for port in c["inputs"]:
+        if port["dtype"] == "int8":
+            values = rng.integers(-128, 128, port["size"]).astype(np.int8).tobytes()
+        else:
+            values = rng.standard_normal(port["size"]).astype(np.float32).tobytes()
+        data[port["offset"]:port["offset"] + len(values)] = values
+    return bytes(data)
 
 
 def fit_c(board: Board, options: Any
@@ -150,4 +193,4 @@ def fit_c(board: Board, options: Any
 
 
 register_target(Target("c", "mcu", "a C99 library and Cortex-M firmware", emit_c, fit_c,
-                       options={"arena": ("static", "user")}))
+                       options={"arena": ARENA_MODES, "export": EXPORTS}))
