@@ -32,6 +32,7 @@ from effc.ir_io import graph_files
 from effc.names import model_symbol
 from effc.outdir import OutDir
 from effc.passes.prune import prune_graph, prune_to_fit
+from effc.progress import note, step
 from effc.reference.interpreter import Feeds
 from effc.version import __version__
 
@@ -75,7 +76,11 @@ def compile_model(model: str | Path, outdir: str | Path,
     board = load_board(options.board) if options.board else None
     target = get_target(board, options.target) if board else None
     target_options = _target_options(target, options)
-    graph = load(model, parse_input_shapes(options.input_shapes))
+    with step(f"loading {Path(model).name}"):
+        graph = load(model, parse_input_shapes(options.input_shapes))
+    if options.calib is not None and _is_quantized(graph):
+        note("--calib is ignored: the model is already quantized (its QuantizeLinear/"
+             "DequantizeLinear or integer tensors carry the scales); drop --calib")
     if options.name:
         graph.name = model_symbol(options.name, "--name")
     prune_report = None
@@ -86,14 +91,16 @@ def compile_model(model: str | Path, outdir: str | Path,
                 raise EffcError(f"--prune-fit-board is not available for the {target.name} "
                                 "target; prune with --prune RATIO")
             budget, estimate = target.fit(board, options)
-        graph, prune_report = apply_prune(graph, options.prune, options.calib,
-                                          estimate=estimate, budget=budget)
+        with step("pruning"):
+            graph, prune_report = apply_prune(graph, options.prune, options.calib,
+                                              estimate=estimate, budget=budget)
     check_finite_constants(graph)
     if not graph.nodes:
         raise EffcError("the model computes nothing (its output is its input, or only "
                         "Identity nodes); effc compiles models with at least one operation")
     float_graph = graph.clone()
-    graph, quant_report = compile_pipeline(graph, options)
+    with step("quantizing and optimizing" if options.calib is not None else "optimizing"):
+        graph, quant_report = compile_pipeline(graph, options)
     for name in graph.inputs + graph.outputs:
         if graph.tensors[name].dtype == "int8" and graph.tensors[name].quant is None:
             raise EffcError(f"int8 tensor '{name}' at the model's interface has no scale or "
@@ -121,11 +128,14 @@ def compile_model(model: str | Path, outdir: str | Path,
         manifest["winograd"] = winograd_report(graph, options.winograd)
     if target is not None:
         out.write(BOARD_FILE, board.source.read_bytes())
-        manifest.update(target.emit(graph, board, out, **target_options))
+        with step(f"generating and building for {board.name}"):
+            manifest.update(target.emit(graph, board, out, **target_options))
         manifest |= {"target": target.name, "board_kind": board.kind}
-        _self_check(CompiledModel(out.root, graph, manifest), options, out)
-    for path, data in report_files(manifest).items():
-        out.write(path, data)
+        with step("self-check against the reference"):
+            _self_check(CompiledModel(out.root, graph, manifest), options, out)
+    with step("writing the report"):
+        for path, data in report_files(manifest).items():
+            out.write(path, data)
     # Last, so that a folder without effc.json is one whose compile did not finish.
     out.write("report.md", report_text(manifest))
     out.write(MANIFEST, json.dumps(manifest, indent=1) + "\n")
@@ -151,6 +161,13 @@ def apply_prune(graph: Graph, options: dict[str, Any], calib: Any = None,
         raise EffcError("--prune-fit-board chooses the ratio itself; drop --prune and "
                         "--prune-target-macs")
     return prune_to_fit(graph, budget[0], budget[1], estimate, calib=calib, **opts)
+
+
+def _is_quantized(graph: Graph) -> bool:
+    """A QDQ or QOperator model: its own scales decide the quantization."""
+    return any(n.op_type in ("QuantizeLinear", "DequantizeLinear") or n.op_type.startswith(
+        "QLinear") for n in graph.nodes) or any(
+        t.dtype == "int8" and t.quant is not None for t in graph.tensors.values())
 
 
 def _target_options(target: Target | None, options: CompileOptions) -> dict[str, Any]:
@@ -228,6 +245,12 @@ class CompiledModel(Artifact):
         if profile and result.metrics.get("profile") and self.folder is not None:
             self.record_profile(engine, result.metrics)
         return result
+
+    @property
+    def report(self) -> str:
+        """report.md's text (report.html beside it has the figures)."""
+        assert self.folder is not None
+        return (self.folder / "report.md").read_text()
 
     def flash_plan(self, board: str | None = None) -> Any:
         """What ``flash`` would write (a ``effc.toolchain.flash.FlashPlan``): the real-board

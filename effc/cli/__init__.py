@@ -62,9 +62,48 @@ def _output_path(path: str) -> Path:
     return p
 
 
+def _inspect_outdir(folder: Path, as_json: bool) -> int:
+    """``effc inspect OUTDIR``: the compiled model's layers (kernel, arena offset,
+    lifetime, in place), its memory and its board budget."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from effc.compiler import CompiledModel
+    from effc.report_html import budget, layer_rows
+
+    m = CompiledModel.open(folder).manifest
+    rows = layer_rows(m)
+    if as_json:
+        print(json.dumps({"name": m["name"], "board": m.get("board"), "memory": {
+            k: v for k, v in (m.get("memory") or {}).items() if k in (
+                "arena_bytes", "lower_bound_bytes", "constant_bytes")},
+            "budget": budget(m), "layers": rows}))
+        return 0
+    table = Table(title=escape(f"{m['name']} ({m['quantize']}) for {m.get('board', '-')}"))
+    for col in ("#", "layer", "op", "output", "MACs", "kernel", "arena offset", "lifetime",
+                "in place"):
+        table.add_column(col, justify="left" if col in ("layer", "op", "kernel") else "right")
+    for r in rows:
+        life = "-" if r["lifetime"] is None else f"{r['lifetime'][0]}..{r['lifetime'][1]}"
+        table.add_row(str(r["index"]), escape(r["name"][-40:]), r["op"], r["output"],
+                      f"{r['macs']:,}", r["kernel"] or "-", str(r["offset"] or 0)
+                      if r["kernel"] else "-", life, "yes" if r["inplace"] else "")
+    Console(width=None if sys.stdout.isatty() else 140).print(table)
+    memory = m.get("memory")
+    if memory:
+        print(f"arena {memory['arena_bytes']:,} bytes (lower bound "
+              f"{memory['lower_bound_bytes']:,}), constants {memory['constant_bytes']:,} bytes")
+    for b in budget(m):
+        print(f"{b['what']}: {b['used']:,} of {b['limit']:,} bytes ({b['percent']:.1f}%)")
+    return 0
+
+
 def cmd_inspect(args: argparse.Namespace) -> int:
     from effc.api import inspect_model
 
+    if Path(args.model).is_dir():
+        return _inspect_outdir(Path(args.model), args.json)
     summary = inspect_model(args.model, args.input_shape)
     if args.json:
         print(json.dumps({k: summary[k] for k in ("inputs", "outputs", "macs", "params")}
@@ -195,11 +234,20 @@ def cmd_flash(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from effc.version import __version__
+
     parser = _Parser(prog="effc", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"effc {__version__}")
+    loud = parser.add_mutually_exclusive_group()
+    loud.add_argument("-q", "--quiet", action="store_true",
+                      help="no progress and no warnings: only the results and errors")
+    loud.add_argument("-v", "--verbose", action="store_true",
+                      help="print every step and its time on stderr")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    p = sub.add_parser("inspect", help="per-layer table: op, shape, MACs, params")
-    p.add_argument("model")
+    p = sub.add_parser("inspect", help="per-layer table: op, shape, MACs, params (of a model, "
+                                       "or of a compiled OUTDIR with kernels and memory)")
+    p.add_argument("model", help="an .onnx model or a folder written by 'effc compile'")
     p.add_argument("--input-shape", action="append", metavar="NAME=DxD...")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_inspect)
@@ -263,6 +311,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from effc import progress
+
+    progress.set_level(progress.QUIET if args.quiet else
+                       progress.VERBOSE if args.verbose else progress.NORMAL)
     try:
         return int(args.func(args) or 0)
     except EffcError as exc:

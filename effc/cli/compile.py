@@ -7,11 +7,12 @@ import argparse
 from effc.cli.prune import add_prune_arguments, prune_options_from_args
 from effc.codegen import target_names
 from effc.compiler import CompileOptions, compile_model
+from effc.errors import EffcError
 from effc.passes.lower_int8 import WEIGHT_GRANULARITIES
 
 
 def add_compile_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("model", help="the .onnx model")
+    p.add_argument("model", nargs="?", help="the .onnx model")
     p.add_argument("-o", "--output", required=True, metavar="OUTDIR")
     p.add_argument("--quantize", choices=["int8", "none"], default=None,
                    help="int8 post-training quantization (default: int8 for QDQ models, "
@@ -57,6 +58,11 @@ def add_compile_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def compile_from_args(args: argparse.Namespace) -> int:
+    # "--board MODEL.onnx": --board alone (the default board), then the model.
+    if args.board and args.board.lower().endswith(".onnx") and args.model is None:
+        args.model, args.board = args.board, "mps2-an386"
+    if args.model is None:
+        raise EffcError("the model is missing: effc compile MODEL.onnx -o OUTDIR [--board NAME]")
     options = CompileOptions(quantize=args.quantize, calib=args.calib,
                              calibrator=args.calibrator, weight_quant=args.weight_quant,
                              input_shapes=args.input_shape,
