@@ -32,7 +32,7 @@ LAYER_OF = {
     "effc.engines": "engines",
     "effc": "driver", "effc.api": "driver", "effc.compiler": "driver",
     "effc.verify": "driver", "effc.report": "driver", "effc.demo": "driver",
-    "effc.report_html": "driver", "effc.validate": "driver",
+    "effc.report_html": "driver", "effc.validate": "driver", "effc.opsupport": "driver",
     "effc.cli": "cli",
 }
 

@@ -93,3 +93,14 @@ def test_help_lists_only_what_the_command_takes(command: str) -> None:
     r = effc(command, "--help")
     assert r.returncode == 0
     assert ("--prune-fit-board" in r.stdout) == (command == "compile")
+
+
+def test_run_input_names_an_array_of_an_npz(tmp_path: Path) -> None:
+    assert effc("compile", str(DIGITS), "-o", str(tmp_path / "o"), "--board").returncode == 0
+    data = str(EXAMPLES / "digits" / "digits_data.npz")
+    ok = effc("run", str(tmp_path / "o"), "--engine", "host", "--input", f"{data}:x_test",
+              "--output", str(tmp_path / "y.npy"))
+    assert ok.returncode == 0, ok.stderr
+    bad = effc("run", str(tmp_path / "o"), "--input", f"{data}:nope", "--output",
+               str(tmp_path / "z.npy"))
+    assert bad.returncode == 2 and "has no array 'nope'; it holds x_train" in bad.stderr

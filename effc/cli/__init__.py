@@ -26,9 +26,20 @@ def _load_inputs(path: str) -> np.ndarray | dict[str, np.ndarray]:
     """``--input``: a .npy (a one-input model), or an .npz with one array per input
     named like it (an .npz holding a single array also feeds a one-input model)."""
     p = Path(path)
+    key = None
+    if not p.is_file() and ":" in path and Path(path.rsplit(":", 1)[0]).is_file():
+        file, key = path.rsplit(":", 1)  # FILE.npz:ARRAY, as --calib takes it
+        p = Path(file)
     if not p.is_file():
         raise EffcError(f"input file '{path}' does not exist; check the path")
     value = open_arrays(p, "input file")
+    if key is not None:
+        if not isinstance(value, np.lib.npyio.NpzFile):
+            raise EffcError(f"'{path}': only an .npz holds named arrays; give the .npy alone")
+        if key not in value.keys():
+            raise EffcError(f"input file '{p}' has no array '{key}'; it holds "
+                            f"{', '.join(value.keys())}")
+        return member(value, key, f"input file '{p}'")
     if isinstance(value, np.lib.npyio.NpzFile):
         keys = list(value.keys())
         if len(keys) == 1:
@@ -258,8 +269,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p.add_argument("--engine", default="reference", choices=engine_names())
     p.add_argument("--input", required=True,
-                   help=".npy of shape [N, *input_shape[1:]], or .npz with one such array "
-                        "per input, named like it")
+                   help=".npy of shape [N, *input_shape[1:]], .npz with one such array "
+                        "per input, named like it, or FILE.npz:ARRAY")
     p.add_argument("--output", required=True,
                    help=".npy to write (one output), or .npz (every output by name)")
     p.add_argument("--input-shape", action="append", metavar="NAME=DxD...")

@@ -35,6 +35,8 @@ class Target:
     #: The target's own compile options (``--arena``...): name -> accepted values, the
     #: first the default. ``emit`` receives each one the user set as a keyword.
     options: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: The IR ops the target generates code for (the op support table, docs/op-support.md).
+    ops: frozenset[str] = frozenset()
 
 
 #: Targets still to come, by name: (board kind, what they emit). ``--target`` names them,
@@ -56,6 +58,11 @@ def _targets() -> dict[str, Target]:
         if info.ispkg:
             importlib.import_module(f"{__name__}.{info.name}.target")
     return _TARGETS
+
+
+def targets() -> dict[str, Target]:
+    """The registered targets by name."""
+    return dict(_targets())
 
 
 def target_names() -> list[str]:

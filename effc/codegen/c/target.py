@@ -22,6 +22,7 @@ from effc.boards import Board, McuBoard
 from effc.codegen import Target, register_target
 from effc.codegen.c.emit import ARENA_MODES, generate_c
 from effc.codegen.c.export import EXPORTS, export_files
+from effc.codegen.c.kernels import CALLS
 from effc.errors import EffcError
 from effc.ir import Graph
 from effc.outdir import OutDir
@@ -193,4 +194,5 @@ def fit_c(board: Board, options: Any
 
 
 register_target(Target("c", "mcu", "a C99 library and Cortex-M firmware", emit_c, fit_c,
-                       options={"arena": ARENA_MODES, "export": EXPORTS}))
+                       options={"arena": ARENA_MODES, "export": EXPORTS},
+                       ops=frozenset(CALLS)))
