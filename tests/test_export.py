@@ -124,8 +124,9 @@ def test_zephyr_arduino_and_platformio_exports_have_their_files(kws: CompiledMod
     props = dict(line.split("=", 1) for line in
                  (export / "arduino/kws/library.properties").read_text().splitlines())
     for key in ("name", "version", "author", "maintainer", "sentence", "paragraph",
-                "category", "url", "architectures"):
+                "category", "architectures"):
         assert props[key], key
+    assert "url" in props  # effc has no project page yet: the field is there, empty
     assert props["name"] == "kws" and props["includes"] == "kws.h"
     assert (export / "arduino/kws/src/kws.h").is_file()
     assert (export / "arduino/kws/src/effc_nn.h").is_file()
