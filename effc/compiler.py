@@ -256,7 +256,7 @@ class CompiledModel(Artifact):
         """What ``flash`` would write (a ``effc.toolchain.flash.FlashPlan``): the real-board
         image at the start of the board's flash, checked to fit."""
         from effc.boards import McuBoard
-        from effc.toolchain.flash import FlashError, mcu_plan
+        from effc.toolchain.flash import FlashError, fpga_plan, mcu_plan
 
         compiled_for = self.board()
         chosen = load_board(board) if board else compiled_for
@@ -264,8 +264,8 @@ class CompiledModel(Artifact):
             raise FlashError(f"'{self.folder}' was compiled for {compiled_for.name}, not "
                              f"{chosen.name}; compile it again with --board {chosen.name}")
         if not isinstance(chosen, McuBoard):
-            raise FlashError(f"'{self.folder}' holds no bitstream for {chosen.name} (the FPGA "
-                             "targets write none yet); compile for an MCU board to flash")
+            assert self.folder is not None
+            return fpga_plan(chosen, self.folder / "synth" / "board.bin")
         section = self.manifest.get("board_firmware") or self.manifest.get("firmware") or {}
         if not section.get("bin"):
             raise FlashError(f"'{self.folder}' holds no firmware image; compile with --board "

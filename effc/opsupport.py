@@ -60,7 +60,8 @@ def op_support_markdown() -> str:
         "- reference: float math (`effc run MODEL`, the oracle for float code)",
         "- int8: integer math, bit-exact with TFLite Micro's int8 kernels",
         "- C float / C int8: a kernel in the C target (`--quantize none` / int8)",
-        "- HLS / RTL: code in the FPGA targets"
+        "- HLS / RTL: code in the FPGA targets (RTL: the accelerator's int8 layers and the",
+        "  ops at its edges, which the host runs: QuantizeLinear, Softmax, ...)"
         + (f" ({', '.join(planned)}: planned, not registered yet)" if planned else ""),
         "- lowered: an op the frontend rewrites into the IR ops of other rows (QOperator",
         "  ops become their QDQ form), so it runs wherever those run",

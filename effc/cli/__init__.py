@@ -235,9 +235,11 @@ def cmd_flash(args: argparse.Namespace) -> int:
         folder = Path(args.outdir).absolute()
         image = plan.image.relative_to(folder) if plan.image.is_relative_to(folder) \
             else plan.image
+        room = (f" of {plan.limit:,} ({100 * plan.size / plan.limit:.1f}%)" if plan.limit
+                else "")
         print(f"flash (dry run): {image} -> {plan.board.name} flash at 0x{plan.address:08X}, "
-              f"{plan.size:,} bytes of {plan.limit:,} ({100 * plan.size / plan.limit:.1f}%), "
-              f"with {plan.tool} (target {plan.target}); nothing written")
+              f"{plan.size:,} bytes{room}, with {plan.tool} (target {plan.target}); nothing "
+              "written")
         return 0
     probe = model.flash(args.probe, args.board)
     print(f"flashed {plan.describe()} through {probe}")
@@ -289,6 +291,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_prune_command_arguments(p)
     p.set_defaults(func=cmd_prune)
+
+    p = sub.add_parser("synth", help="synthesize an RTL OUTDIR (yosys; nextpnr for iCE40)")
+    from effc.cli.synth import add_synth_arguments, cmd_synth
+
+    add_synth_arguments(p)
+    p.set_defaults(func=cmd_synth)
 
     p = sub.add_parser("validate", help="the float model against a compiled OUTDIR on data: "
                                         "top-1 agreement, accuracy, L2, cosine, SQNR")

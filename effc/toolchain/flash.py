@@ -60,6 +60,38 @@ def mcu_plan(board: McuBoard, image: Path) -> FlashPlan:
     return FlashPlan(board, image, board.flash.origin, size, tool, target, board.flash.size)
 
 
+def fpga_plan(board: Board, bitstream: Path) -> FlashPlan:
+    """Write an iCE40 bitstream (``effc synth``'s board.bin) to the board's SPI flash with
+    iceprog; other FPGA families are refused in one line."""
+    family = getattr(board, "family", "")
+    if not str(family).startswith("ice40"):
+        raise FlashError(f"effc flashes iCE40 boards only (iceprog); {board.name} is "
+                         f"{family}: load the bitstream with the vendor's tools")
+    if not bitstream.is_file():
+        raise FlashError(f"no bitstream in {bitstream.parent.parent}: run 'effc synth "
+                         f"{bitstream.parent.parent}' first (it writes synth/board.bin)")
+    return FlashPlan(board, bitstream, 0, bitstream.stat().st_size, "iceprog",
+                     str(getattr(board, "part", "")), 0)
+
+
+def flash_iceprog(plan: FlashPlan, timeout: float = 120.0) -> str:
+    iceprog = shutil.which("iceprog")
+    if iceprog is None:
+        raise FlashError("'iceprog' was not found on PATH; install fpga-icestorm "
+                         "(scripts/setup.sh)")
+    try:
+        proc = subprocess.run([iceprog, str(plan.image)], capture_output=True, text=True,
+                              timeout=timeout, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise FlashError(f"iceprog did not finish in {timeout:g} s; check the board's USB "
+                         "connection") from None
+    if proc.returncode != 0:
+        lines = [ln for ln in (proc.stderr + proc.stdout).splitlines() if ln.strip()]
+        raise FlashError(f"iceprog failed: {(lines or ['(no output)'])[0].strip()}; connect "
+                         f"{plan.board.name} by USB")
+    return "iceprog"
+
+
 def _search_probes(unique_id: str | None) -> tuple[list[Any], list[str]]:
     """pyocd's connected probes (matching ``unique_id``) and the probe kinds searched,
     in a worker thread given PROBE_TIMEOUT seconds."""
@@ -151,4 +183,6 @@ def flash(plan: FlashPlan, probe: str | None = None) -> str:
     """Write the plan's image; returns what it was written through."""
     if plan.tool == "openocd":
         return flash_openocd(plan)
+    if plan.tool == "iceprog":
+        return flash_iceprog(plan)
     return flash_pyocd(plan, probe)
