@@ -280,10 +280,11 @@ def board_inputs_header(samples: list[bytes], input_size: int) -> bytes:
 
 
 def board_firmware(board: McuBoard, out: OutDir, c: dict[str, Any],
-                   samples: list[bytes]) -> Firmware:
+                   samples: list[bytes], measure: bool = False) -> Firmware:
     """The real-board image of a compiled OUTDIR (``OUTDIR/firmware-board``): the board
     harness with ``samples`` compiled in, linked at the board's real flash and RAM
-    sizes, so the linker's region overflow checks fire."""
+    sizes, so the linker's region overflow checks fire. ``measure`` links it with
+    roomy regions instead, to learn its size whatever it is (the fit check)."""
     hw = board.hardware
     if hw is None:
         raise ToolchainError(f"board '{board.name}' has no [hardware] table (soc, "
@@ -293,7 +294,8 @@ def board_firmware(board: McuBoard, out: OutDir, c: dict[str, Any],
     flags = (f"-DEFFC_SOC_{hw.soc.upper()}", f"-DEFFC_CLOCK_HZ={clock}u",
              f"-DEFFC_UART_BAUD={hw.uart_baud}u")
     old_glue = (out.path(c["folder"]) / GLUE_SOURCE).is_file()
-    return build_firmware(out.path(c["folder"]), board, out.path(BOARD_FIRMWARE),
+    return build_firmware(out.path(c["folder"]), _roomy(board) if measure else board,
+                          out.path(BOARD_FIRMWARE),
                           runtime=False, extra_cflags=flags,
                           model_sources=[*c["sources"], *([GLUE_SOURCE] if old_glue else [])],
                           firmware_src=src, harness=BOARD_SOURCES,

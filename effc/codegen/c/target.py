@@ -148,7 +148,11 @@ def emit_c(graph: Graph, board: Board, out: OutDir, arena: str = "static",
     if board.hardware is not None:
         for file in BOARD_FILES:
             out.write(f"{FIRMWARE_SRC}/{file}", (FIRMWARE_DIR / file).read_bytes())
-        hw = board_firmware(board, out, facts["c"], [_board_sample(facts["c"])])
+        sample = [_board_sample(facts["c"])]
+        measured = board_firmware(board, out, facts["c"], sample, measure=True)
+        check_fit(board, measured.flash_bytes, measured.ram_bytes + measured.stack_reserved,
+                  facts["memory"]["arena_bytes"])
+        hw = board_firmware(board, out, facts["c"], sample)  # at the real sizes
         facts["board_firmware"] = {
             k: getattr(hw, k).relative_to(out.root).as_posix() for k in ("elf", "bin", "hex")
         } | {"flash_bytes": hw.flash_bytes, "ram_bytes": hw.ram_bytes,
@@ -187,8 +191,14 @@ def fit_c(board: Board, options: Any
         with tempfile.TemporaryDirectory(prefix="effc-fit-") as tmp:
             out = OutDir.prepare(Path(tmp) / "fit")
             facts = write_c_project(lowered, out, "fit")
-            fw = outdir_firmware(board, out, facts["c"])
-        return fw.flash_bytes, fw.ram_bytes + fw.stack_reserved
+            images = [outdir_firmware(board, out, facts["c"])]
+            if board.hardware is not None:  # the board image must fit too
+                for file in BOARD_FILES:
+                    out.write(f"{FIRMWARE_SRC}/{file}", (FIRMWARE_DIR / file).read_bytes())
+                images.append(board_firmware(board, out, facts["c"],
+                                             [_board_sample(facts["c"])], measure=True))
+        return (max(fw.flash_bytes for fw in images),
+                max(fw.ram_bytes + fw.stack_reserved for fw in images))
 
     return (board.flash.size, board.ram.size), estimate
 
