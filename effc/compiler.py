@@ -7,6 +7,7 @@ OUTDIR layout:
   ir/          the IR the reference engine runs (graph.json + weights.npz)
   board.toml   with --board: the board's file (a user's own board file too)
   c/, firmware/  with an MCU board: the C library and the firmware (effc/codegen/c/target.py)
+  hls/         with --target hls (FPGA boards): the HLS C++ project (effc/codegen/hls/target.py)
   .effc-outdir the marker listing every file effc wrote (effc/outdir.py)
 
 Every path in effc.json is relative to OUTDIR: the folder can be moved.
@@ -24,7 +25,7 @@ import numpy as np
 
 from effc.artifact import BOARD_FILE, MANIFEST, Artifact
 from effc.boards import load_board
-from effc.codegen import Target, get_target
+from effc.codegen import Target, check_target_options, get_target
 from effc.engines import EngineResult, get_engine
 from effc.errors import EffcError
 from effc.ir import Graph
@@ -49,10 +50,12 @@ class CompileOptions:
     name: str | None = None
     prune: dict[str, Any] | None = None  # prune_graph keywords + "fit_board" (effc/cli/prune.py)
     force: bool = False  # reuse an OUTDIR holding files effc did not write
-    verify: bool = True  # with a board: the host build against the reference (effc/verify.py)
+    verify: bool = True  # with a board: the build against the reference (effc/verify.py)
+    fps: float | None = None  # --target hls: inferences/s to reach (default: the fastest fit)
+    optimize: str | None = None  # --target c: "speed" (None) or "size" (effc/codegen/c/layouts.py)
     winograd: str = "off"  # "auto", "on" or "off" (effc/passes/winograd.py)
-    arena: str = "static"  # C target: "static" or "user" (the caller passes the arena)
-    export: list[str] | None = None  # C target: cmake, make, zephyr, arduino, platformio
+    arena: str | None = None  # --target c: "static" (None) or "user" (the caller's arena)
+    export: list[str] | None = None  # --target c: cmake, make, zephyr, arduino, platformio
 
 
 def compile_model(model: str | Path, outdir: str | Path,
@@ -75,7 +78,7 @@ def compile_model(model: str | Path, outdir: str | Path,
                         "'effc boards')")
     board = load_board(options.board) if options.board else None
     target = get_target(board, options.target) if board else None
-    target_options = _target_options(target, options)
+    target_options = check_target_options(target, board, options)
     with step(f"loading {Path(model).name}"):
         graph = load(model, parse_input_shapes(options.input_shapes))
     if options.calib is not None and _is_quantized(graph):
@@ -132,7 +135,7 @@ def compile_model(model: str | Path, outdir: str | Path,
             manifest.update(target.emit(graph, board, out, **target_options))
         manifest |= {"target": target.name, "board_kind": board.kind}
         with step("self-check against the reference"):
-            _self_check(CompiledModel(out.root, graph, manifest), options, out)
+            _self_check(CompiledModel(out.root, graph, manifest), target, options, out)
     with step("writing the report"):
         for path, data in report_files(manifest).items():
             out.write(path, data)
@@ -170,27 +173,6 @@ def _is_quantized(graph: Graph) -> bool:
         t.dtype == "int8" and t.quant is not None for t in graph.tensors.values())
 
 
-def _target_options(target: Target | None, options: CompileOptions) -> dict[str, Any]:
-    """The target options the user set (``--arena``, ``--export``), checked against the
-    target's."""
-    chosen: dict[str, Any] = {"arena": options.arena} if options.arena != "static" else {}
-    if options.export:
-        chosen["export"] = tuple(dict.fromkeys(options.export))
-    for key, value in chosen.items():
-        if target is None:
-            raise EffcError(f"--{key} shapes the generated C library, which needs a board: "
-                            "add --board NAME (see 'effc boards')")
-        accepted = target.options.get(key)
-        if accepted is None:
-            raise EffcError(f"--{key} is not an option of the {target.name} target; drop it "
-                            "(it applies to the c target)")
-        for one in value if isinstance(value, tuple) else (value,):
-            if one not in accepted:
-                raise EffcError(f"--{key} {one} is not known; choose one of "
-                                f"{', '.join(accepted)}")
-    return chosen
-
-
 def check_finite_constants(graph: Graph) -> None:
     """Refuse NaN and infinite weights in one line naming the tensor (an op's
     infinite bound, such as Clip's, is an attribute and stays allowed)."""
@@ -204,18 +186,22 @@ def check_finite_constants(graph: Graph) -> None:
                         "inf): fix the model's constants")
 
 
-def _self_check(compiled: CompiledModel, options: CompileOptions, out: OutDir) -> None:
-    """Record the self-check in the manifest. On failure report.md says so and there
-    is no effc.json (the compile did not finish); then the one-line error."""
+def _self_check(compiled: CompiledModel, target: Target, options: CompileOptions,
+                out: OutDir) -> None:
+    """Write the target's test vectors, if it has them, and record the self-check in the
+    manifest. On failure report.md says so and there is no effc.json (the compile did
+    not finish); then the one-line error."""
     from effc.report import report_text
-    from effc.verify import verify_host
+    from effc.verify import verify_build, write_vectors
 
     manifest = compiled.manifest
+    if target.vectors is not None:
+        write_vectors(compiled, options.calib, target.vectors, manifest[target.name], out)
     if not options.verify:
         manifest["verification"] = {"skipped": "--no-verify"}
         return
     try:
-        manifest["verification"] = verify_host(compiled, options.calib)
+        manifest["verification"] = verify_build(compiled, options.calib, target.check_engine)
     except EffcError as exc:
         manifest["verification"] = {"failed": str(exc)}
         out.write("report.md", report_text(manifest))

@@ -229,8 +229,7 @@ def test_every_generated_library_file_and_symbol_is_prefixed(tmp_path_factory) -
 
 
 def test_arena_option_is_refused_where_it_means_nothing(tmp_path) -> None:
-    with pytest.raises(EffcError, match="--arena shapes the generated C library, which "
-                                        "needs a board"):
+    with pytest.raises(EffcError, match="--arena is an option of the c target: add --board"):
         compile_model(model_path("kws_ref_model"), tmp_path / "o", CompileOptions(arena="user"))
     with pytest.raises(EffcError, match="--arena bogus is not known; choose one of static, "
                                         "user"):

@@ -28,6 +28,7 @@ from tests.conftest_c import (
     run_host,
     unary_case,
 )
+from tests.prepared_cases import prepared_variants
 
 SAME_KWS = (4, 1, 5, 1)  # TF 'SAME' pads (top, left, bottom, right) of 10x4 s2 on 49x10
 
@@ -372,7 +373,7 @@ def int8_oracle(case: Case) -> np.ndarray:
     raise AssertionError(f"no oracle for {case.kind}")
 
 
-CASES = int8_cases()
+CASES = int8_cases() + prepared_variants(int8_cases())
 
 
 @lru_cache(maxsize=1)

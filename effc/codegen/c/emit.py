@@ -12,85 +12,27 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import jinja2
 import numpy as np
 
+from effc.codegen import CoreSplit, Port, split_core
 from effc.codegen.c.kernels import Call, node_call
+from effc.codegen.c.layouts import CTarget, channel_records, choose_layouts, wide_filter
 from effc.codegen.c.scratch import scratch_bytes
 from effc.errors import EffcError
 from effc.ir import Graph, Node
 from effc.names import Namer, comment_text
 from effc.passes.memory import MemoryPlan, plan_memory
-from effc.toolchain.host import RUNTIME_DIR
+from effc.toolchain.host import RUNTIME_DIR, cache_dir
 from effc.version import __version__
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 CTYPES = {"int8": "int8_t", "int16": "int16_t", "int32": "int32_t", "float32": "float",
           "int64": "int64_t"}
-
-
-@dataclass
-class Port:
-    """One input or output of the generated library."""
-
-    name: str  # the graph's interface tensor
-    core: str  # the tensor ``<name>_run`` reads or writes
-    param: str  # its C parameter
-    converted: bool  # a boundary QuantizeLinear / DequantizeLinear between the two
-
-
-@dataclass
-class CoreSplit:
-    """The integer core of a graph between its float boundary nodes."""
-
-    nodes: list[Node]
-    inputs: list[Port]
-    outputs: list[Port]
-
-    @property
-    def float_wrapper(self) -> bool:
-        return any(p.converted for p in self.inputs + self.outputs)
-
-    def port_of(self, core: str) -> Port | None:
-        return next((p for p in self.inputs + self.outputs if p.core == core), None)
-
-
-def _param(kind: str, index: int, count: int) -> str:
-    return kind if count == 1 else f"{kind}{index}"
-
-
-def split_core(graph: Graph) -> CoreSplit:
-    """Each float input quantized by its only consumer, and each output dequantized
-    from an int8 value, is converted by ``<name>_run_float``; ``<name>_run`` takes
-    the core's int8 (or float, where nothing converts) values."""
-    boundary: set[int] = set()
-    used: set[str] = set()
-    inputs, outputs = [], []
-    for i, name in enumerate(graph.inputs):
-        consumers = graph.consumers(name)
-        q = consumers[0] if len(consumers) == 1 else None
-        converted = (q is not None and q.op_type == "QuantizeLinear"
-                     and q.outputs[0] not in graph.outputs)
-        core = q.outputs[0] if converted and q is not None else name
-        if converted and q is not None:
-            boundary.add(id(q))
-        used.add(core)
-        inputs.append(Port(name, core, _param("in", i, len(graph.inputs)), converted))
-    for i, name in enumerate(graph.outputs):
-        dq = graph.producer(name)
-        converted = (dq is not None and dq.op_type == "DequantizeLinear"
-                     and dq.inputs[0] not in used and dq.inputs[0] not in graph.inputs
-                     and dq.inputs[0] not in graph.outputs)
-        core = dq.inputs[0] if converted and dq is not None else name
-        if converted and dq is not None:
-            boundary.add(id(dq))
-        used.add(core)
-        outputs.append(Port(name, core, _param("out", i, len(graph.outputs)), converted))
-    return CoreSplit([n for n in graph.nodes if id(n) not in boundary], inputs, outputs)
 
 
 def c_float(value: float, what: str = "a float parameter") -> str:
@@ -161,6 +103,8 @@ def _pointers(graph: Graph, index: int, node: Node, call: Call, plan: MemoryPlan
         return f"({qual}{ctype} *)(arena + {plan.offsets[root]})"
 
     p: dict[str, Any] = {"output": ptr(call.outputs[0], False)}
+    if call.macro in PREPARED:
+        return p | _prepared(graph, index, call, arrays, ptr)
     # Binary ops keep operand order, constants included.
     operands = node.inputs[:2] if call.macro.startswith("binary") else call.inputs
     if operands:
@@ -188,6 +132,32 @@ def _pointers(graph: Graph, index: int, node: Node, call: Call, plan: MemoryPlan
     return p
 
 
+PREPARED = ("conv_s8", "grouped_conv_s8", "dw_conv_s8", "dense_s8")
+
+
+def _prepared(graph: Graph, index: int, call: Call, arrays: _Arrays,
+              ptr: Callable[[str, bool], str]) -> dict[str, Any]:
+    """Pointers of an int8 MAC layer: its prepared requantization records (with
+    the int8 weights) or its wide weight layout (records inside)."""
+    f = call.fields
+    weights = graph.tensors[call.weights[0]].data
+    bias = graph.tensors[f["bias"]].data if f.get("bias") else None
+    records = channel_records(weights, bias, f["multiplier"], f["shift"],
+                              f["input_zero_point"], f["output_zero_point"])
+    p = {"input": ptr(call.inputs[0], True), "inputs": [ptr(call.inputs[0], True)],
+         "bias": "0", "multiplier": "0", "shift": "0"}
+    layout = f.get("layout", 0)
+    if layout:
+        p["weight"] = arrays.add(("wide", index), wide_filter(layout, weights, records,
+                                                              f["output_zero_point"]), "int32_t")
+        p["channels"] = "0"
+    else:
+        p["weight"] = ptr(call.weights[0], True)
+        p["channels"] = "(const effc_channel_rq *)" + arrays.add(("rq", index), records,
+                                                                 "int32_t")
+    return p
+
+
 UNARY_F32 = {"Relu": "effc_relu_f32", "Clip": "effc_clip_f32", "Sigmoid": "effc_sigmoid_f32",
              "Tanh": "effc_tanh_f32", "LeakyRelu": "effc_leaky_relu_f32",
              "HardSigmoid": "effc_hard_sigmoid_f32", "HardSwish": "effc_hard_swish_f32",
@@ -198,10 +168,15 @@ UNARY_F32 = {"Relu": "effc_relu_f32", "Clip": "effc_clip_f32", "Sigmoid": "effc_
 
 @functools.cache
 def _environment() -> jinja2.Environment:
-    """The templates' environment, made once (it caches the compiled templates)."""
+    """The templates' environment, made once (it caches the compiled templates in
+    memory, and their bytecode in effc's build cache for the next process: jinja2
+    checks each template's source before it uses the bytecode)."""
+    folder = cache_dir() / "jinja2"
+    folder.mkdir(mode=0o700, exist_ok=True)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
                              undefined=jinja2.StrictUndefined, trim_blocks=True,
-                             lstrip_blocks=True, keep_trailing_newline=True)
+                             lstrip_blocks=True, keep_trailing_newline=True,
+                             bytecode_cache=jinja2.FileSystemBytecodeCache(str(folder)))
     env.filters["cfloat"] = c_float
     return env
 
@@ -265,10 +240,11 @@ def _float_wrapper(graph: Graph, split: CoreSplit, arena: int, context: str | No
 ARENA_MODES = ("static", "user")
 
 
-def generate_c(graph: Graph, name: str, arena_mode: str = "static"
-               ) -> tuple[dict[str, bytes], dict[str, Any]]:
+def generate_c(graph: Graph, name: str, target: CTarget | None = None,
+               arena_mode: str = "static") -> tuple[dict[str, bytes], dict[str, Any]]:
     """The C library for ``graph``: its files (name -> content) and manifest facts.
 
+    ``target`` (the board's core, flash and --optimize) picks the weight layouts.
     ``arena_mode`` "static": one static arena, ``<name>_run(ports...)``; "user": the
     caller's arena bound to a ``<name>_ctx`` by ``<name>_init``, ``<name>_run(ctx,
     ports...)`` (reentrant across contexts)."""
@@ -280,6 +256,8 @@ def generate_c(graph: Graph, name: str, arena_mode: str = "static"
                  [p.core for p in split.outputs])
     # Keyed by position: model strings (node names) are never keys.
     calls = [node_call(graph, n) for n in split.nodes]
+    choose_layouts(calls, target, sum(t.nbytes for t in graph.tensors.values()
+                                      if t.is_constant))
     for call in calls:
         call.scratch = scratch_bytes(call)
     position = {id(n): i for i, n in enumerate(split.nodes)}
@@ -353,6 +331,8 @@ def generate_c(graph: Graph, name: str, arena_mode: str = "static"
                           "output": node.outputs[0], "scratch_bytes": layer["scratch_size"]}
                          for layer, node in zip(layers, emitted, strict=True)]},
         "memory": {"arena_bytes": arena, "lower_bound_bytes": plan.lower_bound_bytes,
+                   "activations_lower_bound_bytes": plan.activations_lower_bound_bytes,
+                   "scratch_peak_bytes": plan.scratch_peak_bytes,
                    "inplace_nodes": plan.inplace_nodes,
                    "plan_bytes": plan.arena_bytes,  # without the float interface's buffers
                    "nodes": [n.name for n in split.nodes], "buffers": plan.buffers,

@@ -23,6 +23,7 @@ from effc.codegen import Target, register_target
 from effc.codegen.c.emit import ARENA_MODES, generate_c
 from effc.codegen.c.export import EXPORTS, export_files
 from effc.codegen.c.kernels import CALLS
+from effc.codegen.c.layouts import CTarget
 from effc.errors import EffcError
 from effc.ir import Graph
 from effc.outdir import OutDir
@@ -105,11 +106,16 @@ def check_fit(board: McuBoard, flash: int, ram: int, arena: int) -> None:
                     "(--prune, --prune-fit-board) or pick a larger board")
 
 
-def write_c_project(graph: Graph, out: OutDir, name: str, arena: str = "static"
-                    ) -> dict[str, Any]:
+def c_target(board: Board, optimize: str) -> CTarget:
+    """What the generated library is optimized for on ``board``."""
+    return CTarget(board.cpu, board.flash.size, optimize)
+
+
+def write_c_project(graph: Graph, out: OutDir, name: str, target: CTarget | None = None,
+                    arena: str = "static") -> dict[str, Any]:
     """OUTDIR/c (the library) and OUTDIR/firmware/src (startup, harness and the glue
     binding the library to the harness)."""
-    files, facts = generate_c(graph, name, arena)
+    files, facts = generate_c(graph, name, target, arena)
     for file, data in sorted(files.items()):
         out.write(f"{facts['c']['folder']}/{file}", data)
     glue = harness_glue(facts["c"], facts["memory"]["arena_bytes"])
@@ -120,13 +126,36 @@ def write_c_project(graph: Graph, out: OutDir, name: str, arena: str = "static"
     return facts
 
 
-def emit_c(graph: Graph, board: Board, out: OutDir, arena: str = "static",
-           export: tuple[str, ...] = ()) -> dict[str, Any]:
+OPTIMIZE = ("speed", "size")
+
+
+def _one_of(flag: str, value: str, accepted: tuple[str, ...]) -> None:
+    if value not in accepted:
+        raise EffcError(f"{flag} {value} is not known; choose one of {', '.join(accepted)}")
+
+
+def check_c(board: Board, optimize: str | None = None, arena: str | None = None,
+            export: list[str] | tuple[str, ...] | None = None) -> None:
+    """Refuses an unknown --optimize, --arena or --export value in one line (the CLI's
+    choices do it for the flags; this serves CompileOptions and effc.compile)."""
+    _one_of("--optimize", optimize or "speed", OPTIMIZE)
+    _one_of("--arena", arena or "static", ARENA_MODES)
+    for kind in export or ():
+        _one_of("--export", kind, EXPORTS)
+
+
+def emit_c(graph: Graph, board: Board, out: OutDir, optimize: str | None = None,
+           arena: str | None = None, export: list[str] | tuple[str, ...] | None = None
+           ) -> dict[str, Any]:
     """The target's entry point: OUTDIR/c, OUTDIR/firmware and the manifest section.
-    ``arena`` (``--arena``): "static" or "user" (the caller passes the arena);
-    ``export`` (``--export``): build-system layouts under OUTDIR/export/<kind>."""
+    ``optimize`` (``--optimize``): speed (default) or size; ``arena`` (``--arena``):
+    "static" (default) or "user" (the caller passes the arena); ``export``
+    (``--export``): build-system layouts under OUTDIR/export/<kind>."""
     assert isinstance(board, McuBoard)  # the registry gives the C target MCU boards only
-    facts = write_c_project(graph, out, graph.name, arena)
+    optimize = optimize or "speed"
+    facts = write_c_project(graph, out, graph.name, c_target(board, optimize),
+                            arena or "static")
+    export = tuple(dict.fromkeys(export or ()))
     if export:
         library = {p.name: p.read_bytes() for p in out.path(facts["c"]["folder"]).iterdir()}
         summary = (f"{len(facts['c']['layers'])} layers, arena "
@@ -137,6 +166,7 @@ def emit_c(graph: Graph, board: Board, out: OutDir, arena: str = "static",
                 out.write(f"export/{kind}/{rel}", data)
         facts["exports"] = {kind: f"export/{kind}" for kind in export}
     facts["board"] = board.name
+    facts["optimize"] = optimize
     fw = outdir_firmware(board, out, facts["c"])
     ram = fw.ram_bytes + fw.stack_reserved
     rel = {k: getattr(fw, k).relative_to(out.root).as_posix() for k in ("elf", "bin", "hex")}
@@ -190,7 +220,8 @@ def fit_c(board: Board, options: Any
         lowered, _ = compile_pipeline(graph.clone(), quick)
         with tempfile.TemporaryDirectory(prefix="effc-fit-") as tmp:
             out = OutDir.prepare(Path(tmp) / "fit")
-            facts = write_c_project(lowered, out, "fit")
+            facts = write_c_project(lowered, out, "fit",
+                                    c_target(board, options.optimize or "speed"))
             images = [outdir_firmware(board, out, facts["c"])]
             if board.hardware is not None:  # the board image must fit too
                 for file in BOARD_FILES:
@@ -204,5 +235,5 @@ def fit_c(board: Board, options: Any
 
 
 register_target(Target("c", "mcu", "a C99 library and Cortex-M firmware", emit_c, fit_c,
-                       options={"arena": ARENA_MODES, "export": EXPORTS},
+                       options=("optimize", "arena", "export"), check=check_c,
                        ops=frozenset(CALLS)))
