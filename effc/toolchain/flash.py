@@ -14,7 +14,7 @@ from typing import Any
 from effc.boards import Board, McuBoard
 from effc.errors import EffcError
 
-PROBE_TIMEOUT = 8.0  # seconds: the search for a probe, so a missing one fails within 10 s
+PROBE_TIMEOUT = 6.0  # seconds: the search for a probe; with the start-up, within 10 s even under load
 
 
 class FlashError(EffcError):
