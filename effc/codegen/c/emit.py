@@ -341,7 +341,7 @@ def generate_c(graph: Graph, name: str, target: CTarget | None = None,
                    "scratch_peak_bytes": plan.scratch_peak_bytes,
                    "inplace_nodes": plan.inplace_nodes,
                    "plan_bytes": plan.arena_bytes,  # without the float interface's buffers
-                   "nodes": [n.name for n in split.nodes], "buffers": plan.buffers,
+                   "nodes": [n.name for n in nodes], "buffers": plan.buffers,
                    "constant_bytes": arrays.flash_bytes()},
     }
 
