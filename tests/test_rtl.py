@@ -175,34 +175,43 @@ def test_requantizer_matches_multiply_by_quantized_multiplier(tools, tmp_path: P
     assert np.array_equal(got.astype(np.int64), want), np.nonzero(got != want)[0][:5]
 
 
-BOOTH_TB = """
-module booth_tb;
-    reg clk = 0; reg signed [8:0] x; reg signed [7:0] w; wire signed [16:0] p;
+MUL2_TB = """
+module mul2_tb;
+    reg clk = 0; reg [7:0] xa, wa, xb, wb; wire [15:0] pa, pb;
     integer i, j, bad;
-    effc_booth dut(.clk(clk), .x(x), .w(w), .p(p));
+    effc_mul2 dut(.clk(clk), .xa(xa), .wa(wa), .xb(xb), .wb(wb), .pa(pa), .pb(pb));
     initial begin
         bad = 0;
-        for (i = -256; i < 256; i = i + 1)
+        for (i = -128; i < 128; i = i + 1)
             for (j = -128; j < 128; j = j + 1) begin
-                x = i; w = j; #1 clk = 1; #1 clk = 0;
-                if (p !== x * w) bad = bad + 1;
+                // the two halves get different pairs: (i, j) and (j, -1 - i)
+                xa = i; wa = j; xb = j; wb = -1 - i;
+                #1 clk = 1; #1 clk = 0; #1 clk = 1; #1 clk = 0;
+                if ($signed(pa) !== i * j || $signed(pb) !== j * (-1 - i)) bad = bad + 1;
             end
-        $display("products %0d differing %0d", 512 * 256, bad);
+        $display("pairs %0d differing %0d", 256 * 256, bad);
         $finish;
     end
 endmodule
 """
+ICE40_SIM = Path("/usr/share/yosys/ice40/cells_sim.v")
 
 
-def test_lut_lane_multiplier_is_exact_on_every_operand_pair(tools, tmp_path: Path) -> None:
-    """The Booth multiplier of the lanes kept out of the DSPs, exhaustively (9 x 8 bits)."""
-    (tmp_path / "tb.v").write_text(BOOTH_TB)
-    subprocess.run(["iverilog", "-g2005", "-s", "booth_tb", "-o", "tb.vvp", "tb.v",
+@pytest.mark.parametrize("ice40", [False, True], ids=["behavioural", "sb_mac16"])
+def test_dual_8x8_multiplier_is_exact_on_every_operand_pair(tools, tmp_path: Path,
+                                                            ice40: bool) -> None:
+    """effc_mul2, both halves, all 65,536 signed int8 pairs: the simulation model, and the
+    iCE40 build (one SB_MAC16, dual 8x8 signed) through yosys' SB_MAC16 model."""
+    (tmp_path / "tb.v").write_text(MUL2_TB)
+    extra = ["-DEFFC_ICE40", "-DNO_ICE40_DEFAULT_ASSIGNMENTS", str(ICE40_SIM)] if ice40 else []
+    if ice40 and not ICE40_SIM.is_file():
+        pytest.fail(f"{ICE40_SIM} is missing: run ./scripts/setup.sh (yosys)")
+    subprocess.run(["iverilog", "-g2005", "-s", "mul2_tb", "-o", "tb.vvp", *extra, "tb.v",
                     str(VERILOG / "effc_accel.v"), str(VERILOG / "effc_rq.v"),
                     str(VERILOG / "effc_mem.v")], cwd=tmp_path, check=True)
     out = subprocess.run(["vvp", "-n", "tb.vvp"], cwd=tmp_path, check=True,
                          capture_output=True, text=True).stdout
-    assert "products 131072 differing 0" in out, out
+    assert "pairs 65536 differing 0" in out, out
 
 
 def test_a_model_too_big_for_icebreaker_names_the_memory(tools, tmp_path: Path) -> None:
@@ -235,7 +244,7 @@ UART_TB = """
 module uart_tb;
     localparam DIV = 4;
     reg clk = 0; reg rx = 1; wire tx, led;
-    effc_uart_top #(.P(8), .LP(3), .AW(16), .WAW(16), .DSP_LANES(8), .PAW(8),
+    effc_uart_top #(.P(8), .LP(3), .AW(16), .WAW(16), .PAW(8),
                     .BANK_DEPTH(8192), .DIV(DIV)) dut(.clk(clk), .rx(rx), .tx(tx), .led(led));
     always #5 clk = ~clk;
     reg [7:0] pre [0:1048575]; reg [7:0] post [0:15];

@@ -18,8 +18,7 @@ from effc.toolchain.host import cache_dir
 
 CORE = ["effc_accel.v", "effc_rq.v", "effc_mem.v"]
 #: Simulation memories: a 64 KiB activation arena, 64 Ki weight words.
-SIM_PARAMS = {"P": 8, "LP": 3, "AW": 16, "WAW": 16, "PAW": 8, "BANK_DEPTH": 8192,
-              "DSP_LANES": 8}
+SIM_PARAMS = {"P": 8, "LP": 3, "AW": 16, "WAW": 16, "PAW": 8, "BANK_DEPTH": 8192}
 
 
 def _tool(name: str) -> str:

@@ -107,7 +107,11 @@ def _zp(graph: Graph, name: str) -> int:
     return int(q.zero_point) if q is not None else 0
 
 
-def _params(node: Node, graph: Graph, cout: int) -> list[tuple[int, int, int]]:
+def _params(node: Node, graph: Graph, cout: int, zp_terms: np.ndarray
+            ) -> list[tuple[int, int, int]]:
+    """(bias, multiplier, shift) a channel. The lanes multiply the raw int8 input, so the
+    input zero point's share, ``zp * sum(weights)``, comes off the bias (``zp_terms``);
+    exact modulo 2^32 like the int32 accumulator (padding taps read the zero point)."""
     a = node.attrs
     mult = np.broadcast_to(np.asarray(a["multiplier"], np.int64).reshape(-1), (cout,))
     shift = np.broadcast_to(np.asarray(a["shift"], np.int64).reshape(-1), (cout,))
@@ -117,6 +121,7 @@ def _params(node: Node, graph: Graph, cout: int) -> list[tuple[int, int, int]]:
         raise EffcError(f"layer '{node.name}' ({node.op_type}) needs a requantization shift "
                         f"of {int(shift.min())}..{int(shift.max())}, beyond the accelerator's "
                         "-31..31; check the model's scales or compile with --target c")
+    b = b - zp_terms
     return [(int(b[c]), int(mult[c]), int(shift[c])) for c in range(cout)]
 
 
@@ -140,7 +145,8 @@ def _conv_layers(node: Node, graph: Graph, hw: HwConfig
             w = w[:, None]
         group = int(node.attrs.get("group", 1))
     cin_total, cout_total = geo["c"], w.shape[0]
-    params = _params(node, graph, cout_total)
+    wsum = w.reshape(cout_total, -1).astype(np.int64).sum(axis=1)
+    params = _params(node, graph, cout_total, _zp(graph, node.inputs[0]) * wsum)
     common = {k: geo[k] for k in ("h", "w", "oh", "ow", "kh", "kw", "sh", "sw", "dh", "dw",
                                   "pad_t", "pad_l")}
     common |= {"in_zp": _zp(graph, node.inputs[0]), "out_zp": _zp(graph, node.outputs[0]),
@@ -243,13 +249,14 @@ def _window_counts(geo: dict[str, int]) -> np.ndarray:
 
 
 def _requantize_layer(node: Node, graph: Graph, hw: HwConfig) -> Layer:
-    """Requantize as a 1x1 depthwise conv with weight 1 and bias 0."""
+    """Requantize as a 1x1 depthwise conv with weight 1 and bias -zp (see ``_params``)."""
     P = hw.lanes
     x = graph.tensors[node.inputs[0]]
     c = x.shape[-1]
     pixels = x.size // c
     ng = -(-c // P)
-    params = [(0, int(node.attrs["multiplier"]), int(node.attrs["shift"]))] * c
+    params = [(-_zp(graph, node.inputs[0]), int(node.attrs["multiplier"]),
+               int(node.attrs["shift"]))] * c
     wt = np.ones((ng, 1, P), np.int8)
     f = {"h": 1, "w": pixels, "oh": 1, "ow": pixels, "kh": 1, "kw": 1, "sh": 1, "sw": 1,
          "dh": 1, "dw": 1, "pad_t": 0, "pad_l": 0, "row_step": 0, "col_step": c,

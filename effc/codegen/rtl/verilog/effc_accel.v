@@ -15,7 +15,6 @@ module effc_accel #(
     parameter LP = 3,           // log2(P)
     parameter AW = 14,          // activation byte address bits
     parameter WAW = 14,         // weight word address bits
-    parameter DSP_LANES = 8,    // lanes whose multiplier is inferred (DSP); others in LUTs
     parameter PAW = 8,          // parameter RAM address bits (output channels a descriptor)
     parameter BANK_DEPTH = 2048, // bytes a bank (at most 2^(AW - LP))
     parameter WDEPTH = 1 << WAW  // weight memory words (simulation, BRAM)
@@ -129,7 +128,6 @@ module effc_accel #(
     reg [4:0]  fetch_n;
     wire conv_op = op == 4'd1 || op == 4'd2;
     wire [8*P-1:0] x_byte = op == 4'd1 ? {P{vec[7:0]}} : vec;
-    wire [7:0]     x_zp = conv_op ? d_in_zp : 8'd0;
 
     wire tap_issue = state == S_RUN && t < d_k;
     wire tap_valid = !ih[16] && ih < $signed({1'b0, d_h}) && !iw[16] &&
@@ -159,12 +157,10 @@ module effc_accel #(
     reg s2_issue, s2_valid, s2_first, s2_last;
     reg [15:0] s2_opix, s2_pidx;
     reg [4:0]  s2_nl;
-    reg signed [8:0] s2_x [0:P-1];
-    reg signed [7:0] s2_w [0:P-1];
     reg s3_issue, s3_valid, s3_first, s3_last;
     reg [15:0] s3_opix, s3_pidx;
     reg [4:0]  s3_nl;
-    wire signed [16:0] s3_p [0:P-1];
+    wire signed [15:0] s3_p [0:P-1];
     reg signed [31:0] acc [0:P-1];
     reg [15:0] cnt;
     // shadow registers and the two-stage drain (parameter read, then requantizer)
@@ -187,18 +183,25 @@ module effc_accel #(
     integer i;
 
     // ---------------------------------------------------------------- lane multipliers
+    // lane i's operands (registered inside effc_mul2, stage 2): the input byte as it is,
+    // byte 0 (broadcast) or byte i; a padding tap reads the input zero point on
+    // convolutions (the compiler took zp * sum(weights) off the bias) and 0 on average
+    // pool; max pool and Add take the byte with weight 1. int8 x int8: two lanes share
+    // one effc_mul2 (one SB_MAC16 in its dual 8x8 mode on iCE40).
+    wire [8*P-1:0] x_op, w_op;
     genvar l;
     generate
         for (l = 0; l < P; l = l + 1) begin : lane
-            reg signed [16:0] p;
-            if (l < DSP_LANES) begin : dsp
-                always @(posedge clk) p <= s2_x[l] * s2_w[l];
-            end else begin : lut
-                wire signed [16:0] q;
-                effc_booth mul (.clk(clk), .x(s2_x[l]), .w(s2_w[l]), .p(q));
-                always @(*) p = q;
-            end
-            assign s3_p[l] = p;
+            assign x_op[8*l +: 8] = s1_valid || !(conv_op || op == 4'd4) ? x_byte[8*l +: 8] :
+                                   conv_op ? d_in_zp : 8'd0;
+            assign w_op[8*l +: 8] = conv_op ? w_rdata[8*l +: 8] : 8'd1;
+        end
+        for (l = 0; l < P; l = l + 2) begin : pair
+            wire [15:0] pa, pb;
+            effc_mul2 mul (.clk(clk), .xa(x_op[8*l +: 8]), .wa(w_op[8*l +: 8]),
+                           .xb(x_op[8*l+8 +: 8]), .wb(w_op[8*l+8 +: 8]), .pa(pa), .pb(pb));
+            assign s3_p[l] = pa;
+            assign s3_p[l+1] = pb;
         end
     endgenerate
 
@@ -233,7 +236,7 @@ module effc_accel #(
                 else
                     accn[i] = acc[i];
             end else begin
-                accn[i] = acc[i] + {{15{s3_p[i][16]}}, s3_p[i]};
+                accn[i] = acc[i] + {{16{s3_p[i][15]}}, s3_p[i]};
             end
         end
     end
@@ -273,17 +276,6 @@ module effc_accel #(
         // ------------------------------------------------ stage 1 -> 2: operands
         s2_issue <= s1_issue; s2_valid <= s1_valid; s2_first <= s1_first;
         s2_last <= s1_last; s2_opix <= s1_opix; s2_nl <= s1_nl; s2_pidx <= s1_pidx;
-        // lane i's operand: byte 0 (broadcast) or byte i, minus the input zero point on
-        // convolutions, 0 for a padding tap (conv, average pool); max pool and Add take
-        // the byte as it is
-        for (i = 0; i < P; i = i + 1) begin
-            if (s1_valid || !(conv_op || op == 4'd4))
-                s2_x[i] <= $signed({x_byte[8*i+7], x_byte[8*i +: 8]}) -
-                           $signed({x_zp[7], x_zp});
-            else
-                s2_x[i] <= 9'sd0;
-            s2_w[i] <= conv_op ? w_rdata[8*i +: 8] : 8'sd1;
-        end
         if (s1_param && !s1_pidx[0]) pram_shift <= w_rdata[7:0];
         // ------------------------------------------------ stage 2 -> 3
         s3_issue <= s2_issue; s3_valid <= s2_valid; s3_first <= s2_first;
@@ -543,36 +535,37 @@ module effc_accel #(
     end
 endmodule
 
-// effc_booth: a signed 9x8 multiplier in LUTs (radix-4 Booth), registered output, for
-// lanes kept out of the DSP blocks. Digit k is -2 w[2k+1] + w[2k] + w[2k-1]; its partial product |digit| * x is
-// inverted when the digit is negative, and the +1 of that negation sits in a zero bit of
-// the next partial product (the last digit's in the final sum).
-module effc_booth (
-    input  wire               clk,
-    input  wire signed [8:0]  x,
-    input  wire signed [7:0]  w,
-    output reg  signed [16:0] p
+// effc_mul2: two signed int8 x int8 products, operands and products registered (two
+// cycles). On iCE40 (EFFC_ICE40) one SB_MAC16 in its dual 8x8 mode: A = {xb, xa},
+// B = {wb, wa}, the top half's product on O[31:16], the bottom's on O[15:0] (checked
+// against yosys' SB_MAC16 simulation model on every operand pair, tests/test_rtl.py).
+module effc_mul2 (
+    input  wire        clk,
+    input  wire [7:0]  xa, wa, xb, wb,
+    output wire [15:0] pa, pb
 );
-    wire [8:0] wx = {w, 1'b0};
-    wire signed [16:0] op [0:3];
-    wire [3:0] neg;
-    genvar k;
-    generate
-        for (k = 0; k < 4; k = k + 1) begin : dig
-            wire [2:0] r = wx[2*k +: 3];
-            wire one = r[1] ^ r[0];
-            wire two = r == 3'b011 || r == 3'b100;
-            wire [10:0] mag = one ? {{2{x[8]}}, x} : two ? {x[8], x, 1'b0} : 11'd0;
-            wire [10:0] pp = mag ^ {11{r[2]}};
-            wire signed [16:0] ppx = {{6{pp[10]}}, pp};
-            assign neg[k] = r[2];
-            if (k == 0) begin : first
-                assign op[k] = ppx;
-            end else begin : rest
-                assign op[k] = (ppx <<< (2 * k)) | ({16'd0, neg[k-1]} << (2 * k - 2));
-            end
-        end
-    endgenerate
-    always @(posedge clk) p <= (op[0] + op[1]) + (op[2] + op[3]) + {10'd0, neg[3], 6'd0};
+`ifdef EFFC_ICE40
+    wire [31:0] o;
+    SB_MAC16 #(.A_REG(1'b1), .B_REG(1'b1), .TOP_8x8_MULT_REG(1'b1), .BOT_8x8_MULT_REG(1'b1),
+               .TOPOUTPUT_SELECT(2'b10), .BOTOUTPUT_SELECT(2'b10), .MODE_8x8(1'b1),
+               .A_SIGNED(1'b1), .B_SIGNED(1'b1)) mac (
+        .CLK(clk), .CE(1'b1), .A({xb, xa}), .B({wb, wa}), .C(16'd0), .D(16'd0),
+        .AHOLD(1'b0), .BHOLD(1'b0), .CHOLD(1'b0), .DHOLD(1'b0), .IRSTTOP(1'b0),
+        .IRSTBOT(1'b0), .ORSTTOP(1'b0), .ORSTBOT(1'b0), .OLOADTOP(1'b0), .OLOADBOT(1'b0),
+        .ADDSUBTOP(1'b0), .ADDSUBBOT(1'b0), .OHOLDTOP(1'b0), .OHOLDBOT(1'b0), .CI(1'b0),
+        .ACCUMCI(1'b0), .SIGNEXTIN(1'b0), .O(o), .CO(), .ACCUMCO(), .SIGNEXTOUT());
+    assign pa = o[15:0];
+    assign pb = o[31:16];
+`else
+    reg [7:0] xa_q, wa_q, xb_q, wb_q;
+    reg signed [15:0] pa_q, pb_q;
+    always @(posedge clk) begin
+        xa_q <= xa; wa_q <= wa; xb_q <= xb; wb_q <= wb;
+        pa_q <= $signed({{8{xa_q[7]}}, xa_q}) * $signed({{8{wa_q[7]}}, wa_q});
+        pb_q <= $signed({{8{xb_q[7]}}, xb_q}) * $signed({{8{wb_q[7]}}, wb_q});
+    end
+    assign pa = pa_q;
+    assign pb = pb_q;
+`endif
 endmodule
 `default_nettype wire

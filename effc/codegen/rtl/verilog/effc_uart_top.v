@@ -7,7 +7,7 @@
 `default_nettype none
 module effc_uart_top #(
     parameter P = 8, parameter LP = 3, parameter AW = 14, parameter WAW = 14,
-    parameter DSP_LANES = 8, parameter PAW = 8, parameter BANK_DEPTH = 2048,
+    parameter PAW = 8, parameter BANK_DEPTH = 2048,
     parameter WDEPTH = 1 << WAW,
     parameter DIV = 104
 ) (
@@ -74,7 +74,7 @@ module effc_uart_top #(
     wire       busy, error;
     wire [7:0] desc_index, a_rdata;
     assign led = busy;
-    effc_accel #(.P(P), .LP(LP), .AW(AW), .WAW(WAW), .DSP_LANES(DSP_LANES), .PAW(PAW),
+    effc_accel #(.P(P), .LP(LP), .AW(AW), .WAW(WAW), .PAW(PAW),
                  .BANK_DEPTH(BANK_DEPTH), .WDEPTH(WDEPTH)) core (
         .clk(clk), .rst(rst), .start(start), .busy(busy), .desc_index(desc_index),
         .error(error), .host_w_we(w_we), .host_w_addr(addr[WAW-1:0]), .host_w_data(word),
