@@ -125,26 +125,27 @@ def test_the_report_has_the_schedule(kws) -> None:
 RQ_TB = """
 module rq_tb;
     reg clk = 0; reg v = 0; reg [31:0] x, m; reg [4:0] l, r; reg [7:0] zp, lo, hi;
-    wire ov; wire [7:0] y; wire [31:0] raw; wire [23:0] tag;
+    wire ov, rv; wire [7:0] y; wire [31:0] raw; wire [23:0] tag, rtag;
     effc_rq #(.TAGW(24)) dut(.clk(clk), .in_valid(v), .x(x), .m(m), .left(l), .right(r),
-        .zp(zp), .amin(lo), .amax(hi), .tag(24'd0), .out_valid(ov), .y(y), .y_raw(raw),
-        .out_tag(tag));
+        .zp(zp), .amin(lo), .amax(hi), .tag(24'd0), .raw_valid(rv), .y_raw(raw),
+        .raw_tag(rtag), .out_valid(ov), .y(y), .out_tag(tag));
     reg [31:0] vx [0:4095]; reg [31:0] vm [0:4095]; reg [15:0] vs [0:4095];
-    integer i, n, fd, got;
+    integer i, n, fd, fy, got;
     always #5 clk = ~clk;
     initial begin
         $readmemh("vx.hex", vx); $readmemh("vm.hex", vm); $readmemh("vs.hex", vs);
-        fd = $fopen("out.txt", "w"); got = 0;
+        fd = $fopen("out.txt", "w"); fy = $fopen("y.txt", "w"); got = 0;
         if (!$value$plusargs("n=%d", n)) n = 0;
-        zp = 0; lo = 8'h80; hi = 8'h7f;
+        zp = 8'd3; lo = -8'd100; hi = 8'd90;
         for (i = 0; i < n + 8; i = i + 1) begin
             @(negedge clk);
             v = i < n; x = vx[i % 4096]; m = vm[i % 4096]; l = vs[i % 4096][12:8];
             r = vs[i % 4096][4:0];
         end
-        #20 $fclose(fd); $finish;
+        #20 $fclose(fd); $fclose(fy); $finish;
     end
-    always @(posedge clk) if (ov) $fdisplay(fd, "%08x", raw);
+    always @(posedge clk) if (rv) $fdisplay(fd, "%08x", raw);
+    always @(posedge clk) if (ov) $fdisplay(fy, "%02x", y);
 endmodule
 """
 
@@ -173,6 +174,10 @@ def test_requantizer_matches_multiply_by_quantized_multiplier(tools, tmp_path: P
     want = multiply_by_quantized_multiplier(xs, ms, shifts)
     assert got.size == n
     assert np.array_equal(got.astype(np.int64), want), np.nonzero(got != want)[0][:5]
+    # the zero point (3) and the clamp (-100..90) on the int8 output
+    y = np.array([int(v, 16) for v in (tmp_path / "y.txt").read_text().split()],
+                 np.uint8).view(np.int8)
+    assert np.array_equal(y.astype(np.int64), np.clip(want + 3, -100, 90))
 
 
 MUL2_TB = """

@@ -121,6 +121,10 @@ def _params(node: Node, graph: Graph, cout: int, zp_terms: np.ndarray
         raise EffcError(f"layer '{node.name}' ({node.op_type}) needs a requantization shift "
                         f"of {int(shift.min())}..{int(shift.max())}, beyond the accelerator's "
                         "-31..31; check the model's scales or compile with --target c")
+    if mult.min(initial=0) < 0 or mult.max(initial=0) >= 1 << 31:
+        raise EffcError(f"layer '{node.name}' ({node.op_type}) has a requantization "
+                        "multiplier outside 0..2^31-1, which the accelerator's requantizer "
+                        "does not take; check the model's scales or compile with --target c")
     b = b - zp_terms
     return [(int(b[c]), int(mult[c]), int(shift[c])) for c in range(cout)]
 
@@ -286,6 +290,10 @@ def _add_layer(node: Node, graph: Graph, hw: HwConfig) -> Layer:
          "mo": p["output_multiplier"], "so": -p["output_shift"],
          "amin": int(node.attrs.get("activation_min", -128)),
          "amax": int(node.attrs.get("activation_max", 127)), "limit": 0}
+    if not all(0 <= f[k] < 1 << 31 for k in ("m1", "m2", "mo")):
+        raise EffcError(f"layer '{node.name}' (Add) has a multiplier outside 0..2^31-1, "
+                        "which the accelerator's requantizer does not take; compile with "
+                        "--target c")
     for key in ("s1", "s2", "so"):
         if not 0 <= f[key] <= 31:
             raise EffcError(f"layer '{node.name}' (Add) needs a shift of {f[key]}, beyond the "

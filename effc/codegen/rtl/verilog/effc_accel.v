@@ -174,7 +174,7 @@ module effc_accel #(
     reg [LP:0] e_l;
     reg [4:0]  d_div;
     reg [23:0] dv_q;                    // numerator bits shifted out, quotient bits in
-    reg [24:0] dv_r;
+    reg [15:0] dv_r;                    // remainder < the count < 2^16
     reg        dv_neg;
     // Add: the activation read holds A's chunk through S_ADD_S1 and B's through S_ADD_S2
     // (the read is registered: B's address goes out in S_ADD_S1's last cycle)
@@ -212,16 +212,17 @@ module effc_accel #(
     // constant a descriptor (the next one is fetched after the requantizer is empty)
     wire [7:0]  rq_zp = op == 4'd3 ? 8'h80 : d_out_zp;
     reg  [TAGW-1:0] rq_tag;
-    wire        rq_ov;
+    wire        rq_ov, rq_rv;
     wire [7:0]  rq_y;
     wire [31:0] rq_raw;
-    wire [TAGW-1:0] rq_otag;
+    wire [TAGW-1:0] rq_otag, rq_rtag;
     effc_rq #(.TAGW(TAGW)) rq (
         .clk(clk), .in_valid(rq_v), .x(rq_x), .m(rq_m), .left(rq_left), .right(rq_right),
-        .zp(rq_zp), .amin(d_amin), .amax(d_amax), .tag(rq_tag), .out_valid(rq_ov),
-        .y(rq_y), .y_raw(rq_raw), .out_tag(rq_otag));
+        .zp(rq_zp), .amin(d_amin), .amax(d_amax), .tag(rq_tag), .raw_valid(rq_rv),
+        .y_raw(rq_raw), .raw_tag(rq_rtag), .out_valid(rq_ov), .y(rq_y), .out_tag(rq_otag));
     // tag: {raw, accumulate, write, address}
-    wire ot_raw = rq_otag[TAGW-1], ot_acc = rq_otag[TAGW-2], ot_we = rq_otag[TAGW-3];
+    wire rt_raw = rq_rtag[TAGW-1], rt_acc = rq_rtag[TAGW-2];
+    wire ot_raw = rq_otag[TAGW-1], ot_we = rq_otag[TAGW-3];
     wire [AW-1:0] ot_addr = rq_otag[AW-1:0];
 
     reg signed [31:0] accn [0:P-1];
@@ -244,11 +245,14 @@ module effc_accel #(
 
     wire [15:0] drain_addr = sh_addr + {{(15 - LP){1'b0}}, d_l};
     wire [15:0] e_addr = sh_addr + {{(15 - LP){1'b0}}, e_l};
-    reg  [23:0] dv_mag;
-    always @(*) dv_mag = shadow[0][31] ? -shadow[0][23:0] : shadow[0][23:0];
-    wire [24:0] dv_try = {dv_r[23:0], dv_q[23]};
-    wire [24:0] dv_sub = dv_try - {9'd0, sh_cnt};
-    wire signed [24:0] dv_res = dv_neg ? -$signed({1'b0, dv_q}) : $signed({1'b0, dv_q});
+    // |s| + c/2 (|s| <= 2^23: at most 2^16 int8 values), as (s ^ -neg) + neg + c/2
+    wire        s_neg = shadow[0][31];
+    wire [23:0] dv_init = (shadow[0][23:0] ^ {24{s_neg}}) + {9'd0, sh_cnt[15:1]} +
+                          {23'd0, s_neg};
+    wire [16:0] dv_try = {dv_r, dv_q[23]};
+    wire [17:0] dv_sub = {1'b0, dv_try} - {2'b0, sh_cnt};
+    // an average of int8 values is an int8 value: the quotient is at most 128
+    wire signed [7:0] dv_res = dv_neg ? -dv_q[7:0] : dv_q[7:0];
     wire [7:0] e_shift = pram_q[71:64];
 
     // The shadow registers: loaded in parallel at a pixel's last tap, else shifted down
@@ -258,9 +262,9 @@ module effc_accel #(
     wire sh_copy = s3_issue && s3_last;
     wire sh_drain = d_busy && !(state == S_ADD_WAIT && wait_n == 5'd0) &&
                     (op == 4'd4 ? d_div == 5'd25 : 1'b1);
-    wire sh_shift = (rq_ov && ot_raw) || sh_drain;
+    wire sh_shift = (rq_rv && rt_raw) || sh_drain;
     reg  signed [31:0] sh_top;
-    always @(*) sh_top = ot_acc ? shadow[0] + rq_raw : rq_raw;
+    always @(*) sh_top = rt_acc ? shadow[0] + rq_raw : rq_raw;
     always @(posedge clk) begin
         if (sh_copy) begin
             for (i = 0; i < P; i = i + 1) shadow[i] <= accn[i];
@@ -307,25 +311,24 @@ module effc_accel #(
             if (op == 4'd4) begin
                 // exact average: (|s| + c/2) / c with the sign of s, restoring division
                 if (d_div == 5'd0) begin
-                    dv_q <= dv_mag + {9'd0, sh_cnt[15:1]};
-                    dv_r <= 25'd0;
+                    dv_q <= dv_init;
+                    dv_r <= 16'd0;
                     dv_neg <= shadow[0][31];
                     d_div <= 5'd1;
                 end else if (d_div <= 5'd24) begin
-                    if (!dv_sub[24]) begin
-                        dv_r <= dv_sub;
+                    if (!dv_sub[17]) begin
+                        dv_r <= dv_sub[15:0];
                         dv_q <= {dv_q[22:0], 1'b1};
                     end else begin
-                        dv_r <= dv_try;
+                        dv_r <= dv_try[15:0];
                         dv_q <= {dv_q[22:0], 1'b0};
                     end
                     d_div <= d_div + 5'd1;
                 end else begin
                     a_we <= {1'b0, d_l} < {1'b0, sh_nl};
                     a_waddr <= drain_addr[AW-1:0];
-                    a_wdata <= dv_res < $signed({{17{d_amin[7]}}, d_amin}) ? d_amin :
-                               dv_res > $signed({{17{d_amax[7]}}, d_amax}) ? d_amax :
-                               dv_res[7:0];
+                    a_wdata <= dv_res < $signed(d_amin) ? d_amin :
+                               dv_res > $signed(d_amax) ? d_amax : dv_res;
                     d_div <= 5'd0;
                     d_l <= d_l + 1;
                     if (d_l == P - 1) d_busy <= 1'b0;
