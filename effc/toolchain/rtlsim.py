@@ -45,12 +45,18 @@ def _run(cmd: list[str], cwd: Path, what: str) -> None:
         raise EffcError(f"{what} failed: {' | '.join(tail)}")
 
 
-def verilator_binary(src: Path) -> Path:
+def sim_params(accw: int) -> dict[str, int]:
+    """The simulation's parameters; the accumulator width is the board's."""
+    return SIM_PARAMS | {"ACCW": accw}
+
+
+def verilator_binary(src: Path, accw: int = 32) -> Path:
     """The Verilator testbench (``src/tb_verilator.cpp``), built on first use."""
     verilator = _tool("verilator")
     files = [src / f for f in [*CORE, "tb_verilator.cpp"]]
     version = subprocess.run([verilator, "--version"], capture_output=True, text=True).stdout
-    key = _key(files, version + repr(sorted(SIM_PARAMS.items())))
+    params = sim_params(accw)
+    key = _key(files, version + repr(sorted(params.items())))
     folder = cache_dir() / f"verilator-{key}"
     binary = folder / "obj" / "Veffc_accel"
     if binary.is_file():
@@ -60,7 +66,7 @@ def verilator_binary(src: Path) -> Path:
     tmp.mkdir(parents=True)
     cmd = [verilator, "--cc", "--exe", "--build", "-O2", "-Wno-fatal", "-Wno-lint",
            "-Wno-style", "--top-module", "effc_accel", "-Mdir", "obj", "-CFLAGS", "-O1"]
-    cmd += [f"-G{k}={v}" for k, v in SIM_PARAMS.items()]
+    cmd += [f"-G{k}={v}" for k, v in params.items()]
     cmd += [str(f) for f in files]
     _run(cmd, tmp, "the Verilator build of the accelerator")
     shutil.rmtree(folder, ignore_errors=True)
@@ -68,18 +74,19 @@ def verilator_binary(src: Path) -> Path:
     return binary
 
 
-def icarus_binary(src: Path) -> Path:
+def icarus_binary(src: Path, accw: int = 32) -> Path:
     """The Icarus testbench (``src/tb_icarus.v``), compiled on first use."""
     iverilog = _tool("iverilog")
     files = [src / f for f in [*CORE, "tb_icarus.v"]]
-    key = _key(files, repr(sorted(SIM_PARAMS.items())))
+    params = sim_params(accw)
+    key = _key(files, repr(sorted(params.items())))
     folder = cache_dir() / f"icarus-{key}"
     out = folder / "tb.vvp"
     if out.is_file():
         return out
     folder.mkdir(parents=True, exist_ok=True)
     cmd = [iverilog, "-g2005", "-o", str(out) + ".tmp", "-s", "tb"]
-    cmd += [f"-Ptb.dut.{k}={v}" for k, v in SIM_PARAMS.items()]
+    cmd += [f"-Ptb.dut.{k}={v}" for k, v in params.items()]
     cmd += [str(f) for f in files]
     _run(cmd, folder, "the Icarus build of the accelerator")
     Path(str(out) + ".tmp").rename(out)
@@ -87,13 +94,15 @@ def icarus_binary(src: Path) -> Path:
 
 
 def simulate(engine: str, src: Path, weights: Path, inputs: Path, outputs: Path, count: int,
-             in_addr: int, in_size: int, out_addr: int, out_size: int) -> str:
-    """Run ``count`` inferences of the sources in ``src``; returns the cycle lines."""
+             in_addr: int, in_size: int, out_addr: int, out_size: int,
+             accw: int = 32) -> str:
+    """Run ``count`` inferences of the sources in ``src`` (accumulators of ``accw`` bits,
+    as on the board); returns the cycle lines."""
     if engine == "verilator":
-        cmd = [str(verilator_binary(src)), f"+weights={weights}", str(inputs), str(outputs),
+        cmd = [str(verilator_binary(src, accw)), f"+weights={weights}", str(inputs), str(outputs),
                str(count), str(in_addr), str(in_size), str(out_addr), str(out_size)]
     else:
-        cmd = [_tool("vvp"), "-n", str(icarus_binary(src)), f"+weights={weights}",
+        cmd = [_tool("vvp"), "-n", str(icarus_binary(src, accw)), f"+weights={weights}",
                f"+input={inputs}", f"+output={outputs}", f"+n={count}",
                f"+in_addr={in_addr}", f"+in_size={in_size}", f"+out_addr={out_addr}",
                f"+out_size={out_size}"]

@@ -150,6 +150,13 @@ def _conv_layers(node: Node, graph: Graph, hw: HwConfig
         group = int(node.attrs.get("group", 1))
     cin_total, cout_total = geo["c"], w.shape[0]
     wsum = w.reshape(cout_total, -1).astype(np.int64).sum(axis=1)
+    # |sum of x * w| <= 128 * sum |w| (x, w int8): it must fit the accumulators
+    worst = 128 * int(np.abs(w.reshape(cout_total, -1).astype(np.int64)).sum(axis=1).max())
+    if worst >= 1 << (hw.acc_bits - 1):
+        raise EffcError(f"layer '{node.name}' ({node.op_type}) can sum up to {worst:,} "
+                        f"in a channel, beyond the accelerator's {hw.acc_bits}-bit "
+                        "accumulators on this board; use a board with a larger FPGA or "
+                        "--target c")
     params = _params(node, graph, cout_total, _zp(graph, node.inputs[0]) * wsum)
     common = {k: geo[k] for k in ("h", "w", "oh", "ow", "kh", "kw", "sh", "sw", "dh", "dw",
                                   "pad_t", "pad_l")}
@@ -226,6 +233,10 @@ def _pool_layer(node: Node, graph: Graph, hw: HwConfig) -> Layer:
                             "only; compile with --target c")
     c = geo["c"]
     k = geo["kh"] * geo["kw"]
+    if op == OP_AVG and 128 * k > 1 << (hw.acc_bits - 1):
+        raise EffcError(f"layer '{node.name}' (AveragePool) sums {k:,} values, beyond the "
+                        f"accelerator's {hw.acc_bits}-bit accumulators on this board; use "
+                        "--target c")
     ng = -(-c // P)
     f = {kk: geo[kk] for kk in ("h", "w", "oh", "ow", "kh", "kw", "sh", "sw", "dh", "dw",
                                 "pad_t", "pad_l")}

@@ -33,6 +33,7 @@ class HwConfig:
     act_bytes: int  # activation arena (banks x depth)
     weight_words: int  # weight memory words (P bytes each)
     param_depth: int = 256  # parameter RAM entries: output channels a descriptor
+    acc_bits: int = 32  # accumulator bits (ACCW)
 
     @property
     def lp(self) -> int:

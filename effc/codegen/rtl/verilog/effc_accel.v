@@ -15,6 +15,7 @@ module effc_accel #(
     parameter LP = 3,           // log2(P)
     parameter AW = 14,          // activation byte address bits
     parameter WAW = 14,         // weight word address bits
+    parameter ACCW = 32,        // accumulator bits (the compiler bounds every sum to fit)
     parameter PAW = 8,          // parameter RAM address bits (output channels a descriptor)
     parameter BANK_DEPTH = 2048, // bytes a bank (at most 2^(AW - LP))
     parameter WDEPTH = 1 << WAW  // weight memory words (simulation, BRAM)
@@ -27,6 +28,7 @@ module effc_accel #(
     output reg             error,     // a shadow overrun (a compiler bug), sticky
     // host port (only while idle)
     input  wire            host_w_we,
+    input  wire [P-1:0]    host_w_be,  // byte enables of the write
     input  wire [WAW-1:0]  host_w_addr,
     input  wire [8*P-1:0]  host_w_data,
     input  wire            host_a_we,
@@ -76,7 +78,7 @@ module effc_accel #(
     reg  [WAW-1:0] w_addr;
     wire [WW-1:0]  w_rdata;
     effc_wmem #(.WW(WW), .WAW(WAW), .WDEPTH(WDEPTH)) wmem (
-        .clk(clk), .we(host_w_we && state == S_IDLE),
+        .clk(clk), .we(host_w_we && state == S_IDLE), .be(host_w_be),
         .addr(state == S_IDLE ? host_w_addr : w_addr), .wdata(host_w_data), .rdata(w_rdata));
 
     reg  [AW-1:0] a_raddr;          // byte address of lane 0's byte
@@ -143,8 +145,8 @@ module effc_accel #(
     reg  [71:0] pram_q;
     reg  [7:0]  pram_shift;             // a channel's first word: its shift
     reg  [PAW-1:0] pram_raddr;
-    reg s1_issue, s1_valid, s1_first, s1_last, s1_param;
-    reg [15:0] s1_opix, s1_pidx;
+    reg s1_issue, s1_valid, s1_last, s1_param;
+    reg [PAW:0] s1_pidx;                // parameter word (S_PARAMS)
     // parameter words arrive one cycle after their read: the shift, then {mult, bias},
     // which goes into the RAM straight from the weight memory
     always @(posedge clk) begin
@@ -153,20 +155,22 @@ module effc_accel #(
     end
 
     // ---------------------------------------------------------------- pipeline registers
-    reg [4:0]  s1_nl;
-    reg s2_issue, s2_valid, s2_first, s2_last;
-    reg [15:0] s2_opix, s2_pidx;
-    reg [4:0]  s2_nl;
-    reg s3_issue, s3_valid, s3_first, s3_last;
-    reg [15:0] s3_opix, s3_pidx;
-    reg [4:0]  s3_nl;
+    reg s2_issue, s2_valid, s2_last;
+    reg s3_issue, s3_valid, s3_last;
+    // the group's output address, parameter index and lanes, taken at its last tap (the
+    // next group's last tap is a period >= P + 1 cycles later, after its drain began)
+    reg [AW-1:0]  c_opix;
+    reg [PAW-1:0] c_pidx;
+    reg [4:0]     c_nl;
     wire signed [15:0] s3_p [0:P-1];
-    reg signed [31:0] acc [0:P-1];
+    reg signed [ACCW-1:0] acc [0:P-1];
     reg [15:0] cnt;
     // shadow registers and the two-stage drain (parameter read, then requantizer)
     reg signed [31:0] shadow [0:P-1];   // a shift register: lane 0 drains first
     reg signed [31:0] e_x;
-    reg [15:0] sh_cnt, sh_addr, sh_pidx;
+    reg [15:0] sh_cnt;
+    reg [AW-1:0] sh_addr;
+    reg [PAW-1:0] sh_pidx;
     reg [4:0]  sh_nl;
     reg        d_busy;
     reg [LP:0] d_l;
@@ -225,7 +229,7 @@ module effc_accel #(
     wire ot_raw = rq_otag[TAGW-1], ot_we = rq_otag[TAGW-3];
     wire [AW-1:0] ot_addr = rq_otag[AW-1:0];
 
-    reg signed [31:0] accn [0:P-1];
+    reg signed [ACCW-1:0] accn [0:P-1];
     always @(*) begin
         for (i = 0; i < P; i = i + 1) begin
             // accumulators restart from 0 (cleared at the last tap); max pool keeps
@@ -233,18 +237,18 @@ module effc_accel #(
             // is 1 there, so its product is the input byte
             if (op == 4'd3) begin
                 if (s3_valid && {~s3_p[i][7], s3_p[i][6:0]} > acc[i][7:0])
-                    accn[i] = {24'd0, ~s3_p[i][7], s3_p[i][6:0]};
+                    accn[i] = {{(ACCW - 8){1'b0}}, ~s3_p[i][7], s3_p[i][6:0]};
                 else
                     accn[i] = acc[i];
             end else begin
-                accn[i] = acc[i] + {{16{s3_p[i][15]}}, s3_p[i]};
+                accn[i] = acc[i] + {{(ACCW - 16){s3_p[i][15]}}, s3_p[i]};
             end
         end
     end
     wire [15:0] cntn = cnt + {15'd0, s3_valid};
 
-    wire [15:0] drain_addr = sh_addr + {{(15 - LP){1'b0}}, d_l};
-    wire [15:0] e_addr = sh_addr + {{(15 - LP){1'b0}}, e_l};
+    wire [AW-1:0] drain_addr = sh_addr + {{(AW - LP - 1){1'b0}}, d_l};
+    wire [AW-1:0] e_addr = sh_addr + {{(AW - LP - 1){1'b0}}, e_l};
     // |s| + c/2 (|s| <= 2^23: at most 2^16 int8 values), as (s ^ -neg) + neg + c/2
     wire        s_neg = shadow[0][31];
     wire [23:0] dv_init = (shadow[0][23:0] ^ {24{s_neg}}) + {9'd0, sh_cnt[15:1]} +
@@ -267,7 +271,8 @@ module effc_accel #(
     always @(*) sh_top = rt_acc ? shadow[0] + rq_raw : rq_raw;
     always @(posedge clk) begin
         if (sh_copy) begin
-            for (i = 0; i < P; i = i + 1) shadow[i] <= accn[i];
+            for (i = 0; i < P; i = i + 1)
+                shadow[i] <= {{(32 - ACCW){accn[i][ACCW-1]}}, accn[i]};
         end else if (sh_shift) begin
             for (i = 0; i < P - 1; i = i + 1) shadow[i] <= shadow[i + 1];
             shadow[P-1] <= sh_top;
@@ -278,15 +283,13 @@ module effc_accel #(
         a_we <= 1'b0;
         rq_v <= 1'b0;
         // ------------------------------------------------ stage 1 -> 2: operands
-        s2_issue <= s1_issue; s2_valid <= s1_valid; s2_first <= s1_first;
-        s2_last <= s1_last; s2_opix <= s1_opix; s2_nl <= s1_nl; s2_pidx <= s1_pidx;
+        s2_issue <= s1_issue; s2_valid <= s1_valid; s2_last <= s1_last;
         if (s1_param && !s1_pidx[0]) pram_shift <= w_rdata[7:0];
         // ------------------------------------------------ stage 2 -> 3
-        s3_issue <= s2_issue; s3_valid <= s2_valid; s3_first <= s2_first;
-        s3_last <= s2_last; s3_opix <= s2_opix; s3_nl <= s2_nl; s3_pidx <= s2_pidx;
+        s3_issue <= s2_issue; s3_valid <= s2_valid; s3_last <= s2_last;
         // ------------------------------------------------ stage 3: accumulate
         if (s3_issue) begin
-            for (i = 0; i < P; i = i + 1) acc[i] <= s3_last ? 32'sd0 : accn[i];
+            for (i = 0; i < P; i = i + 1) acc[i] <= s3_last ? {ACCW{1'b0}} : accn[i];
             cnt <= s3_last ? 16'd0 : cntn;
         end
         // ------------------------------------------------ drain, stage 1
@@ -295,15 +298,15 @@ module effc_accel #(
         if (s3_issue && s3_last) begin
             if (d_busy) error <= 1'b1;
             sh_cnt <= cntn;
-            sh_addr <= s3_opix;
-            sh_nl <= s3_nl;
-            sh_pidx <= s3_pidx;
-            pram_raddr <= s3_pidx[PAW-1:0];
+            sh_addr <= c_opix;
+            sh_nl <= c_nl;
+            sh_pidx <= c_pidx;
+            pram_raddr <= c_pidx;
             d_busy <= 1'b1;
             d_l <= 0;
             d_div <= 5'd0;
         end else if (state == S_ADD_WAIT && wait_n == 5'd0) begin
-            sh_addr <= d_out0 + (chunk << LP);
+            sh_addr <= d_out0[AW-1:0] + (chunk[AW-LP-1:0] << LP);
             sh_nl <= chunk == d_ngroups - 16'd1 ? d_lastl : P[4:0];
             d_busy <= 1'b1;
             d_l <= 0;
@@ -344,7 +347,7 @@ module effc_accel #(
         // ------------------------------------------------ drain, stage 2: requantizer
         if (e_v) begin
             rq_v <= 1'b1;
-            rq_tag <= {1'b0, 1'b0, {1'b0, e_l} < {1'b0, sh_nl}, e_addr[AW-1:0]};
+            rq_tag <= {1'b0, 1'b0, {1'b0, e_l} < {1'b0, sh_nl}, e_addr};
             if (op == 4'd5) begin
                 rq_x <= e_x;
                 rq_m <= d_mo; rq_left <= 5'd0; rq_right <= d_so;
@@ -398,7 +401,7 @@ module effc_accel #(
         S_PARAMS: begin
             // two words an output channel, read once a descriptor
             s1_param <= 1'b1;
-            s1_pidx <= pcount;
+            s1_pidx <= pcount[PAW:0];
             pcount <= pcount + 1;
             if (pcount + 1 == {d_cout[14:0], 1'b0}) begin
                 state <= S_RUN;
@@ -409,11 +412,12 @@ module effc_accel #(
             // this cycle's tap (if t < K) reads aaddr and weight word wg + t
             s1_issue <= tap_issue;
             s1_valid <= tap_valid;
-            s1_first <= t == 0;
             s1_last <= t == d_k - 1;
-            s1_opix <= ogrp;
-            s1_pidx <= g << LP;
-            s1_nl <= lanes_now;
+            if (tap_issue && t == d_k - 1) begin
+                c_opix <= ogrp[AW-1:0];
+                c_pidx <= g[PAW-1:0] << LP;
+                c_nl <= lanes_now;
+            end
             if (t + 1 == d_period) begin
                 t <= 0; ci <= 0; kw <= 0;
                 ih <= ih0; iw <= iw0;
@@ -522,7 +526,7 @@ module effc_accel #(
         if (rst) begin
             state <= S_IDLE; d_busy <= 1'b0; error <= 1'b0; desc_index <= 0; e_v <= 1'b0;
             s1_issue <= 1'b0; s2_issue <= 1'b0; s3_issue <= 1'b0; s1_param <= 1'b0;
-            for (i = 0; i < P; i = i + 1) acc[i] <= 32'sd0;
+            for (i = 0; i < P; i = i + 1) acc[i] <= {ACCW{1'b0}};
             cnt <= 16'd0;
         end
     end
