@@ -167,15 +167,12 @@ module effc_accel #(
     reg [15:0] cnt;
     // shadow registers and the two-stage drain (parameter read, then requantizer)
     reg signed [31:0] shadow [0:P-1];   // a shift register: lane 0 drains first
-    reg signed [31:0] e_x;
     reg [15:0] sh_cnt;
     reg [AW-1:0] sh_addr;
     reg [PAW-1:0] sh_pidx;
     reg [4:0]  sh_nl;
     reg        d_busy;
     reg [LP:0] d_l;
-    reg        e_v;                     // drain stage 2
-    reg [LP:0] e_l;
     reg [4:0]  d_div;
     reg [23:0] dv_q;                    // numerator bits shifted out, quotient bits in
     reg [15:0] dv_r;                    // remainder < the count < 2^16
@@ -248,7 +245,6 @@ module effc_accel #(
     wire [15:0] cntn = cnt + {15'd0, s3_valid};
 
     wire [AW-1:0] drain_addr = sh_addr + {{(AW - LP - 1){1'b0}}, d_l};
-    wire [AW-1:0] e_addr = sh_addr + {{(AW - LP - 1){1'b0}}, e_l};
     // |s| + c/2 (|s| <= 2^23: at most 2^16 int8 values), as (s ^ -neg) + neg + c/2
     wire        s_neg = shadow[0][31];
     wire [23:0] dv_init = (shadow[0][23:0] ^ {24{s_neg}}) + {9'd0, sh_cnt[15:1]} +
@@ -292,16 +288,17 @@ module effc_accel #(
             for (i = 0; i < P; i = i + 1) acc[i] <= s3_last ? {ACCW{1'b0}} : accn[i];
             cnt <= s3_last ? 16'd0 : cntn;
         end
-        // ------------------------------------------------ drain, stage 1
-        pram_raddr <= sh_pidx[PAW-1:0] + {{(PAW - LP - 1){1'b0}}, d_l} + 1'b1;
-        e_v <= 1'b0;
+        // ------------------------------------------------ drain
+        // the parameter RAM is read two cycles ahead: lane 0's entry at the group's
+        // second-last stage (below), then one a cycle
+        pram_raddr <= sh_pidx + {{(PAW - LP - 1){1'b0}}, d_l} + 2'd2;
         if (s3_issue && s3_last) begin
             if (d_busy) error <= 1'b1;
             sh_cnt <= cntn;
             sh_addr <= c_opix;
             sh_nl <= c_nl;
             sh_pidx <= c_pidx;
-            pram_raddr <= c_pidx;
+            pram_raddr <= c_pidx + 1'b1;
             d_busy <= 1'b1;
             d_l <= 0;
             d_div <= 5'd0;
@@ -337,30 +334,26 @@ module effc_accel #(
                     if (d_l == P - 1) d_busy <= 1'b0;
                 end
             end else begin
-                e_v <= 1'b1;
-                e_l <= d_l;
-                e_x <= shadow[0];
+                // lane d_l into the requantizer, with its channel's parameters
+                rq_v <= 1'b1;
+                rq_tag <= {1'b0, 1'b0, {1'b0, d_l} < {1'b0, sh_nl}, drain_addr};
+                if (op == 4'd5) begin
+                    rq_x <= shadow[0];
+                    rq_m <= d_mo; rq_left <= 5'd0; rq_right <= d_so;
+                end else if (op == 4'd3) begin
+                    rq_x <= shadow[0];         // identity: x * 2^31 / 2^31, then - 128
+                    rq_m <= 32'h40000000; rq_left <= 5'd1; rq_right <= 5'd0;
+                end else begin
+                    rq_x <= shadow[0] + pram_q[31:0];
+                    rq_m <= pram_q[63:32];
+                    rq_left <= e_shift[7] ? 5'd0 : e_shift[4:0];
+                    rq_right <= e_shift[7] ? 5'd0 - e_shift[4:0] : 5'd0;
+                end
                 d_l <= d_l + 1;
                 if (d_l == P - 1) d_busy <= 1'b0;
             end
         end
-        // ------------------------------------------------ drain, stage 2: requantizer
-        if (e_v) begin
-            rq_v <= 1'b1;
-            rq_tag <= {1'b0, 1'b0, {1'b0, e_l} < {1'b0, sh_nl}, e_addr};
-            if (op == 4'd5) begin
-                rq_x <= e_x;
-                rq_m <= d_mo; rq_left <= 5'd0; rq_right <= d_so;
-            end else if (op == 4'd3) begin
-                rq_x <= e_x;                   // identity: x * 2^31 / 2^31, then - 128
-                rq_m <= 32'h40000000; rq_left <= 5'd1; rq_right <= 5'd0;
-            end else begin
-                rq_x <= e_x + pram_q[31:0];
-                rq_m <= pram_q[63:32];
-                rq_left <= e_shift[7] ? 5'd0 : e_shift[4:0];
-                rq_right <= e_shift[7] ? 5'd0 - e_shift[4:0] : 5'd0;
-            end
-        end
+        if (s2_issue && s2_last) pram_raddr <= c_pidx;
         // ------------------------------------------------ requantizer results
         if (rq_ov) begin
             if (!ot_raw) begin
@@ -478,7 +471,7 @@ module effc_accel #(
                 end
             end
         end
-        S_ADD_A: if (!d_busy && !e_v) state <= S_ADD_B;
+        S_ADD_A: if (!d_busy) state <= S_ADD_B;
         S_ADD_B: begin
             state <= S_ADD_S1;
             pcount <= 0;
@@ -512,7 +505,7 @@ module effc_accel #(
         end
         S_END: begin
             // the lanes, the drain and the requantizer finish before the next descriptor
-            if (d_busy || e_v || s1_issue || s2_issue || s3_issue) wait_n <= 0;
+            if (d_busy || s1_issue || s2_issue || s3_issue) wait_n <= 0;
             else if (wait_n == 5'd10) begin
                 state <= S_FETCH;
                 desc_addr <= desc_addr + DW[WAW-1:0];
@@ -524,7 +517,7 @@ module effc_accel #(
         default: state <= S_IDLE;
         endcase
         if (rst) begin
-            state <= S_IDLE; d_busy <= 1'b0; error <= 1'b0; desc_index <= 0; e_v <= 1'b0;
+            state <= S_IDLE; d_busy <= 1'b0; error <= 1'b0; desc_index <= 0;
             s1_issue <= 1'b0; s2_issue <= 1'b0; s3_issue <= 1'b0; s1_param <= 1'b0;
             for (i = 0; i < P; i = i + 1) acc[i] <= {ACCW{1'b0}};
             cnt <= 16'd0;
