@@ -21,6 +21,7 @@ OP_END, OP_CONV, OP_DW, OP_MAX, OP_AVG, OP_ADD = 0, 1, 2, 3, 4, 5
 OP_NAMES = {OP_CONV: "conv", OP_DW: "depthwise", OP_MAX: "maxpool", OP_AVG: "avgpool",
             OP_ADD: "add"}
 DIV_CYCLES = 26  # the average pool's divider: cycles a lane
+ADD_CYCLES = 8  # Add: cycles an element
 FIELDS = 16  # 32-bit descriptor fields
 
 
@@ -92,9 +93,10 @@ class Layer:
 
 
 def period(op: int, k: int, lanes: int) -> int:
-    """Cycles a channel group of a pixel takes: its taps, or the drain if longer."""
-    drain = lanes * DIV_CYCLES + 1 if op == OP_AVG else lanes + 1
-    return max(k, drain)
+    """Cycles a channel group of a pixel takes. The lanes hold their sums until the drain
+    (``step`` cycles a lane) has read the last one, and a drain ends before the next."""
+    step = DIV_CYCLES if op == OP_AVG else 1
+    return max(k + (lanes - 1) * step, lanes * step + 1)
 
 
 def predicted_cycles(layer: Layer, hw: HwConfig) -> int:
@@ -102,8 +104,8 @@ def predicted_cycles(layer: Layer, hw: HwConfig) -> int:
     f = layer.fields
     fetch = hw.desc_words + 2
     if layer.op == OP_ADD:
-        chunks = f["ngroups"]
-        return fetch + chunks * (3 * hw.lanes + 11) + 12
+        elements = (f["ngroups"] - 1) * hw.lanes + f["last_lanes"]
+        return fetch + elements * ADD_CYCLES + 12
     pixels = f["oh"] * f["ow"]
     run = pixels * f["ngroups"] * f["period"]
     params = 2 * f.get("cout", 0) if layer.op in (OP_CONV, OP_DW) else 0

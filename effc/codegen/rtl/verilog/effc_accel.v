@@ -7,8 +7,9 @@
 //   op 2  conv, per-lane: lane i = channel i (depthwise), P activation bytes a cycle
 //   op 3  max pool (per-lane)   op 4  average pool (per-lane, exact divider)
 //   op 5  Add (TFLite int8 ADD through the shared requantizer)   op 0  end
-// Outputs of a pixel go to shadow registers and drain through the one shared
-// requantization unit (effc_rq) while the lanes accumulate the next pixel.
+// After a channel group's last tap the lanes hold their sums while they drain, one a
+// cycle, through the one shared requantization unit (effc_rq): the compiler's period
+// leaves the lanes idle for that long. Add runs element by element through effc_rq.
 `default_nettype none
 module effc_accel #(
     parameter P = 8,            // MAC lanes (8 or 16)
@@ -25,7 +26,7 @@ module effc_accel #(
     input  wire            start,
     output wire            busy,
     output reg  [7:0]      desc_index,
-    output reg             error,     // a shadow overrun (a compiler bug), sticky
+    output reg             error,     // a drain overrun (a compiler bug), sticky
     // host port (only while idle)
     input  wire            host_w_we,
     input  wire [P-1:0]    host_w_be,  // byte enables of the write
@@ -41,9 +42,9 @@ module effc_accel #(
     localparam BAW = AW - LP;
     localparam TAGW = AW + 3;
 
-    localparam S_IDLE = 4'd0, S_FETCH = 4'd1, S_DECODE = 4'd2, S_PARAMS = 4'd4, S_RUN = 4'd5, S_END = 4'd6, S_ADD_A = 4'd7,
-               S_ADD_B = 4'd8, S_ADD_S1 = 4'd9, S_ADD_S2 = 4'd10, S_ADD_WAIT = 4'd11,
-               S_ADD_DRAIN = 4'd12;
+    localparam S_IDLE = 4'd0, S_FETCH = 4'd1, S_DECODE = 4'd2, S_PARAMS = 4'd4, S_RUN = 4'd5,
+               S_END = 4'd6, S_ADD_A = 4'd7, S_ADD_B = 4'd8, S_ADD_S1 = 4'd9,
+               S_ADD_WAIT = 4'd11;
     reg [3:0] state;
     assign busy = state != S_IDLE;
 
@@ -145,7 +146,7 @@ module effc_accel #(
     reg  [71:0] pram_q;
     reg  [7:0]  pram_shift;             // a channel's first word: its shift
     reg  [PAW-1:0] pram_raddr;
-    reg s1_issue, s1_valid, s1_last, s1_param;
+    reg s1_issue, s1_valid, s1_first, s1_last, s1_param;
     reg [PAW:0] s1_pidx;                // parameter word (S_PARAMS)
     // parameter words arrive one cycle after their read: the shift, then {mult, bias},
     // which goes into the RAM straight from the weight memory
@@ -155,8 +156,8 @@ module effc_accel #(
     end
 
     // ---------------------------------------------------------------- pipeline registers
-    reg s2_issue, s2_valid, s2_last;
-    reg s3_issue, s3_valid, s3_last;
+    reg s2_issue, s2_valid, s2_first, s2_last;
+    reg s3_issue, s3_valid, s3_first, s3_last;
     // the group's output address, parameter index and lanes, taken at its last tap (the
     // next group's last tap is a period >= P + 1 cycles later, after its drain began)
     reg [AW-1:0]  c_opix;
@@ -165,8 +166,7 @@ module effc_accel #(
     wire signed [15:0] s3_p [0:P-1];
     reg signed [ACCW-1:0] acc [0:P-1];
     reg [15:0] cnt;
-    // shadow registers and the two-stage drain (parameter read, then requantizer)
-    reg signed [31:0] shadow [0:P-1];   // a shift register: lane 0 drains first
+    // the drain: lane d_l's sum (parameter RAM read two cycles ahead)
     reg [15:0] sh_cnt;
     reg [AW-1:0] sh_addr;
     reg [PAW-1:0] sh_pidx;
@@ -177,10 +177,14 @@ module effc_accel #(
     reg [23:0] dv_q;                    // numerator bits shifted out, quotient bits in
     reg [15:0] dv_r;                    // remainder < the count < 2^16
     reg        dv_neg;
-    // Add: the activation read holds A's chunk through S_ADD_S1 and B's through S_ADD_S2
-    // (the read is registered: B's address goes out in S_ADD_S1's last cycle)
+    // Add, element pcount of chunk: A's chunk is read in S_ADD_A, B's in S_ADD_B; A's
+    // scaled value waits in add_a for B's, then their sum goes through the requantizer
     wire [8*P-1:0] add_vec = vec >> (8 * pcount[LP-1:0]);
     wire [7:0]  add_byte = add_vec[7:0];
+    reg  [31:0] add_a;
+    wire [AW-1:0] add_out = d_out0[AW-1:0] + (chunk[AW-LP-1:0] << LP) +
+                            {{(AW - LP){1'b0}}, pcount[LP-1:0]};
+    wire add_last = chunk == d_ngroups - 16'd1 && {1'b0, pcount[3:0]} == d_lastl - 5'd1;
     integer i;
 
     // ---------------------------------------------------------------- lane multipliers
@@ -229,25 +233,28 @@ module effc_accel #(
     reg signed [ACCW-1:0] accn [0:P-1];
     always @(*) begin
         for (i = 0; i < P; i = i + 1) begin
-            // accumulators restart from 0 (cleared at the last tap); max pool keeps
-            // x + 128 (0..255), so padding (-128) is that 0 as well; the lane's weight
-            // is 1 there, so its product is the input byte
+            // accumulators restart from 0 at a group's first tap (they hold the sums
+            // until drained); max pool keeps x + 128 (0..255), so padding (-128) is
+            // that 0 as well; the lane's weight is 1 there, so its product is the byte
             if (op == 4'd3) begin
-                if (s3_valid && {~s3_p[i][7], s3_p[i][6:0]} > acc[i][7:0])
+                if (s3_valid && ({~s3_p[i][7], s3_p[i][6:0]} > acc[i][7:0] || s3_first))
                     accn[i] = {{(ACCW - 8){1'b0}}, ~s3_p[i][7], s3_p[i][6:0]};
                 else
-                    accn[i] = acc[i];
+                    accn[i] = s3_first ? {ACCW{1'b0}} : acc[i];
             end else begin
-                accn[i] = acc[i] + {{(ACCW - 16){s3_p[i][15]}}, s3_p[i]};
+                accn[i] = (s3_first ? {ACCW{1'b0}} : acc[i]) +
+                          {{(ACCW - 16){s3_p[i][15]}}, s3_p[i]};
             end
         end
     end
-    wire [15:0] cntn = cnt + {15'd0, s3_valid};
+    wire [15:0] cntn = (s3_first ? 16'd0 : cnt) + {15'd0, s3_valid};
+    wire signed [ACCW-1:0] d_acc = acc[d_l[LP-1:0]];
+    wire signed [31:0] d_val = {{(32 - ACCW){d_acc[ACCW-1]}}, d_acc};
 
     wire [AW-1:0] drain_addr = sh_addr + {{(AW - LP - 1){1'b0}}, d_l};
     // |s| + c/2 (|s| <= 2^23: at most 2^16 int8 values), as (s ^ -neg) + neg + c/2
-    wire        s_neg = shadow[0][31];
-    wire [23:0] dv_init = (shadow[0][23:0] ^ {24{s_neg}}) + {9'd0, sh_cnt[15:1]} +
+    wire        s_neg = d_val[31];
+    wire [23:0] dv_init = (d_val[23:0] ^ {24{s_neg}}) + {9'd0, sh_cnt[15:1]} +
                           {23'd0, s_neg};
     wire [16:0] dv_try = {dv_r, dv_q[23]};
     wire [17:0] dv_sub = {1'b0, dv_try} - {2'b0, sh_cnt};
@@ -255,38 +262,20 @@ module effc_accel #(
     wire signed [7:0] dv_res = dv_neg ? -dv_q[7:0] : dv_q[7:0];
     wire [7:0] e_shift = pram_q[71:64];
 
-    // The shadow registers: loaded in parallel at a pixel's last tap, else shifted down
-    // by one lane when the drain consumes lane 0 or when an Add addend arrives (it enters
-    // at the top: in lane order, adding to lane 0 on the second pass, so that lane 0 is
-    // at the bottom again after P results). One enable, one data source a register.
-    wire sh_copy = s3_issue && s3_last;
-    wire sh_drain = d_busy && !(state == S_ADD_WAIT && wait_n == 5'd0) &&
-                    (op == 4'd4 ? d_div == 5'd25 : 1'b1);
-    wire sh_shift = (rq_rv && rt_raw) || sh_drain;
-    reg  signed [31:0] sh_top;
-    always @(*) sh_top = rt_acc ? shadow[0] + rq_raw : rq_raw;
-    always @(posedge clk) begin
-        if (sh_copy) begin
-            for (i = 0; i < P; i = i + 1)
-                shadow[i] <= {{(32 - ACCW){accn[i][ACCW-1]}}, accn[i]};
-        end else if (sh_shift) begin
-            for (i = 0; i < P - 1; i = i + 1) shadow[i] <= shadow[i + 1];
-            shadow[P-1] <= sh_top;
-        end
-    end
-
     always @(posedge clk) begin
         a_we <= 1'b0;
         rq_v <= 1'b0;
         // ------------------------------------------------ stage 1 -> 2: operands
-        s2_issue <= s1_issue; s2_valid <= s1_valid; s2_last <= s1_last;
+        s2_issue <= s1_issue; s2_valid <= s1_valid; s2_first <= s1_first;
+        s2_last <= s1_last;
         if (s1_param && !s1_pidx[0]) pram_shift <= w_rdata[7:0];
         // ------------------------------------------------ stage 2 -> 3
-        s3_issue <= s2_issue; s3_valid <= s2_valid; s3_last <= s2_last;
+        s3_issue <= s2_issue; s3_valid <= s2_valid; s3_first <= s2_first;
+        s3_last <= s2_last;
         // ------------------------------------------------ stage 3: accumulate
         if (s3_issue) begin
-            for (i = 0; i < P; i = i + 1) acc[i] <= s3_last ? {ACCW{1'b0}} : accn[i];
-            cnt <= s3_last ? 16'd0 : cntn;
+            for (i = 0; i < P; i = i + 1) acc[i] <= accn[i];
+            cnt <= cntn;
         end
         // ------------------------------------------------ drain
         // the parameter RAM is read two cycles ahead: lane 0's entry at the group's
@@ -302,18 +291,13 @@ module effc_accel #(
             d_busy <= 1'b1;
             d_l <= 0;
             d_div <= 5'd0;
-        end else if (state == S_ADD_WAIT && wait_n == 5'd0) begin
-            sh_addr <= d_out0[AW-1:0] + (chunk[AW-LP-1:0] << LP);
-            sh_nl <= chunk == d_ngroups - 16'd1 ? d_lastl : P[4:0];
-            d_busy <= 1'b1;
-            d_l <= 0;
         end else if (d_busy) begin
             if (op == 4'd4) begin
                 // exact average: (|s| + c/2) / c with the sign of s, restoring division
                 if (d_div == 5'd0) begin
                     dv_q <= dv_init;
                     dv_r <= 16'd0;
-                    dv_neg <= shadow[0][31];
+                    dv_neg <= s_neg;
                     d_div <= 5'd1;
                 end else if (d_div <= 5'd24) begin
                     if (!dv_sub[17]) begin
@@ -337,14 +321,11 @@ module effc_accel #(
                 // lane d_l into the requantizer, with its channel's parameters
                 rq_v <= 1'b1;
                 rq_tag <= {1'b0, 1'b0, {1'b0, d_l} < {1'b0, sh_nl}, drain_addr};
-                if (op == 4'd5) begin
-                    rq_x <= shadow[0];
-                    rq_m <= d_mo; rq_left <= 5'd0; rq_right <= d_so;
-                end else if (op == 4'd3) begin
-                    rq_x <= shadow[0];         // identity: x * 2^31 / 2^31, then - 128
+                if (op == 4'd3) begin
+                    rq_x <= d_val;             // identity: x * 2^31 / 2^31, then - 128
                     rq_m <= 32'h40000000; rq_left <= 5'd1; rq_right <= 5'd0;
                 end else begin
-                    rq_x <= shadow[0] + pram_q[31:0];
+                    rq_x <= d_val + pram_q[31:0];
                     rq_m <= pram_q[63:32];
                     rq_left <= e_shift[7] ? 5'd0 : e_shift[4:0];
                     rq_right <= e_shift[7] ? 5'd0 - e_shift[4:0] : 5'd0;
@@ -355,6 +336,17 @@ module effc_accel #(
         end
         if (s2_issue && s2_last) pram_raddr <= c_pidx;
         // ------------------------------------------------ requantizer results
+        // Add: A's scaled value waits; with B's, their sum goes in (the controller
+        // issues nothing in S_ADD_WAIT)
+        if (rq_rv && rt_raw) begin
+            if (!rt_acc) add_a <= rq_raw;
+            else begin
+                rq_v <= 1'b1;
+                rq_x <= add_a + rq_raw;
+                rq_m <= d_mo; rq_left <= 5'd0; rq_right <= d_so;
+                rq_tag <= {1'b0, 1'b0, 1'b1, add_out};
+            end
+        end
         if (rq_ov) begin
             if (!ot_raw) begin
                 a_we <= ot_we;
@@ -405,6 +397,7 @@ module effc_accel #(
             // this cycle's tap (if t < K) reads aaddr and weight word wg + t
             s1_issue <= tap_issue;
             s1_valid <= tap_valid;
+            s1_first <= t == 0;
             s1_last <= t == d_k - 1;
             if (tap_issue && t == d_k - 1) begin
                 c_opix <= ogrp[AW-1:0];
@@ -471,37 +464,32 @@ module effc_accel #(
                 end
             end
         end
-        S_ADD_A: if (!d_busy) state <= S_ADD_B;
+        // Add, one element at a time: read A's chunk, then B's; A's byte into the
+        // requantizer (raw), B's (raw, added to A's); the sum goes in when it comes out
+        S_ADD_A: state <= S_ADD_B;
         S_ADD_B: begin
             state <= S_ADD_S1;
-            pcount <= 0;
+            rq_v <= 1'b1;
+            rq_x <= {{24{add_byte[7]}}, add_byte} - {{24{d_in_zp[7]}}, d_in_zp};
+            rq_m <= d_m1; rq_left <= d_left; rq_right <= d_s1;
+            rq_tag <= {1'b1, 1'b0, 1'b0, {AW{1'b0}}};
         end
         S_ADD_S1: begin
+            state <= S_ADD_WAIT;
             rq_v <= 1'b1;
-            rq_x <= {{24{add_byte[7]}}, add_byte} -
-                    {{24{d_in_zp[7]}}, d_in_zp};
-            rq_m <= d_m1; rq_left <= d_left; rq_right <= d_s1;
-            rq_tag <= {1'b1, 1'b0, 1'b0, {(AW - LP){1'b0}}, pcount[LP-1:0]};
-            pcount <= pcount + 1;
-            if (pcount == P - 1) begin state <= S_ADD_S2; pcount <= 0; end
-        end
-        S_ADD_S2: begin
-            rq_v <= 1'b1;
-            rq_x <= {{24{add_byte[7]}}, add_byte} -
-                    {{24{d_zpb[7]}}, d_zpb};
+            rq_x <= {{24{add_byte[7]}}, add_byte} - {{24{d_zpb[7]}}, d_zpb};
             rq_m <= d_m2; rq_left <= d_left; rq_right <= d_s2;
-            rq_tag <= {1'b1, 1'b1, 1'b0, {(AW - LP){1'b0}}, pcount[LP-1:0]};
-            pcount <= pcount + 1;
-            if (pcount == P - 1) begin state <= S_ADD_WAIT; wait_n <= 5'd7; end
+            rq_tag <= {1'b1, 1'b1, 1'b0, {AW{1'b0}}};
         end
-        S_ADD_WAIT: begin
-            if (wait_n == 5'd0) state <= S_ADD_DRAIN;   // the drain starts now (above)
-            else wait_n <= wait_n - 1'b1;
-        end
-        S_ADD_DRAIN: begin
-            chunk <= chunk + 1;
-            state <= chunk + 1 == d_ngroups ? S_END : S_ADD_A;
+        S_ADD_WAIT: if (rq_rv && rt_raw && rt_acc) begin
+            // the sum went into the requantizer this cycle (above): the next element
             wait_n <= 0;
+            if (add_last) state <= S_END;
+            else begin
+                state <= S_ADD_A;
+                pcount <= pcount + 1;
+                if (pcount[LP-1:0] == P - 1) begin pcount <= 0; chunk <= chunk + 1; end
+            end
         end
         S_END: begin
             // the lanes, the drain and the requantizer finish before the next descriptor
@@ -526,10 +514,9 @@ module effc_accel #(
 
     // activation read address: taps, the Add's two vectors, or the host
     always @(*) begin
-        if (state == S_ADD_A || state == S_ADD_B ||
-            (state == S_ADD_S1 && pcount[LP-1:0] != {LP{1'b1}}))
+        if (state == S_ADD_A)
             a_raddr = d_a_base[AW-1:0] + (chunk[AW-LP-1:0] << LP);
-        else if (state == S_ADD_S1 || state == S_ADD_S2)
+        else if (state == S_ADD_B)
             a_raddr = d_b_base[AW-1:0] + (chunk[AW-LP-1:0] << LP);
         else a_raddr = aaddr[AW-1:0];
     end
