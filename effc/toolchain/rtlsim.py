@@ -45,17 +45,21 @@ def _run(cmd: list[str], cwd: Path, what: str) -> None:
         raise EffcError(f"{what} failed: {' | '.join(tail)}")
 
 
-def sim_params(accw: int) -> dict[str, int]:
-    """The simulation's parameters; the accumulator width is the board's."""
-    return SIM_PARAMS | {"ACCW": accw}
+#: Board parameters the simulation takes over (datapath widths; memories stay large).
+BOARD_WIDTHS = ("ACCW", "CW")
 
 
-def verilator_binary(src: Path, accw: int = 32) -> Path:
+def sim_params(board: dict[str, int]) -> dict[str, int]:
+    """The simulation's parameters: the accumulator and counter widths are the board's."""
+    return SIM_PARAMS | {k: board[k] for k in BOARD_WIDTHS if k in board}
+
+
+def verilator_binary(src: Path, board: dict[str, int]) -> Path:
     """The Verilator testbench (``src/tb_verilator.cpp``), built on first use."""
     verilator = _tool("verilator")
     files = [src / f for f in [*CORE, "tb_verilator.cpp"]]
     version = subprocess.run([verilator, "--version"], capture_output=True, text=True).stdout
-    params = sim_params(accw)
+    params = sim_params(board)
     key = _key(files, version + repr(sorted(params.items())))
     folder = cache_dir() / f"verilator-{key}"
     binary = folder / "obj" / "Veffc_accel"
@@ -74,11 +78,11 @@ def verilator_binary(src: Path, accw: int = 32) -> Path:
     return binary
 
 
-def icarus_binary(src: Path, accw: int = 32) -> Path:
+def icarus_binary(src: Path, board: dict[str, int]) -> Path:
     """The Icarus testbench (``src/tb_icarus.v``), compiled on first use."""
     iverilog = _tool("iverilog")
     files = [src / f for f in [*CORE, "tb_icarus.v"]]
-    params = sim_params(accw)
+    params = sim_params(board)
     key = _key(files, repr(sorted(params.items())))
     folder = cache_dir() / f"icarus-{key}"
     out = folder / "tb.vvp"
@@ -95,14 +99,14 @@ def icarus_binary(src: Path, accw: int = 32) -> Path:
 
 def simulate(engine: str, src: Path, weights: Path, inputs: Path, outputs: Path, count: int,
              in_addr: int, in_size: int, out_addr: int, out_size: int,
-             accw: int = 32) -> str:
-    """Run ``count`` inferences of the sources in ``src`` (accumulators of ``accw`` bits,
-    as on the board); returns the cycle lines."""
+             board: dict[str, int]) -> str:
+    """Run ``count`` inferences of the sources in ``src`` (with the datapath widths of
+    ``board``'s parameters); returns the cycle lines."""
     if engine == "verilator":
-        cmd = [str(verilator_binary(src, accw)), f"+weights={weights}", str(inputs), str(outputs),
+        cmd = [str(verilator_binary(src, board)), f"+weights={weights}", str(inputs), str(outputs),
                str(count), str(in_addr), str(in_size), str(out_addr), str(out_size)]
     else:
-        cmd = [_tool("vvp"), "-n", str(icarus_binary(src, accw)), f"+weights={weights}",
+        cmd = [_tool("vvp"), "-n", str(icarus_binary(src, board)), f"+weights={weights}",
                f"+input={inputs}", f"+output={outputs}", f"+n={count}",
                f"+in_addr={in_addr}", f"+in_size={in_size}", f"+out_addr={out_addr}",
                f"+out_size={out_size}"]

@@ -248,7 +248,9 @@ def _pool_layer(node: Node, graph: Graph, hw: HwConfig) -> Layer:
           "amin": int(node.attrs.get("activation_min", -128)),
           "amax": int(node.attrs.get("activation_max", 127)), "wstride": 0,
           "period": period(op, k, P), "c_off": 0}
-    lay = Layer(op, node.name, "maxpool" if op == OP_MAX else "avgpool", f, [], None, 0)
+    # the lanes multiply each byte by 1: one weight word of ones a tap, for every group
+    lay = Layer(op, node.name, "maxpool" if op == OP_MAX else "avgpool", f, [],
+                np.ones((k, P), np.int8), 0)
     lay.fields["limit"] = overlap_limit(geo, c, 0, c)
     return lay
 
@@ -361,6 +363,7 @@ def plan_model(graph: Graph, hw: HwConfig) -> Program:
             else:
                 f["win0"] = (offsets[root(node.inputs[0])] + f["win0_rel"]) & 0xFFFFFFFF
                 f["out0"] = out + f["out_rel"]
+            _check_counters(lay, node, hw)
             layers.append(lay)
         graph_layers.append({"index": index, "node": node.name, "op": node.op_type,
                              "descriptors": len(lays), "macs": sum(x.macs for x in lays)})
@@ -368,6 +371,25 @@ def plan_model(graph: Graph, hw: HwConfig) -> Program:
                    [n.name for n in head], [n.name for n in tail], [], graph_layers)
     prog.weight_words = _weight_image(prog, hw)
     return prog
+
+
+COUNTED = ("h", "w", "oh", "ow", "cin", "ngroups", "k", "period", "goff", "cout", "cs_out",
+           "wstride")
+
+
+def _check_counters(lay: Layer, node: Node, hw: HwConfig) -> None:
+    """Sizes, counts and window coordinates must fit the accelerator's counters."""
+    f = lay.fields
+    limit = (1 << hw.count_bits) - 1
+    values = {k: f[k] for k in COUNTED if k in f}
+    if "kh" in f:
+        values["window row"] = (f["oh"] - 1) * f["sh"] + (f["kh"] - 1) * f["dh"]
+        values["window column"] = (f["ow"] - 1) * f["sw"] + (f["kw"] - 1) * f["dw"]
+    big = [(k, v) for k, v in values.items() if v > limit]
+    if big:
+        raise EffcError(f"layer '{node.name}' ({node.op_type}) needs a {big[0][0]} of "
+                        f"{big[0][1]:,}, beyond the accelerator's {hw.count_bits}-bit counters "
+                        f"(at most {limit:,}) on this board; use a smaller layer or --target c")
 
 
 def _weight_image(prog: Program, hw: HwConfig) -> list[int]:

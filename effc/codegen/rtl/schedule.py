@@ -21,7 +21,7 @@ OP_END, OP_CONV, OP_DW, OP_MAX, OP_AVG, OP_ADD = 0, 1, 2, 3, 4, 5
 OP_NAMES = {OP_CONV: "conv", OP_DW: "depthwise", OP_MAX: "maxpool", OP_AVG: "avgpool",
             OP_ADD: "add"}
 DIV_CYCLES = 26  # the average pool's divider: cycles a lane
-ADD_CYCLES = 8  # Add: cycles an element
+ADD_CYCLES = 9  # Add: cycles an element
 FIELDS = 16  # 32-bit descriptor fields
 
 
@@ -35,6 +35,7 @@ class HwConfig:
     weight_words: int  # weight memory words (P bytes each)
     param_depth: int = 256  # parameter RAM entries: output channels a descriptor
     acc_bits: int = 32  # accumulator bits (ACCW)
+    count_bits: int = 16  # loop counters and size fields (CW)
 
     @property
     def lp(self) -> int:

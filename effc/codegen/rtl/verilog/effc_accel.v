@@ -17,6 +17,7 @@ module effc_accel #(
     parameter AW = 14,          // activation byte address bits
     parameter WAW = 14,         // weight word address bits
     parameter ACCW = 32,        // accumulator bits (the compiler bounds every sum to fit)
+    parameter CW = 16,          // loop counter and size field bits (the compiler checks)
     parameter PAW = 8,          // parameter RAM address bits (output channels a descriptor)
     parameter BANK_DEPTH = 2048, // bytes a bank (at most 2^(AW - LP))
     parameter WDEPTH = 1 << WAW  // weight memory words (simulation, BRAM)
@@ -44,7 +45,7 @@ module effc_accel #(
 
     localparam S_IDLE = 4'd0, S_FETCH = 4'd1, S_DECODE = 4'd2, S_PARAMS = 4'd4, S_RUN = 4'd5,
                S_END = 4'd6, S_ADD_A = 4'd7, S_ADD_B = 4'd8, S_ADD_S1 = 4'd9,
-               S_ADD_WAIT = 4'd11;
+               S_ADD_S2 = 4'd10, S_ADD_WAIT = 4'd11;
     reg [3:0] state;
     assign busy = state != S_IDLE;
 
@@ -54,26 +55,29 @@ module effc_accel #(
     wire [7:0]  d_kw = desc[11:4];
     wire [3:0]  d_sh = desc[15:12], d_sw = desc[19:16], d_dh = desc[23:20], d_dw = desc[27:24];
     wire [4:0]  d_lastl = {1'b0, desc[31:28]} + 5'd1;
-    wire [15:0] d_h = desc[47:32], d_w = desc[63:48];
-    wire [15:0] d_oh = desc[79:64], d_ow = desc[95:80];
+    wire [CW-1:0] d_h = desc[32 +: CW], d_w = desc[48 +: CW];
+    wire [CW-1:0] d_oh = desc[64 +: CW], d_ow = desc[80 +: CW];
     wire [31:0] d_win0 = desc[127:96];
-    wire [15:0] d_cin = desc[143:128], d_ngroups = desc[159:144];
+    wire [CW-1:0] d_cin = desc[128 +: CW], d_ngroups = desc[144 +: CW];
     wire [31:0] d_row_step = desc[191:160], d_col_step = desc[223:192];
     wire [31:0] d_prow_step = desc[255:224], d_pcol_step = desc[287:256];
-    wire [15:0] d_out0 = desc[303:288], d_cs_out = desc[319:304];
-    wire [15:0] d_wbase = desc[335:320], d_wstride = desc[351:336];
+    wire [AW-1:0] d_out0 = desc[288 +: AW];
+    wire [CW-1:0] d_cs_out = desc[304 +: CW];
+    wire [WAW-1:0] d_wbase = desc[320 +: WAW];
+    wire [CW-1:0] d_wstride = desc[336 +: CW];
     wire [7:0]  d_in_zp = desc[359:352], d_out_zp = desc[367:360];
     wire [7:0]  d_amin = desc[375:368], d_amax = desc[383:376];
     wire [7:0]  d_pad_t = desc[391:384], d_pad_l = desc[399:392];
-    wire [15:0] d_k = desc[415:400];
-    wire [15:0] d_period = desc[431:416], d_goff = desc[447:432];
+    wire [CW-1:0] d_k = desc[400 +: CW];
+    wire [CW-1:0] d_period = desc[416 +: CW], d_goff = desc[432 +: CW];
     // Add
     wire [31:0] d_a_base = desc[127:96], d_b_base = desc[191:160];
     wire [4:0]  d_s1 = desc[196:192], d_s2 = desc[204:200], d_so = desc[212:208];
     wire [4:0]  d_left = desc[220:216];
     wire [7:0]  d_zpb = desc[391:384];
     wire [31:0] d_m1 = desc[447:416], d_m2 = desc[479:448], d_mo = desc[511:480];
-    wire [15:0] d_pbase = desc[463:448], d_cout = desc[479:464];
+    wire [WAW-1:0] d_pbase = desc[448 +: WAW];
+    wire [CW-1:0] d_cout = desc[464 +: CW];
 
     // ---------------------------------------------------------------- memories
     reg  [WAW-1:0] w_addr;
@@ -113,19 +117,19 @@ module effc_accel #(
     assign host_a_rdata = vec[7:0];
 
     // ---------------------------------------------------------------- loop state
-    reg [15:0] g;                       // channel group within the pixel
-    reg [15:0] oh, ow;                  // output pixel
-    reg [15:0] t;                       // tap slot within the group's period
-    reg [15:0] ci;
+    reg [CW-1:0] g;                     // channel group within the pixel
+    reg [CW-1:0] oh, ow;                // output pixel
+    reg [CW-1:0] t;                     // tap slot within the group's period
+    reg [CW-1:0] ci;
     reg [7:0]  kw;
     // input coordinates (signed) and activation addresses; addresses wrap modulo 2^AW,
     // which is exact for every tap inside the input (the only ones read)
-    reg signed [16:0] ih0, iw0, ih, iw;
+    reg signed [CW:0] ih0, iw0, ih, iw;
     reg [AW-1:0] prow, ppix, gorg, arow, acol, aaddr;
-    reg [15:0] opix, ogrp;              // output address of the pixel / of the group
-    reg [15:0] wg;                      // weight word of the group's first tap
-    reg [15:0] pcount;
-    reg [15:0] chunk;
+    reg [AW-1:0] opix, ogrp;            // output address of the pixel / of the group
+    reg [WAW-1:0] wg;                   // weight word of the group's first tap
+    reg [CW-1:0] pcount;
+    reg [CW-1:0] chunk;
     reg [4:0]  wait_n;
     reg [WAW-1:0] desc_addr;
     reg [4:0]  fetch_n;
@@ -133,9 +137,9 @@ module effc_accel #(
     wire [8*P-1:0] x_byte = op == 4'd1 ? {P{vec[7:0]}} : vec;
 
     wire tap_issue = state == S_RUN && t < d_k;
-    wire tap_valid = !ih[16] && ih < $signed({1'b0, d_h}) && !iw[16] &&
+    wire tap_valid = !ih[CW] && ih < $signed({1'b0, d_h}) && !iw[CW] &&
                      iw < $signed({1'b0, d_w});
-    wire last_group = g == d_ngroups - 16'd1;
+    wire last_group = g == d_ngroups - 1'b1;
     wire [4:0] lanes_now = last_group ? d_lastl : P[4:0];
 
     // ---------------------------------------------------------------- parameter RAM
@@ -165,9 +169,9 @@ module effc_accel #(
     reg [4:0]     c_nl;
     wire signed [15:0] s3_p [0:P-1];
     reg signed [ACCW-1:0] acc [0:P-1];
-    reg [15:0] cnt;
+    reg [CW-1:0] cnt;
     // the drain: lane d_l's sum (parameter RAM read two cycles ahead)
-    reg [15:0] sh_cnt;
+    reg [CW-1:0] sh_cnt;
     reg [AW-1:0] sh_addr;
     reg [PAW-1:0] sh_pidx;
     reg [4:0]  sh_nl;
@@ -175,31 +179,32 @@ module effc_accel #(
     reg [LP:0] d_l;
     reg [4:0]  d_div;
     reg [23:0] dv_q;                    // numerator bits shifted out, quotient bits in
-    reg [15:0] dv_r;                    // remainder < the count < 2^16
+    reg [CW-1:0] dv_r;                  // remainder < the count < 2^CW
     reg        dv_neg;
     // Add, element pcount of chunk: A's chunk is read in S_ADD_A, B's in S_ADD_B; A's
     // scaled value waits in add_a for B's, then their sum goes through the requantizer
     wire [8*P-1:0] add_vec = vec >> (8 * pcount[LP-1:0]);
     wire [7:0]  add_byte = add_vec[7:0];
     reg  [31:0] add_a;
+    reg  [7:0]  add_q;                  // the byte read last cycle (A's, then B's)
     wire [AW-1:0] add_out = d_out0[AW-1:0] + (chunk[AW-LP-1:0] << LP) +
                             {{(AW - LP){1'b0}}, pcount[LP-1:0]};
-    wire add_last = chunk == d_ngroups - 16'd1 && {1'b0, pcount[3:0]} == d_lastl - 5'd1;
+    wire add_last = chunk == d_ngroups - 1'b1 && {1'b0, pcount[3:0]} == d_lastl - 5'd1;
     integer i;
 
     // ---------------------------------------------------------------- lane multipliers
     // lane i's operands (registered inside effc_mul2, stage 2): the input byte as it is,
-    // byte 0 (broadcast) or byte i; a padding tap reads the input zero point on
-    // convolutions (the compiler took zp * sum(weights) off the bias) and 0 on average
-    // pool; max pool and Add take the byte with weight 1. int8 x int8: two lanes share
-    // one effc_mul2 (one SB_MAC16 in its dual 8x8 mode on iCE40).
+    // byte 0 (broadcast) or byte i, and the weight word's byte i (pools: ones); a
+    // padding tap reads the descriptor's input zero point (convolutions: the compiler
+    // took zp * sum(weights) off the bias; average pool: 0); max pool takes every byte
+    // (padding is never the largest). int8 x int8: two lanes share one effc_mul2 (one
+    // SB_MAC16 in its dual 8x8 mode on iCE40).
     wire [8*P-1:0] x_op, w_op;
     genvar l;
     generate
         for (l = 0; l < P; l = l + 1) begin : lane
-            assign x_op[8*l +: 8] = s1_valid || !(conv_op || op == 4'd4) ? x_byte[8*l +: 8] :
-                                   conv_op ? d_in_zp : 8'd0;
-            assign w_op[8*l +: 8] = conv_op ? w_rdata[8*l +: 8] : 8'd1;
+            assign x_op[8*l +: 8] = s1_valid || op == 4'd3 ? x_byte[8*l +: 8] : d_in_zp;
+            assign w_op[8*l +: 8] = w_rdata[8*l +: 8];
         end
         for (l = 0; l < P; l = l + 2) begin : pair
             wire [15:0] pa, pb;
@@ -236,28 +241,28 @@ module effc_accel #(
             // accumulators restart from 0 at a group's first tap (they hold the sums
             // until drained); max pool keeps x + 128 (0..255), so padding (-128) is
             // that 0 as well; the lane's weight is 1 there, so its product is the byte
+            // (max pool uses the low 8 bits only: the others just add)
+            accn[i] = (s3_first ? {ACCW{1'b0}} : acc[i]) +
+                      {{(ACCW - 16){s3_p[i][15]}}, s3_p[i]};
             if (op == 4'd3) begin
                 if (s3_valid && ({~s3_p[i][7], s3_p[i][6:0]} > acc[i][7:0] || s3_first))
-                    accn[i] = {{(ACCW - 8){1'b0}}, ~s3_p[i][7], s3_p[i][6:0]};
+                    accn[i][7:0] = {~s3_p[i][7], s3_p[i][6:0]};
                 else
-                    accn[i] = s3_first ? {ACCW{1'b0}} : acc[i];
-            end else begin
-                accn[i] = (s3_first ? {ACCW{1'b0}} : acc[i]) +
-                          {{(ACCW - 16){s3_p[i][15]}}, s3_p[i]};
+                    accn[i][7:0] = s3_first ? 8'd0 : acc[i][7:0];
             end
         end
     end
-    wire [15:0] cntn = (s3_first ? 16'd0 : cnt) + {15'd0, s3_valid};
+    wire [CW-1:0] cntn = (s3_first ? {CW{1'b0}} : cnt) + {{(CW - 1){1'b0}}, s3_valid};
     wire signed [ACCW-1:0] d_acc = acc[d_l[LP-1:0]];
     wire signed [31:0] d_val = {{(32 - ACCW){d_acc[ACCW-1]}}, d_acc};
 
     wire [AW-1:0] drain_addr = sh_addr + {{(AW - LP - 1){1'b0}}, d_l};
     // |s| + c/2 (|s| <= 2^23: at most 2^16 int8 values), as (s ^ -neg) + neg + c/2
     wire        s_neg = d_val[31];
-    wire [23:0] dv_init = (d_val[23:0] ^ {24{s_neg}}) + {9'd0, sh_cnt[15:1]} +
+    wire [23:0] dv_init = (d_val[23:0] ^ {24{s_neg}}) + {{(25 - CW){1'b0}}, sh_cnt[CW-1:1]} +
                           {23'd0, s_neg};
-    wire [16:0] dv_try = {dv_r, dv_q[23]};
-    wire [17:0] dv_sub = {1'b0, dv_try} - {2'b0, sh_cnt};
+    wire [CW:0] dv_try = {dv_r, dv_q[23]};
+    wire [CW+1:0] dv_sub = {1'b0, dv_try} - {2'b0, sh_cnt};
     // an average of int8 values is an int8 value: the quotient is at most 128
     wire signed [7:0] dv_res = dv_neg ? -dv_q[7:0] : dv_q[7:0];
     wire [7:0] e_shift = pram_q[71:64];
@@ -296,15 +301,15 @@ module effc_accel #(
                 // exact average: (|s| + c/2) / c with the sign of s, restoring division
                 if (d_div == 5'd0) begin
                     dv_q <= dv_init;
-                    dv_r <= 16'd0;
+                    dv_r <= {CW{1'b0}};
                     dv_neg <= s_neg;
                     d_div <= 5'd1;
                 end else if (d_div <= 5'd24) begin
-                    if (!dv_sub[17]) begin
-                        dv_r <= dv_sub[15:0];
+                    if (!dv_sub[CW+1]) begin
+                        dv_r <= dv_sub[CW-1:0];
                         dv_q <= {dv_q[22:0], 1'b1};
                     end else begin
-                        dv_r <= dv_try[15:0];
+                        dv_r <= dv_try[CW-1:0];
                         dv_q <= {dv_q[22:0], 1'b0};
                     end
                     d_div <= d_div + 5'd1;
@@ -322,7 +327,7 @@ module effc_accel #(
                 rq_v <= 1'b1;
                 rq_tag <= {1'b0, 1'b0, {1'b0, d_l} < {1'b0, sh_nl}, drain_addr};
                 if (op == 4'd3) begin
-                    rq_x <= d_val;             // identity: x * 2^31 / 2^31, then - 128
+                    rq_x <= {24'd0, d_acc[7:0]}; // identity: x * 2^31 / 2^31, then - 128
                     rq_m <= 32'h40000000; rq_left <= 5'd1; rq_right <= 5'd0;
                 end else begin
                     rq_x <= d_val + pram_q[31:0];
@@ -388,7 +393,7 @@ module effc_accel #(
             s1_param <= 1'b1;
             s1_pidx <= pcount[PAW:0];
             pcount <= pcount + 1;
-            if (pcount + 1 == {d_cout[14:0], 1'b0}) begin
+            if (pcount + 1'b1 == {d_cout[CW-2:0], 1'b0}) begin
                 state <= S_RUN;
                 w_addr <= d_wbase[WAW-1:0];
             end else w_addr <= w_addr + 1'b1;
@@ -464,20 +469,26 @@ module effc_accel #(
                 end
             end
         end
-        // Add, one element at a time: read A's chunk, then B's; A's byte into the
-        // requantizer (raw), B's (raw, added to A's); the sum goes in when it comes out
+        // Add, one element at a time: read A's chunk, then B's; each byte is held a cycle
+        // (add_q), then goes into the requantizer (raw; B's added to A's); the sum goes
+        // in when it comes out
         S_ADD_A: state <= S_ADD_B;
         S_ADD_B: begin
             state <= S_ADD_S1;
+            add_q <= add_byte;
+        end
+        S_ADD_S1: begin
+            state <= S_ADD_S2;
+            add_q <= add_byte;
             rq_v <= 1'b1;
-            rq_x <= {{24{add_byte[7]}}, add_byte} - {{24{d_in_zp[7]}}, d_in_zp};
+            rq_x <= {{24{add_q[7]}}, add_q} - {{24{d_in_zp[7]}}, d_in_zp};
             rq_m <= d_m1; rq_left <= d_left; rq_right <= d_s1;
             rq_tag <= {1'b1, 1'b0, 1'b0, {AW{1'b0}}};
         end
-        S_ADD_S1: begin
+        S_ADD_S2: begin
             state <= S_ADD_WAIT;
             rq_v <= 1'b1;
-            rq_x <= {{24{add_byte[7]}}, add_byte} - {{24{d_zpb[7]}}, d_zpb};
+            rq_x <= {{24{add_q[7]}}, add_q} - {{24{d_zpb[7]}}, d_zpb};
             rq_m <= d_m2; rq_left <= d_left; rq_right <= d_s2;
             rq_tag <= {1'b1, 1'b1, 1'b0, {AW{1'b0}}};
         end
@@ -508,7 +519,7 @@ module effc_accel #(
             state <= S_IDLE; d_busy <= 1'b0; error <= 1'b0; desc_index <= 0;
             s1_issue <= 1'b0; s2_issue <= 1'b0; s3_issue <= 1'b0; s1_param <= 1'b0;
             for (i = 0; i < P; i = i + 1) acc[i] <= {ACCW{1'b0}};
-            cnt <= 16'd0;
+            cnt <= {CW{1'b0}};
         end
     end
 

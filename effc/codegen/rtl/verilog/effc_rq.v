@@ -3,7 +3,7 @@
 //                                 right) + zp, amin, amax)
 // (tflite::MultiplyByQuantizedMultiplier) for 0 <= m < 2^31 (the compiler checks it; so
 // the high multiply never saturates). The int32 result before the zero point and the
-// clamp comes out on y_raw after 4 cycles (raw_valid, raw_tag), y one cycle later
+// clamp comes out on y_raw after 4 cycles (raw_valid, raw_tag), y two cycles later
 // (out_valid, out_tag). One input per cycle. The tag and the shifts travel with the
 // value; zp, amin and amax must stay constant while values are in flight (they are per
 // descriptor), so they need no pipeline.
@@ -30,7 +30,9 @@ module effc_rq #(parameter TAGW = 24) (
     // array elements in continuous assignments)
     reg        v2, v3, v4;
     reg [4:0]  rt2, rt3, rt4;
-    reg [TAGW-1:0] tg2, tg3, tg4;
+    reg [TAGW-1:0] tg2, tg3, tg4, tg6;
+    reg        v6;
+    reg signed [9:0] sat_q;            // y_raw saturated to 10 bits
     // stage 2: operands (x shifted left) registered for the multiplier
     reg signed [31:0] s2_a;
     reg [30:0] s2_b;
@@ -63,17 +65,19 @@ module effc_rq #(parameter TAGW = 24) (
     // zero point and clamp on 10 bits: y_raw saturated to -512..511 first
     wire        fits = &y_raw[31:9] || !(|y_raw[31:9]);
     wire signed [9:0] sat = fits ? y_raw[9:0] : {y_raw[31], {9{!y_raw[31]}}};
-    wire signed [10:0] with_zp = sat + $signed(zp);
+    wire signed [10:0] with_zp = sat_q + $signed(zp);
 
     always @(posedge clk) begin
-        v2 <= in_valid; v3 <= v2; v4 <= v3; raw_valid <= v4; out_valid <= raw_valid;
+        v2 <= in_valid; v3 <= v2; v4 <= v3; raw_valid <= v4; v6 <= raw_valid;
+        out_valid <= v6;
         rt2 <= right; rt3 <= rt2; rt4 <= rt3;
-        tg2 <= tag; tg3 <= tg2; tg4 <= tg3; raw_tag <= tg4; out_tag <= raw_tag;
+        tg2 <= tag; tg3 <= tg2; tg4 <= tg3; raw_tag <= tg4; tg6 <= raw_tag; out_tag <= tg6;
         s2_a <= x << left;
         s2_b <= m[30:0];
         s3_p <= s2_a * $signed({1'b0, s2_b});
         s4_s <= {{2{big_p[32]}}, big_p} + $signed({3'd0, k_add});
         y_raw <= shifted[31:0];
+        sat_q <= sat;
         if (with_zp < $signed(amin)) y <= amin;
         else if (with_zp > $signed(amax)) y <= amax;
         else y <= with_zp[7:0];

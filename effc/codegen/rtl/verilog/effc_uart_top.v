@@ -7,7 +7,7 @@
 `default_nettype none
 module effc_uart_top #(
     parameter P = 8, parameter LP = 3, parameter AW = 14, parameter WAW = 14,
-    parameter ACCW = 32, parameter PAW = 8, parameter BANK_DEPTH = 2048,
+    parameter ACCW = 32, parameter CW = 16, parameter PAW = 8, parameter BANK_DEPTH = 2048,
     parameter WDEPTH = 1 << WAW,
     parameter DIV = 104
 ) (
@@ -16,9 +16,9 @@ module effc_uart_top #(
     output reg  tx,
     output wire led
 );
-    localparam CW = $clog2(DIV + 1);      // bit-period counter width
+    localparam BPW = $clog2(DIV + 1);      // bit-period counter width
     // ---------------------------------------------------------------- receiver
-    reg [CW-1:0] rx_cnt = 0;
+    reg [BPW-1:0] rx_cnt = 0;
     reg [3:0]  rx_bit = 0;
     reg [7:0]  rx_sh = 0;
     reg        rx_busy = 0, rx_v = 0;
@@ -37,7 +37,7 @@ module effc_uart_top #(
         end else rx_cnt <= rx_cnt + 1'b1;
     end
     // ---------------------------------------------------------------- transmitter
-    reg [CW-1:0] tx_cnt = 0;
+    reg [BPW-1:0] tx_cnt = 0;
     reg [3:0]  tx_bit = 0;
     reg [9:0]  tx_sh = 10'h3ff;
     reg        tx_busy = 0;
@@ -74,7 +74,7 @@ module effc_uart_top #(
     wire [7:0] desc_index, a_rdata;
     reg  [P-1:0] w_be = 0;
     assign led = busy;
-    effc_accel #(.P(P), .LP(LP), .AW(AW), .WAW(WAW), .ACCW(ACCW), .PAW(PAW),
+    effc_accel #(.P(P), .LP(LP), .AW(AW), .WAW(WAW), .ACCW(ACCW), .CW(CW), .PAW(PAW),
                  .BANK_DEPTH(BANK_DEPTH), .WDEPTH(WDEPTH)) core (
         .clk(clk), .rst(rst), .start(start), .busy(busy), .desc_index(desc_index),
         .error(error), .host_w_we(w_we), .host_w_be(w_be), .host_w_addr(addr[WAW-1:0]),
