@@ -177,6 +177,7 @@ module effc_accel #(
     reg [4:0]  sh_nl;
     reg        d_busy;
     reg [LP:0] d_l;
+    reg [P-1:0] d_sel;                  // one-hot d_l (a short path into the requantizer)
     reg [4:0]  d_div;
     reg [23:0] dv_q;                    // numerator bits shifted out, quotient bits in
     reg [CW-1:0] dv_r;                  // remainder < the count < 2^CW
@@ -253,7 +254,11 @@ module effc_accel #(
         end
     end
     wire [CW-1:0] cntn = (s3_first ? {CW{1'b0}} : cnt) + {{(CW - 1){1'b0}}, s3_valid};
-    wire signed [ACCW-1:0] d_acc = acc[d_l[LP-1:0]];
+    reg signed [ACCW-1:0] d_acc;
+    always @(*) begin
+        d_acc = {ACCW{1'b0}};
+        for (i = 0; i < P; i = i + 1) d_acc = d_acc | (acc[i] & {ACCW{d_sel[i]}});
+    end
     wire signed [31:0] d_val = {{(32 - ACCW){d_acc[ACCW-1]}}, d_acc};
 
     wire [AW-1:0] drain_addr = sh_addr + {{(AW - LP - 1){1'b0}}, d_l};
@@ -295,6 +300,7 @@ module effc_accel #(
             pram_raddr <= c_pidx + 1'b1;
             d_busy <= 1'b1;
             d_l <= 0;
+            d_sel <= {{(P - 1){1'b0}}, 1'b1};
             d_div <= 5'd0;
         end else if (d_busy) begin
             if (op == 4'd4) begin
@@ -320,6 +326,7 @@ module effc_accel #(
                                dv_res > $signed(d_amax) ? d_amax : dv_res;
                     d_div <= 5'd0;
                     d_l <= d_l + 1;
+                    d_sel <= d_sel << 1;
                     if (d_l == P - 1) d_busy <= 1'b0;
                 end
             end else begin
@@ -336,6 +343,7 @@ module effc_accel #(
                     rq_right <= e_shift[7] ? 5'd0 - e_shift[4:0] : 5'd0;
                 end
                 d_l <= d_l + 1;
+                d_sel <= d_sel << 1;
                 if (d_l == P - 1) d_busy <= 1'b0;
             end
         end
