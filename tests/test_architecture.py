@@ -31,6 +31,7 @@ LAYER_OF = {
     "effc.engines": "engines",
     "effc": "driver", "effc.api": "driver", "effc.compiler": "driver",
     "effc.verify": "driver", "effc.report": "driver", "effc.demo": "driver",
+    "effc.sweep": "driver",
     "effc.cli": "cli",
 }
 

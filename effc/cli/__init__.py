@@ -102,8 +102,17 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     output = _output_path(args.output)
     x = _load_inputs(args.input)
-    result = run_engine(args.model, args.engine, x, input_shapes=args.input_shape,
-                        profile=args.profile)
+    if args.ray is not None:
+        from effc.sweep.shard import run_sharded
+
+        if not Path(args.model).is_dir():
+            raise EffcError("--ray runs a compiled folder; first run 'effc compile "
+                            f"{args.model} -o OUTDIR', then 'effc run OUTDIR --ray'")
+        result = run_sharded(args.model, args.engine, x, args.profile, args.ray or None,
+                             args.workers)
+    else:
+        result = run_engine(args.model, args.engine, x, input_shapes=args.input_shape,
+                            profile=args.profile)
     _save_outputs(output, result.values)
     if args.json:
         print(json.dumps(result.to_json() | {"output": str(args.output)}))
@@ -156,6 +165,12 @@ def cmd_prune(args: argparse.Namespace) -> int:
     return prune_from_args(args)
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from effc.cli.sweep import cmd_sweep as sweep
+
+    return sweep(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="effc", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -179,6 +194,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input-shape", action="append", metavar="NAME=DxD...")
     p.add_argument("--json", action="store_true")
     p.add_argument("--profile", action="store_true", help="instructions per layer (qemu)")
+    from effc.cli.sweep import add_ray_arguments, add_sweep_arguments
+
+    add_ray_arguments(p, "split the samples across a Ray cluster's workers (same bytes as "
+                         "one process)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("compile", help="compile a model into OUTDIR")
@@ -198,6 +217,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_synth_arguments(p)
     p.set_defaults(func=cmd_synth)
+
+    p = sub.add_parser("sweep", help="compile and measure a grid of compile options: "
+                                     "accuracy, cycles, flash, RAM, Pareto frontier")
+    add_sweep_arguments(p)
+    p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("boards", help="list the known boards")
     p.set_defaults(func=cmd_boards)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from typing import NoReturn
 
 from effc.cli.prune import add_prune_arguments, prune_options_from_args
 from effc.codegen import target_names
 from effc.compiler import CompileOptions, compile_model
+from effc.errors import EffcError
 from effc.passes.lower_int8 import WEIGHT_GRANULARITIES
 
 
@@ -56,14 +58,38 @@ def add_compile_arguments(p: argparse.ArgumentParser) -> None:
     add_prune_arguments(p)
 
 
+def options_from_args(args: argparse.Namespace) -> CompileOptions:
+    """The ``CompileOptions`` that parsed ``effc compile`` arguments ask for."""
+    return CompileOptions(quantize=args.quantize, calib=args.calib,
+                          calibrator=args.calibrator, weight_quant=args.weight_quant,
+                          input_shapes=args.input_shape,
+                          board=args.board, target=args.target, name=args.name,
+                          prune=prune_options_from_args(args), force=args.force,
+                          verify=args.verify, optimize=args.optimize,
+                          winograd=args.winograd, fps=args.fps)
+
+
+class _RaisingParser(argparse.ArgumentParser):
+    """A parser whose mistakes are ``EffcError``s (the caller names where they came from)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise EffcError(message)
+
+
+def compile_parser() -> argparse.ArgumentParser:
+    """``effc compile``'s arguments, on a parser that raises instead of exiting."""
+    parser = _RaisingParser(prog="effc compile", add_help=False)
+    add_compile_arguments(parser)
+    return parser
+
+
+def options_from_argv(argv: list[str]) -> CompileOptions:
+    """The ``CompileOptions`` of ``effc compile MODEL -o OUTDIR *argv`` (the sweep's points)."""
+    return options_from_args(compile_parser().parse_args(["MODEL", "-o", "OUTDIR", *argv]))
+
+
 def compile_from_args(args: argparse.Namespace) -> int:
-    options = CompileOptions(quantize=args.quantize, calib=args.calib,
-                             calibrator=args.calibrator, weight_quant=args.weight_quant,
-                             input_shapes=args.input_shape,
-                             board=args.board, target=args.target, name=args.name,
-                             prune=prune_options_from_args(args), force=args.force,
-                             verify=args.verify, optimize=args.optimize,
-                             winograd=args.winograd, fps=args.fps)
+    options = options_from_args(args)
     compiled = compile_model(args.model, args.output, options)
     m = compiled.manifest
     print(f"compiled {m['name']} ({m['quantize']}): {m['summary']['macs']:,} MACs, "
