@@ -207,8 +207,9 @@ def run_sweep(config: SweepConfig, flags: dict[str, str],
         try:
             make_options(list(point.args))
         except EffcError as exc:
-            raise EffcError(f"grid file '{config.grid}': the point {point.label(swept) or '(one)'}"
-                            f" is not a valid compile: {exc}; fix the grid") from None
+            every = point.label([k for k, _ in point.options])
+            raise EffcError(f"grid file '{config.grid}': the point {every} is not a valid "
+                            f"compile: {exc}; fix the grid") from None
     if config.workers is not None and config.workers < 1:
         raise EffcError(f"--workers {config.workers}: give 1 or more")
     inputs, digest = prepare_inputs(config)
