@@ -158,3 +158,32 @@ def test_interrupted_sweep_resumes_the_missing_points(tmp_path: Path) -> None:
     final = records(out)
     assert len(final) == 4 and len({r["key"] for r in final}) == 4  # nothing ran twice
     assert final[:len(first)] == first
+
+
+def test_grid_cases_pair_options(tmp_path: Path) -> None:
+    """[[cases]] are combined with every point of the lists; a missing board is the
+    default one; the args are effc compile's flags."""
+    from effc.cli.sweep import compile_flags
+    from effc.errors import EffcError
+    from effc.sweep.grid import load_grid
+
+    grid = tmp_path / "grid.toml"
+    grid.write_text("prune = [0.25, 0.5]\nno_verify = true\nprune-layer = [['a=0.5', 'b=1']]\n"
+                    "[[cases]]\nboard = 'mps2-an386'\n"
+                    "[[cases]]\nboard = 'icebreaker'\ntarget = 'rtl'\n")
+    points, swept = load_grid(grid, compile_flags())
+    assert swept == ["board", "target", "prune"]
+    assert [p.args for p in points][1:3] == [
+        ("--board", "mps2-an386", "--prune", "0.5", "--no-verify", "--prune-layer", "a=0.5",
+         "--prune-layer", "b=1"),
+        ("--board", "icebreaker", "--target", "rtl", "--prune", "0.25", "--no-verify",
+         "--prune-layer", "a=0.5", "--prune-layer", "b=1")]
+    grid.write_text("prune = [0.5]\n")
+    assert [p.args for p in load_grid(grid, compile_flags())[0]] == [
+        ("--board", "mps2-an386", "--prune", "0.5")]
+    for text, words in (("[[cases]]\nprune = [0.1, 0.2]\n", "in a case takes one value"),
+                        ("prune = 0.5\n[[cases]]\nprune = 0.2\n", "given twice"),
+                        ("cases = 3\n", r"must be \[\[cases\]\] tables")):
+        grid.write_text(text)
+        with pytest.raises(EffcError, match=words):
+            load_grid(grid, compile_flags())

@@ -103,7 +103,7 @@ def run_point(args: list[str], make_options: Callable[[list[str]], CompileOption
             record: dict[str, Any] = {
                 "status": "ok", "accuracy": accuracy(_first(reference), inputs.labels),
                 "samples": len(inputs.labels), "macs": m["summary"]["macs"],
-                "params": m["summary"]["params"], "board": m.get("board")}
+                "params": m["summary"]["params"]}
             if "pruning" in m:
                 record["pruned_channels"] = m["pruning"]["channels"]["removed"]
             if "verification" in m and "differing_values" in m["verification"]:

@@ -1,0 +1,123 @@
+"""effc sweep and effc run on a Ray cluster this module starts (``ray start --head``, two
+CPUs) and stops (by its process group): the same records as the local pool, and a
+sharded QEMU run of KWS's 16 vectors byte for byte the single-process run's."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from effc.cli import main
+from effc.errors import EffcError
+from tests.c_models import compiled, tflm_vectors
+from tests.conftest import ROOT
+from tests.test_sweep import records, sweep_args
+
+pytest.importorskip("ray", reason="the ray extra (pip install effc[ray]; scripts/setup.sh "
+                                  "installs it)")
+pytestmark = pytest.mark.slow
+RAY = Path(sys.executable).with_name("ray")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A local head node; its address. Every process it starts shares its process group,
+    which is ended afterwards (nothing else on the machine is touched)."""
+    port = _free_port()
+    log = tmp_path_factory.mktemp("ray") / "ray.log"
+    with log.open("w") as f:
+        head = subprocess.Popen([str(RAY), "start", "--head", "--block", "--num-cpus", "2",
+                                 "--port", str(port), "--include-dashboard=false",
+                                 "--disable-usage-stats", "--object-store-memory",
+                                 str(100 * 1024 * 1024)], stdout=f, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    address = f"127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while "will now block" not in log.read_text():
+            assert head.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.5)
+        yield address
+    finally:
+        for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 10)):
+            try:
+                os.killpg(head.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                head.wait(timeout=wait)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+
+
+def test_ray_sweep_equals_the_local_one(tmp_path: Path, ray_cluster: str,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """2 ratios x 2 criteria, locally and on the cluster (found through RAY_ADDRESS, as
+    ``--ray`` alone does): the same records, key for key."""
+    grid = tmp_path / "grid.toml"
+    grid.write_text("prune = [0.25, 0.5]\nprune-criterion = ['l1', 'activation']\n"
+                    "no-verify = true\n")
+    assert main(sweep_args(grid, tmp_path / "local", "--workers", "2")) == 0
+    env = dict(os.environ, RAY_ADDRESS=ray_cluster)
+    result = subprocess.run([sys.executable, "-m", "effc.cli",
+                             *sweep_args(grid, tmp_path / "ray", "--ray")],
+                            capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
+    assert result.returncode == 0, result.stderr
+    local = {r["key"]: r for r in records(tmp_path / "local")}
+    ray = {r["key"]: r for r in records(tmp_path / "ray")}
+    assert len(local) == 4 and all(r["status"] == "ok" for r in local.values())
+    assert ray == local
+    assert json.loads((tmp_path / "ray" / "summary.json").read_text())["frontier"] == \
+        json.loads((tmp_path / "local" / "summary.json").read_text())["frontier"]
+
+
+def test_ray_missing_tool_names_tool_and_worker(tmp_path: Path, ray_cluster: str) -> None:
+    """The up-front check on every node: a grid needing a program the workers lack."""
+    from effc.sweep import ray_runner
+
+    with pytest.raises(EffcError) as caught:
+        ray = ray_runner.connect(ray_cluster)
+        try:
+            ray_runner.check_tools(ray, ["gcc", "effc-no-such-tool"])
+        finally:
+            ray.shutdown()
+    text = str(caught.value)
+    assert "lacks effc-no-such-tool" in text and socket.gethostname() in text
+    assert "\n" not in text
+
+
+def test_sharded_qemu_run_of_kws_is_byte_identical(tmp_path_factory: pytest.TempPathFactory,
+                                                   ray_cluster: str) -> None:
+    folder = compiled(tmp_path_factory, "kws_ref_model").folder
+    x, _ = tflm_vectors("kws_ref_model")
+    tmp = tmp_path_factory.mktemp("kws-shards")
+    np.save(tmp / "x.npy", x)
+    outs = {}
+    for name, extra in (("single", []), ("ray", ["--ray", ray_cluster, "--workers", "3"])):
+        result = subprocess.run([sys.executable, "-m", "effc.cli", "run", str(folder),
+                                 "--engine", "qemu", "--input", str(tmp / "x.npy"), "--output",
+                                 str(tmp / f"{name}.npy"), "--json", *extra],
+                                capture_output=True, text=True, cwd=ROOT, timeout=600)
+        assert result.returncode == 0, result.stderr
+        outs[name] = json.loads(result.stdout)
+    assert (tmp / "ray.npy").read_bytes() == (tmp / "single.npy").read_bytes()
+    assert np.load(tmp / "single.npy").shape[0] == 16
+    del outs["ray"]["output"], outs["single"]["output"]
+    assert outs["ray"] == outs["single"]  # instructions, cycles, stack, 16 inferences
