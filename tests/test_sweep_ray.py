@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +22,8 @@ from effc.cli import main
 from effc.errors import EffcError
 from tests.c_models import compiled, tflm_vectors
 from tests.conftest import ROOT
-from tests.test_sweep import records, sweep_args
+from tests.test_cli_errors import assert_one_line_error, effc
+from tests.test_sweep import DIGITS, records, sweep_args
 
 pytest.importorskip("ray", reason="the ray extra (pip install effc[ray]; scripts/setup.sh "
                                   "installs it)")
@@ -65,6 +67,10 @@ def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 break
             except subprocess.TimeoutExpired:
                 continue
+        # The address file `ray stop` would remove: --ray auto must not find a dead cluster.
+        current = Path(tempfile.gettempdir()) / "ray" / "ray_current_cluster"
+        if current.is_file() and current.read_text().strip().endswith(f":{port}"):
+            current.unlink()
 
 
 def test_ray_sweep_equals_the_local_one(tmp_path: Path, ray_cluster: str,
@@ -101,6 +107,18 @@ def test_ray_missing_tool_names_tool_and_worker(tmp_path: Path, ray_cluster: str
     text = str(caught.value)
     assert "lacks effc-no-such-tool" in text and socket.gethostname() in text
     assert "\n" not in text
+
+
+def test_no_cluster_at_the_address_is_one_line(tmp_path: Path) -> None:
+    np.save(tmp_path / "x.npy", np.zeros((2, 1, 8, 8), np.float32))
+    folder = tmp_path / "digits"
+    assert main(["compile", str(DIGITS), "-o", str(folder)]) == 0
+    result = effc("run", str(folder), "--input", str(tmp_path / "x.npy"), "--output",
+                  str(tmp_path / "y.npy"), "--ray", f"127.0.0.1:{_free_port()}")
+    assert_one_line_error(result, "no Ray cluster answers at", "ray start --head")
+    assert_one_line_error(effc("run", str(folder), "--input", str(tmp_path / "x.npy"),
+                               "--output", str(tmp_path / "y.npy"), "--workers", "2"),
+                          "add --ray")
 
 
 def test_sharded_qemu_run_of_kws_is_byte_identical(tmp_path_factory: pytest.TempPathFactory,

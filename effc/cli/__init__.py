@@ -100,6 +100,8 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from effc.api import run_engine
 
+    if args.workers is not None and args.ray is None:
+        raise EffcError("--workers splits a run across Ray workers; add --ray [ADDRESS]")
     output = _output_path(args.output)
     x = _load_inputs(args.input)
     if args.ray is not None:

@@ -10,6 +10,8 @@ once; before any work, one task on every node checks the programs the work needs
 from __future__ import annotations
 
 import io
+import os
+import socket
 import tarfile
 import tempfile
 from collections.abc import Callable
@@ -23,6 +25,7 @@ from effc.sweep.grid import Point
 from effc.sweep.point import SweepInputs, run_point
 
 INSTALL = "pip install effc[ray]"
+PROBE_SECONDS = 5.0
 
 
 def _ray() -> Any:
@@ -33,11 +36,36 @@ def _ray() -> Any:
     return ray
 
 
+def _check_reachable(address: str | None) -> None:
+    """Refuse in one line a cluster address where nothing answers: ``ray.init`` would
+    retry it for minutes (a stopped cluster leaves its address behind for ``auto``)."""
+    try:  # Ray's own resolution of None, "auto" and RAY_ADDRESS (not a public API)
+        from ray._private.services import canonicalize_bootstrap_address
+
+        found = canonicalize_bootstrap_address(address)
+    except ConnectionError:
+        raise EffcError(f"no Ray cluster is running for --ray {address}; start one with 'ray "
+                        "start --head' or give --ray HOST:PORT") from None
+    except Exception:
+        return  # ray.init reports it
+    if not found or "://" in found:
+        return  # a Ray instance of our own, or a Ray client address
+    host, _, port = found.rpartition(":")
+    where = ("RAY_ADDRESS" if os.environ.get("RAY_ADDRESS") else
+             f"--ray {address}" if address else "the last Ray cluster started here")
+    try:
+        socket.create_connection((host, int(port)), timeout=PROBE_SECONDS).close()
+    except (OSError, ValueError):
+        raise EffcError(f"no Ray cluster answers at {found} ({where}); start one with 'ray "
+                        "start --head' or give --ray HOST:PORT") from None
+
+
 def connect(address: str | None) -> Any:
     """The ``ray`` module, initialized on the cluster at ``address``."""
     ray = _ray()
     if ray.is_initialized():
         return ray
+    _check_reachable(address)
     try:
         ray.init(address=address, include_dashboard=False, log_to_driver=False,
                  configure_logging=True, logging_level="ERROR")
