@@ -24,6 +24,7 @@ from effc.boards import Board, McuBoard, qemu_boards
 from effc.engines import Engine, EngineResult, register_engine
 from effc.errors import EffcError
 from effc.outdir import OutDir
+from effc.progress import step
 from effc.reference.interpreter import Feeds, as_feeds, inference_count, inference_feeds
 from effc.toolchain.cycles import core_timing, cycles_by_segment, disassemble
 from effc.toolchain.firmware import FIRMWARE_DIR, find_tool, mcu_board, outdir_firmware, run_tool
@@ -244,8 +245,9 @@ def run_qemu_model(compiled: Artifact, x: Feeds, profile: bool = False) -> Engin
     if profile:
         elf = outdir_firmware(board, OutDir.existing(compiled.folder), manifest["c"], profile=True).elf
     data = b"".join(pack(inputs, inference_feeds(graph, feeds, i)) for i in range(count))
-    run = run_qemu(elf, board, data, packed_bytes(outputs), count=True, profile=profile,
-                   pcs=True, timeout=timeout_for(count, manifest["summary"]["macs"]))
+    with step(f"running {count} inference(s) under QEMU ({board.name})"):
+        run = run_qemu(elf, board, data, packed_bytes(outputs), count=True, profile=profile,
+                       pcs=True, timeout=timeout_for(count, manifest["summary"]["macs"]))
     cycles = _cycles(elf, board, run, profile)
     values = unpack(outputs, run.outputs, run.samples)
     fw = manifest["firmware"]
