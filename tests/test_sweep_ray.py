@@ -6,75 +6,40 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
-import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from bench.ray_cluster import free_port, local_ray_cluster
 from effc.cli import main
 from effc.errors import EffcError
 from tests.c_models import compiled, tflm_vectors
-from tests.conftest import ROOT
+from tests.conftest import IN_CI, ROOT
 from tests.test_cli_errors import assert_one_line_error, effc
 from tests.test_sweep import DIGITS, records, sweep_args
 
-pytest.importorskip("ray", reason="the ray extra (pip install effc[ray]; scripts/setup.sh "
-                                  "installs it)")
+try:
+    import ray  # noqa: F401
+except ImportError:
+    if IN_CI:  # scripts/setup.sh installs the ray extra: CI runs these
+        raise
+    pytest.skip("the ray extra is not installed (pip install effc[ray])", allow_module_level=True)
 pytestmark = pytest.mark.slow
-RAY = Path(sys.executable).with_name("ray")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A local head node; its address. Every process it starts shares its process group,
-    which is ended afterwards (nothing else on the machine is touched)."""
-    port = _free_port()
-    log = tmp_path_factory.mktemp("ray") / "ray.log"
-    with log.open("w") as f:
-        head = subprocess.Popen([str(RAY), "start", "--head", "--block", "--num-cpus", "2",
-                                 "--port", str(port), "--include-dashboard=false",
-                                 "--disable-usage-stats", "--object-store-memory",
-                                 str(100 * 1024 * 1024)], stdout=f, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-    address = f"127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while "will now block" not in log.read_text():
-            assert head.poll() is None and time.monotonic() < deadline, log.read_text()
-            time.sleep(0.5)
+    """A local head node with two CPUs (bench/ray_cluster.py); its address."""
+    with local_ray_cluster(tmp_path_factory.mktemp("ray") / "ray.log") as address:
         yield address
-    finally:
-        for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 10)):
-            try:
-                os.killpg(head.pid, sig)
-            except ProcessLookupError:
-                break
-            try:
-                head.wait(timeout=wait)
-                break
-            except subprocess.TimeoutExpired:
-                continue
-        # The address file `ray stop` would remove: --ray auto must not find a dead cluster.
-        current = Path(tempfile.gettempdir()) / "ray" / "ray_current_cluster"
-        if current.is_file() and current.read_text().strip().endswith(f":{port}"):
-            current.unlink()
 
 
-def test_ray_sweep_equals_the_local_one(tmp_path: Path, ray_cluster: str,
-                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ray_sweep_equals_the_local_one(tmp_path: Path, ray_cluster: str) -> None:
     """2 ratios x 2 criteria, locally and on the cluster (found through RAY_ADDRESS, as
     ``--ray`` alone does): the same records, key for key."""
     grid = tmp_path / "grid.toml"
@@ -114,7 +79,7 @@ def test_no_cluster_at_the_address_is_one_line(tmp_path: Path) -> None:
     folder = tmp_path / "digits"
     assert main(["compile", str(DIGITS), "-o", str(folder)]) == 0
     result = effc("run", str(folder), "--input", str(tmp_path / "x.npy"), "--output",
-                  str(tmp_path / "y.npy"), "--ray", f"127.0.0.1:{_free_port()}")
+                  str(tmp_path / "y.npy"), "--ray", f"127.0.0.1:{free_port()}")
     assert_one_line_error(result, "no Ray cluster answers at", "ray start --head")
     assert_one_line_error(effc("run", str(folder), "--input", str(tmp_path / "x.npy"),
                                "--output", str(tmp_path / "y.npy"), "--workers", "2"),
