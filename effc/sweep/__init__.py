@@ -200,8 +200,10 @@ def run_local(todo: list[tuple[str, Point]], make_options: Callable[[list[str]],
 
 def run_sweep(config: SweepConfig, flags: dict[str, str],
               make_options: Callable[[list[str]], CompileOptions],
-              report: Callable[[str], None] = print) -> SweepResult:
-    """Run every point of the grid not yet in SWEEPDIR/results.jsonl; all records."""
+              report: Callable[[str], None] | None = None) -> SweepResult:
+    """Run every point of the grid not yet in SWEEPDIR/results.jsonl; all records.
+    ``report`` gets a line per finished point (default: printed at once)."""
+    report = report or (lambda line: print(line, flush=True))
     points, swept = load_grid(config.grid, flags)
     for point in points:  # a mistake in the grid is found before any work
         try:
