@@ -88,10 +88,10 @@ def test_frontier_and_budget() -> None:
 
     rs = [rec("a", 0.90, 100, 3_000_000, 10), rec("b", 0.95, 200, 20, 10),
           rec("c", 0.93, 300, 10, 10), rec("d", 0.95, 150, 30, 700_000),
-          {"key": "e", "status": "failed", "error": "x"}]
-    assert [r["key"] for r in frontier(rs, "cycles")] == ["a", "d"]
+          {"key": "e", "status": "failed", "error": "x"}, rec("f", 0.95, 150, 40, 700_000)]
+    assert [r["key"] for r in frontier(rs, "cycles")] == ["a", "d", "f"]  # d, f tie
     assert [r["key"] for r in frontier(rs, "flash_bytes")] == ["c", "b"]
-    assert best_fit(rs, "mps2-an386")["key"] == "d"  # 4 MB flash, 4 MB RAM
+    assert best_fit(rs, "mps2-an386")["key"] == "d"  # 4 MB flash, 4 MB RAM; less flash than f
     assert best_fit(rs, "nucleo-l4r5zi")["key"] == "b"  # 2 MB flash, 640 KB RAM
 
 

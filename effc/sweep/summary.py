@@ -17,15 +17,17 @@ PLOT = "frontier.png"
 
 def frontier(records: list[dict[str, Any]], cost: str) -> list[dict[str, Any]]:
     """The points no other beats: none has at least their accuracy at no more ``cost``
-    with one of the two strictly better. Ordered by cost."""
+    with one of the two strictly better (points with equal figures are all on it).
+    Ordered by cost, then grid order."""
+    order = {id(r): i for i, r in enumerate(records)}
     points = [r for r in records if r.get("status") == "ok" and r.get(cost) is not None]
-    points.sort(key=lambda r: (r[cost], -r["accuracy"], r["key"]))
+    points.sort(key=lambda r: (r[cost], -r["accuracy"], order[id(r)]))
     front: list[dict[str, Any]] = []
-    best = -1.0
     for r in points:
-        if r["accuracy"] > best:
+        last = front[-1] if front else None
+        if last is None or r["accuracy"] > last["accuracy"] or \
+                (r["accuracy"] == last["accuracy"] and r[cost] == last[cost]):
             front.append(r)
-            best = r["accuracy"]
     return front
 
 
@@ -38,16 +40,16 @@ def fits(record: dict[str, Any], board: McuBoard) -> bool:
 
 def best_fit(records: list[dict[str, Any]], board_name: str) -> dict[str, Any] | None:
     """The most accurate point that fits ``board_name`` (then the fewest cycles, the
-    least flash)."""
+    least flash, the first in the grid)."""
     board = load_board(board_name)
     if not isinstance(board, McuBoard):
         raise EffcError(f"--budget-board {board_name} is an FPGA board; give an MCU board "
                         "(its flash and RAM are the budget; see 'effc boards')")
-    fitting = [r for r in records if fits(r, board)]
+    fitting = [(i, r) for i, r in enumerate(records) if fits(r, board)]
     if not fitting:
         return None
-    return min(fitting, key=lambda r: (-r["accuracy"], r.get("cycles") or 0,
-                                       r["flash_bytes"], r["key"]))
+    return min(fitting, key=lambda ir: (-ir[1]["accuracy"], ir[1].get("cycles") or 0,
+                                        ir[1]["flash_bytes"], ir[0]))[1]
 
 
 def compile_command(model: str, calib: str | None, args: list[str], outdir: str) -> str:
