@@ -130,8 +130,9 @@ def test_digits_sweep(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert again.manifest["firmware"]["flash_bytes"] == best["flash_bytes"]
 
 
-def test_interrupted_sweep_resumes_the_missing_points(tmp_path: Path) -> None:
-    """SIGINT after the first point is written; the rerun runs only the others."""
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupted_sweep_resumes_the_missing_points(tmp_path: Path, sig: int) -> None:
+    """Ctrl-C or a kill after the first point is written; the rerun runs only the others."""
     grid = tmp_path / "grid.toml"
     grid.write_text("prune = [0.25, 0.5]\nprune-criterion = ['l1', 'activation']\n"
                     "no-verify = true\n")
@@ -144,7 +145,7 @@ def test_interrupted_sweep_resumes_the_missing_points(tmp_path: Path) -> None:
     while not (results.is_file() and results.read_text().count("\n") >= 1):
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
         time.sleep(0.2)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "effc: interrupted" in err and "Traceback" not in err

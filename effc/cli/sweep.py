@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 from pathlib import Path
 
 from effc.cli.compile import compile_parser, options_from_argv
@@ -53,6 +54,10 @@ def compile_flags() -> dict[str, str]:
     return flags
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def cmd_sweep(args: argparse.Namespace) -> int:
     from effc.sweep import SweepConfig, run_sweep
     from effc.sweep.summary import PLOT, best_fit, compile_command, frontier, plot, print_table
@@ -66,6 +71,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         from effc.boards import load_board
 
         load_board(args.budget_board)  # an unknown board is refused before any work
+    # A kill (SIGTERM) ends the sweep as Ctrl-C does: the workers are stopped, every
+    # finished point is already in results.jsonl.
+    signal.signal(signal.SIGTERM, _interrupt)
     result = run_sweep(config, compile_flags(), options_from_argv)
     records, folder = result.records, Path(args.output)
     title = f"{Path(args.model).name}: {len(records)} points"
