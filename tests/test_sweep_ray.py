@@ -1,6 +1,7 @@
 """effc sweep and effc run on a Ray cluster this module starts (``ray start --head``, two
-CPUs) and stops (by its process group): the same records as the local pool, and a
-sharded QEMU run of KWS's 16 vectors byte for byte the single-process run's."""
+CPUs) and stops (by its process group): the same records as the local pool, and
+sharded QEMU (KWS's 16 vectors) and Verilator runs byte for byte the single-process
+runs'."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from bench.ray_cluster import free_port, local_ray_cluster
 from effc.cli import main
 from effc.errors import EffcError
 from tests.c_models import compiled, tflm_vectors
-from tests.conftest import IN_CI, ROOT
+from tests.conftest import EXAMPLES, IN_CI, ROOT
 from tests.test_cli_errors import assert_one_line_error, effc
 from tests.test_sweep import DIGITS, records, sweep_args
 
@@ -104,3 +105,25 @@ def test_sharded_qemu_run_of_kws_is_byte_identical(tmp_path_factory: pytest.Temp
     assert np.load(tmp / "single.npy").shape[0] == 16
     del outs["ray"]["output"], outs["single"]["output"]
     assert outs["ray"] == outs["single"]  # instructions, cycles, stack, 16 inferences
+
+
+def test_sharded_verilator_run_is_byte_identical(tmp_path: Path, ray_cluster: str) -> None:
+    """The digits CNN on the RTL accelerator (icebreaker): 6 samples over 2 workers."""
+    folder = tmp_path / "digits-rtl"
+    data = np.load(EXAMPLES / "digits" / "digits_data.npz")
+    np.save(tmp_path / "calib.npy", data["x_calib"][:32])
+    np.save(tmp_path / "x.npy", data["x_test"][:6])
+    assert main(["compile", str(DIGITS), "-o", str(folder), "--calib",
+                 str(tmp_path / "calib.npy"), "--board", "icebreaker", "--no-verify"]) == 0
+    outs = {}
+    for name, extra in (("single", []), ("ray", ["--ray", ray_cluster, "--workers", "2"])):
+        result = subprocess.run([sys.executable, "-m", "effc.cli", "run", str(folder),
+                                 "--engine", "verilator", "--input", str(tmp_path / "x.npy"),
+                                 "--output", str(tmp_path / f"{name}.npy"), "--json", *extra],
+                                capture_output=True, text=True, cwd=ROOT, timeout=900)
+        assert result.returncode == 0, result.stderr
+        outs[name] = json.loads(result.stdout)
+    assert (tmp_path / "ray.npy").read_bytes() == (tmp_path / "single.npy").read_bytes()
+    del outs["ray"]["output"], outs["single"]["output"]
+    assert outs["ray"] == outs["single"]
+    assert len(outs["ray"]["cycles_all_samples"]) == 6
