@@ -176,6 +176,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"{m['instructions']:,} instructions per inference ({m['instructions_per_mac']} "
               f"per MAC), flash {m['flash_bytes']:,} B, static RAM {m['ram_bytes']:,} B "
               f"(arena {m['arena_bytes']:,} B), stack {m['stack_bytes']:,} B")
+    if m.get("cycles_per_inference"):  # the board engine: measured by the DWT
+        mhz = m["clock_hz"] / 1e6
+        print(f"{m['cycles']:,} cycles per inference, measured by the DWT on {m['board']} at "
+              f"{mhz:g} MHz ({1000 * m['cycles'] / m['clock_hz']:.3f} ms; min "
+              f"{m['cycles_min']:,}, max {m['cycles_max']:,} over {m['inferences']} "
+              f"inference(s)), {m['cycles_per_mac']} per MAC, through probe {m['probe']}")
     if m.get("cycles_estimate"):
         model = m["cycle_model"]
         print(f"cycles_estimate {m['cycles_estimate']:,} on {model['core']} "
@@ -305,6 +311,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_ray_arguments(p, "split the samples across a Ray cluster's workers (same bytes as "
                          "one process)")
+    p.epilog = ("--engine board runs on the attached board through pyocd (EFFC_PROBE=ID picks "
+                "one probe of several) and reports the cycles its DWT counter measured")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("compile", help="compile a model into OUTDIR")

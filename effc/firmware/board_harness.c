@@ -6,6 +6,12 @@
  * cycle counter brackets each inference; the console gets, per sample,
  *   EFFC sample <i> status <s> cycles <n> out <hex bytes>
  * then "EFFC done samples=<n> clock_hz=<hz>", and the core sleeps.
+ *
+ * The same results go to RAM, into effc_board_results, for a host reading them through
+ * the debug probe (effc run --engine board, effc/engines/board.py): five words (magic,
+ * samples done, samples, output size, clock in Hz), then status[n], cycles[n] and
+ * out[n][output size]. The host clears the magic word while the core is halted at reset;
+ * the harness writes it last, after every sample.
  */
 #include <stdint.h>
 
@@ -26,8 +32,23 @@
 #define DWT_CYCCNT (*(volatile uint32_t *)0xE0001004u)
 #define DWT_LAR (*(volatile uint32_t *)0xE0001FB0u)
 
+#define EFFC_RESULTS_MAGIC 0xEFFCD0E5u
+
 int EFFC_MODEL_ENTRY(const int8_t *in, int8_t *out);
 int main(void);
+
+struct effc_board_results {
+    uint32_t magic; /* EFFC_RESULTS_MAGIC once every sample has run */
+    uint32_t done;  /* samples finished so far */
+    uint32_t samples;
+    uint32_t output_size;
+    uint32_t clock_hz;
+    uint32_t status[EFFC_BOARD_SAMPLES]; /* the entry's return value */
+    uint32_t cycles[EFFC_BOARD_SAMPLES]; /* DWT CYCCNT around the entry */
+    uint8_t out[EFFC_BOARD_SAMPLES][EFFC_MODEL_OUTPUT_SIZE];
+};
+
+volatile struct effc_board_results effc_board_results;
 
 static int8_t effc_output[EFFC_MODEL_OUTPUT_SIZE] __attribute__((aligned(8)));
 
@@ -71,11 +92,20 @@ int main(void)
     DWT_LAR = 0xC5ACCE55u;       /* unlock (Cortex-M7; ignored elsewhere) */
     DWT_CYCCNT = 0u;
     DWT_CTRL |= 1u;              /* CYCCNTENA */
+    effc_board_results.samples = EFFC_BOARD_SAMPLES;
+    effc_board_results.output_size = EFFC_MODEL_OUTPUT_SIZE;
+    effc_board_results.clock_hz = hz;
     effc_print("EFFC board start\r\n");
     for (uint32_t i = 0; i < EFFC_BOARD_SAMPLES; i++) {
         uint32_t start = DWT_CYCCNT;
         int status = EFFC_MODEL_ENTRY(effc_board_inputs[i], effc_output);
         uint32_t cycles = DWT_CYCCNT - start;
+        effc_board_results.status[i] = (uint32_t)status;
+        effc_board_results.cycles[i] = cycles;
+        for (uint32_t k = 0; k < EFFC_MODEL_OUTPUT_SIZE; k++) {
+            effc_board_results.out[i][k] = (uint8_t)effc_output[k];
+        }
+        effc_board_results.done = i + 1u;
         effc_print("EFFC sample ");
         effc_print_u32(i);
         effc_print(" status ");
@@ -93,6 +123,8 @@ int main(void)
     effc_print(" clock_hz=");
     effc_print_u32(hz);
     effc_print("\r\n");
+    __asm__ volatile("dmb" ::: "memory");
+    effc_board_results.magic = EFFC_RESULTS_MAGIC;
     for (;;) {
         __asm__ volatile("wfi");
     }

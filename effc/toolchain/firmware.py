@@ -280,11 +280,13 @@ def board_inputs_header(samples: list[bytes], input_size: int) -> bytes:
 
 
 def board_firmware(board: McuBoard, out: OutDir, c: dict[str, Any],
-                   samples: list[bytes], measure: bool = False) -> Firmware:
-    """The real-board image of a compiled OUTDIR (``OUTDIR/firmware-board``): the board
-    harness with ``samples`` compiled in, linked at the board's real flash and RAM
-    sizes, so the linker's region overflow checks fire. ``measure`` links it with
-    roomy regions instead, to learn its size whatever it is (the fit check)."""
+                   samples: list[bytes], measure: bool = False,
+                   folder: str = BOARD_FIRMWARE) -> Firmware:
+    """The real-board image of a compiled OUTDIR (``OUTDIR/firmware-board``, or
+    ``folder``): the board harness with ``samples`` compiled in, linked at the board's
+    real flash and RAM sizes, so the linker's region overflow checks fire. ``measure``
+    links it with roomy regions instead, to learn its size whatever it is (the fit
+    check)."""
     hw = board.hardware
     if hw is None:
         raise ToolchainError(f"board '{board.name}' has no [hardware] table (soc, "
@@ -295,10 +297,10 @@ def board_firmware(board: McuBoard, out: OutDir, c: dict[str, Any],
              f"-DEFFC_UART_BAUD={hw.uart_baud}u")
     old_glue = (out.path(c["folder"]) / GLUE_SOURCE).is_file()
     return build_firmware(out.path(c["folder"]), _roomy(board) if measure else board,
-                          out.path(BOARD_FIRMWARE),
+                          out.path(folder),
                           runtime=False, extra_cflags=flags,
                           model_sources=[*c["sources"], *([GLUE_SOURCE] if old_glue else [])],
                           firmware_src=src, harness=BOARD_SOURCES,
                           generated={"effc_board_inputs.h": board_inputs_header(
                               samples, c["input_bytes"])},
-                          place=lambda name, data: out.write(f"{BOARD_FIRMWARE}/{name}", data))
+                          place=lambda name, data: out.write(f"{folder}/{name}", data))

@@ -14,7 +14,7 @@ from typing import Any
 from effc.boards import Board, McuBoard
 from effc.errors import EffcError
 
-PROBE_TIMEOUT = 8.0  # seconds: the search for a probe, so a missing one fails within 10 s
+PROBE_TIMEOUT = 6.0  # seconds: the search for a probe; with the start-up, within 10 s even under load
 
 
 class FlashError(EffcError):
@@ -123,41 +123,80 @@ def _search_probes(unique_id: str | None) -> tuple[list[Any], list[str]]:
     return found["probes"], kinds
 
 
-def flash_pyocd(plan: FlashPlan, probe: str | None = None) -> str:
-    """Program ``plan.image`` through pyocd's Python API, verify, reset; returns the probe."""
+class ProbeLink:
+    """An open pyocd session through one probe: ``program`` writes an image, ``target``
+    reaches the core and its memory (reset_and_halt, resume, read32, write32,
+    read_memory_block8, get_state, read_core_register). A context manager."""
+
+    def __init__(self, session: Any, unique_id: str) -> None:
+        self.session = session
+        self.unique_id = unique_id
+
+    @property
+    def target(self) -> Any:
+        return self.session.target
+
+    def program(self, image: Path, address: int) -> None:
+        from pyocd.flash.file_programmer import FileProgrammer
+
+        FileProgrammer(self.session).program(str(image), file_format="bin",
+                                             base_address=address)
+
+    def __enter__(self) -> ProbeLink:
+        self.session.__enter__()  # opens the session (closes it again if that fails)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.session.__exit__(*exc)
+
+
+def connect_pyocd(board: Board, target: str, probe: str | None = None,
+                  choose: str = "--probe ID") -> ProbeLink:
+    """The one attached probe (or the one whose ID contains ``probe``), not yet opened;
+    one-line errors when there is none or several (``choose`` says how to pick one)."""
     probes, kinds = _search_probes(probe)
     if not probes:
         which = f"with an ID containing '{probe}' " if probe else ""
         raise FlashError(f"no debug probe {which}found: pyocd searched USB for "
-                         f"{', '.join(kinds)} probes; connect {plan.board.name} by USB (its "
-                         "ST-LINK), or give --probe ID (pyocd list)")
+                         f"{', '.join(kinds)} probes; connect {board.name} by USB (its "
+                         f"ST-LINK), or give {choose} (pyocd list)")
     if len(probes) > 1 and probe is None:
         ids = ", ".join(p.unique_id for p in probes)
         raise FlashError(f"{len(probes)} debug probes are connected ({ids}); choose one with "
-                         "--probe ID")
+                         f"{choose}")
     from pyocd.core.helpers import ConnectHelper
-    from pyocd.flash.file_programmer import FileProgrammer
 
     chosen = probes[0]
+    session = ConnectHelper.session_with_chosen_probe(
+        blocking=False, unique_id=chosen.unique_id, target_override=target,
+        options={"frequency": 4_000_000})
+    if session is None:
+        raise FlashError(f"pyocd could not open probe {chosen.unique_id}")
+    return ProbeLink(session, str(chosen.unique_id))
+
+
+def probe_failure(board: Board, target: str, link: ProbeLink, exc: Exception,
+                  doing: str) -> FlashError:
+    """pyocd's exception as one line, with the pack hint when the target is unknown."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    hint = f"; install the target's pack: pyocd pack install {target}" \
+        if "target" in first.lower() else ""
+    return FlashError(f"pyocd failed to {doing} {board.name} through {link.unique_id}: "
+                      f"{first}{hint}")
+
+
+def flash_pyocd(plan: FlashPlan, probe: str | None = None) -> str:
+    """Program ``plan.image`` through pyocd's Python API, verify, reset; returns the probe."""
+    link = connect_pyocd(plan.board, plan.target, probe)
     try:
-        session = ConnectHelper.session_with_chosen_probe(
-            blocking=False, unique_id=chosen.unique_id, target_override=plan.target,
-            options={"frequency": 4_000_000})
-        if session is None:
-            raise FlashError(f"pyocd could not open probe {chosen.unique_id}")
-        with session:
-            FileProgrammer(session).program(str(plan.image), file_format="bin",
-                                            base_address=plan.address)
-            session.target.reset()
+        with link:
+            link.program(plan.image, plan.address)
+            link.target.reset()
     except FlashError:
         raise
     except Exception as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        hint = f"; install the target's pack: pyocd pack install {plan.target}" \
-            if "target" in first.lower() else ""
-        raise FlashError(f"pyocd failed to program {plan.board.name} through "
-                         f"{chosen.unique_id}: {first}{hint}") from None
-    return str(chosen.unique_id)
+        raise probe_failure(plan.board, plan.target, link, exc, "program") from None
+    return link.unique_id
 
 
 def flash_openocd(plan: FlashPlan, timeout: float = 120.0) -> str:
