@@ -73,6 +73,13 @@ def test_ray_missing_is_one_line(tmp_path: Path) -> None:
     assert_one_line_error(result, "pip install effc[ray]")
 
 
+def test_a_board_run_is_not_sharded(tmp_path: Path) -> None:
+    np.save(tmp_path / "x.npy", np.zeros((2, 1, 8, 8), np.float32))
+    result = effc("run", str(tmp_path), "--engine", "board", "--input", str(tmp_path / "x.npy"),
+                  "--output", str(tmp_path / "y.npy"), "--ray")
+    assert_one_line_error(result, "--engine board runs on one attached device: drop --ray")
+
+
 def test_the_core_never_imports_ray() -> None:
     code = ("import sys, effc, effc.cli, effc.sweep, effc.sweep.shard, effc.cli.sweep; "
             "effc.cli.build_parser(); print('ray' in sys.modules)")

@@ -55,6 +55,10 @@ def run_sharded(folder: str, engine: str, x: Feeds, profile: bool, address: str 
     from effc.sweep import ray_runner
 
     get_engine(engine)  # an unknown engine is refused before Ray starts
+    if engine not in ENGINE_TOOLS:
+        raise EffcError(f"--ray splits runs of the engines that simulate ("
+                        f"{', '.join(ENGINE_TOOLS)}); --engine {engine} runs on one attached "
+                        "device: drop --ray")
     compiled = CompiledModel.open(folder)
     feeds = as_feeds(compiled.graph, x)
     if workers is not None and workers < 1:
