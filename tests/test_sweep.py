@@ -102,6 +102,7 @@ def test_frontier_and_budget() -> None:
     assert best_fit(rs, "nucleo-l4r5zi")["key"] == "b"  # 2 MB flash, 640 KB RAM
 
 
+@pytest.mark.qemu
 def test_digits_sweep(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """2 ratios x 2 criteria, plus a ratio that fails: 4 points ok, 2 failed and recorded;
     accuracy is the reference's on the test split, QEMU agrees with it, and the printed
@@ -137,6 +138,7 @@ def test_digits_sweep(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert again.manifest["firmware"]["flash_bytes"] == best["flash_bytes"]
 
 
+@pytest.mark.qemu
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_interrupted_sweep_resumes_the_missing_points(tmp_path: Path, sig: int) -> None:
     """Ctrl-C or a kill after the first point is written; the rerun runs only the others."""

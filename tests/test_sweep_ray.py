@@ -30,7 +30,7 @@ except ImportError:
     if IN_CI:  # scripts/setup.sh installs the ray extra: CI runs these
         raise
     pytest.skip("the ray extra is not installed (pip install effc[ray])", allow_module_level=True)
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.qemu]
 
 
 @pytest.fixture(scope="module")
