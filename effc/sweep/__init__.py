@@ -16,7 +16,7 @@ import multiprocessing
 import os
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +60,6 @@ class SweepResult:
     swept: list[str]  # the options the grid varies
     skipped: int  # points found finished in results.jsonl
     ran: int  # points run now
-    inputs: SweepInputs = field(repr=False, default=None)  # type: ignore[assignment]
 
 
 def _digest(*parts: bytes) -> str:
@@ -245,7 +244,7 @@ def run_sweep(config: SweepConfig, flags: dict[str, str],
         workers = min(config.workers or os.cpu_count() or 1, len(todo))
         run_local(todo, make_options, inputs, workers, on_record)
     records = [finished[k] for k, _ in keyed]
-    return SweepResult(records, swept, skipped, len(todo), inputs)
+    return SweepResult(records, swept, skipped, len(todo))
 
 
 def describe(record: dict[str, Any]) -> str:
