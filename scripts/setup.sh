@@ -3,8 +3,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(python3-venv gcc make g++ gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
-    verilator iverilog yosys nextpnr-ice40 fpga-icestorm fpga-icestorm-chipdb)
+APT_PACKAGES=(python3-venv gcc make g++ cmake gcc-arm-none-eabi libnewlib-arm-none-eabi
+    qemu-system-arm chromium verilator iverilog yosys nextpnr-ice40 fpga-icestorm
+    fpga-icestorm-chipdb)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
@@ -27,8 +28,9 @@ fi
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 stamp=.venv/.effc-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-    echo "effc setup: installing the effc package and its test tools into .venv"
-    .venv/bin/pip install -q --disable-pip-version-check -e ".[test]" 2>&1 \
+    # The ray extra (effc sweep/run --ray) is tested too; it adds ~10 s here.
+    echo "effc setup: installing the effc package, its test tools and the ray extra into .venv"
+    .venv/bin/pip install -q --disable-pip-version-check -e ".[test,ray]" 2>&1 \
         | grep -v "is ignored" || true
-    .venv/bin/python -c "import effc, onnxruntime, pytest" && touch "$stamp"
+    .venv/bin/python -c "import effc, onnxruntime, pytest, ray, matplotlib" && touch "$stamp"
 fi
