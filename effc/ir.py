@@ -154,6 +154,12 @@ class Graph:
     def remove_node(self, node: Node) -> None:
         self.nodes.remove(node)
 
+    def can_bypass(self, node: Node) -> bool:
+        """Can ``bypass`` remove ``node`` without losing a graph output's name? Not when
+        its output is a graph output and its input a graph input or another output."""
+        x, y = node.inputs[0], node.outputs[0]
+        return y not in self.outputs or (x not in self.inputs and x not in self.outputs)
+
     def bypass(self, node: Node) -> None:
         """Remove a node whose first output equals its first input."""
         self.nodes.remove(node)

@@ -27,8 +27,13 @@ class Op:
     """Base class of an IR operation. Subclasses set ``op_type``."""
 
     op_type: ClassVar[str]
-    #: ONNX op types that the frontend imports through ``from_onnx``.
-    onnx_types: ClassVar[tuple[str, ...]] = ()
+    #: ONNX op types that the frontend imports through ``from_onnx``, each with the
+    #: newest version of its schema whose semantics ``from_onnx`` implements: a model
+    #: whose opset selects a newer version is refused (docs/frontend.md, "Opsets").
+    onnx_types: ClassVar[dict[str, int]] = {}
+    #: The op only moves or selects values (no arithmetic), so it is exact on integer
+    #: data of any meaning; other ops refuse ONNX integer tensors.
+    moves_values: ClassVar[bool] = False
 
     # -- frontend ------------------------------------------------------------
     @classmethod

@@ -18,7 +18,7 @@ from effc.ops.conv import clamp
 @register
 class Dense(Op):
     op_type = "Dense"
-    onnx_types = ("MatMul", "Gemm")
+    onnx_types = {"MatMul": 13, "Gemm": 13}
 
     @classmethod
     def from_onnx(cls, ctx, onnx_node) -> None:

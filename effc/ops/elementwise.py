@@ -50,7 +50,7 @@ def _clamps(node: Node) -> dict[str, int]:
 @register
 class Add(_Binary):
     op_type = "Add"
-    onnx_types = ("Add",)
+    onnx_types = {"Add": 14}
 
     def run_int(self, node, graph, xs):
         from effc.quant.int8 import AddParams, add_int8
@@ -61,7 +61,7 @@ class Add(_Binary):
 @register
 class Sub(_Binary):
     op_type = "Sub"
-    onnx_types = ("Sub",)
+    onnx_types = {"Sub": 14}
 
     def run_int(self, node, graph, xs):
         from effc.quant.int8 import AddParams, sub_int8
@@ -72,7 +72,7 @@ class Sub(_Binary):
 @register
 class Mul(_Binary):
     op_type = "Mul"
-    onnx_types = ("Mul",)
+    onnx_types = {"Mul": 14}
 
     def run_int(self, node, graph, xs):
         from effc.quant.int8 import mul_int8
@@ -90,7 +90,7 @@ class Div(_Binary):
     """Float division (no int8 form: quantized models divide by constants as Mul)."""
 
     op_type = "Div"
-    onnx_types = ("Div",)
+    onnx_types = {"Div": 14}
 
 
 @register
@@ -98,7 +98,7 @@ class PRelu(_Binary):
     """x for x >= 0, slope * x otherwise; slope broadcasts (per channel). Float only."""
 
     op_type = "PRelu"
-    onnx_types = ("PRelu",)
+    onnx_types = {"PRelu": 16}
 
     @classmethod
     def from_onnx(cls, ctx, onnx_node) -> None:

@@ -26,12 +26,12 @@ def _target_shape(ctx, onnx_node) -> list[int]:
                             "ConvInteger/MatMulInteger)")
         return x_shape
     if op in ("Identity", "Dropout"):
-        if op == "Dropout" and len(onnx_node.output) > 1 and onnx_node.output[1]:
-            if ctx.graph.consumers(onnx_node.output[1]):
-                raise ctx.error("the Dropout mask is used", "export the model in eval mode")
+        if op == "Dropout":
+            _check_inference_dropout(ctx, onnx_node, attrs)
         return x_shape
     if op == "Flatten":
-        axis = int(attrs.get("axis", 1)) % (len(x_shape) + 1)
+        axis = int(attrs.get("axis", 1))
+        axis = axis + len(x_shape) if axis < 0 else axis
         return [int(np.prod(x_shape[:axis])), int(np.prod(x_shape[axis:]))]
     if op in ("Squeeze", "Unsqueeze"):
         axes = attrs.get("axes")
@@ -67,10 +67,24 @@ def _target_shape(ctx, onnx_node) -> list[int]:
     return shape
 
 
+def _check_inference_dropout(ctx, onnx_node, attrs: dict) -> None:
+    """Dropout is the identity in inference; training mode (random) is refused."""
+    if len(onnx_node.output) > 1 and onnx_node.output[1] in ctx.used:
+        raise ctx.error("the Dropout mask is used", "export the model in eval mode")
+    training = ctx.version < 7 and not attrs.get("is_test", 0)
+    if len(onnx_node.input) > 2 and onnx_node.input[2]:
+        mode = ctx.const(onnx_node.input[2])
+        training = mode is None or bool(np.asarray(mode).reshape(-1)[0])
+    if training:
+        raise ctx.error("Dropout in training mode (random)", "export the model in eval mode")
+
+
 @register
 class Reshape(Op):
     op_type = "Reshape"
-    onnx_types = ("Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity", "Dropout", "Cast")
+    onnx_types = {"Reshape": 25, "Flatten": 25, "Squeeze": 25, "Unsqueeze": 25, "Identity": 25,
+                  "Dropout": 22, "Cast": 28}
+    moves_values = True
 
     @classmethod
     def from_onnx(cls, ctx, onnx_node) -> None:

@@ -205,8 +205,7 @@ CASES = [
     Regression("outputs_that_alias_lose_their_names",
                "an output that is a no-op view of another output lost its name",
                aliased_outputs,
-               frozenset({"input_vector", "relu", "multi_output", "output_alias"}),
-               xfail="Graph.forward renames only when the bypassed input is not an output"),
+               frozenset({"input_vector", "relu", "multi_output", "output_alias"})),
     Regression("pool_window_sees_padding_only",
                "a dilated pool window over padding only gave -inf / NaN (onnxruntime: "
                "-FLT_MAX / 0)", padding_only_windows,

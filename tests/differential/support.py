@@ -99,7 +99,6 @@ REFUSALS: dict[str, str] = {
 #: Features with a known wrong result (feature -> regression case): not drawn.
 OPEN_BUGS: dict[str, str] = {
     "batch2": "ptq_calibrates_one_row_of_a_batch_2_model",
-    "output_alias": "outputs_that_alias_lose_their_names",
     "pool_window_in_padding": "pool_window_sees_padding_only",
 }
 
