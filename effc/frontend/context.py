@@ -121,6 +121,16 @@ class ImportContext:
                       name=self.graph.unique_name(f"{self.node_name}_transpose"))
         return dst
 
+    def reshape(self, src: str, shape: list[int] | tuple[int, ...], dst: str | None = None) -> str:
+        """``src`` viewed with ``shape`` (a constant is reshaped in place of a node)."""
+        value = self.const(src)
+        if value is not None and dst is None:
+            return self.constant(f"{src}_reshaped", value.reshape(shape))
+        dst = dst or self.fresh(f"{src}_reshaped")
+        self.add_node("Reshape", [src], [dst], {"shape": [int(d) for d in shape]},
+                      name=self.graph.unique_name(f"{self.node_name}_reshape"))
+        return dst
+
     def to_channels_last(self, name: str) -> str:
         return self.transpose(name, channels_last_perm(len(self.shape(name))))
 
