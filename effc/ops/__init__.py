@@ -65,6 +65,15 @@ class Op:
             "compile with --quantize none"
         )
 
+    # -- layout -------------------------------------------------------------------
+    def through_transpose(self, node: Node, perm: list[int], graph: Graph
+                          ) -> tuple[dict[str, Any], list[list[int]]] | None:
+        """For ``node`` reading a Transpose ``perm`` as its first input: the node's
+        attributes when it reads the Transpose's input instead, and the permutation each
+        of its outputs then needs to keep the function (the layout pass moves the
+        Transpose below the node); None when it cannot move."""
+        return None
+
     # -- export -----------------------------------------------------------------
     def to_onnx(self, node: Node, graph: Graph, builder: OnnxBuilder) -> None:
         """Emit ONNX nodes computing this node (float semantics)."""

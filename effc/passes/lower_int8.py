@@ -28,7 +28,8 @@ from effc.passes.calibrate import choose_quant
 from effc.quant import int8 as q8
 
 #: Ops whose output keeps the input's quantization (no arithmetic on values).
-SAME_SCALE = {"Reshape", "Transpose", "MaxPool", "GlobalMaxPool", "Pad"}
+SAME_SCALE = {"Reshape", "Transpose", "MaxPool", "GlobalMaxPool", "Pad", "ReduceMax",
+              "ReduceMin"}
 #: Ops whose output must have the input's scale in TFLite (a Requantize follows if not).
 POOLS = {"AveragePool", "GlobalAveragePool"}
 
@@ -234,6 +235,24 @@ def _insert_requantize(graph: Graph, node: Node, x: Tensor) -> None:
     graph.nodes.insert(graph.nodes.index(node) + 1, req)
 
 
+def _lower_reduce(graph: Graph, node: Node) -> None:
+    """TFLM MEAN / SUM: one requantization of the int32 sum (effc/quant/reduce.py)."""
+    from effc.quant.reduce import reduce_multiplier
+
+    x, out = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
+    node.attrs["multiplier"], node.attrs["shift"] = reduce_multiplier(_scale(x), _scale(out))
+
+
+def _lower_matmul(graph: Graph, node: Node) -> None:
+    """TFLM BATCH_MATMUL: per-tensor operands, one multiplier (effc/quant/matmul.py)."""
+    from effc.quant.matmul import batch_matmul_multiplier
+
+    a, b = (graph.tensors[i] for i in node.inputs)
+    out = graph.tensors[node.outputs[0]]
+    node.attrs["multiplier"], node.attrs["shift"] = batch_matmul_multiplier(
+        _scale(a), _scale(b), _scale(out))
+
+
 def _no_params(graph: Graph, node: Node) -> None:
     pass
 
@@ -250,6 +269,11 @@ LOWERINGS: dict[str, Callable[[Graph, Node], None]] = {
     "Concat": _lower_concat,
     "AveragePool": _lower_pool,
     "GlobalAveragePool": _lower_pool,
+    "MatMul": _lower_matmul,
+    "ReduceMean": _lower_reduce,
+    "ReduceSum": _lower_reduce,
+    "ReduceMax": _lower_pool,
+    "ReduceMin": _lower_pool,
     "MaxPool": _no_params,
     "GlobalMaxPool": _no_params,
     "Reshape": _no_params,
@@ -317,9 +341,10 @@ def lower_int8(graph: Graph, weight_granularity: str = "per-channel") -> Graph:
         if lowering is None:
             raise EffcError(f"node '{node.name}' ({node.op_type}) has no int8 form; compile "
                             "with --quantize none")
-        if node.op_type in ("Add", "Sub", "Mul"):
+        if node.op_type in ("Add", "Sub", "Mul", "MatMul"):
             _quantize_constant_operands(graph, node)
-        for name in [*node.inputs[:1], *node.outputs]:
+        operands = node.inputs if node.op_type == "MatMul" else node.inputs[:1]
+        for name in [*operands, *node.outputs]:
             tensor = graph.tensors[name]
             if tensor.quant is None:
                 raise EffcError(
