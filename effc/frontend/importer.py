@@ -59,8 +59,9 @@ def _dtype(elem_type: int, what: str) -> str:
     return ONNX_DTYPES[elem_type]
 
 
-#: The element types of a model's inputs and outputs (effc's integer interface is int8).
-INTERFACE_DTYPES = ("float32", "int8")
+#: The element types of a model's inputs and outputs: float32, int8 (effc's integer
+#: interface) and integer indices (an embedding's input, an ArgMax output).
+INTERFACE_DTYPES = ("float32", "int8", "int64", "int32")
 
 
 def _check_interface(name: str, dtype: str, kind: str) -> None:
@@ -70,7 +71,7 @@ def _check_interface(name: str, dtype: str, kind: str) -> None:
                         "interface is int8")
     if dtype not in INTERFACE_DTYPES:
         raise EffcError(f"the model {kind} '{name}' has element type {dtype}; effc's model "
-                        f"{kind}s are float32 or int8")
+                        f"{kind}s are float32, int8 or integer indices")
 
 
 def import_model(model: onnx.ModelProto, name: str = "model") -> Graph:
@@ -109,6 +110,10 @@ def import_model(model: onnx.ModelProto, name: str = "model") -> Graph:
                 f"node '{node.name}' uses op {key} from a custom domain; effc supports the "
                 f"standard ONNX ops and onnxruntime's QOperator ops: {', '.join(supported)}"
             )
+        static = _static_shape_value(node, graph)
+        if static is not None:  # shapes are static: Shape and Size are constants
+            consts[node.output[0]] = static
+            continue
         if all(i in consts for i in node.input if i):
             results = _evaluate(node, consts, opset)
             for out, value in zip(node.output, results, strict=False):
@@ -154,6 +159,22 @@ def import_model(model: onnx.ModelProto, name: str = "model") -> Graph:
     graph.prune_unused()
     graph.validate()
     return graph
+
+
+def _static_shape_value(node: onnx.NodeProto, graph: Graph) -> np.ndarray | None:
+    """The value of a Shape or Size of an activation (effc's shapes are static)."""
+    if node.op_type not in ("Shape", "Size") or node.domain not in ("", "ai.onnx"):
+        return None
+    tensor = graph.tensors.get(node.input[0])
+    if tensor is None:
+        return None
+    if node.op_type == "Size":
+        return np.array(tensor.size, np.int64)
+    attrs = {a.name: a.i for a in node.attribute}
+    rank = len(tensor.shape)
+    start, end = attrs.get("start", 0), attrs.get("end", rank)
+    start, end = (min(max(v + rank if v < 0 else v, 0), rank) for v in (start, end))
+    return np.array(tensor.shape[start:end], np.int64)
 
 
 def _checked_version(node: onnx.NodeProto, key: str, opset: int, read: int) -> int:

@@ -123,8 +123,9 @@ def onnx_importer(onnx_type: str) -> type[Op] | None:
     return _ONNX_IMPORTERS.get(onnx_type)
 
 
-#: ONNX ops that never reach an importer: the frontend always folds them.
-ALWAYS_FOLDED = ("Constant",)
+#: ONNX ops that never reach an importer: the frontend always folds them (shapes are
+#: static, so Shape and Size of any value are constants).
+ALWAYS_FOLDED = ("Constant", "Shape", "Size")
 
 
 def supported_onnx_ops() -> list[str]:

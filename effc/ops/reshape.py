@@ -1,8 +1,8 @@
 """Reshape: a change of shape that keeps the element order.
 
-ONNX Reshape, Flatten, Squeeze, Unsqueeze, Identity, Dropout (inference) and
-a Cast of a float value to float all import as Reshape with the static target ``shape``; the frontend removes
-the ones that change nothing.
+ONNX Reshape, Flatten, Squeeze, Unsqueeze, Identity, Dropout (inference) and a
+Cast (or CastLike) of a float value to float all import as Reshape with the static
+target ``shape``; the frontend removes the ones that change nothing.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ def _target_shape(ctx, onnx_node) -> list[int]:
     x_shape = list(ctx.shape(onnx_node.input[0]))
     attrs = ctx.attrs(onnx_node)
     op = onnx_node.op_type
-    if op == "Cast":
-        to = int(attrs.get("to", 0))
+    if op in ("Cast", "CastLike"):
+        to = int(attrs.get("to", 0)) if op == "Cast" else ctx.onnx_elem_type(onnx_node.input[1])
         if to != onnx.TensorProto.FLOAT or ctx.graph.tensors[onnx_node.input[0]].dtype != "float32":
             raise ctx.error(f"a cast to {onnx.TensorProto.DataType.Name(to)}",
                             "effc casts only where the value is already float (after "
@@ -83,7 +83,7 @@ def _check_inference_dropout(ctx, onnx_node, attrs: dict) -> None:
 class Reshape(Op):
     op_type = "Reshape"
     onnx_types = {"Reshape": 25, "Flatten": 25, "Squeeze": 25, "Unsqueeze": 25, "Identity": 25,
-                  "Dropout": 22, "Cast": 28}
+                  "Dropout": 22, "Cast": 28, "CastLike": 25}
     moves_values = True
 
     @classmethod

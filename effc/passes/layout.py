@@ -21,7 +21,7 @@ from effc.ops import get_op
 from effc.ops.activation import FUNCTIONS as ACTIVATIONS
 
 _UNARY = {*ACTIVATIONS, "QuantizeLinear", "DequantizeLinear"}
-_BINARY = {"Add", "Sub", "Mul", "Div", "PRelu"}
+_BINARY = {"Add", "Sub", "Mul", "Div", "PRelu", "Min", "Max", "Pow"}
 
 
 def set_output_shapes(graph: Graph, node: Node) -> None:

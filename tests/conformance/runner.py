@@ -46,16 +46,13 @@ def _graph_inputs(model: onnx.ModelProto) -> list[onnx.ValueInfoProto]:
 
 def _runtime_inputs(case: Case, model: onnx.ModelProto) -> list[bool]:
     """Which fed inputs stay model inputs (the others become initializers)."""
-    node = model.graph.node[0] if len(model.graph.node) == 1 else None
     flags = []
     for i, value in enumerate(_graph_inputs(model)):
         is_float = value.type.tensor_type.elem_type == onnx.TensorProto.FLOAT
-        if case.suite != "node" or node is None:
-            flags.append(True)  # stored models and expansions: weights are initializers
-        elif i == 0:
-            flags.append(True)
-        else:
-            flags.append(is_float and node.op_type in ACTIVATION_OPERANDS)
+        if case.suite != "node":
+            flags.append(True)  # stored models: the weights are initializers already
+        else:  # a node case (or a function's expansion) follows the op it tests
+            flags.append(i == 0 or (is_float and case.ops[0] in ACTIVATION_OPERANDS))
     return flags
 
 
