@@ -19,6 +19,7 @@ from tflite_graph_runner import TSpec
 
 from effc.quant import matmul as qm
 from effc.quant import reduce as qr
+from effc.quant import resize as qres
 
 SEED = 1717
 
@@ -98,3 +99,20 @@ def test_batch_matmul(a_shape: tuple[int, ...], b_shape: tuple[int, ...]) -> Non
                    [TSpec(out, scale=0.3, zero_point=-11)], None, [a, b])
     m, s = qm.batch_matmul_multiplier(0.05, 0.02, 0.3)
     assert np.array_equal(qm.batch_matmul_int8(a, b, -3, 7, -11, m, s), theirs)
+
+
+@pytest.mark.parametrize("mode", ["half_pixel", "align_corners", "asymmetric"])
+@pytest.mark.parametrize(("in_hw", "out_hw"), [((4, 5), (8, 10)), ((5, 3), (7, 9)),
+                                               ((8, 8), (3, 5)), ((1, 6), (1, 13)),
+                                               ((3, 3), (1, 1))])
+def test_resize_bilinear(mode: str, in_hw: tuple[int, int], out_hw: tuple[int, int]) -> None:
+    x = _int8((2, *in_hw, 3))
+    align, half = qres.TFLITE_FLAGS[mode]
+    theirs = _tflm("RESIZE_BILINEAR",
+                   [TSpec(x.shape, scale=0.05, zero_point=-9),
+                    TSpec((2,), dtype="int32", data=np.array(out_hw, np.int32))],
+                   [TSpec((2, *out_hw, 3), scale=0.05, zero_point=-9)],
+                   ("ResizeBilinearOptions", {"alignCorners": align, "halfPixelCenters": half}),
+                   [x])
+    attrs = {"sizes": [2, *out_hw, 3], "coordinate_transformation_mode": mode}
+    assert np.array_equal(qres.resize_bilinear_int8(x, attrs), theirs)

@@ -29,7 +29,7 @@ from effc.quant import int8 as q8
 
 #: Ops whose output keeps the input's quantization (no arithmetic on values).
 SAME_SCALE = {"Reshape", "Transpose", "MaxPool", "GlobalMaxPool", "Pad", "ReduceMax",
-              "ReduceMin"}
+              "ReduceMin", "Resize"}
 #: Ops whose output must have the input's scale in TFLite (a Requantize follows if not).
 POOLS = {"AveragePool", "GlobalAveragePool"}
 
@@ -253,6 +253,21 @@ def _lower_matmul(graph: Graph, node: Node) -> None:
         _scale(a), _scale(b), _scale(out))
 
 
+def _lower_resize(graph: Graph, node: Node) -> None:
+    """Nearest copies values; linear is TFLite's integer bilinear (effc/quant/resize.py);
+    both keep the input's quantization (a Requantize follows if the model asks)."""
+    from effc.quant.resize import int8_bilinear_problem
+
+    mode = node.attrs["mode"]
+    problem = "cubic interpolation has no int8 form" if mode == "cubic" else None
+    if mode == "linear":
+        problem = int8_bilinear_problem(graph.tensors[node.inputs[0]].shape, node.attrs)
+    if problem:
+        raise EffcError(f"node '{node.name}' (Resize, {mode}): {problem}; compile with "
+                        "--quantize none")
+    _lower_pool(graph, node)
+
+
 def _no_params(graph: Graph, node: Node) -> None:
     pass
 
@@ -270,6 +285,7 @@ LOWERINGS: dict[str, Callable[[Graph, Node], None]] = {
     "AveragePool": _lower_pool,
     "GlobalAveragePool": _lower_pool,
     "MatMul": _lower_matmul,
+    "Resize": _lower_resize,
     "ReduceMean": _lower_reduce,
     "ReduceSum": _lower_reduce,
     "ReduceMax": _lower_pool,
