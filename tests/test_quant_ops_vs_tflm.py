@@ -17,6 +17,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import tflite_graph_runner as gr
 from tflite_graph_runner import TSpec
 
+from effc.quant import conv_transpose as qct
+from effc.quant import int8 as q8
 from effc.quant import matmul as qm
 from effc.quant import reduce as qr
 from effc.quant import resize as qres
@@ -116,3 +118,39 @@ def test_resize_bilinear(mode: str, in_hw: tuple[int, int], out_hw: tuple[int, i
                    [x])
     attrs = {"sizes": [2, *out_hw, 3], "coordinate_transformation_mode": mode}
     assert np.array_equal(qres.resize_bilinear_int8(x, attrs), theirs)
+
+
+def _tflite_tconv_pad(out: int, k: int, s: int, same: bool) -> int:
+    """TFLM's TRANSPOSE_CONV padding: that of the forward conv from the output size."""
+    fwd = -(-out // s) if same else (out - k + s) // s
+    return max(((fwd - 1) * s + k - out) // 2, 0)
+
+
+@pytest.mark.parametrize(("in_hw", "k", "s", "out_hw", "same", "cin", "cout", "bias"), [
+    ((4, 5), (3, 3), (2, 2), (8, 10), True, 3, 4, True),
+    ((3, 3), (2, 2), (2, 2), (6, 6), False, 2, 5, False),
+    ((5, 4), (3, 2), (1, 2), (5, 8), True, 4, 3, True),
+    ((1, 7), (1, 4), (1, 2), (1, 16), False, 5, 2, True),
+])
+def test_transpose_conv(in_hw, k, s, out_hw, same, cin, cout, bias) -> None:
+    rng = np.random.default_rng(SEED + 3)
+    x = _int8((1, *in_hw, cin))
+    w = rng.integers(-127, 128, (cout, *k, cin), dtype=np.int8)
+    ws = [float(v) for v in rng.uniform(0.005, 0.02, cout).astype(np.float32)]
+    b = rng.integers(-3000, 3000, cout).astype(np.int32)
+    ins = [TSpec((4,), dtype="int32", data=np.array([1, *out_hw, cout], np.int32)),
+           TSpec(w.shape, scale=ws, zero_point=[0] * cout, axis=0, data=w),
+           TSpec(x.shape, scale=0.05, zero_point=-5)]
+    if bias:
+        ins.append(TSpec((cout,), dtype="int32", scale=[0.05 * v for v in ws],
+                         zero_point=[0] * cout, data=b))
+    theirs = _tflm("TRANSPOSE_CONV", ins, [TSpec((1, *out_hw, cout), scale=0.4, zero_point=6)],
+                   ("TransposeConvOptions", {"padding": 0 if same else 1, "strideH": s[0],
+                                             "strideW": s[1]}), [x])
+    pads = [_tflite_tconv_pad(out_hw[i], k[i], s[i], same) for i in range(2)]
+    m, sh = q8.conv_multipliers(0.05, ws, 0.4)
+    mine = qct.transpose_conv_int8(x, w, b if bias else None, strides=s, dilations=(1, 1),
+                                   pads_begin=pads, out_spatial=out_hw, group=1,
+                                   input_zero_point=-5, output_zero_point=6, multiplier=m,
+                                   shift=sh)
+    assert np.array_equal(mine, theirs)

@@ -242,7 +242,8 @@ def optimize_layout(graph: Graph) -> Graph:
 
 
 def _mark_layouts(graph: Graph) -> None:
-    channels_last = {"Conv", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool"}
+    channels_last = {"Conv", "ConvTranspose", "MaxPool", "AveragePool", "GlobalAveragePool",
+                     "GlobalMaxPool"}
     names = {3: "NWC", 4: "NHWC"}
     for node in graph.nodes:
         if node.op_type in channels_last:

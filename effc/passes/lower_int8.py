@@ -274,6 +274,7 @@ def _no_params(graph: Graph, node: Node) -> None:
 
 LOWERINGS: dict[str, Callable[[Graph, Node], None]] = {
     "Conv": _lower_linear,
+    "ConvTranspose": _lower_linear,
     "Dense": _lower_linear,
     "Add": _lower_add_sub,
     "Sub": _lower_add_sub,
@@ -346,7 +347,7 @@ def lower_int8(graph: Graph, weight_granularity: str = "per-channel") -> Graph:
                         f"{' or '.join(WEIGHT_GRANULARITIES)}")
     _propagate_same_scale(graph)
     for node in graph.nodes:
-        if node.op_type in ("Conv", "Dense"):
+        if node.op_type in ("Conv", "ConvTranspose", "Dense"):
             weight = graph.tensors[node.inputs[1]]
             if weight.quant is None and weight.data is not None:
                 weight.quant = weight_quant(weight.data, weight_granularity)

@@ -181,7 +181,7 @@ def _report(float_graph: Graph, int_graph: Graph, data: np.ndarray,
                                  "sqnr_db": round(_sqnr_db(ref, got), 2)}
         if out in ranges:
             entry["activation_range"] = [round(v, 6) for v in ranges[out]]
-        if node.op_type in ("Conv", "Dense"):
+        if node.op_type in ("Conv", "ConvTranspose", "Dense"):
             w = float_graph.const(_float_weight(float_graph, node.name))
             if w is not None:
                 entry["weight_range"] = [round(float(w.min()), 6), round(float(w.max()), 6)]

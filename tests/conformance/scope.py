@@ -97,6 +97,7 @@ CASES: dict[str, str] = {
     "pytorch-converted/test_AvgPool3d*": "3-D pooling: effc targets 1-D and 2-D models",
     "pytorch-converted/test_MaxPool3d*": "3-D pooling: effc targets 1-D and 2-D models",
     "pytorch-converted/test_Conv3d*": "3-D convolution: effc targets 1-D and 2-D models",
+    "node/test_convtranspose_3d": "3-D convolution: effc targets 1-D and 2-D models",
     "node/test_batchnorm_*_training_mode": "training mode (batch statistics)",
     "node/test_training_dropout*": "training mode (random)",
     "node/test_dropout_*mask*": "the Dropout mask output (training)",
