@@ -65,6 +65,9 @@ UNSUPPORTED_OPS: dict[str, str] = {op: reason for reason, ops in _FAMILIES.items
                                    for op in ops}
 
 _DTYPES = {onnx.TensorProto.FLOAT, onnx.TensorProto.INT8}
+_INDICES = {onnx.TensorProto.INT64, onnx.TensorProto.INT32}
+#: Ops whose model inputs or outputs may be integer indices.
+INDEX_OPS = {"ArgMax", "ArgMin", "Gather"}
 
 
 def _rule(case: Case) -> str | None:
@@ -76,6 +79,10 @@ def _rule(case: Case) -> str | None:
         return "sequences, optionals and maps"
     for v in [*fed_inputs(case), *case.model.graph.output]:
         elem = v.type.tensor_type.elem_type
+        if elem in _INDICES and set(case.ops) <= INDEX_OPS:
+            continue  # an index: ArgMax's result, the input of an embedding
+        if elem == onnx.TensorProto.UINT8:
+            return "uint8 model inputs or outputs: effc's integer interface is int8"
         if elem not in _DTYPES:
             name = onnx.TensorProto.DataType.Name(elem)
             return f"element type {name}: effc computes float32 and int8"

@@ -1,0 +1,191 @@
+"""Recurrent layers: LSTM, GRU and RNN, one direction each, batch-major.
+
+IR form (the importer, ops/_rnn_import.py, splits a bidirectional layer into a
+forward and a reverse node and handles ONNX's layouts):
+
+* LSTM: x [N, T, I], w [4, H, I], r [4, H, H], b [4, H] (input and recurrent
+  biases summed), h0 [N, H], c0 [N, H], optional peepholes p [3, H]; gates in
+  TFLite's order (input, forget, cell, output; peepholes input, forget, output);
+  outputs y [N, T, H], h [N, H], c [N, H].
+* GRU: x, w [3, H, I], r [3, H, H], wb [3, H], rb [3, H], h0; gates (update,
+  reset, hidden) as ONNX; outputs y [N, T, H], h [N, H].
+* RNN: x, w [1, H, I], r [1, H, H], b [1, H], h0; outputs y, h.
+
+Attributes: ``reverse`` (walk the sequence backwards), ``clip`` (bound of the
+gate pre-activations, 0 for none), ``activations`` and ``activation_alpha`` /
+``activation_beta`` (ONNX's names and defaults), ``input_forget`` (LSTM),
+``linear_before_reset`` (GRU), ``seq_lens`` (per batch row, steps past it give
+zeros and keep the state). Float math follows the ONNX definitions; int8 LSTM
+follows TFLite Micro's integer UNIDIRECTIONAL_SEQUENCE_LSTM and int8 GRU is
+effc's own exact scheme (effc/quant/lstm.py, effc/quant/gru.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from effc.ir import Graph, Node
+from effc.ops import Op, register
+
+F = Callable[[np.ndarray], np.ndarray]
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+#: ONNX's recurrent activations: (function of x, alpha, beta; default alpha, beta).
+ACTIVATIONS: dict[str, tuple[Callable[[np.ndarray, float, float], np.ndarray],
+                             float | None, float | None]] = {
+    "Sigmoid": (lambda x, a, b: _sigmoid(x), None, None),
+    "Tanh": (lambda x, a, b: np.tanh(x), None, None),
+    "Relu": (lambda x, a, b: np.maximum(x, 0.0), None, None),
+    "Affine": (lambda x, a, b: a * x + b, 1.0, 0.0),
+    "LeakyRelu": (lambda x, a, b: np.where(x >= 0, x, a * x), 0.01, None),
+    "ThresholdedRelu": (lambda x, a, b: np.where(x > a, x, 0.0), 1.0, None),
+    "ScaledTanh": (lambda x, a, b: a * np.tanh(b * x), 1.0, 1.0),
+    "HardSigmoid": (lambda x, a, b: np.clip(a * x + b, 0.0, 1.0), 0.2, 0.5),
+    "Elu": (lambda x, a, b: np.where(x >= 0, x, a * np.expm1(np.minimum(x, 0.0))), 1.0, None),
+    "Softsign": (lambda x, a, b: x / (1.0 + np.abs(x)), None, None),
+    "Softplus": (lambda x, a, b: np.logaddexp(0.0, x), None, None),
+}
+DEFAULTS = {"LSTM": ("Sigmoid", "Tanh", "Tanh"), "GRU": ("Sigmoid", "Tanh"), "RNN": ("Tanh",)}
+
+
+def activation_functions(attrs: dict) -> list[F]:
+    """The node's activations with their alpha/beta (consumed in order by those that
+    take them, as onnxruntime does)."""
+    alphas = list(attrs.get("activation_alpha", []))
+    betas = list(attrs.get("activation_beta", []))
+    out = []
+    for name in attrs["activations"]:
+        fn, alpha, beta = ACTIVATIONS[name]
+        a = alphas.pop(0) if alpha is not None and alphas else alpha
+        b = betas.pop(0) if beta is not None and betas else beta
+        out.append(lambda x, fn=fn, a=a, b=b: fn(x, a, b))
+    return out
+
+
+def _steps(node: Node, length: int) -> list[int]:
+    return list(range(length - 1, -1, -1)) if node.attrs.get("reverse") else list(range(length))
+
+
+def _alive(node: Node, t: int, batch: int, length: int) -> np.ndarray:
+    """[N, 1]: which batch rows are inside their sequence at step ``t``."""
+    lens = node.attrs.get("seq_lens") or [length] * batch
+    return (t < np.asarray(lens))[:, None]
+
+
+def _clip(x: np.ndarray, attrs: dict) -> np.ndarray:
+    c = attrs.get("clip", 0.0)
+    return np.clip(x, -c, c) if c else x
+
+
+class _Recurrent(Op):
+    def macs(self, node: Node, graph: Graph) -> int:
+        x = graph.tensors[node.inputs[0]].shape
+        w, r = (graph.tensors[n].shape for n in node.inputs[1:3])
+        return x[0] * x[1] * (int(np.prod(w)) + int(np.prod(r)))
+
+    def infer(self, node: Node, graph: Graph):
+        n, t, _ = graph.tensors[node.inputs[0]].shape
+        h = graph.tensors[node.inputs[2]].shape[-1]
+        dtype = graph.tensors[node.inputs[0]].dtype
+        states = {"LSTM": 2, "GRU": 1, "RNN": 1}[node.op_type]
+        return [((n, t, h), dtype)] + [((n, h), dtype)] * states
+
+
+@register
+class LSTM(_Recurrent):
+    op_type = "LSTM"
+    onnx_types = {"LSTM": 22}
+
+    @classmethod
+    def from_onnx(cls, ctx, onnx_node) -> None:
+        from effc.ops._rnn_import import import_recurrent
+
+        import_recurrent(ctx, onnx_node)
+
+    def run_float(self, node, graph, xs):
+        x, w, r, b, h, c = (v.astype(np.float64) for v in xs[:6])
+        p = xs[6].astype(np.float64) if len(xs) > 6 else np.zeros((3, w.shape[1]))
+        f, g, act_h = activation_functions(node.attrs)
+        ys = np.zeros((x.shape[0], x.shape[1], w.shape[1]))
+        for t in _steps(node, x.shape[1]):
+            z = np.einsum("ni,ghi->gnh", x[:, t], w) + np.einsum("nk,ghk->gnh", h, r) + b[:, None]
+            i = f(_clip(z[0] + p[0] * c, node.attrs))
+            forget = 1.0 - i if node.attrs.get("input_forget") else \
+                f(_clip(z[1] + p[1] * c, node.attrs))
+            cell = forget * c + i * g(_clip(z[2], node.attrs))
+            o = f(_clip(z[3] + p[2] * cell, node.attrs))
+            hidden = o * act_h(cell)
+            alive = _alive(node, t, x.shape[0], x.shape[1])
+            c, h = np.where(alive, cell, c), np.where(alive, hidden, h)
+            ys[:, t] = np.where(alive, hidden, 0.0)
+        return [ys.astype(np.float32), h.astype(np.float32), c.astype(np.float32)]
+
+    def run_int(self, node, graph, xs):
+        from effc.quant.lstm import lstm_int8
+
+        return lstm_int8(xs, node.attrs)
+
+
+@register
+class GRU(_Recurrent):
+    op_type = "GRU"
+    onnx_types = {"GRU": 22}
+
+    @classmethod
+    def from_onnx(cls, ctx, onnx_node) -> None:
+        from effc.ops._rnn_import import import_recurrent
+
+        import_recurrent(ctx, onnx_node)
+
+    def run_float(self, node, graph, xs):
+        x, w, r, wb, rb, h = (v.astype(np.float64) for v in xs[:6])
+        f, g = activation_functions(node.attrs)
+        ys = np.zeros((x.shape[0], x.shape[1], w.shape[1]))
+        for t in _steps(node, x.shape[1]):
+            zx = np.einsum("ni,ghi->gnh", x[:, t], w) + wb[:, None]
+            zh = np.einsum("nk,ghk->gnh", h, r) + rb[:, None]
+            update = f(_clip(zx[0] + zh[0], node.attrs))
+            reset = f(_clip(zx[1] + zh[1], node.attrs))
+            if node.attrs.get("linear_before_reset"):
+                candidate = zx[2] + reset * zh[2]
+            else:
+                candidate = zx[2] + (reset * h) @ r[2].T + rb[2]
+            hidden = (1.0 - update) * g(_clip(candidate, node.attrs)) + update * h
+            alive = _alive(node, t, x.shape[0], x.shape[1])
+            h = np.where(alive, hidden, h)
+            ys[:, t] = np.where(alive, hidden, 0.0)
+        return [ys.astype(np.float32), h.astype(np.float32)]
+
+    def run_int(self, node, graph, xs):
+        from effc.quant.gru import gru_int8
+
+        return gru_int8(xs, node.attrs)
+
+
+@register
+class RNN(_Recurrent):
+    op_type = "RNN"
+    onnx_types = {"RNN": 22}
+
+    @classmethod
+    def from_onnx(cls, ctx, onnx_node) -> None:
+        from effc.ops._rnn_import import import_recurrent
+
+        import_recurrent(ctx, onnx_node)
+
+    def run_float(self, node, graph, xs):
+        x, w, r, b, h = (v.astype(np.float64) for v in xs[:5])
+        (f,) = activation_functions(node.attrs)
+        ys = np.zeros((x.shape[0], x.shape[1], w.shape[1]))
+        for t in _steps(node, x.shape[1]):
+            hidden = f(_clip(x[:, t] @ w[0].T + h @ r[0].T + b[0], node.attrs))
+            alive = _alive(node, t, x.shape[0], x.shape[1])
+            h = np.where(alive, hidden, h)
+            ys[:, t] = np.where(alive, hidden, 0.0)
+        return [ys.astype(np.float32), h.astype(np.float32)]
