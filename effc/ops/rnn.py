@@ -89,6 +89,11 @@ class _Recurrent(Op):
         w, r = (graph.tensors[n].shape for n in node.inputs[1:3])
         return x[0] * x[1] * (int(np.prod(w)) + int(np.prod(r)))
 
+    def to_onnx(self, node, graph, builder) -> None:
+        from effc.ops._rnn_export import export_recurrent
+
+        export_recurrent(node, graph, builder)
+
     def infer(self, node: Node, graph: Graph):
         n, t, _ = graph.tensors[node.inputs[0]].shape
         h = graph.tensors[node.inputs[2]].shape[-1]
