@@ -27,9 +27,14 @@ from effc.ops.activation import float_function
 from effc.passes.calibrate import choose_quant
 from effc.quant import int8 as q8
 
-#: Ops whose output keeps the input's quantization (no arithmetic on values).
+#: Ops whose outputs keep the (first) input's quantization (no arithmetic on values).
 SAME_SCALE = {"Reshape", "Transpose", "MaxPool", "GlobalMaxPool", "Pad", "ReduceMax",
-              "ReduceMin", "Resize"}
+              "ReduceMin", "Resize", "Slice", "Split", "Expand", "Tile"}
+#: Outputs that take another output's quantization (the final hidden state is the
+#: last step of the sequence output).
+TIED_OUTPUTS: dict[str, dict[int, int]] = {"LSTM": {1: 0}, "GRU": {1: 0}}
+#: Outputs the integer lowering quantizes itself (the LSTM's int16 cell state).
+INTERNAL_OUTPUTS: dict[str, tuple[int, ...]] = {"LSTM": (2,)}
 #: Ops whose output must have the input's scale in TFLite (a Requantize follows if not).
 POOLS = {"AveragePool", "GlobalAveragePool"}
 
@@ -223,49 +228,17 @@ def _lower_pool(graph: Graph, node: Node) -> None:
         _insert_requantize(graph, node, x)
 
 
-def _insert_requantize(graph: Graph, node: Node, x: Tensor) -> None:
-    """Compute ``node`` at its input's scale, then requantize to the output's."""
-    out = graph.tensors[node.outputs[0]]
+def _insert_requantize(graph: Graph, node: Node, x: Tensor, index: int = 0) -> None:
+    """Compute ``node``'s output ``index`` at its input's scale, then requantize to the
+    output's."""
+    out = graph.tensors[node.outputs[index]]
     mid = graph.unique_name(out.name + "_same_scale")
     graph.add_tensor(Tensor(mid, out.shape, "int8", out.layout, quant=x.quant))
     m, s = q8.requantize_multiplier(_scale(x), _scale(out))
     req = Node("Requantize", graph.unique_name(node.name + "_requantize"), [mid], [out.name],
                {"multiplier": int(m), "shift": int(s)})
-    node.outputs[0] = mid
+    node.outputs[index] = mid
     graph.nodes.insert(graph.nodes.index(node) + 1, req)
-
-
-def _lower_reduce(graph: Graph, node: Node) -> None:
-    """TFLM MEAN / SUM: one requantization of the int32 sum (effc/quant/reduce.py)."""
-    from effc.quant.reduce import reduce_multiplier
-
-    x, out = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
-    node.attrs["multiplier"], node.attrs["shift"] = reduce_multiplier(_scale(x), _scale(out))
-
-
-def _lower_matmul(graph: Graph, node: Node) -> None:
-    """TFLM BATCH_MATMUL: per-tensor operands, one multiplier (effc/quant/matmul.py)."""
-    from effc.quant.matmul import batch_matmul_multiplier
-
-    a, b = (graph.tensors[i] for i in node.inputs)
-    out = graph.tensors[node.outputs[0]]
-    node.attrs["multiplier"], node.attrs["shift"] = batch_matmul_multiplier(
-        _scale(a), _scale(b), _scale(out))
-
-
-def _lower_resize(graph: Graph, node: Node) -> None:
-    """Nearest copies values; linear is TFLite's integer bilinear (effc/quant/resize.py);
-    both keep the input's quantization (a Requantize follows if the model asks)."""
-    from effc.quant.resize import int8_bilinear_problem
-
-    mode = node.attrs["mode"]
-    problem = "cubic interpolation has no int8 form" if mode == "cubic" else None
-    if mode == "linear":
-        problem = int8_bilinear_problem(graph.tensors[node.inputs[0]].shape, node.attrs)
-    if problem:
-        raise EffcError(f"node '{node.name}' (Resize, {mode}): {problem}; compile with "
-                        "--quantize none")
-    _lower_pool(graph, node)
 
 
 def _no_params(graph: Graph, node: Node) -> None:
@@ -285,17 +258,19 @@ LOWERINGS: dict[str, Callable[[Graph, Node], None]] = {
     "Concat": _lower_concat,
     "AveragePool": _lower_pool,
     "GlobalAveragePool": _lower_pool,
-    "MatMul": _lower_matmul,
-    "Resize": _lower_resize,
-    "ReduceMean": _lower_reduce,
-    "ReduceSum": _lower_reduce,
-    "ReduceMax": _lower_pool,
-    "ReduceMin": _lower_pool,
     "MaxPool": _no_params,
     "GlobalMaxPool": _no_params,
     "Reshape": _no_params,
     "Transpose": _no_params,
 }
+
+
+def more_lowerings() -> dict[str, Callable[[Graph, Node], None]]:
+    """The lowerings of the ops in effc/passes/lower_int8_ops.py (imported late: that
+    module uses this one's helpers)."""
+    from effc.passes.lower_int8_ops import LOWERINGS as more
+
+    return more
 
 
 #: Ops whose output values all lie on their input's grid: an output that no
@@ -304,20 +279,29 @@ LOWERINGS: dict[str, Callable[[Graph, Node], None]] = {
 GRID_PRESERVING = {"Relu"}
 
 
+def keeps_scale(graph: Graph, node: Node, ops: set[str] = SAME_SCALE) -> bool:
+    """Do ``node``'s outputs keep its first input's quantization? (``ops``, and a
+    Gather of an activation: a Gather of a constant table takes its output's.)"""
+    if node.op_type == "Gather":
+        return not graph.tensors[node.inputs[0]].is_constant
+    return node.op_type in ops
+
+
 def _propagate_same_scale(graph: Graph) -> None:
     """Layout ops and pools pass quantization through, forwards and backwards;
     grid-preserving ops pass it forwards where nothing else decided."""
 
     def forward(ops: set[str]) -> None:
         for node in graph.nodes:
-            if node.op_type in ops:
-                x, y = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
-                if y.quant is None and x.quant is not None:
-                    y.quant = x.quant
+            if keeps_scale(graph, node, ops):
+                x = graph.tensors[node.inputs[0]]
+                for y in (graph.tensors[o] for o in node.outputs):
+                    if y.quant is None and x.quant is not None:
+                        y.quant = x.quant
 
     forward(SAME_SCALE | POOLS)
     for node in reversed(graph.nodes):
-        if node.op_type in SAME_SCALE:
+        if keeps_scale(graph, node):
             x, y = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
             if x.quant is None and y.quant is not None and not x.is_constant:
                 x.quant = y.quant
@@ -354,16 +338,17 @@ def lower_int8(graph: Graph, weight_granularity: str = "per-channel") -> Graph:
     for node in list(graph.nodes):
         if node.op_type in ("QuantizeLinear", "DequantizeLinear"):
             continue
-        lowering = LOWERINGS.get(node.op_type)
+        lowering = LOWERINGS.get(node.op_type) or more_lowerings().get(node.op_type)
         if lowering is None:
             raise EffcError(f"node '{node.name}' ({node.op_type}) has no int8 form; compile "
                             "with --quantize none")
         if node.op_type in ("Add", "Sub", "Mul", "MatMul"):
             _quantize_constant_operands(graph, node)
         operands = node.inputs if node.op_type == "MatMul" else node.inputs[:1]
-        for name in [*operands, *node.outputs]:
+        internal = INTERNAL_OUTPUTS.get(node.op_type, ())
+        for name in [*operands, *(o for i, o in enumerate(node.outputs) if i not in internal)]:
             tensor = graph.tensors[name]
-            if tensor.quant is None:
+            if tensor.quant is None and tensor.dtype == "float32" and not tensor.is_constant:
                 raise EffcError(
                     f"node '{node.name}' ({node.op_type}) has the float value '{name}' left "
                     "between Q and DQ nodes; quantize it in the model, or compile with "

@@ -24,7 +24,14 @@ from effc.ir import Graph, Node, QuantParams, Tensor
 from effc.passes.calibrate import Observer, calibrate_range, choose_quant, parse_calibrators
 from effc.passes.fuse_activation import fuse_activation
 from effc.passes.layout import optimize_layout
-from effc.passes.lower_int8 import FIXED_OUTPUT, POOLS, SAME_SCALE, lower_int8
+from effc.passes.lower_int8 import (
+    FIXED_OUTPUT,
+    INTERNAL_OUTPUTS,
+    POOLS,
+    TIED_OUTPUTS,
+    keeps_scale,
+    lower_int8,
+)
 from effc.passes.qdq_import import annotate_qdq
 from effc.reference import run_graph
 
@@ -86,7 +93,8 @@ def _observe(graph: Graph, data: np.ndarray) -> Observer:
 
     def record(node: Node, ys: list[np.ndarray]) -> None:
         for out, y in zip(node.outputs, ys, strict=True):
-            observer.add(out, y)
+            if y.dtype == np.float32:
+                observer.add(out, y)
 
     for i in range(data.shape[0]):
         sample = data[i:i + 1]
@@ -103,17 +111,23 @@ def _annotate(graph: Graph, observer: Observer, spec: str) -> dict[str, tuple[fl
             raise EffcError(f"--calibrator names tensor '{name}', which the model does not "
                             "have; see 'effc inspect' for names")
     ranges: dict[str, tuple[float, float]] = {}
-    targets = [graph.inputs[0]] + [n.outputs[0] for n in graph.nodes]
-    producers = {n.outputs[0]: n for n in graph.nodes}
+    targets = [graph.inputs[0]] + [o for n in graph.nodes for o in n.outputs]
+    producers = {o: (n, i) for n in graph.nodes for i, o in enumerate(n.outputs)}
     for name in targets:
-        node = producers.get(name)
+        node, index = producers.get(name, (None, 0))
         tensor = graph.tensors[name]
+        if tensor.dtype != "float32" or (node is not None and index in INTERNAL_OUTPUTS.get(
+                node.op_type, ())):
+            continue  # indices, and states the integer lowering quantizes itself
         if node is not None and node.op_type in FIXED_OUTPUT:
             scale, zp = FIXED_OUTPUT[node.op_type]
             tensor.quant = QuantParams(np.float32(scale), np.int32(zp))
             continue
-        if node is not None and node.op_type in SAME_SCALE | POOLS:
+        if node is not None and (keeps_scale(graph, node) or node.op_type in POOLS):
             tensor.quant = graph.tensors[node.inputs[0]].quant
+            continue
+        if node is not None and index in TIED_OUTPUTS.get(node.op_type, {}):
+            tensor.quant = graph.tensors[node.outputs[TIED_OUTPUTS[node.op_type][index]]].quant
             continue
         lo, hi = calibrate_range(observer, name, overrides.get(name, default))
         ranges[name] = (lo, hi)
@@ -137,6 +151,8 @@ def _add_boundaries(graph: Graph) -> dict[str, str]:
                                [name], [inner]))
     for out in list(graph.outputs):
         tensor = graph.tensors[out]
+        if tensor.dtype != "float32":
+            continue  # an index output (ArgMax) leaves the model as it is
         inner = graph.unique_name(out + "_int8")
         graph.rename_tensor(out, inner)
         renamed[inner] = out
