@@ -16,7 +16,7 @@ import numpy as np
 
 from effc.errors import EffcError
 
-DTYPES = ("float32", "int8", "uint8", "int32", "int64", "bool")
+DTYPES = ("float32", "int8", "uint8", "int16", "int32", "int64", "bool")
 
 
 @dataclass

@@ -65,3 +65,43 @@ def test_cubic_resize_is_refused_for_int8(tmp_path: Path) -> None:
                    {**inits, "sc": np.array([1, 1, 2, 2], np.float32)})
     with pytest.raises(EffcError, match=r"\(Resize, cubic\): cubic interpolation has no int8"):
         compile_int8(model, tmp_path)
+
+
+def _keyword_model(op: str, lbr: int = 0, direction: str = "forward") -> onnx.ModelProto:
+    """A keyword-spotting shape: features [1, T, F] -> recurrent layer -> last step ->
+    a dense classifier."""
+    from onnx import helper
+
+    rng = np.random.default_rng(11)
+    t, f, h = 12, 10, 8
+    gates = {"LSTM": 4, "GRU": 3}[op]
+    dirs = 2 if direction == "bidirectional" else 1
+    inits = {"W": (rng.standard_normal((dirs, gates * h, f)) * 0.4).astype(np.float32),
+             "R": (rng.standard_normal((dirs, gates * h, h)) * 0.4).astype(np.float32),
+             "B": (rng.standard_normal((dirs, 2 * gates * h)) * 0.2).astype(np.float32),
+             "fc": (rng.standard_normal((dirs * h, 5)) * 0.5).astype(np.float32),
+             "shape": np.array([1, dirs * h], np.int64)}
+    attrs = {"hidden_size": h, "layout": 1, "direction": direction}
+    if op == "GRU":
+        attrs["linear_before_reset"] = lbr
+    nodes = [helper.make_node(op, ["x", "W", "R", "B"], ["y", "yh"], **attrs),
+             helper.make_node("Reshape", ["yh", "shape"], ["f"]),
+             helper.make_node("Gemm", ["f", "fc"], ["logits"])]
+    return _model(nodes, {"x": [1, t, f]}, ["logits"], inits, opset=22)
+
+
+@pytest.mark.parametrize(("op", "lbr", "direction"), [
+    ("LSTM", 0, "forward"), ("LSTM", 0, "bidirectional"), ("GRU", 0, "forward"),
+    ("GRU", 1, "forward"), ("GRU", 1, "reverse")])
+def test_recurrent_quantize(tmp_path: Path, op: str, lbr: int, direction: str) -> None:
+    compiled, x = compile_int8(_keyword_model(op, lbr, direction), tmp_path)
+    float_graph = compile_model(tmp_path / "m.onnx", tmp_path / "float",
+                                CompileOptions(quantize="none")).graph
+    name = compiled.graph.inputs[0]
+    ref = np.concatenate([run_graph(float_graph, {name: x[i:i + 1]})["logits"]
+                          for i in range(8)])
+    got = np.concatenate([run_graph(compiled.graph, {name: x[i:i + 1]})["logits"]
+                          for i in range(8)])
+    assert _sqnr(ref, got) > 20, _sqnr(ref, got)
+    assert any(n.op_type == op and op.lower() in n.attrs for n in compiled.graph.nodes)
+    print(f"{op} {direction} linear_before_reset={lbr}: SQNR {_sqnr(ref, got):.1f} dB")

@@ -19,6 +19,7 @@ from tflite_graph_runner import TSpec
 
 from effc.quant import conv_transpose as qct
 from effc.quant import int8 as q8
+from effc.quant import lstm as qlstm
 from effc.quant import matmul as qm
 from effc.quant import reduce as qr
 from effc.quant import resize as qres
@@ -154,3 +155,99 @@ def test_transpose_conv(in_hw, k, s, out_hw, same, cin, cout, bias) -> None:
                                    input_zero_point=-5, output_zero_point=6, multiplier=m,
                                    shift=sh)
     assert np.array_equal(mine, theirs)
+
+
+def _lstm_model(n: int, t: int, i: int, h: int, q: dict, w: np.ndarray, r: np.ndarray,
+                b: np.ndarray) -> bytes:
+    """A one-operator UNIDIRECTIONAL_SEQUENCE_LSTM (batch-major, int8 x 8 -> int16 cell)."""
+    model = gr.me.Model()
+    sg = model.add_subgraph()
+
+    def tensor(shape, dtype, scale=None, zero_point=0, data=None, name="t", variable=False):
+        quant = None if scale is None else gr.me.Quantization(scales=scale,
+                                                                zero_points=zero_point)
+        tensor = sg.add_tensor(shape=shape, dtype=dtype, data=data, quantization=quant,
+                               name=name)
+        tensor.is_variable = variable
+        return tensor
+
+    int8, int16, int32 = gr.fb.TensorType.INT8, gr.fb.TensorType.INT16, gr.fb.TensorType.INT32
+    x = tensor((n, t, i), int8, q["s_x"], q["z_x"], name="x")
+    weights = [tensor((h, i), int8, float(q["w"][g]), 0, w[g], f"w{g}") for g in range(4)]
+    recurrent = [tensor((h, h), int8, float(q["r"][g]), 0, r[g], f"r{g}") for g in range(4)]
+    biases = [tensor((h,), int32, float(q["s_x"] * q["w"][g]), 0, b[g], f"b{g}")
+              for g in range(4)]
+    hidden = tensor((n, h), int8, q["s_h"], q["z_h"], name="h", variable=True)
+    cell = tensor((n, h), int16, 2.0 ** q["power"], 0, name="c", variable=True)
+    out = tensor((n, t, h), int8, q["s_h"], q["z_h"], name="y")
+    op = sg.add_operator(  # gates in TFLite's (and the IR's) order: input, forget, cell, output
+        opcode=gr.fb.BuiltinOperator.UNIDIRECTIONAL_SEQUENCE_LSTM,
+        inputs=[x, *weights, *recurrent, None, None, None, *biases, None, None, hidden, cell,
+                None, None, None, None],
+        outputs=[out])
+    options = gr.fb.UnidirectionalSequenceLSTMOptionsT()
+    options.fusedActivationFunction = gr.fb.ActivationFunctionType.TANH
+    options.timeMajor = False
+    op._fb.builtinOptionsType = gr.fb.BuiltinOptions.UnidirectionalSequenceLSTMOptions
+    op._fb.builtinOptions = options
+    sg.inputs = [x]
+    sg.outputs = [out]
+    return bytes(model.build())
+
+
+@pytest.mark.parametrize(("n", "t", "i", "h", "power"), [(1, 6, 5, 4, -11), (2, 4, 3, 6, -13),
+                                                         (1, 8, 10, 8, -9), (3, 3, 4, 2, -15)])
+def test_lstm(n: int, t: int, i: int, h: int, power: int) -> None:
+    rng = np.random.default_rng(SEED + n * t + power)
+    # IR gate order (input, forget, cell, output)
+    w = rng.integers(-127, 128, (4, h, i), dtype=np.int8)
+    r = rng.integers(-127, 128, (4, h, h), dtype=np.int8)
+    b = rng.integers(-2000, 2000, (4, h)).astype(np.int32)
+    q = {"s_x": 0.04, "z_x": -3, "s_h": 0.0078, "z_h": 5, "power": power,
+         "w": rng.uniform(0.002, 0.02, 4).astype(np.float32),
+         "r": rng.uniform(0.002, 0.02, 4).astype(np.float32)}
+    x = _int8((n, t, i), SEED + 5)
+    theirs = gr.run_tflm(_lstm_model(n, t, i, h, q, w, r, b), [x])[0]
+    params = qlstm.lstm_params(q["s_x"], q["z_x"], q["s_h"], q["z_h"], q["w"], q["r"], power)
+    # TFLM starts from its variable state tensors reset to their zero points (real 0)
+    h0 = np.full((n, h), q["z_h"], np.int8)
+    mine = qlstm.lstm_int8([x, w, r, b, h0, np.zeros((n, h), np.int16)], {"lstm": params})[0]
+    assert np.array_equal(mine, theirs)
+
+
+def _tanh_int16_model(shape: tuple[int, ...], input_scale: float) -> bytes:
+    model = gr.me.Model()
+    sg = model.add_subgraph()
+    int16 = gr.fb.TensorType.INT16
+    a = sg.add_tensor(shape=shape, dtype=int16, name="a",
+                      quantization=gr.me.Quantization(scales=input_scale, zero_points=0))
+    b = sg.add_tensor(shape=shape, dtype=int16, name="b",
+                      quantization=gr.me.Quantization(scales=2.0 ** -15, zero_points=0))
+    sg.add_operator(opcode=gr.fb.BuiltinOperator.TANH, inputs=[a], outputs=[b])
+    sg.inputs, sg.outputs = [a], [b]
+    return bytes(model.build())
+
+
+def test_sigmoid_table() -> None:
+    """TFLite's int16 Tanh with input scale 1/6144 reads table entry k exactly at the
+    input 128 k (its multiplier 2^14 and shift 13 double the input; the fraction is 0)."""
+    x = (np.arange(255) * 128).astype(np.int16).reshape(1, -1)
+    measured = gr.run_tflm(_tanh_int16_model(x.shape, 1 / 6144), [x])[0].astype(np.int64) + 32768
+    assert np.array_equal(measured.reshape(-1), qlstm.SIGMOID_TABLE[:255])
+    # the last entry is only ever the upper neighbour of entry 254: 254/256 of its step
+    last = np.array([[128 * 254 + 127]], np.int16)
+    step = int(gr.run_tflm(_tanh_int16_model(last.shape, 1 / 6144), [last])[0][0, 0]) + 32768
+    assert step - qlstm.SIGMOID_TABLE[254] == (254 * (qlstm.SIGMOID_TABLE[255]
+                                                      - qlstm.SIGMOID_TABLE[254]) + 128) // 256
+
+
+@pytest.mark.parametrize("scale", [2.0 ** -12, 2.0 ** -11, 1 / 6144])
+def test_int16_tanh_over_its_whole_range(scale: float) -> None:
+    x = np.arange(-32768, 32768, 7, dtype=np.int16).reshape(1, -1)
+    theirs = gr.run_tflm(_tanh_int16_model(x.shape, scale), [x])[0]
+    power = round(np.log2(scale))
+    if 2.0 ** power == scale and 12 + power in (0, 1):
+        mult, shift = 0, 12 + power
+    else:
+        mult, shift = 16384, 13  # 1/6144: the non-power-of-two path
+    assert np.array_equal(qlstm.tanh_int16(x, mult, shift), theirs.astype(np.int64))

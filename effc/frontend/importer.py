@@ -144,8 +144,8 @@ def import_model(model: onnx.ModelProto, name: str = "model") -> Graph:
         ctx.version = _checked_version(node, key, opset, importer.onnx_types[key])
         _check_integer_inputs(ctx, node, importer)
         importer.from_onnx(ctx, node)
-        for out in node.output:
-            if out and out not in graph.tensors:
+        for out in node.output:  # outputs nothing reads may stay unbuilt
+            if out and out in ctx.used and out not in graph.tensors:
                 raise EffcError(f"node '{node.name}' output '{out}' was not produced")
     for value in model.graph.output:
         if value.name in consts and value.name not in graph.tensors:

@@ -114,27 +114,34 @@ class LSTM(_Recurrent):
         import_recurrent(ctx, onnx_node)
 
     def run_float(self, node, graph, xs):
-        x, w, r, b, h, c = (v.astype(np.float64) for v in xs[:6])
-        p = xs[6].astype(np.float64) if len(xs) > 6 else np.zeros((3, w.shape[1]))
-        f, g, act_h = activation_functions(node.attrs)
-        ys = np.zeros((x.shape[0], x.shape[1], w.shape[1]))
-        for t in _steps(node, x.shape[1]):
-            z = np.einsum("ni,ghi->gnh", x[:, t], w) + np.einsum("nk,ghk->gnh", h, r) + b[:, None]
-            i = f(_clip(z[0] + p[0] * c, node.attrs))
-            forget = 1.0 - i if node.attrs.get("input_forget") else \
-                f(_clip(z[1] + p[1] * c, node.attrs))
-            cell = forget * c + i * g(_clip(z[2], node.attrs))
-            o = f(_clip(z[3] + p[2] * cell, node.attrs))
-            hidden = o * act_h(cell)
-            alive = _alive(node, t, x.shape[0], x.shape[1])
-            c, h = np.where(alive, cell, c), np.where(alive, hidden, h)
-            ys[:, t] = np.where(alive, hidden, 0.0)
-        return [ys.astype(np.float32), h.astype(np.float32), c.astype(np.float32)]
+        return lstm_float(node, xs)[:3]
 
     def run_int(self, node, graph, xs):
         from effc.quant.lstm import lstm_int8
 
         return lstm_int8(xs, node.attrs)
+
+
+def lstm_float(node: Node, xs: list[np.ndarray]) -> list:
+    """y, h, c and the largest |cell state| of any step (for the int16 cell scale)."""
+    x, w, r, b, h, c = (v.astype(np.float64) for v in xs[:6])
+    p = xs[6].astype(np.float64) if len(xs) > 6 else np.zeros((3, w.shape[1]))
+    f, g, act_h = activation_functions(node.attrs)
+    ys = np.zeros((x.shape[0], x.shape[1], w.shape[1]))
+    peak = float(np.abs(c).max(initial=0.0))
+    for t in _steps(node, x.shape[1]):
+        z = np.einsum("ni,ghi->gnh", x[:, t], w) + np.einsum("nk,ghk->gnh", h, r) + b[:, None]
+        i = f(_clip(z[0] + p[0] * c, node.attrs))
+        forget = 1.0 - i if node.attrs.get("input_forget") else \
+            f(_clip(z[1] + p[1] * c, node.attrs))
+        cell = forget * c + i * g(_clip(z[2], node.attrs))
+        o = f(_clip(z[3] + p[2] * cell, node.attrs))
+        hidden = o * act_h(cell)
+        alive = _alive(node, t, x.shape[0], x.shape[1])
+        c, h = np.where(alive, cell, c), np.where(alive, hidden, h)
+        ys[:, t] = np.where(alive, hidden, 0.0)
+        peak = max(peak, float(np.abs(c).max()))
+    return [ys.astype(np.float32), h.astype(np.float32), c.astype(np.float32), peak]
 
 
 @register

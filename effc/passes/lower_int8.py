@@ -355,7 +355,7 @@ def lower_int8(graph: Graph, weight_granularity: str = "per-channel") -> Graph:
                     "--quantize none")
         lowering(graph, node)
     for tensor in graph.activations():
-        if tensor.quant is not None:
+        if tensor.quant is not None and tensor.dtype == "float32":
             tensor.dtype = "int8"
     graph.prune_unused()
     return graph

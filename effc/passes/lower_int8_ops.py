@@ -115,3 +115,94 @@ LOWERINGS: dict[str, Callable[[Graph, Node], None]] = {
     "ArgMax": _no_params,
     "ArgMin": _no_params,
 }
+
+
+def _recurrent_problem(graph: Graph, node: Node) -> str | None:
+    """Why a recurrent node has no integer form, or None."""
+    a = node.attrs
+    if list(a["activations"]) != {"LSTM": ["Sigmoid", "Tanh", "Tanh"],
+                                  "GRU": ["Sigmoid", "Tanh"]}[node.op_type]:
+        return f"activations {list(a['activations'])} (int8 takes the default ones)"
+    if a.get("clip"):
+        return "clip of the gate pre-activations"
+    if a.get("input_forget"):
+        return "input_forget (coupled gates)"
+    if node.op_type == "LSTM" and len(node.inputs) > 6:
+        return "peepholes"
+    steps = graph.tensors[node.inputs[0]].shape[1]
+    if a.get("seq_lens") and any(v != steps for v in a["seq_lens"]):
+        return "sequences shorter than the input"
+    if node.op_type == "LSTM" and (graph.consumers(node.outputs[2])
+                                   or node.outputs[2] in graph.outputs):
+        return "its cell state output Y_c is read (the int8 cell state is int16 internal)"
+    return None
+
+
+def _gate_weights(graph: Graph, name: str) -> tuple[str, np.ndarray]:
+    """Symmetric int8 weights with one scale per gate matrix (axis 0)."""
+    from effc.ir import QuantParams
+    from effc.passes.lower_int8 import weight_quant
+
+    w = graph.const(name)
+    assert w is not None
+    quant = weight_quant(w, "per-channel")  # per-channel on axis 0 = per gate
+    scale = quant.scale.reshape(-1, *[1] * (w.ndim - 1)).astype(np.float64)
+    q = np.clip(np.round(w.astype(np.float64) / scale), -127, 127).astype(np.int8)
+    params = QuantParams(quant.scale, np.zeros(w.shape[0], np.int32), 0)
+    return graph.add_constant(name + "_q", q, quant=params).name, quant.scale
+
+
+def _constant(graph: Graph, name: str, data: np.ndarray, dtype: type) -> str:
+    return graph.add_constant(name + "_q", data.astype(dtype)).name
+
+
+def _bias(graph: Graph, name: str, s_in: float, scales: np.ndarray) -> str:
+    b = graph.const(name)
+    assert b is not None
+    scale = np.float64(np.float32(s_in)) * scales.astype(np.float64).reshape(-1, 1)
+    q = np.clip(np.round(b.astype(np.float64) / scale), -(2**31), 2**31 - 1)
+    return _constant(graph, name, q, np.int32)
+
+
+def _lower_recurrent(graph: Graph, node: Node) -> None:
+    """LSTM: TFLite Micro's integer LSTM (effc/quant/lstm.py); GRU: effc's own exact
+    scheme built from the same pieces (effc/quant/gru.py)."""
+    from effc.quant import gru as qgru
+    from effc.quant import lstm as qlstm
+
+    problem = _recurrent_problem(graph, node)
+    if problem:
+        raise EffcError(f"node '{node.name}' ({node.op_type}): {problem} has no int8 form; "
+                        "compile with --quantize none")
+    x, y = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
+    s_x, z_x, s_h, z_h = _scale(x), _zp(x), _scale(y), _zp(y)
+    w, w_scales = _gate_weights(graph, node.inputs[1])
+    r, r_scales = _gate_weights(graph, node.inputs[2])
+    h0 = q8.quantize(graph.const(node.inputs[4 if node.op_type == "LSTM" else 5])
+                     .astype(np.float64), s_h, z_h)
+    if node.op_type == "LSTM":
+        c0 = graph.const(node.inputs[5])
+        assert c0 is not None
+        steps = x.shape[1]
+        # the largest |cell| calibration saw, else the bound |c0| + steps (|f|, |i g| < 1)
+        peak = node.attrs.pop("cell_peak", float(np.abs(c0).max(initial=0.0)) + steps)
+        power = qlstm.cell_scale_power(peak)
+        c0_q = np.clip(np.round(c0.astype(np.float64) / 2.0 ** power), -32768, 32767)
+        node.inputs = [node.inputs[0], w, r, _bias(graph, node.inputs[3], s_x, w_scales),
+                       _constant(graph, node.inputs[4], h0, np.int8),
+                       _constant(graph, node.inputs[5], c0_q, np.int16)]
+        node.attrs["lstm"] = qlstm.lstm_params(s_x, z_x, s_h, z_h, w_scales, r_scales, power)
+        c = graph.tensors[node.outputs[2]]
+        c.dtype = "int16"
+        from effc.ir import QuantParams
+
+        c.quant = QuantParams(np.float32(2.0 ** power), np.int32(0))
+        return
+    node.inputs = [node.inputs[0], w, r, _bias(graph, node.inputs[3], s_x, w_scales),
+                   _bias(graph, node.inputs[4], s_h, r_scales),
+                   _constant(graph, node.inputs[5], h0, np.int8)]
+    node.attrs["gru"] = qgru.gru_params(s_x, z_x, s_h, z_h, w_scales, r_scales)
+
+
+LOWERINGS["LSTM"] = _lower_recurrent
+LOWERINGS["GRU"] = _lower_recurrent

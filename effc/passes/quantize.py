@@ -21,6 +21,7 @@ import numpy as np
 from effc.arrays import member, open_arrays
 from effc.errors import EffcError
 from effc.ir import Graph, Node, QuantParams, Tensor
+from effc.ops.rnn import lstm_float
 from effc.passes.calibrate import Observer, calibrate_range, choose_quant, parse_calibrators
 from effc.passes.fuse_activation import fuse_activation
 from effc.passes.layout import optimize_layout
@@ -96,10 +97,16 @@ def _observe(graph: Graph, data: np.ndarray) -> Observer:
             if y.dtype == np.float32:
                 observer.add(out, y)
 
+    lstms = [n for n in graph.nodes if n.op_type == "LSTM"]
     for i in range(data.shape[0]):
         sample = data[i:i + 1]
         observer.add(name, sample)
-        run_graph(graph, {name: sample}, observer=record)
+        values = run_graph(graph, {name: sample}, observer=record, keep=bool(lstms))
+        for node in lstms:  # the int16 cell state's range: its largest value over the steps
+            xs = [graph.const(n) if graph.const(n) is not None else values[n]
+                  for n in node.inputs if n]
+            peak = lstm_float(node, xs)[3]
+            observer.extra[node.name] = max(observer.extra.get(node.name, 0.0), peak)
     return observer
 
 
@@ -111,6 +118,9 @@ def _annotate(graph: Graph, observer: Observer, spec: str) -> dict[str, tuple[fl
             raise EffcError(f"--calibrator names tensor '{name}', which the model does not "
                             "have; see 'effc inspect' for names")
     ranges: dict[str, tuple[float, float]] = {}
+    for node in graph.nodes:
+        if node.name in observer.extra:
+            node.attrs["cell_peak"] = observer.extra[node.name]
     targets = [graph.inputs[0]] + [o for n in graph.nodes for o in n.outputs]
     producers = {o: (n, i) for n in graph.nodes for i, o in enumerate(n.outputs)}
     for name in targets:
