@@ -22,18 +22,34 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(2)
 
 
-def _load_npy(path: str, what: str = "input") -> np.ndarray:
+def _load_inputs(path: str) -> np.ndarray | dict[str, np.ndarray]:
+    """``--input``: a .npy (a one-input model), or an .npz with one array per input
+    named like it (an .npz holding a single array also feeds a one-input model)."""
     p = Path(path)
     if not p.is_file():
-        raise EffcError(f"{what} file '{path}' does not exist; check the path")
-    value = open_arrays(p, f"{what} file")
+        raise EffcError(f"input file '{path}' does not exist; check the path")
+    value = open_arrays(p, "input file")
     if isinstance(value, np.lib.npyio.NpzFile):
         keys = list(value.keys())
-        if len(keys) != 1:
-            raise EffcError(f"{what} file '{path}' holds {len(keys)} arrays {keys}; give a .npy "
-                            "file or an .npz with exactly one array")
-        value = member(value, keys[0], f"{what} file '{path}'")
+        if len(keys) == 1:
+            return member(value, keys[0], f"input file '{path}'")
+        return {k: member(value, k, f"input file '{path}'") for k in keys}
     return value
+
+
+def _save_outputs(output: Path, values: dict[str, np.ndarray]) -> None:
+    """``--output``: Y.npz holds every output by name; Y.npy the only output."""
+    if output.suffix != ".npz" and len(values) != 1:
+        raise EffcError(f"the model has {len(values)} outputs ({', '.join(values)}); give "
+                        "--output Y.npz to get each by name")
+    try:
+        if output.suffix == ".npz":
+            np.savez(output, **values)
+        else:
+            np.save(output, next(iter(values.values())))
+    except OSError as exc:
+        raise EffcError(f"cannot write --output '{output}' ({os_problem(exc)}); choose a "
+                        "writable path") from None
 
 
 def _output_path(path: str) -> Path:
@@ -85,19 +101,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     from effc.engines.run import run_engine
 
     output = _output_path(args.output)
-    x = _load_npy(args.input)
+    x = _load_inputs(args.input)
     result = run_engine(args.model, args.engine, x, input_shapes=args.input_shape,
                         profile=args.profile)
-    try:
-        np.save(output, result.outputs)
-    except OSError as exc:
-        raise EffcError(f"cannot write --output '{output}' ({os_problem(exc)}); choose a "
-                        "writable path") from None
+    _save_outputs(output, result.values)
     if args.json:
         print(json.dumps(result.to_json() | {"output": str(args.output)}))
         return 0
-    print(f"{args.engine}: {result.outputs.shape[0]} sample(s) -> {args.output} "
-          f"{list(result.outputs.shape)} {result.outputs.dtype}")
+    shapes = ", ".join(f"{list(v.shape)} {v.dtype}" for v in result.values.values())
+    print(f"{args.engine}: {result.to_json()['samples']} sample(s) -> {args.output} {shapes}")
     m = result.metrics
     if m.get("instructions"):
         print(f"{m['instructions']:,} instructions per inference ({m['instructions_per_mac']} "
@@ -151,8 +163,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run a model or a compiled OUTDIR on an engine")
     p.add_argument("model", help="an .onnx file or a folder written by 'effc compile'")
     p.add_argument("--engine", default="reference", choices=["reference", "host", "qemu"])
-    p.add_argument("--input", required=True, help=".npy of shape [N, *input_shape[1:]]")
-    p.add_argument("--output", required=True, help=".npy to write")
+    p.add_argument("--input", required=True,
+                   help=".npy of shape [N, *input_shape[1:]], or .npz with one such array "
+                        "per input, named like it")
+    p.add_argument("--output", required=True,
+                   help=".npy to write (one output), or .npz (every output by name)")
     p.add_argument("--input-shape", action="append", metavar="NAME=DxD...")
     p.add_argument("--json", action="store_true")
     p.add_argument("--profile", action="store_true", help="instructions per layer (qemu)")

@@ -27,6 +27,7 @@ from effc.ir import Graph
 from effc.ir_io import graph_files, load_graph
 from effc.outdir import OutDir
 from effc.passes.lower_int8 import WEIGHT_GRANULARITIES
+from effc.reference.interpreter import Feeds
 
 MANIFEST = "effc.json"
 
@@ -231,12 +232,13 @@ class CompiledModel:
                             "'effc compile MODEL -o OUTDIR' again")
         return cls(folder, load_graph(folder / "ir"), manifest)
 
-    def run(self, engine: str, x: np.ndarray, profile: bool = False):
-        from effc.engines.run import EngineResult
-        from effc.reference import run_samples
+    def run(self, engine: str, x: Feeds, profile: bool = False):
+        """Run ``x`` (an array for a one-input model, else {input name: array}) on
+        ``engine``: reference, host or qemu."""
+        from effc.engines.run import run_reference
 
         if engine == "reference":
-            return EngineResult(run_samples(self.graph, x), "reference")
+            return run_reference(self.graph, x)
         from effc.engines.native import run_native
 
         return run_native(self, engine, x, profile=profile)

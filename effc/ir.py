@@ -154,27 +154,38 @@ class Graph:
     def remove_node(self, node: Node) -> None:
         self.nodes.remove(node)
 
-    def can_bypass(self, node: Node) -> bool:
-        """Can ``bypass`` remove ``node`` without losing a graph output's name? Not when
-        its output is a graph output and its input a graph input or another output."""
-        x, y = node.inputs[0], node.outputs[0]
-        return y not in self.outputs or (x not in self.inputs and x not in self.outputs)
+    def joins_interface(self, old: str, new: str) -> bool:
+        """Would ``new`` taking ``old``'s place merge two interface values (``old``
+        a graph output, ``new`` a graph input or another output)?"""
+        return old in self.outputs and (new in self.inputs or new in self.outputs)
 
-    def bypass(self, node: Node) -> None:
-        """Remove a node whose first output equals its first input."""
+    def bypass(self, node: Node) -> bool:
+        """Remove a node whose first output equals its first input. A node that
+        copies one interface value into another output stays (returns False)."""
+        if self.joins_interface(node.outputs[0], node.inputs[0]):
+            return False
         self.nodes.remove(node)
         self.forward(node.outputs[0], node.inputs[0])
+        return True
 
     def forward(self, old: str, new: str) -> None:
         """Let tensor ``new`` take the place of ``old`` (no longer produced).
 
         When ``old`` is a graph output, ``new`` takes over its name so the
-        graph interface keeps its names. ``new`` inherits ``old``'s
-        quantization when it has none (it now carries the same value).
+        graph interface keeps its names; when ``new`` is itself an input or
+        output, ``old`` stays a graph output as a copy of it (a Reshape to the
+        same shape). ``new`` inherits ``old``'s quantization when it has none
+        (it now carries the same value).
         """
         if self.tensors[new].quant is None and old in self.tensors:
             self.tensors[new].quant = self.tensors[old].quant
-        if old in self.outputs and new not in self.inputs and new not in self.outputs:
+        if self.joins_interface(old, new):
+            for node in self.nodes:
+                node.inputs = [new if i == old else i for i in node.inputs]
+            self.tensors[old].quant = self.tensors[old].quant or self.tensors[new].quant
+            self.nodes.append(Node("Reshape", self.unique_name(f"{old}_copy"), [new], [old],
+                                   {"shape": list(self.tensors[old].shape)}))
+        elif old in self.outputs:
             self.tensors.pop(old, None)
             self.rename_tensor(new, old)
         else:

@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from effc.errors import EffcError
-from effc.reference import run_graph, run_samples
+from effc.reference import run_batches, run_graph
+from effc.reference.interpreter import inference_count, inference_feeds
 
 if TYPE_CHECKING:
     from effc.compiler import CompiledModel
@@ -32,41 +33,44 @@ SEED = 0
 FLOAT_RTOL = 1e-4
 
 
-def _input_quant(compiled: CompiledModel):
+def _input_quant(compiled: CompiledModel, name: str):
     """The quantization of the int8 value a float input is quantized into, if any."""
     graph = compiled.graph
-    first = graph.nodes[0] if graph.nodes else None
-    if first is not None and first.op_type == "QuantizeLinear" and \
-            first.inputs[0] == graph.inputs[0]:
-        return graph.tensors[first.outputs[0]].quant
+    consumers = graph.consumers(name)
+    if len(consumers) == 1 and consumers[0].op_type == "QuantizeLinear":
+        return graph.tensors[consumers[0].outputs[0]].quant
     return None
 
 
-def verification_inputs(compiled: CompiledModel, calib: Any) -> tuple[np.ndarray, str]:
+def verification_inputs(compiled: CompiledModel, calib: Any
+                        ) -> tuple[dict[str, np.ndarray], str]:
     """Up to SAMPLES calibration samples, else SAMPLES seeded random inputs covering
-    the input's int8 range (or standard normal for a float model)."""
+    each input's int8 range (or standard normal for a float model)."""
     graph = compiled.graph
-    tensor = graph.tensors[graph.inputs[0]]
-    batch = tensor.shape[0]
+    tensors = [graph.tensors[name] for name in graph.inputs]
     if calib is not None and not (isinstance(calib, str) and calib == "random") and \
-            tensor.dtype == "float32":
+            all(t.dtype == "float32" for t in tensors):
         from effc.passes.quantize import load_calibration
 
         data = load_calibration(calib, graph)
-        rows = min(data.shape[0], SAMPLES * batch) // batch * batch
-        if rows:
-            return data[:rows], f"{rows // batch} calibration samples"
+        count = min(inference_count(graph, data), SAMPLES)
+        if count:
+            return ({t.name: data[t.name][:count * t.shape[0]] for t in tensors},
+                    f"{count} calibration samples")
     rng = np.random.default_rng(SEED)
-    shape = (SAMPLES * batch, *tensor.shape[1:])
-    quant = _input_quant(compiled)
-    if tensor.dtype == "int8":
-        x = rng.integers(-128, 128, shape).astype(np.int8)
-    elif quant is not None:
-        q = rng.integers(-128, 128, shape).astype(np.float32)
-        x = ((q - np.float32(quant.zero_point)) * np.float32(quant.scale)).astype(np.float32)
-    else:
-        x = rng.standard_normal(shape).astype(np.float32)
-    return x, f"{SAMPLES} random inputs (seed {SEED})"
+    feeds = {}
+    for tensor in tensors:
+        shape = (SAMPLES * tensor.shape[0], *tensor.shape[1:])
+        quant = _input_quant(compiled, tensor.name)
+        if tensor.dtype == "int8":
+            feeds[tensor.name] = rng.integers(-128, 128, shape).astype(np.int8)
+        elif quant is not None:
+            q = rng.integers(-128, 128, shape).astype(np.float32)
+            feeds[tensor.name] = ((q - np.float32(quant.zero_point))
+                                  * np.float32(quant.scale)).astype(np.float32)
+        else:
+            feeds[tensor.name] = rng.standard_normal(shape).astype(np.float32)
+    return feeds, f"{SAMPLES} random inputs (seed {SEED})"
 
 
 def _float_close(got: np.ndarray, ref: np.ndarray) -> np.ndarray:
@@ -75,26 +79,24 @@ def _float_close(got: np.ndarray, ref: np.ndarray) -> np.ndarray:
     return np.abs(got.astype(np.float64) - ref.astype(np.float64)) <= bound
 
 
-def _differing(got: np.ndarray, ref: np.ndarray, exact: bool) -> int:
-    if exact:
-        return int(np.count_nonzero(got != ref))
-    return int(np.count_nonzero(~_float_close(got, ref)))
+def _differs(got: np.ndarray, ref: np.ndarray, exact: bool) -> np.ndarray:
+    return (got != ref) if exact else ~_float_close(got, ref)
 
 
-def first_differing_layer(compiled: CompiledModel, sample: np.ndarray, exact: bool
+def first_differing_layer(compiled: CompiledModel, feeds: dict[str, np.ndarray], exact: bool
                           ) -> tuple[dict[str, Any], int, int] | None:
     """(manifest layer, differing values, layer size) of the first layer whose host
-    output differs from the reference on ``sample``; None when every layer agrees."""
+    output differs from the reference on one inference's ``feeds``; None when every
+    layer agrees."""
     from effc.engines.native import trace_host
 
-    graph = compiled.graph
-    values = run_graph(graph, {graph.inputs[0]: sample}, keep=True)
+    values = run_graph(compiled.graph, feeds, keep=True)
     layers = {layer["index"]: layer for layer in compiled.manifest["c"]["layers"]}
-    for index, raw in trace_host(compiled, sample):
+    for index, raw in trace_host(compiled, feeds):
         layer = layers[index]
         ref = np.asarray(values[layer["output"]])
         got = np.frombuffer(raw, dtype=ref.dtype).reshape(ref.shape)
-        count = _differing(got, ref, exact)
+        count = int(np.count_nonzero(_differs(got, ref, exact)))
         if count:
             return layer, count, ref.size
     return None
@@ -104,30 +106,32 @@ def verify_host(compiled: CompiledModel, calib: Any = None) -> dict[str, Any]:
     """Run the self-check; return its manifest entry or raise the one-line EffcError."""
     from effc.engines.native import run_host
 
+    graph = compiled.graph
     exact = compiled.manifest["c"]["core_dtype"] == "int8"
-    x, source = verification_inputs(compiled, calib)
-    ref = run_samples(compiled.graph, x)
-    got = run_host(compiled, x).outputs
-    differing = _differing(got, ref, exact)
+    feeds, source = verification_inputs(compiled, calib)
+    ref = run_batches(graph, feeds)
+    got = run_host(compiled, feeds).values
+    differing = sum(int(np.count_nonzero(_differs(got[n], ref[n], exact))) for n in ref)
+    size = sum(int(v.size) for v in ref.values())
     what = "integer reference" if exact else "float reference"
-    result = {"engine": "host", "inputs": source, "samples": x.shape[0],
+    result = {"engine": "host", "inputs": source, "samples": inference_count(graph, feeds),
               "compared_with": what,
               "criterion": "bit-exact" if exact else
               f"|host - reference| <= {FLOAT_RTOL:g} * max(1, max |reference|)",
-              "differing_values": differing, "output_values": int(ref.size)}
+              "differing_values": differing, "output_values": size}
     if differing == 0:
         return result
-    graph = compiled.graph
-    batch, out_rows = (graph.tensors[t[0]].shape[0] for t in (graph.inputs, graph.outputs))
-    rows = np.nonzero((got != ref) if exact else ~_float_close(got, ref))[0]
-    chunk = int(rows[0]) // out_rows  # the inference that produced the first difference
-    found = first_differing_layer(compiled, x[chunk * batch:(chunk + 1) * batch], exact)
+    # the inference that produced the first difference, in the first differing output
+    name = next(n for n in ref if np.any(_differs(got[n], ref[n], exact)))
+    rows = np.nonzero(_differs(got[name], ref[name], exact))[0]
+    chunk = int(rows[0]) // graph.tensors[name].shape[0]
+    found = first_differing_layer(compiled, inference_feeds(graph, feeds, chunk), exact)
     where = "every layer agrees, so the float interface (quantize/dequantize) differs"
     if found is not None:
-        layer, count, size = found
+        layer, count, layer_size = found
         where = (f"the first differing layer is {layer['index']} '{layer['node']}' "
-                 f"({layer['op']}, kernel {layer['kernel']}): {count} of {size} values")
+                 f"({layer['op']}, kernel {layer['kernel']}): {count} of {layer_size} values")
     raise EffcError(f"self-check failed: the host build of the generated C differs from the "
-                    f"{what}; {where} (sample {chunk}; {differing} of {ref.size} output values "
+                    f"{what}; {where} (sample {chunk}; {differing} of {size} output values "
                     "differ); this is an effc bug: please report it with the model, or compile "
                     "with --no-verify")

@@ -15,7 +15,7 @@ import numpy as np
 from effc.codegen.c.hostlib import build_shared
 from effc.engines.run import EngineResult
 from effc.errors import EffcError
-from effc.reference.interpreter import check_input as check_graph_input
+from effc.reference.interpreter import Feeds, as_feeds, inference_count, inference_feeds
 
 if TYPE_CHECKING:
     from effc.compiler import CompiledModel
@@ -29,19 +29,6 @@ def _c_info(compiled: CompiledModel) -> dict[str, Any]:
         raise EffcError(f"'{compiled.folder}' holds no C code; compile with --board NAME "
                         "(e.g. --board mps2-an386)")
     return info
-
-
-def check_input(compiled: CompiledModel, x: np.ndarray) -> np.ndarray:
-    """Validate ``x`` against the model interface; returns [N, *input_shape[1:]] where N
-    is a multiple of the input's leading dimension (one inference per such slice)."""
-    graph = compiled.graph
-    x = check_graph_input(graph, graph.inputs[0], x)
-    batch = graph.tensors[graph.inputs[0]].shape[0]
-    if x.shape[0] % batch:
-        shape = graph.tensors[graph.inputs[0]].shape
-        raise EffcError(f"input has {x.shape[0]} rows; the model takes {list(shape)} per "
-                        f"inference, so give a multiple of {batch} rows")
-    return x
 
 
 def build_host_library(compiled: CompiledModel, sanitize: bool = False) -> tuple[Path, str]:
@@ -62,47 +49,72 @@ def build_host_library(compiled: CompiledModel, sanitize: bool = False) -> tuple
     return so, entry
 
 
+def entry_ports(compiled: CompiledModel) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The entry point's inputs and outputs (manifest "c": name, dtype, shape)."""
+    info = _c_info(compiled)
+    if "inputs" in info:
+        return info["inputs"], info["outputs"]
+    graph = compiled.graph  # a manifest of an earlier effc: one input, one output
+
+    def port(name: str) -> dict[str, Any]:
+        t = graph.tensors[name]
+        return {"name": name, "dtype": t.dtype, "shape": list(t.shape)}
+
+    return [port(graph.inputs[0])], [port(graph.outputs[0])]
+
+
 def host_library(compiled: CompiledModel) -> tuple[cffi.FFI, Any, str]:
     """Build (cached) and load the generated library; returns (ffi, lib, entry)."""
     so, entry = build_host_library(compiled)
-    graph = compiled.graph
+    inputs, outputs = entry_ports(compiled)
+    params = [f"const {CTYPE[p['dtype']]} *" for p in inputs]
+    params += [f"{CTYPE[p['dtype']]} *" for p in outputs]
     ffi = cffi.FFI()
-    ctype = CTYPE[graph.tensors[graph.inputs[0]].dtype]
-    ffi.cdef(f"int {entry}(const {ctype} *in, {ctype} *out);")
+    ffi.cdef(f"int {entry}({', '.join(params)});")
     return ffi, ffi.dlopen(str(so)), entry
 
 
-def run_host(compiled: CompiledModel, x: np.ndarray) -> EngineResult:
-    """One call of the generated entry point per ``input_shape[0]`` rows of ``x``; the
-    outputs (each of the full output shape) are concatenated on axis 0."""
-    x = check_input(compiled, x)
+def _call(ffi: cffi.FFI, fn: Any, inputs: list[dict[str, Any]], outputs: list[dict[str, Any]],
+          feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """One inference through the entry point; its outputs by name."""
+    ys = {p["name"]: np.zeros(p["shape"], dtype=p["dtype"]) for p in outputs}
+    args = [ffi.cast(f"const {CTYPE[p['dtype']]} *", feeds[p["name"]].ctypes.data)
+            for p in inputs]
+    args += [ffi.cast(f"{CTYPE[p['dtype']]} *", ys[p["name"]].ctypes.data) for p in outputs]
+    status = fn(*args)
+    if status != 0:
+        raise EffcError(f"the generated code refused layer {-status - 1}'s arguments "
+                        f"(status {status}); please report this with the model")
+    return ys
+
+
+def run_host(compiled: CompiledModel, x: Feeds) -> EngineResult:
+    """One call of the generated entry point per inference in ``x``; each output's
+    results concatenated on axis 0."""
     graph = compiled.graph
-    tin, out = graph.tensors[graph.inputs[0]], graph.tensors[graph.outputs[0]]
+    feeds = as_feeds(graph, x)
+    count = inference_count(graph, feeds)
+    inputs, outputs = entry_ports(compiled)
     ffi, lib, entry = host_library(compiled)
-    fn = getattr(lib, entry)
-    ctype = CTYPE[tin.dtype]
-    results = [np.zeros((0, *out.shape[1:]), dtype=out.dtype)]
+    results: dict[str, list[np.ndarray]] = {p["name"]: [] for p in outputs}
     try:
-        for i in range(0, x.shape[0], tin.shape[0]):
-            sample = np.ascontiguousarray(x[i:i + tin.shape[0]])
-            y = np.zeros(out.shape, dtype=out.dtype)
-            status = fn(ffi.cast(f"const {ctype} *", sample.ctypes.data),
-                        ffi.cast(f"{CTYPE[out.dtype]} *", y.ctypes.data))
-            if status != 0:
-                raise EffcError(f"the generated code refused layer {-status - 1}'s arguments "
-                                f"(status {status}); please report this with the model")
-            results.append(y)
+        for i in range(count):
+            ys = _call(ffi, getattr(lib, entry), inputs, outputs,
+                       inference_feeds(graph, feeds, i))
+            for name, y in ys.items():
+                results[name].append(y)
     finally:
         ffi.dlclose(lib)
-    return EngineResult(np.concatenate(results), "host")
+    return EngineResult({name: np.concatenate(ys) for name, ys in results.items()}, "host",
+                        {"inferences": count})
 
 
-def trace_host(compiled: CompiledModel, x: np.ndarray) -> list[tuple[int, bytes]]:
-    """Run one inference (``x`` = one input tensor) and return every layer's output
-    bytes, in call order, as (layer index, bytes) through the EFFC_HOST_TRACE hook."""
-    x = check_input(compiled, x)
-    graph = compiled.graph
-    tin, out = graph.tensors[graph.inputs[0]], graph.tensors[graph.outputs[0]]
+def trace_host(compiled: CompiledModel, feeds: dict[str, np.ndarray]
+               ) -> list[tuple[int, bytes]]:
+    """Run one inference (``feeds``: one input tensor each) and return every layer's
+    output bytes, in call order, as (layer index, bytes) through the EFFC_HOST_TRACE
+    hook."""
+    inputs, outputs = entry_ports(compiled)
     ffi, lib, entry = host_library(compiled)
     name = f"{_c_info(compiled)['name']}_layer_trace"
     ffi.cdef(f"extern void (*{name})(int32_t, const void *, uint32_t);")
@@ -112,24 +124,21 @@ def trace_host(compiled: CompiledModel, x: np.ndarray) -> list[tuple[int, bytes]
         seen.append((int(layer), bytes(ffi.buffer(output, size))))
 
     hook = ffi.callback("void(int32_t, const void *, uint32_t)", record)
-    sample = np.ascontiguousarray(x[:tin.shape[0]])
-    y = np.zeros(out.shape, dtype=out.dtype)
     try:
         setattr(lib, name, hook)
-        getattr(lib, entry)(ffi.cast(f"const {CTYPE[tin.dtype]} *", sample.ctypes.data),
-                            ffi.cast(f"{CTYPE[out.dtype]} *", y.ctypes.data))
+        _call(ffi, getattr(lib, entry), inputs, outputs, feeds)
     finally:
         setattr(lib, name, ffi.NULL)
         ffi.dlclose(lib)
     return seen
 
 
-def run_native(compiled: CompiledModel, engine: str, x: np.ndarray,
+def run_native(compiled: CompiledModel, engine: str, x: Feeds,
                profile: bool = False) -> EngineResult:
     if engine == "host":
         return run_host(compiled, x)
     if engine == "qemu":
         from effc.engines.qemu_model import run_qemu_model
 
-        return run_qemu_model(compiled, check_input(compiled, x), profile=profile)
+        return run_qemu_model(compiled, x, profile=profile)
     raise EffcError(f"unknown engine '{engine}'; choose reference, host or qemu")

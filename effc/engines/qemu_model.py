@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from effc.engines.native import entry_ports
 from effc.engines.run import EngineResult
 from effc.errors import EffcError
+from effc.reference.interpreter import Feeds, as_feeds, inference_count, inference_feeds
 
 if TYPE_CHECKING:
     from effc.compiler import CompiledModel
@@ -23,7 +25,7 @@ def timeout_for(samples: int, macs: int) -> float:
     return SECONDS_FIXED + samples * per_sample
 
 
-def run_qemu_model(compiled: CompiledModel, x: np.ndarray, profile: bool = False
+def run_qemu_model(compiled: CompiledModel, x: Feeds, profile: bool = False
                    ) -> EngineResult:
     from effc.codegen.c.project import firmware
     from effc.engines.qemu import run_qemu
@@ -38,14 +40,16 @@ def run_qemu_model(compiled: CompiledModel, x: np.ndarray, profile: bool = False
                         + "; compile with --board mps2-an386 (or another QEMU board)")
     board = load_board(manifest["board"])
     graph = compiled.graph
-    out = graph.tensors[graph.outputs[0]]
+    feeds = as_feeds(graph, x)
+    count = inference_count(graph, feeds)
+    inputs, outputs = entry_ports(compiled)
     elf = compiled.folder / manifest["firmware"]["elf"]
     if profile:
         elf = firmware(board, OutDir.existing(compiled.folder), manifest["c"], profile=True).elf
-    data = np.ascontiguousarray(x).tobytes()
-    run = run_qemu(elf, board, data, out.nbytes, count=True, profile=profile,
-                   timeout=timeout_for(x.shape[0], manifest["summary"]["macs"]))
-    outputs = np.frombuffer(run.outputs, dtype=out.dtype).reshape(-1, *out.shape[1:])
+    data = b"".join(pack(inputs, inference_feeds(graph, feeds, i)) for i in range(count))
+    run = run_qemu(elf, board, data, packed_bytes(outputs), count=True, profile=profile,
+                   timeout=timeout_for(count, manifest["summary"]["macs"]))
+    values = unpack(outputs, run.outputs, run.samples)
     fw = manifest["firmware"]
     macs = manifest["summary"]["macs"]
     metrics = {
@@ -71,4 +75,33 @@ def run_qemu_model(compiled: CompiledModel, x: np.ndarray, profile: bool = False
              names[k]["kernel"] if k in names else "", "instructions": v,
              "macs": macs.get(names[k]["node"], 0) if k in names else 0}
             for k, v in sorted(run.per_layer_instructions.items())]
-    return EngineResult(outputs, "qemu", metrics)
+    metrics["inferences"] = run.samples
+    return EngineResult(values, "qemu", metrics)
+
+
+def packed_bytes(ports: list[dict[str, Any]]) -> int:
+    """One inference's ports packed as the harness glue reads them (each 4-aligned)."""
+    end = max(p.get("offset", 0) + int(np.prod(p["shape"])) * np.dtype(p["dtype"]).itemsize
+              for p in ports)
+    return -(-end // 4) * 4
+
+
+def pack(ports: list[dict[str, Any]], feeds: dict[str, np.ndarray]) -> bytes:
+    buf = bytearray(packed_bytes(ports))
+    for p in ports:
+        raw = np.ascontiguousarray(feeds[p["name"]], dtype=p["dtype"]).tobytes()
+        buf[p.get("offset", 0):p.get("offset", 0) + len(raw)] = raw
+    return bytes(buf)
+
+
+def unpack(ports: list[dict[str, Any]], data: bytes, inferences: int) -> dict[str, np.ndarray]:
+    """Each output's values of every inference, concatenated on axis 0."""
+    step = packed_bytes(ports)
+    values = {}
+    for p in ports:
+        size = int(np.prod(p["shape"])) * np.dtype(p["dtype"]).itemsize
+        rows = [np.frombuffer(data[i * step + p.get("offset", 0):
+                                   i * step + p.get("offset", 0) + size], dtype=p["dtype"])
+                .reshape(p["shape"]) for i in range(inferences)]
+        values[p["name"]] = np.concatenate(rows)
+    return values

@@ -9,24 +9,42 @@ from typing import Any
 import numpy as np
 
 from effc.errors import EffcError
+from effc.ir import Graph
+from effc.reference.interpreter import Feeds, as_feeds, inference_count, run_batches
 
 
 @dataclass
 class EngineResult:
-    outputs: np.ndarray
+    """What an engine returns: every output by name (each inference's results
+    concatenated on axis 0), and the engine's measurements."""
+
+    values: dict[str, np.ndarray]
     engine: str
     metrics: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def outputs(self) -> np.ndarray:
+        """The output of a one-output model."""
+        if len(self.values) != 1:
+            raise EffcError(f"the model has {len(self.values)} outputs "
+                            f"({', '.join(self.values)}); read them from .values")
+        return next(iter(self.values.values()))
+
     def to_json(self) -> dict[str, Any]:
-        return {"engine": self.engine, "samples": int(self.outputs.shape[0]),
-                "output_shape": list(self.outputs.shape),
-                "output_dtype": str(self.outputs.dtype)} | self.metrics
+        first = next(iter(self.values.values()))
+        outputs = {name: {"shape": list(v.shape), "dtype": str(v.dtype)}
+                   for name, v in self.values.items()}
+        single = {"output_shape": list(first.shape), "output_dtype": str(first.dtype)} \
+            if len(self.values) == 1 else {}
+        return {"engine": self.engine, "samples": int(self.metrics.get("inferences",
+                                                                       first.shape[0])),
+                "outputs": outputs} | single | self.metrics
 
 
 def run_engine(
     model: str | Path,
     engine: str,
-    x: np.ndarray,
+    x: Feeds,
     input_shapes: list[str] | None = None,
     profile: bool = False,
 ) -> EngineResult:
@@ -41,7 +59,12 @@ def run_engine(
                         f"'effc compile {model} -o OUTDIR', then 'effc run OUTDIR'")
     from effc.frontend.importer import load
     from effc.frontend.loader import parse_input_shapes
-    from effc.reference import run_samples
 
     graph = load(path, parse_input_shapes(input_shapes))
-    return EngineResult(run_samples(graph, x), "reference")
+    return run_reference(graph, x)
+
+
+def run_reference(graph: Graph, x: Feeds) -> EngineResult:
+    feeds = as_feeds(graph, x)
+    values = run_batches(graph, feeds)
+    return EngineResult(values, "reference", {"inferences": inference_count(graph, feeds)})

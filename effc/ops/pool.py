@@ -40,11 +40,11 @@ def _pool_windows(
     return windows(padded, k2, s2, d2, out_hw), x.ndim == 3
 
 
-def _window_counts(spatial: tuple[int, ...], attrs: dict) -> np.ndarray:
-    """How many elements each window averages (ONNX count_include_pad rules)."""
+def _window_counts(spatial: tuple[int, ...], attrs: dict, include_pad: bool) -> np.ndarray:
+    """How many elements each window covers: in-bounds taps, or with ``include_pad``
+    the taps inside the padded input (ONNX count_include_pad)."""
     ones = np.ones((1, *spatial, 1))
-    include = float(attrs.get("count_include_pad", 0))
-    win, _ = _pool_windows(ones, attrs, include, 0.0)
+    win, _ = _pool_windows(ones, attrs, float(include_pad), 0.0)
     return win.sum(axis=(3, 4))
 
 
@@ -101,10 +101,14 @@ class MaxPool(_WindowPool):
     def run_float(self, node, graph, xs):
         win, squeeze = _pool_windows(xs[0], node.attrs, -np.inf)
         y = win.max(axis=(3, 4))
+        # A (dilated) window over padding only: the lowest float, as onnxruntime.
+        empty = _window_counts(xs[0].shape[1:-1], node.attrs, False) == 0
+        y = np.where(empty, np.finfo(np.float32).min, y)
         return [(y[:, 0] if squeeze else y).astype(np.float32)]
 
     def run_int(self, node, graph, xs):
-        win, squeeze = _pool_windows(xs[0].astype(np.int32), node.attrs, -(2**31))
+        # padded taps never win; a window over padding only gives -128 (the lowest)
+        win, squeeze = _pool_windows(xs[0].astype(np.int32), node.attrs, -128)
         y = win.max(axis=(3, 4)).astype(np.int8)
         return [y[:, 0] if squeeze else y]
 
@@ -117,7 +121,10 @@ class AveragePool(_WindowPool):
     def run_float(self, node, graph, xs):
         x = xs[0].astype(np.float64)
         win, squeeze = _pool_windows(x, node.attrs, 0.0)
-        y = win.sum(axis=(3, 4)) / _window_counts(x.shape[1:-1], node.attrs)
+        counts = _window_counts(x.shape[1:-1], node.attrs,
+                                bool(node.attrs.get("count_include_pad", 0)))
+        # A window with nothing to average gives 0, as onnxruntime.
+        y = win.sum(axis=(3, 4)) / np.maximum(counts, 1)
         return [(y[:, 0] if squeeze else y).astype(np.float32)]
 
     def run_int(self, node, graph, xs):

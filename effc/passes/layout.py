@@ -61,10 +61,8 @@ def _rewrite_once(graph: Graph) -> bool:
         perm = node.attrs["perm"]
         x_shape = graph.tensors[x].shape
         if perm == list(range(len(perm))):
-            if graph.can_bypass(node):
-                graph.bypass(node)
-            else:  # a graph output that copies an input (or another output)
-                node.op_type, node.attrs = "Reshape", {"shape": list(x_shape)}
+            if not graph.bypass(node):  # an output copying an interface value
+                node.op_type, node.attrs = "Reshape", {"shape": list(graph.tensors[t].shape)}
             return True
         const = graph.const(x)
         if const is not None:
@@ -92,9 +90,8 @@ def _rewrite_once(graph: Graph) -> bool:
 
 def _simplify_reshape(graph: Graph, node: Node) -> bool:
     x = node.inputs[0]
-    if tuple(node.attrs["shape"]) == graph.tensors[x].shape and graph.can_bypass(node):
-        graph.bypass(node)
-        return True
+    if tuple(node.attrs["shape"]) == graph.tensors[x].shape:
+        return graph.bypass(node)
     producer = graph.producer(x)
     if producer is not None and producer.op_type == "Reshape":
         for name in (producer.inputs[0], node.outputs[0]):  # reshapes keep quantization

@@ -469,7 +469,7 @@ def _prune(graph: Graph, *, ratio: float = 0.0, layer_ratios: dict[str, Any] | N
             raise EffcError("pruning with calibration data handles models with one input")
         from effc.passes.quantize import load_calibration
 
-        data = load_calibration(calib, graph)
+        data = load_calibration(calib, graph)[graph.inputs[0]]
     mode = "lsq" if reconstruct == "lsq" or (reconstruct == "auto" and data is not None) else "none"
     if data is None and (mode == "lsq" or criterion == "activation"):
         what = "reconstruction lsq" if mode == "lsq" else "criterion activation"

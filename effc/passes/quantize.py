@@ -13,6 +13,7 @@ SQNR of the int8 output against float, and the weight and activation ranges.
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -35,42 +36,77 @@ from effc.passes.lower_int8 import (
 )
 from effc.passes.qdq_import import annotate_qdq
 from effc.reference import run_graph
+from effc.reference.interpreter import inference_count, inference_feeds
 
 #: Calibration samples used for the SQNR report.
 REPORT_SAMPLES = 64
 
 
-def load_calibration(calib: str | np.ndarray, graph: Graph) -> np.ndarray:
-    name = graph.inputs[0]
-    tensor = graph.tensors[name]
+Calibration = str | np.ndarray | Mapping[str, np.ndarray]
+RANDOM_INFERENCES = 32
+
+
+def load_calibration(calib: Calibration, graph: Graph) -> dict[str, np.ndarray]:
+    """Calibration samples per model input: ``[k * shape[0], *shape[1:]]`` float32 each.
+
+    ``calib`` is an array (one-input model), a mapping {input: array}, "random",
+    or a file: ``FILE.npy``, ``FILE.npz`` (arrays named like the inputs, or its
+    only array), ``FILE.npz:ARRAY`` (one-input model).
+    """
     if isinstance(calib, str) and calib == "random":
         sys.stderr.write(
             "effc: WARNING: --calib random calibrates on random noise; the int8 model's "
             "accuracy is meaningless. Give real samples with --calib FILE.npy\n")
-        return np.random.default_rng(0).standard_normal((32, *tensor.shape[1:])).astype(
-            np.float32)
+        rng = np.random.default_rng(0)
+        return {n: rng.standard_normal((RANDOM_INFERENCES * graph.tensors[n].shape[0],
+                                        *graph.tensors[n].shape[1:])).astype(np.float32)
+                for n in graph.inputs}
     if isinstance(calib, str):
-        path, key = Path(calib), None
-        if not path.is_file() and ":" in calib:  # FILE.npz:ARRAY picks one array
-            head, _, key = calib.rpartition(":")
-            path = Path(head)
-        if not path.is_file():
-            raise EffcError(f"calibration file '{calib}' does not exist; give a .npy/.npz of "
-                            "samples on axis 0")
-        data = open_arrays(path, "calibration file")
-        if key is not None and not isinstance(data, np.lib.npyio.NpzFile):
+        calib = _calibration_file(calib, graph)
+    if isinstance(calib, Mapping):
+        missing = [n for n in graph.inputs if n not in calib]
+        if missing:
+            raise EffcError(f"calibration data holds arrays {sorted(calib)}, not the model "
+                            f"inputs {missing}; name one array after each input")
+        arrays = {n: np.asarray(calib[n]) for n in graph.inputs}
+    elif len(graph.inputs) == 1:
+        arrays = {graph.inputs[0]: np.asarray(calib)}
+    else:
+        raise EffcError(f"the model has {len(graph.inputs)} inputs {list(graph.inputs)}; give "
+                        "calibration data as an .npz with one array per input name")
+    for name, data in arrays.items():
+        _check_samples(graph, name, data)
+    inference_count(graph, arrays)  # a whole number of inferences, the same for all
+    return arrays
+
+
+def _calibration_file(calib: str, graph: Graph) -> Calibration:
+    path, key = Path(calib), None
+    if not path.is_file() and ":" in calib:  # FILE.npz:ARRAY picks one array
+        head, _, key = calib.rpartition(":")
+        path = Path(head)
+    if not path.is_file():
+        raise EffcError(f"calibration file '{calib}' does not exist; give a .npy/.npz of "
+                        "samples on axis 0")
+    data = open_arrays(path, "calibration file")
+    if not isinstance(data, np.lib.npyio.NpzFile):
+        if key is not None:
             raise EffcError(f"--calib {calib}: '{path}' is a .npy file with one array; drop "
                             f"':{key}'")
-        if isinstance(data, np.lib.npyio.NpzFile):
-            keys = list(data.keys())
-            if key is None:
-                key = name if name in keys else (keys[0] if len(keys) == 1 else None)
-            if key not in keys:
-                raise EffcError(f"calibration file '{path}' holds arrays {keys}; pick one "
-                                f"with --calib {path}:ARRAY")
-            data = member(data, key, f"calibration file '{path}'")
-        calib = data
-    data = np.asarray(calib)
+        return data
+    keys = list(data.keys())
+    if key is None and all(n in keys for n in graph.inputs):
+        return {n: member(data, n, f"calibration file '{path}'") for n in graph.inputs}
+    if key is None and len(keys) == 1:
+        key = keys[0]
+    if key not in keys:
+        raise EffcError(f"calibration file '{path}' holds arrays {keys}; pick one with "
+                        f"--calib {path}:ARRAY, or name one array after each model input")
+    return member(data, key, f"calibration file '{path}'")
+
+
+def _check_samples(graph: Graph, name: str, data: np.ndarray) -> None:
+    tensor = graph.tensors[name]
     expected = tuple(tensor.shape[1:])
     if data.ndim != len(tensor.shape) or tuple(data.shape[1:]) != expected:
         raise EffcError(f"calibration data has shape {list(data.shape)}; the model input "
@@ -85,12 +121,12 @@ def load_calibration(calib: str | np.ndarray, graph: Graph) -> np.ndarray:
         bad = [int(i) for i in np.nonzero(rows)[0][:5]]
         raise EffcError(f"calibration data holds NaN or infinite values (samples {bad}); "
                         "remove or fix those samples")
-    return data
 
 
-def _observe(graph: Graph, data: np.ndarray) -> Observer:
+def _observe(graph: Graph, data: dict[str, np.ndarray]) -> Observer:
+    """Every input and node output over all calibration inferences (the model's
+    own batch at a time)."""
     observer = Observer()
-    name = graph.inputs[0]
 
     def record(node: Node, ys: list[np.ndarray]) -> None:
         for out, y in zip(node.outputs, ys, strict=True):
@@ -98,10 +134,11 @@ def _observe(graph: Graph, data: np.ndarray) -> Observer:
                 observer.add(out, y)
 
     lstms = [n for n in graph.nodes if n.op_type == "LSTM"]
-    for i in range(data.shape[0]):
-        sample = data[i:i + 1]
-        observer.add(name, sample)
-        values = run_graph(graph, {name: sample}, observer=record, keep=bool(lstms))
+    for i in range(inference_count(graph, data)):
+        feeds = inference_feeds(graph, data, i)
+        for name, value in feeds.items():
+            observer.add(name, value)
+        values = run_graph(graph, feeds, observer=record, keep=bool(lstms))
         for node in lstms:  # the int16 cell state's range: its largest value over the steps
             xs = [graph.const(n) if graph.const(n) is not None else values[n]
                   for n in node.inputs if n]
@@ -121,7 +158,7 @@ def _annotate(graph: Graph, observer: Observer, spec: str) -> dict[str, tuple[fl
     for node in graph.nodes:
         if node.name in observer.extra:
             node.attrs["cell_peak"] = observer.extra[node.name]
-    targets = [graph.inputs[0]] + [o for n in graph.nodes for o in n.outputs]
+    targets = [*graph.inputs, *(o for n in graph.nodes for o in n.outputs)]
     producers = {o: (n, i) for n in graph.nodes for i, o in enumerate(n.outputs)}
     for name in targets:
         node, index = producers.get(name, (None, 0))
@@ -146,19 +183,19 @@ def _annotate(graph: Graph, observer: Observer, spec: str) -> dict[str, tuple[fl
 
 
 def _add_boundaries(graph: Graph) -> dict[str, str]:
-    """Quantize a float input on entry and dequantize float outputs on exit.
+    """Quantize every float input on entry and dequantize the outputs on exit.
 
     Returns {int8 tensor name: float tensor name} for the renamed outputs.
     """
     renamed = {}
-    name = graph.inputs[0]
-    src = graph.tensors[name]
-    inner = graph.unique_name(name + "_int8")
-    graph.add_tensor(Tensor(inner, src.shape, "float32", src.layout, quant=src.quant))
-    graph.replace_uses(name, inner)
-    src.quant = None
-    graph.nodes.insert(0, Node("QuantizeLinear", graph.unique_name("quantize_input"),
-                               [name], [inner]))
+    for name in graph.inputs:
+        src = graph.tensors[name]
+        inner = graph.unique_name(name + "_int8")
+        graph.add_tensor(Tensor(inner, src.shape, "float32", src.layout, quant=src.quant))
+        graph.replace_uses(name, inner)
+        src.quant = None
+        graph.nodes.insert(0, Node("QuantizeLinear", graph.unique_name("quantize_input"),
+                                   [name], [inner]))
     for out in list(graph.outputs):
         tensor = graph.tensors[out]
         if tensor.dtype != "float32":
@@ -181,18 +218,17 @@ def _sqnr_db(ref: np.ndarray, got: np.ndarray) -> float:
     return min(99.0, 10.0 * np.log10(max(signal, 1e-30) / noise))
 
 
-def _report(float_graph: Graph, int_graph: Graph, data: np.ndarray,
+def _report(float_graph: Graph, int_graph: Graph, data: dict[str, np.ndarray],
             ranges: dict[str, tuple[float, float]], renamed: dict[str, str]
             ) -> list[dict[str, Any]]:
     from effc.quant.int8 import dequantize
 
-    name = float_graph.inputs[0]
     float_vals: dict[str, list[np.ndarray]] = {}
     int_vals: dict[str, list[np.ndarray]] = {}
-    for i in range(min(REPORT_SAMPLES, data.shape[0])):
-        sample = data[i:i + 1]
+    for i in range(min(REPORT_SAMPLES, inference_count(float_graph, data))):
+        feeds = inference_feeds(float_graph, data, i)
         for store, graph in ((float_vals, float_graph), (int_vals, int_graph)):
-            for key, value in run_graph(graph, {name: sample}, keep=True).items():
+            for key, value in run_graph(graph, feeds, keep=True).items():
                 store.setdefault(key, []).append(value)
     layers = []
     for node in int_graph.nodes:
@@ -232,8 +268,6 @@ def quantize_graph(graph: Graph, options: Any) -> tuple[Graph, dict[str, Any]]:
     if options.calib is None:
         raise EffcError("int8 quantization of a float model needs calibration samples: give "
                         "--calib FILE.npy (samples on axis 0), or --quantize none")
-    if len(graph.inputs) != 1:
-        raise EffcError("post-training quantization handles models with one input")
     data = load_calibration(options.calib, graph)
     float_graph = graph.clone()
     observer = _observe(graph, data)
@@ -243,6 +277,6 @@ def quantize_graph(graph: Graph, options: Any) -> tuple[Graph, dict[str, Any]]:
     int_graph = lower_int8(graph, options.weight_quant)
     layers = _report(float_graph, int_graph, data, ranges, renamed)
     source = "random noise (--calib random)" if isinstance(options.calib, str) and \
-        options.calib == "random" else f"{data.shape[0]} samples"
+        options.calib == "random" else f"{inference_count(graph, data)} samples"
     return int_graph, {"calibration": source, "calibrator": options.calibrator or "minmax",
                        "weights": options.weight_quant, "layers": layers}

@@ -446,7 +446,9 @@ def avg_pool_int8(x: ArrayLike, kernel: Sequence[int], strides: Sequence[int],
     counts padded taps as the real value 0, i.e. ``zero_point``, and divides by
     the taps inside the padded input. ONNX's ``dilations`` and ``ceil_mode``
     (an ``out_spatial`` larger than the floor rule gives) extend the same
-    rules; taps of the ceil_mode overhang never count.
+    rules; taps of the ceil_mode overhang never count. A window with nothing
+    to count (a dilated one over padding only) gives the zero point (real 0,
+    as onnxruntime).
     """
     xa = np.asarray(x, dtype=np.int64)
     nd = xa.ndim - 2
@@ -456,14 +458,14 @@ def avg_pool_int8(x: ArrayLike, kernel: Sequence[int], strides: Sequence[int],
                                         int(zero_point))
     mask = counted if count_include_pad else valid
     acc = (win * mask[..., None]).sum(axis=-2)
-    count = mask.sum(axis=-1).astype(np.int64)
-    if np.any(count == 0):
-        raise ValueError("average pool window without any input element")
-    count = count[..., None]
-    half = count // 2
+    count = mask.sum(axis=-1).astype(np.int64)[..., None]
+    safe = np.maximum(count, 1)
+    half = safe // 2
     num = np.where(acc > 0, acc + half, acc - half)
-    q = np.abs(num) // count
+    q = np.abs(num) // safe
     out = np.where(num < 0, -q, q)
+    # A window with nothing to average (dilated, over padding only) is real 0.
+    out = np.where(count == 0, int(zero_point), out)
     return _saturate_int8(out, activation_min, activation_max)
 
 
@@ -478,9 +480,8 @@ def max_pool_int8(x: ArrayLike, kernel: Sequence[int], strides: Sequence[int],
     nd = xa.ndim - 2
     pad = _normalize_pads(pads, nd)
     dil = [1] * nd if dilations is None else [int(d) for d in dilations]
-    win, valid, _ = _pool_windows(xa, list(kernel), list(strides), dil, pad, out_spatial, -128)
-    if not np.all(valid.any(axis=-1)):
-        raise ValueError("max pool window without any input element")
+    # A window over padding only gives -128, the lowest value (as float's lowest).
+    win, _, _ = _pool_windows(xa, list(kernel), list(strides), dil, pad, out_spatial, -128)
     return _saturate_int8(win.max(axis=-2), activation_min, activation_max)
 
 

@@ -6,7 +6,7 @@ A node whose first activation input is int8 runs its exact integer math
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
@@ -86,24 +86,69 @@ def run_graph(
     return {name: values[name] for name in graph.outputs}
 
 
-def run_samples(graph: Graph, x: np.ndarray) -> np.ndarray:
-    """Run a single-input, single-output graph on ``x`` = [N, *input_shape[1:]]."""
-    if len(graph.inputs) != 1 or len(graph.outputs) != 1:
-        raise EffcError(
-            f"this command handles models with one input and one output; the model has "
-            f"{len(graph.inputs)} inputs and {len(graph.outputs)} outputs"
-        )
-    name = graph.inputs[0]
-    x = check_input(graph, name, np.asarray(x))
-    batch = graph.tensors[name].shape[0]
-    expected = graph.tensors[name].shape
-    if x.ndim != len(expected) or x.shape[0] % batch:
-        raise EffcError(
-            f"input has shape {list(x.shape)}, the model expects {list(expected)} "
-            f"(or [N, {', '.join(map(str, expected[1:]))}] for N samples); fix the input file"
-        )
-    outs = [
-        run_graph(graph, {name: x[i : i + batch]})[graph.outputs[0]]
-        for i in range(0, x.shape[0], batch)
-    ]
-    return np.concatenate(outs, axis=0)
+Feeds = np.ndarray | Mapping[str, np.ndarray]
+
+
+def as_feeds(graph: Graph, x: Feeds) -> dict[str, np.ndarray]:
+    """``x`` as {input name: array}: an array feeds a one-input model; a mapping
+    must name every model input and nothing else."""
+    if not isinstance(x, Mapping):
+        if len(graph.inputs) != 1:
+            raise EffcError(f"the model has {len(graph.inputs)} inputs "
+                            f"({', '.join(graph.inputs)}); give one array per input "
+                            "(an .npz with arrays named like the inputs)")
+        return {graph.inputs[0]: np.asarray(x)}
+    missing = [n for n in graph.inputs if n not in x]
+    extra = [n for n in x if n not in graph.inputs]
+    if missing or extra:
+        raise EffcError(f"the inputs given are {sorted(x)} but the model's are "
+                        f"{list(graph.inputs)}; name the arrays like the model's inputs")
+    return {n: np.asarray(x[n]) for n in graph.inputs}
+
+
+def inference_count(graph: Graph, feeds: Mapping[str, np.ndarray]) -> int:
+    """How many inferences ``feeds`` hold: every input gives a whole number of its
+    leading dimension's rows (``[k * shape[0], *shape[1:]]``), the same k for all."""
+    counts = {}
+    for name in graph.inputs:
+        x = check_input(graph, name, feeds[name])
+        batch = graph.tensors[name].shape[0]
+        if x.shape[0] % batch:
+            raise EffcError(f"input '{name}' has {x.shape[0]} rows; the model takes "
+                            f"{list(graph.tensors[name].shape)} per inference, so give a "
+                            f"multiple of {batch} rows")
+        counts[name] = x.shape[0] // batch
+    if len(set(counts.values())) > 1:
+        raise EffcError(f"the inputs hold different numbers of inferences {counts}; give "
+                        "each input the same number")
+    return next(iter(counts.values()))
+
+
+def inference_feeds(graph: Graph, feeds: Mapping[str, np.ndarray], i: int
+                    ) -> dict[str, np.ndarray]:
+    """The feeds of inference ``i`` (rows ``i * batch`` to ``(i + 1) * batch``)."""
+    out = {}
+    for name in graph.inputs:
+        batch = graph.tensors[name].shape[0]
+        out[name] = np.ascontiguousarray(feeds[name][i * batch:(i + 1) * batch])
+    return out
+
+
+def run_batches(graph: Graph, x: Feeds) -> dict[str, np.ndarray]:
+    """Run every inference in ``x``; each output's results concatenated on axis 0."""
+    feeds = as_feeds(graph, x)
+    count = inference_count(graph, feeds)
+    results: dict[str, list[np.ndarray]] = {name: [] for name in graph.outputs}
+    for i in range(count):
+        ys = run_graph(graph, inference_feeds(graph, feeds, i))
+        for name in graph.outputs:
+            results[name].append(ys[name])
+    return {name: np.concatenate(ys, axis=0) for name, ys in results.items()}
+
+
+def run_samples(graph: Graph, x: Feeds) -> np.ndarray:
+    """Run a one-output graph on ``x`` (see :func:`run_batches`); its only output."""
+    if len(graph.outputs) != 1:
+        raise EffcError(f"the model has {len(graph.outputs)} outputs "
+                        f"({', '.join(graph.outputs)}); ask for all of them (an .npz output)")
+    return run_batches(graph, x)[graph.outputs[0]]

@@ -37,9 +37,7 @@ static int effc_pool_f32(const effc_pool_f32_params *p, const effc_dims *in,
                                                            : ya.valid * xa.valid;
                 float *dst = output + ((size_t)(b * out->h + oy) * (size_t)out->w +
                                        (size_t)ox) * cn;
-                if (ya.valid * xa.valid <= 0 && (is_max || count <= 0)) {
-                    return EFFC_ERR_ARG;
-                }
+
                 for (c = 0; c < in->c; c++) {
                     float acc = is_max ? -__builtin_inff() : 0.0f;
                     for (i = 0; i < ya.valid; i++) {
@@ -55,8 +53,12 @@ static int effc_pool_f32(const effc_pool_f32_params *p, const effc_dims *in,
                             }
                         }
                     }
-                    dst[c] = effc_clampf(is_max ? acc : acc / (float)count, p->activation_min,
-                                         p->activation_max);
+                    /* a window over padding only: the lowest float, or 0 (onnxruntime) */
+                    if (is_max && ya.valid * xa.valid == 0) {
+                        acc = -3.40282347e+38f;
+                    }
+                    dst[c] = effc_clampf(is_max ? acc : count > 0 ? acc / (float)count : 0.0f,
+                                         p->activation_min, p->activation_max);
                 }
             }
         }

@@ -193,7 +193,9 @@ int effc_dense_per_channel_s8(const effc_scratch *scratch, const effc_dense_para
  * ox * stride_w - pad_left + j * dilation_w). Taps outside the input never
  * win a max and add nothing to an average; taps inside the trailing padding
  * (pad_bottom, pad_right) count for an average with count_include_pad, taps
- * beyond it (the ceil_mode overhang, implied by the output dims) never do. */
+ * beyond it (the ceil_mode overhang, implied by the output dims) never do.
+ * A (dilated) window over padding only gives the lowest value (max) or 0
+ * (average), as onnxruntime does. */
 typedef struct {
     int32_t filter_h, filter_w;
     int32_t stride_h, stride_w;
@@ -202,7 +204,8 @@ typedef struct {
     int32_t pad_bottom, pad_right;
     int32_t count_include_pad; /* average: 0 divides by the in-bounds taps (TFLite),
                                   1 also counts padded taps, each worth pad_value */
-    int32_t pad_value;         /* int8 average: a padded tap's value (the zero point) */
+    int32_t pad_value;         /* int8 average: a padded tap's value, the zero point
+                                  (also the result of a window with nothing to count) */
     int32_t activation_min;
     int32_t activation_max;
 } effc_pool_params;

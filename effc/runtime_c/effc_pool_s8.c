@@ -167,7 +167,12 @@ static int effc_pool_s8(const effc_pool_params *p, const effc_dims *in, const in
                     effc_window span = w;
                     int32_t sum[4], done;
                     if (count <= 0) {
-                        return EFFC_ERR_ARG; /* a window with no element to average */
+                        /* a dilated window over padding only: real 0 (onnxruntime) */
+                        for (c = 0; c < in->c; c++) {
+                            dst[c] = (int8_t)effc_clamp_i32(p->pad_value, p->activation_min,
+                                                            p->activation_max);
+                        }
+                        continue;
                     }
                     if (w.dx == 1 && w.dy == 1 && w.x0 == 0 && w.nx == in->w) {
                         /* full-width rows are contiguous: one run of taps */
@@ -186,9 +191,7 @@ static int effc_pool_s8(const effc_pool_params *p, const effc_dims *in, const in
                     }
                     continue;
                 }
-                if (valid <= 0) {
-                    return EFFC_ERR_ARG; /* a window with no input element */
-                }
+                /* (a window over padding only keeps -128, the lowest value) */
                 for (c = 0; c < in->c; c++) {
                     int32_t acc = -128;
                     for (i = 0; i < w.ny; i++) {

@@ -93,6 +93,9 @@ def _window(draw: Draw, b: Builder, x: Value, max_k: int, pool: bool, dilate: bo
             pb, pe = min(pb, k - 1), min(pe, k - 1)
         if (k - 1) * d + 1 > size + pb + pe:
             k, pb, pe = (1, 0, 0) if pool else (1, pb, pe)
+        if pool and dilate and auto_pad in (None, "NOTSET") and not kernel and \
+                chance(draw, 6):
+            k, d, pb, pe = 2, size + 1, 1, 1  # a window whose two taps land in the padding
         kernel.append(k)
         strides.append(s)
         dils.append(d)

@@ -30,7 +30,7 @@ from hypothesis.control import currently_in_test_context
 
 from effc.compiler import CompiledModel, CompileOptions, compile_model
 from effc.errors import EffcError
-from effc.reference import run_graph, run_samples
+from effc.reference import run_batches
 from tests.differential.generator import RandomModel
 from tests.differential.sanitize import SanitizedHost
 from tests.differential.support import blocking, expected, explains
@@ -61,8 +61,9 @@ def bit_identical(got: np.ndarray, ref: np.ndarray, what: str) -> None:
 
 
 def onnxruntime_outputs(model: onnx.ModelProto, feeds: dict[str, np.ndarray],
-                        batch: int) -> dict[str, np.ndarray]:
-    """Every output of ``model`` on ``feeds`` (``batch`` rows per inference), stacked."""
+                        batches: dict[str, int]) -> dict[str, np.ndarray]:
+    """Every output of ``model`` on ``feeds`` (``batches[name]`` rows of each input per
+    inference), stacked."""
     options = ort.SessionOptions()
     options.log_severity_level = 3
     options.intra_op_num_threads = 1
@@ -70,18 +71,19 @@ def onnxruntime_outputs(model: onnx.ModelProto, feeds: dict[str, np.ndarray],
     session = ort.InferenceSession(model.SerializeToString(), options,
                                    providers=["CPUExecutionProvider"])
     names = [o.name for o in model.graph.output]
-    rows = next(iter(feeds.values())).shape[0]
-    runs = [session.run(names, {k: v[i:i + batch] for k, v in feeds.items()})
-            for i in range(0, rows, batch)]
+    name, x = next(iter(feeds.items()))
+    runs = [session.run(names, {k: v[i * batches[k]:(i + 1) * batches[k]]
+                                for k, v in feeds.items()})
+            for i in range(x.shape[0] // batches[name])]
     return {n: np.concatenate([r[j] for r in runs]) for j, n in enumerate(names)}
 
 
-def effc_outputs(graph, feeds: dict[str, np.ndarray], batch: int) -> dict[str, np.ndarray]:
-    """Every output of an effc graph (any number of inputs and outputs), stacked."""
-    rows = next(iter(feeds.values())).shape[0]
-    runs = [run_graph(graph, {k: v[i:i + batch] for k, v in feeds.items()})
-            for i in range(0, rows, batch)]
-    return {n: np.concatenate([r[n] for r in runs]) for n in graph.outputs}
+def all_close(got: dict[str, np.ndarray], ref: dict[str, np.ndarray], what: str,
+              exact: bool) -> None:
+    """Every output by name: bit-identical (int8) or within FLOAT_RTOL (float)."""
+    assert set(got) == set(ref), f"{what}: outputs {sorted(got)} != {sorted(ref)}"
+    for name, value in ref.items():
+        (bit_identical if exact else float_close)(got[name], value, f"{what}, output {name}")
 
 
 def expect_refusal(target: str, rm: RandomModel, action: Callable[[], object]) -> None:
@@ -124,10 +126,10 @@ class Differential:
         self.path = folder / "model.onnx"
         onnx.checker.check_model(rm.model, full_check=True)
         onnx.save(rm.model, self.path)
-        self.batch = rm.inputs[0][1][0]
+        self.batches = {name: shape[0] for name, shape in rm.inputs}
         self.calib = rm.samples(CALIB_SAMPLES)
         fresh = rm.samples(2, offset=1, scale=1.5)  # beyond the calibrated range too
-        self.test = {k: np.concatenate([v[:2 * self.batch], fresh[k]])
+        self.test = {k: np.concatenate([v[:2 * self.batches[k]], fresh[k]])
                      for k, v in self.calib.items()}
         self.report = Report()
 
@@ -136,37 +138,33 @@ class Differential:
         float C library against effc's reference."""
         from effc.frontend.importer import load
 
-        ort_out = onnxruntime_outputs(self.rm.model, self.test, self.batch)
+        ort_out = onnxruntime_outputs(self.rm.model, self.test, self.batches)
         finite = all(np.isfinite(v).all() for v in ort_out.values())
         if currently_in_test_context():
             assume(finite)  # a random model that overflows float32 is not drawn again
         assert finite, "onnxruntime's outputs are not finite"
-        graph = load(self.path)
-        ref = effc_outputs(graph, self.test, self.batch)
-        for name, value in ort_out.items():
-            float_close(ref[name], value, f"float reference vs onnxruntime, output {name}")
+        all_close(run_batches(load(self.path), self.test), ort_out,
+                  "float reference vs onnxruntime", exact=False)
         compiled = compile_model(self.path, self.folder / "float",
                                  CompileOptions(quantize="none"))
-        passed = effc_outputs(compiled.graph, self.test, self.batch)
-        for name, value in ort_out.items():
-            float_close(passed[name], value, f"compiled float graph vs onnxruntime, {name}")
+        all_close(run_batches(compiled.graph, self.test), ort_out,
+                  "compiled float graph vs onnxruntime", exact=False)
         if not expected(self.rm.features, "host_float"):
             expect_refusal("host_float", self.rm, lambda: with_host_library(compiled))
             self.report.outcomes["host_float"] = "refused"
             return
-        x = self.test[self.rm.inputs[0][0]]
-        host = with_host_library(compiled).run("host", x).outputs
-        ref = run_samples(compiled.graph, x)
-        float_close(host, ref, "float host C vs reference")
+        ref = run_batches(compiled.graph, self.test)
+        all_close(with_host_library(compiled).run("host", self.test).values, ref,
+                  "float host C vs reference", exact=False)
         if self.sanitizer is not None:
-            float_close(self.sanitizer.run(compiled, x), ref, "float host C (ASan/UBSan)")
+            all_close(self.sanitizer.run(compiled, self.test), ref,
+                      "float host C (ASan/UBSan)", exact=False)
         self._self_check(compiled)
         self.report.outcomes["host_float"] = "ran"
 
     def compile_int8(self, weight_quant: str, board: str | None = None) -> CompiledModel:
-        calib = self.calib[self.rm.inputs[0][0]]
         return compile_model(self.path, self.folder / f"int8-{weight_quant}-{board}",
-                             CompileOptions(calib=calib, weight_quant=weight_quant,
+                             CompileOptions(calib=self.calib, weight_quant=weight_quant,
                                             board=board))
 
     def check_int8(self, weight_quant: str) -> None:
@@ -176,20 +174,19 @@ class Differential:
             self.report.outcomes[f"ref_int8 {weight_quant}"] = "refused"
             return
         compiled = self.compile_int8(weight_quant)
-        ref = effc_outputs(compiled.graph, self.test, self.batch)
+        ref = run_batches(compiled.graph, self.test)
         assert set(ref) == {o.name for o in self.rm.model.graph.output}
         self.report.outcomes[f"ref_int8 {weight_quant}"] = "ran"
         if not expected(self.rm.features, "host_int8"):
             expect_refusal("host_int8", self.rm, lambda: with_host_library(compiled))
             self.report.outcomes[f"host_int8 {weight_quant}"] = "refused"
             return
-        x = self.test[self.rm.inputs[0][0]]
-        host = with_host_library(compiled).run("host", x).outputs
-        ref_out = ref[compiled.graph.outputs[0]]
-        bit_identical(host, ref_out, f"int8 {weight_quant}: host C vs integer reference")
+        all_close(with_host_library(compiled).run("host", self.test).values, ref,
+                  f"int8 {weight_quant}: host C vs integer reference", exact=True)
         if self.sanitizer is not None:
-            bit_identical(self.sanitizer.run(compiled, x), ref_out,
-                          f"int8 {weight_quant}: host C (ASan/UBSan) vs integer reference")
+            all_close(self.sanitizer.run(compiled, self.test), ref,
+                      f"int8 {weight_quant}: host C (ASan/UBSan) vs integer reference",
+                      exact=True)
         self._self_check(compiled)
         self.report.outcomes[f"host_int8 {weight_quant}"] = "ran"
 
@@ -203,30 +200,30 @@ class Differential:
             return
         compiled = self.compile_int8(weight_quant, "mps2-an386")
         assert compiled.manifest["verification"]["differing_values"] == 0
-        x = self.test[self.rm.inputs[0][0]]
-        ref = compiled.run("reference", x).outputs
-        bit_identical(compiled.run("qemu", x).outputs, ref,
-                      f"int8 {weight_quant}: QEMU vs integer reference")
-        bit_identical(compiled.run("host", x).outputs, ref,
-                      f"int8 {weight_quant}: host C vs integer reference")
+        ref = compiled.run("reference", self.test).values
+        all_close(compiled.run("qemu", self.test).values, ref,
+                  f"int8 {weight_quant}: QEMU vs integer reference", exact=True)
+        all_close(compiled.run("host", self.test).values, ref,
+                  f"int8 {weight_quant}: host C vs integer reference", exact=True)
         self.report.outcomes[f"qemu_int8 {weight_quant}"] = "ran"
 
     def check_effc_only(self) -> None:
         """For models onnxruntime refuses: the float and int8 C libraries on the host
         against effc's own reference."""
-        x = self.test[self.rm.inputs[0][0]]
         compiled = compile_model(self.path, self.folder / "float",
                                  CompileOptions(quantize="none"))
-        float_close(with_host_library(compiled).run("host", x).outputs,
-                    run_samples(compiled.graph, x), "float host C vs reference")
+        all_close(with_host_library(compiled).run("host", self.test).values,
+                  run_batches(compiled.graph, self.test), "float host C vs reference",
+                  exact=False)
         for weight_quant in WEIGHT_QUANTS:
             compiled = with_host_library(self.compile_int8(weight_quant))
-            bit_identical(compiled.run("host", x).outputs, run_samples(compiled.graph, x),
-                          f"int8 {weight_quant}: host C vs integer reference")
+            all_close(compiled.run("host", self.test).values,
+                      run_batches(compiled.graph, self.test),
+                      f"int8 {weight_quant}: host C vs integer reference", exact=True)
 
     def _self_check(self, compiled: CompiledModel) -> None:
         """The compile-time self-check agrees (it runs on every board compile)."""
         from effc.verify import verify_host
 
-        result = verify_host(compiled, self.calib[self.rm.inputs[0][0]])
+        result = verify_host(compiled, self.calib)
         assert result["differing_values"] == 0 and re.match(r"\d+ calibration", result["inputs"])

@@ -19,33 +19,41 @@ from pathlib import Path
 import numpy as np
 
 from effc.compiler import CompiledModel
-from effc.engines.native import CTYPE, build_host_library
+from effc.engines.native import build_host_library, entry_ports
+from effc.reference.interpreter import inference_count
 
 WORKER = r"""
 import json, sys
 import cffi
 import numpy as np
+CTYPE = {"int8": "int8_t", "float32": "float"}
 for line in sys.stdin:
     job = json.loads(line)
+    ins, outs = job["inputs"], job["outputs"]
+    params = [f"const {CTYPE[p['dtype']]} *" for p in ins]
+    params += [f"{CTYPE[p['dtype']]} *" for p in outs]
     ffi = cffi.FFI()
-    ffi.cdef(f"int {job['entry']}(const {job['in_ctype']} *in, {job['out_ctype']} *out);")
+    ffi.cdef(f"int {job['entry']}({', '.join(params)});")
     lib = ffi.dlopen(job["so"])
     fn = getattr(lib, job["entry"])
-    x = np.load(job["input"])
-    rows, shape = job["rows"], tuple(job["output_shape"])
-    outs = []
-    for i in range(0, x.shape[0], rows):
-        sample = np.ascontiguousarray(x[i:i + rows])
-        y = np.zeros(shape, dtype=job["output_dtype"])
-        status = fn(ffi.cast(f"const {job['in_ctype']} *", sample.ctypes.data),
-                    ffi.cast(f"{job['out_ctype']} *", y.ctypes.data))
+    xs = dict(np.load(job["input"]))
+    results = {p["name"]: [] for p in outs}
+    status = 0
+    for i in range(job["inferences"]):
+        rows = [np.ascontiguousarray(xs[p["name"]][i * p["shape"][0]:(i + 1) * p["shape"][0]])
+                for p in ins]
+        ys = [np.zeros(p["shape"], dtype=p["dtype"]) for p in outs]
+        args = [ffi.cast(f"const {CTYPE[p['dtype']]} *", r.ctypes.data)
+                for p, r in zip(ins, rows)]
+        args += [ffi.cast(f"{CTYPE[p['dtype']]} *", y.ctypes.data) for p, y in zip(outs, ys)]
+        status = fn(*args)
         if status != 0:
-            print(json.dumps({"status": status}), flush=True)
             break
-        outs.append(y)
-    else:
-        np.save(job["output"], np.concatenate(outs))
-        print(json.dumps({"status": 0}), flush=True)
+        for p, y in zip(outs, ys):
+            results[p["name"]].append(y)
+    if status == 0:
+        np.savez(job["output"], **{k: np.concatenate(v) for k, v in results.items()})
+    print(json.dumps({"status": status}), flush=True)
     ffi.dlclose(lib)
 """
 
@@ -68,20 +76,19 @@ class SanitizedHost:
                                 stdout=subprocess.PIPE, stderr=self.stderr, text=True,
                                 env=env)
 
-    def run(self, compiled: CompiledModel, x: np.ndarray) -> np.ndarray:
-        """Outputs of the sanitized library on ``x`` (as ``--engine host`` gives them)."""
+    def run(self, compiled: CompiledModel, feeds: dict[str, np.ndarray]
+            ) -> dict[str, np.ndarray]:
+        """Outputs of the sanitized library (as ``--engine host`` gives them)."""
         if self.proc is None or self.proc.poll() is not None:
             self.proc = self._start()
         so, entry = build_host_library(compiled, sanitize=True)
-        graph = compiled.graph
-        tin, out = graph.tensors[graph.inputs[0]], graph.tensors[graph.outputs[0]]
+        inputs, outputs = entry_ports(compiled)
         self.jobs += 1
         stem = self.folder / f"job{self.jobs}"
-        np.save(f"{stem}-in.npy", x)
-        job = {"so": str(so), "entry": entry, "in_ctype": CTYPE[tin.dtype],
-               "out_ctype": CTYPE[out.dtype], "input": f"{stem}-in.npy",
-               "output": f"{stem}-out.npy", "rows": tin.shape[0],
-               "output_shape": list(out.shape), "output_dtype": out.dtype}
+        np.savez(f"{stem}-in.npz", **feeds)
+        job = {"so": str(so), "entry": entry, "inputs": inputs, "outputs": outputs,
+               "input": f"{stem}-in.npz", "output": f"{stem}-out.npz",
+               "inferences": inference_count(compiled.graph, feeds)}
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.proc.stdin.write(json.dumps(job) + "\n")
         self.proc.stdin.flush()
@@ -95,7 +102,7 @@ class SanitizedHost:
                                  f"{_summary(report)}")
         status = json.loads(reply)["status"]
         assert status == 0, f"the sanitized host build refused a layer (status {status})"
-        return np.load(f"{stem}-out.npy")
+        return dict(np.load(f"{stem}-out.npz"))
 
     def close(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

@@ -34,7 +34,7 @@ SUPPORT: dict[str, frozenset[str]] = {
     "transpose_input": ALL,  # NCHW input with >1 channel: a real Transpose remains
     "transpose_mid": ALL,  # data in ONNX order meets channels-last data
     "batch2": ALL,
-    "multi_input": NONE,  # PTQ and the C backend take one input
+    "multi_input": ALL,
     # convolution
     "conv1d": ALL, "conv2d": ALL, "conv_stride": ALL, "conv_dilation": ALL,
     "conv_pad_asymmetric": ALL, "conv_no_bias": ALL, "conv_depthwise": ALL,
@@ -78,8 +78,8 @@ SUPPORT: dict[str, frozenset[str]] = {
     "flatten": ALL, "reshape_flat": ALL, "squeeze": ALL, "output_nhwc": ALL,
     "output_any_shape": ALL, "output_leading_dim": ALL,
     "transpose_output": ALL,  # an NCHW output of channels-last data: a real Transpose
-    "multi_output": INT8_REF_ONLY,  # the C backend takes one output
-    "output_alias": INT8_REF_ONLY,  # a second output that is an Identity of the first
+    "multi_output": ALL,
+    "output_alias": ALL,  # a second output that is an Identity of the first
     # node names
     "names_empty": ALL, "names_adversarial": ALL,
 }
@@ -87,7 +87,6 @@ SUPPORT: dict[str, frozenset[str]] = {
 #: What a refusal caused by a feature says (a regex on the one-line error), so a model
 #: refused for another reason (a crash hidden behind an expected refusal) fails.
 REFUSALS: dict[str, str] = {
-    "multi_input": r"one input", "multi_output": r"one output", "output_alias": r"one output",
     "elu": r"\(Elu\) has no float C kernel", "softplus": r"\(Softplus\) has no float C",
     "softsign": r"\(Softsign\) has no float C", "neg": r"\(Neg\) has no float C",
     "abs": r"\(Abs\) has no float C", "exp": r"\(Exp\) has no float C",
@@ -97,10 +96,7 @@ REFUSALS: dict[str, str] = {
 }
 
 #: Features with a known wrong result (feature -> regression case): not drawn.
-OPEN_BUGS: dict[str, str] = {
-    "batch2": "ptq_calibrates_one_row_of_a_batch_2_model",
-    "pool_window_in_padding": "pool_window_sees_padding_only",
-}
+OPEN_BUGS: dict[str, str] = {}
 
 
 def enabled(feature: str) -> bool:

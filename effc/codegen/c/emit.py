@@ -32,25 +32,63 @@ CTYPES = {"int8": "int8_t", "int32": "int32_t", "float32": "float", "int64": "in
 
 
 @dataclass
+class Port:
+    """One input or output of the generated library."""
+
+    name: str  # the graph's interface tensor
+    core: str  # the tensor ``<name>_run`` reads or writes
+    param: str  # its C parameter
+    converted: bool  # a boundary QuantizeLinear / DequantizeLinear between the two
+
+
+@dataclass
 class CoreSplit:
     """The integer core of a graph between its float boundary nodes."""
 
     nodes: list[Node]
-    input: str
-    output: str
-    float_wrapper: bool
+    inputs: list[Port]
+    outputs: list[Port]
+
+    @property
+    def float_wrapper(self) -> bool:
+        return any(p.converted for p in self.inputs + self.outputs)
+
+    def port_of(self, core: str) -> Port | None:
+        return next((p for p in self.inputs + self.outputs if p.core == core), None)
+
+
+def _param(kind: str, index: int, count: int) -> str:
+    return kind if count == 1 else f"{kind}{index}"
 
 
 def split_core(graph: Graph) -> CoreSplit:
-    nodes = list(graph.nodes)
-    first, last = nodes[0], nodes[-1]
-    wrapper = (first.op_type == "QuantizeLinear" and first.inputs[0] in graph.inputs
-               and last.op_type == "DequantizeLinear" and last.outputs[0] in graph.outputs)
-    if len(graph.inputs) != 1 or len(graph.outputs) != 1:
-        raise EffcError("the C backend compiles models with one input and one output")
-    if wrapper:
-        return CoreSplit(nodes[1:-1], first.outputs[0], last.inputs[0], True)
-    return CoreSplit(nodes, graph.inputs[0], graph.outputs[0], False)
+    """Each float input quantized by its only consumer, and each output dequantized
+    from an int8 value, is converted by ``<name>_run_float``; ``<name>_run`` takes
+    the core's int8 (or float, where nothing converts) values."""
+    boundary: set[int] = set()
+    used: set[str] = set()
+    inputs, outputs = [], []
+    for i, name in enumerate(graph.inputs):
+        consumers = graph.consumers(name)
+        q = consumers[0] if len(consumers) == 1 else None
+        converted = (q is not None and q.op_type == "QuantizeLinear"
+                     and q.outputs[0] not in graph.outputs)
+        core = q.outputs[0] if converted and q is not None else name
+        if converted and q is not None:
+            boundary.add(id(q))
+        used.add(core)
+        inputs.append(Port(name, core, _param("in", i, len(graph.inputs)), converted))
+    for i, name in enumerate(graph.outputs):
+        dq = graph.producer(name)
+        converted = (dq is not None and dq.op_type == "DequantizeLinear"
+                     and dq.inputs[0] not in used and dq.inputs[0] not in graph.inputs
+                     and dq.inputs[0] not in graph.outputs)
+        core = dq.inputs[0] if converted and dq is not None else name
+        if converted and dq is not None:
+            boundary.add(id(dq))
+        used.add(core)
+        outputs.append(Port(name, core, _param("out", i, len(graph.outputs)), converted))
+    return CoreSplit([n for n in graph.nodes if id(n) not in boundary], inputs, outputs)
 
 
 def c_float(value: float, what: str = "a float parameter") -> str:
@@ -115,10 +153,9 @@ def _pointers(graph: Graph, index: int, node: Node, call: Call, plan: MemoryPlan
             return arrays.add(("tensor", name), tensor.data, ctype)
         root = plan.root(name)
         qual = "const " if const else ""
-        if root == split.input:
-            return f"({qual}{ctype} *)in"
-        if root == split.output:
-            return f"({qual}{ctype} *)out"
+        port = split.port_of(root)
+        if port is not None:
+            return f"({qual}{ctype} *){port.param}"
         return f"({qual}{ctype} *)(effc_arena + {plan.offsets[root]})"
 
     p: dict[str, Any] = {"output": ptr(call.outputs[0], False)}
@@ -161,16 +198,67 @@ def _environment() -> jinja2.Environment:
     return env
 
 
+ALIGN_PORT = 4  # bytes: each packed port starts float-aligned (the harness, the engines)
+
+
+def _interface(graph: Graph, ports: list[Port], wrapper: bool) -> list[dict[str, Any]]:
+    """The ports as the harness and the engines see them: the float interface
+    when there is a wrapper, else the core; packed one after the other."""
+    layout, offset = [], 0
+    for port in ports:
+        outer = graph.tensors[port.name if wrapper else port.core]
+        core = graph.tensors[port.core]
+        quant = core.quant if core.dtype == "int8" else None
+        layout.append({"name": port.name, "param": port.param, "dtype": outer.dtype,
+                       "core_dtype": core.dtype, "shape": list(outer.shape),
+                       "size": outer.size, "offset": offset, "bytes": outer.nbytes,
+                       "scale": float(quant.scale) if quant is not None else None,
+                       "zero_point": int(quant.zero_point) if quant is not None else None})
+        offset += -(-outer.nbytes // ALIGN_PORT) * ALIGN_PORT
+    return layout
+
+
+def _signature(graph: Graph, split: CoreSplit, outer: bool) -> str:
+    def param(port: Port, const: bool) -> str:
+        tensor = graph.tensors[port.name if outer else port.core]
+        return f"{'const ' if const else ''}{CTYPES[tensor.dtype]} *{port.param}"
+
+    return ", ".join([*(param(p, True) for p in split.inputs),
+                      *(param(p, False) for p in split.outputs)])
+
+
+def _float_wrapper(graph: Graph, split: CoreSplit, arena: int) -> tuple[dict[str, Any], int]:
+    """``<name>_run_float``: int8 buffers after the arena for every converted port,
+    the conversions and the call of ``<name>_run``."""
+    buffers, before, after, args = [], [], [], []
+    for port in split.inputs + split.outputs:
+        core = graph.tensors[port.core]
+        if not port.converted:
+            args.append(port.param)
+            continue
+        local = f"{port.param}_q"
+        buffers.append({"name": local, "offset": arena})
+        arena += -(-core.nbytes // 16) * 16
+        args.append(local)
+        q = core.quant
+        conversion = {"scale": float(q.scale), "zero_point": int(q.zero_point),
+                      "count": core.size, "local": local, "param": port.param}
+        (before if port in split.inputs else after).append(conversion)
+    return {"signature": _signature(graph, split, outer=True), "buffers": buffers,
+            "quantize": before, "dequantize": after, "args": ", ".join(args)}, arena
+
+
 def generate_c(graph: Graph, name: str) -> tuple[dict[str, bytes], dict[str, Any]]:
     """The C library for ``graph``: its files (name -> content) and manifest facts."""
     split = split_core(graph)
-    core = Graph(graph.name, split.nodes, graph.tensors, [split.input], [split.output])
+    core = Graph(graph.name, split.nodes, graph.tensors, [p.core for p in split.inputs],
+                 [p.core for p in split.outputs])
     # Keyed by position: model strings (node names) are never keys.
     calls = [node_call(graph, n) for n in split.nodes]
     for call in calls:
         call.scratch = scratch_bytes(call)
     position = {id(n): i for i, n in enumerate(split.nodes)}
-    plan = plan_memory(core, {split.input, split.output},
+    plan = plan_memory(core, {p.core for p in split.inputs + split.outputs},
                        lambda n: calls[position[id(n)]].scratch,
                        lambda n: calls[position[id(n)]].inplace)
     skipped = {i for i, node in enumerate(split.nodes)  # an aliased Reshape needs no code
@@ -179,9 +267,7 @@ def generate_c(graph: Graph, name: str) -> tuple[dict[str, bytes], dict[str, Any
     arena = plan.arena_bytes
     wrapper = None
     if split.float_wrapper:
-        in_bytes = graph.tensors[split.input].nbytes
-        wrapper = {"input_offset": arena, "output_offset": arena + (in_bytes + 15) // 16 * 16}
-        arena = wrapper["output_offset"] + (graph.tensors[split.output].nbytes + 15) // 16 * 16
+        wrapper, arena = _float_wrapper(graph, split, arena)
     arrays = _Arrays(Namer({f"{name}_run", f"{name}_run_float", f"{name}_value_t", name}))
     layers = []
     emitted = []
@@ -197,8 +283,9 @@ def generate_c(graph: Graph, name: str) -> tuple[dict[str, bytes], dict[str, Any
                        "scratch_size": call.scratch,
                        "output_bytes": graph.tensors[call.outputs[0]].nbytes,
                        "scratch_offset": plan.scratch_offsets.get(i, 0)})
-    tin, tout = graph.tensors[split.input], graph.tensors[split.output]
-    quantized = tin.dtype == "int8"
+    inputs = _interface(graph, split.inputs, split.float_wrapper)
+    outputs = _interface(graph, split.outputs, split.float_wrapper)
+    core_ports = _interface(graph, split.inputs + split.outputs, False)
     from effc import __version__
     from effc.summary import summarize
 
@@ -208,12 +295,11 @@ def generate_c(graph: Graph, name: str) -> tuple[dict[str, bytes], dict[str, Any
         "source": comment_text(graph.name),
         "summary": f"{summary['macs']} MACs, {summary['params']} parameters",
         "arena_bytes": arena, "lower_bound_bytes": plan.lower_bound_bytes,
-        "macs": summary["macs"], "input_size": tin.size, "output_size": tout.size,
-        "core_type": CTYPES[tin.dtype], "quantized": quantized,
-        "input_scale": float(tin.quant.scale) if quantized else 0.0,
-        "input_zero_point": int(tin.quant.zero_point) if quantized else 0,
-        "output_scale": float(tout.quant.scale) if quantized else 0.0,
-        "output_zero_point": int(tout.quant.zero_point) if quantized else 0,
+        "macs": summary["macs"], "signature": _signature(graph, split, outer=False),
+        "params": [p.param for p in split.inputs + split.outputs],
+        "core_inputs": core_ports[:len(split.inputs)],
+        "core_outputs": core_ports[len(split.inputs):],
+        "value_type": CTYPES[graph.tensors[split.inputs[0].core].dtype],
         "float_wrapper": wrapper, "layers": layers, "arrays": arrays.items,
         "uses_scratch": any(layer["scratch_size"] for layer in layers),
     }
@@ -225,10 +311,13 @@ def generate_c(graph: Graph, name: str) -> tuple[dict[str, bytes], dict[str, Any
     sources = [f"{name}.c", *[f for f in runtime if f.endswith(".c")]]
     for template, out in (("Makefile.j2", "Makefile"), ("CMakeLists.txt.j2", "CMakeLists.txt")):
         files[out] = env.get_template(template).render(name=name, sources=sources).encode()
+    tin, tout = graph.tensors[split.inputs[0].core], graph.tensors[split.outputs[0].core]
     return files, {
         "c": {"folder": "c", "name": name, "sources": sources,
               "entry": f"{name}_run", "float_entry": f"{name}_run_float" if wrapper else None,
               "core_dtype": tin.dtype, "input_size": tin.size, "output_size": tout.size,
+              "inputs": inputs, "outputs": outputs,
+              "input_bytes": _packed_bytes(inputs), "output_bytes": _packed_bytes(outputs),
               "layers": [{"index": layer["index"], "op": layer["op"], "node": node.name,
                           "kernel": layer["macro"], "output": node.outputs[0]}
                          for layer, node in zip(layers, emitted, strict=True)]},
@@ -236,3 +325,9 @@ def generate_c(graph: Graph, name: str) -> tuple[dict[str, bytes], dict[str, Any
                    "inplace_nodes": plan.inplace_nodes,
                    "constant_bytes": arrays.flash_bytes()},
     }
+
+
+def _packed_bytes(ports: list[dict[str, Any]]) -> int:
+    """One inference's ports packed (each aligned): the harness's buffer size."""
+    last = ports[-1]
+    return -(-(last["offset"] + last["bytes"]) // ALIGN_PORT) * ALIGN_PORT

@@ -40,23 +40,26 @@ GLUE_SOURCE = """/* effc_model_entry.c - the harness's entry point for {name} (g
 
 int effc_model_entry(const int8_t *in, int8_t *out);
 
+/* One inference's ports packed one after the other, each 4-byte aligned. */
 int effc_model_entry(const int8_t *in, int8_t *out)
 {{
-    return {entry}((const {ctype} *)(const void *)in, ({ctype} *)(void *)out);
+    return {entry}({args});
 }}
 """
 
+CTYPE = {"int8": "int8_t", "float32": "float"}
 
-def harness_glue(c: dict[str, Any], graph: Graph) -> dict[str, bytes]:
+
+def harness_glue(c: dict[str, Any]) -> dict[str, bytes]:
     """effc_model.h / effc_model_entry.c: what the firmware harness links against."""
-    tin = graph.tensors[graph.inputs[0]]
-    tout = graph.tensors[graph.outputs[0]]
     entry = c["float_entry"] or c["entry"]
-    ctype = {"int8": "int8_t", "float32": "float"}[tin.dtype]
-    return {"effc_model.h": GLUE_HEADER.format(name=c["name"], input_bytes=tin.nbytes,
-                                               output_bytes=tout.nbytes).encode(),
+    args = [f"(const {CTYPE[p['dtype']]} *)(const void *)(in + {p['offset']})"
+            for p in c["inputs"]]
+    args += [f"({CTYPE[p['dtype']]} *)(void *)(out + {p['offset']})" for p in c["outputs"]]
+    return {"effc_model.h": GLUE_HEADER.format(name=c["name"], input_bytes=c["input_bytes"],
+                                               output_bytes=c["output_bytes"]).encode(),
             "effc_model_entry.c": GLUE_SOURCE.format(name=c["name"], entry=entry,
-                                                     ctype=ctype).encode()}
+                                                     args=", ".join(args)).encode()}
 
 
 def _roomy(board: Board) -> Board:
@@ -97,7 +100,7 @@ def check_fit(board: Board, flash: int, ram: int, arena: int) -> None:
 def write_c_project(graph: Graph, out: OutDir, name: str) -> dict[str, Any]:
     """OUTDIR/c (library + harness glue) and OUTDIR/firmware/src (startup, harness)."""
     files, facts = generate_c(graph, name)
-    files |= harness_glue(facts["c"], graph)
+    files |= harness_glue(facts["c"])
     for file, data in sorted(files.items()):
         out.write(f"{facts['c']['folder']}/{file}", data)
     for file in FIRMWARE_FILES:
