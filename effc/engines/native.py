@@ -20,7 +20,7 @@ from effc.reference.interpreter import Feeds, as_feeds, inference_count, inferen
 if TYPE_CHECKING:
     from effc.compiler import CompiledModel
 
-CTYPE = {"int8": "int8_t", "float32": "float"}
+CTYPE = {"int8": "int8_t", "float32": "float", "int64": "int64_t"}  # int64: index outputs
 
 
 def _c_info(compiled: CompiledModel) -> dict[str, Any]:

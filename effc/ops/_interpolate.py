@@ -101,19 +101,29 @@ def taps(x: np.ndarray, attrs: dict, scale: float, size: int
     return np.clip(index, 0, size - 1), kernel
 
 
-def resize_axis(x: np.ndarray, axis: int, out: int, attrs: dict) -> np.ndarray:
-    size = x.shape[axis]
+def axis_plan(size: int, out: int, axis: int, ndim: int, attrs: dict
+              ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """How one axis resizes: (source indices [out, n], their weights [out, n] or None
+    for nearest, which outputs extrapolate [out] or None). The C backend prints the
+    same tables, so the reference and the kernels share every rounding decision."""
     scale = attrs["scales"][axis]
     roi = None
     if "roi" in attrs:
-        roi = (attrs["roi"][axis], attrs["roi"][axis + x.ndim])
+        roi = (attrs["roi"][axis], attrs["roi"][axis + ndim])
     coords, outside = source_coordinates(attrs["coordinate_transformation_mode"], out, size,
                                          scale, roi)
     if attrs["mode"] == "nearest":
         index = np.clip(_nearest(coords, attrs["nearest_mode"], scale < 1.0), 0, size - 1)
-        y = np.take(x, index, axis=axis)
+        return index[:, None], None, outside
+    index, weight = taps(coords, attrs, scale, size)
+    return index, weight, outside
+
+
+def resize_axis(x: np.ndarray, axis: int, out: int, attrs: dict) -> np.ndarray:
+    index, weight, outside = axis_plan(x.shape[axis], out, axis, x.ndim, attrs)
+    if weight is None:
+        y = np.take(x, index[:, 0], axis=axis)
     else:
-        index, weight = taps(coords, attrs, scale, size)
         gathered = np.take(x, index, axis=axis)  # axis -> (out, n)
         shape = (1,) * axis + weight.shape + (1,) * (x.ndim - axis - 1)
         y = (gathered * weight.reshape(shape)).sum(axis=axis + 1)
@@ -123,10 +133,16 @@ def resize_axis(x: np.ndarray, axis: int, out: int, attrs: dict) -> np.ndarray:
     return y
 
 
+def resized_axes(shape: tuple[int, ...], attrs: dict) -> list[int]:
+    """The axes a Resize changes (or crops)."""
+    ndim = len(shape)
+    return [axis for axis, out in enumerate(attrs["sizes"])
+            if out != shape[axis] or attrs["scales"][axis] != 1.0 or (
+                "roi" in attrs and (attrs["roi"][axis], attrs["roi"][axis + ndim]) != (0.0, 1.0))]
+
+
 def resize_float(x: np.ndarray, attrs: dict) -> np.ndarray:
     """Resize ``x`` (float64) to ``attrs["sizes"]``, axis by axis."""
-    for axis, out in enumerate(attrs["sizes"]):
-        crop = "roi" in attrs and (attrs["roi"][axis], attrs["roi"][axis + x.ndim]) != (0.0, 1.0)
-        if out != x.shape[axis] or attrs["scales"][axis] != 1.0 or crop:
-            x = resize_axis(x, axis, out, attrs)
+    for axis in resized_axes(x.shape, attrs):
+        x = resize_axis(x, axis, attrs["sizes"][axis], attrs)
     return x

@@ -80,7 +80,8 @@ def gru_int8(xs: list[np.ndarray], attrs: dict) -> list[np.ndarray]:
             pre = sat(fx[2] + fc_int16(rh, r[2], rb[2], z_h, *p["recurrent_fc"][2]))
         n = fp.multiply_by_quantized_multiplier(tanh_int16(pre, *tanh_gate), *p["to_hidden"])
         d = fp.wrap_int32((h - z_h) - n)
-        h = np.clip(n + fp.multiply_by_quantized_multiplier(update * d, *p["gate_mul"]) + z_h,
+        h = np.clip(n + fp.multiply_by_quantized_multiplier(
+            fp.wrap_int32(update * d), *p["gate_mul"]) + z_h,
                     -128, 127)
         ys[:, t] = h
     return [ys.astype(np.int8), h.astype(np.int8)]

@@ -28,7 +28,8 @@ from effc.ir import Graph, Node
 from effc.passes.memory import MemoryPlan, plan_memory
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-CTYPES = {"int8": "int8_t", "int32": "int32_t", "float32": "float", "int64": "int64_t"}
+CTYPES = {"int8": "int8_t", "int16": "int16_t", "int32": "int32_t", "float32": "float",
+          "int64": "int64_t"}
 
 
 @dataclass
@@ -140,7 +141,7 @@ class _Arrays:
         return symbol
 
     def flash_bytes(self) -> int:
-        size = {"int8_t": 1, "int32_t": 4, "float": 4, "int64_t": 8}
+        size = {"int8_t": 1, "int16_t": 2, "int32_t": 4, "float": 4, "int64_t": 8}
         return sum(size[a["ctype"]] * a["count"] for a in self.items)
 
 
@@ -158,9 +159,12 @@ def _pointers(graph: Graph, index: int, node: Node, call: Call, plan: MemoryPlan
             return f"({qual}{ctype} *){port.param}"
         return f"({qual}{ctype} *)(effc_arena + {plan.offsets[root]})"
 
-    p: dict[str, Any] = {"output": ptr(call.outputs[0], False)}
-    # Binary ops keep operand order, constants included.
-    operands = node.inputs[:2] if call.macro.startswith("binary") else call.inputs
+    p: dict[str, Any] = {"output": ptr(call.outputs[0], False),
+                         "outputs": [ptr(n, False) for n in call.outputs]}
+    if call.macro.startswith(("lstm", "gru", "rnn")):  # every input in the node's order
+        p["args"] = [ptr(n, True) if n else "0" for n in node.inputs]
+    # Two-operand ops keep operand order, constants included.
+    operands = node.inputs[:2] if call.macro.startswith(ORDERED) else call.inputs
     if operands:
         p["input"] = ptr(operands[0], True)
     if len(operands) > 1:
@@ -179,7 +183,13 @@ def _pointers(graph: Graph, index: int, node: Node, call: Call, plan: MemoryPlan
         p["table"] = arrays.add(("lut", index), np.asarray(f["table"], np.int8), "int8_t")
     if call.macro == "unary_f32":
         p["function"] = UNARY_F32[f["kind"]]
+    p["tables"] = {key: arrays.add((f"table_{key}", index), values, ctype)
+                   for key, (values, ctype) in call.tables.items()}
     return p
+
+
+#: Kernels whose operands are passed in the node's order, constants included.
+ORDERED = ("binary", "matmul", "select_binary")
 
 
 UNARY_F32 = {"Relu": "effc_relu_f32", "Clip": "effc_clip_f32", "Sigmoid": "effc_sigmoid_f32",

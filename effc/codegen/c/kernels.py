@@ -31,6 +31,8 @@ class Call:
     weights: list[str] = field(default_factory=list)  # constant tensors referenced
     scratch: int = 0
     inplace: bool = False
+    # constant tables the call computes (index maps, tap weights): name -> (values, C type)
+    tables: dict[str, tuple[np.ndarray, str]] = field(default_factory=dict)
 
 
 def dims4(shape: tuple[int, ...]) -> list[int]:
@@ -196,8 +198,12 @@ def unary_call(graph: Graph, node: Node, int8: bool) -> Call:
         return Call("lut_s8", node.name, node.op_type, {"count": count,
                     "table": node.attrs["lut"]}, [x], [y], inplace=True)
     if node.op_type not in FLOAT_UNARY:
-        raise EffcError(f"node '{node.name}' ({node.op_type}) has no float C kernel; quantize "
-                        "the model (int8 runs it as a lookup table)")
+        from effc.codegen.c.kernels_ops import UNARY_KINDS, unary_kind_call
+
+        if node.op_type not in UNARY_KINDS and node.op_type != "Gelu":
+            raise EffcError(f"node '{node.name}' ({node.op_type}) has no float C kernel; "
+                            "quantize the model (int8 runs it as a lookup table)")
+        return unary_kind_call(graph, node)
     a = node.attrs
     fields: dict[str, Any] = {"count": count, "kind": node.op_type}
     if node.op_type == "Clip":
@@ -315,11 +321,19 @@ CALLS = {
 }
 
 
+def all_calls() -> dict[str, Any]:
+    """Every op with a C kernel: this module's and kernels_ops'."""
+    from effc.codegen.c.kernels_ops import CALLS as OP_CALLS
+
+    return {**CALLS, **OP_CALLS}
+
+
 def node_call(graph: Graph, node: Node) -> Call:
-    make = CALLS.get(node.op_type)
+    calls = all_calls()
+    make = calls.get(node.op_type)
     if make is None:
         raise EffcError(f"node '{node.name}' ({node.op_type}) has no C kernel yet; the C "
-                        f"backend supports {', '.join(sorted(CALLS))}")
+                        f"backend supports {', '.join(sorted(calls))}")
     x = next((graph.tensors[i] for i in node.inputs if i and not graph.tensors[i].is_constant),
              None)
     int8 = x is not None and x.dtype == "int8" and node.op_type != "DequantizeLinear"
