@@ -169,7 +169,8 @@ def bilinear_case(name: str, seed: int, shape: tuple[int, int, int, int], out_hw
                  ("effc_bilinear_axis", "ra", {"lo": "@rlo", "hi": "@rhi", "coord": "@rco"}),
                  ("effc_bilinear_axis", "ca", {"lo": "@clo", "hi": "@chi", "coord": "@cco"})],
                 "effc_resize_bilinear_s8(&i, &o, &ra, &ca, @x, y)", out,
-                meta={"sizes": list(out), "coordinate_transformation_mode": mode})
+                meta={"sizes": list(out), "coordinate_transformation_mode": mode,
+                      "scales": [o / i for o, i in zip(out, shape, strict=True)]})
 
 
 def _fc_fields(p: dict) -> dict[str, Any]:

@@ -104,3 +104,11 @@ def test_every_imported_op_has_read_its_newest_version() -> None:
         if importer.onnx_types[op] != newest:
             stale.append(f"{op}: reads up to {importer.onnx_types[op]}, onnx has {newest}")
     assert not stale, stale
+
+
+def test_ops_doc_is_current() -> None:
+    """docs/ops.md lists every op with its stages and pass rate as they are now."""
+    from tests.conformance.ops_doc import DOC, render
+
+    assert DOC.is_file() and DOC.read_text() == render(), (
+        "docs/ops.md is stale; regenerate it: .venv/bin/python -m tests.conformance.ops_doc")

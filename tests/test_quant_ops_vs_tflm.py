@@ -117,7 +117,8 @@ def test_resize_bilinear(mode: str, in_hw: tuple[int, int], out_hw: tuple[int, i
                    [TSpec((2, *out_hw, 3), scale=0.05, zero_point=-9)],
                    ("ResizeBilinearOptions", {"alignCorners": align, "halfPixelCenters": half}),
                    [x])
-    attrs = {"sizes": [2, *out_hw, 3], "coordinate_transformation_mode": mode}
+    attrs = {"sizes": [2, *out_hw, 3], "coordinate_transformation_mode": mode,
+             "scales": [1.0, *(o / i for o, i in zip(out_hw, in_hw, strict=True)), 1.0]}
     assert np.array_equal(qres.resize_bilinear_int8(x, attrs), theirs)
 
 

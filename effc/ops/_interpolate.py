@@ -141,6 +141,26 @@ def resized_axes(shape: tuple[int, ...], attrs: dict) -> list[int]:
                 "roi" in attrs and (attrs["roi"][axis], attrs["roi"][axis + ndim]) != (0.0, 1.0))]
 
 
+def resize_view(shape: tuple[int, ...], attrs: dict
+                ) -> tuple[list[int], list[int], list[int | None]] | None:
+    """A resize of at most two neighbouring axes as one of [outer, rows, cols, inner]:
+    (input dims, output dims, the axis of rows and of cols, None for a row of 1);
+    None when the resized axes are not neighbours (the kernels' shape)."""
+    axes = resized_axes(shape, attrs)
+    if len(axes) > 2 or (len(axes) == 2 and axes[1] != axes[0] + 1):
+        return None
+    plan: list[int | None] = [None, None]
+    plan[2 - len(axes):] = axes
+    first = axes[0] if axes else len(shape)
+    last = axes[-1] if axes else len(shape) - 1
+    outer, inner = int(np.prod(shape[:first])), int(np.prod(shape[last + 1:]))
+
+    def dims(sizes: list[int]) -> list[int]:
+        return [outer, *(1 if a is None else sizes[a] for a in plan), inner]
+
+    return dims(list(shape)), dims(list(attrs["sizes"])), plan
+
+
 def resize_float(x: np.ndarray, attrs: dict) -> np.ndarray:
     """Resize ``x`` (float64) to ``attrs["sizes"]``, axis by axis."""
     for axis in resized_axes(x.shape, attrs):

@@ -147,8 +147,14 @@ def _lower_add_sub(graph: Graph, node: Node) -> None:
     a, b = (graph.tensors[i] for i in node.inputs)
     out = graph.tensors[node.outputs[0]]
     params = q8.add_params if node.op_type == "Add" else q8.sub_params
-    node.attrs["params"] = asdict(params(_scale(a), _zp(a), _scale(b), _zp(b),
-                                         _scale(out), _zp(out)))
+    try:
+        node.attrs["params"] = asdict(params(_scale(a), _zp(a), _scale(b), _zp(b),
+                                             _scale(out), _zp(out)))
+    except ValueError:
+        raise EffcError(f"node '{node.name}' ({node.op_type}): its output scale "
+                        f"{_scale(out):.3g} is below 2^-19 of its inputs' (up to "
+                        f"{max(_scale(a), _scale(b)):.3g}), which TFLite's int8 ADD/SUB cannot "
+                        "represent; widen the output's quantization range") from None
     _set_clamps(node, out)
 
 

@@ -179,7 +179,31 @@ def _annotate(graph: Graph, observer: Observer, spec: str) -> dict[str, tuple[fl
         lo, hi = calibrate_range(observer, name, overrides.get(name, default))
         ranges[name] = (lo, hi)
         tensor.quant = choose_quant(lo, hi)
+        if node is not None and node.op_type in ("Add", "Sub"):
+            tensor.quant = _sum_representable(graph, node, lo, hi, tensor.quant)
     return ranges
+
+
+def _sum_representable(graph: Graph, node: Node, lo: float, hi: float,
+                       quant: QuantParams) -> QuantParams:
+    """TFLite's int8 ADD/SUB scale both inputs by 2^20 / (2 max(s1, s2)) and need the
+    output's multiplier below 1: an output range below 2^-19 of the inputs' (a
+    difference of two nearly equal large values) is widened to the smallest that
+    works (effc's choice; TFLite's converter would fail)."""
+    scales = []
+    for name in node.inputs:
+        t = graph.tensors[name]
+        q = t.quant if t.quant is not None or t.data is None else choose_quant(
+            float(t.data.min()), float(t.data.max()))
+        if q is None:
+            return quant
+        scales.append(float(np.max(q.scale)))
+    floor = 2.0 * max(scales) / (1 << 20) * (1.0 + 2.0 ** -16)
+    if float(quant.scale) >= floor:
+        return quant
+    scale = np.float32(floor)
+    return QuantParams(scale, np.int32(np.clip(np.round(-128 - min(lo, 0.0) / float(scale)),
+                                               -128, 127)))
 
 
 def _add_boundaries(graph: Graph) -> dict[str, str]:

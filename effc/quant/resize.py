@@ -20,6 +20,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from effc.ops._interpolate import resize_view, resized_axes
+
 I32 = NDArray[np.int32]
 
 #: ONNX coordinate transformations and TFLite's (align_corners, half_pixel_centers).
@@ -49,10 +51,9 @@ def bilinear_axis(in_size: int, out_size: int, mode: str) -> tuple[I32, I32, I32
 def int8_bilinear_problem(in_shape: tuple[int, ...], attrs: dict) -> str | None:
     """Why a linear Resize has no TFLite integer form, or None."""
     sizes = attrs["sizes"]
-    resized = [i for i, (a, b) in enumerate(zip(in_shape, sizes, strict=True)) if a != b]
-    spatial = {1, 2} if len(in_shape) == 4 else {1} if len(in_shape) == 3 else set()
-    if not set(resized) <= spatial:
-        return "it resizes axes other than height and width"
+    resized = resized_axes(in_shape, attrs)
+    if resize_view(in_shape, attrs) is None:
+        return "it resizes more than two axes, or two that are not neighbours"
     mode = attrs["coordinate_transformation_mode"]
     if mode not in TFLITE_FLAGS or attrs.get("exclude_outside"):
         return f"coordinate transformation {mode} has no TFLite integer form"
@@ -67,12 +68,12 @@ def int8_bilinear_problem(in_shape: tuple[int, ...], attrs: dict) -> str | None:
 
 
 def resize_bilinear_int8(x: np.ndarray, attrs: dict) -> NDArray[np.int8]:
-    """TFLite's ResizeBilinearInteger on N H W C (or N W C) int8 data."""
-    xa = np.asarray(x, np.int64)
-    squeeze = xa.ndim == 3
-    if squeeze:
-        xa = xa[:, None]
-    sizes = attrs["sizes"] if not squeeze else [attrs["sizes"][0], 1, *attrs["sizes"][1:]]
+    """TFLite's ResizeBilinearInteger on int8 data, its resized axes (one, or two
+    neighbours: H, W of N H W C, or of N C H W as (N C) H W 1) as TFLite's H and W."""
+    view = resize_view(x.shape, attrs)
+    assert view is not None, "int8_bilinear_problem refuses this resize"
+    xa = np.asarray(x, np.int64).reshape(view[0])
+    sizes = view[1]
     mode = attrs["coordinate_transformation_mode"]
     y0, y1, cy = bilinear_axis(xa.shape[1], sizes[1], mode)
     x0, x1, cx = bilinear_axis(xa.shape[2], sizes[2], mode)
@@ -86,4 +87,4 @@ def resize_bilinear_int8(x: np.ndarray, attrs: dict) -> NDArray[np.int8]:
              + tap(y0, x1) * (1024 - fy) * fx + tap(y1, x1) * fy * fx)
     rounded = _trunc_div(total + np.where(total > 0, 1 << 19, -(1 << 19)), 1 << 20)
     out = rounded.astype(np.int8)  # static_cast<int8_t>: the blend stays in range
-    return out[:, 0] if squeeze else out
+    return out.reshape(attrs["sizes"])

@@ -17,12 +17,12 @@ import numpy as np
 import onnx
 from hypothesis import strategies as st
 
-from tests.differential import blocks, structure
+from tests.differential import blocks, blocks_ops, structure
 from tests.differential.blocks import CHANNELS, Draw, chance, pick
 from tests.differential.onnx_builder import Builder, Value
 from tests.differential.support import enabled
 
-OPSETS = range(13, 22)
+OPSETS = range(13, 25)  # onnxruntime 1.32 runs up to 24; effc loads up to onnx's newest
 NAMINGS = ("unique", "unique", "empty", "adversarial")
 
 #: Conv-stage blocks and how often each is drawn.
@@ -30,10 +30,16 @@ CONV_BLOCKS = {
     blocks.conv: 4, blocks.pool: 2, blocks.activation: 3, blocks.batchnorm: 1,
     blocks.binary_const: 2, structure.residual: 2, structure.gate: 1, structure.concat: 2,
     structure.pad: 1, structure.softmax: 1, blocks.global_pool: 1,
+    blocks_ops.reduce: 1, blocks_ops.slice_: 1, blocks_ops.split: 1, blocks_ops.gather: 1,
+    blocks_ops.resize: 1, blocks_ops.conv_transpose: 1, blocks_ops.matmul: 1,
+    blocks_ops.expand_tile: 1, blocks_ops.min_max: 1, blocks_ops.pow_: 1,
+    blocks_ops.sqrt_reciprocal: 1, blocks_ops.function: 1, blocks_ops.recurrent: 1,
 }
 VECTOR_BLOCKS = {
     structure.dense: 3, blocks.activation: 3, blocks.binary_const: 2, blocks.batchnorm: 1,
     structure.residual: 1, structure.concat: 1, structure.softmax: 1,
+    blocks_ops.min_max: 1, blocks_ops.pow_: 1, blocks_ops.function: 1,
+    blocks_ops.sqrt_reciprocal: 1,
 }
 
 
@@ -134,6 +140,9 @@ def random_models(draw: Draw) -> RandomModel:
     if enabled("output_alias") and chance(draw, 16):
         b.features.update({"multi_output", "output_alias"})
         b.output(b.op("Identity", [x.name], x.shape, layout=x.layout))
+    elif enabled("argmax") and seen and chance(draw, 10):
+        b.features.add("multi_output")
+        b.output(blocks_ops.argmax_output(draw, b, pick(draw, seen)))
     elif enabled("multi_output") and extra and chance(draw, 8):
         other = pick(draw, extra)
         if other.channels_last or other.name == flattened:

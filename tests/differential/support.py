@@ -24,7 +24,6 @@ TARGETS = ("ref_int8", "host_float", "host_int8", "qemu_int8")
 ALL = frozenset(TARGETS)
 NONE: frozenset[str] = frozenset()
 INT8_REF_ONLY = frozenset({"ref_int8"})
-NO_FLOAT_C = ALL - {"host_float"}
 NO_INT8 = frozenset({"host_float"})
 
 SUPPORT: dict[str, frozenset[str]] = {
@@ -52,12 +51,14 @@ SUPPORT: dict[str, frozenset[str]] = {
     "global_avgpool": ALL, "global_maxpool": ALL,
     # dense
     "gemm": ALL, "gemm_transB": ALL, "gemm_alpha_beta": ALL, "matmul": ALL,
+    "gemm_transA": ALL, "gemm_bias_2d": ALL, "matmul_two_values": ALL, "matmul_batched": ALL,
     "matmul_bias_add": ALL, "dense_no_bias": ALL, "pointwise_matmul": ALL,
-    # activations (int8: a lookup table each; float C has eight kernels)
+    # activations and functions (int8: a lookup table each)
     "relu": ALL, "clip": ALL, "leakyrelu": ALL, "sigmoid": ALL, "tanh": ALL, "selu": ALL,
     "hardsigmoid": ALL, "hardswish": ALL,
-    "elu": NO_FLOAT_C, "softplus": NO_FLOAT_C, "softsign": NO_FLOAT_C, "neg": NO_FLOAT_C,
-    "abs": NO_FLOAT_C, "exp": NO_FLOAT_C,
+    "elu": ALL, "softplus": ALL, "softsign": ALL, "neg": ALL, "abs": ALL, "exp": ALL,
+    "erf": ALL, "gelu": ALL, "mish": ALL, "celu": ALL, "thresholdedrelu": ALL, "swish": ALL,
+    "sqrt_reciprocal": ALL, "pow": ALL,
     "prelu": NONE,  # no int8 form, no float C kernel
     "batchnorm": ALL,
     # elementwise
@@ -74,6 +75,21 @@ SUPPORT: dict[str, frozenset[str]] = {
     "softmax": ALL,
     "softmax_not_innermost": INT8_REF_ONLY,  # the C kernel normalizes the innermost axis
     "logsoftmax": NONE,  # no int8 form, no C kernel
+    # reductions, selection, resize, transposed convolution, min/max
+    "reduce_mean": ALL, "reduce_max": ALL, "reduce_min": ALL, "reduce_sum": ALL,
+    "reduce_head": ALL,  # GAP exported as ReduceMean (keepdims 0) into a dense layer
+    "argmax": ALL,  # an int64 index output
+    "slice": ALL, "slice_negative_step": ALL, "split": ALL, "gather": ALL,
+    "tile": ALL, "expand": ALL, "min_max": ALL, "min_max_nary": ALL,
+    "resize_nearest": ALL, "resize_linear": ALL,
+    "resize_linear_no_int8": NO_INT8,  # scales TFLite's integer form cannot derive
+    "resize_cubic": NO_INT8,
+    "conv_transpose": ALL, "conv_transpose_grouped": ALL,
+    "conv_transpose_output_padding": ALL, "conv_transpose_auto_pad": ALL,
+    # recurrent layers (int8 LSTM as TFLite Micro, int8 GRU effc's scheme)
+    "lstm": ALL, "gru": ALL, "rnn": NO_INT8, "recurrent_reverse": ALL,
+    "recurrent_bidirectional": ALL, "recurrent_initial_state": ALL,
+    "gru_linear_before_reset": ALL, "recurrent_head": ALL,
     # outputs
     "flatten": ALL, "reshape_flat": ALL, "squeeze": ALL, "output_nhwc": ALL,
     "output_any_shape": ALL, "output_leading_dim": ALL,
@@ -87,9 +103,8 @@ SUPPORT: dict[str, frozenset[str]] = {
 #: What a refusal caused by a feature says (a regex on the one-line error), so a model
 #: refused for another reason (a crash hidden behind an expected refusal) fails.
 REFUSALS: dict[str, str] = {
-    "elu": r"\(Elu\) has no float C kernel", "softplus": r"\(Softplus\) has no float C",
-    "softsign": r"\(Softsign\) has no float C", "neg": r"\(Neg\) has no float C",
-    "abs": r"\(Abs\) has no float C", "exp": r"\(Exp\) has no float C",
+    "resize_linear_no_int8": r"\(Resize, linear\)", "resize_cubic": r"\(Resize, cubic\)",
+    "rnn": r"\(RNN\) has no int8 form",
     "prelu": r"\(PRelu\) has no", "div_const": r"\(Div\) has no int8 form",
     "softmax_not_innermost": r"Softmax over axis",
     "logsoftmax": r"\(LogSoftmax\) has no",

@@ -184,29 +184,28 @@ def tconv_call(graph: Graph, node: Node, int8: bool) -> Call:
 
 
 def resize_call(graph: Graph, node: Node, int8: bool) -> Call:
-    from effc.ops._interpolate import axis_plan, resized_axes
+    from effc.ops._interpolate import axis_plan, resize_view
     from effc.quant.resize import bilinear_axis
 
     x, y = node.inputs[0], node.outputs[0]
     shape = graph.tensors[x].shape
     a = node.attrs
-    if len(shape) not in (3, 4) or not set(resized_axes(shape, a)) <= set(range(1, len(shape) - 1)):
-        raise _refuse(node, "a resize of axes other than height and width")
-    fields: dict[str, Any] = {"input_dims": dims4(shape),
-                              "output_dims": dims4(graph.tensors[y].shape),
+    view = resize_view(shape, a)
+    if view is None:
+        raise _refuse(node, "a resize of more than two axes, or of two that are not neighbours")
+    in_dims, out_dims, plan = view
+    fields: dict[str, Any] = {"input_dims": in_dims, "output_dims": out_dims,
                               "elem_bytes": _elem_bytes(graph, x),
                               "extrapolation_value": float(a.get("extrapolation_value", 0.0))}
     call = Call("resize_nearest", node.name, node.op_type, fields, [x], [y])
-    axes = [(1, "rows"), (2, "cols")] if len(shape) == 4 else [(None, "rows"), (1, "cols")]
-    for axis, name in axes:
-        if axis is None:  # 1-D data: one row
-            plan = (np.zeros((1, 1), np.int64), np.ones((1, 1)), None)
+    for axis, name in zip(plan, ("rows", "cols"), strict=True):
+        if axis is None:  # a row of 1
+            index, weight, outside = np.zeros((1, 1), np.int64), None, None
         else:
-            plan = axis_plan(shape[axis], a["sizes"][axis], axis, len(shape), a)
-        index, weight, outside = plan
+            index, weight, outside = axis_plan(shape[axis], a["sizes"][axis], axis, len(shape),
+                                               a)
         if a["mode"] == "linear" and int8:
-            size = 1 if axis is None else shape[axis]
-            out = 1 if axis is None else a["sizes"][axis]
+            size, out = (1, 1) if axis is None else (shape[axis], a["sizes"][axis])
             lo, hi, coord = bilinear_axis(size, out, a["coordinate_transformation_mode"])
             call.macro = "resize_bilinear_s8"
             for key, values in (("lo", lo), ("hi", hi), ("coord", coord)):
@@ -223,7 +222,7 @@ def resize_call(graph: Graph, node: Node, int8: bool) -> Call:
             call.tables[f"{name}_index"] = (index.reshape(-1).astype(np.int32), "int32_t")
             call.tables[f"{name}_weight"] = (weight.reshape(-1).astype(np.float32), "float")
     if call.macro == "resize_f32":  # a nearest axis next to a linear one: one tap each
-        for _, name in axes:
+        for name in ("rows", "cols"):
             if f"{name}_taps" not in fields:
                 table = call.tables.pop(name)[0]
                 fields[f"{name}_taps"] = 1
