@@ -153,7 +153,7 @@ def tconv_case(name: str, seed: int, *, h: int, w: int, cin: int, cout: int,
                  ("effc_dims", "i", _dims(x.shape)), ("effc_dims", "f", _dims(wt.shape)),
                  ("effc_dims", "o", _dims(out))],
                 "effc_transpose_conv_s8(&s, &p, &q, &i, @x, &f, @w, @bias, &o, y)", out,
-                scratch="effc_transpose_conv_s8_scratch_size(&o)", meta=p)
+                scratch="effc_transpose_conv_s8_scratch_size(&f, &o)", meta=p)
 
 
 def bilinear_case(name: str, seed: int, shape: tuple[int, int, int, int], out_hw: tuple[int, int],

@@ -105,3 +105,15 @@ def test_recurrent_quantize(tmp_path: Path, op: str, lbr: int, direction: str) -
     assert _sqnr(ref, got) > 20, _sqnr(ref, got)
     assert any(n.op_type == op and op.lower() in n.attrs for n in compiled.graph.nodes)
     print(f"{op} {direction} linear_before_reset={lbr}: SQNR {_sqnr(ref, got):.1f} dB")
+
+
+def test_table_outside_the_function_domain_holds_the_quantized_zero() -> None:
+    """Sqrt / Log of negative int8 inputs (NaN in float) map to the output's zero point;
+    -inf (Log 0) clamps to -128."""
+    from effc.quant import int8 as q8
+
+    table = q8.build_lut_int8(np.sqrt, 0.1, 0, 0.05, -20).astype(np.int64)
+    assert np.all(table[:128] == -20)  # q = -128 .. -1: negative inputs
+    assert table[128] == -20 and np.all(np.diff(table[128:]) >= 0) and table[-1] == 51
+    log = q8.build_lut_int8(np.log, 0.1, 0, 0.05, 0).astype(np.int64)
+    assert log[128] == -128 and np.all(log[:128] == 0)

@@ -137,26 +137,6 @@ static void effc_widen2(const int8_t *a, const int8_t *b, int32_t k, int32_t zp,
     }
 }
 
-/* One column: per group of 4, words (a0,a2) (a1,a3); then the tail. */
-static void effc_widen1(const int8_t *a, int32_t k, int32_t zp, int32_t *dst)
-{
-    const int32_t off = (int32_t)(((uint32_t)(uint16_t)(-zp)) * 0x10001u);
-    const int32_t groups = k >> 2;
-    int16_t *t;
-    int32_t g;
-    for (g = 0; g < groups; g++) {
-        const uint32_t va = effc_read_u32(a);
-        a += 4;
-        dst[0] = __sxtab16(off, va);
-        dst[1] = effc_sxtab16_ror8(off, va);
-        dst += 2;
-    }
-    t = (int16_t *)dst;
-    for (g = 0; g < (k & 3); g++) {
-        t[g] = (int16_t)(a[g] - zp);
-    }
-}
-
 /* 2 channels x 2 columns. acc[0..3] = (col0,ch0) (col1,ch0) (col0,ch1) (col1,ch1). */
 static void effc_dot_2x2(const int32_t *q, int32_t k, const int8_t *w0, const int8_t *w1,
                          int32_t *acc)
@@ -220,26 +200,6 @@ static inline __attribute__((always_inline)) void effc_dot_4x1(const int32_t *q,
             acc[j] = effc_wrap_add(acc[j], t[i] * w[j * k + i]);
         }
     }
-}
-
-/* 1 channel x 1 column. */
-static int32_t effc_dot_1x1(const int32_t *q, int32_t k, const int8_t *w0, int32_t acc)
-{
-    const int32_t groups = k >> 2;
-    const int16_t *t;
-    int32_t i;
-    for (i = 0; i < groups; i++) {
-        const uint32_t wv = effc_read_u32(w0);
-        w0 += 4;
-        acc = __smlad(q[0], __sxtb16(wv), acc);
-        acc = __smlad(q[1], effc_sxtb16_ror8(wv), acc);
-        q += 2;
-    }
-    t = (const int16_t *)q;
-    for (i = 0; i < (k & 3); i++) {
-        acc = effc_wrap_add(acc, t[i] * w0[i]);
-    }
-    return acc;
 }
 
 /* Loop invariants of the output stage, copied out of the effc_mm (int8

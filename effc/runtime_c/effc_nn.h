@@ -564,8 +564,10 @@ typedef struct {
     float activation_max;
 } effc_transpose_conv_f32_params;
 
-/* Filter OHWI [C_out][KH][KW][C_in / groups]. int8 needs an int32 per output value. */
-size_t effc_transpose_conv_s8_scratch_size(const effc_dims *output_dims);
+/* Filter OHWI [C_out][KH][KW][C_in / groups]. int8 needs an int32 per output value and
+ * 2 bytes per filter input channel. */
+size_t effc_transpose_conv_s8_scratch_size(const effc_dims *filter_dims,
+                                           const effc_dims *output_dims);
 int effc_transpose_conv_s8(const effc_scratch *scratch,
                            const effc_transpose_conv_params *params,
                            const effc_per_channel_quant *quant, const effc_dims *input_dims,

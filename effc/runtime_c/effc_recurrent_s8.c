@@ -89,14 +89,11 @@ static int32_t effc_sat16(int32_t x)
     return effc_clamp_i32(x, -32768, 32767);
 }
 
-/* int8 FullyConnected of one row to int16 (zero points: input's subtracted, 0 for w). */
-static int32_t effc_fc_row_s16(const int8_t *x, const int8_t *w, int32_t n, int32_t zp,
+/* int8 FullyConnected of one weight row over a widened input to int16. */
+static int32_t effc_fc_row_s16(const int32_t *q, const int8_t *w, int32_t n,
                                const int32_t *bias, effc_requant r)
 {
-    int32_t acc = 0, k;
-    for (k = 0; k < n; k++) {
-        acc = effc_wrap_add(acc, ((int32_t)x[k] - zp) * (int32_t)w[k]);
-    }
+    int32_t acc = effc_dot_row(q, w, n);
     if (bias != NULL) {
         acc = effc_wrap_add(acc, *bias);
     }
@@ -115,9 +112,14 @@ static int effc_rnn_dims_ok(const effc_rnn_dims *d)
     return d != NULL && d->batches > 0 && d->steps > 0 && d->input_size > 0 && d->hidden > 0;
 }
 
+/* Gates (4 H int16), then x and h widened. */
 size_t effc_lstm_s8_scratch_size(const effc_rnn_dims *dims)
 {
-    return effc_rnn_dims_ok(dims) ? (size_t)dims->hidden * 4u * sizeof(int16_t) : 0u;
+    if (!effc_rnn_dims_ok(dims)) {
+        return 0u;
+    }
+    return effc_align4((size_t)dims->hidden * 4u * sizeof(int16_t)) +
+           effc_widened_bytes(dims->input_size) + effc_widened_bytes(dims->hidden);
 }
 
 int effc_lstm_s8(const effc_scratch *scratch, const effc_rnn_dims *dims,
@@ -126,6 +128,7 @@ int effc_lstm_s8(const effc_scratch *scratch, const effc_rnn_dims *dims,
                  int8_t *y, int8_t *h_out, int16_t *c_out)
 {
     int16_t *gate;
+    int32_t *qx, *qh;
     effc_requant in_fc[4], rec_fc[4], forget, input_mul, output_mul;
     int32_t b, s, g, j;
     const int32_t n_h = dims != NULL ? dims->hidden : 0, n_i = dims != NULL ? dims->input_size : 0;
@@ -136,6 +139,8 @@ int effc_lstm_s8(const effc_scratch *scratch, const effc_rnn_dims *dims,
     if (gate == NULL) {
         return EFFC_ERR_ARG;
     }
+    qx = (int32_t *)(void *)((uint8_t *)gate + effc_align4((size_t)n_h * 4u * sizeof(int16_t)));
+    qh = (int32_t *)(void *)((uint8_t *)qx + effc_widened_bytes(n_i));
     for (g = 0; g < 4; g++) {
         in_fc[g] = effc_requant_make(p->input_multiplier[g], p->input_shift[g]);
         rec_fc[g] = effc_requant_make(p->recurrent_multiplier[g], p->recurrent_shift[g]);
@@ -153,14 +158,14 @@ int effc_lstm_s8(const effc_scratch *scratch, const effc_rnn_dims *dims,
             const int8_t *xt = x + ((size_t)b * (size_t)dims->steps + (size_t)t) * (size_t)n_i;
             int8_t *yt = y + ((size_t)b * (size_t)dims->steps + (size_t)t) * (size_t)n_h;
             /* gates (input, forget, cell, output) from the previous hidden state */
+            effc_widen_row(xt, n_i, p->input_zero_point, qx);
+            effc_widen_row(h, n_h, p->hidden_zero_point, qh);
             for (g = 0; g < 4; g++) {
                 for (j = 0; j < n_h; j++) {
                     const size_t row = (size_t)g * (size_t)n_h + (size_t)j;
                     const int32_t pre = effc_sat16(
-                        effc_fc_row_s16(xt, w + row * (size_t)n_i, n_i, p->input_zero_point,
-                                        bias + row, in_fc[g]) +
-                        effc_fc_row_s16(h, r + row * (size_t)n_h, n_h, p->hidden_zero_point,
-                                        NULL, rec_fc[g]));
+                        effc_fc_row_s16(qx, w + row * (size_t)n_i, n_i, bias + row, in_fc[g]) +
+                        effc_fc_row_s16(qh, r + row * (size_t)n_h, n_h, NULL, rec_fc[g]));
                     gate[row] = (int16_t)(g == 2 ? effc_tanh_s16(pre, 0, 0)
                                                  : effc_logistic_s16(pre, 0, 0));
                 }
@@ -182,10 +187,15 @@ int effc_lstm_s8(const effc_scratch *scratch, const effc_rnn_dims *dims,
     return EFFC_OK;
 }
 
+/* Candidate in hidden units (int32), update and reset (int16), r * h (int8), then
+ * x and h (or r * h) widened. */
 size_t effc_gru_s8_scratch_size(const effc_rnn_dims *dims)
 {
-    /* update and reset (int16), candidate in hidden units (int32), r * h (int8) */
-    return effc_rnn_dims_ok(dims) ? (size_t)dims->hidden * 9u : 0u;
+    if (!effc_rnn_dims_ok(dims)) {
+        return 0u;
+    }
+    return effc_align4((size_t)dims->hidden * 9u) + effc_widened_bytes(dims->input_size) +
+           effc_widened_bytes(dims->hidden);
 }
 
 int effc_gru_s8(const effc_scratch *scratch, const effc_rnn_dims *dims,
@@ -196,6 +206,7 @@ int effc_gru_s8(const effc_scratch *scratch, const effc_rnn_dims *dims,
     int32_t *cand;
     int16_t *upd, *rst;
     int8_t *rh;
+    int32_t *qx, *qh;
     effc_requant in_fc[3], rec_fc[3], gate_mul, to_hidden;
     int32_t b, s, g, j;
     const int32_t n_h = dims != NULL ? dims->hidden : 0, n_i = dims != NULL ? dims->input_size : 0;
@@ -209,6 +220,8 @@ int effc_gru_s8(const effc_scratch *scratch, const effc_rnn_dims *dims,
     upd = (int16_t *)(cand + n_h);
     rst = upd + n_h;
     rh = (int8_t *)(rst + n_h);
+    qx = (int32_t *)(void *)((uint8_t *)cand + effc_align4((size_t)n_h * 9u));
+    qh = (int32_t *)(void *)((uint8_t *)qx + effc_widened_bytes(n_i));
     for (g = 0; g < 3; g++) {
         in_fc[g] = effc_requant_make(p->input_multiplier[g], p->input_shift[g]);
         rec_fc[g] = effc_requant_make(p->recurrent_multiplier[g], p->recurrent_shift[g]);
@@ -223,15 +236,16 @@ int effc_gru_s8(const effc_scratch *scratch, const effc_rnn_dims *dims,
             const int8_t *xt = x + ((size_t)b * (size_t)dims->steps + (size_t)t) * (size_t)n_i;
             int8_t *yt = y + ((size_t)b * (size_t)dims->steps + (size_t)t) * (size_t)n_h;
             const int32_t zh = p->hidden_zero_point;
+            effc_widen_row(xt, n_i, p->input_zero_point, qx);
+            effc_widen_row(h, n_h, zh, qh);
             for (g = 0; g < 2; g++) {
                 int16_t *dst = g == 0 ? upd : rst;
                 for (j = 0; j < n_h; j++) {
                     const size_t row = (size_t)g * (size_t)n_h + (size_t)j;
                     dst[j] = (int16_t)effc_logistic_s16(effc_sat16(
-                        effc_fc_row_s16(xt, w + row * (size_t)n_i, n_i, p->input_zero_point,
-                                        wb + row, in_fc[g]) +
-                        effc_fc_row_s16(h, r + row * (size_t)n_h, n_h, zh, rb + row,
-                                        rec_fc[g])), 0, 0);
+                        effc_fc_row_s16(qx, w + row * (size_t)n_i, n_i, wb + row, in_fc[g]) +
+                        effc_fc_row_s16(qh, r + row * (size_t)n_h, n_h, rb + row, rec_fc[g])),
+                        0, 0);
                 }
             }
             if (!p->linear_before_reset) {
@@ -239,19 +253,19 @@ int effc_gru_s8(const effc_scratch *scratch, const effc_rnn_dims *dims,
                     rh[j] = (int8_t)effc_mul_s16(rst[j], (int32_t)h[j] - zh, gate_mul, -128, 127,
                                                  zh);
                 }
+                effc_widen_row(rh, n_h, zh, qh); /* the hidden gate reads r * h */
             }
             for (j = 0; j < n_h; j++) {
                 const size_t row = 2u * (size_t)n_h + (size_t)j;
-                const int32_t fx = effc_fc_row_s16(xt, w + row * (size_t)n_i, n_i,
-                                                   p->input_zero_point, wb + row, in_fc[2]);
+                const int32_t fx = effc_fc_row_s16(qx, w + row * (size_t)n_i, n_i, wb + row,
+                                                   in_fc[2]);
+                const int32_t hid = effc_fc_row_s16(qh, r + row * (size_t)n_h, n_h, rb + row,
+                                                    rec_fc[2]);
                 int32_t pre;
                 if (p->linear_before_reset) {
-                    const int32_t hid = effc_fc_row_s16(h, r + row * (size_t)n_h, n_h, zh,
-                                                        rb + row, rec_fc[2]);
                     pre = effc_sat16(fx + effc_mul_s16(rst[j], hid, gate_mul, -32768, 32767, 0));
                 } else {
-                    pre = effc_sat16(fx + effc_fc_row_s16(rh, r + row * (size_t)n_h, n_h, zh,
-                                                          rb + row, rec_fc[2]));
+                    pre = effc_sat16(fx + hid);
                 }
                 cand[j] = effc_requant_apply(effc_tanh_s16(pre, 0, 0), to_hidden);
             }

@@ -6,8 +6,10 @@
  * filter_dims = {C_out, KH, KW, C_in / groups}, output [N,OH,OW,C_out]. Input
  * pixel (y, x) tap (i, j) adds to output (y * stride_h - pad_top + i * dilation_h,
  * x * stride_w - pad_left + j * dilation_w) when that lies inside the output.
- * int8 scatters (q - input_zero_point) * w into int32 scratch (one per output
- * value), then adds the bias and requantizes per channel.
+ * int8 adds the dot products of each input pixel's channels (minus the zero
+ * point, widened once) with the filter rows into int32 scratch (one per output
+ * value; SMLAD on cores with the DSP extension), then adds the bias and
+ * requantizes per channel.
  */
 #include "effc_internal.h"
 
@@ -65,13 +67,15 @@ static int effc_tconv_ok(const effc_dims *in, const effc_dims *f, const effc_dim
         }                                                                                     \
     } while (0)
 
-size_t effc_transpose_conv_s8_scratch_size(const effc_dims *output_dims)
+/* An int32 per output value, then one input pixel's group of channels widened. */
+size_t effc_transpose_conv_s8_scratch_size(const effc_dims *filter_dims,
+                                           const effc_dims *output_dims)
 {
-    if (!effc_dims_ok(output_dims)) {
+    if (!effc_dims_ok(filter_dims) || !effc_dims_ok(output_dims)) {
         return 0;
     }
     return (size_t)output_dims->n * (size_t)output_dims->h * (size_t)output_dims->w *
-           (size_t)output_dims->c * sizeof(int32_t);
+           (size_t)output_dims->c * sizeof(int32_t) + effc_widened_bytes(filter_dims->c);
 }
 
 int effc_transpose_conv_s8(const effc_scratch *scratch,
@@ -82,27 +86,63 @@ int effc_transpose_conv_s8(const effc_scratch *scratch,
                            const effc_dims *output_dims, int8_t *output)
 {
     const effc_transpose_conv_params *p = params;
+    const effc_dims *in = input_dims, *f = filter_dims, *out = output_dims;
     size_t total, k;
-    int32_t *acc;
+    int32_t *acc, *q;
+    int32_t b, y, x, g, i, j, co, cout_g;
     if (p == NULL || quant == NULL ||
-        !effc_tconv_ok(input_dims, filter_dims, output_dims, p->stride_h, p->stride_w,
-                       p->dilation_h, p->dilation_w, p->groups)) {
+        !effc_tconv_ok(in, f, out, p->stride_h, p->stride_w, p->dilation_h, p->dilation_w,
+                       p->groups)) {
         return EFFC_ERR_ARG;
     }
-    acc = (int32_t *)effc_scratch_get(scratch, effc_transpose_conv_s8_scratch_size(output_dims));
+    acc = (int32_t *)effc_scratch_get(scratch, effc_transpose_conv_s8_scratch_size(f, out));
     if (acc == NULL) {
         return EFFC_ERR_ARG;
     }
-    total = effc_transpose_conv_s8_scratch_size(output_dims) / sizeof(int32_t);
+    total = (size_t)out->n * (size_t)out->h * (size_t)out->w * (size_t)out->c;
+    q = acc + total;
     for (k = 0; k < total; k++) {
         acc[k] = 0;
     }
-    EFFC_FOR_EACH_TAP(input_dims, filter_dims, output_dims, p, {
-        acc[dst] = effc_wrap_add(acc[dst], ((int32_t)input[src] - p->input_zero_point) *
-                                               (int32_t)filter[fi]);
-    });
+    cout_g = out->c / p->groups;
+    /* Each input pixel's channels of a group, widened once, meet every filter row
+     * (output channel, tap) of the group: dot products over the input channels. */
+    for (b = 0; b < in->n; b++) {
+        for (y = 0; y < in->h; y++) {
+            for (x = 0; x < in->w; x++) {
+                const size_t src = (((size_t)b * (size_t)in->h + (size_t)y) * (size_t)in->w +
+                                    (size_t)x) * (size_t)in->c;
+                for (g = 0; g < p->groups; g++) {
+                    effc_widen_row(input + src + (size_t)g * (size_t)f->c, f->c,
+                                   p->input_zero_point, q);
+                    for (i = 0; i < f->h; i++) {
+                        const int32_t oy = y * p->stride_h - p->pad_top + i * p->dilation_h;
+                        if (oy < 0 || oy >= out->h) {
+                            continue;
+                        }
+                        for (j = 0; j < f->w; j++) {
+                            const int32_t ox = x * p->stride_w - p->pad_left +
+                                               j * p->dilation_w;
+                            int32_t *dst;
+                            if (ox < 0 || ox >= out->w) {
+                                continue;
+                            }
+                            dst = acc + (((size_t)b * (size_t)out->h + (size_t)oy) *
+                                             (size_t)out->w + (size_t)ox) * (size_t)out->c;
+                            for (co = g * cout_g; co < (g + 1) * cout_g; co++) {
+                                const int8_t *row = filter + (((size_t)co * (size_t)f->h +
+                                                               (size_t)i) * (size_t)f->w +
+                                                              (size_t)j) * (size_t)f->c;
+                                dst[co] = effc_wrap_add(dst[co], effc_dot_row(q, row, f->c));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
     for (k = 0; k < total; k++) {
-        const int32_t c = (int32_t)(k % (size_t)output_dims->c);
+        const int32_t c = (int32_t)(k % (size_t)out->c);
         const int32_t a = bias != NULL ? effc_wrap_add(acc[k], bias[c]) : acc[k];
         output[k] = effc_requant_to_s8(a, effc_requant_make(quant->multiplier[c],
                                                             quant->shift[c]),

@@ -206,6 +206,7 @@ def matmul(draw: Draw, b: Builder, x: Value) -> Value:
     _in_onnx_order(b, x)
     w = x.shape[-1]
     if draw(st.booleans()):
+        assume("bias_saturates_int32" not in b.features)  # squares of 1e2 values: ill-posed
         perm = [*range(x.rank - 2), x.rank - 1, x.rank - 2]
         t = b.op("Transpose", [x.name], tuple(x.shape[p] for p in perm), f"perm={perm}",
                  perm=perm)

@@ -21,8 +21,9 @@ def _more_scratch(call: Call) -> int:
                                                 f["out_count"], f["reduce_count"]])
         return int(lib.effc_reduce_s8_scratch_size(shape, getattr(lib, f["kind"])))
     if call.macro == "tconv_s8":
+        filter_dims = ffi.new("effc_dims *", f["filter_dims"])
         out_dims = ffi.new("effc_dims *", f["output_dims"])
-        return int(lib.effc_transpose_conv_s8_scratch_size(out_dims))
+        return int(lib.effc_transpose_conv_s8_scratch_size(filter_dims, out_dims))
     dims = ffi.new("effc_rnn_dims *", f["dims"])
     if call.macro == "lstm_s8":
         return int(lib.effc_lstm_s8_scratch_size(dims))
