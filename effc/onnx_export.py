@@ -72,7 +72,7 @@ class OnnxBuilder:
         """A constant's float value (int8 constants are dequantized)."""
         tensor = self.graph.tensors[name]
         assert tensor.data is not None
-        if tensor.quant is not None and tensor.dtype in ("int8", "int32"):
+        if tensor.quant is not None and tensor.dtype in ("int8", "int16", "int32"):
             q = tensor.quant
             scale = q.scale.astype(np.float64)
             zp = q.zero_point.astype(np.float64)

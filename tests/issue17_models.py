@@ -109,6 +109,6 @@ if __name__ == "__main__":
     for name, build in MODELS.items():
         model = build()
         onnx.save(model, out / f"{name}.onnx")
-        np.save(out / f"{name}_calib.npy", calibration(model))
-        np.save(out / f"{name}_test.npy", calibration(model, 4, seed=1))
+        np.save(out / f"{name}_calib.npy", calibration(model, 64))
+        np.save(out / f"{name}_test.npy", calibration(model, 8, seed=1))
         print(out / f"{name}.onnx")

@@ -213,15 +213,17 @@ def recurrent_case(name: str, seed: int, op: str, *, n: int, t: int, i: int, h: 
         struct = "effc_lstm_s8_params"
         scratch = "effc_lstm_s8_scratch_size(&d)"
     else:
-        p = gru_params(s_x, zps[0], s_h, zps[1], w_scales, r_scales)
+        p = gru_params(s_x, zps[0], s_h, zps[1], w_scales, r_scales, power + 1)
         wb = rng.integers(-3000, 3000, size=(3, h)).astype(np.int32)
         rb = rng.integers(-3000, 3000, size=(3, h)).astype(np.int32)
-        fields = {**_fc_fields(p), "gate_multiplier": p["gate_mul"][0],
-                  "gate_shift": p["gate_mul"][1], "to_hidden_multiplier": p["to_hidden"][0],
-                  "to_hidden_shift": p["to_hidden"][1], "input_zero_point": zps[0],
-                  "hidden_zero_point": zps[1], "linear_before_reset": lbr, "reverse": reverse}
+        state = rng.integers(-30000, 30000, size=(n, h)).astype(np.int16)
+        fields = {**_fc_fields(p), **{f"{k}_{m}": p[v][i] for k, v in (
+            ("gate", "gate_mul"), ("to_state", "to_state"), ("to_hidden", "to_hidden"),
+            ("reset", "reset_mul")) for i, m in enumerate(("multiplier", "shift"))},
+            "input_zero_point": zps[0], "hidden_zero_point": zps[1],
+            "linear_before_reset": lbr, "reverse": reverse}
         attrs |= {"gru": p, "linear_before_reset": lbr}
-        arrays = {"x": x, "w": w, "r": r, "wb": wb, "rb": rb, "h0": h0}
+        arrays = {"x": x, "w": w, "r": r, "wb": wb, "rb": rb, "h0": state}
         call = "effc_gru_s8(&s, &d, &p, @x, @w, @r, @wb, @rb, @h0, y, @hout)"
         buffers = {"hout": ((n, h), np.int8)}
         struct = "effc_gru_s8_params"
@@ -273,7 +275,7 @@ def ops_int8_cases() -> list[Case]:
         recurrent_case("lstm_s8_batch2", 61, "lstm", n=2, t=5, i=4, h=6),
         recurrent_case("lstm_s8_reverse_small_cell", 62, "lstm", n=1, t=4, i=3, h=5,
                        reverse=1, power=-13),
-        recurrent_case("gru_s8", 63, "gru", n=2, t=5, i=4, h=6),
+        recurrent_case("gru_s8", 63, "gru", n=2, t=5, i=4, h=6, power=-16),
         recurrent_case("gru_s8_linear_before_reset_reverse", 64, "gru", n=1, t=6, i=3, h=7,
                        reverse=1, lbr=1, zps=(-20, 11)),
         select_case("min_s8_broadcast", "min", (2, 3, 4), (4,)),

@@ -152,16 +152,25 @@ def _gate_weights(graph: Graph, name: str) -> tuple[str, np.ndarray]:
     return graph.add_constant(name + "_q", q, quant=params).name, quant.scale
 
 
-def _constant(graph: Graph, name: str, data: np.ndarray, dtype: type) -> str:
-    return graph.add_constant(name + "_q", data.astype(dtype)).name
+def _constant(graph: Graph, name: str, data: np.ndarray, dtype: type, scale: float = 0.0,
+              zero_point: int = 0) -> str:
+    """An integer constant; with a scale it carries its quantization (the ONNX export
+    dequantizes it)."""
+    from effc.ir import QuantParams
+
+    quant = QuantParams(np.float32(scale), np.int32(zero_point)) if scale else None
+    return graph.add_constant(name + "_q", data.astype(dtype), quant=quant).name
 
 
 def _bias(graph: Graph, name: str, s_in: float, scales: np.ndarray) -> str:
     b = graph.const(name)
     assert b is not None
+    from effc.ir import QuantParams
+
     scale = np.float64(np.float32(s_in)) * scales.astype(np.float64).reshape(-1, 1)
     q = np.clip(np.round(b.astype(np.float64) / scale), -(2**31), 2**31 - 1)
-    return _constant(graph, name, q, np.int32)
+    quant = QuantParams(scale.reshape(-1), np.zeros(scale.size, np.int32), 0)
+    return graph.add_constant(name + "_q", q.astype(np.int32), quant=quant).name
 
 
 def _lower_recurrent(graph: Graph, node: Node) -> None:
@@ -178,8 +187,9 @@ def _lower_recurrent(graph: Graph, node: Node) -> None:
     s_x, z_x, s_h, z_h = _scale(x), _zp(x), _scale(y), _zp(y)
     w, w_scales = _gate_weights(graph, node.inputs[1])
     r, r_scales = _gate_weights(graph, node.inputs[2])
-    h0 = q8.quantize(graph.const(node.inputs[4 if node.op_type == "LSTM" else 5])
-                     .astype(np.float64), s_h, z_h)
+    h0_float = graph.const(node.inputs[4 if node.op_type == "LSTM" else 5])
+    assert h0_float is not None
+    h0 = q8.quantize(h0_float.astype(np.float64), s_h, z_h)
     if node.op_type == "LSTM":
         c0 = graph.const(node.inputs[5])
         assert c0 is not None
@@ -189,8 +199,8 @@ def _lower_recurrent(graph: Graph, node: Node) -> None:
         power = qlstm.cell_scale_power(peak)
         c0_q = np.clip(np.round(c0.astype(np.float64) / 2.0 ** power), -32768, 32767)
         node.inputs = [node.inputs[0], w, r, _bias(graph, node.inputs[3], s_x, w_scales),
-                       _constant(graph, node.inputs[4], h0, np.int8),
-                       _constant(graph, node.inputs[5], c0_q, np.int16)]
+                       _constant(graph, node.inputs[4], h0, np.int8, s_h, z_h),
+                       _constant(graph, node.inputs[5], c0_q, np.int16, 2.0 ** power)]
         node.attrs["lstm"] = qlstm.lstm_params(s_x, z_x, s_h, z_h, w_scales, r_scales, power)
         c = graph.tensors[node.outputs[2]]
         c.dtype = "int16"
@@ -198,10 +208,12 @@ def _lower_recurrent(graph: Graph, node: Node) -> None:
 
         c.quant = QuantParams(np.float32(2.0 ** power), np.int32(0))
         return
+    power = qgru.state_power(float(np.abs(h0_float).max(initial=0.0)))
+    state = np.clip(np.round(h0_float.astype(np.float64) / 2.0 ** power), -32768, 32767)
     node.inputs = [node.inputs[0], w, r, _bias(graph, node.inputs[3], s_x, w_scales),
                    _bias(graph, node.inputs[4], s_h, r_scales),
-                   _constant(graph, node.inputs[5], h0, np.int8)]
-    node.attrs["gru"] = qgru.gru_params(s_x, z_x, s_h, z_h, w_scales, r_scales)
+                   _constant(graph, node.inputs[5], state, np.int16, 2.0 ** power)]
+    node.attrs["gru"] = qgru.gru_params(s_x, z_x, s_h, z_h, w_scales, r_scales, power)
 
 
 LOWERINGS["LSTM"] = _lower_recurrent

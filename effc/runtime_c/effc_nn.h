@@ -606,12 +606,15 @@ int effc_lstm_s8(const effc_scratch *scratch, const effc_rnn_dims *dims,
                  int8_t *y, int8_t *h_out, int16_t *c_out);
 
 /* int8 GRU (effc's scheme, effc/quant/gru.py): w [3][H][I], r [3][H][H] int8
- * (update, reset, hidden), wb, rb [3][H] int32, h0 [N][H]. */
+ * (update, reset, hidden), wb, rb [3][H] int32, h0 [N][H] the int16 state at 2^power;
+ * outputs y [N][T][H] and h [N][H] int8. */
 typedef struct {
     int32_t input_multiplier[3], input_shift[3];
     int32_t recurrent_multiplier[3], recurrent_shift[3];
-    int32_t gate_multiplier, gate_shift;           /* Q0.15 products back to their scale */
-    int32_t to_hidden_multiplier, to_hidden_shift; /* Q0.15 to hidden-scale units */
+    int32_t gate_multiplier, gate_shift;           /* Q0.15 products: 2^-15 */
+    int32_t to_state_multiplier, to_state_shift;   /* Q0.15 to state units */
+    int32_t to_hidden_multiplier, to_hidden_shift; /* state units to the int8 output */
+    int32_t reset_multiplier, reset_shift;         /* r * state to the int8 output */
     int32_t input_zero_point, hidden_zero_point;
     int32_t linear_before_reset;
     int32_t reverse;
@@ -620,7 +623,7 @@ typedef struct {
 size_t effc_gru_s8_scratch_size(const effc_rnn_dims *dims);
 int effc_gru_s8(const effc_scratch *scratch, const effc_rnn_dims *dims,
                 const effc_gru_s8_params *params, const int8_t *x, const int8_t *w,
-                const int8_t *r, const int32_t *wb, const int32_t *rb, const int8_t *h0,
+                const int8_t *r, const int32_t *wb, const int32_t *rb, const int16_t *h0,
                 int8_t *y, int8_t *h_out);
 
 enum { EFFC_RNN_TANH = 0, EFFC_RNN_RELU = 1, EFFC_RNN_SIGMOID = 2 };

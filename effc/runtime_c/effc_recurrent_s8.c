@@ -187,27 +187,26 @@ int effc_lstm_s8(const effc_scratch *scratch, const effc_rnn_dims *dims,
     return EFFC_OK;
 }
 
-/* Candidate in hidden units (int32), update and reset (int16), r * h (int8), then
- * x and h (or r * h) widened. */
+/* Candidate in state units (int32), update, reset and the state (int16), r * h (int8),
+ * then x and h (or r * h) widened. */
 size_t effc_gru_s8_scratch_size(const effc_rnn_dims *dims)
 {
     if (!effc_rnn_dims_ok(dims)) {
         return 0u;
     }
-    return effc_align4((size_t)dims->hidden * 9u) + effc_widened_bytes(dims->input_size) +
+    return effc_align4((size_t)dims->hidden * 11u) + effc_widened_bytes(dims->input_size) +
            effc_widened_bytes(dims->hidden);
 }
 
 int effc_gru_s8(const effc_scratch *scratch, const effc_rnn_dims *dims,
                 const effc_gru_s8_params *p, const int8_t *x, const int8_t *w,
-                const int8_t *r, const int32_t *wb, const int32_t *rb, const int8_t *h0,
+                const int8_t *r, const int32_t *wb, const int32_t *rb, const int16_t *h0,
                 int8_t *y, int8_t *h_out)
 {
-    int32_t *cand;
-    int16_t *upd, *rst;
+    int32_t *cand, *qx, *qh;
+    int16_t *upd, *rst, *hs;
     int8_t *rh;
-    int32_t *qx, *qh;
-    effc_requant in_fc[3], rec_fc[3], gate_mul, to_hidden;
+    effc_requant in_fc[3], rec_fc[3], gate_mul, to_state, to_hidden, reset_mul;
     int32_t b, s, g, j;
     const int32_t n_h = dims != NULL ? dims->hidden : 0, n_i = dims != NULL ? dims->input_size : 0;
     if (!effc_rnn_dims_ok(dims) || p == NULL) {
@@ -219,23 +218,29 @@ int effc_gru_s8(const effc_scratch *scratch, const effc_rnn_dims *dims,
     }
     upd = (int16_t *)(cand + n_h);
     rst = upd + n_h;
-    rh = (int8_t *)(rst + n_h);
-    qx = (int32_t *)(void *)((uint8_t *)cand + effc_align4((size_t)n_h * 9u));
+    hs = rst + n_h;
+    rh = (int8_t *)(hs + n_h);
+    qx = (int32_t *)(void *)((uint8_t *)cand + effc_align4((size_t)n_h * 11u));
     qh = (int32_t *)(void *)((uint8_t *)qx + effc_widened_bytes(n_i));
     for (g = 0; g < 3; g++) {
         in_fc[g] = effc_requant_make(p->input_multiplier[g], p->input_shift[g]);
         rec_fc[g] = effc_requant_make(p->recurrent_multiplier[g], p->recurrent_shift[g]);
     }
     gate_mul = effc_requant_make(p->gate_multiplier, p->gate_shift);
+    to_state = effc_requant_make(p->to_state_multiplier, p->to_state_shift);
     to_hidden = effc_requant_make(p->to_hidden_multiplier, p->to_hidden_shift);
+    reset_mul = effc_requant_make(p->reset_multiplier, p->reset_shift);
     for (b = 0; b < dims->batches; b++) {
+        const int32_t zh = p->hidden_zero_point;
         int8_t *h = h_out + (size_t)b * (size_t)n_h;
-        __builtin_memcpy(h, h0 + (size_t)b * (size_t)n_h, (size_t)n_h);
+        __builtin_memcpy(hs, h0 + (size_t)b * (size_t)n_h, (size_t)n_h * sizeof(int16_t));
+        for (j = 0; j < n_h; j++) {
+            h[j] = (int8_t)effc_clamp_i32(effc_requant_apply(hs[j], to_hidden) + zh, -128, 127);
+        }
         for (s = 0; s < dims->steps; s++) {
             const int32_t t = p->reverse ? dims->steps - 1 - s : s;
             const int8_t *xt = x + ((size_t)b * (size_t)dims->steps + (size_t)t) * (size_t)n_i;
             int8_t *yt = y + ((size_t)b * (size_t)dims->steps + (size_t)t) * (size_t)n_h;
-            const int32_t zh = p->hidden_zero_point;
             effc_widen_row(xt, n_i, p->input_zero_point, qx);
             effc_widen_row(h, n_h, zh, qh);
             for (g = 0; g < 2; g++) {
@@ -250,8 +255,7 @@ int effc_gru_s8(const effc_scratch *scratch, const effc_rnn_dims *dims,
             }
             if (!p->linear_before_reset) {
                 for (j = 0; j < n_h; j++) {
-                    rh[j] = (int8_t)effc_mul_s16(rst[j], (int32_t)h[j] - zh, gate_mul, -128, 127,
-                                                 zh);
+                    rh[j] = (int8_t)effc_mul_s16(rst[j], hs[j], reset_mul, -128, 127, zh);
                 }
                 effc_widen_row(rh, n_h, zh, qh); /* the hidden gate reads r * h */
             }
@@ -267,14 +271,16 @@ int effc_gru_s8(const effc_scratch *scratch, const effc_rnn_dims *dims,
                 } else {
                     pre = effc_sat16(fx + hid);
                 }
-                cand[j] = effc_requant_apply(effc_tanh_s16(pre, 0, 0), to_hidden);
+                cand[j] = effc_requant_apply(effc_tanh_s16(pre, 0, 0), to_state);
             }
+            /* hs = n + z (hs - n): |z (hs - n)| < 2^15 * 2^16 fits int32 */
             for (j = 0; j < n_h; j++) {
-                const int32_t d = effc_wrap_add((int32_t)h[j] - zh, -cand[j]);
-                const int32_t zd = (int32_t)(uint32_t)((int64_t)upd[j] * (int64_t)d);
-                h[j] = (int8_t)effc_clamp_i32(
-                    effc_wrap_add(effc_wrap_add(cand[j], effc_requant_apply(zd, gate_mul)), zh),
-                    -128, 127);
+                const int32_t state = effc_sat16(
+                    cand[j] + effc_requant_apply((int32_t)upd[j] * ((int32_t)hs[j] - cand[j]),
+                                                 gate_mul));
+                hs[j] = (int16_t)state;
+                h[j] = (int8_t)effc_clamp_i32(effc_requant_apply(state, to_hidden) + zh, -128,
+                                              127);
                 yt[j] = h[j];
             }
         }

@@ -243,9 +243,9 @@ def _recurrent_s8_params(node: Node) -> list[Any]:
         return [*fc, *p["forget_mul"], *p["input_mul"], *p["output_mul"],
                 *lstm_tanh_params(p["cell_power"]), p["input_zero_point"],
                 p["hidden_zero_point"], int(a.get("reverse", 0))]
-    return [*fc, *p["gate_mul"], *p["to_hidden"], p["input_zero_point"],
-            p["hidden_zero_point"], int(a.get("linear_before_reset", 0)),
-            int(a.get("reverse", 0))]
+    return [*fc, *p["gate_mul"], *p["to_state"], *p["to_hidden"], *p["reset_mul"],
+            p["input_zero_point"], p["hidden_zero_point"],
+            int(a.get("linear_before_reset", 0)), int(a.get("reverse", 0))]
 
 
 def recurrent_call(graph: Graph, node: Node, int8: bool) -> Call:
