@@ -6,8 +6,9 @@ For each MLPerf Tiny int8 model and the digits example: instructions per
 inference (exact guest instructions counted by effc's QEMU TCG plugin between
 the harness markers, not cycles), instructions per MAC, flash, static RAM,
 arena against its layer-by-layer lower bound, and the painted-stack peak.
-Also the per-layer breakdown of the KWS DS-CNN. Every output is checked
-bit-exact against the effc integer reference before a figure is recorded.
+Also the per-layer breakdown of the KWS DS-CNN, and with --write the Winograd
+section (bench/bench_resnet_winograd.py). Every output is checked bit-exact
+against the effc integer reference before a figure is recorded.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def measure(board: str) -> tuple[list[dict], list[dict]]:
     return rows, kws_layers
 
 
-def markdown(board: str, rows: list[dict], layers: list[dict]) -> str:
+def markdown(board: str, rows: list[dict], layers: list[dict], winograd: str = "") -> str:
     lines = [
         "# Benchmarks",
         "",
@@ -98,7 +99,7 @@ def markdown(board: str, rows: list[dict], layers: list[dict]) -> str:
         per_mac = f"{layer['instructions'] / layer['macs']:.2f}" if layer["macs"] else "-"
         lines.append(f"| {layer['index']} | {layer['op']} | {layer['kernel']} | "
                      f"{layer['macs']:,} | {layer['instructions']:,} | {per_mac} |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + ("\n" + winograd if winograd else "")
 
 
 def main() -> None:
@@ -118,7 +119,9 @@ def main() -> None:
                       f"{r['stack_bytes']:,}")
     Console().print(table)
     if args.write:
-        args.write.write_text(markdown(args.board, rows, layers))
+        from bench.bench_resnet_winograd import report
+
+        args.write.write_text(markdown(args.board, rows, layers, report()))
         Console().print(f"wrote {args.write}")
 
 

@@ -54,6 +54,11 @@ def add_compile_arguments(p: argparse.ArgumentParser) -> None:
                         "digits and _, not effc_* (default: the model's stem made such a name)")
     p.add_argument("--force", action="store_true",
                    help="reuse an OUTDIR that holds files effc did not write (they are kept)")
+    p.add_argument("--winograd", choices=["auto", "on", "off"], default="off",
+                   help="3x3 stride-1 convolutions as Winograd F(2x2,3x3) (int8, exact) or "
+                        "F(4x4,3x3) (float): on, auto (per layer, where the cost model "
+                        "calibrated on QEMU instruction counts predicts it faster) or off "
+                        "(default; the transformed weights take 3.6x the flash)")
     p.add_argument("--no-verify", dest="verify", action="store_false",
                    help="with --board, skip the self-check (the library built for the host "
                         "against the reference on the calibration samples or 8 random inputs)")
@@ -74,6 +79,7 @@ class CompileOptions:
     prune: dict[str, Any] | None = None  # prune_graph keywords + "fit_board" (prune_cli)
     force: bool = False  # reuse an OUTDIR holding files effc did not write
     verify: bool = True  # with a board: the host build against the reference (effc/verify.py)
+    winograd: str = "off"  # "auto", "on" or "off" (effc/passes/winograd.py)
 
 
 def compile_model(model: str | Path, outdir: str | Path,
@@ -134,6 +140,10 @@ def compile_model(model: str | Path, outdir: str | Path,
     }
     if prune_report is not None:
         manifest["pruning"] = prune_report
+    if options.winograd != "off":
+        from effc.passes.winograd import winograd_report
+
+        manifest["winograd"] = winograd_report(graph, options.winograd)
     if options.board:
         from effc.codegen.c.project import emit_c_project
 
@@ -197,7 +207,7 @@ def compile_from_args(args: argparse.Namespace) -> int:
                              input_shapes=args.input_shape,
                              board=args.board, name=args.name,
                              prune=prune_options_from_args(args), force=args.force,
-                             verify=args.verify)
+                             verify=args.verify, winograd=args.winograd)
     compiled = compile_model(args.model, args.output, options)
     m = compiled.manifest
     print(f"compiled {m['name']} ({m['quantize']}): {m['summary']['macs']:,} MACs, "

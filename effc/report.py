@@ -37,6 +37,13 @@ def report_text(manifest: dict[str, Any]) -> str:
         for layer in quant["layers"]:
             lines.append(f"| {_cell(layer['name'])} | {layer.get('sqnr_db', '-')} | "
                          f"{layer.get('weight_range', '-')} | {layer.get('activation_range', '-')} |")
+    wino = manifest.get("winograd")
+    if wino:
+        lines += ["", "## Winograd", "", f"--winograd {wino['mode']}", "",
+                  "| layer | op | shape | choice | reason |", "|---|---|---|---|---|"]
+        for layer in wino["layers"]:
+            lines.append(f"| {_cell(layer['name'])} | {layer['op']} | {layer['shape']} | "
+                         f"{layer['choice']} | {_cell(layer['reason'])} |")
     memory = manifest.get("memory")
     if memory:
         lines += ["", "## Memory", "",

@@ -14,8 +14,9 @@ def summarize(graph: Graph) -> dict[str, Any]:
     layers = []
     for node in graph.nodes:
         op = get_op(node.op_type, node)
-        weight_bytes = sum(graph.tensors[i].nbytes for i in node.inputs
-                           if i and graph.tensors[i].is_constant and node.op_type not in _LAYOUT_ONLY)
+        weight_bytes = sum(graph.tensors[i].nbytes for k, i in enumerate(node.inputs)
+                           if i and graph.tensors[i].is_constant and k not in op.export_only_inputs
+                           and node.op_type not in _LAYOUT_ONLY)
         layers.append({
             "name": node.name,
             "op": node.op_type,

@@ -34,13 +34,14 @@ from hypothesis import HealthCheck, given, seed, settings
 from tests.conftest_c import require_tool
 from tests.differential import FRESH_SEED
 from tests.differential.generator import RandomModel, random_models
-from tests.differential.harness import WEIGHT_QUANTS, Differential
+from tests.differential.harness import WEIGHT_QUANTS, Differential, winograd_eligible
 from tests.differential.regressions import CASES, Regression
 from tests.differential.sanitize import SanitizedHost
 from tests.differential.support import ALL, OPEN_BUGS, REFUSALS, SUPPORT, expected
 
 FIXED_SEED = 82024
 HOST_MODELS, QEMU_MODELS, MIXED_MODELS, FRESH_MODELS = 500, 50, 100, 40
+WINOGRAD_MODELS, WINOGRAD_QEMU_MODELS = 100, 25
 
 #: What ran this session: models per test and outcomes per target, features seen.
 TALLY: Counter[str] = Counter()
@@ -133,6 +134,39 @@ def test_random_models_under_qemu(rm: RandomModel, tmp_path_factory) -> None:
     TALLY.update(f"qemu: {target} {outcome}" for target, outcome in diff.report.outcomes.items())
 
 
+@pytest.mark.slow
+@seed(FIXED_SEED + 3)
+@_settings(WINOGRAD_MODELS)
+@given(rm=random_models().filter(lambda rm: winograd_eligible(rm) and _runs_on_host(rm)))
+def test_random_models_with_winograd(rm: RandomModel, tmp_path_factory, sanitizer) -> None:
+    """Models with an eligible convolution compiled with --winograd on (host, ASan)."""
+    folder = tmp_path_factory.mktemp("winograd")
+    diff = Differential(rm, folder, sanitizer)
+    diff.check_winograd()
+    shutil.rmtree(folder)
+    TALLY["winograd: models"] += 1
+    TALLY.update(f"winograd: {target} {outcome}"
+                 for target, outcome in diff.report.outcomes.items())
+
+
+@pytest.mark.slow
+@pytest.mark.qemu
+@seed(FIXED_SEED + 4)
+@_settings(WINOGRAD_QEMU_MODELS)
+@given(rm=random_models().filter(
+    lambda rm: winograd_eligible(rm) and expected(rm.features, "qemu_int8")))
+def test_random_models_with_winograd_under_qemu(rm: RandomModel, tmp_path_factory) -> None:
+    require_tool("qemu-system-arm")
+    require_tool("arm-none-eabi-gcc")
+    folder = tmp_path_factory.mktemp("winograd-qemu")
+    diff = Differential(rm, folder)
+    diff.check_winograd("mps2-an386")
+    shutil.rmtree(folder)
+    TALLY["winograd-qemu: models"] += 1
+    TALLY.update(f"winograd-qemu: {target} {outcome}"
+                 for target, outcome in diff.report.outcomes.items())
+
+
 @pytest.mark.parametrize("case", [
     pytest.param(case, id=case.name, marks=[pytest.mark.xfail(strict=True, reason=case.xfail)]
                  if case.xfail else []) for case in CASES])
@@ -187,11 +221,13 @@ def test_fixed_seeds_ran_their_counts() -> None:
     """After the random tests of this session: each ran its full count of models (a
     filter or an exhausted search would silently run fewer); the tallies per target
     print with -s."""
-    ran = {tag: TALLY[f"{tag}: models"] for tag in ("host", "mixed", "qemu")}
+    ran = {tag: TALLY[f"{tag}: models"] for tag in ("host", "mixed", "qemu", "winograd",
+                                                    "winograd-qemu")}
     if not any(ran.values()):
         pytest.skip("the fixed-seed random tests did not run in this session")
     print("\n".join(f"{key}: {count}" for key, count in sorted(TALLY.items())))
     print("features:", dict(sorted(FEATURES.items())))
-    wanted = {"host": HOST_MODELS, "mixed": MIXED_MODELS, "qemu": QEMU_MODELS}
+    wanted = {"host": HOST_MODELS, "mixed": MIXED_MODELS, "qemu": QEMU_MODELS,
+              "winograd": WINOGRAD_MODELS, "winograd-qemu": WINOGRAD_QEMU_MODELS}
     for tag, count in ran.items():
         assert count == 0 or count >= wanted[tag], (tag, count)

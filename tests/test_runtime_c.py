@@ -8,7 +8,7 @@ Micro's integer kernels. The same case table runs under sanitizers
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import asdict, replace
 from functools import lru_cache
 from typing import Any
 
@@ -17,6 +17,7 @@ import pytest
 
 from effc.quant import fixedpoint as fp
 from effc.quant import int8 as q8
+from tests import winograd_cases
 from tests.conftest_c import (
     Case,
     binary_case,
@@ -86,6 +87,11 @@ def _bias_at_int32_edges(case: Case) -> Case:
     edge = np.arange(bias.size, dtype=np.int64) * 37
     bias[:] = np.where(edge % 2 == 0, 2**31 - 1 - edge, -(2**31) + edge).astype(np.int32)
     return case
+
+
+def _prelu_p(s_in: float, zp_in: int, s_alpha: float, zp_alpha: int, s_out: float,
+             zp_out: int) -> dict[str, int]:
+    return asdict(q8.prelu_params(s_in, zp_in, s_alpha, zp_alpha, s_out, zp_out))
 
 
 def int8_cases() -> list[Case]:
@@ -204,6 +210,10 @@ def int8_cases() -> list[Case]:
                      "output_multiplier": fp.quantize_multiplier(0.004)[0],
                      "output_shift": fp.quantize_multiplier(0.004)[1],
                      "activation_min": -128, "activation_max": 127}, "effc_mul_params"),
+        binary_case("prelu_per_channel_alpha", 55, "prelu", (2, 3, 4, 5), (5,),
+                    _prelu_p(0.05, -7, 0.01, 3, 0.03, 10), "effc_prelu_params"),
+        binary_case("prelu_scalar_alpha_saturating", 56, "prelu", (3, 17), (1,),
+                    _prelu_p(0.2, 30, 0.5, -100, 0.01, -128), "effc_prelu_params"),
         _softmax_case("softmax_rows3_depth12", 60, 3, 12, 0.1),
         _softmax_case("softmax_sharp_beta", 61, 2, 33, 0.25, beta=2.0),
         unary_case("lut_256", "lut", np.arange(-128, 128, dtype=np.int8),
@@ -214,6 +224,7 @@ def int8_cases() -> list[Case]:
         _quantize_case("quantize_ties_and_specials", 0.05, -12),
         _dequantize_case("dequantize_all_values", 0.0371, 7),
         *fast_path_cases(),
+        *winograd_cases.int8_cases(),
     ]
 
 
@@ -337,6 +348,8 @@ def int8_oracle(case: Case) -> np.ndarray:
         fn = q8.add_int8 if case.kind == "add" else q8.sub_int8
         return fn(a["a"], a["b"], ap, activation_min=p["activation_min"],
                   activation_max=p["activation_max"])
+    if case.kind == "prelu":
+        return q8.prelu_int8(a["a"], a["b"], q8.PreluParams(**m["params"]))
     if case.kind == "mul":
         p = m["params"]
         return q8.mul_int8(a["a"], a["b"], input1_zero_point=p["input1_zero_point"],

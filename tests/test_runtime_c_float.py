@@ -7,6 +7,7 @@ from functools import lru_cache
 import numpy as np
 import pytest
 
+from tests import winograd_cases
 from tests.conftest_c import Case, _dims, broadcast_fields, out_size, run_host, unary_case
 from tests.kernel_cases_float_ops import ops_float_cases, ops_float_oracle
 
@@ -89,6 +90,14 @@ UNARY = {  # name: (C call, float64 reference)
     "selu": ("effc_selu_f32({n}, 1.67326319f, 1.05070102f, @x, y)",
              lambda v: np.float32(1.05070102) * np.where(
                  v > 0, v, np.float32(1.67326319) * np.expm1(v))),
+    "elu": ("effc_elu_f32({n}, 0.7f, @x, y)",
+            lambda v: np.where(v >= 0, v, np.float32(0.7) * np.expm1(v))),
+    "softplus": ("effc_softplus_f32({n}, @x, y)", lambda v: np.logaddexp(0, v)),
+    "softsign": ("effc_softsign_f32({n}, @x, y)", lambda v: v / (1 + np.abs(v))),
+    "neg": ("effc_neg_f32({n}, @x, y)", lambda v: -v),
+    "abs": ("effc_abs_f32({n}, @x, y)", np.abs),
+    "exp": ("effc_exp_f32({n}, @x, y)",  # overflows to inf as float32 does
+            lambda v: np.exp(v.astype(np.float32)).astype(np.float64)),
 }
 
 
@@ -137,7 +146,7 @@ def float_cases() -> list[Case]:
     ]
     for i, (name, (call, _)) in enumerate(UNARY.items()):
         cases.append(unary_case(f"{name}_f32", name, _wide(i), call, out_dtype=np.float32))
-    return cases
+    return cases + winograd_cases.float_cases()
 
 
 def _conv_ref(x: np.ndarray, w: np.ndarray, b: np.ndarray, m: dict) -> np.ndarray:
@@ -181,7 +190,7 @@ def _pool_ref(x: np.ndarray, kind: str, m: dict) -> np.ndarray:
 
 def float_oracle(case: Case) -> np.ndarray:
     a, m, k = case.arrays, case.meta, case.kind
-    if k == "conv_f32":
+    if k in ("conv_f32", "winograd_f32"):
         return _conv_ref(a["input"], a["filter"], a["bias"], m)
     if k in ("max_pool_f32", "avg_pool_f32"):
         return _pool_ref(a["input"], k, m)
@@ -223,6 +232,9 @@ def test_float_kernel_matches_numpy(idx: int) -> None:
     want = float_oracle(case)
     if case.out_dtype in (np.int8, np.int64):
         np.testing.assert_array_equal(y, want)
+    elif case.kind == "winograd_f32":  # the transforms scale by up to 8 before they cancel
+        bound = 1e-5 * max(1.0, float(np.abs(want).max()))
+        assert np.abs(y - want).max() <= bound, case.name
     else:
         np.testing.assert_allclose(y, want, rtol=2e-6, atol=2e-6, err_msg=case.name)
 

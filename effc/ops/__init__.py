@@ -34,6 +34,9 @@ class Op:
     #: The op only moves or selects values (no arithmetic), so it is exact on integer
     #: data of any meaning; other ops refuse ONNX integer tensors.
     moves_values: ClassVar[bool] = False
+    #: Positions of constant inputs kept only for the ONNX export (no backend
+    #: stores them; they count as parameters but not as weight bytes).
+    export_only_inputs: ClassVar[tuple[int, ...]] = ()
 
     # -- frontend ------------------------------------------------------------
     @classmethod

@@ -131,17 +131,23 @@ class Conv(Op):
             activation_min=a["activation_min"], activation_max=a["activation_max"])]
 
     def to_onnx(self, node, graph, builder) -> None:
-        a = node.attrs
-        w_nchw = builder.weight(node.inputs[1], lambda w: np.moveaxis(w, -1, 1), axis=0)
-        inputs = [builder.to_channels_first(node.inputs[0]), w_nchw]
-        if len(node.inputs) > 2:
-            inputs.append(builder.float_input(node.inputs[2]))
-        y_cf = builder.fresh(node.outputs[0] + "_nchw")
-        builder.emit("Conv", inputs, [y_cf], kernel_shape=a["kernel_shape"],
-                     strides=a["strides"], dilations=a["dilations"], pads=a["pads"],
-                     group=a["group"])
-        y_cf = builder.clamp(y_cf, a, node.outputs[0])
-        builder.to_channels_last(y_cf, node.outputs[0])
+        export_conv(node, builder, node.inputs[2] if len(node.inputs) > 2 else None)
+
+
+def export_conv(node: Node, builder, bias: str | None) -> None:
+    """An ONNX Conv (channels-first, around the transposes) computing ``node``
+    from its input 0 and OHWI weights 1 (a Winograd node exports this way too)."""
+    a = node.attrs
+    w_nchw = builder.weight(node.inputs[1], lambda w: np.moveaxis(w, -1, 1), axis=0)
+    inputs = [builder.to_channels_first(node.inputs[0]), w_nchw]
+    if bias:
+        inputs.append(builder.float_input(bias))
+    y_cf = builder.fresh(node.outputs[0] + "_nchw")
+    builder.emit("Conv", inputs, [y_cf], kernel_shape=a["kernel_shape"],
+                 strides=a["strides"], dilations=a["dilations"], pads=a["pads"],
+                 group=a["group"])
+    y_cf = builder.clamp(y_cf, a, node.outputs[0])
+    builder.to_channels_last(y_cf, node.outputs[0])
 
 
 def _weight_hint(ctx, w_name: str):

@@ -96,7 +96,8 @@ class Mul(_Binary):
 
 @register
 class Div(_Binary):
-    """Float division (no int8 form: quantized models divide by constants as Mul)."""
+    """Division. The int8 lowering turns a division by a constant into a Mul by its
+    reciprocal (TFLite has no int8 DIV); by an activation it has no int8 form."""
 
     op_type = "Div"
     onnx_types = {"Div": 14}
@@ -182,7 +183,8 @@ def import_sum_mean(ctx, onnx_node) -> None:
 
 @register
 class PRelu(_Binary):
-    """x for x >= 0, slope * x otherwise; slope broadcasts (per channel). Float only."""
+    """x for x >= 0, slope * x otherwise; slope broadcasts (per channel). Int8 follows
+    TFLite's integer PRELU (the slope an int8 constant with its own scale)."""
 
     op_type = "PRelu"
     onnx_types = {"PRelu": 16}
@@ -198,3 +200,8 @@ class PRelu(_Binary):
                                       slope.reshape(-1, *[1] * (len(shape) - 2)))
         ctx.add_node("PRelu", [x, slope_name], [onnx_node.output[0]], {},
                      name=onnx_node.name or None)
+
+    def run_int(self, node, graph, xs):
+        from effc.quant.int8 import PreluParams, prelu_int8
+
+        return [prelu_int8(xs[0], xs[1], PreluParams(**node.attrs["params"]))]

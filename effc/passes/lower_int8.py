@@ -166,6 +166,27 @@ def _lower_mul(graph: Graph, node: Node) -> None:
     _set_clamps(node, out)
 
 
+def _lower_prelu(graph: Graph, node: Node) -> None:
+    x, alpha = (graph.tensors[i] for i in node.inputs)
+    out = graph.tensors[node.outputs[0]]
+    node.attrs["params"] = asdict(q8.prelu_params(_scale(x), _zp(x), _scale(alpha), _zp(alpha),
+                                                  _scale(out), _zp(out)))
+
+
+def _divide_by_constant(graph: Graph, node: Node) -> None:
+    """Div(x, c) with a constant c becomes Mul(x, 1 / c): TFLite has no int8 DIV."""
+    divisor = graph.const(node.inputs[1])
+    if divisor is None:
+        raise EffcError(f"node '{node.name}' (Div) divides by a computed value, which has no "
+                        "int8 form; compile with --quantize none")
+    with np.errstate(divide="ignore"):
+        reciprocal = (1.0 / divisor.astype(np.float64)).astype(np.float32)
+    if not np.isfinite(reciprocal).all():
+        raise EffcError(f"node '{node.name}' (Div) divides by zero; fix the model's constant")
+    node.op_type = "Mul"
+    node.inputs[1] = graph.add_constant(node.inputs[1] + "_reciprocal", reciprocal).name
+
+
 def _lower_softmax(graph: Graph, node: Node) -> None:
     x = graph.tensors[node.inputs[0]]
     node.attrs["params"] = asdict(q8.softmax_params(_scale(x), 1.0))
@@ -258,6 +279,7 @@ LOWERINGS: dict[str, Callable[[Graph, Node], None]] = {
     "Add": _lower_add_sub,
     "Sub": _lower_add_sub,
     "Mul": _lower_mul,
+    "PRelu": _lower_prelu,
     "Softmax": _lower_softmax,
     **{op: _lower_lut for op in ACTIVATIONS},
     "Pad": _lower_pad,
@@ -315,7 +337,7 @@ def _propagate_same_scale(graph: Graph) -> None:
 
 
 def _quantize_constant_operands(graph: Graph, node: Node) -> None:
-    """Constant operands of Add/Sub/Mul become per-tensor int8 constants, with the
+    """Constant operands of Add/Sub/Mul/PRelu become per-tensor int8 constants, with the
     quantization a QDQ model gave them, else one that covers their range."""
     for i, name in enumerate(node.inputs):
         tensor = graph.tensors[name]
@@ -344,11 +366,14 @@ def lower_int8(graph: Graph, weight_granularity: str = "per-channel") -> Graph:
     for node in list(graph.nodes):
         if node.op_type in ("QuantizeLinear", "DequantizeLinear"):
             continue
-        lowering = LOWERINGS.get(node.op_type) or more_lowerings().get(node.op_type)
+        lowering = LOWERINGS.get("Mul" if node.op_type == "Div" else node.op_type) \
+            or more_lowerings().get(node.op_type)
         if lowering is None:
             raise EffcError(f"node '{node.name}' ({node.op_type}) has no int8 form; compile "
                             "with --quantize none")
-        if node.op_type in ("Add", "Sub", "Mul", "MatMul"):
+        if node.op_type == "Div":
+            _divide_by_constant(graph, node)
+        if node.op_type in ("Add", "Sub", "Mul", "MatMul", "PRelu"):
             _quantize_constant_operands(graph, node)
         operands = node.inputs if node.op_type == "MatMul" else node.inputs[:1]
         internal = INTERNAL_OUTPUTS.get(node.op_type, ())

@@ -145,6 +145,29 @@ def requantize_multiplier(input_scale: float, output_scale: float) -> tuple[int,
 
 
 @dataclass(frozen=True)
+class PreluParams:
+    """int8 PRelu parameters (TFLM PreluParams, offsets as zero points)."""
+
+    input_zero_point: int
+    alpha_zero_point: int
+    output_zero_point: int
+    multiplier_1: int
+    shift_1: int
+    multiplier_2: int
+    shift_2: int
+
+
+def prelu_params(input_scale: float, input_zero_point: int, alpha_scale: float,
+                 alpha_zero_point: int, output_scale: float, output_zero_point: int
+                 ) -> PreluParams:
+    """Mirrors TFLM CalculatePreluParams: s_in / s_out and s_in * s_alpha / s_out, double."""
+    m1 = fp.quantize_multiplier(_d(input_scale) / _d(output_scale))
+    m2 = fp.quantize_multiplier(_d(input_scale) * _d(alpha_scale) / _d(output_scale))
+    return PreluParams(int(input_zero_point), int(alpha_zero_point), int(output_zero_point),
+                       *m1, *m2)
+
+
+@dataclass(frozen=True)
 class SoftmaxParams:
     """int8 Softmax parameters (TFLM SoftmaxParams)."""
 
@@ -383,6 +406,16 @@ def mul_int8(a: ArrayLike, b: ArrayLike, *, input1_zero_point: int, input2_zero_
             * (np.asarray(b, dtype=np.int64) - input2_zero_point))
     out = fp.multiply_by_quantized_multiplier(prod, multiplier, shift) + output_zero_point
     return _saturate_int8(out, activation_min, activation_max)
+
+
+def prelu_int8(x: ArrayLike, alpha: ArrayLike, params: PreluParams) -> I8:
+    """int8 PRelu with broadcasting, as TFLM reference_ops::BroadcastPrelu4DSlow."""
+    p = params
+    v = np.asarray(x, dtype=np.int64) - p.input_zero_point
+    a = np.asarray(alpha, dtype=np.int64) - p.alpha_zero_point
+    pos = fp.multiply_by_quantized_multiplier(v, p.multiplier_1, p.shift_1)
+    neg = fp.multiply_by_quantized_multiplier(v * a, p.multiplier_2, p.shift_2)
+    return _saturate_int8(np.where(v >= 0, pos, neg) + p.output_zero_point)
 
 
 # ---- Pooling -----------------------------------------------------------------

@@ -112,21 +112,7 @@ static int effc_conv_args_ok(const effc_conv_params *p, const effc_dims *in,
 static effc_mm effc_conv_mm(const effc_conv_params *p, const effc_per_channel_quant *quant,
                             const effc_dims *f, const int8_t *filter, const int32_t *bias)
 {
-    effc_mm mm;
-    mm.weights = filter;
-    mm.bias = bias;
-    mm.multiplier = quant->multiplier;
-    mm.shift = quant->shift;
-    mm.quant_stride = 1;
-    mm.n_out = f->n;
-    mm.k = effc_patch_size(f);
-    mm.input_zero_point = p->input_zero_point;
-    mm.output_zero_point = p->output_zero_point;
-    mm.activation_min = p->activation_min;
-    mm.activation_max = p->activation_max;
-    mm.columns = 2; /* set by the caller */
-    mm.channels = NULL;
-    return mm;
+    return effc_mm_conv(p, quant, f->n, effc_patch_size(f), filter, bias);
 }
 
 static void effc_copy_s8(int8_t *dst, const int8_t *src, int32_t n)

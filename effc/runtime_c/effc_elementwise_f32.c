@@ -101,7 +101,7 @@ int effc_global_avg_pool_f32(const effc_dims *input_dims, const float *input, fl
 
 /* ------------------------------------------------------- broadcast binary */
 
-enum { EFFC_OP_ADD, EFFC_OP_SUB, EFFC_OP_MUL, EFFC_OP_DIV };
+enum { EFFC_OP_ADD, EFFC_OP_SUB, EFFC_OP_MUL, EFFC_OP_DIV, EFFC_OP_PRELU };
 
 static int effc_binary_f32(const effc_broadcast *bc, const float *in1, const float *in2,
                            float *out, int op)
@@ -132,6 +132,7 @@ static int effc_binary_f32(const effc_broadcast *bc, const float *in1, const flo
                     case EFFC_OP_ADD: out[o] = x + y; break;
                     case EFFC_OP_SUB: out[o] = x - y; break;
                     case EFFC_OP_MUL: out[o] = x * y; break;
+                    case EFFC_OP_PRELU: out[o] = x >= 0.0f ? x : x * y; break;
                     default: out[o] = x / y; break;
                     }
                 }
@@ -163,6 +164,12 @@ int effc_div_f32(const effc_broadcast *bcast, const float *input1, const float *
                  float *output)
 {
     return effc_binary_f32(bcast, input1, input2, output, EFFC_OP_DIV);
+}
+
+int effc_prelu_f32(const effc_broadcast *bcast, const float *input, const float *slope,
+                   float *output)
+{
+    return effc_binary_f32(bcast, input, slope, output, EFFC_OP_PRELU);
 }
 
 /* ------------------------------------------------------------- activations */
@@ -244,4 +251,36 @@ int effc_hard_swish_f32(int32_t count, const float *input, float *output)
 int effc_selu_f32(int32_t count, float alpha, float gamma, const float *input, float *output)
 {
     EFFC_UNARY(count, input, output, gamma * (x > 0.0f ? x : alpha * (effc_expf(x) - 1.0f)));
+}
+
+int effc_elu_f32(int32_t count, float alpha, const float *input, float *output)
+{
+    EFFC_UNARY(count, input, output, x >= 0.0f ? x : alpha * (effc_expf(x) - 1.0f));
+}
+
+/* log(1 + exp(x)) as max(x, 0) + log1p(exp(-|x|)): no overflow for large x. */
+int effc_softplus_f32(int32_t count, const float *input, float *output)
+{
+    EFFC_UNARY(count, input, output,
+               (x > 0.0f ? x : 0.0f) + effc_log1pf(effc_expf(x > 0.0f ? -x : x)));
+}
+
+int effc_softsign_f32(int32_t count, const float *input, float *output)
+{
+    EFFC_UNARY(count, input, output, x / (1.0f + (x < 0.0f ? -x : x)));
+}
+
+int effc_neg_f32(int32_t count, const float *input, float *output)
+{
+    EFFC_UNARY(count, input, output, -x);
+}
+
+int effc_abs_f32(int32_t count, const float *input, float *output)
+{
+    EFFC_UNARY(count, input, output, x < 0.0f ? -x : x);
+}
+
+int effc_exp_f32(int32_t count, const float *input, float *output)
+{
+    EFFC_UNARY(count, input, output, effc_expf(x));
 }

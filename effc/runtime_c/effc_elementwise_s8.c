@@ -16,6 +16,11 @@ size_t effc_sub_s8_scratch_size(void)
     return 0;
 }
 
+size_t effc_prelu_s8_scratch_size(void)
+{
+    return 0;
+}
+
 size_t effc_mul_s8_scratch_size(void)
 {
     return 0;
@@ -161,6 +166,25 @@ int effc_max_s8(const effc_broadcast *bcast, const int8_t *input1, const int8_t 
     }
     EFFC_FOR_EACH_BROADCAST(bcast, input1, input2, {
         output[o_] = (int8_t)(x1 > x2 ? x1 : x2);
+    });
+    return EFFC_OK;
+}
+
+int effc_prelu_s8(const effc_prelu_params *params, const effc_broadcast *bcast,
+                  const int8_t *input, const int8_t *alpha, int8_t *output)
+{
+    const effc_prelu_params *p = params;
+    effc_requant r1, r2;
+    if (p == NULL || !effc_bcast_ok(bcast)) {
+        return EFFC_ERR_ARG;
+    }
+    r1 = effc_requant_make(p->multiplier_1, p->shift_1);
+    r2 = effc_requant_make(p->multiplier_2, p->shift_2);
+    EFFC_FOR_EACH_BROADCAST(bcast, input, alpha, {
+        const int32_t v = x1 - p->input_zero_point;
+        const int32_t y = v >= 0 ? effc_requant_apply(v, r1)
+                                 : effc_requant_apply(v * (x2 - p->alpha_zero_point), r2);
+        output[o_] = (int8_t)effc_clamp_i32(y + p->output_zero_point, -128, 127);
     });
     return EFFC_OK;
 }

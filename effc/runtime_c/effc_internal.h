@@ -207,6 +207,29 @@ typedef struct {
     const effc_requant_rs *channels_rs;
 } effc_mm;
 
+/* The effc_mm of a convolution: per-channel requantization, the conv's zero
+ * points and clamp, n_out rows of k weights (columns: a hint, set by callers). */
+static inline effc_mm effc_mm_conv(const effc_conv_params *p,
+                                   const effc_per_channel_quant *quant, int32_t n_out,
+                                   int32_t k, const int8_t *weights, const int32_t *bias)
+{
+    effc_mm mm;
+    mm.weights = weights;
+    mm.bias = bias;
+    mm.multiplier = quant->multiplier;
+    mm.shift = quant->shift;
+    mm.quant_stride = 1;
+    mm.n_out = n_out;
+    mm.k = k;
+    mm.input_zero_point = p->input_zero_point;
+    mm.output_zero_point = p->output_zero_point;
+    mm.activation_min = p->activation_min;
+    mm.activation_max = p->activation_max;
+    mm.columns = 2;
+    mm.channels = NULL; /* channels and channels_rs: set by effc_mm_init */
+    return mm;
+}
+
 /* effc_requant and effc_requant_rs records share the front of scratch. */
 typedef char effc_requant_rs_fits[sizeof(effc_requant_rs) == sizeof(effc_requant) ? 1 : -1];
 
@@ -275,6 +298,27 @@ void effc_dot_2x2_groups(const int32_t *q, int32_t groups, const int8_t *w0, int
                          int32_t *acc);
 void effc_dot_4x1_groups(const int32_t *q, int32_t groups, const int8_t *w0, int32_t k,
                          int32_t *acc);
+
+/* Winograd F(2x2, 3x3) loops (effc_winograd_s8_asm.c). */
+void effc_wino_products_asm(const int32_t *u, const int32_t *v, int32_t quads,
+                            int32_t positions, int32_t *m);
+typedef struct {
+    const int8_t *const *px; /* the tile's 16 pixels, row-major */
+    int32_t groups;          /* full groups of 4 channels (> 0) */
+    int32_t off;             /* -input_zero_point in both int16 halves */
+    int32_t *v;              /* V of the tile's slot, channel pair 0 */
+    int32_t row_bytes;       /* bytes from one position of V to the next */
+} effc_wino_in_job;
+void effc_wino_input_asm(const effc_wino_in_job *job);
+typedef struct {
+    const int32_t *m;             /* M, at tile 0's column */
+    int8_t *const *out;           /* per tile 4 output pointers (channel 0) */
+    int32_t tiles;                /* > 0 */
+    int32_t oc;                   /* output channel (added to every pointer) */
+    int32_t bias;
+    const effc_requant_rs *record; /* the channel's requantization */
+} effc_wino_out_job;
+void effc_wino_output_asm(const effc_wino_out_job *job);
 #endif
 
 #endif /* EFFC_INTERNAL_H */

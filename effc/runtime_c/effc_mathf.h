@@ -1,7 +1,7 @@
 /*
- * effc_mathf.h - float32 exp, tanh, log, sqrt, erf, floor and pow without libm
- * (Cephes-style polynomials, Newton steps; about 1-2 ulp, erf within 2e-7).
- * Internal to the runtime.
+ * effc_mathf.h - float32 exp, tanh, log, log1p, sqrt, erf, floor and pow without
+ * libm (Cephes-style polynomials and series, Newton steps; about 1-2 ulp, erf within
+ * 2e-7). Internal to the runtime.
  */
 #ifndef EFFC_MATHF_H
 #define EFFC_MATHF_H
@@ -224,6 +224,26 @@ static inline float effc_powf(float x, float y)
         return y > 0.0f ? 0.0f : __builtin_inff();
     }
     return effc_expf(y * effc_logf(x));
+}
+
+/* log(1 + t) for t >= 0: 1 + t = m * 2^e with m in [sqrt(1/2), sqrt(2)),
+ * log m = 2 atanh(s), s = (m - 1) / (m + 1), |s| <= 0.1716 (five terms of
+ * the odd series, error below 1e-9). */
+static inline float effc_log1pf(float t)
+{
+    float y = 1.0f + t, s, s2;
+    int32_t e = 0;
+    if (t != t || t > 3.0e38f) {
+        return t;
+    }
+    while (y > 1.41421356f) {
+        y *= 0.5f;
+        e++;
+    }
+    s = e == 0 ? t / (2.0f + t) : (y - 1.0f) / (y + 1.0f);
+    s2 = s * s;
+    return 2.0f * s * (1.0f + s2 * (1.0f / 3.0f + s2 * (0.2f + s2 * (1.0f / 7.0f + s2 / 9.0f))))
+           + (float)e * 0.693147181f;
 }
 
 #endif /* EFFC_MATHF_H */

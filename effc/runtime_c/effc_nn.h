@@ -2,10 +2,10 @@
  * effc_nn.h - effc's hand-written C99 inference kernels (public API).
  *
  * int8 kernels are bit-exact with TensorFlow Lite Micro's reference kernels.
- * Every int8 MAC kernel (conv, depthwise conv, dense) has a portable body and
- * a Cortex-M DSP body (SXTB16 + SMLAD) behind the same signature, chosen at
- * compile time by __ARM_FEATURE_DSP (define EFFC_NO_DSP to force the portable
- * body); both give identical results. See README.md for weight layouts and
+ * Every int8 MAC kernel (conv, depthwise conv, dense, Winograd) has a portable
+ * body and a Cortex-M DSP body (SXTB16 + SMLAD) behind the same signature,
+ * chosen at compile time by __ARM_FEATURE_DSP (define EFFC_NO_DSP to force the
+ * portable body); both give identical results. See README.md for weight layouts and
  * scratch rules.
  *
  * Conventions (docs/conventions.md):
@@ -130,6 +130,27 @@ int effc_grouped_conv_s8(const effc_scratch *scratch, const effc_conv_params *pa
                          const effc_dims *input_dims, const int8_t *input,
                          const effc_dims *filter_dims, const int8_t *filter,
                          const int32_t *bias, const effc_dims *output_dims, int8_t *output);
+
+/* ------------------------------------------------------ int8 Winograd conv */
+
+/* Winograd F(2x2, 3x3) (Lavin & Gray, CVPR 2016), exact in integers: the
+ * same bytes as effc_conv_s8 for a 3x3 convolution (filter_dims
+ * {C_out, 3, 3, C_in}), or a 1-D 3-tap one as F(2, 3) (filter_dims
+ * {C_out, 1, 3, C_in}, input and output h == 1, pad_top 0), with stride 1,
+ * dilation 1 and any padding (trailing padding follows from the output dims).
+ * transformed: int16 U' = (2G) g (2G)^T, laid out [C_out][P][align4(C_in)]
+ * with P = 16 (2-D) or 4 (1-D) positions (row-major over the 4x4 / 1x4
+ * tile) and, within each group of 4 channels, the lane order c0, c2, c1, c3
+ * (padded channels 0). The sums wrap modulo 2^32 and the result is exact
+ * while 4 * |acc| (2 * |acc| in 1-D) fits int32, acc = the direct
+ * convolution's accumulator: effc/quant/winograd.py proves it and the code
+ * generator checks it per layer. */
+size_t effc_winograd_s8_scratch_size(const effc_dims *filter_dims);
+int effc_winograd_s8(const effc_scratch *scratch, const effc_conv_params *params,
+                     const effc_per_channel_quant *quant, const effc_dims *input_dims,
+                     const int8_t *input, const effc_dims *filter_dims,
+                     const int16_t *transformed, const int32_t *bias,
+                     const effc_dims *output_dims, int8_t *output);
 
 /* ------------------------------------------------------- int8 depthwise conv */
 
@@ -280,6 +301,21 @@ size_t effc_softmax_s8_scratch_size(void);
 int effc_softmax_s8(const effc_softmax_params *params, int32_t rows, int32_t depth,
                     const int8_t *input, int8_t *output);
 
+/* TFLite integer PRELU: x - zp_in >= 0 is scaled by multiplier_1 (s_in / s_out),
+ * a negative one times (alpha - zp_alpha) by multiplier_2 (s_in s_alpha / s_out);
+ * + output zero point, saturated. alpha broadcasts like input2. */
+typedef struct {
+    int32_t input_zero_point;
+    int32_t alpha_zero_point;
+    int32_t output_zero_point;
+    int32_t multiplier_1, shift_1;
+    int32_t multiplier_2, shift_2;
+} effc_prelu_params;
+
+size_t effc_prelu_s8_scratch_size(void);
+int effc_prelu_s8(const effc_prelu_params *params, const effc_broadcast *bcast,
+                  const int8_t *input, const int8_t *alpha, int8_t *output);
+
 /* 256-entry lookup table: output[i] = table[input[i] + 128]. */
 size_t effc_lut_s8_scratch_size(void);
 int effc_lut_s8(const int8_t *table, int32_t count, const int8_t *input, int8_t *output);
@@ -325,6 +361,15 @@ int effc_dw_conv_f32(const effc_conv_f32_params *params, int32_t depth_multiplie
                      const effc_dims *input_dims, const float *input,
                      const effc_dims *filter_dims, const float *filter, const float *bias,
                      const effc_dims *output_dims, float *output);
+/* Winograd F(m x m, 3 x 3), m = tile 2 or 4 (F(m, 3) for a 1-D 3-tap conv,
+ * filter_dims {C_out, 1, 3, C_in}), stride 1, dilation 1: the convolution of
+ * effc_conv_f32 from the transformed weights U = G g G^T, float
+ * [C_out][P][C_in], P = (tile + 2)^2 (2-D) or tile + 2 (1-D). */
+size_t effc_winograd_f32_scratch_size(int32_t tile, const effc_dims *filter_dims);
+int effc_winograd_f32(const effc_scratch *scratch, const effc_conv_f32_params *params,
+                      int32_t tile, const effc_dims *input_dims, const float *input,
+                      const effc_dims *filter_dims, const float *transformed,
+                      const float *bias, const effc_dims *output_dims, float *output);
 int effc_dense_f32(const effc_dense_dims *dims, const float *input, const float *weights,
                    const float *bias, float activation_min, float activation_max,
                    float *output);
@@ -356,6 +401,10 @@ int effc_mul_f32(const effc_broadcast *bcast, const float *input1, const float *
 int effc_div_f32(const effc_broadcast *bcast, const float *input1, const float *input2,
                  float *output);
 
+/* x >= 0 ? x : x * slope, slope broadcast like input2. */
+int effc_prelu_f32(const effc_broadcast *bcast, const float *input, const float *slope,
+                   float *output);
+
 int effc_softmax_f32(int32_t rows, int32_t depth, const float *input, float *output);
 int effc_relu_f32(int32_t count, const float *input, float *output);
 int effc_clip_f32(int32_t count, float min_value, float max_value, const float *input,
@@ -370,6 +419,15 @@ int effc_hard_sigmoid_f32(int32_t count, float alpha, float beta, const float *i
 int effc_hard_swish_f32(int32_t count, const float *input, float *output);
 /* gamma * (x > 0 ? x : alpha * (exp(x) - 1)). */
 int effc_selu_f32(int32_t count, float alpha, float gamma, const float *input, float *output);
+/* x >= 0 ? x : alpha * (exp(x) - 1). */
+int effc_elu_f32(int32_t count, float alpha, const float *input, float *output);
+/* log(1 + exp(x)). */
+int effc_softplus_f32(int32_t count, const float *input, float *output);
+/* x / (1 + |x|). */
+int effc_softsign_f32(int32_t count, const float *input, float *output);
+int effc_neg_f32(int32_t count, const float *input, float *output);
+int effc_abs_f32(int32_t count, const float *input, float *output);
+int effc_exp_f32(int32_t count, const float *input, float *output);
 
 /* Concatenation along one axis: every input is viewed as [outer, inner_i],
  * the output as [outer, sum(inner_i)] (inner_i counts elements). */

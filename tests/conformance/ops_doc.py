@@ -40,7 +40,7 @@ QUANTIZATION = {"QuantizeLinear", "DequantizeLinear", "QLinearConv", "ConvIntege
 LIMITS: dict[str, str] = {
     "Conv": "1-D and 2-D", "ConvTranspose": "1-D and 2-D",
     "MaxPool": "1-D and 2-D", "AveragePool": "1-D and 2-D",
-    "Softmax": "C: the innermost axis", "Gather": "C: constant indices (no embedding lookup)",
+    "Gather": "C: constant indices (no embedding lookup)",
     "Resize": "int8: nearest and linear (TFLite's integer form), no cubic; C: one axis or "
               "two neighbours",
     "Upsample": "as Resize",
@@ -48,7 +48,8 @@ LIMITS: dict[str, str] = {
     "LSTM": "int8: TFLM's integer LSTM (default activations, no peepholes, clip, "
             "input_forget, Y_c output or shorter sequences)",
     "GRU": "int8: effc's exact scheme (default activations, no clip or shorter sequences)",
-    "ReduceLogSumExp": "no C kernel", "PRelu": "float reference only",
+    "ReduceLogSumExp": "no C kernel", "Div": "int8: a constant divisor (a Mul by its "
+                                                     "reciprocal)",
     "LogSoftmax": "float reference only", "Dropout": "inference mode (training refused)",
     "Split": "outputs within the graph", "ArgMax": "int64 outputs", "ArgMin": "int64 outputs",
 }
@@ -68,7 +69,7 @@ def _float_ref(ir: str) -> bool:
 
 def _int8_ref(ir: str) -> bool:
     return ir in LOWERINGS or ir in more_lowerings() or ir in ("QuantizeLinear",
-                                                                "DequantizeLinear")
+                                                                "DequantizeLinear", "Div")
 
 
 def _c_float(ir: str) -> bool:

@@ -86,6 +86,20 @@ def all_close(got: dict[str, np.ndarray], ref: dict[str, np.ndarray], what: str,
         (bit_identical if exact else float_close)(got[name], value, f"{what}, output {name}")
 
 
+def winograd_eligible(rm: RandomModel) -> bool:
+    """Does the model have a Conv the Winograd pass rewrites (3x3 or 3-tap, stride 1,
+    dilation 1, group 1)?"""
+    for node in rm.model.graph.node:
+        if node.op_type != "Conv":
+            continue
+        attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+        if all(k == 3 for k in attrs.get("kernel_shape", [])) and \
+                all(s == 1 for s in attrs.get("strides", [])) and \
+                all(d == 1 for d in attrs.get("dilations", [])) and attrs.get("group", 1) == 1:
+            return True
+    return False
+
+
 def expect_refusal(target: str, rm: RandomModel, action: Callable[[], object]) -> None:
     """``action`` must raise the one-line EffcError naming a blocking feature."""
     reasons = blocking(rm.features, target)
@@ -206,6 +220,51 @@ class Differential:
         all_close(compiled.run("host", self.test).values, ref,
                   f"int8 {weight_quant}: host C vs integer reference", exact=True)
         self.report.outcomes[f"qemu_int8 {weight_quant}"] = "ran"
+
+    def check_winograd(self, board: str | None = None) -> None:
+        """The model with --winograd on (every eligible convolution through the Winograd
+        kernels): float within FLOAT_RTOL of onnxruntime, its C library within it of the
+        reference; int8 (both weight granularities) the integer reference bit-identical
+        with the direct convolutions' (the pass is exact) and the C library with it, on
+        the host, under ASan/UBSan and, with a board, under QEMU."""
+        if board is None and expected(self.rm.features, "host_float"):
+            compiled = compile_model(self.path, self.folder / "wino-float",
+                                     CompileOptions(quantize="none", winograd="on"))
+            assert "Winograd" in {n.op_type for n in compiled.graph.nodes}
+            ref = run_batches(compiled.graph, self.test)
+            all_close(ref, onnxruntime_outputs(self.rm.model, self.test, self.batches),
+                      "Winograd float graph vs onnxruntime", exact=False)
+            all_close(with_host_library(compiled).run("host", self.test).values, ref,
+                      "Winograd float host C vs reference", exact=False)
+            if self.sanitizer is not None:
+                all_close(self.sanitizer.run(compiled, self.test), ref,
+                          "Winograd float host C (ASan/UBSan)", exact=False)
+            self.report.outcomes["winograd host_float"] = "ran"
+        target = "qemu_int8" if board else "host_int8"
+        if not expected(self.rm.features, target):
+            return
+        for weight_quant in WEIGHT_QUANTS:
+            options = CompileOptions(calib=self.calib, weight_quant=weight_quant, board=board,
+                                     winograd="on")
+            compiled = compile_model(self.path, self.folder / f"wino-{weight_quant}-{board}",
+                                     options)
+            assert "Winograd" in {n.op_type for n in compiled.graph.nodes}
+            ref = run_batches(compiled.graph, self.test)
+            all_close(ref, run_batches(self.compile_int8(weight_quant).graph, self.test),
+                      f"int8 {weight_quant}: Winograd reference vs direct convolution",
+                      exact=True)
+            if board is None:
+                compiled = with_host_library(compiled)
+                if self.sanitizer is not None:
+                    all_close(self.sanitizer.run(compiled, self.test), ref,
+                              f"int8 {weight_quant}: Winograd host C (ASan/UBSan)", exact=True)
+            else:
+                all_close(compiled.run("qemu", self.test).values, ref,
+                          f"int8 {weight_quant}: Winograd QEMU vs integer reference",
+                          exact=True)
+            all_close(compiled.run("host", self.test).values, ref,
+                      f"int8 {weight_quant}: Winograd host C vs integer reference", exact=True)
+            self.report.outcomes[f"winograd {target} {weight_quant}"] = "ran"
 
     def check_effc_only(self) -> None:
         """For models onnxruntime refuses: the float and int8 C libraries on the host

@@ -53,17 +53,17 @@ SUPPORT: dict[str, frozenset[str]] = {
     "gemm": ALL, "gemm_transB": ALL, "gemm_alpha_beta": ALL, "matmul": ALL,
     "gemm_transA": ALL, "gemm_bias_2d": ALL, "matmul_two_values": ALL, "matmul_batched": ALL,
     "matmul_bias_add": ALL, "dense_no_bias": ALL, "pointwise_matmul": ALL,
-    # activations and functions (int8: a lookup table each)
+    # activations and functions (int8: a lookup table each, PRelu a TFLM kernel)
     "relu": ALL, "clip": ALL, "leakyrelu": ALL, "sigmoid": ALL, "tanh": ALL, "selu": ALL,
     "hardsigmoid": ALL, "hardswish": ALL,
     "elu": ALL, "softplus": ALL, "softsign": ALL, "neg": ALL, "abs": ALL, "exp": ALL,
     "erf": ALL, "gelu": ALL, "mish": ALL, "celu": ALL, "thresholdedrelu": ALL, "swish": ALL,
     "sqrt_reciprocal": ALL, "pow": ALL,
-    "prelu": NONE,  # no int8 form, no float C kernel
+    "prelu": ALL,
     "batchnorm": ALL,
     # elementwise
     "add_const": ALL, "sub_const": ALL, "mul_const": ALL,
-    "div_const": NO_INT8,  # no int8 form
+    "div_const": ALL,  # int8: a Mul by the reciprocal
     "const_first": ALL, "broadcast": ALL, "broadcast_expand": ALL,
     "residual_add": ALL, "residual_sub": ALL, "residual_mul": ALL,
     "broadcast_activations": ALL,
@@ -73,7 +73,7 @@ SUPPORT: dict[str, frozenset[str]] = {
     "concat_requantize": ALL,  # int8 inputs at other scales get a Requantize
     "pad_constant": ALL, "pad_reflect": ALL, "pad_edge": ALL,
     "softmax": ALL,
-    "softmax_not_innermost": INT8_REF_ONLY,  # the C kernel normalizes the innermost axis
+    "softmax_not_innermost": ALL,  # transposed to the last axis and back
     "logsoftmax": NONE,  # no int8 form, no C kernel
     # reductions, selection, resize, transposed convolution, min/max
     "reduce_mean": ALL, "reduce_max": ALL, "reduce_min": ALL, "reduce_sum": ALL,
@@ -105,8 +105,6 @@ SUPPORT: dict[str, frozenset[str]] = {
 REFUSALS: dict[str, str] = {
     "resize_linear_no_int8": r"\(Resize, linear\)", "resize_cubic": r"\(Resize, cubic\)",
     "rnn": r"\(RNN\) has no int8 form",
-    "prelu": r"\(PRelu\) has no", "div_const": r"\(Div\) has no int8 form",
-    "softmax_not_innermost": r"Softmax over axis",
     "logsoftmax": r"\(LogSoftmax\) has no",
 }
 

@@ -174,6 +174,10 @@ def _pointers(graph: Graph, index: int, node: Node, call: Call, plan: MemoryPlan
     if call.weights and call.macro not in ("binary_s8", "binary_f32"):
         p["weight"] = ptr(call.weights[0], True)
         p["bias"] = ptr(f["bias"], True) if f.get("bias") else "0"
+    if "transformed" in f:  # Winograd: the weights in the kernel's layout (kernels.py)
+        u = f["transformed"]
+        p["weight"] = arrays.add(("winograd", index), u, CTYPES[str(u.dtype)])
+        p["bias"] = ptr(f["bias"], True) if f.get("bias") else "0"
     if isinstance(f.get("multiplier"), list) and f.get("per_channel", True):
         p["multiplier"] = arrays.add(("multiplier", index),
                                      np.asarray(f["multiplier"], np.int32), "int32_t")
@@ -195,7 +199,9 @@ ORDERED = ("binary", "matmul", "select_binary")
 UNARY_F32 = {"Relu": "effc_relu_f32", "Clip": "effc_clip_f32", "Sigmoid": "effc_sigmoid_f32",
              "Tanh": "effc_tanh_f32", "LeakyRelu": "effc_leaky_relu_f32",
              "HardSigmoid": "effc_hard_sigmoid_f32", "HardSwish": "effc_hard_swish_f32",
-             "Selu": "effc_selu_f32"}
+             "Selu": "effc_selu_f32", "Elu": "effc_elu_f32", "Softplus": "effc_softplus_f32",
+             "Softsign": "effc_softsign_f32", "Neg": "effc_neg_f32", "Abs": "effc_abs_f32",
+             "Exp": "effc_exp_f32"}
 
 
 @functools.cache

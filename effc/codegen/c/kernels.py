@@ -87,6 +87,18 @@ def _flt(value: float | None, default: float) -> float:
 FLT_MAX = 3.4028234663852886e38
 
 
+def _conv_quant(graph: Graph, node: Node, int8: bool) -> dict[str, Any]:
+    """A convolution's zero points, clamps and requantization (int8) or clamps (float)."""
+    x, y = node.inputs[0], node.outputs[0]
+    if int8:
+        return {"input_zero_point": _zp(graph, x), "output_zero_point": _zp(graph, y),
+                "activation_min": node.attrs["activation_min"],
+                "activation_max": node.attrs["activation_max"],
+                "multiplier": node.attrs["multiplier"], "shift": node.attrs["shift"]}
+    return {"activation_min": _flt(node.attrs.get("activation_min"), -FLT_MAX),
+            "activation_max": _flt(node.attrs.get("activation_max"), FLT_MAX)}
+
+
 def conv_call(graph: Graph, node: Node, int8: bool) -> Call:
     x, w, y = node.inputs[0], node.inputs[1], node.outputs[0]
     g = _geometry(node)
@@ -99,14 +111,7 @@ def conv_call(graph: Graph, node: Node, int8: bool) -> Call:
         "bias": node.inputs[2] if len(node.inputs) > 2 else None,
         "depth_multiplier": ys[-1] // xs[-1], "groups": group,
     }
-    if int8:
-        fields.update(input_zero_point=_zp(graph, x), output_zero_point=_zp(graph, y),
-                      activation_min=node.attrs["activation_min"],
-                      activation_max=node.attrs["activation_max"],
-                      multiplier=node.attrs["multiplier"], shift=node.attrs["shift"])
-    else:
-        fields.update(activation_min=_flt(node.attrs.get("activation_min"), -FLT_MAX),
-                      activation_max=_flt(node.attrs.get("activation_max"), FLT_MAX))
+    fields.update(_conv_quant(graph, node, int8))
     # The float conv kernel groups by itself (C_in / filter channels); int8 groups
     # run through effc_grouped_conv_s8.
     kind = "dw_conv" if depthwise else "grouped_conv" if group > 1 and int8 else "conv"
@@ -120,6 +125,37 @@ def conv_call(graph: Graph, node: Node, int8: bool) -> Call:
                    and g["pad_top"] == g["pad_left"] == 0 and same_plane and ys[-1] <= xs[-1])
     weights = [w] + ([fields["bias"]] if fields["bias"] else [])
     return Call(macro, node.name, node.op_type, fields, [x], [y], weights, inplace=inplace)
+
+
+def winograd_weights(u: np.ndarray, int8: bool) -> np.ndarray:
+    """Transformed weights [C_out, *A, C_in] in the layout of effc_winograd_s8 /
+    _f32: [C_out][P][C_in] (positions row-major). int8: C_in padded to a multiple
+    of 4 with zeros, each group of 4 channels in the SXTB16 lane order c0, c2, c1, c3."""
+    flat = u.reshape(u.shape[0], -1, u.shape[-1])
+    if not int8:
+        return np.ascontiguousarray(flat, np.float32)
+    c4 = (flat.shape[-1] + 3) // 4 * 4
+    padded = np.zeros((*flat.shape[:2], c4), np.int16)
+    padded[..., :flat.shape[-1]] = flat
+    lanes = np.arange(c4).reshape(-1, 4)[:, [0, 2, 1, 3]].reshape(-1)
+    return np.ascontiguousarray(padded[..., lanes])
+
+
+def winograd_call(graph: Graph, node: Node, int8: bool) -> Call:
+    """A Winograd node: effc_winograd_s8 (F(2x2,3x3), exact) or effc_winograd_f32."""
+    x, u, y = node.inputs[0], node.inputs[2], node.outputs[0]
+    bias = node.inputs[3] if len(node.inputs) > 3 else None
+    g = _geometry(node)
+    xs, ys = graph.tensors[x].shape, graph.tensors[y].shape
+    fields: dict[str, Any] = {
+        **g, "input_dims": dims4(xs), "output_dims": dims4(ys),
+        "filter_dims": [ys[-1], g["kh"], g["kw"], xs[-1]], "bias": bias,
+        "tile": node.attrs["tile"],
+        "transformed": winograd_weights(graph.tensors[u].data, int8),
+    }
+    fields.update(_conv_quant(graph, node, int8))
+    return Call(f"winograd_{'s8' if int8 else 'f32'}", node.name, node.op_type, fields, [x],
+                [y], [])
 
 
 def dense_call(graph: Graph, node: Node, int8: bool) -> Call:
@@ -215,13 +251,15 @@ def unary_call(graph: Graph, node: Node, int8: bool) -> Call:
     elif node.op_type == "Selu":
         fields["args"] = [a.get("alpha", 1.67326319217681884765625),
                           a.get("gamma", 1.05070102214813232421875)]
+    elif node.op_type == "Elu":
+        fields["args"] = [a.get("alpha", 1.0)]
     else:
         fields["args"] = []
     return Call("unary_f32", node.name, node.op_type, fields, [x], [y], inplace=True)
 
 
 FLOAT_UNARY = ("Relu", "Clip", "LeakyRelu", "Sigmoid", "Tanh", "Selu", "HardSigmoid",
-               "HardSwish")
+               "HardSwish", "Elu", "Softplus", "Softsign", "Neg", "Abs", "Exp")
 
 
 def softmax_call(graph: Graph, node: Node, int8: bool) -> Call:
@@ -309,10 +347,11 @@ def reshape_call(graph: Graph, node: Node, int8: bool) -> Call:
 
 
 CALLS = {
-    "Conv": conv_call, "Dense": dense_call,
+    "Conv": conv_call, "Winograd": winograd_call, "Dense": dense_call,
     "MaxPool": pool_call, "AveragePool": pool_call, "GlobalAveragePool": pool_call,
     "GlobalMaxPool": pool_call,
     "Add": binary_call, "Sub": binary_call, "Mul": binary_call, "Div": binary_call,
+    "PRelu": binary_call,
     **{op: unary_call for op in ACTIVATIONS},
     "Softmax": softmax_call, "Requantize": requantize_call,
     "QuantizeLinear": quantize_call, "DequantizeLinear": quantize_call,

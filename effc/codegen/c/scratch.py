@@ -35,10 +35,16 @@ def _more_scratch(call: Call) -> int:
 def scratch_bytes(call: Call) -> int:
     if call.macro in ("reduce_s8", "tconv_s8", "lstm_s8", "gru_s8", *RECURRENT_GATES):
         return _more_scratch(call)
-    if call.macro not in ("conv_s8", "grouped_conv_s8", "dw_conv_s8", "dense_s8"):
+    if call.macro not in ("conv_s8", "grouped_conv_s8", "dw_conv_s8", "dense_s8",
+                          "winograd_s8", "winograd_f32"):
         return 0
     ffi, lib = runtime_library()
     f = call.fields
+    if call.macro.startswith("winograd"):
+        filter_dims = ffi.new("effc_dims *", f["filter_dims"])
+        if call.macro == "winograd_s8":
+            return int(lib.effc_winograd_s8_scratch_size(filter_dims))
+        return int(lib.effc_winograd_f32_scratch_size(f["tile"], filter_dims))
     if call.macro == "dense_s8":
         dims = ffi.new("effc_dense_dims *", [f["batches"], f["in_features"], f["out_features"]])
         return int(lib.effc_dense_s8_scratch_size(dims))
