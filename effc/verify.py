@@ -27,6 +27,7 @@ from effc.reference.interpreter import inference_count, inference_feeds
 
 if TYPE_CHECKING:
     from effc.compiler import CompiledModel
+    from effc.ir import Graph
 
 SAMPLES = 8
 SEED = 0
@@ -42,6 +43,14 @@ def _input_quant(compiled: CompiledModel, name: str):
     return None
 
 
+def _index_bound(graph: Graph, name: str) -> int:
+    """The indices an index input may hold are in [-bound, bound): the smallest table
+    a Gather reads with it."""
+    dims = [graph.tensors[n.inputs[0]].shape[n.attrs["axis"]] for n in graph.nodes
+            if n.op_type == "Gather" and n.inputs[1] == name]
+    return min(dims, default=1)
+
+
 def verification_inputs(compiled: CompiledModel, calib: Any
                         ) -> tuple[dict[str, np.ndarray], str]:
     """Up to SAMPLES calibration samples, else SAMPLES seeded random inputs covering
@@ -49,7 +58,7 @@ def verification_inputs(compiled: CompiledModel, calib: Any
     graph = compiled.graph
     tensors = [graph.tensors[name] for name in graph.inputs]
     if calib is not None and not (isinstance(calib, str) and calib == "random") and \
-            all(t.dtype == "float32" for t in tensors):
+            all(t.dtype != "int8" for t in tensors):
         from effc.passes.quantize import load_calibration
 
         data = load_calibration(calib, graph)
@@ -64,6 +73,9 @@ def verification_inputs(compiled: CompiledModel, calib: Any
         quant = _input_quant(compiled, tensor.name)
         if tensor.dtype == "int8":
             feeds[tensor.name] = rng.integers(-128, 128, shape).astype(np.int8)
+        elif tensor.dtype != "float32":  # indices: every valid one, negative ones too
+            dim = _index_bound(graph, tensor.name)
+            feeds[tensor.name] = rng.integers(-dim, dim, shape).astype(tensor.dtype)
         elif quant is not None:
             q = rng.integers(-128, 128, shape).astype(np.float32)
             feeds[tensor.name] = ((q - np.float32(quant.zero_point))

@@ -46,6 +46,17 @@ def gather_case(name: str, seed: int, shape: tuple[int, int, int], indices: list
                 (outer, len(indices), inner))
 
 
+def gather_indexed_case(name: str, seed: int, shape: tuple[int, int, int],
+                        indices: list[int], dtype: Any) -> Case:
+    """An embedding lookup: a table read by indices the model gets (negative ones too)."""
+    x = rand_i8(np.random.default_rng(seed), shape)
+    outer, axis_dim, inner = shape
+    index = np.asarray(indices, dtype)
+    return Case(name, "gather_indexed", {"x": x, "indices": index}, [],
+                f"effc_gather_indexed({outer}, {axis_dim}, {inner}, @indices, "
+                f"{index.itemsize}u, {len(indices)}, 1u, @x, y)", (outer, len(indices), inner))
+
+
 def tile_case(name: str, seed: int, shape: tuple[int, ...], out: tuple[int, ...]) -> Case:
     x = rand_i8(np.random.default_rng(seed), shape)
     p = {"rank": len(out), "dims": padded(shape), "out_dims": padded(out)}
@@ -248,6 +259,8 @@ def ops_int8_cases() -> list[Case]:
                    [1, 1, 1, 1, -3, 2], [2, 1, 2, 1, 2, 2]),
         gather_case("gather_repeats", 42, (2, 5, 4), [4, 0, 0, 3, 1]),
         gather_case("gather_rows", 43, (1, 7, 3), [6]),
+        gather_indexed_case("gather_indexed_int64", 65, (2, 9, 5), [8, -1, 0, -9, 3], np.int64),
+        gather_indexed_case("gather_indexed_int32", 66, (1, 4, 7), [3, -4, 2], np.int32),
         tile_case("tile_expand", 44, (1, 2, 1, 3), (2, 2, 4, 6)),
         nearest_case("resize_nearest_2x", 45, (1, 3, 4, 2), [0, 0, 1, 1, 2, 2],
                      [0, 0, 1, 1, 2, 2, 3, 3]),
@@ -291,7 +304,7 @@ def ops_int8_oracle(case: Case) -> np.ndarray | None:
         index = np.ix_(*[m["starts"][i] + m["steps"][i] * np.arange(m["out_dims"][i])
                          for i in range(rank)])
         return a["x"][index]
-    if k == "gather":
+    if k in ("gather", "gather_indexed"):
         return np.take(a["x"], a["indices"], axis=1)
     if k == "tile":
         return np.tile(a["x"], [o // d for o, d in zip(case.out_shape, a["x"].shape,

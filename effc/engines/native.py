@@ -20,7 +20,8 @@ from effc.reference.interpreter import Feeds, as_feeds, inference_count, inferen
 if TYPE_CHECKING:
     from effc.compiler import CompiledModel
 
-CTYPE = {"int8": "int8_t", "float32": "float", "int64": "int64_t"}  # int64: index outputs
+CTYPE = {"int8": "int8_t", "float32": "float", "int64": "int64_t",  # int64/int32: index
+         "int32": "int32_t"}  # ports (ArgMax results, embedding token ids)
 
 
 def _c_info(compiled: CompiledModel) -> dict[str, Any]:

@@ -76,6 +76,8 @@ def load_calibration(calib: Calibration, graph: Graph) -> dict[str, np.ndarray]:
                         "calibration data as an .npz with one array per input name")
     for name, data in arrays.items():
         _check_samples(graph, name, data)
+        if graph.tensors[name].dtype != "float32":
+            arrays[name] = data.astype(graph.tensors[name].dtype)
     inference_count(graph, arrays)  # a whole number of inferences, the same for all
     return arrays
 
@@ -111,7 +113,12 @@ def _check_samples(graph: Graph, name: str, data: np.ndarray) -> None:
     if data.ndim != len(tensor.shape) or tuple(data.shape[1:]) != expected:
         raise EffcError(f"calibration data has shape {list(data.shape)}; the model input "
                         f"'{name}' needs [N, {', '.join(map(str, expected))}]")
-    if data.dtype != np.float32:
+    if tensor.dtype != "float32":  # an index input (token ids of an embedding lookup)
+        if data.dtype.kind not in "iu":
+            raise EffcError(f"calibration data for '{name}' has dtype {data.dtype}; the model "
+                            f"input holds {tensor.dtype} indices: save the samples as "
+                            f"{tensor.dtype}")
+    elif data.dtype != np.float32:
         raise EffcError(f"calibration data has dtype {data.dtype}; the model input is "
                         f"float32: save the samples as float32")
     if data.shape[0] == 0:
@@ -214,6 +221,8 @@ def _add_boundaries(graph: Graph) -> dict[str, str]:
     renamed = {}
     for name in graph.inputs:
         src = graph.tensors[name]
+        if src.dtype != "float32":
+            continue  # an index input (an embedding lookup's token ids) enters as it is
         inner = graph.unique_name(name + "_int8")
         graph.add_tensor(Tensor(inner, src.shape, "float32", src.layout, quant=src.quant))
         graph.replace_uses(name, inner)

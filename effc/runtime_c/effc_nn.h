@@ -490,6 +490,14 @@ int effc_slice(const effc_slice_params *params, size_t elem_bytes, const void *i
 int effc_gather(int32_t outer, int32_t axis_dim, int32_t inner, const int32_t *indices,
                 int32_t count, size_t elem_bytes, const void *input, void *output);
 
+/* Gather of a constant table by indices the model computes or reads (an embedding
+ * lookup): table [outer][axis_dim][inner] -> output [outer][count][inner], index j an
+ * int32 or int64 (index_bytes 4 or 8) in [-axis_dim, axis_dim) (negative counts from
+ * the end); any index outside returns EFFC_ERR_ARG before anything is written. */
+int effc_gather_indexed(int32_t outer, int32_t axis_dim, int32_t inner, const void *indices,
+                        size_t index_bytes, int32_t count, size_t elem_bytes, const void *table,
+                        void *output);
+
 /* Tile and Expand: output index j on axis i reads input index j % dims[i]
  * (Expand's broadcast axes have dims[i] == 1; pad the input's rank with 1s). */
 typedef struct {

@@ -96,6 +96,39 @@ int effc_gather(int32_t outer, int32_t axis_dim, int32_t inner, const int32_t *i
     return EFFC_OK;
 }
 
+int effc_gather_indexed(int32_t outer, int32_t axis_dim, int32_t inner, const void *indices,
+                        size_t index_bytes, int32_t count, size_t elem_bytes, const void *table,
+                        void *output)
+{
+    int32_t o, j;
+    const size_t row = (size_t)inner * elem_bytes;
+    const uint8_t *src = (const uint8_t *)table;
+    uint8_t *dst = (uint8_t *)output;
+    if (outer <= 0 || axis_dim <= 0 || inner <= 0 || count <= 0 || indices == NULL ||
+        (index_bytes != 4u && index_bytes != 8u) || !effc_select_elem_ok(elem_bytes)) {
+        return EFFC_ERR_ARG;
+    }
+    for (j = 0; j < count; j++) { /* every index checked before anything is written */
+        const int64_t k = index_bytes == 8u ? ((const int64_t *)indices)[j]
+                                            : (int64_t)((const int32_t *)indices)[j];
+        if (k < -(int64_t)axis_dim || k >= (int64_t)axis_dim) {
+            return EFFC_ERR_ARG;
+        }
+    }
+    for (o = 0; o < outer; o++) {
+        const uint8_t *base = src + (size_t)o * (size_t)axis_dim * row;
+        for (j = 0; j < count; j++, dst += row) {
+            int64_t k = index_bytes == 8u ? ((const int64_t *)indices)[j]
+                                          : (int64_t)((const int32_t *)indices)[j];
+            if (k < 0) {
+                k += axis_dim;
+            }
+            __builtin_memcpy(dst, base + (size_t)k * row, row);
+        }
+    }
+    return EFFC_OK;
+}
+
 int effc_tile(const effc_tile_params *params, size_t elem_bytes, const void *input,
               void *output)
 {

@@ -40,7 +40,7 @@ QUANTIZATION = {"QuantizeLinear", "DequantizeLinear", "QLinearConv", "ConvIntege
 LIMITS: dict[str, str] = {
     "Conv": "1-D and 2-D", "ConvTranspose": "1-D and 2-D",
     "MaxPool": "1-D and 2-D", "AveragePool": "1-D and 2-D",
-    "Gather": "C: constant indices (no embedding lookup)",
+    "Gather": "C: no gather of a computed value by computed indices",
     "Resize": "int8: nearest and linear (TFLite's integer form), no cubic; C: one axis or "
               "two neighbours",
     "Upsample": "as Resize",

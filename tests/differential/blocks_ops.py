@@ -280,7 +280,11 @@ FUNCTIONS = {"Erf": 13, "Gelu": 20, "Mish": 18, "Celu": 12, "ThresholdedRelu": 1
 
 def function(draw: Draw, b: Builder, x: Value) -> Value:
     """Erf, Gelu (exact or tanh), Mish, Celu, ThresholdedRelu, Swish."""
-    op = pick(draw, [f for f, since in FUNCTIONS.items() if b.opset >= since])
+    ops = [f for f, since in FUNCTIONS.items() if b.opset >= since]
+    # Swish, of the newest opset only, by a draw of its own (hypothesis correlates the
+    # opset's draw with a pick from a list that grows with it, and never reached it)
+    op = "Swish" if b.opset >= FUNCTIONS["Swish"] and chance(draw, 4) else \
+        pick(draw, [f for f in ops if f != "Swish"])
     attrs: dict[str, object] = {}
     if op == "Gelu" and draw(st.booleans()):
         attrs["approximate"] = "tanh"
@@ -370,3 +374,23 @@ def argmax_output(draw: Draw, b: Builder, x: Value) -> Value:
     value = b.op(op, [x.name], shape, " ".join(f"{k}={v}" for k, v in attrs.items()),
                  x.layout if keep else "cf", **attrs)
     return replace(value, elem_type=TensorProto.INT64)
+
+
+def embedding_output(draw: Draw, b: Builder) -> Value:
+    """A second input of token ids (int64, negative ones too) reads a constant embedding
+    table (Gather), sometimes followed by a dense layer: a second output."""
+    from onnx import TensorProto
+
+    rows, dim, length = (draw(st.integers(1, 12)), draw(st.integers(1, 8)),
+                         draw(st.integers(1, 6)))
+    ids = b.input((b.inputs[0].shape[0], length), TensorProto.INT64)
+    b.index_bounds[ids.name] = rows
+    table = b.const((b.rng.standard_normal((rows, dim))).astype(np.float32), "table")
+    b.features.add("embedding")
+    x = b.op("Gather", [table, ids.name], (*ids.shape, dim), f"embedding table [{rows}, {dim}]",
+             axis=0)
+    if chance(draw, 2):
+        units = draw(st.integers(1, 6))
+        x = b.op("MatMul", [x.name, b.weight((dim, units), dim)], (*ids.shape, units),
+                 "of the embeddings")
+    return x

@@ -31,14 +31,14 @@ CONV_BLOCKS = {
     blocks.binary_const: 2, structure.residual: 2, structure.gate: 1, structure.concat: 2,
     structure.pad: 1, structure.softmax: 1, blocks.global_pool: 1,
     blocks_ops.reduce: 1, blocks_ops.slice_: 1, blocks_ops.split: 1, blocks_ops.gather: 1,
-    blocks_ops.resize: 1, blocks_ops.conv_transpose: 1, blocks_ops.matmul: 1,
+    blocks_ops.resize: 2, blocks_ops.conv_transpose: 1, blocks_ops.matmul: 1,
     blocks_ops.expand_tile: 1, blocks_ops.min_max: 1, blocks_ops.pow_: 1,
-    blocks_ops.sqrt_reciprocal: 1, blocks_ops.function: 1, blocks_ops.recurrent: 1,
+    blocks_ops.sqrt_reciprocal: 1, blocks_ops.function: 2, blocks_ops.recurrent: 1,
 }
 VECTOR_BLOCKS = {
     structure.dense: 3, blocks.activation: 3, blocks.binary_const: 2, blocks.batchnorm: 1,
     structure.residual: 1, structure.concat: 1, structure.softmax: 1,
-    blocks_ops.min_max: 1, blocks_ops.pow_: 1, blocks_ops.function: 1,
+    blocks_ops.min_max: 1, blocks_ops.pow_: 1, blocks_ops.function: 2,
     blocks_ops.sqrt_reciprocal: 1,
 }
 
@@ -52,6 +52,8 @@ class RandomModel:
     layers: list[str]
     seed: int
     inputs: list[tuple[str, tuple[int, ...]]] = field(default_factory=list)
+    #: index inputs (an embedding's token ids) -> n: their samples are in [-n, n)
+    index_bounds: dict[str, int] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         body = "\n    ".join(self.layers)
@@ -60,10 +62,16 @@ class RandomModel:
 
     def samples(self, count: int, offset: int = 0, scale: float = 1.0
                 ) -> dict[str, np.ndarray]:
-        """``count`` seeded standard-normal samples per input, stacked on axis 0."""
+        """``count`` seeded standard-normal samples per input (every valid index of an
+        index input), stacked on axis 0."""
         rng = np.random.default_rng([self.seed, offset])
-        return {name: (rng.standard_normal((count * shape[0], *shape[1:])) * scale).astype(
-            np.float32) for name, shape in self.inputs}
+        out = {}
+        for name, shape in self.inputs:
+            rows = (count * shape[0], *shape[1:])
+            bound = self.index_bounds.get(name)
+            out[name] = rng.integers(-bound, bound, rows).astype(np.int64) if bound else \
+                (rng.standard_normal(rows) * scale).astype(np.float32)
+        return out
 
 
 def _weighted(draw: Draw, table: dict) -> object:
@@ -149,5 +157,9 @@ def random_models(draw: Draw) -> RandomModel:
             b.features.add("transpose_output")
         b.features.add("multi_output")
         b.output(other)
+    # Drawn last, so the models before it stay as they were without it.
+    if enabled("embedding") and "multi_output" not in b.features and chance(draw, 12):
+        b.features.add("multi_output")
+        b.output(blocks_ops.embedding_output(draw, b))
     return RandomModel(b.model(), frozenset(b.features), b.layers, seed,
-                       [(v.name, v.shape) for v in b.inputs])
+                       [(v.name, v.shape) for v in b.inputs], dict(b.index_bounds))

@@ -72,6 +72,8 @@ class Builder:
     #: that is its only reader, and stays (no C kernel) for anything else.
     pending_flatten: str | None = None
     values: dict[str, Value] = field(default_factory=dict)
+    #: index inputs -> n: their samples are in [-n, n) (an embedding table's rows)
+    index_bounds: dict[str, int] = field(default_factory=dict)
     views: dict[str, str] = field(default_factory=dict)  # value -> the value it only moves
 
     def root(self, name: str) -> str:
@@ -83,11 +85,13 @@ class Builder:
         self._count += 1
         return f"{base}{self._count}"
 
-    def input(self, shape: tuple[int, ...]) -> Value:
-        value = Value(f"input{len(self.inputs)}", tuple(shape))
+    def input(self, shape: tuple[int, ...], elem_type: int = TensorProto.FLOAT) -> Value:
+        value = Value(f"input{len(self.inputs)}", tuple(shape), elem_type=elem_type)
         self.values[value.name] = value
         self.inputs.append(value)
-        self.layers.append(f"input {list(shape)}")
+        kind = "" if elem_type == TensorProto.FLOAT else \
+            f" {TensorProto.DataType.Name(elem_type).lower()}"
+        self.layers.append(f"input{kind} {list(shape)}")
         return value
 
     def const(self, data: np.ndarray, base: str = "c") -> str:
@@ -149,7 +153,7 @@ class Builder:
     def model(self) -> onnx.ModelProto:
         graph = helper.make_graph(
             self.nodes, "random",
-            [helper.make_tensor_value_info(v.name, TensorProto.FLOAT, v.shape)
+            [helper.make_tensor_value_info(v.name, v.elem_type, v.shape)
              for v in self.inputs],
             [helper.make_tensor_value_info(v.name, v.elem_type, v.shape)
              for v in self.outputs],

@@ -80,6 +80,7 @@ SUPPORT: dict[str, frozenset[str]] = {
     "reduce_head": ALL,  # GAP exported as ReduceMean (keepdims 0) into a dense layer
     "argmax": ALL,  # an int64 index output
     "slice": ALL, "slice_negative_step": ALL, "split": ALL, "gather": ALL,
+    "embedding": ALL,  # Gather of a constant table by an int64 input
     "tile": ALL, "expand": ALL, "min_max": ALL, "min_max_nary": ALL,
     "resize_nearest": ALL, "resize_linear": ALL,
     "resize_linear_no_int8": NO_INT8,  # scales TFLite's integer form cannot derive

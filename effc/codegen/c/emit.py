@@ -306,6 +306,11 @@ def generate_c(graph: Graph, name: str) -> tuple[dict[str, bytes], dict[str, Any
     from effc.summary import summarize
 
     summary = summarize(graph)
+    # The values the core computes on: int8 when any port is int8 (index ports, such as
+    # an embedding's token ids or ArgMax's result, say nothing about it).
+    port_dtypes = [graph.tensors[p.core].dtype for p in split.inputs + split.outputs]
+    core_dtype = "int8" if "int8" in port_dtypes else next(
+        (d for d in port_dtypes if d == "float32"), port_dtypes[0])
     context = {
         "name": name, "NAME": name.upper(), "version": __version__,
         "source": comment_text(graph.name),
@@ -315,7 +320,7 @@ def generate_c(graph: Graph, name: str) -> tuple[dict[str, bytes], dict[str, Any
         "params": [p.param for p in split.inputs + split.outputs],
         "core_inputs": core_ports[:len(split.inputs)],
         "core_outputs": core_ports[len(split.inputs):],
-        "value_type": CTYPES[graph.tensors[split.inputs[0].core].dtype],
+        "value_type": CTYPES[core_dtype],
         "float_wrapper": wrapper, "layers": layers, "arrays": arrays.items,
         "uses_scratch": any(layer["scratch_size"] for layer in layers),
     }
@@ -331,7 +336,7 @@ def generate_c(graph: Graph, name: str) -> tuple[dict[str, bytes], dict[str, Any
     return files, {
         "c": {"folder": "c", "name": name, "sources": sources,
               "entry": f"{name}_run", "float_entry": f"{name}_run_float" if wrapper else None,
-              "core_dtype": tin.dtype, "input_size": tin.size, "output_size": tout.size,
+              "core_dtype": core_dtype, "input_size": tin.size, "output_size": tout.size,
               "inputs": inputs, "outputs": outputs,
               "input_bytes": _packed_bytes(inputs), "output_bytes": _packed_bytes(outputs),
               "layers": [{"index": layer["index"], "op": layer["op"], "node": node.name,

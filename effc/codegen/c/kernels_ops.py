@@ -62,9 +62,21 @@ def split_call(graph: Graph, node: Node, int8: bool) -> Call:
 
 def gather_call(graph: Graph, node: Node, int8: bool) -> Call:
     data, indices = (graph.tensors[n] for n in node.inputs)
-    if data.is_constant or not indices.is_constant:
-        raise _refuse(node, "a gather with computed indices (an embedding lookup)")
     axis = node.attrs["axis"]
+    if not indices.is_constant:
+        if not data.is_constant:
+            raise _refuse(node, "a gather of a computed value by computed indices")
+        call = Call("gather_indexed", node.name, node.op_type, {
+            "outer": int(np.prod(data.shape[:axis])), "axis_dim": data.shape[axis],
+            "inner": int(np.prod(data.shape[axis + 1:])), "count": indices.size,
+            "index_bytes": _elem_bytes(graph, node.inputs[1]),
+            "elem_bytes": _elem_bytes(graph, node.inputs[0])},
+            [node.inputs[1]], [node.outputs[0]])
+        ctype = "int8_t" if data.dtype == "int8" else "float"
+        call.tables["table"] = (np.asarray(data.data).reshape(-1), ctype)
+        return call
+    if data.is_constant:
+        raise _refuse(node, "a gather of a constant by constant indices")
     call = Call("gather", node.name, node.op_type, {
         "outer": int(np.prod(data.shape[:axis])), "axis_dim": data.shape[axis],
         "inner": int(np.prod(data.shape[axis + 1:])), "count": indices.size,

@@ -47,7 +47,8 @@ int effc_model_entry(const int8_t *in, int8_t *out)
 }}
 """
 
-CTYPE = {"int8": "int8_t", "float32": "float", "int64": "int64_t"}  # int64: index outputs
+CTYPE = {"int8": "int8_t", "float32": "float", "int64": "int64_t",  # int64/int32: index
+         "int32": "int32_t"}  # ports (ArgMax results, embedding token ids)
 
 
 def harness_glue(c: dict[str, Any]) -> dict[str, bytes]:
