@@ -112,3 +112,27 @@ def test_ops_doc_is_current() -> None:
 
     assert DOC.is_file() and DOC.read_text() == render(), (
         "docs/ops.md is stale; regenerate it: .venv/bin/python -m tests.conformance.ops_doc")
+
+
+def test_a_version_newer_than_the_importer_read_is_refused(monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
+    """An op version whose semantics the importer has not read (as when onnx adds one)
+    is refused in one line naming the op, the version and the opset."""
+    from effc.errors import EffcError
+
+    monkeypatch.setitem(onnx_importer("Relu").onnx_types, "Relu", 6)
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g",
+                              [helper.make_tensor_value_info("x", 1, [1, 4])],
+                              [helper.make_tensor_value_info("y", 1, [1, 4])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 22)])
+    with pytest.raises(EffcError, match=r"\(Relu\): opset 22 selects Relu version 14, whose "
+                       r"semantics effc does not implement \(it implements versions up to 6\)"
+                       ) as info:
+        load_model(model)
+    assert "\n" not in str(info.value)
+    model.opset_import[0].version = 13  # Relu 13 is still refused, Relu 6 loads
+    with pytest.raises(EffcError, match="selects Relu version 13"):
+        load_model(model)
+    model.opset_import[0].version = 12
+    model.ir_version = 7
+    assert load_model(model) is not None
