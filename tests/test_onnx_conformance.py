@@ -44,6 +44,19 @@ def test_listed_refusals_are_still_refused() -> None:
         ", ".join(stale)
 
 
+def test_every_listed_refusal_is_used() -> None:
+    """Each CASES pattern names at least one case that runs and is refused (one that a
+    rule or an unsupported op already puts out of scope would be a second reason)."""
+    import fnmatch
+
+    from tests.conformance.scope import CASES
+
+    unused = [pattern for pattern in CASES
+              if not any(fnmatch.fnmatchcase(key, pattern) and outcome.status == REFUSED
+                         for key, (_, outcome) in results().items())]
+    assert not unused, f"tests/conformance/scope.py CASES never used: {unused}"
+
+
 def test_every_unsupported_op_has_a_reason() -> None:
     supported = set(supported_onnx_ops())
     missing = sorted({n.op_type for case, _ in results().values()

@@ -107,10 +107,6 @@ CASES: dict[str, str] = {
     "node/test_convtranspose_3d": "3-D convolution: effc targets 1-D and 2-D models",
     "node/test_batchnorm_*_training_mode": "training mode (batch statistics)",
     "node/test_training_dropout*": "training mode (random)",
-    "node/test_dropout_*mask*": "the Dropout mask output (training)",
-    "node/test_maxpool_with_argmax_*": "MaxPool's Indices output",
-    "node/test_cast_*": "casts to types effc does not compute (float16, float8, int4, ...)",
-    "node/test_castlike_*": "casts to types effc does not compute (float16, float8, int4, ...)",
     "node/test_constant": "a model whose output is a constant (effc compiles functions of "
                           "their inputs)",
     "node/test_add_int8": _INT_MATH, "node/test_sub_int8": _INT_MATH,
@@ -122,17 +118,6 @@ CASES: dict[str, str] = {
        "(a Split part of size 0)" for variant in ("", "_3d_input", "_interleaved",
                                                    "_no_position_ids",
                                                    "_no_position_ids_interleaved")},
-    "node/test_wrap_pad": "Pad mode 'wrap' (effc pads constant, reflect and edge)",
-    "node/test_quantizelinear_axis": "per-axis quantization of an activation (effc quantizes "
-                                     "activations per tensor, as TFLite)",
-    "node/test_quantizelinear_blocked_*": "blocked quantization of an activation",
-    "node/test_quantizelinear_*int4": "4-bit quantization (effc's integer type is int8)",
-    "node/test_quantizelinear_*int2": "2-bit quantization (effc's integer type is int8)",
-    "node/test_quantizelinear_*int16": "16-bit quantization (effc's integer type is int8)",
-    "node/test_quantizelinear_float4e2m1": "float4 quantization",
-    "node/test_quantizelinear_e*": "float8 quantization",
-    "node/test_dequantizelinear_axis": "per-axis quantization of an activation",
-    "node/test_dequantizelinear_blocked": "blocked quantization of an activation",
 }
 
 
