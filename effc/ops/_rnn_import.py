@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from effc.ops.rnn import ACTIVATIONS, DEFAULTS
+from effc.ops._rnn_functions import ACTIVATIONS, DEFAULTS
 
 #: ONNX gate order -> the IR's (LSTM: i, o, f, c -> i, f, c, o; peepholes i, o, f -> i, f, o).
 LSTM_GATES, LSTM_PEEPHOLES = [0, 2, 3, 1], [0, 2, 1]
