@@ -1,4 +1,4 @@
-"""Integer lowerings of the ops issue 17 added (see lower_int8.py for the contract).
+"""Integer lowerings of the ops issue 17 added (see lower_int8_core.py for the contract).
 
 Each computes the parameters its TFLite Micro kernel (or effc's own documented
 scheme) needs and stores them on the node; the arithmetic lives in effc/quant.
@@ -12,7 +12,7 @@ import numpy as np
 
 from effc.errors import EffcError
 from effc.ir import Graph, Node
-from effc.passes.lower_int8 import (
+from effc.passes.lower_int8_core import (
     _insert_requantize,
     _lower_concat,
     _lower_pool,
@@ -141,7 +141,7 @@ def _recurrent_problem(graph: Graph, node: Node) -> str | None:
 def _gate_weights(graph: Graph, name: str) -> tuple[str, np.ndarray]:
     """Symmetric int8 weights with one scale per gate matrix (axis 0)."""
     from effc.ir import QuantParams
-    from effc.passes.lower_int8 import weight_quant
+    from effc.passes.lower_int8_core import weight_quant
 
     w = graph.const(name)
     assert w is not None

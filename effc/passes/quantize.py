@@ -26,13 +26,12 @@ from effc.ops.rnn import lstm_float
 from effc.passes.calibrate import Observer, calibrate_range, choose_quant, parse_calibrators
 from effc.passes.fuse_activation import fuse_activation
 from effc.passes.layout import optimize_layout
-from effc.passes.lower_int8 import (
+from effc.passes.lower_int8 import keeps_scale, lower_int8
+from effc.passes.lower_int8_core import (
     FIXED_OUTPUT,
     INTERNAL_OUTPUTS,
     POOLS,
     TIED_OUTPUTS,
-    keeps_scale,
-    lower_int8,
 )
 from effc.passes.qdq_import import annotate_qdq
 from effc.reference import run_graph

@@ -14,7 +14,7 @@ from effc.codegen.c.kernels import FLOAT_UNARY, all_calls
 from effc.codegen.c.kernels_ops import UNARY_KINDS
 from effc.ops import ALWAYS_FOLDED, Op, get_op, onnx_importer, supported_onnx_ops
 from effc.ops.activation import FUNCTIONS as ACTIVATIONS
-from effc.passes.lower_int8 import LOWERINGS, more_lowerings
+from effc.passes.lower_int8 import LOWERINGS
 from tests.conformance.report import per_op
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "ops.md"
@@ -68,7 +68,7 @@ def _float_ref(ir: str) -> bool:
 
 
 def _int8_ref(ir: str) -> bool:
-    return ir in LOWERINGS or ir in more_lowerings() or ir in ("QuantizeLinear",
+    return ir in LOWERINGS or ir in ("QuantizeLinear",
                                                                 "DequantizeLinear", "Div")
 
 
