@@ -11,7 +11,7 @@ Resize-10 and Upsample (no coordinate attributes) interpolate with the
 them (``simple``: floor when upsampling, ceil when downsampling).
 
 The float math is separable: each resized axis is one gather-and-weight pass
-(effc/ops/_interpolate.py). Int8: nearest copies values (keeps the
+(effc/quant/interpolate.py). Int8: nearest copies values (keeps the
 quantization); linear follows TFLite's integer RESIZE_BILINEAR
 (effc/quant/resize.py).
 """
@@ -22,7 +22,7 @@ import numpy as np
 
 from effc.ir import Graph, Node
 from effc.ops import Op, register
-from effc.ops._interpolate import resize_float
+from effc.quant.interpolate import resize_float
 
 MODES = ("nearest", "linear", "cubic")
 COORDINATES = ("half_pixel", "half_pixel_symmetric", "pytorch_half_pixel", "align_corners",

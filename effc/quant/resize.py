@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from effc.ops._interpolate import resize_view, resized_axes
+from effc.quant.interpolate import resize_view, resized_axes
 
 I32 = NDArray[np.int32]
 

@@ -196,7 +196,7 @@ def tconv_call(graph: Graph, node: Node, int8: bool) -> Call:
 
 
 def resize_call(graph: Graph, node: Node, int8: bool) -> Call:
-    from effc.ops._interpolate import axis_plan, resize_view
+    from effc.quant.interpolate import axis_plan, resize_view
     from effc.quant.resize import bilinear_axis
 
     x, y = node.inputs[0], node.outputs[0]
