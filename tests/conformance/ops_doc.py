@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from effc.codegen.c.kernels import FLOAT_UNARY, all_calls
+from effc.codegen.c.dispatch import all_calls
+from effc.codegen.c.kernels import FLOAT_UNARY
 from effc.codegen.c.kernels_ops import UNARY_KINDS
 from effc.ops import ALWAYS_FOLDED, Op, get_op, onnx_importer, supported_onnx_ops
 from effc.ops.activation import FUNCTIONS as ACTIVATIONS

@@ -19,8 +19,9 @@ from typing import Any
 import jinja2
 import numpy as np
 
+from effc.codegen.c.dispatch import node_call
 from effc.codegen.c.hostlib import RUNTIME_DIR
-from effc.codegen.c.kernels import Call, node_call
+from effc.codegen.c.kernels import Call
 from effc.codegen.c.scratch import scratch_bytes
 from effc.codegen.names import Namer, comment_text
 from effc.errors import EffcError

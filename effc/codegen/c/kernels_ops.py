@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from effc.codegen.c.kernels import (
+    FLOAT_UNARY,
     FLT_MAX,
     MAX_RANK,
     Call,
@@ -23,6 +24,7 @@ from effc.codegen.c.kernels import (
 )
 from effc.errors import EffcError
 from effc.ir import Graph, Node
+from effc.ops.activation import FUNCTIONS as ACTIVATIONS
 
 
 def _elem_bytes(graph: Graph, name: str) -> int:
@@ -324,7 +326,37 @@ def minmax_pow_call(graph: Graph, node: Node, int8: bool) -> Call:
                 inplace=graph.tensors[a].shape == graph.tensors[y].shape)
 
 
+def unary_call(graph: Graph, node: Node, int8: bool) -> Call:
+    x, y = node.inputs[0], node.outputs[0]
+    count = graph.tensors[y].size
+    if int8:
+        return Call("lut_s8", node.name, node.op_type, {"count": count,
+                    "table": node.attrs["lut"]}, [x], [y], inplace=True)
+    if node.op_type not in FLOAT_UNARY:
+        if node.op_type not in UNARY_KINDS and node.op_type != "Gelu":
+            raise EffcError(f"node '{node.name}' ({node.op_type}) has no float C kernel; "
+                            "quantize the model (int8 runs it as a lookup table)")
+        return unary_kind_call(graph, node)
+    a = node.attrs
+    fields: dict[str, Any] = {"count": count, "kind": node.op_type}
+    if node.op_type == "Clip":
+        fields["args"] = [_flt(a.get("min"), -FLT_MAX), _flt(a.get("max"), FLT_MAX)]
+    elif node.op_type == "LeakyRelu":
+        fields["args"] = [a.get("alpha", 0.01)]
+    elif node.op_type == "HardSigmoid":
+        fields["args"] = [a.get("alpha", 0.2), a.get("beta", 0.5)]
+    elif node.op_type == "Selu":
+        fields["args"] = [a.get("alpha", 1.67326319217681884765625),
+                          a.get("gamma", 1.05070102214813232421875)]
+    elif node.op_type == "Elu":
+        fields["args"] = [a.get("alpha", 1.0)]
+    else:
+        fields["args"] = []
+    return Call("unary_f32", node.name, node.op_type, fields, [x], [y], inplace=True)
+
+
 CALLS = {
+    **{op: unary_call for op in ACTIVATIONS},
     "Slice": slice_call, "Split": split_call, "Gather": gather_call, "Expand": tile_call,
     "Tile": tile_call, "ArgMax": arg_call, "ArgMin": arg_call,
     **dict.fromkeys(REDUCE_KINDS, reduce_call), "ReduceLogSumExp": reduce_call,
