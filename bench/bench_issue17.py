@@ -23,27 +23,25 @@ from typing import Any
 import numpy as np
 import onnx
 
-from effc.compiler import CompiledModel, CompileOptions, compile_model
-from effc.engines.native import entry_ports
-from effc.engines.qemu_model import pack, packed_bytes, run_qemu_model, timeout_for
+from effc.artifact import Artifact, entry_ports
+from effc.boards import load_board
+from effc.compiler import CompileOptions, compile_model
+from effc.engines.qemu import pack, packed_bytes, run_qemu, run_qemu_model, timeout_for
+from effc.outdir import OutDir
 from effc.reference.interpreter import as_feeds, inference_feeds
+from effc.toolchain.firmware import mcu_board, outdir_firmware
 from tests.issue17_models import MODELS, calibration
 
 BOARD = "mps2-an386"
 TITLE = "## Issue 17 models (GRU, encoder-decoder, ReduceMean + Gemm)"
 
 
-def _portable_profile(compiled: CompiledModel, x: np.ndarray) -> dict[int, int]:
+def _portable_profile(compiled: Artifact, x: np.ndarray) -> dict[int, int]:
     """Per-layer instructions of the firmware built with the portable C bodies."""
-    from effc.codegen.c.project import firmware
-    from effc.engines.qemu import run_qemu
-    from effc.firmware.boards import load_board
-    from effc.outdir import OutDir
-
-    board = load_board(BOARD)
+    board = mcu_board(load_board(BOARD))
     board = dataclasses.replace(board, cflags=(*board.cflags, "-DEFFC_NO_DSP"))
-    elf = firmware(board, OutDir.existing(compiled.folder), compiled.manifest["c"],
-                   profile=True).elf
+    elf = outdir_firmware(board, OutDir.existing(compiled.folder), compiled.manifest["c"],
+                          profile=True).elf
     inputs, outputs = entry_ports(compiled)
     feeds = inference_feeds(compiled.graph, as_feeds(compiled.graph, x), 0)
     run = run_qemu(elf, board, pack(inputs, feeds), packed_bytes(outputs), count=True,

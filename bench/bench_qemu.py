@@ -23,7 +23,6 @@ from rich.console import Console
 from rich.table import Table
 
 from effc.compiler import CompiledModel, CompileOptions, compile_model
-from effc.engines.qemu_model import run_qemu_model
 from effc.reference import run_samples
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,14 +48,14 @@ def measure(board: str) -> tuple[list[dict], list[dict]]:
     with tempfile.TemporaryDirectory(prefix="effc-bench-") as tmp:
         for name in MODELS:
             model, x = _compile(name, board, Path(tmp))
-            result = run_qemu_model(model, x)
+            result = model.run("qemu", x)
             expected = run_samples(model.graph, x)
             if not np.array_equal(result.outputs, expected):
                 raise SystemExit(f"{name}: firmware output differs from the effc reference")
             m = result.metrics
             rows.append({"model": name, **m})
             if name == "kws_ref_model":  # a second build with per-layer markers
-                kws_layers = run_qemu_model(model, x[:1], profile=True).metrics["profile"]
+                kws_layers = model.run("qemu", x[:1], profile=True).metrics["profile"]
     return rows, kws_layers
 
 

@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 
 from effc.compiler import CompileOptions, compile_model
-from effc.engines.qemu_model import run_qemu_model
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT.parent / "shared" / "models" / "mlperf-tiny"
@@ -38,13 +37,13 @@ def _build(model: str, mode: str, folder: Path, x: np.ndarray, oracle: np.ndarra
            exact: bool) -> dict[str, Any]:
     compiled = compile_model(MODELS / f"{model}.onnx", folder / f"{model}-{mode}",
                              CompileOptions(board="mps2-an386", winograd=mode))
-    run = run_qemu_model(compiled, x)
+    run = compiled.run("qemu", x)
     expected = oracle.reshape(run.outputs.shape)
     if exact:
         error = int(np.count_nonzero(run.outputs != expected))
     else:
         error = float(np.abs(run.outputs - expected).max() / np.abs(expected).max())
-    profile = run_qemu_model(compiled, x[:1], profile=True).metrics["profile"]
+    profile = compiled.run("qemu", x[:1], profile=True).metrics["profile"]
     choices = {layer["name"]: layer for layer in
                compiled.manifest.get("winograd", {}).get("layers", [])}
     return {"mode": mode, "metrics": run.metrics, "error": error, "profile": profile,

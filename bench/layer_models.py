@@ -56,7 +56,6 @@ def measure(shape: Shape, dtype: str, tile: int, board: str = "mps2-an386") -> i
     """Instructions of the convolution layer (one inference, exact QEMU count):
     the direct kernel for ``tile`` 0, else Winograd F(tile x tile, 3 x 3)."""
     from effc.compiler import CompileOptions, compile_model
-    from effc.engines.qemu_model import run_qemu_model
     from effc.quant import winograd as wq
     from effc.reference import run_samples
 
@@ -75,7 +74,7 @@ def measure(shape: Shape, dtype: str, tile: int, board: str = "mps2-an386") -> i
         if not any(k.startswith(want) for k in kernels):
             raise RuntimeError(f"{shape} {dtype} --winograd {winograd}: kernels {kernels}")
         x = sample(shape, 1, seed=2)
-        result = run_qemu_model(compiled, x, profile=True)
+        result = compiled.run("qemu", x, profile=True)
         expected = run_samples(compiled.graph, x)
         if dtype == "int8" and not np.array_equal(result.outputs, expected):
             raise RuntimeError(f"{shape}: firmware output differs from the effc reference")

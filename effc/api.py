@@ -1,4 +1,4 @@
-"""The Python API: load, inspect, run (the float reference) and compile."""
+"""The Python API: load, inspect, run (the float reference), compile, run on an engine."""
 
 from __future__ import annotations
 
@@ -8,10 +8,13 @@ from typing import Any
 import numpy as np
 
 from effc.compiler import CompiledModel, CompileOptions, compile_model
+from effc.engines import EngineResult, get_engine
+from effc.errors import EffcError
 from effc.frontend.importer import load
 from effc.frontend.loader import parse_input_shapes
 from effc.ir import Graph
 from effc.reference import run_samples
+from effc.reference.interpreter import Feeds
 
 
 def inspect_model(model: str | Path | Graph, input_shapes: list[str] | None = None) -> dict[str, Any]:
@@ -26,6 +29,22 @@ def run(model: str | Path | Graph, x: np.ndarray) -> np.ndarray:
     """Run the reference interpreter on ``x`` = [N, *input_shape[1:]]."""
     graph = model if isinstance(model, Graph) else load(model)
     return run_samples(graph, x)
+
+
+
+def run_engine(model: str | Path, engine: str, x: Feeds, input_shapes: list[str] | None = None,
+               profile: bool = False) -> EngineResult:
+    """``effc run``: a compiled OUTDIR on any engine, or an .onnx model on an engine that
+    runs models as they are (the reference)."""
+    path = Path(model)
+    if path.is_dir():
+        return CompiledModel.open(path).run(engine, x, profile=profile)
+    found = get_engine(engine)
+    if not found.runs_models:
+        raise EffcError(f"engine '{engine}' runs a compiled folder; first run "
+                        f"'effc compile {model} -o OUTDIR', then 'effc run OUTDIR'")
+    graph = load(path, parse_input_shapes(input_shapes))
+    return found.run(CompiledModel(None, graph, {}), x, profile)
 
 
 __all__ = ["CompileOptions", "CompiledModel", "compile_model", "inspect_model", "load", "run"]

@@ -5,7 +5,8 @@ OUTDIR layout:
   effc.json    the manifest: model summary, interface, quantization parameters, memory
   report.md    the human-readable report
   ir/          the IR the reference engine runs (graph.json + weights.npz)
-  c/, firmware/  with --board: the C library and the firmware (see effc/codegen/c/project.py)
+  board.toml   with --board: the board's file (a user's own board file too)
+  c/, firmware/  with an MCU board: the C library and the firmware (effc/codegen/c/target.py)
   .effc-outdir the marker listing every file effc wrote (effc/outdir.py)
 
 Every path in effc.json is relative to OUTDIR: the folder can be moved.
@@ -13,58 +14,26 @@ Every path in effc.json is relative to OUTDIR: the folder can be moved.
 
 from __future__ import annotations
 
-import argparse
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from effc.codegen.names import model_symbol
+from effc.artifact import BOARD_FILE, MANIFEST, Artifact
+from effc.boards import load_board
+from effc.codegen import get_target
+from effc.engines import EngineResult, get_engine
 from effc.errors import EffcError
 from effc.ir import Graph
-from effc.ir_io import graph_files, load_graph
+from effc.ir_io import graph_files
+from effc.names import model_symbol
 from effc.outdir import OutDir
-from effc.passes.lower_int8 import WEIGHT_GRANULARITIES
+from effc.passes.prune import prune_graph, prune_to_fit
 from effc.reference.interpreter import Feeds
-
-MANIFEST = "effc.json"
-
-
-def add_compile_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("model", help="the .onnx model")
-    p.add_argument("-o", "--output", required=True, metavar="OUTDIR")
-    p.add_argument("--quantize", choices=["int8", "none"], default=None,
-                   help="int8 post-training quantization (default: int8 for QDQ models, "
-                        "none for float models without --calib)")
-    p.add_argument("--calib", metavar="FILE.npz|FILE.npy|random",
-                   help="calibration samples on axis 0")
-    p.add_argument("--calibrator", default="minmax",
-                   help="minmax, percentile, mse or entropy; per tensor as NAME=KIND")
-    p.add_argument("--weight-quant", choices=list(WEIGHT_GRANULARITIES), default="per-channel",
-                   help="symmetric int8 weights with one scale per output channel (default) "
-                        "or one per tensor; a QDQ model's weights keep their own")
-    p.add_argument("--input-shape", action="append", metavar="NAME=DxD...")
-    p.add_argument("--board", nargs="?", const="mps2-an386", default=None,
-                   help="emit C (and firmware) for this board (see 'effc boards'); "
-                        "--board alone means the default, mps2-an386")
-    p.add_argument("--name", default=None,
-                   help="C symbol prefix, also the file names and header guard: ASCII letters, "
-                        "digits and _, not effc_* (default: the model's stem made such a name)")
-    p.add_argument("--force", action="store_true",
-                   help="reuse an OUTDIR that holds files effc did not write (they are kept)")
-    p.add_argument("--winograd", choices=["auto", "on", "off"], default="off",
-                   help="3x3 stride-1 convolutions as Winograd F(2x2,3x3) (int8, exact) or "
-                        "F(4x4,3x3) (float): on, auto (per layer, where the cost model "
-                        "calibrated on QEMU instruction counts predicts it faster) or off "
-                        "(default; the transformed weights take 3.6x the flash)")
-    p.add_argument("--no-verify", dest="verify", action="store_false",
-                   help="with --board, skip the self-check (the library built for the host "
-                        "against the reference on the calibration samples or 8 random inputs)")
-    from effc.passes.prune_cli import add_prune_arguments
-
-    add_prune_arguments(p)
+from effc.version import __version__
 
 
 @dataclass
@@ -74,9 +43,10 @@ class CompileOptions:
     calibrator: str = "minmax"
     weight_quant: str = "per-channel"  # or "per-tensor" (WEIGHT_GRANULARITIES)
     input_shapes: list[str] | None = None
-    board: str | None = None
+    board: str | None = None  # a board name (see effc boards) or the path of a board file
+    target: str | None = None  # c, hls or rtl (effc.codegen); default: the board's kind's
     name: str | None = None
-    prune: dict[str, Any] | None = None  # prune_graph keywords + "fit_board" (prune_cli)
+    prune: dict[str, Any] | None = None  # prune_graph keywords + "fit_board" (effc/cli/prune.py)
     force: bool = False  # reuse an OUTDIR holding files effc did not write
     verify: bool = True  # with a board: the host build against the reference (effc/verify.py)
     winograd: str = "off"  # "auto", "on" or "off" (effc/passes/winograd.py)
@@ -96,21 +66,22 @@ def compile_model(model: str | Path, outdir: str | Path,
     inputs = (Path(model), *([Path(options.calib)] if isinstance(options.calib, str) and
                              options.calib != "random" else []))
     OutDir.check_path(outdir, inputs)
+    if options.target and not options.board:
+        raise EffcError(f"--target {options.target} needs a board: add --board NAME (see "
+                        "'effc boards')")
+    board = load_board(options.board) if options.board else None
+    target = get_target(board, options.target) if board else None
     graph = load(model, parse_input_shapes(options.input_shapes))
     if options.name:
         graph.name = model_symbol(options.name, "--name")
     prune_report = None
     if options.prune:
-        from effc.passes.prune_cli import apply_prune
-
         estimate = budget = None
-        if options.prune.get("fit_board") and options.board:
-            from effc.codegen.c.project import board_usage_estimator
-            from effc.firmware.boards import load_board
-
-            board = load_board(options.board)
-            budget = (board.flash.size, board.ram.size)
-            estimate = board_usage_estimator(board, options)
+        if options.prune.get("fit_board") and target is not None:
+            if target.fit is None:
+                raise EffcError(f"--prune-fit-board is not available for the {target.name} "
+                                "target; prune with --prune RATIO")
+            budget, estimate = target.fit(board, options)
         graph, prune_report = apply_prune(graph, options.prune, options.calib,
                                           estimate=estimate, budget=budget)
     check_finite_constants(graph)
@@ -130,7 +101,7 @@ def compile_model(model: str | Path, outdir: str | Path,
     out.write("model.onnx", to_onnx(graph).SerializeToString())
     float_summary = summarize(float_graph)
     manifest: dict[str, Any] = {
-        "effc_version": "0.1.0",
+        "effc_version": __version__,
         "source": Path(model).name,  # informational; no path outside OUTDIR
         "name": graph.name,
         "quantize": quant_report.get("mode", "none"),
@@ -144,15 +115,36 @@ def compile_model(model: str | Path, outdir: str | Path,
         from effc.passes.winograd import winograd_report
 
         manifest["winograd"] = winograd_report(graph, options.winograd)
-    if options.board:
-        from effc.codegen.c.project import emit_c_project
-
-        manifest.update(emit_c_project(graph, out, options.board, graph.name))
+    if target is not None:
+        out.write(BOARD_FILE, board.source.read_bytes())
+        manifest.update(target.emit(graph, board, out))
+        manifest |= {"target": target.name, "board_kind": board.kind}
         _self_check(CompiledModel(out.root, graph, manifest), options, out)
     # Last, so that a folder without effc.json is one whose compile did not finish.
     out.write("report.md", report_text(manifest))
     out.write(MANIFEST, json.dumps(manifest, indent=1) + "\n")
     return CompiledModel(out.root, graph, manifest)
+
+
+def apply_prune(graph: Graph, options: dict[str, Any], calib: Any = None,
+                estimate: Callable[[Graph], tuple[int, int]] | None = None,
+                budget: tuple[int, int] | None = None) -> tuple[Graph, dict[str, Any]]:
+    """Prune ``graph`` as ``effc.cli.prune.prune_options_from_args`` describes.
+
+    With "fit_board", ``estimate(graph) -> (flash, ram)`` and ``budget`` =
+    (flash bytes, RAM bytes) come from the target (``Target.fit``) and the board.
+    """
+    opts = dict(options)
+    fit = opts.pop("fit_board", False)
+    if not fit:
+        return prune_graph(graph, calib=calib, **opts)
+    if estimate is None or budget is None:
+        raise EffcError("--prune-fit-board needs a board: use 'effc compile MODEL -o OUTDIR "
+                        "--board NAME --prune-fit-board'")
+    if opts.pop("ratio", 0.0) or opts.pop("target_macs", None) is not None:
+        raise EffcError("--prune-fit-board chooses the ratio itself; drop --prune and "
+                        "--prune-target-macs")
+    return prune_to_fit(graph, budget[0], budget[1], estimate, calib=calib, **opts)
 
 
 def check_finite_constants(graph: Graph) -> None:
@@ -199,56 +191,10 @@ def quantization_parameters(graph: Graph) -> dict[str, Any]:
     return {"activations": activations, "weights": constants}
 
 
-def compile_from_args(args: argparse.Namespace) -> int:
-    from effc.passes.prune_cli import prune_options_from_args
+class CompiledModel(Artifact):
+    """An OUTDIR written by ``effc compile`` (``CompiledModel.open(folder)`` reads one)."""
 
-    options = CompileOptions(quantize=args.quantize, calib=args.calib,
-                             calibrator=args.calibrator, weight_quant=args.weight_quant,
-                             input_shapes=args.input_shape,
-                             board=args.board, name=args.name,
-                             prune=prune_options_from_args(args), force=args.force,
-                             verify=args.verify, winograd=args.winograd)
-    compiled = compile_model(args.model, args.output, options)
-    m = compiled.manifest
-    print(f"compiled {m['name']} ({m['quantize']}): {m['summary']['macs']:,} MACs, "
-          f"{m['summary']['params']:,} params -> {args.output}")
-    check = m.get("verification", {})
-    if "differing_values" in check:
-        print(f"self-check: host build vs the {check['compared_with']} on {check['inputs']}: "
-              f"{check['differing_values']} differing values ({check['criterion']})")
-    return 0
-
-
-class CompiledModel:
-    """An OUTDIR written by ``effc compile``."""
-
-    def __init__(self, folder: Path, graph: Graph, manifest: dict[str, Any]) -> None:
-        self.folder = folder
-        self.graph = graph
-        self.manifest = manifest
-
-    @classmethod
-    def open(cls, folder: str | Path) -> CompiledModel:
-        folder = Path(folder)
-        if not (folder / MANIFEST).is_file():
-            raise EffcError(f"'{folder}' is not a compiled model folder (no {MANIFEST}); run "
-                            "'effc compile MODEL -o OUTDIR' first")
-        try:
-            manifest = json.loads((folder / MANIFEST).read_text())
-        except (OSError, ValueError):
-            manifest = None
-        if not isinstance(manifest, dict) or not {"name", "summary"} <= manifest.keys():
-            raise EffcError(f"'{folder / MANIFEST}' is corrupt (not an effc manifest); run "
-                            "'effc compile MODEL -o OUTDIR' again")
-        return cls(folder, load_graph(folder / "ir"), manifest)
-
-    def run(self, engine: str, x: Feeds, profile: bool = False):
+    def run(self, engine: str, x: Feeds, profile: bool = False) -> EngineResult:
         """Run ``x`` (an array for a one-input model, else {input name: array}) on
-        ``engine``: reference, host or qemu."""
-        from effc.engines.run import run_reference
-
-        if engine == "reference":
-            return run_reference(self.graph, x)
-        from effc.engines.native import run_native
-
-        return run_native(self, engine, x, profile=profile)
+        ``engine``: reference, host or qemu (``effc.engines``)."""
+        return get_engine(engine).run(self, x, profile)

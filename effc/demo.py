@@ -30,7 +30,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from effc.api import run
     from effc.compiler import CompileOptions, compile_model
-    from effc.engines.qemu_model import run_qemu_model
 
     console = Console()
     data = np.load(EXAMPLE / "digits_data.npz")
@@ -42,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         model = compile_model(EXAMPLE / "digits_cnn.onnx", outdir,
                               CompileOptions(calib=data["x_calib"], board=args.board))
         float_top1 = float(np.mean(run(EXAMPLE / "digits_cnn.onnx", x_test).argmax(1) == y_test))
-        result = run_qemu_model(model, x_test)
+        result = model.run("qemu", x_test)
         qemu_top1 = float(np.mean(result.outputs.argmax(1) == y_test))
         m = result.metrics
         table = Table(title=f"digits CNN on {args.board} under QEMU ({len(y_test)} held-out "

@@ -13,6 +13,7 @@ import numpy as np
 from effc.arrays import READ_ERRORS, member, open_arrays
 from effc.errors import EffcError
 from effc.ir import Graph, Node, QuantParams, Tensor
+from effc.ops import validate
 
 
 def _plain(value: Any) -> Any:
@@ -80,7 +81,7 @@ def load_graph(folder: Path) -> Graph:
                                     entry["layout"], data, quant))
         graph.nodes = [Node(n["op_type"], n["name"], n["inputs"], n["outputs"], n["attrs"])
                        for n in doc["nodes"]]
-        graph.validate()
+        validate(graph)
     except (*READ_ERRORS, KeyError, TypeError, AttributeError, EffcError):
         raise EffcError(f"'{folder}' holds no readable compiled graph (missing, corrupt or "
                         "truncated); run 'effc compile' again") from None

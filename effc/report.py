@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from effc.codegen.names import comment_text
+from effc.names import comment_text
 
 
 def _cell(text: object) -> str:

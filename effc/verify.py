@@ -17,24 +17,23 @@ values (``run_graph(..., keep=True)``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from effc.artifact import Artifact
+from effc.engines import get_engine
 from effc.errors import EffcError
+from effc.ir import Graph
 from effc.reference import run_batches, run_graph
 from effc.reference.interpreter import inference_count, inference_feeds
-
-if TYPE_CHECKING:
-    from effc.compiler import CompiledModel
-    from effc.ir import Graph
 
 SAMPLES = 8
 SEED = 0
 FLOAT_RTOL = 1e-4
 
 
-def _input_quant(compiled: CompiledModel, name: str):
+def _input_quant(compiled: Artifact, name: str):
     """The quantization of the int8 value a float input is quantized into, if any."""
     graph = compiled.graph
     consumers = graph.consumers(name)
@@ -51,7 +50,7 @@ def _index_bound(graph: Graph, name: str) -> int:
     return min(dims, default=1)
 
 
-def verification_inputs(compiled: CompiledModel, calib: Any
+def verification_inputs(compiled: Artifact, calib: Any
                         ) -> tuple[dict[str, np.ndarray], str]:
     """Up to SAMPLES calibration samples, else SAMPLES seeded random inputs covering
     each input's int8 range (or standard normal for a float model)."""
@@ -95,16 +94,16 @@ def _differs(got: np.ndarray, ref: np.ndarray, exact: bool) -> np.ndarray:
     return (got != ref) if exact else ~_float_close(got, ref)
 
 
-def first_differing_layer(compiled: CompiledModel, feeds: dict[str, np.ndarray], exact: bool
+def first_differing_layer(compiled: Artifact, feeds: dict[str, np.ndarray], exact: bool
                           ) -> tuple[dict[str, Any], int, int] | None:
     """(manifest layer, differing values, layer size) of the first layer whose host
     output differs from the reference on one inference's ``feeds``; None when every
     layer agrees."""
-    from effc.engines.native import trace_host
-
+    trace = get_engine("host").trace
+    assert trace is not None
     values = run_graph(compiled.graph, feeds, keep=True)
     layers = {layer["index"]: layer for layer in compiled.manifest["c"]["layers"]}
-    for index, raw in trace_host(compiled, feeds):
+    for index, raw in trace(compiled, feeds):
         layer = layers[index]
         ref = np.asarray(values[layer["output"]])
         got = np.frombuffer(raw, dtype=ref.dtype).reshape(ref.shape)
@@ -114,15 +113,13 @@ def first_differing_layer(compiled: CompiledModel, feeds: dict[str, np.ndarray],
     return None
 
 
-def verify_host(compiled: CompiledModel, calib: Any = None) -> dict[str, Any]:
+def verify_host(compiled: Artifact, calib: Any = None) -> dict[str, Any]:
     """Run the self-check; return its manifest entry or raise the one-line EffcError."""
-    from effc.engines.native import run_host
-
     graph = compiled.graph
     exact = compiled.manifest["c"]["core_dtype"] == "int8"
     feeds, source = verification_inputs(compiled, calib)
     ref = run_batches(graph, feeds)
-    got = run_host(compiled, feeds).values
+    got = get_engine("host").run(compiled, feeds, False).values
     differing = sum(int(np.count_nonzero(_differs(got[n], ref[n], exact))) for n in ref)
     size = sum(int(v.size) for v in ref.values())
     what = "integer reference" if exact else "float reference"

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from effc.boards import BOARDS_DIR
 from effc.compiler import CompiledModel, CompileOptions, compile_model
 from tests.conftest import EXAMPLES, shared_models
 
@@ -37,6 +38,18 @@ def compiled(tmp_factory: pytest.TempPathFactory, name: str, board: str = "mps2-
             options.calib = np.load(EXAMPLES / "digits" / "digits_data.npz")["x_calib"]
         _CACHE[key] = compile_model(model_path(name), out, options)
     return _CACHE[key]
+
+
+def small_board(folder: Path, name: str, flash_bytes: int) -> Path:
+    """A user's board file: the NUCLEO-L4R5ZI with ``flash_bytes`` of flash."""
+    text = (BOARDS_DIR / "nucleo-l4r5zi.toml").read_text()
+    for old, new in (('name = "nucleo-l4r5zi"', f'name = "{name}"'),
+                     ("size = 0x00200000", f"size = {flash_bytes}")):
+        assert old in text
+        text = text.replace(old, new)
+    path = folder / f"{name}.toml"
+    path.write_text(text)
+    return path
 
 
 def tflm_vectors(name: str) -> tuple[np.ndarray, np.ndarray]:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from effc.codegen.c.hostlib import build_shared, cache_dir
+from effc.toolchain.host import build_shared, cache_dir
 from tests.test_cli_errors import DIGITS, assert_one_line_error
 
 CALIB = DIGITS.parent / "digits_data.npz"

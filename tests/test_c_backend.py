@@ -7,7 +7,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from effc.engines.native import build_host_library, run_host
+from effc.engines.host import build_host_library, run_host
 from effc.frontend.loader import load_onnx
 from tests.c_models import FLOAT_MLPERF, HLS4ML, INT8_MODELS, compiled, model_path, tflm_vectors
 from tests.conftest import onnx_oracle

@@ -125,7 +125,7 @@ def test_embedding_lookup_runs_in_c(tmp_path: Path, index_type: int) -> None:
 
 def test_embedding_index_outside_the_table_is_refused_by_the_kernel() -> None:
     """An index outside [-rows, rows) returns EFFC_ERR_ARG before anything is written."""
-    from effc.codegen.c.hostlib import runtime_library
+    from effc.toolchain.host import runtime_library
 
     ffi, lib = runtime_library()
     table = ffi.new("int8_t[]", list(range(12)))

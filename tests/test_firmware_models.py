@@ -8,10 +8,10 @@ import sys
 import numpy as np
 import pytest
 
-from effc.engines.qemu_model import run_qemu_model
+from effc.engines.qemu import run_qemu_model
 from effc.errors import EffcError
 from effc.frontend.loader import load_onnx
-from tests.c_models import INT8_MODELS, compiled, model_path, tflm_vectors
+from tests.c_models import INT8_MODELS, compiled, model_path, small_board, tflm_vectors
 from tests.conftest import onnx_oracle
 
 pytestmark = pytest.mark.qemu
@@ -87,17 +87,12 @@ def test_hardware_board_reports_fit(tmp_path) -> None:
     assert fit["ram_bytes"] < fit["ram_limit"]
 
 
-def test_hardware_board_too_small_names_the_shortfall(tmp_path, monkeypatch) -> None:
-    import effc.codegen.c.project as project
+def test_hardware_board_too_small_names_the_shortfall(tmp_path) -> None:
     from effc.compiler import CompileOptions, compile_model
-    from effc.firmware import boards
 
-    real = boards.load_board("nucleo-l4r5zi")
-    small = boards.Board(**{**real.__dict__, "name": "small",
-                            "flash": boards.MemoryRegion(real.flash.origin, 128 * 1024)})
-    monkeypatch.setattr(project, "load_board", lambda name: small)
+    small = str(small_board(tmp_path, "small", 128 * 1024))
     with pytest.raises(EffcError, match=r"does not fit small: flash needs .* over\)"):
-        compile_model(model_path("ad01_int8"), tmp_path / "ad01", CompileOptions(board="small"))
+        compile_model(model_path("ad01_int8"), tmp_path / "ad01", CompileOptions(board=small))
 
 
 def test_firmware_without_qemu_board_is_a_clear_error(tmp_path_factory, tmp_path) -> None:

@@ -148,7 +148,7 @@ def test_node_names_never_change_the_code(tmp_path_factory, a: str, b: str,
 def test_hostile_tensor_names_and_outdir_paths_run(tmp_path_factory, tensor: str,
                                                    folder: str) -> None:
     from effc.compiler import CompiledModel
-    from effc.engines.native import run_host
+    from effc.engines.host import run_host
     from effc.reference import run_samples
 
     work = tmp_path_factory.mktemp("p")

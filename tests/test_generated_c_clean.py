@@ -14,9 +14,9 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from effc.compiler import CompileOptions, compile_model
-from effc.engines.native import run_host
-from effc.engines.qemu import COMMON_CFLAGS
+from effc.engines.host import run_host
 from effc.reference import run_samples
+from effc.toolchain.firmware import COMMON_CFLAGS
 
 
 def _gap_model(path: Path, pool: str) -> Path:

@@ -20,10 +20,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from onnx import TensorProto, helper, numpy_helper
 
-from effc.codegen.names import KEYWORDS, Namer, c_identifier, comment_text, model_symbol
 from effc.compiler import CompiledModel, CompileOptions, compile_model
-from effc.engines.native import run_host
+from effc.engines.host import run_host
 from effc.errors import EffcError
+from effc.names import KEYWORDS, Namer, c_identifier, comment_text, model_symbol
 from effc.reference import run_samples
 
 INJECTION = "relu */ out[0] = 1234.5f; return 0; /*"

@@ -16,7 +16,7 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from effc.compiler import CompiledModel
-from effc.engines.native import run_host
+from effc.engines.host import run_host
 from effc.reference import run_samples
 from tests.test_cli_errors import assert_one_line_error, effc
 

@@ -14,12 +14,12 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
+from effc.cli.prune import add_prune_command_arguments, prune_from_args
 from effc.errors import EffcError
 from effc.frontend.importer import load
 from effc.ir import Graph
 from effc.onnx_export import save_onnx, to_onnx
 from effc.passes.prune import output_error, prune_graph, prune_to_fit, run_batched
-from effc.passes.prune_cli import add_prune_command_arguments, prune_from_args
 from effc.summary import summarize
 from tests.conftest import EXAMPLES, shared_models
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from effc.compiler import CompileOptions, compile_model
-from effc.engines.qemu_model import run_qemu_model
+from effc.engines.qemu import run_qemu_model
 from effc.reference import run_samples
-from tests.c_models import model_path
+from tests.c_models import model_path, small_board
 
 pytestmark = pytest.mark.qemu
 DIGITS_DATA = model_path("digits_cnn").parent / "digits_data.npz"
@@ -45,19 +45,12 @@ def test_pruned_kws_quantizes_and_runs_on_qemu(tmp_path) -> None:
     assert np.array_equal(result.outputs, run_samples(model.graph, x))
 
 
-def test_prune_fit_board_prunes_just_enough(tmp_path, monkeypatch) -> None:
+def test_prune_fit_board_prunes_just_enough(tmp_path) -> None:
     """--prune-fit-board shrinks the digits model until it fits a 14 KiB-flash board."""
-    import effc.codegen.c.project as project
-    from effc.firmware import boards
-
-    real = boards.load_board("nucleo-l4r5zi")
-    small = boards.Board(**{**real.__dict__, "name": "small-m4",
-                            "flash": boards.MemoryRegion(real.flash.origin, 14 * 1024)})
-    monkeypatch.setattr(boards, "load_board", lambda name=None: small)
-    monkeypatch.setattr(project, "load_board", lambda name=None: small)
+    small = str(small_board(tmp_path, "small-m4", 14 * 1024))
     data = np.load(DIGITS_DATA)
     model = compile_model(model_path("digits_cnn"), tmp_path / "fit", CompileOptions(
-        calib=data["x_calib"], board="small-m4", prune={"fit_board": True}))
+        calib=data["x_calib"], board=small, prune={"fit_board": True}))
     fit = model.manifest["fit"]
     assert fit["flash_bytes"] <= 14 * 1024 and fit["ram_bytes"] <= fit["ram_limit"]
     assert model.manifest["summary"]["macs"] < 452864

@@ -168,7 +168,8 @@ def _host_run(folder: Path, x: np.ndarray) -> np.ndarray:
 def test_kws_ds_cnn_instructions_per_mac(tmp_path: Path) -> None:
     require_tool("arm-none-eabi-gcc")
     require_tool("qemu-system-arm")
-    from effc.engines.qemu import build_firmware, run_qemu
+    from effc.engines.qemu import run_qemu
+    from effc.toolchain.firmware import build_firmware
 
     layers = kws_layers()
     assert sum(ly.macs for ly in layers[:-1]) == KWS_MACS

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from effc.boards import DEFAULT_BOARD, list_boards, load_board, qemu_boards
 from effc.errors import EffcError
-from effc.firmware.boards import DEFAULT_BOARD, list_boards, load_board, qemu_boards
 from effc.quant import int8 as q8
 from tests.conftest_c import RUNTIME_C, _c_array, rand_i8, rand_quant, require_tool
 
@@ -104,10 +104,10 @@ def test_unknown_board_names_the_known_ones() -> None:
         load_board("nope")
 
 
-@pytest.mark.parametrize("board", [b.name for b in list_boards()])
+@pytest.mark.parametrize("board", [b.name for b in list_boards("mcu")])
 def test_firmware_builds_for_every_board(board: str, tmp_path: Path) -> None:
     require_tool("arm-none-eabi-gcc")
-    from effc.engines.qemu import build_firmware
+    from effc.toolchain.firmware import build_firmware
 
     _dense_model(tmp_path / "m")
     fw = build_firmware(tmp_path / "m", board, tmp_path / "fw", extra_cflags=("-Werror",))
@@ -125,7 +125,8 @@ def test_firmware_builds_for_every_board(board: str, tmp_path: Path) -> None:
 def test_dense_model_end_to_end(board: str, tmp_path: Path) -> None:
     require_tool("arm-none-eabi-gcc")
     require_tool("qemu-system-arm")
-    from effc.engines.qemu import build_firmware, run_qemu
+    from effc.engines.qemu import run_qemu
+    from effc.toolchain.firmware import build_firmware
 
     arr = _dense_model(tmp_path / "m")
     x = rand_i8(np.random.default_rng(11), (3, FIN))  # three samples in one run
@@ -149,7 +150,8 @@ def test_dense_model_end_to_end(board: str, tmp_path: Path) -> None:
 def _run_body(tmp_path: Path, body: str, board: str = "mps2-an386", timeout: float = 20):
     require_tool("arm-none-eabi-gcc")
     require_tool("qemu-system-arm")
-    from effc.engines.qemu import build_firmware, run_qemu
+    from effc.engines.qemu import run_qemu
+    from effc.toolchain.firmware import build_firmware
 
     _dense_model(tmp_path / "m", body)
     fw = build_firmware(tmp_path / "m", board, tmp_path / "fw")
@@ -188,7 +190,8 @@ def test_hang_times_out(tmp_path: Path) -> None:
 
 
 def test_model_error_and_bad_input(tmp_path: Path) -> None:
-    from effc.engines.qemu import QemuError, build_firmware, run_qemu
+    from effc.engines.qemu import QemuError, run_qemu
+    from effc.toolchain.firmware import build_firmware
 
     with pytest.raises(QemuError, match="model_run returned an error"):
         _run_body(tmp_path, "\n    (void)in; (void)out; return 3;")
@@ -200,7 +203,7 @@ def test_model_error_and_bad_input(tmp_path: Path) -> None:
 
 
 def test_missing_tool_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from effc.engines.qemu import ToolMissingError, build_firmware
+    from effc.toolchain.firmware import ToolMissingError, build_firmware
 
     _dense_model(tmp_path / "m")
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
@@ -210,7 +213,7 @@ def test_missing_tool_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 def test_build_error_points_at_the_log(tmp_path: Path) -> None:
     require_tool("arm-none-eabi-gcc")
-    from effc.engines.qemu import FirmwareBuildError, build_firmware
+    from effc.toolchain.firmware import FirmwareBuildError, build_firmware
 
     _dense_model(tmp_path / "m", "\n    return undefined_symbol_here;")
     with pytest.raises(FirmwareBuildError, match=r"undefined_symbol_here.*build\.log"):

@@ -44,7 +44,8 @@ def test_kernels_bit_identical_on_cortex_m(board: str, flags: tuple[str, ...],
                                            tmp_path: Path) -> None:
     require_tool("arm-none-eabi-gcc")
     require_tool("qemu-system-arm")
-    from effc.engines.qemu import build_firmware, run_qemu
+    from effc.engines.qemu import run_qemu
+    from effc.toolchain.firmware import build_firmware
 
     cases = t8.CASES + tf.CASES
     size = write_kernel_model(cases, tmp_path / "model")

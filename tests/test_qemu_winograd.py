@@ -45,7 +45,7 @@ def _resnet_int8(mode: str, folder: str) -> CompiledModel:
 
 @cache
 def _profile(mode: str, folder: str) -> dict[int, dict]:
-    from effc.engines.qemu_model import run_qemu_model
+    from effc.engines.qemu import run_qemu_model
 
     data = np.load(shared_models() / "mlperf-tiny" / "pretrainedResnet_quant.npz")
     run = run_qemu_model(_resnet_int8(mode, folder), data["inputs"][:1, 0], profile=True)
@@ -58,7 +58,7 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 def test_resnet8_int8_winograd_reproduces_tflite_micro(folder: str) -> None:
-    from effc.engines.qemu_model import run_qemu_model
+    from effc.engines.qemu import run_qemu_model
 
     data = np.load(shared_models() / "mlperf-tiny" / "pretrainedResnet_quant.npz")
     compiled = _resnet_int8("on", folder)
@@ -96,7 +96,7 @@ def test_resnet8_auto_is_never_slower_than_off(folder: str) -> None:
 
 
 def test_float_resnet8_f4_matches_onnxruntime_on_cortex_m(tmp_path: Path) -> None:
-    from effc.engines.qemu_model import run_qemu_model
+    from effc.engines.qemu import run_qemu_model
 
     compiled = compile_model(_model("pretrainedResnet"), tmp_path / "f",
                              CompileOptions(board="mps2-an386", winograd="on"))

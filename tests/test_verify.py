@@ -69,7 +69,7 @@ def test_the_host_engine_reuses_the_verified_build(tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     compiled = compile_model(DIGITS, tmp_path / "out", CompileOptions(
         calib=_calib()[:16], board="mps2-an386"))
-    from effc.codegen.c import objcache
+    from effc.toolchain import objcache
 
     def no_build(*args, **kwargs):
         raise AssertionError("the host engine rebuilt the library the self-check built")

@@ -85,7 +85,7 @@ def test_int8_reference_equals_direct_convolution(layer: dict[str, Any]) -> None
 
 @cache
 def _host():
-    from effc.codegen.c.hostlib import runtime_library
+    from effc.toolchain.host import runtime_library
 
     return runtime_library()
 

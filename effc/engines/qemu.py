@@ -1,9 +1,6 @@
-"""Build a generated model into Cortex-M firmware and run it under QEMU.
+"""The QEMU engine: a compiled model's firmware under qemu-system-arm.
 
-``build_firmware`` compiles the model folder (``effc_model.h`` + C files, see
-``effc/firmware/effc_firmware.h`` for the contract) with ``effc/runtime_c/``, the
-effc startup code and the semihosting harness, for one board.
-``run_qemu`` runs that firmware on one or more input samples and returns the
+``run_qemu`` runs a firmware (``effc.toolchain.firmware``) on one or more input samples and returns the
 outputs, exact instruction counts (a TCG plugin watching the harness's
 markers), per-layer counts when asked, and the stack high-water mark.
 
@@ -14,38 +11,29 @@ one-line message saying what happened and what to do.
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-import jinja2
+import numpy as np
 
-from effc.codegen.c.hostlib import RUNTIME_DIR, build_shared, cache_dir
+from effc.artifact import Artifact, entry_ports
+from effc.boards import Board, McuBoard, qemu_boards
+from effc.engines import Engine, EngineResult, register_engine
 from effc.errors import EffcError
-from effc.firmware.boards import Board, load_board
+from effc.outdir import OutDir
+from effc.reference.interpreter import Feeds, as_feeds, inference_count, inference_feeds
+from effc.toolchain.firmware import FIRMWARE_DIR, find_tool, mcu_board, outdir_firmware, run_tool
+from effc.toolchain.host import build_shared
 
-FIRMWARE_DIR = Path(__file__).resolve().parents[1] / "firmware"
-FIRMWARE_SOURCES = ("startup.c", "harness.c", "minilibc.c")
 PLUGIN_SOURCE = FIRMWARE_DIR / "qemu_count_plugin.c"
-COMMON_CFLAGS = ("-std=c99", "-O2", "-ffreestanding", "-ffunction-sections",
-                 "-fdata-sections", "-Wall", "-Wextra", "-Werror", "-g")
 EXIT_MODEL_ERROR, EXIT_INPUT_ERROR, EXIT_OUTPUT_ERROR, EXIT_HARDFAULT = 2, 3, 4, 125
-APT_HINT = "install it with scripts/setup.sh (apt-get install gcc-arm-none-eabi qemu-system-arm)"
 
 
 class QemuError(EffcError):
-    """A firmware build or a QEMU run failed (the CLI exits with 2)."""
-
-
-class ToolMissingError(QemuError):
-    pass
-
-
-class FirmwareBuildError(QemuError):
-    pass
+    """A QEMU run failed (the CLI exits with 2)."""
 
 
 class FirmwareCrashError(QemuError):
@@ -54,21 +42,6 @@ class FirmwareCrashError(QemuError):
 
 class FirmwareTimeoutError(QemuError):
     pass
-
-
-@dataclass(frozen=True)
-class Firmware:
-    """A built firmware: its files and its memory figures (bytes)."""
-
-    board: Board
-    elf: Path
-    bin: Path
-    hex: Path
-    map: Path
-    flash_bytes: int  # .isr_vector + .text + .rodata + .ARM.* + .data
-    ram_bytes: int  # .data + .bss (static RAM, without the stack)
-    stack_reserved: int  # the .stack section
-    profile: bool = False
 
 
 @dataclass
@@ -85,165 +58,6 @@ class QemuRun:
     log: str = ""  # the firmware's semihosting text
 
 
-def _tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        raise ToolMissingError(f"'{name}' was not found on PATH; {APT_HINT}")
-    return path
-
-
-def _board(board: Board | str | None) -> Board:
-    return board if isinstance(board, Board) else load_board(board)
-
-
-def linker_script(board: Board, stack_size: int | None = None) -> str:
-    """The board's linker script (rendered from ``linker.ld.j2``)."""
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(FIRMWARE_DIR),
-                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
-    env.globals["hex"] = lambda v: f"0x{int(v):08X}"
-    return env.get_template("linker.ld.j2").render(
-        board=board, stack_size=stack_size or board.stack_size)
-
-
-def _run_tool(cmd: list[str], what: str, log: list[str] | None = None,
-              cwd: Path | None = None) -> str:
-    proc = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL,
-                          cwd=cwd)
-    if log is not None:
-        log.append(" ".join(cmd) + "\n" + proc.stdout + proc.stderr)
-    if proc.returncode != 0:
-        detail = (proc.stderr or proc.stdout).strip().splitlines()
-        errors = [ln for ln in detail if re.search(r"error:|undefined reference|overflowed",
-                                                   ln)] or detail or ["(no output)"]
-        raise FirmwareBuildError(f"{what} failed: {errors[0].strip()}")
-    return proc.stdout
-
-
-def _section_sizes(elf: Path) -> dict[str, int]:
-    out = _run_tool([_tool("arm-none-eabi-size"), "-A", "-d", str(elf)], "arm-none-eabi-size")
-    sizes = {}
-    for line in out.splitlines():
-        parts = line.split()
-        if len(parts) >= 2 and parts[0].startswith(".") and parts[1].isdigit():
-            sizes[parts[0]] = int(parts[1])
-    return sizes
-
-
-def _write_file(folder: Path) -> Callable[[str, bytes], Path]:
-    def write(name: str, data: bytes) -> Path:
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / name).write_bytes(data)
-        return folder / name
-
-    return write
-
-
-FIRMWARE_OUTPUTS = ("firmware.elf", "firmware.bin", "firmware.hex", "firmware.map",
-                    "firmware.ld", "build.log")
-
-
-def build_firmware(model_c_dir: str | Path, board: Board | str | None, out_dir: str | Path,
-                   *, profile: bool = False, stack_size: int | None = None,
-                   extra_cflags: tuple[str, ...] = (), runtime: bool = True,
-                   model_sources: list[str] | None = None, firmware_src: Path = FIRMWARE_DIR,
-                   place: Callable[[str, bytes], Path] | None = None) -> Firmware:
-    """Compile a model folder into ``out_dir/firmware.{elf,bin,hex,map}``.
-
-    ``profile`` defines EFFC_PROFILE (the model's EFFC_LAYER(i) markers
-    become calls); ``runtime`` links every ``effc/runtime_c/*.c``; ``model_sources``
-    names the model folder's .c files (default: all of them); ``firmware_src``
-    holds the startup code and harness (a compiled OUTDIR has its own copy).
-
-    The build runs on copies of the sources in a private temporary folder, by
-    relative paths (and ``-ffile-prefix-map`` for that folder), so the image,
-    map and log are byte-identical wherever the sources live, whatever their
-    folder is called; ``place(name, data)`` stores each output
-    (default: a plain write into ``out_dir``).
-    """
-    b = _board(board)
-    model_dir, out = Path(model_c_dir).absolute(), Path(out_dir)
-    if not (model_dir / "effc_model.h").is_file():
-        raise FirmwareBuildError(f"{model_dir} has no effc_model.h; it must define "
-                                 "EFFC_MODEL_INPUT_SIZE and EFFC_MODEL_OUTPUT_SIZE")
-    names = model_sources if model_sources is not None else \
-        sorted(p.name for p in model_dir.glob("*.c"))
-    if not names:
-        raise FirmwareBuildError(f"{model_dir} has no .c file defining model_run()")
-    groups = {"firmware": (firmware_src.absolute(), list(FIRMWARE_SOURCES)),
-              "model": (model_dir, names)}
-    if runtime:
-        groups["runtime"] = (RUNTIME_DIR, sorted(p.name for p in RUNTIME_DIR.glob("*.c")))
-    gcc = _tool("arm-none-eabi-gcc")
-    objcopy = _tool("arm-none-eabi-objcopy")
-    place = place or _write_file(out)
-    log: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="effc-fw-") as tmp:
-        work = Path(tmp)
-        for group, (folder, _) in groups.items():  # the sources, by relative path only
-            (work / group).mkdir()
-            for src in folder.iterdir():
-                if src.suffix in (".c", ".h") and src.is_file():
-                    (work / group / src.name).write_bytes(src.read_bytes())
-        cflags = [*b.cflags, *COMMON_CFLAGS, *(["-DEFFC_PROFILE"] if profile else []),
-                  *extra_cflags, f"-ffile-prefix-map={work}=.",
-                  *(f"-I../../{group}" for group in groups)]
-        try:
-            objects = []
-            for group, (_, files) in groups.items():
-                (work / "obj" / group).mkdir(parents=True)
-                objects += _compile_cached(gcc, cflags, group, files, work, b.name, log)
-            (work / "firmware.ld").write_text(linker_script(b, stack_size))
-            _run_tool([gcc, *b.cflags, *objects, "-nostdlib", "-T", "firmware.ld",
-                       "-Wl,--gc-sections", "-Wl,-Map=firmware.map", "-o", "firmware.elf",
-                       "-lgcc"], f"arm-none-eabi-gcc (link) for {b.name}", log, cwd=work)
-            _run_tool([objcopy, "-O", "binary", "firmware.elf", "firmware.bin"], "objcopy",
-                      cwd=work)
-            _run_tool([objcopy, "-O", "ihex", "firmware.elf", "firmware.hex"], "objcopy",
-                      cwd=work)
-        except FirmwareBuildError as exc:
-            where = place("build.log", _log_text(log, work))
-            raise FirmwareBuildError(f"{exc}; full log in {where}") from None
-        s = _section_sizes(work / "firmware.elf")
-        (work / "build.log").write_bytes(_log_text(log, work))
-        paths = {name: place(name, (work / name).read_bytes()) for name in FIRMWARE_OUTPUTS}
-    flash = sum(v for k, v in s.items()
-                if k in (".isr_vector", ".text", ".rodata", ".data") or k.startswith(".ARM.ex"))
-    return Firmware(b, paths["firmware.elf"], paths["firmware.bin"], paths["firmware.hex"],
-                    paths["firmware.map"], flash, s.get(".data", 0) + s.get(".bss", 0),
-                    s.get(".stack", 0), profile)
-
-
-def _compile_cached(gcc: str, cflags: list[str], group: str, files: list[str], work: Path,
-                    board: str, log: list[str]) -> list[str]:
-    """``gcc -c ../../<group>/<file>`` in ``obj/<group>``, each object taken from effc's
-    object cache (the runtime compiles once per board and flags; the prefix map
-    makes an object the same wherever it was built) and placed where the link
-    expects it."""
-    from effc.codegen.c.objcache import compile_objects, compiler_output, first_error
-
-    def command(source: Path) -> str:  # as logged, whether the object was cached or not
-        return " ".join([gcc, *cflags, "-c", str(source)])
-
-    def fail(source: Path, cmd: list[str], output: str) -> FirmwareBuildError:
-        log.append(command(source) + "\n" + output)
-        return FirmwareBuildError(f"arm-none-eabi-gcc for {board} failed: {first_error(output)}")
-
-    sources = [Path(f"../../{group}/{f}") for f in files]
-    cached = compile_objects(gcc, sources, cflags, cache_dir() / "objects", fail,
-                             cwd=work / "obj" / group)
-    names = []
-    for source, obj in zip(sources, cached, strict=True):
-        log.append(command(source) + "\n" + compiler_output(obj))
-        names.append(f"obj/{group}/{source.stem}.o")
-        shutil.copyfile(obj, work / names[-1])
-    return names
-
-
-def _log_text(log: list[str], work: Path) -> bytes:
-    """The build commands and messages, without the temporary folder's name."""
-    return "\n".join(log).replace(str(work), ".").encode()
-
-
 # ----------------------------------------------------------------- plugin
 
 
@@ -254,7 +68,7 @@ def count_plugin() -> Path:
 
 def marker_addresses(elf: Path) -> dict[str, int]:
     """Addresses of the harness's marker functions (Thumb bit cleared)."""
-    out = _run_tool([_tool("arm-none-eabi-nm"), str(elf)], "arm-none-eabi-nm")
+    out = run_tool([find_tool("arm-none-eabi-nm"), str(elf)], "arm-none-eabi-nm")
     want = {"effc_bench_start", "effc_bench_stop", "effc_layer_marker"}
     found = {}
     for line in out.splitlines():
@@ -263,7 +77,7 @@ def marker_addresses(elf: Path) -> dict[str, int]:
             found[parts[2]] = int(parts[0], 16) & ~1
     if not {"effc_bench_start", "effc_bench_stop"} <= found.keys():
         raise QemuError(f"{elf} has no effc_bench_start/stop markers; build it with "
-                        "effc.engines.qemu.build_firmware")
+                        "effc.toolchain.firmware.build_firmware")
     return found
 
 
@@ -295,7 +109,7 @@ def _per_layer(segments: dict[int, int], layer_ids: list[int]) -> dict[int, int]
     return per
 
 
-def _fail_message(code: int, log: str, b: Board) -> QemuError:
+def _fail_message(code: int, log: str, b: McuBoard) -> QemuError:
     last = [ln for ln in log.splitlines() if ln.strip()]
     tail = last[-1].strip() if last else "(no output)"
     if code == EXIT_HARDFAULT and "stack" in tail:
@@ -322,17 +136,17 @@ def run_qemu(elf: str | Path, board: Board | str | None, input_bytes: bytes,
     the counting plugin; ``profile`` also splits counts at layer markers
     (the firmware must have been built with ``profile=True``).
     """
-    b = _board(board)
+    b = mcu_board(board)
     elf = Path(elf).resolve()
     if b.qemu is None:
-        names = ", ".join(x.name for x in _qemu_boards())
+        names = ", ".join(x.name for x in qemu_boards())
         raise QemuError(f"board '{b.name}' has no QEMU model; run it on hardware or pick "
                         f"one of {names}")
     if not elf.is_file():
         raise QemuError(f"firmware {elf} does not exist; build it with build_firmware()")
     if not input_bytes:
         raise QemuError("no input bytes to run; give at least one sample")
-    qemu = _tool("qemu-system-arm")
+    qemu = find_tool("qemu-system-arm")
     with tempfile.TemporaryDirectory(prefix="effc-qemu-") as tmp:
         work = Path(tmp)
         (work / "input.bin").write_bytes(input_bytes)
@@ -382,7 +196,96 @@ def run_qemu(elf: str | Path, board: Board | str | None, input_bytes: bytes,
         return result
 
 
-def _qemu_boards() -> list[Board]:
-    from effc.firmware.boards import qemu_boards
+# ----------------------------------------------------------------- engine
 
-    return qemu_boards()
+
+#: Wall-time allowance: QEMU with the counting plugin runs at least ~50 M guest
+#: instructions per second here, and no effc kernel needs 40 instructions per MAC.
+#: A hang therefore ends in a clear timeout error instead of waiting forever.
+SECONDS_FIXED, SECONDS_PER_SAMPLE, INSTRUCTIONS_PER_MAC_BOUND, GUEST_IPS = 30.0, 1.0, 40, 50e6
+
+
+def timeout_for(samples: int, macs: int) -> float:
+    per_sample = SECONDS_PER_SAMPLE + macs * INSTRUCTIONS_PER_MAC_BOUND / GUEST_IPS
+    return SECONDS_FIXED + samples * per_sample
+
+
+def run_qemu_model(compiled: Artifact, x: Feeds, profile: bool = False) -> EngineResult:
+    """The ``qemu`` engine: the OUTDIR's firmware (rebuilt with layer markers for
+    ``profile``) on every inference in ``x``, with exact instruction counts."""
+    manifest = compiled.manifest
+    if "firmware" not in manifest:
+        board = manifest.get("board")
+        raise EffcError(f"'{compiled.folder}' has no firmware"
+                        + (f" (board {board} has no QEMU model)" if board else "")
+                        + "; compile with --board mps2-an386 (or another QEMU board)")
+    board = mcu_board(compiled.board())
+    graph = compiled.graph
+    feeds = as_feeds(graph, x)
+    count = inference_count(graph, feeds)
+    inputs, outputs = entry_ports(compiled)
+    elf = compiled.folder / manifest["firmware"]["elf"]
+    if profile:
+        elf = outdir_firmware(board, OutDir.existing(compiled.folder), manifest["c"], profile=True).elf
+    data = b"".join(pack(inputs, inference_feeds(graph, feeds, i)) for i in range(count))
+    run = run_qemu(elf, board, data, packed_bytes(outputs), count=True, profile=profile,
+                   timeout=timeout_for(count, manifest["summary"]["macs"]))
+    values = unpack(outputs, run.outputs, run.samples)
+    fw = manifest["firmware"]
+    macs = manifest["summary"]["macs"]
+    metrics = {
+        "board": board.name,
+        "instructions": run.instructions,
+        "instructions_per_mac": round(run.instructions / macs, 4) if run.instructions and
+        macs else None,
+        "flash_bytes": fw["flash_bytes"],
+        "ram_bytes": fw["ram_bytes"],
+        "arena_bytes": manifest["memory"]["arena_bytes"],
+        "arena_lower_bound_bytes": manifest["memory"]["lower_bound_bytes"],
+        "stack_bytes": run.stack_bytes,
+        "macs": macs,
+    }
+    if profile:
+        metrics["per_layer_instructions"] = {
+            str(k): v for k, v in sorted(run.per_layer_instructions.items())}
+        macs = {layer["name"]: layer["macs"] for layer in manifest["summary"]["layers"]}
+        names = {layer["index"]: layer for layer in manifest["c"]["layers"]}
+        metrics["profile"] = [
+            {"index": k, "op": names[k]["op"] if k in names else "(entry/exit)",
+             "node": names[k]["node"] if k in names else "", "kernel":
+             names[k]["kernel"] if k in names else "", "instructions": v,
+             "macs": macs.get(names[k]["node"], 0) if k in names else 0}
+            for k, v in sorted(run.per_layer_instructions.items())]
+    metrics["inferences"] = run.samples
+    return EngineResult(values, "qemu", metrics)
+
+
+def packed_bytes(ports: list[dict[str, Any]]) -> int:
+    """One inference's ports packed as the harness glue reads them (each 4-aligned)."""
+    end = max(p.get("offset", 0) + int(np.prod(p["shape"])) * np.dtype(p["dtype"]).itemsize
+              for p in ports)
+    return -(-end // 4) * 4
+
+
+def pack(ports: list[dict[str, Any]], feeds: dict[str, np.ndarray]) -> bytes:
+    buf = bytearray(packed_bytes(ports))
+    for p in ports:
+        raw = np.ascontiguousarray(feeds[p["name"]], dtype=p["dtype"]).tobytes()
+        buf[p.get("offset", 0):p.get("offset", 0) + len(raw)] = raw
+    return bytes(buf)
+
+
+def unpack(ports: list[dict[str, Any]], data: bytes, inferences: int) -> dict[str, np.ndarray]:
+    """Each output's values of every inference, concatenated on axis 0."""
+    step = packed_bytes(ports)
+    values = {}
+    for p in ports:
+        size = int(np.prod(p["shape"])) * np.dtype(p["dtype"]).itemsize
+        rows = [np.frombuffer(data[i * step + p.get("offset", 0):
+                                   i * step + p.get("offset", 0) + size], dtype=p["dtype"])
+                .reshape(p["shape"]) for i in range(inferences)]
+        values[p["name"]] = np.concatenate(rows)
+    return values
+
+
+register_engine(Engine("qemu", run_qemu_model))

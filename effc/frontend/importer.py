@@ -13,11 +13,11 @@ import onnx
 from onnx import numpy_helper
 from onnx.reference import ReferenceEvaluator
 
-from effc.codegen.names import c_identifier
 from effc.errors import EffcError
 from effc.frontend.context import ONNX_DTYPES, ImportContext
 from effc.frontend.loader import MAX_TENSOR_ELEMENTS, load_onnx, prepare_model
 from effc.ir import Graph, QuantParams, Tensor
+from effc.names import c_identifier
 from effc.ops import onnx_importer, supported_onnx_ops
 from effc.ops.quantize_linear import int8_values, int8_zero_point
 

@@ -16,9 +16,7 @@ import numpy as np
 from effc.errors import EffcError
 
 if TYPE_CHECKING:
-    from effc.frontend.context import ImportContext
     from effc.ir import Graph, Node
-    from effc.onnx_export import OnnxBuilder
 
 Shape = tuple[int, ...]
 
@@ -40,7 +38,9 @@ class Op:
 
     # -- frontend ------------------------------------------------------------
     @classmethod
-    def from_onnx(cls, ctx: ImportContext, onnx_node: Any) -> None:
+    def from_onnx(cls, ctx: Any, onnx_node: Any) -> None:
+        """Add the IR nodes computing ``onnx_node`` through ``ctx``, the frontend's
+        ``ImportContext`` (effc/frontend/context.py; ops never import the frontend)."""
         raise NotImplementedError
 
     # -- shapes and costs ---------------------------------------------------
@@ -78,8 +78,9 @@ class Op:
         return None
 
     # -- export -----------------------------------------------------------------
-    def to_onnx(self, node: Node, graph: Graph, builder: OnnxBuilder) -> None:
-        """Emit ONNX nodes computing this node (float semantics)."""
+    def to_onnx(self, node: Node, graph: Graph, builder: Any) -> None:
+        """Emit ONNX nodes computing this node (float semantics) through ``builder``,
+        the exporter's ``OnnxBuilder`` (effc/onnx_export.py)."""
         builder.emit(
             node.op_type,
             [builder.float_input(i) for i in node.inputs],
@@ -118,6 +119,13 @@ def get_op(op_type: str, node: Node | None = None) -> Op:
         where = f" (node '{node.name}')" if node is not None else ""
         raise EffcError(f"internal op {op_type}{where} is not registered")
     return op
+
+
+def validate(graph: Graph) -> None:
+    """``graph.validate()`` (structure), then: every node's op is registered."""
+    graph.validate()
+    for node in graph.nodes:
+        get_op(node.op_type, node)
 
 
 def onnx_importer(onnx_type: str) -> type[Op] | None:

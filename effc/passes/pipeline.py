@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from effc.ir import Graph
+from effc.ops import validate
 from effc.passes.fuse_bias import fuse_bias
 from effc.passes.layout import optimize_layout
 
@@ -22,7 +23,7 @@ def run_passes(graph: Graph, passes: list[Pass]) -> Graph:
     for p in passes:
         graph = p(graph)
         graph.toposort()
-        graph.validate()
+        validate(graph)
     return graph
 
 
@@ -55,5 +56,5 @@ def compile_pipeline(graph: Graph, options) -> tuple[Graph, dict]:
     graph, report = quantize_graph(graph, options)
     report["mode"] = "int8"
     graph.toposort()
-    graph.validate()
+    validate(graph)
     return run_passes(graph, [softmax_last_axis, winograd_pass]), report

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
+from effc.artifact import entry_ports
 from effc.compiler import CompiledModel
-from effc.engines.native import build_host_library, entry_ports
+from effc.engines.host import build_host_library
 from effc.reference.interpreter import inference_count
 
 WORKER = r"""

@@ -20,13 +20,14 @@ import jinja2
 import numpy as np
 
 from effc.codegen.c.dispatch import node_call
-from effc.codegen.c.hostlib import RUNTIME_DIR
 from effc.codegen.c.kernels import Call
 from effc.codegen.c.scratch import scratch_bytes
-from effc.codegen.names import Namer, comment_text
 from effc.errors import EffcError
 from effc.ir import Graph, Node
+from effc.names import Namer, comment_text
 from effc.passes.memory import MemoryPlan, plan_memory
+from effc.toolchain.host import RUNTIME_DIR
+from effc.version import __version__
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 CTYPES = {"int8": "int8_t", "int16": "int16_t", "int32": "int32_t", "float32": "float",
@@ -303,7 +304,6 @@ def generate_c(graph: Graph, name: str) -> tuple[dict[str, bytes], dict[str, Any
     inputs = _interface(graph, split.inputs, split.float_wrapper)
     outputs = _interface(graph, split.outputs, split.float_wrapper)
     core_ports = _interface(graph, split.inputs + split.outputs, False)
-    from effc import __version__
     from effc.summary import summarize
 
     summary = summarize(graph)

@@ -6,8 +6,8 @@ the same functions (host build) that the kernels use to check their buffer.
 
 from __future__ import annotations
 
-from effc.codegen.c.hostlib import runtime_library
 from effc.codegen.c.kernels import Call
+from effc.toolchain.host import runtime_library
 
 RECURRENT_GATES = {"lstm_f32": 4, "gru_f32": 3, "rnn_f32": 1}
 

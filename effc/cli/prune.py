@@ -1,4 +1,4 @@
-"""Command-line side of structured pruning: the ``--prune*`` flags and ``effc prune``.
+"""``effc prune`` and the ``--prune*`` flags of ``effc prune`` and ``effc compile``.
 
 ``effc prune MODEL -o pruned.onnx [--calib FILE.npy|FILE.npz:ARRAY] [flags]``
 loads the model, prunes it (``effc.passes.prune.prune_graph``), writes the
@@ -13,13 +13,11 @@ import argparse
 import json
 import math
 import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from effc.errors import EffcError
-from effc.ir import Graph
-from effc.passes.prune import CRITERIA, prune_graph, prune_to_fit
+from effc.passes.prune import CRITERIA, prune_graph
 
 _AMOUNT_FLAGS = ("prune", "prune_layer", "prune_target_macs", "prune_fit_board")
 _SUFFIX = {"": 1, "k": 1_000, "m": 1_000_000, "g": 1_000_000_000}
@@ -106,27 +104,6 @@ def prune_options_from_args(args: argparse.Namespace) -> dict[str, Any] | None:
         "channel_multiple": multiple,
         "fit_board": bool(args.prune_fit_board),
     }
-
-
-def apply_prune(graph: Graph, options: dict[str, Any], calib: Any = None,
-                estimate: Callable[[Graph], tuple[int, int]] | None = None,
-                budget: tuple[int, int] | None = None) -> tuple[Graph, dict[str, Any]]:
-    """Prune ``graph`` as ``prune_options_from_args`` describes (the compiler's entry point).
-
-    With "fit_board", ``estimate(graph) -> (flash, ram)`` and ``budget`` =
-    (flash bytes, RAM bytes) come from the C backend and the board.
-    """
-    opts = dict(options)
-    fit = opts.pop("fit_board", False)
-    if not fit:
-        return prune_graph(graph, calib=calib, **opts)
-    if estimate is None or budget is None:
-        raise EffcError("--prune-fit-board needs a board: use 'effc compile MODEL -o OUTDIR "
-                        "--board NAME --prune-fit-board'")
-    if opts.pop("ratio", 0.0) or opts.pop("target_macs", None) is not None:
-        raise EffcError("--prune-fit-board chooses the ratio itself; drop --prune and "
-                        "--prune-target-macs")
-    return prune_to_fit(graph, budget[0], budget[1], estimate, calib=calib, **opts)
 
 
 def _arrow(pair: list[int]) -> str:

@@ -1,4 +1,5 @@
-"""``effc compile --board``: the C library, the board's budget check, the firmware.
+"""The C target (``effc compile --board`` an MCU board): the C library, the firmware and
+the board's budget check.
 
 For every board the library is linked with effc's startup code and
 semihosting harness into ``OUTDIR/firmware/firmware.{elf,bin,hex}`` (QEMU
@@ -10,19 +11,19 @@ against the board's memory.
 from __future__ import annotations
 
 import dataclasses
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from effc.boards import Board, McuBoard
+from effc.codegen import Target, register_target
 from effc.codegen.c.emit import generate_c
-from effc.engines.qemu import FIRMWARE_DIR, FIRMWARE_SOURCES, build_firmware
 from effc.errors import EffcError
-from effc.firmware.boards import Board, MemoryRegion, load_board
 from effc.ir import Graph
 from effc.outdir import OutDir
-
-#: Where a compiled OUTDIR keeps its copy of the startup code and harness.
-FIRMWARE_SRC = "firmware/src"
-FIRMWARE_FILES = (*FIRMWARE_SOURCES, "effc_firmware.h", "effc_semihost.h")
+from effc.passes.pipeline import compile_pipeline
+from effc.toolchain.firmware import FIRMWARE_DIR, FIRMWARE_FILES, FIRMWARE_SRC, outdir_firmware
 
 GLUE_HEADER = """/* effc_model.h - binds {name} to the effc firmware harness (generated). */
 #ifndef EFFC_MODEL_H
@@ -63,27 +64,7 @@ def harness_glue(c: dict[str, Any]) -> dict[str, bytes]:
                                                      args=", ".join(args)).encode()}
 
 
-def _roomy(board: Board) -> Board:
-    """The board with 256 MiB regions at the same origins: the image links whatever
-    its size, byte-identical to the real board's when it fits."""
-    big = 256 * 1024 * 1024
-    return dataclasses.replace(board, flash=MemoryRegion(board.flash.origin, big),
-                               ram=MemoryRegion(board.ram.origin, big))
-
-
-def firmware(board: Board, out: OutDir, c: dict[str, Any], profile: bool = False):
-    """Build (or rebuild) the firmware of a compiled OUTDIR from its own copies of
-    the model, runtime, startup and harness sources (the folder can move)."""
-    target = "firmware-profile" if profile else "firmware"
-    src = out.path(FIRMWARE_SRC)
-    return build_firmware(out.path(c["folder"]), _roomy(board), out.path(target),
-                          profile=profile, runtime=False,
-                          model_sources=[*c["sources"], "effc_model_entry.c"],
-                          firmware_src=src if src.is_dir() else FIRMWARE_DIR,
-                          place=lambda name, data: out.write(f"{target}/{name}", data))
-
-
-def check_fit(board: Board, flash: int, ram: int, arena: int) -> None:
+def check_fit(board: McuBoard, flash: int, ram: int, arena: int) -> None:
     """Raise the one-line error naming the shortfall when the image exceeds the board."""
     if flash <= board.flash.size and ram <= board.ram.size:
         return
@@ -109,11 +90,12 @@ def write_c_project(graph: Graph, out: OutDir, name: str) -> dict[str, Any]:
     return facts
 
 
-def emit_c_project(graph: Graph, out: OutDir, board_name: str, name: str) -> dict[str, Any]:
-    board = load_board(board_name)
-    facts = write_c_project(graph, out, name)
+def emit_c(graph: Graph, board: Board, out: OutDir) -> dict[str, Any]:
+    """The target's entry point: OUTDIR/c, OUTDIR/firmware and the manifest section."""
+    assert isinstance(board, McuBoard)  # the registry gives the C target MCU boards only
+    facts = write_c_project(graph, out, graph.name)
     facts["board"] = board.name
-    fw = firmware(board, out, facts["c"])
+    fw = outdir_firmware(board, out, facts["c"])
     ram = fw.ram_bytes + fw.stack_reserved
     rel = {k: getattr(fw, k).relative_to(out.root).as_posix() for k in ("elf", "bin", "hex")}
     facts["firmware"] = rel | {"sources": FIRMWARE_SRC, "flash_bytes": fw.flash_bytes,
@@ -124,16 +106,16 @@ def emit_c_project(graph: Graph, out: OutDir, board_name: str, name: str) -> dic
     return facts
 
 
-def board_usage_estimator(board: Board, options: Any):
-    """``graph -> (flash bytes, RAM bytes)`` of a float graph once compiled for ``board``.
+def fit_c(board: Board, options: Any
+          ) -> tuple[tuple[int, int], Callable[[Graph], tuple[int, int]]]:
+    """The board's (flash, RAM) and ``graph -> (flash bytes, RAM bytes)`` of a float graph
+    once compiled for ``board``.
 
     Used by ``--prune-fit-board``: the candidate is quantized like the real
     build (when calibration data is given), its C is generated and linked into
     the firmware image in a scratch folder. RAM counts static data and the stack.
     """
-    import tempfile
-
-    from effc.passes.pipeline import compile_pipeline
+    assert isinstance(board, McuBoard)
 
     def estimate(graph: Graph) -> tuple[int, int]:
         quick = dataclasses.replace(options, board=None, prune=None)
@@ -141,7 +123,10 @@ def board_usage_estimator(board: Board, options: Any):
         with tempfile.TemporaryDirectory(prefix="effc-fit-") as tmp:
             out = OutDir.prepare(Path(tmp) / "fit")
             facts = write_c_project(lowered, out, "fit")
-            fw = firmware(board, out, facts["c"])
+            fw = outdir_firmware(board, out, facts["c"])
         return fw.flash_bytes, fw.ram_bytes + fw.stack_reserved
 
-    return estimate
+    return (board.flash.size, board.ram.size), estimate
+
+
+register_target(Target("c", "mcu", "a C99 library and Cortex-M firmware", emit_c, fit_c))

@@ -1,45 +1,35 @@
-"""Engines that run the generated C: ``host`` (cffi) and ``qemu`` (firmware).
+"""The host engine: the generated C library built for this machine (cffi).
 
-Both feed the ONNX interface: a float model (or an int8 model with a float
+It feeds the ONNX interface: a float model (or an int8 model with a float
 interface) takes float32 samples, an int8-interface model takes int8.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import cffi
 import numpy as np
 
-from effc.codegen.c.hostlib import build_shared
-from effc.engines.run import EngineResult
+from effc.artifact import Artifact, c_library, entry_ports
+from effc.engines import Engine, EngineResult, register_engine
 from effc.errors import EffcError
 from effc.reference.interpreter import Feeds, as_feeds, inference_count, inference_feeds
-
-if TYPE_CHECKING:
-    from effc.compiler import CompiledModel
+from effc.toolchain.host import build_shared
 
 CTYPE = {"int8": "int8_t", "float32": "float", "int64": "int64_t",  # int64/int32: index
          "int32": "int32_t"}  # ports (ArgMax results, embedding token ids)
 
 
-def _c_info(compiled: CompiledModel) -> dict[str, Any]:
-    info = compiled.manifest.get("c")
-    if not info:
-        raise EffcError(f"'{compiled.folder}' holds no C code; compile with --board NAME "
-                        "(e.g. --board mps2-an386)")
-    return info
-
-
-def build_host_library(compiled: CompiledModel, sanitize: bool = False) -> tuple[Path, str]:
+def build_host_library(compiled: Artifact, sanitize: bool = False) -> tuple[Path, str]:
     """Build (cached) the generated library for the host; returns (.so path, entry).
 
     ``sanitize`` builds with AddressSanitizer and UBSan: such a library must be
     loaded in a process that preloads the ASan runtime (see the tests). Host builds
     define EFFC_HOST_TRACE (the per-layer hook of ``trace_host``; firmware has none).
     """
-    info = _c_info(compiled)
+    info = c_library(compiled)
     folder = compiled.folder / info["folder"]
     entry = info["float_entry"] if info["float_entry"] else info["entry"]
     flags = ["-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
@@ -50,21 +40,7 @@ def build_host_library(compiled: CompiledModel, sanitize: bool = False) -> tuple
     return so, entry
 
 
-def entry_ports(compiled: CompiledModel) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The entry point's inputs and outputs (manifest "c": name, dtype, shape)."""
-    info = _c_info(compiled)
-    if "inputs" in info:
-        return info["inputs"], info["outputs"]
-    graph = compiled.graph  # a manifest of an earlier effc: one input, one output
-
-    def port(name: str) -> dict[str, Any]:
-        t = graph.tensors[name]
-        return {"name": name, "dtype": t.dtype, "shape": list(t.shape)}
-
-    return [port(graph.inputs[0])], [port(graph.outputs[0])]
-
-
-def host_library(compiled: CompiledModel) -> tuple[cffi.FFI, Any, str]:
+def host_library(compiled: Artifact) -> tuple[cffi.FFI, Any, str]:
     """Build (cached) and load the generated library; returns (ffi, lib, entry)."""
     so, entry = build_host_library(compiled)
     inputs, outputs = entry_ports(compiled)
@@ -89,7 +65,7 @@ def _call(ffi: cffi.FFI, fn: Any, inputs: list[dict[str, Any]], outputs: list[di
     return ys
 
 
-def run_host(compiled: CompiledModel, x: Feeds) -> EngineResult:
+def run_host(compiled: Artifact, x: Feeds, profile: bool = False) -> EngineResult:
     """One call of the generated entry point per inference in ``x``; each output's
     results concatenated on axis 0."""
     graph = compiled.graph
@@ -110,14 +86,14 @@ def run_host(compiled: CompiledModel, x: Feeds) -> EngineResult:
                         {"inferences": count})
 
 
-def trace_host(compiled: CompiledModel, feeds: dict[str, np.ndarray]
+def trace_host(compiled: Artifact, feeds: dict[str, np.ndarray]
                ) -> list[tuple[int, bytes]]:
     """Run one inference (``feeds``: one input tensor each) and return every layer's
     output bytes, in call order, as (layer index, bytes) through the EFFC_HOST_TRACE
     hook."""
     inputs, outputs = entry_ports(compiled)
     ffi, lib, entry = host_library(compiled)
-    name = f"{_c_info(compiled)['name']}_layer_trace"
+    name = f"{c_library(compiled)['name']}_layer_trace"
     ffi.cdef(f"extern void (*{name})(int32_t, const void *, uint32_t);")
     seen: list[tuple[int, bytes]] = []
 
@@ -134,12 +110,4 @@ def trace_host(compiled: CompiledModel, feeds: dict[str, np.ndarray]
     return seen
 
 
-def run_native(compiled: CompiledModel, engine: str, x: Feeds,
-               profile: bool = False) -> EngineResult:
-    if engine == "host":
-        return run_host(compiled, x)
-    if engine == "qemu":
-        from effc.engines.qemu_model import run_qemu_model
-
-        return run_qemu_model(compiled, x, profile=profile)
-    raise EffcError(f"unknown engine '{engine}'; choose reference, host or qemu")
+register_engine(Engine("host", run_host, trace=trace_host))

@@ -20,8 +20,9 @@ from pathlib import Path
 import cffi
 
 from effc.errors import EffcError
+from effc.toolchain.objcache import compiler_identity
 
-RUNTIME_DIR = Path(__file__).resolve().parents[2] / "runtime_c"  # package data
+RUNTIME_DIR = Path(__file__).resolve().parents[1] / "runtime_c"  # package data
 
 
 def _private_dir(root: Path) -> Path | None:
@@ -57,13 +58,6 @@ def cache_dir() -> Path:
     return root
 
 
-@functools.cache
-def _compiler_identity(cc: str) -> str:
-    proc = subprocess.run([cc, "--version"], capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL)
-    return f"{cc}\n{proc.stdout}"
-
-
 def runtime_api() -> str:
     """The plain declarations between effc-api-begin and effc-api-end in effc_nn.h."""
     text = (RUNTIME_DIR / "effc_nn.h").read_text()
@@ -78,14 +72,14 @@ def build_shared(sources: list[Path], flags: list[str], tag: str) -> Path:
     (``objcache``): the runtime files every library carries are compiled once,
     and a new model only compiles its own file and links.
     """
-    from effc.codegen.c.objcache import compile_objects, first_error
+    from effc.toolchain.objcache import compile_objects, first_error
 
     cc = shutil.which(os.environ.get("CC", "gcc")) or shutil.which("cc")
     if cc is None:
         raise EffcError("no host C compiler found; install gcc (apt-get install gcc)")
     # The key is everything that went in: the compiler, the flags, and every
     # source and header of the folders involved, by name and full content.
-    digest = hashlib.sha256(_compiler_identity(cc).encode())
+    digest = hashlib.sha256(compiler_identity(cc).encode())
     digest.update(json.dumps(flags).encode())
     folders = {src.parent for src in sources} | {Path(f[2:]) for f in flags
                                                   if f.startswith("-I")}

@@ -10,6 +10,7 @@ the same objects, in the same order, as one ``cc a.c b.c ...`` command would.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -22,6 +23,14 @@ from pathlib import Path
 Failure = Callable[[Path, list[str], str], Exception]
 
 _INCLUDE = re.compile(rb'^\s*#\s*include\s+(["<])([^">]+)[">]', re.M)
+
+
+@functools.cache
+def compiler_identity(cc: str) -> str:
+    """The compiler's path and ``--version`` text: part of every cache key."""
+    proc = subprocess.run([cc, "--version"], capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL)
+    return f"{cc}\n{proc.stdout}"
 
 
 def _include_dirs(flags: list[str]) -> list[Path]:
@@ -56,9 +65,7 @@ def object_key(cc: str, source: Path, flags: list[str], cwd: Path) -> str:
     named on the command line and by content, and every header it includes.
     Without a prefix map an object's debug info names the folder it was built in;
     a cached object may carry another folder's name there (nothing else differs)."""
-    from effc.codegen.c.hostlib import _compiler_identity
-
-    digest = hashlib.sha256(_compiler_identity(cc).encode())
+    digest = hashlib.sha256(compiler_identity(cc).encode())
     digest.update("\0".join(f for f in flags if not f.startswith(_PLACE_FLAGS)).encode())
     path = cwd / source
     digest.update(str(source).encode() + b"\0" + path.read_bytes())

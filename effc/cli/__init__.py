@@ -98,7 +98,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from effc.engines.run import run_engine
+    from effc.api import run_engine
 
     output = _output_path(args.output)
     x = _load_inputs(args.input)
@@ -131,13 +131,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
-    from effc.compiler import compile_from_args
+    from effc.cli.compile import compile_from_args
 
     return compile_from_args(args)
 
 
 def cmd_boards(args: argparse.Namespace) -> int:
-    from effc.firmware.boards import list_boards
+    from effc.boards import list_boards
 
     for board in list_boards():
         print(board.describe())
@@ -145,7 +145,7 @@ def cmd_boards(args: argparse.Namespace) -> int:
 
 
 def cmd_prune(args: argparse.Namespace) -> int:
-    from effc.passes.prune_cli import prune_from_args
+    from effc.cli.prune import prune_from_args
 
     return prune_from_args(args)
 
@@ -162,7 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="run a model or a compiled OUTDIR on an engine")
     p.add_argument("model", help="an .onnx file or a folder written by 'effc compile'")
-    p.add_argument("--engine", default="reference", choices=["reference", "host", "qemu"])
+    from effc.engines import engine_names
+
+    p.add_argument("--engine", default="reference", choices=engine_names())
     p.add_argument("--input", required=True,
                    help=".npy of shape [N, *input_shape[1:]], or .npz with one such array "
                         "per input, named like it")
@@ -174,13 +176,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("compile", help="compile a model into OUTDIR")
-    from effc.compiler import add_compile_arguments
+    from effc.cli.compile import add_compile_arguments
 
     add_compile_arguments(p)
     p.set_defaults(func=cmd_compile)
 
     p = sub.add_parser("prune", help="structured channel pruning: MODEL -> pruned ONNX + report")
-    from effc.passes.prune_cli import add_prune_command_arguments
+    from effc.cli.prune import add_prune_command_arguments
 
     add_prune_command_arguments(p)
     p.set_defaults(func=cmd_prune)
@@ -201,7 +203,3 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("effc: interrupted\n")
         return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())

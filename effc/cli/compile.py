@@ -1,0 +1,65 @@
+"""``effc compile``: its arguments, and the compile they ask for."""
+
+from __future__ import annotations
+
+import argparse
+
+from effc.cli.prune import add_prune_arguments, prune_options_from_args
+from effc.codegen import target_names
+from effc.compiler import CompileOptions, compile_model
+from effc.passes.lower_int8 import WEIGHT_GRANULARITIES
+
+
+def add_compile_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", help="the .onnx model")
+    p.add_argument("-o", "--output", required=True, metavar="OUTDIR")
+    p.add_argument("--quantize", choices=["int8", "none"], default=None,
+                   help="int8 post-training quantization (default: int8 for QDQ models, "
+                        "none for float models without --calib)")
+    p.add_argument("--calib", metavar="FILE.npz|FILE.npy|random",
+                   help="calibration samples on axis 0")
+    p.add_argument("--calibrator", default="minmax",
+                   help="minmax, percentile, mse or entropy; per tensor as NAME=KIND")
+    p.add_argument("--weight-quant", choices=list(WEIGHT_GRANULARITIES), default="per-channel",
+                   help="symmetric int8 weights with one scale per output channel (default) "
+                        "or one per tensor; a QDQ model's weights keep their own")
+    p.add_argument("--input-shape", action="append", metavar="NAME=DxD...")
+    p.add_argument("--board", nargs="?", const="mps2-an386", default=None,
+                   help="emit C (and firmware) for this board (see 'effc boards'); "
+                        "--board alone means the default, mps2-an386; or the path of a board "
+                        "file such as ./myboard.toml")
+    p.add_argument("--target", choices=target_names(), default=None,
+                   help="what to generate for the board: c (MCU boards), hls or rtl (FPGA "
+                        "boards; not available yet); default: the target of the board's kind")
+    p.add_argument("--name", default=None,
+                   help="C symbol prefix, also the file names and header guard: ASCII letters, "
+                        "digits and _, not effc_* (default: the model's stem made such a name)")
+    p.add_argument("--force", action="store_true",
+                   help="reuse an OUTDIR that holds files effc did not write (they are kept)")
+    p.add_argument("--winograd", choices=["auto", "on", "off"], default="off",
+                   help="3x3 stride-1 convolutions as Winograd F(2x2,3x3) (int8, exact) or "
+                        "F(4x4,3x3) (float): on, auto (per layer, where the cost model "
+                        "calibrated on QEMU instruction counts predicts it faster) or off "
+                        "(default; the transformed weights take 3.6x the flash)")
+    p.add_argument("--no-verify", dest="verify", action="store_false",
+                   help="with --board, skip the self-check (the library built for the host "
+                        "against the reference on the calibration samples or 8 random inputs)")
+    add_prune_arguments(p)
+
+
+def compile_from_args(args: argparse.Namespace) -> int:
+    options = CompileOptions(quantize=args.quantize, calib=args.calib,
+                             calibrator=args.calibrator, weight_quant=args.weight_quant,
+                             input_shapes=args.input_shape,
+                             board=args.board, target=args.target, name=args.name,
+                             prune=prune_options_from_args(args), force=args.force,
+                             verify=args.verify, winograd=args.winograd)
+    compiled = compile_model(args.model, args.output, options)
+    m = compiled.manifest
+    print(f"compiled {m['name']} ({m['quantize']}): {m['summary']['macs']:,} MACs, "
+          f"{m['summary']['params']:,} params -> {args.output}")
+    check = m.get("verification", {})
+    if "differing_values" in check:
+        print(f"self-check: host build vs the {check['compared_with']} on {check['inputs']}: "
+              f"{check['differing_values']} differing values ({check['criterion']})")
+    return 0

@@ -1,1 +1,0 @@
-"""Bare-metal firmware for Cortex-M: boards, startup code, harness, QEMU plugin."""
