@@ -149,3 +149,15 @@ def test_a_version_newer_than_the_importer_read_is_refused(monkeypatch: pytest.M
     model.opset_import[0].version = 12
     model.ir_version = 7
     assert load_model(model) is not None
+
+
+def test_ops_doc_covers_every_registered_target() -> None:
+    """docs/ops.md fills its C columns from the C kernel table and leaves HLS and RTL
+    empty while those targets are only planned: a target that registers must teach
+    tests/conformance/ops_doc.py its column first."""
+    from effc.codegen import PLANNED, _targets
+
+    assert set(_targets()) == {"c"}, (
+        f"targets {sorted(set(_targets()) - {'c'})} registered: fill their column in "
+        "tests/conformance/ops_doc.py (stages()) and regenerate docs/ops.md")
+    assert {"hls", "rtl"} <= set(PLANNED)
