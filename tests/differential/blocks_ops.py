@@ -136,6 +136,10 @@ def resize(draw: Draw, b: Builder, x: Value) -> Value:
         inputs = [x.name, "", b.const(np.array([1.0, 1.0, *factors], np.float32), "scales")]
     b.features.add(f"resize_{mode}")
     exact = all(s == d * f for s, d, f in zip(sizes, x.spatial, factors, strict=True))
+    # align_corners by scales: ONNX (its reference and backend tests, and effc) divides by
+    # the unrounded length * scale, onnxruntime by the output's length; they agree only
+    # when the product is whole
+    assume(exact or by_sizes or attrs["coordinate_transformation_mode"] != "align_corners")
     if mode == "linear" and (not exact or (attrs["coordinate_transformation_mode"] ==
                                            "pytorch_half_pixel" and 1 in sizes)):
         b.features.add("resize_linear_no_int8")  # TFLite derives its scales from the sizes
