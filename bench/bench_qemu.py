@@ -69,6 +69,10 @@ def markdown(board: str, rows: list[dict], layers: list[dict], winograd: str = "
         "TCG plugin; they are not cycles. Every run is checked bit-exact against the effc",
         "integer reference first.",
         "",
+        "The RTL accelerator's clock cycles under Verilator (per model and per layer, "
+        "against the schedule's prediction) are in `docs/benchmarks-rtl.md` "
+        "(`.venv/bin/python -m bench.bench_rtl --write docs/benchmarks-rtl.md`).",
+        "",
         f"## int8 models on {board}",
         "",
         "| model | MACs | instructions | instr/MAC | flash B | static RAM B | arena B "

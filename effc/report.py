@@ -49,11 +49,16 @@ def report_text(manifest: dict[str, Any]) -> str:
         lines += ["", "## Memory", "",
                   f"- arena: {memory['arena_bytes']:,} bytes "
                   f"(layer-by-layer lower bound {memory['lower_bound_bytes']:,})"]
+    rtl = manifest.get("rtl")
+    if rtl:
+        lines += _rtl_lines(rtl)
     check = manifest.get("verification")
     if check:
         lines += ["", "## Self-check", ""]
         if "differing_values" in check:
-            lines.append(f"- host build vs the {check['compared_with']} on {check['inputs']}: "
+            what = "host build" if check.get("engine", "host") == "host" else \
+                f"{check['engine']} simulation"
+            lines.append(f"- {what} vs the {check['compared_with']} on {check['inputs']}: "
                          f"{check['differing_values']} of {check['output_values']:,} output "
                          f"values differ ({check['criterion']})")
         elif "skipped" in check:
@@ -61,3 +66,24 @@ def report_text(manifest: dict[str, Any]) -> str:
         else:
             lines.append(f"- FAILED: {_cell(check['failed'])}")
     return "\n".join(lines) + "\n"
+
+
+def _rtl_lines(rtl: dict[str, Any]) -> list[str]:
+    """The RTL target's schedule: per descriptor the tiling, predicted cycles, utilization."""
+    total = rtl["predicted_cycles"]
+    macs = sum(d["macs"] for d in rtl["descriptors"])
+    lines = ["", "## Accelerator schedule", "",
+             f"- {rtl['lanes']} MAC lanes ({rtl['dsp_lanes']} on DSP blocks); activation arena "
+             f"{rtl['arena_bytes']:,} of {rtl['arena_capacity']:,} B; program and weights "
+             f"{rtl['weight_words']:,} of {rtl['weight_capacity']:,} words",
+             f"- predicted: {total:,} cycles an inference, PE utilization "
+             f"{macs / (total * rtl['lanes']):.1%}",
+             f"- on the host: {', '.join(rtl['host_fallback']) or 'nothing'} "
+             "(the int8 Softmax runs on the host, after the accelerator)", "",
+             "| # | layer | kind | tiling | MACs | predicted cycles | utilization |",
+             "|---|---|---|---|---|---|---|"]
+    for i, d in enumerate(rtl["descriptors"]):
+        lines.append(f"| {i} | {_cell(d['node'])} | {d['kind']} | {d['tiling']} | "
+                     f"{d['macs']:,} | {d['predicted_cycles']:,} | "
+                     f"{d['predicted_utilization']:.1%} |")
+    return lines

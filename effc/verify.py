@@ -116,20 +116,27 @@ def first_differing_layer(compiled: Artifact, feeds: dict[str, np.ndarray], exac
 def verify_host(compiled: Artifact, calib: Any = None) -> dict[str, Any]:
     """Run the self-check; return its manifest entry or raise the one-line EffcError."""
     graph = compiled.graph
-    exact = compiled.manifest["c"]["core_dtype"] == "int8"
+    rtl = "rtl" in compiled.manifest
+    engine = "verilator" if rtl else "host"
+    exact = rtl or compiled.manifest["c"]["core_dtype"] == "int8"
     feeds, source = verification_inputs(compiled, calib)
     ref = run_batches(graph, feeds)
-    got = get_engine("host").run(compiled, feeds, False).values
+    got = get_engine(engine).run(compiled, feeds, False).values
     differing = sum(int(np.count_nonzero(_differs(got[n], ref[n], exact))) for n in ref)
     size = sum(int(v.size) for v in ref.values())
     what = "integer reference" if exact else "float reference"
-    result = {"engine": "host", "inputs": source, "samples": inference_count(graph, feeds),
+    result = {"engine": engine, "inputs": source, "samples": inference_count(graph, feeds),
               "compared_with": what,
               "criterion": "bit-exact" if exact else
               f"|host - reference| <= {FLOAT_RTOL:g} * max(1, max |reference|)",
               "differing_values": differing, "output_values": size}
     if differing == 0:
         return result
+    if rtl:
+        raise EffcError(f"self-check failed: the Verilator simulation of the accelerator "
+                        f"differs from the integer reference in {differing} of {size} output "
+                        "values; this is an effc bug: please report it with the model, or "
+                        "compile with --no-verify")
     # the inference that produced the first difference, in the first differing output
     name = next(n for n in ref if np.any(_differs(got[n], ref[n], exact)))
     rows = np.nonzero(_differs(got[name], ref[name], exact))[0]

@@ -3,7 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(python3-venv gcc make gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)
+APT_PACKAGES=(python3-venv gcc make g++ gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
+    verilator iverilog yosys nextpnr-ice40 fpga-icestorm fpga-icestorm-chipdb)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \

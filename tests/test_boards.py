@@ -156,26 +156,28 @@ def test_a_users_board_file_compiles_and_runs_under_qemu_from_a_moved_outdir(
 
 def test_targets_and_engines_are_registered_by_name() -> None:
     assert target_names() == ["c", "hls", "rtl"]
-    assert engine_names() == ["reference", "host", "qemu"]
+    assert engine_names() == ["reference", "host", "icarus", "qemu", "verilator"]
     assert get_target(load_board("mps2-an386")).name == "c"
     assert get_engine("reference").runs_models and get_engine("host").trace is not None
-    with pytest.raises(EffcError, match=r"unknown engine 'nope'; choose reference, host or qemu"):
+    with pytest.raises(EffcError, match=r"unknown engine 'nope'; choose reference, host, "
+                                        r"icarus, qemu or verilator"):
         get_engine("nope")
 
 
-def test_an_fpga_board_is_refused_before_any_work(tmp_path: Path) -> None:
+def test_an_fpga_board_takes_the_rtl_target(tmp_path: Path) -> None:
     out = str(tmp_path / "out")
-    assert_one_line_error(effc("compile", str(DIGITS), "-o", out, "--board", "pynq-z2"),
-                          "'pynq-z2' is an FPGA board", "hls, rtl", "not available yet")
     assert_one_line_error(effc("compile", str(DIGITS), "-o", out, "--board", "icebreaker",
                                "--target", "c"),
                           "the c target compiles for MCU boards", "'icebreaker' is an FPGA")
     assert not Path(out).exists()
+    # the default target of an FPGA board is the RTL accelerator, which runs int8 models
+    assert_one_line_error(effc("compile", str(DIGITS), "-o", out, "--board", "pynq-z2"),
+                          "the RTL accelerator runs int8 models", "--calib")
+    assert not (Path(out) / "effc.json").exists()
 
 
-@pytest.mark.parametrize(("target", "board"), [("hls", "pynq-z2"), ("rtl", "arty-a7-35t"),
-                                               ("hls", "mps2-an386")])
-def test_hls_and_rtl_are_not_available_yet(tmp_path: Path, target: str, board: str) -> None:
+@pytest.mark.parametrize(("target", "board"), [("hls", "pynq-z2"), ("hls", "mps2-an386")])
+def test_hls_is_not_available_yet(tmp_path: Path, target: str, board: str) -> None:
     assert_one_line_error(effc("compile", str(DIGITS), "-o", str(tmp_path / "out"),
                                "--board", board, "--target", target),
                           f"target '{target}'", "not available yet", "choose one of c")
@@ -184,3 +186,9 @@ def test_hls_and_rtl_are_not_available_yet(tmp_path: Path, target: str, board: s
 def test_a_target_needs_a_board(tmp_path: Path) -> None:
     assert_one_line_error(effc("compile", str(DIGITS), "-o", str(tmp_path / "out"),
                                "--target", "c"), "--target c needs a board")
+
+
+def test_the_rtl_target_needs_an_fpga_board(tmp_path: Path) -> None:
+    assert_one_line_error(effc("compile", str(DIGITS), "-o", str(tmp_path / "out"),
+                               "--board", "mps2-an386", "--target", "rtl"),
+                          "the rtl target compiles for FPGA boards", "'mps2-an386' is an MCU")

@@ -90,6 +90,18 @@ def test_non_finite_calibration_is_refused(tmp_path: Path, value: float) -> None
                                str(tmp_path / "calib.npy")), "NaN or infinite", "[2]")
 
 
+def test_overflowing_activation_range_is_refused(tmp_path: Path) -> None:
+    """Finite calibration data whose activations reach 1e36 (the float model all but
+    overflows): int8 scales that large overflow float32 in the Add/Sub parameters (was a
+    ValueError traceback, "multiplier must be in (0, 1), got 0.0")."""
+    model = _save(tmp_path / "m.onnx", [helper.make_node("Mul", ["x", "big"], ["m"]),
+                                        helper.make_node("Sub", ["m", "x"], ["y"])],
+                  [I(np.full((1, 8), 1e36, np.float32), "big")])
+    np.save(tmp_path / "calib.npy", np.linspace(-1, 1, 40, dtype=np.float32).reshape(5, 8))
+    assert_one_line_error(effc("compile", str(model), "-o", str(tmp_path / "out"), "--calib",
+                               str(tmp_path / "calib.npy")), "magnitude 1e+36", "overflow")
+
+
 def _qdq(path: Path, x_scale: float, w_scale: float = 0.01) -> Path:
     z = I(np.array(0, np.int8), "z")
     nodes = [helper.make_node("QuantizeLinear", ["x", "xs", "z"], ["xq"]),

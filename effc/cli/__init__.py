@@ -187,6 +187,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_prune_command_arguments(p)
     p.set_defaults(func=cmd_prune)
 
+    p = sub.add_parser("synth", help="synthesize an RTL OUTDIR (yosys; nextpnr for iCE40)")
+    from effc.cli.synth import add_synth_arguments, cmd_synth
+
+    add_synth_arguments(p)
+    p.set_defaults(func=cmd_synth)
+
     p = sub.add_parser("boards", help="list the known boards")
     p.set_defaults(func=cmd_boards)
     return parser

@@ -60,6 +60,8 @@ def compile_from_args(args: argparse.Namespace) -> int:
           f"{m['summary']['params']:,} params -> {args.output}")
     check = m.get("verification", {})
     if "differing_values" in check:
-        print(f"self-check: host build vs the {check['compared_with']} on {check['inputs']}: "
+        what = "host build" if check.get("engine", "host") == "host" else \
+            f"{check['engine']} simulation"
+        print(f"self-check: {what} vs the {check['compared_with']} on {check['inputs']}: "
               f"{check['differing_values']} differing values ({check['criterion']})")
     return 0

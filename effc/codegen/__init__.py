@@ -37,7 +37,7 @@ class Target:
 
 #: Targets still to come, by name: (board kind, what they emit). ``--target`` names them,
 #: and choosing one is refused in one line until its package registers it.
-PLANNED = {"hls": ("fpga", "HLS C++"), "rtl": ("fpga", "Verilog")}
+PLANNED = {"hls": ("fpga", "HLS C++")}
 
 _TARGETS: dict[str, Target] = {}
 

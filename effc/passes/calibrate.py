@@ -111,12 +111,22 @@ def calibrate_range(observer: Observer, name: str, kind: str) -> tuple[float, fl
     raise EffcError(f"unknown calibrator '{kind}'; choose one of {', '.join(CALIBRATORS)}")
 
 
+#: Activation magnitudes above this are refused: an output scale of 1e30 / 255 times
+#: TFLite's 2**20 Add/Sub left shift still fits float32 (3.4e38), a larger one does not.
+MAX_ACTIVATION = 1e30
+
+
 def choose_quant(lo: float, hi: float) -> QuantParams:
     """Asymmetric int8 parameters for [lo, hi] (0 always exactly representable)."""
     lo, hi = min(0.0, float(lo)), max(0.0, float(hi))
     if not np.isfinite(lo) or not np.isfinite(hi):
         raise EffcError("calibration produced a non-finite activation range; check the "
                         "calibration data for NaN or inf")
+    if max(-lo, hi) > MAX_ACTIVATION:
+        raise EffcError(f"calibration saw an activation of magnitude {max(-lo, hi):.3g}, beyond "
+                        f"{MAX_ACTIVATION:.0e} where int8 scales overflow float32 arithmetic; "
+                        "the float model overflows on this data: check the model or the "
+                        "calibration data")
     span = hi - lo
     if span < 1e-8:  # a constant (e.g. all-zero) tensor: any positive scale is exact
         span = 1.0

@@ -147,16 +147,22 @@ class Differential:
                      for k, v in self.calib.items()}
         self.report = Report()
 
+    def onnxruntime_finite_outputs(self) -> dict[str, np.ndarray]:
+        """onnxruntime's outputs, which must be finite: a random model that overflows
+        float32 (an Exp, a window over padding only giving -FLT_MAX) is not drawn again."""
+        ort_out = onnxruntime_outputs(self.rm.model, self.test, self.batches)
+        finite = all(np.isfinite(v).all() for v in ort_out.values())
+        if currently_in_test_context():
+            assume(finite)
+        assert finite, "onnxruntime's outputs are not finite"
+        return ort_out
+
     def check_float(self) -> None:
         """effc's float reference (imported, then compiled) against onnxruntime, and the
         float C library against effc's reference."""
         from effc.frontend.importer import load
 
-        ort_out = onnxruntime_outputs(self.rm.model, self.test, self.batches)
-        finite = all(np.isfinite(v).all() for v in ort_out.values())
-        if currently_in_test_context():
-            assume(finite)  # a random model that overflows float32 is not drawn again
-        assert finite, "onnxruntime's outputs are not finite"
+        ort_out = self.onnxruntime_finite_outputs()
         all_close(run_batches(load(self.path), self.test), ort_out,
                   "float reference vs onnxruntime", exact=False)
         compiled = compile_model(self.path, self.folder / "float",
@@ -227,13 +233,13 @@ class Differential:
         reference; int8 (both weight granularities) the integer reference bit-identical
         with the direct convolutions' (the pass is exact) and the C library with it, on
         the host, under ASan/UBSan and, with a board, under QEMU."""
+        ort_out = self.onnxruntime_finite_outputs()
         if board is None and expected(self.rm.features, "host_float"):
             compiled = compile_model(self.path, self.folder / "wino-float",
                                      CompileOptions(quantize="none", winograd="on"))
             assert "Winograd" in {n.op_type for n in compiled.graph.nodes}
             ref = run_batches(compiled.graph, self.test)
-            all_close(ref, onnxruntime_outputs(self.rm.model, self.test, self.batches),
-                      "Winograd float graph vs onnxruntime", exact=False)
+            all_close(ref, ort_out, "Winograd float graph vs onnxruntime", exact=False)
             all_close(with_host_library(compiled).run("host", self.test).values, ref,
                       "Winograd float host C vs reference", exact=False)
             if self.sanitizer is not None:

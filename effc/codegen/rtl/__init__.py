@@ -1,0 +1,1 @@
+"""The RTL target: effc's own programmable int8 accelerator in Verilog (target.py)."""
