@@ -23,7 +23,8 @@ STAGES = ("float ref", "int8 ref", "C float", "C int8", "HLS", "RTL")
 
 #: ONNX ops whose import produces other IR ops than the importer's class names.
 PRODUCES: dict[str, tuple[str, ...]] = {
-    "Gemm": ("Dense", "MatMul"), "MatMul": ("Dense", "MatMul"),
+    "Gemm": ("Dense", "MatMul"), "MatMul": ("Dense", "MatMul"),  # either one
+    "Mean": ("Add", "Mul"),  # a chain of Add and a Mul by 1/n
     "BatchNormalization": ("Conv",),  # folded, or a depthwise 1x1 Conv
     "QLinearConv": ("Conv",), "ConvInteger": ("Conv",), "QLinearMatMul": ("Dense",),
     "MatMulInteger": ("Dense",), "com.microsoft.QGemm": ("Dense",),
@@ -49,6 +50,9 @@ LIMITS: dict[str, str] = {
     "LSTM": "int8: TFLM's integer LSTM (default activations, no peepholes, clip, "
             "input_forget, Y_c output or shorter sequences)",
     "GRU": "int8: effc's exact scheme (default activations, no clip or shorter sequences)",
+    "Relu": "RTL: fused into the layer before it", "Clip": "RTL: fused into the layer before it",
+    "Add": "RTL: of two values (residual), no constant operand", "Sum": "as Add",
+    "Gemm": "RTL: constant weights (a Dense layer)", "MatMul": "RTL: constant weights",
     "ReduceLogSumExp": "no C kernel", "Div": "int8: a constant divisor (a Mul by its "
                                                      "reciprocal)",
     "LogSoftmax": "float reference only", "Dropout": "inference mode (training refused)",
@@ -83,17 +87,33 @@ def _c_int8(ir: str) -> bool:
     return ir in all_calls() and _int8_ref(ir)
 
 
+#: The targets this file knows how to fill columns for (a test fails on any other).
+KNOWN_TARGETS = {"c": ("C float", "C int8"), "rtl": ("RTL",)}
+#: Activations the int8 passes fuse into the layer before them (the RTL runs them there).
+FUSED = {"Relu", "Clip"}
+
+
+def _rtl(ir: str) -> bool:
+    """Does the RTL target run an int8 node of ``ir`` (a layer of its accelerator, or
+    an op at the model's boundary it runs around the accelerator)?"""
+    from effc.codegen.rtl.layers import ACCEL, HEAD, TAIL
+
+    return ir in ACCEL | HEAD | TAIL | FUSED and _int8_ref(ir)
+
+
 def stages(onnx_op: str) -> dict[str, bool]:
-    """Which stages run the ONNX op (every IR op its import produces runs there)."""
+    """Which stages run the ONNX op: every IR op its import produces runs there (the
+    RTL: a Gemm or MatMul with constant weights, a Dense layer)."""
     if onnx_op in ALWAYS_FOLDED:
-        return dict.fromkeys(STAGES[:4], True) | {"HLS": False, "RTL": False}
+        return dict.fromkeys(STAGES[:4], True) | {"HLS": False, "RTL": True}
     irs = _ir_ops(onnx_op)
     quant = onnx_op in QUANTIZATION
     return {"float ref": all(_float_ref(i) for i in irs),
             "int8 ref": all(_int8_ref(i) for i in irs),
             "C float": all(_c_float(i) for i in irs) and not quant,
             "C int8": all(_c_int8(i) for i in irs),
-            "HLS": False, "RTL": False}
+            "HLS": False, "RTL": (any if onnx_op in ("Gemm", "MatMul") else all)(
+                _rtl(i) for i in irs)}
 
 
 def render() -> str:
@@ -108,8 +128,11 @@ def render() -> str:
         "Stages: the float reference (`--quantize none`), the int8 reference",
         "(post-training quantization or a quantized model, TFLite Micro's integer",
         "arithmetic where TFLite has the op), the C library's float and int8 kernels",
-        "(host and Cortex-M). effc has no HLS or RTL backend yet: those columns are",
-        "empty for every op. A stage that cannot run a node refuses it in one line.",
+        "(host and Cortex-M), and the RTL target (int8 only: the layers of its",
+        "accelerator, Conv, Dense, pools and Add with Relu/Clip fused, and Softmax,",
+        "Quantize/Dequantize and layout ops at the model's boundary; docs/rtl-backend.md).",
+        "effc has no HLS backend yet: its column is empty. A stage that cannot run a",
+        "node refuses it in one line.",
         "",
         "*Conformance*: onnx's backend test cases (node, pytorch-converted and",
         "pytorch-operator) through the float reference, passed of those in scope;",
