@@ -194,7 +194,7 @@ def to_channels_last(b: Builder, x: Value) -> Value:
 def conv_head(draw: Draw, b: Builder, x: Value) -> Value:
     """The end of a conv stage: to a vector, or an output of any layout or shape."""
     kind = pick(draw, ("vector", "vector", "nchw", "nhwc", "pointwise", "reshape", "flatten",
-                       "reduce", "recurrent"))
+                       *(k for k in ("reduce", "recurrent") if enabled(f"{k}_head"))))
     if kind == "vector":
         return to_vector(draw, b, x)
     if kind in ("reduce", "recurrent"):
