@@ -7,9 +7,9 @@ inference (exact guest instructions counted by effc's QEMU TCG plugin between
 the harness markers, not cycles), instructions per MAC, flash, static RAM,
 arena against its layer-by-layer lower bound, and the painted-stack peak.
 Also the per-layer breakdown of the KWS DS-CNN, and with --write the Winograd
-section (bench/bench_resnet_winograd.py) and issue 17's models
-(bench/bench_issue17.py). Every output is checked bit-exact against the effc
-integer reference before a figure is recorded.
+section (bench/bench_resnet_winograd.py), issue 17's models (bench/bench_issue17.py)
+and the HLS section (bench/bench_hls.py). Every output is checked bit-exact against
+the effc integer reference before a figure is recorded.
 """
 
 from __future__ import annotations
@@ -123,12 +123,14 @@ def main() -> None:
                       f"{r['stack_bytes']:,}")
     Console().print(table)
     if args.write:
+        from bench.bench_hls import replace_section
+        from bench.bench_hls import report as hls_report
         from bench.bench_issue17 import markdown as issue17
         from bench.bench_issue17 import measure as measure_issue17
         from bench.bench_resnet_winograd import report
 
-        args.write.write_text(markdown(args.board, rows, layers, report()) + "\n"
-                              + issue17(measure_issue17()))
+        text = markdown(args.board, rows, layers, report()) + "\n" + issue17(measure_issue17())
+        args.write.write_text(replace_section(text, hls_report()))
         Console().print(f"wrote {args.write}")
 
 

@@ -53,13 +53,19 @@ class Artifact:
         return load_board(self.manifest["board"])
 
 
+def section(artifact: Artifact, key: str, what: str, fix: str) -> dict[str, Any]:
+    """The manifest's section ``key`` (a target's), or the one-line error naming ``what``
+    the folder lacks and the compile that ``fix``-es it."""
+    info = artifact.manifest.get(key)
+    if not info:
+        raise EffcError(f"'{artifact.folder}' holds no {what}; {fix}")
+    return info
+
+
 def c_library(artifact: Artifact) -> dict[str, Any]:
     """The manifest's "c" section: the generated library (one-line error without it)."""
-    info = artifact.manifest.get("c")
-    if not info:
-        raise EffcError(f"'{artifact.folder}' holds no C code; compile with --board NAME "
-                        "(e.g. --board mps2-an386)")
-    return info
+    return section(artifact, "c", "C code", "compile with --board NAME (e.g. --board "
+                   "mps2-an386)")
 
 
 def entry_ports(artifact: Artifact) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

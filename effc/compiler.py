@@ -7,6 +7,7 @@ OUTDIR layout:
   ir/          the IR the reference engine runs (graph.json + weights.npz)
   board.toml   with --board: the board's file (a user's own board file too)
   c/, firmware/  with an MCU board: the C library and the firmware (effc/codegen/c/target.py)
+  hls/         with --target hls (FPGA boards): the HLS C++ project (effc/codegen/hls/target.py)
   .effc-outdir the marker listing every file effc wrote (effc/outdir.py)
 
 Every path in effc.json is relative to OUTDIR: the folder can be moved.
@@ -24,7 +25,7 @@ import numpy as np
 
 from effc.artifact import BOARD_FILE, MANIFEST, Artifact
 from effc.boards import load_board
-from effc.codegen import get_target
+from effc.codegen import Target, check_target_options, get_target
 from effc.engines import EngineResult, get_engine
 from effc.errors import EffcError
 from effc.ir import Graph
@@ -48,7 +49,8 @@ class CompileOptions:
     name: str | None = None
     prune: dict[str, Any] | None = None  # prune_graph keywords + "fit_board" (effc/cli/prune.py)
     force: bool = False  # reuse an OUTDIR holding files effc did not write
-    verify: bool = True  # with a board: the host build against the reference (effc/verify.py)
+    verify: bool = True  # with a board: the build against the reference (effc/verify.py)
+    fps: float | None = None  # --target hls: inferences/s to reach (default: the fastest fit)
     winograd: str = "off"  # "auto", "on" or "off" (effc/passes/winograd.py)
 
 
@@ -71,6 +73,7 @@ def compile_model(model: str | Path, outdir: str | Path,
                         "'effc boards')")
     board = load_board(options.board) if options.board else None
     target = get_target(board, options.target) if board else None
+    target_options = check_target_options(target, board, options)
     graph = load(model, parse_input_shapes(options.input_shapes))
     if options.name:
         graph.name = model_symbol(options.name, "--name")
@@ -117,9 +120,9 @@ def compile_model(model: str | Path, outdir: str | Path,
         manifest["winograd"] = winograd_report(graph, options.winograd)
     if target is not None:
         out.write(BOARD_FILE, board.source.read_bytes())
-        manifest.update(target.emit(graph, board, out))
+        manifest.update(target.emit(graph, board, out, **target_options))
         manifest |= {"target": target.name, "board_kind": board.kind}
-        _self_check(CompiledModel(out.root, graph, manifest), options, out)
+        _self_check(CompiledModel(out.root, graph, manifest), target, options, out)
     # Last, so that a folder without effc.json is one whose compile did not finish.
     out.write("report.md", report_text(manifest))
     out.write(MANIFEST, json.dumps(manifest, indent=1) + "\n")
@@ -160,18 +163,22 @@ def check_finite_constants(graph: Graph) -> None:
                         "inf): fix the model's constants")
 
 
-def _self_check(compiled: CompiledModel, options: CompileOptions, out: OutDir) -> None:
-    """Record the self-check in the manifest. On failure report.md says so and there
-    is no effc.json (the compile did not finish); then the one-line error."""
+def _self_check(compiled: CompiledModel, target: Target, options: CompileOptions,
+                out: OutDir) -> None:
+    """Write the target's test vectors, if it has them, and record the self-check in the
+    manifest. On failure report.md says so and there is no effc.json (the compile did
+    not finish); then the one-line error."""
     from effc.report import report_text
-    from effc.verify import verify_host
+    from effc.verify import verify_build, write_vectors
 
     manifest = compiled.manifest
+    if target.vectors is not None:
+        write_vectors(compiled, options.calib, target.vectors, manifest[target.name], out)
     if not options.verify:
         manifest["verification"] = {"skipped": "--no-verify"}
         return
     try:
-        manifest["verification"] = verify_host(compiled, options.calib)
+        manifest["verification"] = verify_build(compiled, options.calib, target.check_engine)
     except EffcError as exc:
         manifest["verification"] = {"failed": str(exc)}
         out.write("report.md", report_text(manifest))

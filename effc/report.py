@@ -49,6 +49,9 @@ def report_text(manifest: dict[str, Any]) -> str:
         lines += ["", "## Memory", "",
                   f"- arena: {memory['arena_bytes']:,} bytes "
                   f"(layer-by-layer lower bound {memory['lower_bound_bytes']:,})"]
+    section = manifest.get(manifest.get("target", ""))
+    if isinstance(section, dict) and "report" in section:  # the target's own table
+        lines += ["", f"## {section['report_title']}", "", section["report"].rstrip()]
     rtl = manifest.get("rtl")
     if rtl:
         lines += _rtl_lines(rtl)
@@ -56,9 +59,8 @@ def report_text(manifest: dict[str, Any]) -> str:
     if check:
         lines += ["", "## Self-check", ""]
         if "differing_values" in check:
-            what = "host build" if check.get("engine", "host") == "host" else \
-                f"{check['engine']} simulation"
-            lines.append(f"- {what} vs the {check['compared_with']} on {check['inputs']}: "
+            lines.append(f"- {check.get('checked', 'host build')} vs the "
+                         f"{check['compared_with']} on {check['inputs']}: "
                          f"{check['differing_values']} of {check['output_values']:,} output "
                          f"values differ ({check['criterion']})")
         elif "skipped" in check:

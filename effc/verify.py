@@ -1,18 +1,21 @@
-"""The compile-time self-check: the generated C, built for the host, against the reference.
+"""The compile-time self-check: the generated code, built here, against the reference.
 
-``effc compile --board`` (``compile_model`` with a board) builds the generated
-library for the host (the same cached build ``--engine host`` then loads) and
-runs it on up to ``SAMPLES`` calibration samples, or on ``SAMPLES`` seeded
-random inputs when there are none (QDQ and float models). An int8 core must
-match the integer reference bit for bit; a float core must stay within
-``FLOAT_RTOL`` of the float reference, measured against the largest reference
-magnitude (float32 C with its own summation order and expf/tanhf against
-numpy's float64 math: digits, KWS and the hls4ml models stay below 1e-5).
+``effc compile --board`` (``compile_model`` with a board) runs the target's
+check engine (the C target: the library built for the host, the same cached
+build ``--engine host`` then loads; the HLS target: the C simulation) on up to
+``SAMPLES`` calibration samples, or on ``SAMPLES`` seeded random inputs when
+there are none (QDQ and float models). An int8 core must match the integer
+reference bit for bit; a float core must stay within ``FLOAT_RTOL`` of the
+float reference, measured against the largest reference magnitude (float32 C
+with its own summation order and expf/tanhf against numpy's float64 math:
+digits, KWS and the hls4ml models stay below 1e-5). A target whose project
+has its own testbench gets the same inputs and the reference's outputs as
+test vectors (``write_vectors``).
 
 On a mismatch the compile fails with one line naming the first layer whose
-output differs: the host build defined ``EFFC_HOST_TRACE``, so a hook gets
-every layer's output, which is compared with the reference's intermediate
-values (``run_graph(..., keep=True)``).
+output differs, where the engine can trace every layer (the host build
+defined ``EFFC_HOST_TRACE``, so a hook gets every layer's output, which is
+compared with the reference's intermediate values, ``run_graph(..., keep=True)``).
 """
 
 from __future__ import annotations
@@ -22,9 +25,11 @@ from typing import Any
 import numpy as np
 
 from effc.artifact import Artifact
-from effc.engines import get_engine
+from effc.codegen import Vectors, split_core
+from effc.engines import Engine, get_engine
 from effc.errors import EffcError
 from effc.ir import Graph
+from effc.outdir import OutDir
 from effc.reference import run_batches, run_graph
 from effc.reference.interpreter import inference_count, inference_feeds
 
@@ -94,12 +99,12 @@ def _differs(got: np.ndarray, ref: np.ndarray, exact: bool) -> np.ndarray:
     return (got != ref) if exact else ~_float_close(got, ref)
 
 
-def first_differing_layer(compiled: Artifact, feeds: dict[str, np.ndarray], exact: bool
-                          ) -> tuple[dict[str, Any], int, int] | None:
-    """(manifest layer, differing values, layer size) of the first layer whose host
-    output differs from the reference on one inference's ``feeds``; None when every
-    layer agrees."""
-    trace = get_engine("host").trace
+def first_differing_layer(compiled: Artifact, feeds: dict[str, np.ndarray], exact: bool,
+                          engine: str = "host") -> tuple[dict[str, Any], int, int] | None:
+    """(manifest layer, differing values, layer size) of the first layer whose output
+    on ``engine`` (one that traces, the host) differs from the reference on one
+    inference's ``feeds``; None when every layer agrees."""
+    trace = get_engine(engine).trace
     assert trace is not None
     values = run_graph(compiled.graph, feeds, keep=True)
     layers = {layer["index"]: layer for layer in compiled.manifest["c"]["layers"]}
@@ -113,41 +118,57 @@ def first_differing_layer(compiled: Artifact, feeds: dict[str, np.ndarray], exac
     return None
 
 
-def verify_host(compiled: Artifact, calib: Any = None) -> dict[str, Any]:
-    """Run the self-check; return its manifest entry or raise the one-line EffcError."""
+def write_vectors(compiled: Artifact, calib: Any, vectors: Vectors, section: dict[str, Any],
+                  out: OutDir) -> None:
+    """The self-check's inputs and, for each inference, every tensor of the integer
+    reference, handed to the target's ``vectors`` (its project's test vectors)."""
     graph = compiled.graph
-    rtl = "rtl" in compiled.manifest
-    engine = "verilator" if rtl else "host"
-    exact = rtl or compiled.manifest["c"]["core_dtype"] == "int8"
+    feeds, _ = verification_inputs(compiled, calib)
+    values = [run_graph(graph, inference_feeds(graph, feeds, i), keep=True)
+              for i in range(inference_count(graph, feeds))]
+    vectors(section, out, values)
+
+
+def _where(compiled: Artifact, engine: Engine, feeds: dict[str, np.ndarray], exact: bool
+           ) -> str:
+    """Where an inference first differs: the layer, if the engine traces every layer."""
+    if engine.trace is None:
+        return f"the {engine.name} engine does not trace single layers"
+    found = first_differing_layer(compiled, feeds, exact, engine.name)
+    if found is None:
+        return "every layer agrees, so the float interface (quantize/dequantize) differs"
+    layer, count, layer_size = found
+    return (f"the first differing layer is {layer['index']} '{layer['node']}' "
+            f"({layer['op']}, kernel {layer['kernel']}): {count} of {layer_size} values")
+
+
+def verify_build(compiled: Artifact, calib: Any = None, engine_name: str = "host"
+                 ) -> dict[str, Any]:
+    """Run the self-check on ``engine_name`` (the target's check engine); return its
+    manifest entry or raise the one-line EffcError."""
+    graph = compiled.graph
+    engine = get_engine(engine_name)
+    label = engine.label or engine.name
+    exact = graph.tensors[split_core(graph).inputs[0].core].dtype == "int8"
     feeds, source = verification_inputs(compiled, calib)
     ref = run_batches(graph, feeds)
-    got = get_engine(engine).run(compiled, feeds, False).values
+    got = engine.run(compiled, feeds, False).values
     differing = sum(int(np.count_nonzero(_differs(got[n], ref[n], exact))) for n in ref)
     size = sum(int(v.size) for v in ref.values())
     what = "integer reference" if exact else "float reference"
-    result = {"engine": engine, "inputs": source, "samples": inference_count(graph, feeds),
-              "compared_with": what,
+    result = {"engine": engine.name, "checked": label, "inputs": source,
+              "samples": inference_count(graph, feeds), "compared_with": what,
               "criterion": "bit-exact" if exact else
-              f"|host - reference| <= {FLOAT_RTOL:g} * max(1, max |reference|)",
+              f"|{engine.name} - reference| <= {FLOAT_RTOL:g} * max(1, max |reference|)",
               "differing_values": differing, "output_values": size}
     if differing == 0:
         return result
-    if rtl:
-        raise EffcError(f"self-check failed: the Verilator simulation of the accelerator "
-                        f"differs from the integer reference in {differing} of {size} output "
-                        "values; this is an effc bug: please report it with the model, or "
-                        "compile with --no-verify")
     # the inference that produced the first difference, in the first differing output
     name = next(n for n in ref if np.any(_differs(got[n], ref[n], exact)))
     rows = np.nonzero(_differs(got[name], ref[name], exact))[0]
     chunk = int(rows[0]) // graph.tensors[name].shape[0]
-    found = first_differing_layer(compiled, inference_feeds(graph, feeds, chunk), exact)
-    where = "every layer agrees, so the float interface (quantize/dequantize) differs"
-    if found is not None:
-        layer, count, layer_size = found
-        where = (f"the first differing layer is {layer['index']} '{layer['node']}' "
-                 f"({layer['op']}, kernel {layer['kernel']}): {count} of {layer_size} values")
-    raise EffcError(f"self-check failed: the host build of the generated C differs from the "
+    where = _where(compiled, engine, inference_feeds(graph, feeds, chunk), exact)
+    raise EffcError(f"self-check failed: the {label} of the generated code differs from the "
                     f"{what}; {where} (sample {chunk}; {differing} of {size} output values "
                     "differ); this is an effc bug: please report it with the model, or compile "
                     "with --no-verify")

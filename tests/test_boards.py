@@ -156,10 +156,11 @@ def test_a_users_board_file_compiles_and_runs_under_qemu_from_a_moved_outdir(
 
 def test_targets_and_engines_are_registered_by_name() -> None:
     assert target_names() == ["c", "hls", "rtl"]
-    assert engine_names() == ["reference", "host", "icarus", "qemu", "verilator"]
+    assert engine_names() == ["reference", "hls", "host", "icarus", "qemu", "verilator"]
     assert get_target(load_board("mps2-an386")).name == "c"
+    assert get_target(load_board("pynq-z2")).name == "rtl"  # hls with --target hls
     assert get_engine("reference").runs_models and get_engine("host").trace is not None
-    with pytest.raises(EffcError, match=r"unknown engine 'nope'; choose reference, host, "
+    with pytest.raises(EffcError, match=r"unknown engine 'nope'; choose reference, hls, host, "
                                         r"icarus, qemu or verilator"):
         get_engine("nope")
 
@@ -169,18 +170,14 @@ def test_an_fpga_board_takes_the_rtl_target(tmp_path: Path) -> None:
     assert_one_line_error(effc("compile", str(DIGITS), "-o", out, "--board", "icebreaker",
                                "--target", "c"),
                           "the c target compiles for MCU boards", "'icebreaker' is an FPGA")
+    assert_one_line_error(effc("compile", str(DIGITS), "-o", out, "--board", "mps2-an386",
+                               "--target", "hls"),
+                          "the hls target compiles for FPGA boards", "'mps2-an386' is an MCU")
     assert not Path(out).exists()
     # the default target of an FPGA board is the RTL accelerator, which runs int8 models
     assert_one_line_error(effc("compile", str(DIGITS), "-o", out, "--board", "pynq-z2"),
                           "the RTL accelerator runs int8 models", "--calib")
     assert not (Path(out) / "effc.json").exists()
-
-
-@pytest.mark.parametrize(("target", "board"), [("hls", "pynq-z2"), ("hls", "mps2-an386")])
-def test_hls_is_not_available_yet(tmp_path: Path, target: str, board: str) -> None:
-    assert_one_line_error(effc("compile", str(DIGITS), "-o", str(tmp_path / "out"),
-                               "--board", board, "--target", target),
-                          f"target '{target}'", "not available yet", "choose one of c")
 
 
 def test_a_target_needs_a_board(tmp_path: Path) -> None:

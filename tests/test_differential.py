@@ -10,8 +10,9 @@ one-line error (``tests/differential/support.py`` says which target runs which
 feature).
 
 CI runs fixed seeds: ``HOST_MODELS`` models that run on the host engine,
-``QEMU_MODELS`` under QEMU and ``MIXED_MODELS`` from the whole distribution
-(refusals included), plus ``FRESH_MODELS`` from a fresh seed, which pytest
+``QEMU_MODELS`` under QEMU, ``HLS_MODELS`` as the HLS accelerator in C
+simulation and ``MIXED_MODELS`` from the whole distribution (refusals
+included), plus ``FRESH_MODELS`` from a fresh seed, which pytest
 prints in its header ("differential tests: fresh seed EFFC_DIFF_SEED=...") and
 a failure of the fresh run repeats. To replay it::
 
@@ -40,7 +41,7 @@ from tests.differential.sanitize import SanitizedHost
 from tests.differential.support import ALL, OPEN_BUGS, REFUSALS, SUPPORT, expected
 
 FIXED_SEED = 82024
-HOST_MODELS, QEMU_MODELS, MIXED_MODELS, FRESH_MODELS = 500, 50, 100, 40
+HOST_MODELS, QEMU_MODELS, MIXED_MODELS, FRESH_MODELS, HLS_MODELS = 500, 50, 100, 40, 60
 WINOGRAD_MODELS, WINOGRAD_QEMU_MODELS = 100, 25
 
 #: What ran this session: models per test and outcomes per target, features seen.
@@ -167,6 +168,22 @@ def test_random_models_with_winograd_under_qemu(rm: RandomModel, tmp_path_factor
                  for target, outcome in diff.report.outcomes.items())
 
 
+@pytest.mark.slow
+@seed(FIXED_SEED + 3)
+@_settings(HLS_MODELS)
+@given(rm=random_models())
+def test_random_models_on_hls(rm: RandomModel, tmp_path_factory) -> None:
+    """The int8 HLS accelerator in C simulation, both weight granularities, on models
+    from the whole distribution (the ones it cannot run must be refused)."""
+    folder = tmp_path_factory.mktemp("hls")
+    diff = Differential(rm, folder)
+    for weight_quant in WEIGHT_QUANTS:
+        diff.check_hls(weight_quant)
+    shutil.rmtree(folder)
+    TALLY["hls: models"] += 1
+    TALLY.update(f"hls: {target} {outcome}" for target, outcome in diff.report.outcomes.items())
+
+
 @pytest.mark.parametrize("case", [
     pytest.param(case, id=case.name, marks=[pytest.mark.xfail(strict=True, reason=case.xfail)]
                  if case.xfail else []) for case in CASES])
@@ -186,7 +203,7 @@ def test_support_table_is_consistent() -> None:
     refused; every open bug is a feature with a regression case."""
     for feature, targets in SUPPORT.items():
         assert targets <= ALL, feature
-        if targets & {"host_int8", "qemu_int8"}:
+        if targets & {"host_int8", "qemu_int8", "hls_int8"}:
             assert "ref_int8" in targets, feature
     restricted = {feature for feature, targets in SUPPORT.items() if targets != ALL}
     assert restricted == set(REFUSALS)
@@ -233,12 +250,13 @@ def test_fixed_seeds_ran_their_counts() -> None:
     filter or an exhausted search would silently run fewer); the tallies per target
     print with -s."""
     ran = {tag: TALLY[f"{tag}: models"] for tag in ("host", "mixed", "qemu", "winograd",
-                                                    "winograd-qemu")}
+                                                    "winograd-qemu", "hls")}
     if not any(ran.values()):
         pytest.skip("the fixed-seed random tests did not run in this session")
     print("\n".join(f"{key}: {count}" for key, count in sorted(TALLY.items())))
     print("features:", dict(sorted(FEATURES.items())))
     wanted = {"host": HOST_MODELS, "mixed": MIXED_MODELS, "qemu": QEMU_MODELS,
-              "winograd": WINOGRAD_MODELS, "winograd-qemu": WINOGRAD_QEMU_MODELS}
+              "winograd": WINOGRAD_MODELS, "winograd-qemu": WINOGRAD_QEMU_MODELS,
+              "hls": HLS_MODELS}
     for tag, count in ran.items():
         assert count == 0 or count >= wanted[tag], (tag, count)

@@ -29,8 +29,12 @@ def add_compile_arguments(p: argparse.ArgumentParser) -> None:
                         "--board alone means the default, mps2-an386; or the path of a board "
                         "file such as ./myboard.toml")
     p.add_argument("--target", choices=target_names(), default=None,
-                   help="what to generate for the board: c (MCU boards), hls or rtl (FPGA "
-                        "boards; not available yet); default: the target of the board's kind")
+                   help="what to generate for the board: c (MCU boards), hls (FPGA boards: an "
+                        "HLS C++ dataflow accelerator) or rtl (FPGA boards; not available "
+                        "yet); default: the target of the board's kind")
+    p.add_argument("--fps", type=float, default=None, metavar="N",
+                   help="--target hls: the cheapest folding reaching N inferences/s at the "
+                        "board's clock (default: the fastest folding that fits the board)")
     p.add_argument("--name", default=None,
                    help="C symbol prefix, also the file names and header guard: ASCII letters, "
                         "digits and _, not effc_* (default: the model's stem made such a name)")
@@ -42,7 +46,8 @@ def add_compile_arguments(p: argparse.ArgumentParser) -> None:
                         "calibrated on QEMU instruction counts predicts it faster) or off "
                         "(default; the transformed weights take 3.6x the flash)")
     p.add_argument("--no-verify", dest="verify", action="store_false",
-                   help="with --board, skip the self-check (the library built for the host "
+                   help="with --board, skip the self-check (the library built for the host, "
+                        "or the HLS C simulation, "
                         "against the reference on the calibration samples or 8 random inputs)")
     add_prune_arguments(p)
 
@@ -53,15 +58,17 @@ def compile_from_args(args: argparse.Namespace) -> int:
                              input_shapes=args.input_shape,
                              board=args.board, target=args.target, name=args.name,
                              prune=prune_options_from_args(args), force=args.force,
-                             verify=args.verify, winograd=args.winograd)
+                             verify=args.verify, winograd=args.winograd, fps=args.fps)
     compiled = compile_model(args.model, args.output, options)
     m = compiled.manifest
     print(f"compiled {m['name']} ({m['quantize']}): {m['summary']['macs']:,} MACs, "
           f"{m['summary']['params']:,} params -> {args.output}")
+    section = m.get(m.get("target", ""))
+    if isinstance(section, dict) and "summary_line" in section:
+        print(f"{m['target']}: {section['summary_line']}")
     check = m.get("verification", {})
     if "differing_values" in check:
-        what = "host build" if check.get("engine", "host") == "host" else \
-            f"{check['engine']} simulation"
-        print(f"self-check: {what} vs the {check['compared_with']} on {check['inputs']}: "
+        print(f"self-check: {check['checked']} vs the {check['compared_with']} on "
+              f"{check['inputs']}: "
               f"{check['differing_values']} differing values ({check['criterion']})")
     return 0

@@ -54,12 +54,14 @@ class Engine:
     """``run(artifact, x, profile)``: every output of the inferences in ``x`` (profile:
     per-layer measurements, where the engine makes them). ``runs_models``: it also runs a
     model that was not compiled (from its graph alone). ``trace(artifact, feeds)``: one
-    inference's output of every layer as (layer index, bytes), where the engine can."""
+    inference's output of every layer as (layer index, bytes), where the engine can.
+    ``label``: what it runs, as the self-check names it."""
 
     name: str
     run: Callable[[Artifact, Feeds, bool], EngineResult]
     runs_models: bool = False
     trace: Callable[[Artifact, dict[str, np.ndarray]], list[tuple[int, bytes]]] | None = None
+    label: str = ""  # what it runs, in the self-check's lines ("host build"); default: name
 
 
 _ENGINES: dict[str, Engine] = {}

@@ -110,4 +110,4 @@ def trace_host(compiled: Artifact, feeds: dict[str, np.ndarray]
     return seen
 
 
-register_engine(Engine("host", run_host, trace=trace_host))
+register_engine(Engine("host", run_host, trace=trace_host, label="host build"))

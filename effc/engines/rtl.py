@@ -111,5 +111,7 @@ def _run(engine: str, artifact: Artifact, x: Feeds, profile: bool) -> EngineResu
                         metrics)
 
 
-register_engine(Engine("verilator", lambda a, x, p: _run("verilator", a, x, p)))
-register_engine(Engine("icarus", lambda a, x, p: _run("icarus", a, x, p)))
+register_engine(Engine("verilator", lambda a, x, p: _run("verilator", a, x, p),
+                       label="verilator simulation"))
+register_engine(Engine("icarus", lambda a, x, p: _run("icarus", a, x, p),
+                       label="icarus simulation"))

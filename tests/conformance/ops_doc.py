@@ -88,7 +88,12 @@ def _c_int8(ir: str) -> bool:
 
 
 #: The targets this file knows how to fill columns for (a test fails on any other).
-KNOWN_TARGETS = {"c": ("C float", "C int8"), "rtl": ("RTL",)}
+KNOWN_TARGETS = {"c": ("C float", "C int8"), "hls": ("HLS",), "rtl": ("RTL",)}
+#: The int8 nodes the HLS target has a template for (effc/codegen/hls/layers_misc.py,
+#: make_layer; every int8 activation is a lookup table), and its boundary ops.
+HLS_OPS = {"Conv", "Dense", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool",
+           "Reshape", "Requantize", "Add", "Sub", "Mul", "PRelu", "Softmax", "Concat",
+           "Transpose", "Pad", "QuantizeLinear", "DequantizeLinear"}
 #: Activations the int8 passes fuse into the layer before them (the RTL runs them there).
 FUSED = {"Relu", "Clip"}
 
@@ -101,18 +106,23 @@ def _rtl(ir: str) -> bool:
     return ir in ACCEL | HEAD | TAIL | FUSED and _int8_ref(ir)
 
 
+def _hls(ir: str) -> bool:
+    return (ir in HLS_OPS or ir in ACTIVATIONS) and _int8_ref(ir)
+
+
 def stages(onnx_op: str) -> dict[str, bool]:
     """Which stages run the ONNX op: every IR op its import produces runs there (the
     RTL: a Gemm or MatMul with constant weights, a Dense layer)."""
     if onnx_op in ALWAYS_FOLDED:
-        return dict.fromkeys(STAGES[:4], True) | {"HLS": False, "RTL": True}
+        return dict.fromkeys(STAGES, True)
     irs = _ir_ops(onnx_op)
     quant = onnx_op in QUANTIZATION
     return {"float ref": all(_float_ref(i) for i in irs),
             "int8 ref": all(_int8_ref(i) for i in irs),
             "C float": all(_c_float(i) for i in irs) and not quant,
             "C int8": all(_c_int8(i) for i in irs),
-            "HLS": False, "RTL": (any if onnx_op in ("Gemm", "MatMul") else all)(
+            "HLS": (any if onnx_op in ("Gemm", "MatMul") else all)(_hls(i) for i in irs),
+            "RTL": (any if onnx_op in ("Gemm", "MatMul") else all)(
                 _rtl(i) for i in irs)}
 
 
@@ -131,8 +141,9 @@ def render() -> str:
         "(host and Cortex-M), and the RTL target (int8 only: the layers of its",
         "accelerator, Conv, Dense, pools and Add with Relu/Clip fused, and Softmax,",
         "Quantize/Dequantize and layout ops at the model's boundary; docs/rtl-backend.md).",
-        "effc has no HLS backend yet: its column is empty. A stage that cannot run a",
-        "node refuses it in one line.",
+        "The HLS target (int8 only: a streaming dataflow of the layers it has templates",
+        "for, every int8 activation as a lookup table; docs/hls-backend.md). A stage",
+        "that cannot run a node refuses it in one line.",
         "",
         "*Conformance*: onnx's backend test cases (node, pytorch-converted and",
         "pytorch-operator) through the float reference, passed of those in scope;",

@@ -272,6 +272,25 @@ class Differential:
                       f"int8 {weight_quant}: Winograd host C vs integer reference", exact=True)
             self.report.outcomes[f"winograd {target} {weight_quant}"] = "ran"
 
+    def check_hls(self, weight_quant: str) -> None:
+        """The HLS project's C simulation against the integer reference, bit for bit
+        (the compile for pynq-z2 with the HLS target runs its own self-check too)."""
+        if not expected(self.rm.features, "hls_int8"):
+            expect_refusal("hls_int8", self.rm, lambda: self.compile_hls(weight_quant))
+            self.report.outcomes[f"hls_int8 {weight_quant}"] = "refused"
+            return
+        compiled = self.compile_hls(weight_quant)
+        assert compiled.manifest["verification"]["differing_values"] == 0
+        all_close(compiled.run("hls", self.test).values,
+                  compiled.run("reference", self.test).values,
+                  f"int8 {weight_quant}: HLS C simulation vs integer reference", exact=True)
+        self.report.outcomes[f"hls_int8 {weight_quant}"] = "ran"
+
+    def compile_hls(self, weight_quant: str) -> CompiledModel:
+        return compile_model(self.path, self.folder / f"hls-{weight_quant}",
+                             CompileOptions(calib=self.calib, weight_quant=weight_quant,
+                                            board="pynq-z2", target="hls"))
+
     def check_effc_only(self) -> None:
         """For models onnxruntime refuses: the float and int8 C libraries on the host
         against effc's own reference."""
@@ -288,7 +307,7 @@ class Differential:
 
     def _self_check(self, compiled: CompiledModel) -> None:
         """The compile-time self-check agrees (it runs on every board compile)."""
-        from effc.verify import verify_host
+        from effc.verify import verify_build
 
-        result = verify_host(compiled, self.calib)
+        result = verify_build(compiled, self.calib)
         assert result["differing_values"] == 0 and re.match(r"\d+ calibration", result["inputs"])

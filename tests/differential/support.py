@@ -11,6 +11,7 @@ Targets:
   host_float  the float C library on the host (``--quantize none``)
   host_int8   the int8 C library on the host (per-tensor and per-channel weights)
   qemu_int8   the int8 firmware under QEMU
+  hls_int8    the int8 HLS dataflow accelerator for pynq-z2, in C simulation (g++)
 
 The float reference against onnxruntime runs every feature. ``OPEN_BUGS``
 lists features with a known wrong result: the generator does not draw them
@@ -20,7 +21,7 @@ then delete the line here and flip the regression's mark.
 
 from __future__ import annotations
 
-TARGETS = ("ref_int8", "host_float", "host_int8", "qemu_int8")
+TARGETS = ("ref_int8", "host_float", "host_int8", "qemu_int8", "hls_int8")
 ALL = frozenset(TARGETS)
 NONE: frozenset[str] = frozenset()
 INT8_REF_ONLY = frozenset({"ref_int8"})

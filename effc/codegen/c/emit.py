@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jinja2
 import numpy as np
 
+from effc.codegen import CoreSplit, Port, split_core
 from effc.codegen.c.dispatch import node_call
 from effc.codegen.c.kernels import Call
 from effc.codegen.c.scratch import scratch_bytes
@@ -32,66 +32,6 @@ from effc.version import __version__
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 CTYPES = {"int8": "int8_t", "int16": "int16_t", "int32": "int32_t", "float32": "float",
           "int64": "int64_t"}
-
-
-@dataclass
-class Port:
-    """One input or output of the generated library."""
-
-    name: str  # the graph's interface tensor
-    core: str  # the tensor ``<name>_run`` reads or writes
-    param: str  # its C parameter
-    converted: bool  # a boundary QuantizeLinear / DequantizeLinear between the two
-
-
-@dataclass
-class CoreSplit:
-    """The integer core of a graph between its float boundary nodes."""
-
-    nodes: list[Node]
-    inputs: list[Port]
-    outputs: list[Port]
-
-    @property
-    def float_wrapper(self) -> bool:
-        return any(p.converted for p in self.inputs + self.outputs)
-
-    def port_of(self, core: str) -> Port | None:
-        return next((p for p in self.inputs + self.outputs if p.core == core), None)
-
-
-def _param(kind: str, index: int, count: int) -> str:
-    return kind if count == 1 else f"{kind}{index}"
-
-
-def split_core(graph: Graph) -> CoreSplit:
-    """Each float input quantized by its only consumer, and each output dequantized
-    from an int8 value, is converted by ``<name>_run_float``; ``<name>_run`` takes
-    the core's int8 (or float, where nothing converts) values."""
-    boundary: set[int] = set()
-    used: set[str] = set()
-    inputs, outputs = [], []
-    for i, name in enumerate(graph.inputs):
-        consumers = graph.consumers(name)
-        q = consumers[0] if len(consumers) == 1 else None
-        converted = (q is not None and q.op_type == "QuantizeLinear"
-                     and q.outputs[0] not in graph.outputs)
-        core = q.outputs[0] if converted and q is not None else name
-        if converted and q is not None:
-            boundary.add(id(q))
-        used.add(core)
-        inputs.append(Port(name, core, _param("in", i, len(graph.inputs)), converted))
-    for i, name in enumerate(graph.outputs):
-        dq = graph.producer(name)
-        converted = (dq is not None and dq.op_type == "DequantizeLinear"
-                     and dq.inputs[0] not in used and dq.inputs[0] not in graph.inputs
-                     and dq.inputs[0] not in graph.outputs)
-        core = dq.inputs[0] if converted and dq is not None else name
-        if converted and dq is not None:
-            boundary.add(id(dq))
-        used.add(core)
-        outputs.append(Port(name, core, _param("out", i, len(graph.outputs)), converted))
-    return CoreSplit([n for n in graph.nodes if id(n) not in boundary], inputs, outputs)
 
 
 def c_float(value: float, what: str = "a float parameter") -> str:

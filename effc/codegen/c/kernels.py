@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from effc.codegen import broadcast
 from effc.errors import EffcError
 from effc.ir import Graph, Node
 
@@ -57,22 +58,6 @@ def _geometry(node: Node) -> dict[str, int]:
     return {"kh": kernel[0], "kw": kernel[1], "stride_h": strides[0], "stride_w": strides[1],
             "dilation_h": dil[0], "dilation_w": dil[1], "pad_top": pads[0], "pad_left": pads[1],
             "pad_bottom": pads[2], "pad_right": pads[3]}
-
-
-def broadcast(out_shape: tuple[int, ...], *in_shapes: tuple[int, ...]) -> dict[str, Any]:
-    """effc_broadcast: output dims (4, outermost first) and per-input element strides."""
-    if len(out_shape) > 4:
-        raise EffcError(f"broadcast over {len(out_shape)} dimensions; the C backend handles 4")
-    dims = [1] * (4 - len(out_shape)) + list(out_shape)
-    strides = []
-    for shape in in_shapes:
-        full = [1] * (4 - len(shape)) + list(shape)
-        step, s = 1, [0] * 4
-        for axis in range(3, -1, -1):
-            s[axis] = 0 if full[axis] == 1 and dims[axis] != 1 else step
-            step *= full[axis]
-        strides.append(s)
-    return {"dims": dims, "in1_strides": strides[0], "in2_strides": strides[1]}
 
 
 def _zp(graph: Graph, name: str) -> int:

@@ -111,4 +111,5 @@ def graph_op(graph: Graph, name: str) -> str:
 
 
 register_target(Target("rtl", "fpga", "Verilog accelerator (Verilator/Icarus, yosys, "
-                       "nextpnr-ice40)", emit))
+                       "nextpnr-ice40)", emit, check_engine="verilator",
+                       default=True))
