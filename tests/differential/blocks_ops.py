@@ -220,6 +220,8 @@ def matmul(draw: Draw, b: Builder, x: Value) -> Value:
     stack = (x.shape[1], w, k) if x.rank == 4 and draw(st.booleans()) else (w, k)
     weights = b.rng.standard_normal(stack) / np.sqrt(w)
     b.features.add("matmul_batched")
+    if len(stack) == 3:
+        b.features.add("matmul_weight_stack")  # one matrix per channel: a batched product
     return b.op("MatMul", [x.name, b.const(weights.astype(np.float32), "w")],
                 (*x.shape[:-1], k), f"by {list(stack)}")
 
