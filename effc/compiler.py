@@ -51,6 +51,7 @@ class CompileOptions:
     force: bool = False  # reuse an OUTDIR holding files effc did not write
     verify: bool = True  # with a board: the build against the reference (effc/verify.py)
     fps: float | None = None  # --target hls: inferences/s to reach (default: the fastest fit)
+    optimize: str | None = None  # --target c: "speed" (None) or "size" (effc/codegen/c/layouts.py)
     winograd: str = "off"  # "auto", "on" or "off" (effc/passes/winograd.py)
 
 

@@ -48,7 +48,9 @@ def report_text(manifest: dict[str, Any]) -> str:
     if memory:
         lines += ["", "## Memory", "",
                   f"- arena: {memory['arena_bytes']:,} bytes "
-                  f"(layer-by-layer lower bound {memory['lower_bound_bytes']:,})"]
+                  f"(layer-by-layer lower bound {memory['lower_bound_bytes']:,}: "
+                  f"activations {memory.get('activations_lower_bound_bytes', 0):,} and "
+                  f"kernel scratch; the largest scratch {memory.get('scratch_peak_bytes', 0):,})"]
     section = manifest.get(manifest.get("target", ""))
     if isinstance(section, dict) and "report" in section:  # the target's own table
         lines += ["", f"## {section['report_title']}", "", section["report"].rstrip()]

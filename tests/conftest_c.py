@@ -419,7 +419,7 @@ def dense_case(name: str, seed: int, *, batches: int, fin: int, fout: int,
                                 "shift": s},
                 [("effc_dense_params", "p", params), quant, ("effc_dense_dims", "d", dims)],
                 f"{fn}(&s, &p, &q, &d, @input, @weights, @bias, y)", (batches, fout),
-                scratch="effc_dense_s8_scratch_size(&d)",
+                scratch="effc_dense_s8_scratch_size(&p, &d)",
                 meta={"izp": izp, "ozp": ozp, "act": act})
 
 

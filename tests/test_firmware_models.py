@@ -48,6 +48,11 @@ def test_profile_splits_instructions_per_layer(tmp_path_factory) -> None:
     per_layer = result.metrics["per_layer_instructions"]
     assert np.array_equal(result.outputs, expected[:1])
     assert sum(per_layer.values()) == result.metrics["instructions"]
+    # the cycle model: per layer, summing to the whole; cycles exceed instructions on the M4
+    rows = result.metrics["profile"]
+    assert sum(r["cycles_estimate"] for r in rows) == result.metrics["cycles_estimate"]
+    assert all(r["cycles_estimate"] >= r["instructions"] for r in rows)
+    assert result.metrics["cycle_model"]["core"] == "cortex-m4"
     assert len([k for k in per_layer if int(k) >= 0]) == len(
         [c for c in model.manifest["summary"]["layers"] if c["op"] != "Reshape"])
 
@@ -72,7 +77,8 @@ def test_qemu_engine_via_cli_reports_json(tmp_path_factory, tmp_path) -> None:
     import json
 
     report = json.loads(result.stdout)
-    for key in ("instructions", "flash_bytes", "ram_bytes", "arena_bytes", "stack_bytes", "macs"):
+    for key in ("instructions", "flash_bytes", "ram_bytes", "arena_bytes", "stack_bytes", "macs",
+                "cycles_estimate"):
         assert isinstance(report[key], int) and report[key] > 0
     assert np.array_equal(np.load(tmp_path / "y.npy"), expected[:3])
 
@@ -80,11 +86,16 @@ def test_qemu_engine_via_cli_reports_json(tmp_path_factory, tmp_path) -> None:
 def test_hardware_board_reports_fit(tmp_path) -> None:
     from effc.compiler import CompileOptions, compile_model
 
-    model = compile_model(model_path("kws_ref_model"), tmp_path / "kws",
-                          CompileOptions(board="stm32f746g-disco"))
-    fit = model.manifest["fit"]
-    assert 0 < fit["flash_bytes"] < 56 * 1024 < fit["flash_limit"]
-    assert fit["ram_bytes"] < fit["ram_limit"]
+    fits = {}
+    for optimize in ("speed", "size"):
+        model = compile_model(model_path("kws_ref_model"), tmp_path / optimize,
+                              CompileOptions(board="stm32f746g-disco", optimize=optimize))
+        fits[optimize] = fit = model.manifest["fit"]
+        assert model.manifest["optimize"] == optimize
+        assert 0 < fit["flash_bytes"] < fit["flash_limit"]
+        assert fit["ram_bytes"] < fit["ram_limit"]
+    # size keeps int8 weights; speed spends flash on int16 ones (fits the 1 MiB)
+    assert fits["size"]["flash_bytes"] < 48 * 1024 < fits["speed"]["flash_bytes"]
 
 
 def test_hardware_board_too_small_names_the_shortfall(tmp_path) -> None:

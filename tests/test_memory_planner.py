@@ -47,7 +47,19 @@ def test_chain_reuses_two_buffers() -> None:
     plan = plan_memory(g, {"t0", "t6"}, lambda n: 0, lambda n: False)
     assert plan.arena_bytes == 2 * 112  # two 16-aligned buffers ping-pong
     assert plan.lower_bound_bytes == plan.arena_bytes
+    assert plan.activations_lower_bound_bytes == plan.lower_bound_bytes  # no scratch
+    assert plan.scratch_peak_bytes == 0
     assert not _overlaps(plan, g)
+
+
+def test_scratch_is_reported_apart_from_the_activations() -> None:
+    g = _chain(6, 100)
+    plan = plan_memory(g, {"t0", "t6"}, lambda n: 40 if n.name == "n2" else 0,
+                       lambda n: False)
+    assert plan.scratch_peak_bytes == 48  # 16-aligned
+    assert plan.activations_lower_bound_bytes == 2 * 112
+    assert plan.lower_bound_bytes == 2 * 112 + 48
+    assert plan.activations_lower_bound_bytes <= plan.lower_bound_bytes <= plan.arena_bytes
 
 
 def test_inplace_chain_needs_one_buffer() -> None:

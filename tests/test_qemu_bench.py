@@ -2,9 +2,12 @@
 
 A hand-written int8 MLPerf Tiny KWS DS-CNN (random weights, realistic
 requantization) plus a 640->128 dense layer, one EFFC_LAYER marker per
-layer. Checks the outputs against the host build and the effc.quant.int8
-chain, then the instructions per MAC against the budgets. Run with -s to see
-the table:  .venv/bin/python -m pytest tests/test_qemu_bench.py -s
+layer, with prepared requantization records as the code generator emits
+them: at "speed" the convolutions and dense layers take the wide (int16)
+weight layouts, at "size" the int8 rows. Checks the outputs against the host
+build and the effc.quant.int8 chain, then the instructions per MAC against
+the budgets. Run with -s to see the tables:
+.venv/bin/python -m pytest tests/test_qemu_bench.py -s
 """
 
 from __future__ import annotations
@@ -14,9 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from effc.quant import int8 as q8
 from tests.conftest_c import RUNTIME_C, _c_array, rand_i8, rand_quant, require_tool
+from tests.prepared_cases import LAYOUTS, channel_records, wide_filter
 
 FIRMWARE = Path(__file__).resolve().parents[1] / "effc" / "firmware"
 KWS_MACS = 2_656_768
@@ -31,9 +36,20 @@ class Layer:
     c: str  # the C statement (uses the layer's arrays as <name>_<key>)
 
 
+def _prepared(name: str, wt: np.ndarray, b: np.ndarray, m: np.ndarray, s: np.ndarray,
+              layout: str) -> tuple[dict[str, np.ndarray], str, str, str]:
+    """Arrays, quant initializer, weight and bias arguments of a prepared layer."""
+    arrays = {"w": wt, "rq": channel_records(wt, b, m, s, -128, -128)}
+    quant = f"{{NULL, NULL, (const effc_channel_rq *){name}_rq}}"
+    if layout == "s8":
+        return arrays, quant, f"{name}_w", "NULL"
+    arrays["wide"] = wide_filter(layout, wt, arrays["rq"], -128)
+    return arrays, quant, f"{name}_wide", "NULL"
+
+
 def _conv(name: str, rng: np.random.Generator, kind: str, shape: tuple[int, int, int],
           cout: int, k: tuple[int, int], stride: int, pads: tuple[int, int, int, int],
-          src: str, dst: str) -> tuple[Layer, tuple[int, int, int]]:
+          src: str, dst: str, layout: str) -> tuple[Layer, tuple[int, int, int]]:
     h, w, cin = shape
     dw = kind == "dw"
     kin = 1 if dw else cin
@@ -42,8 +58,9 @@ def _conv(name: str, rng: np.random.Generator, kind: str, shape: tuple[int, int,
     b = rng.integers(-2000, 2000, cout).astype(np.int32)
     oh = (h + pads[0] + pads[2] - k[0]) // stride + 1
     ow = (w + pads[1] + pads[3] - k[1]) // stride + 1
+    arrays, quant, warg, barg = _prepared(name, wt, b, m, s, "s8" if dw else layout)
     ptype = "effc_dw_conv_params" if dw else "effc_conv_params"
-    extra = ".depth_multiplier = 1, " if dw else ""
+    extra = ".depth_multiplier = 1, " if dw else f".filter_layout = {LAYOUTS[layout]}, "
     fn = "effc_dw_conv_s8" if dw else "effc_conv_s8"
     size = "effc_dw_conv_s8_scratch_size" if dw else "effc_conv_s8_scratch_size"
     c = f"""{{
@@ -51,41 +68,47 @@ def _conv(name: str, rng: np.random.Generator, kind: str, shape: tuple[int, int,
             .pad_left = {pads[1]}, .dilation_h = 1, .dilation_w = 1, {extra}
             .input_zero_point = -128, .output_zero_point = -128,
             .activation_min = -128, .activation_max = 127}};
-        const effc_per_channel_quant q = {{{name}_m, {name}_s}};
+        const effc_per_channel_quant q = {quant};
         const effc_dims di = {{1, {h}, {w}, {cin}}}, f = {{{cout}, {k[0]}, {k[1]}, {kin}}},
             o = {{1, {oh}, {ow}, {cout}}};
         effc_scratch s = {{scratch, {size}(&p, &di, &f, &o)}};
         if (s.size > sizeof scratch) return -1;
-        rc |= {fn}(&s, &p, &q, &di, {src}, &f, {name}_w, {name}_b, &o, {dst});
+        rc |= {fn}(&s, &p, &q, &di, {src}, &f, {warg}, {barg}, &o, {dst});
     }}"""
     macs = oh * ow * cout * k[0] * k[1] * kin
-    return Layer(name, kind, macs, {"w": wt, "m": m, "s": s, "b": b}, c), (oh, ow, cout)
+    return Layer(name, kind, macs, {**arrays, "m": m, "s": s, "b": b}, c), (oh, ow, cout)
 
 
-def _fc(name: str, rng: np.random.Generator, fin: int, fout: int, src: str, dst: str
-        ) -> Layer:
+def _fc(name: str, rng: np.random.Generator, fin: int, fout: int, src: str, dst: str,
+        layout: str) -> Layer:
     wt = rand_i8(rng, (fout, fin), -127, 127)
     m, s = rand_quant(rng, fout, 0.01 / np.sqrt(fin))
     b = rng.integers(-2000, 2000, fout).astype(np.int32)
+    arrays, quant, warg, barg = _prepared(name, wt, b, m, s,
+                                          "wide4" if layout != "s8" else "s8")
     c = f"""{{
-        const effc_dense_params p = {{-128, -128, -128, 127}};
-        const effc_per_channel_quant q = {{{name}_m, {name}_s}};
+        const effc_dense_params p = {{-128, -128, -128, 127, {LAYOUTS["wide4"] if layout != "s8" else 0}}};
+        const effc_per_channel_quant q = {quant};
         const effc_dense_dims d = {{1, {fin}, {fout}}};
-        effc_scratch s = {{scratch, effc_dense_s8_scratch_size(&d)}};
-        rc |= effc_dense_per_channel_s8(&s, &p, &q, &d, {src}, {name}_w, {name}_b, {dst});
+        effc_scratch s = {{scratch, effc_dense_s8_scratch_size(&p, &d)}};
+        rc |= effc_dense_per_channel_s8(&s, &p, &q, &d, {src}, {warg}, {barg}, {dst});
     }}"""
-    return Layer(name, "fc", fin * fout, {"w": wt, "m": m, "s": s, "b": b}, c)
+    return Layer(name, "fc", fin * fout, {**arrays, "m": m, "s": s, "b": b}, c)
 
 
-def kws_layers(seed: int = 0) -> list[Layer]:
-    """DS-CNN (MLPerf Tiny KWS) on a 49x10x1 input, then the 640->128 dense."""
+def kws_layers(seed: int = 0, layout: str = "wide2") -> list[Layer]:
+    """DS-CNN (MLPerf Tiny KWS) on a 49x10x1 input, then the 640->128 dense;
+    ``layout`` "wide2" (speed) or "s8" (size)."""
     rng = np.random.default_rng(seed)
     layers, shape = [], (49, 10, 1)
-    first, shape = _conv("conv1", rng, "conv", shape, 64, (10, 4), 2, (4, 1, 5, 1), "in", "a")
+    first, shape = _conv("conv1", rng, "conv", shape, 64, (10, 4), 2, (4, 1, 5, 1), "in", "a",
+                         layout)
     layers.append(first)
     for i in range(4):
-        dw, shape = _conv(f"dw{i}", rng, "dw", shape, 64, (3, 3), 1, (1, 1, 1, 1), "a", "b")
-        pw, shape = _conv(f"pw{i}", rng, "pw", shape, 64, (1, 1), 1, (0, 0, 0, 0), "b", "a")
+        dw, shape = _conv(f"dw{i}", rng, "dw", shape, 64, (3, 3), 1, (1, 1, 1, 1), "a", "b",
+                          layout)
+        pw, shape = _conv(f"pw{i}", rng, "pw", shape, 64, (1, 1), 1, (0, 0, 0, 0), "b", "a",
+                          layout)
         layers += [dw, pw]
     layers.append(Layer("avgpool", "pool", 0, {}, """{
         const effc_pool_params p = {.filter_h = 25, .filter_w = 5, .stride_h = 25,
@@ -94,12 +117,12 @@ def kws_layers(seed: int = 0) -> list[Layer]:
         const effc_dims di = {1, 25, 5, 64}, o = {1, 1, 1, 64};
         rc |= effc_avg_pool_s8(&p, &di, a, &o, b);
     }"""))
-    layers.append(_fc("fc", rng, 64, 12, "b", "a"))
+    layers.append(_fc("fc", rng, 64, 12, "b", "a", layout))
     layers.append(Layer("softmax", "softmax", 0, {}, """{
         const effc_softmax_params p = {1518500250, 22, -248};
         rc |= effc_softmax_s8(&p, 1, 12, a, out);
     }"""))
-    layers.append(_fc("fc640", rng, 640, 128, "in640", "b"))
+    layers.append(_fc("fc640", rng, 640, 128, "in640", "b", layout))
     return layers
 
 
@@ -165,13 +188,14 @@ def _host_run(folder: Path, x: np.ndarray) -> np.ndarray:
     return out
 
 
-def test_kws_ds_cnn_instructions_per_mac(tmp_path: Path) -> None:
+@pytest.mark.parametrize("layout", ["wide2", "s8"], ids=["speed", "size"])
+def test_kws_ds_cnn_instructions_per_mac(layout: str, tmp_path: Path) -> None:
     require_tool("arm-none-eabi-gcc")
     require_tool("qemu-system-arm")
     from effc.engines.qemu import run_qemu
     from effc.toolchain.firmware import build_firmware
 
-    layers = kws_layers()
+    layers = kws_layers(layout=layout)
     assert sum(ly.macs for ly in layers[:-1]) == KWS_MACS
     _write_model(tmp_path / "model", layers)
     x = rand_i8(np.random.default_rng(1), (490,))

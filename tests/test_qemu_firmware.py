@@ -36,7 +36,7 @@ def _dense_model(folder: Path, body: str = "") -> dict[str, np.ndarray]:
     static int32_t scratch[256];
     const effc_dense_params p = {{.input_zero_point = 5, .output_zero_point = -7,
                                   .activation_min = -128, .activation_max = 127}};
-    const effc_per_channel_quant q = {{M, S}};
+    const effc_per_channel_quant q = {{M, S, NULL}};
     const effc_dense_dims d = {{1, {FIN}, {FOUT}}};
     effc_scratch sc = {{scratch, sizeof scratch}};
     EFFC_LAYER(7);

@@ -29,6 +29,7 @@ from tests.conftest_c import (
     unary_case,
 )
 from tests.kernel_cases_ops import ops_int8_cases, ops_int8_oracle
+from tests.prepared_cases import prepared_variants
 
 SAME_KWS = (4, 1, 5, 1)  # TF 'SAME' pads (top, left, bottom, right) of 10x4 s2 on 49x10
 
@@ -376,7 +377,7 @@ def int8_oracle(case: Case) -> np.ndarray:
     return expected
 
 
-CASES = int8_cases() + ops_int8_cases()
+CASES = int8_cases() + ops_int8_cases() + prepared_variants(int8_cases())
 
 
 @lru_cache(maxsize=1)

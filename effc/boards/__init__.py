@@ -69,6 +69,7 @@ class McuBoard(Board):
     uart: int | None
     stack_size: int
     qemu: QemuTarget | None  # None: hardware only
+    flash_wait_states: int = 0  # the cycle model's (docs/cycle-model.md)
 
     @property
     def runs_in_qemu(self) -> bool:
@@ -182,7 +183,9 @@ def _mcu(f: _Fields, common: dict[str, Any], path: Path) -> McuBoard:
                            check=lambda v: all(isinstance(x, str) for x in v))),
         flash=f.region("flash"), ram=f.region("ram"), uart=uart,
         stack_size=f.get("stack_size", int, "a positive whole number", 0x4000, lambda v: v > 0),
-        qemu=qemu)
+        qemu=qemu,
+        flash_wait_states=f.get("flash_wait_states", int, "a whole number >= 0", 0,
+                                lambda v: v >= 0))
 
 
 def _fpga(f: _Fields, common: dict[str, Any], path: Path) -> FpgaBoard:

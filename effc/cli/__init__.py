@@ -115,17 +115,23 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"{m['instructions']:,} instructions per inference ({m['instructions_per_mac']} "
               f"per MAC), flash {m['flash_bytes']:,} B, static RAM {m['ram_bytes']:,} B "
               f"(arena {m['arena_bytes']:,} B), stack {m['stack_bytes']:,} B")
+    if m.get("cycles_estimate"):
+        model = m["cycle_model"]
+        print(f"cycles_estimate {m['cycles_estimate']:,} on {model['core']} "
+              f"({model['flash_wait_states']} flash wait states; model and limits: "
+              f"{model['doc']})")
     if m.get("profile"):
         from rich.console import Console
         from rich.table import Table
 
         table = Table(title="instructions per layer (exact, first sample)")
-        for col in ("#", "op", "kernel", "MACs", "instructions", "instr/MAC"):
+        for col in ("#", "op", "kernel", "MACs", "instructions", "instr/MAC", "cycles est."):
             table.add_column(col, justify="left" if col in ("op", "kernel") else "right")
         for row in m["profile"]:
             per_mac = f"{row['instructions'] / row['macs']:.2f}" if row["macs"] else "-"
             table.add_row(str(row["index"]), row["op"], row["kernel"], f"{row['macs']:,}",
-                          f"{row['instructions']:,}", per_mac)
+                          f"{row['instructions']:,}", per_mac,
+                          f"{row['cycles_estimate']:,}" if row.get("cycles_estimate") else "-")
         Console().print(table)
     return 0
 

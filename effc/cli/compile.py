@@ -38,6 +38,10 @@ def add_compile_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--name", default=None,
                    help="C symbol prefix, also the file names and header guard: ASCII letters, "
                         "digits and _, not effc_* (default: the model's stem made such a name)")
+    p.add_argument("--optimize", choices=["speed", "size"], default=None,
+                   help="with --board: speed (default) gives convolutions and dense layers "
+                        "pre-widened int16 weights where they run faster and fit the board's "
+                        "flash; size keeps every weight int8")
     p.add_argument("--force", action="store_true",
                    help="reuse an OUTDIR that holds files effc did not write (they are kept)")
     p.add_argument("--winograd", choices=["auto", "on", "off"], default="off",
@@ -58,7 +62,8 @@ def compile_from_args(args: argparse.Namespace) -> int:
                              input_shapes=args.input_shape,
                              board=args.board, target=args.target, name=args.name,
                              prune=prune_options_from_args(args), force=args.force,
-                             verify=args.verify, winograd=args.winograd, fps=args.fps)
+                             verify=args.verify, optimize=args.optimize,
+                             winograd=args.winograd, fps=args.fps)
     compiled = compile_model(args.model, args.output, options)
     m = compiled.manifest
     print(f"compiled {m['name']} ({m['quantize']}): {m['summary']['macs']:,} MACs, "

@@ -35,7 +35,7 @@ Fit = Callable[[Board, Any], tuple[tuple[int, int], Callable[[Graph], tuple[int,
 Vectors = Callable[[dict[str, Any], OutDir, list[dict[str, np.ndarray]]], None]
 
 #: Compile options only some targets take: the CompileOptions field and its flag.
-TARGET_OPTIONS = {"fps": "--fps"}
+TARGET_OPTIONS = {"fps": "--fps", "optimize": "--optimize"}
 
 
 @dataclass(frozen=True)

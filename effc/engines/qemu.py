@@ -25,6 +25,7 @@ from effc.engines import Engine, EngineResult, register_engine
 from effc.errors import EffcError
 from effc.outdir import OutDir
 from effc.reference.interpreter import Feeds, as_feeds, inference_count, inference_feeds
+from effc.toolchain.cycles import core_timing, cycles_by_segment, disassemble
 from effc.toolchain.firmware import FIRMWARE_DIR, find_tool, mcu_board, outdir_firmware, run_tool
 from effc.toolchain.host import build_shared
 
@@ -54,6 +55,8 @@ class QemuRun:
     instructions: int | None = None  # first sample's inference
     instructions_per_sample: list[int] = field(default_factory=list)
     per_layer_instructions: dict[int, int] = field(default_factory=dict)  # first sample
+    # with pcs=True, first sample: segment -> address -> (executions, taken)
+    pc_counts: dict[int, dict[int, tuple[int, int]]] = field(default_factory=dict)
     stack_bytes: int | None = None  # high-water mark, whole run
     log: str = ""  # the firmware's semihosting text
 
@@ -94,6 +97,13 @@ def _parse_counts(text: str) -> tuple[dict[int, int], dict[int, dict[int, int]]]
     return regions, segments
 
 
+def _parse_pcs(text: str) -> dict[int, dict[int, tuple[int, int]]]:
+    pcs: dict[int, dict[int, tuple[int, int]]] = {}
+    for m in re.finditer(r"^effc-pc (\d+) ([0-9a-f]+) (\d+) (\d+)$", text, re.M):
+        pcs.setdefault(int(m[1]), {})[int(m[2], 16)] = (int(m[3]), int(m[4]))
+    return pcs
+
+
 def _layers(log: str) -> list[int]:
     m = re.search(r"^EFFC sample 0 layers ([-\d,.]+)$", log, re.M)
     return [int(v) for v in m[1].split(",") if v != "..."] if m else []
@@ -129,12 +139,14 @@ def _fail_message(code: int, log: str, b: McuBoard) -> QemuError:
 
 def run_qemu(elf: str | Path, board: Board | str | None, input_bytes: bytes,
              output_size: int, *, count: bool = True, profile: bool = False,
-             timeout: float = 60.0) -> QemuRun:
+             pcs: bool = False, timeout: float = 60.0) -> QemuRun:
     """Run a firmware on ``input_bytes`` (one or more samples) under QEMU.
 
     ``output_size`` is one sample's output size in bytes; ``count`` loads
     the counting plugin; ``profile`` also splits counts at layer markers
-    (the firmware must have been built with ``profile=True``).
+    (the firmware must have been built with ``profile=True``); ``pcs`` also
+    counts each instruction address of the first sample (and its taken
+    branches), per segment.
     """
     b = mcu_board(board)
     elf = Path(elf).resolve()
@@ -156,12 +168,14 @@ def run_qemu(elf: str | Path, board: Board | str | None, input_bytes: bytes,
                "enable=on,target=native,arg=firmware,arg=input.bin,arg=output.bin",
                "-kernel", str(elf)]
         log_file = work / "plugin.log"
-        if count or profile:
+        if count or profile or pcs:
             marks = marker_addresses(elf)
             args = (f"start={marks['effc_bench_start']:#x},"
                     f"stop={marks['effc_bench_stop']:#x}")
             if profile and "effc_layer_marker" in marks:
                 args += f",layer={marks['effc_layer_marker']:#x}"
+            if pcs:
+                args += ",pcs=1"
             cmd += ["-plugin", f"{count_plugin()},{args}", "-d", "plugin",
                     "-D", str(log_file)]
         try:
@@ -184,7 +198,7 @@ def run_qemu(elf: str | Path, board: Board | str | None, input_bytes: bytes,
         m = re.search(r"^EFFC done samples=(\d+) stack_bytes=(\d+)$", log, re.M)
         if m:
             result.stack_bytes = int(m[2])
-        if count or profile:
+        if count or profile or pcs:
             if not log_file.exists():
                 raise QemuError("the QEMU counting plugin produced no log; check that "
                                 "qemu-system-arm supports -plugin (TCG plugins)")
@@ -193,6 +207,8 @@ def run_qemu(elf: str | Path, board: Board | str | None, input_bytes: bytes,
             result.instructions = result.instructions_per_sample[0] if regions else None
             if profile:
                 result.per_layer_instructions = _per_layer(segments.get(0, {}), _layers(log))
+            if pcs:
+                result.pc_counts = _parse_pcs(log_file.read_text())
         return result
 
 
@@ -229,7 +245,8 @@ def run_qemu_model(compiled: Artifact, x: Feeds, profile: bool = False) -> Engin
         elf = outdir_firmware(board, OutDir.existing(compiled.folder), manifest["c"], profile=True).elf
     data = b"".join(pack(inputs, inference_feeds(graph, feeds, i)) for i in range(count))
     run = run_qemu(elf, board, data, packed_bytes(outputs), count=True, profile=profile,
-                   timeout=timeout_for(count, manifest["summary"]["macs"]))
+                   pcs=True, timeout=timeout_for(count, manifest["summary"]["macs"]))
+    cycles = _cycles(elf, board, run, profile)
     values = unpack(outputs, run.outputs, run.samples)
     fw = manifest["firmware"]
     macs = manifest["summary"]["macs"]
@@ -242,8 +259,14 @@ def run_qemu_model(compiled: Artifact, x: Feeds, profile: bool = False) -> Engin
         "ram_bytes": fw["ram_bytes"],
         "arena_bytes": manifest["memory"]["arena_bytes"],
         "arena_lower_bound_bytes": manifest["memory"]["lower_bound_bytes"],
+        "activations_lower_bound_bytes": manifest["memory"].get(
+            "activations_lower_bound_bytes"),
+        "scratch_peak_bytes": manifest["memory"].get("scratch_peak_bytes"),
         "stack_bytes": run.stack_bytes,
         "macs": macs,
+        "cycles_estimate": cycles.get(-2),
+        "cycle_model": {"core": board.cpu, "flash_wait_states": board.flash_wait_states,
+                        "doc": "docs/cycle-model.md"},
     }
     if profile:
         metrics["per_layer_instructions"] = {
@@ -254,10 +277,25 @@ def run_qemu_model(compiled: Artifact, x: Feeds, profile: bool = False) -> Engin
             {"index": k, "op": names[k]["op"] if k in names else "(entry/exit)",
              "node": names[k]["node"] if k in names else "", "kernel":
              names[k]["kernel"] if k in names else "", "instructions": v,
-             "macs": macs.get(names[k]["node"], 0) if k in names else 0}
+             "macs": macs.get(names[k]["node"], 0) if k in names else 0,
+             "cycles_estimate": cycles.get(k)}
             for k, v in sorted(run.per_layer_instructions.items())]
     metrics["inferences"] = run.samples
     return EngineResult(values, "qemu", metrics)
+
+
+def _cycles(elf: Path, board: McuBoard, run: QemuRun, profile: bool) -> dict[int, int]:
+    """Estimated core cycles of the first inference (key -2) and, with ``profile``,
+    of each layer (by layer index, as per_layer_instructions): effc.toolchain.cycles."""
+    if not run.pc_counts:
+        return {}
+    insns = disassemble(elf)
+    core = core_timing(board.cpu)
+    segments = cycles_by_segment(run.pc_counts, insns, core, board.flash_wait_states)
+    out = {-2: sum(segments.values())}
+    if profile:
+        out |= _per_layer(segments, _layers(run.log))
+    return out
 
 
 def packed_bytes(ports: list[dict[str, Any]]) -> int:

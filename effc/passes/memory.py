@@ -8,7 +8,7 @@ buffers whose lifetimes overlap never overlap in memory (except an in-place
 output, which starts exactly at its input), Reshape outputs alias their
 input, and every offset is aligned. It reports the arena size next to the
 lower bound for layer-by-layer execution: the maximum over nodes of the bytes
-live at once.
+live at once, with and without the kernels' scratch (and the largest scratch).
 
 Placement is greedy by size (the "greedy by size" planner of TFLite Micro,
 after Pisarchyk and Lee, "Efficient Memory Management for Deep Neural Net
@@ -51,7 +51,9 @@ class MemoryPlan:
     aliases: dict[str, str] = field(default_factory=dict)  # tensor -> tensor it views
     external: set[str] = field(default_factory=set)
     arena_bytes: int = 0
-    lower_bound_bytes: int = 0
+    lower_bound_bytes: int = 0  # activations and kernel scratch live at once
+    activations_lower_bound_bytes: int = 0  # the same without scratch
+    scratch_peak_bytes: int = 0  # the largest kernel scratch (16-aligned)
     inplace_nodes: list[str] = field(default_factory=list)
 
     def root(self, name: str) -> str:
@@ -61,6 +63,8 @@ class MemoryPlan:
 
     def to_json(self) -> dict:
         return {"arena_bytes": self.arena_bytes, "lower_bound_bytes": self.lower_bound_bytes,
+                "activations_lower_bound_bytes": self.activations_lower_bound_bytes,
+                "scratch_peak_bytes": self.scratch_peak_bytes,
                 "inplace_nodes": self.inplace_nodes, "offsets": self.offsets,
                 "scratch_offsets": self.scratch_offsets}
 
@@ -123,6 +127,10 @@ def plan_memory(
             plan.offsets[buf.name] = buf.offset
     plan.arena_bytes = max((b.offset + b.size for b in buffers.values()), default=0)
     plan.lower_bound_bytes = _lower_bound(buffers, len(graph.nodes))
+    activations = {k: b for k, b in buffers.items() if not isinstance(k, tuple)}
+    plan.activations_lower_bound_bytes = _lower_bound(activations, len(graph.nodes))
+    plan.scratch_peak_bytes = max((b.size for k, b in buffers.items() if isinstance(k, tuple)),
+                                  default=0)
     return plan
 
 

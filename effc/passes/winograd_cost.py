@@ -9,11 +9,12 @@ markers). For each dtype, rank (1-D, 2-D) and kernel (direct, F(2), F(4))
 a least-squares fit over the kernel's loop counts gives the instructions of
 any shape:
 
-* int8 direct: pixels P = N*OH*OW, K = 9*C_in (3*C_in in 1-D); features 1,
-  P, P*K (im2col), P_border*K (the windows over padding gathered tap by tap),
-  P*C_out (requantization), C_out (its records), the MACs P*C_out*K split by
-  the matrix kernel's path (four pixels at a time for K <= 64, else two), and
-  P*C_out*(K mod 4) (its scalar tail);
+* int8 direct: pixels P = N*OH*OW, K = 9*C_in (3*C_in in 1-D), P4 = P
+  rounded up to 4 (the matrix kernel's columns), K8 = K rounded up to 8 (the
+  wide layout's groups); features 1, P, P*K (im2col), P_border*K (the windows
+  over padding gathered tap by tap), P4*K8 (widening the columns), P4*C_out
+  (requantization), C_out (the records), P4*2*floor(C_out/2)*K8 (the
+  two-channel loop) and P*(C_out mod 2)*K (an odd last channel, in C);
 * float direct: the taps that read the input (padded ones are skipped), V;
   features 1, P, P*C_out, V*C_out, V*C_out*C_in;
 * Winograd F(m): tiles T and T4 = T rounded up to the groups of 4 the kernels
@@ -66,14 +67,14 @@ def features(shape: dict[str, Any], tile: int) -> np.ndarray:
         taps = (9 if rank == 2 else 3) * c_in
         top, left, bottom, right = shape.get("pads", [1, 1, 1, 1])
         in_h, in_w = oh + top + bottom - (2 if rank == 2 else 0), ow + left + right - 2
-        if shape["dtype"] == "int8":  # im2col; 4 pixels at a time for taps <= 64
-            quad = taps <= 64
-            macs = pixels * c_out * taps
+        if shape["dtype"] == "int8":  # im2col, then 4 pixels x 2 channels at a time
+            p4 = 4 * math.ceil(pixels / 4)
+            k8 = 8 * math.ceil(taps / 8)
             interior = n * (_interior(oh, top, in_h) if rank == 2 else 1) * \
                 _interior(ow, left, in_w)
             return np.array([1, pixels, pixels * taps, (pixels - interior) * taps,
-                             pixels * c_out, c_out, macs * quad, macs * (not quad),
-                             pixels * c_out * (taps % 4)], np.float64)
+                             p4 * k8, p4 * c_out, c_out, p4 * 2 * (c_out // 2) * k8,
+                             pixels * (c_out % 2) * taps], np.float64)
         inside = (_taps_inside(oh, top, in_h) if rank == 2 else 1) * \
             _taps_inside(ow, left, in_w) * n
         return np.array([1, pixels, pixels * c_out, inside * c_out, inside * c_out * c_in],

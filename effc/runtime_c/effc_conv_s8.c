@@ -2,20 +2,19 @@
  * effc_conv_s8.c - int8 2-D convolution (NHWC input, OHWI filter, per-channel
  * requantization), bit-exact with TFLM's ConvPerChannel.
  *
- * Three paths share effc_mm_cols_s8() (effc_mm_s8.c), which holds the
- * portable and DSP bodies; they differ in how a pixel's patch is gathered:
+ * Three paths share effc_mm_run() (effc_mm_s8.c, effc_mm_dsp.c), which holds
+ * the portable and DSP bodies; they differ in how a pixel's patch is gathered:
  *   1x1     pointwise, no padding: the input pixel itself is the patch;
  *   3x3     3x3, dilation 1: im2col by three row copies of 3*C_in bytes;
  *   generic any kernel, stride, dilation and padding: im2col per row run or
  *           per tap.
- * Patches are gathered two output pixels at a time. Padded taps are filled
- * with the input zero point, so they contribute exactly 0, as TFLM's bounds
- * checks do.
+ * Patches are gathered EFFC_MM_COLS output pixels at a time. Padded taps are
+ * filled with the input zero point, so they contribute exactly 0, as TFLM's
+ * bounds checks do. The filter is int8 OHWI or EFFC_FILTER_WIDE2
+ * (params->filter_layout).
  *
- * Scratch layout: [decoded requantization: 16 * C_out][widened patches: 4*K]
- * [patch 0: K][patch 1: K] (K = KH*KW*C_in); for K <= EFFC_CONV_QUAD_MAX_K
- * four patches at a time: [16 * C_out][8*K][4 patches]. 1x1 has no patch
- * buffers (see effc_conv_1x1_s8_scratch_size).
+ * Scratch layout: [effc_mm_scratch_size(K, C_out)][EFFC_MM_COLS patches of
+ * align4(K)] (K = KH*KW*C_in); 1x1 has no patch buffers.
  */
 #include "effc_internal.h"
 
@@ -51,15 +50,9 @@ int effc_conv_s8_use_3x3(const effc_conv_params *params, const effc_dims *input_
            params->dilation_w == 1;
 }
 
-/* The matrix-multiply scratch (records, then two widened columns: 4*C_in),
- * then four input pixels: when the output is written over the input
- * (output == input), each group of pixels is copied there before its outputs
- * overwrite it, unless effc_mm_cols4_s8 widens all four first. Four widened
- * columns (8*C_in) use the two-column area and the pixel area. */
 size_t effc_conv_1x1_s8_scratch_size(const effc_dims *filter_dims)
 {
-    return effc_mm_scratch_size(filter_dims->c, filter_dims->n) +
-           4u * effc_align4((size_t)filter_dims->c);
+    return effc_mm_scratch_size(filter_dims->c, filter_dims->n);
 }
 
 size_t effc_conv_3x3_s8_scratch_size(const effc_dims *filter_dims)
@@ -67,25 +60,11 @@ size_t effc_conv_3x3_s8_scratch_size(const effc_dims *filter_dims)
     return effc_conv_generic_s8_scratch_size(filter_dims);
 }
 
-/* Patches of at most this many values are gathered four at a time (the
- * four-column matrix kernel), which costs 4*K + 2*align4(K) more scratch. */
-#define EFFC_CONV_QUAD_MAX_K 64
-
-static int effc_conv_quads(int32_t k)
-{
-    return k <= EFFC_CONV_QUAD_MAX_K;
-}
-
-/* [records 16*C_out][widened columns: 4*K, or 8*K for four][patches: two or
- * four of align4(K)] */
 size_t effc_conv_generic_s8_scratch_size(const effc_dims *filter_dims)
 {
     const int32_t k = effc_patch_size(filter_dims);
-    if (effc_conv_quads(k)) {
-        return effc_mm_scratch_size(k, filter_dims->n) + (size_t)k * 4u +
-               4u * effc_align4((size_t)k);
-    }
-    return effc_mm_scratch_size(k, filter_dims->n) + 2u * effc_align4((size_t)k);
+    return effc_mm_scratch_size(k, filter_dims->n) +
+           (size_t)EFFC_MM_COLS * effc_align4((size_t)k);
 }
 
 size_t effc_conv_s8_scratch_size(const effc_conv_params *params, const effc_dims *input_dims,
@@ -106,11 +85,20 @@ static int effc_conv_args_ok(const effc_conv_params *p, const effc_dims *in,
     return p != NULL && effc_dims_ok(in) && effc_dims_ok(f) && effc_dims_ok(out) &&
            out->n == in->n && f->c == in->c && out->c == f->n && p->stride_h > 0 &&
            p->stride_w > 0 && p->dilation_h > 0 && p->dilation_w > 0 && p->pad_top >= 0 &&
-           p->pad_left >= 0;
+           p->pad_left >= 0 &&
+           (p->filter_layout == EFFC_FILTER_S8 || p->filter_layout == EFFC_FILTER_WIDE2);
+}
+
+/* A wide filter carries its records; an int8 one needs quant. */
+static int effc_conv_quant_ok(const effc_conv_params *p, const effc_per_channel_quant *quant)
+{
+    return p->filter_layout != EFFC_FILTER_S8 ||
+           (quant != NULL && (quant->channels != NULL ||
+                              (quant->multiplier != NULL && quant->shift != NULL)));
 }
 
 static effc_mm effc_conv_mm(const effc_conv_params *p, const effc_per_channel_quant *quant,
-                            const effc_dims *f, const int8_t *filter, const int32_t *bias)
+                            const effc_dims *f, const void *filter, const int32_t *bias)
 {
     return effc_mm_conv(p, quant, f->n, effc_patch_size(f), filter, bias);
 }
@@ -225,17 +213,20 @@ typedef void (*effc_im2col_fn)(const effc_conv_ctx *cx, int32_t pix, int8_t *col
 static int effc_conv_im2col(const effc_scratch *scratch, const effc_conv_params *params,
                             const effc_per_channel_quant *quant, const effc_dims *input_dims,
                             const int8_t *input, const effc_dims *filter_dims,
-                            const int8_t *filter, const int32_t *bias,
+                            const void *filter, const int32_t *bias,
                             const effc_dims *output_dims, int8_t *output, effc_im2col_fn gather)
 {
     effc_conv_ctx cx;
     effc_mm mm;
-    int8_t *col0, *col1;
-    int32_t pix, quads;
+    int8_t *patches;
+    const int8_t *cols[EFFC_MM_COLS];
+    int8_t *outs[EFFC_MM_COLS];
+    int32_t pix, j, nb;
     const int32_t npix = output_dims->n * output_dims->h * output_dims->w;
     const size_t cout = (size_t)output_dims->c;
     void *buf;
-    if (!effc_conv_args_ok(params, input_dims, filter_dims, output_dims) || quant == NULL) {
+    if (!effc_conv_args_ok(params, input_dims, filter_dims, output_dims) ||
+        !effc_conv_quant_ok(params, quant) || input == output) {
         return EFFC_ERR_ARG;
     }
     buf = effc_scratch_get(scratch, effc_conv_generic_s8_scratch_size(filter_dims));
@@ -243,41 +234,21 @@ static int effc_conv_im2col(const effc_scratch *scratch, const effc_conv_params 
         return EFFC_ERR_ARG;
     }
     mm = effc_conv_mm(params, quant, filter_dims, filter, bias);
-    mm.columns = npix;
-    buf = effc_mm_init(&mm, buf);
-    quads = effc_conv_quads(mm.k);
-    col0 = (int8_t *)buf + (size_t)mm.k * (quads ? 8u : 4u);
-    col1 = col0 + effc_align4((size_t)mm.k);
+    patches = (int8_t *)buf + effc_mm_scratch_size(mm.k, mm.n_out);
     cx.p = params;
     cx.in = input_dims;
     cx.f = filter_dims;
     cx.out = output_dims;
     cx.input = input;
-    pix = 0;
-    if (quads) {
-        const int8_t *cols[4];
-        int8_t *outs[4];
-        int32_t j;
-        for (j = 0; j < 4; j++) {
-            cols[j] = col0 + (size_t)j * effc_align4((size_t)mm.k);
+    for (pix = 0; pix < npix; pix += nb) {
+        nb = EFFC_MIN(EFFC_MM_COLS, npix - pix);
+        for (j = 0; j < nb; j++) {
+            int8_t *col = patches + (size_t)j * effc_align4((size_t)mm.k);
+            gather(&cx, pix + j, col);
+            cols[j] = col;
+            outs[j] = output + (size_t)(pix + j) * cout;
         }
-        for (; pix + 4 <= npix; pix += 4) {
-            for (j = 0; j < 4; j++) {
-                gather(&cx, pix + j, (int8_t *)cols[j]);
-                outs[j] = output + (size_t)(pix + j) * cout;
-            }
-            effc_mm_cols4_s8(&mm, cols, outs, buf);
-        }
-    }
-    for (; pix + 2 <= npix; pix += 2) {
-        gather(&cx, pix, col0);
-        gather(&cx, pix + 1, col1);
-        effc_mm_cols_s8(&mm, col0, col1, output + (size_t)pix * cout,
-                        output + (size_t)(pix + 1) * cout, buf);
-    }
-    if (pix < npix) {
-        gather(&cx, pix, col0);
-        effc_mm_cols_s8(&mm, col0, NULL, output + (size_t)pix * cout, NULL, buf);
+        effc_mm_run(&mm, nb, cols, outs, buf);
     }
     return EFFC_OK;
 }
@@ -285,7 +256,7 @@ static int effc_conv_im2col(const effc_scratch *scratch, const effc_conv_params 
 int effc_conv_generic_s8(const effc_scratch *scratch, const effc_conv_params *params,
                          const effc_per_channel_quant *quant, const effc_dims *input_dims,
                          const int8_t *input, const effc_dims *filter_dims,
-                         const int8_t *filter, const int32_t *bias,
+                         const void *filter, const int32_t *bias,
                          const effc_dims *output_dims, int8_t *output)
 {
     return effc_conv_im2col(scratch, params, quant, input_dims, input, filter_dims, filter,
@@ -294,7 +265,7 @@ int effc_conv_generic_s8(const effc_scratch *scratch, const effc_conv_params *pa
 
 int effc_conv_3x3_s8(const effc_scratch *scratch, const effc_conv_params *params,
                      const effc_per_channel_quant *quant, const effc_dims *input_dims,
-                     const int8_t *input, const effc_dims *filter_dims, const int8_t *filter,
+                     const int8_t *input, const effc_dims *filter_dims, const void *filter,
                      const int32_t *bias, const effc_dims *output_dims, int8_t *output)
 {
     if (params == NULL || filter_dims == NULL ||
@@ -307,18 +278,19 @@ int effc_conv_3x3_s8(const effc_scratch *scratch, const effc_conv_params *params
 
 int effc_conv_1x1_s8(const effc_scratch *scratch, const effc_conv_params *params,
                      const effc_per_channel_quant *quant, const effc_dims *input_dims,
-                     const int8_t *input, const effc_dims *filter_dims, const int8_t *filter,
+                     const int8_t *input, const effc_dims *filter_dims, const void *filter,
                      const int32_t *bias, const effc_dims *output_dims, int8_t *output)
 {
     effc_mm mm;
     const size_t cin = (size_t)filter_dims->c;
     const size_t cout = (size_t)output_dims->c;
     const int32_t npix = output_dims->n * output_dims->h * output_dims->w;
-    int32_t pix, nb, direct4;
+    int32_t pix, nb, j;
+    const int8_t *px[EFFC_MM_COLS];
+    int8_t *outs[EFFC_MM_COLS];
     void *buf;
-    int8_t *copy;
-    const int8_t *px[4];
-    if (!effc_conv_args_ok(params, input_dims, filter_dims, output_dims) || quant == NULL ||
+    if (!effc_conv_args_ok(params, input_dims, filter_dims, output_dims) ||
+        !effc_conv_quant_ok(params, quant) ||
         !effc_conv_s8_use_1x1(params, input_dims, filter_dims, output_dims)) {
         return EFFC_ERR_ARG;
     }
@@ -331,15 +303,11 @@ int effc_conv_1x1_s8(const effc_scratch *scratch, const effc_conv_params *params
           input_dims->h == output_dims->h && input_dims->w == output_dims->w)) {
         return EFFC_ERR_ARG; /* in place needs pixel i's output to fit over its input */
     }
-    copy = (int8_t *)buf + effc_mm_scratch_size(filter_dims->c, filter_dims->n);
     mm = effc_conv_mm(params, quant, filter_dims, filter, bias);
-    mm.columns = npix;
-    buf = effc_mm_init(&mm, buf);
-    direct4 = effc_mm_cols4_reads_first(&mm);
+    /* In place: effc_mm_run reads a block's pixels before it writes their
+     * outputs, and the outputs of pixels <= q only cover inputs of pixels <= q. */
     for (pix = 0; pix < npix; pix += nb) {
-        int8_t *outs[4];
-        int32_t j;
-        nb = npix - pix >= 4 ? 4 : EFFC_MIN(npix - pix, 2);
+        nb = EFFC_MIN(EFFC_MM_COLS, npix - pix);
         for (j = 0; j < nb; j++) {
             const int32_t q = pix + j;
             const int32_t ox = q % output_dims->w;
@@ -348,27 +316,15 @@ int effc_conv_1x1_s8(const effc_scratch *scratch, const effc_conv_params *params
             const size_t iy = (size_t)(b * input_dims->h + oy * params->stride_h);
             px[j] = input + (iy * (size_t)input_dims->w + (size_t)(ox * params->stride_w)) * cin;
             outs[j] = output + (size_t)q * cout;
-            if ((const void *)output == (const void *)input && !(nb == 4 && direct4)) {
-                /* In place: outputs of pixels <= q land on inputs of pixels <= q. */
-                int8_t *dst = copy + (size_t)j * effc_align4(cin);
-                effc_copy_s8(dst, px[j], (int32_t)cin);
-                px[j] = dst;
-            }
         }
-        if (nb == 4) {
-            effc_mm_cols4_s8(&mm, px, outs, buf);
-        } else if (nb == 2) {
-            effc_mm_cols_s8(&mm, px[0], px[1], outs[0], outs[1], buf);
-        } else {
-            effc_mm_cols_s8(&mm, px[0], NULL, outs[0], NULL, buf);
-        }
+        effc_mm_run(&mm, nb, px, outs, buf);
     }
     return EFFC_OK;
 }
 
 int effc_conv_s8(const effc_scratch *scratch, const effc_conv_params *params,
                  const effc_per_channel_quant *quant, const effc_dims *input_dims,
-                 const int8_t *input, const effc_dims *filter_dims, const int8_t *filter,
+                 const int8_t *input, const effc_dims *filter_dims, const void *filter,
                  const int32_t *bias, const effc_dims *output_dims, int8_t *output)
 {
     if (!effc_conv_args_ok(params, input_dims, filter_dims, output_dims)) {
@@ -451,7 +407,7 @@ int effc_grouped_conv_s8(const effc_scratch *scratch, const effc_conv_params *pa
                               (size_t)output_dims->w;
     if (params == NULL || quant == NULL || input == NULL || output == NULL ||
         !effc_group_split(groups, input_dims, filter_dims, output_dims, &g) ||
-        input == output) {
+        input == output || params->filter_layout != EFFC_FILTER_S8) {
         return EFFC_ERR_ARG;
     }
     buf = (int8_t *)effc_scratch_get(scratch, effc_grouped_conv_s8_scratch_size(
@@ -468,8 +424,9 @@ int effc_grouped_conv_s8(const effc_scratch *scratch, const effc_conv_params *pa
         const size_t cin = (size_t)g.in.c, cout = (size_t)g.out.c;
         effc_per_channel_quant q;
         int status;
-        q.multiplier = quant->multiplier + (size_t)i * cout;
-        q.shift = quant->shift + (size_t)i * cout;
+        q.multiplier = quant->multiplier != NULL ? quant->multiplier + (size_t)i * cout : NULL;
+        q.shift = quant->shift != NULL ? quant->shift + (size_t)i * cout : NULL;
+        q.channels = quant->channels != NULL ? quant->channels + (size_t)i * cout : NULL;
         effc_copy_channels(in_slice, cin, input + (size_t)i * cin, (size_t)input_dims->c, cin,
                            pixels_in);
         status = effc_conv_s8(&rest, params, &q, &g.in, in_slice, &g.f,

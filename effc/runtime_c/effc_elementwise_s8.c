@@ -94,12 +94,132 @@ static inline int32_t effc_add_input(int32_t q, int32_t zp, int32_t left_shift,
     return effc_requant_apply(effc_wrap_shl(q - zp, left_shift), r);
 }
 
+/* Elements of a broadcast that broadcasts nothing (both inputs contiguous
+ * with the output's shape), else 0. */
+static size_t effc_bcast_flat(const effc_broadcast *b)
+{
+    size_t stride = 1;
+    int i;
+    for (i = 3; i >= 0; i--) {
+        if (b->dims[i] > 1 && ((size_t)b->in1_strides[i] != stride ||
+                               (size_t)b->in2_strides[i] != stride)) {
+            return 0; /* (the stride of a dimension of 1 is never used) */
+        }
+        stride *= (size_t)b->dims[i];
+    }
+    return stride;
+}
+
+/* An ADD input's scaling in one multiply: shift 0 is the high multiply alone
+ * (effc_srdhm_fast), a right shift the effc_requant_rs form. */
+typedef struct {
+    effc_requant_rs rs;
+    int32_t multiplier;
+    int32_t high_only; /* shift 0 */
+} effc_add_scale;
+
+static int effc_add_scale_make(int32_t multiplier, int32_t shift, effc_add_scale *s)
+{
+    s->multiplier = multiplier;
+    s->high_only = shift == 0;
+    s->rs = effc_requant_rs_make(0, -1, 0); /* unused for shift 0 */
+    if (shift == 0) {
+        return multiplier >= 0;
+    }
+    if (!effc_requant_rs_ok(multiplier, shift, 0)) {
+        return 0;
+    }
+    s->rs = effc_requant_rs_make(multiplier, shift, 0);
+    return 1;
+}
+
+/* high_only: a constant at every call site (effc_add_flat_loop's instances). */
+static inline __attribute__((always_inline)) int32_t
+effc_add_scale_apply(int32_t x, const effc_add_scale *s, const int high_only)
+{
+    return high_only ? effc_srdhm_fast(x, s->multiplier) : effc_requant_rs_apply(x, &s->rs);
+}
+
+typedef struct {
+    const int8_t *in1, *in2;
+    int8_t *out;
+    size_t n;
+    int32_t zp1, zp2, left, lo, hi;
+    effc_add_scale s1, s2;
+    effc_requant_rs ro;
+} effc_add_flat;
+
+/* The loop, one instance per (subtract, input 1 / input 2 scaling form). */
+static inline __attribute__((always_inline)) void
+effc_add_flat_loop(const effc_add_flat *f, const int subtract, const int h1, const int h2)
+{
+    const effc_add_flat c = *f; /* locals: the int8 stores cannot alias them */
+    size_t i;
+    for (i = 0; i < c.n; i++) {
+        const int32_t a = effc_add_scale_apply((c.in1[i] - c.zp1) * (1 << c.left), &c.s1, h1);
+        const int32_t b = effc_add_scale_apply((c.in2[i] - c.zp2) * (1 << c.left), &c.s2, h2);
+        c.out[i] = (int8_t)effc_clamp_i32(effc_requant_rs_apply(subtract ? a - b : a + b,
+                                                                &c.ro), c.lo, c.hi);
+    }
+}
+
+static void effc_add_flat_add(const effc_add_flat *f)
+{
+    if (f->s1.high_only && f->s2.high_only) {
+        effc_add_flat_loop(f, 0, 1, 1);
+    } else if (f->s1.high_only) {
+        effc_add_flat_loop(f, 0, 1, 0);
+    } else if (f->s2.high_only) {
+        effc_add_flat_loop(f, 0, 0, 1);
+    } else {
+        effc_add_flat_loop(f, 0, 0, 0);
+    }
+}
+
+static void effc_add_flat_sub(const effc_add_flat *f)
+{
+    effc_add_flat_loop(f, 1, 0, 0); /* both scalings in the effc_requant_rs form */
+}
+
+/* ADD / SUB without broadcasting where every requantization takes a
+ * single-multiply form (the same values as the general form within their
+ * bounds, which these operands keep: |(q - zp) << left_shift| <= 255 * 2^20).
+ * One loop over the elements. Returns 0 when it does not apply. */
+static int effc_add_sub_flat(const effc_add_params *p, const effc_broadcast *b,
+                             const int8_t *in1, const int8_t *in2, int8_t *out, int subtract)
+{
+    effc_add_flat f;
+    f.n = effc_bcast_flat(b);
+    f.zp1 = p->input1_zero_point;
+    f.zp2 = p->input2_zero_point;
+    f.left = p->left_shift;
+    if (f.n == 0 || f.left < 0 || f.left > 20 || f.zp1 < -128 || f.zp1 > 127 ||
+        f.zp2 < -128 || f.zp2 > 127 ||
+        !effc_add_scale_make(p->input1_multiplier, p->input1_shift, &f.s1) ||
+        !effc_add_scale_make(p->input2_multiplier, p->input2_shift, &f.s2) ||
+        !effc_requant_rs_ok(p->output_multiplier, p->output_shift, p->output_zero_point) ||
+        (subtract && (f.s1.high_only || f.s2.high_only))) {
+        return 0;
+    }
+    f.in1 = in1;
+    f.in2 = in2;
+    f.out = out;
+    f.lo = p->activation_min;
+    f.hi = p->activation_max;
+    f.ro = effc_requant_rs_make(p->output_multiplier, p->output_shift, p->output_zero_point);
+    (subtract ? effc_add_flat_sub : effc_add_flat_add)(&f);
+    return 1;
+}
+
 static int effc_add_sub_s8(const effc_add_params *p, const effc_broadcast *b,
                            const int8_t *in1, const int8_t *in2, int8_t *out, int subtract)
 {
     effc_requant r1, r2, ro;
     if (p == NULL || !effc_bcast_ok(b)) {
         return EFFC_ERR_ARG;
+    }
+    if (effc_add_sub_flat(p, b, in1, in2, out, subtract)) {
+        return EFFC_OK;
     }
     r1 = effc_requant_make(p->input1_multiplier, p->input1_shift);
     r2 = effc_requant_make(p->input2_multiplier, p->input2_shift);

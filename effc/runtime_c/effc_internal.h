@@ -32,12 +32,28 @@ static inline int32_t effc_sxtab16_ror8(int32_t off, uint32_t x)
     __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(off), "r"(x));
     return r;
 }
+
+/* Halfword packs, as (low half, high half): effc_pkhbt16(a, b) = (a.lo, b.lo),
+ * effc_pkhtb16(a, b) = (b.hi, a.hi). */
+static inline int32_t effc_pkhbt16(int32_t a, int32_t b)
+{
+    int32_t r;
+    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+
+static inline int32_t effc_pkhtb16(int32_t a, int32_t b)
+{
+    int32_t r;
+    __asm__("pkhtb %0, %1, %2, asr #16" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
 #endif
 
 #define EFFC_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define EFFC_MAX(a, b) ((a) > (b) ? (a) : (b))
 
-/* Unaligned 32-bit load (a single LDR on Cortex-M4 and later). */
+/* Unaligned 32-bit load / store (a single LDR / STR on Cortex-M4 and later). */
 static inline uint32_t effc_read_u32(const void *p)
 {
     uint32_t v;
@@ -45,8 +61,13 @@ static inline uint32_t effc_read_u32(const void *p)
     return v;
 }
 
+static inline void effc_write_u32(void *p, uint32_t v)
+{
+    __builtin_memcpy(p, &v, sizeof v);
+}
+
 #if defined(EFFC_USE_DSP)
-/* The DSP dot products of effc_mm_s8.c, shared with the recurrent kernels. */
+/* DSP dot products of the recurrent kernels (one row widened once, many weight rows). */
 /* One column: per group of 4, words (a0,a2) (a1,a3); then the tail. */
 static inline void effc_widen1(const int8_t *a, int32_t k, int32_t zp, int32_t *dst)
 {
@@ -182,14 +203,16 @@ static inline effc_pool_axis effc_pool_axis_taps(int32_t start, int32_t kernel,
 }
 
 /* ------------------------------------------------------------------------
- * Matrix kernel shared by conv (all paths) and dense: for one or two input
- * columns of k int8 values, compute all n_out outputs
+ * Matrix kernel shared by conv (all paths) and dense: for up to EFFC_MM_COLS
+ * input columns of k int8 values, compute all n_out outputs
  *   out[c] = requant(bias[c] + sum_k (col[k] - input_zp) * weights[c][k]).
  * ------------------------------------------------------------------------ */
 typedef struct {
-    const int8_t *weights;     /* [n_out][k] rows */
-    const int32_t *bias;       /* [n_out] or NULL */
-    const int32_t *multiplier; /* requantization, indexed c * quant_stride */
+    const void *weights;             /* [n_out][k] int8, or a wide layout */
+    int32_t layout;                  /* EFFC_FILTER_* (WIDE4: effc_mm_row only) */
+    const effc_channel_rq *channels; /* prepared records (S8), or NULL */
+    const int32_t *bias;             /* [n_out] or NULL (when channels is NULL) */
+    const int32_t *multiplier;       /* indexed c * quant_stride (channels NULL) */
     const int32_t *shift;
     int32_t quant_stride; /* 1: per channel, 0: per tensor */
     int32_t n_out;
@@ -198,26 +221,166 @@ typedef struct {
     int32_t output_zero_point;
     int32_t activation_min;
     int32_t activation_max;
-    int32_t columns;              /* columns the caller will run (a hint) */
-    const effc_requant *channels; /* [n_out] decoded requantization, set by effc_mm_init */
-    /* DSP body: the same records in effc_requant_rs form, with the output
-     * zero point folded in, when every channel allows it and columns >= 2
-     * (they cost more to make than they save on a single column; then
-     * channels is NULL), else NULL. Set by effc_mm_init. */
-    const effc_requant_rs *channels_rs;
+    int32_t general; /* channels needing the general form (effc_mm_general_channels) */
 } effc_mm;
 
-/* The effc_mm of a convolution: per-channel requantization, the conv's zero
- * points and clamp, n_out rows of k weights (columns: a hint, set by callers). */
+/* Columns per call of effc_mm_run. */
+enum { EFFC_MM_COLS = 4 };
+
+/* Groups of 4 values in the widened columns: k / 4 rounded up, then to even
+ * (the wide layout's padding). */
+static inline int32_t effc_mm_groups(int32_t k)
+{
+    const int32_t g = (k + 3) >> 2;
+    return g + (g & 1);
+}
+
+/* Scratch of effc_mm_run: EFFC_MM_COLS widened columns (8 bytes per column
+ * and group), a sentinel word, and one row of n_out outputs for unused
+ * columns (at least 8 bytes: the last channel pair of an odd count).
+ * Both bodies use this size. */
+static inline size_t effc_mm_scratch_size(int32_t k, int32_t n_out)
+{
+    return (size_t)EFFC_MM_COLS * 8u * (size_t)effc_mm_groups(k) + 4u +
+           effc_align4((size_t)EFFC_MAX(n_out, 2 * EFFC_MM_COLS));
+}
+
+/* A wide layout's geometry: channels per block, groups per channel, words
+ * per block, and where the weights and the records start in a block. */
+typedef struct {
+    int32_t per, groups, block_words, weights_at, records_at;
+} effc_wide_geo;
+
+static inline effc_wide_geo effc_wide_geometry(int32_t layout, int32_t k)
+{
+    effc_wide_geo g;
+    g.per = layout == EFFC_FILTER_WIDE2 ? 2 : 4;
+    g.groups = layout == EFFC_FILTER_WIDE2 ? effc_mm_groups(k) : (k + 3) >> 2;
+    g.weights_at = g.per;
+    g.records_at = g.per + g.groups * 2 * g.per;
+    g.block_words = g.records_at + 3 * g.per;
+    return g;
+}
+
+/* One channel's bias and requantization, from the records, the wide
+ * filter's records, or the arrays. */
+typedef struct {
+    int32_t bias;
+    effc_requant rq;
+} effc_mm_channel;
+
+static inline effc_mm_channel effc_channel_of(const effc_channel_rq *r)
+{
+    effc_mm_channel ch;
+    ch.bias = r->bias;
+    ch.rq = effc_requant_make(r->multiplier, (int32_t)(int16_t)((uint32_t)r->shift >> 16));
+    return ch;
+}
+
+static inline effc_mm_channel effc_mm_channel_at(const effc_mm *mm, int32_t c)
+{
+    effc_mm_channel ch;
+    if (mm->layout != EFFC_FILTER_S8) {
+        const effc_wide_geo g = effc_wide_geometry(mm->layout, mm->k);
+        const int32_t *block = (const int32_t *)mm->weights + (size_t)(c / g.per) *
+                                                                 (size_t)g.block_words;
+        const int32_t *rec = block + g.records_at + 3 * (c % g.per);
+        effc_channel_rq r;
+        r.multiplier = rec[0];
+        r.shift = rec[2];
+        r.bias = block[c % g.per];
+        if ((r.shift & EFFC_RQ_GENERAL) == 0) {
+            r.bias >>= 1; /* 2 * bias of a fast channel (|bias| < 2^30) */
+        }
+        return effc_channel_of(&r);
+    }
+    if (mm->channels != NULL) {
+        return effc_channel_of(&mm->channels[c]);
+    }
+    ch.bias = mm->bias != NULL ? mm->bias[c] : 0;
+    ch.rq = effc_requant_make(mm->multiplier[c * mm->quant_stride],
+                              mm->shift[c * mm->quant_stride]);
+    return ch;
+}
+
+/* ------------------------------------------------------------------------
+ * Depthwise convolution (effc_dw_conv_s8.c, effc_dw_dsp.c).
+ * ------------------------------------------------------------------------ */
+
+/* Planes filled at once (one 32-bit load gives four channels of a pixel), and
+ * the bands' scratch budget (at least EFFC_DW_MIN_ROWS output rows a band). */
+enum { EFFC_DW_PLANES = 4, EFFC_DW_SCRATCH_BUDGET = 1024, EFFC_DW_MIN_ROWS = 8 };
+
+typedef struct {
+    int32_t rows; /* output rows per band */
+    int32_t ph;   /* plane rows per band (a sentinel row follows) */
+    int32_t pw;   /* plane width */
+    size_t words; /* int16 per plane, (ph + 1) * pw rounded up to even */
+} effc_dw_geo;
+
+effc_dw_geo effc_dw_geometry(const effc_dw_conv_params *p, const effc_dims *f,
+                             const effc_dims *out);
+void effc_dw_slide(int16_t *plane, const effc_dw_geo *g, int32_t stride_h, int32_t planes);
+effc_mm_channel effc_dw_channel_of(const effc_per_channel_quant *quant, const int32_t *bias,
+                                   int32_t oc);
+/* The body (portable or DSP): every output, the planes at `plane`. */
+int effc_dw_body(const effc_dw_conv_params *p, const effc_per_channel_quant *quant,
+                 const effc_dims *in, const int8_t *input, const effc_dims *f,
+                 const int8_t *filter, const int32_t *bias, const effc_dims *out,
+                 int8_t *output, int16_t *plane);
+
+#if defined(EFFC_USE_DSP)
+/* One output channel's column walks over a band (effc_dw_dsp_asm.c): every
+ * output column, down the planes until the sentinel row. Offsets: 0 plane,
+ * 4 out, 8 strides, 12 cols, 16 col_plane, 20 col_out, 24..32 w01, 36 w2ab,
+ * 40 w2c_s, 44 bias2, 48 m, 52 round. Weights are doubled (the accumulator
+ * is 2 * acc, effc_rq_fast). */
+typedef struct {
+    const int16_t *plane; /* plane row 0, the first output column's first tap */
+    int8_t *out;          /* the band's first output of this channel */
+    int32_t strides;      /* plane row bytes << 16 | output row bytes (both < 2^16) */
+    int32_t cols;         /* output columns, > 0 */
+    int32_t col_plane;    /* plane bytes from one output column to the next */
+    int32_t col_out;      /* output bytes from one output column to the next */
+    int32_t w01[3];       /* taps (0, 1) of kernel rows 0..2 */
+    int32_t w2ab;         /* tap 2 of kernel rows 0 (low) and 1 (high) */
+    int32_t w2c_s;        /* s - 1 (low byte), tap 2 of kernel row 2 (high) */
+    int32_t bias2;        /* 2 * bias */
+    int32_t m, round;     /* the fast form's multiplier and round */
+} effc_dw_walk_job;
+
+void effc_dw_walk_s1(effc_dw_walk_job *job); /* 3x3, stride 1 */
+void effc_dw_walk_s2(effc_dw_walk_job *job); /* 3x3, stride 2 */
+#endif
+
+/* Whether channel c needs the general requantization (no prepared fast form). */
+static inline int effc_mm_channel_is_general(const effc_mm *mm, int32_t c)
+{
+    if (mm->layout != EFFC_FILTER_S8) {
+        const effc_wide_geo g = effc_wide_geometry(mm->layout, mm->k);
+        return (((const int32_t *)mm->weights)[(size_t)(c / g.per) * (size_t)g.block_words +
+                                               (size_t)(g.records_at + 3 * (c % g.per) + 2)] &
+                EFFC_RQ_GENERAL) != 0;
+    }
+    return mm->channels == NULL || (mm->channels[c].shift & EFFC_RQ_GENERAL) != 0;
+}
+
+int32_t effc_mm_general_channels(const effc_mm *mm);
+
+/* The effc_mm of a convolution (effc_conv_s8's paths): n_out rows of k
+ * weights in `layout`, the prepared records of quant (or its arrays), the
+ * conv's zero points and clamp. */
 static inline effc_mm effc_mm_conv(const effc_conv_params *p,
                                    const effc_per_channel_quant *quant, int32_t n_out,
-                                   int32_t k, const int8_t *weights, const int32_t *bias)
+                                   int32_t k, const void *weights, const int32_t *bias)
 {
     effc_mm mm;
     mm.weights = weights;
+    mm.layout = p->filter_layout;
+    mm.channels = quant != NULL ? quant->channels : NULL;
     mm.bias = bias;
-    mm.multiplier = quant->multiplier;
-    mm.shift = quant->shift;
+    mm.multiplier = quant != NULL ? quant->multiplier : NULL;
+    mm.shift = quant != NULL ? quant->shift : NULL;
     mm.quant_stride = 1;
     mm.n_out = n_out;
     mm.k = k;
@@ -225,79 +388,86 @@ static inline effc_mm effc_mm_conv(const effc_conv_params *p,
     mm.output_zero_point = p->output_zero_point;
     mm.activation_min = p->activation_min;
     mm.activation_max = p->activation_max;
-    mm.columns = 2;
-    mm.channels = NULL; /* channels and channels_rs: set by effc_mm_init */
+    mm.general = effc_mm_general_channels(&mm);
     return mm;
 }
 
-/* effc_requant and effc_requant_rs records share the front of scratch. */
-typedef char effc_requant_rs_fits[sizeof(effc_requant_rs) == sizeof(effc_requant) ? 1 : -1];
-
-/* Scratch bytes for effc_mm_init + effc_mm_cols_s8: the decoded
- * requantization of every channel, then two columns of k int16 values. */
-static inline size_t effc_mm_scratch_size(int32_t k, int32_t n_out)
+/* Weight (c, i) in any layout (the portable body and the C fallbacks). */
+static inline int32_t effc_mm_weight(const effc_mm *mm, int32_t c, int32_t i)
 {
-    return (size_t)n_out * sizeof(effc_requant) + (size_t)k * 4u;
+    effc_wide_geo g;
+    uint32_t word;
+    int32_t v;
+    if (mm->layout == EFFC_FILTER_S8) {
+        return ((const int8_t *)mm->weights)[(size_t)c * (size_t)mm->k + (size_t)i];
+    }
+    g = effc_wide_geometry(mm->layout, mm->k);
+    word = (uint32_t)((const int32_t *)mm->weights)[
+        (size_t)(c / g.per) * (size_t)g.block_words + (size_t)g.weights_at +
+        (size_t)(i >> 2) * (size_t)(2 * g.per) + (size_t)((i & 1) * g.per + c % g.per)];
+    v = (int16_t)((i & 2) != 0 ? word >> 16 : word & 0xFFFFu);
+    return mm->layout == EFFC_FILTER_WIDE4 ? v / 2 : v;
 }
 
-/* Decodes the channels' requantization into the front of scratch (once per
- * layer call); returns the rest of scratch for effc_mm_cols_s8. */
-void *effc_mm_init(effc_mm *mm, void *scratch);
+/* Computes every output of n (1..EFFC_MM_COLS) columns into out[j][0..n_out).
+ * Reads every column before it writes any output, so outputs may overwrite
+ * columns. scratch: effc_mm_scratch_size bytes, 4-byte aligned. */
+void effc_mm_run(const effc_mm *mm, int32_t n, const int8_t *const col[], int8_t *const out[],
+                 void *scratch);
 
-/* col1/out1 may be NULL (one column). scratch: what effc_mm_init returned. */
-void effc_mm_cols_s8(const effc_mm *mm, const int8_t *col0, const int8_t *col1, int8_t *out0,
-                     int8_t *out1, void *scratch);
-
-/* Four columns. Needs 8 * k bytes after effc_mm_init's records, and the
- * columns must not lie in the first 4 * k of them. */
-void effc_mm_cols4_s8(const effc_mm *mm, const int8_t *const col[4], int8_t *const out[4],
-                      void *scratch);
-
-/* Whether effc_mm_cols4_s8 reads all four columns before it writes any
- * output (then the columns may be overwritten by the outputs). */
-int effc_mm_cols4_reads_first(const effc_mm *mm);
+/* Dense with one input row and no scratch (EFFC_FILTER_S8 or WIDE4). */
+void effc_mm_row(const effc_mm *mm, const int8_t *row, int8_t *out);
 
 #if defined(EFFC_USE_DSP)
-/* Assembly inner loops (effc_mm_s8_asm.c). */
+/* Assembly loops (effc_mm_s8_asm.c). The columns are widened to
+ * 2 * (x - zp) in the layout of effc_mm_widen: per group of 4 values the words
+ * (x0, x2) of columns 0..3, then (x1, x3) of columns 0..3; a sentinel word
+ * EFFC_MM_SENTINEL follows the last group. */
+#define EFFC_MM_SENTINEL 0x80008000u
+
+/* Job offsets (the assembly reads them): 0 q, 4 w, 8 channel, 12..24 out[0..3],
+ * 28 n, 32 k2, 36 groups, 40 act_min, 44 act_max. */
 typedef struct {
-    const int32_t *q;            /* widened columns (two-column layout) */
-    int32_t groups;              /* k / 4 */
-    const int8_t *w;             /* weights of the next channel pair (advanced) */
-    int32_t k;                   /* row length, a multiple of 4 */
-    const int32_t *bias;         /* next bias pair (advanced), or NULL */
-    const void *channel;         /* next channel record (advanced): effc_requant,
-                                    or effc_requant_rs for effc_mm_2x2_run_rs */
-    int8_t *out0;                /* next outputs of column 0 (advanced) */
-    int8_t *out1;                /* next outputs of column 1 (advanced) */
-    int32_t pairs;               /* channel pairs to compute (> 0) */
-    int32_t zero_point;          /* output zero point */
-    int32_t act_min, act_max;    /* applied when clamp != 0 */
-    int32_t clamp;
+    const int32_t *q;               /* widened columns */
+    const void *w;                  /* weights of the next channel (pair) (advanced) */
+    const effc_channel_rq *channel; /* next record (int8 rows; advanced) */
+    int8_t *out[4];                 /* next output of each column (advanced) */
+    int32_t n;                      /* channels (channel pairs) left, > 0 */
+    int32_t k2;                     /* 2 * output_zero_point + 1 */
+    int32_t groups;                 /* groups of 4 values (int8 rows: k / 4) */
+    int32_t act_min, act_max;       /* the _clamp variants clamp to these */
 } effc_mm_job;
 
-/* One channel x four columns (effc_requant_rs records only). */
-typedef struct {
-    const int32_t *q;               /* widened columns (four-column layout) */
-    int32_t groups;                 /* k / 4 (> 0) */
-    const int8_t *w;                /* weights of the next channel (advanced) */
-    const int32_t *bias;            /* next bias (advanced), or NULL */
-    const effc_requant_rs *channel; /* next channel record (advanced) */
-    int8_t *out[4];                 /* next outputs of each column (advanced) */
-    int32_t n;                      /* channels to compute (> 0) */
-    int32_t zero_point;
-    int32_t act_min, act_max;
-    int32_t clamp;
-} effc_mm_job4;
+/* One channel x four columns, int8 weight rows with records (k a multiple of 4). */
+void effc_mm_1x4_s8(effc_mm_job *job);
+void effc_mm_1x4_s8_clamp(effc_mm_job *job);
+/* Two channels x four columns, EFFC_FILTER_WIDE2 weights. */
+void effc_mm_2x4_wide(effc_mm_job *job);
+void effc_mm_2x4_wide_clamp(effc_mm_job *job);
 
-void effc_mm_1x4_run_rs(effc_mm_job4 *job);        /* job->bias != NULL */
-void effc_mm_1x4_run_rs_nobias(effc_mm_job4 *job); /* job->bias == NULL */
-void effc_mm_2x2_run(effc_mm_job *job);
-/* The same with job->channel pointing at effc_requant_rs records. */
-void effc_mm_2x2_run_rs(effc_mm_job *job);
-void effc_dot_2x2_groups(const int32_t *q, int32_t groups, const int8_t *w0, int32_t k,
-                         int32_t *acc);
-void effc_dot_4x1_groups(const int32_t *q, int32_t groups, const int8_t *w0, int32_t k,
-                         int32_t *acc);
+/* Four channels x one row, EFFC_FILTER_WIDE4 weights (k a multiple of 4), the
+ * row widened on the fly. Offsets: 0 x, 4 w, 8 out, 12 quads, 16 groups, 20 off. */
+typedef struct {
+    const int8_t *x;  /* the row */
+    const int32_t *w; /* the first channel quad */
+    int8_t *out;      /* next output (advanced) */
+    int32_t quads;    /* channel quads left, > 0 */
+    int32_t groups;   /* k / 4 */
+    int32_t off;      /* -input_zero_point in both halves */
+} effc_mm_row_job;
+void effc_mm_4x1_wide(effc_mm_row_job *job);
+
+/* Four channels x one row, int8 weight rows (k a multiple of 4, > 0): adds
+ * the row's products with rows w, w + k, w + 2k, w + 3k to acc[0..3].
+ * Offsets: 0 x, 4 w, 8 k, 12 off, 16..28 acc. */
+typedef struct {
+    const int8_t *x; /* the row */
+    const int8_t *w; /* the quad's first weight row */
+    int32_t k;
+    int32_t off;     /* -input_zero_point in both halves */
+    int32_t acc[4];  /* in: the biases; out: the sums */
+} effc_mm_row4_job;
+void effc_mm_4x1_s8(effc_mm_row4_job *job);
 
 /* Winograd F(2x2, 3x3) loops (effc_winograd_s8_asm.c). */
 void effc_wino_products_asm(const int32_t *u, const int32_t *v, int32_t quads,

@@ -1,385 +1,339 @@
 /*
- * effc_mm_s8_asm.c - the Cortex-M DSP inner loops of effc_mm_s8.c, in
- * assembly: naked functions with a fixed allocation of all 14 usable
- * registers, so the result does not depend on compiler flags. Compiled only
- * where the DSP extension is available (empty otherwise).
+ * effc_mm_s8_asm.c - the matrix kernel's inner loops for the Cortex-M DSP
+ * body, in assembly (naked functions: the instruction counts do not depend
+ * on the compiler's flags). The C side is effc_mm_dsp.c; the job structs and
+ * their offsets are in effc_internal.h.
  *
- * Widened-column layout (effc_mm_s8.c): per group of 4 k values the int16
- * words (a0,a2) (a1,a3) [(b0,b2) (b1,b3)], zero point already subtracted.
- * Weight words are widened with SXTB16 and SXTB16 ror #8, which pairs the
- * same elements, so one SMLAD does 2 MACs.
+ * Every loop keeps its accumulators doubled (the widened columns are
+ * 2 * (x - zp), or the weights are doubled) and requantizes with the
+ * prepared fast form (effc_requant.h, effc_rq_fast): SUB, SMMLAR, ASR, SSAT.
  */
 #include "effc_internal.h"
 
-#if defined(EFFC_USE_DSP)
+#if defined(EFFC_USE_DSP) && !defined(EFFC_USE_MVE)
 
 /* Parameters of naked functions are only read by the assembly. */
 #define EFFC_ARG __attribute__((unused))
 
-/* Inner loops in assembly (naked functions: the register allocation is
- * fixed, 14 registers, whatever the compiler flags). Each group of 4 k
- * values costs 17 instructions for 16 MACs (2x2), 23 for 16 (4x1). */
+/* acc (doubled) -> int8 in place: M multiplier, R round, S shift word (its
+ * low byte is s - 1), T a temporary. */
+#define EFFC_RQ(A, M, R, S, T)                                                                \
+    "sub    " T ", " R ", " A ", lsr #31\n\t"                                                  \
+    "smmlar " A ", " A ", " M ", " T "\n\t"                                                    \
+    "asr    " A ", " A ", " S "\n\t"                                                           \
+    "ssat   " A ", #8, " A ", asr #1\n\t"
 
-/* 2 channels x 2 columns over `groups` (> 0) groups of 4:
- * r0 = widened columns, r1 = groups, r2 = weights row 0, r3 = row stride k,
- * [sp] = acc[4] = (col0,ch0) (col1,ch0) (col0,ch1) (col1,ch1), in/out. */
-__attribute__((naked, noinline)) void effc_dot_2x2_groups(EFFC_ARG const int32_t *q,
-                                                         EFFC_ARG int32_t groups,
-                                                         EFFC_ARG const int8_t *w0,
-                                                         EFFC_ARG int32_t k,
-                                                         EFFC_ARG int32_t *acc)
-{
-    __asm__ volatile(
-        "push   {r4-r11, lr}\n\t"
-        "ldr    r12, [sp, #36]\n\t"
-        "push   {r12}\n\t"
-        "ldm    r12, {r4-r7}\n\t"
-        "1:\n\t"
-        "ldm    r0!, {r8-r11}\n\t"
-        "ldr    r12, [r2, r3]\n\t"
-        "sxtb16 lr, r12, ror #8\n\t"
-        "sxtb16 r12, r12\n\t"
-        "smlad  r6, r8, r12, r6\n\t"
-        "smlad  r6, r9, lr, r6\n\t"
-        "smlad  r7, r10, r12, r7\n\t"
-        "smlad  r7, r11, lr, r7\n\t"
-        "ldr    r12, [r2], #4\n\t"
-        "sxtb16 lr, r12, ror #8\n\t"
-        "sxtb16 r12, r12\n\t"
-        "smlad  r4, r8, r12, r4\n\t"
-        "smlad  r4, r9, lr, r4\n\t"
-        "smlad  r5, r10, r12, r5\n\t"
-        "smlad  r5, r11, lr, r5\n\t"
-        "subs   r1, r1, #1\n\t"
-        "bne    1b\n\t"
-        "pop    {r12}\n\t"
-        "stm    r12, {r4-r7}\n\t"
-        "pop    {r4-r11, pc}\n\t");
-}
+/* A = min(max(A, LO), HI) */
+#define EFFC_CLAMP(A, LO, HI)                                                                 \
+    "cmp    " A ", " LO "\n\t"                                                                 \
+    "it     lt\n\t"                                                                            \
+    "movlt  " A ", " LO "\n\t"                                                                 \
+    "cmp    " A ", " HI "\n\t"                                                                 \
+    "it     gt\n\t"                                                                            \
+    "movgt  " A ", " HI "\n\t"
 
-/* 4 channels x 1 column over `groups` (> 0) groups of 4:
- * r0 = widened column, r1 = groups, r2 = weights row 0, r3 = row stride k,
- * [sp] = acc[4] (channels 0..3), in/out. */
-__attribute__((naked, noinline)) void effc_dot_4x1_groups(EFFC_ARG const int32_t *q,
-                                                         EFFC_ARG int32_t groups,
-                                                         EFFC_ARG const int8_t *w0,
-                                                         EFFC_ARG int32_t k,
-                                                         EFFC_ARG int32_t *acc)
-{
-    __asm__ volatile(
-        "push   {r4-r11, lr}\n\t"
-        "ldr    r12, [sp, #36]\n\t"
-        "push   {r12}\n\t"
-        "ldm    r12, {r4-r7}\n\t"
-        "add    r8, r3, r3\n\t"
-        "add    r9, r8, r3\n\t"
-        "1:\n\t"
-        "ldm    r0!, {r10, r11}\n\t"
-        "ldr    r12, [r2, r3]\n\t"
-        "sxtb16 lr, r12, ror #8\n\t"
-        "sxtb16 r12, r12\n\t"
-        "smlad  r5, r10, r12, r5\n\t"
-        "smlad  r5, r11, lr, r5\n\t"
-        "ldr    r12, [r2, r8]\n\t"
-        "sxtb16 lr, r12, ror #8\n\t"
-        "sxtb16 r12, r12\n\t"
-        "smlad  r6, r10, r12, r6\n\t"
-        "smlad  r6, r11, lr, r6\n\t"
-        "ldr    r12, [r2, r9]\n\t"
-        "sxtb16 lr, r12, ror #8\n\t"
-        "sxtb16 r12, r12\n\t"
-        "smlad  r7, r10, r12, r7\n\t"
-        "smlad  r7, r11, lr, r7\n\t"
-        "ldr    r12, [r2], #4\n\t"
-        "sxtb16 lr, r12, ror #8\n\t"
-        "sxtb16 r12, r12\n\t"
-        "smlad  r4, r10, r12, r4\n\t"
-        "smlad  r4, r11, lr, r4\n\t"
-        "subs   r1, r1, #1\n\t"
-        "bne    1b\n\t"
-        "pop    {r12}\n\t"
-        "stm    r12, {r4-r7}\n\t"
-        "pop    {r4-r11, pc}\n\t");
-}
+/* ------------------------------------------------- one channel x 4 columns */
 
+/* One group of 4 values: r1 weights (int8 row, advanced), r0 widened columns
+ * (advanced), r2-r5 accumulators of columns 0-3, r6-r9 column words,
+ * r10/r11 the weight word widened (w0, w2) / (w1, w3). 13 instructions for
+ * 16 MACs. */
+#define EFFC_1X4_GROUP                                                                        \
+    "ldr    r10, [r1], #4\n\t"                                                                 \
+    "sxtb16 r11, r10, ror #8\n\t"                                                              \
+    "sxtb16 r10, r10\n\t"                                                                      \
+    "ldm    r0!, {r6-r9}\n\t"                                                                  \
+    "smlad  r2, r6, r10, r2\n\t"                                                               \
+    "smlad  r3, r7, r10, r3\n\t"                                                               \
+    "smlad  r4, r8, r10, r4\n\t"                                                               \
+    "smlad  r5, r9, r10, r5\n\t"                                                               \
+    "ldm    r0!, {r6-r9}\n\t"                                                                  \
+    "smlad  r2, r6, r11, r2\n\t"                                                               \
+    "smlad  r3, r7, r11, r3\n\t"                                                               \
+    "smlad  r4, r8, r11, r4\n\t"                                                               \
+    "smlad  r5, r9, r11, r5\n\t"
 
-/* Requantize the accumulator in ACC with the channel record in r8-r11
- * (multiplier, left shift, right shift, mask) and the output zero point in
- * r1; result saturated to int8 in ACC. Temporaries r3, r12. Same arithmetic
- * as effc_requant_apply (TFLite's MultiplyByQuantizedMultiplier), then
- * QADD + SSAT for + zero point and the int8 range. */
-#define EFFC_RQ(ACC)                                                                          \
-    "lsl    " ACC ", " ACC ", r9\n\t"                                                         \
-    "mov    r12, #0x40000000\n\t"                                                             \
-    "movs   r3, #0\n\t"                                                                       \
-    "smlal  r12, r3, " ACC ", r8\n\t"                                                         \
-    "lsl    r3, r3, #1\n\t"                                                                   \
-    "orr    " ACC ", r3, r12, lsr #31\n\t"                                                    \
-    "and    r12, " ACC ", r11\n\t"                                                            \
-    "asr    r3, r11, #1\n\t"                                                                  \
-    "add    r3, r3, " ACC ", lsr #31\n\t"                                                     \
-    "asr    " ACC ", " ACC ", r10\n\t"                                                        \
-    "cmp    r12, r3\n\t"                                                                      \
-    "it     gt\n\t"                                                                           \
-    "addgt  " ACC ", " ACC ", #1\n\t"                                                         \
-    "qadd   " ACC ", " ACC ", r1\n\t"                                                         \
-    "ssat   " ACC ", #8, " ACC "\n\t"
+#define EFFC_1X4_CLAMP                                                                        \
+    "ldrd   r6, r7, [lr, #40]\n\t"                                                             \
+    EFFC_CLAMP("r2", "r6", "r7")                                                              \
+    EFFC_CLAMP("r3", "r6", "r7")                                                              \
+    EFFC_CLAMP("r4", "r6", "r7")                                                              \
+    EFFC_CLAMP("r5", "r6", "r7")
 
-#define EFFC_CLAMP(ACC)                                                                       \
-    "cmp    " ACC ", r2\n\t"                                                                  \
-    "it     lt\n\t"                                                                           \
-    "movlt  " ACC ", r2\n\t"                                                                  \
-    "cmp    " ACC ", r3\n\t"                                                                  \
-    "it     gt\n\t"                                                                           \
-    "movgt  " ACC ", r3\n\t"
-
-/* All channel pairs of two columns: dot products, requantization, stores.
- * r0 = job (kept at [sp]); job offsets: 0 q, 4 groups, 8 w, 12 k, 16 bias,
- * 20 channel, 24 out0, 28 out1, 32 pairs, 36 zero point, 40 act_min,
- * 44 act_max, 48 clamp. About 93 + 17 * k/4 instructions per pair. */
-__attribute__((naked, noinline)) void effc_mm_2x2_run(EFFC_ARG effc_mm_job *job)
-{
-    __asm__ volatile(
-        "push   {r0, r4-r11, lr}\n\t"
-        "1:\n\t"
-        "ldr    lr, [sp]\n\t"
-        "ldr    r12, [lr, #16]\n\t"
-        "movs   r4, #0\n\t"
-        "movs   r6, #0\n\t"
-        "cmp    r12, #0\n\t"
-        "beq    2f\n\t"
-        "ldrd   r4, r6, [r12], #8\n\t"
-        "str    r12, [lr, #16]\n\t"
-        "2:\n\t"
-        "mov    r5, r4\n\t"
-        "mov    r7, r6\n\t"
-        "ldrd   r0, r1, [lr, #0]\n\t"
-        "ldrd   r2, r3, [lr, #8]\n\t"
-        "3:\n\t"
-        "ldm    r0!, {r8-r11}\n\t"
-        "ldr    r12, [r2, r3]\n\t"
-        "sxtb16 lr, r12, ror #8\n\t"
-        "sxtb16 r12, r12\n\t"
-        "smlad  r6, r8, r12, r6\n\t"
-        "smlad  r6, r9, lr, r6\n\t"
-        "smlad  r7, r10, r12, r7\n\t"
-        "smlad  r7, r11, lr, r7\n\t"
-        "ldr    r12, [r2], #4\n\t"
-        "sxtb16 lr, r12, ror #8\n\t"
-        "sxtb16 r12, r12\n\t"
-        "smlad  r4, r8, r12, r4\n\t"
-        "smlad  r4, r9, lr, r4\n\t"
-        "smlad  r5, r10, r12, r5\n\t"
-        "smlad  r5, r11, lr, r5\n\t"
-        "subs   r1, r1, #1\n\t"
-        "bne    3b\n\t"
-        "add    r2, r2, r3\n\t" /* skip row 1: next pair */
-        "ldr    lr, [sp]\n\t"
-        "str    r2, [lr, #8]\n\t"
-        "ldr    r0, [lr, #20]\n\t"
-        "ldr    r1, [lr, #36]\n\t"
-        "ldm    r0!, {r8-r11}\n\t"
-        EFFC_RQ("r4")
-        EFFC_RQ("r5")
-        "ldm    r0!, {r8-r11}\n\t"
-        EFFC_RQ("r6")
-        EFFC_RQ("r7")
-        "str    r0, [lr, #20]\n\t"
-        "ldr    r12, [lr, #48]\n\t"
-        "cmp    r12, #0\n\t"
-        "beq    4f\n\t"
-        "ldrd   r2, r3, [lr, #40]\n\t"
-        EFFC_CLAMP("r4")
-        EFFC_CLAMP("r5")
-        EFFC_CLAMP("r6")
-        EFFC_CLAMP("r7")
-        "4:\n\t"
-        "ldrd   r2, r3, [lr, #24]\n\t"
-        "strb   r4, [r2], #1\n\t"
-        "strb   r6, [r2], #1\n\t"
-        "strb   r5, [r3], #1\n\t"
-        "strb   r7, [r3], #1\n\t"
-        "strd   r2, r3, [lr, #24]\n\t"
-        "ldr    r12, [lr, #32]\n\t"
-        "subs   r12, r12, #1\n\t"
-        "str    r12, [lr, #32]\n\t"
-        "bne    1b\n\t"
-        "pop    {r0, r4-r11, pc}\n\t");
-}
-
-/* effc_mm_2x2_run with effc_requant_rs channel records (effc_requant.h:
- * every channel has a right shift, a multiplier >= 0, and the output zero
- * point is folded in), record in r8-r11 (multiplier, s - 1, C low, C high),
- * temporaries r3, r12: 6 instructions per requantization. */
-#define EFFC_RQS(ACC)                                                                         \
-    "and    r12, " ACC ", #0x80000000\n\t"                                                    \
-    "adds   r12, r12, r10\n\t"                                                               \
-    "adc    r3, r11, " ACC ", asr #31\n\t"                                                   \
-    "smlal  r12, r3, " ACC ", r8\n\t"                                                         \
-    "asr    " ACC ", r3, r9\n\t"                                                              \
-    "ssat   " ACC ", #8, " ACC "\n\t"
-
-/* All channel pairs of two columns: dot products, requantization, stores.
- * r0 = job (kept at [sp]); job offsets: 0 q, 4 groups, 8 w, 12 k, 16 bias,
- * 20 channel, 24 out0, 28 out1, 32 pairs, 36 zero point, 40 act_min,
- * 44 act_max, 48 clamp (zero point unused). About 57 + 17 * k/4
- * instructions per pair. */
-__attribute__((naked, noinline)) void effc_mm_2x2_run_rs(EFFC_ARG effc_mm_job *job)
-{
-    __asm__ volatile(
-        "push   {r0, r4-r11, lr}\n\t"
-        "1:\n\t"
-        "ldr    lr, [sp]\n\t"
-        "ldr    r12, [lr, #16]\n\t"
-        "movs   r4, #0\n\t"
-        "movs   r6, #0\n\t"
-        "cmp    r12, #0\n\t"
-        "beq    2f\n\t"
-        "ldrd   r4, r6, [r12], #8\n\t"
-        "str    r12, [lr, #16]\n\t"
-        "2:\n\t"
-        "mov    r5, r4\n\t"
-        "mov    r7, r6\n\t"
-        "ldrd   r0, r1, [lr, #0]\n\t"
-        "ldrd   r2, r3, [lr, #8]\n\t"
-        "3:\n\t"
-        "ldm    r0!, {r8-r11}\n\t"
-        "ldr    r12, [r2, r3]\n\t"
-        "sxtb16 lr, r12, ror #8\n\t"
-        "sxtb16 r12, r12\n\t"
-        "smlad  r6, r8, r12, r6\n\t"
-        "smlad  r6, r9, lr, r6\n\t"
-        "smlad  r7, r10, r12, r7\n\t"
-        "smlad  r7, r11, lr, r7\n\t"
-        "ldr    r12, [r2], #4\n\t"
-        "sxtb16 lr, r12, ror #8\n\t"
-        "sxtb16 r12, r12\n\t"
-        "smlad  r4, r8, r12, r4\n\t"
-        "smlad  r4, r9, lr, r4\n\t"
-        "smlad  r5, r10, r12, r5\n\t"
-        "smlad  r5, r11, lr, r5\n\t"
-        "subs   r1, r1, #1\n\t"
-        "bne    3b\n\t"
-        "add    r2, r2, r3\n\t" /* skip row 1: next pair */
-        "ldr    lr, [sp]\n\t"
-        "str    r2, [lr, #8]\n\t"
-        "ldr    r0, [lr, #20]\n\t"
-        "ldr    r1, [lr, #36]\n\t"
-        "ldm    r0!, {r8-r11}\n\t"
-        EFFC_RQS("r4")
-        EFFC_RQS("r5")
-        "ldm    r0!, {r8-r11}\n\t"
-        EFFC_RQS("r6")
-        EFFC_RQS("r7")
-        "str    r0, [lr, #20]\n\t"
-        "ldr    r12, [lr, #48]\n\t"
-        "cmp    r12, #0\n\t"
-        "beq    4f\n\t"
-        "ldrd   r2, r3, [lr, #40]\n\t"
-        EFFC_CLAMP("r4")
-        EFFC_CLAMP("r5")
-        EFFC_CLAMP("r6")
-        EFFC_CLAMP("r7")
-        "4:\n\t"
-        "ldrd   r2, r3, [lr, #24]\n\t"
-        "strb   r4, [r2], #1\n\t"
-        "strb   r6, [r2], #1\n\t"
-        "strb   r5, [r3], #1\n\t"
-        "strb   r7, [r3], #1\n\t"
-        "strd   r2, r3, [lr, #24]\n\t"
-        "ldr    r12, [lr, #32]\n\t"
-        "subs   r12, r12, #1\n\t"
-        "str    r12, [lr, #32]\n\t"
-        "bne    1b\n\t"
-        "pop    {r0, r4-r11, pc}\n\t");
-}
-
-/* One channel x four columns, with effc_requant_rs records. Widened
- * four-column layout: per group of 4 k values the words (a0,a2) (a1,a3)
- * (b0,b2) (b1,b3) (c0,c2) (c1,c3) (d0,d2) (d1,d3). Each weight word is
- * widened once for 4 columns: 13 instructions per group of 16 MACs, plus
- * the loop (unrolled by two). lr = job throughout; job offsets: 0 q,
- * 4 groups, 8 w, 12 bias, 16 channel, 20 out0, 24 out1, 28 out2, 32 out3,
- * 36 n, 40 zero point (unused: folded into the records), 44 act_min,
- * 48 act_max, 52 clamp. About 51 + 14 * k/4 instructions per channel. */
-#define EFFC_GROUP4                                                                           \
-    "ldr    r12, [r2], #4\n\t"                                                                 \
-    "sxtb16 r3, r12, ror #8\n\t"                                                               \
-    "sxtb16 r12, r12\n\t"                                                                      \
-    "ldm    r0!, {r8-r11}\n\t"                                                                 \
-    "smlad  r4, r8, r12, r4\n\t"                                                               \
-    "smlad  r4, r9, r3, r4\n\t"                                                                \
-    "smlad  r5, r10, r12, r5\n\t"                                                              \
-    "smlad  r5, r11, r3, r5\n\t"                                                               \
-    "ldm    r0!, {r8-r11}\n\t"                                                                 \
-    "smlad  r6, r8, r12, r6\n\t"                                                               \
-    "smlad  r6, r9, r3, r6\n\t"                                                                \
-    "smlad  r7, r10, r12, r7\n\t"                                                              \
-    "smlad  r7, r11, r3, r7\n\t"
-
-/* The whole channel loop; BIAS_INIT sets r4 to the channel's bias. */
-#define EFFC_MM_1X4_RUN(BIAS_INIT)                                                            \
+/* lr = job. Per channel: the doubled bias into the four accumulators, the
+ * groups (one first when their count is odd, then two per iteration), the
+ * record (multiplier, shift word) and round = k2 << (s - 1), four
+ * requantizations, CLAMP, and four byte stores through the job's pointers. */
+#define EFFC_MM_1X4(CLAMP)                                                                    \
     "push   {r4-r11, lr}\n\t"                                                                  \
     "mov    lr, r0\n\t"                                                                        \
+    "ldr    r1, [lr, #4]\n\t"                                                                  \
     "1:\n\t"                                                                                   \
-    "ldm    lr, {r0-r2}\n\t"                                                                   \
-    BIAS_INIT                                                                                 \
-    "mov    r5, r4\n\t"                                                                        \
-    "mov    r6, r4\n\t"                                                                        \
-    "mov    r7, r4\n\t"                                                                        \
-    "lsrs   r1, r1, #1\n\t" /* pairs of groups; carry: one group first */                    \
+    "ldr    r12, [lr, #8]\n\t"                                                                 \
+    "ldr    r2, [r12]\n\t"                                                                     \
+    "lsl    r2, r2, #1\n\t"                                                                    \
+    "mov    r3, r2\n\t"                                                                        \
+    "mov    r4, r2\n\t"                                                                        \
+    "mov    r5, r2\n\t"                                                                        \
+    "ldr    r0, [lr]\n\t"                                                                      \
+    "ldr    r12, [lr, #36]\n\t"                                                                \
+    "lsrs   r12, r12, #1\n\t"                                                                  \
     "bcc    3f\n\t"                                                                            \
-    EFFC_GROUP4                                                                               \
-    "cmp    r1, #0\n\t"                                                                        \
-    "beq    5f\n\t"                                                                            \
+    EFFC_1X4_GROUP                                                                            \
+    "beq    5f\n\t" /* Z still from LSRS: no group left */                                   \
     "3:\n\t"                                                                                   \
-    EFFC_GROUP4                                                                               \
-    EFFC_GROUP4                                                                               \
-    "subs   r1, r1, #1\n\t"                                                                    \
+    EFFC_1X4_GROUP                                                                            \
+    EFFC_1X4_GROUP                                                                            \
+    "subs   r12, r12, #1\n\t"                                                                  \
     "bne    3b\n\t"                                                                            \
     "5:\n\t"                                                                                   \
-    "str    r2, [lr, #8]\n\t"                                                                  \
-    "ldr    r0, [lr, #16]\n\t"                                                                 \
-    "ldm    r0!, {r8-r11}\n\t"                                                                 \
-    "str    r0, [lr, #16]\n\t"                                                                 \
-    EFFC_RQS("r4")                                                                            \
-    EFFC_RQS("r5")                                                                            \
-    EFFC_RQS("r6")                                                                            \
-    EFFC_RQS("r7")                                                                            \
-    "ldr    r12, [lr, #52]\n\t"                                                                \
-    "cmp    r12, #0\n\t"                                                                       \
-    "beq    4f\n\t"                                                                            \
-    "ldrd   r2, r3, [lr, #44]\n\t"                                                             \
-    EFFC_CLAMP("r4")                                                                          \
-    EFFC_CLAMP("r5")                                                                          \
-    EFFC_CLAMP("r6")                                                                          \
-    EFFC_CLAMP("r7")                                                                          \
-    "4:\n\t"                                                                                   \
-    "add    r12, lr, #20\n\t"                                                                  \
-    "ldm    r12, {r0-r3}\n\t"                                                                  \
-    "strb   r4, [r0], #1\n\t"                                                                  \
-    "strb   r5, [r1], #1\n\t"                                                                  \
-    "strb   r6, [r2], #1\n\t"                                                                  \
-    "strb   r7, [r3], #1\n\t"                                                                  \
-    "stm    r12, {r0-r3}\n\t"                                                                  \
-    "ldr    r12, [lr, #36]\n\t"                                                                \
+    "ldr    r12, [lr, #8]\n\t"                                                                 \
+    "ldrd   r6, r7, [r12, #4]\n\t"                                                             \
+    "add    r12, r12, #12\n\t"                                                                 \
+    "str    r12, [lr, #8]\n\t"                                                                 \
+    "ldr    r8, [lr, #32]\n\t"                                                                 \
+    "lsl    r8, r8, r7\n\t"                                                                    \
+    EFFC_RQ("r2", "r6", "r8", "r7", "r9")                                                     \
+    EFFC_RQ("r3", "r6", "r8", "r7", "r9")                                                     \
+    EFFC_RQ("r4", "r6", "r8", "r7", "r9")                                                     \
+    EFFC_RQ("r5", "r6", "r8", "r7", "r9")                                                     \
+    CLAMP                                                                                     \
+    "add    r12, lr, #12\n\t"                                                                  \
+    "ldm    r12, {r6-r9}\n\t"                                                                  \
+    "strb   r2, [r6], #1\n\t"                                                                  \
+    "strb   r3, [r7], #1\n\t"                                                                  \
+    "strb   r4, [r8], #1\n\t"                                                                  \
+    "strb   r5, [r9], #1\n\t"                                                                  \
+    "stm    r12, {r6-r9}\n\t"                                                                  \
+    "ldr    r12, [lr, #28]\n\t"                                                                \
     "subs   r12, r12, #1\n\t"                                                                  \
-    "str    r12, [lr, #36]\n\t"                                                                \
+    "str    r12, [lr, #28]\n\t"                                                                \
     "bne    1b\n\t"                                                                            \
     "pop    {r4-r11, pc}\n\t"
 
-/* job->bias != NULL */
-__attribute__((naked, noinline)) void effc_mm_1x4_run_rs(EFFC_ARG effc_mm_job4 *job)
+__attribute__((naked, noinline)) void effc_mm_1x4_s8(EFFC_ARG effc_mm_job *job)
 {
-    __asm__ volatile(EFFC_MM_1X4_RUN("ldr    r12, [lr, #12]\n\t"
-                                     "ldr    r4, [r12], #4\n\t"
-                                     "str    r12, [lr, #12]\n\t"));
+    __asm__ volatile(EFFC_MM_1X4(""));
 }
 
-/* job->bias == NULL */
-__attribute__((naked, noinline)) void effc_mm_1x4_run_rs_nobias(EFFC_ARG effc_mm_job4 *job)
+__attribute__((naked, noinline)) void effc_mm_1x4_s8_clamp(EFFC_ARG effc_mm_job *job)
 {
-    __asm__ volatile(EFFC_MM_1X4_RUN("movs   r4, #0\n\t"));
+    __asm__ volatile(EFFC_MM_1X4(EFFC_1X4_CLAMP));
+}
+
+/* ------------------------------------------------ two channels x 4 columns */
+
+/* One group of 4 values of a channel pair, EFFC_FILTER_WIDE2 weights: lr the
+ * weight stream (advanced), r12 the widened columns (advanced), r0-r3 the
+ * accumulators of channel 0 for columns 0-3, r4-r7 channel 1, r8/r9 the pair's
+ * weight words, r10/r11 two column words. Enters with the group's first two
+ * column words loaded and leaves with the next group's (or the sentinel)
+ * loaded: 6 LDRD and 16 SMLAD for 32 MACs. */
+#define EFFC_2X4_GROUP                                                                        \
+    "ldrd   r8, r9, [lr], #8\n\t"                                                              \
+    "smlad  r0, r10, r8, r0\n\t"                                                               \
+    "smlad  r4, r10, r9, r4\n\t"                                                               \
+    "smlad  r1, r11, r8, r1\n\t"                                                               \
+    "smlad  r5, r11, r9, r5\n\t"                                                               \
+    "ldrd   r10, r11, [r12], #8\n\t"                                                           \
+    "smlad  r2, r10, r8, r2\n\t"                                                               \
+    "smlad  r6, r10, r9, r6\n\t"                                                               \
+    "smlad  r3, r11, r8, r3\n\t"                                                               \
+    "smlad  r7, r11, r9, r7\n\t"                                                               \
+    "ldrd   r8, r9, [lr], #8\n\t"                                                              \
+    "ldrd   r10, r11, [r12], #8\n\t"                                                           \
+    "smlad  r0, r10, r8, r0\n\t"                                                               \
+    "smlad  r4, r10, r9, r4\n\t"                                                               \
+    "smlad  r1, r11, r8, r1\n\t"                                                               \
+    "smlad  r5, r11, r9, r5\n\t"                                                               \
+    "ldrd   r10, r11, [r12], #8\n\t"                                                           \
+    "smlad  r2, r10, r8, r2\n\t"                                                               \
+    "smlad  r6, r10, r9, r6\n\t"                                                               \
+    "smlad  r3, r11, r8, r3\n\t"                                                               \
+    "smlad  r7, r11, r9, r7\n\t"                                                               \
+    "ldrd   r10, r11, [r12], #8\n\t"
+
+#define EFFC_2X4_CLAMP                                                                        \
+    "ldrd   r8, r9, [r12, #40]\n\t"                                                            \
+    EFFC_CLAMP("r0", "r8", "r9")                                                              \
+    EFFC_CLAMP("r1", "r8", "r9")                                                              \
+    EFFC_CLAMP("r2", "r8", "r9")                                                              \
+    EFFC_CLAMP("r3", "r8", "r9")                                                              \
+    EFFC_CLAMP("r4", "r8", "r9")                                                              \
+    EFFC_CLAMP("r5", "r8", "r9")                                                              \
+    EFFC_CLAMP("r6", "r8", "r9")                                                              \
+    EFFC_CLAMP("r7", "r8", "r9")
+
+/* Job at [sp], lr the weight stream throughout. Per pair: the two bias words
+ * into the accumulators, two groups per iteration until the sentinel, the
+ * two records (multiplier, round, shift word) from the stream, eight
+ * requantizations, CLAMP (r12 = job), eight byte stores. */
+#define EFFC_MM_2X4(CLAMP)                                                                    \
+    "push   {r4-r11, lr}\n\t"                                                                  \
+    "push   {r0}\n\t"                                                                          \
+    "ldr    lr, [r0, #4]\n\t"                                                                  \
+    "1:\n\t"                                                                                   \
+    "ldrd   r0, r4, [lr], #8\n\t"                                                              \
+    "mov    r1, r0\n\t"                                                                        \
+    "mov    r2, r0\n\t"                                                                        \
+    "mov    r3, r0\n\t"                                                                        \
+    "mov    r5, r4\n\t"                                                                        \
+    "mov    r6, r4\n\t"                                                                        \
+    "mov    r7, r4\n\t"                                                                        \
+    "ldr    r12, [sp]\n\t"                                                                     \
+    "ldr    r12, [r12]\n\t"                                                                    \
+    "ldrd   r10, r11, [r12], #8\n\t"                                                           \
+    "2:\n\t"                                                                                   \
+    EFFC_2X4_GROUP                                                                            \
+    EFFC_2X4_GROUP                                                                            \
+    "cmp    r10, #0x80008000\n\t"                                                              \
+    "bne    2b\n\t"                                                                            \
+    "ldm    lr!, {r8-r10}\n\t"                                                                 \
+    EFFC_RQ("r0", "r8", "r9", "r10", "r11")                                                   \
+    EFFC_RQ("r1", "r8", "r9", "r10", "r11")                                                   \
+    EFFC_RQ("r2", "r8", "r9", "r10", "r11")                                                   \
+    EFFC_RQ("r3", "r8", "r9", "r10", "r11")                                                   \
+    "ldm    lr!, {r8-r10}\n\t"                                                                 \
+    EFFC_RQ("r4", "r8", "r9", "r10", "r11")                                                   \
+    EFFC_RQ("r5", "r8", "r9", "r10", "r11")                                                   \
+    EFFC_RQ("r6", "r8", "r9", "r10", "r11")                                                   \
+    EFFC_RQ("r7", "r8", "r9", "r10", "r11")                                                   \
+    "ldr    r12, [sp]\n\t"                                                                     \
+    CLAMP                                                                                     \
+    "add    r12, r12, #12\n\t"                                                                 \
+    "ldm    r12, {r8-r11}\n\t"                                                                 \
+    "strb   r0, [r8], #1\n\t"                                                                  \
+    "strb   r4, [r8], #1\n\t"                                                                  \
+    "strb   r1, [r9], #1\n\t"                                                                  \
+    "strb   r5, [r9], #1\n\t"                                                                  \
+    "strb   r2, [r10], #1\n\t"                                                                 \
+    "strb   r6, [r10], #1\n\t"                                                                 \
+    "strb   r3, [r11], #1\n\t"                                                                 \
+    "strb   r7, [r11], #1\n\t"                                                                 \
+    "stm    r12, {r8-r11}\n\t"                                                                 \
+    "ldr    r8, [r12, #16]\n\t"                                                                \
+    "subs   r8, r8, #1\n\t"                                                                    \
+    "str    r8, [r12, #16]\n\t"                                                                \
+    "bne    1b\n\t"                                                                            \
+    "add    sp, sp, #4\n\t"                                                                    \
+    "pop    {r4-r11, pc}\n\t"
+
+__attribute__((naked, noinline)) void effc_mm_2x4_wide(EFFC_ARG effc_mm_job *job)
+{
+    __asm__ volatile(EFFC_MM_2X4(""));
+}
+
+__attribute__((naked, noinline)) void effc_mm_2x4_wide_clamp(EFFC_ARG effc_mm_job *job)
+{
+    __asm__ volatile(EFFC_MM_2X4(EFFC_2X4_CLAMP));
+}
+
+/* ------------------------------------------------ four channels x one row */
+
+/* One group of 4 row values: r10 the row (advanced), r11 the zero-point
+ * offset, r8/r9 the values widened on the fly (x0, x2) / (x1, x3), lr the
+ * weight stream (advanced), r4-r7 the quad's weight words, r0-r3 the
+ * accumulators. 15 instructions for 16 MACs. */
+#define EFFC_4X1_GROUP                                                                        \
+    "ldr    r9, [r10], #4\n\t"                                                                 \
+    "sxtab16 r8, r11, r9\n\t"                                                                  \
+    "sxtab16 r9, r11, r9, ror #8\n\t"                                                          \
+    "ldm    lr!, {r4-r7}\n\t"                                                                  \
+    "smlad  r0, r8, r4, r0\n\t"                                                                \
+    "smlad  r1, r8, r5, r1\n\t"                                                                \
+    "smlad  r2, r8, r6, r2\n\t"                                                                \
+    "smlad  r3, r8, r7, r3\n\t"                                                                \
+    "ldm    lr!, {r4-r7}\n\t"                                                                  \
+    "smlad  r0, r9, r4, r0\n\t"                                                                \
+    "smlad  r1, r9, r5, r1\n\t"                                                                \
+    "smlad  r2, r9, r6, r2\n\t"                                                                \
+    "smlad  r3, r9, r7, r3\n\t"
+
+/* Job at [sp]. Per quad: the four bias words (doubled) as accumulators, the
+ * groups (one first when odd, then two per iteration), four records,
+ * requantization and four byte stores. */
+__attribute__((naked, noinline)) void effc_mm_4x1_wide(EFFC_ARG effc_mm_row_job *job)
+{
+    __asm__ volatile(
+        "push   {r4-r11, lr}\n\t"
+        "push   {r0}\n\t"
+        "ldr    lr, [r0, #4]\n\t"
+        "ldr    r11, [r0, #20]\n\t"
+        "1:\n\t"
+        "ldm    lr!, {r0-r3}\n\t"
+        "ldr    r12, [sp]\n\t"
+        "ldr    r10, [r12]\n\t"
+        "ldr    r12, [r12, #16]\n\t"
+        "lsrs   r12, r12, #1\n\t"
+        "bcc    3f\n\t"
+        EFFC_4X1_GROUP
+        "beq    5f\n\t" /* Z still from LSRS */
+        "3:\n\t"
+        EFFC_4X1_GROUP
+        EFFC_4X1_GROUP
+        "subs   r12, r12, #1\n\t"
+        "bne    3b\n\t"
+        "5:\n\t"
+        "ldm    lr!, {r4-r6}\n\t"
+        EFFC_RQ("r0", "r4", "r5", "r6", "r7")
+        "ldm    lr!, {r4-r6}\n\t"
+        EFFC_RQ("r1", "r4", "r5", "r6", "r7")
+        "ldm    lr!, {r4-r6}\n\t"
+        EFFC_RQ("r2", "r4", "r5", "r6", "r7")
+        "ldm    lr!, {r4-r6}\n\t"
+        EFFC_RQ("r3", "r4", "r5", "r6", "r7")
+        "ldr    r12, [sp]\n\t"
+        "ldr    r4, [r12, #8]\n\t"
+        "strb   r0, [r4], #1\n\t"
+        "strb   r1, [r4], #1\n\t"
+        "strb   r2, [r4], #1\n\t"
+        "strb   r3, [r4], #1\n\t"
+        "str    r4, [r12, #8]\n\t"
+        "ldr    r4, [r12, #12]\n\t"
+        "subs   r4, r4, #1\n\t"
+        "str    r4, [r12, #12]\n\t"
+        "bne    1b\n\t"
+        "add    sp, sp, #4\n\t"
+        "pop    {r4-r11, pc}\n\t");
+}
+
+/* One channel of the quad: W the weight address operand (post-indexed for
+ * channels 0 and 2), A its accumulator; r8/r9 the row word widened. */
+#define EFFC_4X1_S8_CHANNEL(W, A)                                                             \
+    "ldr    r10, " W "\n\t"                                                                   \
+    "sxtb16 r11, r10, ror #8\n\t"                                                             \
+    "sxtb16 r10, r10\n\t"                                                                     \
+    "smlad  " A ", r8, r10, " A "\n\t"                                                        \
+    "smlad  " A ", r9, r11, " A "\n\t"
+
+/* r4 the row, r5 / lr the weights of channels 0 / 2 (channels 1 / 3 a row
+ * further: [r5, r6], [lr, r6]), r6 = k, r7 the zero-point offset, r12 the
+ * row's end. 25 instructions per group of 4 values (16 MACs). */
+__attribute__((naked, noinline)) void effc_mm_4x1_s8(EFFC_ARG effc_mm_row4_job *job)
+{
+    __asm__ volatile(
+        "push   {r4-r11, lr}\n\t"
+        "push   {r0}\n\t"
+        "ldm    r0, {r4-r7}\n\t"
+        "add    r12, r4, r6\n\t"
+        "add    lr, r5, r6, lsl #1\n\t"
+        "ldrd   r0, r1, [r0, #16]\n\t"
+        "ldr    r2, [sp]\n\t"
+        "ldrd   r2, r3, [r2, #24]\n\t"
+        "1:\n\t"
+        "ldr    r9, [r4], #4\n\t"
+        "sxtab16 r8, r7, r9\n\t"
+        "sxtab16 r9, r7, r9, ror #8\n\t"
+        EFFC_4X1_S8_CHANNEL("[r5, r6]", "r1")
+        EFFC_4X1_S8_CHANNEL("[r5], #4", "r0")
+        EFFC_4X1_S8_CHANNEL("[lr, r6]", "r3")
+        EFFC_4X1_S8_CHANNEL("[lr], #4", "r2")
+        "cmp    r4, r12\n\t"
+        "bne    1b\n\t"
+        "pop    {r12}\n\t"
+        "add    r12, r12, #16\n\t"
+        "stm    r12, {r0-r3}\n\t"
+        "pop    {r4-r11, pc}\n\t");
 }
 
 #else

@@ -54,10 +54,27 @@ typedef struct {
     size_t size; /* bytes available at buf */
 } effc_scratch;
 
+/* One output channel's requantization, prepared once per layer by
+ * effc_prepare_channels_s8 (the code generator calls it on the host and
+ * emits the records as constants). The DSP bodies run the fast form
+ * (effc_requant.h, effc_rq_fast) on every channel whose shift has no
+ * EFFC_RQ_GENERAL bit, the general form on the others. */
+typedef struct {
+    int32_t bias;       /* the channel's bias (0 without one) */
+    int32_t multiplier; /* Q31 multiplier; 0 when every output is provably the zero point */
+    int32_t shift;      /* bits 0-7: s - 1 of the fast form's right shift s; bit 8:
+                           EFFC_RQ_GENERAL; bits 16-31: the TFLite shift (signed) */
+} effc_channel_rq;
+
+enum { EFFC_RQ_GENERAL = 0x100 };
+
 /* Per-output-channel requantization. */
 typedef struct {
-    const int32_t *multiplier; /* [C_out] Q31 multipliers */
-    const int32_t *shift;      /* [C_out] TFLite shifts */
+    const int32_t *multiplier;       /* [C_out] Q31 multipliers */
+    const int32_t *shift;            /* [C_out] TFLite shifts */
+    const effc_channel_rq *channels; /* NULL, or [C_out] records made by
+                                        effc_prepare_channels_s8: then multiplier,
+                                        shift and the kernel's bias are not read */
 } effc_per_channel_quant;
 
 /* One requantization for the whole tensor. */
@@ -65,6 +82,48 @@ typedef struct {
     int32_t multiplier; /* Q31 multiplier */
     int32_t shift;      /* TFLite shift */
 } effc_per_tensor_quant;
+
+/* Records for n_out channels of k weights each (rows of `weights`, [n_out][k]):
+ * conv filters OHWI (k = KH*KW*C_in), depthwise [C_out][KH*KW], dense [out][in].
+ * bias may be NULL; multiplier/shift are indexed c * quant_stride (0: one
+ * value for every channel). A channel takes the fast form when its right
+ * shift s is in [1, 31], its multiplier >= 0, the largest possible
+ * |accumulator| (|bias| + sum |w| * max |x - input_zero_point|) is below 2^30
+ * and (2 * output_zero_point + 1) * 2^(s-1) plus the largest high product
+ * fits int32; a channel whose every output is provably the zero point gets
+ * multiplier 0. Returns EFFC_OK or EFFC_ERR_ARG. */
+int effc_prepare_channels_s8(const int8_t *weights, int32_t n_out, int32_t k,
+                             const int32_t *bias, const int32_t *multiplier,
+                             const int32_t *shift, int32_t quant_stride,
+                             int32_t input_zero_point, int32_t output_zero_point,
+                             effc_channel_rq *channels);
+
+/* Weight layouts of conv and dense filters ([n_out][k] int8 rows):
+ *  EFFC_FILTER_S8     the rows as they are (int8);
+ *  EFFC_FILTER_WIDE2  for the DSP bodies' two-channel kernel, per pair of
+ *                     channels (an odd last one padded with a zero channel): the
+ *                     two bias words, then per group of 4 k values (k padded to
+ *                     4 * G, G rounded up to even) the int16 words (c0: w0, w2)
+ *                     (c1: w0, w2) (c0: w1, w3) (c1: w1, w3), then per channel the
+ *                     words multiplier, round, shift;
+ *  EFFC_FILTER_WIDE4  for the one-row dense kernel, per quad of channels
+ *                     (padded): four bias words, per group of 4 (k padded) the
+ *                     int16 words (ci: 2 w0, 2 w2) for i = 0..3 then (ci: 2 w1,
+ *                     2 w3), then per channel multiplier, round, shift.
+ * Each int16 word holds the first value in its low half. The records come
+ * from effc_prepare_channels_s8: a bias word is 2 * bias (bias for an
+ * EFFC_RQ_GENERAL channel), round = (2 * output_zero_point + 1) << (s - 1)
+ * (0 for a general channel), multiplier and shift are the record's. Kernels
+ * given a wide filter read neither the quant arrays nor the bias argument. */
+enum { EFFC_FILTER_S8 = 0, EFFC_FILTER_WIDE2 = 1, EFFC_FILTER_WIDE4 = 2 };
+
+/* int32 words of a filter in a wide layout (0 for EFFC_FILTER_S8 or bad sizes). */
+size_t effc_filter_words(int32_t layout, int32_t n_out, int32_t k);
+/* Writes a wide layout (`wide` holds effc_filter_words words) from the int8
+ * rows and their prepared records. */
+int effc_widen_filter_s8(int32_t layout, const int8_t *weights, int32_t n_out, int32_t k,
+                         const effc_channel_rq *channels, int32_t output_zero_point,
+                         int32_t *wide);
 
 /* ------------------------------------------------------------ int8 conv 2-D */
 
@@ -78,16 +137,18 @@ typedef struct {
     int32_t output_zero_point;      /* output's zero point, as stored */
     int32_t activation_min;         /* output clamp, int8 domain */
     int32_t activation_max;
+    int32_t filter_layout;          /* EFFC_FILTER_S8 (0) or EFFC_FILTER_WIDE2 */
 } effc_conv_params;
 
 /* Conv: input [N,H,W,C_in], filter OHWI [C_out,KH,KW,C_in] with
- * filter_dims = {C_out, KH, KW, C_in}, bias int32 [C_out] or NULL,
- * output [N,OH,OW,C_out]. Dispatches on the predicates below. */
+ * filter_dims = {C_out, KH, KW, C_in} (int8, or the wide layout of
+ * params->filter_layout), bias int32 [C_out] or NULL, output [N,OH,OW,C_out].
+ * Dispatches on the predicates below. */
 size_t effc_conv_s8_scratch_size(const effc_conv_params *params, const effc_dims *input_dims,
                                  const effc_dims *filter_dims, const effc_dims *output_dims);
 int effc_conv_s8(const effc_scratch *scratch, const effc_conv_params *params,
                  const effc_per_channel_quant *quant, const effc_dims *input_dims,
-                 const int8_t *input, const effc_dims *filter_dims, const int8_t *filter,
+                 const int8_t *input, const effc_dims *filter_dims, const void *filter,
                  const int32_t *bias, const effc_dims *output_dims, int8_t *output);
 
 /* Named predicates used by both effc_conv_s8 and its scratch-size function. */
@@ -103,18 +164,18 @@ int effc_conv_s8_use_3x3(const effc_conv_params *params, const effc_dims *input_
 size_t effc_conv_1x1_s8_scratch_size(const effc_dims *filter_dims);
 int effc_conv_1x1_s8(const effc_scratch *scratch, const effc_conv_params *params,
                      const effc_per_channel_quant *quant, const effc_dims *input_dims,
-                     const int8_t *input, const effc_dims *filter_dims, const int8_t *filter,
+                     const int8_t *input, const effc_dims *filter_dims, const void *filter,
                      const int32_t *bias, const effc_dims *output_dims, int8_t *output);
 size_t effc_conv_3x3_s8_scratch_size(const effc_dims *filter_dims);
 int effc_conv_3x3_s8(const effc_scratch *scratch, const effc_conv_params *params,
                      const effc_per_channel_quant *quant, const effc_dims *input_dims,
-                     const int8_t *input, const effc_dims *filter_dims, const int8_t *filter,
+                     const int8_t *input, const effc_dims *filter_dims, const void *filter,
                      const int32_t *bias, const effc_dims *output_dims, int8_t *output);
 size_t effc_conv_generic_s8_scratch_size(const effc_dims *filter_dims);
 int effc_conv_generic_s8(const effc_scratch *scratch, const effc_conv_params *params,
                          const effc_per_channel_quant *quant, const effc_dims *input_dims,
                          const int8_t *input, const effc_dims *filter_dims,
-                         const int8_t *filter, const int32_t *bias,
+                         const void *filter, const int32_t *bias,
                          const effc_dims *output_dims, int8_t *output);
 
 /* Grouped conv (ResNeXt, ShuffleNet): groups > 1 splits C_in and C_out in
@@ -144,7 +205,8 @@ int effc_grouped_conv_s8(const effc_scratch *scratch, const effc_conv_params *pa
  * (padded channels 0). The sums wrap modulo 2^32 and the result is exact
  * while 4 * |acc| (2 * |acc| in 1-D) fits int32, acc = the direct
  * convolution's accumulator: effc/quant/winograd.py proves it and the code
- * generator checks it per layer. */
+ * generator checks it per layer. quant: the multiplier and shift arrays
+ * (prepared records and params->filter_layout are not read). */
 size_t effc_winograd_s8_scratch_size(const effc_dims *filter_dims);
 int effc_winograd_s8(const effc_scratch *scratch, const effc_conv_params *params,
                      const effc_per_channel_quant *quant, const effc_dims *input_dims,
@@ -193,18 +255,21 @@ typedef struct {
     int32_t output_zero_point;
     int32_t activation_min;
     int32_t activation_max;
+    int32_t weights_layout; /* EFFC_FILTER_S8 (0), WIDE2, or WIDE4 (batches == 1 only) */
 } effc_dense_params;
 
-/* Dense: input [batches, in], weights [out, in], bias int32 [out] or NULL,
- * output [batches, out]. Per-tensor or per-channel requantization. */
-size_t effc_dense_s8_scratch_size(const effc_dense_dims *dims);
+/* Dense: input [batches, in], weights [out, in] (int8, or the wide layout of
+ * params->weights_layout), bias int32 [out] or NULL, output [batches, out].
+ * Per-tensor or per-channel requantization. */
+size_t effc_dense_s8_scratch_size(const effc_dense_params *params,
+                                  const effc_dense_dims *dims);
 int effc_dense_s8(const effc_scratch *scratch, const effc_dense_params *params,
                   const effc_per_tensor_quant *quant, const effc_dense_dims *dims,
-                  const int8_t *input, const int8_t *weights, const int32_t *bias,
+                  const int8_t *input, const void *weights, const int32_t *bias,
                   int8_t *output);
 int effc_dense_per_channel_s8(const effc_scratch *scratch, const effc_dense_params *params,
                               const effc_per_channel_quant *quant, const effc_dense_dims *dims,
-                              const int8_t *input, const int8_t *weights, const int32_t *bias,
+                              const int8_t *input, const void *weights, const int32_t *bias,
                               int8_t *output);
 
 /* ---------------------------------------------------------------- int8 pools */

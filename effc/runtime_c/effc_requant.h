@@ -155,6 +155,28 @@ static inline int32_t effc_requant_rs_apply(int32_t x, const effc_requant_rs *r)
     return (int32_t)(p >> 32) >> r->shift1;
 }
 
+/* The fast form of the DSP bodies (effc_channel_rq records without
+ * EFFC_RQ_GENERAL, made by effc_prepare_channels_s8). The accumulator comes
+ * doubled, a = 2 * acc (the kernels widen activations to 2 * (x - zp) and start
+ * from 2 * bias); the prepared bound |acc| < 2^30 keeps it exact. With
+ * s = s1 + 1 and r = (2 * zp + 1) * 2^s1 = 2^(s-1) + zp * 2^s:
+ *   SMMLAR(a, m, r - [a < 0]) = r - [a < 0] + floor((acc * m + 2^30) / 2^31)
+ *                             = r - [acc < 0] + v,
+ * v being TFLite's SaturatingRoundingDoublingHighMul (effc_srdhm_fast), and
+ *   floor((v + 2^(s-1) - [acc < 0]) / 2^s) + zp
+ * is RoundingDivideByPOT(v, s) + zp ([acc < 0] differs from [v < 0] only
+ * where v == 0, and then both give 0). So: SUB, SMMLAR, ASR s1, SSAT #8 with
+ * ASR #1, four instructions per output. The preparation checks that r - 1 + v
+ * cannot leave int32. Multiplier 0 gives floor((2 * zp + 1 - [a < 0]) / 2) =
+ * zp for every a (the records of channels whose output is provably zp). */
+static inline int32_t effc_rq_fast(int32_t a, int32_t m, int32_t r, int32_t s1)
+{
+    const int64_t t = (int64_t)r - (int64_t)((uint32_t)a >> 31) +
+                      (((int64_t)a * (int64_t)m + ((int64_t)1 << 31)) >> 32);
+    const int32_t y = ((int32_t)t >> s1) >> 1;
+    return y < -128 ? -128 : (y > 127 ? 127 : y);
+}
+
 static inline int32_t effc_clamp_i32(int32_t x, int32_t lo, int32_t hi)
 {
     x = x < lo ? lo : x;

@@ -117,8 +117,8 @@ static void effc_wino_tile_at(const effc_wino_ctx *cx, int32_t t, int8_t *output
 
 /* ----------------------------------------------------- output transform */
 
-/* Loop invariants of the output stage, copied out of the effc_mm (the int8
- * stores may alias it, which would force reloads). */
+/* Loop invariants of the output stage (locals of the kernel: the int8 stores
+ * cannot alias them). */
 typedef struct {
     const int32_t *bias;
     const effc_requant *channels;
@@ -421,6 +421,45 @@ static void effc_wino_products(const int16_t *u, const int16_t *v, int32_t c4,
 
 #endif
 
+/* effc_requant and effc_requant_rs records share the front of scratch. */
+typedef char effc_wino_records_fit[sizeof(effc_requant_rs) == sizeof(effc_requant) ? 1 : -1];
+
+/* The channels' requantization, decoded once per call into the front of
+ * scratch: effc_requant_rs records (zero point folded in) on the DSP body
+ * when every channel allows them, else effc_requant records. Returns the rest
+ * of scratch. */
+static void *effc_wino_records(const effc_conv_params *p, const effc_per_channel_quant *quant,
+                               int32_t n_out, void *scratch, effc_wino_stage *o)
+{
+    effc_requant *ch = (effc_requant *)scratch;
+    int32_t c;
+    (void)p; /* read by the DSP body only */
+    o->channels = NULL;
+    o->channels_rs = NULL;
+#if defined(EFFC_USE_DSP)
+    {
+        effc_requant_rs *rs = (effc_requant_rs *)scratch;
+        for (c = 0; c < n_out; c++) {
+            if (!effc_requant_rs_ok(quant->multiplier[c], quant->shift[c],
+                                    p->output_zero_point)) {
+                break;
+            }
+            rs[c] = effc_requant_rs_make(quant->multiplier[c], quant->shift[c],
+                                         p->output_zero_point);
+        }
+        if (c == n_out) {
+            o->channels_rs = rs;
+            return rs + n_out;
+        }
+    }
+#endif
+    for (c = 0; c < n_out; c++) {
+        ch[c] = effc_requant_make(quant->multiplier[c], quant->shift[c]);
+    }
+    o->channels = ch;
+    return ch + n_out;
+}
+
 int effc_winograd_s8(const effc_scratch *scratch, const effc_conv_params *params,
                      const effc_per_channel_quant *quant, const effc_dims *input_dims,
                      const int8_t *input, const effc_dims *filter_dims,
@@ -431,7 +470,6 @@ int effc_winograd_s8(const effc_scratch *scratch, const effc_conv_params *params
     effc_wino_tile tiles[EFFC_WINO_TILES];
     effc_wino_outs outs;
     effc_wino_stage stage;
-    effc_mm mm;
     int16_t *v;
     int32_t *m;
     int8_t *zp_row, *discard;
@@ -439,6 +477,7 @@ int effc_winograd_s8(const effc_scratch *scratch, const effc_conv_params *params
     size_t weights_row;
     void *buf;
     if (!effc_wino_args_ok(params, input_dims, filter_dims, output_dims) || quant == NULL ||
+        quant->multiplier == NULL || quant->shift == NULL ||
         input == NULL || transformed == NULL || output == NULL ||
         (const void *)input == (const void *)output) {
         return EFFC_ERR_ARG;
@@ -456,10 +495,8 @@ int effc_winograd_s8(const effc_scratch *scratch, const effc_conv_params *params
     cx.c4 = (int32_t)effc_align4((size_t)filter_dims->c);
     cx.tiles_h = cx.two_d ? (output_dims->h + 1) / 2 : 1;
     cx.tiles_w = (output_dims->w + 1) / 2;
-    mm = effc_mm_conv(params, quant, output_dims->c, 0, NULL, bias);
     count = output_dims->n * cx.tiles_h * cx.tiles_w;
-    mm.columns = count * (cx.two_d ? 4 : 2);
-    v = (int16_t *)effc_mm_init(&mm, buf);
+    v = (int16_t *)effc_wino_records(params, quant, output_dims->c, buf, &stage);
     weights_row = (size_t)cx.positions * (size_t)cx.c4;
     m = (int32_t *)(void *)(v + weights_row * EFFC_WINO_TILES);
     zp_row = (int8_t *)(m + cx.positions * EFFC_WINO_TILES);
@@ -469,8 +506,6 @@ int effc_winograd_s8(const effc_scratch *scratch, const effc_conv_params *params
     cx.zp_row = zp_row;
     discard = zp_row + cx.c4;
     stage.bias = bias;
-    stage.channels = mm.channels;
-    stage.channels_rs = mm.channels_rs;
     stage.zero_point = params->output_zero_point;
     stage.lo = params->activation_min;
     stage.hi = params->activation_max;

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +22,13 @@ import numpy as np
 from effc.codegen import CoreSplit, Port, split_core
 from effc.codegen.c.dispatch import node_call
 from effc.codegen.c.kernels import Call
+from effc.codegen.c.layouts import CTarget, channel_records, choose_layouts, wide_filter
 from effc.codegen.c.scratch import scratch_bytes
 from effc.errors import EffcError
 from effc.ir import Graph, Node
 from effc.names import Namer, comment_text
 from effc.passes.memory import MemoryPlan, plan_memory
-from effc.toolchain.host import RUNTIME_DIR
+from effc.toolchain.host import RUNTIME_DIR, cache_dir
 from effc.version import __version__
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -103,6 +105,8 @@ def _pointers(graph: Graph, index: int, node: Node, call: Call, plan: MemoryPlan
 
     p: dict[str, Any] = {"output": ptr(call.outputs[0], False),
                          "outputs": [ptr(n, False) for n in call.outputs]}
+    if call.macro in PREPARED:
+        return p | _prepared(graph, index, call, arrays, ptr)
     if call.macro.startswith(("lstm", "gru", "rnn")):  # every input in the node's order
         p["args"] = [ptr(n, True) if n else "0" for n in node.inputs]
     # Two-operand ops keep operand order, constants included.
@@ -138,6 +142,32 @@ def _pointers(graph: Graph, index: int, node: Node, call: Call, plan: MemoryPlan
 ORDERED = ("binary", "matmul", "select_binary")
 
 
+PREPARED = ("conv_s8", "grouped_conv_s8", "dw_conv_s8", "dense_s8")
+
+
+def _prepared(graph: Graph, index: int, call: Call, arrays: _Arrays,
+              ptr: Callable[[str, bool], str]) -> dict[str, Any]:
+    """Pointers of an int8 MAC layer: its prepared requantization records (with
+    the int8 weights) or its wide weight layout (records inside)."""
+    f = call.fields
+    weights = graph.tensors[call.weights[0]].data
+    bias = graph.tensors[f["bias"]].data if f.get("bias") else None
+    records = channel_records(weights, bias, f["multiplier"], f["shift"],
+                              f["input_zero_point"], f["output_zero_point"])
+    p = {"input": ptr(call.inputs[0], True), "inputs": [ptr(call.inputs[0], True)],
+         "bias": "0", "multiplier": "0", "shift": "0"}
+    layout = f.get("layout", 0)
+    if layout:
+        p["weight"] = arrays.add(("wide", index), wide_filter(layout, weights, records,
+                                                              f["output_zero_point"]), "int32_t")
+        p["channels"] = "0"
+    else:
+        p["weight"] = ptr(call.weights[0], True)
+        p["channels"] = "(const effc_channel_rq *)" + arrays.add(("rq", index), records,
+                                                                 "int32_t")
+    return p
+
+
 UNARY_F32 = {"Relu": "effc_relu_f32", "Clip": "effc_clip_f32", "Sigmoid": "effc_sigmoid_f32",
              "Tanh": "effc_tanh_f32", "LeakyRelu": "effc_leaky_relu_f32",
              "HardSigmoid": "effc_hard_sigmoid_f32", "HardSwish": "effc_hard_swish_f32",
@@ -148,10 +178,15 @@ UNARY_F32 = {"Relu": "effc_relu_f32", "Clip": "effc_clip_f32", "Sigmoid": "effc_
 
 @functools.cache
 def _environment() -> jinja2.Environment:
-    """The templates' environment, made once (it caches the compiled templates)."""
+    """The templates' environment, made once (it caches the compiled templates in
+    memory, and their bytecode in effc's build cache for the next process: jinja2
+    checks each template's source before it uses the bytecode)."""
+    folder = cache_dir() / "jinja2"
+    folder.mkdir(mode=0o700, exist_ok=True)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
                              undefined=jinja2.StrictUndefined, trim_blocks=True,
-                             lstrip_blocks=True, keep_trailing_newline=True)
+                             lstrip_blocks=True, keep_trailing_newline=True,
+                             bytecode_cache=jinja2.FileSystemBytecodeCache(str(folder)))
     env.filters["cfloat"] = c_float
     return env
 
@@ -206,13 +241,17 @@ def _float_wrapper(graph: Graph, split: CoreSplit, arena: int) -> tuple[dict[str
             "quantize": before, "dequantize": after, "args": ", ".join(args)}, arena
 
 
-def generate_c(graph: Graph, name: str) -> tuple[dict[str, bytes], dict[str, Any]]:
-    """The C library for ``graph``: its files (name -> content) and manifest facts."""
+def generate_c(graph: Graph, name: str, target: CTarget | None = None
+               ) -> tuple[dict[str, bytes], dict[str, Any]]:
+    """The C library for ``graph``: its files (name -> content) and manifest facts.
+    ``target`` (the board's core, flash and --optimize) picks the weight layouts."""
     split = split_core(graph)
     core = Graph(graph.name, split.nodes, graph.tensors, [p.core for p in split.inputs],
                  [p.core for p in split.outputs])
     # Keyed by position: model strings (node names) are never keys.
     calls = [node_call(graph, n) for n in split.nodes]
+    choose_layouts(calls, target, sum(t.nbytes for t in graph.tensors.values()
+                                      if t.is_constant))
     for call in calls:
         call.scratch = scratch_bytes(call)
     position = {id(n): i for i, n in enumerate(split.nodes)}
@@ -284,6 +323,8 @@ def generate_c(graph: Graph, name: str) -> tuple[dict[str, bytes], dict[str, Any
                           "kernel": layer["macro"], "output": node.outputs[0]}
                          for layer, node in zip(layers, emitted, strict=True)]},
         "memory": {"arena_bytes": arena, "lower_bound_bytes": plan.lower_bound_bytes,
+                   "activations_lower_bound_bytes": plan.activations_lower_bound_bytes,
+                   "scratch_peak_bytes": plan.scratch_peak_bytes,
                    "inplace_nodes": plan.inplace_nodes,
                    "constant_bytes": arrays.flash_bytes()},
     }

@@ -47,7 +47,10 @@ def scratch_bytes(call: Call) -> int:
         return int(lib.effc_winograd_f32_scratch_size(f["tile"], filter_dims))
     if call.macro == "dense_s8":
         dims = ffi.new("effc_dense_dims *", [f["batches"], f["in_features"], f["out_features"]])
-        return int(lib.effc_dense_s8_scratch_size(dims))
+        params = ffi.new("effc_dense_params *", [
+            f["input_zero_point"], f["output_zero_point"], f["activation_min"],
+            f["activation_max"], f.get("layout", 0)])
+        return int(lib.effc_dense_s8_scratch_size(params, dims))
     in_dims = ffi.new("effc_dims *", f["input_dims"])
     filter_dims = ffi.new("effc_dims *", f["filter_dims"])
     out_dims = ffi.new("effc_dims *", f["output_dims"])
@@ -55,7 +58,7 @@ def scratch_bytes(call: Call) -> int:
         params = ffi.new("effc_conv_params *", [
             f["stride_h"], f["stride_w"], f["pad_top"], f["pad_left"], f["dilation_h"],
             f["dilation_w"], f["input_zero_point"], f["output_zero_point"],
-            f["activation_min"], f["activation_max"]])
+            f["activation_min"], f["activation_max"], f.get("layout", 0)])
         if call.macro == "grouped_conv_s8":
             return int(lib.effc_grouped_conv_s8_scratch_size(params, f["groups"], in_dims,
                                                              filter_dims, out_dims))

@@ -19,6 +19,7 @@ from typing import Any
 from effc.boards import Board, McuBoard
 from effc.codegen import Target, register_target
 from effc.codegen.c.emit import generate_c
+from effc.codegen.c.layouts import CTarget
 from effc.errors import EffcError
 from effc.ir import Graph
 from effc.outdir import OutDir
@@ -79,9 +80,15 @@ def check_fit(board: McuBoard, flash: int, ram: int, arena: int) -> None:
                     "(--prune, --prune-fit-board) or pick a larger board")
 
 
-def write_c_project(graph: Graph, out: OutDir, name: str) -> dict[str, Any]:
+def c_target(board: Board, optimize: str) -> CTarget:
+    """What the generated library is optimized for on ``board``."""
+    return CTarget(board.cpu, board.flash.size, optimize)
+
+
+def write_c_project(graph: Graph, out: OutDir, name: str,
+                    target: CTarget | None = None) -> dict[str, Any]:
     """OUTDIR/c (library + harness glue) and OUTDIR/firmware/src (startup, harness)."""
-    files, facts = generate_c(graph, name)
+    files, facts = generate_c(graph, name, target)
     files |= harness_glue(facts["c"])
     for file, data in sorted(files.items()):
         out.write(f"{facts['c']['folder']}/{file}", data)
@@ -90,11 +97,15 @@ def write_c_project(graph: Graph, out: OutDir, name: str) -> dict[str, Any]:
     return facts
 
 
-def emit_c(graph: Graph, board: Board, out: OutDir) -> dict[str, Any]:
-    """The target's entry point: OUTDIR/c, OUTDIR/firmware and the manifest section."""
+def emit_c(graph: Graph, board: Board, out: OutDir, optimize: str | None = None
+           ) -> dict[str, Any]:
+    """The target's entry point: OUTDIR/c, OUTDIR/firmware and the manifest section.
+    ``optimize`` (--optimize): speed (default) or size."""
     assert isinstance(board, McuBoard)  # the registry gives the C target MCU boards only
-    facts = write_c_project(graph, out, graph.name)
+    optimize = optimize or "speed"
+    facts = write_c_project(graph, out, graph.name, c_target(board, optimize))
     facts["board"] = board.name
+    facts["optimize"] = optimize
     fw = outdir_firmware(board, out, facts["c"])
     ram = fw.ram_bytes + fw.stack_reserved
     rel = {k: getattr(fw, k).relative_to(out.root).as_posix() for k in ("elf", "bin", "hex")}
@@ -122,11 +133,13 @@ def fit_c(board: Board, options: Any
         lowered, _ = compile_pipeline(graph.clone(), quick)
         with tempfile.TemporaryDirectory(prefix="effc-fit-") as tmp:
             out = OutDir.prepare(Path(tmp) / "fit")
-            facts = write_c_project(lowered, out, "fit")
+            facts = write_c_project(lowered, out, "fit",
+                                    c_target(board, options.optimize or "speed"))
             fw = outdir_firmware(board, out, facts["c"])
         return fw.flash_bytes, fw.ram_bytes + fw.stack_reserved
 
     return (board.flash.size, board.ram.size), estimate
 
 
-register_target(Target("c", "mcu", "a C99 library and Cortex-M firmware", emit_c, fit_c))
+register_target(Target("c", "mcu", "a C99 library and Cortex-M firmware", emit_c, fit_c,
+                       options=("optimize",)))

@@ -346,7 +346,7 @@ def plan_model(graph: Graph, hw: HwConfig) -> Program:
 
 def _weight_image(prog: Program, hw: HwConfig) -> list[int]:
     """Descriptors (and the end marker) from word 0, then each layer's parameters
-    (two words a channel: {multiplier, bias}, shift) and weights (one word a tap)."""
+    (two words a channel: shift, then {multiplier, bias}) and weights (one word a tap)."""
     words: list[int] = []
     cursor = (len(prog.layers) + 1) * hw.desc_words
     data: list[int] = []
@@ -354,8 +354,8 @@ def _weight_image(prog: Program, hw: HwConfig) -> list[int]:
         if lay.params:
             lay.fields["pbase"] = cursor + len(data)
             for bias, mult, shift in lay.params:
-                data.append((bias & 0xFFFFFFFF) | (mult & 0xFFFFFFFF) << 32)
                 data.append(shift & 0xFF)
+                data.append((bias & 0xFFFFFFFF) | (mult & 0xFFFFFFFF) << 32)
         if lay.weights is not None:
             lay.fields["wbase"] = cursor + len(data)
             for row in lay.weights.astype(np.uint8):

@@ -89,12 +89,15 @@ module effc_accel #(
     wire [AW-1:0] wr_addr = state == S_IDLE ? host_a_addr : a_waddr;
     wire [7:0]    wr_data = state == S_IDLE ? host_a_data : a_wdata;
     wire [8*P-1:0] bank_q;
+    // bank b holds the bytes whose address is b modulo P; banks below lane 0's read
+    // the next row (one incrementer for all)
+    wire [BAW-1:0] rd_row = rd_addr[AW-1:LP];
+    wire [BAW-1:0] rd_row1 = rd_row + 1'b1;
     genvar b;
     generate
         for (b = 0; b < P; b = b + 1) begin : bank
-            // bank b holds the bytes whose address is b modulo P
             wire [LP-1:0] lo = rd_addr[LP-1:0];
-            wire [BAW-1:0] row = rd_addr[AW-1:LP] + ((b < lo) ? 1 : 0);
+            wire [BAW-1:0] row = b < lo ? rd_row1 : rd_row;
             effc_abank #(.DEPTH(BANK_DEPTH), .BAW(BAW)) mem (
                 .clk(clk), .we(wr_en && wr_addr[LP-1:0] == b), .waddr(wr_addr[AW-1:LP]),
                 .wdata(wr_data), .raddr(row), .rdata(bank_q[8*b+7:8*b]));
@@ -125,6 +128,8 @@ module effc_accel #(
     reg [WAW-1:0] desc_addr;
     reg [4:0]  fetch_n;
     wire conv_op = op == 4'd1 || op == 4'd2;
+    wire [8*P-1:0] x_byte = op == 4'd1 ? {P{vec[7:0]}} : vec;
+    wire [7:0]     x_zp = conv_op ? d_in_zp : 8'd0;
 
     wire tap_issue = state == S_RUN && t < d_k;
     wire tap_valid = !ih[16] && ih < $signed({1'b0, d_h}) && !iw[16] &&
@@ -134,20 +139,22 @@ module effc_accel #(
 
     // ---------------------------------------------------------------- parameter RAM
     // entry c: {shift, multiplier, bias} of the descriptor's output channel c
+    // written only while the drain is idle (S_PARAMS): no read-write collision logic
+    (* no_rw_check *)
     reg  [71:0] pram [0:(1 << PAW) - 1];
     reg  [71:0] pram_q;
-    reg         pram_we;
-    reg  [PAW-1:0] pram_waddr;
-    reg  [71:0] pram_wdata;
+    reg  [7:0]  pram_shift;             // a channel's first word: its shift
     reg  [PAW-1:0] pram_raddr;
+    reg s1_issue, s1_valid, s1_first, s1_last, s1_param;
+    reg [15:0] s1_opix, s1_pidx;
+    // parameter words arrive one cycle after their read: the shift, then {mult, bias},
+    // which goes into the RAM straight from the weight memory
     always @(posedge clk) begin
-        if (pram_we) pram[pram_waddr] <= pram_wdata;
+        if (s1_param && s1_pidx[0]) pram[s1_pidx[PAW:1]] <= {pram_shift, w_rdata[63:0]};
         pram_q <= pram[pram_raddr];
     end
 
     // ---------------------------------------------------------------- pipeline registers
-    reg s1_issue, s1_valid, s1_first, s1_last, s1_param;
-    reg [15:0] s1_opix, s1_pidx;
     reg [4:0]  s1_nl;
     reg s2_issue, s2_valid, s2_first, s2_last;
     reg [15:0] s2_opix, s2_pidx;
@@ -157,7 +164,6 @@ module effc_accel #(
     reg s3_issue, s3_valid, s3_first, s3_last;
     reg [15:0] s3_opix, s3_pidx;
     reg [4:0]  s3_nl;
-    reg signed [8:0]  s3_x [0:P-1];
     wire signed [16:0] s3_p [0:P-1];
     reg signed [31:0] acc [0:P-1];
     reg [15:0] cnt;
@@ -174,8 +180,10 @@ module effc_accel #(
     reg [23:0] dv_q;                    // numerator bits shifted out, quotient bits in
     reg [24:0] dv_r;
     reg        dv_neg;
-    reg [7:0]  areg [0:P-1];
-    reg [7:0]  breg [0:P-1];
+    // Add: the activation read holds A's chunk through S_ADD_S1 and B's through S_ADD_S2
+    // (the read is registered: B's address goes out in S_ADD_S1's last cycle)
+    wire [8*P-1:0] add_vec = vec >> (8 * pcount[LP-1:0]);
+    wire [7:0]  add_byte = add_vec[7:0];
     integer i;
 
     // ---------------------------------------------------------------- lane multipliers
@@ -186,16 +194,9 @@ module effc_accel #(
             if (l < DSP_LANES) begin : dsp
                 always @(posedge clk) p <= s2_x[l] * s2_w[l];
             end else begin : lut
-                // shift-and-add multiplier (kept out of the DSP blocks)
-                wire signed [16:0] xs = {{8{s2_x[l][8]}}, s2_x[l]};
-                wire signed [16:0] pp [0:7];
-                genvar k;
-                for (k = 0; k < 7; k = k + 1) begin : bit_
-                    assign pp[k] = s2_w[l][k] ? (xs <<< k) : 17'sd0;
-                end
-                assign pp[7] = s2_w[l][7] ? -(xs <<< 7) : 17'sd0;
-                always @(posedge clk)
-                    p <= ((pp[0] + pp[1]) + (pp[2] + pp[3])) + ((pp[4] + pp[5]) + (pp[6] + pp[7]));
+                wire signed [16:0] q;
+                effc_booth mul (.clk(clk), .x(s2_x[l]), .w(s2_w[l]), .p(q));
+                always @(*) p = q;
             end
             assign s3_p[l] = p;
         end
@@ -205,7 +206,8 @@ module effc_accel #(
     reg         rq_v;
     reg  [31:0] rq_x, rq_m;
     reg  [4:0]  rq_left, rq_right;
-    reg  [7:0]  rq_zp, rq_min, rq_max;
+    // constant a descriptor (the next one is fetched after the requantizer is empty)
+    wire [7:0]  rq_zp = op == 4'd3 ? 8'h80 : d_out_zp;
     reg  [TAGW-1:0] rq_tag;
     wire        rq_ov;
     wire [7:0]  rq_y;
@@ -213,7 +215,7 @@ module effc_accel #(
     wire [TAGW-1:0] rq_otag;
     effc_rq #(.TAGW(TAGW)) rq (
         .clk(clk), .in_valid(rq_v), .x(rq_x), .m(rq_m), .left(rq_left), .right(rq_right),
-        .zp(rq_zp), .amin(rq_min), .amax(rq_max), .tag(rq_tag), .out_valid(rq_ov),
+        .zp(rq_zp), .amin(d_amin), .amax(d_amax), .tag(rq_tag), .out_valid(rq_ov),
         .y(rq_y), .y_raw(rq_raw), .out_tag(rq_otag));
     // tag: {raw, accumulate, write, address}
     wire ot_raw = rq_otag[TAGW-1], ot_acc = rq_otag[TAGW-2], ot_we = rq_otag[TAGW-3];
@@ -223,10 +225,11 @@ module effc_accel #(
     always @(*) begin
         for (i = 0; i < P; i = i + 1) begin
             // accumulators restart from 0 (cleared at the last tap); max pool keeps
-            // x + 128 (0..255), so padding (-128) is that 0 as well
+            // x + 128 (0..255), so padding (-128) is that 0 as well; the lane's weight
+            // is 1 there, so its product is the input byte
             if (op == 4'd3) begin
-                if (s3_valid && {~s3_x[i][7], s3_x[i][6:0]} > acc[i][7:0])
-                    accn[i] = {24'd0, ~s3_x[i][7], s3_x[i][6:0]};
+                if (s3_valid && {~s3_p[i][7], s3_p[i][6:0]} > acc[i][7:0])
+                    accn[i] = {24'd0, ~s3_p[i][7], s3_p[i][6:0]};
                 else
                     accn[i] = acc[i];
             end else begin
@@ -267,37 +270,24 @@ module effc_accel #(
     always @(posedge clk) begin
         a_we <= 1'b0;
         rq_v <= 1'b0;
-        pram_we <= 1'b0;
         // ------------------------------------------------ stage 1 -> 2: operands
         s2_issue <= s1_issue; s2_valid <= s1_valid; s2_first <= s1_first;
         s2_last <= s1_last; s2_opix <= s1_opix; s2_nl <= s1_nl; s2_pidx <= s1_pidx;
+        // lane i's operand: byte 0 (broadcast) or byte i, minus the input zero point on
+        // convolutions, 0 for a padding tap (conv, average pool); max pool and Add take
+        // the byte as it is
         for (i = 0; i < P; i = i + 1) begin
-            if (op == 4'd1)
-                s2_x[i] <= s1_valid ? $signed({vec[7], vec[7:0]}) -
-                                      $signed({d_in_zp[7], d_in_zp}) : 9'sd0;
-            else if (op == 4'd2)
-                s2_x[i] <= s1_valid ? $signed({vec[8*i+7], vec[8*i +: 8]}) -
-                                      $signed({d_in_zp[7], d_in_zp}) : 9'sd0;
-            else if (op == 4'd4)
-                s2_x[i] <= s1_valid ? $signed({vec[8*i+7], vec[8*i +: 8]}) : 9'sd0;
+            if (s1_valid || !(conv_op || op == 4'd4))
+                s2_x[i] <= $signed({x_byte[8*i+7], x_byte[8*i +: 8]}) -
+                           $signed({x_zp[7], x_zp});
             else
-                s2_x[i] <= $signed({vec[8*i+7], vec[8*i +: 8]});
+                s2_x[i] <= 9'sd0;
             s2_w[i] <= conv_op ? w_rdata[8*i +: 8] : 8'sd1;
         end
-        // parameter words arrive one cycle after their read: {mult, bias}, then shift
-        if (s1_param) begin
-            if (s1_pidx[0]) begin
-                pram_we <= 1'b1;
-                pram_waddr <= s1_pidx[PAW:1];
-                pram_wdata[71:64] <= w_rdata[7:0];
-            end else begin
-                pram_wdata[63:0] <= w_rdata[63:0];
-            end
-        end
+        if (s1_param && !s1_pidx[0]) pram_shift <= w_rdata[7:0];
         // ------------------------------------------------ stage 2 -> 3
         s3_issue <= s2_issue; s3_valid <= s2_valid; s3_first <= s2_first;
         s3_last <= s2_last; s3_opix <= s2_opix; s3_nl <= s2_nl; s3_pidx <= s2_pidx;
-        for (i = 0; i < P; i = i + 1) s3_x[i] <= s2_x[i];
         // ------------------------------------------------ stage 3: accumulate
         if (s3_issue) begin
             for (i = 0; i < P; i = i + 1) acc[i] <= s3_last ? 32'sd0 : accn[i];
@@ -360,14 +350,12 @@ module effc_accel #(
         if (e_v) begin
             rq_v <= 1'b1;
             rq_tag <= {1'b0, 1'b0, {1'b0, e_l} < {1'b0, sh_nl}, e_addr[AW-1:0]};
-            rq_zp <= d_out_zp; rq_min <= d_amin; rq_max <= d_amax;
             if (op == 4'd5) begin
                 rq_x <= e_x;
                 rq_m <= d_mo; rq_left <= 5'd0; rq_right <= d_so;
             end else if (op == 4'd3) begin
                 rq_x <= e_x;                   // identity: x * 2^31 / 2^31, then - 128
                 rq_m <= 32'h40000000; rq_left <= 5'd1; rq_right <= 5'd0;
-                rq_zp <= 8'h80;
             end else begin
                 rq_x <= e_x + pram_q[31:0];
                 rq_m <= pram_q[63:32];
@@ -493,15 +481,12 @@ module effc_accel #(
         end
         S_ADD_A: if (!d_busy && !e_v) state <= S_ADD_B;
         S_ADD_B: begin
-            for (i = 0; i < P; i = i + 1) areg[i] <= vec[8*i +: 8];
             state <= S_ADD_S1;
             pcount <= 0;
         end
         S_ADD_S1: begin
-            if (pcount == 0)
-                for (i = 0; i < P; i = i + 1) breg[i] <= vec[8*i +: 8];
             rq_v <= 1'b1;
-            rq_x <= {{24{areg[pcount[LP-1:0]][7]}}, areg[pcount[LP-1:0]]} -
+            rq_x <= {{24{add_byte[7]}}, add_byte} -
                     {{24{d_in_zp[7]}}, d_in_zp};
             rq_m <= d_m1; rq_left <= d_left; rq_right <= d_s1;
             rq_tag <= {1'b1, 1'b0, 1'b0, {(AW - LP){1'b0}}, pcount[LP-1:0]};
@@ -510,7 +495,7 @@ module effc_accel #(
         end
         S_ADD_S2: begin
             rq_v <= 1'b1;
-            rq_x <= {{24{breg[pcount[LP-1:0]][7]}}, breg[pcount[LP-1:0]]} -
+            rq_x <= {{24{add_byte[7]}}, add_byte} -
                     {{24{d_zpb[7]}}, d_zpb};
             rq_m <= d_m2; rq_left <= d_left; rq_right <= d_s2;
             rq_tag <= {1'b1, 1'b1, 1'b0, {(AW - LP){1'b0}}, pcount[LP-1:0]};
@@ -549,9 +534,45 @@ module effc_accel #(
 
     // activation read address: taps, the Add's two vectors, or the host
     always @(*) begin
-        if (state == S_ADD_A) a_raddr = d_a_base[AW-1:0] + (chunk[AW-LP-1:0] << LP);
-        else if (state == S_ADD_B) a_raddr = d_b_base[AW-1:0] + (chunk[AW-LP-1:0] << LP);
+        if (state == S_ADD_A || state == S_ADD_B ||
+            (state == S_ADD_S1 && pcount[LP-1:0] != {LP{1'b1}}))
+            a_raddr = d_a_base[AW-1:0] + (chunk[AW-LP-1:0] << LP);
+        else if (state == S_ADD_S1 || state == S_ADD_S2)
+            a_raddr = d_b_base[AW-1:0] + (chunk[AW-LP-1:0] << LP);
         else a_raddr = aaddr[AW-1:0];
     end
+endmodule
+
+// effc_booth: a signed 9x8 multiplier in LUTs (radix-4 Booth), registered output, for
+// lanes kept out of the DSP blocks. Digit k is -2 w[2k+1] + w[2k] + w[2k-1]; its partial product |digit| * x is
+// inverted when the digit is negative, and the +1 of that negation sits in a zero bit of
+// the next partial product (the last digit's in the final sum).
+module effc_booth (
+    input  wire               clk,
+    input  wire signed [8:0]  x,
+    input  wire signed [7:0]  w,
+    output reg  signed [16:0] p
+);
+    wire [8:0] wx = {w, 1'b0};
+    wire signed [16:0] op [0:3];
+    wire [3:0] neg;
+    genvar k;
+    generate
+        for (k = 0; k < 4; k = k + 1) begin : dig
+            wire [2:0] r = wx[2*k +: 3];
+            wire one = r[1] ^ r[0];
+            wire two = r == 3'b011 || r == 3'b100;
+            wire [10:0] mag = one ? {{2{x[8]}}, x} : two ? {x[8], x, 1'b0} : 11'd0;
+            wire [10:0] pp = mag ^ {11{r[2]}};
+            wire signed [16:0] ppx = {{6{pp[10]}}, pp};
+            assign neg[k] = r[2];
+            if (k == 0) begin : first
+                assign op[k] = ppx;
+            end else begin : rest
+                assign op[k] = (ppx <<< (2 * k)) | ({16'd0, neg[k-1]} << (2 * k - 2));
+            end
+        end
+    endgenerate
+    always @(posedge clk) p <= (op[0] + op[1]) + (op[2] + op[3]) + {10'd0, neg[3], 6'd0};
 endmodule
 `default_nettype wire

@@ -2,8 +2,9 @@
 //   y = clamp(RoundingDivideByPOT(SaturatingRoundingDoublingHighMul(wrap32(x << left), m),
 //                                 right) + zp, amin, amax)
 // (tflite::MultiplyByQuantizedMultiplier). With raw=1 the int32 result before the zero
-// point and the clamp comes out on y_raw. Latency: 6 cycles; one input per cycle.
-// The tag travels with the value.
+// point and the clamp comes out on y_raw. Latency: 5 cycles; one input per cycle.
+// The tag and the shift travel with the value; zp, amin and amax must stay constant
+// while values are in flight (they are per descriptor), so they need no pipeline.
 `default_nettype none
 module effc_rq #(parameter TAGW = 24) (
     input  wire             clk,
@@ -23,12 +24,10 @@ module effc_rq #(parameter TAGW = 24) (
 );
     // the parameters travel beside the value (explicit registers: Icarus 11 mis-compiles
     // array elements in continuous assignments)
-    reg [31:0] s1_x, s1_m;
-    reg        v1, v2, v3, v4, v5;
-    reg [4:0]  rt1, rt2, rt3, rt4;
-    reg [7:0]  zp1, zp2, zp3, zp4, zp5, lo1, lo2, lo3, lo4, lo5, hi1, hi2, hi3, hi4, hi5;
-    reg [TAGW-1:0] tg1, tg2, tg3, tg4, tg5;
-    // stage 2: operands registered for the multiplier
+    reg        v2, v3, v4, v5;
+    reg [4:0]  rt2, rt3, rt4;
+    reg [TAGW-1:0] tg2, tg3, tg4, tg5;
+    // stage 2: operands (x shifted left) registered for the multiplier
     reg signed [31:0] s2_a, s2_b;
     reg        s2_ovf;
     // stage 3: the 64-bit product
@@ -42,6 +41,7 @@ module effc_rq #(parameter TAGW = 24) (
     // gemmlowp: t = p + (p >= 0 ? 2^30 : 1 - 2^30), then t / 2^31 truncated toward zero.
     // t has p's sign, and truncating a negative t adds 2^31 - 1 before the arithmetic
     // shift: both cases are floor((p + 2^30) / 2^31) = (p[63:30] + 1) >>> 1.
+    wire [31:0] x_sh = x << left;
     wire signed [33:0] t_hi = s3_p[63:30] + 34'sd1;
 
     wire [31:0] mask = (32'd1 << rt4) - 32'd1;
@@ -50,22 +50,17 @@ module effc_rq #(parameter TAGW = 24) (
     wire signed [31:0] shifted = s4_h >>> rt4;
     wire signed [31:0] rdiv = shifted + ((rem > thr) ? 32'sd1 : 32'sd0);
 
-    wire signed [31:0] with_zp = s5_r + {{24{zp5[7]}}, zp5};
-    wire signed [31:0] lo = {{24{lo5[7]}}, lo5};
-    wire signed [31:0] hi = {{24{hi5[7]}}, hi5};
+    wire signed [31:0] with_zp = s5_r + {{24{zp[7]}}, zp};
+    wire signed [31:0] lo = {{24{amin[7]}}, amin};
+    wire signed [31:0] hi = {{24{amax[7]}}, amax};
 
     always @(posedge clk) begin
-        s1_x <= x << left;
-        s1_m <= m;
-        v1 <= in_valid; v2 <= v1; v3 <= v2; v4 <= v3; v5 <= v4;
-        rt1 <= right; rt2 <= rt1; rt3 <= rt2; rt4 <= rt3;
-        zp1 <= zp; zp2 <= zp1; zp3 <= zp2; zp4 <= zp3; zp5 <= zp4;
-        lo1 <= amin; lo2 <= lo1; lo3 <= lo2; lo4 <= lo3; lo5 <= lo4;
-        hi1 <= amax; hi2 <= hi1; hi3 <= hi2; hi4 <= hi3; hi5 <= hi4;
-        tg1 <= tag; tg2 <= tg1; tg3 <= tg2; tg4 <= tg3; tg5 <= tg4;
-        s2_a <= s1_x;
-        s2_b <= s1_m;
-        s2_ovf <= (s1_x == 32'h80000000) && (s1_m == 32'h80000000);
+        v2 <= in_valid; v3 <= v2; v4 <= v3; v5 <= v4;
+        rt2 <= right; rt3 <= rt2; rt4 <= rt3;
+        tg2 <= tag; tg3 <= tg2; tg4 <= tg3; tg5 <= tg4;
+        s2_a <= x_sh;
+        s2_b <= m;
+        s2_ovf <= (x_sh == 32'h80000000) && (m == 32'h80000000);
         s3_p <= s2_a * s2_b;
         s3_ovf <= s2_ovf;
         s4_h <= s3_ovf ? 32'sh7fffffff : t_hi[32:1];
@@ -73,8 +68,8 @@ module effc_rq #(parameter TAGW = 24) (
         out_valid <= v5;
         out_tag <= tg5;
         y_raw <= s5_r;
-        if (with_zp < lo) y <= lo5;
-        else if (with_zp > hi) y <= hi5;
+        if (with_zp < lo) y <= amin;
+        else if (with_zp > hi) y <= amax;
         else y <= with_zp[7:0];
     end
 endmodule

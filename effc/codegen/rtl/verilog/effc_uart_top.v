@@ -16,8 +16,9 @@ module effc_uart_top #(
     output reg  tx,
     output wire led
 );
+    localparam CW = $clog2(DIV + 1);      // bit-period counter width
     // ---------------------------------------------------------------- receiver
-    reg [15:0] rx_cnt = 0;
+    reg [CW-1:0] rx_cnt = 0;
     reg [3:0]  rx_bit = 0;
     reg [7:0]  rx_sh = 0;
     reg        rx_busy = 0, rx_v = 0;
@@ -36,7 +37,7 @@ module effc_uart_top #(
         end else rx_cnt <= rx_cnt + 1'b1;
     end
     // ---------------------------------------------------------------- transmitter
-    reg [15:0] tx_cnt = 0;
+    reg [CW-1:0] tx_cnt = 0;
     reg [3:0]  tx_bit = 0;
     reg [9:0]  tx_sh = 10'h3ff;
     reg        tx_busy = 0;

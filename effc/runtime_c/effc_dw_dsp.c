@@ -1,0 +1,223 @@
+/*
+ * effc_dw_dsp.c - int8 depthwise convolution, Cortex-M DSP body.
+ *
+ * Four input channels at a time are copied into zero-padded int16 planes
+ * (x - zp; two pixels per step: two 32-bit loads, SXTAB16 and PKHBT/PKHTB
+ * give one word per plane), band by band; the rows a band shares with the
+ * next one slide to the top of the planes instead of being read again, and
+ * since a band's input rows are all in the planes before its outputs are
+ * written, the layer can run in place.
+ *
+ * A 3x3 kernel with dilation 1 and stride 1 or 2 (both ways), a prepared
+ * fast record and the full int8 output range walks down each output column
+ * in assembly (effc_dw_dsp_asm.c): every plane row is loaded once (a word
+ * for taps 0-1, one for tap 2) and feeds the outputs it belongs to, and each
+ * output is requantized where it completes (effc_rq_fast) and stored: 18
+ * instructions per output at stride 1. Every other channel takes a C loop
+ * over the planes with TFLite's general requantization.
+ */
+#include "effc_internal.h"
+
+#if defined(EFFC_USE_DSP) && !defined(EFFC_USE_MVE)
+
+/* Input rows [r0, r1) of the band (plane row r <- input row iy0 + r) of
+ * channels ic..ic+3 into four planes; rows outside the input are zeros. */
+static void effc_dw_fill4(const effc_dw_conv_params *p, const effc_dims *in,
+                          const int8_t *input, int32_t ic, int16_t *plane,
+                          const effc_dw_geo *g, int32_t iy0, int32_t r0, int32_t r1)
+{
+    const int32_t off = (int32_t)(((uint32_t)(uint16_t)(-p->input_zero_point)) * 0x10001u);
+    const size_t cs = (size_t)in->c;
+    const int32_t n = EFFC_MIN(in->w, g->pw - p->pad_left);
+    int32_t r, x;
+    for (r = r0; r < r1; r++) {
+        const int32_t iy = iy0 + r;
+        int16_t *d0 = plane + (size_t)r * (size_t)g->pw + (size_t)p->pad_left;
+        int16_t *d1 = d0 + g->words, *d2 = d1 + g->words, *d3 = d2 + g->words;
+        const int8_t *src = input + (size_t)iy * (size_t)in->w * cs + (size_t)ic;
+        if (iy < 0 || iy >= in->h) {
+            for (x = 0; x < n; x++) {
+                d0[x] = d1[x] = d2[x] = d3[x] = 0;
+            }
+            continue;
+        }
+        for (x = 0; x + 2 <= n; x += 2) {
+            const uint32_t v0 = effc_read_u32(src), v1 = effc_read_u32(src + cs);
+            const int32_t e0 = __sxtab16(off, v0), o0 = effc_sxtab16_ror8(off, v0);
+            const int32_t e1 = __sxtab16(off, v1), o1 = effc_sxtab16_ror8(off, v1);
+            src += 2 * cs;
+            effc_write_u32(d0 + x, (uint32_t)effc_pkhbt16(e0, e1));
+            effc_write_u32(d1 + x, (uint32_t)effc_pkhbt16(o0, o1));
+            effc_write_u32(d2 + x, (uint32_t)effc_pkhtb16(e1, e0));
+            effc_write_u32(d3 + x, (uint32_t)effc_pkhtb16(o1, o0));
+        }
+        if (x < n) {
+            const uint32_t v = effc_read_u32(src);
+            const int32_t e = __sxtab16(off, v), o = effc_sxtab16_ror8(off, v);
+            d0[x] = (int16_t)e;
+            d1[x] = (int16_t)o;
+            d2[x] = (int16_t)(e >> 16);
+            d3[x] = (int16_t)(o >> 16);
+        }
+    }
+}
+
+/* The same for one channel into one plane. */
+static void effc_dw_fill1(const effc_dw_conv_params *p, const effc_dims *in,
+                          const int8_t *input, int32_t ic, int16_t *plane,
+                          const effc_dw_geo *g, int32_t iy0, int32_t r0, int32_t r1)
+{
+    const size_t cs = (size_t)in->c;
+    const int32_t n = EFFC_MIN(in->w, g->pw - p->pad_left);
+    int32_t r, x;
+    for (r = r0; r < r1; r++) {
+        const int32_t iy = iy0 + r;
+        int16_t *d = plane + (size_t)r * (size_t)g->pw + (size_t)p->pad_left;
+        const int8_t *src = input + (size_t)iy * (size_t)in->w * cs + (size_t)ic;
+        for (x = 0; x < n; x++) {
+            d[x] = iy < 0 || iy >= in->h ? 0 : (int16_t)(src[(size_t)x * cs] - p->input_zero_point);
+        }
+    }
+}
+
+/* Plane row r of `planes` planes set to `value` (-32768: a sentinel row,
+ * EFFC_MM_SENTINEL halves; 0: back to padding). */
+static void effc_dw_set_row(int16_t *plane, const effc_dw_geo *g, int32_t r, int32_t planes,
+                            int16_t value)
+{
+    int32_t j, x;
+    for (j = 0; j < planes; j++) {
+        int16_t *d = plane + (size_t)j * g->words + (size_t)r * (size_t)g->pw;
+        for (x = 0; x < g->pw; x++) {
+            d[x] = value;
+        }
+    }
+}
+
+/* Whether the assembly walk applies to this geometry (any channel). */
+static int effc_dw_walks(const effc_dw_conv_params *p, const effc_dims *f, const effc_dims *out,
+                         const effc_dw_geo *g)
+{
+    return f->h == 3 && f->w == 3 && p->dilation_h == 1 && p->dilation_w == 1 &&
+           p->stride_h == p->stride_w && (p->stride_h == 1 || p->stride_h == 2) &&
+           p->activation_min <= -128 && p->activation_max >= 127 &&
+           (size_t)out->w * (size_t)out->c < 65536u && g->pw * 2 < 65536;
+}
+
+static int32_t effc_pack16(int32_t lo, int32_t hi)
+{
+    return (int32_t)(((uint32_t)(uint16_t)lo) | ((uint32_t)(uint16_t)hi << 16));
+}
+
+/* One output channel over a band with the assembly walk. */
+static void effc_dw_walk(const effc_dw_conv_params *p, const effc_channel_rq *rec,
+                         const int8_t *w, const int16_t *plane, const effc_dw_geo *g,
+                         const effc_dims *out, int8_t *dst)
+{
+    effc_dw_walk_job job;
+    const int32_t s1 = rec->shift & 0xFF;
+    job.plane = plane;
+    job.out = dst;
+    job.strides = (g->pw * 2) << 16 | (out->w * out->c);
+    job.cols = out->w;
+    job.col_plane = 2 * p->stride_w;
+    job.col_out = out->c;
+    job.w01[0] = effc_pack16(2 * w[0], 2 * w[1]);
+    job.w01[1] = effc_pack16(2 * w[3], 2 * w[4]);
+    job.w01[2] = effc_pack16(2 * w[6], 2 * w[7]);
+    job.w2ab = effc_pack16(2 * w[2], 2 * w[5]);
+    job.w2c_s = effc_pack16(s1, 2 * w[8]);
+    job.bias2 = (int32_t)((uint32_t)rec->bias << 1);
+    job.m = rec->multiplier;
+    job.round = (int32_t)((uint32_t)(2 * p->output_zero_point + 1) << s1);
+    (p->stride_h == 1 ? effc_dw_walk_s1 : effc_dw_walk_s2)(&job);
+}
+
+/* One output channel over a band in C (any geometry, general requantization). */
+static void effc_dw_channel_c(const effc_dw_conv_params *p, const effc_mm_channel *ch,
+                              const int8_t *w, const effc_dims *f, const int16_t *plane,
+                              const effc_dw_geo *g, const effc_dims *out, int32_t rows,
+                              int8_t *dst)
+{
+    int32_t oy, ox, ky, kx;
+    for (oy = 0; oy < rows; oy++) {
+        for (ox = 0; ox < out->w; ox++) {
+            int32_t acc = ch->bias;
+            for (ky = 0; ky < f->h; ky++) {
+                const int16_t *row = plane + (size_t)(oy * p->stride_h + ky * p->dilation_h) *
+                                                 (size_t)g->pw +
+                                     (size_t)(ox * p->stride_w);
+                for (kx = 0; kx < f->w; kx++) {
+                    acc = effc_wrap_add(acc, row[kx * p->dilation_w] * w[ky * f->w + kx]);
+                }
+            }
+            dst[((size_t)oy * (size_t)out->w + (size_t)ox) * (size_t)out->c] =
+                effc_requant_to_s8(acc, ch->rq, p->output_zero_point, p->activation_min,
+                                   p->activation_max);
+        }
+    }
+}
+
+int effc_dw_body(const effc_dw_conv_params *p, const effc_per_channel_quant *quant,
+                 const effc_dims *in, const int8_t *input, const effc_dims *f,
+                 const int8_t *filter, const int32_t *bias, const effc_dims *out,
+                 int8_t *output, int16_t *plane)
+{
+    const effc_dw_geo g = effc_dw_geometry(p, f, out);
+    const int walks = quant->channels != NULL && effc_dw_walks(p, f, out, &g);
+    const int32_t keep = g.ph - g.rows * p->stride_h;
+    const int32_t kspan = (f->h - 1) * p->dilation_h + 1;
+    size_t i;
+    int32_t b, ic, oy0, j, m, planes;
+    for (i = 0; i < (size_t)EFFC_DW_PLANES * g.words; i++) {
+        plane[i] = 0;
+    }
+    effc_dw_set_row(plane, &g, g.ph, EFFC_DW_PLANES, (int16_t)-32768);
+    for (b = 0; b < in->n; b++) {
+        const int8_t *in_b = input + (size_t)b * (size_t)in->h * (size_t)in->w * (size_t)in->c;
+        int8_t *out_b = output + (size_t)b * (size_t)out->h * (size_t)out->w * (size_t)out->c;
+        for (ic = 0; ic < in->c; ic += planes) {
+            planes = in->c - ic >= 4 ? 4 : 1;
+            for (oy0 = 0; oy0 < out->h; oy0 += g.rows) {
+                const int32_t rows = EFFC_MIN(g.rows, out->h - oy0);
+                const int32_t used = (rows - 1) * p->stride_h + kspan;
+                const int32_t iy0 = oy0 * p->stride_h - p->pad_top;
+                const int32_t first = oy0 > 0 ? keep : 0;
+                if (planes == 4) {
+                    effc_dw_fill4(p, in, in_b, ic, plane, &g, iy0, first, used);
+                } else {
+                    effc_dw_fill1(p, in, in_b, ic, plane, &g, iy0, first, used);
+                }
+                if (used < g.ph) { /* a short last band: the walk stops here */
+                    effc_dw_set_row(plane, &g, used, planes, (int16_t)-32768);
+                }
+                for (j = 0; j < planes; j++) {
+                    for (m = 0; m < p->depth_multiplier; m++) {
+                        const int32_t oc = (ic + j) * p->depth_multiplier + m;
+                        const int8_t *w = filter + (size_t)oc * (size_t)(f->h * f->w);
+                        const int16_t *pl = plane + (size_t)j * g.words;
+                        int8_t *dst = out_b + (size_t)oy0 * (size_t)out->w * (size_t)out->c +
+                                      (size_t)oc;
+                        if (walks && (quant->channels[oc].shift & EFFC_RQ_GENERAL) == 0) {
+                            effc_dw_walk(p, &quant->channels[oc], w, pl, &g, out, dst);
+                        } else {
+                            const effc_mm_channel ch = effc_dw_channel_of(quant, bias, oc);
+                            effc_dw_channel_c(p, &ch, w, f, pl, &g, out, rows, dst);
+                        }
+                    }
+                }
+                if (used < g.ph) { /* its padding columns must be 0 again */
+                    effc_dw_set_row(plane, &g, used, planes, 0);
+                }
+                effc_dw_slide(plane, &g, p->stride_h, planes);
+            }
+        }
+    }
+    return EFFC_OK;
+}
+
+#else
+
+typedef int effc_dw_dsp_unused; /* ISO C wants a declaration in every file */
+
+#endif

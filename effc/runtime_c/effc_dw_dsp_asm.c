@@ -1,0 +1,153 @@
+/*
+ * effc_dw_dsp_asm.c - the depthwise 3x3 column walks of the DSP body, in
+ * assembly (naked functions). The C side is effc_dw_dsp.c; the job and its
+ * offsets are in effc_internal.h.
+ *
+ * Registers during a walk: r0 the plane (advanced a row at a time), r1 the
+ * packed strides (plane row bytes << 16 | output row bytes), r2-r4 the
+ * accumulators (rotating roles), r5-r7 taps (0, 1) of kernel rows 0-2, r8
+ * tap 2 of rows 0 and 1, r9 tap 2 of row 2 (high half) and s - 1 (low byte,
+ * what ASR reads), r10 2 * bias, r11 the output pointer, r12/lr loaded plane
+ * words and the requantization temporaries. The stack holds the multiplier
+ * and round (one LDRD per output), the columns left and the job.
+ */
+#include "effc_internal.h"
+
+#if defined(EFFC_USE_DSP) && !defined(EFFC_USE_MVE)
+
+#define EFFC_DW_ARG __attribute__((unused))
+
+/* Requantize ACC (doubled accumulator) and store it; the output pointer
+ * moves down a row. */
+#define EFFC_DW_STORE(ACC)                                                                    \
+    "ldrd   r12, lr, [sp]\n\t"                                                                 \
+    "sub    lr, lr, " ACC ", lsr #31\n\t"                                                      \
+    "smmlar " ACC ", " ACC ", r12, lr\n\t"                                                     \
+    "asr    " ACC ", " ACC ", r9\n\t"                                                          \
+    "ssat   " ACC ", #8, " ACC ", asr #1\n\t"                                                  \
+    "strb   " ACC ", [r11]\n\t"                                                                \
+    "uxtah  r11, r11, r1\n\t"
+
+/* The setup of both walks: the stack frame [m, round, columns left, job],
+ * the strides, the weights and the doubled bias. */
+#define EFFC_DW_SETUP                                                                         \
+    "push   {r4-r11, lr}\n\t"                                                                  \
+    "sub    sp, sp, #16\n\t"                                                                   \
+    "str    r0, [sp, #12]\n\t"                                                                 \
+    "ldrd   r12, lr, [r0, #48]\n\t"                                                            \
+    "strd   r12, lr, [sp]\n\t"                                                                 \
+    "ldr    r12, [r0, #12]\n\t"                                                                \
+    "str    r12, [sp, #8]\n\t"                                                                 \
+    "ldr    r1, [r0, #8]\n\t"                                                                  \
+    "add    r12, r0, #24\n\t"                                                                  \
+    "ldm    r12, {r5-r10}\n\t"
+
+/* The next output column: its plane and output pointers, and the job's
+ * pointers moved to the column after it. */
+#define EFFC_DW_COLUMN                                                                        \
+    "ldr    r12, [sp, #12]\n\t"                                                                \
+    "ldrd   r0, r11, [r12]\n\t"                                                                \
+    "ldr    lr, [r12, #16]\n\t"                                                                \
+    "add    lr, r0, lr\n\t"                                                                    \
+    "str    lr, [r12]\n\t"                                                                     \
+    "ldr    lr, [r12, #20]\n\t"                                                                \
+    "add    lr, r11, lr\n\t"                                                                   \
+    "str    lr, [r12, #4]\n\t"
+
+#define EFFC_DW_END                                                                           \
+    "3:\n\t"                                                                                   \
+    "ldr    r12, [sp, #8]\n\t"                                                                 \
+    "subs   r12, r12, #1\n\t"                                                                  \
+    "str    r12, [sp, #8]\n\t"                                                                 \
+    "bne    1b\n\t"                                                                            \
+    "add    sp, sp, #16\n\t"                                                                   \
+    "pop    {r4-r11, pc}\n\t"
+
+/* Stride 1: plane row r is kernel row 0 of output r (NEW), row 1 of output
+ * r - 1 (MID) and row 2 of output r - 2 (OLD), which then completes; the
+ * sentinel row ends the column. 18 instructions per output. */
+#define EFFC_DW_ROW(NEW, MID, OLD)                                                            \
+    "ldr    lr, [r0]\n\t"                                                                      \
+    "cmp    lr, #0x80008000\n\t"                                                               \
+    "beq    3f\n\t"                                                                            \
+    "smlad  " NEW ", lr, r5, r10\n\t"                                                          \
+    "smlad  " MID ", lr, r6, " MID "\n\t"                                                      \
+    "smlad  " OLD ", lr, r7, " OLD "\n\t"                                                      \
+    "ldr    lr, [r0, #4]\n\t"                                                                  \
+    "add    r0, r0, r1, lsr #16\n\t"                                                           \
+    "smlabb " NEW ", lr, r8, " NEW "\n\t"                                                      \
+    "smlabt " MID ", lr, r8, " MID "\n\t"                                                      \
+    "smlabt " OLD ", lr, r9, " OLD "\n\t"                                                      \
+    EFFC_DW_STORE(OLD)
+
+__attribute__((naked, noinline)) void effc_dw_walk_s1(EFFC_DW_ARG effc_dw_walk_job *job)
+{
+    __asm__ volatile(
+        EFFC_DW_SETUP
+        "1:\n\t"
+        EFFC_DW_COLUMN
+        /* plane row 0: kernel row 0 of output 0 */
+        "ldr    lr, [r0]\n\t"
+        "smlad  r2, lr, r5, r10\n\t"
+        "ldr    lr, [r0, #4]\n\t"
+        "add    r0, r0, r1, lsr #16\n\t"
+        "smlabb r2, lr, r8, r2\n\t"
+        /* plane row 1: kernel row 0 of output 1, row 1 of output 0 */
+        "ldr    lr, [r0]\n\t"
+        "smlad  r3, lr, r5, r10\n\t"
+        "smlad  r2, lr, r6, r2\n\t"
+        "ldr    lr, [r0, #4]\n\t"
+        "add    r0, r0, r1, lsr #16\n\t"
+        "smlabb r3, lr, r8, r3\n\t"
+        "smlabt r2, lr, r8, r2\n\t"
+        "2:\n\t"
+        EFFC_DW_ROW("r4", "r3", "r2")
+        EFFC_DW_ROW("r2", "r4", "r3")
+        EFFC_DW_ROW("r3", "r2", "r4")
+        "b      2b\n\t"
+        EFFC_DW_END);
+}
+
+/* Stride 2: output y reads plane rows 2y, 2y+1 and 2y+2; row 2y+2 is also
+ * kernel row 0 of output y + 1. 21 instructions per output. */
+#define EFFC_DW_PAIR(CUR, NXT)                                                                \
+    "ldr    lr, [r0]\n\t"                                                                      \
+    "cmp    lr, #0x80008000\n\t"                                                               \
+    "beq    3f\n\t"                                                                            \
+    "smlad  " CUR ", lr, r6, " CUR "\n\t"                                                      \
+    "ldr    lr, [r0, #4]\n\t"                                                                  \
+    "add    r0, r0, r1, lsr #16\n\t"                                                           \
+    "smlabt " CUR ", lr, r8, " CUR "\n\t"                                                      \
+    "ldr    lr, [r0]\n\t"                                                                      \
+    "smlad  " NXT ", lr, r5, r10\n\t"                                                          \
+    "smlad  " CUR ", lr, r7, " CUR "\n\t"                                                      \
+    "ldr    lr, [r0, #4]\n\t"                                                                  \
+    "add    r0, r0, r1, lsr #16\n\t"                                                           \
+    "smlabb " NXT ", lr, r8, " NXT "\n\t"                                                      \
+    "smlabt " CUR ", lr, r9, " CUR "\n\t"                                                      \
+    EFFC_DW_STORE(CUR)
+
+__attribute__((naked, noinline)) void effc_dw_walk_s2(EFFC_DW_ARG effc_dw_walk_job *job)
+{
+    __asm__ volatile(
+        EFFC_DW_SETUP
+        "1:\n\t"
+        EFFC_DW_COLUMN
+        /* plane row 0: kernel row 0 of output 0 */
+        "ldr    lr, [r0]\n\t"
+        "smlad  r2, lr, r5, r10\n\t"
+        "ldr    lr, [r0, #4]\n\t"
+        "add    r0, r0, r1, lsr #16\n\t"
+        "smlabb r2, lr, r8, r2\n\t"
+        "2:\n\t"
+        EFFC_DW_PAIR("r2", "r3")
+        EFFC_DW_PAIR("r3", "r2")
+        "b      2b\n\t"
+        EFFC_DW_END);
+}
+
+#else
+
+typedef int effc_dw_dsp_asm_unused; /* ISO C wants a declaration in every file */
+
+#endif

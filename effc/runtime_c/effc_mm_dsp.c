@@ -1,0 +1,276 @@
+/*
+ * effc_mm_dsp.c - the int8 matrix kernel, Cortex-M DSP body (SXTB16 + SMLAD).
+ *
+ * effc_mm_run widens up to four columns once into scratch as int16
+ * 2 * (x - zp), in SXTB16 order: per group of 4 values the words (x0, x2) of
+ * the four columns, then their (x1, x3) words, then a sentinel word
+ * (EFFC_MM_SENTINEL, which no widened pair can equal). Missing columns
+ * repeat the last one and write into a dummy row. The loops run in assembly
+ * (effc_mm_s8_asm.c), with the four-instruction requantization of prepared
+ * records (effc_requant.h, effc_rq_fast):
+ *  - EFFC_FILTER_WIDE2 filters: two channels x four columns, the int16
+ *    weights read with LDRD: 22 instructions per 32 MACs;
+ *  - int8 rows (k a multiple of 4) with prepared records: one channel x four
+ *    columns, each weight word widened with SXTB16 / SXTB16 ror 8 for the four
+ *    columns: 13 instructions per 16 MACs.
+ * An odd last channel runs with the layout's zero channel into the dummy row.
+ * Channels whose record asks for the general form and everything without
+ * records are computed in C from the same
+ * widened columns (halved back: exact), with TFLite's general requantization.
+ * effc_mm_row (dense, one row, no scratch) widens the row on the fly: four
+ * channels of EFFC_FILTER_WIDE4 weights in assembly, four channels of int8
+ * rows in C (each row word widened once for the four).
+ */
+#include "effc_internal.h"
+
+#if defined(EFFC_USE_DSP) && !defined(EFFC_USE_MVE)
+
+static int32_t effc_mm_offset(int32_t zp)
+{
+    return (int32_t)(((uint32_t)(uint16_t)(-zp)) * 0x10001u);
+}
+
+/* Four columns into the widened layout (groups words of 8), then the sentinel. */
+static void effc_mm_widen(const int8_t *const col[4], int32_t k, int32_t zp, int32_t groups,
+                          int32_t *dst)
+{
+    const int32_t off = effc_mm_offset(zp);
+    const int32_t full = k >> 2;
+    int32_t g, j;
+    for (g = 0; g < full; g++) {
+        for (j = 0; j < 4; j++) {
+            const uint32_t v = effc_read_u32(col[j] + 4 * g);
+            const int32_t e = __sxtab16(off, v);
+            const int32_t o = effc_sxtab16_ror8(off, v);
+            dst[j] = __sadd16(e, e);
+            dst[4 + j] = __sadd16(o, o);
+        }
+        dst += 8;
+    }
+    for (; g < groups; g++) {
+        for (j = 0; j < 4; j++) {
+            int32_t t[4], i;
+            for (i = 0; i < 4; i++) {
+                t[i] = 4 * g + i < k ? 2 * (col[j][4 * g + i] - zp) : 0;
+            }
+            dst[j] = (int32_t)(((uint32_t)(uint16_t)t[0]) | ((uint32_t)(uint16_t)t[2] << 16));
+            dst[4 + j] =
+                (int32_t)(((uint32_t)(uint16_t)t[1]) | ((uint32_t)(uint16_t)t[3] << 16));
+        }
+        dst += 8;
+    }
+    *dst = (int32_t)EFFC_MM_SENTINEL;
+}
+
+/* x - zp of column j, value i, from the widened columns. */
+static inline int32_t effc_mm_widened(const int32_t *q, int32_t j, int32_t i)
+{
+    const uint32_t word = (uint32_t)q[(size_t)(i >> 2) * 8u + (size_t)((i & 1) * 4 + j)];
+    return (int16_t)((i & 2) != 0 ? word >> 16 : word & 0xFFFFu) / 2;
+}
+
+/* Channel c of n columns in C (general requantization). */
+static void effc_mm_channel_c(const effc_mm *mm, int32_t c, const int32_t *q, int32_t n,
+                              int8_t *const out[])
+{
+    const effc_mm_channel ch = effc_mm_channel_at(mm, c);
+    int32_t i, j;
+    for (j = 0; j < n; j++) {
+        int32_t acc = ch.bias;
+        for (i = 0; i < mm->k; i++) {
+            acc = effc_wrap_add(acc, effc_mm_widened(q, j, i) * effc_mm_weight(mm, c, i));
+        }
+        out[j][c] = effc_requant_to_s8(acc, ch.rq, mm->output_zero_point, mm->activation_min,
+                                       mm->activation_max);
+    }
+}
+
+static void effc_mm_job_init(effc_mm_job *job, const effc_mm *mm, const int32_t *q,
+                             int8_t *const out[4])
+{
+    int32_t j;
+    job->q = q;
+    job->w = mm->weights;
+    job->channel = mm->channels;
+    for (j = 0; j < 4; j++) {
+        job->out[j] = out[j];
+    }
+    job->k2 = 2 * mm->output_zero_point + 1;
+    job->groups = mm->k >> 2;
+    job->act_min = mm->activation_min;
+    job->act_max = mm->activation_max;
+}
+
+static int effc_mm_clamps(const effc_mm *mm)
+{
+    return mm->activation_min > -128 || mm->activation_max < 127;
+}
+
+void effc_mm_run(const effc_mm *mm, int32_t n, const int8_t *const col[], int8_t *const out[],
+                 void *scratch)
+{
+    const int32_t groups = effc_mm_groups(mm->k);
+    int32_t *q = (int32_t *)scratch;
+    int8_t *dummy = (int8_t *)scratch + (size_t)EFFC_MM_COLS * 8u * (size_t)groups + 4u;
+    const int8_t *c4[4];
+    int8_t *o4[4];
+    effc_mm_job job;
+    int32_t c = 0, j;
+    for (j = 0; j < 4; j++) {
+        c4[j] = col[j < n ? j : n - 1];
+        o4[j] = j < n ? out[j] : dummy;
+    }
+    effc_mm_widen(c4, mm->k, mm->input_zero_point, groups, q);
+    effc_mm_job_init(&job, mm, q, o4);
+    if (mm->layout == EFFC_FILTER_WIDE2) {
+        void (*pairs)(effc_mm_job *) = effc_mm_clamps(mm) ? effc_mm_2x4_wide_clamp
+                                                          : effc_mm_2x4_wide;
+        if (mm->n_out >= 2) {
+            job.n = mm->n_out >> 1;
+            pairs(&job);
+        }
+        c = 2 * (mm->n_out >> 1);
+        if (c < mm->n_out) { /* the last channel and the layout's zero channel */
+            const effc_wide_geo g = effc_wide_geometry(EFFC_FILTER_WIDE2, mm->k);
+            for (j = 0; j < 4; j++) {
+                o4[j] = dummy + 2 * j;
+            }
+            effc_mm_job_init(&job, mm, q, o4);
+            job.w = (const int32_t *)mm->weights + (size_t)(c / 2) * (size_t)g.block_words;
+            job.n = 1;
+            pairs(&job);
+            for (j = 0; j < n; j++) {
+                out[j][c] = dummy[2 * j];
+            }
+            c++;
+        }
+    } else if (mm->layout == EFFC_FILTER_S8 && mm->channels != NULL && (mm->k & 3) == 0) {
+        job.n = mm->n_out;
+        (effc_mm_clamps(mm) ? effc_mm_1x4_s8_clamp : effc_mm_1x4_s8)(&job);
+        c = mm->n_out;
+    }
+    for (; c < mm->n_out; c++) {
+        effc_mm_channel_c(mm, c, q, n, out);
+    }
+    if (mm->general > 0 && (mm->layout != EFFC_FILTER_S8 || mm->channels != NULL)) {
+        for (c = 0; c < mm->n_out; c++) {
+            if (effc_mm_channel_is_general(mm, c)) {
+                effc_mm_channel_c(mm, c, q, n, out);
+            }
+        }
+    }
+}
+
+/* One row, int8 weights (or the remainder channels of a wide filter): four
+ * channels share each widened activation word. */
+static void effc_mm_row_c(const effc_mm *mm, const int8_t *row, int8_t *out, int32_t c0,
+                          int32_t c1)
+{
+    int32_t c, i;
+    for (c = c0; c < c1; c++) {
+        const effc_mm_channel ch = effc_mm_channel_at(mm, c);
+        int32_t acc = ch.bias;
+        if (mm->layout == EFFC_FILTER_S8) {
+            const int8_t *w = (const int8_t *)mm->weights + (size_t)c * (size_t)mm->k;
+            const int32_t off = effc_mm_offset(mm->input_zero_point);
+            for (i = 0; i + 4 <= mm->k; i += 4) {
+                const uint32_t x = effc_read_u32(row + i), wv = effc_read_u32(w + i);
+                acc = __smlad(__sxtab16(off, x), __sxtb16(wv), acc);
+                acc = __smlad(effc_sxtab16_ror8(off, x), effc_sxtb16_ror8(wv), acc);
+            }
+            for (; i < mm->k; i++) {
+                acc = effc_wrap_add(acc, (row[i] - mm->input_zero_point) * w[i]);
+            }
+        } else {
+            for (i = 0; i < mm->k; i++) {
+                acc = effc_wrap_add(acc, (row[i] - mm->input_zero_point) *
+                                             effc_mm_weight(mm, c, i));
+            }
+        }
+        out[c] = effc_requant_to_s8(acc, ch.rq, mm->output_zero_point, mm->activation_min,
+                                    mm->activation_max);
+    }
+}
+
+/* Four channels of int8 rows at a time (k a multiple of 4): each row word is
+ * widened once for the four channels. Channels [0, 4 * quads). */
+static void effc_mm_row_s8_quads(const effc_mm *mm, const int8_t *row, int8_t *out,
+                                 int32_t quads)
+{
+    const int32_t k = mm->k;
+    effc_mm_row4_job job;
+    int32_t q, j;
+    job.k = k;
+    job.off = effc_mm_offset(mm->input_zero_point);
+    for (q = 0; q < quads; q++) {
+        const int8_t *w = (const int8_t *)mm->weights + (size_t)(4 * q) * (size_t)k;
+        effc_mm_channel ch[4];
+        int32_t a0, a1, a2, a3;
+        for (j = 0; j < 4; j++) {
+            ch[j] = effc_mm_channel_at(mm, 4 * q + j);
+        }
+        job.x = row;
+        job.w = w;
+        job.acc[0] = ch[0].bias;
+        job.acc[1] = ch[1].bias;
+        job.acc[2] = ch[2].bias;
+        job.acc[3] = ch[3].bias;
+        effc_mm_4x1_s8(&job);
+        a0 = job.acc[0];
+        a1 = job.acc[1];
+        a2 = job.acc[2];
+        a3 = job.acc[3];
+        out[4 * q] = effc_requant_to_s8(a0, ch[0].rq, mm->output_zero_point,
+                                        mm->activation_min, mm->activation_max);
+        out[4 * q + 1] = effc_requant_to_s8(a1, ch[1].rq, mm->output_zero_point,
+                                            mm->activation_min, mm->activation_max);
+        out[4 * q + 2] = effc_requant_to_s8(a2, ch[2].rq, mm->output_zero_point,
+                                            mm->activation_min, mm->activation_max);
+        out[4 * q + 3] = effc_requant_to_s8(a3, ch[3].rq, mm->output_zero_point,
+                                            mm->activation_min, mm->activation_max);
+    }
+}
+
+void effc_mm_row(const effc_mm *mm, const int8_t *row, int8_t *out)
+{
+    int32_t c = 0;
+    if (mm->layout == EFFC_FILTER_S8 && (mm->k & 3) == 0 && mm->n_out >= 4) {
+        effc_mm_row_s8_quads(mm, row, out, mm->n_out >> 2);
+        effc_mm_row_c(mm, row, out, 4 * (mm->n_out >> 2), mm->n_out);
+        return; /* every channel in the general form: nothing to redo */
+    }
+    if (mm->layout == EFFC_FILTER_WIDE4 && (mm->k & 3) == 0 && mm->n_out >= 4 &&
+        mm->general < mm->n_out) {
+        effc_mm_row_job job;
+        job.x = row;
+        job.w = (const int32_t *)mm->weights;
+        job.out = out;
+        job.quads = mm->n_out >> 2;
+        job.groups = mm->k >> 2;
+        job.off = effc_mm_offset(mm->input_zero_point);
+        effc_mm_4x1_wide(&job);
+        c = 4 * (mm->n_out >> 2);
+        if (effc_mm_clamps(mm)) { /* after SSAT to int8: the same as clamping first */
+            int32_t i;
+            for (i = 0; i < c; i++) {
+                out[i] = (int8_t)effc_clamp_i32(out[i], mm->activation_min,
+                                                mm->activation_max);
+            }
+        }
+    }
+    effc_mm_row_c(mm, row, out, c, mm->n_out);
+    if (c > 0 && mm->general > 0) {
+        int32_t g;
+        for (g = 0; g < c; g++) {
+            if (effc_mm_channel_is_general(mm, g)) {
+                effc_mm_row_c(mm, row, out, g, g + 1);
+            }
+        }
+    }
+}
+
+#else
+
+typedef int effc_mm_dsp_unused; /* ISO C wants a declaration in every file */
+
+#endif

@@ -1,0 +1,168 @@
+"""The Cortex-M cycle model (effc/toolchain/cycles.py, docs/cycle-model.md):
+its parsing, and hand-counted micro-kernels run under QEMU whose estimate
+must equal the count written next to each instruction."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from effc.errors import EffcError
+from effc.toolchain import cycles
+from tests.conftest_c import require_tool
+
+M4 = cycles.CORES["cortex-m4"]
+
+# Each kernel: naked Thumb-2 code and its hand count on the Cortex-M4 model
+# (TRM DDI 0439 table 3-1: P = 2 used for a pipeline refill, SDIV/UDIV 7).
+LOOP = """
+    push   {r4, r5, lr}        /* 1 + 3 */
+    movs   r2, #0              /* 1 */
+1:  ldr    r3, [r0], #4        /* 2: entered from MOVS or a branch */
+    ldr    r4, [r0], #4        /* 1: pipelined after a load */
+    smlad  r2, r3, r4, r2      /* 1 */
+    subs   r1, r1, #1          /* 1 */
+    bne    1b                  /* 1, + 2 when taken (9 of 10) */
+    mov    r0, r2              /* 1 */
+    pop    {r4, r5, pc}        /* 1 + 3, + 2 (taken: the return) */
+"""
+LOOP_CYCLES = 4 + 1 + 10 * (2 + 1 + 1 + 1 + 1) + 9 * 2 + 1 + 4 + 2
+
+MIX = """
+    push   {r4-r7, lr}         /* 1 + 5 */
+    ldrd   r2, r3, [r0]        /* 3 */
+    ldm    r0, {r4-r7}         /* 1 + 4 */
+    add    r1, r0, #16         /* 1 */
+    ldr    r2, [r1]            /* 2, + 1: r1 written just before (no forwarding) */
+    movs   r3, #8              /* 1 */
+    str    r2, [r0, r3]        /* 2 (register offset), + 1: r3 written just before */
+    ldr    r4, [r0, #4]        /* 2: nothing pipelines after a store */
+    str    r4, [r0, r3]        /* 1: a register-offset store pipelined after a load */
+    ldr    r1, [r0, #12]       /* 2 */
+    ldr    r2, [r1, #4]        /* 2: r1 is the load's destination, not pipelined */
+    ldr    r5, [r0, #16]       /* 1: pipelined */
+    str    r5, [r0, #20]       /* 1 */
+    sdiv   r2, r6, r7          /* 7 */
+    udiv   r3, r6, r7          /* 7 */
+    mul    r2, r2, r3          /* 1 */
+    strd   r2, r3, [r0, #24]   /* 3 */
+    bl     effc_cyc_leaf       /* 1 + 2 */
+    pop    {r4-r7, pc}         /* 1 + 5, + 2 */
+"""
+LEAF = """
+    bx     lr                  /* 1 + 2 */
+"""
+MIX_CYCLES = (6 + 3 + 5 + 1 + 3 + 1 + 3 + 2 + 1 + 2 + 2 + 1 + 1 + 7 + 7 + 1 + 3 + 3 + 8) + 3
+
+
+def _model_c() -> str:
+    def naked(name: str, body: str) -> str:
+        lines = "".join(f'        "{line.split("/*")[0].rstrip()}\\n\\t"\n'
+                        for line in body.strip("\n").splitlines())
+        return (f"__attribute__((naked, noinline)) int {name}(int32_t *a __attribute__((unused)), "
+                f"int32_t n __attribute__((unused)))\n"
+                f"{{\n    __asm__ volatile(\n{lines}    );\n}}\n")
+
+    return f"""#include <stdint.h>
+#include "effc_model.h"
+int effc_cyc_leaf(int32_t *a, int32_t n);
+int effc_cyc_loop(int32_t *a, int32_t n);
+int effc_cyc_mix(int32_t *a, int32_t n);
+{naked("effc_cyc_leaf", LEAF)}
+{naked("effc_cyc_loop", LOOP)}
+{naked("effc_cyc_mix", MIX)}
+static int32_t buf[32] __attribute__((aligned(8)));
+int model_run(const int8_t *in, int8_t *out)
+{{
+    int32_t i;
+    for (i = 0; i < 32; i++) buf[i] = i + 3;
+    buf[3] = (int32_t)(intptr_t)&buf[8]; /* a pointer for the dependent load */
+    out[0] = (int8_t)effc_cyc_loop(buf, 10);
+    out[1] = (int8_t)effc_cyc_mix(buf, 0);
+    (void)in;
+    return 0;
+}}
+"""
+
+
+def test_hand_counted_kernels(tmp_path: Path) -> None:
+    require_tool("arm-none-eabi-gcc")
+    require_tool("qemu-system-arm")
+    from effc.engines.qemu import run_qemu
+    from effc.toolchain.firmware import build_firmware
+
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "model.c").write_text(_model_c())
+    (model / "effc_model.h").write_text(
+        "#define EFFC_MODEL_INPUT_SIZE 4\n#define EFFC_MODEL_OUTPUT_SIZE 4\n")
+    fw = build_firmware(model, "mps2-an386", tmp_path / "fw", runtime=False)
+    run = run_qemu(fw.elf, "mps2-an386", bytes(4), 4, pcs=True)
+    insns = cycles.disassemble(fw.elf)
+    text = cycles.objdump_text(fw.elf)
+    starts = sorted(a for _, a in cycles.functions(text))
+    spans = {name: (a, starts[starts.index(a) + 1]) for name, a in cycles.functions(text)
+             if name.startswith("effc_cyc_")}
+
+    def cycles_of(name: str) -> int:
+        lo, hi = spans[name]
+        counts = {a: c for a, c in run.pc_counts[0].items() if lo <= a < hi}
+        assert counts, f"{name} did not run"
+        return cycles.estimate_cycles(counts, insns, M4)
+
+    assert cycles_of("effc_cyc_loop") == LOOP_CYCLES
+    assert cycles_of("effc_cyc_mix") + cycles_of("effc_cyc_leaf") == MIX_CYCLES
+    # flash wait states: 1 more per taken branch and literal load
+    lo, hi = spans["effc_cyc_loop"]
+    counts = {a: c for a, c in run.pc_counts[0].items() if lo <= a < hi}
+    assert cycles.estimate_cycles(counts, insns, M4, flash_wait_states=1) == LOOP_CYCLES + 10
+
+
+def test_mnemonics_and_register_lists() -> None:
+    assert cycles.base_mnemonic("ldr.w") == "ldr"
+    assert cycles.base_mnemonic("bne.n") == "b"
+    assert cycles.base_mnemonic("bls.n") == "b"
+    assert cycles.base_mnemonic("bl") == "bl"
+    assert cycles.base_mnemonic("movlt") == "mov"
+    assert cycles.base_mnemonic("ldrbeq") == "ldrb"
+    assert cycles.base_mnemonic("smlad") == "smlad"
+    assert cycles.register_count("{r4, r5, r6, r7, r8, r9, sl, fp, lr}") == 9
+    assert cycles.register_count("r12!, {r4-r7}") == 4
+    assert cycles.register_count("{d8-d9}") == 4
+    assert cycles.address_registers("r2, [r0, r3, lsl #2]") == {"r0", "r3"}
+    assert cycles.address_registers("r2, [sl, #4]!") == {"r10"}
+
+
+def test_disassembly_lines() -> None:
+    text = """
+00000040 <f>:
+      40:	b084      	sub	sp, #16
+      42:	f647 0330 	movw	r3, #30768	@ 0x7830
+      46:	e9cd 3000 	strd	r3, r0, [sp]
+      4a:	00020026 	.word	0x00020026
+"""
+    insns = cycles.parse_disassembly(text)
+    assert sorted(insns) == [0x40, 0x42, 0x46]
+    assert insns[0x42].size == 4 and insns[0x42].operands == "r3, #30768"
+    assert insns[0x46].base == "strd"
+
+
+def test_unknown_core_and_address() -> None:
+    with pytest.raises(EffcError, match="no cycle model"):
+        cycles.core_timing("cortex-m0")
+    with pytest.raises(EffcError, match="not an instruction"):
+        cycles.estimate_cycles({0x1234: (1, 0)}, {}, M4)
+
+
+def test_block_splits_are_not_taken_branches() -> None:
+    """QEMU ends a block before an instruction crossing a page: the plugin then
+    reports a "taken" branch on an instruction that cannot branch; it is ignored."""
+    insns = cycles.parse_disassembly("""
+    2ffa:	fb2a 6609 	smlad	r6, sl, r9, r6
+    2ffe:	f85c 3b04 	ldr.w	r3, [ip], #4
+    3002:	f85c 4b04 	ldr.w	r4, [ip], #4
+    3006:	d1f8      	bne.n	2ffa <f>
+""")
+    counts = {0x2ffa: (10, 10), 0x2ffe: (10, 0), 0x3002: (10, 0), 0x3006: (10, 9)}
+    assert cycles.estimate_cycles(counts, insns, M4) == 10 * (1 + 2 + 1 + 1) + 9 * 2
