@@ -191,6 +191,16 @@ def difference_of_nearly_equal_values(b: Builder) -> None:
     b.output(b.op("Sub", [y.name, b.const(np.array(100.0, np.float32), "k")], (1, 3)))
 
 
+def strided_depthwise_in_place(b: Builder) -> None:
+    """A depthwise conv of stride 2 on a 1-row plane (SAME_LOWER keeps the plane): the
+    memory plan ran it in place, which the int8 kernel refuses for a stride above 1."""
+    x = _conv(b, _nhwc_input(b, 1, 1, 1), 3, kernel_shape=[1, 1])
+    w = b.weight((3, 1, 1, 1), 1)
+    y = b.op("Conv", [x.name, w], (1, 3, 1, 1), "", "cl", kernel_shape=[1, 1], strides=[2, 1],
+             auto_pad="SAME_LOWER", group=3)
+    _nhwc_output(b, b.op("Relu", [y.name], (1, 3, 1, 1), "", "cl"))
+
+
 BASE = frozenset({"input_image", "input_nhwc", "conv2d", "output_nhwc"})
 CASES = [
     Regression("auto_pad_read_as_bytes",
@@ -255,4 +265,8 @@ CASES = [
                "every GlobalAveragePool model failed the -Werror host build",
                global_average_pool,
                frozenset({"input_image", "input_nhwc", "global_avgpool", "flatten"})),
+    Regression("strided_depthwise_in_place",
+               "an int8 depthwise conv of stride 2 that keeps its plane was planned in place "
+               "(the kernel returned EFFC_ERR_ARG)", strided_depthwise_in_place,
+               BASE | {"conv_depthwise", "conv_stride", "auto_pad_same_lower", "relu"}),
 ]

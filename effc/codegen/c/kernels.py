@@ -103,7 +103,8 @@ def conv_call(graph: Graph, node: Node, int8: bool) -> Call:
     # In place (TinyEngine): the int8 kernels copy what they still need into scratch.
     same_plane = dims4(xs)[:3] == dims4(ys)[:3]
     if depthwise:
-        inplace = int8 and fields["depth_multiplier"] == 1 and same_plane
+        # as effc_dw_conv_s8_can_run_in_place: a band's rows are read one stride apart
+        inplace = int8 and fields["depth_multiplier"] == 1 and g["stride_h"] == 1 and same_plane
     else:
         inplace = (int8 and group == 1 and g["kh"] == g["kw"] == 1 and g["stride_h"] == g["stride_w"] == 1
                    and g["pad_top"] == g["pad_left"] == 0 and same_plane and ys[-1] <= xs[-1])
