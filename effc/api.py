@@ -47,4 +47,26 @@ def run_engine(model: str | Path, engine: str, x: Feeds, input_shapes: list[str]
     return found.run(CompiledModel(None, graph, {}), x, profile)
 
 
-__all__ = ["CompileOptions", "CompiledModel", "compile_model", "inspect_model", "load", "run"]
+def compile(model: str | Path, outdir: str | Path | None = None, *,
+            board: str | None = "mps2-an386", calib: Any = None, **options: Any
+            ) -> CompiledModel:
+    """``effc compile`` as a function: ``effc.compile("m.onnx", "out", board="nucleo-l4r5zi",
+    calib="data.npz:x_calib")`` returns the compiled model (``.run(engine, x)``,
+    ``.report``, ``.flash()``). ``options`` are the other ``CompileOptions`` fields
+    (quantize, name, arena, export, prune, winograd, ...); without ``outdir`` the model
+    is compiled into a new temporary folder."""
+    import dataclasses
+    import tempfile
+
+    known = {f.name for f in dataclasses.fields(CompileOptions)} - {"board", "calib"}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise EffcError(f"effc.compile() has no option '{unknown[0]}'; the options are "
+                        f"{', '.join(sorted(known))}")
+    if outdir is None:
+        outdir = Path(tempfile.mkdtemp(prefix="effc-")) / Path(model).stem
+    return compile_model(model, outdir, CompileOptions(board=board, calib=calib, **options))
+
+
+__all__ = ["CompileOptions", "CompiledModel", "compile", "compile_model", "inspect_model",
+           "load", "run"]

@@ -11,6 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from effc.boards import Board, load_board, parse_board
 from effc.errors import EffcError
 from effc.ir import Graph
@@ -80,3 +82,33 @@ def entry_ports(artifact: Artifact) -> tuple[list[dict[str, Any]], list[dict[str
         return {"name": name, "dtype": t.dtype, "shape": list(t.shape)}
 
     return [port(graph.inputs[0])], [port(graph.outputs[0])]
+
+
+def packed_bytes(ports: list[dict[str, Any]]) -> int:
+    """One inference's ports packed as the harness glue reads them (each 4-aligned)."""
+    end = max(p.get("offset", 0) + int(np.prod(p["shape"])) * np.dtype(p["dtype"]).itemsize
+              for p in ports)
+    return -(-end // 4) * 4
+
+
+def pack(ports: list[dict[str, Any]], feeds: dict[str, np.ndarray]) -> bytes:
+    """One inference's values of ``ports``, packed as the harness glue reads them."""
+    buf = bytearray(packed_bytes(ports))
+    for p in ports:
+        raw = np.ascontiguousarray(feeds[p["name"]], dtype=p["dtype"]).tobytes()
+        buf[p.get("offset", 0):p.get("offset", 0) + len(raw)] = raw
+    return bytes(buf)
+
+
+def unpack(ports: list[dict[str, Any]], data: bytes, inferences: int) -> dict[str, np.ndarray]:
+    """Each port's values of every inference in ``data``, concatenated on axis 0 (the
+    engines that run the firmware: qemu, board)."""
+    step = packed_bytes(ports)
+    values = {}
+    for p in ports:
+        size = int(np.prod(p["shape"])) * np.dtype(p["dtype"]).itemsize
+        rows = [np.frombuffer(data[i * step + p.get("offset", 0):
+                                   i * step + p.get("offset", 0) + size], dtype=p["dtype"])
+                .reshape(p["shape"]) for i in range(inferences)]
+        values[p["name"]] = np.concatenate(rows)
+    return values

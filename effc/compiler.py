@@ -33,6 +33,7 @@ from effc.ir_io import graph_files
 from effc.names import model_symbol
 from effc.outdir import OutDir
 from effc.passes.prune import prune_graph, prune_to_fit
+from effc.progress import note, step
 from effc.reference.interpreter import Feeds
 from effc.version import __version__
 
@@ -53,6 +54,8 @@ class CompileOptions:
     fps: float | None = None  # --target hls: inferences/s to reach (default: the fastest fit)
     optimize: str | None = None  # --target c: "speed" (None) or "size" (effc/codegen/c/layouts.py)
     winograd: str = "off"  # "auto", "on" or "off" (effc/passes/winograd.py)
+    arena: str | None = None  # --target c: "static" (None) or "user" (the caller's arena)
+    export: list[str] | None = None  # --target c: cmake, make, zephyr, arduino, platformio
 
 
 def compile_model(model: str | Path, outdir: str | Path,
@@ -63,6 +66,7 @@ def compile_model(model: str | Path, outdir: str | Path,
     from effc.onnx_export import to_onnx
     from effc.passes.pipeline import compile_pipeline
     from effc.report import report_text
+    from effc.report_html import report_files
     from effc.summary import summarize
 
     options = options or CompileOptions()
@@ -75,7 +79,11 @@ def compile_model(model: str | Path, outdir: str | Path,
     board = load_board(options.board) if options.board else None
     target = get_target(board, options.target) if board else None
     target_options = check_target_options(target, board, options)
-    graph = load(model, parse_input_shapes(options.input_shapes))
+    with step(f"loading {Path(model).name}"):
+        graph = load(model, parse_input_shapes(options.input_shapes))
+    if options.calib is not None and _is_quantized(graph):
+        note("--calib is ignored: the model is already quantized (its QuantizeLinear/"
+             "DequantizeLinear or integer tensors carry the scales); drop --calib")
     if options.name:
         graph.name = model_symbol(options.name, "--name")
     prune_report = None
@@ -86,14 +94,16 @@ def compile_model(model: str | Path, outdir: str | Path,
                 raise EffcError(f"--prune-fit-board is not available for the {target.name} "
                                 "target; prune with --prune RATIO")
             budget, estimate = target.fit(board, options)
-        graph, prune_report = apply_prune(graph, options.prune, options.calib,
-                                          estimate=estimate, budget=budget)
+        with step("pruning"):
+            graph, prune_report = apply_prune(graph, options.prune, options.calib,
+                                              estimate=estimate, budget=budget)
     check_finite_constants(graph)
     if not graph.nodes:
         raise EffcError("the model computes nothing (its output is its input, or only "
                         "Identity nodes); effc compiles models with at least one operation")
     float_graph = graph.clone()
-    graph, quant_report = compile_pipeline(graph, options)
+    with step("quantizing and optimizing" if options.calib is not None else "optimizing"):
+        graph, quant_report = compile_pipeline(graph, options)
     for name in graph.inputs + graph.outputs:
         if graph.tensors[name].dtype == "int8" and graph.tensors[name].quant is None:
             raise EffcError(f"int8 tensor '{name}' at the model's interface has no scale or "
@@ -121,9 +131,14 @@ def compile_model(model: str | Path, outdir: str | Path,
         manifest["winograd"] = winograd_report(graph, options.winograd)
     if target is not None:
         out.write(BOARD_FILE, board.source.read_bytes())
-        manifest.update(target.emit(graph, board, out, **target_options))
+        with step(f"generating and building for {board.name}"):
+            manifest.update(target.emit(graph, board, out, **target_options))
         manifest |= {"target": target.name, "board_kind": board.kind}
-        _self_check(CompiledModel(out.root, graph, manifest), target, options, out)
+        with step("self-check against the reference"):
+            _self_check(CompiledModel(out.root, graph, manifest), target, options, out)
+    with step("writing the report"):
+        for path, data in report_files(manifest).items():
+            out.write(path, data)
     # Last, so that a folder without effc.json is one whose compile did not finish.
     out.write("report.md", report_text(manifest))
     out.write(MANIFEST, json.dumps(manifest, indent=1) + "\n")
@@ -149,6 +164,13 @@ def apply_prune(graph: Graph, options: dict[str, Any], calib: Any = None,
         raise EffcError("--prune-fit-board chooses the ratio itself; drop --prune and "
                         "--prune-target-macs")
     return prune_to_fit(graph, budget[0], budget[1], estimate, calib=calib, **opts)
+
+
+def _is_quantized(graph: Graph) -> bool:
+    """A QDQ or QOperator model: its own scales decide the quantization."""
+    return any(n.op_type in ("QuantizeLinear", "DequantizeLinear") or n.op_type.startswith(
+        "QLinear") for n in graph.nodes) or any(
+        t.dtype == "int8" and t.quant is not None for t in graph.tensors.values())
 
 
 def check_finite_constants(graph: Graph) -> None:
@@ -205,4 +227,57 @@ class CompiledModel(Artifact):
     def run(self, engine: str, x: Feeds, profile: bool = False) -> EngineResult:
         """Run ``x`` (an array for a one-input model, else {input name: array}) on
         ``engine``: reference, host or qemu (``effc.engines``)."""
-        return get_engine(engine).run(self, x, profile)
+        result = get_engine(engine).run(self, x, profile)
+        if profile and result.metrics.get("profile") and self.folder is not None:
+            self.record_profile(engine, result.metrics)
+        return result
+
+    @property
+    def report(self) -> str:
+        """report.md's text (report.html beside it has the figures)."""
+        assert self.folder is not None
+        return (self.folder / "report.md").read_text()
+
+    def flash_plan(self, board: str | None = None) -> Any:
+        """What ``flash`` would write (a ``effc.toolchain.flash.FlashPlan``): the real-board
+        image at the start of the board's flash, checked to fit."""
+        from effc.boards import McuBoard
+        from effc.toolchain.flash import FlashError, fpga_plan, mcu_plan
+
+        compiled_for = self.board()
+        chosen = load_board(board) if board else compiled_for
+        if chosen.name != compiled_for.name:
+            raise FlashError(f"'{self.folder}' was compiled for {compiled_for.name}, not "
+                             f"{chosen.name}; compile it again with --board {chosen.name}")
+        if not isinstance(chosen, McuBoard):
+            assert self.folder is not None
+            return fpga_plan(chosen, self.folder / "synth" / "board.bin")
+        section = self.manifest.get("board_firmware") or self.manifest.get("firmware") or {}
+        if not section.get("bin"):
+            raise FlashError(f"'{self.folder}' holds no firmware image; compile with --board "
+                             f"{chosen.name}")
+        assert self.folder is not None
+        return mcu_plan(chosen, self.folder / section["bin"])
+
+    def flash(self, probe: str | None = None, board: str | None = None) -> str:
+        """Write the image to the attached board (pyocd, or openocd when the board file
+        names a config); returns the probe it went through."""
+        from effc.toolchain.flash import flash
+
+        return flash(self.flash_plan(board), probe)
+
+    def record_profile(self, engine: str, metrics: dict[str, Any]) -> None:
+        """Add measured instructions per layer to effc.json, report.md and report.html."""
+        from effc.report import report_text
+        from effc.report_html import report_files
+
+        assert self.folder is not None
+        self.manifest["profile"] = {
+            "engine": engine, "instructions": metrics["instructions"],
+            "per_layer_instructions": {str(row["index"]): row["instructions"]
+                                       for row in metrics["profile"]}}
+        out = OutDir.existing(self.folder)
+        for path, data in report_files(self.manifest).items():
+            out.write(path, data)
+        out.write("report.md", report_text(self.manifest))
+        out.write(MANIFEST, json.dumps(self.manifest, indent=1) + "\n")

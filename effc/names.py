@@ -60,7 +60,7 @@ threads time uchar wchar wctype arm_acle arm_math cmsis_compiler
 #: Locals and parameters of the generated ``<name>_run`` functions.
 GENERATED_LOCALS = frozenset("""
 in out status scratch params quant input_dims filter_dims output_dims dims bcast inputs
-inner in_q out_q effc_arena EFFC_ALIGNED EFFC_LAYER_START EFFC_PROFILE
+inner in_q out_q arena ctx effc_arena EFFC_ALIGNED EFFC_LAYER_START EFFC_PROFILE
 """.split())
 
 MAX_IDENTIFIER = 40

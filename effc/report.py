@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from effc.names import comment_text
+from effc.report_html import FIGURES, budget, layer_rows
 
 
 def _cell(text: object) -> str:
@@ -57,6 +58,7 @@ def report_text(manifest: dict[str, Any]) -> str:
     rtl = manifest.get("rtl")
     if rtl:
         lines += _rtl_lines(rtl)
+    lines += _c_sections(manifest)
     check = manifest.get("verification")
     if check:
         lines += ["", "## Self-check", ""]
@@ -70,6 +72,50 @@ def report_text(manifest: dict[str, Any]) -> str:
         else:
             lines.append(f"- FAILED: {_cell(check['failed'])}")
     return "\n".join(lines) + "\n"
+
+
+def _bar(percent: float, width: int = 20) -> str:
+    filled = min(width, round(percent / 100 * width))
+    return "#" * filled + "." * (width - filled)
+
+
+def _dash(value: object, fmt: str = "{}") -> str:
+    return "-" if value is None else fmt.format(value)
+
+
+def _c_sections(manifest: dict[str, Any]) -> list[str]:
+    """The budget bars, the figures and the per-layer table of the generated code."""
+    lines: list[str] = []
+    bars = budget(manifest)
+    if bars:
+        lines += ["", "## Budget", "", "```"]
+        lines += [f"{b['what']:<5} {_bar(b['percent'])} {b['used']:>11,} of {b['limit']:,} "
+                  f"bytes ({b['percent']:.1f}%)" for b in bars]
+        lines += ["```"]
+    if (manifest.get("memory") or {}).get("nodes"):
+        lines += ["", f"![arena occupancy over layers]({FIGURES['memory']})",
+                  "", f"![per-layer cost]({FIGURES['cost']})"]
+    if not manifest.get("c"):
+        return lines
+    lines += ["", "## Layers of the generated code", "",
+              "| # | layer | op | inputs | output | MACs | weight B | kernel | arena offset | "
+              "lifetime | in place | scratch B | pruned | SQNR dB | instructions |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in layer_rows(manifest):
+        life = "-" if r["lifetime"] is None else f"{r['lifetime'][0]}..{r['lifetime'][1]}"
+        pruned = "-" if r["pruned"] is None else f"{100 * r['pruned']:.0f}%"
+        lines.append(
+            f"| {r['index']} | {_cell(r['name'])} | {r['op']} | {', '.join(r['inputs'])} | "
+            f"{r['output']} | {r['macs']:,} | {r['weight_bytes']:,} | {r['kernel'] or '-'} | "
+            f"{_dash(r['offset'])} | {life} | {'yes' if r['inplace'] else ''} | "
+            f"{_dash(r['scratch_bytes'])} | {pruned} | {_dash(r['sqnr_db'])} | "
+            f"{_dash(r['instructions'], '{:,}')} |")
+    profile = manifest.get("profile")
+    if profile:
+        lines += ["", f"Instructions measured with `effc run --profile` on {profile['engine']}: "
+                      f"{profile['instructions']:,} per inference (exact guest instructions, "
+                      "not cycles)."]
+    return lines
 
 
 def _rtl_lines(rtl: dict[str, Any]) -> list[str]:

@@ -20,6 +20,8 @@ def summarize(graph: Graph) -> dict[str, Any]:
         layers.append({
             "name": node.name,
             "op": node.op_type,
+            "input_shapes": ["x".join(map(str, graph.tensors[i].shape)) for i in node.inputs
+                             if i and not graph.tensors[i].is_constant],
             "output_shape": list(graph.tensors[node.outputs[0]].shape),
             "macs": int(op.macs(node, graph)),
             "params": int(op.params(node, graph)) if node.op_type not in _LAYOUT_ONLY else 0,

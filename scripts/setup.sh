@@ -3,8 +3,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(python3-venv gcc make g++ gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
-    verilator iverilog yosys nextpnr-ice40 fpga-icestorm fpga-icestorm-chipdb)
+APT_PACKAGES=(python3-venv gcc make g++ cmake gcc-arm-none-eabi libnewlib-arm-none-eabi
+    qemu-system-arm chromium verilator iverilog yosys nextpnr-ice40 fpga-icestorm
+    fpga-icestorm-chipdb)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \

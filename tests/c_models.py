@@ -41,8 +41,9 @@ def compiled(tmp_factory: pytest.TempPathFactory, name: str, board: str = "mps2-
 
 
 def small_board(folder: Path, name: str, flash_bytes: int) -> Path:
-    """A user's board file: the NUCLEO-L4R5ZI with ``flash_bytes`` of flash."""
-    text = (BOARDS_DIR / "nucleo-l4r5zi.toml").read_text()
+    """A user's board file: the NUCLEO-L4R5ZI with ``flash_bytes`` of flash (and no
+    [hardware] table: only the QEMU-style image is built and checked)."""
+    text = (BOARDS_DIR / "nucleo-l4r5zi.toml").read_text().split("\n[hardware]")[0] + "\n"
     for old, new in (('name = "nucleo-l4r5zi"', f'name = "{name}"'),
                      ("size = 0x00200000", f"size = {flash_bytes}")):
         assert old in text

@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LAYER_OF = {
     "effc.errors": "base", "effc.version": "base", "effc.arrays": "base",
     "effc.outdir": "base", "effc.names": "base", "effc.quant": "base",
+    "effc.progress": "base",
     "effc.boards": "boards",
     "effc.toolchain": "toolchain",
     "effc.ir": "ir",
@@ -31,6 +32,7 @@ LAYER_OF = {
     "effc.engines": "engines",
     "effc": "driver", "effc.api": "driver", "effc.compiler": "driver",
     "effc.verify": "driver", "effc.report": "driver", "effc.demo": "driver",
+    "effc.report_html": "driver", "effc.validate": "driver", "effc.opsupport": "driver",
     "effc.cli": "cli",
 }
 

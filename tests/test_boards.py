@@ -156,12 +156,12 @@ def test_a_users_board_file_compiles_and_runs_under_qemu_from_a_moved_outdir(
 
 def test_targets_and_engines_are_registered_by_name() -> None:
     assert target_names() == ["c", "hls", "rtl"]
-    assert engine_names() == ["reference", "hls", "host", "icarus", "qemu", "verilator"]
+    assert engine_names() == ["reference", "board", "hls", "host", "icarus", "qemu", "verilator"]
     assert get_target(load_board("mps2-an386")).name == "c"
     assert get_target(load_board("pynq-z2")).name == "rtl"  # hls with --target hls
     assert get_engine("reference").runs_models and get_engine("host").trace is not None
-    with pytest.raises(EffcError, match=r"unknown engine 'nope'; choose reference, hls, host, "
-                                        r"icarus, qemu or verilator"):
+    with pytest.raises(EffcError, match=r"unknown engine 'nope'; choose reference, board, hls, "
+                                        r"host, icarus, qemu or verilator"):
         get_engine("nope")
 
 

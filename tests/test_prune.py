@@ -272,10 +272,12 @@ def test_prune_command(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert report["macs"]["after"] == summarize(load(out))["macs"] < 452864 / 2
     for bad, words in ((["--prune-protect", "x"], "no amount"),
                        (["--prune", "0.3", "--prune-layer", "nolayer"], "NAME=RATIO"),
-                       (["--prune-target-macs", "lots"], "positive whole number"),
-                       (["--prune", "0.3", "--prune-fit-board"], "needs a board")):
+                       (["--prune-target-macs", "lots"], "positive whole number")):
         with pytest.raises(EffcError, match=words):
             prune_from_args(_parser().parse_args([str(DIGITS), "-o", str(out), *bad]))
+    with pytest.raises(SystemExit):  # effc prune has no board, so no --prune-fit-board
+        _parser().parse_args([str(DIGITS), "-o", str(out), "--prune", "0.3",
+                              "--prune-fit-board"])
     args = _parser().parse_args([str(DIGITS), "-o", str(out), "--prune-target-macs", "200k"])
     assert prune_from_args(args) == 0
     assert json.loads((tmp_path / "pruned.json").read_text())["macs"]["after"] <= 200_000

@@ -57,6 +57,21 @@ class Board:
     default: bool = False
 
 
+@dataclass(frozen=True)
+class HardwareTarget:
+    """How a real board is set up and flashed (a board file's ``[hardware]`` table)."""
+
+    soc: str  # the harness's clock and UART set-up: one of SOCS
+    pyocd_target: str  # pyocd's target type, e.g. stm32l4r5zitx
+    openocd_config: str | None = None  # flash with openocd -f CONFIG instead of pyocd
+    uart_baud: int = 115200
+
+
+#: The SoCs whose clock tree and console UART the board harness sets up
+#: (effc/firmware/effc_soc.c).
+SOCS = ("stm32l4r5", "stm32f746")
+
+
 @dataclass(frozen=True, kw_only=True)
 class McuBoard(Board):
     kind: ClassVar[str] = "mcu"
@@ -69,6 +84,7 @@ class McuBoard(Board):
     uart: int | None
     stack_size: int
     qemu: QemuTarget | None  # None: hardware only
+    hardware: HardwareTarget | None = None  # None: no real-board harness or flashing
     flash_wait_states: int = 0  # the cycle model's (docs/cycle-model.md)
 
     @property
@@ -174,6 +190,16 @@ def _mcu(f: _Fields, common: dict[str, Any], path: Path) -> McuBoard:
         table.done()
     fpu = f.get("fpu", str, "an -mfpu name, auto or none", "none")
     uart = f.count("uart", None)
+    hw = f.get("hardware", dict, "a table with soc and pyocd_target", None)
+    hardware = None
+    if hw is not None:
+        table = _Fields(hw, path, "hardware.")
+        hardware = HardwareTarget(
+            table.get("soc", str, f"one of {', '.join(SOCS)}", check=lambda v: v in SOCS),
+            table.get("pyocd_target", str, "a pyocd target type (pyocd list --targets)"),
+            table.get("openocd_config", str, "an openocd -f config file", None),
+            table.get("uart_baud", int, "a positive baud rate", 115200, lambda v: v > 0))
+        table.done()
     return McuBoard(
         **common, source=path,
         cpu=f.get("cpu", str, "an -mcpu name such as cortex-m4"),
@@ -183,7 +209,7 @@ def _mcu(f: _Fields, common: dict[str, Any], path: Path) -> McuBoard:
                            check=lambda v: all(isinstance(x, str) for x in v))),
         flash=f.region("flash"), ram=f.region("ram"), uart=uart,
         stack_size=f.get("stack_size", int, "a positive whole number", 0x4000, lambda v: v > 0),
-        qemu=qemu,
+        qemu=qemu, hardware=hardware,
         flash_wait_states=f.get("flash_wait_states", int, "a whole number >= 0", 0,
                                 lambda v: v >= 0))
 

@@ -7,11 +7,12 @@ import argparse
 from effc.cli.prune import add_prune_arguments, prune_options_from_args
 from effc.codegen import target_names
 from effc.compiler import CompileOptions, compile_model
+from effc.errors import EffcError
 from effc.passes.lower_int8 import WEIGHT_GRANULARITIES
 
 
 def add_compile_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("model", help="the .onnx model")
+    p.add_argument("model", nargs="?", help="the .onnx model")
     p.add_argument("-o", "--output", required=True, metavar="OUTDIR")
     p.add_argument("--quantize", choices=["int8", "none"], default=None,
                    help="int8 post-training quantization (default: int8 for QDQ models, "
@@ -42,6 +43,15 @@ def add_compile_arguments(p: argparse.ArgumentParser) -> None:
                    help="with --board: speed (default) gives convolutions and dense layers "
                         "pre-widened int16 weights where they run faster and fit the board's "
                         "flash; size keeps every weight int8")
+    p.add_argument("--arena", choices=["static", "user"], default=None,
+                   help="C target: one static arena inside the library (default), or the "
+                        "caller's: <name>_init(ctx, arena, bytes) binds it to a context "
+                        "passed to <name>_run, so models can share one arena and calls are "
+                        "reentrant")
+    p.add_argument("--export", action="append", metavar="KIND",
+                   help="also lay the C library out for a build system under OUTDIR/export/KIND: "
+                        "cmake (with a toolchain file for the board), make, zephyr (a module), "
+                        "arduino (a library), platformio (a library); repeat for several")
     p.add_argument("--force", action="store_true",
                    help="reuse an OUTDIR that holds files effc did not write (they are kept)")
     p.add_argument("--winograd", choices=["auto", "on", "off"], default="off",
@@ -57,13 +67,19 @@ def add_compile_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def compile_from_args(args: argparse.Namespace) -> int:
+    # "--board MODEL.onnx": --board alone (the default board), then the model.
+    if args.board and args.board.lower().endswith(".onnx") and args.model is None:
+        args.model, args.board = args.board, "mps2-an386"
+    if args.model is None:
+        raise EffcError("the model is missing: effc compile MODEL.onnx -o OUTDIR [--board NAME]")
     options = CompileOptions(quantize=args.quantize, calib=args.calib,
                              calibrator=args.calibrator, weight_quant=args.weight_quant,
                              input_shapes=args.input_shape,
                              board=args.board, target=args.target, name=args.name,
                              prune=prune_options_from_args(args), force=args.force,
                              verify=args.verify, optimize=args.optimize,
-                             winograd=args.winograd, fps=args.fps)
+                             winograd=args.winograd, fps=args.fps,
+                             arena=args.arena, export=args.export)
     compiled = compile_model(args.model, args.output, options)
     m = compiled.manifest
     print(f"compiled {m['name']} ({m['quantize']}): {m['summary']['macs']:,} MACs, "

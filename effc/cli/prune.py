@@ -26,15 +26,17 @@ DEFAULT_CHANNEL_MULTIPLE = "4"
 _SUFFIX = {"": 1, "k": 1_000, "m": 1_000_000, "g": 1_000_000_000}
 
 
-def add_prune_arguments(parser: argparse.ArgumentParser) -> None:
-    """The pruning flags shared by ``effc prune`` and ``effc compile``."""
+def add_prune_arguments(parser: argparse.ArgumentParser, fit_board: bool = True) -> None:
+    """The pruning flags shared by ``effc prune`` and ``effc compile`` (only the latter,
+    which knows the board, has ``--prune-fit-board``)."""
     g = parser.add_argument_group("structured pruning (see docs/pruning.md)")
     g.add_argument("--prune", metavar="RATIO", default=None,
                    help="remove this fraction of the prunable channels, ranked globally")
     g.add_argument("--prune-layer", action="append", metavar="NAME=RATIO",
-                   help="prune the output channels of layer NAME by RATIO (repeatable)")
+                   help="prune the output channels of layer NAME (or its index in 'effc "
+                        "inspect', e.g. 3=0.5) by RATIO (repeatable)")
     g.add_argument("--prune-protect", action="append", metavar="NAME",
-                   help="never change layer NAME's channels (repeatable)")
+                   help="never change layer NAME's channels (a name or an index; repeatable)")
     g.add_argument("--prune-criterion", default="l1", choices=CRITERIA,
                    help="channel importance (default l1; activation needs --calib)")
     g.add_argument("--prune-target-macs", metavar="N", default=None,
@@ -45,9 +47,10 @@ def add_prune_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--reconstruct", choices=["lsq", "none"], default=None,
                    help="refit the next layers by least squares on --calib (default: lsq "
                         "when --calib is given)")
-    g.add_argument("--prune-fit-board", action="store_true",
-                   help="effc compile --board only: raise the prune ratio until the model "
-                        "fits the board's flash and RAM (handled by the compiler)")
+    if fit_board:
+        g.add_argument("--prune-fit-board", action="store_true",
+                       help="with --board: raise the prune ratio until the model fits the "
+                            "board's flash and RAM")
 
 
 def add_prune_command_arguments(parser: argparse.ArgumentParser) -> None:
@@ -57,7 +60,7 @@ def add_prune_command_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--calib", metavar="FILE.npy|FILE.npz:ARRAY",
                         help="calibration samples on axis 0 (reconstruction, error report)")
     parser.add_argument("--input-shape", action="append", metavar="NAME=DxD...")
-    add_prune_arguments(parser)
+    add_prune_arguments(parser, fit_board=False)
 
 
 def _count(text: str, flag: str) -> int:
@@ -106,7 +109,7 @@ def prune_options_from_args(args: argparse.Namespace) -> dict[str, Any] | None:
         "target_macs": (_count(args.prune_target_macs, "--prune-target-macs")
                         if args.prune_target_macs is not None else None),
         "channel_multiple": multiple,
-        "fit_board": bool(args.prune_fit_board),
+        "fit_board": bool(getattr(args, "prune_fit_board", False)),
     }
 
 

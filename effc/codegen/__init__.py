@@ -1,7 +1,7 @@
 """Targets: peer code generators, one subpackage each, registered by name.
 
 A target's ``target.py`` calls ``register_target(Target(...))``. Its ``emit(graph,
-board, out)`` writes the target's sources into OUTDIR, builds them through
+board, out, **options)`` writes the target's sources into OUTDIR, builds them through
 ``effc.toolchain`` and returns its manifest section. ``effc compile --target``
 picks one; the default is the target for the board's kind. The driver finds
 targets here by name and never imports a target's modules. What every target
@@ -35,7 +35,8 @@ Fit = Callable[[Board, Any], tuple[tuple[int, int], Callable[[Graph], tuple[int,
 Vectors = Callable[[dict[str, Any], OutDir, list[dict[str, np.ndarray]]], None]
 
 #: Compile options only some targets take: the CompileOptions field and its flag.
-TARGET_OPTIONS = {"fps": "--fps", "optimize": "--optimize"}
+TARGET_OPTIONS = {"fps": "--fps", "optimize": "--optimize", "arena": "--arena",
+                  "export": "--export"}
 
 
 @dataclass(frozen=True)
@@ -52,13 +53,15 @@ class Target:
     name: str
     board_kind: str  # the kind of board it compiles for (effc.boards.KINDS)
     description: str
-    emit: Callable[..., dict[str, Any]]
+    emit: Callable[..., dict[str, Any]]  # (graph, board, out, **options) -> manifest section
     fit: Fit | None = None
-    options: tuple[str, ...] = ()
+    options: tuple[str, ...] = ()  # the TARGET_OPTIONS it takes; emit gets them as keywords
     check: Callable[..., None] | None = None
     check_engine: str = "host"
     default: bool = False  # the default target of its board kind (else the first by name)
     vectors: Vectors | None = None
+    #: The IR ops the target generates code for (the op support table, docs/op-support.md).
+    ops: frozenset[str] = frozenset()
 
 
 #: Targets still to come, by name: (board kind, what they emit). ``--target`` names them,
@@ -80,6 +83,11 @@ def _targets() -> dict[str, Target]:
         if info.ispkg:
             importlib.import_module(f"{__name__}.{info.name}.target")
     return _TARGETS
+
+
+def targets() -> dict[str, Target]:
+    """The registered targets by name."""
+    return dict(_targets())
 
 
 def target_names() -> list[str]:

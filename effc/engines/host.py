@@ -6,6 +6,7 @@ interface) takes float32 samples, an int8-interface model takes int8.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from effc.toolchain.host import build_shared
 
 CTYPE = {"int8": "int8_t", "float32": "float", "int64": "int64_t",  # int64/int32: index
          "int32": "int32_t"}  # ports (ArgMax results, embedding token ids)
+ARENA_ALIGN = 16  # <NAME>_ARENA_MIN_ALIGN
 
 
 def build_host_library(compiled: Artifact, sanitize: bool = False) -> tuple[Path, str]:
@@ -40,18 +42,42 @@ def build_host_library(compiled: Artifact, sanitize: bool = False) -> tuple[Path
     return so, entry
 
 
-def host_library(compiled: Artifact) -> tuple[cffi.FFI, Any, str]:
-    """Build (cached) and load the generated library; returns (ffi, lib, entry)."""
+def host_library(compiled: Artifact) -> tuple[cffi.FFI, Any, Callable[..., int]]:
+    """Build (cached) and load the generated library; returns (ffi, lib, entry) where
+    ``entry(inputs..., outputs...)`` calls the entry point (with ``--arena user``, on a
+    context bound to an arena of the header's size and alignment)."""
     so, entry = build_host_library(compiled)
+    info = c_library(compiled)
     inputs, outputs = entry_ports(compiled)
-    params = [f"const {CTYPE[p['dtype']]} *" for p in inputs]
+    context = info.get("context")
+    params = [f"{context} *"] if context else []
+    params += [f"const {CTYPE[p['dtype']]} *" for p in inputs]
     params += [f"{CTYPE[p['dtype']]} *" for p in outputs]
     ffi = cffi.FFI()
+    if context:  # the struct as <name>.h declares it
+        ffi.cdef(f"typedef struct {{ uint8_t *arena; }} {context};\n"
+                 f"int {info['init']}({context} *ctx, void *arena, uint32_t arena_bytes);")
     ffi.cdef(f"int {entry}({', '.join(params)});")
-    return ffi, ffi.dlopen(str(so)), entry
+    lib = ffi.dlopen(str(so))
+    fn = getattr(lib, entry)
+    if not context:
+        return ffi, lib, fn
+    size = max(int(compiled.manifest["memory"]["arena_bytes"]), 1)
+    block = ffi.new("uint8_t[]", size + ARENA_ALIGN)
+    start = -int(ffi.cast("uintptr_t", block)) % ARENA_ALIGN
+    ctx = ffi.new(f"{context} *")
+    if getattr(lib, info["init"])(ctx, block + start, size) != 0:
+        raise EffcError(f"{info['init']} refused an arena of {size} bytes aligned to "
+                        f"{ARENA_ALIGN}; this is an effc bug: please report it")
+
+    def call(*args: Any) -> int:
+        _ = block  # the arena lives as long as the entry point
+        return int(fn(ctx, *args))
+
+    return ffi, lib, call
 
 
-def _call(ffi: cffi.FFI, fn: Any, inputs: list[dict[str, Any]], outputs: list[dict[str, Any]],
+def _call(ffi: cffi.FFI, fn: Callable[..., int], inputs: list[dict[str, Any]], outputs: list[dict[str, Any]],
           feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """One inference through the entry point; its outputs by name."""
     ys = {p["name"]: np.zeros(p["shape"], dtype=p["dtype"]) for p in outputs}
@@ -76,7 +102,7 @@ def run_host(compiled: Artifact, x: Feeds, profile: bool = False) -> EngineResul
     results: dict[str, list[np.ndarray]] = {p["name"]: [] for p in outputs}
     try:
         for i in range(count):
-            ys = _call(ffi, getattr(lib, entry), inputs, outputs,
+            ys = _call(ffi, entry, inputs, outputs,
                        inference_feeds(graph, feeds, i))
             for name, y in ys.items():
                 results[name].append(y)
@@ -103,7 +129,7 @@ def trace_host(compiled: Artifact, feeds: dict[str, np.ndarray]
     hook = ffi.callback("void(int32_t, const void *, uint32_t)", record)
     try:
         setattr(lib, name, hook)
-        _call(ffi, getattr(lib, entry), inputs, outputs, feeds)
+        _call(ffi, entry, inputs, outputs, feeds)
     finally:
         setattr(lib, name, ffi.NULL)
         ffi.dlclose(lib)

@@ -15,15 +15,13 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import numpy as np
-
-from effc.artifact import Artifact, entry_ports
+from effc.artifact import Artifact, entry_ports, pack, packed_bytes, unpack
 from effc.boards import Board, McuBoard, qemu_boards
 from effc.engines import Engine, EngineResult, register_engine
 from effc.errors import EffcError
 from effc.outdir import OutDir
+from effc.progress import step
 from effc.reference.interpreter import Feeds, as_feeds, inference_count, inference_feeds
 from effc.toolchain.cycles import core_timing, cycles_by_segment, disassemble
 from effc.toolchain.firmware import FIRMWARE_DIR, find_tool, mcu_board, outdir_firmware, run_tool
@@ -244,8 +242,9 @@ def run_qemu_model(compiled: Artifact, x: Feeds, profile: bool = False) -> Engin
     if profile:
         elf = outdir_firmware(board, OutDir.existing(compiled.folder), manifest["c"], profile=True).elf
     data = b"".join(pack(inputs, inference_feeds(graph, feeds, i)) for i in range(count))
-    run = run_qemu(elf, board, data, packed_bytes(outputs), count=True, profile=profile,
-                   pcs=True, timeout=timeout_for(count, manifest["summary"]["macs"]))
+    with step(f"running {count} inference(s) under QEMU ({board.name})"):
+        run = run_qemu(elf, board, data, packed_bytes(outputs), count=True, profile=profile,
+                       pcs=True, timeout=timeout_for(count, manifest["summary"]["macs"]))
     cycles = _cycles(elf, board, run, profile)
     values = unpack(outputs, run.outputs, run.samples)
     fw = manifest["firmware"]
@@ -296,34 +295,6 @@ def _cycles(elf: Path, board: McuBoard, run: QemuRun, profile: bool) -> dict[int
     if profile:
         out |= _per_layer(segments, _layers(run.log))
     return out
-
-
-def packed_bytes(ports: list[dict[str, Any]]) -> int:
-    """One inference's ports packed as the harness glue reads them (each 4-aligned)."""
-    end = max(p.get("offset", 0) + int(np.prod(p["shape"])) * np.dtype(p["dtype"]).itemsize
-              for p in ports)
-    return -(-end // 4) * 4
-
-
-def pack(ports: list[dict[str, Any]], feeds: dict[str, np.ndarray]) -> bytes:
-    buf = bytearray(packed_bytes(ports))
-    for p in ports:
-        raw = np.ascontiguousarray(feeds[p["name"]], dtype=p["dtype"]).tobytes()
-        buf[p.get("offset", 0):p.get("offset", 0) + len(raw)] = raw
-    return bytes(buf)
-
-
-def unpack(ports: list[dict[str, Any]], data: bytes, inferences: int) -> dict[str, np.ndarray]:
-    """Each output's values of every inference, concatenated on axis 0."""
-    step = packed_bytes(ports)
-    values = {}
-    for p in ports:
-        size = int(np.prod(p["shape"])) * np.dtype(p["dtype"]).itemsize
-        rows = [np.frombuffer(data[i * step + p.get("offset", 0):
-                                   i * step + p.get("offset", 0) + size], dtype=p["dtype"])
-                .reshape(p["shape"]) for i in range(inferences)]
-        values[p["name"]] = np.concatenate(rows)
-    return values
 
 
 register_engine(Engine("qemu", run_qemu_model))

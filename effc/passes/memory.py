@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from effc.ir import Graph, Node
 
@@ -55,6 +56,9 @@ class MemoryPlan:
     activations_lower_bound_bytes: int = 0  # the same without scratch
     scratch_peak_bytes: int = 0  # the largest kernel scratch (16-aligned)
     inplace_nodes: list[str] = field(default_factory=list)
+    #: Every arena buffer: tensor (or "scratch"), node (scratch), offset, bytes, first and
+    #: last node index using it (-1: a graph input, len(nodes): an output).
+    buffers: list[dict[str, Any]] = field(default_factory=list)
 
     def root(self, name: str) -> str:
         while name in self.aliases:
@@ -125,6 +129,10 @@ def plan_memory(
             plan.scratch_offsets[buf.name[1]] = buf.offset
         else:
             plan.offsets[buf.name] = buf.offset
+        plan.buffers.append({"tensor": buf.name if isinstance(buf.name, str) else "scratch",
+                             "node": buf.name[1] if isinstance(buf.name, tuple) else None,
+                             "offset": buf.offset, "bytes": buf.size, "first": buf.first,
+                             "last": buf.last, "inplace_of": buf.inplace_of})
     plan.arena_bytes = max((b.offset + b.size for b in buffers.values()), default=0)
     plan.lower_bound_bytes = _lower_bound(buffers, len(graph.nodes))
     activations = {k: b for k, b in buffers.items() if not isinstance(k, tuple)}

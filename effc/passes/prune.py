@@ -32,6 +32,7 @@ A^T Y + lambda theta_0, lambda = 1e-3 * trace(A^T A) / d * max(1, d / rows)^2
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -456,11 +457,27 @@ def _plan_groups(analysis: ChannelAnalysis, layer_ratios: dict[str, float],
     return local, frozen
 
 
+def layer_name(graph: Graph, name: str, flag: str) -> str:
+    """A layer given by name, or by its index in 'effc inspect MODEL' (``3`` or ``#3``)."""
+    if any(n.name == name for n in graph.nodes):
+        return name
+    index = re.fullmatch(r"#?(\d+)", name.strip())
+    if index is None:
+        return name  # _check_name names the problem
+    i = int(index[1])
+    if i >= len(graph.nodes):
+        raise EffcError(f"{flag} names layer index {i}, but the model has {len(graph.nodes)} "
+                        f"layers (0..{len(graph.nodes) - 1}); see 'effc inspect MODEL'")
+    return graph.nodes[i].name
+
+
 def _prune(graph: Graph, *, ratio: float = 0.0, layer_ratios: dict[str, Any] | None = None,
            protect: Iterable[str] = (), criterion: str = "l1", calib: Any = None,
            reconstruct: str = "auto", target_macs: int | None = None, channel_multiple: int = 1,
            evaluate: bool = True) -> tuple[Graph, dict[str, Any]]:
-    protect = list(protect)
+    protect = [layer_name(graph, n, "--prune-protect") for n in protect]
+    layer_ratios = {layer_name(graph, k, "--prune-layer"): v
+                    for k, v in (layer_ratios or {}).items()}
     ratio, ratios, multiple = _validate_options(graph, ratio, layer_ratios, protect, criterion,
                                                 reconstruct, target_macs, channel_multiple)
     data = None

@@ -32,6 +32,13 @@ FIRMWARE_SOURCES = ("startup.c", "harness.c", "minilibc.c")
 #: Where a compiled OUTDIR keeps its copy of the startup code and harness.
 FIRMWARE_SRC = "firmware/src"
 FIRMWARE_FILES = (*FIRMWARE_SOURCES, "effc_firmware.h", "effc_semihost.h")
+#: The real-board harness (clock, console UART, DWT cycles; no semihosting).
+BOARD_SOURCES = ("startup.c", "board_harness.c", "effc_soc.c", "minilibc.c")
+BOARD_FILES = ("board_harness.c", "effc_soc.c", "effc_board.h")
+#: Where a compiled OUTDIR keeps the real-board image.
+BOARD_FIRMWARE = "firmware-board"
+#: The generated entry point binding a model to the harness (with effc_model.h).
+GLUE_SOURCE = "effc_model_entry.c"
 COMMON_CFLAGS = ("-std=c99", "-O2", "-ffreestanding", "-ffunction-sections",
                  "-fdata-sections", "-Wall", "-Wextra", "-Werror", "-g")
 APT_HINT = "install it with scripts/setup.sh (apt-get install gcc-arm-none-eabi qemu-system-arm)"
@@ -130,13 +137,17 @@ def build_firmware(model_c_dir: str | Path, board: Board | str | None, out_dir: 
                    *, profile: bool = False, stack_size: int | None = None,
                    extra_cflags: tuple[str, ...] = (), runtime: bool = True,
                    model_sources: list[str] | None = None, firmware_src: Path = FIRMWARE_DIR,
-                   place: Callable[[str, bytes], Path] | None = None) -> Firmware:
+                   place: Callable[[str, bytes], Path] | None = None,
+                   harness: tuple[str, ...] = FIRMWARE_SOURCES,
+                   generated: dict[str, bytes] | None = None) -> Firmware:
     """Compile a model folder into ``out_dir/firmware.{elf,bin,hex,map}``.
 
     ``profile`` defines EFFC_PROFILE (the model's EFFC_LAYER(i) markers
     become calls); ``runtime`` links every ``effc/runtime_c/*.c``; ``model_sources``
     names the model folder's .c files (default: all of them); ``firmware_src``
-    holds the startup code and harness (a compiled OUTDIR has its own copy).
+    holds the startup code and harness (a compiled OUTDIR has its own copy);
+    ``harness`` names its sources (the real-board harness: ``BOARD_SOURCES``) and
+    ``generated`` adds files beside them (the board harness's compiled-in inputs).
 
     The build runs on copies of the sources in a private temporary folder, by
     relative paths (and ``-ffile-prefix-map`` for that folder), so the image,
@@ -146,14 +157,17 @@ def build_firmware(model_c_dir: str | Path, board: Board | str | None, out_dir: 
     """
     b = mcu_board(board)
     model_dir, out = Path(model_c_dir).absolute(), Path(out_dir)
-    if not (model_dir / "effc_model.h").is_file():
+    firmware_src = firmware_src.absolute()
+    if not any((d / "effc_model.h").is_file() for d in (model_dir, firmware_src)):
         raise FirmwareBuildError(f"{model_dir} has no effc_model.h; it must define "
                                  "EFFC_MODEL_INPUT_SIZE and EFFC_MODEL_OUTPUT_SIZE")
     names = model_sources if model_sources is not None else \
         sorted(p.name for p in model_dir.glob("*.c"))
     if not names:
         raise FirmwareBuildError(f"{model_dir} has no .c file defining model_run()")
-    groups = {"firmware": (firmware_src.absolute(), list(FIRMWARE_SOURCES)),
+    # A compiled OUTDIR keeps the glue (effc_model.h, effc_model_entry.c) with the harness.
+    glue = [GLUE_SOURCE] if (firmware_src / GLUE_SOURCE).is_file() else []
+    groups = {"firmware": (firmware_src, [*harness, *glue]),
               "model": (model_dir, names)}
     if runtime:
         groups["runtime"] = (RUNTIME_DIR, sorted(p.name for p in RUNTIME_DIR.glob("*.c")))
@@ -168,6 +182,8 @@ def build_firmware(model_c_dir: str | Path, board: Board | str | None, out_dir: 
             for src in folder.iterdir():
                 if src.suffix in (".c", ".h") and src.is_file():
                     (work / group / src.name).write_bytes(src.read_bytes())
+        for name, data in (generated or {}).items():
+            (work / "firmware" / name).write_bytes(data)
         cflags = [*b.cflags, *COMMON_CFLAGS, *(["-DEFFC_PROFILE"] if profile else []),
                   *extra_cflags, f"-ffile-prefix-map={work}=.",
                   *(f"-I../../{group}" for group in groups)]
@@ -242,8 +258,49 @@ def outdir_firmware(board: McuBoard, out: OutDir, c: dict[str, Any],
     the model, runtime, startup and harness sources (the folder can move)."""
     target = "firmware-profile" if profile else "firmware"
     src = out.path(FIRMWARE_SRC)
+    old_glue = (out.path(c["folder"]) / GLUE_SOURCE).is_file()  # an OUTDIR from before the glue moved
     return build_firmware(out.path(c["folder"]), _roomy(board), out.path(target),
                           profile=profile, runtime=False,
-                          model_sources=[*c["sources"], "effc_model_entry.c"],
+                          model_sources=[*c["sources"], *([GLUE_SOURCE] if old_glue else [])],
                           firmware_src=src if src.is_dir() else FIRMWARE_DIR,
                           place=lambda name, data: out.write(f"{target}/{name}", data))
+
+
+def board_inputs_header(samples: list[bytes], input_size: int) -> bytes:
+    """effc_board_inputs.h: the samples the board harness runs, compiled in."""
+    rows = []
+    for sample in samples:
+        assert len(sample) == input_size
+        rows.append("    {" + ", ".join(str(b - 256 if b > 127 else b) for b in sample) + "},")
+    return ("/* effc_board_inputs.h - the samples the board harness runs (generated). */\n"
+            "#include <stdint.h>\n"
+            f"#define EFFC_BOARD_SAMPLES {len(samples)}u\n"
+            f"static const int8_t effc_board_inputs[{len(samples)}][{input_size}] "
+            "__attribute__((aligned(8))) = {\n" + "\n".join(rows) + "\n};\n").encode()
+
+
+def board_firmware(board: McuBoard, out: OutDir, c: dict[str, Any],
+                   samples: list[bytes], measure: bool = False,
+                   folder: str = BOARD_FIRMWARE) -> Firmware:
+    """The real-board image of a compiled OUTDIR (``OUTDIR/firmware-board``, or
+    ``folder``): the board harness with ``samples`` compiled in, linked at the board's
+    real flash and RAM sizes, so the linker's region overflow checks fire. ``measure``
+    links it with roomy regions instead, to learn its size whatever it is (the fit
+    check)."""
+    hw = board.hardware
+    if hw is None:
+        raise ToolchainError(f"board '{board.name}' has no [hardware] table (soc, "
+                             "pyocd_target); add one to build an image for the real board")
+    src = out.path(FIRMWARE_SRC)
+    clock = round(board.clock_mhz * 1_000_000)
+    flags = (f"-DEFFC_SOC_{hw.soc.upper()}", f"-DEFFC_CLOCK_HZ={clock}u",
+             f"-DEFFC_UART_BAUD={hw.uart_baud}u")
+    old_glue = (out.path(c["folder"]) / GLUE_SOURCE).is_file()
+    return build_firmware(out.path(c["folder"]), _roomy(board) if measure else board,
+                          out.path(folder),
+                          runtime=False, extra_cflags=flags,
+                          model_sources=[*c["sources"], *([GLUE_SOURCE] if old_glue else [])],
+                          firmware_src=src, harness=BOARD_SOURCES,
+                          generated={"effc_board_inputs.h": board_inputs_header(
+                              samples, c["input_bytes"])},
+                          place=lambda name, data: out.write(f"{folder}/{name}", data))

@@ -101,7 +101,7 @@ def _pointers(graph: Graph, index: int, node: Node, call: Call, plan: MemoryPlan
         port = split.port_of(root)
         if port is not None:
             return f"({qual}{ctype} *){port.param}"
-        return f"({qual}{ctype} *)(effc_arena + {plan.offsets[root]})"
+        return f"({qual}{ctype} *)(arena + {plan.offsets[root]})"
 
     p: dict[str, Any] = {"output": ptr(call.outputs[0], False),
                          "outputs": [ptr(n, False) for n in call.outputs]}
@@ -211,19 +211,25 @@ def _interface(graph: Graph, ports: list[Port], wrapper: bool) -> list[dict[str,
     return layout
 
 
-def _signature(graph: Graph, split: CoreSplit, outer: bool) -> str:
+def _signature(graph: Graph, split: CoreSplit, outer: bool, context: str | None) -> str:
+    """The entry point's parameters: the context (``--arena user``), then the ports."""
     def param(port: Port, const: bool) -> str:
         tensor = graph.tensors[port.name if outer else port.core]
         return f"{'const ' if const else ''}{CTYPES[tensor.dtype]} *{port.param}"
 
-    return ", ".join([*(param(p, True) for p in split.inputs),
+    return ", ".join([*([f"{context} *ctx"] if context else []),
+                      *(param(p, True) for p in split.inputs),
                       *(param(p, False) for p in split.outputs)])
 
 
-def _float_wrapper(graph: Graph, split: CoreSplit, arena: int) -> tuple[dict[str, Any], int]:
+def _float_wrapper(graph: Graph, split: CoreSplit, arena: int, context: str | None
+                   ) -> tuple[dict[str, Any], int]:
     """``<name>_run_float``: int8 buffers after the arena for every converted port,
     the conversions and the call of ``<name>_run``."""
-    buffers, before, after, args = [], [], [], []
+    buffers: list[dict[str, Any]] = []
+    before: list[dict[str, Any]] = []
+    after: list[dict[str, Any]] = []
+    args = ["ctx"] if context else []
     for port in split.inputs + split.outputs:
         core = graph.tensors[port.core]
         if not port.converted:
@@ -237,14 +243,24 @@ def _float_wrapper(graph: Graph, split: CoreSplit, arena: int) -> tuple[dict[str
         conversion = {"scale": float(q.scale), "zero_point": int(q.zero_point),
                       "count": core.size, "local": local, "param": port.param}
         (before if port in split.inputs else after).append(conversion)
-    return {"signature": _signature(graph, split, outer=True), "buffers": buffers,
+    return {"signature": _signature(graph, split, True, context), "buffers": buffers,
             "quantize": before, "dequantize": after, "args": ", ".join(args)}, arena
 
 
-def generate_c(graph: Graph, name: str, target: CTarget | None = None
-               ) -> tuple[dict[str, bytes], dict[str, Any]]:
+ARENA_MODES = ("static", "user")
+
+
+def generate_c(graph: Graph, name: str, target: CTarget | None = None,
+               arena_mode: str = "static") -> tuple[dict[str, bytes], dict[str, Any]]:
     """The C library for ``graph``: its files (name -> content) and manifest facts.
-    ``target`` (the board's core, flash and --optimize) picks the weight layouts."""
+
+    ``target`` (the board's core, flash and --optimize) picks the weight layouts.
+    ``arena_mode`` "static": one static arena, ``<name>_run(ports...)``; "user": the
+    caller's arena bound to a ``<name>_ctx`` by ``<name>_init``, ``<name>_run(ctx,
+    ports...)`` (reentrant across contexts)."""
+    if arena_mode not in ARENA_MODES:
+        raise EffcError(f"unknown arena mode '{arena_mode}'; choose static or user")
+    ctx_type = f"{name}_ctx" if arena_mode == "user" else None
     split = split_core(graph)
     core = Graph(graph.name, split.nodes, graph.tensors, [p.core for p in split.inputs],
                  [p.core for p in split.outputs])
@@ -264,8 +280,9 @@ def generate_c(graph: Graph, name: str, target: CTarget | None = None
     arena = plan.arena_bytes
     wrapper = None
     if split.float_wrapper:
-        wrapper, arena = _float_wrapper(graph, split, arena)
-    arrays = _Arrays(Namer({f"{name}_run", f"{name}_run_float", f"{name}_value_t", name}))
+        wrapper, arena = _float_wrapper(graph, split, arena, ctx_type)
+    arrays = _Arrays(Namer({f"{name}_run", f"{name}_run_float", f"{name}_value_t", name,
+                            f"{name}_ctx", f"{name}_init", f"{name}_arena"}))
     layers = []
     emitted = []
     for i, node in enumerate(split.nodes):
@@ -296,7 +313,8 @@ def generate_c(graph: Graph, name: str, target: CTarget | None = None
         "source": comment_text(graph.name),
         "summary": f"{summary['macs']} MACs, {summary['params']} parameters",
         "arena_bytes": arena, "lower_bound_bytes": plan.lower_bound_bytes,
-        "macs": summary["macs"], "signature": _signature(graph, split, outer=False),
+        "macs": summary["macs"], "signature": _signature(graph, split, False, ctx_type),
+        "user_arena": ctx_type is not None,
         "params": [p.param for p in split.inputs + split.outputs],
         "core_inputs": core_ports[:len(split.inputs)],
         "core_outputs": core_ports[len(split.inputs):],
@@ -311,21 +329,28 @@ def generate_c(graph: Graph, name: str, target: CTarget | None = None
     files |= {file: (RUNTIME_DIR / file).read_bytes() for file in runtime}
     sources = [f"{name}.c", *[f for f in runtime if f.endswith(".c")]]
     for template, out in (("Makefile.j2", "Makefile"), ("CMakeLists.txt.j2", "CMakeLists.txt")):
-        files[out] = env.get_template(template).render(name=name, sources=sources).encode()
+        files[out] = env.get_template(template).render(
+            name=name, NAME=name.upper(), model_sources=[f"{name}.c"],
+            runtime_sources=[f for f in runtime if f.endswith(".c")]).encode()
     tin, tout = graph.tensors[split.inputs[0].core], graph.tensors[split.outputs[0].core]
     return files, {
         "c": {"folder": "c", "name": name, "sources": sources,
               "entry": f"{name}_run", "float_entry": f"{name}_run_float" if wrapper else None,
+              "arena": arena_mode, "context": ctx_type,
+              "init": f"{name}_init" if ctx_type else None,
               "core_dtype": core_dtype, "input_size": tin.size, "output_size": tout.size,
               "inputs": inputs, "outputs": outputs,
               "input_bytes": _packed_bytes(inputs), "output_bytes": _packed_bytes(outputs),
               "layers": [{"index": layer["index"], "op": layer["op"], "node": node.name,
-                          "kernel": layer["macro"], "output": node.outputs[0]}
+                          "position": position[id(node)], "kernel": layer["macro"],
+                          "output": node.outputs[0], "scratch_bytes": layer["scratch_size"]}
                          for layer, node in zip(layers, emitted, strict=True)]},
         "memory": {"arena_bytes": arena, "lower_bound_bytes": plan.lower_bound_bytes,
                    "activations_lower_bound_bytes": plan.activations_lower_bound_bytes,
                    "scratch_peak_bytes": plan.scratch_peak_bytes,
                    "inplace_nodes": plan.inplace_nodes,
+                   "plan_bytes": plan.arena_bytes,  # without the float interface's buffers
+                   "nodes": [n.name for n in split.nodes], "buffers": plan.buffers,
                    "constant_bytes": arrays.flash_bytes()},
     }
 

@@ -16,15 +16,26 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from effc.boards import Board, McuBoard
 from effc.codegen import Target, register_target
-from effc.codegen.c.emit import generate_c
+from effc.codegen.c.emit import ARENA_MODES, generate_c
+from effc.codegen.c.export import EXPORTS, export_files
+from effc.codegen.c.kernels import CALLS
 from effc.codegen.c.layouts import CTarget
 from effc.errors import EffcError
 from effc.ir import Graph
 from effc.outdir import OutDir
 from effc.passes.pipeline import compile_pipeline
-from effc.toolchain.firmware import FIRMWARE_DIR, FIRMWARE_FILES, FIRMWARE_SRC, outdir_firmware
+from effc.toolchain.firmware import (
+    BOARD_FILES,
+    FIRMWARE_DIR,
+    FIRMWARE_FILES,
+    FIRMWARE_SRC,
+    board_firmware,
+    outdir_firmware,
+)
 
 GLUE_HEADER = """/* effc_model.h - binds {name} to the effc firmware harness (generated). */
 #ifndef EFFC_MODEL_H
@@ -41,28 +52,44 @@ GLUE_SOURCE = """/* effc_model_entry.c - the harness's entry point for {name} (g
 #include "{name}.h"
 
 int effc_model_entry(const int8_t *in, int8_t *out);
-
+{context}
 /* One inference's ports packed one after the other, each 4-byte aligned. */
 int effc_model_entry(const int8_t *in, int8_t *out)
 {{
-    return {entry}({args});
+{init}    return {entry}({args});
 }}
+"""
+GLUE_CONTEXT = """
+/* --arena user: the harness owns the arena and the context. */
+static uint8_t arena[{arena_bytes}] {NAME}_ALIGNED({NAME}_ARENA_ALIGN);
+static {name}_ctx ctx;
+"""
+GLUE_INIT = """    if (ctx.arena == 0 && {name}_init(&ctx, arena, sizeof arena) != 0) {{
+        return -1;
+    }}
 """
 
 CTYPE = {"int8": "int8_t", "float32": "float", "int64": "int64_t",  # int64/int32: index
          "int32": "int32_t"}  # ports (ArgMax results, embedding token ids)
 
 
-def harness_glue(c: dict[str, Any]) -> dict[str, bytes]:
-    """effc_model.h / effc_model_entry.c: what the firmware harness links against."""
+def harness_glue(c: dict[str, Any], arena_bytes: int) -> dict[str, bytes]:
+    """effc_model.h / effc_model_entry.c: what the firmware harness links against
+    (they live with the harness in OUTDIR/firmware/src, not in the library)."""
     entry = c["float_entry"] or c["entry"]
-    args = [f"(const {CTYPE[p['dtype']]} *)(const void *)(in + {p['offset']})"
-            for p in c["inputs"]]
+    args = ["&ctx"] if c.get("context") else []
+    args += [f"(const {CTYPE[p['dtype']]} *)(const void *)(in + {p['offset']})"
+             for p in c["inputs"]]
     args += [f"({CTYPE[p['dtype']]} *)(void *)(out + {p['offset']})" for p in c["outputs"]]
-    return {"effc_model.h": GLUE_HEADER.format(name=c["name"], input_bytes=c["input_bytes"],
+    name = c["name"]
+    user = bool(c.get("context"))
+    context = GLUE_CONTEXT.format(name=name, NAME=name.upper(),
+                                  arena_bytes=max(arena_bytes, 16)) if user else ""
+    return {"effc_model.h": GLUE_HEADER.format(name=name, input_bytes=c["input_bytes"],
                                                output_bytes=c["output_bytes"]).encode(),
-            "effc_model_entry.c": GLUE_SOURCE.format(name=c["name"], entry=entry,
-                                                     args=", ".join(args)).encode()}
+            "effc_model_entry.c": GLUE_SOURCE.format(
+                name=name, entry=entry, args=", ".join(args), context=context,
+                init=GLUE_INIT.format(name=name) if user else "").encode()}
 
 
 def check_fit(board: McuBoard, flash: int, ram: int, arena: int) -> None:
@@ -85,25 +112,60 @@ def c_target(board: Board, optimize: str) -> CTarget:
     return CTarget(board.cpu, board.flash.size, optimize)
 
 
-def write_c_project(graph: Graph, out: OutDir, name: str,
-                    target: CTarget | None = None) -> dict[str, Any]:
-    """OUTDIR/c (library + harness glue) and OUTDIR/firmware/src (startup, harness)."""
-    files, facts = generate_c(graph, name, target)
-    files |= harness_glue(facts["c"])
+def write_c_project(graph: Graph, out: OutDir, name: str, target: CTarget | None = None,
+                    arena: str = "static") -> dict[str, Any]:
+    """OUTDIR/c (the library) and OUTDIR/firmware/src (startup, harness and the glue
+    binding the library to the harness)."""
+    files, facts = generate_c(graph, name, target, arena)
     for file, data in sorted(files.items()):
         out.write(f"{facts['c']['folder']}/{file}", data)
+    glue = harness_glue(facts["c"], facts["memory"]["arena_bytes"])
+    for file, data in sorted(glue.items()):
+        out.write(f"{FIRMWARE_SRC}/{file}", data)
     for file in FIRMWARE_FILES:
         out.write(f"{FIRMWARE_SRC}/{file}", (FIRMWARE_DIR / file).read_bytes())
     return facts
 
 
-def emit_c(graph: Graph, board: Board, out: OutDir, optimize: str | None = None
+OPTIMIZE = ("speed", "size")
+
+
+def _one_of(flag: str, value: str, accepted: tuple[str, ...]) -> None:
+    if value not in accepted:
+        raise EffcError(f"{flag} {value} is not known; choose one of {', '.join(accepted)}")
+
+
+def check_c(board: Board, optimize: str | None = None, arena: str | None = None,
+            export: list[str] | tuple[str, ...] | None = None) -> None:
+    """Refuses an unknown --optimize, --arena or --export value in one line (the CLI's
+    choices do it for the flags; this serves CompileOptions and effc.compile)."""
+    _one_of("--optimize", optimize or "speed", OPTIMIZE)
+    _one_of("--arena", arena or "static", ARENA_MODES)
+    for kind in export or ():
+        _one_of("--export", kind, EXPORTS)
+
+
+def emit_c(graph: Graph, board: Board, out: OutDir, optimize: str | None = None,
+           arena: str | None = None, export: list[str] | tuple[str, ...] | None = None
            ) -> dict[str, Any]:
     """The target's entry point: OUTDIR/c, OUTDIR/firmware and the manifest section.
-    ``optimize`` (--optimize): speed (default) or size."""
+    ``optimize`` (``--optimize``): speed (default) or size; ``arena`` (``--arena``):
+    "static" (default) or "user" (the caller passes the arena); ``export``
+    (``--export``): build-system layouts under OUTDIR/export/<kind>."""
     assert isinstance(board, McuBoard)  # the registry gives the C target MCU boards only
     optimize = optimize or "speed"
-    facts = write_c_project(graph, out, graph.name, c_target(board, optimize))
+    facts = write_c_project(graph, out, graph.name, c_target(board, optimize),
+                            arena or "static")
+    export = tuple(dict.fromkeys(export or ()))
+    if export:
+        library = {p.name: p.read_bytes() for p in out.path(facts["c"]["folder"]).iterdir()}
+        summary = (f"{len(facts['c']['layers'])} layers, arena "
+                   f"{facts['memory']['arena_bytes']} bytes")
+        for kind in export:
+            for rel, data in sorted(export_files(kind, library, facts["c"], board,
+                                                 summary).items()):
+                out.write(f"export/{kind}/{rel}", data)
+        facts["exports"] = {kind: f"export/{kind}" for kind in export}
     facts["board"] = board.name
     facts["optimize"] = optimize
     fw = outdir_firmware(board, out, facts["c"])
@@ -114,7 +176,33 @@ def emit_c(graph: Graph, board: Board, out: OutDir, optimize: str | None = None
     facts["fit"] = {"flash_bytes": fw.flash_bytes, "ram_bytes": ram,
                     "flash_limit": board.flash.size, "ram_limit": board.ram.size}
     check_fit(board, fw.flash_bytes, ram, facts["memory"]["arena_bytes"])
+    if board.hardware is not None:
+        for file in BOARD_FILES:
+            out.write(f"{FIRMWARE_SRC}/{file}", (FIRMWARE_DIR / file).read_bytes())
+        sample = [_board_sample(facts["c"])]
+        measured = board_firmware(board, out, facts["c"], sample, measure=True)
+        check_fit(board, measured.flash_bytes, measured.ram_bytes + measured.stack_reserved,
+                  facts["memory"]["arena_bytes"])
+        hw = board_firmware(board, out, facts["c"], sample)  # at the real sizes
+        facts["board_firmware"] = {
+            k: getattr(hw, k).relative_to(out.root).as_posix() for k in ("elf", "bin", "hex")
+        } | {"flash_bytes": hw.flash_bytes, "ram_bytes": hw.ram_bytes,
+             "stack_reserved": hw.stack_reserved, "samples": 1}
     return facts
+
+
+def _board_sample(c: dict[str, Any]) -> bytes:
+    """One input compiled into the board image (seeded: uniform int8, or standard normal
+    floats), packed like the harness's buffer."""
+    rng = np.random.default_rng(0)
+    data = bytearray(c["input_bytes"])
+    for port in c["inputs"]:
+        if port["dtype"] == "int8":
+            values = rng.integers(-128, 128, port["size"]).astype(np.int8).tobytes()
+        else:
+            values = rng.standard_normal(port["size"]).astype(np.float32).tobytes()
+        data[port["offset"]:port["offset"] + len(values)] = values
+    return bytes(data)
 
 
 def fit_c(board: Board, options: Any
@@ -135,11 +223,18 @@ def fit_c(board: Board, options: Any
             out = OutDir.prepare(Path(tmp) / "fit")
             facts = write_c_project(lowered, out, "fit",
                                     c_target(board, options.optimize or "speed"))
-            fw = outdir_firmware(board, out, facts["c"])
-        return fw.flash_bytes, fw.ram_bytes + fw.stack_reserved
+            images = [outdir_firmware(board, out, facts["c"])]
+            if board.hardware is not None:  # the board image must fit too
+                for file in BOARD_FILES:
+                    out.write(f"{FIRMWARE_SRC}/{file}", (FIRMWARE_DIR / file).read_bytes())
+                images.append(board_firmware(board, out, facts["c"],
+                                             [_board_sample(facts["c"])], measure=True))
+        return (max(fw.flash_bytes for fw in images),
+                max(fw.ram_bytes + fw.stack_reserved for fw in images))
 
     return (board.flash.size, board.ram.size), estimate
 
 
 register_target(Target("c", "mcu", "a C99 library and Cortex-M firmware", emit_c, fit_c,
-                       options=("optimize",)))
+                       options=("optimize", "arena", "export"), check=check_c,
+                       ops=frozenset(CALLS)))

@@ -417,12 +417,20 @@ def make_layer(index: int, node: Node, graph: Graph) -> Layer:
         return PoolLayer(index, node, graph)
     if op in ACTIVATIONS:
         return LutLayer(index, node, graph)
-    factories = {"Requantize": RequantizeLayer, "Add": BinaryLayer, "Sub": BinaryLayer,
-                 "Mul": BinaryLayer, "PRelu": BinaryLayer, "Softmax": SoftmaxLayer,
-                 "Concat": ConcatLayer, "Transpose": GatherLayer, "Pad": GatherLayer}
-    if op not in factories:
-        known = sorted({"Conv", "Dense", "MaxPool", "AveragePool", "GlobalAveragePool",
-                        "GlobalMaxPool", "Reshape", *factories, "int8 activations"})
+    if op not in FACTORIES:
+        known = sorted({*LAYER_OPS, *FACTORIES, "int8 activations"})
         raise EffcError(f"node '{name}' ({op}) has no HLS template; the HLS target supports "
                         f"{', '.join(known)}")
-    return factories[op](index, node, graph)
+    return FACTORIES[op](index, node, graph)
+
+
+FACTORIES: dict[str, type[Layer]] = {
+    "Requantize": RequantizeLayer, "Add": BinaryLayer, "Sub": BinaryLayer, "Mul": BinaryLayer,
+    "PRelu": BinaryLayer, "Softmax": SoftmaxLayer, "Concat": ConcatLayer,
+    "Transpose": GatherLayer, "Pad": GatherLayer}
+#: make_layer's ops besides FACTORIES and the activations (Reshape: the dataflow's same stream).
+LAYER_OPS = ("Conv", "Dense", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool",
+             "Reshape")
+#: Every IR op the HLS target generates code for (the op table), with the float
+#: interface's QuantizeLinear/DequantizeLinear, which the host converts (split_core).
+OPS = frozenset({*LAYER_OPS, *FACTORIES, *ACTIVATIONS, "QuantizeLinear", "DequantizeLinear"})

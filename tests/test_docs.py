@@ -1,0 +1,65 @@
+"""The docs that claim to be current are: the op support table is the generator's output,
+the board list names every packaged board, and getting-started runs as written."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from effc.boards import list_boards
+from effc.opsupport import op_support_markdown
+from tests.conftest import EXAMPLES, ROOT
+
+DOCS = ROOT / "docs"
+
+
+def test_op_support_table_is_generated_from_the_code() -> None:
+    assert (DOCS / "op-support.md").read_text() == op_support_markdown(), (
+        "docs/op-support.md is stale: run python -m effc.opsupport > docs/op-support.md")
+
+
+def test_op_support_table_agrees_with_the_c_target() -> None:
+    from effc.codegen import targets
+
+    c_ops = targets()["c"].ops
+    rows = {line.split(" | ")[0][2:]: line.split(" | ") for line in
+            (DOCS / "op-support.md").read_text().splitlines() if line.startswith("| ")
+            and not line.startswith(("| IR op", "|---"))}
+    assert rows["Conv"][4:6] == ["yes", "yes"]
+    assert rows["LogSoftmax"][4] == "-"  # no C kernel: refused in one line at compile time
+    for op in c_ops:
+        if op in rows:
+            assert "yes" in rows[op][4:6], op
+
+
+def test_board_list_names_every_board() -> None:
+    text = (DOCS / "boards.md").read_text()
+    for board in list_boards():
+        assert f"| {board.name} " in text, board.name
+
+
+@pytest.mark.qemu
+def test_getting_started_runs_as_written(tmp_path: Path) -> None:
+    text = (DOCS / "getting-started.md").read_text()
+    commands = [line for block in re.findall(r"```sh\n(.*?)```", text, re.S)
+                for line in block.splitlines() if line.strip()]
+    assert len(commands) == 6 and all(c.startswith("effc ") for c in commands)
+    shutil.copytree(EXAMPLES / "digits", tmp_path / "examples" / "digits")
+    outputs = []
+    for command in commands:
+        r = subprocess.run([sys.executable, "-m", "effc.cli", *shlex.split(command)[1:]],
+                           cwd=tmp_path, capture_output=True, text=True, timeout=600)
+        assert r.returncode == 0, f"{command}: {r.stderr}"
+        outputs.append(r.stdout)
+    assert "top-1 agreement" in outputs[2]
+    assert "instructions per inference" in outputs[4]
+    assert "flash (dry run): " in outputs[5] and "nothing written" in outputs[5]
+    assert (tmp_path / "digits-l4" / "report.html").is_file()
+    assert (tmp_path / "digits-l4" / "export" / "cmake" / "toolchain-nucleo-l4r5zi.cmake"
+            ).is_file()
