@@ -80,7 +80,7 @@ def _int8_ref(ir: str) -> bool:
 def _c_float(ir: str) -> bool:
     if ir in ACTIVATIONS:
         return ir in FLOAT_UNARY or ir in UNARY_KINDS or ir == "Gelu"
-    return ir in all_calls() and ir != "ReduceLogSumExp"
+    return ir in all_calls()
 
 
 def _c_int8(ir: str) -> bool:

@@ -118,8 +118,6 @@ REDUCE_KINDS = {"ReduceSum": "EFFC_REDUCE_SUM", "ReduceMean": "EFFC_REDUCE_MEAN"
 def reduce_call(graph: Graph, node: Node, int8: bool) -> Call:
     from effc.quant.reduce import mean_multiplier
 
-    if node.op_type not in REDUCE_KINDS:
-        raise _refuse(node, node.op_type)
     shape = _layout_shape(graph, node)
     axes = node.attrs["axes"]
     kept = [d if i not in axes else 1 for i, d in enumerate(shape)]
@@ -359,7 +357,7 @@ CALLS = {
     **{op: unary_call for op in ACTIVATIONS},
     "Slice": slice_call, "Split": split_call, "Gather": gather_call, "Expand": tile_call,
     "Tile": tile_call, "ArgMax": arg_call, "ArgMin": arg_call,
-    **dict.fromkeys(REDUCE_KINDS, reduce_call), "ReduceLogSumExp": reduce_call,
+    **dict.fromkeys(REDUCE_KINDS, reduce_call),
     "MatMul": matmul_call, "ConvTranspose": tconv_call, "Resize": resize_call,
     "LSTM": recurrent_call, "GRU": recurrent_call, "RNN": recurrent_call,
     "Min": minmax_pow_call, "Max": minmax_pow_call, "Pow": minmax_pow_call,
