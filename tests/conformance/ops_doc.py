@@ -89,11 +89,6 @@ def _c_int8(ir: str) -> bool:
 
 #: The targets this file knows how to fill columns for (a test fails on any other).
 KNOWN_TARGETS = {"c": ("C float", "C int8"), "hls": ("HLS",), "rtl": ("RTL",)}
-#: The int8 nodes the HLS target has a template for (effc/codegen/hls/layers_misc.py,
-#: make_layer; every int8 activation is a lookup table), and its boundary ops.
-HLS_OPS = {"Conv", "Dense", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool",
-           "Reshape", "Requantize", "Add", "Sub", "Mul", "PRelu", "Softmax", "Concat",
-           "Transpose", "Pad", "QuantizeLinear", "DequantizeLinear"}
 #: Activations the int8 passes fuse into the layer before them (the RTL runs them there).
 FUSED = {"Relu", "Clip"}
 
@@ -107,7 +102,11 @@ def _rtl(ir: str) -> bool:
 
 
 def _hls(ir: str) -> bool:
-    return (ir in HLS_OPS or ir in ACTIVATIONS) and _int8_ref(ir)
+    """The HLS target's op table (its layers' templates, every int8 activation as a
+    lookup table, and the boundary ops the host converts)."""
+    from effc.codegen.hls.layers_misc import OPS
+
+    return ir in OPS and _int8_ref(ir)
 
 
 def stages(onnx_op: str) -> dict[str, bool]:
