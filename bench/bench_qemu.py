@@ -109,6 +109,9 @@ def markdown(board: str, rows: list[dict], layers: list[dict], winograd: str = "
         "The RTL accelerator's clock cycles under Verilator (per model and per layer, "
         "against the schedule's prediction) are in `docs/benchmarks-rtl.md` "
         "(`.venv/bin/python -m bench.bench_rtl --write docs/benchmarks-rtl.md`).",
+        "The digits CNN's design-space sweep (pruning ratio x criterion x calibrator: "
+        "accuracy, instructions, cycles est., flash, RAM, Pareto frontiers) is in "
+        "`docs/sweep.md` (`.venv/bin/python -m bench.sweep_digits`).",
         "",
         f"## int8 models on {board}",
         "",
