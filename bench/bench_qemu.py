@@ -9,10 +9,10 @@ the harness markers, not cycles), instructions per MAC, estimated core cycles
 arena against its layer-by-layer lower bound, and the painted-stack peak.
 Also the per-layer breakdown of the KWS DS-CNN, and with --write the single
 layers of bench/bench_layers.py, the Winograd section
-(bench/bench_resnet_winograd.py) and the HLS section (bench/bench_hls.py); KWS
-also at --optimize size and on mps3-an547 (Cortex-M55). Every output is checked
-bit-exact against the effc integer reference and TFLite Micro's outputs before a
-figure is recorded.
+(bench/bench_resnet_winograd.py), issue 17's models (bench/bench_issue17.py) and
+the HLS section (bench/bench_hls.py); KWS also at --optimize size and on
+mps3-an547 (Cortex-M55). Every output is checked bit-exact against the effc
+integer reference and TFLite Micro's outputs before a figure is recorded.
 """
 
 from __future__ import annotations
@@ -186,10 +186,13 @@ def main() -> None:
         from bench import bench_layers
         from bench.bench_hls import replace_section
         from bench.bench_hls import report as hls_report
+        from bench.bench_issue17 import markdown as issue17
+        from bench.bench_issue17 import measure as measure_issue17
         from bench.bench_resnet_winograd import report
 
         single = bench_layers.markdown([bench_layers.measure(ly) for ly in bench_layers.LAYERS])
-        text = markdown(args.board, rows, layers, single + "\n" + report())
+        text = (markdown(args.board, rows, layers, single + "\n" + report()) + "\n"
+                + issue17(measure_issue17()))
         args.write.write_text(replace_section(text, hls_report()))
         Console().print(f"wrote {args.write}")
 
