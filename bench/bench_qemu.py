@@ -9,10 +9,10 @@ the harness markers, not cycles), instructions per MAC, estimated core cycles
 arena against its layer-by-layer lower bound, and the painted-stack peak.
 Also the per-layer breakdown of the KWS DS-CNN, and with --write the single
 layers of bench/bench_layers.py, the Winograd section
-(bench/bench_resnet_winograd.py) and the HLS section (bench/bench_hls.py); KWS
-also at --optimize size and on mps3-an547 (Cortex-M55). Every output is checked
-bit-exact against the effc integer reference and TFLite Micro's outputs before a
-figure is recorded.
+(bench/bench_resnet_winograd.py), issue 17's models (bench/bench_issue17.py) and
+the HLS section (bench/bench_hls.py); KWS also at --optimize size and on
+mps3-an547 (Cortex-M55). Every output is checked bit-exact against the effc
+integer reference and TFLite Micro's outputs before a figure is recorded.
 """
 
 from __future__ import annotations
@@ -111,6 +111,9 @@ def markdown(board: str, rows: list[dict], layers: list[dict], winograd: str = "
         "The RTL accelerator's clock cycles under Verilator (per model and per layer, "
         "against the schedule's prediction) are in `docs/benchmarks-rtl.md` "
         "(`.venv/bin/python -m bench.bench_rtl --write docs/benchmarks-rtl.md`).",
+        "The digits CNN's design-space sweep (pruning ratio x criterion x calibrator: "
+        "accuracy, instructions, cycles est., flash, RAM, Pareto frontiers) is in "
+        "`docs/sweep.md` (`.venv/bin/python -m bench.sweep_digits`).",
         "",
         f"## int8 models on {board}",
         "",
@@ -190,11 +193,14 @@ def main() -> None:
         from bench import bench_layers
         from bench.bench_hls import replace_section
         from bench.bench_hls import report as hls_report
+        from bench.bench_issue17 import markdown as issue17
+        from bench.bench_issue17 import measure as measure_issue17
         from bench.bench_resnet_winograd import report
 
         single = bench_layers.markdown([bench_layers.measure(ly) for ly in bench_layers.LAYERS])
-        text = markdown(args.board, rows, layers, single + "\n" + report(),
-                        bench_compile.measure(args.board))
+        text = (markdown(args.board, rows, layers, single + "\n" + report(),
+                         bench_compile.measure(args.board)) + "\n"
+                + issue17(measure_issue17()))
         args.write.write_text(replace_section(text, hls_report()))
         Console().print(f"wrote {args.write}")
 

@@ -28,6 +28,9 @@ _ELEM = {
     "bool": onnx.TensorProto.BOOL,
 }
 EXPORT_OPSET = 19  # AveragePool dilations need 19
+#: Ops newer than EXPORT_OPSET: a graph with one is exported at the opset that defines
+#: it (the versions in between only add types to the ops effc exports).
+NEWER_OPS = {"Gelu": 20, "Swish": 24}
 
 
 class OnnxBuilder:
@@ -69,7 +72,7 @@ class OnnxBuilder:
         """A constant's float value (int8 constants are dequantized)."""
         tensor = self.graph.tensors[name]
         assert tensor.data is not None
-        if tensor.quant is not None and tensor.dtype in ("int8", "int32"):
+        if tensor.quant is not None and tensor.dtype in ("int8", "int16", "int32"):
             q = tensor.quant
             scale = q.scale.astype(np.float64)
             zp = q.zero_point.astype(np.float64)
@@ -181,9 +184,10 @@ def to_onnx(graph: Graph) -> onnx.ModelProto:
     outputs = [_value_info(graph, n) for n in graph.outputs]
     onnx_graph = helper.make_graph(builder.nodes, graph.name, inputs, outputs,
                                    list(builder.initializers.values()))
+    opset = max([EXPORT_OPSET, *(NEWER_OPS.get(n.op_type, 0) for n in builder.nodes)])
     model = helper.make_model(onnx_graph, producer_name="effc",
-                              opset_imports=[helper.make_opsetid("", EXPORT_OPSET)])
-    model.ir_version = 9
+                              opset_imports=[helper.make_opsetid("", opset)])
+    model.ir_version = max(9, helper.find_min_ir_version_for([helper.make_opsetid("", opset)]))
     onnx.checker.check_model(model)
     return model
 

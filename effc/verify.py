@@ -28,6 +28,7 @@ from effc.artifact import Artifact
 from effc.codegen import Vectors, split_core
 from effc.engines import Engine, get_engine
 from effc.errors import EffcError
+from effc.ir import Graph
 from effc.outdir import OutDir
 from effc.reference import run_batches, run_graph
 from effc.reference.interpreter import inference_count, inference_feeds
@@ -46,6 +47,14 @@ def _input_quant(compiled: Artifact, name: str):
     return None
 
 
+def _index_bound(graph: Graph, name: str) -> int:
+    """The indices an index input may hold are in [-bound, bound): the smallest table
+    a Gather reads with it."""
+    dims = [graph.tensors[n.inputs[0]].shape[n.attrs["axis"]] for n in graph.nodes
+            if n.op_type == "Gather" and n.inputs[1] == name]
+    return min(dims, default=1)
+
+
 def verification_inputs(compiled: Artifact, calib: Any
                         ) -> tuple[dict[str, np.ndarray], str]:
     """Up to SAMPLES calibration samples, else SAMPLES seeded random inputs covering
@@ -53,7 +62,7 @@ def verification_inputs(compiled: Artifact, calib: Any
     graph = compiled.graph
     tensors = [graph.tensors[name] for name in graph.inputs]
     if calib is not None and not (isinstance(calib, str) and calib == "random") and \
-            all(t.dtype == "float32" for t in tensors):
+            all(t.dtype != "int8" for t in tensors):
         from effc.passes.quantize import load_calibration
 
         data = load_calibration(calib, graph)
@@ -68,6 +77,9 @@ def verification_inputs(compiled: Artifact, calib: Any
         quant = _input_quant(compiled, tensor.name)
         if tensor.dtype == "int8":
             feeds[tensor.name] = rng.integers(-128, 128, shape).astype(np.int8)
+        elif tensor.dtype != "float32":  # indices: every valid one, negative ones too
+            dim = _index_bound(graph, tensor.name)
+            feeds[tensor.name] = rng.integers(-dim, dim, shape).astype(tensor.dtype)
         elif quant is not None:
             q = rng.integers(-128, 128, shape).astype(np.float32)
             feeds[tensor.name] = ((q - np.float32(quant.zero_point))
@@ -137,7 +149,9 @@ def verify_build(compiled: Artifact, calib: Any = None, engine_name: str = "host
     graph = compiled.graph
     engine = get_engine(engine_name)
     label = engine.label or engine.name
-    exact = graph.tensors[split_core(graph).inputs[0].core].dtype == "int8"
+    # an int8 core is compared bit for bit whatever its index ports (an embedding's ids)
+    split = split_core(graph)
+    exact = any(graph.tensors[p.core].dtype == "int8" for p in split.inputs + split.outputs)
     feeds, source = verification_inputs(compiled, calib)
     ref = run_batches(graph, feeds)
     got = engine.run(compiled, feeds, False).values

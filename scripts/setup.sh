@@ -28,8 +28,9 @@ fi
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 stamp=.venv/.effc-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-    echo "effc setup: installing the effc package and its test tools into .venv"
-    .venv/bin/pip install -q --disable-pip-version-check -e ".[test]" 2>&1 \
+    # The ray extra (effc sweep/run --ray) is tested too; it adds ~10 s here.
+    echo "effc setup: installing the effc package, its test tools and the ray extra into .venv"
+    .venv/bin/pip install -q --disable-pip-version-check -e ".[test,ray]" 2>&1 \
         | grep -v "is ignored" || true
-    .venv/bin/python -c "import effc, onnxruntime, pytest" && touch "$stamp"
+    .venv/bin/python -c "import effc, onnxruntime, pytest, ray, matplotlib" && touch "$stamp"
 fi

@@ -31,7 +31,8 @@ HOST_CFLAGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-O2"]
 ARENA_BYTES = 64 * 1024  # scratch arena of the driver; each case uses its tail
 
 _CTYPES = {np.dtype(np.int8): "int8_t", np.dtype(np.int16): "int16_t",
-           np.dtype(np.int32): "int32_t", np.dtype(np.float32): "float"}
+           np.dtype(np.int32): "int32_t", np.dtype(np.int64): "int64_t",
+           np.dtype(np.float32): "float"}
 
 
 def require_tool(name: str) -> str:
@@ -81,7 +82,8 @@ def digest(*parts: str | bytes) -> str:
 class Case:
     """One kernel call. ``@name`` in ``call``/``scratch``/struct fields is the
     array ``name`` (NULL when the array is None); ``y`` is the output buffer
-    and ``&s`` the scratch descriptor."""
+    and ``&s`` the scratch descriptor; ``buffers`` are writable arrays (a kernel's
+    other outputs, given by shape and dtype) named like the inputs."""
 
     name: str
     kind: str
@@ -92,6 +94,7 @@ class Case:
     out_dtype: Any = np.int8
     scratch: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    buffers: dict[str, tuple[tuple[int, ...], Any]] = field(default_factory=dict)
 
     @property
     def out_bytes(self) -> int:
@@ -138,6 +141,10 @@ def _emit_case(idx: int, case: Case) -> str:
         sym = f"c{idx}_{name}"
         syms[name] = sym
         out.append(_c_array(sym, np.ascontiguousarray(arr)))
+    for name, (shape, dtype) in case.buffers.items():
+        syms[name] = f"c{idx}_{name}"
+        out.append(f"static {_CTYPES[np.dtype(dtype)]} c{idx}_{name}"
+                   f"[{max(1, int(np.prod(shape)))}];\n")
     ctype = _CTYPES[np.dtype(case.out_dtype)]
     n_out = int(np.prod(case.out_shape))
     out.append(f"static {ctype} c{idx}_y[{n_out}];\n")

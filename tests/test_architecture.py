@@ -33,6 +33,7 @@ LAYER_OF = {
     "effc": "driver", "effc.api": "driver", "effc.compiler": "driver",
     "effc.verify": "driver", "effc.report": "driver", "effc.demo": "driver",
     "effc.report_html": "driver", "effc.validate": "driver", "effc.opsupport": "driver",
+    "effc.sweep": "driver",
     "effc.cli": "cli",
 }
 

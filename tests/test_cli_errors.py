@@ -59,12 +59,12 @@ def test_not_onnx(tmp_path: Path) -> None:
 
 
 def test_unsupported_op_names_op_node_and_supported_list(tmp_path: Path) -> None:
-    model = _tiny([helper.make_node("Erf", ["x"], ["y"], name="my_erf")],
+    model = _tiny([helper.make_node("Hardmax", ["x"], ["y"], name="my_hardmax")],
                   [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
                   [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])])
-    onnx.save(model, tmp_path / "erf.onnx")
-    assert_one_line_error(effc("inspect", str(tmp_path / "erf.onnx")), "Erf", "my_erf", "Conv",
-                          "supported ops")
+    onnx.save(model, tmp_path / "hardmax.onnx")
+    assert_one_line_error(effc("inspect", str(tmp_path / "hardmax.onnx")), "Hardmax",
+                          "my_hardmax", "Conv", "supported ops")
 
 
 def test_inconsistent_shapes(tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ from tests.conftest_c import (
     run_host,
     unary_case,
 )
+from tests.kernel_cases_ops import ops_int8_cases, ops_int8_oracle
 from tests.prepared_cases import prepared_variants
 
 SAME_KWS = (4, 1, 5, 1)  # TF 'SAME' pads (top, left, bottom, right) of 10x4 s2 on 49x10
@@ -374,10 +375,13 @@ def int8_oracle(case: Case) -> np.ndarray:
         return q8.quantize(a["x"], m["scale"], m["zp"])
     if case.kind == "dequantize":
         return q8.dequantize(a["x"], m["scale"], m["zp"])
-    raise AssertionError(f"no oracle for {case.kind}")
+    expected = ops_int8_oracle(case)
+    if expected is None:
+        raise AssertionError(f"no oracle for {case.kind}")
+    return expected
 
 
-CASES = int8_cases() + prepared_variants(int8_cases())
+CASES = int8_cases() + ops_int8_cases() + prepared_variants(int8_cases())
 
 
 @lru_cache(maxsize=1)

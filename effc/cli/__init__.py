@@ -150,10 +150,21 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from effc.api import run_engine
 
+    if args.workers is not None and args.ray is None:
+        raise EffcError("--workers splits a run across Ray workers; add --ray [ADDRESS]")
     output = _output_path(args.output)
     x = _load_inputs(args.input)
-    result = run_engine(args.model, args.engine, x, input_shapes=args.input_shape,
-                        profile=args.profile)
+    if args.ray is not None:
+        from effc.sweep.shard import run_sharded
+
+        if not Path(args.model).is_dir():
+            raise EffcError("--ray runs a compiled folder; first run 'effc compile "
+                            f"{args.model} -o OUTDIR', then 'effc run OUTDIR --ray'")
+        result = run_sharded(args.model, args.engine, x, args.profile, args.ray or None,
+                             args.workers)
+    else:
+        result = run_engine(args.model, args.engine, x, input_shapes=args.input_shape,
+                            profile=args.profile)
     _save_outputs(output, result.values)
     if args.json:
         print(json.dumps(result.to_json() | {"output": str(args.output)}))
@@ -258,6 +269,12 @@ def cmd_flash(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from effc.cli.sweep import cmd_sweep as sweep
+
+    return sweep(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from effc.version import __version__
 
@@ -290,6 +307,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input-shape", action="append", metavar="NAME=DxD...")
     p.add_argument("--json", action="store_true")
     p.add_argument("--profile", action="store_true", help="instructions per layer (qemu)")
+    from effc.cli.sweep import add_ray_arguments, add_sweep_arguments
+
+    add_ray_arguments(p, "split the samples across a Ray cluster's workers (same bytes as "
+                         "one process)")
     p.epilog = ("--engine board runs on the attached board through pyocd (EFFC_PROBE=ID picks "
                 "one probe of several) and reports the cycles its DWT counter measured")
     p.set_defaults(func=cmd_run)
@@ -335,6 +356,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true",
                    help="print the image, address and size, check the fit, write nothing")
     p.set_defaults(func=cmd_flash)
+
+    p = sub.add_parser("sweep", help="compile and measure a grid of compile options: "
+                                     "accuracy, cycles, flash, RAM, Pareto frontier")
+    add_sweep_arguments(p)
+    p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("boards", help="list the known boards")
     p.set_defaults(func=cmd_boards)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import NoReturn
 
 from effc.cli.prune import add_prune_arguments, prune_options_from_args
 from effc.codegen import target_names
@@ -66,20 +67,44 @@ def add_compile_arguments(p: argparse.ArgumentParser) -> None:
     add_prune_arguments(p)
 
 
+def options_from_args(args: argparse.Namespace) -> CompileOptions:
+    """The ``CompileOptions`` that parsed ``effc compile`` arguments ask for."""
+    return CompileOptions(quantize=args.quantize, calib=args.calib,
+                          calibrator=args.calibrator, weight_quant=args.weight_quant,
+                          input_shapes=args.input_shape,
+                          board=args.board, target=args.target, name=args.name,
+                          prune=prune_options_from_args(args), force=args.force,
+                          verify=args.verify, optimize=args.optimize,
+                          winograd=args.winograd, fps=args.fps,
+                          arena=args.arena, export=args.export)
+
+
+class _RaisingParser(argparse.ArgumentParser):
+    """A parser whose mistakes are ``EffcError``s (the caller names where they came from)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise EffcError(message)
+
+
+def compile_parser() -> argparse.ArgumentParser:
+    """``effc compile``'s arguments, on a parser that raises instead of exiting."""
+    parser = _RaisingParser(prog="effc compile", add_help=False)
+    add_compile_arguments(parser)
+    return parser
+
+
+def options_from_argv(argv: list[str]) -> CompileOptions:
+    """The ``CompileOptions`` of ``effc compile MODEL -o OUTDIR *argv`` (the sweep's points)."""
+    return options_from_args(compile_parser().parse_args(["MODEL", "-o", "OUTDIR", *argv]))
+
+
 def compile_from_args(args: argparse.Namespace) -> int:
     # "--board MODEL.onnx": --board alone (the default board), then the model.
     if args.board and args.board.lower().endswith(".onnx") and args.model is None:
         args.model, args.board = args.board, "mps2-an386"
     if args.model is None:
         raise EffcError("the model is missing: effc compile MODEL.onnx -o OUTDIR [--board NAME]")
-    options = CompileOptions(quantize=args.quantize, calib=args.calib,
-                             calibrator=args.calibrator, weight_quant=args.weight_quant,
-                             input_shapes=args.input_shape,
-                             board=args.board, target=args.target, name=args.name,
-                             prune=prune_options_from_args(args), force=args.force,
-                             verify=args.verify, optimize=args.optimize,
-                             winograd=args.winograd, fps=args.fps,
-                             arena=args.arena, export=args.export)
+    options = options_from_args(args)
     compiled = compile_model(args.model, args.output, options)
     m = compiled.manifest
     print(f"compiled {m['name']} ({m['quantize']}): {m['summary']['macs']:,} MACs, "

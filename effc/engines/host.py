@@ -19,7 +19,8 @@ from effc.errors import EffcError
 from effc.reference.interpreter import Feeds, as_feeds, inference_count, inference_feeds
 from effc.toolchain.host import build_shared
 
-CTYPE = {"int8": "int8_t", "float32": "float"}
+CTYPE = {"int8": "int8_t", "float32": "float", "int64": "int64_t",  # int64/int32: index
+         "int32": "int32_t"}  # ports (ArgMax results, embedding token ids)
 ARENA_ALIGN = 16  # <NAME>_ARENA_MIN_ALIGN
 
 

@@ -79,7 +79,7 @@ def _run(engine: str, artifact: Artifact, x: Feeds, profile: bool) -> EngineResu
             (folder / "in.bin").write_text("".join(f"{b:02x}\n" for b in data.view(np.uint8)))
         text = simulate(engine, src, artifact.folder / info["program"], folder / "in.bin",
                         folder / "out.bin", count, ins["addr"], ins["size"], outs["addr"],
-                        outs["size"])
+                        outs["size"], info["params"])
         if engine == "verilator":
             raw = np.fromfile(folder / "out.bin", np.int8)
         else:

@@ -39,6 +39,12 @@ class ImportContext:
         self.graph = graph
         self.opset = opset
         self.node: onnx.NodeProto | None = None
+        #: The version of the current node's op that the model's opset selects.
+        self.version = opset
+        #: Every tensor name the model reads (node inputs and graph outputs).
+        self.used: set[str] = set()
+        #: ONNX element types of the model's values (after shape inference).
+        self.elem_types: dict[str, int] = {}
 
     # -- reading the ONNX node ----------------------------------------------
     @staticmethod
@@ -57,6 +63,10 @@ class ImportContext:
                 "constant; effc compiles models with fixed weights"
             )
         return value
+
+    def onnx_elem_type(self, name: str) -> int:
+        """The ONNX element type of value ``name`` (UNDEFINED when unknown)."""
+        return self.elem_types.get(name, onnx.TensorProto.UNDEFINED)
 
     def shape(self, name: str) -> tuple[int, ...]:
         return self.graph.tensors[name].shape
@@ -109,6 +119,16 @@ class ImportContext:
         dst = dst or self.fresh(f"{src}_T")
         self.add_node("Transpose", [src], [dst], {"perm": perm},
                       name=self.graph.unique_name(f"{self.node_name}_transpose"))
+        return dst
+
+    def reshape(self, src: str, shape: list[int] | tuple[int, ...], dst: str | None = None) -> str:
+        """``src`` viewed with ``shape`` (a constant is reshaped in place of a node)."""
+        value = self.const(src)
+        if value is not None and dst is None:
+            return self.constant(f"{src}_reshaped", value.reshape(shape))
+        dst = dst or self.fresh(f"{src}_reshaped")
+        self.add_node("Reshape", [src], [dst], {"shape": [int(d) for d in shape]},
+                      name=self.graph.unique_name(f"{self.node_name}_reshape"))
         return dst
 
     def to_channels_last(self, name: str) -> str:

@@ -15,7 +15,7 @@ from onnx.reference import ReferenceEvaluator
 
 from effc.errors import EffcError
 from effc.frontend.context import ONNX_DTYPES, ImportContext
-from effc.frontend.loader import MAX_TENSOR_ELEMENTS, load_onnx
+from effc.frontend.loader import MAX_TENSOR_ELEMENTS, load_onnx, prepare_model
 from effc.ir import Graph, QuantParams, Tensor
 from effc.names import c_identifier
 from effc.ops import onnx_importer, supported_onnx_ops
@@ -59,6 +59,21 @@ def _dtype(elem_type: int, what: str) -> str:
     return ONNX_DTYPES[elem_type]
 
 
+#: The element types of a model's inputs and outputs: float32, int8 (effc's integer
+#: interface) and integer indices (an embedding's input, an ArgMax output).
+INTERFACE_DTYPES = ("float32", "int8", "int64", "int32")
+
+
+def _check_interface(name: str, dtype: str, kind: str) -> None:
+    if dtype == "uint8":
+        raise EffcError(f"the model {kind} '{name}' is uint8; give the model a float {kind} "
+                        "(QuantizeLinear/DequantizeLinear inside) or an int8 one; effc's integer "
+                        "interface is int8")
+    if dtype not in INTERFACE_DTYPES:
+        raise EffcError(f"the model {kind} '{name}' has element type {dtype}; effc's model "
+                        f"{kind}s are float32, int8 or integer indices")
+
+
 def import_model(model: onnx.ModelProto, name: str = "model") -> Graph:
     """Translate a loaded, shape-inferred ONNX model into an IR graph."""
     opset = next(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))
@@ -73,11 +88,17 @@ def import_model(model: onnx.ModelProto, name: str = "model") -> Graph:
             continue
         tensor_type = value.type.tensor_type
         shape = tuple(d.dim_value for d in tensor_type.shape.dim)
-        graph.add_tensor(Tensor(value.name, shape, _dtype(tensor_type.elem_type,
-                                                          f"input '{value.name}'")))
+        dtype = _dtype(tensor_type.elem_type, f"input '{value.name}'")
+        _check_interface(value.name, dtype, "input")
+        graph.add_tensor(Tensor(value.name, shape, dtype))
         graph.inputs.append(value.name)
 
     ctx = ImportContext(graph, opset)
+    ctx.used = {o.name for o in model.graph.output} | {i for n in model.graph.node
+                                                       for i in n.input if i}
+    ctx.elem_types = {v.name: v.type.tensor_type.elem_type for v in
+                      [*model.graph.input, *model.graph.value_info, *model.graph.output]}
+    ctx.elem_types |= {t.name: t.data_type for t in model.graph.initializer}
     supported = supported_onnx_ops()
     for node in model.graph.node:
         # A node whose inputs are all constant is evaluated now (constant folding);
@@ -89,6 +110,10 @@ def import_model(model: onnx.ModelProto, name: str = "model") -> Graph:
                 f"node '{node.name}' uses op {key} from a custom domain; effc supports the "
                 f"standard ONNX ops and onnxruntime's QOperator ops: {', '.join(supported)}"
             )
+        static = _static_shape_value(node, graph)
+        if static is not None:  # shapes are static: Shape and Size are constants
+            consts[node.output[0]] = static
+            continue
         if all(i in consts for i in node.input if i):
             results = _evaluate(node, consts, opset)
             for out, value in zip(node.output, results, strict=False):
@@ -116,9 +141,11 @@ def import_model(model: onnx.ModelProto, name: str = "model") -> Graph:
                 f"supported ops: {', '.join(supported)}"
             )
         ctx.node = node
+        ctx.version = _checked_version(node, key, opset, importer.onnx_types[key])
+        _check_integer_inputs(ctx, node, importer)
         importer.from_onnx(ctx, node)
-        for out in node.output:
-            if out and out not in graph.tensors:
+        for out in node.output:  # outputs nothing reads may stay unbuilt
+            if out and out in ctx.used and out not in graph.tensors:
                 raise EffcError(f"node '{node.name}' output '{out}' was not produced")
     for value in model.graph.output:
         if value.name in consts and value.name not in graph.tensors:
@@ -126,10 +153,61 @@ def import_model(model: onnx.ModelProto, name: str = "model") -> Graph:
                 f"output '{value.name}' is a constant; effc compiles models whose "
                 "outputs depend on their inputs"
             )
+        _check_interface(value.name, _dtype(value.type.tensor_type.elem_type,
+                                            f"output '{value.name}'"), "output")
         graph.outputs.append(value.name)
     graph.prune_unused()
     graph.validate()
     return graph
+
+
+def _static_shape_value(node: onnx.NodeProto, graph: Graph) -> np.ndarray | None:
+    """The value of a Shape or Size of an activation (effc's shapes are static)."""
+    if node.op_type not in ("Shape", "Size") or node.domain not in ("", "ai.onnx"):
+        return None
+    tensor = graph.tensors.get(node.input[0])
+    if tensor is None:
+        return None
+    if node.op_type == "Size":
+        return np.array(tensor.size, np.int64)
+    attrs = {a.name: a.i for a in node.attribute}
+    rank = len(tensor.shape)
+    start, end = attrs.get("start", 0), attrs.get("end", rank)
+    start, end = (min(max(v + rank if v < 0 else v, 0), rank) for v in (start, end))
+    return np.array(tensor.shape[start:end], np.int64)
+
+
+def _checked_version(node: onnx.NodeProto, key: str, opset: int, read: int) -> int:
+    """The version of ``node``'s op that the model's opset selects; refused when it is
+    newer than the newest version whose semantics effc implements."""
+    if node.domain not in ("", "ai.onnx"):
+        return read
+    since = onnx.defs.get_schema(node.op_type, opset, "").since_version
+    if since > read:
+        raise EffcError(
+            f"node '{node.name}' ({node.op_type}): opset {opset} selects {node.op_type} version "
+            f"{since}, whose semantics effc does not implement (it implements versions up to "
+            f"{read}); convert the model to an older opset with onnx.version_converter")
+    return since
+
+
+def _check_integer_inputs(ctx: ImportContext, node: onnx.NodeProto, importer: type) -> None:
+    """An op that computes (not one that only moves values) on an ONNX integer tensor
+    would have integer semantics (wrapping, truncating division) that effc does not
+    implement: effc computes float32, or int8 that quantization parameters give a meaning."""
+    if importer.moves_values or node.op_type in INTEGER_OPS or node.domain not in ("", "ai.onnx"):
+        return
+    for name in node.input:
+        tensor = ctx.graph.tensors.get(name) if name else None
+        if tensor is not None and not tensor.is_constant and tensor.dtype != "float32":
+            raise ctx.error(f"{tensor.dtype} input '{name}' (ONNX integer arithmetic)",
+                            "effc computes in float32, or in int8 quantized with "
+                            "QuantizeLinear/DequantizeLinear")
+
+
+#: Ops defined on integer inputs that effc imports (quantized models' own ops).
+INTEGER_OPS = {"DequantizeLinear", "QLinearConv", "QLinearMatMul", "ConvInteger",
+               "MatMulInteger", "Cast"}
 
 
 def _dequant_hint(node: onnx.NodeProto, consts: dict[str, np.ndarray]) -> QuantParams:
@@ -152,11 +230,26 @@ def load(
     simplify: bool = True,
 ) -> Graph:
     """Load an ONNX file into a simplified, channels-last IR graph."""
+    return _imported(load_onnx(path, input_shapes), _model_name(path), simplify, f"'{path}'")
+
+
+def load_model(
+    model: onnx.ModelProto,
+    input_shapes: dict[str, tuple[int, ...]] | None = None,
+    name: str = "model",
+    simplify: bool = True,
+) -> Graph:
+    """``load`` for a model already in memory (external data must be loaded)."""
+    prepared = prepare_model(onnx.ModelProto.FromString(model.SerializeToString()),
+                             None, input_shapes)
+    return _imported(prepared, c_identifier(name, fallback="model"), simplify, "the model")
+
+
+def _imported(model: onnx.ModelProto, name: str, simplify: bool, what: str) -> Graph:
     from effc.passes.pipeline import frontend_pipeline
 
-    model = load_onnx(path, input_shapes)
     try:
-        graph = import_model(model, name=_model_name(path))
+        graph = import_model(model, name=name)
         if simplify:
             graph = frontend_pipeline(graph)
     except EffcError:
@@ -165,7 +258,7 @@ def load(
         # A model that passed the checker but whose contents contradict
         # themselves (for example attributes that do not fit the shapes).
         detail = " ".join(str(exc).split())[:200]
-        raise EffcError(f"'{path}' is malformed ({type(exc).__name__}: {detail}); re-export "
+        raise EffcError(f"{what} is malformed ({type(exc).__name__}: {detail}); re-export "
                         "the model") from None
     return graph
 

@@ -14,7 +14,7 @@ from google.protobuf.message import DecodeError
 from effc.errors import EffcError
 
 #: Opsets of the default ONNX domain the importer understands.
-MIN_OPSET, MAX_OPSET = 6, 21
+MIN_OPSET, MAX_OPSET = 6, 28
 #: Largest single tensor accepted (elements); bigger than any MCU/FPGA target.
 MAX_TENSOR_ELEMENTS = 64 * 1024 * 1024
 #: A leading input dimension above this (or symbolic) is a batch we fix to 1.
@@ -167,42 +167,59 @@ def load_onnx(
             f"'{path}' is not a valid ONNX file (truncated or another format); "
             "re-export it with onnx"
         ) from None
+    return prepare_model(model, path.parent, input_shapes, f"'{path}'")
+
+
+def prepare_model(
+    model: onnx.ModelProto,
+    folder: Path | None,
+    input_shapes: dict[str, tuple[int, ...]] | None = None,
+    what: str = "the model",
+) -> onnx.ModelProto:
+    """Validate a parsed model, fix its input shapes and infer the rest. External data
+    must lie under ``folder`` (None: a model in memory, whose external data is refused).
+    ``what`` names the model in errors. Raises EffcError."""
     if not _names_are_text(model):
-        raise EffcError(f"'{path}' holds names that are not valid UTF-8 text; the file is "
+        raise EffcError(f"{what} holds names that are not valid UTF-8 text; the file is "
                         "corrupt, re-export it")
     if not model.graph.node and not model.graph.output:
-        raise EffcError(f"'{path}' holds no ONNX graph; is it really an .onnx file?")
+        raise EffcError(f"{what} holds no ONNX graph; is it really an .onnx file?")
     opset = next(
         (o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), None
     )
     if opset is None or not MIN_OPSET <= opset <= MAX_OPSET:
         raise EffcError(
-            f"'{path}' uses ONNX opset {opset}; effc supports opsets {MIN_OPSET} to "
+            f"{what} uses ONNX opset {opset}; effc supports opsets {MIN_OPSET} to "
             f"{MAX_OPSET}: convert it with onnx.version_converter"
         )
-    _check_external_data(model, path.parent)
+    external = any(t.data_location == onnx.TensorProto.EXTERNAL for t in _all_tensors(model))
+    if external and folder is None:
+        raise EffcError(f"{what} refers to external data; load it into the model first "
+                        "(onnx.load_external_data_for_model) or load the file")
+    if folder is not None:
+        _check_external_data(model, folder)
     _check_sizes(model)
-    if any(t.data_location == onnx.TensorProto.EXTERNAL for t in _all_tensors(model)):
+    if external and folder is not None:
         from onnx.external_data_helper import load_external_data_for_model
 
         try:
-            load_external_data_for_model(model, str(path.parent))
+            load_external_data_for_model(model, str(folder))
         except (ValueError, OSError) as exc:
             detail = " ".join(str(exc).split())[:200]
-            raise EffcError(f"'{path}': external data cannot be read ({detail}); re-export "
+            raise EffcError(f"{what}: external data cannot be read ({detail}); re-export "
                             "the model with its data file") from None
     _fix_input_shapes(model, input_shapes or {})
     try:
         onnx.checker.check_model(model)
     except Exception as exc:  # ValidationError, and decode errors on corrupt strings
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise EffcError(f"'{path}' fails the ONNX checker: {first}") from None
+        raise EffcError(f"{what} fails the ONNX checker: {first}") from None
     try:
         model = onnx.shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
     except Exception as exc:  # onnx raises several types here
         first = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
         raise EffcError(
-            f"'{path}' has inconsistent shapes: {first[:300]}; fix the model or "
+            f"{what} has inconsistent shapes: {first[:300]}; fix the model or "
             "--input-shape"
         ) from None
     return model

@@ -25,8 +25,13 @@ class Op:
     """Base class of an IR operation. Subclasses set ``op_type``."""
 
     op_type: ClassVar[str]
-    #: ONNX op types that the frontend imports through ``from_onnx``.
-    onnx_types: ClassVar[tuple[str, ...]] = ()
+    #: ONNX op types that the frontend imports through ``from_onnx``, each with the
+    #: newest version of its schema whose semantics ``from_onnx`` implements: a model
+    #: whose opset selects a newer version is refused (docs/frontend.md, "Opsets").
+    onnx_types: ClassVar[dict[str, int]] = {}
+    #: The op only moves or selects values (no arithmetic), so it is exact on integer
+    #: data of any meaning; other ops refuse ONNX integer tensors.
+    moves_values: ClassVar[bool] = False
     #: Positions of constant inputs kept only for the ONNX export (no backend
     #: stores them; they count as parameters but not as weight bytes).
     export_only_inputs: ClassVar[tuple[int, ...]] = ()
@@ -62,6 +67,15 @@ class Op:
             f"op {node.op_type} (node '{node.name}') has no integer implementation; "
             "compile with --quantize none"
         )
+
+    # -- layout -------------------------------------------------------------------
+    def through_transpose(self, node: Node, perm: list[int], graph: Graph
+                          ) -> tuple[dict[str, Any], list[list[int]]] | None:
+        """For ``node`` reading a Transpose ``perm`` as its first input: the node's
+        attributes when it reads the Transpose's input instead, and the permutation each
+        of its outputs then needs to keep the function (the layout pass moves the
+        Transpose below the node); None when it cannot move."""
+        return None
 
     # -- export -----------------------------------------------------------------
     def to_onnx(self, node: Node, graph: Graph, builder: Any) -> None:
@@ -120,8 +134,9 @@ def onnx_importer(onnx_type: str) -> type[Op] | None:
     return _ONNX_IMPORTERS.get(onnx_type)
 
 
-#: ONNX ops that never reach an importer: the frontend always folds them.
-ALWAYS_FOLDED = ("Constant",)
+#: ONNX ops that never reach an importer: the frontend always folds them (shapes are
+#: static, so Shape and Size of any value are constants).
+ALWAYS_FOLDED = ("Constant", "Shape", "Size")
 
 
 def supported_onnx_ops() -> list[str]:

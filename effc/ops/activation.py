@@ -1,5 +1,6 @@
-"""Elementwise activations: Relu, Clip, LeakyRelu, Sigmoid, Tanh, Selu,
-HardSigmoid, HardSwish, Elu, Softplus, Softsign, Neg, Abs, Exp.
+"""Elementwise functions of one value: Relu, Clip, LeakyRelu, Sigmoid, Tanh, Selu,
+HardSigmoid, HardSwish, Elu, Softplus, Softsign, Neg, Abs, Exp, Sqrt, Reciprocal,
+Erf, Gelu, Log, Floor, Ceil, Round, Sign, Mish, Swish, Celu, ThresholdedRelu.
 
 Float math follows the ONNX definitions. Int8: a Relu or Clip after a Conv,
 Dense, Add or Sub is fused into it as a clamp; every other int8 activation
@@ -10,6 +11,7 @@ TFLite Micro's integer kernel evaluated on all 256 inputs where TFLM has one
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -31,6 +33,20 @@ def _hard_sigmoid(x: np.ndarray, a: dict[str, Any]) -> np.ndarray:
     return np.clip(a.get("alpha", 0.2) * x + a.get("beta", 0.5), 0.0, 1.0)
 
 
+_ERF = np.vectorize(math.erf, otypes=[np.float64])
+
+
+def _gelu(x: np.ndarray, a: dict[str, Any]) -> np.ndarray:
+    if a.get("approximate", "none") == "tanh":
+        return 0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x**3)))
+    return 0.5 * x * (1.0 + _ERF(x / math.sqrt(2.0)))
+
+
+def _celu(x: np.ndarray, a: dict[str, Any]) -> np.ndarray:
+    alpha = a.get("alpha", 1.0)
+    return np.maximum(x, 0.0) + np.minimum(0.0, alpha * np.expm1(np.minimum(x, 0.0) / alpha))
+
+
 FUNCTIONS: dict[str, Callable[[np.ndarray, dict[str, Any]], np.ndarray]] = {
     "Relu": lambda x, a: np.maximum(x, 0.0),
     "Clip": lambda x, a: np.clip(x, a.get("min", -np.inf), a.get("max", np.inf)),
@@ -47,7 +63,28 @@ FUNCTIONS: dict[str, Callable[[np.ndarray, dict[str, Any]], np.ndarray]] = {
     "Neg": lambda x, a: -x,
     "Abs": lambda x, a: np.abs(x),
     "Exp": lambda x, a: np.exp(x),
+    "Sqrt": lambda x, a: np.sqrt(x),
+    "Reciprocal": lambda x, a: 1.0 / x,
+    "Erf": lambda x, a: _ERF(x),
+    "Gelu": _gelu,
+    "Log": lambda x, a: np.log(x),
+    "Floor": lambda x, a: np.floor(x),
+    "Ceil": lambda x, a: np.ceil(x),
+    "Round": lambda x, a: np.round(x),  # half to even, as ONNX
+    "Sign": lambda x, a: np.sign(x),
+    "Mish": lambda x, a: x * np.tanh(np.logaddexp(0.0, x)),
+    "Swish": lambda x, a: x * _sigmoid(a.get("alpha", 1.0) * x, a),
+    "Celu": _celu,
+    "ThresholdedRelu": lambda x, a: np.where(x > a.get("alpha", 1.0), x, 0.0),
 }
+
+#: The newest ONNX version of each function whose semantics the importer implements
+#: (the versions after opset 13 only add types).
+VERSIONS = {"Relu": 14, "Clip": 13, "LeakyRelu": 16, "Sigmoid": 13, "Tanh": 13, "Selu": 22,
+            "HardSigmoid": 22, "HardSwish": 22, "Elu": 22, "Softplus": 22, "Softsign": 22,
+            "Neg": 13, "Abs": 13, "Exp": 13, "Sqrt": 13, "Reciprocal": 13, "Erf": 13,
+            "Gelu": 20, "Log": 13, "Floor": 13, "Ceil": 13, "Round": 22, "Sign": 13,
+            "Mish": 22, "Swish": 24, "Celu": 28, "ThresholdedRelu": 22}
 
 
 def float_function(op_type: str, attrs: dict[str, Any]) -> Callable[[np.ndarray], np.ndarray]:
@@ -59,7 +96,14 @@ def float_function(op_type: str, attrs: dict[str, Any]) -> Callable[[np.ndarray]
 class _Activation(Op):
     @classmethod
     def from_onnx(cls, ctx, onnx_node) -> None:
-        attrs = {k: float(v) for k, v in ctx.attrs(onnx_node).items()}
+        attrs: dict[str, Any] = {}
+        for key, value in ctx.attrs(onnx_node).items():
+            if key == "approximate":  # Gelu
+                if value not in ("none", "tanh"):
+                    raise ctx.error(f"approximate='{value}'", "use 'none' or 'tanh'")
+                attrs[key] = value
+            else:
+                attrs[key] = float(value)
         if onnx_node.op_type == "Clip" and len(onnx_node.input) > 1:
             for key, name in zip(("min", "max"), onnx_node.input[1:3], strict=False):
                 if name:
@@ -79,7 +123,8 @@ class _Activation(Op):
         return [lut[xs[0].astype(np.int32) + 128]]
 
     def to_onnx(self, node, graph, builder) -> None:
-        attrs = {k: v for k, v in node.attrs.items() if k in ("alpha", "beta", "gamma")}
+        attrs = {k: v for k, v in node.attrs.items()
+                 if k in ("alpha", "beta", "gamma", "approximate")}
         x = builder.float_input(node.inputs[0])
         y = builder.output_name(node.outputs[0])
         if node.op_type == "Clip":
@@ -92,22 +137,5 @@ class _Activation(Op):
             builder.emit(node.op_type, [x], [y], **attrs)
 
 
-def _make(op: str) -> type[_Activation]:
-    cls = type(op, (_Activation,), {"op_type": op, "onnx_types": (op,)})
-    return register(cls)
-
-
-Relu = _make("Relu")
-Clip = _make("Clip")
-LeakyRelu = _make("LeakyRelu")
-Sigmoid = _make("Sigmoid")
-Tanh = _make("Tanh")
-Selu = _make("Selu")
-HardSigmoid = _make("HardSigmoid")
-HardSwish = _make("HardSwish")
-Elu = _make("Elu")
-Softplus = _make("Softplus")
-Softsign = _make("Softsign")
-Neg = _make("Neg")
-Abs = _make("Abs")
-Exp = _make("Exp")
+for _op, _version in VERSIONS.items():
+    register(type(_op, (_Activation,), {"op_type": _op, "onnx_types": {_op: _version}}))

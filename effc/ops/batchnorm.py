@@ -23,7 +23,7 @@ def bn_scale_shift(params: list[np.ndarray], epsilon: float) -> tuple[np.ndarray
 @register
 class BatchNormalization(Op):
     op_type = "BatchNormalization"
-    onnx_types = ("BatchNormalization",)
+    onnx_types = {"BatchNormalization": 15}
 
     @classmethod
     def from_onnx(cls, ctx, onnx_node) -> None:

@@ -13,7 +13,8 @@ from effc.ops import Op, register
 @register
 class Concat(Op):
     op_type = "Concat"
-    onnx_types = ("Concat",)
+    onnx_types = {"Concat": 13}
+    moves_values = True
 
     @classmethod
     def from_onnx(cls, ctx, onnx_node) -> None:

@@ -64,7 +64,7 @@ def clamp(y: np.ndarray, attrs: dict[str, Any]) -> np.ndarray:
 @register
 class Conv(Op):
     op_type = "Conv"
-    onnx_types = ("Conv",)
+    onnx_types = {"Conv": 22}
 
     @classmethod
     def from_onnx(cls, ctx, onnx_node) -> None:

@@ -1,4 +1,5 @@
-"""Add, Sub, Mul, Div and PRelu with numpy (ONNX multidirectional) broadcasting.
+"""Add, Sub, Mul, Div, Min, Max, Pow and PRelu with numpy (ONNX multidirectional)
+broadcasting; ONNX's n-ary Min, Max, Sum and Mean import as chains of them.
 
 Int8 Add/Sub follow TFLite's integer add: both inputs are rescaled with a
 left shift of 20 and per-input multipliers, summed, and requantized (attrs
@@ -14,6 +15,7 @@ from effc.ops import Op, broadcast_shapes, register
 from effc.ops.conv import clamp
 
 _FLOAT = {"Add": np.add, "Sub": np.subtract, "Mul": np.multiply, "Div": np.divide,
+          "Min": np.minimum, "Max": np.maximum, "Pow": np.power,
           "PRelu": lambda x, slope: np.where(x >= 0, x, slope * x)}
 
 
@@ -50,7 +52,14 @@ def _clamps(node: Node) -> dict[str, int]:
 @register
 class Add(_Binary):
     op_type = "Add"
-    onnx_types = ("Add",)
+    onnx_types = {"Add": 14, "Sum": 13, "Mean": 13}
+
+    @classmethod
+    def from_onnx(cls, ctx, onnx_node) -> None:
+        if onnx_node.op_type in ("Sum", "Mean"):
+            import_sum_mean(ctx, onnx_node)
+        else:
+            super().from_onnx(ctx, onnx_node)
 
     def run_int(self, node, graph, xs):
         from effc.quant.int8 import AddParams, add_int8
@@ -61,7 +70,7 @@ class Add(_Binary):
 @register
 class Sub(_Binary):
     op_type = "Sub"
-    onnx_types = ("Sub",)
+    onnx_types = {"Sub": 14}
 
     def run_int(self, node, graph, xs):
         from effc.quant.int8 import AddParams, sub_int8
@@ -72,7 +81,7 @@ class Sub(_Binary):
 @register
 class Mul(_Binary):
     op_type = "Mul"
-    onnx_types = ("Mul",)
+    onnx_types = {"Mul": 14}
 
     def run_int(self, node, graph, xs):
         from effc.quant.int8 import mul_int8
@@ -91,7 +100,85 @@ class Div(_Binary):
     reciprocal (TFLite has no int8 DIV); by an activation it has no int8 form."""
 
     op_type = "Div"
-    onnx_types = ("Div",)
+    onnx_types = {"Div": 14}
+
+
+@register
+class Pow(_Binary):
+    """Float power; int8 only with a constant exponent (a lookup table over the base)."""
+
+    op_type = "Pow"
+    onnx_types = {"Pow": 15}
+
+    @classmethod
+    def from_onnx(cls, ctx, onnx_node) -> None:
+        x, exponent = onnx_node.input[0], onnx_node.input[1]
+        value = ctx.const(exponent)
+        if value is not None and value.dtype != np.float32:  # an integer exponent type
+            exponent = ctx.constant(f"{exponent}_f32", value.astype(np.float32))
+        ctx.add_node("Pow", [x, exponent], [onnx_node.output[0]], name=onnx_node.name or None)
+
+    def run_int(self, node, graph, xs):
+        lut = np.asarray(node.attrs["lut"], dtype=np.int8)
+        return [lut[xs[0].astype(np.int32) + 128]]
+
+
+class _MinMax(_Binary):
+    """n-ary in ONNX: a chain of binary nodes. Int8 compares raw values at one scale
+    (TFLite's MAXIMUM / MINIMUM; the lowering requantizes the inputs to the output's)."""
+
+    moves_values = True  # selects one of its inputs: exact on integers
+
+    @classmethod
+    def from_onnx(cls, ctx, onnx_node) -> None:
+        import_chain(ctx, onnx_node, cls.op_type)
+
+    def run_int(self, node, graph, xs):
+        pick = np.maximum if node.op_type == "Max" else np.minimum
+        return [pick(xs[0], xs[1]).astype(np.int8)]
+
+
+@register
+class Min(_MinMax):
+    op_type = "Min"
+    onnx_types = {"Min": 13}
+
+
+@register
+class Max(_MinMax):
+    op_type = "Max"
+    onnx_types = {"Max": 13}
+
+
+def import_chain(ctx, onnx_node, op_type: str) -> str:
+    """``inputs[0] op inputs[1] op ...`` as binary IR nodes; returns the last value."""
+    inputs = [i for i in onnx_node.input if i]
+    y = onnx_node.output[0]
+    if len(inputs) == 1:
+        return ctx.reshape(inputs[0], ctx.shape(inputs[0]), dst=y)
+    acc = inputs[0]
+    for i, other in enumerate(inputs[1:], start=2):
+        out = y if i == len(inputs) else ctx.fresh(f"{y}_{op_type.lower()}{i}")
+        ctx.add_node(op_type, [acc, other], [out],
+                     name=ctx.graph.unique_name(onnx_node.name or op_type))
+        acc = out
+    return acc
+
+
+def import_sum_mean(ctx, onnx_node) -> None:
+    """ONNX Sum and Mean: chains of Add (and a Mul by 1/n for Mean)."""
+    inputs = [i for i in onnx_node.input if i]
+    y = onnx_node.output[0]
+    if onnx_node.op_type == "Sum" or len(inputs) == 1:
+        import_chain(ctx, onnx_node, "Add")
+        return
+    total = ctx.fresh(f"{y}_sum")
+    sub = type(onnx_node)()
+    sub.CopyFrom(onnx_node)
+    sub.output[0] = total
+    import_chain(ctx, sub, "Add")
+    ctx.add_node("Mul", [total, ctx.constant(f"{y}_inverse", np.float32(1.0 / len(inputs)))],
+                 [y], name=ctx.graph.unique_name(onnx_node.name or "Mean"))
 
 
 @register
@@ -100,7 +187,7 @@ class PRelu(_Binary):
     TFLite's integer PRELU (the slope an int8 constant with its own scale)."""
 
     op_type = "PRelu"
-    onnx_types = ("PRelu",)
+    onnx_types = {"PRelu": 16}
 
     @classmethod
     def from_onnx(cls, ctx, onnx_node) -> None:

@@ -20,7 +20,8 @@ def _pad(x: np.ndarray, attrs: dict, value: float | int) -> np.ndarray:
 @register
 class Pad(Op):
     op_type = "Pad"
-    onnx_types = ("Pad",)
+    onnx_types = {"Pad": 25}
+    moves_values = True
 
     @classmethod
     def from_onnx(cls, ctx, onnx_node) -> None:

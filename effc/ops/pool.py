@@ -95,7 +95,8 @@ class _WindowPool(Op):
 @register
 class MaxPool(_WindowPool):
     op_type = "MaxPool"
-    onnx_types = ("MaxPool",)
+    onnx_types = {"MaxPool": 22}
+    moves_values = True
 
     def run_float(self, node, graph, xs):
         win, squeeze = _pool_windows(xs[0], node.attrs, -np.inf)
@@ -115,7 +116,7 @@ class MaxPool(_WindowPool):
 @register
 class AveragePool(_WindowPool):
     op_type = "AveragePool"
-    onnx_types = ("AveragePool",)
+    onnx_types = {"AveragePool": 22}
 
     def run_float(self, node, graph, xs):
         x = xs[0].astype(np.float64)
@@ -158,7 +159,7 @@ class _GlobalPool(Op):
 @register
 class GlobalAveragePool(_GlobalPool):
     op_type = "GlobalAveragePool"
-    onnx_types = ("GlobalAveragePool",)
+    onnx_types = {"GlobalAveragePool": 22}
 
     def run_float(self, node, graph, xs):
         axes = tuple(range(1, xs[0].ndim - 1))
@@ -173,7 +174,8 @@ class GlobalAveragePool(_GlobalPool):
 @register
 class GlobalMaxPool(_GlobalPool):
     op_type = "GlobalMaxPool"
-    onnx_types = ("GlobalMaxPool",)
+    onnx_types = {"GlobalMaxPool": 22}
+    moves_values = True
 
     def run_float(self, node, graph, xs):
         axes = tuple(range(1, xs[0].ndim - 1))

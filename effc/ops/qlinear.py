@@ -72,7 +72,7 @@ class QLinearConv(Op):
     """y = Q(Conv(DQ(x), DQ(w), b)): onnxruntime's QOperator convolution."""
 
     op_type = "QLinearConv"
-    onnx_types = ("QLinearConv",)
+    onnx_types = {"QLinearConv": 10}
 
     @classmethod
     def from_onnx(cls, ctx, onnx_node) -> None:
@@ -98,7 +98,7 @@ class QLinearMatMul(Op):
     """y = Q(DQ(a) @ DQ(b)) with a constant b: a Dense layer."""
 
     op_type = "QLinearMatMul"
-    onnx_types = ("QLinearMatMul",)
+    onnx_types = {"QLinearMatMul": 21}
 
     @classmethod
     def from_onnx(cls, ctx, onnx_node) -> None:
@@ -139,7 +139,7 @@ class ConvInteger(Op):
     """
 
     op_type = "ConvInteger"
-    onnx_types = ("ConvInteger",)
+    onnx_types = {"ConvInteger": 10}
 
     @classmethod
     def from_onnx(cls, ctx, onnx_node) -> None:
@@ -153,7 +153,7 @@ class MatMulInteger(Op):
     """The int32 product of (a - a_zp) and constant (b - b_zp), as float values."""
 
     op_type = "MatMulInteger"
-    onnx_types = ("MatMulInteger",)
+    onnx_types = {"MatMulInteger": 10}
 
     @classmethod
     def from_onnx(cls, ctx, onnx_node) -> None:

@@ -75,49 +75,49 @@ class _Elementwise(Op):
 @register
 class QLinearAdd(_Elementwise):
     op_type = "QLinearAdd"
-    onnx_types = (f"{DOMAIN}.QLinearAdd",)
+    onnx_types = {f"{DOMAIN}.QLinearAdd": 1}
     float_op, operands = "Add", 2
 
 
 @register
 class QLinearMul(_Elementwise):
     op_type = "QLinearMul"
-    onnx_types = (f"{DOMAIN}.QLinearMul",)
+    onnx_types = {f"{DOMAIN}.QLinearMul": 1}
     float_op, operands = "Mul", 2
 
 
 @register
 class QLinearSigmoid(_Elementwise):
     op_type = "QLinearSigmoid"
-    onnx_types = (f"{DOMAIN}.QLinearSigmoid",)
+    onnx_types = {f"{DOMAIN}.QLinearSigmoid": 1}
     float_op = "Sigmoid"
 
 
 @register
 class QLinearLeakyRelu(_Elementwise):
     op_type = "QLinearLeakyRelu"
-    onnx_types = (f"{DOMAIN}.QLinearLeakyRelu",)
+    onnx_types = {f"{DOMAIN}.QLinearLeakyRelu": 1}
     float_op = "LeakyRelu"
 
 
 @register
 class QLinearGlobalAveragePool(_Elementwise):
     op_type = "QLinearGlobalAveragePool"
-    onnx_types = (f"{DOMAIN}.QLinearGlobalAveragePool",)
+    onnx_types = {f"{DOMAIN}.QLinearGlobalAveragePool": 1}
     float_op, dropped = "GlobalAveragePool", ("channels_last",)
 
 
 @register
 class QLinearAveragePool(_Elementwise):
     op_type = "QLinearAveragePool"
-    onnx_types = (f"{DOMAIN}.QLinearAveragePool",)
+    onnx_types = {f"{DOMAIN}.QLinearAveragePool": 1}
     float_op, dropped = "AveragePool", ("channels_last",)
 
 
 @register
 class QLinearSoftmax(_Elementwise):
     op_type = "QLinearSoftmax"
-    onnx_types = (f"{DOMAIN}.QLinearSoftmax",)
+    onnx_types = {f"{DOMAIN}.QLinearSoftmax": 1}
     float_op, dropped = "Softmax", ("opset",)
 
 
@@ -126,7 +126,7 @@ class QLinearConcat(Op):
     """Inputs (y_scale, y_zero_point, x_1, x_1_scale, x_1_zero_point, ...); attribute axis."""
 
     op_type = "QLinearConcat"
-    onnx_types = (f"{DOMAIN}.QLinearConcat",)
+    onnx_types = {f"{DOMAIN}.QLinearConcat": 1}
 
     @classmethod
     def from_onnx(cls, ctx, onnx_node) -> None:
@@ -149,7 +149,7 @@ class QGemm(Op):
     output stays float."""
 
     op_type = "QGemm"
-    onnx_types = (f"{DOMAIN}.QGemm",)
+    onnx_types = {f"{DOMAIN}.QGemm": 1}
 
     @classmethod
     def from_onnx(cls, ctx, onnx_node) -> None:

@@ -8,6 +8,7 @@ are quantized; after integer lowering they remain only at a float interface.
 from __future__ import annotations
 
 import numpy as np
+import onnx
 
 from effc.ir import Graph, Node, QuantParams
 from effc.ops import Op, register
@@ -31,11 +32,39 @@ def int8_values(q: np.ndarray) -> np.ndarray:
     return (q.astype(np.int16) - 128).astype(np.int8) if q.dtype == np.uint8 else q
 
 
+def _quantized_type(ctx, onnx_node) -> int:
+    """The ONNX element type of the quantized side, which a missing zero point takes
+    (QuantizeLinear: ``output_dtype``, else uint8; DequantizeLinear: its input's)."""
+    if onnx_node.op_type == "QuantizeLinear":
+        return int(ctx.attrs(onnx_node).get("output_dtype", 0)) or onnx.TensorProto.UINT8
+    return ctx.onnx_elem_type(onnx_node.input[0])
+
+
+def _check_attrs(ctx, onnx_node) -> None:
+    attrs = ctx.attrs(onnx_node)
+    if attrs.get("block_size", 0):
+        raise ctx.error("blocked quantization (block_size)", "quantize activations per tensor")
+    precision = int(attrs.get("precision", 0))
+    if precision not in (0, onnx.TensorProto.FLOAT):
+        raise ctx.error(f"precision {onnx.TensorProto.DataType.Name(precision)}",
+                        "quantize with float32 division (precision FLOAT)")
+    if onnx_node.op_type == "DequantizeLinear" and \
+            int(attrs.get("output_dtype", 0)) not in (0, onnx.TensorProto.FLOAT):
+        raise ctx.error("a non-float32 output_dtype", "dequantize to float32")
+
+
 def _qparams(ctx, onnx_node) -> QuantParams:
+    _check_attrs(ctx, onnx_node)
     scale = ctx.require_const(onnx_node.input[1], "scale")
-    zero_point = np.zeros((), np.int8)
     if len(onnx_node.input) > 2 and onnx_node.input[2]:
         zero_point = ctx.require_const(onnx_node.input[2], "zero point")
+    else:
+        elem = _quantized_type(ctx, onnx_node)
+        dtype = {onnx.TensorProto.INT8: np.int8, onnx.TensorProto.UINT8: np.uint8}.get(elem)
+        if dtype is None:
+            raise ctx.error(f"quantization to {onnx.TensorProto.DataType.Name(elem)}",
+                            "use int8 or uint8 quantization")
+        zero_point = np.zeros((), dtype)
     if np.size(scale) != 1:
         raise ctx.error("per-axis quantization of an activation",
                         "quantize activations per tensor")
@@ -50,7 +79,7 @@ def _qparams(ctx, onnx_node) -> QuantParams:
 @register
 class QuantizeLinear(Op):
     op_type = "QuantizeLinear"
-    onnx_types = ("QuantizeLinear",)
+    onnx_types = {"QuantizeLinear": 28}
 
     @classmethod
     def from_onnx(cls, ctx, onnx_node) -> None:
@@ -79,7 +108,7 @@ class QuantizeLinear(Op):
 @register
 class DequantizeLinear(Op):
     op_type = "DequantizeLinear"
-    onnx_types = ("DequantizeLinear",)
+    onnx_types = {"DequantizeLinear": 28}
 
     @classmethod
     def from_onnx(cls, ctx, onnx_node) -> None:

@@ -1,8 +1,8 @@
 """Reshape: a change of shape that keeps the element order.
 
-ONNX Reshape, Flatten, Squeeze, Unsqueeze, Identity, Dropout (inference) and
-a Cast of a float value to float all import as Reshape with the static target ``shape``; the frontend removes
-the ones that change nothing.
+ONNX Reshape, Flatten, Squeeze, Unsqueeze, Identity, Dropout (inference) and a
+Cast (or CastLike) of a float value to float all import as Reshape with the static
+target ``shape``; the frontend removes the ones that change nothing.
 """
 
 from __future__ import annotations
@@ -18,20 +18,20 @@ def _target_shape(ctx, onnx_node) -> list[int]:
     x_shape = list(ctx.shape(onnx_node.input[0]))
     attrs = ctx.attrs(onnx_node)
     op = onnx_node.op_type
-    if op == "Cast":
-        to = int(attrs.get("to", 0))
+    if op in ("Cast", "CastLike"):
+        to = int(attrs.get("to", 0)) if op == "Cast" else ctx.onnx_elem_type(onnx_node.input[1])
         if to != onnx.TensorProto.FLOAT or ctx.graph.tensors[onnx_node.input[0]].dtype != "float32":
             raise ctx.error(f"a cast to {onnx.TensorProto.DataType.Name(to)}",
                             "effc casts only where the value is already float (after "
                             "ConvInteger/MatMulInteger)")
         return x_shape
     if op in ("Identity", "Dropout"):
-        if op == "Dropout" and len(onnx_node.output) > 1 and onnx_node.output[1]:
-            if ctx.graph.consumers(onnx_node.output[1]):
-                raise ctx.error("the Dropout mask is used", "export the model in eval mode")
+        if op == "Dropout":
+            _check_inference_dropout(ctx, onnx_node, attrs)
         return x_shape
     if op == "Flatten":
-        axis = int(attrs.get("axis", 1)) % (len(x_shape) + 1)
+        axis = int(attrs.get("axis", 1))
+        axis = axis + len(x_shape) if axis < 0 else axis
         return [int(np.prod(x_shape[:axis])), int(np.prod(x_shape[axis:]))]
     if op in ("Squeeze", "Unsqueeze"):
         axes = attrs.get("axes")
@@ -67,10 +67,24 @@ def _target_shape(ctx, onnx_node) -> list[int]:
     return shape
 
 
+def _check_inference_dropout(ctx, onnx_node, attrs: dict) -> None:
+    """Dropout is the identity in inference; training mode (random) is refused."""
+    if len(onnx_node.output) > 1 and onnx_node.output[1] in ctx.used:
+        raise ctx.error("the Dropout mask is used", "export the model in eval mode")
+    training = ctx.version < 7 and not attrs.get("is_test", 0)
+    if len(onnx_node.input) > 2 and onnx_node.input[2]:
+        mode = ctx.const(onnx_node.input[2])
+        training = mode is None or bool(np.asarray(mode).reshape(-1)[0])
+    if training:
+        raise ctx.error("Dropout in training mode (random)", "export the model in eval mode")
+
+
 @register
 class Reshape(Op):
     op_type = "Reshape"
-    onnx_types = ("Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity", "Dropout", "Cast")
+    onnx_types = {"Reshape": 25, "Flatten": 25, "Squeeze": 25, "Unsqueeze": 25, "Identity": 25,
+                  "Dropout": 22, "Cast": 28, "CastLike": 25}
+    moves_values = True
 
     @classmethod
     def from_onnx(cls, ctx, onnx_node) -> None:

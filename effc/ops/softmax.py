@@ -16,7 +16,7 @@ from effc.ops import Op, register
 @register
 class Softmax(Op):
     op_type = "Softmax"
-    onnx_types = ("Softmax",)
+    onnx_types = {"Softmax": 13}
 
     @classmethod
     def from_onnx(cls, ctx, onnx_node) -> None:
@@ -62,7 +62,7 @@ class LogSoftmax(Softmax):
     """log(softmax(x)) over one axis; float only (the C backend has no kernel)."""
 
     op_type = "LogSoftmax"
-    onnx_types = ("LogSoftmax",)
+    onnx_types = {"LogSoftmax": 13}
 
     @classmethod
     def from_onnx(cls, ctx, onnx_node) -> None:

@@ -11,7 +11,8 @@ from effc.ops import Op, register
 @register
 class Transpose(Op):
     op_type = "Transpose"
-    onnx_types = ("Transpose",)
+    onnx_types = {"Transpose": 25}
+    moves_values = True
 
     @classmethod
     def from_onnx(cls, ctx, onnx_node) -> None:

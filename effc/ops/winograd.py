@@ -27,7 +27,7 @@ def bias_input(node: Node) -> str | None:
 @register
 class Winograd(Conv):
     op_type = "Winograd"
-    onnx_types = ()
+    onnx_types = {}
     #: w is kept for the ONNX export only: the backends read u.
     export_only_inputs = (1,)
 

@@ -32,6 +32,8 @@ class Observer:
         self.samples: dict[str, list[np.ndarray]] = {}
         self.lo: dict[str, float] = {}
         self.hi: dict[str, float] = {}
+        #: Ranges of values inside nodes (an LSTM's cell state over every step).
+        self.extra: dict[str, float] = {}
         self.rng = np.random.default_rng(seed)
 
     def add(self, name: str, value: np.ndarray) -> None:

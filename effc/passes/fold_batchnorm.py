@@ -46,7 +46,7 @@ def _linear_producer(graph: Graph, x: str) -> Node | None:
         producer = graph.producer(x)
         if producer is None:
             return None
-        if producer.op_type in ("Conv", "Dense"):
+        if producer.op_type in ("Conv", "ConvTranspose", "Dense"):
             return producer
         src = producer.inputs[0] if producer.op_type == "Reshape" else None
         if src is None or graph.tensors[src].shape[-1] != graph.tensors[x].shape[-1]:

@@ -1,4 +1,4 @@
-"""Fuse Relu / Clip (Relu6) into the Conv, Dense, Add or Sub before it.
+"""Fuse Relu / Clip (Relu6) into the Conv, ConvTranspose, Dense, Add or Sub before it.
 
 Contract: expects channels-last float IR. Guarantees that a Relu or Clip
 whose input is produced by a Conv/Dense/Add/Sub with no other consumer (and
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from effc.ir import Graph
 
-FUSABLE_PRODUCERS = ("Conv", "Dense", "Add", "Sub")
+FUSABLE_PRODUCERS = ("Conv", "ConvTranspose", "Dense", "Add", "Sub")
 
 
 def fuse_activation(graph: Graph) -> Graph:

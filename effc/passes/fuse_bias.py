@@ -21,12 +21,16 @@ def _per_channel(const: np.ndarray, channels: int) -> np.ndarray | None:
     return None
 
 
+#: Ops with a per-output-channel (last axis) bias.
+LINEAR = ("Conv", "ConvTranspose", "Dense")
+
+
 def fuse_bias(graph: Graph) -> Graph:
     changed = True
     while changed:
         changed = False
         for node in list(graph.nodes):
-            if node.op_type not in ("Conv", "Dense") or node.attrs.get("activation_min") is not None:
+            if node.op_type not in LINEAR or node.attrs.get("activation_min") is not None:
                 continue
             out = node.outputs[0]
             users = graph.consumers(out)

@@ -21,7 +21,7 @@ from effc.ops import get_op
 from effc.ops.activation import FUNCTIONS as ACTIVATIONS
 
 _UNARY = {*ACTIVATIONS, "QuantizeLinear", "DequantizeLinear"}
-_BINARY = {"Add", "Sub", "Mul", "Div", "PRelu"}
+_BINARY = {"Add", "Sub", "Mul", "Div", "PRelu", "Min", "Max", "Pow"}
 
 
 def set_output_shapes(graph: Graph, node: Node) -> None:
@@ -158,7 +158,7 @@ def _sink(graph: Graph, transpose: Node, consumer: Node) -> bool:
     elif op == "Reshape":
         return _absorb_into_dense(graph, transpose, consumer)
     else:
-        return False
+        return _sink_declared(graph, transpose, consumer)
     out = consumer.outputs[0]
     moved = graph.unique_name(out + "_cl")
     graph.tensors[moved] = Tensor(moved, (1,), graph.tensors[out].dtype,
@@ -168,6 +168,35 @@ def _sink(graph: Graph, transpose: Node, consumer: Node) -> bool:
     set_output_shapes(graph, new_node)
     consumer.op_type, consumer.inputs, consumer.attrs = "Transpose", [moved], {"perm": perm}
     consumer.name = graph.unique_name(consumer.name + "_transpose")
+    graph.prune_unused()
+    return True
+
+
+def _sink_declared(graph: Graph, transpose: Node, consumer: Node) -> bool:
+    """Move ``transpose`` below an op that declares how (``Op.through_transpose``)."""
+    x, t = transpose.inputs[0], transpose.outputs[0]
+    if consumer.inputs[0] != t or consumer.inputs.count(t) != 1:
+        return False
+    moved = get_op(consumer.op_type, consumer).through_transpose(
+        consumer, transpose.attrs["perm"], graph)
+    if moved is None:
+        return False
+    attrs, out_perms = moved
+    if graph.tensors[x].quant is None:
+        graph.tensors[x].quant = graph.tensors[t].quant  # a transpose keeps quantization
+    new_outputs = []
+    for out, out_perm in zip(consumer.outputs, out_perms, strict=True):
+        name = graph.unique_name(out + "_cl")
+        graph.tensors[name] = Tensor(name, (1,), graph.tensors[out].dtype,
+                                     quant=graph.tensors[out].quant)
+        new_outputs.append(name)
+        index = graph.nodes.index(consumer) + 1
+        graph.nodes.insert(index, Node("Transpose", graph.unique_name(consumer.name + "_transpose"),
+                                       [name], [out], {"perm": out_perm}))
+    consumer.inputs = [x, *consumer.inputs[1:]]
+    consumer.outputs = new_outputs
+    consumer.attrs = attrs
+    set_output_shapes(graph, consumer)
     graph.prune_unused()
     return True
 
@@ -210,7 +239,8 @@ def optimize_layout(graph: Graph) -> Graph:
 
 
 def _mark_layouts(graph: Graph) -> None:
-    channels_last = {"Conv", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool"}
+    channels_last = {"Conv", "ConvTranspose", "MaxPool", "AveragePool", "GlobalAveragePool",
+                     "GlobalMaxPool"}
     names = {3: "NWC", 4: "NHWC"}
     for node in graph.nodes:
         if node.op_type in channels_last:

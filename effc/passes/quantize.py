@@ -22,10 +22,17 @@ import numpy as np
 from effc.arrays import member, open_arrays
 from effc.errors import EffcError
 from effc.ir import Graph, Node, QuantParams, Tensor
+from effc.ops.rnn import lstm_float
 from effc.passes.calibrate import Observer, calibrate_range, choose_quant, parse_calibrators
 from effc.passes.fuse_activation import fuse_activation
 from effc.passes.layout import optimize_layout
-from effc.passes.lower_int8 import FIXED_OUTPUT, POOLS, SAME_SCALE, lower_int8
+from effc.passes.lower_int8 import keeps_scale, lower_int8
+from effc.passes.lower_int8_core import (
+    FIXED_OUTPUT,
+    INTERNAL_OUTPUTS,
+    POOLS,
+    TIED_OUTPUTS,
+)
 from effc.passes.qdq_import import annotate_qdq
 from effc.reference import run_graph
 from effc.reference.interpreter import inference_count, inference_feeds
@@ -68,6 +75,8 @@ def load_calibration(calib: Calibration, graph: Graph) -> dict[str, np.ndarray]:
                         "calibration data as an .npz with one array per input name")
     for name, data in arrays.items():
         _check_samples(graph, name, data)
+        if graph.tensors[name].dtype != "float32":
+            arrays[name] = data.astype(graph.tensors[name].dtype)
     inference_count(graph, arrays)  # a whole number of inferences, the same for all
     return arrays
 
@@ -103,7 +112,12 @@ def _check_samples(graph: Graph, name: str, data: np.ndarray) -> None:
     if data.ndim != len(tensor.shape) or tuple(data.shape[1:]) != expected:
         raise EffcError(f"calibration data has shape {list(data.shape)}; the model input "
                         f"'{name}' needs [N, {', '.join(map(str, expected))}]")
-    if data.dtype != np.float32:
+    if tensor.dtype != "float32":  # an index input (token ids of an embedding lookup)
+        if data.dtype.kind not in "iu":
+            raise EffcError(f"calibration data for '{name}' has dtype {data.dtype}; the model "
+                            f"input holds {tensor.dtype} indices: save the samples as "
+                            f"{tensor.dtype}")
+    elif data.dtype != np.float32:
         raise EffcError(f"calibration data has dtype {data.dtype}; the model input is "
                         f"float32: save the samples as float32")
     if data.shape[0] == 0:
@@ -122,13 +136,20 @@ def _observe(graph: Graph, data: dict[str, np.ndarray]) -> Observer:
 
     def record(node: Node, ys: list[np.ndarray]) -> None:
         for out, y in zip(node.outputs, ys, strict=True):
-            observer.add(out, y)
+            if y.dtype == np.float32:
+                observer.add(out, y)
 
+    lstms = [n for n in graph.nodes if n.op_type == "LSTM"]
     for i in range(inference_count(graph, data)):
         feeds = inference_feeds(graph, data, i)
         for name, value in feeds.items():
             observer.add(name, value)
-        run_graph(graph, feeds, observer=record)
+        values = run_graph(graph, feeds, observer=record, keep=bool(lstms))
+        for node in lstms:  # the int16 cell state's range: its largest value over the steps
+            xs = [graph.const(n) if graph.const(n) is not None else values[n]
+                  for n in node.inputs if n]
+            peak = lstm_float(node, xs)[3]
+            observer.extra[node.name] = max(observer.extra.get(node.name, 0.0), peak)
     return observer
 
 
@@ -140,22 +161,55 @@ def _annotate(graph: Graph, observer: Observer, spec: str) -> dict[str, tuple[fl
             raise EffcError(f"--calibrator names tensor '{name}', which the model does not "
                             "have; see 'effc inspect' for names")
     ranges: dict[str, tuple[float, float]] = {}
-    targets = [*graph.inputs, *(n.outputs[0] for n in graph.nodes)]
-    producers = {n.outputs[0]: n for n in graph.nodes}
+    for node in graph.nodes:
+        if node.name in observer.extra:
+            node.attrs["cell_peak"] = observer.extra[node.name]
+    targets = [*graph.inputs, *(o for n in graph.nodes for o in n.outputs)]
+    producers = {o: (n, i) for n in graph.nodes for i, o in enumerate(n.outputs)}
     for name in targets:
-        node = producers.get(name)
+        node, index = producers.get(name, (None, 0))
         tensor = graph.tensors[name]
+        if tensor.dtype != "float32" or (node is not None and index in INTERNAL_OUTPUTS.get(
+                node.op_type, ())):
+            continue  # indices, and states the integer lowering quantizes itself
         if node is not None and node.op_type in FIXED_OUTPUT:
             scale, zp = FIXED_OUTPUT[node.op_type]
             tensor.quant = QuantParams(np.float32(scale), np.int32(zp))
             continue
-        if node is not None and node.op_type in SAME_SCALE | POOLS:
+        if node is not None and (keeps_scale(graph, node) or node.op_type in POOLS):
             tensor.quant = graph.tensors[node.inputs[0]].quant
+            continue
+        if node is not None and index in TIED_OUTPUTS.get(node.op_type, {}):
+            tensor.quant = graph.tensors[node.outputs[TIED_OUTPUTS[node.op_type][index]]].quant
             continue
         lo, hi = calibrate_range(observer, name, overrides.get(name, default))
         ranges[name] = (lo, hi)
         tensor.quant = choose_quant(lo, hi)
+        if node is not None and node.op_type in ("Add", "Sub"):
+            tensor.quant = _sum_representable(graph, node, lo, hi, tensor.quant)
     return ranges
+
+
+def _sum_representable(graph: Graph, node: Node, lo: float, hi: float,
+                       quant: QuantParams) -> QuantParams:
+    """TFLite's int8 ADD/SUB scale both inputs by 2^20 / (2 max(s1, s2)) and need the
+    output's multiplier below 1: an output range below 2^-19 of the inputs' (a
+    difference of two nearly equal large values) is widened to the smallest that
+    works (effc's choice; TFLite's converter would fail)."""
+    scales = []
+    for name in node.inputs:
+        t = graph.tensors[name]
+        q = t.quant if t.quant is not None or t.data is None else choose_quant(
+            float(t.data.min()), float(t.data.max()))
+        if q is None:
+            return quant
+        scales.append(float(np.max(q.scale)))
+    floor = 2.0 * max(scales) / (1 << 20) * (1.0 + 2.0 ** -16)
+    if float(quant.scale) >= floor:
+        return quant
+    scale = np.float32(floor)
+    return QuantParams(scale, np.int32(np.clip(np.round(-128 - min(lo, 0.0) / float(scale)),
+                                               -128, 127)))
 
 
 def _add_boundaries(graph: Graph) -> dict[str, str]:
@@ -166,6 +220,8 @@ def _add_boundaries(graph: Graph) -> dict[str, str]:
     renamed = {}
     for name in graph.inputs:
         src = graph.tensors[name]
+        if src.dtype != "float32":
+            continue  # an index input (an embedding lookup's token ids) enters as it is
         inner = graph.unique_name(name + "_int8")
         graph.add_tensor(Tensor(inner, src.shape, "float32", src.layout, quant=src.quant))
         graph.replace_uses(name, inner)
@@ -174,6 +230,8 @@ def _add_boundaries(graph: Graph) -> dict[str, str]:
                                    [name], [inner]))
     for out in list(graph.outputs):
         tensor = graph.tensors[out]
+        if tensor.dtype != "float32":
+            continue  # an index output (ArgMax) leaves the model as it is
         inner = graph.unique_name(out + "_int8")
         graph.rename_tensor(out, inner)
         renamed[inner] = out
@@ -217,7 +275,7 @@ def _report(float_graph: Graph, int_graph: Graph, data: dict[str, np.ndarray],
                                  "sqnr_db": round(_sqnr_db(ref, got), 2)}
         if out in ranges:
             entry["activation_range"] = [round(v, 6) for v in ranges[out]]
-        if node.op_type in ("Conv", "Dense"):
+        if node.op_type in ("Conv", "ConvTranspose", "Dense"):
             w = float_graph.const(_float_weight(float_graph, node.name))
             if w is not None:
                 entry["weight_range"] = [round(float(w.min()), 6), round(float(w.max()), 6)]

@@ -642,16 +642,19 @@ def build_lut_int8(fn: Callable[[NDArray[np.floating]], NDArray[np.floating]] | 
     does the same in double precision. Of the int8 activations, TFLM builds a
     LUT only for ELU; its int8 Logistic/Tanh/LeakyRelu/HardSwish are integer
     kernels (see :func:`logistic_int8` etc.) and SELU has no TFLite builtin, so
-    a LUT for those is effc's own choice and not TFLM-comparable.
+    a LUT for those is effc's own choice and not TFLM-comparable. Outside a function's
+    domain (Sqrt or Log of a negative value: NaN) the entry is the quantized 0 (effc's
+    choice); infinities clamp to -128 / 127.
     """
     func = LUT_FUNCTIONS[fn] if isinstance(fn, str) else fn
     dt = {"float32": np.float32, "float64": np.float64}[precision]
     q = np.arange(-128, 128, dtype=np.int64)
     deq = dt(in_scale) * (q - int(in_zp)).astype(dt)
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         y = np.asarray(func(deq), dtype=dt)
-    inv = dt(1) / dt(out_scale)
-    rescaled = fp.tflite_round((y * inv).astype(dt))
+        y = np.where(np.isnan(y), dt(0), y)
+        inv = dt(1) / dt(out_scale)
+        rescaled = fp.tflite_round((y * inv).astype(dt))
     quant = np.clip(rescaled + dt(out_zp), -128, 127)
     return quant.astype(np.int64).astype(np.int8)
 

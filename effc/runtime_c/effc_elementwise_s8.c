@@ -264,6 +264,32 @@ int effc_mul_s8(const effc_mul_params *params, const effc_broadcast *bcast,
     return EFFC_OK;
 }
 
+/* TFLite's MAXIMUM / MINIMUM: the raw values compare (both inputs are at the output's
+ * scale and zero point; the compiler requantizes them first). */
+int effc_min_s8(const effc_broadcast *bcast, const int8_t *input1, const int8_t *input2,
+                int8_t *output)
+{
+    if (!effc_bcast_ok(bcast)) {
+        return EFFC_ERR_ARG;
+    }
+    EFFC_FOR_EACH_BROADCAST(bcast, input1, input2, {
+        output[o_] = (int8_t)(x1 < x2 ? x1 : x2);
+    });
+    return EFFC_OK;
+}
+
+int effc_max_s8(const effc_broadcast *bcast, const int8_t *input1, const int8_t *input2,
+                int8_t *output)
+{
+    if (!effc_bcast_ok(bcast)) {
+        return EFFC_ERR_ARG;
+    }
+    EFFC_FOR_EACH_BROADCAST(bcast, input1, input2, {
+        output[o_] = (int8_t)(x1 > x2 ? x1 : x2);
+    });
+    return EFFC_OK;
+}
+
 int effc_prelu_s8(const effc_prelu_params *params, const effc_broadcast *bcast,
                   const int8_t *input, const int8_t *alpha, int8_t *output)
 {

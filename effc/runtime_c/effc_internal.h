@@ -66,11 +66,92 @@ static inline void effc_write_u32(void *p, uint32_t v)
     __builtin_memcpy(p, &v, sizeof v);
 }
 
+#if defined(EFFC_USE_DSP)
+/* DSP dot products of the recurrent kernels (one row widened once, many weight rows). */
+/* One column: per group of 4, words (a0,a2) (a1,a3); then the tail. */
+static inline void effc_widen1(const int8_t *a, int32_t k, int32_t zp, int32_t *dst)
+{
+    const int32_t off = (int32_t)(((uint32_t)(uint16_t)(-zp)) * 0x10001u);
+    const int32_t groups = k >> 2;
+    int16_t *t;
+    int32_t g;
+    for (g = 0; g < groups; g++) {
+        const uint32_t va = effc_read_u32(a);
+        a += 4;
+        dst[0] = __sxtab16(off, va);
+        dst[1] = effc_sxtab16_ror8(off, va);
+        dst += 2;
+    }
+    t = (int16_t *)dst;
+    for (g = 0; g < (k & 3); g++) {
+        t[g] = (int16_t)(a[g] - zp);
+    }
+}
+
+/* 1 channel x 1 column. */
+static inline int32_t effc_dot_1x1(const int32_t *q, int32_t k, const int8_t *w0, int32_t acc)
+{
+    const int32_t groups = k >> 2;
+    const int16_t *t;
+    int32_t i;
+    for (i = 0; i < groups; i++) {
+        const uint32_t wv = effc_read_u32(w0);
+        w0 += 4;
+        acc = __smlad(q[0], __sxtb16(wv), acc);
+        acc = __smlad(q[1], effc_sxtb16_ror8(wv), acc);
+        q += 2;
+    }
+    t = (const int16_t *)q;
+    for (i = 0; i < (k & 3); i++) {
+        acc = effc_wrap_add(acc, t[i] * w0[i]);
+    }
+    return acc;
+}
+
+#endif
+
 /* Scratch check: returns the buffer if at least `need` bytes are there. */
 /* n rounded up to a multiple of 4 (scratch sub-buffers stay word aligned). */
 static inline size_t effc_align4(size_t n)
 {
     return (n + 3u) & ~(size_t)3u;
+}
+
+/* One row of int8 values minus a zero point, widened to 16 bits once and then
+ * multiplied by many weight rows (effc_dot_row): effc_widen1's interleaved pairs
+ * for the DSP dot, plain int16 otherwise; 2 bytes per value either way, dst word
+ * aligned. */
+static inline size_t effc_widened_bytes(int32_t n)
+{
+    return effc_align4((size_t)n * 2u);
+}
+
+static inline void effc_widen_row(const int8_t *x, int32_t n, int32_t zp, int32_t *dst)
+{
+#if defined(EFFC_USE_DSP)
+    effc_widen1(x, n, zp, dst);
+#else
+    int16_t *t = (int16_t *)(void *)dst;
+    int32_t k;
+    for (k = 0; k < n; k++) {
+        t[k] = (int16_t)(x[k] - zp);
+    }
+#endif
+}
+
+/* sum(widened[k] * w[k]) over n values, wrapping like an int32 accumulator. */
+static inline int32_t effc_dot_row(const int32_t *q, const int8_t *w, int32_t n)
+{
+#if defined(EFFC_USE_DSP)
+    return effc_dot_1x1(q, n, w, 0);
+#else
+    const int16_t *t = (const int16_t *)(const void *)q;
+    int32_t acc = 0, k;
+    for (k = 0; k < n; k++) {
+        acc = effc_wrap_add(acc, (int32_t)t[k] * (int32_t)w[k]);
+    }
+    return acc;
+#endif
 }
 
 static inline void *effc_scratch_get(const effc_scratch *s, size_t need)

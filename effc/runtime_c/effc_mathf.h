@@ -1,6 +1,7 @@
 /*
- * effc_mathf.h - float32 exp, tanh and log1p without libm (Cephes-style
- * polynomials and series, about 1-2 ulp). Internal to the runtime.
+ * effc_mathf.h - float32 exp, tanh, log, log1p, sqrt, erf, floor and pow without
+ * libm (Cephes-style polynomials and series, Newton steps; about 1-2 ulp, erf within
+ * 2e-7). Internal to the runtime.
  */
 #ifndef EFFC_MATHF_H
 #define EFFC_MATHF_H
@@ -77,6 +78,152 @@ static inline float effc_tanhf(float x)
     z = effc_expf(2.0f * ax);
     z = 1.0f - 2.0f / (z + 1.0f);
     return x < 0.0f ? -z : z;
+}
+
+/* x = m * 2^e with m in [0.5, 1), for finite x > 0 (subnormals scaled first). */
+static inline float effc_frexpf(float x, int32_t *e)
+{
+    union {
+        float f;
+        uint32_t u;
+    } v;
+    int32_t bias = 0;
+    v.f = x;
+    if ((v.u & 0x7f800000u) == 0) {
+        v.f = x * 16777216.0f; /* 2^24 */
+        bias = -24;
+    }
+    *e = (int32_t)((v.u >> 23) & 0xffu) - 126 + bias;
+    v.u = (v.u & 0x807fffffu) | 0x3f000000u;
+    return v.f;
+}
+
+static inline float effc_logf(float x)
+{
+    float m, z, y;
+    int32_t e;
+    if (x != x || x < 0.0f) {
+        return __builtin_nanf("");
+    }
+    if (x == 0.0f) {
+        return -__builtin_inff();
+    }
+    if (x > 3.40282347e38f) {
+        return x;
+    }
+    m = effc_frexpf(x, &e);
+    if (m < 0.707106781f) {
+        e -= 1;
+        m = m + m - 1.0f;
+    } else {
+        m = m - 1.0f;
+    }
+    z = m * m;
+    y = 7.0376836292e-2f;
+    y = y * m - 1.1514610310e-1f;
+    y = y * m + 1.1676998740e-1f;
+    y = y * m - 1.2420140846e-1f;
+    y = y * m + 1.4249322787e-1f;
+    y = y * m - 1.6668057665e-1f;
+    y = y * m + 2.0000714765e-1f;
+    y = y * m - 2.4999993993e-1f;
+    y = y * m + 3.3333331174e-1f;
+    y = y * m * z;
+    y += -2.12194440e-4f * (float)e;
+    y += -0.5f * z;
+    return m + y + 0.693359375f * (float)e;
+}
+
+/* Square root by Newton's method from an exponent-halving first guess. */
+static inline float effc_sqrtf(float x)
+{
+    union {
+        float f;
+        uint32_t u;
+    } v;
+    float y;
+    int i;
+    if (x != x || x < 0.0f) {
+        return __builtin_nanf("");
+    }
+    if (x == 0.0f || x > 3.40282347e38f) {
+        return x;
+    }
+    v.f = x;
+    v.u = (v.u >> 1) + 0x1fc00000u;
+    y = v.f;
+    for (i = 0; i < 4; i++) {
+        y = 0.5f * (y + x / y);
+    }
+    return y;
+}
+
+/* floor for any float (beyond 2^23 every float is an integer). */
+static inline float effc_floorf(float x)
+{
+    float t;
+    if (x != x || x >= 8388608.0f || x <= -8388608.0f) {
+        return x;
+    }
+    t = (float)(int32_t)x;
+    return t > x ? t - 1.0f : t;
+}
+
+static inline float effc_erff(float x)
+{
+    const float ax = x < 0.0f ? -x : x;
+    float t, p;
+    if (x != x) {
+        return x;
+    }
+    if (ax < 0.5f) { /* Taylor series: 2/sqrt(pi) (x - x^3/3 + x^5/10 - x^7/42 + x^9/216) */
+        const float s = x * x;
+        p = 1.0f / 216.0f;
+        p = p * s - 1.0f / 42.0f;
+        p = p * s + 0.1f;
+        p = p * s - 1.0f / 3.0f;
+        p = p * s + 1.0f;
+        return 1.12837917f * x * p;
+    }
+    if (ax > 6.0f) {
+        return x < 0.0f ? -1.0f : 1.0f;
+    }
+    /* Abramowitz & Stegun 7.1.26 */
+    t = 1.0f / (1.0f + 0.3275911f * ax);
+    p = 1.061405429f;
+    p = p * t - 1.453152027f;
+    p = p * t + 1.421413741f;
+    p = p * t - 0.284496736f;
+    p = p * t + 0.254829592f;
+    p = 1.0f - p * t * effc_expf(-ax * ax);
+    return x < 0.0f ? -p : p;
+}
+
+/* x^y as numpy's power: exact repeated squaring for integer y, else exp(y log x). */
+static inline float effc_powf(float x, float y)
+{
+    if (x != x || y != y) {
+        return __builtin_nanf("");
+    }
+    if (y == effc_floorf(y) && y <= 1024.0f && y >= -1024.0f) {
+        int32_t n = (int32_t)(y < 0.0f ? -y : y);
+        float base = x, r = 1.0f;
+        while (n > 0) {
+            if (n & 1) {
+                r *= base;
+            }
+            base *= base;
+            n >>= 1;
+        }
+        return y < 0.0f ? 1.0f / r : r;
+    }
+    if (x < 0.0f) {
+        return __builtin_nanf("");
+    }
+    if (x == 0.0f) {
+        return y > 0.0f ? 0.0f : __builtin_inff();
+    }
+    return effc_expf(y * effc_logf(x));
 }
 
 /* log(1 + t) for t >= 0: 1 + t = m * 2^e with m in [sqrt(1/2), sqrt(2)),

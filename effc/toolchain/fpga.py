@@ -82,7 +82,7 @@ def synthesize(folder: Path, sources: list[Path], top: str, params: dict[str, in
     """Run the flow in ``folder``; returns the report (raises EffcError on a non-fit)."""
     family = _family(board)
     yosys = _tool("yosys")
-    defines = "-DSYNTHESIS" + (" -DEFFC_ICE40_SPRAM" if family == "ice40" else "")
+    defines = "-DSYNTHESIS" + (" -DEFFC_ICE40_SPRAM -DEFFC_ICE40" if family == "ice40" else "")
     script = [f"read_verilog {defines} " + " ".join(str(s) for s in sources),
               f"hierarchy -top {top}",
               f"{YOSYS_FLOW[family]} -top {top}",

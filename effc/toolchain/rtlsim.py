@@ -18,8 +18,7 @@ from effc.toolchain.host import cache_dir
 
 CORE = ["effc_accel.v", "effc_rq.v", "effc_mem.v"]
 #: Simulation memories: a 64 KiB activation arena, 64 Ki weight words.
-SIM_PARAMS = {"P": 8, "LP": 3, "AW": 16, "WAW": 16, "PAW": 8, "BANK_DEPTH": 8192,
-              "DSP_LANES": 8}
+SIM_PARAMS = {"P": 8, "LP": 3, "AW": 16, "WAW": 16, "PAW": 8, "BANK_DEPTH": 8192}
 
 
 def _tool(name: str) -> str:
@@ -46,12 +45,22 @@ def _run(cmd: list[str], cwd: Path, what: str) -> None:
         raise EffcError(f"{what} failed: {' | '.join(tail)}")
 
 
-def verilator_binary(src: Path) -> Path:
+#: Board parameters the simulation takes over (datapath widths; memories stay large).
+BOARD_WIDTHS = ("ACCW", "CW")
+
+
+def sim_params(board: dict[str, int]) -> dict[str, int]:
+    """The simulation's parameters: the accumulator and counter widths are the board's."""
+    return SIM_PARAMS | {k: board[k] for k in BOARD_WIDTHS if k in board}
+
+
+def verilator_binary(src: Path, board: dict[str, int]) -> Path:
     """The Verilator testbench (``src/tb_verilator.cpp``), built on first use."""
     verilator = _tool("verilator")
     files = [src / f for f in [*CORE, "tb_verilator.cpp"]]
     version = subprocess.run([verilator, "--version"], capture_output=True, text=True).stdout
-    key = _key(files, version + repr(sorted(SIM_PARAMS.items())))
+    params = sim_params(board)
+    key = _key(files, version + repr(sorted(params.items())))
     folder = cache_dir() / f"verilator-{key}"
     binary = folder / "obj" / "Veffc_accel"
     if binary.is_file():
@@ -61,7 +70,7 @@ def verilator_binary(src: Path) -> Path:
     tmp.mkdir(parents=True)
     cmd = [verilator, "--cc", "--exe", "--build", "-O2", "-Wno-fatal", "-Wno-lint",
            "-Wno-style", "--top-module", "effc_accel", "-Mdir", "obj", "-CFLAGS", "-O1"]
-    cmd += [f"-G{k}={v}" for k, v in SIM_PARAMS.items()]
+    cmd += [f"-G{k}={v}" for k, v in params.items()]
     cmd += [str(f) for f in files]
     _run(cmd, tmp, "the Verilator build of the accelerator")
     shutil.rmtree(folder, ignore_errors=True)
@@ -69,18 +78,19 @@ def verilator_binary(src: Path) -> Path:
     return binary
 
 
-def icarus_binary(src: Path) -> Path:
+def icarus_binary(src: Path, board: dict[str, int]) -> Path:
     """The Icarus testbench (``src/tb_icarus.v``), compiled on first use."""
     iverilog = _tool("iverilog")
     files = [src / f for f in [*CORE, "tb_icarus.v"]]
-    key = _key(files, repr(sorted(SIM_PARAMS.items())))
+    params = sim_params(board)
+    key = _key(files, repr(sorted(params.items())))
     folder = cache_dir() / f"icarus-{key}"
     out = folder / "tb.vvp"
     if out.is_file():
         return out
     folder.mkdir(parents=True, exist_ok=True)
     cmd = [iverilog, "-g2005", "-o", str(out) + ".tmp", "-s", "tb"]
-    cmd += [f"-Ptb.dut.{k}={v}" for k, v in SIM_PARAMS.items()]
+    cmd += [f"-Ptb.dut.{k}={v}" for k, v in params.items()]
     cmd += [str(f) for f in files]
     _run(cmd, folder, "the Icarus build of the accelerator")
     Path(str(out) + ".tmp").rename(out)
@@ -88,13 +98,15 @@ def icarus_binary(src: Path) -> Path:
 
 
 def simulate(engine: str, src: Path, weights: Path, inputs: Path, outputs: Path, count: int,
-             in_addr: int, in_size: int, out_addr: int, out_size: int) -> str:
-    """Run ``count`` inferences of the sources in ``src``; returns the cycle lines."""
+             in_addr: int, in_size: int, out_addr: int, out_size: int,
+             board: dict[str, int]) -> str:
+    """Run ``count`` inferences of the sources in ``src`` (with the datapath widths of
+    ``board``'s parameters); returns the cycle lines."""
     if engine == "verilator":
-        cmd = [str(verilator_binary(src)), f"+weights={weights}", str(inputs), str(outputs),
+        cmd = [str(verilator_binary(src, board)), f"+weights={weights}", str(inputs), str(outputs),
                str(count), str(in_addr), str(in_size), str(out_addr), str(out_size)]
     else:
-        cmd = [_tool("vvp"), "-n", str(icarus_binary(src)), f"+weights={weights}",
+        cmd = [_tool("vvp"), "-n", str(icarus_binary(src, board)), f"+weights={weights}",
                f"+input={inputs}", f"+output={outputs}", f"+n={count}",
                f"+in_addr={in_addr}", f"+in_size={in_size}", f"+out_addr={out_addr}",
                f"+out_size={out_size}"]

@@ -17,12 +17,12 @@ import numpy as np
 import onnx
 from hypothesis import strategies as st
 
-from tests.differential import blocks, structure
+from tests.differential import blocks, blocks_ops, structure
 from tests.differential.blocks import CHANNELS, Draw, chance, pick
 from tests.differential.onnx_builder import Builder, Value
 from tests.differential.support import enabled
 
-OPSETS = range(13, 22)
+OPSETS = range(13, 25)  # onnxruntime 1.32 runs up to 24; effc loads up to onnx's newest
 NAMINGS = ("unique", "unique", "empty", "adversarial")
 
 #: Conv-stage blocks and how often each is drawn.
@@ -30,10 +30,16 @@ CONV_BLOCKS = {
     blocks.conv: 4, blocks.pool: 2, blocks.activation: 3, blocks.batchnorm: 1,
     blocks.binary_const: 2, structure.residual: 2, structure.gate: 1, structure.concat: 2,
     structure.pad: 1, structure.softmax: 1, blocks.global_pool: 1,
+    blocks_ops.reduce: 1, blocks_ops.slice_: 1, blocks_ops.split: 1, blocks_ops.gather: 1,
+    blocks_ops.resize: 2, blocks_ops.conv_transpose: 1, blocks_ops.matmul: 1,
+    blocks_ops.expand_tile: 1, blocks_ops.min_max: 1, blocks_ops.pow_: 1,
+    blocks_ops.sqrt_reciprocal: 1, blocks_ops.function: 2, blocks_ops.recurrent: 1,
 }
 VECTOR_BLOCKS = {
     structure.dense: 3, blocks.activation: 3, blocks.binary_const: 2, blocks.batchnorm: 1,
     structure.residual: 1, structure.concat: 1, structure.softmax: 1,
+    blocks_ops.min_max: 1, blocks_ops.pow_: 1, blocks_ops.function: 2,
+    blocks_ops.sqrt_reciprocal: 1,
 }
 
 
@@ -46,6 +52,8 @@ class RandomModel:
     layers: list[str]
     seed: int
     inputs: list[tuple[str, tuple[int, ...]]] = field(default_factory=list)
+    #: index inputs (an embedding's token ids) -> n: their samples are in [-n, n)
+    index_bounds: dict[str, int] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         body = "\n    ".join(self.layers)
@@ -54,14 +62,33 @@ class RandomModel:
 
     def samples(self, count: int, offset: int = 0, scale: float = 1.0
                 ) -> dict[str, np.ndarray]:
-        """``count`` seeded standard-normal samples per input, stacked on axis 0."""
+        """``count`` seeded standard-normal samples per input (every valid index of an
+        index input), stacked on axis 0."""
         rng = np.random.default_rng([self.seed, offset])
-        return {name: (rng.standard_normal((count * shape[0], *shape[1:])) * scale).astype(
-            np.float32) for name, shape in self.inputs}
+        out = {}
+        for name, shape in self.inputs:
+            rows = (count * shape[0], *shape[1:])
+            bound = self.index_bounds.get(name)
+            out[name] = rng.integers(-bound, bound, rows).astype(np.int64) if bound else \
+                (rng.standard_normal(rows) * scale).astype(np.float32)
+        return out
+
+
+#: Blocks of issue 17's ops, drawn only while the feature they stand for is enabled (a
+#: target's own random test, e.g. the RTL accelerator's, disables what it cannot run).
+BLOCK_FEATURE = {
+    blocks_ops.reduce: "reduce_mean", blocks_ops.slice_: "slice", blocks_ops.split: "split",
+    blocks_ops.gather: "gather", blocks_ops.resize: "resize_nearest",
+    blocks_ops.conv_transpose: "conv_transpose", blocks_ops.matmul: "matmul_batched",
+    blocks_ops.expand_tile: "expand", blocks_ops.min_max: "min_max", blocks_ops.pow_: "pow",
+    blocks_ops.sqrt_reciprocal: "sqrt_reciprocal", blocks_ops.function: "erf",
+    blocks_ops.recurrent: "gru",
+}
 
 
 def _weighted(draw: Draw, table: dict) -> object:
-    return draw(st.sampled_from([fn for fn, weight in table.items() for _ in range(weight)]))
+    return draw(st.sampled_from([fn for fn, weight in table.items() for _ in range(weight)
+                                 if fn not in BLOCK_FEATURE or enabled(BLOCK_FEATURE[fn])]))
 
 
 def _input(draw: Draw, b: Builder) -> Value:
@@ -134,11 +161,18 @@ def random_models(draw: Draw) -> RandomModel:
     if enabled("output_alias") and chance(draw, 16):
         b.features.update({"multi_output", "output_alias"})
         b.output(b.op("Identity", [x.name], x.shape, layout=x.layout))
+    elif enabled("argmax") and seen and chance(draw, 10):
+        b.features.add("multi_output")
+        b.output(blocks_ops.argmax_output(draw, b, pick(draw, seen)))
     elif enabled("multi_output") and extra and chance(draw, 8):
         other = pick(draw, extra)
         if other.channels_last or other.name == flattened:
             b.features.add("transpose_output")
         b.features.add("multi_output")
         b.output(other)
+    # Drawn last, so the models before it stay as they were without it.
+    if enabled("embedding") and "multi_output" not in b.features and chance(draw, 12):
+        b.features.add("multi_output")
+        b.output(blocks_ops.embedding_output(draw, b))
     return RandomModel(b.model(), frozenset(b.features), b.layers, seed,
-                       [(v.name, v.shape) for v in b.inputs])
+                       [(v.name, v.shape) for v in b.inputs], dict(b.index_bounds))

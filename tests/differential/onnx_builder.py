@@ -8,12 +8,13 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-IR_VERSION = 10  # opset 21 needs IR 10; onnxruntime 1.18+ reads it
+IR_VERSION = 10  # at least (opset 21 needs IR 10; newer opsets the IR version onnx names)
 
 
 #: Ops whose int8 output takes a fixed (TFLite) or the input's quantization.
 NOT_CALIBRATED = {"Softmax", "LogSoftmax", "Sigmoid", "Tanh", "MaxPool", "GlobalMaxPool",
-                  "AveragePool", "GlobalAveragePool", "Pad"}
+                  "AveragePool", "GlobalAveragePool", "Pad", "ReduceMax", "ReduceMin", "Slice",
+                  "Split", "Gather", "Resize", "Tile", "Expand"}
 #: Ops that only move values: as calibrated as their input.
 KEEPS_VALUES = {"Reshape", "Flatten", "Squeeze", "Transpose", "Identity"}
 
@@ -30,6 +31,7 @@ class Value:
     layout: str = "cf"
     #: int8: quantized from its own calibrated range (not a fixed or inherited one)
     calibrated: bool = True
+    elem_type: int = TensorProto.FLOAT  # INT64 for an index (ArgMax) output
 
     @property
     def rank(self) -> int:
@@ -70,6 +72,8 @@ class Builder:
     #: that is its only reader, and stays (no C kernel) for anything else.
     pending_flatten: str | None = None
     values: dict[str, Value] = field(default_factory=dict)
+    #: index inputs -> n: their samples are in [-n, n) (an embedding table's rows)
+    index_bounds: dict[str, int] = field(default_factory=dict)
     views: dict[str, str] = field(default_factory=dict)  # value -> the value it only moves
 
     def root(self, name: str) -> str:
@@ -81,11 +85,13 @@ class Builder:
         self._count += 1
         return f"{base}{self._count}"
 
-    def input(self, shape: tuple[int, ...]) -> Value:
-        value = Value(f"input{len(self.inputs)}", tuple(shape))
+    def input(self, shape: tuple[int, ...], elem_type: int = TensorProto.FLOAT) -> Value:
+        value = Value(f"input{len(self.inputs)}", tuple(shape), elem_type=elem_type)
         self.values[value.name] = value
         self.inputs.append(value)
-        self.layers.append(f"input {list(shape)}")
+        kind = "" if elem_type == TensorProto.FLOAT else \
+            f" {TensorProto.DataType.Name(elem_type).lower()}"
+        self.layers.append(f"input{kind} {list(shape)}")
         return value
 
     def const(self, data: np.ndarray, base: str = "c") -> str:
@@ -127,6 +133,19 @@ class Builder:
         self.layers.append(f"{op_type}{' ' + describe if describe else ''} -> {list(shape)}")
         return out
 
+    def multi(self, op_type: str, inputs: list[str], shapes: list[tuple[int, ...]],
+              describe: str = "", layout: str = "cf", **attrs: object) -> list[Value]:
+        """A node with several outputs (Split, LSTM)."""
+        calibrated = op_type not in NOT_CALIBRATED
+        outs = [Value(self.fresh("t"), tuple(int(d) for d in shape), layout, calibrated)
+                for shape in shapes]
+        self.values.update((v.name, v) for v in outs)
+        self.nodes.append(helper.make_node(op_type, inputs, [v.name for v in outs],
+                                           name=self.node_name(op_type), **attrs))
+        self.layers.append(f"{op_type}{' ' + describe if describe else ''} -> "
+                           f"{[list(v.shape) for v in outs]}")
+        return outs
+
     def output(self, value: Value) -> None:
         self.outputs.append(value)
         self.layers.append(f"output {value.name} {list(value.shape)}")
@@ -134,12 +153,13 @@ class Builder:
     def model(self) -> onnx.ModelProto:
         graph = helper.make_graph(
             self.nodes, "random",
-            [helper.make_tensor_value_info(v.name, TensorProto.FLOAT, v.shape)
+            [helper.make_tensor_value_info(v.name, v.elem_type, v.shape)
              for v in self.inputs],
-            [helper.make_tensor_value_info(v.name, TensorProto.FLOAT, v.shape)
+            [helper.make_tensor_value_info(v.name, v.elem_type, v.shape)
              for v in self.outputs],
             self.initializers)
         model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", self.opset)],
                                   producer_name="effc-differential")
-        model.ir_version = IR_VERSION
+        model.ir_version = max(IR_VERSION, helper.find_min_ir_version_for(
+            [helper.make_opsetid("", self.opset)]))
         return model

@@ -171,6 +171,36 @@ def padding_only_windows(b: Builder) -> None:
     _nhwc_output(b, y)
 
 
+def channels_first_resize(b: Builder) -> None:
+    """A Resize of N C H W data (no Transpose to channels-last): the C kernels took
+    H, W of N H W C only and refused it."""
+    x = b.input((1, 3, 4, 5))
+    scales = b.const(np.array([1, 1, 2, 2], np.float32), "scales")
+    y = b.op("Resize", [x.name, "", scales], (1, 3, 8, 10), "nearest", mode="nearest")
+    scales = b.const(np.array([1, 1, 0.5, 0.5], np.float32), "scales")
+    b.output(b.op("Resize", [y.name, "", scales], (1, 3, 4, 5), "linear", mode="linear"))
+
+
+def difference_of_nearly_equal_values(b: Builder) -> None:
+    """(100 + small) - 100: the int8 SUB's output multiplier came out above 1
+    (ValueError); calibration now widens such an output's range."""
+    x = b.input((1, 4))
+    w = b.const((np.linspace(-1, 1, 12, dtype=np.float32) * 2e-5).reshape(4, 3), "w")
+    y = b.op("MatMul", [x.name, w], (1, 3))
+    y = b.op("Add", [y.name, b.const(np.full(3, 100.0, np.float32), "bias")], (1, 3), "bias")
+    b.output(b.op("Sub", [y.name, b.const(np.array(100.0, np.float32), "k")], (1, 3)))
+
+
+def strided_depthwise_in_place(b: Builder) -> None:
+    """A depthwise conv of stride 2 on a 1-row plane (SAME_LOWER keeps the plane): the
+    memory plan ran it in place, which the int8 kernel refuses for a stride above 1."""
+    x = _conv(b, _nhwc_input(b, 1, 1, 1), 3, kernel_shape=[1, 1])
+    w = b.weight((3, 1, 1, 1), 1)
+    y = b.op("Conv", [x.name, w], (1, 3, 1, 1), "", "cl", kernel_shape=[1, 1], strides=[2, 1],
+             auto_pad="SAME_LOWER", group=3)
+    _nhwc_output(b, b.op("Relu", [y.name], (1, 3, 1, 1), "", "cl"))
+
+
 BASE = frozenset({"input_image", "input_nhwc", "conv2d", "output_nhwc"})
 CASES = [
     Regression("auto_pad_read_as_bytes",
@@ -222,8 +252,21 @@ CASES = [
                saturated_bias,
                frozenset({"input_vector", "matmul", "matmul_bias_add",
                           "bias_saturates_int32"})),
+    Regression("resize_of_channels_first_data",
+               "the C backend refused a Resize of N C H W data (it took N H W C only)",
+               channels_first_resize,
+               frozenset({"input_image", "input_nchw", "resize_nearest", "resize_linear"}),
+               opset=19),
+    Regression("difference_of_nearly_equal_values",
+               "an int8 Sub whose output range is below 2^-19 of its inputs' crashed "
+               "(multiplier above 1)", difference_of_nearly_equal_values,
+               frozenset({"input_vector", "matmul", "matmul_bias_add", "sub_const"})),
     Regression("global_average_pool_unused_variable",
                "every GlobalAveragePool model failed the -Werror host build",
                global_average_pool,
                frozenset({"input_image", "input_nhwc", "global_avgpool", "flatten"})),
+    Regression("strided_depthwise_in_place",
+               "an int8 depthwise conv of stride 2 that keeps its plane was planned in place "
+               "(the kernel returned EFFC_ERR_ARG)", strided_depthwise_in_place,
+               BASE | {"conv_depthwise", "conv_stride", "auto_pad_same_lower", "relu"}),
 ]

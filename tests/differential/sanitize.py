@@ -27,7 +27,7 @@ WORKER = r"""
 import json, sys
 import cffi
 import numpy as np
-CTYPE = {"int8": "int8_t", "float32": "float"}
+CTYPE = {"int8": "int8_t", "float32": "float", "int64": "int64_t", "int32": "int32_t"}
 for line in sys.stdin:
     job = json.loads(line)
     ins, outs = job["inputs"], job["outputs"]

@@ -117,6 +117,11 @@ def dense(draw: Draw, b: Builder, x: Value, out: int | None = None) -> Value:
     if x.rank == 2 and draw(st.booleans()):
         b.features.add("gemm")
         attrs: dict[str, object] = {}
+        a = x.name
+        if chance(draw, 4):  # A given transposed: [F, N]
+            a = b.op("Transpose", [x.name], (f, x.shape[0]), "for transA", perm=[1, 0]).name
+            attrs["transA"] = 1
+            b.features.add("gemm_transA")
         if draw(st.booleans()):
             attrs["transB"] = 1
             w = w.T
@@ -124,12 +129,15 @@ def dense(draw: Draw, b: Builder, x: Value, out: int | None = None) -> Value:
         if chance(draw, 3):
             attrs.update(alpha=0.5, beta=2.0)
             b.features.add("gemm_alpha_beta")
-        inputs = [x.name, b.const(w.astype(np.float32), "w")]
-        shape = pick(draw, [None, (k,), (1, k)])
+        inputs = [a, b.const(w.astype(np.float32), "w")]
+        shape = pick(draw, [None, (k,), (1, k), (x.shape[0], k), (x.shape[0], 1)])
         if shape is None:
             b.features.add("dense_no_bias")
         else:
-            inputs.append(b.const(bias.reshape(shape), "bias"))
+            if len(shape) == 2 and shape != (1, k):
+                b.features.add("gemm_bias_2d")  # a bias per row, or one column
+                bias = b.rng.standard_normal(shape) * 0.3
+            inputs.append(b.const(np.asarray(bias, np.float32).reshape(shape), "bias"))
         return b.op("Gemm", inputs, (x.shape[0], k), " ".join(f"{a}={v}" for a, v in
                                                               attrs.items()), **attrs)
     b.features.add("matmul")
@@ -190,9 +198,16 @@ def to_channels_last(b: Builder, x: Value) -> Value:
 
 def conv_head(draw: Draw, b: Builder, x: Value) -> Value:
     """The end of a conv stage: to a vector, or an output of any layout or shape."""
-    kind = pick(draw, ("vector", "vector", "nchw", "nhwc", "pointwise", "reshape", "flatten"))
+    kind = pick(draw, ("vector", "vector", "nchw", "nhwc", "pointwise", "reshape", "flatten",
+                       *(k for k in ("reduce", "recurrent") if enabled(f"{k}_head"))))
     if kind == "vector":
         return to_vector(draw, b, x)
+    if kind in ("reduce", "recurrent"):
+        from tests.differential import blocks_ops
+
+        if kind == "reduce":
+            return dense(draw, b, blocks_ops.reduce_head(draw, b, x))
+        return dense(draw, b, blocks_ops.recurrent_head(draw, b, x))
     if kind == "nchw":
         if x.channels_last:
             b.features.add("transpose_output")

@@ -25,8 +25,8 @@ TARGETS = ("ref_int8", "host_float", "host_int8", "qemu_int8", "hls_int8")
 ALL = frozenset(TARGETS)
 NONE: frozenset[str] = frozenset()
 INT8_REF_ONLY = frozenset({"ref_int8"})
-NO_FLOAT_C = ALL - {"host_float"}
 NO_INT8 = frozenset({"host_float"})
+NO_HLS = ALL - {"hls_int8"}  # the HLS target has no template for the op
 
 SUPPORT: dict[str, frozenset[str]] = {
     # inputs and layout
@@ -53,11 +53,16 @@ SUPPORT: dict[str, frozenset[str]] = {
     "global_avgpool": ALL, "global_maxpool": ALL,
     # dense
     "gemm": ALL, "gemm_transB": ALL, "gemm_alpha_beta": ALL, "matmul": ALL,
+    "gemm_transA": ALL, "gemm_bias_2d": ALL, "matmul_two_values": NO_HLS,
+    "matmul_batched": ALL,  # a 2-D constant matrix over leading axes: a dense layer
+    "matmul_weight_stack": NO_HLS,  # a matrix per channel: an int8 batched MatMul
     "matmul_bias_add": ALL, "dense_no_bias": ALL, "pointwise_matmul": ALL,
-    # activations (int8: a lookup table each, PRelu a TFLM kernel; float C: a kernel each)
+    # activations and functions (int8: a lookup table each, PRelu a TFLM kernel)
     "relu": ALL, "clip": ALL, "leakyrelu": ALL, "sigmoid": ALL, "tanh": ALL, "selu": ALL,
     "hardsigmoid": ALL, "hardswish": ALL,
     "elu": ALL, "softplus": ALL, "softsign": ALL, "neg": ALL, "abs": ALL, "exp": ALL,
+    "erf": ALL, "gelu": ALL, "mish": ALL, "celu": ALL, "thresholdedrelu": ALL, "swish": ALL,
+    "sqrt_reciprocal": ALL, "pow": NO_HLS,
     "prelu": ALL,
     "batchnorm": ALL,
     # elementwise
@@ -75,6 +80,23 @@ SUPPORT: dict[str, frozenset[str]] = {
     "softmax": ALL,
     "softmax_not_innermost": ALL,  # transposed to the last axis and back
     "logsoftmax": NONE,  # no int8 form, no C kernel
+    # reductions, selection, resize, transposed convolution, min/max
+    # (none of them has an HLS template)
+    "reduce_mean": NO_HLS, "reduce_max": NO_HLS, "reduce_min": NO_HLS, "reduce_sum": NO_HLS,
+    "reduce_head": NO_HLS,  # GAP exported as ReduceMean (keepdims 0) into a dense layer
+    "argmax": NO_HLS,  # an int64 index output
+    "slice": NO_HLS, "slice_negative_step": NO_HLS, "split": NO_HLS, "gather": NO_HLS,
+    "embedding": NO_HLS,  # Gather of a constant table by an int64 input
+    "tile": NO_HLS, "expand": NO_HLS, "min_max": NO_HLS, "min_max_nary": NO_HLS,
+    "resize_nearest": NO_HLS, "resize_linear": NO_HLS,
+    "resize_linear_no_int8": NO_INT8,  # scales TFLite's integer form cannot derive
+    "resize_cubic": NO_INT8,
+    "conv_transpose": NO_HLS, "conv_transpose_grouped": NO_HLS,
+    "conv_transpose_output_padding": NO_HLS, "conv_transpose_auto_pad": NO_HLS,
+    # recurrent layers (int8 LSTM as TFLite Micro, int8 GRU effc's scheme; no HLS template)
+    "lstm": NO_HLS, "gru": NO_HLS, "rnn": NO_INT8, "recurrent_reverse": NO_HLS,
+    "recurrent_bidirectional": NO_HLS, "recurrent_initial_state": NO_HLS,
+    "gru_linear_before_reset": NO_HLS, "recurrent_head": NO_HLS,
     # outputs
     "flatten": ALL, "reshape_flat": ALL, "squeeze": ALL, "output_nhwc": ALL,
     "output_any_shape": ALL, "output_leading_dim": ALL,
@@ -85,10 +107,34 @@ SUPPORT: dict[str, frozenset[str]] = {
     "names_empty": ALL, "names_adversarial": ALL,
 }
 
+_NO_TEMPLATE = r"\(({})\) has no HLS template"
+_IN_FLOAT = r"\(({})\) computes in float; the HLS target runs int8 models only"
+
 #: What a refusal caused by a feature says (a regex on the one-line error), so a model
 #: refused for another reason (a crash hidden behind an expected refusal) fails.
 REFUSALS: dict[str, str] = {
+    "resize_linear_no_int8": r"\(Resize, linear\)", "resize_cubic": r"\(Resize, cubic\)",
+    "rnn": r"\(RNN\) has no int8 form",
     "logsoftmax": r"\(LogSoftmax\) has no",
+    # the HLS target: no template for the op, or an int64 value in the int8 core
+    "matmul_two_values": _NO_TEMPLATE.format("MatMul"),
+    "matmul_weight_stack": _NO_TEMPLATE.format("MatMul"), "pow": _NO_TEMPLATE.format("Pow"),
+    **{f"reduce_{op.lower()}": _NO_TEMPLATE.format(f"Reduce{op}")
+       for op in ("Mean", "Max", "Min", "Sum")},
+    "reduce_head": _NO_TEMPLATE.format("ReduceMean"),
+    "argmax": _IN_FLOAT.format("Arg(Max|Min)"),
+    "slice": _NO_TEMPLATE.format("Slice"), "slice_negative_step": _NO_TEMPLATE.format("Slice"),
+    "split": _NO_TEMPLATE.format("Split"), "gather": _NO_TEMPLATE.format("Gather"),
+    "embedding": _IN_FLOAT.format("Gather"),
+    "tile": _NO_TEMPLATE.format("Tile"), "expand": _NO_TEMPLATE.format("Expand"),
+    "min_max": _NO_TEMPLATE.format("Min|Max"), "min_max_nary": _NO_TEMPLATE.format("Min|Max"),
+    "resize_nearest": _NO_TEMPLATE.format("Resize"), "resize_linear": _NO_TEMPLATE.format("Resize"),
+    **{f: _NO_TEMPLATE.format("ConvTranspose") for f in (
+        "conv_transpose", "conv_transpose_grouped", "conv_transpose_output_padding",
+        "conv_transpose_auto_pad")},
+    **{f: _NO_TEMPLATE.format("LSTM|GRU|RNN") for f in (
+        "lstm", "gru", "recurrent_reverse", "recurrent_bidirectional", "recurrent_initial_state",
+        "gru_linear_before_reset", "recurrent_head")},
 }
 
 #: Features with a known wrong result (feature -> regression case): not drawn.

@@ -20,7 +20,8 @@ import jinja2
 import numpy as np
 
 from effc.codegen import CoreSplit, Port, split_core
-from effc.codegen.c.kernels import Call, node_call
+from effc.codegen.c.dispatch import node_call
+from effc.codegen.c.kernels import Call
 from effc.codegen.c.layouts import CTarget, channel_records, choose_layouts, wide_filter
 from effc.codegen.c.residual import fuse_residual_adds
 from effc.codegen.c.scratch import scratch_bytes
@@ -103,14 +104,17 @@ def _pointers(graph: Graph, index: int, node: Node, call: Call, plan: MemoryPlan
             return f"({qual}{ctype} *){port.param}"
         return f"({qual}{ctype} *)(arena + {plan.offsets[root]})"
 
-    p: dict[str, Any] = {"output": ptr(call.outputs[0], False)}
+    p: dict[str, Any] = {"output": ptr(call.outputs[0], False),
+                         "outputs": [ptr(n, False) for n in call.outputs]}
     if call.macro in PREPARED:
         return p | _prepared(graph, index, call, arrays, ptr)
     if call.macro == "conv_add_s8":  # residual.py: the conv's pointers and the shortcut
         return p | _prepared(graph, index, call, arrays, ptr) | {
             "shortcut": ptr(call.inputs[1], True)}
-    # Binary ops keep operand order, constants included.
-    operands = node.inputs[:2] if call.macro.startswith("binary") else call.inputs
+    if call.macro.startswith(("lstm", "gru", "rnn")):  # every input in the node's order
+        p["args"] = [ptr(n, True) if n else "0" for n in node.inputs]
+    # Two-operand ops keep operand order, constants included.
+    operands = node.inputs[:2] if call.macro.startswith(ORDERED) else call.inputs
     if operands:
         p["input"] = ptr(operands[0], True)
     if len(operands) > 1:
@@ -133,7 +137,13 @@ def _pointers(graph: Graph, index: int, node: Node, call: Call, plan: MemoryPlan
         p["table"] = arrays.add(("lut", index), np.asarray(f["table"], np.int8), "int8_t")
     if call.macro == "unary_f32":
         p["function"] = UNARY_F32[f["kind"]]
+    p["tables"] = {key: arrays.add((f"table_{key}", index), values, ctype)
+                   for key, (values, ctype) in call.tables.items()}
     return p
+
+
+#: Kernels whose operands are passed in the node's order, constants included.
+ORDERED = ("binary", "matmul", "select_binary")
 
 
 PREPARED = ("conv_s8", "grouped_conv_s8", "dw_conv_s8", "dense_s8")
@@ -299,6 +309,11 @@ def generate_c(graph: Graph, name: str, target: CTarget | None = None,
     from effc.summary import summarize
 
     summary = summarize(graph)
+    # The values the core computes on: int8 when any port is int8 (index ports, such as
+    # an embedding's token ids or ArgMax's result, say nothing about it).
+    port_dtypes = [graph.tensors[p.core].dtype for p in split.inputs + split.outputs]
+    core_dtype = "int8" if "int8" in port_dtypes else next(
+        (d for d in port_dtypes if d == "float32"), port_dtypes[0])
     context = {
         "name": name, "NAME": name.upper(), "version": __version__,
         "source": comment_text(graph.name),
@@ -309,7 +324,7 @@ def generate_c(graph: Graph, name: str, target: CTarget | None = None,
         "params": [p.param for p in split.inputs + split.outputs],
         "core_inputs": core_ports[:len(split.inputs)],
         "core_outputs": core_ports[len(split.inputs):],
-        "value_type": CTYPES[graph.tensors[split.inputs[0].core].dtype],
+        "value_type": CTYPES[core_dtype],
         "float_wrapper": wrapper, "layers": layers, "arrays": arrays.items,
         "uses_scratch": any(layer["scratch_size"] for layer in layers),
     }
@@ -329,7 +344,7 @@ def generate_c(graph: Graph, name: str, target: CTarget | None = None,
               "entry": f"{name}_run", "float_entry": f"{name}_run_float" if wrapper else None,
               "arena": arena_mode, "context": ctx_type,
               "init": f"{name}_init" if ctx_type else None,
-              "core_dtype": tin.dtype, "input_size": tin.size, "output_size": tout.size,
+              "core_dtype": core_dtype, "input_size": tin.size, "output_size": tout.size,
               "inputs": inputs, "outputs": outputs,
               "input_bytes": _packed_bytes(inputs), "output_bytes": _packed_bytes(outputs),
               "layers": [{"index": layer["index"], "op": layer["op"], "node": node.name,

@@ -16,7 +16,6 @@ import numpy as np
 from effc.codegen import broadcast
 from effc.errors import EffcError
 from effc.ir import Graph, Node
-from effc.ops.activation import FUNCTIONS as ACTIVATIONS
 
 
 @dataclass
@@ -32,6 +31,8 @@ class Call:
     weights: list[str] = field(default_factory=list)  # constant tensors referenced
     scratch: int = 0
     inplace: bool = False
+    # constant tables the call computes (index maps, tap weights): name -> (values, C type)
+    tables: dict[str, tuple[np.ndarray, str]] = field(default_factory=dict)
 
 
 def dims4(shape: tuple[int, ...]) -> list[int]:
@@ -102,7 +103,8 @@ def conv_call(graph: Graph, node: Node, int8: bool) -> Call:
     # In place (TinyEngine): the int8 kernels copy what they still need into scratch.
     same_plane = dims4(xs)[:3] == dims4(ys)[:3]
     if depthwise:
-        inplace = int8 and fields["depth_multiplier"] == 1 and same_plane
+        # as effc_dw_conv_s8_can_run_in_place: a band's rows are read one stride apart
+        inplace = int8 and fields["depth_multiplier"] == 1 and g["stride_h"] == 1 and same_plane
     else:
         inplace = (int8 and group == 1 and g["kh"] == g["kw"] == 1 and g["stride_h"] == g["stride_w"] == 1
                    and g["pad_top"] == g["pad_left"] == 0 and same_plane and ys[-1] <= xs[-1])
@@ -210,33 +212,6 @@ def binary_call(graph: Graph, node: Node, int8: bool) -> Call:
                 [n for n in (a, b) if n not in weights], [y], weights, inplace=same)
 
 
-def unary_call(graph: Graph, node: Node, int8: bool) -> Call:
-    x, y = node.inputs[0], node.outputs[0]
-    count = graph.tensors[y].size
-    if int8:
-        return Call("lut_s8", node.name, node.op_type, {"count": count,
-                    "table": node.attrs["lut"]}, [x], [y], inplace=True)
-    if node.op_type not in FLOAT_UNARY:
-        raise EffcError(f"node '{node.name}' ({node.op_type}) has no float C kernel; quantize "
-                        "the model (int8 runs it as a lookup table)")
-    a = node.attrs
-    fields: dict[str, Any] = {"count": count, "kind": node.op_type}
-    if node.op_type == "Clip":
-        fields["args"] = [_flt(a.get("min"), -FLT_MAX), _flt(a.get("max"), FLT_MAX)]
-    elif node.op_type == "LeakyRelu":
-        fields["args"] = [a.get("alpha", 0.01)]
-    elif node.op_type == "HardSigmoid":
-        fields["args"] = [a.get("alpha", 0.2), a.get("beta", 0.5)]
-    elif node.op_type == "Selu":
-        fields["args"] = [a.get("alpha", 1.67326319217681884765625),
-                          a.get("gamma", 1.05070102214813232421875)]
-    elif node.op_type == "Elu":
-        fields["args"] = [a.get("alpha", 1.0)]
-    else:
-        fields["args"] = []
-    return Call("unary_f32", node.name, node.op_type, fields, [x], [y], inplace=True)
-
-
 FLOAT_UNARY = ("Relu", "Clip", "LeakyRelu", "Sigmoid", "Tanh", "Selu", "HardSigmoid",
                "HardSwish", "Elu", "Softplus", "Softsign", "Neg", "Abs", "Exp")
 
@@ -331,20 +306,8 @@ CALLS = {
     "GlobalMaxPool": pool_call,
     "Add": binary_call, "Sub": binary_call, "Mul": binary_call, "Div": binary_call,
     "PRelu": binary_call,
-    **{op: unary_call for op in ACTIVATIONS},
     "Softmax": softmax_call, "Requantize": requantize_call,
     "QuantizeLinear": quantize_call, "DequantizeLinear": quantize_call,
     "Concat": concat_call, "Reshape": reshape_call, "Transpose": transpose_call,
     "Pad": pad_call,
 }
-
-
-def node_call(graph: Graph, node: Node) -> Call:
-    make = CALLS.get(node.op_type)
-    if make is None:
-        raise EffcError(f"node '{node.name}' ({node.op_type}) has no C kernel yet; the C "
-                        f"backend supports {', '.join(sorted(CALLS))}")
-    x = next((graph.tensors[i] for i in node.inputs if i and not graph.tensors[i].is_constant),
-             None)
-    int8 = x is not None and x.dtype == "int8" and node.op_type != "DequantizeLinear"
-    return make(graph, node, int8)

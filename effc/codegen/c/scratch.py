@@ -9,8 +9,32 @@ from __future__ import annotations
 from effc.codegen.c.kernels import Call
 from effc.toolchain.host import runtime_library
 
+RECURRENT_GATES = {"lstm_f32": 4, "gru_f32": 3, "rnn_f32": 1}
+
+
+def _more_scratch(call: Call) -> int:
+    """The kernels of kernels_ops.py that need scratch."""
+    ffi, lib = runtime_library()
+    f = call.fields
+    if call.macro == "reduce_s8":
+        shape = ffi.new("effc_reduce_shape *", [f["rank"], f["dims"], f["out_strides"],
+                                                f["out_count"], f["reduce_count"]])
+        return int(lib.effc_reduce_s8_scratch_size(shape, getattr(lib, f["kind"])))
+    if call.macro == "tconv_s8":
+        filter_dims = ffi.new("effc_dims *", f["filter_dims"])
+        out_dims = ffi.new("effc_dims *", f["output_dims"])
+        return int(lib.effc_transpose_conv_s8_scratch_size(filter_dims, out_dims))
+    dims = ffi.new("effc_rnn_dims *", f["dims"])
+    if call.macro == "lstm_s8":
+        return int(lib.effc_lstm_s8_scratch_size(dims))
+    if call.macro == "gru_s8":
+        return int(lib.effc_gru_s8_scratch_size(dims))
+    return int(lib.effc_rnn_f32_scratch_size(dims, RECURRENT_GATES[call.macro]))
+
 
 def scratch_bytes(call: Call) -> int:
+    if call.macro in ("reduce_s8", "tconv_s8", "lstm_s8", "gru_s8", *RECURRENT_GATES):
+        return _more_scratch(call)
     if call.macro not in ("conv_s8", "grouped_conv_s8", "dw_conv_s8", "dense_s8",
                           "winograd_s8", "winograd_f32"):
         return 0

@@ -20,9 +20,9 @@ import numpy as np
 
 from effc.boards import Board, McuBoard
 from effc.codegen import Target, register_target
+from effc.codegen.c.dispatch import all_calls
 from effc.codegen.c.emit import ARENA_MODES, generate_c
 from effc.codegen.c.export import EXPORTS, export_files
-from effc.codegen.c.kernels import CALLS
 from effc.codegen.c.layouts import CTarget
 from effc.errors import EffcError
 from effc.ir import Graph
@@ -69,7 +69,8 @@ GLUE_INIT = """    if (ctx.arena == 0 && {name}_init(&ctx, arena, sizeof arena) 
     }}
 """
 
-CTYPE = {"int8": "int8_t", "float32": "float"}
+CTYPE = {"int8": "int8_t", "float32": "float", "int64": "int64_t",  # int64/int32: index
+         "int32": "int32_t"}  # ports (ArgMax results, embedding token ids)
 
 
 def harness_glue(c: dict[str, Any], arena_bytes: int) -> dict[str, bytes]:
@@ -236,4 +237,4 @@ def fit_c(board: Board, options: Any
 
 register_target(Target("c", "mcu", "a C99 library and Cortex-M firmware", emit_c, fit_c,
                        options=("optimize", "arena", "export"), check=check_c,
-                       ops=frozenset(CALLS)))
+                       ops=frozenset(all_calls())))

@@ -107,7 +107,11 @@ def _zp(graph: Graph, name: str) -> int:
     return int(q.zero_point) if q is not None else 0
 
 
-def _params(node: Node, graph: Graph, cout: int) -> list[tuple[int, int, int]]:
+def _params(node: Node, graph: Graph, cout: int, zp_terms: np.ndarray
+            ) -> list[tuple[int, int, int]]:
+    """(bias, multiplier, shift) a channel. The lanes multiply the raw int8 input, so the
+    input zero point's share, ``zp * sum(weights)``, comes off the bias (``zp_terms``);
+    exact modulo 2^32 like the int32 accumulator (padding taps read the zero point)."""
     a = node.attrs
     mult = np.broadcast_to(np.asarray(a["multiplier"], np.int64).reshape(-1), (cout,))
     shift = np.broadcast_to(np.asarray(a["shift"], np.int64).reshape(-1), (cout,))
@@ -117,6 +121,11 @@ def _params(node: Node, graph: Graph, cout: int) -> list[tuple[int, int, int]]:
         raise EffcError(f"layer '{node.name}' ({node.op_type}) needs a requantization shift "
                         f"of {int(shift.min())}..{int(shift.max())}, beyond the accelerator's "
                         "-31..31; check the model's scales or compile with --target c")
+    if mult.min(initial=0) < 0 or mult.max(initial=0) >= 1 << 31:
+        raise EffcError(f"layer '{node.name}' ({node.op_type}) has a requantization "
+                        "multiplier outside 0..2^31-1, which the accelerator's requantizer "
+                        "does not take; check the model's scales or compile with --target c")
+    b = b - zp_terms
     return [(int(b[c]), int(mult[c]), int(shift[c])) for c in range(cout)]
 
 
@@ -140,7 +149,15 @@ def _conv_layers(node: Node, graph: Graph, hw: HwConfig
             w = w[:, None]
         group = int(node.attrs.get("group", 1))
     cin_total, cout_total = geo["c"], w.shape[0]
-    params = _params(node, graph, cout_total)
+    wsum = w.reshape(cout_total, -1).astype(np.int64).sum(axis=1)
+    # |sum of x * w| <= 128 * sum |w| (x, w int8): it must fit the accumulators
+    worst = 128 * int(np.abs(w.reshape(cout_total, -1).astype(np.int64)).sum(axis=1).max())
+    if worst >= 1 << (hw.acc_bits - 1):
+        raise EffcError(f"layer '{node.name}' ({node.op_type}) can sum up to {worst:,} "
+                        f"in a channel, beyond the accelerator's {hw.acc_bits}-bit "
+                        "accumulators on this board; use a board with a larger FPGA or "
+                        "--target c")
+    params = _params(node, graph, cout_total, _zp(graph, node.inputs[0]) * wsum)
     common = {k: geo[k] for k in ("h", "w", "oh", "ow", "kh", "kw", "sh", "sw", "dh", "dw",
                                   "pad_t", "pad_l")}
     common |= {"in_zp": _zp(graph, node.inputs[0]), "out_zp": _zp(graph, node.outputs[0]),
@@ -216,6 +233,10 @@ def _pool_layer(node: Node, graph: Graph, hw: HwConfig) -> Layer:
                             "only; compile with --target c")
     c = geo["c"]
     k = geo["kh"] * geo["kw"]
+    if op == OP_AVG and 128 * k > 1 << (hw.acc_bits - 1):
+        raise EffcError(f"layer '{node.name}' (AveragePool) sums {k:,} values, beyond the "
+                        f"accelerator's {hw.acc_bits}-bit accumulators on this board; use "
+                        "--target c")
     ng = -(-c // P)
     f = {kk: geo[kk] for kk in ("h", "w", "oh", "ow", "kh", "kw", "sh", "sw", "dh", "dw",
                                 "pad_t", "pad_l")}
@@ -227,7 +248,9 @@ def _pool_layer(node: Node, graph: Graph, hw: HwConfig) -> Layer:
           "amin": int(node.attrs.get("activation_min", -128)),
           "amax": int(node.attrs.get("activation_max", 127)), "wstride": 0,
           "period": period(op, k, P), "c_off": 0}
-    lay = Layer(op, node.name, "maxpool" if op == OP_MAX else "avgpool", f, [], None, 0)
+    # the lanes multiply each byte by 1: one weight word of ones a tap, for every group
+    lay = Layer(op, node.name, "maxpool" if op == OP_MAX else "avgpool", f, [],
+                np.ones((k, P), np.int8), 0)
     lay.fields["limit"] = overlap_limit(geo, c, 0, c)
     return lay
 
@@ -243,13 +266,14 @@ def _window_counts(geo: dict[str, int]) -> np.ndarray:
 
 
 def _requantize_layer(node: Node, graph: Graph, hw: HwConfig) -> Layer:
-    """Requantize as a 1x1 depthwise conv with weight 1 and bias 0."""
+    """Requantize as a 1x1 depthwise conv with weight 1 and bias -zp (see ``_params``)."""
     P = hw.lanes
     x = graph.tensors[node.inputs[0]]
     c = x.shape[-1]
     pixels = x.size // c
     ng = -(-c // P)
-    params = [(0, int(node.attrs["multiplier"]), int(node.attrs["shift"]))] * c
+    params = [(-_zp(graph, node.inputs[0]), int(node.attrs["multiplier"]),
+               int(node.attrs["shift"]))] * c
     wt = np.ones((ng, 1, P), np.int8)
     f = {"h": 1, "w": pixels, "oh": 1, "ow": pixels, "kh": 1, "kw": 1, "sh": 1, "sw": 1,
          "dh": 1, "dw": 1, "pad_t": 0, "pad_l": 0, "row_step": 0, "col_step": c,
@@ -279,6 +303,10 @@ def _add_layer(node: Node, graph: Graph, hw: HwConfig) -> Layer:
          "mo": p["output_multiplier"], "so": -p["output_shift"],
          "amin": int(node.attrs.get("activation_min", -128)),
          "amax": int(node.attrs.get("activation_max", 127)), "limit": 0}
+    if not all(0 <= f[k] < 1 << 31 for k in ("m1", "m2", "mo")):
+        raise EffcError(f"layer '{node.name}' (Add) has a multiplier outside 0..2^31-1, "
+                        "which the accelerator's requantizer does not take; compile with "
+                        "--target c")
     for key in ("s1", "s2", "so"):
         if not 0 <= f[key] <= 31:
             raise EffcError(f"layer '{node.name}' (Add) needs a shift of {f[key]}, beyond the "
@@ -335,6 +363,7 @@ def plan_model(graph: Graph, hw: HwConfig) -> Program:
             else:
                 f["win0"] = (offsets[root(node.inputs[0])] + f["win0_rel"]) & 0xFFFFFFFF
                 f["out0"] = out + f["out_rel"]
+            _check_counters(lay, node, hw)
             layers.append(lay)
         graph_layers.append({"index": index, "node": node.name, "op": node.op_type,
                              "descriptors": len(lays), "macs": sum(x.macs for x in lays)})
@@ -342,6 +371,25 @@ def plan_model(graph: Graph, hw: HwConfig) -> Program:
                    [n.name for n in head], [n.name for n in tail], [], graph_layers)
     prog.weight_words = _weight_image(prog, hw)
     return prog
+
+
+COUNTED = ("h", "w", "oh", "ow", "cin", "ngroups", "k", "period", "goff", "cout", "cs_out",
+           "wstride")
+
+
+def _check_counters(lay: Layer, node: Node, hw: HwConfig) -> None:
+    """Sizes, counts and window coordinates must fit the accelerator's counters."""
+    f = lay.fields
+    limit = (1 << hw.count_bits) - 1
+    values = {k: f[k] for k in COUNTED if k in f}
+    if "kh" in f:
+        values["window row"] = (f["oh"] - 1) * f["sh"] + (f["kh"] - 1) * f["dh"]
+        values["window column"] = (f["ow"] - 1) * f["sw"] + (f["kw"] - 1) * f["dw"]
+    big = [(k, v) for k, v in values.items() if v > limit]
+    if big:
+        raise EffcError(f"layer '{node.name}' ({node.op_type}) needs a {big[0][0]} of "
+                        f"{big[0][1]:,}, beyond the accelerator's {hw.count_bits}-bit counters "
+                        f"(at most {limit:,}) on this board; use a smaller layer or --target c")
 
 
 def _weight_image(prog: Program, hw: HwConfig) -> list[int]:

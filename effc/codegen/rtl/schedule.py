@@ -21,6 +21,7 @@ OP_END, OP_CONV, OP_DW, OP_MAX, OP_AVG, OP_ADD = 0, 1, 2, 3, 4, 5
 OP_NAMES = {OP_CONV: "conv", OP_DW: "depthwise", OP_MAX: "maxpool", OP_AVG: "avgpool",
             OP_ADD: "add"}
 DIV_CYCLES = 26  # the average pool's divider: cycles a lane
+ADD_CYCLES = 9  # Add: cycles an element
 FIELDS = 16  # 32-bit descriptor fields
 
 
@@ -33,6 +34,8 @@ class HwConfig:
     act_bytes: int  # activation arena (banks x depth)
     weight_words: int  # weight memory words (P bytes each)
     param_depth: int = 256  # parameter RAM entries: output channels a descriptor
+    acc_bits: int = 32  # accumulator bits (ACCW)
+    count_bits: int = 16  # loop counters and size fields (CW)
 
     @property
     def lp(self) -> int:
@@ -91,9 +94,10 @@ class Layer:
 
 
 def period(op: int, k: int, lanes: int) -> int:
-    """Cycles a channel group of a pixel takes: its taps, or the drain if longer."""
-    drain = lanes * DIV_CYCLES + 1 if op == OP_AVG else lanes + 1
-    return max(k, drain)
+    """Cycles a channel group of a pixel takes. The lanes hold their sums until the drain
+    (``step`` cycles a lane) has read the last one, and a drain ends before the next."""
+    step = DIV_CYCLES if op == OP_AVG else 1
+    return max(k + (lanes - 1) * step, lanes * step + 1)
 
 
 def predicted_cycles(layer: Layer, hw: HwConfig) -> int:
@@ -101,8 +105,8 @@ def predicted_cycles(layer: Layer, hw: HwConfig) -> int:
     f = layer.fields
     fetch = hw.desc_words + 2
     if layer.op == OP_ADD:
-        chunks = f["ngroups"]
-        return fetch + chunks * (3 * hw.lanes + 11) + 12
+        elements = (f["ngroups"] - 1) * hw.lanes + f["last_lanes"]
+        return fetch + elements * ADD_CYCLES + 12
     pixels = f["oh"] * f["ow"]
     run = pixels * f["ngroups"] * f["period"]
     params = 2 * f.get("cout", 0) if layer.op in (OP_CONV, OP_DW) else 0

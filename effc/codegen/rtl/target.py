@@ -33,15 +33,17 @@ def hw_config(board: Board) -> tuple[HwConfig, dict[str, int]]:
     """The accelerator for ``board``: (sizes the compiler checks, Verilog parameters)."""
     assert isinstance(board, FpgaBoard)
     if board.family.startswith("ice40"):
-        # requantizer: 4 SB_MAC16; 4 lanes on the rest, 4 in LUTs. Activations: 8 banks of
+        # requantizer: 4 SB_MAC16; 8 lanes on the other 4 (dual 8x8); 24-bit accumulators
+        # (the compiler bounds every channel's sum), 12-bit counters. Activations: 8 banks of
         # 3 EBR (1,536 B each); parameter RAM 5 EBR; weights and program in the 4 SPRAM.
         if board.dsp < 8 or board.ebr < 29 or board.spram < 4:
             raise EffcError(f"board '{board.name}' has {board.dsp} DSP, {board.ebr} EBR and "
                             f"{board.spram} SPRAM; the iCE40 accelerator needs 8, 29 and 4")
         bank = 1536
         params = {"P": LANES, "LP": 3, "AW": 14, "WAW": 14, "PAW": 8, "BANK_DEPTH": bank,
-                  "DSP_LANES": 4}
-        return HwConfig(LANES, 4, LANES * bank, 1 << 14), params
+                  "ACCW": 24, "CW": 12}
+        return HwConfig(LANES, LANES, LANES * bank, 1 << 14, acc_bits=24,
+                        count_bits=12), params
     # AMD parts: every lane on a DSP; a 64 KiB arena (16 BRAM36), the parameter RAM (2),
     # and the weight words the other BRAM36 hold (512 words of 8 B each), a few spare
     words = min(1 << 16, max(0, board.bram36 - 24) * 512) // 1024 * 1024
@@ -49,7 +51,7 @@ def hw_config(board: Board) -> tuple[HwConfig, dict[str, int]]:
         raise EffcError(f"board '{board.name}' has {board.bram36} BRAM36; the accelerator "
                         "needs at least 32 for its memories")
     params = {"P": LANES, "LP": 3, "AW": 16, "WAW": 16, "PAW": 8, "BANK_DEPTH": 8192,
-              "DSP_LANES": LANES, "WDEPTH": words}
+              "WDEPTH": words}
     return HwConfig(LANES, LANES, 1 << 16, words), params
 
 

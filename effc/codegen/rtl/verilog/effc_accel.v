@@ -7,15 +7,17 @@
 //   op 2  conv, per-lane: lane i = channel i (depthwise), P activation bytes a cycle
 //   op 3  max pool (per-lane)   op 4  average pool (per-lane, exact divider)
 //   op 5  Add (TFLite int8 ADD through the shared requantizer)   op 0  end
-// Outputs of a pixel go to shadow registers and drain through the one shared
-// requantization unit (effc_rq) while the lanes accumulate the next pixel.
+// After a channel group's last tap the lanes hold their sums while they drain, one a
+// cycle, through the one shared requantization unit (effc_rq): the compiler's period
+// leaves the lanes idle for that long. Add runs element by element through effc_rq.
 `default_nettype none
 module effc_accel #(
     parameter P = 8,            // MAC lanes (8 or 16)
     parameter LP = 3,           // log2(P)
     parameter AW = 14,          // activation byte address bits
     parameter WAW = 14,         // weight word address bits
-    parameter DSP_LANES = 8,    // lanes whose multiplier is inferred (DSP); others in LUTs
+    parameter ACCW = 32,        // accumulator bits (the compiler bounds every sum to fit)
+    parameter CW = 16,          // loop counter and size field bits (the compiler checks)
     parameter PAW = 8,          // parameter RAM address bits (output channels a descriptor)
     parameter BANK_DEPTH = 2048, // bytes a bank (at most 2^(AW - LP))
     parameter WDEPTH = 1 << WAW  // weight memory words (simulation, BRAM)
@@ -25,9 +27,10 @@ module effc_accel #(
     input  wire            start,
     output wire            busy,
     output reg  [7:0]      desc_index,
-    output reg             error,     // a shadow overrun (a compiler bug), sticky
+    output reg             error,     // a drain overrun (a compiler bug), sticky
     // host port (only while idle)
     input  wire            host_w_we,
+    input  wire [P-1:0]    host_w_be,  // byte enables of the write
     input  wire [WAW-1:0]  host_w_addr,
     input  wire [8*P-1:0]  host_w_data,
     input  wire            host_a_we,
@@ -40,9 +43,9 @@ module effc_accel #(
     localparam BAW = AW - LP;
     localparam TAGW = AW + 3;
 
-    localparam S_IDLE = 4'd0, S_FETCH = 4'd1, S_DECODE = 4'd2, S_PARAMS = 4'd4, S_RUN = 4'd5, S_END = 4'd6, S_ADD_A = 4'd7,
-               S_ADD_B = 4'd8, S_ADD_S1 = 4'd9, S_ADD_S2 = 4'd10, S_ADD_WAIT = 4'd11,
-               S_ADD_DRAIN = 4'd12;
+    localparam S_IDLE = 4'd0, S_FETCH = 4'd1, S_DECODE = 4'd2, S_PARAMS = 4'd4, S_RUN = 4'd5,
+               S_END = 4'd6, S_ADD_A = 4'd7, S_ADD_B = 4'd8, S_ADD_S1 = 4'd9,
+               S_ADD_S2 = 4'd10, S_ADD_WAIT = 4'd11;
     reg [3:0] state;
     assign busy = state != S_IDLE;
 
@@ -52,32 +55,35 @@ module effc_accel #(
     wire [7:0]  d_kw = desc[11:4];
     wire [3:0]  d_sh = desc[15:12], d_sw = desc[19:16], d_dh = desc[23:20], d_dw = desc[27:24];
     wire [4:0]  d_lastl = {1'b0, desc[31:28]} + 5'd1;
-    wire [15:0] d_h = desc[47:32], d_w = desc[63:48];
-    wire [15:0] d_oh = desc[79:64], d_ow = desc[95:80];
+    wire [CW-1:0] d_h = desc[32 +: CW], d_w = desc[48 +: CW];
+    wire [CW-1:0] d_oh = desc[64 +: CW], d_ow = desc[80 +: CW];
     wire [31:0] d_win0 = desc[127:96];
-    wire [15:0] d_cin = desc[143:128], d_ngroups = desc[159:144];
+    wire [CW-1:0] d_cin = desc[128 +: CW], d_ngroups = desc[144 +: CW];
     wire [31:0] d_row_step = desc[191:160], d_col_step = desc[223:192];
     wire [31:0] d_prow_step = desc[255:224], d_pcol_step = desc[287:256];
-    wire [15:0] d_out0 = desc[303:288], d_cs_out = desc[319:304];
-    wire [15:0] d_wbase = desc[335:320], d_wstride = desc[351:336];
+    wire [AW-1:0] d_out0 = desc[288 +: AW];
+    wire [CW-1:0] d_cs_out = desc[304 +: CW];
+    wire [WAW-1:0] d_wbase = desc[320 +: WAW];
+    wire [CW-1:0] d_wstride = desc[336 +: CW];
     wire [7:0]  d_in_zp = desc[359:352], d_out_zp = desc[367:360];
     wire [7:0]  d_amin = desc[375:368], d_amax = desc[383:376];
     wire [7:0]  d_pad_t = desc[391:384], d_pad_l = desc[399:392];
-    wire [15:0] d_k = desc[415:400];
-    wire [15:0] d_period = desc[431:416], d_goff = desc[447:432];
+    wire [CW-1:0] d_k = desc[400 +: CW];
+    wire [CW-1:0] d_period = desc[416 +: CW], d_goff = desc[432 +: CW];
     // Add
     wire [31:0] d_a_base = desc[127:96], d_b_base = desc[191:160];
     wire [4:0]  d_s1 = desc[196:192], d_s2 = desc[204:200], d_so = desc[212:208];
     wire [4:0]  d_left = desc[220:216];
     wire [7:0]  d_zpb = desc[391:384];
     wire [31:0] d_m1 = desc[447:416], d_m2 = desc[479:448], d_mo = desc[511:480];
-    wire [15:0] d_pbase = desc[463:448], d_cout = desc[479:464];
+    wire [WAW-1:0] d_pbase = desc[448 +: WAW];
+    wire [CW-1:0] d_cout = desc[464 +: CW];
 
     // ---------------------------------------------------------------- memories
     reg  [WAW-1:0] w_addr;
     wire [WW-1:0]  w_rdata;
     effc_wmem #(.WW(WW), .WAW(WAW), .WDEPTH(WDEPTH)) wmem (
-        .clk(clk), .we(host_w_we && state == S_IDLE),
+        .clk(clk), .we(host_w_we && state == S_IDLE), .be(host_w_be),
         .addr(state == S_IDLE ? host_w_addr : w_addr), .wdata(host_w_data), .rdata(w_rdata));
 
     reg  [AW-1:0] a_raddr;          // byte address of lane 0's byte
@@ -111,30 +117,29 @@ module effc_accel #(
     assign host_a_rdata = vec[7:0];
 
     // ---------------------------------------------------------------- loop state
-    reg [15:0] g;                       // channel group within the pixel
-    reg [15:0] oh, ow;                  // output pixel
-    reg [15:0] t;                       // tap slot within the group's period
-    reg [15:0] ci;
+    reg [CW-1:0] g;                     // channel group within the pixel
+    reg [CW-1:0] oh, ow;                // output pixel
+    reg [CW-1:0] t;                     // tap slot within the group's period
+    reg [CW-1:0] ci;
     reg [7:0]  kw;
     // input coordinates (signed) and activation addresses; addresses wrap modulo 2^AW,
     // which is exact for every tap inside the input (the only ones read)
-    reg signed [16:0] ih0, iw0, ih, iw;
+    reg signed [CW:0] ih0, iw0, ih, iw;
     reg [AW-1:0] prow, ppix, gorg, arow, acol, aaddr;
-    reg [15:0] opix, ogrp;              // output address of the pixel / of the group
-    reg [15:0] wg;                      // weight word of the group's first tap
-    reg [15:0] pcount;
-    reg [15:0] chunk;
+    reg [AW-1:0] opix, ogrp;            // output address of the pixel / of the group
+    reg [WAW-1:0] wg;                   // weight word of the group's first tap
+    reg [CW-1:0] pcount;
+    reg [CW-1:0] chunk;
     reg [4:0]  wait_n;
     reg [WAW-1:0] desc_addr;
     reg [4:0]  fetch_n;
     wire conv_op = op == 4'd1 || op == 4'd2;
     wire [8*P-1:0] x_byte = op == 4'd1 ? {P{vec[7:0]}} : vec;
-    wire [7:0]     x_zp = conv_op ? d_in_zp : 8'd0;
 
     wire tap_issue = state == S_RUN && t < d_k;
-    wire tap_valid = !ih[16] && ih < $signed({1'b0, d_h}) && !iw[16] &&
+    wire tap_valid = !ih[CW] && ih < $signed({1'b0, d_h}) && !iw[CW] &&
                      iw < $signed({1'b0, d_w});
-    wire last_group = g == d_ngroups - 16'd1;
+    wire last_group = g == d_ngroups - 1'b1;
     wire [4:0] lanes_now = last_group ? d_lastl : P[4:0];
 
     // ---------------------------------------------------------------- parameter RAM
@@ -146,7 +151,7 @@ module effc_accel #(
     reg  [7:0]  pram_shift;             // a channel's first word: its shift
     reg  [PAW-1:0] pram_raddr;
     reg s1_issue, s1_valid, s1_first, s1_last, s1_param;
-    reg [15:0] s1_opix, s1_pidx;
+    reg [PAW:0] s1_pidx;                // parameter word (S_PARAMS)
     // parameter words arrive one cycle after their read: the shift, then {mult, bias},
     // which goes into the RAM straight from the weight memory
     always @(posedge clk) begin
@@ -155,50 +160,59 @@ module effc_accel #(
     end
 
     // ---------------------------------------------------------------- pipeline registers
-    reg [4:0]  s1_nl;
     reg s2_issue, s2_valid, s2_first, s2_last;
-    reg [15:0] s2_opix, s2_pidx;
-    reg [4:0]  s2_nl;
-    reg signed [8:0] s2_x [0:P-1];
-    reg signed [7:0] s2_w [0:P-1];
     reg s3_issue, s3_valid, s3_first, s3_last;
-    reg [15:0] s3_opix, s3_pidx;
-    reg [4:0]  s3_nl;
-    wire signed [16:0] s3_p [0:P-1];
-    reg signed [31:0] acc [0:P-1];
-    reg [15:0] cnt;
-    // shadow registers and the two-stage drain (parameter read, then requantizer)
-    reg signed [31:0] shadow [0:P-1];   // a shift register: lane 0 drains first
-    reg signed [31:0] e_x;
-    reg [15:0] sh_cnt, sh_addr, sh_pidx;
+    // the group's output address, parameter index and lanes, taken at its last tap (the
+    // next group's last tap is a period >= P + 1 cycles later, after its drain began)
+    reg [AW-1:0]  c_opix;
+    reg [PAW-1:0] c_pidx;
+    reg [4:0]     c_nl;
+    wire signed [15:0] s3_p [0:P-1];
+    reg signed [ACCW-1:0] acc [0:P-1];
+    reg [CW-1:0] cnt;
+    // the drain: lane d_l's sum (parameter RAM read two cycles ahead)
+    reg [CW-1:0] sh_cnt;
+    reg [AW-1:0] sh_addr;
+    reg [PAW-1:0] sh_pidx;
     reg [4:0]  sh_nl;
     reg        d_busy;
     reg [LP:0] d_l;
-    reg        e_v;                     // drain stage 2
-    reg [LP:0] e_l;
+    reg [P-1:0] d_sel;                  // one-hot d_l (a short path into the requantizer)
     reg [4:0]  d_div;
     reg [23:0] dv_q;                    // numerator bits shifted out, quotient bits in
-    reg [24:0] dv_r;
+    reg [CW-1:0] dv_r;                  // remainder < the count < 2^CW
     reg        dv_neg;
-    // Add: the activation read holds A's chunk through S_ADD_S1 and B's through S_ADD_S2
-    // (the read is registered: B's address goes out in S_ADD_S1's last cycle)
+    // Add, element pcount of chunk: A's chunk is read in S_ADD_A, B's in S_ADD_B; A's
+    // scaled value waits in add_a for B's, then their sum goes through the requantizer
     wire [8*P-1:0] add_vec = vec >> (8 * pcount[LP-1:0]);
     wire [7:0]  add_byte = add_vec[7:0];
+    reg  [31:0] add_a;
+    reg  [7:0]  add_q;                  // the byte read last cycle (A's, then B's)
+    wire [AW-1:0] add_out = d_out0[AW-1:0] + (chunk[AW-LP-1:0] << LP) +
+                            {{(AW - LP){1'b0}}, pcount[LP-1:0]};
+    wire add_last = chunk == d_ngroups - 1'b1 && {1'b0, pcount[3:0]} == d_lastl - 5'd1;
     integer i;
 
     // ---------------------------------------------------------------- lane multipliers
+    // lane i's operands (registered inside effc_mul2, stage 2): the input byte as it is,
+    // byte 0 (broadcast) or byte i, and the weight word's byte i (pools: ones); a
+    // padding tap reads the descriptor's input zero point (convolutions: the compiler
+    // took zp * sum(weights) off the bias; average pool: 0); max pool takes every byte
+    // (padding is never the largest). int8 x int8: two lanes share one effc_mul2 (one
+    // SB_MAC16 in its dual 8x8 mode on iCE40).
+    wire [8*P-1:0] x_op, w_op;
     genvar l;
     generate
         for (l = 0; l < P; l = l + 1) begin : lane
-            reg signed [16:0] p;
-            if (l < DSP_LANES) begin : dsp
-                always @(posedge clk) p <= s2_x[l] * s2_w[l];
-            end else begin : lut
-                wire signed [16:0] q;
-                effc_booth mul (.clk(clk), .x(s2_x[l]), .w(s2_w[l]), .p(q));
-                always @(*) p = q;
-            end
-            assign s3_p[l] = p;
+            assign x_op[8*l +: 8] = s1_valid || op == 4'd3 ? x_byte[8*l +: 8] : d_in_zp;
+            assign w_op[8*l +: 8] = w_rdata[8*l +: 8];
+        end
+        for (l = 0; l < P; l = l + 2) begin : pair
+            wire [15:0] pa, pb;
+            effc_mul2 mul (.clk(clk), .xa(x_op[8*l +: 8]), .wa(w_op[8*l +: 8]),
+                           .xb(x_op[8*l+8 +: 8]), .wb(w_op[8*l+8 +: 8]), .pa(pa), .pb(pb));
+            assign s3_p[l] = pa;
+            assign s3_p[l+1] = pb;
         end
     endgenerate
 
@@ -209,161 +223,143 @@ module effc_accel #(
     // constant a descriptor (the next one is fetched after the requantizer is empty)
     wire [7:0]  rq_zp = op == 4'd3 ? 8'h80 : d_out_zp;
     reg  [TAGW-1:0] rq_tag;
-    wire        rq_ov;
+    wire        rq_ov, rq_rv;
     wire [7:0]  rq_y;
     wire [31:0] rq_raw;
-    wire [TAGW-1:0] rq_otag;
+    wire [TAGW-1:0] rq_otag, rq_rtag;
     effc_rq #(.TAGW(TAGW)) rq (
         .clk(clk), .in_valid(rq_v), .x(rq_x), .m(rq_m), .left(rq_left), .right(rq_right),
-        .zp(rq_zp), .amin(d_amin), .amax(d_amax), .tag(rq_tag), .out_valid(rq_ov),
-        .y(rq_y), .y_raw(rq_raw), .out_tag(rq_otag));
+        .zp(rq_zp), .amin(d_amin), .amax(d_amax), .tag(rq_tag), .raw_valid(rq_rv),
+        .y_raw(rq_raw), .raw_tag(rq_rtag), .out_valid(rq_ov), .y(rq_y), .out_tag(rq_otag));
     // tag: {raw, accumulate, write, address}
-    wire ot_raw = rq_otag[TAGW-1], ot_acc = rq_otag[TAGW-2], ot_we = rq_otag[TAGW-3];
+    wire rt_raw = rq_rtag[TAGW-1], rt_acc = rq_rtag[TAGW-2];
+    wire ot_raw = rq_otag[TAGW-1], ot_we = rq_otag[TAGW-3];
     wire [AW-1:0] ot_addr = rq_otag[AW-1:0];
 
-    reg signed [31:0] accn [0:P-1];
+    reg signed [ACCW-1:0] accn [0:P-1];
     always @(*) begin
         for (i = 0; i < P; i = i + 1) begin
-            // accumulators restart from 0 (cleared at the last tap); max pool keeps
-            // x + 128 (0..255), so padding (-128) is that 0 as well; the lane's weight
-            // is 1 there, so its product is the input byte
+            // accumulators restart from 0 at a group's first tap (they hold the sums
+            // until drained); max pool keeps x + 128 (0..255), so padding (-128) is
+            // that 0 as well; the lane's weight is 1 there, so its product is the byte
+            // (max pool uses the low 8 bits only: the others just add)
+            accn[i] = (s3_first ? {ACCW{1'b0}} : acc[i]) +
+                      {{(ACCW - 16){s3_p[i][15]}}, s3_p[i]};
             if (op == 4'd3) begin
-                if (s3_valid && {~s3_p[i][7], s3_p[i][6:0]} > acc[i][7:0])
-                    accn[i] = {24'd0, ~s3_p[i][7], s3_p[i][6:0]};
+                if (s3_valid && ({~s3_p[i][7], s3_p[i][6:0]} > acc[i][7:0] || s3_first))
+                    accn[i][7:0] = {~s3_p[i][7], s3_p[i][6:0]};
                 else
-                    accn[i] = acc[i];
-            end else begin
-                accn[i] = acc[i] + {{15{s3_p[i][16]}}, s3_p[i]};
+                    accn[i][7:0] = s3_first ? 8'd0 : acc[i][7:0];
             end
         end
     end
-    wire [15:0] cntn = cnt + {15'd0, s3_valid};
-
-    wire [15:0] drain_addr = sh_addr + {{(15 - LP){1'b0}}, d_l};
-    wire [15:0] e_addr = sh_addr + {{(15 - LP){1'b0}}, e_l};
-    reg  [23:0] dv_mag;
-    always @(*) dv_mag = shadow[0][31] ? -shadow[0][23:0] : shadow[0][23:0];
-    wire [24:0] dv_try = {dv_r[23:0], dv_q[23]};
-    wire [24:0] dv_sub = dv_try - {9'd0, sh_cnt};
-    wire signed [24:0] dv_res = dv_neg ? -$signed({1'b0, dv_q}) : $signed({1'b0, dv_q});
-    wire [7:0] e_shift = pram_q[71:64];
-
-    // The shadow registers: loaded in parallel at a pixel's last tap, else shifted down
-    // by one lane when the drain consumes lane 0 or when an Add addend arrives (it enters
-    // at the top: in lane order, adding to lane 0 on the second pass, so that lane 0 is
-    // at the bottom again after P results). One enable, one data source a register.
-    wire sh_copy = s3_issue && s3_last;
-    wire sh_drain = d_busy && !(state == S_ADD_WAIT && wait_n == 5'd0) &&
-                    (op == 4'd4 ? d_div == 5'd25 : 1'b1);
-    wire sh_shift = (rq_ov && ot_raw) || sh_drain;
-    reg  signed [31:0] sh_top;
-    always @(*) sh_top = ot_acc ? shadow[0] + rq_raw : rq_raw;
-    always @(posedge clk) begin
-        if (sh_copy) begin
-            for (i = 0; i < P; i = i + 1) shadow[i] <= accn[i];
-        end else if (sh_shift) begin
-            for (i = 0; i < P - 1; i = i + 1) shadow[i] <= shadow[i + 1];
-            shadow[P-1] <= sh_top;
-        end
+    wire [CW-1:0] cntn = (s3_first ? {CW{1'b0}} : cnt) + {{(CW - 1){1'b0}}, s3_valid};
+    reg signed [ACCW-1:0] d_acc;
+    always @(*) begin
+        d_acc = {ACCW{1'b0}};
+        for (i = 0; i < P; i = i + 1) d_acc = d_acc | (acc[i] & {ACCW{d_sel[i]}});
     end
+    wire signed [31:0] d_val = {{(32 - ACCW){d_acc[ACCW-1]}}, d_acc};
+
+    wire [AW-1:0] drain_addr = sh_addr + {{(AW - LP - 1){1'b0}}, d_l};
+    // |s| + c/2 (|s| <= 2^23: at most 2^16 int8 values), as (s ^ -neg) + neg + c/2
+    wire        s_neg = d_val[31];
+    wire [23:0] dv_init = (d_val[23:0] ^ {24{s_neg}}) + {{(25 - CW){1'b0}}, sh_cnt[CW-1:1]} +
+                          {23'd0, s_neg};
+    wire [CW:0] dv_try = {dv_r, dv_q[23]};
+    wire [CW+1:0] dv_sub = {1'b0, dv_try} - {2'b0, sh_cnt};
+    // an average of int8 values is an int8 value: the quotient is at most 128
+    wire signed [7:0] dv_res = dv_neg ? -dv_q[7:0] : dv_q[7:0];
+    wire [7:0] e_shift = pram_q[71:64];
 
     always @(posedge clk) begin
         a_we <= 1'b0;
         rq_v <= 1'b0;
         // ------------------------------------------------ stage 1 -> 2: operands
         s2_issue <= s1_issue; s2_valid <= s1_valid; s2_first <= s1_first;
-        s2_last <= s1_last; s2_opix <= s1_opix; s2_nl <= s1_nl; s2_pidx <= s1_pidx;
-        // lane i's operand: byte 0 (broadcast) or byte i, minus the input zero point on
-        // convolutions, 0 for a padding tap (conv, average pool); max pool and Add take
-        // the byte as it is
-        for (i = 0; i < P; i = i + 1) begin
-            if (s1_valid || !(conv_op || op == 4'd4))
-                s2_x[i] <= $signed({x_byte[8*i+7], x_byte[8*i +: 8]}) -
-                           $signed({x_zp[7], x_zp});
-            else
-                s2_x[i] <= 9'sd0;
-            s2_w[i] <= conv_op ? w_rdata[8*i +: 8] : 8'sd1;
-        end
+        s2_last <= s1_last;
         if (s1_param && !s1_pidx[0]) pram_shift <= w_rdata[7:0];
         // ------------------------------------------------ stage 2 -> 3
         s3_issue <= s2_issue; s3_valid <= s2_valid; s3_first <= s2_first;
-        s3_last <= s2_last; s3_opix <= s2_opix; s3_nl <= s2_nl; s3_pidx <= s2_pidx;
+        s3_last <= s2_last;
         // ------------------------------------------------ stage 3: accumulate
         if (s3_issue) begin
-            for (i = 0; i < P; i = i + 1) acc[i] <= s3_last ? 32'sd0 : accn[i];
-            cnt <= s3_last ? 16'd0 : cntn;
+            for (i = 0; i < P; i = i + 1) acc[i] <= accn[i];
+            cnt <= cntn;
         end
-        // ------------------------------------------------ drain, stage 1
-        pram_raddr <= sh_pidx[PAW-1:0] + {{(PAW - LP - 1){1'b0}}, d_l} + 1'b1;
-        e_v <= 1'b0;
+        // ------------------------------------------------ drain
+        // the parameter RAM is read two cycles ahead: lane 0's entry at the group's
+        // second-last stage (below), then one a cycle
+        pram_raddr <= sh_pidx + {{(PAW - LP - 1){1'b0}}, d_l} + 2'd2;
         if (s3_issue && s3_last) begin
             if (d_busy) error <= 1'b1;
             sh_cnt <= cntn;
-            sh_addr <= s3_opix;
-            sh_nl <= s3_nl;
-            sh_pidx <= s3_pidx;
-            pram_raddr <= s3_pidx[PAW-1:0];
+            sh_addr <= c_opix;
+            sh_nl <= c_nl;
+            sh_pidx <= c_pidx;
+            pram_raddr <= c_pidx + 1'b1;
             d_busy <= 1'b1;
             d_l <= 0;
+            d_sel <= {{(P - 1){1'b0}}, 1'b1};
             d_div <= 5'd0;
-        end else if (state == S_ADD_WAIT && wait_n == 5'd0) begin
-            sh_addr <= d_out0 + (chunk << LP);
-            sh_nl <= chunk == d_ngroups - 16'd1 ? d_lastl : P[4:0];
-            d_busy <= 1'b1;
-            d_l <= 0;
         end else if (d_busy) begin
             if (op == 4'd4) begin
                 // exact average: (|s| + c/2) / c with the sign of s, restoring division
                 if (d_div == 5'd0) begin
-                    dv_q <= dv_mag + {9'd0, sh_cnt[15:1]};
-                    dv_r <= 25'd0;
-                    dv_neg <= shadow[0][31];
+                    dv_q <= dv_init;
+                    dv_r <= {CW{1'b0}};
+                    dv_neg <= s_neg;
                     d_div <= 5'd1;
                 end else if (d_div <= 5'd24) begin
-                    if (!dv_sub[24]) begin
-                        dv_r <= dv_sub;
+                    if (!dv_sub[CW+1]) begin
+                        dv_r <= dv_sub[CW-1:0];
                         dv_q <= {dv_q[22:0], 1'b1};
                     end else begin
-                        dv_r <= dv_try;
+                        dv_r <= dv_try[CW-1:0];
                         dv_q <= {dv_q[22:0], 1'b0};
                     end
                     d_div <= d_div + 5'd1;
                 end else begin
                     a_we <= {1'b0, d_l} < {1'b0, sh_nl};
                     a_waddr <= drain_addr[AW-1:0];
-                    a_wdata <= dv_res < $signed({{17{d_amin[7]}}, d_amin}) ? d_amin :
-                               dv_res > $signed({{17{d_amax[7]}}, d_amax}) ? d_amax :
-                               dv_res[7:0];
+                    a_wdata <= dv_res < $signed(d_amin) ? d_amin :
+                               dv_res > $signed(d_amax) ? d_amax : dv_res;
                     d_div <= 5'd0;
                     d_l <= d_l + 1;
+                    d_sel <= d_sel << 1;
                     if (d_l == P - 1) d_busy <= 1'b0;
                 end
             end else begin
-                e_v <= 1'b1;
-                e_l <= d_l;
-                e_x <= shadow[0];
+                // lane d_l into the requantizer, with its channel's parameters
+                rq_v <= 1'b1;
+                rq_tag <= {1'b0, 1'b0, {1'b0, d_l} < {1'b0, sh_nl}, drain_addr};
+                if (op == 4'd3) begin
+                    rq_x <= {24'd0, d_acc[7:0]}; // identity: x * 2^31 / 2^31, then - 128
+                    rq_m <= 32'h40000000; rq_left <= 5'd1; rq_right <= 5'd0;
+                end else begin
+                    rq_x <= d_val + pram_q[31:0];
+                    rq_m <= pram_q[63:32];
+                    rq_left <= e_shift[7] ? 5'd0 : e_shift[4:0];
+                    rq_right <= e_shift[7] ? 5'd0 - e_shift[4:0] : 5'd0;
+                end
                 d_l <= d_l + 1;
+                d_sel <= d_sel << 1;
                 if (d_l == P - 1) d_busy <= 1'b0;
             end
         end
-        // ------------------------------------------------ drain, stage 2: requantizer
-        if (e_v) begin
-            rq_v <= 1'b1;
-            rq_tag <= {1'b0, 1'b0, {1'b0, e_l} < {1'b0, sh_nl}, e_addr[AW-1:0]};
-            if (op == 4'd5) begin
-                rq_x <= e_x;
+        if (s2_issue && s2_last) pram_raddr <= c_pidx;
+        // ------------------------------------------------ requantizer results
+        // Add: A's scaled value waits; with B's, their sum goes in (the controller
+        // issues nothing in S_ADD_WAIT)
+        if (rq_rv && rt_raw) begin
+            if (!rt_acc) add_a <= rq_raw;
+            else begin
+                rq_v <= 1'b1;
+                rq_x <= add_a + rq_raw;
                 rq_m <= d_mo; rq_left <= 5'd0; rq_right <= d_so;
-            end else if (op == 4'd3) begin
-                rq_x <= e_x;                   // identity: x * 2^31 / 2^31, then - 128
-                rq_m <= 32'h40000000; rq_left <= 5'd1; rq_right <= 5'd0;
-            end else begin
-                rq_x <= e_x + pram_q[31:0];
-                rq_m <= pram_q[63:32];
-                rq_left <= e_shift[7] ? 5'd0 : e_shift[4:0];
-                rq_right <= e_shift[7] ? 5'd0 - e_shift[4:0] : 5'd0;
+                rq_tag <= {1'b0, 1'b0, 1'b1, add_out};
             end
         end
-        // ------------------------------------------------ requantizer results
         if (rq_ov) begin
             if (!ot_raw) begin
                 a_we <= ot_we;
@@ -403,9 +399,9 @@ module effc_accel #(
         S_PARAMS: begin
             // two words an output channel, read once a descriptor
             s1_param <= 1'b1;
-            s1_pidx <= pcount;
+            s1_pidx <= pcount[PAW:0];
             pcount <= pcount + 1;
-            if (pcount + 1 == {d_cout[14:0], 1'b0}) begin
+            if (pcount + 1'b1 == {d_cout[CW-2:0], 1'b0}) begin
                 state <= S_RUN;
                 w_addr <= d_wbase[WAW-1:0];
             end else w_addr <= w_addr + 1'b1;
@@ -416,9 +412,11 @@ module effc_accel #(
             s1_valid <= tap_valid;
             s1_first <= t == 0;
             s1_last <= t == d_k - 1;
-            s1_opix <= ogrp;
-            s1_pidx <= g << LP;
-            s1_nl <= lanes_now;
+            if (tap_issue && t == d_k - 1) begin
+                c_opix <= ogrp[AW-1:0];
+                c_pidx <= g[PAW-1:0] << LP;
+                c_nl <= lanes_now;
+            end
             if (t + 1 == d_period) begin
                 t <= 0; ci <= 0; kw <= 0;
                 ih <= ih0; iw <= iw0;
@@ -479,41 +477,42 @@ module effc_accel #(
                 end
             end
         end
-        S_ADD_A: if (!d_busy && !e_v) state <= S_ADD_B;
+        // Add, one element at a time: read A's chunk, then B's; each byte is held a cycle
+        // (add_q), then goes into the requantizer (raw; B's added to A's); the sum goes
+        // in when it comes out
+        S_ADD_A: state <= S_ADD_B;
         S_ADD_B: begin
             state <= S_ADD_S1;
-            pcount <= 0;
+            add_q <= add_byte;
         end
         S_ADD_S1: begin
+            state <= S_ADD_S2;
+            add_q <= add_byte;
             rq_v <= 1'b1;
-            rq_x <= {{24{add_byte[7]}}, add_byte} -
-                    {{24{d_in_zp[7]}}, d_in_zp};
+            rq_x <= {{24{add_q[7]}}, add_q} - {{24{d_in_zp[7]}}, d_in_zp};
             rq_m <= d_m1; rq_left <= d_left; rq_right <= d_s1;
-            rq_tag <= {1'b1, 1'b0, 1'b0, {(AW - LP){1'b0}}, pcount[LP-1:0]};
-            pcount <= pcount + 1;
-            if (pcount == P - 1) begin state <= S_ADD_S2; pcount <= 0; end
+            rq_tag <= {1'b1, 1'b0, 1'b0, {AW{1'b0}}};
         end
         S_ADD_S2: begin
+            state <= S_ADD_WAIT;
             rq_v <= 1'b1;
-            rq_x <= {{24{add_byte[7]}}, add_byte} -
-                    {{24{d_zpb[7]}}, d_zpb};
+            rq_x <= {{24{add_q[7]}}, add_q} - {{24{d_zpb[7]}}, d_zpb};
             rq_m <= d_m2; rq_left <= d_left; rq_right <= d_s2;
-            rq_tag <= {1'b1, 1'b1, 1'b0, {(AW - LP){1'b0}}, pcount[LP-1:0]};
-            pcount <= pcount + 1;
-            if (pcount == P - 1) begin state <= S_ADD_WAIT; wait_n <= 5'd7; end
+            rq_tag <= {1'b1, 1'b1, 1'b0, {AW{1'b0}}};
         end
-        S_ADD_WAIT: begin
-            if (wait_n == 5'd0) state <= S_ADD_DRAIN;   // the drain starts now (above)
-            else wait_n <= wait_n - 1'b1;
-        end
-        S_ADD_DRAIN: begin
-            chunk <= chunk + 1;
-            state <= chunk + 1 == d_ngroups ? S_END : S_ADD_A;
+        S_ADD_WAIT: if (rq_rv && rt_raw && rt_acc) begin
+            // the sum went into the requantizer this cycle (above): the next element
             wait_n <= 0;
+            if (add_last) state <= S_END;
+            else begin
+                state <= S_ADD_A;
+                pcount <= pcount + 1;
+                if (pcount[LP-1:0] == P - 1) begin pcount <= 0; chunk <= chunk + 1; end
+            end
         end
         S_END: begin
             // the lanes, the drain and the requantizer finish before the next descriptor
-            if (d_busy || e_v || s1_issue || s2_issue || s3_issue) wait_n <= 0;
+            if (d_busy || s1_issue || s2_issue || s3_issue) wait_n <= 0;
             else if (wait_n == 5'd10) begin
                 state <= S_FETCH;
                 desc_addr <= desc_addr + DW[WAW-1:0];
@@ -525,54 +524,54 @@ module effc_accel #(
         default: state <= S_IDLE;
         endcase
         if (rst) begin
-            state <= S_IDLE; d_busy <= 1'b0; error <= 1'b0; desc_index <= 0; e_v <= 1'b0;
+            state <= S_IDLE; d_busy <= 1'b0; error <= 1'b0; desc_index <= 0;
             s1_issue <= 1'b0; s2_issue <= 1'b0; s3_issue <= 1'b0; s1_param <= 1'b0;
-            for (i = 0; i < P; i = i + 1) acc[i] <= 32'sd0;
-            cnt <= 16'd0;
+            for (i = 0; i < P; i = i + 1) acc[i] <= {ACCW{1'b0}};
+            cnt <= {CW{1'b0}};
         end
     end
 
     // activation read address: taps, the Add's two vectors, or the host
     always @(*) begin
-        if (state == S_ADD_A || state == S_ADD_B ||
-            (state == S_ADD_S1 && pcount[LP-1:0] != {LP{1'b1}}))
+        if (state == S_ADD_A)
             a_raddr = d_a_base[AW-1:0] + (chunk[AW-LP-1:0] << LP);
-        else if (state == S_ADD_S1 || state == S_ADD_S2)
+        else if (state == S_ADD_B)
             a_raddr = d_b_base[AW-1:0] + (chunk[AW-LP-1:0] << LP);
         else a_raddr = aaddr[AW-1:0];
     end
 endmodule
 
-// effc_booth: a signed 9x8 multiplier in LUTs (radix-4 Booth), registered output, for
-// lanes kept out of the DSP blocks. Digit k is -2 w[2k+1] + w[2k] + w[2k-1]; its partial product |digit| * x is
-// inverted when the digit is negative, and the +1 of that negation sits in a zero bit of
-// the next partial product (the last digit's in the final sum).
-module effc_booth (
-    input  wire               clk,
-    input  wire signed [8:0]  x,
-    input  wire signed [7:0]  w,
-    output reg  signed [16:0] p
+// effc_mul2: two signed int8 x int8 products, operands and products registered (two
+// cycles). On iCE40 (EFFC_ICE40) one SB_MAC16 in its dual 8x8 mode: A = {xb, xa},
+// B = {wb, wa}, the top half's product on O[31:16], the bottom's on O[15:0] (checked
+// against yosys' SB_MAC16 simulation model on every operand pair, tests/test_rtl.py).
+module effc_mul2 (
+    input  wire        clk,
+    input  wire [7:0]  xa, wa, xb, wb,
+    output wire [15:0] pa, pb
 );
-    wire [8:0] wx = {w, 1'b0};
-    wire signed [16:0] op [0:3];
-    wire [3:0] neg;
-    genvar k;
-    generate
-        for (k = 0; k < 4; k = k + 1) begin : dig
-            wire [2:0] r = wx[2*k +: 3];
-            wire one = r[1] ^ r[0];
-            wire two = r == 3'b011 || r == 3'b100;
-            wire [10:0] mag = one ? {{2{x[8]}}, x} : two ? {x[8], x, 1'b0} : 11'd0;
-            wire [10:0] pp = mag ^ {11{r[2]}};
-            wire signed [16:0] ppx = {{6{pp[10]}}, pp};
-            assign neg[k] = r[2];
-            if (k == 0) begin : first
-                assign op[k] = ppx;
-            end else begin : rest
-                assign op[k] = (ppx <<< (2 * k)) | ({16'd0, neg[k-1]} << (2 * k - 2));
-            end
-        end
-    endgenerate
-    always @(posedge clk) p <= (op[0] + op[1]) + (op[2] + op[3]) + {10'd0, neg[3], 6'd0};
+`ifdef EFFC_ICE40
+    wire [31:0] o;
+    SB_MAC16 #(.A_REG(1'b1), .B_REG(1'b1), .TOP_8x8_MULT_REG(1'b1), .BOT_8x8_MULT_REG(1'b1),
+               .TOPOUTPUT_SELECT(2'b10), .BOTOUTPUT_SELECT(2'b10), .MODE_8x8(1'b1),
+               .A_SIGNED(1'b1), .B_SIGNED(1'b1)) mac (
+        .CLK(clk), .CE(1'b1), .A({xb, xa}), .B({wb, wa}), .C(16'd0), .D(16'd0),
+        .AHOLD(1'b0), .BHOLD(1'b0), .CHOLD(1'b0), .DHOLD(1'b0), .IRSTTOP(1'b0),
+        .IRSTBOT(1'b0), .ORSTTOP(1'b0), .ORSTBOT(1'b0), .OLOADTOP(1'b0), .OLOADBOT(1'b0),
+        .ADDSUBTOP(1'b0), .ADDSUBBOT(1'b0), .OHOLDTOP(1'b0), .OHOLDBOT(1'b0), .CI(1'b0),
+        .ACCUMCI(1'b0), .SIGNEXTIN(1'b0), .O(o), .CO(), .ACCUMCO(), .SIGNEXTOUT());
+    assign pa = o[15:0];
+    assign pb = o[31:16];
+`else
+    reg [7:0] xa_q, wa_q, xb_q, wb_q;
+    reg signed [15:0] pa_q, pb_q;
+    always @(posedge clk) begin
+        xa_q <= xa; wa_q <= wa; xb_q <= xb; wb_q <= wb;
+        pa_q <= $signed({{8{xa_q[7]}}, xa_q}) * $signed({{8{wa_q[7]}}, wa_q});
+        pb_q <= $signed({{8{xb_q[7]}}, xb_q}) * $signed({{8{wb_q[7]}}, wb_q});
+    end
+    assign pa = pa_q;
+    assign pb = pb_q;
+`endif
 endmodule
 `default_nettype wire

@@ -1,5 +1,6 @@
 // Memories of the effc accelerator.
-//   effc_wmem  - weights, per-channel parameters and descriptors: one port, WW bits a word.
+//   effc_wmem  - weights, per-channel parameters and descriptors: one port, WW bits a word,
+//                written a byte at a time or more (byte enables be).
 //                Simulation: an array loaded with $readmemh from +weights=FILE.
 //                iCE40 (EFFC_ICE40_SPRAM): SB_SPRAM256KA blocks side by side (16 bits each),
 //                which hold no bitstream contents: the UART loader fills them.
@@ -8,6 +9,7 @@
 module effc_wmem #(parameter WW = 64, parameter WAW = 14, parameter WDEPTH = 1 << WAW) (
     input  wire           clk,
     input  wire           we,
+    input  wire [WW/8-1:0] be,
     input  wire [WAW-1:0] addr,
     input  wire [WW-1:0]  wdata,
     output wire [WW-1:0]  rdata
@@ -18,7 +20,8 @@ module effc_wmem #(parameter WW = 64, parameter WAW = 14, parameter WDEPTH = 1 <
         for (k = 0; k < WW / 16; k = k + 1) begin : spram
             SB_SPRAM256KA ram (
                 .ADDRESS(addr[13:0]), .DATAIN(wdata[16*k+15:16*k]),
-                .MASKWREN(4'b1111), .WREN(we), .CHIPSELECT(1'b1), .CLOCK(clk),
+                .MASKWREN({be[2*k+1], be[2*k+1], be[2*k], be[2*k]}),
+                .WREN(we && (be[2*k] || be[2*k+1])), .CHIPSELECT(1'b1), .CLOCK(clk),
                 .STANDBY(1'b0), .SLEEP(1'b0), .POWEROFF(1'b1),
                 .DATAOUT(rdata[16*k+15:16*k]));
         end
@@ -26,9 +29,11 @@ module effc_wmem #(parameter WW = 64, parameter WAW = 14, parameter WDEPTH = 1 <
 `else
     reg [WW-1:0] mem [0:WDEPTH - 1];
     reg [WW-1:0] q;
+    integer j;
     assign rdata = q;
     always @(posedge clk) begin
-        if (we) mem[addr] <= wdata;
+        for (j = 0; j < WW / 8; j = j + 1)
+            if (we && be[j]) mem[addr][8*j +: 8] <= wdata[8*j +: 8];
         q <= mem[addr];
     end
 `ifndef SYNTHESIS

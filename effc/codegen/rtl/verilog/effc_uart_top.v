@@ -7,7 +7,7 @@
 `default_nettype none
 module effc_uart_top #(
     parameter P = 8, parameter LP = 3, parameter AW = 14, parameter WAW = 14,
-    parameter DSP_LANES = 8, parameter PAW = 8, parameter BANK_DEPTH = 2048,
+    parameter ACCW = 32, parameter CW = 16, parameter PAW = 8, parameter BANK_DEPTH = 2048,
     parameter WDEPTH = 1 << WAW,
     parameter DIV = 104
 ) (
@@ -16,9 +16,9 @@ module effc_uart_top #(
     output reg  tx,
     output wire led
 );
-    localparam CW = $clog2(DIV + 1);      // bit-period counter width
+    localparam BPW = $clog2(DIV + 1);      // bit-period counter width
     // ---------------------------------------------------------------- receiver
-    reg [CW-1:0] rx_cnt = 0;
+    reg [BPW-1:0] rx_cnt = 0;
     reg [3:0]  rx_bit = 0;
     reg [7:0]  rx_sh = 0;
     reg        rx_busy = 0, rx_v = 0;
@@ -37,7 +37,7 @@ module effc_uart_top #(
         end else rx_cnt <= rx_cnt + 1'b1;
     end
     // ---------------------------------------------------------------- transmitter
-    reg [CW-1:0] tx_cnt = 0;
+    reg [BPW-1:0] tx_cnt = 0;
     reg [3:0]  tx_bit = 0;
     reg [9:0]  tx_sh = 10'h3ff;
     reg        tx_busy = 0;
@@ -65,25 +65,26 @@ module effc_uart_top #(
     reg [7:0]  cmd = 0;
     reg [15:0] addr = 0, len = 0;
     reg [1:0]  nb = 0;
-    reg [LP:0] wb = 0;
-    reg [8*P-1:0] word = 0;
-    reg        w_we = 0, a_we = 0, start = 0;
+    reg [LP:0] wb = 0;                    // byte of the weight word: written as it arrives
+    reg        w_we = 0, w_last = 0, a_we = 0, start = 0;
     reg [7:0]  a_data = 0;
     reg [1:0]  rd_wait = 0;
     reg        rst = 1;
     wire       busy, error;
     wire [7:0] desc_index, a_rdata;
+    reg  [P-1:0] w_be = 0;
     assign led = busy;
-    effc_accel #(.P(P), .LP(LP), .AW(AW), .WAW(WAW), .DSP_LANES(DSP_LANES), .PAW(PAW),
+    effc_accel #(.P(P), .LP(LP), .AW(AW), .WAW(WAW), .ACCW(ACCW), .CW(CW), .PAW(PAW),
                  .BANK_DEPTH(BANK_DEPTH), .WDEPTH(WDEPTH)) core (
         .clk(clk), .rst(rst), .start(start), .busy(busy), .desc_index(desc_index),
-        .error(error), .host_w_we(w_we), .host_w_addr(addr[WAW-1:0]), .host_w_data(word),
+        .error(error), .host_w_we(w_we), .host_w_be(w_be), .host_w_addr(addr[WAW-1:0]),
+        .host_w_data({P{a_data}}),
         .host_a_we(a_we), .host_a_addr(addr[AW-1:0]), .host_a_data(a_data),
         .host_a_rdata(a_rdata));
     always @(posedge clk) begin
         rst <= 1'b0;
         w_we <= 1'b0; a_we <= 1'b0; start <= 1'b0; tx_go <= 1'b0;
-        if (w_we || a_we) addr <= addr + 1'b1;
+        if ((w_we && w_last) || a_we) addr <= addr + 1'b1;
         case (cs)
         C_CMD: if (rx_v) begin
             cmd <= rx_byte; nb <= 0; wb <= 0;
@@ -104,9 +105,10 @@ module effc_uart_top #(
         end
         C_DATA: if (rx_v) begin
             if (cmd == "W") begin
-                word <= {rx_byte, word[8*P-1:8]};
+                a_data <= rx_byte; w_we <= 1'b1; w_be <= {{(P - 1){1'b0}}, 1'b1} << wb;
+                w_last <= wb == P - 1;
                 wb <= wb + 1'b1;
-                if (wb == P - 1) begin w_we <= 1'b1; cs <= C_CMD; end
+                if (wb == P - 1) cs <= C_CMD;
             end else begin
                 a_data <= rx_byte; a_we <= 1'b1;
                 len <= len - 1'b1;

@@ -11,7 +11,7 @@ module tb;
     wire [7:0] desc_index, host_a_rdata;
     effc_accel dut (
         .clk(clk), .rst(rst), .start(start), .busy(busy), .desc_index(desc_index),
-        .error(error), .host_w_we(1'b0), .host_w_addr(16'd0), .host_w_data(64'd0),
+        .error(error), .host_w_we(1'b0), .host_w_be(8'd0), .host_w_addr(16'd0), .host_w_data(64'd0),
         .host_a_we(host_a_we), .host_a_addr(host_a_addr), .host_a_data(host_a_data),
         .host_a_rdata(host_a_rdata));
     reg [8*512-1:0] fin, fout;
