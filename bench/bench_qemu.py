@@ -25,6 +25,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from bench import bench_compile
 from effc.compiler import CompiledModel, CompileOptions, compile_model
 from effc.reference import run_samples
 
@@ -93,7 +94,8 @@ def _fmt(value: float) -> str:
     return f"{value:.3f}" if value < 100 else f"{value:,.0f}"
 
 
-def markdown(board: str, rows: list[dict], layers: list[dict], winograd: str = "") -> str:
+def markdown(board: str, rows: list[dict], layers: list[dict], winograd: str = "",
+             compile_time: dict | None = None) -> str:
     lines = [
         "# Benchmarks",
         "",
@@ -147,6 +149,11 @@ def markdown(board: str, rows: list[dict], layers: list[dict], winograd: str = "
     ]
     for label, key, field, before, goal in ISSUE_14:
         lines.append(f"| {label} | {_fmt(before)} | {_fmt(by_key[key][field])} | {goal} |")
+    if compile_time:
+        lines.append(f"| `effc compile --board` KWS, wall s (warm cache; cold "
+                     f"{compile_time['cold_wall']:.2f}) | 5.8 | "
+                     f"{compile_time['warm_wall']:.2f} | <= 3 |")
+        lines += ["", bench_compile.markdown(compile_time).rstrip()]
     lines += [
         "",
         "## KWS DS-CNN per layer",
@@ -191,7 +198,8 @@ def main() -> None:
         from bench.bench_resnet_winograd import report
 
         single = bench_layers.markdown([bench_layers.measure(ly) for ly in bench_layers.LAYERS])
-        text = (markdown(args.board, rows, layers, single + "\n" + report()) + "\n"
+        text = (markdown(args.board, rows, layers, single + "\n" + report(),
+                         bench_compile.measure(args.board)) + "\n"
                 + issue17(measure_issue17()))
         args.write.write_text(replace_section(text, hls_report()))
         Console().print(f"wrote {args.write}")

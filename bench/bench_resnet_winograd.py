@@ -10,6 +10,7 @@ guest instructions of one inference (the first input), not cycles.
 
 from __future__ import annotations
 
+import itertools
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,22 @@ def _shape(layers: list[dict[str, Any]], node: str) -> dict[str, Any] | None:
     return None
 
 
+def rows_by_node(profile: list[dict[str, Any]] | dict[int, dict[str, Any]],
+                 other: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """A profile's rows by node. Where ``other`` (the build it is compared with) ran
+    a conv and its residual Add as one band-by-band call (``conv_add_s8``, named
+    after the conv, docs/c-backend.md) and this build ran them apart (a Winograd
+    conv is never fused), the conv's row also counts the Add's instructions."""
+    listed = list(profile.values()) if isinstance(profile, dict) else list(profile)
+    rows = {row["node"]: dict(row) for row in listed}
+    for row, after in itertools.pairwise(listed):
+        if other.get(row["node"], {}).get("kernel") == "conv_add_s8" and \
+                row["kernel"] != "conv_add_s8" and after["op"] == "Add":
+            rows[row["node"]]["instructions"] += after["instructions"]
+            del rows[after["node"]]
+    return rows
+
+
 def _tables(kind: str, builds: list[dict[str, Any]]) -> list[str]:
     by_mode = {b["mode"]: b for b in builds}
     error = "differing values vs TFLM (16 inputs)" if kind == "int8" else \
@@ -83,9 +100,11 @@ def _tables(kind: str, builds: list[dict[str, Any]]) -> list[str]:
     lines += ["", "| # | 3x3 layer (output, C_in -> C_out) | off: kernel, instructions | "
               "on: kernel, instructions | off / on | auto: choice, instructions |",
               "|---|---|---|---|---|---|"]
-    on, off, auto = (by_mode[m]["profile"] for m in ("on", "off", "auto"))
+    off = {row["node"]: row for row in by_mode["off"]["profile"]}
+    on, auto = (rows_by_node(by_mode[m]["profile"], off) for m in ("on", "auto"))
     choices = by_mode["on"]["choices"]
-    for row_on, row_off, row_auto in zip(on, off, auto, strict=True):
+    for node, row_on in on.items():
+        row_off, row_auto = off[node], auto[node]
         layer = _shape(list(choices.values()), row_on["node"])
         if layer is None:
             continue
@@ -108,7 +127,9 @@ def markdown(results: dict[str, list[dict[str, Any]]]) -> str:
         "F(4x4,3x3) in float; `auto` chooses per layer with the cost model of "
         "`effc/passes/winograd_cost.py` (docs/winograd.md). Per-layer counts come from "
         "firmware built with layer markers; a layer running the same kernel in two builds "
-        "can differ by a few instructions of arena addressing.",
+        "can differ by a few instructions of arena addressing. A `conv_add_s8` row is a "
+        "convolution and the residual Add it feeds, run band by band (docs/c-backend.md); "
+        "the other builds' rows for that layer then count the conv and its Add too.",
         "",
         "### int8 (pretrainedResnet_quant)",
         "",

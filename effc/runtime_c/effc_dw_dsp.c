@@ -20,45 +20,49 @@
 
 #if defined(EFFC_USE_DSP) && !defined(EFFC_USE_MVE)
 
+/* Plane rows [r0, r1) of the four planes set to 0 over n columns from row. */
+static void effc_dw_zero4(int16_t *row, const effc_dw_geo *g, int32_t n, int32_t r0,
+                          int32_t r1)
+{
+    int32_t r, x, j;
+    for (r = r0; r < r1; r++) {
+        for (j = 0; j < EFFC_DW_PLANES; j++) {
+            for (x = 0; x < n; x++) {
+                row[(size_t)j * g->words + (size_t)r * (size_t)g->pw + (size_t)x] = 0;
+            }
+        }
+    }
+}
+
 /* Input rows [r0, r1) of the band (plane row r <- input row iy0 + r) of
- * channels ic..ic+3 into four planes; rows outside the input are zeros. */
+ * channels ic..ic+3 into four planes (plane j at plane + j * words); rows
+ * outside the input are zeros, the others go to effc_dw_fill4_rows. */
 static void effc_dw_fill4(const effc_dw_conv_params *p, const effc_dims *in,
                           const int8_t *input, int32_t ic, int16_t *plane,
                           const effc_dw_geo *g, int32_t iy0, int32_t r0, int32_t r1)
 {
-    const int32_t off = (int32_t)(((uint32_t)(uint16_t)(-p->input_zero_point)) * 0x10001u);
-    const size_t cs = (size_t)in->c;
     const int32_t n = EFFC_MIN(in->w, g->pw - p->pad_left);
-    int32_t r, x;
-    for (r = r0; r < r1; r++) {
-        const int32_t iy = iy0 + r;
-        int16_t *d0 = plane + (size_t)r * (size_t)g->pw + (size_t)p->pad_left;
-        int16_t *d1 = d0 + g->words, *d2 = d1 + g->words, *d3 = d2 + g->words;
-        const int8_t *src = input + (size_t)iy * (size_t)in->w * cs + (size_t)ic;
-        if (iy < 0 || iy >= in->h) {
-            for (x = 0; x < n; x++) {
-                d0[x] = d1[x] = d2[x] = d3[x] = 0;
-            }
-            continue;
-        }
-        for (x = 0; x + 2 <= n; x += 2) {
-            const uint32_t v0 = effc_read_u32(src), v1 = effc_read_u32(src + cs);
-            const int32_t e0 = __sxtab16(off, v0), o0 = effc_sxtab16_ror8(off, v0);
-            const int32_t e1 = __sxtab16(off, v1), o1 = effc_sxtab16_ror8(off, v1);
-            src += 2 * cs;
-            effc_write_u32(d0 + x, (uint32_t)effc_pkhbt16(e0, e1));
-            effc_write_u32(d1 + x, (uint32_t)effc_pkhbt16(o0, o1));
-            effc_write_u32(d2 + x, (uint32_t)effc_pkhtb16(e1, e0));
-            effc_write_u32(d3 + x, (uint32_t)effc_pkhtb16(o1, o0));
-        }
-        if (x < n) {
-            const uint32_t v = effc_read_u32(src);
-            const int32_t e = __sxtab16(off, v), o = effc_sxtab16_ror8(off, v);
-            d0[x] = (int16_t)e;
-            d1[x] = (int16_t)o;
-            d2[x] = (int16_t)(e >> 16);
-            d3[x] = (int16_t)(o >> 16);
-        }
+    const int32_t first = EFFC_MAX(r0, -iy0), last = EFFC_MIN(r1, in->h - iy0);
+    int16_t *row = plane + (size_t)p->pad_left;
+    if (first >= last) {
+        effc_dw_zero4(row, g, n, r0, r1);
+        return;
+    }
+    effc_dw_zero4(row, g, n, r0, first);
+    effc_dw_zero4(row, g, n, last, r1);
+    if (n > 0) {
+        effc_dw_fill_job job;
+        job.src = input + ((size_t)(iy0 + first) * (size_t)in->w) * (size_t)in->c + (size_t)ic;
+        job.dst = row + (size_t)first * (size_t)g->pw;
+        job.rows = last - first;
+        job.pairs = n >> 1;
+        job.odd = n & 1;
+        job.cs = in->c;
+        job.src_row = in->w * in->c;
+        job.dst_row = g->pw * 2;
+        job.plane = (int32_t)(g->words * 2u);
+        job.off = (int32_t)(((uint32_t)(uint16_t)(-p->input_zero_point)) * 0x10001u);
+        effc_dw_fill4_rows(&job);
     }
 }
 
@@ -109,28 +113,33 @@ static int32_t effc_pack16(int32_t lo, int32_t hi)
     return (int32_t)(((uint32_t)(uint16_t)lo) | ((uint32_t)(uint16_t)hi << 16));
 }
 
-/* One output channel over a band with the assembly walk. */
-static void effc_dw_walk(const effc_dw_conv_params *p, const effc_channel_rq *rec,
-                         const int8_t *w, const int16_t *plane, const effc_dw_geo *g,
-                         const effc_dims *out, int8_t *dst)
+/* The walk job of one output channel (its plane and output are set per band). */
+static void effc_dw_walk_prepare(effc_dw_walk_job *job, const effc_dw_conv_params *p,
+                                 const effc_channel_rq *rec, const int8_t *w,
+                                 const effc_dw_geo *g, const effc_dims *out)
 {
-    effc_dw_walk_job job;
     const int32_t s1 = rec->shift & 0xFF;
-    job.plane = plane;
-    job.out = dst;
-    job.strides = (g->pw * 2) << 16 | (out->w * out->c);
-    job.cols = out->w;
-    job.col_plane = 2 * p->stride_w;
-    job.col_out = out->c;
-    job.w01[0] = effc_pack16(2 * w[0], 2 * w[1]);
-    job.w01[1] = effc_pack16(2 * w[3], 2 * w[4]);
-    job.w01[2] = effc_pack16(2 * w[6], 2 * w[7]);
-    job.w2ab = effc_pack16(2 * w[2], 2 * w[5]);
-    job.w2c_s = effc_pack16(s1, 2 * w[8]);
-    job.bias2 = (int32_t)((uint32_t)rec->bias << 1);
-    job.m = rec->multiplier;
-    job.round = (int32_t)((uint32_t)(2 * p->output_zero_point + 1) << s1);
-    (p->stride_h == 1 ? effc_dw_walk_s1 : effc_dw_walk_s2)(&job);
+    job->strides = (g->pw * 2) << 16 | (out->w * out->c);
+    job->cols = out->w;
+    job->col_plane = 2 * p->stride_w;
+    job->col_out = out->c;
+    job->w01[0] = effc_pack16(2 * w[0], 2 * w[1]);
+    job->w01[1] = effc_pack16(2 * w[3], 2 * w[4]);
+    job->w01[2] = effc_pack16(2 * w[6], 2 * w[7]);
+    job->w2ab = effc_pack16(2 * w[2], 2 * w[5]);
+    job->w2c_s = effc_pack16(s1, 2 * w[8]);
+    job->bias2 = (int32_t)((uint32_t)rec->bias << 1);
+    job->m = rec->multiplier;
+    job->round = (int32_t)((uint32_t)(2 * p->output_zero_point + 1) << s1);
+}
+
+/* One output channel over a band with the assembly walk. */
+static void effc_dw_walk(const effc_dw_conv_params *p, effc_dw_walk_job *job,
+                         const int16_t *plane, int8_t *dst)
+{
+    job->plane = plane;
+    job->out = dst;
+    (p->stride_h == 1 ? effc_dw_walk_s1 : effc_dw_walk_s2)(job);
 }
 
 /* One output channel over a band in C (any geometry, general requantization). */
@@ -167,8 +176,10 @@ int effc_dw_body(const effc_dw_conv_params *p, const effc_per_channel_quant *qua
     const int walks = quant->channels != NULL && effc_dw_walks(p, f, out, &g);
     const int32_t keep = g.ph - g.rows * p->stride_h;
     const int32_t kspan = (f->h - 1) * p->dilation_h + 1;
+    void (*const walk)(effc_dw_walk_job *) = p->stride_h == 1 ? effc_dw_walk_s1 : effc_dw_walk_s2;
+    effc_dw_walk_job jobs[EFFC_DW_PLANES]; /* of channels ic.. (depth multiplier 1) */
     size_t i;
-    int32_t b, ic, oy0, j, m, planes;
+    int32_t b, ic, oy0, j, m, planes, fast4;
     for (i = 0; i < (size_t)EFFC_DW_PLANES * g.words; i++) {
         plane[i] = 0;
     }
@@ -178,6 +189,12 @@ int effc_dw_body(const effc_dw_conv_params *p, const effc_per_channel_quant *qua
         int8_t *out_b = output + (size_t)b * (size_t)out->h * (size_t)out->w * (size_t)out->c;
         for (ic = 0; ic < in->c; ic += planes) {
             planes = in->c - ic >= 4 ? 4 : 1;
+            fast4 = planes == 4 && walks && p->depth_multiplier == 1;
+            for (j = 0; j < planes && walks && p->depth_multiplier == 1; j++) {
+                effc_dw_walk_prepare(&jobs[j], p, &quant->channels[ic + j],
+                                     filter + (size_t)(ic + j) * 9u, &g, out);
+                fast4 = fast4 && (quant->channels[ic + j].shift & EFFC_RQ_GENERAL) == 0;
+            }
             for (oy0 = 0; oy0 < out->h; oy0 += g.rows) {
                 const int32_t rows = EFFC_MIN(g.rows, out->h - oy0);
                 const int32_t used = (rows - 1) * p->stride_h + kspan;
@@ -191,7 +208,13 @@ int effc_dw_body(const effc_dw_conv_params *p, const effc_per_channel_quant *qua
                 if (used < g.ph) { /* a short last band: the walk stops here */
                     effc_dw_set_row(plane, &g, used, planes, (int16_t)-32768);
                 }
-                for (j = 0; j < planes; j++) {
+                for (j = 0; j < planes && fast4; j++) { /* the common case, in short */
+                    jobs[j].plane = plane + (size_t)j * g.words;
+                    jobs[j].out = out_b + (size_t)oy0 * (size_t)out->w * (size_t)out->c +
+                                  (size_t)(ic + j);
+                    walk(&jobs[j]);
+                }
+                for (j = 0; j < planes && !fast4; j++) {
                     for (m = 0; m < p->depth_multiplier; m++) {
                         const int32_t oc = (ic + j) * p->depth_multiplier + m;
                         const int8_t *w = filter + (size_t)oc * (size_t)(f->h * f->w);
@@ -199,7 +222,11 @@ int effc_dw_body(const effc_dw_conv_params *p, const effc_per_channel_quant *qua
                         int8_t *dst = out_b + (size_t)oy0 * (size_t)out->w * (size_t)out->c +
                                       (size_t)oc;
                         if (walks && (quant->channels[oc].shift & EFFC_RQ_GENERAL) == 0) {
-                            effc_dw_walk(p, &quant->channels[oc], w, pl, &g, out, dst);
+                            if (p->depth_multiplier != 1) { /* jobs hold multiplier 1's */
+                                effc_dw_walk_prepare(&jobs[j], p, &quant->channels[oc], w, &g,
+                                                     out);
+                            }
+                            effc_dw_walk(p, &jobs[j], pl, dst);
                         } else {
                             const effc_mm_channel ch = effc_dw_channel_of(quant, bias, oc);
                             effc_dw_channel_c(p, &ch, w, f, pl, &g, out, rows, dst);
@@ -209,7 +236,9 @@ int effc_dw_body(const effc_dw_conv_params *p, const effc_per_channel_quant *qua
                 if (used < g.ph) { /* its padding columns must be 0 again */
                     effc_dw_set_row(plane, &g, used, planes, 0);
                 }
-                effc_dw_slide(plane, &g, p->stride_h, planes);
+                if (oy0 + rows < out->h) { /* the next band's shared rows */
+                    effc_dw_slide(plane, &g, p->stride_h, planes);
+                }
             }
         }
     }

@@ -146,6 +146,67 @@ __attribute__((naked, noinline)) void effc_dw_walk_s2(EFFC_DW_ARG effc_dw_walk_j
         EFFC_DW_END);
 }
 
+/* The plane fill: per pixel pair two loads, SXTAB16 (x - zp, even and odd
+ * channels) and PKHBT/PKHTB give one word per plane, 17 instructions; r0
+ * source, r1 pixel bytes, r2/r3 planes 0/2, r4 plane bytes, r5 -zp, r6
+ * count, lr the job (its src/dst/rows advance row by row). */
+__attribute__((naked, noinline)) void effc_dw_fill4_rows(EFFC_DW_ARG effc_dw_fill_job *job)
+{
+    __asm__ volatile(
+        "push   {r4-r11, lr}\n\t"
+        "mov    lr, r0\n\t"
+        "ldr    r1, [lr, #20]\n\t"
+        "ldr    r4, [lr, #32]\n\t"
+        "ldr    r5, [lr, #36]\n\t"
+        "1:\n\t"
+        "ldrd   r0, r2, [lr]\n\t"
+        "ldr    r6, [lr, #24]\n\t"
+        "add    r6, r0, r6\n\t"
+        "str    r6, [lr]\n\t"
+        "ldr    r6, [lr, #28]\n\t"
+        "add    r6, r2, r6\n\t"
+        "str    r6, [lr, #4]\n\t"
+        "add    r3, r2, r4, lsl #1\n\t"
+        "ldr    r6, [lr, #12]\n\t"
+        "cbz    r6, 3f\n\t"
+        "2:\n\t"
+        "ldr    r7, [r0]\n\t"
+        "ldr    r8, [r0, r1]\n\t"
+        "add    r0, r0, r1, lsl #1\n\t"
+        "sxtab16 r9, r5, r7\n\t"
+        "sxtab16 r10, r5, r7, ror #8\n\t"
+        "sxtab16 r11, r5, r8\n\t"
+        "sxtab16 r12, r5, r8, ror #8\n\t"
+        "pkhbt  r7, r9, r11, lsl #16\n\t"
+        "pkhtb  r11, r11, r9, asr #16\n\t"
+        "pkhbt  r8, r10, r12, lsl #16\n\t"
+        "pkhtb  r12, r12, r10, asr #16\n\t"
+        "str    r8, [r2, r4]\n\t"
+        "str    r12, [r3, r4]\n\t"
+        "str    r7, [r2], #4\n\t"
+        "str    r11, [r3], #4\n\t"
+        "subs   r6, r6, #1\n\t"
+        "bne    2b\n\t"
+        "3:\n\t"
+        "ldr    r6, [lr, #16]\n\t"
+        "cbz    r6, 4f\n\t"
+        "ldr    r7, [r0]\n\t"
+        "sxtab16 r9, r5, r7\n\t"
+        "sxtab16 r10, r5, r7, ror #8\n\t"
+        "strh   r9, [r2]\n\t"
+        "strh   r10, [r2, r4]\n\t"
+        "lsr    r9, r9, #16\n\t"
+        "lsr    r10, r10, #16\n\t"
+        "strh   r9, [r3]\n\t"
+        "strh   r10, [r3, r4]\n\t"
+        "4:\n\t"
+        "ldr    r6, [lr, #8]\n\t"
+        "subs   r6, r6, #1\n\t"
+        "str    r6, [lr, #8]\n\t"
+        "bne    1b\n\t"
+        "pop    {r4-r11, pc}\n\t");
+}
+
 #else
 
 typedef int effc_dw_dsp_asm_unused; /* ISO C wants a declaration in every file */

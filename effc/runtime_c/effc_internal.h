@@ -349,6 +349,22 @@ typedef struct {
     int32_t m, round;     /* the fast form's multiplier and round */
 } effc_dw_walk_job;
 
+/* Rows of four planes from an int8 NHWC input (effc_dw_dsp_asm.c): value
+ * x - zp of channel ic + j of each pixel into plane j. Offsets as listed. */
+typedef struct {
+    const int8_t *src; /* 0: the first row's first pixel, channel ic */
+    int16_t *dst;      /* 4: plane 0's first row at that pixel's column */
+    int32_t rows;      /* 8: rows to fill, > 0 */
+    int32_t pairs;     /* 12: pixel pairs a row */
+    int32_t odd;       /* 16: 1 when a single pixel follows the pairs */
+    int32_t cs;        /* 20: bytes from one pixel to the next */
+    int32_t src_row;   /* 24: input row bytes */
+    int32_t dst_row;   /* 28: plane row bytes */
+    int32_t plane;     /* 32: bytes from one plane to the next */
+    int32_t off;       /* 36: -zp in both halves */
+} effc_dw_fill_job;
+
+void effc_dw_fill4_rows(effc_dw_fill_job *job);
 void effc_dw_walk_s1(effc_dw_walk_job *job); /* 3x3, stride 1 */
 void effc_dw_walk_s2(effc_dw_walk_job *job); /* 3x3, stride 2 */
 #endif

@@ -21,10 +21,15 @@ from tests.differential.support import enabled
 
 
 def residual(draw: Draw, b: Builder, x: Value) -> Value:
-    """x (+|-|*) f(x) with f a shape-keeping conv or an activation."""
+    """x (+|-|*) f(x) with f a shape-keeping conv (or two: a ResNet block, whose Add
+    the C target runs band by band with the second conv) or an activation."""
     op = pick(draw, ("Add", "Sub", "Mul"))
     if draw(st.booleans()):
         y = conv_same(draw, b, x) if x.rank > 2 else dense(draw, b, x, x.shape[1])
+        if op == "Add" and x.rank > 2 and enabled("residual_two_convs") and \
+                draw(st.booleans()):
+            b.features.add("residual_two_convs")
+            y = conv_same(draw, b, y)
     else:
         y = activation(draw, b, x)
     operands = [x, y] if draw(st.booleans()) else [y, x]

@@ -70,6 +70,7 @@ SUPPORT: dict[str, frozenset[str]] = {
     "div_const": ALL,  # int8: a Mul by the reciprocal
     "const_first": ALL, "broadcast": ALL, "broadcast_expand": ALL,
     "residual_add": ALL, "residual_sub": ALL, "residual_mul": ALL,
+    "residual_two_convs": ALL,  # int8 C: conv + residual Add fused by row bands
     "broadcast_activations": ALL,
     # concat, pad, softmax
     "concat_channels": ALL, "concat_spatial": ALL, "concat_batch": ALL,

@@ -23,6 +23,7 @@ from effc.codegen import CoreSplit, Port, split_core
 from effc.codegen.c.dispatch import node_call
 from effc.codegen.c.kernels import Call
 from effc.codegen.c.layouts import CTarget, channel_records, choose_layouts, wide_filter
+from effc.codegen.c.residual import fuse_residual_adds
 from effc.codegen.c.scratch import scratch_bytes
 from effc.errors import EffcError
 from effc.ir import Graph, Node
@@ -107,6 +108,9 @@ def _pointers(graph: Graph, index: int, node: Node, call: Call, plan: MemoryPlan
                          "outputs": [ptr(n, False) for n in call.outputs]}
     if call.macro in PREPARED:
         return p | _prepared(graph, index, call, arrays, ptr)
+    if call.macro == "conv_add_s8":  # residual.py: the conv's pointers and the shortcut
+        return p | _prepared(graph, index, call, arrays, ptr) | {
+            "shortcut": ptr(call.inputs[1], True)}
     if call.macro.startswith(("lstm", "gru", "rnn")):  # every input in the node's order
         p["args"] = [ptr(n, True) if n else "0" for n in node.inputs]
     # Two-operand ops keep operand order, constants included.
@@ -262,6 +266,7 @@ def generate_c(graph: Graph, name: str, target: CTarget | None = None,
         raise EffcError(f"unknown arena mode '{arena_mode}'; choose static or user")
     ctx_type = f"{name}_ctx" if arena_mode == "user" else None
     split = split_core(graph)
+    external = {p.core for p in split.inputs + split.outputs}
     core = Graph(graph.name, split.nodes, graph.tensors, [p.core for p in split.inputs],
                  [p.core for p in split.outputs])
     # Keyed by position: model strings (node names) are never keys.
@@ -270,11 +275,12 @@ def generate_c(graph: Graph, name: str, target: CTarget | None = None,
                                       if t.is_constant))
     for call in calls:
         call.scratch = scratch_bytes(call)
-    position = {id(n): i for i, n in enumerate(split.nodes)}
-    plan = plan_memory(core, {p.core for p in split.inputs + split.outputs},
-                       lambda n: calls[position[id(n)]].scratch,
+    nodes, calls = fuse_residual_adds(core, external, split.nodes, calls)
+    core = Graph(graph.name, nodes, graph.tensors, core.inputs, core.outputs)
+    position = {id(n): i for i, n in enumerate(nodes)}
+    plan = plan_memory(core, external, lambda n: calls[position[id(n)]].scratch,
                        lambda n: calls[position[id(n)]].inplace)
-    skipped = {i for i, node in enumerate(split.nodes)  # an aliased Reshape needs no code
+    skipped = {i for i, node in enumerate(nodes)  # an aliased Reshape needs no code
                if node.op_type == "Reshape"
                and plan.root(node.outputs[0]) == plan.root(node.inputs[0])}
     arena = plan.arena_bytes
@@ -285,7 +291,7 @@ def generate_c(graph: Graph, name: str, target: CTarget | None = None,
                             f"{name}_ctx", f"{name}_init", f"{name}_arena"}))
     layers = []
     emitted = []
-    for i, node in enumerate(split.nodes):
+    for i, node in enumerate(nodes):
         if i in skipped:
             continue
         call = calls[i]
@@ -350,7 +356,7 @@ def generate_c(graph: Graph, name: str, target: CTarget | None = None,
                    "scratch_peak_bytes": plan.scratch_peak_bytes,
                    "inplace_nodes": plan.inplace_nodes,
                    "plan_bytes": plan.arena_bytes,  # without the float interface's buffers
-                   "nodes": [n.name for n in split.nodes], "buffers": plan.buffers,
+                   "nodes": [n.name for n in nodes], "buffers": plan.buffers,
                    "constant_bytes": arrays.flash_bytes()},
     }
 
