@@ -28,9 +28,17 @@ def layer_rows(manifest: dict[str, Any]) -> list[dict[str, Any]]:
     """One row per layer of the compiled graph: op, shapes, MACs, weight bytes, and where
     there is C code its kernel, arena offset, lifetime, in-place, scratch; pruning
     ratio and SQNR where the compile computed them; measured instructions after
-    ``effc run --profile``."""
+    ``effc run --profile``.
+
+    A layer whose code runs inside another layer's call (the residual Add fused
+    into its convolution) names that kernel and row, e.g. ``conv_add_s8 (fused
+    into #2)``, and shows the buffer the fused call writes (its own output);
+    its scratch and instructions are counted on that row (``fused_into``)."""
     summary = manifest["summary"]["layers"]
-    c_layers = {layer["node"]: layer for layer in (manifest.get("c") or {}).get("layers", [])}
+    c_list = (manifest.get("c") or {}).get("layers", [])
+    c_layers = {layer["node"]: layer for layer in c_list}
+    row_of = {layer["name"]: i for i, layer in enumerate(summary)}
+    host = {name: c for c in c_list for name in c.get("fused", [])}
     memory = manifest.get("memory") or {}
     inplace = set(memory.get("inplace_nodes", []))
     positions = {name: i for i, name in enumerate(memory.get("nodes", []))}
@@ -50,8 +58,13 @@ def layer_rows(manifest: dict[str, Any]) -> list[dict[str, Any]]:
             "macs": layer["macs"], "weight_bytes": layer["weight_bytes"],
             "kernel": c["kernel"] if c else None, "offset": None, "lifetime": None,
             "inplace": name in inplace, "scratch_bytes": None, "pruned": None,
-            "sqnr_db": sqnr.get(name), "instructions": None,
+            "sqnr_db": sqnr.get(name), "instructions": None, "fused_into": None,
         }
+        if c is None and name in host:
+            c = host[name]
+            row["fused_into"] = row_of[c["node"]]
+            row["kernel"] = f"{c['kernel']} (fused into #{row['fused_into']})"
+            row["inplace"] = c["node"] in inplace
         if c is not None:
             buf = buffers.get(c["output"])
             if buf is not None:
@@ -59,8 +72,8 @@ def layer_rows(manifest: dict[str, Any]) -> list[dict[str, Any]]:
                 row["lifetime"] = (buf["first"], buf["last"])
             else:
                 row["offset"] = "caller"  # written straight into the caller's output
-            pos = positions.get(name)
-            s = scratch.get(pos)
+        if c is not None and row["fused_into"] is None:
+            s = scratch.get(positions.get(name))
             row["scratch_bytes"] = s["bytes"] if s else 0
             row["instructions"] = measured.get(str(c["index"]), measured.get(c["index"]))
         p = pruned.get(name)
@@ -138,7 +151,8 @@ def figures(manifest: dict[str, Any]) -> dict[str, bytes]:
     fig.tight_layout()
     out = {"memory": _png(fig)}
 
-    rows = [r for r in layer_rows(manifest) if r["kernel"] is not None]
+    rows = [r for r in layer_rows(manifest)
+            if r["kernel"] is not None and r["fused_into"] is None]
     fig = Figure(figsize=(8, 3.2))
     ax = fig.add_subplot()
     idx = [r["index"] for r in rows]

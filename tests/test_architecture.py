@@ -8,6 +8,8 @@ one in docs/architecture.md.
 from __future__ import annotations
 
 import ast
+import re
+from fnmatch import fnmatch
 from pathlib import Path
 
 import pytest
@@ -101,6 +103,30 @@ def import_graph(root: Path) -> dict[str, set[str]]:
     return graph
 
 
+#: Packages the diagram describes as a whole ("one file per op"): naming the folder is enough.
+DESCRIBED_WHOLE = ("effc.ops", "effc.passes", "effc.reference", "effc.frontend", "effc.quant",
+                   "effc.cli", "effc.sweep", "effc.boards")
+
+
+def unnamed_modules(root: Path) -> list[str]:
+    """The modules docs/architecture.md's layer diagram does not name: every module's
+    folder must appear there (``c/``), and its file (``dispatch.py``, or a pattern such
+    as ``layers*.py``) unless its package is described whole."""
+    text = (root / "docs" / "architecture.md").read_text()
+    diagram = text.split("## The layers", 1)[1].split("```")[1]
+    files = set(re.findall(r"[\w*]+\.py", diagram))
+    folders = set(re.findall(r"(\w+)/", diagram))
+    missing = []
+    for module, path in modules(root).items():
+        folder = path.parent.relative_to(root)
+        if str(folder) != "effc" and folder.name not in folders:
+            missing.append(module)
+        elif not any(module == p or module.startswith(p + ".") for p in DESCRIBED_WHOLE) \
+                and not any(fnmatch(path.name, f) for f in files):
+            missing.append(module)
+    return missing
+
+
 def layer_of(module: str) -> str | None:
     if module == "effc":
         return LAYER_OF["effc"]
@@ -168,6 +194,10 @@ def test_every_module_has_a_layer(effc_graph: dict[str, set[str]]) -> None:
     assert [m for m in effc_graph if layer_of(m) is None] == []
 
 
+def test_the_layer_diagram_names_every_module() -> None:
+    assert unnamed_modules(ROOT) == []
+
+
 def test_no_import_cycle(effc_graph: dict[str, set[str]]) -> None:
     assert find_cycle(effc_graph) is None
 
@@ -227,3 +257,15 @@ def test_upward_and_peer_imports_are_violations(tmp_path: Path) -> None:
         "effc.compiler imports effc.engines.host: reach it through effc.engines",
         "effc.engines.qemu imports effc.engines.host: reach it through effc.engines",
     ]
+
+
+def test_a_module_the_diagram_does_not_name_is_found(tmp_path: Path) -> None:
+    _package(tmp_path, {"effc/api.py": "", "effc/extra.py": "", "effc/ops/conv.py": "",
+                        "effc/codegen/c/emit.py": "", "effc/codegen/c/new.py": "",
+                        "effc/engines/host.py": ""})
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "architecture.md").write_text(
+        "## The layers\n\n```\n driver effc/__init__.py, api.py\n ops effc/ops/ one file "
+        "per op\n codegen c/ (emit.py)\n```\n")
+    assert unnamed_modules(tmp_path) == ["effc.codegen.c.new", "effc.engines.host",
+                                         "effc.extra"]

@@ -3,8 +3,11 @@ the planner, --profile's measured instructions, and the page rendered in headles
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -49,6 +52,43 @@ def test_report_md_has_the_layer_table_budget_and_figures(kws: CompiledModel) ->
     for path in FIGURES.values():
         assert f"]({path})" in report
         assert (kws.folder / path).read_bytes().startswith(PNG)
+
+
+def test_every_layer_with_code_names_its_kernel_even_a_fused_add(tmp_path) -> None:
+    """ResNet-8's residual Adds run inside their convolution's conv_add_s8 call
+    (codegen/c/residual.py): inspect, report.md and report.html name that kernel on the
+    Add's row too, and the row it is fused into. Only an aliased Reshape has no code."""
+    out = compile_model(model_path("pretrainedResnet_quant"), tmp_path / "resnet",
+                        CompileOptions(board="mps2-an386", name="resnet"))
+    layers = out.manifest["summary"]["layers"]
+    data = json.loads(subprocess.run(
+        [sys.executable, "-m", "effc.cli", "inspect", str(out.folder), "--json"],
+        capture_output=True, text=True, timeout=300, check=True).stdout)
+    text = subprocess.run([sys.executable, "-m", "effc.cli", "inspect", str(out.folder)],
+                          capture_output=True, text=True, timeout=300, check=True).stdout
+    md = (out.folder / "report.md").read_text().split("## Layers of the generated code")[1]
+    md_kernels = [ln.split(" | ")[7] for ln in md.splitlines() if re.match(r"\| \d+ \|", ln)]
+    html = (out.folder / "report.html").read_text().split('<table id="layers">')[1]
+    html_kernels = re.findall(r"<td>[\d,]+</td>\s*<td>([^<]*)</td>\s*<td>[^<]*</td>\s*"
+                              r"<td>[^<]*</td>\s*<td>(?:yes)?</td>", html)
+    text_rows = [ln for ln in text.splitlines() if re.match(r"│\s*\d+ │", ln)]
+    assert len(data["layers"]) == len(md_kernels) == len(html_kernels) == len(text_rows) \
+        == len(layers)
+    fused = [r for r in data["layers"] if r["fused_into"] is not None]
+    print("fused:", [(r["index"], r["op"], r["kernel"]) for r in fused])
+    assert [r["op"] for r in fused] == ["Add"] * 3  # ResNet-8's three residual blocks
+    for r, md_kernel, html_kernel, line in zip(data["layers"], md_kernels, html_kernels,
+                                               text_rows, strict=True):
+        if r["op"] == "Reshape":
+            continue  # aliased: no code
+        assert r["kernel"], f"layer {r['index']} ({r['op']}) has no kernel"
+        assert md_kernel == html_kernel == r["kernel"]
+        assert f"│ {r['kernel']} " in line
+    for r in fused:
+        host = data["layers"][r["fused_into"]]
+        assert host["op"] == "Conv" and host["kernel"] == "conv_add_s8"
+        assert r["kernel"] == f"conv_add_s8 (fused into #{host['index']})"
+        assert r["offset"] == host["offset"] and r["instructions"] is None
 
 
 @pytest.mark.qemu

@@ -94,12 +94,14 @@ def _inspect_outdir(folder: Path, as_json: bool) -> int:
     table = Table(title=escape(f"{m['name']} ({m['quantize']}) for {m.get('board', '-')}"))
     for col in ("#", "layer", "op", "output", "MACs", "kernel", "arena offset", "lifetime",
                 "in place"):
-        table.add_column(col, justify="left" if col in ("layer", "op", "kernel") else "right")
+        table.add_column(col, justify="left" if col in ("layer", "op", "kernel") else "right",
+                         no_wrap=col == "kernel")
     for r in rows:
         life = "-" if r["lifetime"] is None else f"{r['lifetime'][0]}..{r['lifetime'][1]}"
         table.add_row(str(r["index"]), escape(r["name"][-40:]), r["op"], r["output"],
-                      f"{r['macs']:,}", r["kernel"] or "-", str(r["offset"] or 0)
-                      if r["kernel"] else "-", life, "yes" if r["inplace"] else "")
+                      f"{r['macs']:,}", r["kernel"] or "-",
+                      "-" if r["offset"] is None else str(r["offset"]), life,
+                      "yes" if r["inplace"] else "")
     Console(width=None if sys.stdout.isatty() else 140).print(table)
     memory = m.get("memory")
     if memory:

@@ -301,6 +301,7 @@ def generate_c(graph: Graph, name: str, target: CTarget | None = None,
                        "macro": call.macro, "fields": call.fields,
                        "ptr": _pointers(graph, index, node, call, plan, split, arrays),
                        "scratch_size": call.scratch,
+                       "fused": call.fused,
                        "output_bytes": graph.tensors[call.outputs[0]].nbytes,
                        "scratch_offset": plan.scratch_offsets.get(i, 0)})
     inputs = _interface(graph, split.inputs, split.float_wrapper)
@@ -349,7 +350,8 @@ def generate_c(graph: Graph, name: str, target: CTarget | None = None,
               "input_bytes": _packed_bytes(inputs), "output_bytes": _packed_bytes(outputs),
               "layers": [{"index": layer["index"], "op": layer["op"], "node": node.name,
                           "position": position[id(node)], "kernel": layer["macro"],
-                          "output": node.outputs[0], "scratch_bytes": layer["scratch_size"]}
+                          "output": node.outputs[0], "scratch_bytes": layer["scratch_size"],
+                          "fused": layer["fused"]}
                          for layer, node in zip(layers, emitted, strict=True)]},
         "memory": {"arena_bytes": arena, "lower_bound_bytes": plan.lower_bound_bytes,
                    "activations_lower_bound_bytes": plan.activations_lower_bound_bytes,

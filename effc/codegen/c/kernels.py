@@ -33,6 +33,8 @@ class Call:
     inplace: bool = False
     # constant tables the call computes (index maps, tap weights): name -> (values, C type)
     tables: dict[str, tuple[np.ndarray, str]] = field(default_factory=dict)
+    # the graph's nodes whose code runs inside this call (residual.py: the fused Add)
+    fused: list[str] = field(default_factory=list)
 
 
 def dims4(shape: tuple[int, ...]) -> list[int]:

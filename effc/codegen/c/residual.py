@@ -95,7 +95,8 @@ def fuse_residual_adds(graph: Graph, external: set[str], nodes: list[Node],
                                 "conv_first": node.inputs[0] == conv.outputs[0]}
         out_calls.append(Call("conv_add_s8", conv.node, conv.op, fields,
                               [conv.inputs[0], x], list(node.outputs), conv.weights,
-                              scratch=band_bytes + conv_scratch, inplace=True))
+                              scratch=band_bytes + conv_scratch, inplace=True,
+                              fused=[node.name]))
         out_nodes.append(Node("Conv", nodes[i].name, [x, conv.inputs[0]],
                               list(node.outputs), nodes[i].attrs))
         i += 2
