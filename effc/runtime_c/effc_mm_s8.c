@@ -40,27 +40,75 @@ int32_t effc_mm_general_channels(const effc_mm *mm)
 
 #if !defined(EFFC_USE_DSP) && !defined(EFFC_USE_MVE)
 
+/* Channel c's sums over the n widened columns of q into acc[0..n) (from the
+ * bias): an int8 row walked by pointer, each weight loaded once for up to
+ * four columns; the wide layouts through effc_mm_weight. */
+static void effc_mm_sums(const effc_mm *mm, int32_t c, const int16_t *q, int32_t n,
+                         int32_t bias, int32_t acc[EFFC_MM_COLS])
+{
+    const int32_t k = mm->k;
+    int32_t i, j;
+    for (j = 0; j < n; j++) {
+        acc[j] = bias;
+    }
+    if (mm->layout != EFFC_FILTER_S8) {
+        for (j = 0; j < n; j++) {
+            for (i = 0; i < k; i++) {
+                acc[j] = effc_wrap_add(acc[j], q[(size_t)j * (size_t)k + (size_t)i] *
+                                                   effc_mm_weight(mm, c, i));
+            }
+        }
+        return;
+    }
+    {
+        const int8_t *w = (const int8_t *)mm->weights + (size_t)c * (size_t)k;
+        if (n == EFFC_MM_COLS) {
+            const int16_t *x0 = q, *x1 = q + k, *x2 = x1 + k, *x3 = x2 + k;
+            int32_t a0 = bias, a1 = bias, a2 = bias, a3 = bias;
+            for (i = 0; i < k; i++) {
+                const int32_t wv = w[i];
+                a0 = effc_wrap_add(a0, x0[i] * wv);
+                a1 = effc_wrap_add(a1, x1[i] * wv);
+                a2 = effc_wrap_add(a2, x2[i] * wv);
+                a3 = effc_wrap_add(a3, x3[i] * wv);
+            }
+            acc[0] = a0;
+            acc[1] = a1;
+            acc[2] = a2;
+            acc[3] = a3;
+            return;
+        }
+        for (j = 0; j < n; j++) {
+            const int16_t *x = q + (size_t)j * (size_t)k;
+            int32_t a = bias;
+            for (i = 0; i < k; i++) {
+                a = effc_wrap_add(a, x[i] * w[i]);
+            }
+            acc[j] = a;
+        }
+    }
+}
+
 void effc_mm_run(const effc_mm *mm, int32_t n, const int8_t *const col[], int8_t *const out[],
                  void *scratch)
 {
     const int32_t k = mm->k;
+    const int32_t zp = mm->input_zero_point;
     int16_t *q = (int16_t *)scratch; /* [n][k] values x - zp */
+    int32_t acc[EFFC_MM_COLS];
     int32_t c, i, j;
     for (j = 0; j < n; j++) {
+        const int8_t *x = col[j];
+        int16_t *t = q + (size_t)j * (size_t)k;
         for (i = 0; i < k; i++) {
-            q[(size_t)j * (size_t)k + (size_t)i] =
-                (int16_t)(col[j][i] - mm->input_zero_point);
+            t[i] = (int16_t)(x[i] - zp);
         }
     }
     for (c = 0; c < mm->n_out; c++) {
         const effc_mm_channel ch = effc_mm_channel_at(mm, c);
+        effc_mm_sums(mm, c, q, n, ch.bias, acc);
         for (j = 0; j < n; j++) {
-            const int16_t *x = q + (size_t)j * (size_t)k;
-            int32_t acc = ch.bias;
-            for (i = 0; i < k; i++) {
-                acc = effc_wrap_add(acc, x[i] * effc_mm_weight(mm, c, i));
-            }
-            out[j][c] = effc_requant_to_s8(acc, ch.rq, mm->output_zero_point,
+            out[j][c] = effc_requant_to_s8(acc[j], ch.rq, mm->output_zero_point,
                                            mm->activation_min, mm->activation_max);
         }
     }
@@ -68,12 +116,21 @@ void effc_mm_run(const effc_mm *mm, int32_t n, const int8_t *const col[], int8_t
 
 void effc_mm_row(const effc_mm *mm, const int8_t *row, int8_t *out)
 {
+    const int32_t k = mm->k;
+    const int32_t zp = mm->input_zero_point;
     int32_t c, i;
     for (c = 0; c < mm->n_out; c++) {
         const effc_mm_channel ch = effc_mm_channel_at(mm, c);
         int32_t acc = ch.bias;
-        for (i = 0; i < mm->k; i++) {
-            acc = effc_wrap_add(acc, (row[i] - mm->input_zero_point) * effc_mm_weight(mm, c, i));
+        if (mm->layout == EFFC_FILTER_S8) {
+            const int8_t *w = (const int8_t *)mm->weights + (size_t)c * (size_t)k;
+            for (i = 0; i < k; i++) {
+                acc = effc_wrap_add(acc, (row[i] - zp) * w[i]);
+            }
+        } else {
+            for (i = 0; i < k; i++) {
+                acc = effc_wrap_add(acc, (row[i] - zp) * effc_mm_weight(mm, c, i));
+            }
         }
         out[c] = effc_requant_to_s8(acc, ch.rq, mm->output_zero_point, mm->activation_min,
                                     mm->activation_max);
