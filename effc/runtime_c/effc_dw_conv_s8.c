@@ -8,7 +8,7 @@
  *
  * Scratch (both bodies, same size): EFFC_DW_PLANES zero-padded int16 planes,
  * each (PH + 1) * PW int16 rounded to 4 bytes, for a band of R output rows:
- * PH = (R-1)*stride_h + (KH-1)*dilation_h + 1 plane rows plus a sentinel row,
+ * PH = (R-1)*stride_h + (KH-1)*dilation_h + 1 plane rows plus a spare row,
  * PW = (OW-1)*stride_w + (KW-1)*dilation_w + 1 columns. R is the largest
  * band (at most OH) whose planes fit EFFC_DW_SCRATCH_BUDGET, and at least
  * EFFC_DW_MIN_ROWS. Output channel c only reads input channel c's taps, and

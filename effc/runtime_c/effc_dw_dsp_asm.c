@@ -9,7 +9,9 @@
  * tap 2 of rows 0 and 1, r9 tap 2 of row 2 (high half) and s - 1 (low byte,
  * what ASR reads), r10 2 * bias, r11 the output pointer, r12/lr loaded plane
  * words and the requantization temporaries. The stack holds the multiplier
- * and round (one LDRD per output), the columns left and the job.
+ * and round (one LDRD per output), the columns left, the job and the
+ * column's groups left. A column runs `groups` unrolled steps (3 outputs at
+ * stride 1, 2 at stride 2) in a counted loop, then `tail` single outputs.
  */
 #include "effc_internal.h"
 
@@ -28,11 +30,12 @@
     "strb   " ACC ", [r11]\n\t"                                                                \
     "uxtah  r11, r11, r1\n\t"
 
-/* The setup of both walks: the stack frame [m, round, columns left, job],
+/* The setup of both walks: the stack frame [m, round, columns left, job,
+ * groups left],
  * the strides, the weights and the doubled bias. */
 #define EFFC_DW_SETUP                                                                         \
     "push   {r4-r11, lr}\n\t"                                                                  \
-    "sub    sp, sp, #16\n\t"                                                                   \
+    "sub    sp, sp, #20\n\t"                                                                   \
     "str    r0, [sp, #12]\n\t"                                                                 \
     "ldrd   r12, lr, [r0, #48]\n\t"                                                            \
     "strd   r12, lr, [sp]\n\t"                                                                 \
@@ -52,7 +55,22 @@
     "str    lr, [r12]\n\t"                                                                     \
     "ldr    lr, [r12, #20]\n\t"                                                                \
     "add    lr, r11, lr\n\t"                                                                   \
-    "str    lr, [r12, #4]\n\t"
+    "str    lr, [r12, #4]\n\t"                                                                 \
+    "ldr    lr, [r12, #56]\n\t"                                                                \
+    "str    lr, [sp, #16]\n\t"
+
+/* The counted loop's test (label 5, before the unrolled step at label 2),
+ * then r12 = the tail's outputs and the flags of CMP r12, #1 (ASR, SUB,
+ * SMLAD, SSAT, ... of the steps leave the flags alone). */
+#define EFFC_DW_COUNT                                                                         \
+    "5:\n\t"                                                                                   \
+    "ldr    r12, [sp, #16]\n\t"                                                                \
+    "subs   r12, r12, #1\n\t"                                                                  \
+    "str    r12, [sp, #16]\n\t"                                                                \
+    "bpl    2b\n\t"                                                                            \
+    "ldr    r12, [sp, #12]\n\t"                                                                \
+    "ldr    r12, [r12, #60]\n\t"                                                               \
+    "cmp    r12, #1\n\t"
 
 #define EFFC_DW_END                                                                           \
     "3:\n\t"                                                                                   \
@@ -60,16 +78,14 @@
     "subs   r12, r12, #1\n\t"                                                                  \
     "str    r12, [sp, #8]\n\t"                                                                 \
     "bne    1b\n\t"                                                                            \
-    "add    sp, sp, #16\n\t"                                                                   \
+    "add    sp, sp, #20\n\t"                                                                   \
     "pop    {r4-r11, pc}\n\t"
 
 /* Stride 1: plane row r is kernel row 0 of output r (NEW), row 1 of output
- * r - 1 (MID) and row 2 of output r - 2 (OLD), which then completes; the
- * sentinel row ends the column. 18 instructions per output. */
+ * r - 1 (MID) and row 2 of output r - 2 (OLD), which then completes. 16
+ * instructions per output, and 4 a step of three for the count. */
 #define EFFC_DW_ROW(NEW, MID, OLD)                                                            \
     "ldr    lr, [r0]\n\t"                                                                      \
-    "cmp    lr, #0x80008000\n\t"                                                               \
-    "beq    3f\n\t"                                                                            \
     "smlad  " NEW ", lr, r5, r10\n\t"                                                          \
     "smlad  " MID ", lr, r6, " MID "\n\t"                                                      \
     "smlad  " OLD ", lr, r7, " OLD "\n\t"                                                      \
@@ -100,20 +116,24 @@ __attribute__((naked, noinline)) void effc_dw_walk_s1(EFFC_DW_ARG effc_dw_walk_j
         "add    r0, r0, r1, lsr #16\n\t"
         "smlabb r3, lr, r8, r3\n\t"
         "smlabt r2, lr, r8, r2\n\t"
+        "b      5f\n\t"
         "2:\n\t"
         EFFC_DW_ROW("r4", "r3", "r2")
         EFFC_DW_ROW("r2", "r4", "r3")
         EFFC_DW_ROW("r3", "r2", "r4")
-        "b      2b\n\t"
+        EFFC_DW_COUNT
+        "blt    3f\n\t" /* no tail */
+        EFFC_DW_ROW("r4", "r3", "r2")
+        "beq    3f\n\t" /* a tail of one */
+        EFFC_DW_ROW("r2", "r4", "r3")
         EFFC_DW_END);
 }
 
 /* Stride 2: output y reads plane rows 2y, 2y+1 and 2y+2; row 2y+2 is also
- * kernel row 0 of output y + 1. 21 instructions per output. */
+ * kernel row 0 of output y + 1. 19 instructions per output, and 4 a step of
+ * two for the count. */
 #define EFFC_DW_PAIR(CUR, NXT)                                                                \
     "ldr    lr, [r0]\n\t"                                                                      \
-    "cmp    lr, #0x80008000\n\t"                                                               \
-    "beq    3f\n\t"                                                                            \
     "smlad  " CUR ", lr, r6, " CUR "\n\t"                                                      \
     "ldr    lr, [r0, #4]\n\t"                                                                  \
     "add    r0, r0, r1, lsr #16\n\t"                                                           \
@@ -139,10 +159,13 @@ __attribute__((naked, noinline)) void effc_dw_walk_s2(EFFC_DW_ARG effc_dw_walk_j
         "ldr    lr, [r0, #4]\n\t"
         "add    r0, r0, r1, lsr #16\n\t"
         "smlabb r2, lr, r8, r2\n\t"
+        "b      5f\n\t"
         "2:\n\t"
         EFFC_DW_PAIR("r2", "r3")
         EFFC_DW_PAIR("r3", "r2")
-        "b      2b\n\t"
+        EFFC_DW_COUNT
+        "blt    3f\n\t" /* no tail */
+        EFFC_DW_PAIR("r2", "r3")
         EFFC_DW_END);
 }
 

@@ -313,7 +313,7 @@ enum { EFFC_DW_PLANES = 4, EFFC_DW_SCRATCH_BUDGET = 1024, EFFC_DW_MIN_ROWS = 8 }
 
 typedef struct {
     int32_t rows; /* output rows per band */
-    int32_t ph;   /* plane rows per band (a sentinel row follows) */
+    int32_t ph;   /* plane rows per band (a spare row follows) */
     int32_t pw;   /* plane width */
     size_t words; /* int16 per plane, (ph + 1) * pw rounded up to even */
 } effc_dw_geo;
@@ -331,10 +331,11 @@ int effc_dw_body(const effc_dw_conv_params *p, const effc_per_channel_quant *qua
 
 #if defined(EFFC_USE_DSP)
 /* One output channel's column walks over a band (effc_dw_dsp_asm.c): every
- * output column, down the planes until the sentinel row. Offsets: 0 plane,
- * 4 out, 8 strides, 12 cols, 16 col_plane, 20 col_out, 24..32 w01, 36 w2ab,
- * 40 w2c_s, 44 bias2, 48 m, 52 round. Weights are doubled (the accumulator
- * is 2 * acc, effc_rq_fast). */
+ * output column, `rows` outputs down the planes (a counted loop of `groups`
+ * unrolled steps, then `tail` single ones). Offsets: 0 plane, 4 out,
+ * 8 strides, 12 cols, 16 col_plane, 20 col_out, 24..32 w01, 36 w2ab,
+ * 40 w2c_s, 44 bias2, 48 m, 52 round, 56 groups, 60 tail. Weights are
+ * doubled (the accumulator is 2 * acc, effc_rq_fast). */
 typedef struct {
     const int16_t *plane; /* plane row 0, the first output column's first tap */
     int8_t *out;          /* the band's first output of this channel */
@@ -347,6 +348,8 @@ typedef struct {
     int32_t w2c_s;        /* s - 1 (low byte), tap 2 of kernel row 2 (high) */
     int32_t bias2;        /* 2 * bias */
     int32_t m, round;     /* the fast form's multiplier and round */
+    int32_t groups;       /* outputs a column / the step's outputs (3 at stride 1, 2 at 2) */
+    int32_t tail;         /* the outputs left after the groups, < the step's */
 } effc_dw_walk_job;
 
 /* Rows of four planes from an int8 NHWC input (effc_dw_dsp_asm.c): value
