@@ -444,6 +444,12 @@ void effc_mm_row(const effc_mm *mm, const int8_t *row, int8_t *out);
  * EFFC_MM_SENTINEL follows the last group. */
 #define EFFC_MM_SENTINEL 0x80008000u
 
+/* The first `groups` (> 0) groups of four columns (each read from col[j], 4
+ * bytes a group, any alignment) into that layout at dst: off is -zp in both
+ * halves. 25 instructions a group. */
+void effc_mm_widen_groups(const int8_t *const col[4], int32_t groups, int32_t off,
+                          int32_t *dst);
+
 /* Job offsets (the assembly reads them): 0 q, 4 w, 8 channel, 12..24 out[0..3],
  * 28 n, 32 k2, 36 groups, 40 act_min, 44 act_max. */
 typedef struct {

@@ -34,20 +34,13 @@ static int32_t effc_mm_offset(int32_t zp)
 static void effc_mm_widen(const int8_t *const col[4], int32_t k, int32_t zp, int32_t groups,
                           int32_t *dst)
 {
-    const int32_t off = effc_mm_offset(zp);
     const int32_t full = k >> 2;
     int32_t g, j;
-    for (g = 0; g < full; g++) {
-        for (j = 0; j < 4; j++) {
-            const uint32_t v = effc_read_u32(col[j] + 4 * g);
-            const int32_t e = __sxtab16(off, v);
-            const int32_t o = effc_sxtab16_ror8(off, v);
-            dst[j] = __sadd16(e, e);
-            dst[4 + j] = __sadd16(o, o);
-        }
-        dst += 8;
+    if (full > 0) { /* the whole groups in assembly */
+        effc_mm_widen_groups(col, full, effc_mm_offset(zp), dst);
+        dst += 8 * full;
     }
-    for (; g < groups; g++) {
+    for (g = full; g < groups; g++) {
         for (j = 0; j < 4; j++) {
             int32_t t[4], i;
             for (i = 0; i < 4; i++) {
