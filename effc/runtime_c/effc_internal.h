@@ -459,7 +459,8 @@ typedef struct {
     int8_t *out[4];                 /* next output of each column (advanced) */
     int32_t n;                      /* channels (channel pairs) left, > 0 */
     int32_t k2;                     /* 2 * output_zero_point + 1 */
-    int32_t groups;                 /* groups of 4 values (int8 rows: k / 4) */
+    int32_t groups;                 /* groups of 4 values (int8 rows: k / 4; WIDE2: the
+                                       widened columns' groups, even) */
     int32_t act_min, act_max;       /* the _clamp variants clamp to these */
 } effc_mm_job;
 

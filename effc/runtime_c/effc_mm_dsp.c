@@ -9,7 +9,8 @@
  * (effc_mm_s8_asm.c), with the four-instruction requantization of prepared
  * records (effc_requant.h, effc_rq_fast):
  *  - EFFC_FILTER_WIDE2 filters: two channels x four columns, the int16
- *    weights read with LDRD: 22 instructions per 32 MACs;
+ *    weights read with LDRD: 22 instructions per 32 MACs, four groups of 4
+ *    values per loop test;
  *  - int8 rows (k a multiple of 4) with prepared records: one channel x four
  *    columns, each weight word widened with SXTB16 / SXTB16 ror 8 for the four
  *    columns: 13 instructions per 16 MACs.
@@ -89,7 +90,8 @@ static void effc_mm_job_init(effc_mm_job *job, const effc_mm *mm, const int32_t 
         job->out[j] = out[j];
     }
     job->k2 = 2 * mm->output_zero_point + 1;
-    job->groups = mm->k >> 2;
+    /* int8 rows: k / 4; EFFC_FILTER_WIDE2: the widened groups, even */
+    job->groups = mm->layout == EFFC_FILTER_WIDE2 ? effc_mm_groups(mm->k) : mm->k >> 2;
     job->act_min = mm->activation_min;
     job->act_max = mm->activation_max;
 }

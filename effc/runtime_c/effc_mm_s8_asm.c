@@ -202,13 +202,19 @@ __attribute__((naked, noinline)) void effc_mm_1x4_s8_clamp(EFFC_ARG effc_mm_job 
     EFFC_CLAMP("r6", "r8", "r9")                                                              \
     EFFC_CLAMP("r7", "r8", "r9")
 
-/* Job at [sp], lr the weight stream throughout. Per pair: the two bias words
- * into the accumulators, two groups per iteration until the sentinel, the
- * two records (multiplier, round, shift word) from the stream, eight
- * requantizations, CLAMP (r12 = job), eight byte stores. */
+/* The stack holds [job, q, groups], lr the weight stream throughout. Per
+ * pair: the two bias words into the accumulators, four groups per iteration
+ * until the sentinel (entering at the third when the groups, always even,
+ * are not a multiple of four), the two records (multiplier, round, shift
+ * word) from the stream, eight requantizations, CLAMP (r12 = job), eight
+ * byte stores. */
 #define EFFC_MM_2X4(CLAMP)                                                                    \
     "push   {r4-r11, lr}\n\t"                                                                  \
-    "push   {r0}\n\t"                                                                          \
+    "sub    sp, sp, #12\n\t"                                                                   \
+    "str    r0, [sp]\n\t"                                                                      \
+    "ldr    r1, [r0]\n\t"                                                                      \
+    "ldr    r2, [r0, #36]\n\t"                                                                 \
+    "strd   r1, r2, [sp, #4]\n\t"                                                              \
     "ldr    lr, [r0, #4]\n\t"                                                                  \
     "1:\n\t"                                                                                   \
     "ldrd   r0, r4, [lr], #8\n\t"                                                              \
@@ -218,10 +224,14 @@ __attribute__((naked, noinline)) void effc_mm_1x4_s8_clamp(EFFC_ARG effc_mm_job 
     "mov    r5, r4\n\t"                                                                        \
     "mov    r6, r4\n\t"                                                                        \
     "mov    r7, r4\n\t"                                                                        \
-    "ldr    r12, [sp]\n\t"                                                                     \
-    "ldr    r12, [r12]\n\t"                                                                    \
+    "ldrd   r12, r8, [sp, #4]\n\t"                                                             \
     "ldrd   r10, r11, [r12], #8\n\t"                                                           \
+    "tst    r8, #2\n\t"                                                                        \
+    "bne    6f\n\t"                                                                            \
     "2:\n\t"                                                                                   \
+    EFFC_2X4_GROUP                                                                            \
+    EFFC_2X4_GROUP                                                                            \
+    "6:\n\t"                                                                                   \
     EFFC_2X4_GROUP                                                                            \
     EFFC_2X4_GROUP                                                                            \
     "cmp    r10, #0x80008000\n\t"                                                              \
@@ -253,7 +263,7 @@ __attribute__((naked, noinline)) void effc_mm_1x4_s8_clamp(EFFC_ARG effc_mm_job 
     "subs   r8, r8, #1\n\t"                                                                    \
     "str    r8, [r12, #16]\n\t"                                                                \
     "bne    1b\n\t"                                                                            \
-    "add    sp, sp, #4\n\t"                                                                    \
+    "add    sp, sp, #12\n\t"                                                                   \
     "pop    {r4-r11, pc}\n\t"
 
 __attribute__((naked, noinline)) void effc_mm_2x4_wide(EFFC_ARG effc_mm_job *job)
