@@ -120,14 +120,19 @@ static void effc_dw_walk_prepare(effc_dw_walk_job *job, const effc_dw_conv_param
     job->round = (int32_t)((uint32_t)(2 * p->output_zero_point + 1) << s1);
 }
 
-/* The band's outputs a column as the walk's count: steps of 3 outputs at
- * stride 1, of 2 at stride 2, then the rest one at a time. */
+/* The band's outputs a column as the walk's count (steps of 3 outputs at
+ * stride 1, of 2 at stride 2, then the rest one at a time), and the moves
+ * from a column's end to the next column: a column reads rows + 2 plane rows
+ * at stride 1, 2 * rows + 1 at stride 2. */
 static void effc_dw_walk_rows(effc_dw_walk_job *job, const effc_dw_conv_params *p,
                               int32_t rows)
 {
     const int32_t step = p->stride_h == 1 ? 3 : 2;
+    const int32_t read = p->stride_h == 1 ? rows + 2 : 2 * rows + 1;
     job->groups = rows / step;
     job->tail = rows % step;
+    job->next_plane = job->col_plane - read * (int32_t)((uint32_t)job->strides >> 16);
+    job->next_out = job->col_out - rows * (job->strides & 0xFFFF);
 }
 
 /* One output channel over a band with the assembly walk. */

@@ -334,8 +334,9 @@ int effc_dw_body(const effc_dw_conv_params *p, const effc_per_channel_quant *qua
  * output column, `rows` outputs down the planes (a counted loop of `groups`
  * unrolled steps, then `tail` single ones). Offsets: 0 plane, 4 out,
  * 8 strides, 12 cols, 16 col_plane, 20 col_out, 24..32 w01, 36 w2ab,
- * 40 w2c_s, 44 bias2, 48 m, 52 round, 56 groups, 60 tail. Weights are
- * doubled (the accumulator is 2 * acc, effc_rq_fast). */
+ * 40 w2c_s, 44 bias2, 48 m, 52 round, 56 groups, 60 tail, 64 next_plane,
+ * 68 next_out. Weights are doubled (the accumulator is 2 * acc,
+ * effc_rq_fast). */
 typedef struct {
     const int16_t *plane; /* plane row 0, the first output column's first tap */
     int8_t *out;          /* the band's first output of this channel */
@@ -350,6 +351,8 @@ typedef struct {
     int32_t m, round;     /* the fast form's multiplier and round */
     int32_t groups;       /* outputs a column / the step's outputs (3 at stride 1, 2 at 2) */
     int32_t tail;         /* the outputs left after the groups, < the step's */
+    int32_t next_plane;   /* plane bytes from a column's last row read to the next column */
+    int32_t next_out;     /* output bytes from a column's end to the next column */
 } effc_dw_walk_job;
 
 /* Rows of four planes from an int8 NHWC input (effc_dw_dsp_asm.c): value
