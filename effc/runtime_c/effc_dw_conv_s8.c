@@ -160,10 +160,14 @@ void effc_dw_slide(int16_t *plane, const effc_dw_geo *g, int32_t stride_h, int32
     if (keep <= 0) {
         return;
     }
-    for (j = 0; j < planes; j++) {
+    for (j = 0; j < planes; j++) { /* two values a copy, then an odd last one */
         int16_t *d = plane + (size_t)j * g->words;
         const int16_t *s = d + (size_t)(g->rows * stride_h) * (size_t)g->pw;
-        for (i = 0; i < (size_t)keep * (size_t)g->pw; i++) {
+        const size_t n = (size_t)keep * (size_t)g->pw;
+        for (i = 0; i + 2 <= n; i += 2) {
+            effc_write_u32(d + i, effc_read_u32(s + i));
+        }
+        if (i < n) {
             d[i] = s[i];
         }
     }

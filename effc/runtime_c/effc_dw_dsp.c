@@ -183,8 +183,8 @@ int effc_dw_body(const effc_dw_conv_params *p, const effc_per_channel_quant *qua
     effc_dw_walk_job jobs[EFFC_DW_PLANES]; /* of channels ic.. (depth multiplier 1) */
     size_t i;
     int32_t b, ic, oy0, j, m, planes, fast4;
-    for (i = 0; i < (size_t)EFFC_DW_PLANES * g.words; i++) {
-        plane[i] = 0;
+    for (i = 0; i < (size_t)EFFC_DW_PLANES * g.words; i += 2) { /* words: g.words is even */
+        effc_write_u32(plane + i, 0);
     }
     for (b = 0; b < in->n; b++) {
         const int8_t *in_b = input + (size_t)b * (size_t)in->h * (size_t)in->w * (size_t)in->c;
