@@ -21,15 +21,20 @@
 
 #if defined(EFFC_USE_DSP) && !defined(EFFC_USE_MVE)
 
-/* Plane rows [r0, r1) of the four planes set to 0 over n columns from row. */
+/* Plane rows [r0, r1) of the four planes set to 0 over n columns from row
+ * (two values a store, then an odd last one). */
 static void effc_dw_zero4(int16_t *row, const effc_dw_geo *g, int32_t n, int32_t r0,
                           int32_t r1)
 {
     int32_t r, x, j;
     for (r = r0; r < r1; r++) {
         for (j = 0; j < EFFC_DW_PLANES; j++) {
-            for (x = 0; x < n; x++) {
-                row[(size_t)j * g->words + (size_t)r * (size_t)g->pw + (size_t)x] = 0;
+            int16_t *d = row + (size_t)j * g->words + (size_t)r * (size_t)g->pw;
+            for (x = 0; x + 2 <= n; x += 2) {
+                effc_write_u32(d + x, 0);
+            }
+            if (x < n) {
+                d[x] = 0;
             }
         }
     }
