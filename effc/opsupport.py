@@ -74,6 +74,8 @@ LIMITS: dict[str, str] = {
     "ConvInteger": "int8 stages: the int32 accumulator stays float (refused in one line)",
     "MatMulInteger": "int8 stages: the int32 accumulator stays float (refused in one line)",
     "BatchNormalization": "folds into the convolution before it (else a depthwise 1x1 Conv)",
+    "Softmax": "RTL: at the model's end (the host runs it)",
+    "Transpose": "RTL: at the model's edges (the host runs it)",
 }
 
 
