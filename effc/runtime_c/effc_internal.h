@@ -50,6 +50,14 @@ static inline int32_t effc_pkhtb16(int32_t a, int32_t b)
 }
 #endif
 
+/* Helium (MVE) bodies where the core has the M-profile vector extension
+ * (Cortex-M55; -mcpu=cortex-m55 defines __ARM_FEATURE_MVE): the int8 matrix
+ * kernel (effc_mm_mve.c). EFFC_NO_DSP (the portable bodies) and EFFC_NO_MVE
+ * (the DSP bodies) turn them off. */
+#if defined(__ARM_FEATURE_MVE) && !defined(EFFC_NO_DSP) && !defined(EFFC_NO_MVE)
+#define EFFC_USE_MVE 1
+#endif
+
 #define EFFC_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define EFFC_MAX(a, b) ((a) > (b) ? (a) : (b))
 
