@@ -1,10 +1,11 @@
 /*
  * effc_mm_mve.c - the int8 matrix kernel, Helium (MVE) body (Cortex-M55).
  *
- * effc_mm_run copies its (up to four) columns into scratch, each padded
- * with zeros to a multiple of 16 values (so outputs may overwrite the
+ * effc_mm_run copies its (up to four) columns into scratch, interleaved by
+ * chunks of 16 values and padded with zeros (so outputs may overwrite the
  * columns), then per output channel walks the int8 weight row 16 values at
- * a time: one VLDRB of weights, VADDVA of them (the row sum, for the input
+ * a time (in assembly, effc_mm_mve_asm.c, for int8 rows with records and
+ * k >= 16; the same steps in intrinsics below otherwise): one VLDRB of weights, VADDVA of them (the row sum, for the input
  * zero point: sum (x - zp) * w = sum x * w - zp * sum w, exact in int32 wrap
  * arithmetic) and one VMLADAVA.S8 per column. The last chunk of a row whose
  * k is not a multiple of 16 loads its weights with a VCTP predicate (never
@@ -58,13 +59,14 @@ static inline effc_mve_rq effc_mve_channel(const effc_mm *mm, int32_t c)
     return r;
 }
 
-/* k int8 values into dst, zeros up to the next multiple of 16. */
-static void effc_mve_copy_column(const int8_t *src, int32_t k, int8_t *dst)
+/* Column j (k int8 values) into the interleaved scratch: its chunk g of 16
+ * values at x + 64 g + 16 j, zeros past k. */
+static void effc_mve_copy_column(const int8_t *src, int32_t k, int8_t *x, int32_t j)
 {
     int32_t i;
     for (i = 0; i < k; i += 16) {
         const mve_pred16_t p = vctp8q((uint32_t)(k - i));
-        vst1q_s8(dst + i, vldrbq_z_s8(src + i, p)); /* zeros past k */
+        vst1q_s8(x + 4 * i + 16 * j, vldrbq_z_s8(src + i, p));
     }
 }
 
@@ -72,7 +74,6 @@ void effc_mm_run(const effc_mm *mm, int32_t n, const int8_t *const col[], int8_t
                  void *scratch)
 {
     const int32_t k = mm->k;
-    const int32_t stride = effc_mve_stride(k);
     const int32_t full = k >> 4;
     const int32_t tail = k & 15;
     const int32_t zp = mm->input_zero_point;
@@ -83,46 +84,54 @@ void effc_mm_run(const effc_mm *mm, int32_t n, const int8_t *const col[], int8_t
     const int32x4_t lo = vdupq_n_s32(mm->activation_min - ozp);
     const int32x4_t hi = vdupq_n_s32(mm->activation_max - ozp);
     int8_t *o4[EFFC_MM_COLS];
-    uint32_t offs[EFFC_MM_COLS];
+    effc_mm_mve_job job;
     uint32x4_t offsets;
-    const int8_t *x0 = x, *x1 = x + stride, *x2 = x1 + stride, *x3 = x2 + stride;
     int32_t c, j;
     for (j = 0; j < EFFC_MM_COLS; j++) {
-        effc_mve_copy_column(col[j < n ? j : n - 1], k, x + (size_t)j * (size_t)stride);
+        effc_mve_copy_column(col[j < n ? j : n - 1], k, x, j);
         o4[j] = j < n ? out[j] : dummy;
-        offs[j] = (uint32_t)(o4[j] - o4[0]);
+        job.offsets[j] = (uint32_t)(o4[j] - o4[0]);
     }
-    offsets = vld1q_u32(offs);
+    if (mm->layout == EFFC_FILTER_S8 && mm->channels != NULL && full > 0) {
+        job.x = x;
+        job.w = (const int8_t *)mm->weights;
+        job.rec = mm->channels;
+        job.out = o4[0];
+        job.n = mm->n_out;
+        job.chunks = full - 1;
+        job.tail = tail;
+        job.zp = zp;
+        job.ozp = ozp;
+        job.lo = mm->activation_min - ozp;
+        job.hi = mm->activation_max - ozp;
+        effc_mm_1x4_mve(&job);
+        return;
+    }
+    offsets = vld1q_u32(job.offsets);
     for (c = 0; c < mm->n_out; c++) {
         const effc_mve_rq r = effc_mve_channel(mm, c);
-        int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, sw = 0, i, g;
+        int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, sw = 0, i;
         int32x4_t v, neg;
         if (mm->layout == EFFC_FILTER_S8) {
             const int8_t *w = (const int8_t *)mm->weights + (size_t)c * (size_t)k;
-            for (g = 0, i = 0; g < full; g++, i += 16) {
-                const int8x16_t wv = vld1q_s8(w + i);
+            for (i = 0; i < k; i += 16) {
+                const int8_t *q = x + 4 * i;
+                const int8x16_t wv = vldrbq_z_s8(w + i, vctp8q((uint32_t)(k - i)));
                 sw = vaddvaq_s8(sw, wv);
-                a0 = vmladavaq_s8(a0, vld1q_s8(x0 + i), wv);
-                a1 = vmladavaq_s8(a1, vld1q_s8(x1 + i), wv);
-                a2 = vmladavaq_s8(a2, vld1q_s8(x2 + i), wv);
-                a3 = vmladavaq_s8(a3, vld1q_s8(x3 + i), wv);
-            }
-            if (tail != 0) {
-                const int8x16_t wv = vldrbq_z_s8(w + i, vctp8q((uint32_t)tail));
-                sw = vaddvaq_s8(sw, wv);
-                a0 = vmladavaq_s8(a0, vld1q_s8(x0 + i), wv);
-                a1 = vmladavaq_s8(a1, vld1q_s8(x1 + i), wv);
-                a2 = vmladavaq_s8(a2, vld1q_s8(x2 + i), wv);
-                a3 = vmladavaq_s8(a3, vld1q_s8(x3 + i), wv);
+                a0 = vmladavaq_s8(a0, vld1q_s8(q), wv);
+                a1 = vmladavaq_s8(a1, vld1q_s8(q + 16), wv);
+                a2 = vmladavaq_s8(a2, vld1q_s8(q + 32), wv);
+                a3 = vmladavaq_s8(a3, vld1q_s8(q + 48), wv);
             }
         } else { /* a wide layout (made for the DSP bodies): weight by weight */
             for (i = 0; i < k; i++) {
+                const int8_t *q = x + 4 * (i & ~15) + (i & 15);
                 const int32_t wv = effc_mm_weight(mm, c, i);
                 sw = effc_wrap_add(sw, wv);
-                a0 = effc_wrap_add(a0, x0[i] * wv);
-                a1 = effc_wrap_add(a1, x1[i] * wv);
-                a2 = effc_wrap_add(a2, x2[i] * wv);
-                a3 = effc_wrap_add(a3, x3[i] * wv);
+                a0 = effc_wrap_add(a0, q[0] * wv);
+                a1 = effc_wrap_add(a1, q[16] * wv);
+                a2 = effc_wrap_add(a2, q[32] * wv);
+                a3 = effc_wrap_add(a3, q[48] * wv);
             }
         }
         v = vdupq_n_s32(a0);
