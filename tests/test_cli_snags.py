@@ -104,3 +104,11 @@ def test_run_input_names_an_array_of_an_npz(tmp_path: Path) -> None:
     bad = effc("run", str(tmp_path / "o"), "--input", f"{data}:nope", "--output",
                str(tmp_path / "z.npy"))
     assert bad.returncode == 2 and "has no array 'nope'; it holds x_train" in bad.stderr
+
+
+def test_compile_help_calls_no_registered_target_unavailable() -> None:
+    r = effc("compile", "--help")
+    assert r.returncode == 0
+    help_text = " ".join(r.stdout.split())
+    assert "not available" not in help_text
+    assert "rtl (FPGA boards: effc's programmable int8 Verilog accelerator)" in help_text

@@ -32,8 +32,8 @@ def add_compile_arguments(p: argparse.ArgumentParser) -> None:
                         "file such as ./myboard.toml")
     p.add_argument("--target", choices=target_names(), default=None,
                    help="what to generate for the board: c (MCU boards), hls (FPGA boards: an "
-                        "HLS C++ dataflow accelerator) or rtl (FPGA boards; not available "
-                        "yet); default: the target of the board's kind")
+                        "HLS C++ dataflow accelerator) or rtl (FPGA boards: effc's programmable "
+                        "int8 Verilog accelerator); default: the target of the board's kind")
     p.add_argument("--fps", type=float, default=None, metavar="N",
                    help="--target hls: the cheapest folding reaching N inferences/s at the "
                         "board's clock (default: the fastest folding that fits the board)")
