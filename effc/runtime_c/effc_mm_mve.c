@@ -59,14 +59,25 @@ static inline effc_mve_rq effc_mve_channel(const effc_mm *mm, int32_t c)
     return r;
 }
 
-/* Column j (k int8 values) into the interleaved scratch: its chunk g of 16
- * values at x + 64 g + 16 j, zeros past k. */
-static void effc_mve_copy_column(const int8_t *src, int32_t k, int8_t *x, int32_t j)
+/* The four columns (k int8 values each) into the interleaved scratch: chunk
+ * g of column j at x + 64 g + 16 j, zeros past k (the full chunks without a
+ * predicate, the tail chunk under VCTP). */
+static void effc_mve_copy_columns(const int8_t *const c4[4], int32_t k, int8_t *x)
 {
+    const int8_t *c0 = c4[0], *c1 = c4[1], *c2 = c4[2], *c3 = c4[3];
     int32_t i;
-    for (i = 0; i < k; i += 16) {
+    for (i = 0; i + 16 <= k; i += 16, x += 64) {
+        vst1q_s8(x, vld1q_s8(c0 + i));
+        vst1q_s8(x + 16, vld1q_s8(c1 + i));
+        vst1q_s8(x + 32, vld1q_s8(c2 + i));
+        vst1q_s8(x + 48, vld1q_s8(c3 + i));
+    }
+    if (i < k) {
         const mve_pred16_t p = vctp8q((uint32_t)(k - i));
-        vst1q_s8(x + 4 * i + 16 * j, vldrbq_z_s8(src + i, p));
+        vst1q_s8(x, vldrbq_z_s8(c0 + i, p));
+        vst1q_s8(x + 16, vldrbq_z_s8(c1 + i, p));
+        vst1q_s8(x + 32, vldrbq_z_s8(c2 + i, p));
+        vst1q_s8(x + 48, vldrbq_z_s8(c3 + i, p));
     }
 }
 
@@ -86,12 +97,14 @@ void effc_mm_run(const effc_mm *mm, int32_t n, const int8_t *const col[], int8_t
     int8_t *o4[EFFC_MM_COLS];
     effc_mm_mve_job job;
     uint32x4_t offsets;
+    const int8_t *c4[EFFC_MM_COLS];
     int32_t c, j;
     for (j = 0; j < EFFC_MM_COLS; j++) {
-        effc_mve_copy_column(col[j < n ? j : n - 1], k, x, j);
+        c4[j] = col[j < n ? j : n - 1];
         o4[j] = j < n ? out[j] : dummy;
         job.offsets[j] = (uint32_t)(o4[j] - o4[0]);
     }
+    effc_mve_copy_columns(c4, k, x);
     if (mm->layout == EFFC_FILTER_S8 && mm->channels != NULL && full > 0) {
         job.x = x;
         job.w = (const int8_t *)mm->weights;
