@@ -40,6 +40,13 @@ HEAD = {"QuantizeLinear", "Reshape", "Transpose"}
 TAIL = {"Softmax", "DequantizeLinear", "Reshape", "Transpose"}
 
 
+def accepts(op_type: str, int8: bool) -> bool:
+    """Does the RTL target run a node of ``op_type`` computing in int8 (else float)? Only
+    int8 ones: a layer of the accelerator, or a host op at the model's edges (partition
+    refuses every other node in one line)."""
+    return int8 and op_type in ACCEL | HEAD | TAIL
+
+
 @dataclass
 class Program:
     layers: list[Layer]
