@@ -18,7 +18,7 @@
  */
 #include "effc_internal.h"
 
-#if defined(EFFC_USE_DSP) && !defined(EFFC_USE_MVE)
+#if defined(EFFC_USE_DSP)
 
 /* Plane rows [r0, r1) of the four planes set to 0 over n columns from row. */
 static void effc_dw_zero4(int16_t *row, const effc_dw_geo *g, int32_t n, int32_t r0,
