@@ -53,6 +53,10 @@ ISSUE_14 = [
     ("ResNet-8 arena B", "pretrainedResnet_quant/speed", "arena_bytes", 50272, "<= 40,000"),
     ("KWS on mps3-an547 instr/MAC", "kws_ref_model/speed@mps3-an547",
      "instructions_per_mac", 1.415, "<= 0.4"),
+    # not in the issue's table: main before the Helium body, on the M55 model
+    # with MVE decoded (docs/cycle-model.md)
+    ("KWS on mps3-an547 estimated Cortex-M55 cycles", "kws_ref_model/speed@mps3-an547",
+     "cycles_estimate", 5714871, "-"),
 ]
 
 

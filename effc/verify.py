@@ -90,9 +90,13 @@ def verification_inputs(compiled: Artifact, calib: Any
 
 
 def _float_close(got: np.ndarray, ref: np.ndarray) -> np.ndarray:
-    """Elementwise: within FLOAT_RTOL of the reference's largest magnitude."""
-    bound = FLOAT_RTOL * max(1.0, float(np.abs(ref.astype(np.float64)).max(initial=0.0)))
-    return np.abs(got.astype(np.float64) - ref.astype(np.float64)) <= bound
+    """Elementwise: within FLOAT_RTOL of the reference's largest finite magnitude; a NaN
+    (log of a negative sum) or an infinity agrees only with the same value."""
+    got, ref = got.astype(np.float64), ref.astype(np.float64)
+    finite = np.isfinite(ref)
+    bound = FLOAT_RTOL * max(1.0, float(np.abs(ref[finite]).max(initial=0.0)))
+    same = (got == ref) | (np.isnan(got) & np.isnan(ref))
+    return same | (np.abs(got - ref) <= bound)
 
 
 def _differs(got: np.ndarray, ref: np.ndarray, exact: bool) -> np.ndarray:

@@ -119,6 +119,71 @@ def test_hand_counted_kernels(tmp_path: Path) -> None:
     assert cycles.estimate_cycles(counts, insns, M4, flash_wait_states=1) == LOOP_CYCLES + 10
 
 
+M55 = cycles.CORES["cortex-m55"]
+
+# A Helium (MVE) loop on the Cortex-M55 model: every MVE instruction 2 cycles
+# (dual-beat), LE 1 with no refill (the loop cache), the scalar rest as the M4.
+MVE_LOOP = """
+    push   {r4, lr}            /* 1 + 2 */
+    movs   r2, #0              /* 1 */
+    dls    lr, r1              /* 1 */
+1:  vldrb.u8 q0, [r0], #16     /* 2: vector */
+    vldrb.u8 q1, [r0], #16     /* 2: vector, never pipelined like LDR */
+    vmladava.s8 r2, q0, q1     /* 2: vector */
+    vaddva.s8 r2, q0           /* 2: vector */
+    le     lr, 1b              /* 1, taken 3 of 4 times: no refill */
+    vctp.8 r1                  /* 2: vector */
+    vpst                       /* 2: vector */
+    vldrbt.u8 q0, [r0]         /* 2: vector */
+    mov    r0, r2              /* 1 */
+    pop    {r4, pc}            /* 1 + 2, + 2 (taken: the return) */
+"""
+MVE_LOOP_CYCLES = 3 + 1 + 1 + 4 * (2 + 2 + 2 + 2 + 1) + 2 + 2 + 2 + 1 + 3 + 2
+
+
+def test_hand_counted_helium_kernel(tmp_path: Path) -> None:
+    require_tool("arm-none-eabi-gcc")
+    require_tool("qemu-system-arm")
+    from effc.engines.qemu import run_qemu
+    from effc.toolchain.firmware import build_firmware
+
+    lines = "".join(f'        "{line.split("/*")[0].rstrip()}\\n\\t"\n'
+                    for line in MVE_LOOP.strip("\n").splitlines())
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "model.c").write_text(f"""#include <stdint.h>
+#include "effc_model.h"
+int effc_cyc_mve(int8_t *a, int32_t n);
+__attribute__((naked, noinline)) int effc_cyc_mve(int8_t *a __attribute__((unused)),
+                                                  int32_t n __attribute__((unused)))
+{{
+    __asm__ volatile(
+{lines}    );
+}}
+static int8_t buf[160] __attribute__((aligned(16)));
+int model_run(const int8_t *in, int8_t *out)
+{{
+    int32_t i;
+    for (i = 0; i < 160; i++) buf[i] = (int8_t)(i - 80);
+    out[0] = (int8_t)effc_cyc_mve(buf, 4);
+    (void)in;
+    return 0;
+}}
+""")
+    (model / "effc_model.h").write_text(
+        "#define EFFC_MODEL_INPUT_SIZE 4\n#define EFFC_MODEL_OUTPUT_SIZE 4\n")
+    fw = build_firmware(model, "mps3-an547", tmp_path / "fw", runtime=False)
+    run = run_qemu(fw.elf, "mps3-an547", bytes(4), 4, pcs=True)
+    insns = cycles.disassemble(fw.elf, M55)
+    text = cycles.objdump_text(fw.elf, M55)
+    assert "vmlava.s8" in text  # decoded as MVE, not as coprocessor instructions
+    starts = sorted(a for _, a in cycles.functions(text))
+    lo = dict(cycles.functions(text))["effc_cyc_mve"]
+    hi = starts[starts.index(lo) + 1]
+    counts = {a: c for a, c in run.pc_counts[0].items() if lo <= a < hi}
+    assert cycles.estimate_cycles(counts, insns, M55) == MVE_LOOP_CYCLES
+
+
 def test_mnemonics_and_register_lists() -> None:
     assert cycles.base_mnemonic("ldr.w") == "ldr"
     assert cycles.base_mnemonic("bne.n") == "b"

@@ -30,7 +30,8 @@ def test_int8_firmware_bit_exact_with_tflite_micro(tmp_path_factory, name: str,
           f"{m['instructions']} instructions, {m['instructions_per_mac']} instr/MAC, "
           f"flash {m['flash_bytes']}, arena {m['arena_bytes']}, stack {m['stack_bytes']}")
     assert differing == 0
-    assert m["instructions"] > m["macs"] / 2  # an SMLAD does at most two MACs
+    # an SMLAD does at most two MACs, a Helium VMLADAVA.S8 (Cortex-M55) sixteen
+    assert m["instructions"] > m["macs"] / (16 if board == "mps3-an547" else 2)
     assert 0 < m["stack_bytes"] < 4096
 
 

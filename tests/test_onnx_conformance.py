@@ -119,12 +119,14 @@ def test_every_imported_op_has_read_its_newest_version() -> None:
     assert not stale, stale
 
 
-def test_ops_doc_is_current() -> None:
-    """docs/ops.md lists every op with its stages and pass rate as they are now."""
-    from tests.conformance.ops_doc import DOC, render
+def test_pass_rates_file_is_current() -> None:
+    """docs/ops-conformance.json (the conformance column of docs/ops.md) holds the pass
+    rates as they are now."""
+    from tests.conformance.report import RATES, rates_json
 
-    assert DOC.is_file() and DOC.read_text() == render(), (
-        "docs/ops.md is stale; regenerate it: .venv/bin/python -m tests.conformance.ops_doc")
+    assert RATES.is_file() and RATES.read_text() == rates_json(), (
+        "docs/ops-conformance.json is stale; regenerate it: .venv/bin/python -m "
+        "tests.conformance.report, then .venv/bin/python -m effc.opsupport --write docs/ops.md")
 
 
 def test_a_version_newer_than_the_importer_read_is_refused(monkeypatch: pytest.MonkeyPatch
@@ -152,11 +154,11 @@ def test_a_version_newer_than_the_importer_read_is_refused(monkeypatch: pytest.M
 
 
 def test_ops_doc_covers_every_registered_target() -> None:
-    """docs/ops.md fills a column per target from its tables: a target that registers
-    must teach tests/conformance/ops_doc.py its column first."""
+    """docs/ops.md fills a column per target from its ``accepts``: a target that registers
+    must get its column in effc/opsupport.py first."""
     from effc.codegen import _targets
-    from tests.conformance.ops_doc import KNOWN_TARGETS
+    from effc.opsupport import COLUMNS
 
-    unknown = sorted(set(_targets()) - set(KNOWN_TARGETS))
+    unknown = sorted(set(_targets()) - set(COLUMNS))
     assert not unknown, (f"targets {unknown} registered: fill their column in "
-                         "tests/conformance/ops_doc.py (stages()) and regenerate docs/ops.md")
+                         "effc/opsupport.py (COLUMNS, stages()) and regenerate docs/ops.md")

@@ -98,7 +98,7 @@ def test_kws_on_icebreaker_meets_the_cycle_and_utilization_targets(kws) -> None:
     info = kws.manifest["rtl"]
     assert info["arena_bytes"] <= info["arena_capacity"] == 12_288
     for layer in m["layers"]:
-        if layer["kind"] == "conv":
+        if layer["kind"] in ("conv", "dense"):  # the 64 -> 12 dense layer: K-split
             assert layer["pe_utilization"] >= 0.70, layer
         if layer["kind"] == "depthwise":
             assert layer["pe_utilization"] >= 0.40, layer

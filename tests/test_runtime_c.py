@@ -17,7 +17,7 @@ import pytest
 
 from effc.quant import fixedpoint as fp
 from effc.quant import int8 as q8
-from tests import winograd_cases
+from tests import mve_cases, winograd_cases
 from tests.conftest_c import (
     Case,
     binary_case,
@@ -226,6 +226,7 @@ def int8_cases() -> list[Case]:
         _dequantize_case("dequantize_all_values", 0.0371, 7),
         *fast_path_cases(),
         *winograd_cases.int8_cases(),
+        *mve_cases.int8_cases(),
     ]
 
 

@@ -138,6 +138,10 @@ def test_digits_sweep(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert again.manifest["firmware"]["flash_bytes"] == best["flash_bytes"]
 
 
+def _sigint_default() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.qemu
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_interrupted_sweep_resumes_the_missing_points(tmp_path: Path, sig: int) -> None:
@@ -147,8 +151,10 @@ def test_interrupted_sweep_resumes_the_missing_points(tmp_path: Path, sig: int) 
                     "no-verify = true\n")
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "effc.cli", *sweep_args(grid, out, "--workers", "1")]
+    # A shell without job control starts background jobs with SIGINT ignored, and Python
+    # keeps an inherited SIG_IGN; the sweep must see the Ctrl-C however pytest was started.
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            cwd=ROOT)
+                            cwd=ROOT, preexec_fn=_sigint_default)
     results = out / "results.jsonl"
     deadline = time.monotonic() + 240
     while not (results.is_file() and results.read_text().count("\n") >= 1):

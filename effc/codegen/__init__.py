@@ -60,8 +60,10 @@ class Target:
     check_engine: str = "host"
     default: bool = False  # the default target of its board kind (else the first by name)
     vectors: Vectors | None = None
-    #: The IR ops the target generates code for (the op support table, docs/op-support.md).
-    ops: frozenset[str] = frozenset()
+    #: ``accepts(op_type, int8)``: does the target generate code for a node of ``op_type``
+    #: computing in int8 (else in float)? The same predicate its code generation refuses
+    #: a node with (in one line); docs/ops.md's columns are written from it.
+    accepts: Callable[[str, bool], bool] = lambda op_type, int8: False
 
 
 #: Targets still to come, by name: (board kind, what they emit). ``--target`` names them,

@@ -288,8 +288,8 @@ def _cycles(elf: Path, board: McuBoard, run: QemuRun, profile: bool) -> dict[int
     of each layer (by layer index, as per_layer_instructions): effc.toolchain.cycles."""
     if not run.pc_counts:
         return {}
-    insns = disassemble(elf)
     core = core_timing(board.cpu)
+    insns = disassemble(elf, core)
     segments = cycles_by_segment(run.pc_counts, insns, core, board.flash_wait_states)
     out = {-2: sum(segments.values())}
     if profile:

@@ -31,7 +31,7 @@ class Softmax(Op):
                 raise ctx.error(f"opset-{ctx.opset} Softmax over several axes {shape[axis:]}",
                                 "re-export with opset >= 13")
             axis = axis + longer[0] if longer else len(shape) - 1
-        ctx.add_node("Softmax", [x], [onnx_node.output[0]], {"axis": axis},
+        ctx.add_node(cls.op_type, [x], [onnx_node.output[0]], {"axis": axis},
                      name=onnx_node.name or None)
 
     def infer(self, node: Node, graph: Graph):
@@ -63,11 +63,6 @@ class LogSoftmax(Softmax):
 
     op_type = "LogSoftmax"
     onnx_types = {"LogSoftmax": 13}
-
-    @classmethod
-    def from_onnx(cls, ctx, onnx_node) -> None:
-        Softmax.from_onnx(ctx, onnx_node)
-        ctx.graph.nodes[-1].op_type = "LogSoftmax"
 
     def run_float(self, node, graph, xs):
         x = xs[0].astype(np.float64)

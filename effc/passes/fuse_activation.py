@@ -13,10 +13,12 @@ from __future__ import annotations
 from effc.ir import Graph
 
 FUSABLE_PRODUCERS = ("Conv", "ConvTranspose", "Dense", "Add", "Sub")
+#: The activations that fuse into their producer (a clamp of its output).
+FUSABLE = ("Relu", "Clip")
 
 
 def fuse_activation(graph: Graph) -> Graph:
-    for act in [n for n in graph.nodes if n.op_type in ("Relu", "Clip")]:
+    for act in [n for n in graph.nodes if n.op_type in FUSABLE]:
         x = act.inputs[0]
         producer = graph.producer(x)
         if (

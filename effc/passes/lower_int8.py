@@ -29,6 +29,19 @@ from effc.quant import int8 as q8
 
 #: Every op with an int8 form -> its lowering (Div: a Mul by the constant's reciprocal).
 LOWERINGS: dict[str, Callable[[Graph, Node], None]] = {**CORE_LOWERINGS, **OP_LOWERINGS}
+#: Ops whose int8 form is another op: a Div by a constant is a Mul by its reciprocal.
+LOWERED_AS = {"Div": "Mul"}
+#: The quantization's own ops, which the pass keeps as they are.
+CONVERSIONS = ("QuantizeLinear", "DequantizeLinear")
+
+
+def int8_form(op_type: str) -> str | None:
+    """The op a node of ``op_type`` computes as in the int8 graph, or None when it has no
+    int8 form (``lower_int8`` refuses such a node in one line)."""
+    if op_type in CONVERSIONS:
+        return op_type
+    op = LOWERED_AS.get(op_type, op_type)
+    return op if op in LOWERINGS else None
 
 
 #: Ops whose output values all lie on their input's grid: an output that no
@@ -94,12 +107,13 @@ def lower_int8(graph: Graph, weight_granularity: str = "per-channel") -> Graph:
             if weight.quant is None and weight.data is not None:
                 weight.quant = weight_quant(weight.data, weight_granularity)
     for node in list(graph.nodes):
-        if node.op_type in ("QuantizeLinear", "DequantizeLinear"):
+        if node.op_type in CONVERSIONS:
             continue
-        lowering = LOWERINGS.get("Mul" if node.op_type == "Div" else node.op_type)
-        if lowering is None:
+        form = int8_form(node.op_type)
+        if form is None:
             raise EffcError(f"node '{node.name}' ({node.op_type}) has no int8 form; compile "
                             "with --quantize none")
+        lowering = LOWERINGS[form]
         if node.op_type == "Div":
             _divide_by_constant(graph, node)
         if node.op_type in ("Add", "Sub", "Mul", "MatMul", "PRelu"):

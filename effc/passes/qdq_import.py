@@ -17,6 +17,7 @@ import numpy as np
 
 from effc.errors import EffcError
 from effc.ir import Graph
+from effc.ops import get_op
 
 
 def _same(a, b) -> bool:
@@ -62,6 +63,11 @@ def strip_qdq(graph: Graph) -> Graph:
             continue
         graph.nodes.remove(node)
         graph.forward(y, x)
+    for node in graph.nodes:  # a layout op between a dropped Q and DQ now moves floats
+        if get_op(node.op_type).moves_values and graph.tensors[node.inputs[0]].dtype == "float32":
+            for y in node.outputs:
+                if graph.tensors[y].dtype == "int8" and y not in graph.outputs:
+                    graph.tensors[y].dtype = "float32"
     for tensor in graph.activations():
         if tensor.dtype == "float32":
             tensor.quant = None

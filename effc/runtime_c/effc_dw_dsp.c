@@ -19,7 +19,7 @@
  */
 #include "effc_internal.h"
 
-#if defined(EFFC_USE_DSP) && !defined(EFFC_USE_MVE)
+#if defined(EFFC_USE_DSP)
 
 /* Plane rows [r0, r1) of the four planes set to 0 over n columns from row
  * (two values a store, then an odd last one). */

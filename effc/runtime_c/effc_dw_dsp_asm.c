@@ -22,7 +22,7 @@
  */
 #include "effc_internal.h"
 
-#if defined(EFFC_USE_DSP) && !defined(EFFC_USE_MVE)
+#if defined(EFFC_USE_DSP)
 
 #define EFFC_DW_ARG __attribute__((unused))
 

@@ -50,6 +50,14 @@ static inline int32_t effc_pkhtb16(int32_t a, int32_t b)
 }
 #endif
 
+/* Helium (MVE) bodies where the core has the M-profile vector extension
+ * (Cortex-M55; -mcpu=cortex-m55 defines __ARM_FEATURE_MVE): the int8 matrix
+ * kernel (effc_mm_mve.c). EFFC_NO_DSP (the portable bodies) and EFFC_NO_MVE
+ * (the DSP bodies) turn them off. */
+#if defined(__ARM_FEATURE_MVE) && !defined(EFFC_NO_DSP) && !defined(EFFC_NO_MVE)
+#define EFFC_USE_MVE 1
+#endif
+
 #define EFFC_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define EFFC_MAX(a, b) ((a) > (b) ? (a) : (b))
 
@@ -498,6 +506,29 @@ typedef struct {
 } effc_mm_row4_job;
 void effc_mm_4x1_s8(effc_mm_row4_job *job);
 
+#endif
+
+#if defined(EFFC_USE_MVE)
+/* The Helium channel loop (effc_mm_mve_asm.c): int8 weight rows with records,
+ * k >= 16, the four columns interleaved in scratch (per 16-value chunk, the
+ * chunk of columns 0..3, zero past k). Offsets as listed. */
+typedef struct {
+    const int8_t *x;            /* 0: the interleaved columns */
+    const int8_t *w;            /* 4: channel 0's weight row (the rows follow it) */
+    const effc_channel_rq *rec; /* 8: channel 0's record */
+    int8_t *out;                /* 12: column 0's output of channel 0 */
+    int32_t n;                  /* 16: channels, > 0 */
+    int32_t chunks;             /* 20: full 16-value chunks - 1 (>= 0) */
+    int32_t tail;               /* 24: k % 16 */
+    int32_t zp;                 /* 28: input zero point */
+    int32_t ozp;                /* 32: output zero point */
+    int32_t lo, hi;             /* 36, 40: act_min - ozp, act_max - ozp */
+    uint32_t offsets[4];        /* 44: column j's output minus column 0's */
+} effc_mm_mve_job;
+void effc_mm_1x4_mve(effc_mm_mve_job *job);
+#endif
+
+#if defined(EFFC_USE_DSP)
 /* Winograd F(2x2, 3x3) loops (effc_winograd_s8_asm.c). */
 void effc_wino_products_asm(const int32_t *u, const int32_t *v, int32_t quads,
                             int32_t positions, int32_t *m);

@@ -77,6 +77,9 @@ class CoreTiming:
     multiple_per_register: float = 1.0
     vector: int = 1         # an MVE (Helium) instruction
     fp_divide: int = 14     # VDIV / VSQRT
+    #: objdump's -m for the core's code: its default (the ELF's attributes) does
+    #: not decode MVE, which it prints as coprocessor instructions (LDC, CDP)
+    objdump_machine: str | None = None
 
 
 CORES: dict[str, CoreTiming] = {
@@ -93,7 +96,9 @@ CORES: dict[str, CoreTiming] = {
     # Cortex-M55: the scalar pipeline taken as the M4's; a 128-bit MVE
     # instruction on the dual-beat datapath 2 cycles, overlap between
     # consecutive vector instructions ignored.
-    "cortex-m55": CoreTiming("cortex-m55", vector=2),
+    # LE (the low-overhead loop's end) is an ordinary 1-cycle instruction with
+    # no refill: the core's loop cache branches in the fetch stage.
+    "cortex-m55": CoreTiming("cortex-m55", vector=2, objdump_machine="armv8.1-m.main"),
 }
 
 
@@ -133,18 +138,19 @@ def _objdump() -> str:
 LINE = re.compile(r"^\s*([0-9a-f]+):\s+((?:[0-9a-f]{4,8} ?)+)\s+(\S+)\s*(.*)$")
 
 
-def objdump_text(elf: str | Path) -> str:
-    """``arm-none-eabi-objdump -d`` of ``elf``."""
-    out = subprocess.run([_objdump(), "-d", str(elf)], capture_output=True, text=True,
+def objdump_text(elf: str | Path, core: CoreTiming | None = None) -> str:
+    """``arm-none-eabi-objdump -d`` of ``elf`` (``-m`` the core's machine, if it needs one)."""
+    machine = ["-m", core.objdump_machine] if core is not None and core.objdump_machine else []
+    out = subprocess.run([_objdump(), "-d", *machine, str(elf)], capture_output=True, text=True,
                          check=False)
     if out.returncode != 0:
         raise EffcError(f"arm-none-eabi-objdump could not read {elf}: {out.stderr.strip()}")
     return out.stdout
 
 
-def disassemble(elf: str | Path) -> dict[int, Insn]:
-    """Every instruction of ``elf``'s code, by address."""
-    return parse_disassembly(objdump_text(elf))
+def disassemble(elf: str | Path, core: CoreTiming | None = None) -> dict[int, Insn]:
+    """Every instruction of ``elf``'s code (for ``core``), by address."""
+    return parse_disassembly(objdump_text(elf, core))
 
 
 def parse_disassembly(text: str) -> dict[int, Insn]:

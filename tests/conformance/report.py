@@ -10,8 +10,10 @@ op they hold.
 from __future__ import annotations
 
 import functools
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from effc.ops import supported_onnx_ops
 from tests.conformance.cases import Case, all_cases
@@ -19,6 +21,8 @@ from tests.conformance.runner import PASS, Outcome, run_case
 from tests.conformance.scope import scope_reason
 
 OUT_OF_SCOPE = "out of scope"
+#: The pass rates docs/ops.md shows (effc.opsupport reads them; effc never imports tests).
+RATES = Path(__file__).resolve().parents[2] / "docs" / "ops-conformance.json"
 
 
 @dataclass
@@ -75,3 +79,18 @@ def table(ops: list[str]) -> str:
         if t is not None:
             lines.append(f"{op:<26}{t.cases:>7}{t.passed:>8}{t.out_of_scope:>14}")
     return "\n".join(lines)
+
+
+def rates_json() -> str:
+    """docs/ops-conformance.json: per ONNX op effc imports, its cases, passed and out of
+    scope (the pytorch models count for every op they hold)."""
+    supported = set(supported_onnx_ops())
+    rates = {op: {"cases": t.cases, "passed": t.passed, "out_of_scope": t.out_of_scope}
+             for op, t in per_op().items() if op in supported}
+    rows = [f" {json.dumps(op)}: {json.dumps(tally)}" for op, tally in sorted(rates.items())]
+    return "{\n" + ",\n".join(rows) + "\n}\n"
+
+
+if __name__ == "__main__":
+    RATES.write_text(rates_json())
+    print(f"wrote {RATES}")

@@ -330,10 +330,7 @@ def unary_call(graph: Graph, node: Node, int8: bool) -> Call:
     if int8:
         return Call("lut_s8", node.name, node.op_type, {"count": count,
                     "table": node.attrs["lut"]}, [x], [y], inplace=True)
-    if node.op_type not in FLOAT_UNARY:
-        if node.op_type not in UNARY_KINDS and node.op_type != "Gelu":
-            raise EffcError(f"node '{node.name}' ({node.op_type}) has no float C kernel; "
-                            "quantize the model (int8 runs it as a lookup table)")
+    if node.op_type not in FLOAT_UNARY:  # dispatch.has_kernel checked it has one
         return unary_kind_call(graph, node)
     a = node.attrs
     fields: dict[str, Any] = {"count": count, "kind": node.op_type}

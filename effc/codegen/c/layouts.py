@@ -24,7 +24,7 @@ from effc.toolchain.host import runtime_library
 
 S8, WIDE2, WIDE4 = 0, 1, 2
 OPTIMIZE = ("speed", "size")
-DSP_CPUS = ("cortex-m4", "cortex-m7", "cortex-m33")  # the DSP bodies (Helium cores keep int8)
+DSP_CPUS = ("cortex-m4", "cortex-m7", "cortex-m33")  # the DSP bodies (the M55's Helium body reads int8)
 CODE_RESERVE = 64 * 1024  # flash left for code when widening layers
 
 

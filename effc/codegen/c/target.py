@@ -20,7 +20,7 @@ import numpy as np
 
 from effc.boards import Board, McuBoard
 from effc.codegen import Target, register_target
-from effc.codegen.c.dispatch import all_calls
+from effc.codegen.c.dispatch import has_kernel
 from effc.codegen.c.emit import ARENA_MODES, generate_c
 from effc.codegen.c.export import EXPORTS, export_files
 from effc.codegen.c.layouts import CTarget
@@ -237,4 +237,4 @@ def fit_c(board: Board, options: Any
 
 register_target(Target("c", "mcu", "a C99 library and Cortex-M firmware", emit_c, fit_c,
                        options=("optimize", "arena", "export"), check=check_c,
-                       ops=frozenset(all_calls())))
+                       accepts=has_kernel))

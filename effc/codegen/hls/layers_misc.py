@@ -401,9 +401,14 @@ def make_layer(index: int, node: Node, graph: Graph) -> Layer:
     name = comment_text(node.name)
     x = next((graph.tensors[i] for i in node.inputs if i and not graph.tensors[i].is_constant),
              None)
-    if x is None or x.dtype != "int8" or graph.tensors[node.outputs[0]].dtype != "int8":
+    int8 = x is not None and x.dtype == "int8" and graph.tensors[node.outputs[0]].dtype == "int8"
+    if not int8:
         raise EffcError(f"node '{name}' ({op}) computes in float; the HLS target runs int8 "
                         "models only: quantize the model (--calib FILE, or a QDQ model)")
+    if not accepts(op, int8) or op in BOUNDARY:
+        known = sorted({*LAYER_OPS, *FACTORIES, "int8 activations"})
+        raise EffcError(f"node '{name}' ({op}) has no HLS template; the HLS target supports "
+                        f"{', '.join(known)}")
     if op == "Conv":
         w = graph.tensors[node.inputs[1]].shape
         if node.attrs["group"] > 1 and w[-1] == 1:
@@ -417,10 +422,6 @@ def make_layer(index: int, node: Node, graph: Graph) -> Layer:
         return PoolLayer(index, node, graph)
     if op in ACTIVATIONS:
         return LutLayer(index, node, graph)
-    if op not in FACTORIES:
-        known = sorted({*LAYER_OPS, *FACTORIES, "int8 activations"})
-        raise EffcError(f"node '{name}' ({op}) has no HLS template; the HLS target supports "
-                        f"{', '.join(known)}")
     return FACTORIES[op](index, node, graph)
 
 
@@ -431,6 +432,14 @@ FACTORIES: dict[str, type[Layer]] = {
 #: make_layer's ops besides FACTORIES and the activations (Reshape: the dataflow's same stream).
 LAYER_OPS = ("Conv", "Dense", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool",
              "Reshape")
-#: Every IR op the HLS target generates code for (the op table), with the float
-#: interface's QuantizeLinear/DequantizeLinear, which the host converts (split_core).
-OPS = frozenset({*LAYER_OPS, *FACTORIES, *ACTIVATIONS, "QuantizeLinear", "DequantizeLinear"})
+#: The float interface's conversions, which the host runs around the core (split_core).
+BOUNDARY = ("QuantizeLinear", "DequantizeLinear")
+#: Every IR op the HLS target generates code for, with the conversions at its edges.
+OPS = frozenset({*LAYER_OPS, *FACTORIES, *ACTIVATIONS, *BOUNDARY})
+
+
+def accepts(op_type: str, int8: bool) -> bool:
+    """Does the HLS target run a node of ``op_type`` computing in int8 (else float)? Only
+    int8 ones: a layer of its dataflow or a conversion at the model's edge (make_layer
+    refuses every other node in one line)."""
+    return int8 and op_type in OPS

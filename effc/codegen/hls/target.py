@@ -21,7 +21,7 @@ from effc.codegen import Target, register_target
 from effc.codegen.hls.dataflow import Dataflow, Port
 from effc.codegen.hls.emit import design_namer, render
 from effc.codegen.hls.folding import Budget, Pick, choose_folding
-from effc.codegen.hls.layers_misc import OPS
+from effc.codegen.hls.layers_misc import accepts
 from effc.codegen.hls.report import estimate_rows, markdown, summary_line
 from effc.errors import EffcError
 from effc.ir import Graph
@@ -96,4 +96,4 @@ def write_vectors(section: dict[str, Any], out: OutDir,
 register_target(Target("hls", "fpga", "a streaming HLS C++ dataflow accelerator (Vitis HLS; "
                        "C simulation with g++)", emit_hls, options=("fps",),
                        check=check_hls, check_engine="hls", vectors=write_vectors,
-                       ops=OPS))
+                       accepts=accepts))

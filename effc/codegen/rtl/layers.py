@@ -23,6 +23,7 @@ from effc.codegen.rtl.schedule import (
     HwConfig,
     Layer,
     overlap_limit,
+    param_words,
     period,
     plan_arena,
     predicted_cycles,
@@ -35,9 +36,17 @@ from effc.ops import get_op
 
 ACCEL = {"Conv", "Dense", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool",
          "Add", "Requantize", "Reshape"}
+SPLITS = (0, 1, 2, 3)  # K-split choices (log2 of the lanes a channel) the scheduler weighs
 POOLS = {"MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool"}
 HEAD = {"QuantizeLinear", "Reshape", "Transpose"}
 TAIL = {"Softmax", "DequantizeLinear", "Reshape", "Transpose"}
+
+
+def accepts(op_type: str, int8: bool) -> bool:
+    """Does the RTL target run a node of ``op_type`` computing in int8 (else float)? Only
+    int8 ones: a layer of the accelerator, or a host op at the model's edges (partition
+    refuses every other node in one line)."""
+    return int8 and op_type in ACCEL | HEAD | TAIL
 
 
 @dataclass
@@ -186,29 +195,55 @@ def _conv_layers(node: Node, graph: Graph, hw: HwConfig
                               "period": period(OP_DW, k, P), "c_off": 0}
         lay = Layer(OP_DW, node.name, "depthwise", f, params, wt.reshape(-1, P), macs_total)
         lay.fields["limit"] = overlap_limit(geo, cin_total, 0, cout_total)
-        return [lay]
+        return [_one_shift(lay)]
     cig, cog = cin_total // group, cout_total // group
-    k = geo["kh"] * geo["kw"] * cig
     slices = [(gi, c0, min(cog, c0 + hw.param_depth) - c0)
               for gi in range(group) for c0 in range(0, cog, hw.param_depth)]
     for gi, c0, n in slices:
-        ng = -(-n // P)
         oc = gi * cog + c0
-        wt = np.zeros((ng, k, P), np.int8)
-        flat = w[oc:oc + n].reshape(n, k)
-        for g2 in range(ng):
-            sl = flat[g2 * P:(g2 + 1) * P]
-            wt[g2, :, :sl.shape[0]] = sl.T
-        f = common | steps | {"cin": cig, "k": k, "ngroups": ng, "goff": 0,
-                              "last_lanes": n - (ng - 1) * P, "cout": n,
-                              "win0_rel": origin + gi * cig, "out_rel": oc, "wstride": k,
-                              "period": period(OP_CONV, k, P), "c_off": gi * cig}
+        flat = w[oc:oc + n].reshape(n, geo["kh"] * geo["kw"], cig)
+        f = common | steps | {"goff": 0, "cout": n, "win0_rel": origin + gi * cig,
+                              "out_rel": oc, "c_off": gi * cig}
         lay = Layer(OP_CONV, node.name, "dense" if node.op_type == "Dense" else "conv", f,
-                    params[oc:oc + n], wt.reshape(-1, P), macs_total * n // cout_total)
+                    params[oc:oc + n], None, macs_total * n // cout_total)
+        splits = [ls for ls in SPLITS if cig % (1 << ls) == 0 and 1 << ls <= P] or [0]
+        lay = min((_k_split(lay, flat, ls, hw) for ls in splits),
+                  key=lambda cand: predicted_cycles(cand, hw))
         if len(slices) == 1:
             lay.fields["limit"] = overlap_limit(geo, cin_total, 0, cout_total)
         layers.append(lay)
     return layers
+
+
+def _k_split(lay: Layer, flat: np.ndarray, ls: int, hw: HwConfig) -> Layer:
+    """``lay`` (a broadcast conv of ``flat``: [channels, window, cin] weights) with
+    ``s = 2^ls`` lanes a channel: lane ``j s + r`` of a group takes channel ``j``'s input
+    channels ``r, r + s, ...`` (the tap slot reads ``s`` consecutive bytes), so a group
+    holds ``P / s`` channels over ``K / s`` tap slots, and the drain adds the channel's
+    ``s`` sums. The scheduler keeps the split with the fewest predicted cycles."""
+    P, s = hw.lanes, 1 << ls
+    n, win, cig = flat.shape
+    per = P // s
+    ng = -(-n // per)
+    k = win * cig // s
+    wt = np.zeros((ng, k, P), np.int8)
+    for g2 in range(ng):
+        sl = flat[g2 * per:(g2 + 1) * per]  # [j, window, cin] -> slot (window, ci'), lane (j, r)
+        sl = sl.reshape(sl.shape[0], win, cig // s, s).transpose(1, 2, 0, 3)
+        wt[g2, :, :sl.shape[2] * s] = sl.reshape(k, -1)
+    f = lay.fields | {"cin": cig // s, "k": k, "ngroups": ng, "last_lanes": n - (ng - 1) * per,
+                      "wstride": k, "period": period(OP_CONV, k, P), "ls": ls}
+    return _one_shift(Layer(lay.op, lay.node, lay.kind, f, lay.params, wt.reshape(-1, P),
+                            lay.macs))
+
+
+def _one_shift(lay: Layer) -> Layer:
+    """A descriptor whose channels share one shift carries it (``ushift``, ``ushv``): its
+    parameter words are one a channel."""
+    shifts = {shift for _, _, shift in lay.params}
+    if len(shifts) == 1:
+        lay.fields |= {"ushift": 1, "ushv": shifts.pop() & 255}
+    return lay
 
 
 def _pool_layer(node: Node, graph: Graph, hw: HwConfig) -> Layer:
@@ -282,7 +317,7 @@ def _requantize_layer(node: Node, graph: Graph, hw: HwConfig) -> Layer:
          "cs_out": c, "in_zp": _zp(graph, node.inputs[0]),
          "out_zp": _zp(graph, node.outputs[0]), "amin": -128, "amax": 127, "wstride": 1,
          "period": period(OP_DW, 1, P), "c_off": 0, "limit": 0}
-    return Layer(OP_DW, node.name, "requantize", f, params, wt.reshape(-1, P), 0)
+    return _one_shift(Layer(OP_DW, node.name, "requantize", f, params, wt.reshape(-1, P), 0))
 
 
 def _add_layer(node: Node, graph: Graph, hw: HwConfig) -> Layer:
@@ -402,8 +437,10 @@ def _weight_image(prog: Program, hw: HwConfig) -> list[int]:
         if lay.params:
             lay.fields["pbase"] = cursor + len(data)
             for bias, mult, shift in lay.params:
-                data.append(shift & 0xFF)
+                if not lay.fields.get("ushift"):
+                    data.append(shift & 0xFF)
                 data.append((bias & 0xFFFFFFFF) | (mult & 0xFFFFFFFF) << 32)
+            assert len(data) - (lay.fields["pbase"] - cursor) == param_words(lay)
         if lay.weights is not None:
             lay.fields["wbase"] = cursor + len(data)
             for row in lay.weights.astype(np.uint8):
@@ -425,8 +462,11 @@ def predict(prog: Program, hw: HwConfig) -> list[dict[str, Any]]:
     for lay in prog.layers:
         f = lay.fields
         cycles = predicted_cycles(lay, hw)
+        ls = f.get("ls", 0)
+        group = (f"{hw.lanes} lanes" if not ls else
+                 f"{hw.lanes >> ls} channels x {1 << ls} lanes (K-split)")
         tiling = (f"{f['ngroups']} chunks of {hw.lanes}" if lay.op == OP_ADD else
-                  f"{f['oh']}x{f['ow']} px x {f['ngroups']} groups of {hw.lanes} lanes x "
+                  f"{f['oh']}x{f['ow']} px x {f['ngroups']} groups of {group} x "
                   f"{f['k']} taps (period {f['period']})")
         rows.append({"node": lay.node, "layer": lay.layer_index, "kind": lay.kind,
                      "tiling": tiling, "predicted_cycles": cycles, "macs": lay.macs,

@@ -81,6 +81,7 @@ class Layer:
         vals[12] = (g("pad_t") & 255) | (g("pad_l") & 255) << 8 | g("k") << 16
         vals[13] = g("period") | g("goff") << 16
         vals[14] = g("pbase") | g("cout") << 16
+        vals[15] = g("ls") | g("ushift") << 2 | (g("ushv") & 255) << 8
         if self.op == OP_ADD:
             vals[5] = g("b_base")
             vals[6] = g("s1") | g("s2") << 8 | g("so") << 16 | g("left") << 24
@@ -94,10 +95,19 @@ class Layer:
 
 
 def period(op: int, k: int, lanes: int) -> int:
-    """Cycles a channel group of a pixel takes. The lanes hold their sums until the drain
-    (``step`` cycles a lane) has read the last one, and a drain ends before the next."""
+    """Cycles a channel group of a pixel takes: its ``k`` tap slots. Its sums go into the
+    drain's registers at its last tap (the lanes go on with the next group); a drain
+    (``step`` cycles a lane) ends before the next group's last tap."""
     step = DIV_CYCLES if op == OP_AVG else 1
-    return max(k + (lanes - 1) * step, lanes * step + 1)
+    return max(k, lanes * step + 1)
+
+
+def param_words(layer: Layer) -> int:
+    """Parameter words the controller reads: two a channel (its shift, then {multiplier,
+    bias}), one when every channel has the descriptor's shift (``ushift``)."""
+    if layer.op not in (OP_CONV, OP_DW):
+        return 0
+    return layer.fields.get("cout", 0) * (1 if layer.fields.get("ushift") else 2)
 
 
 def predicted_cycles(layer: Layer, hw: HwConfig) -> int:
@@ -106,12 +116,11 @@ def predicted_cycles(layer: Layer, hw: HwConfig) -> int:
     fetch = hw.desc_words + 2
     if layer.op == OP_ADD:
         elements = (f["ngroups"] - 1) * hw.lanes + f["last_lanes"]
-        return fetch + elements * ADD_CYCLES + 12
+        return fetch + elements * ADD_CYCLES + 5
     pixels = f["oh"] * f["ow"]
     run = pixels * f["ngroups"] * f["period"]
-    params = 2 * f.get("cout", 0) if layer.op in (OP_CONV, OP_DW) else 0
-    tail = (hw.lanes * DIV_CYCLES if layer.op == OP_AVG else hw.lanes) + 15
-    return fetch + params + run + tail - (f["period"] - f["k"])
+    tail = (hw.lanes * DIV_CYCLES if layer.op == OP_AVG else hw.lanes) + 9
+    return fetch + param_words(layer) + run + tail - (f["period"] - f["k"])
 
 
 def spatial(shape: tuple[int, ...]) -> tuple[int, int, int]:

@@ -17,7 +17,7 @@ import jinja2
 
 from effc.boards import Board, FpgaBoard
 from effc.codegen import Target, register_target
-from effc.codegen.rtl.layers import ACCEL, HEAD, TAIL, plan_model, predict
+from effc.codegen.rtl.layers import accepts, plan_model, predict
 from effc.codegen.rtl.schedule import HwConfig
 from effc.errors import EffcError
 from effc.ir import Graph
@@ -113,5 +113,5 @@ def graph_op(graph: Graph, name: str) -> str:
 
 
 register_target(Target("rtl", "fpga", "Verilog accelerator (Verilator/Icarus, yosys, "
-                       "nextpnr-ice40)", emit, ops=frozenset(ACCEL | HEAD | TAIL),
+                       "nextpnr-ice40)", emit, accepts=accepts,
                        check_engine="verilator", default=True))

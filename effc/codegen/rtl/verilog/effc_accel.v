@@ -3,13 +3,16 @@
 // P MAC lanes with int32 accumulators run a stream of 16-word descriptors that the
 // compiler (effc/codegen/rtl) writes into the weight memory from word 0:
 //   op 1  conv, broadcast: lane i = output channel i of a group of P; one activation
-//         byte a cycle feeds every lane (conv, 1x1, strided, padded, dense, grouped)
+//         byte a cycle feeds every lane (conv, 1x1, strided, padded, dense, grouped);
+//         K-split (s = 2^ls lanes a channel): lane i takes byte i mod s of the cycle's
+//         read, i.e. a share of channel i / s's input channels, the drain adds the s sums
 //   op 2  conv, per-lane: lane i = channel i (depthwise), P activation bytes a cycle
 //   op 3  max pool (per-lane)   op 4  average pool (per-lane, exact divider)
 //   op 5  Add (TFLite int8 ADD through the shared requantizer)   op 0  end
-// After a channel group's last tap the lanes hold their sums while they drain, one a
-// cycle, through the one shared requantization unit (effc_rq): the compiler's period
-// leaves the lanes idle for that long. Add runs element by element through effc_rq.
+// At a channel group's last tap its sums go into the drain's registers (the lanes go on
+// with the next group), which shift them out one a cycle through the one shared
+// requantization unit (effc_rq): the compiler's period is at least the drain's length.
+// Add runs element by element through effc_rq.
 `default_nettype none
 module effc_accel #(
     parameter P = 8,            // MAC lanes (8 or 16)
@@ -78,6 +81,11 @@ module effc_accel #(
     wire [31:0] d_m1 = desc[447:416], d_m2 = desc[479:448], d_mo = desc[511:480];
     wire [WAW-1:0] d_pbase = desc[448 +: WAW];
     wire [CW-1:0] d_cout = desc[464 +: CW];
+    // convolutions: K-split (op 1: 2^d_ls lanes share an output channel, each its share
+    // of the taps) and one shift for every channel (parameters one word a channel)
+    wire [1:0]  d_ls = desc[481:480];
+    wire        d_ushift = desc[482];
+    wire [7:0]  d_ushv = desc[495:488];
 
     // ---------------------------------------------------------------- memories
     reg  [WAW-1:0] w_addr;
@@ -134,7 +142,17 @@ module effc_accel #(
     reg [WAW-1:0] desc_addr;
     reg [4:0]  fetch_n;
     wire conv_op = op == 4'd1 || op == 4'd2;
-    wire [8*P-1:0] x_byte = op == 4'd1 ? {P{vec[7:0]}} : vec;
+    // lanes a channel (s = 2^ls): lane l reads byte l mod s of the cycle's read (broadcast),
+    // byte l (per lane); a group holds P / s channels (ls registered: constant a descriptor)
+    reg  [1:0] ls;
+    always @(posedge clk) ls <= op == 4'd1 ? d_ls : 2'd0;
+    wire [LP-1:0] smask = ~({LP{1'b1}} << ls);
+    wire [LP-1:0] lmask = op == 4'd1 ? smask : {LP{1'b1}};
+    wire [LP:0] gout = P[LP:0] >> ls;
+    wire [3:0]  sstep = 4'd1 << ls;                 // input channels a tap slot
+    wire        ushift = conv_op && d_ushift;
+    wire [PAW+LP-1:0] gch = {g[PAW-1:0], {LP{1'b0}}} >> ls;
+    wire [8*P-1:0] x_byte;
 
     wire tap_issue = state == S_RUN && t < d_k;
     wire tap_valid = !ih[CW] && ih < $signed({1'b0, d_h}) && !iw[CW] &&
@@ -162,6 +180,7 @@ module effc_accel #(
     // ---------------------------------------------------------------- pipeline registers
     reg s2_issue, s2_valid, s2_first, s2_last;
     reg s3_issue, s3_valid, s3_first, s3_last;
+    reg s4_load;                        // the lanes hold a group's sums this cycle
     // the group's output address, parameter index and lanes, taken at its last tap (the
     // next group's last tap is a period >= P + 1 cycles later, after its drain began)
     reg [AW-1:0]  c_opix;
@@ -169,6 +188,10 @@ module effc_accel #(
     reg [4:0]     c_nl;
     wire signed [15:0] s3_p [0:P-1];
     reg signed [ACCW-1:0] acc [0:P-1];
+    // the group's sums, taken the cycle after its last tap's accumulation (the lanes go on
+    // with the next group; from acc, so each adder keeps its flip-flop in its logic cell)
+    // and shifted down a lane at a time as they drain
+    reg signed [ACCW-1:0] shd [0:P-1];
     reg [CW-1:0] cnt;
     // the drain: lane d_l's sum (parameter RAM read two cycles ahead)
     reg [CW-1:0] sh_cnt;
@@ -177,8 +200,12 @@ module effc_accel #(
     reg [4:0]  sh_nl;
     reg        d_busy;
     reg [LP:0] d_l;
-    reg [P-1:0] d_sel;                  // one-hot d_l (a short path into the requantizer)
+    wire [LP:0] d_ch = d_l >> ls;                               // its output channel
+    reg         d_first, d_lastk;          // d_l is the channel's first lane / its last
+    wire [LP:0] d_l1 = d_l + 1'b1;
+    wire [LP:0] d_l2 = (d_l + 2'd2) >> ls;                      // channel two lanes on
     reg [4:0]  d_div;
+    wire       d_next = d_busy && (op != 4'd4 || d_div == 5'd25); // the drain's next lane
     reg [23:0] dv_q;                    // numerator bits shifted out, quotient bits in
     reg [CW-1:0] dv_r;                  // remainder < the count < 2^CW
     reg        dv_neg;
@@ -204,6 +231,8 @@ module effc_accel #(
     genvar l;
     generate
         for (l = 0; l < P; l = l + 1) begin : lane
+            wire [LP-1:0] src = l[LP-1:0] & lmask;
+            assign x_byte[8*l +: 8] = vec[8*src +: 8];
             assign x_op[8*l +: 8] = s1_valid || op == 4'd3 ? x_byte[8*l +: 8] : d_in_zp;
             assign w_op[8*l +: 8] = w_rdata[8*l +: 8];
         end
@@ -254,14 +283,10 @@ module effc_accel #(
         end
     end
     wire [CW-1:0] cntn = (s3_first ? {CW{1'b0}} : cnt) + {{(CW - 1){1'b0}}, s3_valid};
-    reg signed [ACCW-1:0] d_acc;
-    always @(*) begin
-        d_acc = {ACCW{1'b0}};
-        for (i = 0; i < P; i = i + 1) d_acc = d_acc | (acc[i] & {ACCW{d_sel[i]}});
-    end
+    wire signed [ACCW-1:0] d_acc = shd[0];
     wire signed [31:0] d_val = {{(32 - ACCW){d_acc[ACCW-1]}}, d_acc};
 
-    wire [AW-1:0] drain_addr = sh_addr + {{(AW - LP - 1){1'b0}}, d_l};
+    wire [AW-1:0] drain_addr = sh_addr + {{(AW - LP - 1){1'b0}}, d_ch};
     // |s| + c/2 (|s| <= 2^23: at most 2^16 int8 values), as (s ^ -neg) + neg + c/2
     wire        s_neg = d_val[31];
     wire [23:0] dv_init = (d_val[23:0] ^ {24{s_neg}}) + {{(25 - CW){1'b0}}, sh_cnt[CW-1:1]} +
@@ -287,20 +312,26 @@ module effc_accel #(
             for (i = 0; i < P; i = i + 1) acc[i] <= accn[i];
             cnt <= cntn;
         end
+        s4_load <= s3_issue && s3_last;
+        if (s4_load)
+            for (i = 0; i < P; i = i + 1) shd[i] <= acc[i];
+        else if (d_next)
+            for (i = 0; i < P - 1; i = i + 1) shd[i] <= shd[i + 1];
         // ------------------------------------------------ drain
-        // the parameter RAM is read two cycles ahead: lane 0's entry at the group's
-        // second-last stage (below), then one a cycle
-        pram_raddr <= sh_pidx + {{(PAW - LP - 1){1'b0}}, d_l} + 2'd2;
-        if (s3_issue && s3_last) begin
+        // the parameter RAM is read two cycles ahead: lane 0's channel at the group's
+        // last accumulation (below), then one a cycle (K-split: the lane's channel)
+        pram_raddr <= sh_pidx + {{(PAW - LP - 1){1'b0}}, d_l2};
+        if (s4_load) begin
             if (d_busy) error <= 1'b1;
-            sh_cnt <= cntn;
+            sh_cnt <= cnt;
             sh_addr <= c_opix;
             sh_nl <= c_nl;
             sh_pidx <= c_pidx;
-            pram_raddr <= c_pidx + 1'b1;
+            pram_raddr <= c_pidx + {{(PAW - 1){1'b0}}, ls == 2'd0};
             d_busy <= 1'b1;
             d_l <= 0;
-            d_sel <= {{(P - 1){1'b0}}, 1'b1};
+            d_first <= 1'b1;
+            d_lastk <= ls == 2'd0;
             d_div <= 5'd0;
         end else if (d_busy) begin
             if (op == 4'd4) begin
@@ -326,28 +357,29 @@ module effc_accel #(
                                dv_res > $signed(d_amax) ? d_amax : dv_res;
                     d_div <= 5'd0;
                     d_l <= d_l + 1;
-                    d_sel <= d_sel << 1;
                     if (d_l == P - 1) d_busy <= 1'b0;
                 end
             end else begin
-                // lane d_l into the requantizer, with its channel's parameters
-                rq_v <= 1'b1;
-                rq_tag <= {1'b0, 1'b0, {1'b0, d_l} < {1'b0, sh_nl}, drain_addr};
+                // lane d_l's sum with its channel's parameters; a channel's lanes
+                // (K-split) add up in rq_x, which goes into the requantizer at its last
+                rq_v <= d_lastk;
+                rq_tag <= {1'b0, 1'b0, {1'b0, d_ch} < {1'b0, sh_nl}, drain_addr};
                 if (op == 4'd3) begin
                     rq_x <= {24'd0, d_acc[7:0]}; // identity: x * 2^31 / 2^31, then - 128
                     rq_m <= 32'h40000000; rq_left <= 5'd1; rq_right <= 5'd0;
                 end else begin
-                    rq_x <= d_val + pram_q[31:0];
+                    rq_x <= d_val + (d_first ? pram_q[31:0] : rq_x);
                     rq_m <= pram_q[63:32];
                     rq_left <= e_shift[7] ? 5'd0 : e_shift[4:0];
                     rq_right <= e_shift[7] ? 5'd0 - e_shift[4:0] : 5'd0;
                 end
-                d_l <= d_l + 1;
-                d_sel <= d_sel << 1;
+                d_l <= d_l1;
+                d_first <= (d_l1[LP-1:0] & smask) == {LP{1'b0}};
+                d_lastk <= (d_l1[LP-1:0] & smask) == smask;
                 if (d_l == P - 1) d_busy <= 1'b0;
             end
         end
-        if (s2_issue && s2_last) pram_raddr <= c_pidx;
+        if (s3_issue && s3_last) pram_raddr <= c_pidx;
         // ------------------------------------------------ requantizer results
         // Add: A's scaled value waits; with B's, their sum goes in (the controller
         // issues nothing in S_ADD_WAIT)
@@ -391,6 +423,12 @@ module effc_accel #(
             arow <= d_win0; acol <= d_win0; aaddr <= d_win0;
             opix <= d_out0; ogrp <= d_out0; wg <= d_wbase;
             w_addr <= conv_op ? d_pbase[WAW-1:0] : d_wbase[WAW-1:0];
+            // one shift for all channels: it comes from the descriptor, the parameter
+            // words are the odd ones ({multiplier, bias})
+            if (ushift) begin
+                pram_shift <= d_ushv;
+                pcount <= {{(CW - 1){1'b0}}, 1'b1};
+            end
             if (op == 4'd0) state <= S_IDLE;
             else if (op == 4'd5) state <= S_ADD_A;
             else if (conv_op) state <= S_PARAMS;
@@ -400,7 +438,7 @@ module effc_accel #(
             // two words an output channel, read once a descriptor
             s1_param <= 1'b1;
             s1_pidx <= pcount[PAW:0];
-            pcount <= pcount + 1;
+            pcount <= pcount + {{(CW - 2){1'b0}}, ushift, !ushift};
             if (pcount + 1'b1 == {d_cout[CW-2:0], 1'b0}) begin
                 state <= S_RUN;
                 w_addr <= d_wbase[WAW-1:0];
@@ -414,7 +452,7 @@ module effc_accel #(
             s1_last <= t == d_k - 1;
             if (tap_issue && t == d_k - 1) begin
                 c_opix <= ogrp[AW-1:0];
-                c_pidx <= g[PAW-1:0] << LP;
+                c_pidx <= gch[PAW-1:0];
                 c_nl <= lanes_now;
             end
             if (t + 1 == d_period) begin
@@ -425,7 +463,7 @@ module effc_accel #(
                     g <= g + 1;
                     gorg <= gorg + d_goff;
                     arow <= gorg + d_goff; acol <= gorg + d_goff; aaddr <= gorg + d_goff;
-                    ogrp <= ogrp + P;
+                    ogrp <= ogrp + {{(AW - LP - 1){1'b0}}, gout};
                     wg <= wg + d_wstride;
                     w_addr <= wg + d_wstride;
                 end else begin
@@ -460,7 +498,7 @@ module effc_accel #(
                 w_addr <= w_addr + 1'b1;
                 if (ci + 1 != d_cin) begin
                     ci <= ci + 1;
-                    aaddr <= aaddr + 1;
+                    aaddr <= aaddr + {{(AW - 4){1'b0}}, sstep};
                 end else begin
                     ci <= 0;
                     if (kw + 1 != d_kw) begin
@@ -512,8 +550,8 @@ module effc_accel #(
         end
         S_END: begin
             // the lanes, the drain and the requantizer finish before the next descriptor
-            if (d_busy || s1_issue || s2_issue || s3_issue) wait_n <= 0;
-            else if (wait_n == 5'd10) begin
+            if (d_busy || s1_issue || s2_issue || s3_issue || s4_load) wait_n <= 0;
+            else if (wait_n == 5'd3) begin
                 state <= S_FETCH;
                 desc_addr <= desc_addr + DW[WAW-1:0];
                 w_addr <= desc_addr + DW[WAW-1:0];
@@ -526,6 +564,7 @@ module effc_accel #(
         if (rst) begin
             state <= S_IDLE; d_busy <= 1'b0; error <= 1'b0; desc_index <= 0;
             s1_issue <= 1'b0; s2_issue <= 1'b0; s3_issue <= 1'b0; s1_param <= 1'b0;
+            s4_load <= 1'b0;
             for (i = 0; i < P; i = i + 1) acc[i] <= {ACCW{1'b0}};
             cnt <= {CW{1'b0}};
         end
