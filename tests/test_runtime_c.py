@@ -238,6 +238,14 @@ def _in_place(case: Case) -> Case:
     return replace(case, name=case.name, call=f"(__builtin_memcpy(y, @input, {n}), {call})")
 
 
+def _per_tensor(case: Case) -> Case:
+    """The case with channel 0's multiplier and shift for every channel."""
+    a = dict(case.arrays)
+    a["multiplier"] = np.full_like(a["multiplier"], a["multiplier"][0])
+    a["shift"] = np.full_like(a["shift"], a["shift"][0])
+    return replace(case, arrays=a)
+
+
 def _requant_edges(case: Case, big_bias: bool = False, deep: bool = False) -> Case:
     """Per-channel multipliers and right shifts at the edges of the range:
     shifts -1 (the single-rounding special case), -2, -17 and -23 (the last
@@ -311,6 +319,22 @@ def fast_path_cases() -> list[Case]:
                   pads=(1, 1, 1, 1), izp=-3),
         conv_case("dw3x3_s2_two_columns", 98, h=7, w=2, cin=8, cout=0, depthwise=1,
                   stride=(2, 2), pads=(1, 1, 1, 1), izp=11),
+        # the walks' counted loops: every tail (outputs a column mod 3 at stride 1, mod 2
+        # at stride 2), per-tensor and per-channel quantization, shifts at the limits
+        conv_case("dw3x3_s1_tail_two", 99, h=5, w=6, cin=8, cout=0, depthwise=1,
+                  pads=(1, 1, 1, 1), izp=7, ozp=-5),
+        _requant_edges(conv_case("dw3x3_s1_tail_two_requant_edges", 100, h=8, w=3, cin=8,
+                                 cout=0, depthwise=1, pads=(1, 1, 1, 1), izp=-2),
+                       big_bias=True),
+        _per_tensor(conv_case("dw3x3_s1_per_tensor_tail_one", 103, h=7, w=4, cin=8, cout=0,
+                              depthwise=1, pads=(1, 1, 1, 1), izp=3, ozp=9)),
+        conv_case("dw3x3_s2_tail_one", 101, h=9, w=5, cin=4, cout=0, depthwise=1,
+                  stride=(2, 2), pads=(1, 1, 1, 1), izp=-20),
+        _requant_edges(conv_case("dw3x3_s2_one_row_requant_edges", 102, h=2, w=9, cin=8,
+                                 cout=0, depthwise=1, stride=(2, 2), pads=(1, 1, 1, 1)),
+                       big_bias=True),
+        _per_tensor(conv_case("dw3x3_s2_per_tensor_tail_zero", 104, h=8, w=7, cin=4, cout=0,
+                              depthwise=1, stride=(2, 2), pads=(1, 1, 1, 1), izp=-60)),
         pool_case("avg_pool_full_rows_300_taps", 91, "avg_pool", h=30, w=10, c=9,
                   k=(30, 10), stride=(30, 10)),
         pool_case("avg_pool_kws", 92, "avg_pool", h=25, w=5, c=64, k=(25, 5),

@@ -151,6 +151,28 @@ static void effc_im2col_generic(const effc_conv_ctx *cx, int32_t pix, int8_t *co
         const int32_t pre = kx0 * cin, run = (kx1 - kx0) * cin;
         const int32_t post = row_len - pre - run;
         const int8_t *src = image + (size_t)(ix0 + kx0) * (size_t)cin;
+        if (run == row_len && (row_len & 3) == 0) { /* inside horizontally: whole words */
+            const uint32_t zp4 = (uint32_t)(uint8_t)zp * 0x01010101u;
+            int32_t i;
+            for (ky = 0; ky < kh; ky++, col += row_len) {
+                const int32_t iy = iy0 + ky * dil_h;
+                if (iy < 0 || iy >= in_h) {
+                    for (i = 0; i < row_len; i += 4) {
+                        effc_write_u32(col + i, zp4);
+                    }
+                    continue;
+                }
+                if (row_len == 4) { /* e.g. KWS's 10x4 first conv on one channel */
+                    effc_write_u32(col, effc_read_u32(src + (size_t)iy * row_stride));
+                    continue;
+                }
+                for (i = 0; i < row_len; i += 4) {
+                    effc_write_u32(col + i, effc_read_u32(src + (size_t)iy * row_stride +
+                                                          (size_t)i));
+                }
+            }
+            return;
+        }
         for (ky = 0; ky < kh; ky++) {
             const int32_t iy = iy0 + ky * dil_h;
             if (iy < 0 || iy >= in_h) {

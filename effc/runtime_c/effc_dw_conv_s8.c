@@ -8,8 +8,9 @@
  *
  * Scratch (both bodies, same size): EFFC_DW_PLANES zero-padded int16 planes,
  * each (PH + 1) * PW int16 rounded to 4 bytes, for a band of R output rows:
- * PH = (R-1)*stride_h + (KH-1)*dilation_h + 1 plane rows plus a sentinel row,
- * PW = (OW-1)*stride_w + (KW-1)*dilation_w + 1 columns. R is the largest
+ * PH = (R-1)*stride_h + (KH-1)*dilation_h + 1 plane rows plus a spare row,
+ * PW = (OW-1)*stride_w + (KW-1)*dilation_w + 1 columns (rounded up to even
+ * at stride_w 2, for the DSP walk's LDRD). R is the largest
  * band (at most OH) whose planes fit EFFC_DW_SCRATCH_BUDGET, and at least
  * EFFC_DW_MIN_ROWS. Output channel c only reads input channel c's taps, and
  * the DSP body copies a band's input rows into its planes before it writes
@@ -27,6 +28,9 @@ effc_dw_geo effc_dw_geometry(const effc_dw_conv_params *p, const effc_dims *f,
     int32_t bands;
     size_t row_bytes;
     g.pw = (out->w - 1) * p->stride_w + (f->w - 1) * p->dilation_w + 1;
+    if (p->stride_w == 2) { /* even: each output column's taps start 4-byte aligned */
+        g.pw += g.pw & 1;
+    }
     row_bytes = (size_t)g.pw * 2u * EFFC_DW_PLANES;
     /* the most rows r with ((r - 1) * stride_h + kspan + 1) * row_bytes <= budget */
     g.rows = ((int32_t)(EFFC_DW_SCRATCH_BUDGET / row_bytes) - kspan - 1) / p->stride_h + 1;
@@ -160,10 +164,14 @@ void effc_dw_slide(int16_t *plane, const effc_dw_geo *g, int32_t stride_h, int32
     if (keep <= 0) {
         return;
     }
-    for (j = 0; j < planes; j++) {
+    for (j = 0; j < planes; j++) { /* two values a copy, then an odd last one */
         int16_t *d = plane + (size_t)j * g->words;
         const int16_t *s = d + (size_t)(g->rows * stride_h) * (size_t)g->pw;
-        for (i = 0; i < (size_t)keep * (size_t)g->pw; i++) {
+        const size_t n = (size_t)keep * (size_t)g->pw;
+        for (i = 0; i + 2 <= n; i += 2) {
+            effc_write_u32(d + i, effc_read_u32(s + i));
+        }
+        if (i < n) {
             d[i] = s[i];
         }
     }

@@ -12,23 +12,29 @@
  * fast record and the full int8 output range walks down each output column
  * in assembly (effc_dw_dsp_asm.c): every plane row is loaded once (a word
  * for taps 0-1, one for tap 2) and feeds the outputs it belongs to, and each
- * output is requantized where it completes (effc_rq_fast) and stored: 18
- * instructions per output at stride 1. Every other channel takes a C loop
- * over the planes with TFLite's general requantization.
+ * output is requantized where it completes (effc_rq_fast) and stored: about
+ * 17 instructions per output at stride 1 (a counted loop over the band's
+ * rows). Every other channel takes a C loop over the planes with TFLite's
+ * general requantization.
  */
 #include "effc_internal.h"
 
 #if defined(EFFC_USE_DSP)
 
-/* Plane rows [r0, r1) of the four planes set to 0 over n columns from row. */
+/* Plane rows [r0, r1) of the four planes set to 0 over n columns from row
+ * (two values a store, then an odd last one). */
 static void effc_dw_zero4(int16_t *row, const effc_dw_geo *g, int32_t n, int32_t r0,
                           int32_t r1)
 {
     int32_t r, x, j;
     for (r = r0; r < r1; r++) {
         for (j = 0; j < EFFC_DW_PLANES; j++) {
-            for (x = 0; x < n; x++) {
-                row[(size_t)j * g->words + (size_t)r * (size_t)g->pw + (size_t)x] = 0;
+            int16_t *d = row + (size_t)j * g->words + (size_t)r * (size_t)g->pw;
+            for (x = 0; x + 2 <= n; x += 2) {
+                effc_write_u32(d + x, 0);
+            }
+            if (x < n) {
+                d[x] = 0;
             }
         }
     }
@@ -84,20 +90,6 @@ static void effc_dw_fill1(const effc_dw_conv_params *p, const effc_dims *in,
     }
 }
 
-/* Plane row r of `planes` planes set to `value` (-32768: a sentinel row,
- * EFFC_MM_SENTINEL halves; 0: back to padding). */
-static void effc_dw_set_row(int16_t *plane, const effc_dw_geo *g, int32_t r, int32_t planes,
-                            int16_t value)
-{
-    int32_t j, x;
-    for (j = 0; j < planes; j++) {
-        int16_t *d = plane + (size_t)j * g->words + (size_t)r * (size_t)g->pw;
-        for (x = 0; x < g->pw; x++) {
-            d[x] = value;
-        }
-    }
-}
-
 /* Whether the assembly walk applies to this geometry (any channel). */
 static int effc_dw_walks(const effc_dw_conv_params *p, const effc_dims *f, const effc_dims *out,
                          const effc_dw_geo *g)
@@ -133,12 +125,28 @@ static void effc_dw_walk_prepare(effc_dw_walk_job *job, const effc_dw_conv_param
     job->round = (int32_t)((uint32_t)(2 * p->output_zero_point + 1) << s1);
 }
 
+/* The band's outputs a column as the walk's count (steps of 3 outputs at
+ * stride 1, of 2 at stride 2, then the rest one at a time), and the moves
+ * from a column's end to the next column: a column reads rows + 2 plane rows
+ * at stride 1, 2 * rows + 1 at stride 2. */
+static void effc_dw_walk_rows(effc_dw_walk_job *job, const effc_dw_conv_params *p,
+                              int32_t rows)
+{
+    const int32_t step = p->stride_h == 1 ? 3 : 2;
+    const int32_t read = p->stride_h == 1 ? rows + 2 : 2 * rows + 1;
+    job->groups = rows / step;
+    job->tail = rows % step;
+    job->next_plane = job->col_plane - read * (int32_t)((uint32_t)job->strides >> 16);
+    job->next_out = job->col_out - rows * (job->strides & 0xFFFF);
+}
+
 /* One output channel over a band with the assembly walk. */
 static void effc_dw_walk(const effc_dw_conv_params *p, effc_dw_walk_job *job,
-                         const int16_t *plane, int8_t *dst)
+                         const int16_t *plane, int8_t *dst, int32_t rows)
 {
     job->plane = plane;
     job->out = dst;
+    effc_dw_walk_rows(job, p, rows);
     (p->stride_h == 1 ? effc_dw_walk_s1 : effc_dw_walk_s2)(job);
 }
 
@@ -180,10 +188,9 @@ int effc_dw_body(const effc_dw_conv_params *p, const effc_per_channel_quant *qua
     effc_dw_walk_job jobs[EFFC_DW_PLANES]; /* of channels ic.. (depth multiplier 1) */
     size_t i;
     int32_t b, ic, oy0, j, m, planes, fast4;
-    for (i = 0; i < (size_t)EFFC_DW_PLANES * g.words; i++) {
-        plane[i] = 0;
+    for (i = 0; i < (size_t)EFFC_DW_PLANES * g.words; i += 2) { /* words: g.words is even */
+        effc_write_u32(plane + i, 0);
     }
-    effc_dw_set_row(plane, &g, g.ph, EFFC_DW_PLANES, (int16_t)-32768);
     for (b = 0; b < in->n; b++) {
         const int8_t *in_b = input + (size_t)b * (size_t)in->h * (size_t)in->w * (size_t)in->c;
         int8_t *out_b = output + (size_t)b * (size_t)out->h * (size_t)out->w * (size_t)out->c;
@@ -205,13 +212,11 @@ int effc_dw_body(const effc_dw_conv_params *p, const effc_per_channel_quant *qua
                 } else {
                     effc_dw_fill1(p, in, in_b, ic, plane, &g, iy0, first, used);
                 }
-                if (used < g.ph) { /* a short last band: the walk stops here */
-                    effc_dw_set_row(plane, &g, used, planes, (int16_t)-32768);
-                }
                 for (j = 0; j < planes && fast4; j++) { /* the common case, in short */
                     jobs[j].plane = plane + (size_t)j * g.words;
                     jobs[j].out = out_b + (size_t)oy0 * (size_t)out->w * (size_t)out->c +
                                   (size_t)(ic + j);
+                    effc_dw_walk_rows(&jobs[j], p, rows);
                     walk(&jobs[j]);
                 }
                 for (j = 0; j < planes && !fast4; j++) {
@@ -226,15 +231,12 @@ int effc_dw_body(const effc_dw_conv_params *p, const effc_per_channel_quant *qua
                                 effc_dw_walk_prepare(&jobs[j], p, &quant->channels[oc], w, &g,
                                                      out);
                             }
-                            effc_dw_walk(p, &jobs[j], pl, dst);
+                            effc_dw_walk(p, &jobs[j], pl, dst, rows);
                         } else {
                             const effc_mm_channel ch = effc_dw_channel_of(quant, bias, oc);
                             effc_dw_channel_c(p, &ch, w, f, pl, &g, out, rows, dst);
                         }
                     }
-                }
-                if (used < g.ph) { /* its padding columns must be 0 again */
-                    effc_dw_set_row(plane, &g, used, planes, 0);
                 }
                 if (oy0 + rows < out->h) { /* the next band's shared rows */
                     effc_dw_slide(plane, &g, p->stride_h, planes);

@@ -321,7 +321,7 @@ enum { EFFC_DW_PLANES = 4, EFFC_DW_SCRATCH_BUDGET = 1024, EFFC_DW_MIN_ROWS = 8 }
 
 typedef struct {
     int32_t rows; /* output rows per band */
-    int32_t ph;   /* plane rows per band (a sentinel row follows) */
+    int32_t ph;   /* plane rows per band (a spare row follows) */
     int32_t pw;   /* plane width */
     size_t words; /* int16 per plane, (ph + 1) * pw rounded up to even */
 } effc_dw_geo;
@@ -339,10 +339,12 @@ int effc_dw_body(const effc_dw_conv_params *p, const effc_per_channel_quant *qua
 
 #if defined(EFFC_USE_DSP)
 /* One output channel's column walks over a band (effc_dw_dsp_asm.c): every
- * output column, down the planes until the sentinel row. Offsets: 0 plane,
- * 4 out, 8 strides, 12 cols, 16 col_plane, 20 col_out, 24..32 w01, 36 w2ab,
- * 40 w2c_s, 44 bias2, 48 m, 52 round. Weights are doubled (the accumulator
- * is 2 * acc, effc_rq_fast). */
+ * output column, `rows` outputs down the planes (a counted loop of `groups`
+ * unrolled steps, then `tail` single ones). Offsets: 0 plane, 4 out,
+ * 8 strides, 12 cols, 16 col_plane, 20 col_out, 24..32 w01, 36 w2ab,
+ * 40 w2c_s, 44 bias2, 48 m, 52 round, 56 groups, 60 tail, 64 next_plane,
+ * 68 next_out. Weights are doubled (the accumulator is 2 * acc,
+ * effc_rq_fast). */
 typedef struct {
     const int16_t *plane; /* plane row 0, the first output column's first tap */
     int8_t *out;          /* the band's first output of this channel */
@@ -355,6 +357,10 @@ typedef struct {
     int32_t w2c_s;        /* s - 1 (low byte), tap 2 of kernel row 2 (high) */
     int32_t bias2;        /* 2 * bias */
     int32_t m, round;     /* the fast form's multiplier and round */
+    int32_t groups;       /* outputs a column / the step's outputs (3 at stride 1, 2 at 2) */
+    int32_t tail;         /* the outputs left after the groups, < the step's */
+    int32_t next_plane;   /* plane bytes from a column's last row read to the next column */
+    int32_t next_out;     /* output bytes from a column's end to the next column */
 } effc_dw_walk_job;
 
 /* Rows of four planes from an int8 NHWC input (effc_dw_dsp_asm.c): value
@@ -449,6 +455,12 @@ void effc_mm_row(const effc_mm *mm, const int8_t *row, int8_t *out);
  * EFFC_MM_SENTINEL follows the last group. */
 #define EFFC_MM_SENTINEL 0x80008000u
 
+/* The first `groups` (> 0) groups of four columns (each read from col[j], 4
+ * bytes a group, any alignment) into that layout at dst: off is -zp in both
+ * halves. 25 instructions a group. */
+void effc_mm_widen_groups(const int8_t *const col[4], int32_t groups, int32_t off,
+                          int32_t *dst);
+
 /* Job offsets (the assembly reads them): 0 q, 4 w, 8 channel, 12..24 out[0..3],
  * 28 n, 32 k2, 36 groups, 40 act_min, 44 act_max. */
 typedef struct {
@@ -458,7 +470,8 @@ typedef struct {
     int8_t *out[4];                 /* next output of each column (advanced) */
     int32_t n;                      /* channels (channel pairs) left, > 0 */
     int32_t k2;                     /* 2 * output_zero_point + 1 */
-    int32_t groups;                 /* groups of 4 values (int8 rows: k / 4) */
+    int32_t groups;                 /* groups of 4 values (int8 rows: k / 4; WIDE2: the
+                                       widened columns' groups, even) */
     int32_t act_min, act_max;       /* the _clamp variants clamp to these */
 } effc_mm_job;
 

@@ -9,7 +9,8 @@
  * (effc_mm_s8_asm.c), with the four-instruction requantization of prepared
  * records (effc_requant.h, effc_rq_fast):
  *  - EFFC_FILTER_WIDE2 filters: two channels x four columns, the int16
- *    weights read with LDRD: 22 instructions per 32 MACs;
+ *    weights read with LDRD: 22 instructions per 32 MACs, four groups of 4
+ *    values per loop test;
  *  - int8 rows (k a multiple of 4) with prepared records: one channel x four
  *    columns, each weight word widened with SXTB16 / SXTB16 ror 8 for the four
  *    columns: 13 instructions per 16 MACs.
@@ -34,20 +35,13 @@ static int32_t effc_mm_offset(int32_t zp)
 static void effc_mm_widen(const int8_t *const col[4], int32_t k, int32_t zp, int32_t groups,
                           int32_t *dst)
 {
-    const int32_t off = effc_mm_offset(zp);
     const int32_t full = k >> 2;
     int32_t g, j;
-    for (g = 0; g < full; g++) {
-        for (j = 0; j < 4; j++) {
-            const uint32_t v = effc_read_u32(col[j] + 4 * g);
-            const int32_t e = __sxtab16(off, v);
-            const int32_t o = effc_sxtab16_ror8(off, v);
-            dst[j] = __sadd16(e, e);
-            dst[4 + j] = __sadd16(o, o);
-        }
-        dst += 8;
+    if (full > 0) { /* the whole groups in assembly */
+        effc_mm_widen_groups(col, full, effc_mm_offset(zp), dst);
+        dst += 8 * full;
     }
-    for (; g < groups; g++) {
+    for (g = full; g < groups; g++) {
         for (j = 0; j < 4; j++) {
             int32_t t[4], i;
             for (i = 0; i < 4; i++) {
@@ -96,7 +90,8 @@ static void effc_mm_job_init(effc_mm_job *job, const effc_mm *mm, const int32_t 
         job->out[j] = out[j];
     }
     job->k2 = 2 * mm->output_zero_point + 1;
-    job->groups = mm->k >> 2;
+    /* int8 rows: k / 4; EFFC_FILTER_WIDE2: the widened groups, even */
+    job->groups = mm->layout == EFFC_FILTER_WIDE2 ? effc_mm_groups(mm->k) : mm->k >> 2;
     job->act_min = mm->activation_min;
     job->act_max = mm->activation_max;
 }

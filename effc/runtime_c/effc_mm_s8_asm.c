@@ -32,6 +32,44 @@
     "it     gt\n\t"                                                                            \
     "movgt  " A ", " HI "\n\t"
 
+/* ------------------------------------------------------- widened columns */
+
+/* Column j's word (x0..x3 as bytes) in X: its (x0, x2) pair into E (2 * (x -
+ * zp) a half, r2 the -zp offset) and its (x1, x3) pair over X. */
+#define EFFC_WIDEN_WORD(X, E)                                                                 \
+    "sxtab16 " E ", r2, " X "\n\t"                                                             \
+    "sxtab16 " X ", r2, " X ", ror #8\n\t"                                                      \
+    "sadd16  " E ", " E ", " E "\n\t"                                                          \
+    "sadd16  " X ", " X ", " X "\n\t"
+
+/* r4-r7 the column pointers, r1 the groups left, r2 the offset, r3 dst: per
+ * group the four column words into r8-r11, the (x0, x2) words of columns
+ * 2, 3 then 0, 1 stored by pairs (r0, r12), the (x1, x3) words (in place in
+ * r8-r11) with one STM. */
+__attribute__((naked, noinline)) void effc_mm_widen_groups(
+    EFFC_ARG const int8_t *const col[4], EFFC_ARG int32_t groups, EFFC_ARG int32_t off,
+    EFFC_ARG int32_t *dst)
+{
+    __asm__ volatile(
+        "push   {r4-r11, lr}\n\t"
+        "ldm    r0, {r4-r7}\n\t"
+        "1:\n\t"
+        "ldr    r8, [r4], #4\n\t"
+        "ldr    r9, [r5], #4\n\t"
+        "ldr    r10, [r6], #4\n\t"
+        "ldr    r11, [r7], #4\n\t"
+        EFFC_WIDEN_WORD("r10", "r0")
+        EFFC_WIDEN_WORD("r11", "r12")
+        "strd   r0, r12, [r3, #8]\n\t"
+        EFFC_WIDEN_WORD("r8", "r0")
+        EFFC_WIDEN_WORD("r9", "r12")
+        "strd   r0, r12, [r3], #16\n\t"
+        "stm    r3!, {r8-r11}\n\t"
+        "subs   r1, r1, #1\n\t"
+        "bne    1b\n\t"
+        "pop    {r4-r11, pc}\n\t");
+}
+
 /* ------------------------------------------------- one channel x 4 columns */
 
 /* One group of 4 values: r1 weights (int8 row, advanced), r0 widened columns
@@ -164,13 +202,19 @@ __attribute__((naked, noinline)) void effc_mm_1x4_s8_clamp(EFFC_ARG effc_mm_job 
     EFFC_CLAMP("r6", "r8", "r9")                                                              \
     EFFC_CLAMP("r7", "r8", "r9")
 
-/* Job at [sp], lr the weight stream throughout. Per pair: the two bias words
- * into the accumulators, two groups per iteration until the sentinel, the
- * two records (multiplier, round, shift word) from the stream, eight
- * requantizations, CLAMP (r12 = job), eight byte stores. */
+/* The stack holds [job, q, groups], lr the weight stream throughout. Per
+ * pair: the two bias words into the accumulators, four groups per iteration
+ * until the sentinel (entering at the third when the groups, always even,
+ * are not a multiple of four), the two records (multiplier, round, shift
+ * word) from the stream, eight requantizations, CLAMP (r12 = job), eight
+ * byte stores. */
 #define EFFC_MM_2X4(CLAMP)                                                                    \
     "push   {r4-r11, lr}\n\t"                                                                  \
-    "push   {r0}\n\t"                                                                          \
+    "sub    sp, sp, #12\n\t"                                                                   \
+    "str    r0, [sp]\n\t"                                                                      \
+    "ldr    r1, [r0]\n\t"                                                                      \
+    "ldr    r2, [r0, #36]\n\t"                                                                 \
+    "strd   r1, r2, [sp, #4]\n\t"                                                              \
     "ldr    lr, [r0, #4]\n\t"                                                                  \
     "1:\n\t"                                                                                   \
     "ldrd   r0, r4, [lr], #8\n\t"                                                              \
@@ -180,10 +224,14 @@ __attribute__((naked, noinline)) void effc_mm_1x4_s8_clamp(EFFC_ARG effc_mm_job 
     "mov    r5, r4\n\t"                                                                        \
     "mov    r6, r4\n\t"                                                                        \
     "mov    r7, r4\n\t"                                                                        \
-    "ldr    r12, [sp]\n\t"                                                                     \
-    "ldr    r12, [r12]\n\t"                                                                    \
+    "ldrd   r12, r8, [sp, #4]\n\t"                                                             \
     "ldrd   r10, r11, [r12], #8\n\t"                                                           \
+    "tst    r8, #2\n\t"                                                                        \
+    "bne    6f\n\t"                                                                            \
     "2:\n\t"                                                                                   \
+    EFFC_2X4_GROUP                                                                            \
+    EFFC_2X4_GROUP                                                                            \
+    "6:\n\t"                                                                                   \
     EFFC_2X4_GROUP                                                                            \
     EFFC_2X4_GROUP                                                                            \
     "cmp    r10, #0x80008000\n\t"                                                              \
@@ -215,7 +263,7 @@ __attribute__((naked, noinline)) void effc_mm_1x4_s8_clamp(EFFC_ARG effc_mm_job 
     "subs   r8, r8, #1\n\t"                                                                    \
     "str    r8, [r12, #16]\n\t"                                                                \
     "bne    1b\n\t"                                                                            \
-    "add    sp, sp, #4\n\t"                                                                    \
+    "add    sp, sp, #12\n\t"                                                                   \
     "pop    {r4-r11, pc}\n\t"
 
 __attribute__((naked, noinline)) void effc_mm_2x4_wide(EFFC_ARG effc_mm_job *job)
