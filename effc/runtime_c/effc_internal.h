@@ -10,6 +10,24 @@
 #include "effc_nn.h"
 #include "effc_requant.h"
 
+/* Kernel variants a firmware may leave out when no layer of its model reaches
+ * them (effc's firmware build passes -DEFFC_OMIT_<variant>=1, decided by
+ * effc/codegen/c/kernel_set.py): the dispatch then takes the general C path
+ * (same scratch), so the result is the same either way, and the linker's
+ * --gc-sections drops the variants' code. 0 (the default) links them all. */
+#ifndef EFFC_OMIT_WIDE
+#define EFFC_OMIT_WIDE 0 /* the int16 pre-widened layouts' assembly loops */
+#endif
+#ifndef EFFC_OMIT_CLAMP
+#define EFFC_OMIT_CLAMP 0 /* the assembly loops' clamping variants */
+#endif
+#ifndef EFFC_OMIT_CONV3X3
+#define EFFC_OMIT_CONV3X3 0 /* effc_conv_3x3_s8's im2col (3x3 convolutions, not depthwise) */
+#endif
+#ifndef EFFC_OMIT_DW_S2
+#define EFFC_OMIT_DW_S2 0 /* the depthwise 3x3 stride-2 walk */
+#endif
+
 /* DSP bodies are compiled where the core has the DSP extension (Cortex-M4,
  * M7, M33 with DSP, M55) unless EFFC_NO_DSP asks for the portable ones. */
 #if defined(__ARM_FEATURE_DSP) && !defined(EFFC_NO_DSP)
