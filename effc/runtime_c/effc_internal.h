@@ -15,8 +15,11 @@
  * effc/codegen/c/kernel_set.py): the dispatch then takes the general C path
  * (same scratch), so the result is the same either way, and the linker's
  * --gc-sections drops the variants' code. 0 (the default) links them all. */
-#ifndef EFFC_OMIT_WIDE
-#define EFFC_OMIT_WIDE 0 /* the int16 pre-widened layouts' assembly loops */
+#ifndef EFFC_OMIT_WIDE2
+#define EFFC_OMIT_WIDE2 0 /* EFFC_FILTER_WIDE2's assembly loops (effc_mm_2x4_wide*) */
+#endif
+#ifndef EFFC_OMIT_WIDE4
+#define EFFC_OMIT_WIDE4 0 /* EFFC_FILTER_WIDE4's assembly loop (effc_mm_4x1_wide) */
 #endif
 #ifndef EFFC_OMIT_CLAMP
 #define EFFC_OMIT_CLAMP 0 /* the assembly loops' clamping variants */

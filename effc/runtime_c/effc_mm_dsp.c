@@ -123,7 +123,7 @@ void effc_mm_run(const effc_mm *mm, int32_t n, const int8_t *const col[], int8_t
     }
     effc_mm_widen(c4, mm->k, mm->input_zero_point, groups, q);
     effc_mm_job_init(&job, mm, q, o4);
-    if (!EFFC_OMIT_WIDE && mm->layout == EFFC_FILTER_WIDE2 && effc_mm_variant_linked(mm)) {
+    if (!EFFC_OMIT_WIDE2 && mm->layout == EFFC_FILTER_WIDE2 && effc_mm_variant_linked(mm)) {
         void (*pairs)(effc_mm_job *) = effc_mm_clamps(mm) ? effc_mm_2x4_wide_clamp
                                                           : effc_mm_2x4_wide;
         if (mm->n_out >= 2) {
@@ -241,7 +241,7 @@ void effc_mm_row(const effc_mm *mm, const int8_t *row, int8_t *out)
         effc_mm_row_c(mm, row, out, 4 * (mm->n_out >> 2), mm->n_out);
         return; /* every channel in the general form: nothing to redo */
     }
-    if (!EFFC_OMIT_WIDE && mm->layout == EFFC_FILTER_WIDE4 && (mm->k & 3) == 0 &&
+    if (!EFFC_OMIT_WIDE4 && mm->layout == EFFC_FILTER_WIDE4 && (mm->k & 3) == 0 &&
         mm->n_out >= 4 && mm->general < mm->n_out) {
         effc_mm_row_job job;
         job.x = row;

@@ -272,7 +272,7 @@ def generate_c(graph: Graph, name: str, target: CTarget | None = None,
                  [p.core for p in split.outputs])
     # Keyed by position: model strings (node names) are never keys.
     calls = [node_call(graph, n) for n in split.nodes]
-    choose_layouts(calls, target, sum(t.nbytes for t in graph.tensors.values()
+    widened = choose_layouts(calls, target, sum(t.nbytes for t in graph.tensors.values()
                                       if t.is_constant))
     for call in calls:
         call.scratch = scratch_bytes(call)
@@ -361,7 +361,8 @@ def generate_c(graph: Graph, name: str, target: CTarget | None = None,
                    "inplace_nodes": plan.inplace_nodes,
                    "plan_bytes": plan.arena_bytes,  # without the float interface's buffers
                    "nodes": [n.name for n in nodes], "buffers": plan.buffers,
-                   "constant_bytes": arrays.flash_bytes()},
+                   "constant_bytes": arrays.flash_bytes(),
+                   "widened_bytes": widened},  # what the wide layouts add (layouts.py)
     }
 
 

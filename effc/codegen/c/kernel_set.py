@@ -1,7 +1,7 @@
 """Which of the runtime's optional kernel variants a model's firmware links.
 
 The runtime has fast paths that only some layers reach: the int16 pre-widened
-layouts' assembly loops (``effc_mm_2x4_wide*``, ``effc_mm_4x1_wide``), the
+layouts' assembly loops (``effc_mm_2x4_wide*``; ``effc_mm_4x1_wide``), the
 assembly loops' clamping variants (``*_clamp``, for an activation range
 narrower than int8's), the 3x3 convolution's im2col (``effc_conv_3x3_s8``) and
 the depthwise stride-2 walk (``effc_dw_walk_s2``). Their dispatch is a run-time
@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from effc.codegen.c.kernels import Call
-from effc.codegen.c.layouts import S8
+from effc.codegen.c.layouts import WIDE2, WIDE4
 
 INT8_MIN, INT8_MAX = -128, 127
 
@@ -38,10 +38,11 @@ def _clamps(fields: dict[str, Any]) -> bool:
 def firmware_defines(calls: Iterable[Call]) -> list[str]:
     """The -D flags that leave out the variants no call reaches."""
     calls = list(calls)
-    wide = any(c.fields.get("layout", S8) != S8 for c in calls)
+    layouts = {c.fields.get("layout") for c in calls}
     clamp = any(_clamps(c.fields) for c in calls)
     conv3x3 = any(c.macro != "dw_conv_s8" and c.fields.get("kh") == c.fields.get("kw") == 3
                   for c in calls)
     dw_s2 = any(c.macro == "dw_conv_s8" and c.fields.get("stride_h") != 1 for c in calls)
-    kept = {"WIDE": wide, "CLAMP": clamp, "CONV3X3": conv3x3, "DW_S2": dw_s2}
+    kept = {"WIDE2": WIDE2 in layouts, "WIDE4": WIDE4 in layouts, "CLAMP": clamp,
+            "CONV3X3": conv3x3, "DW_S2": dw_s2}
     return [f"-DEFFC_OMIT_{name}=1" for name, reached in kept.items() if not reached]
