@@ -21,7 +21,7 @@ import numpy as np
 
 from effc.codegen import CoreSplit, Port, split_core
 from effc.codegen.c.dispatch import node_call
-from effc.codegen.c.kernel_set import firmware_defines
+from effc.codegen.c.kernel_set import firmware_cflags
 from effc.codegen.c.kernels import Call
 from effc.codegen.c.layouts import CTarget, channel_records, choose_layouts, wide_filter
 from effc.codegen.c.residual import fuse_residual_adds
@@ -343,7 +343,7 @@ def generate_c(graph: Graph, name: str, target: CTarget | None = None,
     tin, tout = graph.tensors[split.inputs[0].core], graph.tensors[split.outputs[0].core]
     return files, {
         "c": {"folder": "c", "name": name, "sources": sources,
-              "firmware_defines": firmware_defines(calls),
+              "firmware_cflags": firmware_cflags(calls, target),
               "entry": f"{name}_run", "float_entry": f"{name}_run_float" if wrapper else None,
               "arena": arena_mode, "context": ctx_type,
               "init": f"{name}_init" if ctx_type else None,

@@ -1,4 +1,5 @@
-"""Which of the runtime's optional kernel variants a model's firmware links.
+"""How a model's firmware is compiled: which of the runtime's optional kernel
+variants it links, and at which optimization level.
 
 The runtime has fast paths that only some layers reach: the int16 pre-widened
 layouts' assembly loops (``effc_mm_2x4_wide*``; ``effc_mm_4x1_wide``), the
@@ -12,6 +13,11 @@ then never names them and the linker drops them. The defines only remove a fast 
 reached one would take the general C loop and compute the same bytes), so a
 conservative answer here costs flash, never correctness. The exported library
 is left general; only the firmware image is specialized.
+
+``--optimize size`` also compiles the firmware with ``-Os`` (after the common
+``-O2``): the kernels' inner loops are assembly either way, the C around them
+and the harness get smaller (KWS: 45,768 -> 42,208 B for 0.9% more
+instructions, 3,556,262 -> 3,588,410).
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from effc.codegen.c.kernels import Call
-from effc.codegen.c.layouts import WIDE2, WIDE4
+from effc.codegen.c.layouts import WIDE2, WIDE4, CTarget
 
 INT8_MIN, INT8_MAX = -128, 127
 
@@ -46,3 +52,9 @@ def firmware_defines(calls: Iterable[Call]) -> list[str]:
     kept = {"WIDE2": WIDE2 in layouts, "WIDE4": WIDE4 in layouts, "CLAMP": clamp,
             "CONV3X3": conv3x3, "DW_S2": dw_s2}
     return [f"-DEFFC_OMIT_{name}=1" for name, reached in kept.items() if not reached]
+
+
+def firmware_cflags(calls: Iterable[Call], target: CTarget | None) -> list[str]:
+    """The flags the firmware build adds for this model (``c.firmware_cflags``)."""
+    size = target is not None and target.optimize == "size"
+    return [*firmware_defines(calls), *(["-Os"] if size else [])]

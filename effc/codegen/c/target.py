@@ -170,15 +170,15 @@ def _within_budget(graph: Graph, board: McuBoard, out: OutDir, arena: str,
     spent, so each try widens less, until the image fits. With no layer widened the
     image is the int8 one, so the search ends; an int8 image over the budget is kept
     (nothing to narrow) and reported."""
-    int8 = _project(graph, board, out, CTarget(board.cpu, board.flash.size, "size"), arena)
-    room = budget - int8[1].flash_bytes
+    int8 = CTarget(board.cpu, board.flash.size, "speed", widen_bytes=0)  # -O2, unlike size
+    room = budget - _project(graph, board, out, int8, arena)[1].flash_bytes
     while room > 0:
         target = CTarget(board.cpu, board.flash.size, "speed", widen_bytes=room)
         facts, fw = _project(graph, board, out, target, arena)
         if fw.flash_bytes <= budget:
             return facts, fw
         room = facts["memory"]["widened_bytes"] - (fw.flash_bytes - budget)
-    return _project(graph, board, out, CTarget(board.cpu, board.flash.size, "size"), arena)
+    return _project(graph, board, out, int8, arena)
 
 
 def emit_c(graph: Graph, board: Board, out: OutDir, optimize: str | None = None,
