@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from effc.codegen.c.kernel_set import firmware_defines
+from effc.codegen.c.kernel_set import firmware_cflags, firmware_defines
 from effc.codegen.c.kernels import Call
-from effc.codegen.c.layouts import S8, WIDE2, WIDE4
+from effc.codegen.c.layouts import S8, WIDE2, WIDE4, CTarget
 from effc.compiler import CompileOptions, compile_model
 from effc.errors import EffcError
 from tests.c_models import model_path
@@ -53,6 +53,15 @@ def test_defines_leave_out_only_what_no_call_reaches() -> None:
     assert _omitted([Call("conv_f32", "n", "Conv", {"activation_min": 0.0})]) == ALL
     fused = Call("conv_add_s8", "n", "Conv", {"add": {"activation_min": 3}})
     assert _omitted([fused]) == ALL - {"CLAMP"}
+
+
+def test_size_builds_at_os_only_where_inner_loops_are_assembly() -> None:
+    calls = [_conv(lo=0)]
+    defines = firmware_defines(calls)
+    assert firmware_cflags(calls, CTarget("cortex-m4", 1 << 20, "size")) == [*defines, "-Os"]
+    assert firmware_cflags(calls, CTarget("cortex-m4", 1 << 20, "speed")) == defines
+    assert firmware_cflags(calls, CTarget("cortex-m55", 1 << 20, "size")) == defines  # Helium C
+    assert firmware_cflags(calls, None) == defines
 
 
 def _symbols(elf: Path) -> set[str]:
