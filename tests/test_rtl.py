@@ -394,6 +394,24 @@ def test_up5k_synthesis_and_place_and_route_fit_and_meet_24_mhz(tools, kws) -> N
     assert (kws.folder / "synth" / "board.bin").stat().st_size > 100_000
 
 
+@pytest.mark.slow
+def test_pynq_z2_synthesis_reports_utilization_against_the_board(tools, digits) -> None:
+    """yosys synth_xilinx (no place-and-route for AMD parts here): LUTs (logic and SRL
+    shift registers), flip-flops, DSP48E1 and BRAM36 against the board file's budget."""
+    require_tool("yosys")
+    proc = subprocess.run([str(Path(__file__).resolve().parents[1] / ".venv" / "bin" / "effc"),
+                           "synth", str(digits.folder), "--json"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    cells, util = report["yosys_cells"], report["utilization"]
+    assert {n: util[n]["available"] for n in util} == {"lut": 53200, "ff": 106400, "dsp": 220,
+                                                       "bram36": 140}
+    assert util["lut"]["used"] == sum(v for k, v in cells.items()
+                                      if k.startswith(("LUT", "SRL")))
+    assert util["dsp"]["used"] == cells["DSP48E1"] > 0
+    assert all(0 < u["used"] <= u["available"] for u in util.values()), util
+
+
 def test_rtl_commands_on_a_folder_without_verilog(tmp_path: Path) -> None:
     from tests.test_cli_errors import assert_one_line_error, effc
 

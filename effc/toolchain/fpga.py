@@ -101,7 +101,8 @@ def synthesize(folder: Path, sources: list[Path], top: str, params: dict[str, in
                               "flow": YOSYS_FLOW[family], "yosys_cells": cells,
                               "params": params}
     if family != "ice40":
-        _check_yosys_fit(cells, board)
+        report["utilization"] = {k: {"used": u, "available": a}
+                                 for k, (u, a) in _check_yosys_fit(cells, board).items()}
     if family != "ice40" or not place:
         return report
     pcf = folder / "board.pcf"
@@ -136,10 +137,12 @@ def synthesize(folder: Path, sources: list[Path], top: str, params: dict[str, in
     return report
 
 
-def _check_yosys_fit(cells: dict[str, int], board: FpgaBoard) -> None:
-    """Without place-and-route (AMD, ECP5): the yosys cells against the board's budget."""
+def _check_yosys_fit(cells: dict[str, int], board: FpgaBoard) -> dict[str, tuple[int, int]]:
+    """Without place-and-route (AMD, ECP5): the yosys cells against the board's budget;
+    returns {resource: (used, available)} for the resources the board file budgets (LUTs
+    count the shift registers yosys maps to SRL16E/SRLC32E, which occupy LUTs)."""
     used = {
-        "lut": sum(v for k, v in cells.items() if re.fullmatch(r"LUT\d", k)),
+        "lut": sum(v for k, v in cells.items() if re.fullmatch(r"LUT\d|SRLC?(16E|32E)", k)),
         "ff": sum(v for k, v in cells.items() if k in ("FDRE", "FDSE", "FDCE", "FDPE")),
         "dsp": sum(v for k, v in cells.items() if k.startswith(("DSP48", "MULT18"))),
         "bram36": sum(v for k, v in cells.items() if k.startswith("RAMB36")) +
@@ -150,3 +153,5 @@ def _check_yosys_fit(cells: dict[str, int], board: FpgaBoard) -> None:
         if budget and count > budget:
             raise EffcError(f"the design does not fit {board.part}: it needs {count:,} {name} "
                             f"and board '{board.name}' has {budget:,}")
+    return {name: (count, getattr(board, name)) for name, count in used.items()
+            if getattr(board, name, 0)}
