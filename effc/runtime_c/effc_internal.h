@@ -31,6 +31,14 @@
 #define EFFC_OMIT_DW_S2 0 /* the depthwise 3x3 stride-2 walk */
 #endif
 
+/* A test that is true on the hot path: keeps the compiler's block order when a
+ * left-out variant adds a fallback test (no effect on other compilers). */
+#if defined(__GNUC__)
+#define EFFC_LIKELY(x) __builtin_expect(!!(x), 1)
+#else
+#define EFFC_LIKELY(x) (x)
+#endif
+
 /* DSP bodies are compiled where the core has the DSP extension (Cortex-M4,
  * M7, M33 with DSP, M55) unless EFFC_NO_DSP asks for the portable ones. */
 #if defined(__ARM_FEATURE_DSP) && !defined(EFFC_NO_DSP)

@@ -123,7 +123,8 @@ void effc_mm_run(const effc_mm *mm, int32_t n, const int8_t *const col[], int8_t
     }
     effc_mm_widen(c4, mm->k, mm->input_zero_point, groups, q);
     effc_mm_job_init(&job, mm, q, o4);
-    if (!EFFC_OMIT_WIDE2 && mm->layout == EFFC_FILTER_WIDE2 && effc_mm_variant_linked(mm)) {
+    if (!EFFC_OMIT_WIDE2 && mm->layout == EFFC_FILTER_WIDE2 &&
+        EFFC_LIKELY(effc_mm_variant_linked(mm))) {
         void (*pairs)(effc_mm_job *) = effc_mm_clamps(mm) ? effc_mm_2x4_wide_clamp
                                                           : effc_mm_2x4_wide;
         if (mm->n_out >= 2) {
@@ -146,7 +147,7 @@ void effc_mm_run(const effc_mm *mm, int32_t n, const int8_t *const col[], int8_t
             c++;
         }
     } else if (mm->layout == EFFC_FILTER_S8 && mm->channels != NULL && (mm->k & 3) == 0 &&
-               effc_mm_variant_linked(mm)) {
+               EFFC_LIKELY(effc_mm_variant_linked(mm))) {
         job.n = mm->n_out;
         (effc_mm_clamps(mm) ? effc_mm_1x4_s8_clamp : effc_mm_1x4_s8)(&job);
         c = mm->n_out;
