@@ -56,6 +56,7 @@ class CompileOptions:
     winograd: str = "off"  # "auto", "on" or "off" (effc/passes/winograd.py)
     arena: str | None = None  # --target c: "static" (None) or "user" (the caller's arena)
     export: list[str] | None = None  # --target c: cmake, make, zephyr, arduino, platformio
+    flash_budget: int | None = None  # --target c, speed: the firmware's most bytes (layouts.py)
 
 
 def compile_model(model: str | Path, outdir: str | Path,

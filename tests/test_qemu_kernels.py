@@ -15,6 +15,10 @@ from tests.conftest_c import RUN_ALL_C, Case, require_tool, results_bytes, split
 TARGETS = [  # (board, extra cflags)
     ("mps2-an386", ()),               # Cortex-M4: DSP bodies
     ("mps2-an386", ("-DEFFC_NO_DSP",)),  # Cortex-M4: portable bodies
+    # Cortex-M4 with every optional variant left out (effc/codegen/c/kernel_set.py):
+    # the wide, clamping, 3x3 and stride-2 cases take the general C paths, same bytes
+    ("mps2-an386", ("-DEFFC_OMIT_WIDE2=1", "-DEFFC_OMIT_WIDE4=1", "-DEFFC_OMIT_CLAMP=1",
+                    "-DEFFC_OMIT_CONV3X3=1", "-DEFFC_OMIT_DW_S2=1")),
     ("mps2-an500", ()),               # Cortex-M7
     ("mps2-an505", ()),               # Cortex-M33
     ("mps3-an547", ()),               # Cortex-M55 (MVE auto-vectorized portable code)
@@ -39,7 +43,8 @@ int model_run(const int8_t *in, int8_t *out)
 
 
 @pytest.mark.parametrize(("board", "flags"), TARGETS,
-                         ids=[f"{b}{'-portable' if f else ''}" for b, f in TARGETS])
+                         ids=[b + ("" if not f else "-portable" if f[0] == "-DEFFC_NO_DSP"
+                                   else "-omitted") for b, f in TARGETS])
 def test_kernels_bit_identical_on_cortex_m(board: str, flags: tuple[str, ...],
                                            tmp_path: Path) -> None:
     require_tool("arm-none-eabi-gcc")

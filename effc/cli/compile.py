@@ -44,6 +44,10 @@ def add_compile_arguments(p: argparse.ArgumentParser) -> None:
                    help="with --board: speed (default) gives convolutions and dense layers "
                         "pre-widened int16 weights where they run faster and fit the board's "
                         "flash; size keeps every weight int8")
+    p.add_argument("--flash-budget", type=int, default=None, metavar="BYTES",
+                   help="with --optimize speed: widen layers (best MACs per extra byte first) "
+                        "only while the firmware image stays within BYTES (default: the "
+                        "board's flash less a code reserve)")
     p.add_argument("--arena", choices=["static", "user"], default=None,
                    help="C target: one static arena inside the library (default), or the "
                         "caller's: <name>_init(ctx, arena, bytes) binds it to a context "
@@ -76,7 +80,8 @@ def options_from_args(args: argparse.Namespace) -> CompileOptions:
                           prune=prune_options_from_args(args), force=args.force,
                           verify=args.verify, optimize=args.optimize,
                           winograd=args.winograd, fps=args.fps,
-                          arena=args.arena, export=args.export)
+                          arena=args.arena, export=args.export,
+                          flash_budget=args.flash_budget)
 
 
 class _RaisingParser(argparse.ArgumentParser):

@@ -36,7 +36,7 @@ Vectors = Callable[[dict[str, Any], OutDir, list[dict[str, np.ndarray]]], None]
 
 #: Compile options only some targets take: the CompileOptions field and its flag.
 TARGET_OPTIONS = {"fps": "--fps", "optimize": "--optimize", "arena": "--arena",
-                  "export": "--export"}
+                  "export": "--export", "flash_budget": "--flash-budget"}
 
 
 @dataclass(frozen=True)

@@ -356,7 +356,7 @@ int effc_conv_s8(const effc_scratch *scratch, const effc_conv_params *params,
         return effc_conv_1x1_s8(scratch, params, quant, input_dims, input, filter_dims, filter,
                                 bias, output_dims, output);
     }
-    if (effc_conv_s8_use_3x3(params, input_dims, filter_dims, output_dims)) {
+    if (!EFFC_OMIT_CONV3X3 && effc_conv_s8_use_3x3(params, input_dims, filter_dims, output_dims)) {
         return effc_conv_3x3_s8(scratch, params, quant, input_dims, input, filter_dims, filter,
                                 bias, output_dims, output);
     }

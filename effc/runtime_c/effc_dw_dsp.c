@@ -95,7 +95,8 @@ static int effc_dw_walks(const effc_dw_conv_params *p, const effc_dims *f, const
                          const effc_dw_geo *g)
 {
     return f->h == 3 && f->w == 3 && p->dilation_h == 1 && p->dilation_w == 1 &&
-           p->stride_h == p->stride_w && (p->stride_h == 1 || p->stride_h == 2) &&
+           p->stride_h == p->stride_w &&
+           (p->stride_h == 1 || (!EFFC_OMIT_DW_S2 && p->stride_h == 2)) &&
            p->activation_min <= -128 && p->activation_max >= 127 &&
            (size_t)out->w * (size_t)out->c < 65536u && g->pw * 2 < 65536;
 }
@@ -147,7 +148,7 @@ static void effc_dw_walk(const effc_dw_conv_params *p, effc_dw_walk_job *job,
     job->plane = plane;
     job->out = dst;
     effc_dw_walk_rows(job, p, rows);
-    (p->stride_h == 1 ? effc_dw_walk_s1 : effc_dw_walk_s2)(job);
+    (p->stride_h == 1 || EFFC_OMIT_DW_S2 ? effc_dw_walk_s1 : effc_dw_walk_s2)(job);
 }
 
 /* One output channel over a band in C (any geometry, general requantization). */
@@ -184,7 +185,8 @@ int effc_dw_body(const effc_dw_conv_params *p, const effc_per_channel_quant *qua
     const int walks = quant->channels != NULL && effc_dw_walks(p, f, out, &g);
     const int32_t keep = g.ph - g.rows * p->stride_h;
     const int32_t kspan = (f->h - 1) * p->dilation_h + 1;
-    void (*const walk)(effc_dw_walk_job *) = p->stride_h == 1 ? effc_dw_walk_s1 : effc_dw_walk_s2;
+    void (*const walk)(effc_dw_walk_job *) =
+        p->stride_h == 1 || EFFC_OMIT_DW_S2 ? effc_dw_walk_s1 : effc_dw_walk_s2;
     effc_dw_walk_job jobs[EFFC_DW_PLANES]; /* of channels ic.. (depth multiplier 1) */
     size_t i;
     int32_t b, ic, oy0, j, m, planes, fast4;

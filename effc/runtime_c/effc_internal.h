@@ -10,6 +10,35 @@
 #include "effc_nn.h"
 #include "effc_requant.h"
 
+/* Kernel variants a firmware may leave out when no layer of its model reaches
+ * them (effc's firmware build passes -DEFFC_OMIT_<variant>=1, decided by
+ * effc/codegen/c/kernel_set.py): the dispatch then takes the general C path
+ * (same scratch), so the result is the same either way, and the linker's
+ * --gc-sections drops the variants' code. 0 (the default) links them all. */
+#ifndef EFFC_OMIT_WIDE2
+#define EFFC_OMIT_WIDE2 0 /* EFFC_FILTER_WIDE2's assembly loops (effc_mm_2x4_wide*) */
+#endif
+#ifndef EFFC_OMIT_WIDE4
+#define EFFC_OMIT_WIDE4 0 /* EFFC_FILTER_WIDE4's assembly loop (effc_mm_4x1_wide) */
+#endif
+#ifndef EFFC_OMIT_CLAMP
+#define EFFC_OMIT_CLAMP 0 /* the assembly loops' clamping variants */
+#endif
+#ifndef EFFC_OMIT_CONV3X3
+#define EFFC_OMIT_CONV3X3 0 /* effc_conv_3x3_s8's im2col (3x3 convolutions, not depthwise) */
+#endif
+#ifndef EFFC_OMIT_DW_S2
+#define EFFC_OMIT_DW_S2 0 /* the depthwise 3x3 stride-2 walk */
+#endif
+
+/* A test that is true on the hot path: keeps the compiler's block order when a
+ * left-out variant adds a fallback test (no effect on other compilers). */
+#if defined(__GNUC__)
+#define EFFC_LIKELY(x) __builtin_expect(!!(x), 1)
+#else
+#define EFFC_LIKELY(x) (x)
+#endif
+
 /* DSP bodies are compiled where the core has the DSP extension (Cortex-M4,
  * M7, M33 with DSP, M55) unless EFFC_NO_DSP asks for the portable ones. */
 #if defined(__ARM_FEATURE_DSP) && !defined(EFFC_NO_DSP)

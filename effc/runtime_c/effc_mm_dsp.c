@@ -101,6 +101,12 @@ static int effc_mm_clamps(const effc_mm *mm)
     return mm->activation_min > -128 || mm->activation_max < 127;
 }
 
+/* This layer's assembly variant is linked: EFFC_OMIT_CLAMP leaves the clamping ones out. */
+static int effc_mm_variant_linked(const effc_mm *mm)
+{
+    return !EFFC_OMIT_CLAMP || !effc_mm_clamps(mm);
+}
+
 void effc_mm_run(const effc_mm *mm, int32_t n, const int8_t *const col[], int8_t *const out[],
                  void *scratch)
 {
@@ -117,7 +123,8 @@ void effc_mm_run(const effc_mm *mm, int32_t n, const int8_t *const col[], int8_t
     }
     effc_mm_widen(c4, mm->k, mm->input_zero_point, groups, q);
     effc_mm_job_init(&job, mm, q, o4);
-    if (mm->layout == EFFC_FILTER_WIDE2) {
+    if (!EFFC_OMIT_WIDE2 && mm->layout == EFFC_FILTER_WIDE2 &&
+        EFFC_LIKELY(effc_mm_variant_linked(mm))) {
         void (*pairs)(effc_mm_job *) = effc_mm_clamps(mm) ? effc_mm_2x4_wide_clamp
                                                           : effc_mm_2x4_wide;
         if (mm->n_out >= 2) {
@@ -139,7 +146,8 @@ void effc_mm_run(const effc_mm *mm, int32_t n, const int8_t *const col[], int8_t
             }
             c++;
         }
-    } else if (mm->layout == EFFC_FILTER_S8 && mm->channels != NULL && (mm->k & 3) == 0) {
+    } else if (mm->layout == EFFC_FILTER_S8 && mm->channels != NULL && (mm->k & 3) == 0 &&
+               EFFC_LIKELY(effc_mm_variant_linked(mm))) {
         job.n = mm->n_out;
         (effc_mm_clamps(mm) ? effc_mm_1x4_s8_clamp : effc_mm_1x4_s8)(&job);
         c = mm->n_out;
@@ -234,8 +242,8 @@ void effc_mm_row(const effc_mm *mm, const int8_t *row, int8_t *out)
         effc_mm_row_c(mm, row, out, 4 * (mm->n_out >> 2), mm->n_out);
         return; /* every channel in the general form: nothing to redo */
     }
-    if (mm->layout == EFFC_FILTER_WIDE4 && (mm->k & 3) == 0 && mm->n_out >= 4 &&
-        mm->general < mm->n_out) {
+    if (!EFFC_OMIT_WIDE4 && mm->layout == EFFC_FILTER_WIDE4 && (mm->k & 3) == 0 &&
+        mm->n_out >= 4 && mm->general < mm->n_out) {
         effc_mm_row_job job;
         job.x = row;
         job.w = (const int32_t *)mm->weights;

@@ -263,6 +263,7 @@ def outdir_firmware(board: McuBoard, out: OutDir, c: dict[str, Any],
                           profile=profile, runtime=False,
                           model_sources=[*c["sources"], *([GLUE_SOURCE] if old_glue else [])],
                           firmware_src=src if src.is_dir() else FIRMWARE_DIR,
+                          extra_cflags=tuple(c.get("firmware_cflags", ())),
                           place=lambda name, data: out.write(f"{target}/{name}", data))
 
 
@@ -298,7 +299,7 @@ def board_firmware(board: McuBoard, out: OutDir, c: dict[str, Any],
     old_glue = (out.path(c["folder"]) / GLUE_SOURCE).is_file()
     return build_firmware(out.path(c["folder"]), _roomy(board) if measure else board,
                           out.path(folder),
-                          runtime=False, extra_cflags=flags,
+                          runtime=False, extra_cflags=(*flags, *c.get("firmware_cflags", ())),
                           model_sources=[*c["sources"], *([GLUE_SOURCE] if old_glue else [])],
                           firmware_src=src, harness=BOARD_SOURCES,
                           generated={"effc_board_inputs.h": board_inputs_header(

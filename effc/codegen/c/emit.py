@@ -21,6 +21,7 @@ import numpy as np
 
 from effc.codegen import CoreSplit, Port, split_core
 from effc.codegen.c.dispatch import node_call
+from effc.codegen.c.kernel_set import firmware_cflags
 from effc.codegen.c.kernels import Call
 from effc.codegen.c.layouts import CTarget, channel_records, choose_layouts, wide_filter
 from effc.codegen.c.residual import fuse_residual_adds
@@ -271,7 +272,7 @@ def generate_c(graph: Graph, name: str, target: CTarget | None = None,
                  [p.core for p in split.outputs])
     # Keyed by position: model strings (node names) are never keys.
     calls = [node_call(graph, n) for n in split.nodes]
-    choose_layouts(calls, target, sum(t.nbytes for t in graph.tensors.values()
+    widened = choose_layouts(calls, target, sum(t.nbytes for t in graph.tensors.values()
                                       if t.is_constant))
     for call in calls:
         call.scratch = scratch_bytes(call)
@@ -342,6 +343,7 @@ def generate_c(graph: Graph, name: str, target: CTarget | None = None,
     tin, tout = graph.tensors[split.inputs[0].core], graph.tensors[split.outputs[0].core]
     return files, {
         "c": {"folder": "c", "name": name, "sources": sources,
+              "firmware_cflags": firmware_cflags(calls, target),
               "entry": f"{name}_run", "float_entry": f"{name}_run_float" if wrapper else None,
               "arena": arena_mode, "context": ctx_type,
               "init": f"{name}_init" if ctx_type else None,
@@ -359,7 +361,8 @@ def generate_c(graph: Graph, name: str, target: CTarget | None = None,
                    "inplace_nodes": plan.inplace_nodes,
                    "plan_bytes": plan.arena_bytes,  # without the float interface's buffers
                    "nodes": [n.name for n in nodes], "buffers": plan.buffers,
-                   "constant_bytes": arrays.flash_bytes()},
+                   "constant_bytes": arrays.flash_bytes(),
+                   "widened_bytes": widened},  # what the wide layouts add (layouts.py)
     }
 
 

@@ -5,8 +5,9 @@ for the target, and the constants that go with them.
 depthwise) the EFFC_FILTER_WIDE2 layout and a one-row dense layer
 EFFC_FILTER_WIDE4 (int16 weights with their requantization records, read by
 the DSP bodies' widest loops) on cores that run the DSP bodies, as long as
-the constants fit the board's flash: layers are widened in order of MACs per
-extra byte until the budget is spent. ``--optimize size`` keeps every weight
+the constants fit the board's flash (or the bytes ``--flash-budget`` leaves,
+effc/codegen/c/target.py): layers are widened in order of MACs per extra byte
+until the budget is spent. ``--optimize size`` keeps every weight
 int8. The records and wide layouts are made by the runtime's own
 ``effc_prepare_channels_s8`` and ``effc_widen_filter_s8`` (host build), so
 the generator and the kernels cannot disagree.
@@ -35,6 +36,9 @@ class CTarget:
     cpu: str
     flash_bytes: int
     optimize: str = "speed"
+    # the most bytes widening may add to the constants (None: the board's flash less
+    # CODE_RESERVE and the int8 constants); emit_c sets it to meet --flash-budget
+    widen_bytes: int | None = None
 
     def __post_init__(self) -> None:
         if self.optimize not in OPTIMIZE:
@@ -110,15 +114,17 @@ def _shape(call: Call) -> tuple[int, int]:
     return fd[0], fd[1] * fd[2] * fd[3]
 
 
-def choose_layouts(calls: list[Call], target: CTarget | None, constant_bytes: int) -> None:
-    """Sets ``fields["layout"]`` of every int8 conv and dense call."""
+def choose_layouts(calls: list[Call], target: CTarget | None, constant_bytes: int) -> int:
+    """Sets ``fields["layout"]`` of every int8 conv and dense call; returns the bytes the
+    wide layouts add to the constants."""
     for call in calls:
         if call.macro in ("conv_s8", "dense_s8"):
             call.fields["layout"] = S8
     if target is None or target.optimize != "speed" or target.cpu not in DSP_CPUS:
-        return
+        return 0
     _, lib = runtime_library()
-    budget = target.flash_bytes - CODE_RESERVE - constant_bytes
+    budget = target.flash_bytes - CODE_RESERVE - constant_bytes \
+        if target.widen_bytes is None else target.widen_bytes
     options = []
     for call in calls:
         layout = _candidate(call)
@@ -127,7 +133,9 @@ def choose_layouts(calls: list[Call], target: CTarget | None, constant_bytes: in
         n, k = _shape(call)
         extra = 4 * int(lib.effc_filter_words(layout, n, k)) - n * k - 12 * n
         options.append((_macs(call) / max(extra, 1), extra, layout, call))
+    spent = 0
     for _, extra, layout, call in sorted(options, key=lambda o: -o[0]):
-        if extra <= budget:
+        if extra <= budget - spent:
             call.fields["layout"] = layout
-            budget -= extra
+            spent += extra
+    return spent

@@ -33,6 +33,7 @@ from effc.toolchain.firmware import (
     FIRMWARE_DIR,
     FIRMWARE_FILES,
     FIRMWARE_SRC,
+    Firmware,
     board_firmware,
     outdir_firmware,
 )
@@ -136,26 +137,66 @@ def _one_of(flag: str, value: str, accepted: tuple[str, ...]) -> None:
 
 
 def check_c(board: Board, optimize: str | None = None, arena: str | None = None,
-            export: list[str] | tuple[str, ...] | None = None) -> None:
+            export: list[str] | tuple[str, ...] | None = None,
+            flash_budget: int | None = None) -> None:
     """Refuses an unknown --optimize, --arena or --export value in one line (the CLI's
-    choices do it for the flags; this serves CompileOptions and effc.compile)."""
+    choices do it for the flags; this serves CompileOptions and effc.compile), and a
+    --flash-budget that is not a positive byte count or comes with --optimize size."""
     _one_of("--optimize", optimize or "speed", OPTIMIZE)
+    if flash_budget is not None:
+        if isinstance(flash_budget, bool) or not isinstance(flash_budget, int) or \
+                flash_budget <= 0:
+            raise EffcError(f"--flash-budget {flash_budget}: give the image's most bytes, "
+                            "a whole number > 0")
+        if optimize == "size":
+            raise EffcError("--flash-budget chooses the layers --optimize speed widens; "
+                            "--optimize size widens none: drop one of them")
     _one_of("--arena", arena or "static", ARENA_MODES)
     for kind in export or ():
         _one_of("--export", kind, EXPORTS)
 
 
+def _project(graph: Graph, board: McuBoard, out: OutDir, target: CTarget,
+             arena: str) -> tuple[dict[str, Any], Firmware]:
+    facts = write_c_project(graph, out, graph.name, target, arena)
+    return facts, outdir_firmware(board, out, facts["c"])
+
+
+def _within_budget(graph: Graph, board: McuBoard, out: OutDir, arena: str,
+                   budget: int) -> tuple[dict[str, Any], Firmware]:
+    """``--optimize speed --flash-budget``: the all-int8 image first, then the layers
+    widened into the bytes it leaves (layouts.choose_layouts' order), narrowed by
+    each overshoot (the wide kernels' code, alignment) below what the last choice
+    spent, so each try widens less, until the image fits. With no layer widened the
+    image is the int8 one, so the search ends; an int8 image over the budget is kept
+    (nothing to narrow) and reported."""
+    int8 = CTarget(board.cpu, board.flash.size, "speed", widen_bytes=0)  # -O2, unlike size
+    room = budget - _project(graph, board, out, int8, arena)[1].flash_bytes
+    while room > 0:
+        target = CTarget(board.cpu, board.flash.size, "speed", widen_bytes=room)
+        facts, fw = _project(graph, board, out, target, arena)
+        if fw.flash_bytes <= budget:
+            return facts, fw
+        room = facts["memory"]["widened_bytes"] - (fw.flash_bytes - budget)
+    return _project(graph, board, out, int8, arena)
+
+
 def emit_c(graph: Graph, board: Board, out: OutDir, optimize: str | None = None,
-           arena: str | None = None, export: list[str] | tuple[str, ...] | None = None
-           ) -> dict[str, Any]:
+           arena: str | None = None, export: list[str] | tuple[str, ...] | None = None,
+           flash_budget: int | None = None) -> dict[str, Any]:
     """The target's entry point: OUTDIR/c, OUTDIR/firmware and the manifest section.
     ``optimize`` (``--optimize``): speed (default) or size; ``arena`` (``--arena``):
     "static" (default) or "user" (the caller passes the arena); ``export``
-    (``--export``): build-system layouts under OUTDIR/export/<kind>."""
+    (``--export``): build-system layouts under OUTDIR/export/<kind>;
+    ``flash_budget`` (``--flash-budget``): the firmware image's most bytes at speed."""
     assert isinstance(board, McuBoard)  # the registry gives the C target MCU boards only
     optimize = optimize or "speed"
-    facts = write_c_project(graph, out, graph.name, c_target(board, optimize),
-                            arena or "static")
+    arena = arena or "static"
+    if flash_budget is not None:
+        facts, fw = _within_budget(graph, board, out, arena, flash_budget)
+        facts["flash_budget"] = {"bytes": flash_budget, "met": fw.flash_bytes <= flash_budget}
+    else:
+        facts, fw = _project(graph, board, out, c_target(board, optimize), arena)
     export = tuple(dict.fromkeys(export or ()))
     if export:
         library = {p.name: p.read_bytes() for p in out.path(facts["c"]["folder"]).iterdir()}
@@ -168,7 +209,6 @@ def emit_c(graph: Graph, board: Board, out: OutDir, optimize: str | None = None,
         facts["exports"] = {kind: f"export/{kind}" for kind in export}
     facts["board"] = board.name
     facts["optimize"] = optimize
-    fw = outdir_firmware(board, out, facts["c"])
     ram = fw.ram_bytes + fw.stack_reserved
     rel = {k: getattr(fw, k).relative_to(out.root).as_posix() for k in ("elf", "bin", "hex")}
     facts["firmware"] = rel | {"sources": FIRMWARE_SRC, "flash_bytes": fw.flash_bytes,
@@ -236,5 +276,5 @@ def fit_c(board: Board, options: Any
 
 
 register_target(Target("c", "mcu", "a C99 library and Cortex-M firmware", emit_c, fit_c,
-                       options=("optimize", "arena", "export"), check=check_c,
+                       options=("optimize", "arena", "export", "flash_budget"), check=check_c,
                        accepts=has_kernel))

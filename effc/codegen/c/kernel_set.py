@@ -1,0 +1,62 @@
+"""How a model's firmware is compiled: which of the runtime's optional kernel
+variants it links, and at which optimization level.
+
+The runtime has fast paths that only some layers reach: the int16 pre-widened
+layouts' assembly loops (``effc_mm_2x4_wide*``; ``effc_mm_4x1_wide``), the
+assembly loops' clamping variants (``*_clamp``, for an activation range
+narrower than int8's), the 3x3 convolution's im2col (``effc_conv_3x3_s8``) and
+the depthwise stride-2 walk (``effc_dw_walk_s2``). Their dispatch is a run-time
+test, so ``--gc-sections`` keeps them all. From the model's calls, effc knows
+which ones no layer reaches and builds the firmware with
+``-DEFFC_OMIT_<variant>=1`` (``effc/runtime_c/effc_internal.h``): the dispatch
+then never names them and the linker drops them. The defines only remove a fast path (a layer that still
+reached one would take the general C loop and compute the same bytes), so a
+conservative answer here costs flash, never correctness. The exported library
+is left general; only the firmware image is specialized.
+
+``--optimize size`` also compiles the firmware with ``-Os`` (after the common
+``-O2``) on the cores whose kernel inner loops are assembly (``DSP_CPUS``): the
+C around those loops and the harness get smaller (KWS: 45,768 -> 42,208 B for
+0.9% more instructions, 3,556,262 -> 3,588,410). Where the inner loops are C
+(the portable bodies, the Cortex-M55's Helium body) -O2 stays: -Os made the
+portable bodies up to 1.8x slower.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from effc.codegen.c.kernels import Call
+from effc.codegen.c.layouts import DSP_CPUS, WIDE2, WIDE4, CTarget
+
+INT8_MIN, INT8_MAX = -128, 127
+
+
+def _clamps(fields: dict[str, Any]) -> bool:
+    """The call (or a call fused into it) has an int8 activation range narrower than int8's."""
+    for value in fields.values():
+        nested = value if isinstance(value, list) else [value]
+        if any(isinstance(v, dict) and _clamps(v) for v in nested):
+            return True
+    lo, hi = fields.get("activation_min"), fields.get("activation_max")
+    return (isinstance(lo, int) and lo > INT8_MIN) or (isinstance(hi, int) and hi < INT8_MAX)
+
+
+def firmware_defines(calls: Iterable[Call]) -> list[str]:
+    """The -D flags that leave out the variants no call reaches."""
+    calls = list(calls)
+    layouts = {c.fields.get("layout") for c in calls}
+    clamp = any(_clamps(c.fields) for c in calls)
+    conv3x3 = any(c.macro != "dw_conv_s8" and c.fields.get("kh") == c.fields.get("kw") == 3
+                  for c in calls)
+    dw_s2 = any(c.macro == "dw_conv_s8" and c.fields.get("stride_h") != 1 for c in calls)
+    kept = {"WIDE2": WIDE2 in layouts, "WIDE4": WIDE4 in layouts, "CLAMP": clamp,
+            "CONV3X3": conv3x3, "DW_S2": dw_s2}
+    return [f"-DEFFC_OMIT_{name}=1" for name, reached in kept.items() if not reached]
+
+
+def firmware_cflags(calls: Iterable[Call], target: CTarget | None) -> list[str]:
+    """The flags the firmware build adds for this model (``c.firmware_cflags``)."""
+    size = target is not None and target.optimize == "size" and target.cpu in DSP_CPUS
+    return [*firmware_defines(calls), *(["-Os"] if size else [])]

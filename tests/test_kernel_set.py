@@ -1,0 +1,117 @@
+"""The firmware links only the kernel variants its model reaches
+(effc/codegen/c/kernel_set.py), and ``--flash-budget`` bounds the image that
+``--optimize speed`` builds (effc/codegen/c/target.py). That the general paths
+taking over from a left-out variant compute the same bytes is pinned by
+tests/test_qemu_kernels.py (the ``-omitted`` build)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from effc.codegen.c.kernel_set import firmware_cflags, firmware_defines
+from effc.codegen.c.kernels import Call
+from effc.codegen.c.layouts import S8, WIDE2, WIDE4, CTarget
+from effc.compiler import CompileOptions, compile_model
+from effc.errors import EffcError
+from tests.c_models import model_path
+from tests.conftest_c import require_tool
+
+ALL = {"WIDE2", "WIDE4", "CLAMP", "CONV3X3", "DW_S2"}
+#: code only layers the KWS DS-CNN never has would reach
+KWS_UNREACHED = ("effc_mm_1x4_s8_clamp", "effc_mm_2x4_wide_clamp", "effc_im2col_3x3",
+                 "effc_conv_3x3_s8", "effc_dw_walk_s2")
+WIDE_CODE = ("effc_mm_2x4_wide", "effc_mm_4x1_wide")
+
+
+def _omitted(calls: list[Call]) -> set[str]:  # the -D flags, by variant
+    return {d.removeprefix("-DEFFC_OMIT_").removesuffix("=1") for d in firmware_defines(calls)}
+
+
+def _conv(macro: str = "conv_s8", k: int = 1, stride: int = 1, layout: int = S8,
+          lo: int = -128, hi: int = 127) -> Call:
+    return Call(macro, "n", "Conv", {"kh": k, "kw": k, "stride_h": stride, "stride_w": stride,
+                                      "layout": layout, "activation_min": lo,
+                                      "activation_max": hi})
+
+
+def test_defines_leave_out_only_what_no_call_reaches() -> None:
+    assert _omitted([]) == ALL
+    assert _omitted([_conv()]) == ALL
+    assert _omitted([_conv(layout=WIDE2)]) == ALL - {"WIDE2"}
+    assert _omitted([_conv("dense_s8", layout=WIDE4)]) == ALL - {"WIDE4"}
+    assert _omitted([_conv(lo=-5)]) == ALL - {"CLAMP"}  # a ReLU's zero point
+    assert _omitted([_conv(hi=100)]) == ALL - {"CLAMP"}
+    assert _omitted([_conv(k=3)]) == ALL - {"CONV3X3"}
+    assert _omitted([_conv("winograd_s8", k=3)]) == ALL - {"CONV3X3"}  # conservative
+    assert _omitted([_conv("dw_conv_s8", k=3)]) == ALL  # the depthwise walk is not im2col
+    assert _omitted([_conv("dw_conv_s8", k=3, stride=2)]) == ALL - {"DW_S2"}
+    assert _omitted([_conv(k=3, stride=2)]) == ALL - {"CONV3X3"}  # not a depthwise
+    # float clamps are not int8 clamps; a fused call's nested fields count
+    assert _omitted([Call("conv_f32", "n", "Conv", {"activation_min": 0.0})]) == ALL
+    fused = Call("conv_add_s8", "n", "Conv", {"add": {"activation_min": 3}})
+    assert _omitted([fused]) == ALL - {"CLAMP"}
+
+
+def test_size_builds_at_os_only_where_inner_loops_are_assembly() -> None:
+    calls = [_conv(lo=0)]
+    defines = firmware_defines(calls)
+    assert firmware_cflags(calls, CTarget("cortex-m4", 1 << 20, "size")) == [*defines, "-Os"]
+    assert firmware_cflags(calls, CTarget("cortex-m4", 1 << 20, "speed")) == defines
+    assert firmware_cflags(calls, CTarget("cortex-m55", 1 << 20, "size")) == defines  # Helium C
+    assert firmware_cflags(calls, None) == defines
+
+
+def _symbols(elf: Path) -> set[str]:
+    out = subprocess.run(["arm-none-eabi-nm", str(elf)], capture_output=True, text=True,
+                         check=True).stdout
+    return {line.split()[-1] for line in out.splitlines()}
+
+
+def _kws(tmp_path: Path, folder: str, **options: object):
+    return compile_model(model_path("kws_ref_model"), tmp_path / folder,
+                         CompileOptions(board="mps2-an386", **options))
+
+
+def test_kws_images_leave_out_unreached_variants(tmp_path: Path) -> None:
+    require_tool("arm-none-eabi-gcc")
+    speed, size = _kws(tmp_path, "speed"), _kws(tmp_path, "size", optimize="size")
+    fast, small = (_symbols(m.folder / m.manifest["firmware"]["elf"]) for m in (speed, size))
+    for name in KWS_UNREACHED:
+        assert name not in fast and name not in small, name
+    assert set(WIDE_CODE) <= fast  # every layer widened: both wide loops run
+    assert not set(WIDE_CODE) & small  # int8 weights only
+    assert "effc_mm_1x4_s8" in small and "effc_dw_walk_s1" in small
+    assert "-Os" in size.manifest["c"]["firmware_cflags"]
+    assert "-Os" not in speed.manifest["c"]["firmware_cflags"]
+    # measured 42,208 B at size (49,312 B with every variant linked, -O2)
+    assert size.manifest["firmware"]["flash_bytes"] <= 43 * 1024
+
+
+def test_flash_budget_bounds_the_speed_image(tmp_path: Path) -> None:
+    require_tool("arm-none-eabi-gcc")
+    # a budget below the all-int8 image (at -O2, as speed builds it): that image, reported
+    tight = _kws(tmp_path, "tight", flash_budget=1).manifest
+    floor = tight["firmware"]["flash_bytes"]
+    assert tight["memory"]["widened_bytes"] == 0 and "-Os" not in tight["c"]["firmware_cflags"]
+    assert tight["flash_budget"] == {"bytes": 1, "met": False}
+    widened = {}
+    for budget in (49152, 52000):
+        m = _kws(tmp_path, f"b{budget}", flash_budget=budget).manifest
+        assert m["firmware"]["flash_bytes"] <= budget
+        assert m["flash_budget"] == {"bytes": budget, "met": True}
+        widened[budget] = m["memory"]["widened_bytes"]
+        assert 0 < widened[budget] <= budget - floor
+    # 52,000 B has room for a pointwise layer (+4,352 B), 48 KB only for the dense one
+    assert widened[49152] < widened[52000]
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"flash_budget": 0}, "a whole number > 0"),
+    ({"flash_budget": 40960, "optimize": "size"}, "--optimize size widens none"),
+])
+def test_flash_budget_refusals(tmp_path: Path, options: dict, message: str) -> None:
+    with pytest.raises(EffcError, match=message):
+        _kws(tmp_path, "refused", **options)
