@@ -345,6 +345,16 @@ CONV_PATHS = {
 }
 
 
+def edge_multipliers(rng: np.random.Generator, channels: int) -> np.ndarray:
+    """Requantization multipliers at the edges of their range, one per channel: 2^30
+    (exact ties), 2^31 - 1, 0, and random ones in [2^30, 2^31 - 1) between them."""
+    m = rng.integers(1 << 30, (1 << 31) - 1, size=channels).astype(np.int32)
+    m[0::5] = 1 << 30
+    m[1::7] = (1 << 31) - 1
+    m[2::11] = 0
+    return m
+
+
 def conv_case(name: str, seed: int, *, n: int = 1, h: int, w: int, cin: int, cout: int,
               k: tuple[int, int] = (3, 3), stride: tuple[int, int] = (1, 1),
               pads: tuple[int, int, int, int] = (0, 0, 0, 0), dil: tuple[int, int] = (1, 1),

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from tests.conftest_c import Case, conv_case, dense_case
+from tests.conftest_c import Case, conv_case, dense_case, edge_multipliers
 
 
 def _requant(case: Case, shifts: list[int], seed: int) -> Case:
@@ -26,10 +26,7 @@ def _requant(case: Case, shifts: list[int], seed: int) -> Case:
     a = dict(case.arrays)
     c = a["shift"].size
     rng = np.random.default_rng(seed)
-    m = rng.integers(1 << 30, (1 << 31) - 1, size=c).astype(np.int32)
-    m[0::5] = 1 << 30
-    m[1::7] = (1 << 31) - 1
-    m[2::11] = 0
+    m = edge_multipliers(rng, c)
     s = np.array(shifts, np.int32)[np.arange(c) % len(shifts)]
     a["multiplier"] = m
     a["shift"] = s

@@ -23,6 +23,7 @@ from tests.conftest_c import (
     binary_case,
     conv_case,
     dense_case,
+    edge_multipliers,
     pool_case,
     rand_i8,
     run_host,
@@ -255,10 +256,7 @@ def _requant_edges(case: Case, big_bias: bool = False, deep: bool = False) -> Ca
     a = dict(case.arrays)
     c = a["shift"].size
     rng = np.random.default_rng(c)
-    m = rng.integers(1 << 30, (1 << 31) - 1, size=c).astype(np.int32)
-    m[0::5] = 1 << 30
-    m[1::7] = (1 << 31) - 1
-    m[2::11] = 0
+    m = edge_multipliers(rng, c)
     shifts = np.array([-1, -2, -1, -17, -31 if deep else -23, -1, -3, -9], np.int32)
     a["multiplier"] = m
     a["shift"] = shifts[np.arange(c) % shifts.size]
