@@ -111,7 +111,7 @@ static void effc_dw_walk_prepare(effc_dw_walk_job *job, const effc_dw_conv_param
                                  const effc_channel_rq *rec, const int8_t *w,
                                  const effc_dw_geo *g, const effc_dims *out)
 {
-    const int32_t s1 = rec->shift & 0xFF;
+    const int32_t s1 = effc_rq_s1(rec);
     job->strides = (g->pw * 2) << 16 | (out->w * out->c);
     job->cols = out->w;
     job->col_plane = 2 * p->stride_w;
@@ -121,8 +121,8 @@ static void effc_dw_walk_prepare(effc_dw_walk_job *job, const effc_dw_conv_param
     job->w01[2] = effc_pack16(2 * w[6], 2 * w[7]);
     job->w2ab = effc_pack16(2 * w[2], 2 * w[5]);
     job->w2c_s = effc_pack16(s1, 2 * w[8]);
-    job->bias2 = (int32_t)((uint32_t)rec->bias << 1);
-    job->m = rec->multiplier;
+    job->bias2 = effc_rq_bias2(rec);
+    job->m = effc_rq_multiplier(rec);
     job->round = (int32_t)((uint32_t)(2 * p->output_zero_point + 1) << s1);
 }
 
@@ -202,7 +202,7 @@ int effc_dw_body(const effc_dw_conv_params *p, const effc_per_channel_quant *qua
             for (j = 0; j < planes && walks && p->depth_multiplier == 1; j++) {
                 effc_dw_walk_prepare(&jobs[j], p, &quant->channels[ic + j],
                                      filter + (size_t)(ic + j) * 9u, &g, out);
-                fast4 = fast4 && (quant->channels[ic + j].shift & EFFC_RQ_GENERAL) == 0;
+                fast4 = fast4 && !effc_rq_is_general(&quant->channels[ic + j]);
             }
             for (oy0 = 0; oy0 < out->h; oy0 += g.rows) {
                 const int32_t rows = EFFC_MIN(g.rows, out->h - oy0);
@@ -228,7 +228,7 @@ int effc_dw_body(const effc_dw_conv_params *p, const effc_per_channel_quant *qua
                         const int16_t *pl = plane + (size_t)j * g.words;
                         int8_t *dst = out_b + (size_t)oy0 * (size_t)out->w * (size_t)out->c +
                                       (size_t)oc;
-                        if (walks && (quant->channels[oc].shift & EFFC_RQ_GENERAL) == 0) {
+                        if (walks && !effc_rq_is_general(&quant->channels[oc])) {
                             if (p->depth_multiplier != 1) { /* jobs hold multiplier 1's */
                                 effc_dw_walk_prepare(&jobs[j], p, &quant->channels[oc], w, &g,
                                                      out);
