@@ -307,7 +307,7 @@ int effc_conv_1x1_s8(const effc_scratch *scratch, const effc_conv_params *params
     const size_t cin = (size_t)filter_dims->c;
     const size_t cout = (size_t)output_dims->c;
     const int32_t npix = output_dims->n * output_dims->h * output_dims->w;
-    int32_t pix, nb, j;
+    int32_t pix, nb, j, b = 0, oy = 0, ox = 0;
     const int8_t *px[EFFC_MM_COLS];
     int8_t *outs[EFFC_MM_COLS];
     void *buf;
@@ -330,14 +330,17 @@ int effc_conv_1x1_s8(const effc_scratch *scratch, const effc_conv_params *params
      * outputs, and the outputs of pixels <= q only cover inputs of pixels <= q. */
     for (pix = 0; pix < npix; pix += nb) {
         nb = EFFC_MIN(EFFC_MM_COLS, npix - pix);
-        for (j = 0; j < nb; j++) {
-            const int32_t q = pix + j;
-            const int32_t ox = q % output_dims->w;
-            const int32_t oy = (q / output_dims->w) % output_dims->h;
-            const int32_t b = q / (output_dims->w * output_dims->h);
+        for (j = 0; j < nb; j++) { /* pixel pix + j is (b, oy, ox), counted on */
             const size_t iy = (size_t)(b * input_dims->h + oy * params->stride_h);
             px[j] = input + (iy * (size_t)input_dims->w + (size_t)(ox * params->stride_w)) * cin;
-            outs[j] = output + (size_t)q * cout;
+            outs[j] = output + (size_t)(pix + j) * cout;
+            if (++ox == output_dims->w) {
+                ox = 0;
+                if (++oy == output_dims->h) {
+                    oy = 0;
+                    b++;
+                }
+            }
         }
         effc_mm_run(&mm, nb, px, outs, buf);
     }

@@ -107,6 +107,37 @@ static int effc_mm_variant_linked(const effc_mm *mm)
     return !EFFC_OMIT_CLAMP || !effc_mm_clamps(mm);
 }
 
+/* An EFFC_FILTER_WIDE2 kernel (2x4 or 2x1) over the channel pairs into
+ * out[0..cols), then an odd last channel with the layout's zero channel into
+ * the dummy row. The job's q, k2, groups and clamp are set. */
+static void effc_mm_wide2(const effc_mm *mm, effc_mm_job *job, void (*pairs)(effc_mm_job *),
+                          int32_t cols, int8_t *const out[], int8_t *dummy)
+{
+    const effc_wide_geo g = effc_wide_geometry(EFFC_FILTER_WIDE2, mm->k);
+    const int32_t half = mm->n_out >> 1;
+    const int32_t *w = (const int32_t *)mm->weights;
+    int32_t j;
+    for (j = 0; j < cols; j++) {
+        job->out[j] = out[j];
+    }
+    if (half > 0) {
+        job->w = w;
+        job->w_end = w + (size_t)half * (size_t)g.block_words;
+        pairs(job);
+    }
+    if ((mm->n_out & 1) != 0) {
+        for (j = 0; j < cols; j++) {
+            job->out[j] = dummy + 2 * j;
+        }
+        job->w = w + (size_t)half * (size_t)g.block_words;
+        job->w_end = w + (size_t)(half + 1) * (size_t)g.block_words;
+        pairs(job);
+        for (j = 0; j < cols; j++) {
+            out[j][2 * half] = dummy[2 * j];
+        }
+    }
+}
+
 void effc_mm_run(const effc_mm *mm, int32_t n, const int8_t *const col[], int8_t *const out[],
                  void *scratch)
 {
@@ -125,27 +156,18 @@ void effc_mm_run(const effc_mm *mm, int32_t n, const int8_t *const col[], int8_t
     effc_mm_job_init(&job, mm, q, o4);
     if (!EFFC_OMIT_WIDE2 && mm->layout == EFFC_FILTER_WIDE2 &&
         EFFC_LIKELY(effc_mm_variant_linked(mm))) {
-        void (*pairs)(effc_mm_job *) = effc_mm_clamps(mm) ? effc_mm_2x4_wide_clamp
-                                                          : effc_mm_2x4_wide;
-        if (mm->n_out >= 2) {
-            job.n = mm->n_out >> 1;
-            pairs(&job);
-        }
-        c = 2 * (mm->n_out >> 1);
-        if (c < mm->n_out) { /* the last channel and the layout's zero channel */
-            const effc_wide_geo g = effc_wide_geometry(EFFC_FILTER_WIDE2, mm->k);
-            for (j = 0; j < 4; j++) {
-                o4[j] = dummy + 2 * j;
+        const int clamp = effc_mm_clamps(mm); /* false when EFFC_OMIT_CLAMP links none */
+        void (*one)(effc_mm_job *) = clamp ? effc_mm_2x1_wide_clamp : effc_mm_2x1_wide;
+        if (n > 2) {
+            effc_mm_wide2(mm, &job, clamp ? effc_mm_2x4_wide_clamp : effc_mm_2x4_wide, 4, o4,
+                          dummy);
+        } else {
+            for (j = 0; j < n; j++) { /* one column at a time */
+                job.q = q + j;
+                effc_mm_wide2(mm, &job, one, 1, out + j, dummy);
             }
-            effc_mm_job_init(&job, mm, q, o4);
-            job.w = (const int32_t *)mm->weights + (size_t)(c / 2) * (size_t)g.block_words;
-            job.n = 1;
-            pairs(&job);
-            for (j = 0; j < n; j++) {
-                out[j][c] = dummy[2 * j];
-            }
-            c++;
         }
+        c = mm->n_out;
     } else if (mm->layout == EFFC_FILTER_S8 && mm->channels != NULL && (mm->k & 3) == 0 &&
                EFFC_LIKELY(effc_mm_variant_linked(mm))) {
         job.n = mm->n_out;
