@@ -351,7 +351,11 @@ int effc_conv_1x1_s8(const effc_scratch *scratch, const effc_conv_params *params
     const size_t cin = (size_t)filter_dims->c;
     const size_t cout = (size_t)output_dims->c;
     const int32_t npix = output_dims->n * output_dims->h * output_dims->w;
-    int32_t pix, nb, j, b = 0, oy = 0, ox = 0;
+    const size_t step = (size_t)params->stride_w * cin;
+    const size_t row_step = (size_t)params->stride_h * (size_t)input_dims->w * cin;
+    const size_t image_step = (size_t)input_dims->h * (size_t)input_dims->w * cin;
+    size_t at = 0, row_at = 0, image_at = 0;
+    int32_t pix, nb, j, oy = 0, ox = 0;
     const int8_t *px[EFFC_MM_COLS];
     int8_t *outs[EFFC_MM_COLS];
     void *buf;
@@ -374,11 +378,20 @@ int effc_conv_1x1_s8(const effc_scratch *scratch, const effc_conv_params *params
      * outputs, and the outputs of pixels <= q only cover inputs of pixels <= q. */
     for (pix = 0; pix < npix; pix += nb) {
         nb = EFFC_MIN(EFFC_MM_COLS, npix - pix);
-        for (j = 0; j < nb; j++) { /* pixel pix + j is (b, oy, ox), counted on */
-            const size_t iy = (size_t)(b * input_dims->h + oy * params->stride_h);
-            px[j] = input + (iy * (size_t)input_dims->w + (size_t)(ox * params->stride_w)) * cin;
+        for (j = 0; j < nb; j++) { /* pixel (oy, ox) of an image: input offset `at` */
+            px[j] = input + at;
             outs[j] = output + (size_t)(pix + j) * cout;
-            effc_pixel_next(output_dims, &b, &oy, &ox);
+            at += step;
+            if (++ox == output_dims->w) {
+                ox = 0;
+                row_at += row_step;
+                if (++oy == output_dims->h) {
+                    oy = 0;
+                    image_at += image_step;
+                    row_at = image_at;
+                }
+                at = row_at;
+            }
         }
         effc_mm_run(&mm, nb, px, outs, buf);
     }

@@ -79,16 +79,12 @@ static void effc_mm_channel_c(const effc_mm *mm, int32_t c, const int32_t *q, in
     }
 }
 
-static void effc_mm_job_init(effc_mm_job *job, const effc_mm *mm, const int32_t *q,
-                             int8_t *const out[4])
+/* The job's fields but the outputs (effc_mm_run sets them). */
+static void effc_mm_job_init(effc_mm_job *job, const effc_mm *mm, const int32_t *q)
 {
-    int32_t j;
     job->q = q;
     job->w = mm->weights;
     job->channel = mm->channels;
-    for (j = 0; j < 4; j++) {
-        job->out[j] = out[j];
-    }
     job->k2 = 2 * mm->output_zero_point + 1;
     /* int8 rows: k / 4; EFFC_FILTER_WIDE2: the widened groups, even */
     job->groups = mm->layout == EFFC_FILTER_WIDE2 ? effc_mm_groups(mm->k) : mm->k >> 2;
@@ -107,33 +103,32 @@ static int effc_mm_variant_linked(const effc_mm *mm)
     return !EFFC_OMIT_CLAMP || !effc_mm_clamps(mm);
 }
 
-/* An EFFC_FILTER_WIDE2 kernel (2x4 or 2x1) over the channel pairs into
- * out[0..cols), then an odd last channel with the layout's zero channel into
- * the dummy row. The job's q, k2, groups and clamp are set. */
+/* An EFFC_FILTER_WIDE2 kernel (2x4 or 2x1) over the channel pairs into the
+ * job's cols outputs (advanced), then an odd last channel with the layout's
+ * zero channel into the dummy row, copied to where the outputs got to. */
 static void effc_mm_wide2(const effc_mm *mm, effc_mm_job *job, void (*pairs)(effc_mm_job *),
-                          int32_t cols, int8_t *const out[], int8_t *dummy)
+                          int32_t cols, int8_t *dummy)
 {
-    const effc_wide_geo g = effc_wide_geometry(EFFC_FILTER_WIDE2, mm->k);
+    const int32_t block = effc_wide_geometry(EFFC_FILTER_WIDE2, mm->k).block_words;
     const int32_t half = mm->n_out >> 1;
-    const int32_t *w = (const int32_t *)mm->weights;
-    int32_t j;
-    for (j = 0; j < cols; j++) {
-        job->out[j] = out[j];
-    }
+    const int32_t *w = (const int32_t *)mm->weights + (size_t)half * (size_t)block;
     if (half > 0) {
-        job->w = w;
-        job->w_end = w + (size_t)half * (size_t)g.block_words;
+        job->w = mm->weights;
+        job->w_end = w;
         pairs(job);
     }
     if ((mm->n_out & 1) != 0) {
+        int8_t *at[4];
+        int32_t j;
         for (j = 0; j < cols; j++) {
+            at[j] = job->out[j];
             job->out[j] = dummy + 2 * j;
         }
-        job->w = w + (size_t)half * (size_t)g.block_words;
-        job->w_end = w + (size_t)(half + 1) * (size_t)g.block_words;
+        job->w = w;
+        job->w_end = w + block;
         pairs(job);
         for (j = 0; j < cols; j++) {
-            out[j][2 * half] = dummy[2 * j];
+            *at[j] = dummy[2 * j];
         }
     }
 }
@@ -144,27 +139,32 @@ void effc_mm_run(const effc_mm *mm, int32_t n, const int8_t *const col[], int8_t
     const int32_t groups = effc_mm_groups(mm->k);
     int32_t *q = (int32_t *)scratch;
     int8_t *dummy = (int8_t *)scratch + (size_t)EFFC_MM_COLS * 8u * (size_t)groups + 4u;
+    const int32_t last = n - 1;
     const int8_t *c4[4];
-    int8_t *o4[4];
     effc_mm_job job;
     int32_t c = 0, j;
-    for (j = 0; j < 4; j++) {
-        c4[j] = col[j < n ? j : n - 1];
-        o4[j] = j < n ? out[j] : dummy;
-    }
+    c4[0] = col[0]; /* missing columns repeat the last one, into the dummy row */
+    c4[1] = col[EFFC_MIN(1, last)];
+    c4[2] = col[EFFC_MIN(2, last)];
+    c4[3] = col[EFFC_MIN(3, last)];
+    job.out[0] = out[0];
+    job.out[1] = last >= 1 ? out[1] : dummy;
+    job.out[2] = last >= 2 ? out[2] : dummy;
+    job.out[3] = last >= 3 ? out[3] : dummy;
     effc_mm_widen(c4, mm->k, mm->input_zero_point, groups, q);
-    effc_mm_job_init(&job, mm, q, o4);
+    effc_mm_job_init(&job, mm, q);
     if (!EFFC_OMIT_WIDE2 && mm->layout == EFFC_FILTER_WIDE2 &&
         EFFC_LIKELY(effc_mm_variant_linked(mm))) {
         const int clamp = effc_mm_clamps(mm); /* false when EFFC_OMIT_CLAMP links none */
         void (*one)(effc_mm_job *) = clamp ? effc_mm_2x1_wide_clamp : effc_mm_2x1_wide;
         if (n > 2) {
-            effc_mm_wide2(mm, &job, clamp ? effc_mm_2x4_wide_clamp : effc_mm_2x4_wide, 4, o4,
+            effc_mm_wide2(mm, &job, clamp ? effc_mm_2x4_wide_clamp : effc_mm_2x4_wide, 4,
                           dummy);
         } else {
             for (j = 0; j < n; j++) { /* one column at a time */
                 job.q = q + j;
-                effc_mm_wide2(mm, &job, one, 1, out + j, dummy);
+                job.out[0] = out[j];
+                effc_mm_wide2(mm, &job, one, 1, dummy);
             }
         }
         c = mm->n_out;
