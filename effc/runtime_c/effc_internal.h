@@ -465,7 +465,7 @@ static inline int32_t effc_mm_weight(const effc_mm *mm, int32_t c, int32_t i)
         (size_t)(c / g.per) * (size_t)g.block_words + (size_t)g.weights_at +
         (size_t)(i >> 2) * (size_t)(2 * g.per) + (size_t)((i & 1) * g.per + c % g.per)];
     v = (int16_t)((i & 2) != 0 ? word >> 16 : word & 0xFFFFu);
-    return mm->layout == EFFC_FILTER_WIDE4 ? v / 2 : v;
+    return v / 2; /* the wide layouts' weights are doubled */
 }
 
 /* Computes every output of n (1..EFFC_MM_COLS) columns into out[j][0..n_out).
@@ -486,9 +486,12 @@ void effc_mm_row(const effc_mm *mm, const int8_t *row, int8_t *out);
 
 /* The first `groups` (> 0) groups of four columns (each read from col[j], 4
  * bytes a group, any alignment) into that layout at dst: off is -zp in both
- * halves. 25 instructions a group. */
+ * halves. 25 instructions a group; _x1 (x - zp, for EFFC_FILTER_WIDE2's
+ * doubled weights) 17. */
 void effc_mm_widen_groups(const int8_t *const col[4], int32_t groups, int32_t off,
                           int32_t *dst);
+void effc_mm_widen_groups_x1(const int8_t *const col[4], int32_t groups, int32_t off,
+                             int32_t *dst);
 
 /* Job offsets (the assembly reads them): 0 q, 4 w, 8 channel, 12..24 out[0..3],
  * 28 n, 32 k2, 36 groups, 40 act_min, 44 act_max, 48 w_end. */

@@ -2,22 +2,24 @@
  * effc_mm_dsp.c - the int8 matrix kernel, Cortex-M DSP body (SXTB16 + SMLAD).
  *
  * effc_mm_run widens up to four columns once into scratch as int16
- * 2 * (x - zp), in SXTB16 order: per group of 4 values the words (x0, x2) of
+ * x - zp (EFFC_FILTER_WIDE2, whose weights are doubled) or 2 * (x - zp)
+ * (int8 rows), in SXTB16 order: per group of 4 values the words (x0, x2) of
  * the four columns, then their (x1, x3) words, then a sentinel word
  * (EFFC_MM_SENTINEL, which no widened pair can equal). Missing columns
  * repeat the last one and write into a dummy row. The loops run in assembly
  * (effc_mm_s8_asm.c), with the four-instruction requantization of prepared
  * records (effc_requant.h, effc_rq_fast):
  *  - EFFC_FILTER_WIDE2 filters: two channels x four columns, the int16
- *    weights read with LDRD: 22 instructions per 32 MACs, four groups of 4
- *    values per loop test;
+ *    weights read with LDRD: 22 instructions per 32 MACs, eight groups of 4
+ *    values per loop test (one or two columns: two channels x one column);
  *  - int8 rows (k a multiple of 4) with prepared records: one channel x four
  *    columns, each weight word widened with SXTB16 / SXTB16 ror 8 for the four
  *    columns: 13 instructions per 16 MACs.
  * An odd last channel runs with the layout's zero channel into the dummy row.
  * Channels whose record asks for the general form and everything without
  * records are computed in C from the same
- * widened columns (halved back: exact), with TFLite's general requantization.
+ * widened columns (halved back where doubled: exact), with TFLite's general
+ * requantization.
  * effc_mm_row (dense, one row, no scratch) widens the row on the fly: four
  * channels of EFFC_FILTER_WIDE4 weights in assembly, four channels of int8
  * rows in C (each row word widened once for the four).
@@ -31,21 +33,23 @@ static int32_t effc_mm_offset(int32_t zp)
     return (int32_t)(((uint32_t)(uint16_t)(-zp)) * 0x10001u);
 }
 
-/* Four columns into the widened layout (groups words of 8), then the sentinel. */
+/* Four columns into the widened layout (groups words of 8), scale * (x - zp)
+ * (scale 1 or 2), then the sentinel. */
 static void effc_mm_widen(const int8_t *const col[4], int32_t k, int32_t zp, int32_t groups,
-                          int32_t *dst)
+                          int32_t scale, int32_t *dst)
 {
     const int32_t full = k >> 2;
     int32_t g, j;
     if (full > 0) { /* the whole groups in assembly */
-        effc_mm_widen_groups(col, full, effc_mm_offset(zp), dst);
+        (scale == 2 ? effc_mm_widen_groups : effc_mm_widen_groups_x1)(col, full,
+                                                                       effc_mm_offset(zp), dst);
         dst += 8 * full;
     }
     for (g = full; g < groups; g++) {
         for (j = 0; j < 4; j++) {
             int32_t t[4], i;
             for (i = 0; i < 4; i++) {
-                t[i] = 4 * g + i < k ? 2 * (col[j][4 * g + i] - zp) : 0;
+                t[i] = 4 * g + i < k ? scale * (col[j][4 * g + i] - zp) : 0;
             }
             dst[j] = (int32_t)(((uint32_t)(uint16_t)t[0]) | ((uint32_t)(uint16_t)t[2] << 16));
             dst[4 + j] =
@@ -56,11 +60,17 @@ static void effc_mm_widen(const int8_t *const col[4], int32_t k, int32_t zp, int
     *dst = (int32_t)EFFC_MM_SENTINEL;
 }
 
-/* x - zp of column j, value i, from the widened columns. */
-static inline int32_t effc_mm_widened(const int32_t *q, int32_t j, int32_t i)
+/* x - zp of column j, value i, from the columns widened with `scale`. */
+static inline int32_t effc_mm_widened(const int32_t *q, int32_t j, int32_t i, int32_t scale)
 {
     const uint32_t word = (uint32_t)q[(size_t)(i >> 2) * 8u + (size_t)((i & 1) * 4 + j)];
-    return (int16_t)((i & 2) != 0 ? word >> 16 : word & 0xFFFFu) / 2;
+    return (int16_t)((i & 2) != 0 ? word >> 16 : word & 0xFFFFu) / scale;
+}
+
+/* The widened columns' scale: EFFC_FILTER_WIDE2's doubled weights take x - zp. */
+static inline int32_t effc_mm_scale(const effc_mm *mm)
+{
+    return mm->layout == EFFC_FILTER_WIDE2 ? 1 : 2;
 }
 
 /* Channel c of n columns in C (general requantization). */
@@ -72,7 +82,8 @@ static void effc_mm_channel_c(const effc_mm *mm, int32_t c, const int32_t *q, in
     for (j = 0; j < n; j++) {
         int32_t acc = ch.bias;
         for (i = 0; i < mm->k; i++) {
-            acc = effc_wrap_add(acc, effc_mm_widened(q, j, i) * effc_mm_weight(mm, c, i));
+            acc = effc_wrap_add(acc, effc_mm_widened(q, j, i, effc_mm_scale(mm)) *
+                                         effc_mm_weight(mm, c, i));
         }
         out[j][c] = effc_requant_to_s8(acc, ch.rq, mm->output_zero_point, mm->activation_min,
                                        mm->activation_max);
@@ -151,7 +162,7 @@ void effc_mm_run(const effc_mm *mm, int32_t n, const int8_t *const col[], int8_t
     job.out[1] = last >= 1 ? out[1] : dummy;
     job.out[2] = last >= 2 ? out[2] : dummy;
     job.out[3] = last >= 3 ? out[3] : dummy;
-    effc_mm_widen(c4, mm->k, mm->input_zero_point, groups, q);
+    effc_mm_widen(c4, mm->k, mm->input_zero_point, groups, effc_mm_scale(mm), q);
     effc_mm_job_init(&job, mm, q);
     if (!EFFC_OMIT_WIDE2 && mm->layout == EFFC_FILTER_WIDE2 &&
         EFFC_LIKELY(effc_mm_variant_linked(mm))) {

@@ -38,11 +38,15 @@
 
 /* ------------------------------------------------------- widened columns */
 
-/* Column j's word (x0..x3 as bytes) in X: its (x0, x2) pair into E (2 * (x -
- * zp) a half, r2 the -zp offset) and its (x1, x3) pair over X. */
-#define EFFC_WIDEN_WORD(X, E)                                                                 \
+/* Column j's word (x0..x3 as bytes) in X: its (x0, x2) pair into E (x - zp
+ * a half, r2 the -zp offset) and its (x1, x3) pair over X; EFFC_WIDEN_WORD
+ * doubles both: 2 * (x - zp). */
+#define EFFC_WIDEN_WORD_X1(X, E)                                                               \
     "sxtab16 " E ", r2, " X "\n\t"                                                             \
-    "sxtab16 " X ", r2, " X ", ror #8\n\t"                                                      \
+    "sxtab16 " X ", r2, " X ", ror #8\n\t"
+
+#define EFFC_WIDEN_WORD(X, E)                                                                  \
+    EFFC_WIDEN_WORD_X1(X, E)                                                                   \
     "sadd16  " E ", " E ", " E "\n\t"                                                          \
     "sadd16  " X ", " X ", " X "\n\t"
 
@@ -50,28 +54,37 @@
  * group the four column words into r8-r11, the (x0, x2) words of columns
  * 2, 3 then 0, 1 stored by pairs (r0, r12), the (x1, x3) words (in place in
  * r8-r11) with one STM. */
+#define EFFC_WIDEN_GROUPS(WORD)                                                                \
+    "push   {r4-r11, lr}\n\t"                                                                  \
+    "ldm    r0, {r4-r7}\n\t"                                                                   \
+    "1:\n\t"                                                                                   \
+    "ldr    r8, [r4], #4\n\t"                                                                  \
+    "ldr    r9, [r5], #4\n\t"                                                                  \
+    "ldr    r10, [r6], #4\n\t"                                                                 \
+    "ldr    r11, [r7], #4\n\t"                                                                 \
+    WORD("r10", "r0")                                                                          \
+    WORD("r11", "r12")                                                                         \
+    "strd   r0, r12, [r3, #8]\n\t"                                                             \
+    WORD("r8", "r0")                                                                           \
+    WORD("r9", "r12")                                                                          \
+    "strd   r0, r12, [r3], #16\n\t"                                                            \
+    "stm    r3!, {r8-r11}\n\t"                                                                 \
+    "subs   r1, r1, #1\n\t"                                                                    \
+    "bne    1b\n\t"                                                                            \
+    "pop    {r4-r11, pc}\n\t"
+
 __attribute__((naked, noinline)) void effc_mm_widen_groups(
     EFFC_ARG const int8_t *const col[4], EFFC_ARG int32_t groups, EFFC_ARG int32_t off,
     EFFC_ARG int32_t *dst)
 {
-    __asm__ volatile(
-        "push   {r4-r11, lr}\n\t"
-        "ldm    r0, {r4-r7}\n\t"
-        "1:\n\t"
-        "ldr    r8, [r4], #4\n\t"
-        "ldr    r9, [r5], #4\n\t"
-        "ldr    r10, [r6], #4\n\t"
-        "ldr    r11, [r7], #4\n\t"
-        EFFC_WIDEN_WORD("r10", "r0")
-        EFFC_WIDEN_WORD("r11", "r12")
-        "strd   r0, r12, [r3, #8]\n\t"
-        EFFC_WIDEN_WORD("r8", "r0")
-        EFFC_WIDEN_WORD("r9", "r12")
-        "strd   r0, r12, [r3], #16\n\t"
-        "stm    r3!, {r8-r11}\n\t"
-        "subs   r1, r1, #1\n\t"
-        "bne    1b\n\t"
-        "pop    {r4-r11, pc}\n\t");
+    __asm__ volatile(EFFC_WIDEN_GROUPS(EFFC_WIDEN_WORD));
+}
+
+__attribute__((naked, noinline)) void effc_mm_widen_groups_x1(
+    EFFC_ARG const int8_t *const col[4], EFFC_ARG int32_t groups, EFFC_ARG int32_t off,
+    EFFC_ARG int32_t *dst)
+{
+    __asm__ volatile(EFFC_WIDEN_GROUPS(EFFC_WIDEN_WORD_X1));
 }
 
 /* ------------------------------------------------- one channel x 4 columns */
