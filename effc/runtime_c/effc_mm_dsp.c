@@ -67,10 +67,12 @@ static inline int32_t effc_mm_widened(const int32_t *q, int32_t j, int32_t i, in
     return (int16_t)((i & 2) != 0 ? word >> 16 : word & 0xFFFFu) / scale;
 }
 
-/* The widened columns' scale: EFFC_FILTER_WIDE2's doubled weights take x - zp. */
+/* The widened columns' scale: the WIDE2 loops' doubled weights take x - zp
+ * (without them linked, EFFC_OMIT_WIDE2, the C fallback takes 2 * (x - zp)
+ * like everything else, and effc_mm_widen_groups_x1 is left out). */
 static inline int32_t effc_mm_scale(const effc_mm *mm)
 {
-    return mm->layout == EFFC_FILTER_WIDE2 ? 1 : 2;
+    return !EFFC_OMIT_WIDE2 && mm->layout == EFFC_FILTER_WIDE2 ? 1 : 2;
 }
 
 /* Channel c of n columns in C (general requantization). */

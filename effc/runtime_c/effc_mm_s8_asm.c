@@ -288,6 +288,10 @@ __attribute__((naked, noinline)) void effc_mm_1x4_s8_clamp(EFFC_ARG effc_mm_job 
     EFFC_2X4_GROUP                                                                            \
     EFFC_2X4_GROUP                                                                            \
     EFFC_2X4_GROUP                                                                            \
+    "4:\n\t"                                                                                   \
+    ".ifne (4b - 2b) - 8 * 88\n\t" /* the computed entry needs 88-byte groups */              \
+    ".error \"EFFC_2X4_GROUP is not 88 bytes\"\n\t"                                          \
+    ".endif\n\t"                                                                              \
     "cmp    r10, #0x80008000\n\t"                                                             \
     "bne    2b\n\t"                                                                           \
     EFFC_WIDE_RECORD("r8-r10")                                                                \
