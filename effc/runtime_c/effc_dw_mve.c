@@ -14,15 +14,19 @@
  *
  * Vector lanes are four output rows of one channel and one output column: a
  * tap is one VLDRB.S32 (stride 1: four consecutive plane rows; else a gather)
- * and one VMLA by the tap's weight (a scalar). At stride 1 and dilation 1
- * across, up to three output columns are computed together, so a plane
- * column is loaded once for all of them ((n + 2) * 3 loads for 9 n VMLAs).
- * The four lanes are then requantized as one vector, TFLite-exact, with the
- * steps of the Helium matrix body (effc_mm_mve.c documents why they are
- * exact): VSHL by the left shift (only when there is one), VQRDMULH, minus 1
- * on negative lanes and VRSHL by the right shift (only when there is one),
- * the clamp, + zp, one VSTRB.32 scatter to the output rows (predicated on the
- * band's last row group).
+ * and one VMLA by the tap's weight (a scalar). The four lanes are then
+ * requantized as one vector, TFLite-exact, with the steps of the Helium
+ * matrix body (effc_mm_mve.c documents why they are exact): VSHL by the left
+ * shift (when there is no right shift), VQRDMULH, then with a right shift
+ * minus 1 on negative lanes and VRSHL by it, the clamp, + zp, and one
+ * VSTRB.32 scatter to the four output rows (predicated: a band's last row
+ * group may have 1-3 rows).
+ *
+ * At stride 1 and dilation 1 both ways (KWS's layers) the planes' columns
+ * are EFFC_DW_MVE_COL bytes apart and channels with a right shift take the
+ * assembly walk (effc_dw_mve_asm.c): output columns in pairs, each plane
+ * column loaded once for both (12 loads for 18 VMLAs). Everything else takes
+ * the same steps in intrinsics, one output column at a time.
  *
  * The band's input rows of its four channels are all in the planes before
  * any of its outputs are written, and the rows the next band shares are moved
@@ -142,10 +146,10 @@ typedef struct {
     uint32x4_t in_rows;     /* plane bytes of the four lanes' rows (gathers, stride_h > 1) */
 } effc_dw_mve_ch;
 
-/* Requantize the four lanes v and store them (predicate pr) at dst + out_rows;
- * LEFT: no right shift (a left shift, maybe 0), else a right shift > 0 (the
- * minus 1 on negative lanes is only right before a rounding right shift). */
-#define EFFC_DW_MVE_STORE(v, dst, LEFT, TAIL)                                                       \
+/* Requantize the four lanes v and store them under pr at dst + out_rows.
+ * LEFT: no right shift (a left shift, maybe 0); else a right shift > 0 (the
+ * minus 1 on negative lanes only goes before a rounding right shift). */
+#define EFFC_DW_MVE_STORE(v, dst, LEFT)                                                       \
     do {                                                                                      \
         int32x4_t q_ = (v);                                                                   \
         if (LEFT) {                                                                           \
@@ -157,96 +161,19 @@ typedef struct {
             q_ = vrshlq_n_s32(q_, nright);                                                    \
         }                                                                                     \
         q_ = vaddq_n_s32(vminq_s32(vmaxq_s32(q_, lo), hi), ozp);                              \
-        if (TAIL) {                                                                           \
-            vstrbq_scatter_offset_p_s32((dst), out_rows, q_, pr);                             \
-        } else {                                                                              \
-            vstrbq_scatter_offset_s32((dst), out_rows, q_);                                   \
-        }                                                                                     \
+        vstrbq_scatter_offset_p_s32((dst), out_rows, q_, pr);                                 \
     } while (0)
 
-/* One tap: acc += four plane rows at p times the weight w. */
-#define EFFC_DW_MVE_TAP(acc, v, w) acc = vmlaq_n_s32(acc, v, w)
-
-#define EFFC_DW_MVE_INLINE static inline __attribute__((always_inline))
-
-/* One row group at stride 1 across (dilation 1 across, dh down): the output
- * columns in pairs (a plane column loaded once for both), then an odd last
- * one. TAIL: the group's lanes are predicated by pr (the band's last group). */
-EFFC_DW_MVE_INLINE void effc_dw_mve_group_s1(const int32_t *w, const int8_t *c, int8_t *d,
-                                             int32_t ph, int32_t cols, int32_t col_out,
-                                             int32_t dh, int32_t bias, int32_t m,
-                                             int32_t left, int32_t nright, int32_t ozp,
-                                             int32x4_t lo, int32x4_t hi, uint32x4_t out_rows,
-                                             mve_pred16_t pr, int LEFT, int TAIL)
-{
-    const int32_t w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3], w4 = w[4];
-    const int32_t w5 = w[5], w6 = w[6], w7 = w[7], w8 = w[8];
-    const int32_t dh2 = 2 * dh;
-    int32_t x;
-    for (x = 0; x + 2 <= cols; x += 2, c += 2 * ph, d += 2 * col_out) {
-        int32x4_t a0 = vdupq_n_s32(bias), a1 = vdupq_n_s32(bias), v;
-        v = vldrbq_s32(c);                EFFC_DW_MVE_TAP(a0, v, w0);
-        v = vldrbq_s32(c + dh);           EFFC_DW_MVE_TAP(a0, v, w3);
-        v = vldrbq_s32(c + dh2);          EFFC_DW_MVE_TAP(a0, v, w6);
-        v = vldrbq_s32(c + ph);           EFFC_DW_MVE_TAP(a0, v, w1); EFFC_DW_MVE_TAP(a1, v, w0);
-        v = vldrbq_s32(c + ph + dh);      EFFC_DW_MVE_TAP(a0, v, w4); EFFC_DW_MVE_TAP(a1, v, w3);
-        v = vldrbq_s32(c + ph + dh2);     EFFC_DW_MVE_TAP(a0, v, w7); EFFC_DW_MVE_TAP(a1, v, w6);
-        v = vldrbq_s32(c + 2 * ph);       EFFC_DW_MVE_TAP(a0, v, w2); EFFC_DW_MVE_TAP(a1, v, w1);
-        v = vldrbq_s32(c + 2 * ph + dh);  EFFC_DW_MVE_TAP(a0, v, w5); EFFC_DW_MVE_TAP(a1, v, w4);
-        v = vldrbq_s32(c + 2 * ph + dh2); EFFC_DW_MVE_TAP(a0, v, w8); EFFC_DW_MVE_TAP(a1, v, w7);
-        EFFC_DW_MVE_STORE(a0, d, LEFT, TAIL);
-        v = vldrbq_s32(c + 3 * ph);       EFFC_DW_MVE_TAP(a1, v, w2);
-        v = vldrbq_s32(c + 3 * ph + dh);  EFFC_DW_MVE_TAP(a1, v, w5);
-        v = vldrbq_s32(c + 3 * ph + dh2); EFFC_DW_MVE_TAP(a1, v, w8);
-        EFFC_DW_MVE_STORE(a1, d + col_out, LEFT, TAIL);
-    }
-    if (x < cols) {
-        int32x4_t a0 = vdupq_n_s32(bias), v;
-        v = vldrbq_s32(c);                EFFC_DW_MVE_TAP(a0, v, w0);
-        v = vldrbq_s32(c + dh);           EFFC_DW_MVE_TAP(a0, v, w3);
-        v = vldrbq_s32(c + dh2);          EFFC_DW_MVE_TAP(a0, v, w6);
-        v = vldrbq_s32(c + ph);           EFFC_DW_MVE_TAP(a0, v, w1);
-        v = vldrbq_s32(c + ph + dh);      EFFC_DW_MVE_TAP(a0, v, w4);
-        v = vldrbq_s32(c + ph + dh2);     EFFC_DW_MVE_TAP(a0, v, w7);
-        v = vldrbq_s32(c + 2 * ph);       EFFC_DW_MVE_TAP(a0, v, w2);
-        v = vldrbq_s32(c + 2 * ph + dh);  EFFC_DW_MVE_TAP(a0, v, w5);
-        v = vldrbq_s32(c + 2 * ph + dh2); EFFC_DW_MVE_TAP(a0, v, w8);
-        EFFC_DW_MVE_STORE(a0, d, LEFT, TAIL);
-    }
-}
-
-/* One channel over a band at stride 1 across and down: the full row groups,
- * then the predicated last one. */
-EFFC_DW_MVE_INLINE void effc_dw_mve_channel_s1(const effc_dw_mve_ch *k, const int8_t *pl,
-                                               int8_t *dst, int32_t rows, int32_t ph,
-                                               int32_t cols, int32_t col_out, int32_t row_out,
-                                               int32_t dh, int LEFT)
-{
-    const int32_t bias = k->bias, m = k->multiplier, left = k->left, nright = -k->right;
-    const int32_t ozp = k->ozp;
-    const int32x4_t lo = k->lo, hi = k->hi;
-    const uint32x4_t out_rows = k->out_rows;
-    int32_t r;
-    for (r = 0; r + 4 <= rows; r += 4, pl += 4, dst += 4 * row_out) {
-        effc_dw_mve_group_s1(k->w, pl, dst, ph, cols, col_out, dh, bias, m, left, nright, ozp,
-                             lo, hi, out_rows, 0, LEFT, 0);
-    }
-    if (r < rows) {
-        effc_dw_mve_group_s1(k->w, pl, dst, ph, cols, col_out, dh, bias, m, left, nright, ozp,
-                             lo, hi, out_rows, vctp32q((uint32_t)(rows - r)), LEFT, 1);
-    }
-}
-
 /* One channel over a band, any stride and dilation (gathers down at
- * stride_h > 1): one output column at a time. */
-static inline void effc_dw_mve_channel_any(const effc_dw_mve_ch *k, const int8_t *pl,
-                                           int8_t *dst, int32_t rows, int32_t ph,
-                                           int32_t cols, int32_t col_out, int32_t row_out,
-                                           const effc_dw_conv_params *p, int left_shift)
+ * stride_h > 1), one output column at a time; the column stride cs. */
+static inline __attribute__((always_inline)) void
+effc_dw_mve_columns(const effc_dw_mve_ch *k, const int8_t *pl, int8_t *dst, int32_t rows,
+                    int32_t cs, const effc_dims *out, const effc_dw_conv_params *p, int LEFT)
 {
     const int32_t bias = k->bias, m = k->multiplier, left = k->left, nright = -k->right;
     const int32_t ozp = k->ozp, sh = p->stride_h, dh = p->dilation_h;
-    const int32_t cstep = p->dilation_w * ph, xstep = p->stride_w * ph;
+    const int32_t cstep = p->dilation_w * cs, xstep = p->stride_w * cs;
+    const int32_t cols = out->w, col_out = out->c, row_out = out->w * out->c;
     const int32x4_t lo = k->lo, hi = k->hi;
     const uint32x4_t out_rows = k->out_rows, in_rows = k->in_rows;
     int32_t r, x, kx, ky;
@@ -263,29 +190,21 @@ static inline void effc_dw_mve_channel_any(const effc_dw_mve_ch *k, const int8_t
                                       k->w[ky * 3 + kx]);
                 }
             }
-            EFFC_DW_MVE_STORE(acc, dst + x * col_out, left_shift, 1);
+            EFFC_DW_MVE_STORE(acc, dst + x * col_out, LEFT);
         }
     }
 }
 
-/* One channel over a band: `rows` output rows from dst, its plane at pl. */
+/* One channel over a band in C (the channels and geometries the assembly walk
+ * does not take): `rows` output rows from dst, its plane at pl. */
 static void effc_dw_mve_channel(const effc_dw_conv_params *p, const effc_dw_mve_geo *g,
                                 const effc_dims *out, const effc_dw_mve_ch *k,
                                 const int8_t *pl, int8_t *dst, int32_t rows)
 {
-    const int32_t row_out = out->w * out->c;
-    if (p->stride_h == 1 && p->stride_w == 1 && p->dilation_w == 1) {
-        if (k->right == 0) {
-            effc_dw_mve_channel_s1(k, pl, dst, rows, g->cs, out->w, out->c, row_out,
-                                   p->dilation_h, 1);
-        } else {
-            effc_dw_mve_channel_s1(k, pl, dst, rows, g->cs, out->w, out->c, row_out,
-                                   p->dilation_h, 0);
-        }
-    } else if (k->right == 0) {
-        effc_dw_mve_channel_any(k, pl, dst, rows, g->cs, out->w, out->c, row_out, p, 1);
+    if (k->right == 0) {
+        effc_dw_mve_columns(k, pl, dst, rows, g->cs, out, p, 1);
     } else {
-        effc_dw_mve_channel_any(k, pl, dst, rows, g->cs, out->w, out->c, row_out, p, 0);
+        effc_dw_mve_columns(k, pl, dst, rows, g->cs, out, p, 0);
     }
 }
 
