@@ -408,6 +408,39 @@ int effc_dw_body(const effc_dw_conv_params *p, const effc_per_channel_quant *qua
                  const int8_t *filter, const int32_t *bias, const effc_dims *out,
                  int8_t *output, int16_t *plane);
 
+#if defined(EFFC_USE_MVE)
+/* The Helium body (effc_dw_mve.c): depth multiplier 1, 3x3 kernels, in the
+ * same scratch (bytes of it); the DSP body takes what it does not apply to. */
+int effc_dw_mve_applies(const effc_dw_conv_params *p, const effc_dims *f, const effc_dims *out,
+                        size_t scratch_bytes);
+int effc_dw_mve_body(const effc_dw_conv_params *p, const effc_per_channel_quant *quant,
+                     const effc_dims *in, const int8_t *input, const effc_dims *f,
+                     const int8_t *filter, const int32_t *bias, const effc_dims *out,
+                     int8_t *output, int8_t *planes, size_t scratch_bytes);
+
+/* Bytes between plane columns on the assembly walk (every tap an immediate). */
+enum { EFFC_DW_MVE_COL = 32 };
+
+/* One channel over a band, 3x3, stride and dilation 1, no left shift
+ * (effc_dw_mve_asm.c). Offsets as listed. */
+typedef struct {
+    const int8_t *plane;  /* 0: the band's plane, column 0 row 0 */
+    int8_t *out;          /* 4: the band's first output of the channel */
+    int32_t rows;         /* 8: output rows, > 0 */
+    int32_t cols;         /* 12: output columns, > 0 */
+    int32_t col_out;      /* 16: output bytes between columns */
+    int32_t group_out;    /* 20: output bytes from a row group's last column to the next group */
+    int32_t multiplier;   /* 24 */
+    int32_t neg_right;    /* 28: minus the right shift */
+    const int8_t *w;      /* 32: the nine taps, row-major */
+    int32_t bias;         /* 36: bias - zp * sum w */
+    int32_t lo, hi;       /* 40, 44: act_min - ozp, act_max - ozp */
+    int32_t ozp;          /* 48 */
+    uint32_t out_rows[4]; /* 52: the lanes' output offsets (rows) */
+} effc_dw_mve_job;
+void effc_dw_mve_s1(const effc_dw_mve_job *job);
+#endif
+
 #if defined(EFFC_USE_DSP)
 /* One output channel's column walks over a band (effc_dw_dsp_asm.c): every
  * output column, `rows` outputs down the planes (a counted loop of `groups`
@@ -507,7 +540,7 @@ static inline int32_t effc_mm_weight(const effc_mm *mm, int32_t c, int32_t i)
         (size_t)(c / g.per) * (size_t)g.block_words + (size_t)g.weights_at +
         (size_t)(i >> 2) * (size_t)(2 * g.per) + (size_t)((i & 1) * g.per + c % g.per)];
     v = (int16_t)((i & 2) != 0 ? word >> 16 : word & 0xFFFFu);
-    return mm->layout == EFFC_FILTER_WIDE4 ? v / 2 : v;
+    return v / 2; /* the wide layouts' weights are doubled */
 }
 
 /* Computes every output of n (1..EFFC_MM_COLS) columns into out[j][0..n_out).
@@ -528,12 +561,15 @@ void effc_mm_row(const effc_mm *mm, const int8_t *row, int8_t *out);
 
 /* The first `groups` (> 0) groups of four columns (each read from col[j], 4
  * bytes a group, any alignment) into that layout at dst: off is -zp in both
- * halves. 25 instructions a group. */
+ * halves. 25 instructions a group; _x1 (x - zp, for EFFC_FILTER_WIDE2's
+ * doubled weights) 17. */
 void effc_mm_widen_groups(const int8_t *const col[4], int32_t groups, int32_t off,
                           int32_t *dst);
+void effc_mm_widen_groups_x1(const int8_t *const col[4], int32_t groups, int32_t off,
+                             int32_t *dst);
 
 /* Job offsets (the assembly reads them): 0 q, 4 w, 8 channel, 12..24 out[0..3],
- * 28 n, 32 k2, 36 groups, 40 act_min, 44 act_max. */
+ * 28 n, 32 k2, 36 groups, 40 act_min, 44 act_max, 48 w_end. */
 typedef struct {
     const int32_t *q;               /* widened columns */
     const void *w;                  /* weights of the next channel (pair) (advanced) */
@@ -544,6 +580,7 @@ typedef struct {
     int32_t groups;                 /* groups of 4 values (int8 rows: k / 4; WIDE2: the
                                        widened columns' groups, even) */
     int32_t act_min, act_max;       /* the _clamp variants clamp to these */
+    const int32_t *w_end;           /* WIDE2: the end of the pairs' weight stream */
 } effc_mm_job;
 
 /* One channel x four columns, int8 weight rows with records (k a multiple of 4). */
@@ -552,6 +589,10 @@ void effc_mm_1x4_s8_clamp(effc_mm_job *job);
 /* Two channels x four columns, EFFC_FILTER_WIDE2 weights. */
 void effc_mm_2x4_wide(effc_mm_job *job);
 void effc_mm_2x4_wide_clamp(effc_mm_job *job);
+/* Two channels x one column (job->q at the column's first word, job->out[0]
+ * its output), EFFC_FILTER_WIDE2 weights: the tails of one or two columns. */
+void effc_mm_2x1_wide(effc_mm_job *job);
+void effc_mm_2x1_wide_clamp(effc_mm_job *job);
 
 /* Four channels x one row, EFFC_FILTER_WIDE4 weights (k a multiple of 4), the
  * row widened on the fly. Offsets: 0 x, 4 w, 8 out, 12 quads, 16 groups, 20 off. */
