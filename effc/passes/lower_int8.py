@@ -123,6 +123,13 @@ def lower_int8(graph: Graph, weight_granularity: str = "per-channel") -> Graph:
         for name in [*operands, *(o for i, o in enumerate(node.outputs) if i not in internal)]:
             tensor = graph.tensors[name]
             if tensor.quant is None and tensor.dtype == "float32" and not tensor.is_constant:
+                if _is_integer_accumulator(graph, node):
+                    raise EffcError(
+                        f"node '{node.name}' keeps its int32 accumulator as the float value "
+                        f"'{name}' (ConvInteger/MatMulInteger with a float rescale: dynamic "
+                        "quantization), which has no int8 form; compile the float model "
+                        "(effc quantizes it with --calib), quantize it statically (QDQ), or "
+                        "compile with --quantize none")
                 raise EffcError(
                     f"node '{node.name}' ({node.op_type}) has the float value '{name}' left "
                     "between Q and DQ nodes; quantize it in the model, or compile with "
@@ -133,3 +140,12 @@ def lower_int8(graph: Graph, weight_granularity: str = "per-channel") -> Graph:
             tensor.dtype = "int8"
     graph.prune_unused()
     return graph
+
+
+def _is_integer_accumulator(graph: Graph, node: Node) -> bool:
+    """Whether a Conv/Dense is an imported ConvInteger/MatMulInteger: input and weights
+    dequantized with scale exactly 1 (x - zp), so its output is the integer accumulator."""
+    if node.op_type not in ("Conv", "Dense") or len(node.inputs) < 2:
+        return False
+    quants = [graph.tensors[name].quant for name in node.inputs[:2]]
+    return all(q is not None and np.all(np.asarray(q.scale) == 1.0) for q in quants)
