@@ -1,8 +1,11 @@
-"""Kernel cases aimed at the Helium (MVE) matrix body (effc_mm_mve.c and its
-assembly loop, effc_mm_mve_asm.c).
+"""Kernel cases aimed at the Helium (MVE) bodies: the matrix body (effc_mm_mve.c
+and its assembly loop, effc_mm_mve_asm.c) and the depthwise body
+(effc_dw_mve.c: 3x3, depth multiplier 1).
 
 k around its 16-value chunks (below one chunk, one chunk, a tail of 1..15,
-several chunks), left shifts that wrap int32, right shifts down to -31 next to
+several chunks), depthwise channel counts that are not multiples of 4
+(the last plane group), stride 1 and 2, dilation, bands with shared rows,
+in place, left shifts that wrap int32, right shifts down to -31 next to
 shift 0, multipliers 0, 2^30 and 2^31 - 1, zero points and clamps at the int8
 limits, fewer than four columns, in place. They join test_runtime_c.CASES
 (so also their prepared-record and wide-layout variants): the oracle is
@@ -49,6 +52,54 @@ def _pw(name: str, seed: int, cin: int, cout: int, **kw: Any) -> Case:
     return conv_case(name, seed, h=3, w=5, cin=cin, cout=cout, k=(1, 1), **kw)
 
 
+def _dw(name: str, seed: int, h: int, w: int, c: int, **kw: Any) -> Case:
+    """A depthwise 3x3 conv (depth multiplier 1)."""
+    return conv_case(name, seed, h=h, w=w, cin=c, cout=0, depthwise=1, **kw)
+
+
+def _per_tensor(case: Case) -> Case:
+    """Channel 0's multiplier and shift for every channel."""
+    a = dict(case.arrays)
+    a["multiplier"] = np.full_like(a["multiplier"], a["multiplier"][0])
+    a["shift"] = np.full_like(a["shift"], a["shift"][0])
+    return replace(case, arrays=a)
+
+
+def dw_cases() -> list[Case]:
+    """The Helium depthwise body: odd channel counts (one to three channels in the
+    last group of four), every row-group tail, stride 1 and 2, dilation, bands,
+    in place, shifts at the limits, zero points at the int8 limits."""
+    deep = [-1, -31, -17, 0, -9, -2, -30, -5]
+    left = [1, 4, 10, 0, -31, -2, 7]
+    pad = (1, 1, 1, 1)
+    return [
+        _requant(_dw("mve_dw_c7_kws_rows", 111, 25, 5, 7, pads=pad, izp=-128, ozp=-128),
+                 deep, 11),
+        _in_place(_requant(_dw("mve_dw_c13_in_place", 112, 9, 6, 13, pads=pad, izp=127,
+                               ozp=127), deep, 12)),
+        _requant(_dw("mve_dw_c5_left_shifts", 113, 6, 7, 5, pads=pad, izp=3, ozp=-9), left, 13),
+        _requant(_dw("mve_dw_c6_stride2", 114, 11, 9, 6, stride=(2, 2), pads=(1, 1, 1, 1),
+                     izp=-128, ozp=5, act=(-100, 100)), deep, 14),
+        _requant(_dw("mve_dw_c3_stride2_asym", 115, 8, 10, 3, stride=(2, 2), pads=(0, 0, 1, 1),
+                     izp=127, ozp=-128), left, 15),
+        _requant(_dw("mve_dw_c9_dilation2", 116, 10, 9, 9, dil=(2, 2), pads=(2, 2, 2, 2),
+                     izp=-7, ozp=3), deep, 16),
+        _requant(_dw("mve_dw_c4_stride_1x2", 117, 7, 9, 4, stride=(1, 2), pads=(1, 0, 1, 1),
+                     izp=0, ozp=-1), deep, 17),
+        _in_place(_requant(_dw("mve_dw_c11_bands_in_place", 118, 70, 9, 11, pads=pad, izp=-1,
+                               ozp=0), deep, 18)),
+        _requant(_dw("mve_dw_c2_bands_stride2", 119, 90, 13, 2, stride=(2, 2), pads=pad,
+                     izp=60, ozp=-60), left, 19),
+        _in_place(_requant(_dw("mve_dw_c6_walk_two_bands_in_place", 123, 40, 3, 6, pads=pad,
+                               izp=-128, ozp=-128), deep, 22)),
+        _per_tensor(_dw("mve_dw_c10_per_tensor_valid", 120, 6, 4, 10, izp=-128, ozp=127)),
+        _per_tensor(_requant(_dw("mve_dw_c1_one_column", 121, 9, 1, 1, pads=pad, izp=1,
+                                 ozp=1), deep, 20)),
+        _requant(_dw("mve_dw_c8_relu_clamp", 122, 5, 5, 8, pads=pad, izp=-128, ozp=-128,
+                     act=(-128, 0)), deep, 21),
+    ]
+
+
 def int8_cases() -> list[Case]:
     deep = [-1, -31, -17, 0, -9, -2, -30, -5]
     left = [1, 4, 10, 0, -31, -2, 7]
@@ -67,4 +118,5 @@ def int8_cases() -> list[Case]:
                             izp=-128, ozp=0), left, 8),
         _requant(dense_case("mve_dense_row_k33", 109, batches=1, fin=33, fout=6, izp=3,
                             ozp=-1), deep, 9),
+        *dw_cases(),
     ]

@@ -366,6 +366,39 @@ int effc_dw_body(const effc_dw_conv_params *p, const effc_per_channel_quant *qua
                  const int8_t *filter, const int32_t *bias, const effc_dims *out,
                  int8_t *output, int16_t *plane);
 
+#if defined(EFFC_USE_MVE)
+/* The Helium body (effc_dw_mve.c): depth multiplier 1, 3x3 kernels, in the
+ * same scratch (bytes of it); the DSP body takes what it does not apply to. */
+int effc_dw_mve_applies(const effc_dw_conv_params *p, const effc_dims *f, const effc_dims *out,
+                        size_t scratch_bytes);
+int effc_dw_mve_body(const effc_dw_conv_params *p, const effc_per_channel_quant *quant,
+                     const effc_dims *in, const int8_t *input, const effc_dims *f,
+                     const int8_t *filter, const int32_t *bias, const effc_dims *out,
+                     int8_t *output, int8_t *planes, size_t scratch_bytes);
+
+/* Bytes between plane columns on the assembly walk (every tap an immediate). */
+enum { EFFC_DW_MVE_COL = 32 };
+
+/* One channel over a band, 3x3, stride and dilation 1, no left shift
+ * (effc_dw_mve_asm.c). Offsets as listed. */
+typedef struct {
+    const int8_t *plane;  /* 0: the band's plane, column 0 row 0 */
+    int8_t *out;          /* 4: the band's first output of the channel */
+    int32_t rows;         /* 8: output rows, > 0 */
+    int32_t cols;         /* 12: output columns, > 0 */
+    int32_t col_out;      /* 16: output bytes between columns */
+    int32_t group_out;    /* 20: output bytes from a row group's last column to the next group */
+    int32_t multiplier;   /* 24 */
+    int32_t neg_right;    /* 28: minus the right shift */
+    const int8_t *w;      /* 32: the nine taps, row-major */
+    int32_t bias;         /* 36: bias - zp * sum w */
+    int32_t lo, hi;       /* 40, 44: act_min - ozp, act_max - ozp */
+    int32_t ozp;          /* 48 */
+    uint32_t out_rows[4]; /* 52: the lanes' output offsets (rows) */
+} effc_dw_mve_job;
+void effc_dw_mve_s1(const effc_dw_mve_job *job);
+#endif
+
 #if defined(EFFC_USE_DSP)
 /* One output channel's column walks over a band (effc_dw_dsp_asm.c): every
  * output column, `rows` outputs down the planes (a counted loop of `groups`

@@ -1,0 +1,177 @@
+/*
+ * effc_dw_mve_asm.c - the Helium depthwise body's column walk in assembly (a
+ * naked function: the instruction counts do not depend on the compiler's
+ * flags). The C side, and why the steps are TFLite-exact, is effc_dw_mve.c.
+ *
+ * One channel over a band, 3x3, stride 1 and dilation 1 both ways, a right
+ * shift > 0: per row group of four output rows, the output columns in pairs:
+ * the plane's columns x..x+3 (EFFC_DW_MVE_COL bytes apart, so every tap is an
+ * immediate offset) loaded once each (12 VLDRB.S32) for the pair's 18 VMLAs,
+ * then per column VQRDMULH, minus 1 on negative lanes, VRSHL, the clamp, + zp
+ * and a VSTRB.32 scatter to the four output rows: 53 instructions per eight
+ * outputs with the loop's LE (an odd last column: 28 for four). The band's
+ * last row group, with 1-3 rows, stores under VCTP.
+ */
+#include "effc_internal.h"
+
+#if defined(EFFC_USE_MVE)
+
+/* Parameters of naked functions are only read by the assembly. */
+#define EFFC_ARG __attribute__((unused))
+
+/* Registers: r0 output bytes between columns, r1 minus the right shift (the
+ * output zero point for a moment in EFFC_DW_MVE_RQ2), r2-r6, r8-r11 the taps
+ * w0..w8 (w5 in r11), r7 the plane column (a low register: widening loads
+ * need one), r12 the output, lr the loop; q0/q1 the sums, q2 the loaded rows,
+ * q3 the lanes' output offsets, q4/q5 act_min/act_max - zp, q6 the bias, q7
+ * the multiplier. Stack: 0 rows left, 4 column pairs, 8 output bytes to the
+ * next row group, 12 the row group's plane, 16 an odd last column, 20 the
+ * output zero point, 24 minus the right shift. */
+
+/* The four plane rows at r7 + OFF into q2. */
+#define EFFC_DW_MVE_LD(OFF) "vldrb.s32 q2, [r7, #" OFF "]\n\t"
+#define EFFC_DW_MVE_MLA(ACC, W) "vmla.s32 " ACC ", q2, " W "\n\t"
+
+/* Requantize q0 (and q1 when BOTH): VQRDMULH, minus 1 on negative lanes,
+ * VRSHL, the clamp, + zp (effc_dw_mve.c). */
+#define EFFC_DW_MVE_RQ1(Q)                                                                    \
+    "vqrdmulh.s32 " Q ", " Q ", q7\n\t"                                                        \
+    "vshr.u32 q2, " Q ", #31\n\t"                                                              \
+    "vqsub.s32 " Q ", " Q ", q2\n\t"                                                           \
+    "vrshl.s32 " Q ", r1\n\t"                                                                  \
+    "vmax.s32 " Q ", " Q ", q4\n\t"                                                            \
+    "vmin.s32 " Q ", " Q ", q5\n\t"
+
+#define EFFC_DW_MVE_ZP_ON "ldr    r1, [sp, #20]\n\t"
+#define EFFC_DW_MVE_ZP_OFF "ldr    r1, [sp, #24]\n\t"
+
+/* Store q (STORE is "vstrb" or "vpst; vstrbt") and step to the next column. */
+#define EFFC_DW_MVE_ST(STORE, Q)                                                              \
+    STORE ".32 " Q ", [r12, q3]\n\t"                                                           \
+    "add    r12, r12, r0\n\t"
+
+/* One row group's output columns: pairs (plane columns x..x+3, loaded once,
+ * r7 stepping two columns), then an odd last column. L: a label prefix. */
+#define EFFC_DW_MVE_ROW(L, STORE)                                                             \
+    "ldr    r7, [sp, #12]\n\t"                                                                 \
+    "ldr    lr, [sp, #4]\n\t"                                                                  \
+    "wls    lr, lr, " L "_pairs_end\n\t"                                                       \
+    L "_pair:\n\t"                                                                             \
+    "vmov   q0, q6\n\t"                                                                        \
+    "vmov   q1, q6\n\t"                                                                        \
+    "vldrb.s32 q2, [r7], #64\n\t"                                                              \
+    EFFC_DW_MVE_MLA("q0", "r2")                                                                \
+    EFFC_DW_MVE_LD("-63") EFFC_DW_MVE_MLA("q0", "r5")                                          \
+    EFFC_DW_MVE_LD("-62") EFFC_DW_MVE_MLA("q0", "r8")                                          \
+    EFFC_DW_MVE_LD("-32") EFFC_DW_MVE_MLA("q0", "r3") EFFC_DW_MVE_MLA("q1", "r2")              \
+    EFFC_DW_MVE_LD("-31") EFFC_DW_MVE_MLA("q0", "r6") EFFC_DW_MVE_MLA("q1", "r5")              \
+    EFFC_DW_MVE_LD("-30") EFFC_DW_MVE_MLA("q0", "r9") EFFC_DW_MVE_MLA("q1", "r8")              \
+    EFFC_DW_MVE_LD("0") EFFC_DW_MVE_MLA("q0", "r4") EFFC_DW_MVE_MLA("q1", "r3")                \
+    EFFC_DW_MVE_LD("1") EFFC_DW_MVE_MLA("q0", "r11") EFFC_DW_MVE_MLA("q1", "r6")               \
+    EFFC_DW_MVE_LD("2") EFFC_DW_MVE_MLA("q0", "r10") EFFC_DW_MVE_MLA("q1", "r9")               \
+    EFFC_DW_MVE_LD("32") EFFC_DW_MVE_MLA("q1", "r4")                                           \
+    EFFC_DW_MVE_LD("33") EFFC_DW_MVE_MLA("q1", "r11")                                          \
+    EFFC_DW_MVE_LD("34") EFFC_DW_MVE_MLA("q1", "r10")                                          \
+    EFFC_DW_MVE_RQ1("q0")                                                                      \
+    EFFC_DW_MVE_RQ1("q1")                                                                      \
+    EFFC_DW_MVE_ZP_ON                                                                          \
+    "vadd.i32 q0, q0, r1\n\t"                                                                  \
+    "vadd.i32 q1, q1, r1\n\t"                                                                  \
+    EFFC_DW_MVE_ZP_OFF                                                                         \
+    EFFC_DW_MVE_ST(STORE, "q0")                                                                \
+    EFFC_DW_MVE_ST(STORE, "q1")                                                                \
+    "le     lr, " L "_pair\n\t"                                                                \
+    L "_pairs_end:\n\t"                                                                        \
+    "ldr    lr, [sp, #16]\n\t"                                                                 \
+    "cmp    lr, #0\n\t"                                                                        \
+    "beq.w  " L "_done\n\t"                                                                    \
+    "vmov   q0, q6\n\t"                                                                        \
+    EFFC_DW_MVE_LD("0") EFFC_DW_MVE_MLA("q0", "r2")                                            \
+    EFFC_DW_MVE_LD("1") EFFC_DW_MVE_MLA("q0", "r5")                                            \
+    EFFC_DW_MVE_LD("2") EFFC_DW_MVE_MLA("q0", "r8")                                            \
+    EFFC_DW_MVE_LD("32") EFFC_DW_MVE_MLA("q0", "r3")                                           \
+    EFFC_DW_MVE_LD("33") EFFC_DW_MVE_MLA("q0", "r6")                                           \
+    EFFC_DW_MVE_LD("34") EFFC_DW_MVE_MLA("q0", "r9")                                           \
+    EFFC_DW_MVE_LD("64") EFFC_DW_MVE_MLA("q0", "r4")                                           \
+    EFFC_DW_MVE_LD("65") EFFC_DW_MVE_MLA("q0", "r11")                                          \
+    EFFC_DW_MVE_LD("66") EFFC_DW_MVE_MLA("q0", "r10")                                          \
+    EFFC_DW_MVE_RQ1("q0")                                                                      \
+    EFFC_DW_MVE_ZP_ON                                                                          \
+    "vadd.i32 q0, q0, r1\n\t"                                                                  \
+    EFFC_DW_MVE_ZP_OFF                                                                         \
+    EFFC_DW_MVE_ST(STORE, "q0")                                                                \
+    L "_done:\n\t"
+
+__attribute__((naked, noinline)) void effc_dw_mve_s1(const effc_dw_mve_job *job EFFC_ARG)
+{
+    __asm__ volatile(
+        "push   {r4-r11, lr}\n\t"
+        "vpush  {d8-d15}\n\t"
+        "sub    sp, sp, #32\n\t"
+        "ldr    r1, [r0, #8]\n\t"          /* rows */
+        "str    r1, [sp, #0]\n\t"
+        "ldr    r1, [r0, #12]\n\t"         /* cols */
+        "lsr    r2, r1, #1\n\t"
+        "str    r2, [sp, #4]\n\t"
+        "and    r2, r1, #1\n\t"
+        "str    r2, [sp, #16]\n\t"
+        "ldr    r1, [r0, #20]\n\t"
+        "str    r1, [sp, #8]\n\t"
+        "ldr    r1, [r0, #0]\n\t"
+        "str    r1, [sp, #12]\n\t"
+        "ldr    r1, [r0, #48]\n\t"
+        "str    r1, [sp, #20]\n\t"
+        "ldr    r1, [r0, #28]\n\t"
+        "str    r1, [sp, #24]\n\t"
+        "ldr    r12, [r0, #4]\n\t"
+        "ldr    r1, [r0, #24]\n\t"
+        "vdup.32 q7, r1\n\t"
+        "ldr    r1, [r0, #36]\n\t"
+        "vdup.32 q6, r1\n\t"
+        "ldr    r1, [r0, #40]\n\t"
+        "vdup.32 q4, r1\n\t"
+        "ldr    r1, [r0, #44]\n\t"
+        "vdup.32 q5, r1\n\t"
+        "add    r1, r0, #52\n\t"
+        "vldrw.u32 q3, [r1]\n\t"
+        "ldr    r1, [r0, #32]\n\t"         /* the int8 taps w0..w8 */
+        "ldrsb  r2, [r1, #0]\n\t"
+        "ldrsb  r3, [r1, #1]\n\t"
+        "ldrsb  r4, [r1, #2]\n\t"
+        "ldrsb  r5, [r1, #3]\n\t"
+        "ldrsb  r6, [r1, #4]\n\t"
+        "ldrsb  r11, [r1, #5]\n\t"
+        "ldrsb  r8, [r1, #6]\n\t"
+        "ldrsb  r9, [r1, #7]\n\t"
+        "ldrsb  r10, [r1, #8]\n\t"
+        "ldr    r1, [r0, #28]\n\t"
+        "ldr    r0, [r0, #16]\n\t"
+        ".Ldw_mve_group:\n\t"
+        "ldr    lr, [sp, #0]\n\t"
+        "cmp    lr, #4\n\t"
+        "blt.w  .Ldw_mve_tail\n\t"
+        EFFC_DW_MVE_ROW(".Ldw_mve_f", "vstrb")
+        "ldr    lr, [sp, #8]\n\t"          /* the next row group */
+        "add    r12, r12, lr\n\t"
+        "ldr    lr, [sp, #12]\n\t"
+        "adds   lr, lr, #4\n\t"
+        "str    lr, [sp, #12]\n\t"
+        "ldr    lr, [sp, #0]\n\t"
+        "subs   lr, lr, #4\n\t"
+        "str    lr, [sp, #0]\n\t"
+        "bgt.w  .Ldw_mve_group\n\t"
+        "b.w    .Ldw_mve_end\n\t"
+        ".Ldw_mve_tail:\n\t"               /* 1-3 rows left: predicated stores */
+        "vctp.32 lr\n\t"
+        EFFC_DW_MVE_ROW(".Ldw_mve_t", "vpst\n\tvstrbt")
+        ".Ldw_mve_end:\n\t"
+        "add    sp, sp, #32\n\t"
+        "vpop   {d8-d15}\n\t"
+        "pop    {r4-r11, pc}\n\t");
+}
+
+#else
+
+typedef int effc_dw_mve_asm_unused; /* ISO C wants a declaration in every file */
+
+#endif
