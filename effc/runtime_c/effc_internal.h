@@ -345,8 +345,16 @@ static inline effc_mm_channel effc_mm_channel_at(const effc_mm *mm, int32_t c)
  * ------------------------------------------------------------------------ */
 
 /* Planes filled at once (one 16-bit load gives two channels of a pixel), and
- * the bands' scratch budget (at least EFFC_DW_MIN_ROWS output rows a band). */
-enum { EFFC_DW_PLANES = 2, EFFC_DW_SCRATCH_BUDGET = 1024, EFFC_DW_MIN_ROWS = 16 };
+ * the bands' scratch budget (at least EFFC_DW_MIN_ROWS output rows a band);
+ * the Helium body's planes (one 32-bit load: four channels) and the bands its
+ * scratch is sized for (effc_dw_conv_s8_scratch_size). */
+enum {
+    EFFC_DW_PLANES = 2,
+    EFFC_DW_SCRATCH_BUDGET = 1024,
+    EFFC_DW_MIN_ROWS = 16,
+    EFFC_DW_MVE_PLANES = 4,
+    EFFC_DW_MVE_MIN_ROWS = 8
+};
 
 typedef struct {
     int32_t rows; /* output rows per band */
