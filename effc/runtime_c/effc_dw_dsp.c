@@ -119,7 +119,9 @@ static int32_t effc_pack16(int32_t lo, int32_t hi)
 }
 
 /* What the walks read of a prepared record (effc_requant.h, effc_rq_fast;
- * through the effc_rq_* accessors): the only place this body reads one. */
+ * through the effc_rq_* accessors): the only place this body reads one. bias,
+ * multiplier and s1 are the fast form's; a general record's channel takes
+ * effc_dw_channel_of instead. */
 typedef struct {
     int32_t bias, multiplier, s1; /* s1: the fast form's right shift - 1 */
     int general;                  /* the record needs the general requantization */
@@ -128,7 +130,7 @@ typedef struct {
 static effc_dw_record effc_dw_record_of(const effc_channel_rq *r)
 {
     effc_dw_record d;
-    d.bias = effc_rq_bias(r);
+    d.bias = effc_rq_bias2(r) >> 1;
     d.multiplier = effc_rq_multiplier(r);
     d.s1 = effc_rq_s1(r);
     d.general = effc_rq_is_general(r);
