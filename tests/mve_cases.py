@@ -97,6 +97,36 @@ def dw_cases() -> list[Case]:
                                  ozp=1), deep, 20)),
         _requant(_dw("mve_dw_c8_relu_clamp", 122, 5, 5, 8, pads=pad, izp=-128, ozp=-128,
                      act=(-128, 0)), deep, 21),
+        *dw_tail_cases(),
+    ]
+
+
+def dw_tail_cases() -> list[Case]:
+    """Output heights 1-9 (a band's last 1-2 rows go by channels, effc_dw_mve_tail),
+    odd channel counts (1-3 lanes of the last group), left and right shifts mixed
+    within a group, the walk's layout and the strided/dilated one, in place."""
+    deep = [-1, -31, -17, 0, -9, -2, -30, -5]
+    left = [1, 4, 10, 0, -31, -2, 7]
+    mixed = [3, -1, 0, -31, 30, -12, -2]
+    pad = (1, 1, 1, 1)
+    chans = [1, 3, 5, 7, 9, 2, 6, 11, 13]
+    zps = [(-128, -128), (127, 127), (3, -9), (-1, 0), (60, -60)]
+    cases = [
+        _requant(_dw(f"mve_dw_tail_h{h}_c{chans[h - 1]}", 130 + h, h, 3 + h % 3,
+                     chans[h - 1], pads=pad, izp=zps[h % 5][0], ozp=zps[h % 5][1]),
+                 [deep, left, mixed][h % 3], 30 + h)
+        for h in range(1, 10)
+    ]
+    return [
+        *cases,
+        _in_place(_requant(_dw("mve_dw_tail_h5_c7_in_place", 140, 5, 4, 7, pads=pad,
+                               izp=-128, ozp=-128), mixed, 40)),
+        _requant(_dw("mve_dw_tail_stride2_h5_c5", 141, 9, 6, 5, stride=(2, 2), pads=pad,
+                     izp=7, ozp=-3, act=(-90, 80)), mixed, 41),
+        _requant(_dw("mve_dw_tail_dilation2_h6_c3", 142, 6, 5, 3, dil=(2, 2),
+                     pads=(2, 2, 2, 2), izp=-5, ozp=2), deep, 42),
+        _per_tensor(_requant(_dw("mve_dw_tail_per_tensor_h9_c9", 143, 9, 5, 9, pads=pad,
+                                 izp=0, ozp=1), deep, 43)),
     ]
 
 
