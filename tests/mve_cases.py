@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from tests.conftest_c import Case, conv_case, dense_case, edge_multipliers
+from tests.conftest_c import Case, conv_case, dense_case, edge_multipliers, pool_case
 
 
 def _requant(case: Case, shifts: list[int], seed: int) -> Case:
@@ -130,6 +130,35 @@ def dw_tail_cases() -> list[Case]:
     ]
 
 
+def _filled(case: Case, value: int) -> Case:
+    """The case with every input value ``value``."""
+    x = case.arrays["input"]
+    return replace(case, arrays={**case.arrays, "input": np.full(x.shape, value, np.int8)})
+
+
+def pool_cases() -> list[Case]:
+    """The Helium average-pool sums (effc_pool_s8.c: 16 channels a step in int16
+    lanes, flushed every 256 taps): channel counts around 8 and 16 (the
+    predicated loads), windows of more than 256 taps at both int8 limits (the
+    int16 lanes at -32768 and 32512), strided windows, padding counted."""
+    return [
+        pool_case("mve_avg_pool_c17_kws", 150, "avg_pool", h=25, w=5, c=17, k=(25, 5),
+                  stride=(25, 5)),
+        pool_case("mve_global_avg_pool_c7", 151, "global_avg_pool", h=6, w=5, c=7, k=(1, 1),
+                  stride=(1, 1)),
+        pool_case("mve_global_avg_pool_c9_relu", 152, "global_avg_pool", h=5, w=4, c=9,
+                  k=(1, 1), stride=(1, 1), act=(-20, 100)),
+        _filled(pool_case("mve_global_avg_pool_c33_max_520_taps", 153, "global_avg_pool",
+                          h=26, w=20, c=33, k=(1, 1), stride=(1, 1)), 127),
+        _filled(pool_case("mve_global_avg_pool_c16_min_300_taps", 154, "global_avg_pool",
+                          h=30, w=10, c=16, k=(1, 1), stride=(1, 1)), -128),
+        pool_case("mve_avg_pool_c24_3x3_include_pad", 155, "avg_pool", h=7, w=6, c=24,
+                  k=(3, 3), stride=(2, 2), pads=(1, 1, 1, 1), include_pad=1, zp=-5),
+        pool_case("mve_avg_pool_c13_dilated", 156, "avg_pool", n=2, h=9, w=8, c=13, k=(3, 2),
+                  stride=(1, 2), dil=(2, 3), pads=(1, 0, 1, 2)),
+    ]
+
+
 def int8_cases() -> list[Case]:
     deep = [-1, -31, -17, 0, -9, -2, -30, -5]
     left = [1, 4, 10, 0, -31, -2, 7]
@@ -149,4 +178,5 @@ def int8_cases() -> list[Case]:
         _requant(dense_case("mve_dense_row_k33", 109, batches=1, fin=33, fout=6, izp=3,
                             ozp=-1), deep, 9),
         *dw_cases(),
+        *pool_cases(),
     ]
