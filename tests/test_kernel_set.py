@@ -21,9 +21,9 @@ from tests.conftest_c import require_tool
 
 ALL = {"WIDE2", "WIDE4", "CLAMP", "CONV3X3", "DW_S2"}
 #: code only layers the KWS DS-CNN never has would reach
-KWS_UNREACHED = ("effc_mm_1x4_s8_clamp", "effc_mm_2x4_wide_clamp", "effc_im2col_3x3",
-                 "effc_conv_3x3_s8", "effc_dw_walk_s2")
-WIDE_CODE = ("effc_mm_2x4_wide", "effc_mm_4x1_wide")
+KWS_UNREACHED = ("effc_mm_1x4_s8_clamp", "effc_mm_2x4_wide_clamp", "effc_mm_2x1_wide_clamp",
+                 "effc_im2col_3x3", "effc_conv_3x3_s8", "effc_dw_walk_s2")
+WIDE_CODE = ("effc_mm_2x4_wide", "effc_mm_2x1_wide", "effc_mm_widen_groups_x1", "effc_mm_4x1_wide")
 
 
 def _omitted(calls: list[Call]) -> set[str]:  # the -D flags, by variant

@@ -24,7 +24,20 @@ typedef struct {
     const effc_dims *f;
     const effc_dims *out;
     const int8_t *input;
+    int32_t b, oy, ox; /* the output pixel to gather (effc_conv_im2col counts it on) */
 } effc_conv_ctx;
+
+/* (b, oy, ox) on to the next output pixel (flat order N, OH, OW): no divisions. */
+static inline void effc_pixel_next(const effc_dims *out, int32_t *b, int32_t *oy, int32_t *ox)
+{
+    if (++*ox == out->w) {
+        *ox = 0;
+        if (++*oy == out->h) {
+            *oy = 0;
+            ++*b;
+        }
+    }
+}
 
 static int32_t effc_patch_size(const effc_dims *f)
 {
@@ -123,26 +136,50 @@ static void effc_fill_s8(int8_t *dst, int8_t value, int32_t n)
     }
 }
 
+/* Kernel rows [0, kh) of 4 bytes into col, image rows iy0 + ky: those in
+ * [0, in_h) the word at at + (iy0 + ky) * stride shifted left by shl or right
+ * by shr bits (8, 16 or 24; the other 0), the bytes shifted in from zp4; the
+ * other rows zp4. */
+static void effc_im2col_rows4(int8_t *col, const int8_t *at, size_t stride, int32_t kh,
+                              int32_t iy0, int32_t in_h, uint32_t zp4, int32_t shl,
+                              int32_t shr)
+{
+    const uint32_t fill = shl > 0 ? zp4 >> (32 - shl) : shr > 0 ? zp4 << (32 - shr) : 0u;
+    const int32_t ky0 = EFFC_MIN(EFFC_MAX(-iy0, 0), kh);
+    const int32_t ky1 = EFFC_MAX(EFFC_MIN(kh, in_h - iy0), ky0);
+    int32_t ky;
+    for (ky = 0; ky < ky0; ky++, col += 4) {
+        effc_write_u32(col, zp4);
+    }
+    if (ky1 > ky0) {
+        at += (size_t)(iy0 + ky0) * stride;
+        for (; ky < ky1; ky++, col += 4, at += stride) {
+            effc_write_u32(col, ((effc_read_u32(at) << shl) >> shr) | fill);
+        }
+    }
+    for (; ky < kh; ky++, col += 4) {
+        effc_write_u32(col, zp4);
+    }
+}
+
 /* Patch of output pixel `pix` (flat over N, OH, OW) in kernel order
  * (ky, kx, c) = the OHWI weight order. The geometry is copied into locals
  * first (the int8 stores could alias it), and with dilation_w 1 the in-bounds
  * run [kx0, kx1) is the same for every kernel row. */
-static void effc_im2col_generic(const effc_conv_ctx *cx, int32_t pix, int8_t *col)
+static void effc_im2col_generic(const effc_conv_ctx *cx, int8_t *col)
 {
     const effc_conv_params *p = cx->p;
     const int32_t cin = cx->in->c;
     const int32_t in_h = cx->in->h, in_w = cx->in->w;
     const int32_t kh = cx->f->h, kw = cx->f->w;
     const int32_t dil_h = p->dilation_h, dil_w = p->dilation_w;
-    const int32_t ox = pix % cx->out->w;
-    const int32_t oy = (pix / cx->out->w) % cx->out->h;
-    const int32_t b = pix / (cx->out->w * cx->out->h);
-    const int32_t iy0 = oy * p->stride_h - p->pad_top;
-    const int32_t ix0 = ox * p->stride_w - p->pad_left;
+    const int32_t iy0 = cx->oy * p->stride_h - p->pad_top;
+    const int32_t ix0 = cx->ox * p->stride_w - p->pad_left;
     const int8_t zp = (int8_t)p->input_zero_point;
+    const uint32_t zp4 = (uint32_t)(uint8_t)zp * 0x01010101u;
     const int32_t row_len = kw * cin;
     const size_t row_stride = (size_t)in_w * (size_t)cin;
-    const int8_t *image = cx->input + (size_t)b * (size_t)in_h * row_stride;
+    const int8_t *image = cx->input + (size_t)cx->b * (size_t)in_h * row_stride;
     int32_t ky, kx;
     if (dil_w == 1) {
         /* per kernel row: zero-point prefix, the in-bounds taps, zero-point suffix */
@@ -151,8 +188,16 @@ static void effc_im2col_generic(const effc_conv_ctx *cx, int32_t pix, int8_t *co
         const int32_t pre = kx0 * cin, run = (kx1 - kx0) * cin;
         const int32_t post = row_len - pre - run;
         const int8_t *src = image + (size_t)(ix0 + kx0) * (size_t)cin;
+        if (row_len == 4 && dil_h == 1 && run > 0 && (run == 4 || in_w * cin >= 4)) {
+            /* 4-byte rows (KWS's 10x4 first conv on one channel): one word read inside
+             * the image row, over one side shifted with zero points filled in */
+            const int32_t sh = 8 * (4 - run);
+            const int8_t *at = pre > 0 || run == 4 ? src : src + run - 4;
+            effc_im2col_rows4(col, at, row_stride, kh, iy0, in_h, zp4, pre > 0 ? sh : 0,
+                              post > 0 ? sh : 0);
+            return;
+        }
         if (run == row_len && (row_len & 3) == 0) { /* inside horizontally: whole words */
-            const uint32_t zp4 = (uint32_t)(uint8_t)zp * 0x01010101u;
             int32_t i;
             for (ky = 0; ky < kh; ky++, col += row_len) {
                 const int32_t iy = iy0 + ky * dil_h;
@@ -208,29 +253,26 @@ static void effc_im2col_generic(const effc_conv_ctx *cx, int32_t pix, int8_t *co
 }
 
 /* 3x3, dilation 1: interior pixels are three copies of 3*C_in bytes. */
-static void effc_im2col_3x3(const effc_conv_ctx *cx, int32_t pix, int8_t *col)
+static void effc_im2col_3x3(const effc_conv_ctx *cx, int8_t *col)
 {
     const effc_conv_params *p = cx->p;
     const int32_t cin = cx->in->c;
-    const int32_t ox = pix % cx->out->w;
-    const int32_t oy = (pix / cx->out->w) % cx->out->h;
-    const int32_t b = pix / (cx->out->w * cx->out->h);
-    const int32_t iy0 = oy * p->stride_h - p->pad_top;
-    const int32_t ix0 = ox * p->stride_w - p->pad_left;
+    const int32_t iy0 = cx->oy * p->stride_h - p->pad_top;
+    const int32_t ix0 = cx->ox * p->stride_w - p->pad_left;
     const size_t row_stride = (size_t)cx->in->w * (size_t)cin;
     const int8_t *src;
     if (iy0 < 0 || iy0 + 2 >= cx->in->h || ix0 < 0 || ix0 + 2 >= cx->in->w) {
-        effc_im2col_generic(cx, pix, col);
+        effc_im2col_generic(cx, col);
         return;
     }
-    src = cx->input + ((size_t)(b * cx->in->h + iy0) * (size_t)cx->in->w + (size_t)ix0) *
+    src = cx->input + ((size_t)(cx->b * cx->in->h + iy0) * (size_t)cx->in->w + (size_t)ix0) *
                           (size_t)cin;
     effc_copy_s8(col, src, 3 * cin);
     effc_copy_s8(col + 3 * cin, src + row_stride, 3 * cin);
     effc_copy_s8(col + 6 * cin, src + 2 * row_stride, 3 * cin);
 }
 
-typedef void (*effc_im2col_fn)(const effc_conv_ctx *cx, int32_t pix, int8_t *col);
+typedef void (*effc_im2col_fn)(const effc_conv_ctx *cx, int8_t *col);
 
 static int effc_conv_im2col(const effc_scratch *scratch, const effc_conv_params *params,
                             const effc_per_channel_quant *quant, const effc_dims *input_dims,
@@ -262,13 +304,15 @@ static int effc_conv_im2col(const effc_scratch *scratch, const effc_conv_params 
     cx.f = filter_dims;
     cx.out = output_dims;
     cx.input = input;
+    cx.b = cx.oy = cx.ox = 0;
     for (pix = 0; pix < npix; pix += nb) {
         nb = EFFC_MIN(EFFC_MM_COLS, npix - pix);
         for (j = 0; j < nb; j++) {
             int8_t *col = patches + (size_t)j * effc_align4((size_t)mm.k);
-            gather(&cx, pix + j, col);
+            gather(&cx, col);
             cols[j] = col;
             outs[j] = output + (size_t)(pix + j) * cout;
+            effc_pixel_next(output_dims, &cx.b, &cx.oy, &cx.ox);
         }
         effc_mm_run(&mm, nb, cols, outs, buf);
     }
@@ -307,7 +351,11 @@ int effc_conv_1x1_s8(const effc_scratch *scratch, const effc_conv_params *params
     const size_t cin = (size_t)filter_dims->c;
     const size_t cout = (size_t)output_dims->c;
     const int32_t npix = output_dims->n * output_dims->h * output_dims->w;
-    int32_t pix, nb, j;
+    const size_t step = (size_t)params->stride_w * cin;
+    const size_t row_step = (size_t)params->stride_h * (size_t)input_dims->w * cin;
+    const size_t image_step = (size_t)input_dims->h * (size_t)input_dims->w * cin;
+    size_t at = 0, row_at = 0, image_at = 0;
+    int32_t pix, nb, j, oy = 0, ox = 0;
     const int8_t *px[EFFC_MM_COLS];
     int8_t *outs[EFFC_MM_COLS];
     void *buf;
@@ -330,14 +378,20 @@ int effc_conv_1x1_s8(const effc_scratch *scratch, const effc_conv_params *params
      * outputs, and the outputs of pixels <= q only cover inputs of pixels <= q. */
     for (pix = 0; pix < npix; pix += nb) {
         nb = EFFC_MIN(EFFC_MM_COLS, npix - pix);
-        for (j = 0; j < nb; j++) {
-            const int32_t q = pix + j;
-            const int32_t ox = q % output_dims->w;
-            const int32_t oy = (q / output_dims->w) % output_dims->h;
-            const int32_t b = q / (output_dims->w * output_dims->h);
-            const size_t iy = (size_t)(b * input_dims->h + oy * params->stride_h);
-            px[j] = input + (iy * (size_t)input_dims->w + (size_t)(ox * params->stride_w)) * cin;
-            outs[j] = output + (size_t)q * cout;
+        for (j = 0; j < nb; j++) { /* pixel (oy, ox) of an image: input offset `at` */
+            px[j] = input + at;
+            outs[j] = output + (size_t)(pix + j) * cout;
+            at += step;
+            if (++ox == output_dims->w) {
+                ox = 0;
+                row_at += row_step;
+                if (++oy == output_dims->h) {
+                    oy = 0;
+                    image_at += image_step;
+                    row_at = image_at;
+                }
+                at = row_at;
+            }
         }
         effc_mm_run(&mm, nb, px, outs, buf);
     }

@@ -498,7 +498,7 @@ static inline int32_t effc_mm_weight(const effc_mm *mm, int32_t c, int32_t i)
         (size_t)(c / g.per) * (size_t)g.block_words + (size_t)g.weights_at +
         (size_t)(i >> 2) * (size_t)(2 * g.per) + (size_t)((i & 1) * g.per + c % g.per)];
     v = (int16_t)((i & 2) != 0 ? word >> 16 : word & 0xFFFFu);
-    return mm->layout == EFFC_FILTER_WIDE4 ? v / 2 : v;
+    return v / 2; /* the wide layouts' weights are doubled */
 }
 
 /* Computes every output of n (1..EFFC_MM_COLS) columns into out[j][0..n_out).
@@ -519,12 +519,15 @@ void effc_mm_row(const effc_mm *mm, const int8_t *row, int8_t *out);
 
 /* The first `groups` (> 0) groups of four columns (each read from col[j], 4
  * bytes a group, any alignment) into that layout at dst: off is -zp in both
- * halves. 25 instructions a group. */
+ * halves. 25 instructions a group; _x1 (x - zp, for EFFC_FILTER_WIDE2's
+ * doubled weights) 17. */
 void effc_mm_widen_groups(const int8_t *const col[4], int32_t groups, int32_t off,
                           int32_t *dst);
+void effc_mm_widen_groups_x1(const int8_t *const col[4], int32_t groups, int32_t off,
+                             int32_t *dst);
 
 /* Job offsets (the assembly reads them): 0 q, 4 w, 8 channel, 12..24 out[0..3],
- * 28 n, 32 k2, 36 groups, 40 act_min, 44 act_max. */
+ * 28 n, 32 k2, 36 groups, 40 act_min, 44 act_max, 48 w_end. */
 typedef struct {
     const int32_t *q;               /* widened columns */
     const void *w;                  /* weights of the next channel (pair) (advanced) */
@@ -535,6 +538,7 @@ typedef struct {
     int32_t groups;                 /* groups of 4 values (int8 rows: k / 4; WIDE2: the
                                        widened columns' groups, even) */
     int32_t act_min, act_max;       /* the _clamp variants clamp to these */
+    const int32_t *w_end;           /* WIDE2: the end of the pairs' weight stream */
 } effc_mm_job;
 
 /* One channel x four columns, int8 weight rows with records (k a multiple of 4). */
@@ -543,6 +547,10 @@ void effc_mm_1x4_s8_clamp(effc_mm_job *job);
 /* Two channels x four columns, EFFC_FILTER_WIDE2 weights. */
 void effc_mm_2x4_wide(effc_mm_job *job);
 void effc_mm_2x4_wide_clamp(effc_mm_job *job);
+/* Two channels x one column (job->q at the column's first word, job->out[0]
+ * its output), EFFC_FILTER_WIDE2 weights: the tails of one or two columns. */
+void effc_mm_2x1_wide(effc_mm_job *job);
+void effc_mm_2x1_wide_clamp(effc_mm_job *job);
 
 /* Four channels x one row, EFFC_FILTER_WIDE4 weights (k a multiple of 4), the
  * row widened on the fly. Offsets: 0 x, 4 w, 8 out, 12 quads, 16 groups, 20 off. */

@@ -2,22 +2,24 @@
  * effc_mm_dsp.c - the int8 matrix kernel, Cortex-M DSP body (SXTB16 + SMLAD).
  *
  * effc_mm_run widens up to four columns once into scratch as int16
- * 2 * (x - zp), in SXTB16 order: per group of 4 values the words (x0, x2) of
+ * x - zp (EFFC_FILTER_WIDE2, whose weights are doubled) or 2 * (x - zp)
+ * (int8 rows), in SXTB16 order: per group of 4 values the words (x0, x2) of
  * the four columns, then their (x1, x3) words, then a sentinel word
  * (EFFC_MM_SENTINEL, which no widened pair can equal). Missing columns
  * repeat the last one and write into a dummy row. The loops run in assembly
  * (effc_mm_s8_asm.c), with the four-instruction requantization of prepared
  * records (effc_requant.h, effc_rq_fast):
  *  - EFFC_FILTER_WIDE2 filters: two channels x four columns, the int16
- *    weights read with LDRD: 22 instructions per 32 MACs, four groups of 4
- *    values per loop test;
+ *    weights read with LDRD: 22 instructions per 32 MACs, eight groups of 4
+ *    values per loop test (one or two columns: two channels x one column);
  *  - int8 rows (k a multiple of 4) with prepared records: one channel x four
  *    columns, each weight word widened with SXTB16 / SXTB16 ror 8 for the four
  *    columns: 13 instructions per 16 MACs.
  * An odd last channel runs with the layout's zero channel into the dummy row.
  * Channels whose record asks for the general form and everything without
  * records are computed in C from the same
- * widened columns (halved back: exact), with TFLite's general requantization.
+ * widened columns (halved back where doubled: exact), with TFLite's general
+ * requantization.
  * effc_mm_row (dense, one row, no scratch) widens the row on the fly: four
  * channels of EFFC_FILTER_WIDE4 weights in assembly, four channels of int8
  * rows in C (each row word widened once for the four).
@@ -31,21 +33,23 @@ static int32_t effc_mm_offset(int32_t zp)
     return (int32_t)(((uint32_t)(uint16_t)(-zp)) * 0x10001u);
 }
 
-/* Four columns into the widened layout (groups words of 8), then the sentinel. */
+/* Four columns into the widened layout (groups words of 8), scale * (x - zp)
+ * (scale 1 or 2), then the sentinel. */
 static void effc_mm_widen(const int8_t *const col[4], int32_t k, int32_t zp, int32_t groups,
-                          int32_t *dst)
+                          int32_t scale, int32_t *dst)
 {
     const int32_t full = k >> 2;
     int32_t g, j;
     if (full > 0) { /* the whole groups in assembly */
-        effc_mm_widen_groups(col, full, effc_mm_offset(zp), dst);
+        (scale == 2 ? effc_mm_widen_groups : effc_mm_widen_groups_x1)(col, full,
+                                                                       effc_mm_offset(zp), dst);
         dst += 8 * full;
     }
     for (g = full; g < groups; g++) {
         for (j = 0; j < 4; j++) {
             int32_t t[4], i;
             for (i = 0; i < 4; i++) {
-                t[i] = 4 * g + i < k ? 2 * (col[j][4 * g + i] - zp) : 0;
+                t[i] = 4 * g + i < k ? scale * (col[j][4 * g + i] - zp) : 0;
             }
             dst[j] = (int32_t)(((uint32_t)(uint16_t)t[0]) | ((uint32_t)(uint16_t)t[2] << 16));
             dst[4 + j] =
@@ -56,11 +60,19 @@ static void effc_mm_widen(const int8_t *const col[4], int32_t k, int32_t zp, int
     *dst = (int32_t)EFFC_MM_SENTINEL;
 }
 
-/* x - zp of column j, value i, from the widened columns. */
-static inline int32_t effc_mm_widened(const int32_t *q, int32_t j, int32_t i)
+/* x - zp of column j, value i, from the columns widened with `scale`. */
+static inline int32_t effc_mm_widened(const int32_t *q, int32_t j, int32_t i, int32_t scale)
 {
     const uint32_t word = (uint32_t)q[(size_t)(i >> 2) * 8u + (size_t)((i & 1) * 4 + j)];
-    return (int16_t)((i & 2) != 0 ? word >> 16 : word & 0xFFFFu) / 2;
+    return (int16_t)((i & 2) != 0 ? word >> 16 : word & 0xFFFFu) / scale;
+}
+
+/* The widened columns' scale: the WIDE2 loops' doubled weights take x - zp
+ * (without them linked, EFFC_OMIT_WIDE2, the C fallback takes 2 * (x - zp)
+ * like everything else, and effc_mm_widen_groups_x1 is left out). */
+static inline int32_t effc_mm_scale(const effc_mm *mm)
+{
+    return !EFFC_OMIT_WIDE2 && mm->layout == EFFC_FILTER_WIDE2 ? 1 : 2;
 }
 
 /* Channel c of n columns in C (general requantization). */
@@ -72,23 +84,20 @@ static void effc_mm_channel_c(const effc_mm *mm, int32_t c, const int32_t *q, in
     for (j = 0; j < n; j++) {
         int32_t acc = ch.bias;
         for (i = 0; i < mm->k; i++) {
-            acc = effc_wrap_add(acc, effc_mm_widened(q, j, i) * effc_mm_weight(mm, c, i));
+            acc = effc_wrap_add(acc, effc_mm_widened(q, j, i, effc_mm_scale(mm)) *
+                                         effc_mm_weight(mm, c, i));
         }
         out[j][c] = effc_requant_to_s8(acc, ch.rq, mm->output_zero_point, mm->activation_min,
                                        mm->activation_max);
     }
 }
 
-static void effc_mm_job_init(effc_mm_job *job, const effc_mm *mm, const int32_t *q,
-                             int8_t *const out[4])
+/* The job's fields but the outputs (effc_mm_run sets them). */
+static void effc_mm_job_init(effc_mm_job *job, const effc_mm *mm, const int32_t *q)
 {
-    int32_t j;
     job->q = q;
     job->w = mm->weights;
     job->channel = mm->channels;
-    for (j = 0; j < 4; j++) {
-        job->out[j] = out[j];
-    }
     job->k2 = 2 * mm->output_zero_point + 1;
     /* int8 rows: k / 4; EFFC_FILTER_WIDE2: the widened groups, even */
     job->groups = mm->layout == EFFC_FILTER_WIDE2 ? effc_mm_groups(mm->k) : mm->k >> 2;
@@ -107,45 +116,71 @@ static int effc_mm_variant_linked(const effc_mm *mm)
     return !EFFC_OMIT_CLAMP || !effc_mm_clamps(mm);
 }
 
+/* An EFFC_FILTER_WIDE2 kernel (2x4 or 2x1) over the channel pairs into the
+ * job's cols outputs (advanced), then an odd last channel with the layout's
+ * zero channel into the dummy row, copied to where the outputs got to. */
+static void effc_mm_wide2(const effc_mm *mm, effc_mm_job *job, void (*pairs)(effc_mm_job *),
+                          int32_t cols, int8_t *dummy)
+{
+    const int32_t block = effc_wide_geometry(EFFC_FILTER_WIDE2, mm->k).block_words;
+    const int32_t half = mm->n_out >> 1;
+    const int32_t *w = (const int32_t *)mm->weights + (size_t)half * (size_t)block;
+    if (half > 0) {
+        job->w = mm->weights;
+        job->w_end = w;
+        pairs(job);
+    }
+    if ((mm->n_out & 1) != 0) {
+        int8_t *at[4];
+        int32_t j;
+        for (j = 0; j < cols; j++) {
+            at[j] = job->out[j];
+            job->out[j] = dummy + 2 * j;
+        }
+        job->w = w;
+        job->w_end = w + block;
+        pairs(job);
+        for (j = 0; j < cols; j++) {
+            *at[j] = dummy[2 * j];
+        }
+    }
+}
+
 void effc_mm_run(const effc_mm *mm, int32_t n, const int8_t *const col[], int8_t *const out[],
                  void *scratch)
 {
     const int32_t groups = effc_mm_groups(mm->k);
     int32_t *q = (int32_t *)scratch;
     int8_t *dummy = (int8_t *)scratch + (size_t)EFFC_MM_COLS * 8u * (size_t)groups + 4u;
+    const int32_t last = n - 1;
     const int8_t *c4[4];
-    int8_t *o4[4];
     effc_mm_job job;
     int32_t c = 0, j;
-    for (j = 0; j < 4; j++) {
-        c4[j] = col[j < n ? j : n - 1];
-        o4[j] = j < n ? out[j] : dummy;
-    }
-    effc_mm_widen(c4, mm->k, mm->input_zero_point, groups, q);
-    effc_mm_job_init(&job, mm, q, o4);
+    c4[0] = col[0]; /* missing columns repeat the last one, into the dummy row */
+    c4[1] = col[EFFC_MIN(1, last)];
+    c4[2] = col[EFFC_MIN(2, last)];
+    c4[3] = col[EFFC_MIN(3, last)];
+    job.out[0] = out[0];
+    job.out[1] = last >= 1 ? out[1] : dummy;
+    job.out[2] = last >= 2 ? out[2] : dummy;
+    job.out[3] = last >= 3 ? out[3] : dummy;
+    effc_mm_widen(c4, mm->k, mm->input_zero_point, groups, effc_mm_scale(mm), q);
+    effc_mm_job_init(&job, mm, q);
     if (!EFFC_OMIT_WIDE2 && mm->layout == EFFC_FILTER_WIDE2 &&
         EFFC_LIKELY(effc_mm_variant_linked(mm))) {
-        void (*pairs)(effc_mm_job *) = effc_mm_clamps(mm) ? effc_mm_2x4_wide_clamp
-                                                          : effc_mm_2x4_wide;
-        if (mm->n_out >= 2) {
-            job.n = mm->n_out >> 1;
-            pairs(&job);
-        }
-        c = 2 * (mm->n_out >> 1);
-        if (c < mm->n_out) { /* the last channel and the layout's zero channel */
-            const effc_wide_geo g = effc_wide_geometry(EFFC_FILTER_WIDE2, mm->k);
-            for (j = 0; j < 4; j++) {
-                o4[j] = dummy + 2 * j;
+        const int clamp = effc_mm_clamps(mm); /* false when EFFC_OMIT_CLAMP links none */
+        void (*one)(effc_mm_job *) = clamp ? effc_mm_2x1_wide_clamp : effc_mm_2x1_wide;
+        if (n > 2) {
+            effc_mm_wide2(mm, &job, clamp ? effc_mm_2x4_wide_clamp : effc_mm_2x4_wide, 4,
+                          dummy);
+        } else {
+            for (j = 0; j < n; j++) { /* one column at a time */
+                job.q = q + j;
+                job.out[0] = out[j];
+                effc_mm_wide2(mm, &job, one, 1, dummy);
             }
-            effc_mm_job_init(&job, mm, q, o4);
-            job.w = (const int32_t *)mm->weights + (size_t)(c / 2) * (size_t)g.block_words;
-            job.n = 1;
-            pairs(&job);
-            for (j = 0; j < n; j++) {
-                out[j][c] = dummy[2 * j];
-            }
-            c++;
         }
+        c = mm->n_out;
     } else if (mm->layout == EFFC_FILTER_S8 && mm->channels != NULL && (mm->k & 3) == 0 &&
                EFFC_LIKELY(effc_mm_variant_linked(mm))) {
         job.n = mm->n_out;

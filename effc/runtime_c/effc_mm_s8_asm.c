@@ -32,13 +32,21 @@
     "it     gt\n\t"                                                                            \
     "movgt  " A ", " HI "\n\t"
 
+/* One requantization record of a wide layout from the weight stream lr
+ * (advanced): multiplier, round, shift word into REGS (three ascending). */
+#define EFFC_WIDE_RECORD(REGS) "ldm    lr!, {" REGS "}\n\t"
+
 /* ------------------------------------------------------- widened columns */
 
-/* Column j's word (x0..x3 as bytes) in X: its (x0, x2) pair into E (2 * (x -
- * zp) a half, r2 the -zp offset) and its (x1, x3) pair over X. */
-#define EFFC_WIDEN_WORD(X, E)                                                                 \
+/* Column j's word (x0..x3 as bytes) in X: its (x0, x2) pair into E (x - zp
+ * a half, r2 the -zp offset) and its (x1, x3) pair over X; EFFC_WIDEN_WORD
+ * doubles both: 2 * (x - zp). */
+#define EFFC_WIDEN_WORD_X1(X, E)                                                               \
     "sxtab16 " E ", r2, " X "\n\t"                                                             \
-    "sxtab16 " X ", r2, " X ", ror #8\n\t"                                                      \
+    "sxtab16 " X ", r2, " X ", ror #8\n\t"
+
+#define EFFC_WIDEN_WORD(X, E)                                                                  \
+    EFFC_WIDEN_WORD_X1(X, E)                                                                   \
     "sadd16  " E ", " E ", " E "\n\t"                                                          \
     "sadd16  " X ", " X ", " X "\n\t"
 
@@ -46,28 +54,37 @@
  * group the four column words into r8-r11, the (x0, x2) words of columns
  * 2, 3 then 0, 1 stored by pairs (r0, r12), the (x1, x3) words (in place in
  * r8-r11) with one STM. */
+#define EFFC_WIDEN_GROUPS(WORD)                                                                \
+    "push   {r4-r11, lr}\n\t"                                                                  \
+    "ldm    r0, {r4-r7}\n\t"                                                                   \
+    "1:\n\t"                                                                                   \
+    "ldr    r8, [r4], #4\n\t"                                                                  \
+    "ldr    r9, [r5], #4\n\t"                                                                  \
+    "ldr    r10, [r6], #4\n\t"                                                                 \
+    "ldr    r11, [r7], #4\n\t"                                                                 \
+    WORD("r10", "r0")                                                                          \
+    WORD("r11", "r12")                                                                         \
+    "strd   r0, r12, [r3, #8]\n\t"                                                             \
+    WORD("r8", "r0")                                                                           \
+    WORD("r9", "r12")                                                                          \
+    "strd   r0, r12, [r3], #16\n\t"                                                            \
+    "stm    r3!, {r8-r11}\n\t"                                                                 \
+    "subs   r1, r1, #1\n\t"                                                                    \
+    "bne    1b\n\t"                                                                            \
+    "pop    {r4-r11, pc}\n\t"
+
 __attribute__((naked, noinline)) void effc_mm_widen_groups(
     EFFC_ARG const int8_t *const col[4], EFFC_ARG int32_t groups, EFFC_ARG int32_t off,
     EFFC_ARG int32_t *dst)
 {
-    __asm__ volatile(
-        "push   {r4-r11, lr}\n\t"
-        "ldm    r0, {r4-r7}\n\t"
-        "1:\n\t"
-        "ldr    r8, [r4], #4\n\t"
-        "ldr    r9, [r5], #4\n\t"
-        "ldr    r10, [r6], #4\n\t"
-        "ldr    r11, [r7], #4\n\t"
-        EFFC_WIDEN_WORD("r10", "r0")
-        EFFC_WIDEN_WORD("r11", "r12")
-        "strd   r0, r12, [r3, #8]\n\t"
-        EFFC_WIDEN_WORD("r8", "r0")
-        EFFC_WIDEN_WORD("r9", "r12")
-        "strd   r0, r12, [r3], #16\n\t"
-        "stm    r3!, {r8-r11}\n\t"
-        "subs   r1, r1, #1\n\t"
-        "bne    1b\n\t"
-        "pop    {r4-r11, pc}\n\t");
+    __asm__ volatile(EFFC_WIDEN_GROUPS(EFFC_WIDEN_WORD));
+}
+
+__attribute__((naked, noinline)) void effc_mm_widen_groups_x1(
+    EFFC_ARG const int8_t *const col[4], EFFC_ARG int32_t groups, EFFC_ARG int32_t off,
+    EFFC_ARG int32_t *dst)
+{
+    __asm__ volatile(EFFC_WIDEN_GROUPS(EFFC_WIDEN_WORD_X1));
 }
 
 /* ------------------------------------------------- one channel x 4 columns */
@@ -191,8 +208,37 @@ __attribute__((naked, noinline)) void effc_mm_1x4_s8_clamp(EFFC_ARG effc_mm_job 
     "smlad  r7, r11, r9, r7\n\t"                                                               \
     "ldrd   r10, r11, [r12], #8\n\t"
 
+/* The pair's first group with the bias words (r0 channel 0, r4 channel 1)
+ * as the accumulators' start (no copies): columns 2 and 3 go through r2/r3,
+ * which are their own channel-0 accumulators. Same loads, entry and exit as
+ * EFFC_2X4_GROUP. */
+#define EFFC_2X4_FIRST                                                                        \
+    "ldrd   r8, r9, [lr], #8\n\t"                                                             \
+    "smlad  r1, r11, r8, r0\n\t"                                                              \
+    "smlad  r5, r11, r9, r4\n\t"                                                              \
+    "ldrd   r2, r3, [r12], #8\n\t"                                                            \
+    "smlad  r6, r2, r9, r4\n\t"                                                               \
+    "smlad  r7, r3, r9, r4\n\t"                                                               \
+    "smlad  r2, r2, r8, r0\n\t"                                                               \
+    "smlad  r3, r3, r8, r0\n\t"                                                               \
+    "smlad  r0, r10, r8, r0\n\t"                                                              \
+    "smlad  r4, r10, r9, r4\n\t"                                                              \
+    "ldrd   r8, r9, [lr], #8\n\t"                                                             \
+    "ldrd   r10, r11, [r12], #8\n\t"                                                          \
+    "smlad  r0, r10, r8, r0\n\t"                                                              \
+    "smlad  r4, r10, r9, r4\n\t"                                                              \
+    "smlad  r1, r11, r8, r1\n\t"                                                              \
+    "smlad  r5, r11, r9, r5\n\t"                                                              \
+    "ldrd   r10, r11, [r12], #8\n\t"                                                          \
+    "smlad  r2, r10, r8, r2\n\t"                                                              \
+    "smlad  r6, r10, r9, r6\n\t"                                                              \
+    "smlad  r3, r11, r8, r3\n\t"                                                              \
+    "smlad  r7, r11, r9, r7\n\t"                                                              \
+    "ldrd   r10, r11, [r12], #8\n\t"
+
+/* r12 = &job->out: act_min / act_max at +28. */
 #define EFFC_2X4_CLAMP                                                                        \
-    "ldrd   r8, r9, [r12, #40]\n\t"                                                            \
+    "ldrd   r8, r9, [r12, #28]\n\t"                                                           \
     EFFC_CLAMP("r0", "r8", "r9")                                                              \
     EFFC_CLAMP("r1", "r8", "r9")                                                              \
     EFFC_CLAMP("r2", "r8", "r9")                                                              \
@@ -202,68 +248,78 @@ __attribute__((naked, noinline)) void effc_mm_1x4_s8_clamp(EFFC_ARG effc_mm_job 
     EFFC_CLAMP("r6", "r8", "r9")                                                              \
     EFFC_CLAMP("r7", "r8", "r9")
 
-/* The stack holds [job, q, groups], lr the weight stream throughout. Per
- * pair: the two bias words into the accumulators, four groups per iteration
- * until the sentinel (entering at the third when the groups, always even,
- * are not a multiple of four), the two records (multiplier, round, shift
- * word) from the stream, eight requantizations, CLAMP (r12 = job), eight
- * byte stores. */
+/* The stack holds [&job->out, q, loop entry], lr the weight stream
+ * throughout. Per pair: the bias words, the first group (EFFC_2X4_FIRST), then
+ * the other groups, an odd count, eight per iteration until the sentinel,
+ * entered (LDR into PC) at the group that leaves a multiple of eight (the
+ * entry computed once: each group is 88 bytes, 22 32-bit instructions); the
+ * two records (multiplier, round, shift word), eight requantizations, CLAMP,
+ * eight byte stores, and the next pair until the stream reaches w_end
+ * (job offset 48). Per pair 52 instructions besides the groups' 22 and a
+ * two-instruction test per eight groups (56 at K = 64). */
 #define EFFC_MM_2X4(CLAMP)                                                                    \
-    "push   {r4-r11, lr}\n\t"                                                                  \
-    "sub    sp, sp, #12\n\t"                                                                   \
-    "str    r0, [sp]\n\t"                                                                      \
-    "ldr    r1, [r0]\n\t"                                                                      \
-    "ldr    r2, [r0, #36]\n\t"                                                                 \
-    "strd   r1, r2, [sp, #4]\n\t"                                                              \
-    "ldr    lr, [r0, #4]\n\t"                                                                  \
-    "1:\n\t"                                                                                   \
-    "ldrd   r0, r4, [lr], #8\n\t"                                                              \
-    "mov    r1, r0\n\t"                                                                        \
-    "mov    r2, r0\n\t"                                                                        \
-    "mov    r3, r0\n\t"                                                                        \
-    "mov    r5, r4\n\t"                                                                        \
-    "mov    r6, r4\n\t"                                                                        \
-    "mov    r7, r4\n\t"                                                                        \
-    "ldrd   r12, r8, [sp, #4]\n\t"                                                             \
-    "ldrd   r10, r11, [r12], #8\n\t"                                                           \
-    "tst    r8, #2\n\t"                                                                        \
-    "bne    6f\n\t"                                                                            \
-    "2:\n\t"                                                                                   \
+    "push   {r4-r11, lr}\n\t"                                                                 \
+    "sub    sp, sp, #12\n\t"                                                                  \
+    "ldr    r1, [r0]\n\t"                                                                     \
+    "add    r2, r0, #12\n\t"                                                                  \
+    "strd   r2, r1, [sp]\n\t"                                                                 \
+    "ldr    r2, [r0, #36]\n\t"                                                                \
+    "sub    r2, r2, #1\n\t"                                                                   \
+    "rsb    r2, r2, #0\n\t"                                                                   \
+    "and    r2, r2, #7\n\t"                                                                   \
+    "mov    r3, #88\n\t"                                                                      \
+    "adr.w  r1, 2f\n\t"                                                                       \
+    "mla    r1, r2, r3, r1\n\t"                                                               \
+    "orr    r1, r1, #1\n\t"                                                                   \
+    "str    r1, [sp, #8]\n\t"                                                                 \
+    "ldr    lr, [r0, #4]\n\t"                                                                 \
+    "1:\n\t"                                                                                  \
+    "ldrd   r0, r4, [lr], #8\n\t"                                                             \
+    "ldr    r12, [sp, #4]\n\t"                                                                \
+    "ldrd   r10, r11, [r12], #8\n\t"                                                          \
+    EFFC_2X4_FIRST                                                                            \
+    "ldr    pc, [sp, #8]\n\t"                                                                 \
+    "2:\n\t"                                                                                  \
     EFFC_2X4_GROUP                                                                            \
     EFFC_2X4_GROUP                                                                            \
-    "6:\n\t"                                                                                   \
     EFFC_2X4_GROUP                                                                            \
     EFFC_2X4_GROUP                                                                            \
-    "cmp    r10, #0x80008000\n\t"                                                              \
-    "bne    2b\n\t"                                                                            \
-    "ldm    lr!, {r8-r10}\n\t"                                                                 \
+    EFFC_2X4_GROUP                                                                            \
+    EFFC_2X4_GROUP                                                                            \
+    EFFC_2X4_GROUP                                                                            \
+    EFFC_2X4_GROUP                                                                            \
+    "4:\n\t"                                                                                   \
+    ".ifne (4b - 2b) - 8 * 88\n\t" /* the computed entry needs 88-byte groups */              \
+    ".error \"EFFC_2X4_GROUP is not 88 bytes\"\n\t"                                          \
+    ".endif\n\t"                                                                              \
+    "cmp    r10, #0x80008000\n\t"                                                             \
+    "bne    2b\n\t"                                                                           \
+    EFFC_WIDE_RECORD("r8-r10")                                                                \
     EFFC_RQ("r0", "r8", "r9", "r10", "r11")                                                   \
     EFFC_RQ("r1", "r8", "r9", "r10", "r11")                                                   \
     EFFC_RQ("r2", "r8", "r9", "r10", "r11")                                                   \
     EFFC_RQ("r3", "r8", "r9", "r10", "r11")                                                   \
-    "ldm    lr!, {r8-r10}\n\t"                                                                 \
+    EFFC_WIDE_RECORD("r8-r10")                                                                \
     EFFC_RQ("r4", "r8", "r9", "r10", "r11")                                                   \
     EFFC_RQ("r5", "r8", "r9", "r10", "r11")                                                   \
     EFFC_RQ("r6", "r8", "r9", "r10", "r11")                                                   \
     EFFC_RQ("r7", "r8", "r9", "r10", "r11")                                                   \
-    "ldr    r12, [sp]\n\t"                                                                     \
+    "ldr    r12, [sp]\n\t"                                                                    \
     CLAMP                                                                                     \
-    "add    r12, r12, #12\n\t"                                                                 \
-    "ldm    r12, {r8-r11}\n\t"                                                                 \
-    "strb   r0, [r8], #1\n\t"                                                                  \
-    "strb   r4, [r8], #1\n\t"                                                                  \
-    "strb   r1, [r9], #1\n\t"                                                                  \
-    "strb   r5, [r9], #1\n\t"                                                                  \
-    "strb   r2, [r10], #1\n\t"                                                                 \
-    "strb   r6, [r10], #1\n\t"                                                                 \
-    "strb   r3, [r11], #1\n\t"                                                                 \
-    "strb   r7, [r11], #1\n\t"                                                                 \
-    "stm    r12, {r8-r11}\n\t"                                                                 \
-    "ldr    r8, [r12, #16]\n\t"                                                                \
-    "subs   r8, r8, #1\n\t"                                                                    \
-    "str    r8, [r12, #16]\n\t"                                                                \
-    "bne    1b\n\t"                                                                            \
-    "add    sp, sp, #12\n\t"                                                                   \
+    "ldm    r12, {r8-r11}\n\t"                                                                \
+    "strb   r0, [r8], #1\n\t"                                                                 \
+    "strb   r4, [r8], #1\n\t"                                                                 \
+    "strb   r1, [r9], #1\n\t"                                                                 \
+    "strb   r5, [r9], #1\n\t"                                                                 \
+    "strb   r2, [r10], #1\n\t"                                                                \
+    "strb   r6, [r10], #1\n\t"                                                                \
+    "strb   r3, [r11], #1\n\t"                                                                \
+    "strb   r7, [r11], #1\n\t"                                                                \
+    "stm    r12, {r8-r11}\n\t"                                                                \
+    "ldr    r8, [r12, #36]\n\t"                                                               \
+    "cmp    lr, r8\n\t"                                                                       \
+    "bne    1b\n\t"                                                                           \
+    "add    sp, sp, #12\n\t"                                                                  \
     "pop    {r4-r11, pc}\n\t"
 
 __attribute__((naked, noinline)) void effc_mm_2x4_wide(EFFC_ARG effc_mm_job *job)
@@ -274,6 +330,70 @@ __attribute__((naked, noinline)) void effc_mm_2x4_wide(EFFC_ARG effc_mm_job *job
 __attribute__((naked, noinline)) void effc_mm_2x4_wide_clamp(EFFC_ARG effc_mm_job *job)
 {
     __asm__ volatile(EFFC_MM_2X4(EFFC_2X4_CLAMP));
+}
+
+/* ------------------------------------------------- two channels x 1 column */
+
+/* One group of 4 values of a channel pair for one column, EFFC_FILTER_WIDE2
+ * weights: lr the weight stream (advanced: the pair's four words into
+ * r4-r7), r12 the column's (x0, x2) word, its (x1, x3) word 16 bytes on
+ * (advanced to the next group), r0/r1 the accumulators of channels 0/1:
+ * 7 instructions for 8 MACs. */
+#define EFFC_2X1_GROUP                                                                         \
+    "ldm    lr!, {r4-r7}\n\t"                                                                  \
+    "ldr    r8, [r12], #16\n\t"                                                                \
+    "ldr    r9, [r12], #16\n\t"                                                                \
+    "smlad  r0, r8, r4, r0\n\t"                                                                \
+    "smlad  r1, r8, r5, r1\n\t"                                                                \
+    "smlad  r0, r9, r6, r0\n\t"                                                                \
+    "smlad  r1, r9, r7, r1\n\t"
+
+/* r11 = job. */
+#define EFFC_2X1_CLAMP                                                                         \
+    "ldrd   r4, r5, [r11, #40]\n\t"                                                            \
+    EFFC_CLAMP("r0", "r4", "r5")                                                               \
+    EFFC_CLAMP("r1", "r4", "r5")
+
+/* r11 = job; job->q points at the column's first word (the widened layout
+ * of effc_mm_widen, column j at word j) and job->out[0] at its output. Per
+ * pair: the bias words, two groups per iteration (their count is even), the
+ * two records, two requantizations, CLAMP, two byte stores, until the weight
+ * stream reaches w_end (job offset 48). */
+#define EFFC_MM_2X1(CLAMP)                                                                     \
+    "push   {r4-r11, lr}\n\t"                                                                  \
+    "mov    r11, r0\n\t"                                                                       \
+    "ldr    lr, [r11, #4]\n\t"                                                                 \
+    "1:\n\t"                                                                                   \
+    "ldrd   r0, r1, [lr], #8\n\t"                                                              \
+    "ldr    r12, [r11]\n\t"                                                                    \
+    "ldr    r10, [r11, #36]\n\t"                                                               \
+    "2:\n\t"                                                                                   \
+    EFFC_2X1_GROUP                                                                             \
+    EFFC_2X1_GROUP                                                                             \
+    "subs   r10, r10, #2\n\t"                                                                  \
+    "bne    2b\n\t"                                                                            \
+    EFFC_WIDE_RECORD("r4-r6")                                                                  \
+    EFFC_RQ("r0", "r4", "r5", "r6", "r7")                                                      \
+    EFFC_WIDE_RECORD("r4-r6")                                                                  \
+    EFFC_RQ("r1", "r4", "r5", "r6", "r7")                                                      \
+    CLAMP                                                                                      \
+    "ldr    r4, [r11, #12]\n\t"                                                                \
+    "strb   r0, [r4], #1\n\t"                                                                  \
+    "strb   r1, [r4], #1\n\t"                                                                  \
+    "str    r4, [r11, #12]\n\t"                                                                \
+    "ldr    r4, [r11, #48]\n\t"                                                                \
+    "cmp    lr, r4\n\t"                                                                        \
+    "bne    1b\n\t"                                                                            \
+    "pop    {r4-r11, pc}\n\t"
+
+__attribute__((naked, noinline)) void effc_mm_2x1_wide(EFFC_ARG effc_mm_job *job)
+{
+    __asm__ volatile(EFFC_MM_2X1(""));
+}
+
+__attribute__((naked, noinline)) void effc_mm_2x1_wide_clamp(EFFC_ARG effc_mm_job *job)
+{
+    __asm__ volatile(EFFC_MM_2X1(EFFC_2X1_CLAMP));
 }
 
 /* ------------------------------------------------ four channels x one row */

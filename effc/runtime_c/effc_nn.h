@@ -103,9 +103,9 @@ int effc_prepare_channels_s8(const int8_t *weights, int32_t n_out, int32_t k,
  *  EFFC_FILTER_WIDE2  for the DSP bodies' two-channel kernel, per pair of
  *                     channels (an odd last one padded with a zero channel): the
  *                     two bias words, then per group of 4 k values (k padded to
- *                     4 * G, G rounded up to even) the int16 words (c0: w0, w2)
- *                     (c1: w0, w2) (c0: w1, w3) (c1: w1, w3), then per channel the
- *                     words multiplier, round, shift;
+ *                     4 * G, G rounded up to even) the int16 words (c0: 2 w0,
+ *                     2 w2) (c1: 2 w0, 2 w2) (c0: 2 w1, 2 w3) (c1: 2 w1, 2 w3),
+ *                     then per channel the words multiplier, round, shift;
  *  EFFC_FILTER_WIDE4  for the one-row dense kernel, per quad of channels
  *                     (padded): four bias words, per group of 4 (k padded) the
  *                     int16 words (ci: 2 w0, 2 w2) for i = 0..3 then (ci: 2 w1,

@@ -120,7 +120,6 @@ int effc_widen_filter_s8(int32_t layout, const int8_t *weights, int32_t n_out, i
 {
     const int32_t per = effc_wide_block(layout);
     const int32_t groups = effc_wide_groups(layout, k);
-    const int32_t scale = layout == EFFC_FILTER_WIDE2 ? 1 : 2;
     int32_t b, g, parity, r;
     if (weights == NULL || channels == NULL || wide == NULL ||
         effc_filter_words(layout, n_out, k) == 0) {
@@ -134,8 +133,8 @@ int effc_widen_filter_s8(int32_t layout, const int8_t *weights, int32_t n_out, i
             for (parity = 0; parity < 2; parity++) {
                 for (r = 0; r < per; r++) {
                     const int32_t c = b * per + r, i = 4 * g + parity;
-                    *wide++ = effc_pack16(scale * effc_w_or_0(weights, n_out, k, c, i),
-                                          scale * effc_w_or_0(weights, n_out, k, c, i + 2));
+                    *wide++ = effc_pack16(2 * effc_w_or_0(weights, n_out, k, c, i),
+                                          2 * effc_w_or_0(weights, n_out, k, c, i + 2));
                 }
             }
         }
