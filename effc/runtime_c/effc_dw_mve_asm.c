@@ -27,7 +27,8 @@
  * need one), r12 the output, lr the loop; q0/q1 the sums, q2 the loaded rows,
  * q3 the lanes' output offsets, q4/q5 act_min/act_max - zp, q6 the bias, q7
  * the multiplier. Stack: 0 rows left, 4 column pairs, 8 output bytes to the
- * next row group, 12 the row group's plane, 16 an odd last column, 20 the
+ * next row group, 12 64 * pairs - 4 (r7 from the pairs' end back to the next
+ * row group's plane: r7 holds the row group's plane), 16 an odd last column, 20 the
  * output zero point, 24 minus the right shift, 28 the columns (left, in
  * EFFC_DW_MVE_LAST). */
 
@@ -56,7 +57,6 @@
 /* One row group's output columns: pairs (plane columns x..x+3, loaded once,
  * r7 stepping two columns), then an odd last column. L: a label prefix. */
 #define EFFC_DW_MVE_ROW(L, STORE)                                                             \
-    "ldr    r7, [sp, #12]\n\t"                                                                 \
     "ldr    lr, [sp, #4]\n\t"                                                                  \
     "wls    lr, lr, " L "_pairs_end\n\t"                                                       \
     L "_pair:\n\t"                                                                             \
@@ -121,7 +121,6 @@
     "vidup.u32 q2, lr, #1\n\t"                                                                \
     "vmul.i32 q3, q2, r0\n\t"                                                                 \
     "vshl.i32 q2, q2, #5\n\t"                                                                 \
-    "ldr    r7, [sp, #12]\n\t"                                                                \
     ".Ldw_mve_last_cols:\n\t"                                                                 \
     "vmov   q0, q6\n\t"                                                                       \
     "vldrb.s32 q1, [r7, q2]\n\t"                                                              \
@@ -167,12 +166,14 @@ __attribute__((naked, noinline)) void effc_dw_mve_s1(const effc_dw_mve_job *job 
         "str    r1, [sp, #28]\n\t"
         "lsr    r2, r1, #1\n\t"
         "str    r2, [sp, #4]\n\t"
+        "lsl    r2, r2, #6\n\t"           /* back from the pairs' end to the next group */
+        "sub    r2, r2, #4\n\t"
+        "str    r2, [sp, #12]\n\t"
         "and    r2, r1, #1\n\t"
         "str    r2, [sp, #16]\n\t"
         "ldr    r1, [r0, #20]\n\t"
         "str    r1, [sp, #8]\n\t"
-        "ldr    r1, [r0, #0]\n\t"
-        "str    r1, [sp, #12]\n\t"
+        "ldr    r7, [r0, #0]\n\t"
         "ldr    r1, [r0, #48]\n\t"
         "str    r1, [sp, #20]\n\t"
         "ldr    r1, [r0, #28]\n\t"
@@ -204,17 +205,18 @@ __attribute__((naked, noinline)) void effc_dw_mve_s1(const effc_dw_mve_job *job 
         "ldr    lr, [sp, #0]\n\t"
         "cmp    lr, #4\n\t"
         "blt.w  .Ldw_mve_tail\n\t"
+        ".Ldw_mve_full:\n\t"
         EFFC_DW_MVE_ROW(".Ldw_mve_f", "vstrb")
         "ldr    lr, [sp, #8]\n\t"          /* the next row group */
         "add    r12, r12, lr\n\t"
         "ldr    lr, [sp, #12]\n\t"
-        "adds   lr, lr, #4\n\t"
-        "str    lr, [sp, #12]\n\t"
+        "sub    r7, r7, lr\n\t"
         "ldr    lr, [sp, #0]\n\t"
         "subs   lr, lr, #4\n\t"
         "str    lr, [sp, #0]\n\t"
-        "bgt.w  .Ldw_mve_group\n\t"
-        "b.w    .Ldw_mve_end\n\t"
+        "beq.w  .Ldw_mve_end\n\t"
+        "cmp    lr, #4\n\t"
+        "bge.w  .Ldw_mve_full\n\t"
         ".Ldw_mve_tail:\n\t"               /* 1-3 rows left: predicated stores */
         "cmp    lr, #1\n\t"                /* one row, four columns or more: .Ldw_mve_last */
         "bne.w  .Ldw_mve_rows\n\t"
