@@ -118,12 +118,13 @@ def dw_tail_cases() -> list[Case]:
                  [deep, left, mixed][h % 3], 30 + h)
         for h in range(1, 10) if h % 4  # (4 and 8: no tail)
     ]
-    # one last row alone (4n + 1 rows) in the assembly walk: lanes over four
-    # columns, the last four overlapping when cols % 4 != 0 (cols 4-9)
+    # one last row alone (4n + 1 rows) in the assembly walk (13 rows or more: the
+    # walk's 32-byte plane columns fit the scratch): lanes over four columns, the
+    # last four overlapping when cols % 4 != 0; even and odd widths (cols 4-9)
     last = [
         _requant(_dw(f"mve_dw_last_row_h{h}_w{w}_c{c}", 160 + w, h, w, c, pads=pad,
                      izp=zps[w % 5][0], ozp=zps[w % 5][1]), [deep, mixed][w % 2], 50 + w)
-        for h, w, c in [(5, 4, 3), (9, 6, 5), (13, 7, 2), (5, 8, 7), (17, 9, 4), (5, 5, 1)]
+        for h, w, c in [(21, 4, 3), (13, 6, 5), (13, 7, 2), (17, 8, 6), (17, 9, 4), (25, 5, 1)]
     ]
     return [
         *cases,

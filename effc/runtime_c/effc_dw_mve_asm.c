@@ -54,9 +54,9 @@
     STORE ".32 " Q ", [r12, q3]\n\t"                                                           \
     "add    r12, r12, r0\n\t"
 
-/* One row group's output columns: pairs (plane columns x..x+3, loaded once,
- * r7 stepping two columns), then an odd last column. L: a label prefix. */
-#define EFFC_DW_MVE_ROW(L, STORE)                                                             \
+/* One row group's column pairs (plane columns x..x+3, loaded once, r7
+ * stepping two columns). L: a label prefix. */
+#define EFFC_DW_MVE_PAIRS(L, STORE)                                                           \
     "ldr    lr, [sp, #4]\n\t"                                                                  \
     "wls    lr, lr, " L "_pairs_end\n\t"                                                       \
     L "_pair:\n\t"                                                                             \
@@ -84,10 +84,10 @@
     EFFC_DW_MVE_ST(STORE, "q0")                                                                \
     EFFC_DW_MVE_ST(STORE, "q1")                                                                \
     "le     lr, " L "_pair\n\t"                                                                \
-    L "_pairs_end:\n\t"                                                                        \
-    "ldr    lr, [sp, #16]\n\t"                                                                 \
-    "cmp    lr, #0\n\t"                                                                        \
-    "beq.w  " L "_done\n\t"                                                                    \
+    L "_pairs_end:\n\t"
+
+/* The odd last column of a row group (r7 at it). */
+#define EFFC_DW_MVE_ODD(STORE)                                                                \
     "vmov   q0, q6\n\t"                                                                        \
     EFFC_DW_MVE_LD("0") EFFC_DW_MVE_MLA("q0", "r2")                                            \
     EFFC_DW_MVE_LD("1") EFFC_DW_MVE_MLA("q0", "r5")                                            \
@@ -102,8 +102,30 @@
     EFFC_DW_MVE_ZP_ON                                                                          \
     "vadd.i32 q0, q0, r1\n\t"                                                                  \
     EFFC_DW_MVE_ZP_OFF                                                                         \
-    EFFC_DW_MVE_ST(STORE, "q0")                                                                \
+    EFFC_DW_MVE_ST(STORE, "q0")
+
+/* A row group: its pairs, then the odd last column if there is one. */
+#define EFFC_DW_MVE_ROW(L, STORE)                                                             \
+    EFFC_DW_MVE_PAIRS(L, STORE)                                                               \
+    "ldr    lr, [sp, #16]\n\t"                                                                 \
+    "cmp    lr, #0\n\t"                                                                        \
+    "beq.w  " L "_done\n\t"                                                                    \
+    EFFC_DW_MVE_ODD(STORE)                                                                    \
     L "_done:\n\t"
+
+/* To the next row group: full ones loop to LOOP, 1-3 rows left fall through,
+ * none left end. */
+#define EFFC_DW_MVE_NEXT(LOOP)                                                                \
+    "ldr    lr, [sp, #8]\n\t"                                                                  \
+    "add    r12, r12, lr\n\t"                                                                  \
+    "ldr    lr, [sp, #12]\n\t"                                                                 \
+    "sub    r7, r7, lr\n\t"                                                                    \
+    "ldr    lr, [sp, #0]\n\t"                                                                  \
+    "subs   lr, lr, #4\n\t"                                                                    \
+    "str    lr, [sp, #0]\n\t"                                                                  \
+    "beq.w  .Ldw_mve_end\n\t"                                                                  \
+    "cmp    lr, #4\n\t"                                                                        \
+    "bge.w  " LOOP "\n\t"
 
 /* A band's single last row (4n + 1 rows), cols >= 4: lanes are four output
  * columns, not four rows (three of them idle). q2 the lanes' plane columns
@@ -205,18 +227,17 @@ __attribute__((naked, noinline)) void effc_dw_mve_s1(const effc_dw_mve_job *job 
         "ldr    lr, [sp, #0]\n\t"
         "cmp    lr, #4\n\t"
         "blt.w  .Ldw_mve_tail\n\t"
-        ".Ldw_mve_full:\n\t"
-        EFFC_DW_MVE_ROW(".Ldw_mve_f", "vstrb")
-        "ldr    lr, [sp, #8]\n\t"          /* the next row group */
-        "add    r12, r12, lr\n\t"
-        "ldr    lr, [sp, #12]\n\t"
-        "sub    r7, r7, lr\n\t"
-        "ldr    lr, [sp, #0]\n\t"
-        "subs   lr, lr, #4\n\t"
-        "str    lr, [sp, #0]\n\t"
-        "beq.w  .Ldw_mve_end\n\t"
-        "cmp    lr, #4\n\t"
-        "bge.w  .Ldw_mve_full\n\t"
+        "ldr    lr, [sp, #16]\n\t"         /* full groups: an odd column or not, once */
+        "cmp    lr, #0\n\t"
+        "beq.w  .Ldw_mve_even\n\t"
+        ".Ldw_mve_odd:\n\t"
+        EFFC_DW_MVE_PAIRS(".Ldw_mve_fo", "vstrb")
+        EFFC_DW_MVE_ODD("vstrb")
+        EFFC_DW_MVE_NEXT(".Ldw_mve_odd")
+        "b.w    .Ldw_mve_tail\n\t"
+        ".Ldw_mve_even:\n\t"
+        EFFC_DW_MVE_PAIRS(".Ldw_mve_fe", "vstrb")
+        EFFC_DW_MVE_NEXT(".Ldw_mve_even")
         ".Ldw_mve_tail:\n\t"               /* 1-3 rows left: predicated stores */
         "cmp    lr, #1\n\t"                /* one row, four columns or more: .Ldw_mve_last */
         "bne.w  .Ldw_mve_rows\n\t"
