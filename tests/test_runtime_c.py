@@ -226,6 +226,7 @@ def int8_cases() -> list[Case]:
         _quantize_case("quantize_ties_and_specials", 0.05, -12),
         _dequantize_case("dequantize_all_values", 0.0371, 7),
         *fast_path_cases(),
+        *dw_plane_cases(),
         *winograd_cases.int8_cases(),
         *mve_cases.int8_cases(),
     ]
@@ -366,6 +367,36 @@ def fast_path_cases() -> list[Case]:
                   stride=(25, 5)),
         flat,
     ]
+
+
+def dw_plane_cases() -> list[Case]:
+    """The DSP depthwise body's two-channel plane fill and column walks: widths 1-7
+    (the fill's odd pixel, single pair and two-pair steps), odd channel counts (the
+    last channel alone), every stride-1 tail (outputs a column mod 6) and stride-2
+    tail, padding on each side alone, zero points at the int8 limits, per-tensor
+    and per-channel quantization, shifts at the limits."""
+    pads = [(1, 1, 1, 1), (1, 1, 0, 0), (0, 1, 0, 0), (0, 0, 1, 0), (0, 0, 0, 1),
+            (0, 1, 1, 0), (1, 0, 0, 1)]
+    zps = [(-128, 127), (127, -128), (-128, -128), (127, 127), (0, -1), (-1, 0), (5, -7)]
+    cases = []
+    for i, w in enumerate(range(1, 8)):
+        izp, ozp = zps[i]
+        cin = (3, 5, 7, 2, 9, 1, 6)[i]
+        h = 8 + i - pads[i][0] - pads[i][2]  # 6 + i output rows
+        s1 = conv_case(f"dw3x3_s1_plane_w{w}", 200 + i, h=h, w=w, cin=cin, cout=0,
+                       depthwise=1, pads=pads[i], izp=izp, ozp=ozp)
+        s2 = conv_case(f"dw3x3_s2_plane_w{w}", 210 + i, h=5 + i, w=w + 1, cin=cin, cout=0,
+                       depthwise=1, stride=(2, 2), pads=pads[-1 - i], izp=ozp, ozp=izp)
+        if i % 3 == 1:
+            s1, s2 = _per_tensor(s1), _requant_edges(s2, big_bias=True)
+        elif i % 3 == 2:
+            s1, s2 = _requant_edges(s1, big_bias=True), _per_tensor(s2)
+        cases += [s1, s2]
+    tall = conv_case("dw3x3_s1_plane_banded_odd_c", 220, h=40, w=20, cin=3, cout=0,
+                     depthwise=1, pads=(1, 1, 1, 1), izp=-128, ozp=127)
+    return [*cases, tall, _in_place(_requant_edges(
+        conv_case("dw3x3_s1_plane_in_place_w3", 221, h=17, w=3, cin=5, cout=0, depthwise=1,
+                  pads=(1, 1, 1, 1), izp=127, ozp=-128), big_bias=True))]
 
 
 def int8_oracle(case: Case) -> np.ndarray:

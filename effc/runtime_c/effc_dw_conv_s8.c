@@ -6,7 +6,11 @@
  * Filter layout: [C_out][KH][KW] (the IR's OHWI with I = 1); output channel
  * o = i * depth_multiplier + m reads input channel i.
  *
- * Scratch (both bodies, same size): EFFC_DW_PLANES zero-padded int16 planes,
+ * Scratch (every body, same size on every build): EFFC_DW_PLANES zero-padded
+ * int16 planes, or the room of EFFC_DW_MVE_PLANES such planes of bands of at
+ * least EFFC_DW_MVE_MIN_ROWS rows when that is more (the Helium body,
+ * effc_dw_mve.c, moves four channels at a time into int8 planes and fits its
+ * bands to the bytes it gets: its KWS walk needs 4 * 7 * 32 bytes); the planes:
  * each (PH + 1) * PW int16 rounded to 4 bytes, for a band of R output rows:
  * PH = (R-1)*stride_h + (KH-1)*dilation_h + 1 plane rows plus a spare row,
  * PW = (OW-1)*stride_w + (KW-1)*dilation_w + 1 columns (rounded up to even
@@ -20,8 +24,10 @@
  */
 #include "effc_internal.h"
 
-effc_dw_geo effc_dw_geometry(const effc_dw_conv_params *p, const effc_dims *f,
-                             const effc_dims *out)
+/* The bands of `planes` int16 planes within the budget, at least `min_rows`
+ * output rows each. */
+static effc_dw_geo effc_dw_geometry_of(const effc_dw_conv_params *p, const effc_dims *f,
+                                       const effc_dims *out, int32_t planes, int32_t min_rows)
 {
     effc_dw_geo g;
     const int32_t kspan = (f->h - 1) * p->dilation_h + 1;
@@ -31,16 +37,22 @@ effc_dw_geo effc_dw_geometry(const effc_dw_conv_params *p, const effc_dims *f,
     if (p->stride_w == 2) { /* even: each output column's taps start 4-byte aligned */
         g.pw += g.pw & 1;
     }
-    row_bytes = (size_t)g.pw * 2u * EFFC_DW_PLANES;
+    row_bytes = (size_t)g.pw * 2u * (size_t)planes;
     /* the most rows r with ((r - 1) * stride_h + kspan + 1) * row_bytes <= budget */
     g.rows = ((int32_t)(EFFC_DW_SCRATCH_BUDGET / row_bytes) - kspan - 1) / p->stride_h + 1;
-    g.rows = EFFC_MIN(out->h, EFFC_MAX(g.rows, EFFC_DW_MIN_ROWS));
+    g.rows = EFFC_MIN(out->h, EFFC_MAX(g.rows, min_rows));
     /* as many bands, of equal height: the same work in less scratch */
     bands = (out->h + g.rows - 1) / g.rows;
     g.rows = (out->h + bands - 1) / bands;
     g.ph = (g.rows - 1) * p->stride_h + kspan;
     g.words = ((size_t)(g.ph + 1) * (size_t)g.pw + 1u) & ~(size_t)1u;
     return g;
+}
+
+effc_dw_geo effc_dw_geometry(const effc_dw_conv_params *p, const effc_dims *f,
+                             const effc_dims *out)
+{
+    return effc_dw_geometry_of(p, f, out, EFFC_DW_PLANES, EFFC_DW_MIN_ROWS);
 }
 
 int effc_dw_conv_s8_can_run_in_place(const effc_dw_conv_params *params,
@@ -56,8 +68,14 @@ size_t effc_dw_conv_s8_scratch_size(const effc_dw_conv_params *params,
                                     const effc_dims *input_dims, const effc_dims *filter_dims,
                                     const effc_dims *output_dims)
 {
+    const size_t planes =
+        effc_dw_geometry(params, filter_dims, output_dims).words * 2u * EFFC_DW_PLANES;
+    const size_t mve = effc_dw_geometry_of(params, filter_dims, output_dims,
+                                           EFFC_DW_MVE_PLANES, EFFC_DW_MVE_MIN_ROWS)
+                           .words *
+                       2u * EFFC_DW_MVE_PLANES;
     (void)input_dims;
-    return effc_dw_geometry(params, filter_dims, output_dims).words * 2u * EFFC_DW_PLANES;
+    return EFFC_MAX(planes, mve);
 }
 
 static int effc_dw_args_ok(const effc_dw_conv_params *p, const effc_dims *in,
@@ -183,6 +201,7 @@ int effc_dw_conv_s8(const effc_scratch *scratch, const effc_dw_conv_params *para
                     const int32_t *bias, const effc_dims *output_dims, int8_t *output)
 {
     void *buf;
+    size_t bytes;
     if (!effc_dw_args_ok(params, input_dims, filter_dims, output_dims) || quant == NULL ||
         (quant->channels == NULL && (quant->multiplier == NULL || quant->shift == NULL))) {
         return EFFC_ERR_ARG;
@@ -191,19 +210,15 @@ int effc_dw_conv_s8(const effc_scratch *scratch, const effc_dw_conv_params *para
         !effc_dw_conv_s8_can_run_in_place(params, input_dims, output_dims)) {
         return EFFC_ERR_ARG;
     }
-    buf = effc_scratch_get(scratch, effc_dw_conv_s8_scratch_size(params, input_dims,
-                                                                 filter_dims, output_dims));
+    bytes = effc_dw_conv_s8_scratch_size(params, input_dims, filter_dims, output_dims);
+    buf = effc_scratch_get(scratch, bytes);
     if (buf == NULL) {
         return EFFC_ERR_ARG;
     }
 #if defined(EFFC_USE_MVE)
-    {
-        const size_t bytes = effc_dw_conv_s8_scratch_size(params, input_dims, filter_dims,
-                                                          output_dims);
-        if (effc_dw_mve_applies(params, input_dims, filter_dims, output_dims, bytes)) {
-            return effc_dw_mve_body(params, quant, input_dims, input, filter_dims, filter, bias,
-                                    output_dims, output, (int8_t *)buf, bytes);
-        }
+    if (effc_dw_mve_applies(params, input_dims, filter_dims, output_dims, bytes)) {
+        return effc_dw_mve_body(params, quant, input_dims, input, filter_dims, filter, bias,
+                                output_dims, output, (int8_t *)buf, bytes);
     }
 #endif
     return effc_dw_body(params, quant, input_dims, input, filter_dims, filter, bias,

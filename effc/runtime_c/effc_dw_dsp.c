@@ -1,10 +1,12 @@
 /*
  * effc_dw_dsp.c - int8 depthwise convolution, Cortex-M DSP body.
  *
- * Four input channels at a time are copied into zero-padded int16 planes
- * (x - zp; two pixels per step: two 32-bit loads, SXTAB16 and PKHBT/PKHTB
- * give one word per plane), band by band; the rows a band shares with the
- * next one slide to the top of the planes instead of being read again, and
+ * Two input channels at a time are copied into zero-padded int16 planes
+ * (x - zp; two pixels per step: two 16-bit loads, ORR and SXTAB16 give one
+ * word per plane), band by band (two planes rather than four: twice the band
+ * height in the same scratch, so fewer column walks and plane slides); the
+ * rows a band shares with the next one slide to the top of the planes
+ * instead of being read again, and
  * since a band's input rows are all in the planes before its outputs are
  * written, the layer can run in place.
  *
@@ -12,19 +14,20 @@
  * fast record and the full int8 output range walks down each output column
  * in assembly (effc_dw_dsp_asm.c): every plane row is loaded once (a word
  * for taps 0-1, one for tap 2) and feeds the outputs it belongs to, and each
- * output is requantized where it completes (effc_rq_fast) and stored: about
- * 17 instructions per output at stride 1 (a counted loop over the band's
- * rows). Every other channel takes a C loop over the planes with TFLite's
+ * output is requantized where it completes (effc_rq_fast) and stored: 16
+ * instructions per output in the loop at stride 1, 18.0 with the column
+ * starts and counts over KWS's 25-row columns (a counted loop over the
+ * band's rows). Every other channel takes a C loop over the planes with TFLite's
  * general requantization.
  */
 #include "effc_internal.h"
 
 #if defined(EFFC_USE_DSP)
 
-/* Plane rows [r0, r1) of the four planes set to 0 over n columns from row
- * (two values a store, then an odd last one). */
-static void effc_dw_zero4(int16_t *row, const effc_dw_geo *g, int32_t n, int32_t r0,
-                          int32_t r1)
+/* Plane rows [r0, r1) of the planes set to 0 over n columns from row (two
+ * values a store, then an odd last one). */
+static void effc_dw_zero_planes(int16_t *row, const effc_dw_geo *g, int32_t n,
+                                int32_t r0, int32_t r1)
 {
     int32_t r, x, j;
     for (r = r0; r < r1; r++) {
@@ -41,21 +44,30 @@ static void effc_dw_zero4(int16_t *row, const effc_dw_geo *g, int32_t n, int32_t
 }
 
 /* Input rows [r0, r1) of the band (plane row r <- input row iy0 + r) of
- * channels ic..ic+3 into four planes (plane j at plane + j * words); rows
- * outside the input are zeros, the others go to effc_dw_fill4_rows. */
-static void effc_dw_fill4(const effc_dw_conv_params *p, const effc_dims *in,
+ * channels ic..ic+1 into the two planes (plane j at plane + j * words); rows
+ * outside the input are zeros (set here unless `zeroed`: in a layer of one
+ * band nothing else writes them after the first clear), the others go to
+ * effc_dw_fill2_rows. */
+static void effc_dw_fill2(const effc_dw_conv_params *p, const effc_dims *in,
                           const int8_t *input, int32_t ic, int16_t *plane,
-                          const effc_dw_geo *g, int32_t iy0, int32_t r0, int32_t r1)
+                          const effc_dw_geo *g, int32_t iy0, int32_t r0, int32_t r1,
+                          int zeroed)
 {
     const int32_t n = EFFC_MIN(in->w, g->pw - p->pad_left);
     const int32_t first = EFFC_MAX(r0, -iy0), last = EFFC_MIN(r1, in->h - iy0);
     int16_t *row = plane + (size_t)p->pad_left;
     if (first >= last) {
-        effc_dw_zero4(row, g, n, r0, r1);
+        if (!zeroed) {
+            effc_dw_zero_planes(row, g, n, r0, r1);
+        }
         return;
     }
-    effc_dw_zero4(row, g, n, r0, first);
-    effc_dw_zero4(row, g, n, last, r1);
+    if (!zeroed && r0 < first) { /* padding rows above the input (the first band) */
+        effc_dw_zero_planes(row, g, n, r0, first);
+    }
+    if (!zeroed && last < r1) { /* and below it (the last band) */
+        effc_dw_zero_planes(row, g, n, last, r1);
+    }
     if (n > 0) {
         effc_dw_fill_job job;
         job.src = input + ((size_t)(iy0 + first) * (size_t)in->w) * (size_t)in->c + (size_t)ic;
@@ -68,7 +80,7 @@ static void effc_dw_fill4(const effc_dw_conv_params *p, const effc_dims *in,
         job.dst_row = g->pw * 2;
         job.plane = (int32_t)(g->words * 2u);
         job.off = (int32_t)(((uint32_t)(uint16_t)(-p->input_zero_point)) * 0x10001u);
-        effc_dw_fill4_rows(&job);
+        effc_dw_fill2_rows(&job);
     }
 }
 
@@ -106,12 +118,30 @@ static int32_t effc_pack16(int32_t lo, int32_t hi)
     return (int32_t)(((uint32_t)(uint16_t)lo) | ((uint32_t)(uint16_t)hi << 16));
 }
 
+/* What the walks read of a prepared record (effc_requant.h, effc_rq_fast): the
+ * only place this body reads the record's fields. */
+typedef struct {
+    int32_t bias, multiplier, s1; /* s1: the fast form's right shift - 1 */
+    int general;                  /* the record needs the general requantization */
+} effc_dw_record;
+
+static effc_dw_record effc_dw_record_of(const effc_channel_rq *r)
+{
+    effc_dw_record d;
+    d.bias = r->bias;
+    d.multiplier = r->multiplier;
+    d.s1 = r->shift & 0xFF;
+    d.general = (r->shift & EFFC_RQ_GENERAL) != 0;
+    return d;
+}
+
 /* The walk job of one output channel (its plane and output are set per band). */
 static void effc_dw_walk_prepare(effc_dw_walk_job *job, const effc_dw_conv_params *p,
-                                 const effc_channel_rq *rec, const int8_t *w,
+                                 const effc_channel_rq *r, const int8_t *w,
                                  const effc_dw_geo *g, const effc_dims *out)
 {
-    const int32_t s1 = rec->shift & 0xFF;
+    const effc_dw_record rec = effc_dw_record_of(r);
+    const int32_t s1 = rec.s1;
     job->strides = (g->pw * 2) << 16 | (out->w * out->c);
     job->cols = out->w;
     job->col_plane = 2 * p->stride_w;
@@ -121,8 +151,8 @@ static void effc_dw_walk_prepare(effc_dw_walk_job *job, const effc_dw_conv_param
     job->w01[2] = effc_pack16(2 * w[6], 2 * w[7]);
     job->w2ab = effc_pack16(2 * w[2], 2 * w[5]);
     job->w2c_s = effc_pack16(s1, 2 * w[8]);
-    job->bias2 = (int32_t)((uint32_t)rec->bias << 1);
-    job->m = rec->multiplier;
+    job->bias2 = (int32_t)((uint32_t)rec.bias << 1);
+    job->m = rec.multiplier;
     job->round = (int32_t)((uint32_t)(2 * p->output_zero_point + 1) << s1);
 }
 
@@ -139,6 +169,7 @@ static void effc_dw_walk_rows(effc_dw_walk_job *job, const effc_dw_conv_params *
     job->tail = rows % step;
     job->next_plane = job->col_plane - read * (int32_t)((uint32_t)job->strides >> 16);
     job->next_out = job->col_out - rows * (job->strides & 0xFFFF);
+    job->rows = rows;
 }
 
 /* One output channel over a band with the assembly walk. */
@@ -189,7 +220,10 @@ int effc_dw_body(const effc_dw_conv_params *p, const effc_per_channel_quant *qua
         p->stride_h == 1 || EFFC_OMIT_DW_S2 ? effc_dw_walk_s1 : effc_dw_walk_s2;
     effc_dw_walk_job jobs[EFFC_DW_PLANES]; /* of channels ic.. (depth multiplier 1) */
     size_t i;
-    int32_t b, ic, oy0, j, m, planes, fast4;
+    int32_t b, ic, oy0, j, m, planes, fast;
+    for (j = 0; j < EFFC_DW_PLANES; j++) {
+        jobs[j].rows = 0; /* no band's counts yet */
+    }
     for (i = 0; i < (size_t)EFFC_DW_PLANES * g.words; i += 2) { /* words: g.words is even */
         effc_write_u32(plane + i, 0);
     }
@@ -197,38 +231,41 @@ int effc_dw_body(const effc_dw_conv_params *p, const effc_per_channel_quant *qua
         const int8_t *in_b = input + (size_t)b * (size_t)in->h * (size_t)in->w * (size_t)in->c;
         int8_t *out_b = output + (size_t)b * (size_t)out->h * (size_t)out->w * (size_t)out->c;
         for (ic = 0; ic < in->c; ic += planes) {
-            planes = in->c - ic >= 4 ? 4 : 1;
-            fast4 = planes == 4 && walks && p->depth_multiplier == 1;
+            planes = in->c - ic >= EFFC_DW_PLANES ? EFFC_DW_PLANES : 1;
+            fast = planes == EFFC_DW_PLANES && walks && p->depth_multiplier == 1;
             for (j = 0; j < planes && walks && p->depth_multiplier == 1; j++) {
                 effc_dw_walk_prepare(&jobs[j], p, &quant->channels[ic + j],
                                      filter + (size_t)(ic + j) * 9u, &g, out);
-                fast4 = fast4 && (quant->channels[ic + j].shift & EFFC_RQ_GENERAL) == 0;
+                fast = fast && !effc_dw_record_of(&quant->channels[ic + j]).general;
             }
             for (oy0 = 0; oy0 < out->h; oy0 += g.rows) {
                 const int32_t rows = EFFC_MIN(g.rows, out->h - oy0);
                 const int32_t used = (rows - 1) * p->stride_h + kspan;
                 const int32_t iy0 = oy0 * p->stride_h - p->pad_top;
                 const int32_t first = oy0 > 0 ? keep : 0;
-                if (planes == 4) {
-                    effc_dw_fill4(p, in, in_b, ic, plane, &g, iy0, first, used);
+                if (planes == EFFC_DW_PLANES) {
+                    effc_dw_fill2(p, in, in_b, ic, plane, &g, iy0, first, used,
+                                  g.rows >= out->h);
                 } else {
                     effc_dw_fill1(p, in, in_b, ic, plane, &g, iy0, first, used);
                 }
-                for (j = 0; j < planes && fast4; j++) { /* the common case, in short */
+                for (j = 0; j < planes && fast; j++) { /* the common case, in short */
                     jobs[j].plane = plane + (size_t)j * g.words;
                     jobs[j].out = out_b + (size_t)oy0 * (size_t)out->w * (size_t)out->c +
                                   (size_t)(ic + j);
-                    effc_dw_walk_rows(&jobs[j], p, rows);
+                    if (jobs[j].rows != rows) { /* the counts of this band height */
+                        effc_dw_walk_rows(&jobs[j], p, rows);
+                    }
                     walk(&jobs[j]);
                 }
-                for (j = 0; j < planes && !fast4; j++) {
+                for (j = 0; j < planes && !fast; j++) {
                     for (m = 0; m < p->depth_multiplier; m++) {
                         const int32_t oc = (ic + j) * p->depth_multiplier + m;
                         const int8_t *w = filter + (size_t)oc * (size_t)(f->h * f->w);
                         const int16_t *pl = plane + (size_t)j * g.words;
                         int8_t *dst = out_b + (size_t)oy0 * (size_t)out->w * (size_t)out->c +
                                       (size_t)oc;
-                        if (walks && (quant->channels[oc].shift & EFFC_RQ_GENERAL) == 0) {
+                        if (walks && !effc_dw_record_of(&quant->channels[oc]).general) {
                             if (p->depth_multiplier != 1) { /* jobs hold multiplier 1's */
                                 effc_dw_walk_prepare(&jobs[j], p, &quant->channels[oc], w, &g,
                                                      out);

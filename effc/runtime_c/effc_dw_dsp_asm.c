@@ -9,10 +9,10 @@
  * (0, 1) of kernel rows 0-2, r8 tap 2 of rows 0 and 1, r9 tap 2 of row 2
  * (high half) and s - 1 (low byte, what ASR reads), r10 2 * bias, r11 the
  * output pointer, r12/lr loaded plane words and the requantization
- * temporaries. A column runs `groups` unrolled steps (3 outputs at stride 1,
- * 2 at stride 2) in a counted loop, then `tail` single outputs; the plane
- * and output pointers then move to the next column by the job's constant
- * deltas. The stack frame (EFFC_DW_SETUP) holds:
+ * temporaries. A column runs `groups` steps (3 outputs at stride 1, 2 at
+ * stride 2; unrolled by two) in a counted loop, then `tail` single outputs;
+ * the plane and output pointers then move to the next column by the job's
+ * constant deltas. The stack frame (EFFC_DW_SETUP) holds:
  *   [sp]      the multiplier and round (one LDRD per output)
  *   [sp, 8]   the columns left
  *   [sp, 12]  the steps left (stride 1)
@@ -75,7 +75,8 @@
 
 /* Stride 1: plane row r is kernel row 0 of output r (NEW), row 1 of output
  * r - 1 (MID) and row 2 of output r - 2 (OLD), which then completes. 16
- * instructions per output, and 4 a step of three for the count. */
+ * instructions per output, and 4 a step of six (two turns of the three
+ * accumulators; an odd step of three enters the second turn) for the count. */
 #define EFFC_DW_ROW(NEW, MID, OLD)                                                            \
     "ldr    lr, [r0]\n\t"                                                                      \
     "smlad  " NEW ", lr, r5, r10\n\t"                                                          \
@@ -92,8 +93,6 @@ __attribute__((naked, noinline)) void effc_dw_walk_s1(EFFC_DW_ARG effc_dw_walk_j
 {
     __asm__ volatile(
         EFFC_DW_SETUP
-        "ldr    lr, [sp, #28]\n\t"
-        "str    lr, [sp, #12]\n\t"
         /* plane row 0: kernel row 0 of output 0 */
         "ldr    lr, [r0]\n\t"
         "smlad  r2, lr, r5, r10\n\t"
@@ -108,8 +107,16 @@ __attribute__((naked, noinline)) void effc_dw_walk_s1(EFFC_DW_ARG effc_dw_walk_j
         "add    r0, r0, r1, lsr #16\n\t"
         "smlabb r3, lr, r8, r3\n\t"
         "smlabt r2, lr, r8, r2\n\t"
+        "ldr    r12, [sp, #28]\n\t"
+        "lsrs   r12, r12, #1\n\t" /* steps of six; C: one of three first */
+        "str    r12, [sp, #12]\n\t"
+        "bcs    4f\n\t"
         "b      5f\n\t"
         "2:\n\t"
+        EFFC_DW_ROW("r4", "r3", "r2")
+        EFFC_DW_ROW("r2", "r4", "r3")
+        EFFC_DW_ROW("r3", "r2", "r4")
+        "4:\n\t" /* the same roles again: three rows turn the accumulators once */
         EFFC_DW_ROW("r4", "r3", "r2")
         EFFC_DW_ROW("r2", "r4", "r3")
         EFFC_DW_ROW("r3", "r2", "r4")
@@ -131,8 +138,8 @@ __attribute__((naked, noinline)) void effc_dw_walk_s1(EFFC_DW_ARG effc_dw_walk_j
 /* Stride 2: output y reads plane rows 2y, 2y+1 and 2y+2; row 2y+2 is also
  * kernel row 0 of output y + 1. A row's two words come with one LDRD (the
  * plane width is even at stride 2, so every output column starts 4-byte
- * aligned). 17 instructions per output, and 2 a step of two for the count
- * (r4). */
+ * aligned). 17 instructions per output, and 2 a step of four for the count
+ * (r4; an odd step of two enters the second half). */
 #define EFFC_DW_PAIR(CUR, NXT)                                                                \
     "ldrd   r12, lr, [r0]\n\t"                                                                 \
     "add    r0, r0, r1, lsr #16\n\t"                                                           \
@@ -156,8 +163,13 @@ __attribute__((naked, noinline)) void effc_dw_walk_s2(EFFC_DW_ARG effc_dw_walk_j
         "add    r0, r0, r1, lsr #16\n\t"
         "smlad  r2, r12, r5, r10\n\t"
         "smlabb r2, lr, r8, r2\n\t"
+        "lsrs   r4, r4, #1\n\t" /* steps of four; C: one of two first */
+        "bcs    4f\n\t"
         "b      5f\n\t"
         "2:\n\t"
+        EFFC_DW_PAIR("r2", "r3")
+        EFFC_DW_PAIR("r3", "r2")
+        "4:\n\t"
         EFFC_DW_PAIR("r2", "r3")
         EFFC_DW_PAIR("r3", "r2")
         "5:\n\t"
@@ -169,63 +181,70 @@ __attribute__((naked, noinline)) void effc_dw_walk_s2(EFFC_DW_ARG effc_dw_walk_j
         EFFC_DW_END);
 }
 
-/* The plane fill: per pixel pair two loads, SXTAB16 (x - zp, even and odd
- * channels) and PKHBT/PKHTB give one word per plane, 17 instructions; r0
- * source, r1 pixel bytes, r2/r3 planes 0/2, r4 plane bytes, r5 -zp, r6
- * count, lr the job (its src/dst/rows advance row by row). */
-__attribute__((naked, noinline)) void effc_dw_fill4_rows(EFFC_DW_ARG effc_dw_fill_job *job)
+/* One pixel pair of the plane fill: two 16-bit loads (channels ic, ic + 1
+ * of pixels x, x + 1), ORR makes one word of both, SXTAB16 (x - zp; bytes 0
+ * and 2, then 1 and 3) gives one word per plane. */
+#define EFFC_DW_FILL_PAIR(A, B)                                                               \
+    "ldrh   " A ", [r0]\n\t"                                                                   \
+    "ldrh   " B ", [r0, r1]\n\t"                                                               \
+    "add    r0, r0, r1, lsl #1\n\t"                                                           \
+    "orr    " A ", " A ", " B ", lsl #16\n\t"                                                  \
+    "sxtab16 " B ", r5, " A "\n\t"                                                             \
+    "sxtab16 " A ", r5, " A ", ror #8\n\t"                                                     \
+    "str    " B ", [r2], #4\n\t"                                                               \
+    "str    " A ", [r3], #4\n\t"
+
+/* The plane fill of two channels: 8 instructions per pixel pair (four pairs a
+ * loop step, 8.5 with the count) and about 12 a row; r0 source, r1 pixel bytes, r2/r3 planes 0/1, r4
+ * rows left, r5 -zp in both halves, r6 steps, r11/r12 the source/plane bytes
+ * from a row's last pixel to the next row's first, lr pixels a row. */
+__attribute__((naked, noinline)) void effc_dw_fill2_rows(EFFC_DW_ARG effc_dw_fill_job *job)
 {
     __asm__ volatile(
         "push   {r4-r11, lr}\n\t"
-        "mov    lr, r0\n\t"
-        "ldr    r1, [lr, #20]\n\t"
-        "ldr    r4, [lr, #32]\n\t"
-        "ldr    r5, [lr, #36]\n\t"
+        "ldr    r1, [r0, #20]\n\t"
+        "ldr    r5, [r0, #36]\n\t"
+        "ldr    r4, [r0, #8]\n\t"
+        "ldrd   r6, lr, [r0, #12]\n\t" /* pairs, odd */
+        "add    lr, lr, r6, lsl #1\n\t"
+        "ldrd   r11, r12, [r0, #24]\n\t" /* source and plane row bytes */
+        "mls    r11, lr, r1, r11\n\t"
+        "sub    r12, r12, lr, lsl #1\n\t"
+        "ldr    r3, [r0, #32]\n\t"
+        "ldrd   r0, r2, [r0]\n\t"
+        "add    r3, r2, r3\n\t"
         "1:\n\t"
-        "ldrd   r0, r2, [lr]\n\t"
-        "ldr    r6, [lr, #24]\n\t"
-        "add    r6, r0, r6\n\t"
-        "str    r6, [lr]\n\t"
-        "ldr    r6, [lr, #28]\n\t"
-        "add    r6, r2, r6\n\t"
-        "str    r6, [lr, #4]\n\t"
-        "add    r3, r2, r4, lsl #1\n\t"
-        "ldr    r6, [lr, #12]\n\t"
+        "lsrs   r6, lr, #2\n\t" /* C: one pair (bit 1 of the pixels) */
+        "bcc    5f\n\t"
+        EFFC_DW_FILL_PAIR("r7", "r8")
+        "5:\n\t"
+        "lsrs   r6, r6, #1\n\t" /* C: two pairs (bit 2); r6 steps of four pairs */
+        "bcc    6f\n\t"
+        EFFC_DW_FILL_PAIR("r7", "r8")
+        EFFC_DW_FILL_PAIR("r9", "r10")
+        "6:\n\t"
         "cbz    r6, 3f\n\t"
         "2:\n\t"
-        "ldr    r7, [r0]\n\t"
-        "ldr    r8, [r0, r1]\n\t"
-        "add    r0, r0, r1, lsl #1\n\t"
-        "sxtab16 r9, r5, r7\n\t"
-        "sxtab16 r10, r5, r7, ror #8\n\t"
-        "sxtab16 r11, r5, r8\n\t"
-        "sxtab16 r12, r5, r8, ror #8\n\t"
-        "pkhbt  r7, r9, r11, lsl #16\n\t"
-        "pkhtb  r11, r11, r9, asr #16\n\t"
-        "pkhbt  r8, r10, r12, lsl #16\n\t"
-        "pkhtb  r12, r12, r10, asr #16\n\t"
-        "str    r8, [r2, r4]\n\t"
-        "str    r12, [r3, r4]\n\t"
-        "str    r7, [r2], #4\n\t"
-        "str    r11, [r3], #4\n\t"
+        EFFC_DW_FILL_PAIR("r7", "r8")
+        EFFC_DW_FILL_PAIR("r9", "r10")
+        EFFC_DW_FILL_PAIR("r7", "r8")
+        EFFC_DW_FILL_PAIR("r9", "r10")
         "subs   r6, r6, #1\n\t"
         "bne    2b\n\t"
         "3:\n\t"
-        "ldr    r6, [lr, #16]\n\t"
-        "cbz    r6, 4f\n\t"
-        "ldr    r7, [r0]\n\t"
-        "sxtab16 r9, r5, r7\n\t"
-        "sxtab16 r10, r5, r7, ror #8\n\t"
-        "strh   r9, [r2]\n\t"
-        "strh   r10, [r2, r4]\n\t"
-        "lsr    r9, r9, #16\n\t"
-        "lsr    r10, r10, #16\n\t"
-        "strh   r9, [r3]\n\t"
-        "strh   r10, [r3, r4]\n\t"
+        "tst    lr, #1\n\t"
+        "beq    4f\n\t"
+        "ldrh   r7, [r0]\n\t"
+        "add    r0, r0, r1\n\t"
+        "sxtab16 r8, r5, r7\n\t"
+        "sxtab16 r7, r5, r7, ror #8\n\t"
+        "strh   r8, [r2], #2\n\t"
+        "strh   r7, [r3], #2\n\t"
         "4:\n\t"
-        "ldr    r6, [lr, #8]\n\t"
-        "subs   r6, r6, #1\n\t"
-        "str    r6, [lr, #8]\n\t"
+        "add    r0, r0, r11\n\t"
+        "add    r2, r2, r12\n\t"
+        "add    r3, r3, r12\n\t"
+        "subs   r4, r4, #1\n\t"
         "bne    1b\n\t"
         "pop    {r4-r11, pc}\n\t");
 }

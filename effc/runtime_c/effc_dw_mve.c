@@ -66,18 +66,18 @@ static effc_dw_mve_geo effc_dw_mve_geometry(const effc_dw_conv_params *p, const 
     const int32_t kspan = (f->h - 1) * p->dilation_h + 1;
     int32_t bands;
     size_t col_budget;
-    bytes = EFFC_MIN(bytes, (size_t)EFFC_DW_PLANES * EFFC_DW_MVE_PLANE_MAX);
+    bytes = EFFC_MIN(bytes, (size_t)EFFC_DW_MVE_PLANES * EFFC_DW_MVE_PLANE_MAX);
     g.pw = (out->w - 1) * p->stride_w + (f->w - 1) * p->dilation_w + 1;
     g.walk = p->stride_h == 1 && p->stride_w == 1 && p->dilation_h == 1 &&
              p->dilation_w == 1 &&
-             (size_t)EFFC_DW_PLANES * (size_t)g.pw * EFFC_DW_MVE_COL <= bytes;
+             (size_t)EFFC_DW_MVE_PLANES * (size_t)g.pw * EFFC_DW_MVE_COL <= bytes;
     g.rows = 0;
     if (g.walk) {
         g.rows = EFFC_MIN(out->h, EFFC_DW_MVE_COL - 4);
     } else {
         col_budget = bytes > (size_t)EFFC_DW_MVE_SLACK * (size_t)p->stride_h ?
                          (bytes - (size_t)EFFC_DW_MVE_SLACK * (size_t)p->stride_h) /
-                             ((size_t)EFFC_DW_PLANES * (size_t)g.pw) : 0u;
+                             ((size_t)EFFC_DW_MVE_PLANES * (size_t)g.pw) : 0u;
         if (col_budget < (size_t)kspan) {
             return g;
         }
@@ -283,11 +283,11 @@ int effc_dw_mve_body(const effc_dw_conv_params *p, const effc_per_channel_quant 
     for (b = 0; b < in->n; b++) {
         const int8_t *in_b = input + (size_t)b * (size_t)in->h * (size_t)in->w * (size_t)in->c;
         int8_t *out_b = output + (size_t)b * (size_t)out->h * (size_t)out_row;
-        for (ic = 0; ic < in->c; ic += EFFC_DW_PLANES) {
-            lanes = EFFC_MIN(in->c - ic, EFFC_DW_PLANES);
+        for (ic = 0; ic < in->c; ic += EFFC_DW_MVE_PLANES) {
+            lanes = EFFC_MIN(in->c - ic, EFFC_DW_MVE_PLANES);
             /* padding taps hold zp; with one band the copies never write them */
             if (!single_band || (b == 0 && ic == 0)) {
-                effc_dw_mve_fill(planes, EFFC_DW_PLANES * g.plane, p->input_zero_point);
+                effc_dw_mve_fill(planes, EFFC_DW_MVE_PLANES * g.plane, p->input_zero_point);
             }
             for (oy0 = 0; oy0 < out->h; oy0 += g.rows) {
                 const int32_t rows = EFFC_MIN(g.rows, out->h - oy0);
@@ -296,13 +296,13 @@ int effc_dw_mve_body(const effc_dw_conv_params *p, const effc_per_channel_quant 
                 const int32_t first = EFFC_MAX(oy0 > 0 ? g.keep : 0, -iy0);
                 const int32_t last = EFFC_MIN(used, in->h - iy0);
                 if (oy0 > 0) { /* the rows shared with the previous band, to the top */
-                    for (x = 0; x < EFFC_DW_PLANES * g.pw && g.keep > 0; x++) {
+                    for (x = 0; x < EFFC_DW_MVE_PLANES * g.pw && g.keep > 0; x++) {
                         int8_t *col = planes + (size_t)x * (size_t)g.cs;
                         const mve_pred16_t pk = vctp8q((uint32_t)g.keep);
                         vstrbq_p_s8(col, vldrbq_z_s8(col + g.rows * p->stride_h, pk), pk);
                     }
                     for (x = 0; x < in->w && last < used; x++) { /* bottom padding */
-                        for (j = 0; j < EFFC_DW_PLANES; j++) {
+                        for (j = 0; j < EFFC_DW_MVE_PLANES; j++) {
                             effc_dw_mve_fill(planes + (size_t)j * (size_t)g.plane +
                                                  (size_t)(x + p->pad_left) * (size_t)g.cs +
                                                  (size_t)EFFC_MAX(last, 0),

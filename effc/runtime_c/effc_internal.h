@@ -344,9 +344,17 @@ static inline effc_mm_channel effc_mm_channel_at(const effc_mm *mm, int32_t c)
  * Depthwise convolution (effc_dw_conv_s8.c, effc_dw_dsp.c).
  * ------------------------------------------------------------------------ */
 
-/* Planes filled at once (one 32-bit load gives four channels of a pixel), and
- * the bands' scratch budget (at least EFFC_DW_MIN_ROWS output rows a band). */
-enum { EFFC_DW_PLANES = 4, EFFC_DW_SCRATCH_BUDGET = 1024, EFFC_DW_MIN_ROWS = 8 };
+/* Planes filled at once (one 16-bit load gives two channels of a pixel), and
+ * the bands' scratch budget (at least EFFC_DW_MIN_ROWS output rows a band);
+ * the Helium body's planes (one 32-bit load: four channels) and the bands its
+ * scratch is sized for (effc_dw_conv_s8_scratch_size). */
+enum {
+    EFFC_DW_PLANES = 2,
+    EFFC_DW_SCRATCH_BUDGET = 1024,
+    EFFC_DW_MIN_ROWS = 16,
+    EFFC_DW_MVE_PLANES = 4,
+    EFFC_DW_MVE_MIN_ROWS = 8
+};
 
 typedef struct {
     int32_t rows; /* output rows per band */
@@ -423,10 +431,11 @@ typedef struct {
     int32_t tail;         /* the outputs left after the groups, < the step's */
     int32_t next_plane;   /* plane bytes from a column's last row read to the next column */
     int32_t next_out;     /* output bytes from a column's end to the next column */
+    int32_t rows;         /* the band height groups..next_out were made for (C side) */
 } effc_dw_walk_job;
 
-/* Rows of four planes from an int8 NHWC input (effc_dw_dsp_asm.c): value
- * x - zp of channel ic + j of each pixel into plane j. Offsets as listed. */
+/* Rows of the EFFC_DW_PLANES planes from an int8 NHWC input (effc_dw_dsp_asm.c):
+ * value x - zp of channel ic + j of each pixel into plane j. Offsets as listed. */
 typedef struct {
     const int8_t *src; /* 0: the first row's first pixel, channel ic */
     int16_t *dst;      /* 4: plane 0's first row at that pixel's column */
@@ -440,7 +449,7 @@ typedef struct {
     int32_t off;       /* 36: -zp in both halves */
 } effc_dw_fill_job;
 
-void effc_dw_fill4_rows(effc_dw_fill_job *job);
+void effc_dw_fill2_rows(effc_dw_fill_job *job);
 void effc_dw_walk_s1(effc_dw_walk_job *job); /* 3x3, stride 1 */
 void effc_dw_walk_s2(effc_dw_walk_job *job); /* 3x3, stride 2 */
 #endif
