@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from tests.conftest_c import Case, conv_case, dense_case, edge_multipliers
+from tests.conftest_c import Case, conv_case, dense_case, edge_multipliers, pool_case
 
 
 def _requant(case: Case, shifts: list[int], seed: int) -> Case:
@@ -97,6 +97,70 @@ def dw_cases() -> list[Case]:
                                  ozp=1), deep, 20)),
         _requant(_dw("mve_dw_c8_relu_clamp", 122, 5, 5, 8, pads=pad, izp=-128, ozp=-128,
                      act=(-128, 0)), deep, 21),
+        *dw_tail_cases(),
+    ]
+
+
+def dw_tail_cases() -> list[Case]:
+    """Row-group tails: output heights 1-9 but 4 and 8 (1-3 rows past the last
+    group of four; one row alone takes lanes over columns in the assembly walk),
+    odd channel counts (1-3 lanes of the last group), left and right shifts mixed
+    within a group, the walk's layout and the strided/dilated one, in place."""
+    deep = [-1, -31, -17, 0, -9, -2, -30, -5]
+    left = [1, 4, 10, 0, -31, -2, 7]
+    mixed = [3, -1, 0, -31, 30, -12, -2]
+    pad = (1, 1, 1, 1)
+    chans = [1, 3, 5, 7, 9, 2, 6, 11, 13]
+    zps = [(-128, -128), (127, 127), (3, -9), (-1, 0), (60, -60)]
+    cases = [
+        _requant(_dw(f"mve_dw_tail_h{h}_c{chans[h - 1]}", 130 + h, h, 3 + h % 3,
+                     chans[h - 1], pads=pad, izp=zps[h % 5][0], ozp=zps[h % 5][1]),
+                 [deep, left, mixed][h % 3], 30 + h)
+        for h in range(1, 10) if h % 4  # (4 and 8: no tail)
+    ]
+    # one last row alone (4n + 1 rows) in the assembly walk (13 rows or more: the
+    # walk's 32-byte plane columns fit the scratch): lanes over four columns, the
+    # last four overlapping when cols % 4 != 0; even and odd widths (cols 4-9)
+    last = [
+        _requant(_dw(f"mve_dw_last_row_h{h}_w{w}_c{c}", 160 + w, h, w, c, pads=pad,
+                     izp=zps[w % 5][0], ozp=zps[w % 5][1]), [deep, mixed][w % 2], 50 + w)
+        for h, w, c in [(21, 4, 3), (13, 6, 5), (13, 7, 2), (17, 8, 6), (17, 9, 4), (25, 5, 1)]
+    ]
+    return [
+        *cases,
+        *last,
+        _in_place(_requant(_dw("mve_dw_tail_h5_c7_in_place", 140, 5, 4, 7, pads=pad,
+                               izp=-128, ozp=-128), mixed, 40)),
+        _requant(_dw("mve_dw_tail_stride2_h5_c5", 141, 9, 6, 5, stride=(2, 2), pads=pad,
+                     izp=7, ozp=-3, act=(-90, 80)), mixed, 41),
+        _requant(_dw("mve_dw_tail_dilation2_h6_c3", 142, 6, 5, 3, dil=(2, 2),
+                     pads=(2, 2, 2, 2), izp=-5, ozp=2), deep, 42),
+    ]
+
+
+def _filled(case: Case, value: int) -> Case:
+    """The case with every input value ``value``."""
+    x = case.arrays["input"]
+    return replace(case, arrays={**case.arrays, "input": np.full(x.shape, value, np.int8)})
+
+
+def pool_cases() -> list[Case]:
+    """The Helium average-pool sums (effc_pool_s8.c: 16 channels a step in int16
+    lanes, flushed every 256 taps): channel counts around 8 and 16 (the
+    predicated loads), windows of more than 256 taps at both int8 limits (the
+    int16 lanes at -32768), strided windows, padding counted (the kernel
+    firmware of mps3-an547 is close to its 512 KiB flash: cases stay small)."""
+    return [
+        pool_case("mve_global_avg_pool_c7", 151, "global_avg_pool", h=6, w=5, c=7, k=(1, 1),
+                  stride=(1, 1)),
+        pool_case("mve_global_avg_pool_c9_relu", 152, "global_avg_pool", h=5, w=4, c=9,
+                  k=(1, 1), stride=(1, 1), act=(-20, 100)),
+        _filled(pool_case("mve_global_avg_pool_c17_min_260_taps", 154, "global_avg_pool",
+                          h=13, w=20, c=17, k=(1, 1), stride=(1, 1)), -128),
+        pool_case("mve_avg_pool_c24_3x3_include_pad", 155, "avg_pool", h=7, w=6, c=24,
+                  k=(3, 3), stride=(2, 2), pads=(1, 1, 1, 1), include_pad=1, zp=-5),
+        pool_case("mve_avg_pool_c13_dilated", 156, "avg_pool", h=9, w=8, c=13, k=(3, 2),
+                  stride=(1, 2), dil=(2, 3), pads=(1, 0, 1, 2)),
     ]
 
 
@@ -119,4 +183,5 @@ def int8_cases() -> list[Case]:
         _requant(dense_case("mve_dense_row_k33", 109, batches=1, fin=33, fout=6, izp=3,
                             ozp=-1), deep, 9),
         *dw_cases(),
+        *pool_cases(),
     ]

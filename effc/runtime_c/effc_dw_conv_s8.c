@@ -216,7 +216,7 @@ int effc_dw_conv_s8(const effc_scratch *scratch, const effc_dw_conv_params *para
         return EFFC_ERR_ARG;
     }
 #if defined(EFFC_USE_MVE)
-    if (effc_dw_mve_applies(params, filter_dims, output_dims, bytes)) {
+    if (effc_dw_mve_applies(params, input_dims, filter_dims, output_dims, bytes)) {
         return effc_dw_mve_body(params, quant, input_dims, input, filter_dims, filter, bias,
                                 output_dims, output, (int8_t *)buf, bytes);
     }

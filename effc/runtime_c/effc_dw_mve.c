@@ -39,8 +39,10 @@
 #if defined(EFFC_USE_MVE)
 #include <arm_mve.h>
 
-/* Bytes past the last plane that the last row group's unused lanes may read. */
-enum { EFFC_DW_MVE_SLACK = 16 };
+/* Bytes past the last plane that the last row group's unused lanes may read;
+ * the most bytes a plane takes (the copy's 16-bit scatter offsets reach the
+ * fourth plane's second row: 3 * plane + 1 <= 0xffff). */
+enum { EFFC_DW_MVE_SLACK = 16, EFFC_DW_MVE_PLANE_MAX = (0xffff - 1) / 3 };
 
 /* Band geometry of the int8 column-major planes. */
 typedef struct {
@@ -64,6 +66,7 @@ static effc_dw_mve_geo effc_dw_mve_geometry(const effc_dw_conv_params *p, const 
     const int32_t kspan = (f->h - 1) * p->dilation_h + 1;
     int32_t bands;
     size_t col_budget;
+    bytes = EFFC_MIN(bytes, (size_t)EFFC_DW_MVE_PLANES * EFFC_DW_MVE_PLANE_MAX);
     g.pw = (out->w - 1) * p->stride_w + (f->w - 1) * p->dilation_w + 1;
     g.walk = p->stride_h == 1 && p->stride_w == 1 && p->dilation_h == 1 &&
              p->dilation_w == 1 &&
@@ -89,10 +92,11 @@ static effc_dw_mve_geo effc_dw_mve_geometry(const effc_dw_conv_params *p, const 
     return g;
 }
 
-int effc_dw_mve_applies(const effc_dw_conv_params *p, const effc_dims *f, const effc_dims *out,
-                        size_t scratch_bytes)
+int effc_dw_mve_applies(const effc_dw_conv_params *p, const effc_dims *in, const effc_dims *f,
+                        const effc_dims *out, size_t scratch_bytes)
 {
     return p->depth_multiplier == 1 && f->h == 3 && f->w == 3 &&
+           in->w * in->c <= 0xffff - 3 && /* two input rows: the copy's 16-bit offsets */
            effc_dw_mve_geometry(p, f, out, scratch_bytes).rows > 0 &&
            effc_dw_mve_geometry(p, f, out, scratch_bytes).keep <= 16 && p->stride_h <= 4;
 }
@@ -108,26 +112,36 @@ static void effc_dw_mve_fill(int8_t *dst, int32_t n, int32_t zp)
 }
 
 /* Input rows [r0, r1) of the band (plane row r <- input row iy0 + r) of
- * channels ic..ic+3 (`lanes` of them) into the planes at pl. */
+ * channels ic..ic+3 (`lanes` of them) into the planes at pl: two input rows
+ * of a pixel a step, the eight bytes (four channels, two rows) one VLDRB.U16
+ * gather and one VSTRB.16 scatter to the four planes (16-bit offsets: the
+ * scratch and two input rows stay far below 64 KiB); an odd last row under a
+ * predicate on the first four lanes. effc_dw_mve_applies keeps two input
+ * rows within 16-bit offsets, effc_dw_mve_geometry the four planes. */
 static void effc_dw_mve_copy(const effc_dims *in, const int8_t *src, int32_t ic, int32_t lanes,
                              int8_t *pl, const effc_dw_mve_geo *g, int32_t pad_left,
                              int32_t iy0, int32_t r0, int32_t r1)
 {
-    const uint32x4_t to_planes = vmulq_n_u32(vidupq_n_u32(0u, 1), (uint32_t)g->plane);
-    const mve_pred16_t p = vctp32q((uint32_t)lanes);
-    const int32_t cs = in->c, w = in->w, step = g->cs;
+    const uint16x8_t idx = vidupq_n_u16(0u, 1);
+    const uint16x8_t chan = vandq_u16(idx, vdupq_n_u16(3u)), row = vshrq_n_u16(idx, 2);
+    const int32_t cs = in->c, w = in->w, step = g->cs, row_in = w * cs;
+    const uint16x8_t from = vmlaq_n_u16(chan, row, (uint16_t)row_in);
+    const uint16x8_t to = vmlaq_n_u16(row, chan, (uint16_t)g->plane);
+    const mve_pred16_t both = vcmphiq_u16(vdupq_n_u16((uint16_t)lanes), chan);
+    const mve_pred16_t one = both & vcmpeqq_n_u16(row, 0u);
     int32_t r, x;
-    for (r = r0; r < r1; r++) {
-        const uint8_t *s = (const uint8_t *)src + (size_t)(iy0 + r) * (size_t)w * (size_t)cs +
+    for (r = r0; r < r1; r += 2) {
+        const uint8_t *s = (const uint8_t *)src + (size_t)(iy0 + r) * (size_t)row_in +
                            (size_t)ic;
         uint8_t *d = (uint8_t *)pl + (size_t)pad_left * (size_t)step + (size_t)r;
-        if (lanes == 4) {
+        if (lanes == 4 && r + 1 < r1) {
             for (x = 0; x < w; x++, s += cs, d += step) {
-                vstrbq_scatter_offset_u32(d, to_planes, vldrbq_u32(s));
+                vstrbq_scatter_offset_u16(d, to, vldrbq_gather_offset_u16(s, from));
             }
         } else {
+            const mve_pred16_t pr = r + 1 < r1 ? both : one;
             for (x = 0; x < w; x++, s += cs, d += step) {
-                vstrbq_scatter_offset_p_u32(d, to_planes, vldrbq_z_u32(s, p), p);
+                vstrbq_scatter_offset_p_u16(d, to, vldrbq_gather_offset_z_u16(s, from, pr), pr);
             }
         }
     }

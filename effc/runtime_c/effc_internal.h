@@ -419,8 +419,8 @@ int effc_dw_body(const effc_dw_conv_params *p, const effc_per_channel_quant *qua
 #if defined(EFFC_USE_MVE)
 /* The Helium body (effc_dw_mve.c): depth multiplier 1, 3x3 kernels, in the
  * same scratch (bytes of it); the DSP body takes what it does not apply to. */
-int effc_dw_mve_applies(const effc_dw_conv_params *p, const effc_dims *f, const effc_dims *out,
-                        size_t scratch_bytes);
+int effc_dw_mve_applies(const effc_dw_conv_params *p, const effc_dims *in, const effc_dims *f,
+                        const effc_dims *out, size_t scratch_bytes);
 int effc_dw_mve_body(const effc_dw_conv_params *p, const effc_per_channel_quant *quant,
                      const effc_dims *in, const int8_t *input, const effc_dims *f,
                      const int8_t *filter, const int32_t *bias, const effc_dims *out,

@@ -7,6 +7,10 @@
  */
 #include "effc_internal.h"
 
+#if defined(EFFC_USE_MVE)
+#include <arm_mve.h>
+#endif
+
 size_t effc_max_pool_s8_scratch_size(void)
 {
     return 0;
@@ -31,6 +35,13 @@ static int effc_pool_args_ok(const effc_pool_params *p, const effc_dims *in,
            p->pad_left >= 0 && p->pad_bottom >= 0 && p->pad_right >= 0 &&
            (p->count_include_pad == 0 || p->count_include_pad == 1);
 }
+
+/* Channels effc_pool_sums may do at once (its sum[] holds as many). */
+#if defined(EFFC_USE_MVE)
+enum { EFFC_POOL_LANES = 16 };
+#else
+enum { EFFC_POOL_LANES = 4 };
+#endif
 
 /* TFLite's rounded division of a sum by a count: ties away from zero. */
 static int32_t effc_rounded_div(int32_t sum, int32_t count)
@@ -68,7 +79,68 @@ static effc_window effc_pool_window(const effc_pool_params *p, const effc_dims *
 /* Sum of channel c0 (and c0 + 1 .. c0 + 3 with the DSP body) over the taps
  * of `w` in the image at `img` (row stride row_stride bytes, cn channels).
  * Integer sums are exact, so the summation order does not change the result. */
-#if defined(EFFC_USE_DSP)
+#if defined(EFFC_USE_MVE)
+/* Channels c0..c0+15 at once (fewer under predicates when nc < 16): two
+ * VLDRB.S16 and two VADD.I16 per tap, flushed into int32 (even and odd
+ * channels widened) at least every 256 taps (|lane| <= 128 * 256 fits).
+ * Returns the channels done. */
+static inline __attribute__((always_inline)) void
+effc_pool_flush(int16x8_t a, int32x4_t *even, int32x4_t *odd)
+{
+    *even = vaddq_s32(*even, vmovlbq_s16(a));
+    *odd = vaddq_s32(*odd, vmovltq_s16(a));
+}
+
+static int32_t effc_pool_sums(const int8_t *img, size_t row_stride, size_t cn, int32_t c0,
+                              int32_t nc, const effc_window *w, int32_t *sum)
+{
+    const size_t col_step = (size_t)w->dx * cn;
+    const int32_t lanes = EFFC_MIN(nc, EFFC_POOL_LANES);
+    const mve_pred16_t p0 = vctp16q((uint32_t)lanes);
+    const mve_pred16_t p1 = vctp16q((uint32_t)EFFC_MAX(lanes - 8, 0));
+    const int16x8_t zero = vdupq_n_s16(0);
+    int16x8_t a0 = zero, a1 = zero;
+    int32x4_t e0 = vdupq_n_s32(0), o0 = e0, e1 = e0, o1 = e0;
+    int32_t i, j, left = 256, part[16];
+    for (i = 0; i < w->ny; i++) {
+        const int8_t *src = img + (size_t)(w->y0 + i * w->dy) * row_stride +
+                            (size_t)w->x0 * cn + (size_t)c0;
+        int32_t todo = w->nx;
+        while (todo > 0) {
+            int32_t n = EFFC_MIN(todo, left);
+            todo -= n;
+            left -= n;
+            if (lanes == EFFC_POOL_LANES) {
+                for (; n > 0; n--, src += col_step) {
+                    a0 = vaddq_s16(a0, vldrbq_s16(src));
+                    a1 = vaddq_s16(a1, vldrbq_s16(src + 8));
+                }
+            } else {
+                for (; n > 0; n--, src += col_step) {
+                    a0 = vaddq_s16(a0, vldrbq_z_s16(src, p0));
+                    a1 = vaddq_s16(a1, vldrbq_z_s16(src + 8, p1));
+                }
+            }
+            if (left == 0) {
+                effc_pool_flush(a0, &e0, &o0);
+                effc_pool_flush(a1, &e1, &o1);
+                a0 = a1 = zero;
+                left = 256;
+            }
+        }
+    }
+    effc_pool_flush(a0, &e0, &o0);
+    effc_pool_flush(a1, &e1, &o1);
+    vstrwq_s32(part, e0); /* channels 0 2 4 6 | 1 3 5 7 | 8 10 12 14 | 9 11 13 15 */
+    vstrwq_s32(part + 4, o0);
+    vstrwq_s32(part + 8, e1);
+    vstrwq_s32(part + 12, o1);
+    for (j = 0; j < lanes; j++) {
+        sum[j] = part[(j & 8) + (j & 1) * 4 + ((j & 7) >> 1)];
+    }
+    return lanes;
+}
+#elif defined(EFFC_USE_DSP)
 /* Channels c0..c0+3 at once: one 32-bit load per tap, widened into 16-bit
  * lanes with SXTAB16 (even and odd channels), flushed into int32 at least
  * every 256 taps (|lane| <= 128 * 256 fits). Returns 4 (channels done). */
@@ -165,7 +237,7 @@ static int effc_pool_s8(const effc_pool_params *p, const effc_dims *in, const in
                     const int32_t padded = p->count_include_pad
                                                ? (counted - valid) * p->pad_value : 0;
                     effc_window span = w;
-                    int32_t sum[4], done;
+                    int32_t sum[EFFC_POOL_LANES], done;
                     if (count <= 0) {
                         /* a dilated window over padding only: real 0 (onnxruntime) */
                         for (c = 0; c < in->c; c++) {
@@ -241,7 +313,7 @@ int effc_global_avg_pool_s8(const effc_dims *input_dims, const int8_t *input,
     w.dx = 1;
     for (b = 0; b < input_dims->n; b++) {
         const int8_t *src = input + (size_t)b * (size_t)count * cn;
-        int32_t sum[4], done, j;
+        int32_t sum[EFFC_POOL_LANES], done, j;
         for (c = 0; c < input_dims->c; c += done) {
             done = effc_pool_sums(src, 0, cn, c, input_dims->c - c, &w, sum);
             for (j = 0; j < done; j++) {
