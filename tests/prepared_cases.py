@@ -26,22 +26,22 @@ def _lib() -> tuple[object, object]:
 
 def channel_records(weights: np.ndarray, bias: np.ndarray | None, multiplier: np.ndarray,
                     shift: np.ndarray, izp: int, ozp: int) -> np.ndarray:
-    """effc_prepare_channels_s8 for [n_out][k] weights: int32 [n_out, 3]."""
+    """effc_prepare_channels_s8 for [n_out][k] weights: int32 [n_out + general, 2]."""
     ffi, lib = _lib()
     w = np.ascontiguousarray(weights.reshape(weights.shape[0], -1), np.int8)
     n, k = w.shape
     stride = 1 if multiplier.size == n else 0
-    out = np.zeros((n, 3), np.int32)
+    out = np.zeros((2 * n, 2), np.int32)
     b = None if bias is None else np.ascontiguousarray(bias, np.int32)
     m = np.ascontiguousarray(multiplier, np.int32)
     s = np.ascontiguousarray(shift, np.int32)
-    rc = lib.effc_prepare_channels_s8(
+    used = lib.effc_prepare_channels_s8(
         ffi.from_buffer("int8_t[]", w), n, k,
         ffi.NULL if b is None else ffi.from_buffer("int32_t[]", b),
         ffi.from_buffer("int32_t[]", m), ffi.from_buffer("int32_t[]", s), stride, izp, ozp,
         ffi.cast("effc_channel_rq *", ffi.from_buffer("int32_t[]", out)))
-    assert rc == 0
-    return out
+    assert used >= n
+    return out[:used].copy()
 
 
 def wide_filter(layout: str, weights: np.ndarray, records: np.ndarray, ozp: int) -> np.ndarray:

@@ -58,9 +58,12 @@ def test_defines_leave_out_only_what_no_call_reaches() -> None:
 def test_size_builds_at_os_only_where_inner_loops_are_assembly() -> None:
     calls = [_conv(lo=0)]
     defines = firmware_defines(calls)
-    assert firmware_cflags(calls, CTarget("cortex-m4", 1 << 20, "size")) == [*defines, "-Os"]
+    merge = "-fmerge-all-constants"
+    assert firmware_cflags(calls, CTarget("cortex-m4", 1 << 20, "size")) == [*defines, "-Os",
+                                                                             merge]
     assert firmware_cflags(calls, CTarget("cortex-m4", 1 << 20, "speed")) == defines
-    assert firmware_cflags(calls, CTarget("cortex-m55", 1 << 20, "size")) == defines  # Helium C
+    assert firmware_cflags(calls, CTarget("cortex-m55", 1 << 20, "size")) == [*defines,
+                                                                              merge]  # Helium C
     assert firmware_cflags(calls, None) == defines
 
 
@@ -86,8 +89,9 @@ def test_kws_images_leave_out_unreached_variants(tmp_path: Path) -> None:
     assert "effc_mm_1x4_s8" in small and "effc_dw_walk_s1" in small
     assert "-Os" in size.manifest["c"]["firmware_cflags"]
     assert "-Os" not in speed.manifest["c"]["firmware_cflags"]
-    # measured 42,208 B at size (49,312 B with every variant linked, -O2)
-    assert size.manifest["firmware"]["flash_bytes"] <= 43 * 1024
+    # issue 14's goal at size; measured 39,292 B (8-byte records and merged
+    # constants; 42,208 B with 12-byte records, 49,312 B with every variant linked, -O2)
+    assert size.manifest["firmware"]["flash_bytes"] <= 40 * 1024
 
 
 def test_flash_budget_bounds_the_speed_image(tmp_path: Path) -> None:

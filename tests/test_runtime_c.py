@@ -17,7 +17,7 @@ import pytest
 
 from effc.quant import fixedpoint as fp
 from effc.quant import int8 as q8
-from tests import mve_cases, winograd_cases
+from tests import mve_cases, record_cases, winograd_cases
 from tests.conftest_c import (
     Case,
     binary_case,
@@ -229,6 +229,7 @@ def int8_cases() -> list[Case]:
         *dw_plane_cases(),
         *winograd_cases.int8_cases(),
         *mve_cases.int8_cases(),
+        *record_cases.int8_cases(),
     ]
 
 

@@ -118,8 +118,10 @@ static int32_t effc_pack16(int32_t lo, int32_t hi)
     return (int32_t)(((uint32_t)(uint16_t)lo) | ((uint32_t)(uint16_t)hi << 16));
 }
 
-/* What the walks read of a prepared record (effc_requant.h, effc_rq_fast): the
- * only place this body reads the record's fields. */
+/* What the walks read of a prepared record (effc_requant.h, effc_rq_fast;
+ * through the effc_rq_* accessors): the only place this body reads one. bias,
+ * multiplier and s1 are the fast form's; a general record's channel takes
+ * effc_dw_channel_of instead. */
 typedef struct {
     int32_t bias, multiplier, s1; /* s1: the fast form's right shift - 1 */
     int general;                  /* the record needs the general requantization */
@@ -128,10 +130,10 @@ typedef struct {
 static effc_dw_record effc_dw_record_of(const effc_channel_rq *r)
 {
     effc_dw_record d;
-    d.bias = r->bias;
-    d.multiplier = r->multiplier;
-    d.s1 = r->shift & 0xFF;
-    d.general = (r->shift & EFFC_RQ_GENERAL) != 0;
+    d.bias = effc_rq_bias2(r) >> 1;
+    d.multiplier = effc_rq_multiplier(r);
+    d.s1 = effc_rq_s1(r);
+    d.general = effc_rq_is_general(r);
     return d;
 }
 

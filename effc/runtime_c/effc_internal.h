@@ -240,6 +240,51 @@ static inline effc_pool_axis effc_pool_axis_taps(int32_t start, int32_t kernel,
 }
 
 /* ------------------------------------------------------------------------
+ * The prepared records (effc_channel_rq, encoding in effc_nn.h): the only C
+ * that reads their words. Assembly uses the EFFC_RQ_* offsets below.
+ * ------------------------------------------------------------------------ */
+
+/* Record bytes, the byte offsets of its two words, and the arithmetic right
+ * shift that turns a fast record's word into 2 * bias, as assembly operands. */
+#define EFFC_RQ_BYTES "8"
+#define EFFC_RQ_WORD "0"
+#define EFFC_RQ_MULT "4"
+#define EFFC_RQ_BIAS2_ASR "7"
+
+/* Whether the channel needs the general form. */
+static inline int effc_rq_is_general(const effc_channel_rq *r)
+{
+    return (r->word & EFFC_RQ_GENERAL) != 0;
+}
+
+/* Fast records: s - 1 of the right shift s (0..30), and 2 * bias. */
+static inline int32_t effc_rq_s1(const effc_channel_rq *r)
+{
+    return r->word & 0xFF;
+}
+
+static inline int32_t effc_rq_bias2(const effc_channel_rq *r)
+{
+    return r->word >> 7; /* arithmetic (gcc, clang: two's complement) */
+}
+
+/* Any record: its bias, Q31 multiplier and TFLite shift. */
+static inline int32_t effc_rq_bias(const effc_channel_rq *r)
+{
+    return effc_rq_is_general(r) ? r[r->word >> 8].word : r->word >> 8;
+}
+
+static inline int32_t effc_rq_multiplier(const effc_channel_rq *r)
+{
+    return r->multiplier;
+}
+
+static inline int32_t effc_rq_shift(const effc_channel_rq *r)
+{
+    return effc_rq_is_general(r) ? r[r->word >> 8].multiplier : -1 - effc_rq_s1(r);
+}
+
+/* ------------------------------------------------------------------------
  * Matrix kernel shared by conv (all paths) and dense: for up to EFFC_MM_COLS
  * input columns of k int8 values, compute all n_out outputs
  *   out[c] = requant(bias[c] + sum_k (col[k] - input_zp) * weights[c][k]).
@@ -309,8 +354,8 @@ typedef struct {
 static inline effc_mm_channel effc_channel_of(const effc_channel_rq *r)
 {
     effc_mm_channel ch;
-    ch.bias = r->bias;
-    ch.rq = effc_requant_make(r->multiplier, (int32_t)(int16_t)((uint32_t)r->shift >> 16));
+    ch.bias = effc_rq_bias(r);
+    ch.rq = effc_requant_make(effc_rq_multiplier(r), effc_rq_shift(r));
     return ch;
 }
 
@@ -322,14 +367,11 @@ static inline effc_mm_channel effc_mm_channel_at(const effc_mm *mm, int32_t c)
         const int32_t *block = (const int32_t *)mm->weights + (size_t)(c / g.per) *
                                                                  (size_t)g.block_words;
         const int32_t *rec = block + g.records_at + 3 * (c % g.per);
-        effc_channel_rq r;
-        r.multiplier = rec[0];
-        r.shift = rec[2];
-        r.bias = block[c % g.per];
-        if ((r.shift & EFFC_RQ_GENERAL) == 0) {
-            r.bias >>= 1; /* 2 * bias of a fast channel (|bias| < 2^30) */
-        }
-        return effc_channel_of(&r);
+        const int general = (rec[2] & EFFC_WIDE_GENERAL) != 0;
+        /* the bias word is 2 * bias for a fast channel (|bias| < 2^23) */
+        ch.bias = general ? block[c % g.per] : block[c % g.per] >> 1;
+        ch.rq = effc_requant_make(rec[0], (int32_t)(int16_t)((uint32_t)rec[2] >> 16));
+        return ch;
     }
     if (mm->channels != NULL) {
         return effc_channel_of(&mm->channels[c]);
@@ -461,9 +503,9 @@ static inline int effc_mm_channel_is_general(const effc_mm *mm, int32_t c)
         const effc_wide_geo g = effc_wide_geometry(mm->layout, mm->k);
         return (((const int32_t *)mm->weights)[(size_t)(c / g.per) * (size_t)g.block_words +
                                                (size_t)(g.records_at + 3 * (c % g.per) + 2)] &
-                EFFC_RQ_GENERAL) != 0;
+                EFFC_WIDE_GENERAL) != 0;
     }
-    return mm->channels == NULL || (mm->channels[c].shift & EFFC_RQ_GENERAL) != 0;
+    return mm->channels == NULL || effc_rq_is_general(&mm->channels[c]);
 }
 
 int32_t effc_mm_general_channels(const effc_mm *mm);

@@ -4,8 +4,8 @@
  * effc_mm_run copies its (up to four) columns into scratch, interleaved by
  * chunks of 16 values and padded with zeros (so outputs may overwrite the
  * columns), then per output channel walks the int8 weight row 16 values at
- * a time (in assembly, effc_mm_mve_asm.c, for int8 rows with records and
- * k >= 16; the same steps in intrinsics below otherwise): one VLDRB of weights, VADDVA of them (the row sum, for the input
+ * a time (in assembly, effc_mm_mve_asm.c, for int8 rows with records, none
+ * general, and k >= 16; the same steps in intrinsics below otherwise): one VLDRB of weights, VADDVA of them (the row sum, for the input
  * zero point: sum (x - zp) * w = sum x * w - zp * sum w, exact in int32 wrap
  * arithmetic) and one VMLADAVA.S8 per column. The last chunk of a row whose
  * k is not a multiple of 16 loads its weights with a VCTP predicate (never
@@ -47,9 +47,9 @@ static inline effc_mve_rq effc_mve_channel(const effc_mm *mm, int32_t c)
     effc_mve_rq r;
     if (mm->channels != NULL && mm->layout == EFFC_FILTER_S8) {
         const effc_channel_rq *rec = &mm->channels[c];
-        r.bias = rec->bias;
-        r.multiplier = rec->multiplier;
-        r.shift = (int32_t)(int16_t)((uint32_t)rec->shift >> 16);
+        r.bias = effc_rq_bias(rec);
+        r.multiplier = effc_rq_multiplier(rec);
+        r.shift = effc_rq_shift(rec);
     } else {
         const effc_mm_channel ch = effc_mm_channel_at(mm, c);
         r.bias = ch.bias;
@@ -105,7 +105,8 @@ void effc_mm_run(const effc_mm *mm, int32_t n, const int8_t *const col[], int8_t
         job.offsets[j] = (uint32_t)(o4[j] - o4[0]);
     }
     effc_mve_copy_columns(c4, k, x);
-    if (mm->layout == EFFC_FILTER_S8 && mm->channels != NULL && full > 0) {
+    if (mm->layout == EFFC_FILTER_S8 && mm->channels != NULL && mm->general == 0 &&
+        full > 0) {
         job.x = x;
         job.w = (const int8_t *)mm->weights;
         job.rec = mm->channels;

@@ -8,7 +8,7 @@
  * Per output channel: the first 16-value chunk with VADDV / VMLADAV (which
  * start the sums), the other full chunks in a WLS/LE loop of 11 instructions
  * per 64 MACs, a predicated tail chunk when k % 16 != 0, then the vector
- * requantization of the four columns (22 instructions with the loop's own):
+ * requantization of the four columns (19 instructions with the loop's own):
  * the same steps as effc_mm_mve.c's C, which documents why they are exact.
  */
 #include "effc_internal.h"
@@ -51,21 +51,22 @@
 
 /* Requantize the four sums of the channel whose record is at r5 (advanced)
  * and store them (r7 + offsets q5; r7 advanced): r10 input zero point, r11
- * output zero point, q6 / q7 act_min / act_max minus the output zero point. */
+ * output zero point, q6 / q7 act_min / act_max minus the output zero point.
+ * Every record is a fast one (effc_mm_run calls this loop only then): the
+ * TFLite shift is -s = -1 - (s - 1), a right shift of at least 1, so no left
+ * shift and always the minus 1 on negative lanes. EFFC_RQ_MULT follows
+ * EFFC_RQ_WORD (the LDRD). */
 #define EFFC_MVE_REQUANT                                                                      \
     "vmov   q1[2], q1[0], r0, r4\n\t"                                                          \
     "vmov   q1[3], q1[1], r2, r6\n\t"                                                          \
-    "ldm    r5!, {r0, r2, r4}\n\t"        /* bias, multiplier, shift word */                   \
+    "ldrd   r4, r2, [r5], #" EFFC_RQ_BYTES "\n\t" /* word, multiplier */                      \
+    "asr    r0, r4, #8\n\t"               /* the bias */                                      \
     "mls    r0, r10, r8, r0\n\t"          /* bias - zp * sum w */                              \
     "vadd.i32 q1, q1, r0\n\t"                                                                  \
-    "asr    r4, r4, #16\n\t"              /* the TFLite shift */                               \
-    "bic    r6, r4, r4, asr #31\n\t"      /* left shift: max(shift, 0) */                      \
-    "vshl.s32 q1, r6\n\t"                                                                      \
     "vqrdmulh.s32 q1, q1, r2\n\t"                                                              \
-    "and    r4, r4, r4, asr #31\n\t"      /* min(shift, 0): minus the right shift */           \
+    "uxtb   r4, r4\n\t"                   /* s - 1 */                                          \
     "vshr.u32 q2, q1, #31\n\t"            /* 1 on negative lanes */                            \
-    "mvn    r6, r4, asr #31\n\t"          /* 0 with a right shift, else -1 */                  \
-    "vshl.u32 q2, r6\n\t"                                                                      \
+    "mvn    r4, r4\n\t"                   /* -s */                                             \
     "vqsub.s32 q1, q1, q2\n\t"                                                                 \
     "vrshl.s32 q1, r4\n\t"                                                                     \
     "vmax.s32 q1, q1, q6\n\t"                                                                  \

@@ -24,7 +24,7 @@ int32_t effc_mm_general_channels(const effc_mm *mm)
             const int32_t n = EFFC_MIN(g.per, mm->n_out - c);
             int32_t j;
             for (j = 0; j < n; j++) {
-                count += (shift[3 * j] & EFFC_RQ_GENERAL) != 0;
+                count += (shift[3 * j] & EFFC_WIDE_GENERAL) != 0;
             }
         }
         return count;
@@ -33,7 +33,7 @@ int32_t effc_mm_general_channels(const effc_mm *mm)
         return mm->n_out;
     }
     for (c = 0; c < mm->n_out; c++) {
-        count += (mm->channels[c].shift & EFFC_RQ_GENERAL) != 0;
+        count += effc_rq_is_general(&mm->channels[c]);
     }
     return count;
 }

@@ -117,7 +117,8 @@ __attribute__((naked, noinline)) void effc_mm_widen_groups_x1(
 
 /* lr = job. Per channel: the doubled bias into the four accumulators, the
  * groups (one first when their count is odd, then two per iteration), the
- * record (multiplier, shift word) and round = k2 << (s - 1), four
+ * record (word, multiplier; EFFC_RQ_MULT follows EFFC_RQ_WORD for the LDRD)
+ * and round = k2 << (s - 1) (LSL and ASR by the word read its low byte), four
  * requantizations, CLAMP, and four byte stores through the job's pointers. */
 #define EFFC_MM_1X4(CLAMP)                                                                    \
     "push   {r4-r11, lr}\n\t"                                                                  \
@@ -125,8 +126,8 @@ __attribute__((naked, noinline)) void effc_mm_widen_groups_x1(
     "ldr    r1, [lr, #4]\n\t"                                                                  \
     "1:\n\t"                                                                                   \
     "ldr    r12, [lr, #8]\n\t"                                                                 \
-    "ldr    r2, [r12]\n\t"                                                                     \
-    "lsl    r2, r2, #1\n\t"                                                                    \
+    "ldr    r2, [r12, #" EFFC_RQ_WORD "]\n\t"                                                   \
+    "asr    r2, r2, #" EFFC_RQ_BIAS2_ASR "\n\t"                                                 \
     "mov    r3, r2\n\t"                                                                        \
     "mov    r4, r2\n\t"                                                                        \
     "mov    r5, r2\n\t"                                                                        \
@@ -143,8 +144,8 @@ __attribute__((naked, noinline)) void effc_mm_widen_groups_x1(
     "bne    3b\n\t"                                                                            \
     "5:\n\t"                                                                                   \
     "ldr    r12, [lr, #8]\n\t"                                                                 \
-    "ldrd   r6, r7, [r12, #4]\n\t"                                                             \
-    "add    r12, r12, #12\n\t"                                                                 \
+    "ldrd   r7, r6, [r12, #" EFFC_RQ_WORD "]\n\t" /* word, multiplier */                        \
+    "add    r12, r12, #" EFFC_RQ_BYTES "\n\t"                                                   \
     "str    r12, [lr, #8]\n\t"                                                                 \
     "ldr    r8, [lr, #32]\n\t"                                                                 \
     "lsl    r8, r8, r7\n\t"                                                                    \

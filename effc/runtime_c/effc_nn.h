@@ -56,23 +56,31 @@ typedef struct {
 
 /* One output channel's requantization, prepared once per layer by
  * effc_prepare_channels_s8 (the code generator calls it on the host and
- * emits the records as constants). The DSP bodies run the fast form
- * (effc_requant.h, effc_rq_fast) on every channel whose shift has no
- * EFFC_RQ_GENERAL bit, the general form on the others. */
+ * emits the records as constants), 8 bytes. The DSP bodies run the fast form
+ * (effc_requant.h, effc_rq_fast) on every channel whose word has no
+ * EFFC_RQ_GENERAL bit, the general form on the others. Encoding:
+ *   fast     word = bias * 256 + (s - 1), s - 1 in [0, 30] and |bias| < 2^23
+ *            (so word ASR 7 is 2 * bias, and the low byte, all an ASR or LSL
+ *            by register reads, is s - 1); multiplier in [0, 2^31), 0 when
+ *            every output is provably the zero point (then bias is 0);
+ *   general  word = d * 256 + EFFC_RQ_GENERAL, multiplier the Q31 multiplier;
+ *            the record d places further on (after the layer's last channel)
+ *            is the channel's extension: word the bias, multiplier the
+ *            TFLite shift.
+ * Only the accessors in effc_internal.h (effc_rq_*) and, in assembly, the
+ * EFFC_RQ_* offsets read the words. */
 typedef struct {
-    int32_t bias;       /* the channel's bias (0 without one) */
-    int32_t multiplier; /* Q31 multiplier; 0 when every output is provably the zero point */
-    int32_t shift;      /* bits 0-7: s - 1 of the fast form's right shift s; bit 8:
-                           EFFC_RQ_GENERAL; bits 16-31: the TFLite shift (signed) */
+    int32_t word;
+    int32_t multiplier;
 } effc_channel_rq;
 
-enum { EFFC_RQ_GENERAL = 0x100 };
+enum { EFFC_RQ_GENERAL = 0x80 };
 
 /* Per-output-channel requantization. */
 typedef struct {
     const int32_t *multiplier;       /* [C_out] Q31 multipliers */
     const int32_t *shift;            /* [C_out] TFLite shifts */
-    const effc_channel_rq *channels; /* NULL, or [C_out] records made by
+    const effc_channel_rq *channels; /* NULL, or the records made by
                                         effc_prepare_channels_s8: then multiplier,
                                         shift and the kernel's bias are not read */
 } effc_per_channel_quant;
@@ -87,11 +95,13 @@ typedef struct {
  * conv filters OHWI (k = KH*KW*C_in), depthwise [C_out][KH*KW], dense [out][in].
  * bias may be NULL; multiplier/shift are indexed c * quant_stride (0: one
  * value for every channel). A channel takes the fast form when its right
- * shift s is in [1, 31], its multiplier >= 0, the largest possible
- * |accumulator| (|bias| + sum |w| * max |x - input_zero_point|) is below 2^30
- * and (2 * output_zero_point + 1) * 2^(s-1) plus the largest high product
- * fits int32; a channel whose every output is provably the zero point gets
- * multiplier 0. Returns EFFC_OK or EFFC_ERR_ARG. */
+ * shift s is in [1, 31], its multiplier >= 0, |bias| < 2^23, the largest
+ * possible |accumulator| (|bias| + sum |w| * max |x - input_zero_point|) is
+ * below 2^30 and (2 * output_zero_point + 1) * 2^(s-1) plus the largest high
+ * product fits int32; a channel whose every output is provably the zero point
+ * gets multiplier 0. channels holds 2 * n_out records: the n_out channels',
+ * then one extension per general channel. Returns the records written (n_out
+ * plus the general channels) or EFFC_ERR_ARG. */
 int effc_prepare_channels_s8(const int8_t *weights, int32_t n_out, int32_t k,
                              const int32_t *bias, const int32_t *multiplier,
                              const int32_t *shift, int32_t quant_stride,
@@ -105,7 +115,9 @@ int effc_prepare_channels_s8(const int8_t *weights, int32_t n_out, int32_t k,
  *                     two bias words, then per group of 4 k values (k padded to
  *                     4 * G, G rounded up to even) the int16 words (c0: 2 w0,
  *                     2 w2) (c1: 2 w0, 2 w2) (c0: 2 w1, 2 w3) (c1: 2 w1, 2 w3),
- *                     then per channel the words multiplier, round, shift;
+ *                     then per channel the words multiplier, round, shift (a
+ *                     wide shift word: bits 0-7 s - 1, bit 8 EFFC_WIDE_GENERAL,
+ *                     bits 16-31 the TFLite shift);
  *  EFFC_FILTER_WIDE4  for the one-row dense kernel, per quad of channels
  *                     (padded): four bias words, per group of 4 (k padded) the
  *                     int16 words (ci: 2 w0, 2 w2) for i = 0..3 then (ci: 2 w1,
@@ -113,9 +125,10 @@ int effc_prepare_channels_s8(const int8_t *weights, int32_t n_out, int32_t k,
  * Each int16 word holds the first value in its low half. The records come
  * from effc_prepare_channels_s8: a bias word is 2 * bias (bias for an
  * EFFC_RQ_GENERAL channel), round = (2 * output_zero_point + 1) << (s - 1)
- * (0 for a general channel), multiplier and shift are the record's. Kernels
+ * (0 for a general channel), multiplier the record's. Kernels
  * given a wide filter read neither the quant arrays nor the bias argument. */
 enum { EFFC_FILTER_S8 = 0, EFFC_FILTER_WIDE2 = 1, EFFC_FILTER_WIDE4 = 2 };
+enum { EFFC_WIDE_GENERAL = 0x100 };
 
 /* int32 words of a filter in a wide layout (0 for EFFC_FILTER_S8 or bad sizes). */
 size_t effc_filter_words(int32_t layout, int32_t n_out, int32_t k);

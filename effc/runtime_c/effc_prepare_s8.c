@@ -11,40 +11,38 @@ static int64_t effc_max_deviation(int32_t zp)
     return (int64_t)EFFC_MAX(127 - zp, zp + 128);
 }
 
-static effc_channel_rq effc_prepare_channel(const int8_t *w, int32_t k, int32_t bias,
-                                            int32_t multiplier, int32_t shift, int32_t izp,
-                                            int32_t ozp)
+/* The fast form's s - 1 for channel c, EFFC_FAST_NONE when it takes the
+ * general form, or EFFC_FAST_ZERO when every output is provably zp. */
+enum { EFFC_FAST_NONE = -1, EFFC_FAST_ZERO = -2 };
+
+static int32_t effc_fast_s1(const int8_t *w, int32_t k, int32_t bias, int32_t multiplier,
+                            int32_t shift, int32_t izp, int32_t ozp)
 {
-    effc_channel_rq r;
-    int64_t sum = 0, bound;
+    int64_t sum = 0, bound, high, round;
     int32_t i;
-    r.bias = bias;
-    r.multiplier = multiplier;
-    r.shift = (int32_t)((uint32_t)(uint16_t)(int16_t)shift << 16) | EFFC_RQ_GENERAL;
+    const int32_t s = -shift;
     if (multiplier < 0 || shift > -1 || shift < -31 || izp < -128 || izp > 127 ||
         ozp < -128 || ozp > 127) {
-        return r;
+        return EFFC_FAST_NONE;
     }
     for (i = 0; i < k; i++) {
         sum += w[i] < 0 ? -(int64_t)w[i] : (int64_t)w[i];
     }
     bound = (bias < 0 ? -(int64_t)bias : (int64_t)bias) + sum * effc_max_deviation(izp);
-    if (bound < ((int64_t)1 << 31)) {
-        const int32_t s = -shift;
-        /* |v| <= high, v = floor((acc * m + 2^30) / 2^31) */
-        const int64_t high = ((bound * (int64_t)multiplier) >> 31) + 1;
-        const int64_t round = (int64_t)(2 * ozp + 1) * ((int64_t)1 << (s - 1));
-        if (high < ((int64_t)1 << (s - 1))) { /* |v| < 2^(s-1): every output is zp */
-            r.bias = 0;
-            r.multiplier = 0;
-            r.shift &= ~0xFFFF;
-            return r;
-        }
-        if (bound < ((int64_t)1 << 30) && (round < 0 ? -round : round) + high + 1 <= INT32_MAX) {
-            r.shift = (r.shift & ~0xFFFF) | (s - 1);
-        }
+    if (bound >= ((int64_t)1 << 31)) {
+        return EFFC_FAST_NONE;
     }
-    return r;
+    /* |v| <= high, v = floor((acc * m + 2^30) / 2^31) */
+    high = ((bound * (int64_t)multiplier) >> 31) + 1;
+    round = (int64_t)(2 * ozp + 1) * ((int64_t)1 << (s - 1));
+    if (high < ((int64_t)1 << (s - 1))) { /* |v| < 2^(s-1): every output is zp */
+        return EFFC_FAST_ZERO;
+    }
+    if (bound < ((int64_t)1 << 30) && bias >= -(1 << 23) && bias < (1 << 23) &&
+        (round < 0 ? -round : round) + high + 1 <= INT32_MAX) {
+        return s - 1;
+    }
+    return EFFC_FAST_NONE;
 }
 
 int effc_prepare_channels_s8(const int8_t *weights, int32_t n_out, int32_t k,
@@ -53,18 +51,33 @@ int effc_prepare_channels_s8(const int8_t *weights, int32_t n_out, int32_t k,
                              int32_t input_zero_point, int32_t output_zero_point,
                              effc_channel_rq *channels)
 {
-    int32_t c;
+    int32_t c, used;
     if (weights == NULL || multiplier == NULL || shift == NULL || channels == NULL ||
-        n_out <= 0 || k <= 0 || (quant_stride != 0 && quant_stride != 1)) {
+        n_out <= 0 || k <= 0 || n_out > (1 << 22) || (quant_stride != 0 && quant_stride != 1)) {
         return EFFC_ERR_ARG;
     }
+    used = n_out;
     for (c = 0; c < n_out; c++) {
         const int32_t i = c * quant_stride;
-        channels[c] = effc_prepare_channel(weights + (size_t)c * (size_t)k, k,
-                                           bias != NULL ? bias[c] : 0, multiplier[i], shift[i],
-                                           input_zero_point, output_zero_point);
+        const int32_t b = bias != NULL ? bias[c] : 0;
+        const int32_t s1 = effc_fast_s1(weights + (size_t)c * (size_t)k, k, b, multiplier[i],
+                                        shift[i], input_zero_point, output_zero_point);
+        effc_channel_rq *r = &channels[c];
+        if (s1 == EFFC_FAST_ZERO) {
+            r->word = 0; /* bias 0, s - 1 = 0: SMMLAR's sum is 2 * zp + 1 - [a < 0] */
+            r->multiplier = 0;
+        } else if (s1 >= 0) {
+            r->word = (int32_t)((uint32_t)b << 8) | s1;
+            r->multiplier = multiplier[i];
+        } else { /* the general record and its extension at `used` */
+            r->word = (int32_t)((uint32_t)(used - c) << 8) | EFFC_RQ_GENERAL;
+            r->multiplier = multiplier[i];
+            channels[used].word = b;
+            channels[used].multiplier = shift[i];
+            used++;
+        }
     }
-    return EFFC_OK;
+    return used;
 }
 
 /* Channels per block and groups of 4 values per channel in a wide layout. */
@@ -105,13 +118,15 @@ static int32_t effc_pack16(int32_t lo, int32_t hi)
 static void effc_wide_record(const effc_channel_rq *channels, int32_t n_out, int32_t c,
                              int32_t ozp, int32_t *bias_word, int32_t *rec)
 {
-    const effc_channel_rq pad = {0, 0, 0};
+    const effc_channel_rq pad = {0, 0};
     const effc_channel_rq *r = c < n_out ? &channels[c] : &pad;
-    const int fast = (r->shift & EFFC_RQ_GENERAL) == 0;
-    *bias_word = fast ? (int32_t)((uint32_t)r->bias << 1) : r->bias;
-    rec[0] = r->multiplier;
-    rec[1] = fast ? (int32_t)((uint32_t)(2 * ozp + 1) << (r->shift & 0xFF)) : 0;
-    rec[2] = r->shift;
+    const int fast = !effc_rq_is_general(r);
+    const int32_t shift = effc_rq_shift(r);
+    *bias_word = fast ? effc_rq_bias2(r) : effc_rq_bias(r);
+    rec[0] = effc_rq_multiplier(r);
+    rec[1] = fast ? (int32_t)((uint32_t)(2 * ozp + 1) << effc_rq_s1(r)) : 0;
+    rec[2] = (int32_t)((uint32_t)(uint16_t)(int16_t)shift << 16) |
+             (fast ? effc_rq_s1(r) : EFFC_WIDE_GENERAL);
 }
 
 int effc_widen_filter_s8(int32_t layout, const int8_t *weights, int32_t n_out, int32_t k,

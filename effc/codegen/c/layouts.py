@@ -52,23 +52,24 @@ def _rows(weights: np.ndarray) -> np.ndarray:
 def channel_records(weights: np.ndarray, bias: np.ndarray | None, multiplier: list[int],
                     shift: list[int], input_zero_point: int,
                     output_zero_point: int) -> np.ndarray:
-    """The layer's effc_channel_rq records, int32 [n_out, 3]."""
+    """The layer's effc_channel_rq records, int32 [n_out + general channels, 2]
+    (the channels' records, then the general channels' extensions)."""
     ffi, lib = runtime_library()
     w = _rows(weights)
     n, k = w.shape
     m = np.ascontiguousarray(multiplier, np.int32)
     s = np.ascontiguousarray(shift, np.int32)
     b = None if bias is None else np.ascontiguousarray(bias, np.int32)
-    out = np.zeros((n, 3), np.int32)
-    rc = lib.effc_prepare_channels_s8(
+    out = np.zeros((2 * n, 2), np.int32)
+    used = lib.effc_prepare_channels_s8(
         ffi.from_buffer("int8_t[]", w), n, k,
         ffi.NULL if b is None else ffi.from_buffer("int32_t[]", b),
         ffi.from_buffer("int32_t[]", m), ffi.from_buffer("int32_t[]", s),
         1 if m.size == n else 0, input_zero_point, output_zero_point,
         ffi.cast("effc_channel_rq *", ffi.from_buffer("int32_t[]", out)))
-    if rc != 0:
+    if used < n:
         raise EffcError(f"effc_prepare_channels_s8 refused a layer of {n} x {k} weights")
-    return out
+    return out[:used].copy()
 
 
 def wide_filter(layout: int, weights: np.ndarray, records: np.ndarray,
@@ -122,7 +123,8 @@ def choose_layouts(calls: list[Call], target: CTarget | None, constant_bytes: in
             call.fields["layout"] = S8
     if target is None or target.optimize != "speed" or target.cpu not in DSP_CPUS:
         return 0
-    _, lib = runtime_library()
+    ffi, lib = runtime_library()
+    record = int(ffi.sizeof("effc_channel_rq"))  # an int8 layer's bytes per channel record
     budget = target.flash_bytes - CODE_RESERVE - constant_bytes \
         if target.widen_bytes is None else target.widen_bytes
     options = []
@@ -131,7 +133,7 @@ def choose_layouts(calls: list[Call], target: CTarget | None, constant_bytes: in
         if layout == S8:
             continue
         n, k = _shape(call)
-        extra = 4 * int(lib.effc_filter_words(layout, n, k)) - n * k - 12 * n
+        extra = 4 * int(lib.effc_filter_words(layout, n, k)) - n * k - record * n
         options.append((_macs(call) / max(extra, 1), extra, layout, call))
     spent = 0
     for _, extra, layout, call in sorted(options, key=lambda o: -o[0]):
