@@ -40,7 +40,8 @@ COSTS = Path(__file__).with_name("winograd_costs.json")
 #: auto takes Winograd only when it is predicted this much below direct: with
 #: leave-one-out predictions over the calibration shapes (each shape predicted
 #: by a fit without it) no choice is then slower than direct (tests/test_winograd_cost.py;
-#: on the current calibration every margin from 2% up is safe, 10% leaves room for drift).
+#: on the current calibration every margin from 0% to 15% is safe, 10% leaves room
+#: for drift).
 MARGIN = 0.10
 
 
