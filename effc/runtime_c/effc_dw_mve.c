@@ -25,7 +25,8 @@
  * At stride 1 and dilation 1 both ways (KWS's layers) the planes' columns
  * are EFFC_DW_MVE_COL bytes apart and channels with a right shift take the
  * assembly walk (effc_dw_mve_asm.c): output columns in pairs, each plane
- * column loaded once for both (12 loads for 18 VMLAs). Everything else takes
+ * column loaded once for both (12 loads for 18 VMLAs), one call for the
+ * walk's channels of a plane group. Everything else takes
  * the same steps in intrinsics, one output column at a time.
  *
  * The band's input rows of its four channels are all in the planes before
@@ -229,7 +230,7 @@ static inline int32_t effc_dw_mve_tap_sum(const int8_t *w)
 }
 
 /* Channel oc's constants for the C walks (its record or arrays through
- * effc_dw_channel_of, the one reader of the records here). */
+ * effc_dw_channel_of). */
 static void effc_dw_mve_prepare(effc_dw_mve_ch *k, const effc_dw_conv_params *p,
                                 const effc_mm_channel *ch, const int8_t *w)
 {
@@ -244,7 +245,29 @@ static void effc_dw_mve_prepare(effc_dw_mve_ch *k, const effc_dw_conv_params *p,
     k->right = ch->rq.right_shift;
 }
 
-/* The walk job's fields that hold for every channel of a band. */
+/* Channel oc's bias (before the zero point's correction), multiplier and
+ * minus its right shift into c; 0 when it has no right shift (the C walk). A
+ * fast record (always a right shift) is read here directly, the one other
+ * reader of the records besides effc_dw_channel_of. */
+static inline int effc_dw_mve_walk_rq(effc_dw_mve_chan *c, const effc_per_channel_quant *quant,
+                                      const int32_t *bias, int32_t oc)
+{
+    effc_mm_channel ch;
+    if (quant->channels != NULL && !effc_rq_is_general(&quant->channels[oc])) {
+        const effc_channel_rq *r = &quant->channels[oc];
+        c->bias = effc_rq_bias(r);
+        c->multiplier = effc_rq_multiplier(r);
+        c->neg_right = -1 - effc_rq_s1(r);
+        return 1;
+    }
+    ch = effc_dw_channel_of(quant, bias, oc);
+    c->bias = ch.bias;
+    c->multiplier = ch.rq.multiplier;
+    c->neg_right = -ch.rq.right_shift;
+    return ch.rq.right_shift > 0;
+}
+
+/* The walk job's fields that hold for every band of `rows` rows. */
 static void effc_dw_mve_walk_job(effc_dw_mve_job *job, const effc_dw_conv_params *p,
                                  const effc_dims *out, int32_t rows)
 {
@@ -274,6 +297,7 @@ int effc_dw_mve_body(const effc_dw_conv_params *p, const effc_per_channel_quant 
     effc_dw_mve_ch k;
     effc_dw_mve_job job;
     int32_t b, ic, oy0, j, x, lanes;
+    job.rows = 0;
     k.ozp = p->output_zero_point;
     k.lo = vdupq_n_s32(p->activation_min - p->output_zero_point);
     k.hi = vdupq_n_s32(p->activation_max - p->output_zero_point);
@@ -314,26 +338,31 @@ int effc_dw_mve_body(const effc_dw_conv_params *p, const effc_per_channel_quant 
                     effc_dw_mve_copy(in, in_b, ic, lanes, planes, &g, p->pad_left, iy0, first,
                                      last);
                 }
-                effc_dw_mve_walk_job(&job, p, out, rows);
+                if (job.rows != rows) { /* a band of another height (first, last) */
+                    effc_dw_mve_walk_job(&job, p, out, rows);
+                }
+                job.chans = 0;
                 for (j = 0; j < lanes; j++) {
                     const int8_t *w = filter + (size_t)(ic + j) * 9u;
-                    const effc_mm_channel ch = effc_dw_channel_of(quant, bias, ic + j);
                     const int8_t *pl = planes + (size_t)j * (size_t)g.plane;
                     int8_t *dst = out_b + (size_t)oy0 * (size_t)out_row + (size_t)(ic + j);
-                    if (g.walk && ch.rq.right_shift > 0) {
-                        job.plane = pl;
-                        job.out = dst;
-                        job.w = w;
-                        job.bias = (int32_t)((uint32_t)ch.bias -
-                                             (uint32_t)p->input_zero_point *
-                                                 (uint32_t)effc_dw_mve_tap_sum(w));
-                        job.multiplier = ch.rq.multiplier;
-                        job.neg_right = -ch.rq.right_shift;
-                        effc_dw_mve_s1(&job);
+                    effc_dw_mve_chan *c = &job.chan[job.chans];
+                    if (g.walk && effc_dw_mve_walk_rq(c, quant, bias, ic + j)) {
+                        c->plane = pl; /* to the group's one walk call */
+                        c->out = dst;
+                        c->w = w;
+                        c->bias = (int32_t)((uint32_t)c->bias -
+                                            (uint32_t)p->input_zero_point *
+                                                (uint32_t)effc_dw_mve_tap_sum(w));
+                        job.chans++;
                     } else {
+                        const effc_mm_channel ch = effc_dw_channel_of(quant, bias, ic + j);
                         effc_dw_mve_prepare(&k, p, &ch, w);
                         effc_dw_mve_channel(p, &g, out, &k, pl, dst, rows);
                     }
+                }
+                if (job.chans > 0) {
+                    effc_dw_mve_s1(&job);
                 }
             }
         }

@@ -3,8 +3,9 @@
  * naked function: the instruction counts do not depend on the compiler's
  * flags). The C side, and why the steps are TFLite-exact, is effc_dw_mve.c.
  *
- * One channel over a band, 3x3, stride 1 and dilation 1 both ways, a right
- * shift > 0: per row group of four output rows, the output columns in pairs:
+ * A band's channels of a plane group (one call; a channel's plane, outputs,
+ * taps and constants from its record), 3x3, stride 1 and dilation 1 both
+ * ways, a right shift > 0: per row group of four output rows, the output columns in pairs:
  * the plane's columns x..x+3 (EFFC_DW_MVE_COL bytes apart, so every tap is an
  * immediate offset) loaded once each (12 VLDRB.S32) for the pair's 18 VMLAs,
  * then per column VQRDMULH, minus 1 on negative lanes, VRSHL, the clamp, + zp
@@ -30,7 +31,9 @@
  * next row group, 12 64 * pairs - 4 (r7 from the pairs' end back to the next
  * row group's plane: r7 holds the row group's plane), 16 an odd last column, 20 the
  * output zero point, 24 minus the right shift, 28 the columns (left, in
- * EFFC_DW_MVE_LAST). */
+ * EFFC_DW_MVE_LAST), 32 the channel's record, 36 past the last record,
+ * 40 rows, 44 columns, 48 the job's out_rows (reloaded a channel:
+ * EFFC_DW_MVE_LAST takes q3). */
 
 /* The four plane rows at r7 + OFF into q2. */
 #define EFFC_DW_MVE_LD(OFF) "vldrb.s32 q2, [r7, #" OFF "]\n\t"
@@ -181,11 +184,11 @@ __attribute__((naked, noinline)) void effc_dw_mve_s1(const effc_dw_mve_job *job 
     __asm__ volatile(
         "push   {r4-r11, lr}\n\t"
         "vpush  {d8-d15}\n\t"
-        "sub    sp, sp, #32\n\t"
-        "ldr    r1, [r0, #8]\n\t"          /* rows */
-        "str    r1, [sp, #0]\n\t"
-        "ldr    r1, [r0, #12]\n\t"         /* cols */
-        "str    r1, [sp, #28]\n\t"
+        "sub    sp, sp, #56\n\t"
+        "ldr    r1, [r0, #0]\n\t"          /* rows */
+        "str    r1, [sp, #40]\n\t"
+        "ldr    r1, [r0, #4]\n\t"          /* cols */
+        "str    r1, [sp, #44]\n\t"
         "lsr    r2, r1, #1\n\t"
         "str    r2, [sp, #4]\n\t"
         "lsl    r2, r2, #6\n\t"           /* back from the pairs' end to the next group */
@@ -193,25 +196,40 @@ __attribute__((naked, noinline)) void effc_dw_mve_s1(const effc_dw_mve_job *job 
         "str    r2, [sp, #12]\n\t"
         "and    r2, r1, #1\n\t"
         "str    r2, [sp, #16]\n\t"
-        "ldr    r1, [r0, #20]\n\t"
+        "ldr    r1, [r0, #12]\n\t"
         "str    r1, [sp, #8]\n\t"
-        "ldr    r7, [r0, #0]\n\t"
-        "ldr    r1, [r0, #48]\n\t"
-        "str    r1, [sp, #20]\n\t"
-        "ldr    r1, [r0, #28]\n\t"
-        "str    r1, [sp, #24]\n\t"
-        "ldr    r12, [r0, #4]\n\t"
         "ldr    r1, [r0, #24]\n\t"
-        "vdup.32 q7, r1\n\t"
-        "ldr    r1, [r0, #36]\n\t"
-        "vdup.32 q6, r1\n\t"
-        "ldr    r1, [r0, #40]\n\t"
+        "str    r1, [sp, #20]\n\t"
+        "ldr    r1, [r0, #16]\n\t"
         "vdup.32 q4, r1\n\t"
-        "ldr    r1, [r0, #44]\n\t"
+        "ldr    r1, [r0, #20]\n\t"
         "vdup.32 q5, r1\n\t"
-        "add    r1, r0, #52\n\t"
-        "vldrw.u32 q3, [r1]\n\t"
-        "ldr    r1, [r0, #32]\n\t"         /* the int8 taps w0..w8 */
+        "add    r1, r0, #32\n\t"           /* out_rows */
+        "str    r1, [sp, #48]\n\t"
+        "add    r1, r0, #48\n\t"           /* the first channel */
+        "str    r1, [sp, #32]\n\t"
+        "ldr    r2, [r0, #28]\n\t"         /* past the last channel: 24 bytes each */
+        "add    r2, r2, r2, lsl #1\n\t"
+        "add    r1, r1, r2, lsl #3\n\t"
+        "str    r1, [sp, #36]\n\t"
+        "ldr    r0, [r0, #8]\n\t"
+        ".Ldw_mve_chan:\n\t"               /* a channel: its plane, outputs, taps, constants */
+        "ldr    r1, [sp, #32]\n\t"
+        "ldr    r7, [r1, #0]\n\t"
+        "ldr    r12, [r1, #4]\n\t"
+        "ldr    r2, [r1, #12]\n\t"
+        "vdup.32 q6, r2\n\t"
+        "ldr    r2, [r1, #16]\n\t"
+        "vdup.32 q7, r2\n\t"
+        "ldr    r2, [r1, #20]\n\t"
+        "str    r2, [sp, #24]\n\t"
+        "ldr    r2, [sp, #48]\n\t"         /* .Ldw_mve_last takes q3 */
+        "vldrw.u32 q3, [r2]\n\t"
+        "ldr    lr, [sp, #40]\n\t"
+        "str    lr, [sp, #0]\n\t"
+        "ldr    lr, [sp, #44]\n\t"
+        "str    lr, [sp, #28]\n\t"
+        "ldr    r1, [r1, #8]\n\t"          /* the int8 taps w0..w8 */
         "ldrsb  r2, [r1, #0]\n\t"
         "ldrsb  r3, [r1, #1]\n\t"
         "ldrsb  r4, [r1, #2]\n\t"
@@ -221,8 +239,7 @@ __attribute__((naked, noinline)) void effc_dw_mve_s1(const effc_dw_mve_job *job 
         "ldrsb  r8, [r1, #6]\n\t"
         "ldrsb  r9, [r1, #7]\n\t"
         "ldrsb  r10, [r1, #8]\n\t"
-        "ldr    r1, [r0, #28]\n\t"
-        "ldr    r0, [r0, #16]\n\t"
+        "ldr    r1, [sp, #24]\n\t"
         ".Ldw_mve_group:\n\t"
         "ldr    lr, [sp, #0]\n\t"
         "cmp    lr, #4\n\t"
@@ -251,8 +268,14 @@ __attribute__((naked, noinline)) void effc_dw_mve_s1(const effc_dw_mve_job *job 
         "b.w    .Ldw_mve_end\n\t"
         ".Ldw_mve_last:\n\t"
         EFFC_DW_MVE_LAST
-        ".Ldw_mve_end:\n\t"
-        "add    sp, sp, #32\n\t"
+        ".Ldw_mve_end:\n\t"                /* the next channel, if any */
+        "ldr    r1, [sp, #32]\n\t"
+        "add    r1, r1, #24\n\t"
+        "str    r1, [sp, #32]\n\t"
+        "ldr    r2, [sp, #36]\n\t"
+        "cmp    r1, r2\n\t"
+        "blo.w  .Ldw_mve_chan\n\t"
+        "add    sp, sp, #56\n\t"
         "vpop   {d8-d15}\n\t"
         "pop    {r4-r11, pc}\n\t");
 }

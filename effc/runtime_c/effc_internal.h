@@ -429,22 +429,29 @@ int effc_dw_mve_body(const effc_dw_conv_params *p, const effc_per_channel_quant 
 /* Bytes between plane columns on the assembly walk (every tap an immediate). */
 enum { EFFC_DW_MVE_COL = 32 };
 
-/* One channel over a band, 3x3, stride and dilation 1, no left shift
- * (effc_dw_mve_asm.c). Offsets as listed. */
+/* One channel of a walk job: its plane, outputs and taps (offsets as listed). */
 typedef struct {
     const int8_t *plane;  /* 0: the band's plane, column 0 row 0 */
     int8_t *out;          /* 4: the band's first output of the channel */
-    int32_t rows;         /* 8: output rows, > 0 */
-    int32_t cols;         /* 12: output columns, > 0 */
-    int32_t col_out;      /* 16: output bytes between columns */
-    int32_t group_out;    /* 20: output bytes from a row group's last column to the next group */
-    int32_t multiplier;   /* 24 */
-    int32_t neg_right;    /* 28: minus the right shift */
-    const int8_t *w;      /* 32: the nine taps, row-major */
-    int32_t bias;         /* 36: bias - zp * sum w */
-    int32_t lo, hi;       /* 40, 44: act_min - ozp, act_max - ozp */
-    int32_t ozp;          /* 48 */
-    uint32_t out_rows[4]; /* 52: the lanes' output offsets (rows) */
+    const int8_t *w;      /* 8: the nine taps, row-major */
+    int32_t bias;         /* 12: bias - zp * sum w */
+    int32_t multiplier;   /* 16 */
+    int32_t neg_right;    /* 20: minus the right shift */
+} effc_dw_mve_chan;
+
+/* A band's channels of one plane group, 3x3, stride and dilation 1, each with
+ * a right shift (effc_dw_mve_asm.c): one call walks them all. Offsets as
+ * listed. */
+typedef struct {
+    int32_t rows;         /* 0: output rows, > 0 */
+    int32_t cols;         /* 4: output columns, > 0 */
+    int32_t col_out;      /* 8: output bytes between columns */
+    int32_t group_out;    /* 12: output bytes from a row group's last column to the next group */
+    int32_t lo, hi;       /* 16, 20: act_min - ozp, act_max - ozp */
+    int32_t ozp;          /* 24 */
+    int32_t chans;        /* 28: channels in chan, 1..EFFC_DW_MVE_PLANES */
+    uint32_t out_rows[4]; /* 32: the lanes' output offsets (rows) */
+    effc_dw_mve_chan chan[EFFC_DW_MVE_PLANES]; /* 48 */
 } effc_dw_mve_job;
 void effc_dw_mve_s1(const effc_dw_mve_job *job);
 #endif
