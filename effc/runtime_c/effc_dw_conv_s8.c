@@ -22,7 +22,7 @@
  * so output == input works with no extra scratch (depth multiplier 1, same
  * N, H and W).
  */
-#include "effc_internal.h"
+#include "effc_dw_internal.h"
 
 /* The bands of `planes` int16 planes within the budget, at least `min_rows`
  * output rows each. */

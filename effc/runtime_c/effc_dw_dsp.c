@@ -20,7 +20,7 @@
  * band's rows). Every other channel takes a C loop over the planes with TFLite's
  * general requantization.
  */
-#include "effc_internal.h"
+#include "effc_dw_internal.h"
 
 #if defined(EFFC_USE_DSP)
 

@@ -20,7 +20,7 @@
  *   [sp, 24]  tail
  *   [sp, 28]  groups
  */
-#include "effc_internal.h"
+#include "effc_dw_internal.h"
 
 #if defined(EFFC_USE_DSP)
 

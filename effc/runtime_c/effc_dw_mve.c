@@ -35,7 +35,7 @@
  * The planes live in the same scratch (effc_dw_conv_s8_scratch_size): int8
  * planes take half of the DSP body's int16 ones, so bands are never lower.
  */
-#include "effc_internal.h"
+#include "effc_dw_internal.h"
 
 #if defined(EFFC_USE_MVE)
 #include <arm_mve.h>

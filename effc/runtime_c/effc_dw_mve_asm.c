@@ -15,7 +15,7 @@
  * four columns or more (KWS: 25 rows) takes lanes over four columns instead
  * (EFFC_DW_MVE_LAST: two vectors for KWS's five columns, not five).
  */
-#include "effc_internal.h"
+#include "effc_dw_internal.h"
 
 #if defined(EFFC_USE_MVE)
 

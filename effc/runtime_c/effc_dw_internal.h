@@ -1,0 +1,132 @@
+/*
+ * effc_dw_internal.h - the depthwise bodies' shared declarations (portable,
+ * DSP and Helium: effc_dw_conv_s8.c, effc_dw_dsp.c, effc_dw_dsp_asm.c,
+ * effc_dw_mve.c, effc_dw_mve_asm.c). Not part of the public API.
+ */
+#ifndef EFFC_DW_INTERNAL_H
+#define EFFC_DW_INTERNAL_H
+
+#include "effc_internal.h"
+
+/* ------------------------------------------------------------------------
+ * Depthwise convolution (effc_dw_conv_s8.c, effc_dw_dsp.c).
+ * ------------------------------------------------------------------------ */
+
+/* Planes filled at once (one 16-bit load gives two channels of a pixel), and
+ * the bands' scratch budget (at least EFFC_DW_MIN_ROWS output rows a band);
+ * the Helium body's planes (one 32-bit load: four channels) and the bands its
+ * scratch is sized for (effc_dw_conv_s8_scratch_size). */
+enum {
+    EFFC_DW_PLANES = 2,
+    EFFC_DW_SCRATCH_BUDGET = 1024,
+    EFFC_DW_MIN_ROWS = 16,
+    EFFC_DW_MVE_PLANES = 4,
+    EFFC_DW_MVE_MIN_ROWS = 8
+};
+
+typedef struct {
+    int32_t rows; /* output rows per band */
+    int32_t ph;   /* plane rows per band (a spare row follows) */
+    int32_t pw;   /* plane width */
+    size_t words; /* int16 per plane, (ph + 1) * pw rounded up to even */
+} effc_dw_geo;
+
+effc_dw_geo effc_dw_geometry(const effc_dw_conv_params *p, const effc_dims *f,
+                             const effc_dims *out);
+void effc_dw_slide(int16_t *plane, const effc_dw_geo *g, int32_t stride_h, int32_t planes);
+effc_mm_channel effc_dw_channel_of(const effc_per_channel_quant *quant, const int32_t *bias,
+                                   int32_t oc);
+/* The body (portable or DSP): every output, the planes at `plane`. */
+int effc_dw_body(const effc_dw_conv_params *p, const effc_per_channel_quant *quant,
+                 const effc_dims *in, const int8_t *input, const effc_dims *f,
+                 const int8_t *filter, const int32_t *bias, const effc_dims *out,
+                 int8_t *output, int16_t *plane);
+
+#if defined(EFFC_USE_MVE)
+/* The Helium body (effc_dw_mve.c): depth multiplier 1, 3x3 kernels, in the
+ * same scratch (bytes of it); the DSP body takes what it does not apply to. */
+int effc_dw_mve_applies(const effc_dw_conv_params *p, const effc_dims *in, const effc_dims *f,
+                        const effc_dims *out, size_t scratch_bytes);
+int effc_dw_mve_body(const effc_dw_conv_params *p, const effc_per_channel_quant *quant,
+                     const effc_dims *in, const int8_t *input, const effc_dims *f,
+                     const int8_t *filter, const int32_t *bias, const effc_dims *out,
+                     int8_t *output, int8_t *planes, size_t scratch_bytes);
+
+/* Bytes between plane columns on the assembly walk (every tap an immediate). */
+enum { EFFC_DW_MVE_COL = 32 };
+
+/* One channel of a walk job: its plane, outputs and taps (offsets as listed). */
+typedef struct {
+    const int8_t *plane;  /* 0: the band's plane, column 0 row 0 */
+    int8_t *out;          /* 4: the band's first output of the channel */
+    const int8_t *w;      /* 8: the nine taps, row-major */
+    int32_t bias;         /* 12: bias - zp * sum w */
+    int32_t multiplier;   /* 16 */
+    int32_t neg_right;    /* 20: minus the right shift */
+} effc_dw_mve_chan;
+
+/* A band's channels of one plane group, 3x3, stride and dilation 1, each with
+ * a right shift (effc_dw_mve_asm.c): one call walks them all. Offsets as
+ * listed. */
+typedef struct {
+    int32_t rows;         /* 0: output rows, > 0 */
+    int32_t cols;         /* 4: output columns, > 0 */
+    int32_t col_out;      /* 8: output bytes between columns */
+    int32_t group_out;    /* 12: output bytes from a row group's last column to the next group */
+    int32_t lo, hi;       /* 16, 20: act_min - ozp, act_max - ozp */
+    int32_t ozp;          /* 24 */
+    int32_t chans;        /* 28: channels in chan, 1..EFFC_DW_MVE_PLANES */
+    uint32_t out_rows[4]; /* 32: the lanes' output offsets (rows) */
+    effc_dw_mve_chan chan[EFFC_DW_MVE_PLANES]; /* 48 */
+} effc_dw_mve_job;
+void effc_dw_mve_s1(const effc_dw_mve_job *job);
+#endif
+
+#if defined(EFFC_USE_DSP)
+/* One output channel's column walks over a band (effc_dw_dsp_asm.c): every
+ * output column, `rows` outputs down the planes (a counted loop of `groups`
+ * unrolled steps, then `tail` single ones). Offsets: 0 plane, 4 out,
+ * 8 strides, 12 cols, 16 col_plane, 20 col_out, 24..32 w01, 36 w2ab,
+ * 40 w2c_s, 44 bias2, 48 m, 52 round, 56 groups, 60 tail, 64 next_plane,
+ * 68 next_out. Weights are doubled (the accumulator is 2 * acc,
+ * effc_rq_fast). */
+typedef struct {
+    const int16_t *plane; /* plane row 0, the first output column's first tap */
+    int8_t *out;          /* the band's first output of this channel */
+    int32_t strides;      /* plane row bytes << 16 | output row bytes (both < 2^16) */
+    int32_t cols;         /* output columns, > 0 */
+    int32_t col_plane;    /* plane bytes from one output column to the next */
+    int32_t col_out;      /* output bytes from one output column to the next */
+    int32_t w01[3];       /* taps (0, 1) of kernel rows 0..2 */
+    int32_t w2ab;         /* tap 2 of kernel rows 0 (low) and 1 (high) */
+    int32_t w2c_s;        /* s - 1 (low byte), tap 2 of kernel row 2 (high) */
+    int32_t bias2;        /* 2 * bias */
+    int32_t m, round;     /* the fast form's multiplier and round */
+    int32_t groups;       /* outputs a column / the step's outputs (3 at stride 1, 2 at 2) */
+    int32_t tail;         /* the outputs left after the groups, < the step's */
+    int32_t next_plane;   /* plane bytes from a column's last row read to the next column */
+    int32_t next_out;     /* output bytes from a column's end to the next column */
+    int32_t rows;         /* the band height groups..next_out were made for (C side) */
+} effc_dw_walk_job;
+
+/* Rows of the EFFC_DW_PLANES planes from an int8 NHWC input (effc_dw_dsp_asm.c):
+ * value x - zp of channel ic + j of each pixel into plane j. Offsets as listed. */
+typedef struct {
+    const int8_t *src; /* 0: the first row's first pixel, channel ic */
+    int16_t *dst;      /* 4: plane 0's first row at that pixel's column */
+    int32_t rows;      /* 8: rows to fill, > 0 */
+    int32_t pairs;     /* 12: pixel pairs a row */
+    int32_t odd;       /* 16: 1 when a single pixel follows the pairs */
+    int32_t cs;        /* 20: bytes from one pixel to the next */
+    int32_t src_row;   /* 24: input row bytes */
+    int32_t dst_row;   /* 28: plane row bytes */
+    int32_t plane;     /* 32: bytes from one plane to the next */
+    int32_t off;       /* 36: -zp in both halves */
+} effc_dw_fill_job;
+
+void effc_dw_fill2_rows(effc_dw_fill_job *job);
+void effc_dw_walk_s1(effc_dw_walk_job *job); /* 3x3, stride 1 */
+void effc_dw_walk_s2(effc_dw_walk_job *job); /* 3x3, stride 2 */
+#endif
+
+#endif /* EFFC_DW_INTERNAL_H */
