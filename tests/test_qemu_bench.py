@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 from effc.quant import int8 as q8
+from effc.quant.int8_pool import avg_pool_int8
 from tests.conftest_c import RUNTIME_C, _c_array, rand_i8, rand_quant, require_tool
 from tests.prepared_cases import LAYOUTS, channel_records, wide_filter
 
@@ -158,7 +159,7 @@ def kws_reference(layers: list[Layer], x: np.ndarray) -> np.ndarray:
         y = q8.conv_int8(y, a["w"], a["b"], strides=[2, 2] if ly.kind == "conv" else [1, 1],
                          pads=pads, group=64 if ly.kind == "dw" else 1, input_zero_point=-128,
                          output_zero_point=-128, multiplier=a["m"], shift=a["s"])
-    y = q8.avg_pool_int8(y, [25, 5], [25, 5]).reshape(1, 64)
+    y = avg_pool_int8(y, [25, 5], [25, 5]).reshape(1, 64)
     fc = layers[10].arrays
     y = q8.dense_int8(y, fc["w"], fc["b"], input_zero_point=-128, output_zero_point=-128,
                       multiplier=fc["m"], shift=fc["s"])

@@ -10,6 +10,7 @@ import pytest
 
 from effc.quant import fixedpoint as fp
 from effc.quant import int8 as q8
+from effc.quant import int8_pool as q8_pool
 
 ONE = (1 << 30, 1)  # (multiplier, shift) for the real multiplier 1.0
 
@@ -196,7 +197,7 @@ def test_mul() -> None:
 def test_avg_pool_rounding_of_negative_sums() -> None:
     def pool(vals: list[int]) -> int:
         x = i8(vals).reshape(1, len(vals), 1)
-        return int(q8.avg_pool_int8(x, [len(vals)], [1]).ravel()[0])
+        return int(q8_pool.avg_pool_int8(x, [len(vals)], [1]).ravel()[0])
 
     assert pool([-1, -2]) == -2  # -1.5 -> -2 (away from zero)
     assert pool([1, 2]) == 2  # 1.5 -> 2
@@ -210,30 +211,30 @@ def test_avg_pool_rounding_of_negative_sums() -> None:
 
 def test_avg_pool_count_include_pad_modes() -> None:
     x = i8([4, 8]).reshape(1, 2, 1)
-    ex = q8.avg_pool_int8(x, [3], [1], [1, 1])
+    ex = q8_pool.avg_pool_int8(x, [3], [1], [1, 1])
     assert ex.ravel().tolist() == [6, 6]  # 12 / 2
-    inc = q8.avg_pool_int8(x, [3], [1], [1, 1], count_include_pad=True)
+    inc = q8_pool.avg_pool_int8(x, [3], [1], [1, 1], count_include_pad=True)
     assert inc.ravel().tolist() == [4, 4]  # 12 / 3
-    inc = q8.avg_pool_int8(x, [3], [1], [1, 1], count_include_pad=True, zero_point=-3)
+    inc = q8_pool.avg_pool_int8(x, [3], [1], [1, 1], count_include_pad=True, zero_point=-3)
     assert inc.ravel().tolist() == [3, 3]  # (12 - 3) / 3
 
 
 def test_avg_pool_2d_and_global() -> None:
     x = np.arange(16, dtype=np.int8).reshape(1, 4, 4, 1)
-    got = q8.avg_pool_int8(x, [2, 2], [2, 2])
+    got = q8_pool.avg_pool_int8(x, [2, 2], [2, 2])
     assert got.ravel().tolist() == [3, 5, 11, 13]  # 2.5, 4.5, 10.5, 12.5 rounded up
-    g = q8.global_avg_pool_int8(x)
+    g = q8_pool.global_avg_pool_int8(x)
     assert g.shape == (1, 1, 1, 1) and int(g.ravel()[0]) == 8  # 7.5 -> 8
-    g1 = q8.global_avg_pool_int8(np.full((2, 5, 3), -3, np.int8))
+    g1 = q8_pool.global_avg_pool_int8(np.full((2, 5, 3), -3, np.int8))
     assert g1.shape == (2, 1, 3) and np.all(g1 == -3)
 
 
 def test_max_pool() -> None:
     x = np.array([[-5, 3], [7, -128]], dtype=np.int8).reshape(1, 2, 2, 1)
-    assert q8.max_pool_int8(x, [2, 2], [1, 1], [1, 1, 0, 0]).ravel().tolist() == [-5, 3, 7, 7]
-    assert q8.max_pool_int8(x, [2, 2], [2, 2], activation_max=5).ravel().tolist() == [5]
+    assert q8_pool.max_pool_int8(x, [2, 2], [1, 1], [1, 1, 0, 0]).ravel().tolist() == [-5, 3, 7, 7]
+    assert q8_pool.max_pool_int8(x, [2, 2], [2, 2], activation_max=5).ravel().tolist() == [5]
     neg = np.full((1, 1, 1), -100, np.int8)
-    assert q8.max_pool_int8(neg, [3], [1], [1, 1]).ravel().tolist() == [-100]  # pads never win
+    assert q8_pool.max_pool_int8(neg, [3], [1], [1, 1]).ravel().tolist() == [-100]  # pads never win
 
 
 # ------------------------------------------------------------- softmax

@@ -17,6 +17,7 @@ import pytest
 
 from effc.quant import fixedpoint as fp
 from effc.quant import int8 as q8
+from effc.quant import int8_pool as q8_pool
 from tests import mve_cases, record_cases, winograd_cases
 from tests.conftest_c import (
     Case,
@@ -415,16 +416,16 @@ def int8_oracle(case: Case) -> np.ndarray:
             output_zero_point=m["ozp"], multiplier=a["multiplier"], shift=a["shift"],
             activation_min=m["act"][0], activation_max=m["act"][1])
     if case.kind == "max_pool":
-        return q8.max_pool_int8(a["input"], m["k"], m["strides"], list(m["pads"]),
+        return q8_pool.max_pool_int8(a["input"], m["k"], m["strides"], list(m["pads"]),
                                 dilations=m["dil"], out_spatial=m["out"],
                                 activation_min=m["act"][0], activation_max=m["act"][1])
     if case.kind == "avg_pool":
-        return q8.avg_pool_int8(a["input"], m["k"], m["strides"], list(m["pads"]),
+        return q8_pool.avg_pool_int8(a["input"], m["k"], m["strides"], list(m["pads"]),
                                 dilations=m["dil"], out_spatial=m["out"],
                                 count_include_pad=bool(m["include_pad"]), zero_point=m["zp"],
                                 activation_min=m["act"][0], activation_max=m["act"][1])
     if case.kind == "global_avg_pool":
-        return q8.global_avg_pool_int8(a["input"], activation_min=m["act"][0],
+        return q8_pool.global_avg_pool_int8(a["input"], activation_min=m["act"][0],
                                        activation_max=m["act"][1])
     if case.kind in ("add", "sub"):
         p = m["params"]

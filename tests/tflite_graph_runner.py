@@ -21,6 +21,7 @@ import pytest
 
 from effc.quant import fixedpoint as fp
 from effc.quant import int8 as q8
+from effc.quant import int8_pool as q8_pool
 
 try:  # the wheel is the oracle; tests decide whether its absence skips or fails
     from tflite_micro.python.tflite_micro import runtime as tflm_runtime
@@ -226,9 +227,9 @@ def _run_op(op: OpInfo, ins: list, tin: list, tout: TensorInfo, fc_mode: str) ->
         k, s = [o.filterHeight, o.filterWidth], [o.strideH, o.strideW]
         pads = _spatial_pads(o.padding, x.shape[1:3], tuple(k), s, [1, 1])
         if op.name == "MAX_POOL_2D":
-            return q8.max_pool_int8(x, k, s, pads, activation_min=act_min,
+            return q8_pool.max_pool_int8(x, k, s, pads, activation_min=act_min,
                                     activation_max=act_max)
-        return q8.avg_pool_int8(x, k, s, pads, activation_min=act_min, activation_max=act_max)
+        return q8_pool.avg_pool_int8(x, k, s, pads, activation_min=act_min, activation_max=act_max)
     if op.name == "RESHAPE":
         return ins[0].reshape(tout.shape)
     if op.name == "SOFTMAX":

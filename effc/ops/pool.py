@@ -128,7 +128,7 @@ class AveragePool(_WindowPool):
         return [(y[:, 0] if squeeze else y).astype(np.float32)]
 
     def run_int(self, node, graph, xs):
-        from effc.quant.int8 import avg_pool_int8
+        from effc.quant.int8_pool import avg_pool_int8
 
         a = node.attrs
         zero_point = int(graph.tensors[node.inputs[0]].quant.zero_point)
@@ -166,7 +166,7 @@ class GlobalAveragePool(_GlobalPool):
         return [xs[0].astype(np.float64).mean(axis=axes, keepdims=True).astype(np.float32)]
 
     def run_int(self, node, graph, xs):
-        from effc.quant.int8 import global_avg_pool_int8
+        from effc.quant.int8_pool import global_avg_pool_int8
 
         return [global_avg_pool_int8(xs[0])]
 
