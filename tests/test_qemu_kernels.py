@@ -62,7 +62,7 @@ def test_kernels_bit_identical_on_cortex_m(board: str, flags: tuple[str, ...],
         fw = build_firmware(tmp_path / f"model{part}", board, tmp_path / f"fw{part}",
                             extra_cflags=("-Werror", *flags))
         run = run_qemu(fw.elf, board, bytes(4), size, count=False, timeout=120)
-        results += split_results(chunk, run.outputs)
+        results += split_results(chunk, run.outputs, f"{board} {' '.join(flags)}".strip())
     host = t8.host_results() + tf.host_results()
     for case, (rc, used, y), (_, used0, y0) in zip(cases, results, host, strict=True):
         assert rc == 0, f"{case.name}: kernel returned {rc} on {board}"

@@ -1,8 +1,10 @@
 """All runtime_c kernel cases once more, under -fsanitize=address,undefined.
 
-The driver's arrays are globals with exact sizes and each case's scratch is
-the exact tail of the arena, so reads or writes past any buffer are caught;
-UBSan catches signed overflow, bad shifts and misaligned accesses.
+The driver's input arrays are globals with exact sizes; each output, scratch
+and extra buffer sits between guard bytes (tests/conftest_c.py) that the driver
+poisons for ASan, so reads or writes past any buffer are caught, and the guard
+check names the case and side; UBSan catches signed overflow, bad shifts and
+misaligned accesses.
 """
 
 from __future__ import annotations
