@@ -76,14 +76,18 @@ static effc_window effc_pool_window(const effc_pool_params *p, const effc_dims *
     return w;
 }
 
+/* The first tap of window row i (of `w`) for channel c0. */
+static inline const int8_t *effc_window_row(const int8_t *img, size_t row_stride, size_t cn,
+                                            int32_t c0, const effc_window *w, int32_t i)
+{
+    return img + (size_t)(w->y0 + i * w->dy) * row_stride + (size_t)w->x0 * cn + (size_t)c0;
+}
+
 /* Sum of channel c0 (and c0 + 1 .. c0 + 3 with the DSP body) over the taps
  * of `w` in the image at `img` (row stride row_stride bytes, cn channels).
  * Integer sums are exact, so the summation order does not change the result. */
 #if defined(EFFC_USE_MVE)
-/* Channels c0..c0+15 at once (fewer under predicates when nc < 16): two
- * VLDRB.S16 and two VADD.I16 per tap, flushed into int32 (even and odd
- * channels widened) at least every 256 taps (|lane| <= 128 * 256 fits).
- * Returns the channels done. */
+/* Adds one lane of 16-bit sums into int32 even and odd channel sums. */
 static inline __attribute__((always_inline)) void
 effc_pool_flush(int16x8_t a, int32x4_t *even, int32x4_t *odd)
 {
@@ -91,6 +95,10 @@ effc_pool_flush(int16x8_t a, int32x4_t *even, int32x4_t *odd)
     *odd = vaddq_s32(*odd, vmovltq_s16(a));
 }
 
+/* Channels c0..c0+15 at once (fewer under predicates when nc < 16): two
+ * VLDRB.S16 and two VADD.I16 per tap, flushed into int32 (even and odd
+ * channels widened) at least every 256 taps (|lane| <= 128 * 256 fits).
+ * Returns the channels done. */
 static int32_t effc_pool_sums(const int8_t *img, size_t row_stride, size_t cn, int32_t c0,
                               int32_t nc, const effc_window *w, int32_t *sum)
 {
@@ -103,8 +111,7 @@ static int32_t effc_pool_sums(const int8_t *img, size_t row_stride, size_t cn, i
     int32x4_t e0 = vdupq_n_s32(0), o0 = e0, e1 = e0, o1 = e0;
     int32_t i, j, left = 256, part[16];
     for (i = 0; i < w->ny; i++) {
-        const int8_t *src = img + (size_t)(w->y0 + i * w->dy) * row_stride +
-                            (size_t)w->x0 * cn + (size_t)c0;
+        const int8_t *src = effc_window_row(img, row_stride, cn, c0, w, i);
         int32_t todo = w->nx;
         while (todo > 0) {
             int32_t n = EFFC_MIN(todo, left);
@@ -152,8 +159,7 @@ static int32_t effc_pool_sums(const int8_t *img, size_t row_stride, size_t cn, i
     if (nc < 4) {
         int32_t acc = 0, j;
         for (i = 0; i < w->ny; i++) {
-            const int8_t *src = img + (size_t)(w->y0 + i * w->dy) * row_stride +
-                                (size_t)w->x0 * cn + (size_t)c0;
+            const int8_t *src = effc_window_row(img, row_stride, cn, c0, w, i);
             for (j = 0; j < w->nx; j++) {
                 acc += *src;
                 src += col_step;
@@ -164,8 +170,7 @@ static int32_t effc_pool_sums(const int8_t *img, size_t row_stride, size_t cn, i
     }
     sum[0] = sum[1] = sum[2] = sum[3] = 0;
     for (i = 0; i < w->ny; i++) {
-        const int8_t *src = img + (size_t)(w->y0 + i * w->dy) * row_stride +
-                            (size_t)w->x0 * cn + (size_t)c0;
+        const int8_t *src = effc_window_row(img, row_stride, cn, c0, w, i);
         int32_t todo = w->nx;
         while (todo > 0) {
             int32_t n = EFFC_MIN(todo, left);
@@ -201,8 +206,7 @@ static int32_t effc_pool_sums(const int8_t *img, size_t row_stride, size_t cn, i
     int32_t acc = 0, i, j;
     (void)nc;
     for (i = 0; i < w->ny; i++) {
-        const int8_t *src = img + (size_t)(w->y0 + i * w->dy) * row_stride +
-                            (size_t)w->x0 * cn + (size_t)c0;
+        const int8_t *src = effc_window_row(img, row_stride, cn, c0, w, i);
         for (j = 0; j < w->nx; j++) {
             acc += *src;
             src += col_step;
@@ -267,8 +271,7 @@ static int effc_pool_s8(const effc_pool_params *p, const effc_dims *in, const in
                 for (c = 0; c < in->c; c++) {
                     int32_t acc = -128;
                     for (i = 0; i < w.ny; i++) {
-                        const int8_t *src = img + (size_t)(w.y0 + i * w.dy) * row_stride +
-                                            (size_t)w.x0 * cn + (size_t)c;
+                        const int8_t *src = effc_window_row(img, row_stride, cn, c, &w, i);
                         for (j = 0; j < w.nx; j++) {
                             acc = EFFC_MAX(acc, (int32_t)*src);
                             src += (size_t)w.dx * cn;
