@@ -5,7 +5,8 @@ and flag, random shapes, layouts, branches and outputs) runs float (effc's
 reference against onnxruntime, the float C library against the reference) and
 int8 with per-tensor and per-channel weights (the integer reference against
 the host C library, bit for bit, also under ASan and UBSan; a subset as
-firmware under QEMU). A target that cannot run a model must refuse it with the
+firmware under QEMU on a Cortex-M4 board (DSP kernels) and a Cortex-M55 board
+(Helium kernels)). A target that cannot run a model must refuse it with the
 one-line error (``tests/differential/support.py`` says which target runs which
 feature).
 
@@ -43,6 +44,8 @@ from tests.differential.support import ALL, OPEN_BUGS, REFUSALS, SUPPORT, expect
 FIXED_SEED = 82024
 HOST_MODELS, QEMU_MODELS, MIXED_MODELS, FRESH_MODELS, HLS_MODELS = 500, 50, 100, 40, 60
 WINOGRAD_MODELS, WINOGRAD_QEMU_MODELS = 100, 25
+#: The QEMU boards every QEMU model runs on: the DSP (SMLAD) and the Helium (MVE) kernels.
+QEMU_BOARDS = ("mps2-an386", "mps3-an547")
 
 #: What ran this session: models per test and outcomes per target, features seen.
 TALLY: Counter[str] = Counter()
@@ -141,7 +144,8 @@ def test_random_models_under_qemu(rm: RandomModel, tmp_path_factory) -> None:
     folder = tmp_path_factory.mktemp("qemu")
     diff = Differential(rm, folder)
     for weight_quant in WEIGHT_QUANTS:
-        diff.check_qemu(weight_quant)
+        for board in QEMU_BOARDS:
+            diff.check_qemu(weight_quant, board)
     shutil.rmtree(folder)
     TALLY["qemu: models"] += 1
     TALLY.update(f"qemu: {target} {outcome}" for target, outcome in diff.report.outcomes.items())

@@ -210,22 +210,22 @@ class Differential:
         self._self_check(compiled)
         self.report.outcomes[f"host_int8 {weight_quant}"] = "ran"
 
-    def check_qemu(self, weight_quant: str) -> None:
-        """The firmware under QEMU against the integer reference and the host, bit for bit
-        (``effc compile --board`` also runs its self-check on the host)."""
+    def check_qemu(self, weight_quant: str, board: str = "mps2-an386") -> None:
+        """The firmware for ``board`` under QEMU against the integer reference and the host,
+        bit for bit (``effc compile --board`` also runs its self-check on the host)."""
         if not expected(self.rm.features, "qemu_int8"):
             expect_refusal("qemu_int8", self.rm,
-                           lambda: self.compile_int8(weight_quant, "mps2-an386"))
-            self.report.outcomes[f"qemu_int8 {weight_quant}"] = "refused"
+                           lambda: self.compile_int8(weight_quant, board))
+            self.report.outcomes[f"qemu_int8 {board} {weight_quant}"] = "refused"
             return
-        compiled = self.compile_int8(weight_quant, "mps2-an386")
+        compiled = self.compile_int8(weight_quant, board)
         assert compiled.manifest["verification"]["differing_values"] == 0
         ref = compiled.run("reference", self.test).values
         all_close(compiled.run("qemu", self.test).values, ref,
-                  f"int8 {weight_quant}: QEMU vs integer reference", exact=True)
+                  f"int8 {weight_quant}: QEMU {board} vs integer reference", exact=True)
         all_close(compiled.run("host", self.test).values, ref,
                   f"int8 {weight_quant}: host C vs integer reference", exact=True)
-        self.report.outcomes[f"qemu_int8 {weight_quant}"] = "ran"
+        self.report.outcomes[f"qemu_int8 {board} {weight_quant}"] = "ran"
 
     def check_winograd(self, board: str | None = None) -> None:
         """The model with --winograd on (every eligible convolution through the Winograd
