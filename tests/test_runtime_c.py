@@ -18,7 +18,7 @@ import pytest
 from effc.quant import fixedpoint as fp
 from effc.quant import int8 as q8
 from effc.quant import int8_pool as q8_pool
-from tests import mve_cases, record_cases, winograd_cases
+from tests import dw_walk_cases, mve_cases, record_cases, winograd_cases
 from tests.conftest_c import (
     Case,
     binary_case,
@@ -228,6 +228,7 @@ def int8_cases() -> list[Case]:
         _dequantize_case("dequantize_all_values", 0.0371, 7),
         *fast_path_cases(),
         *dw_plane_cases(),
+        *dw_walk_cases.dw_walk_cases(),
         *winograd_cases.int8_cases(),
         *mve_cases.int8_cases(),
         *record_cases.int8_cases(),

@@ -15,9 +15,10 @@
  * in assembly (effc_dw_dsp_asm.c): every plane row is loaded once (a word
  * for taps 0-1, one for tap 2) and feeds the outputs it belongs to, and each
  * output is requantized where it completes (effc_rq_fast) and stored: 16
- * instructions per output in the loop at stride 1, 18.0 with the column
+ * instructions per output in the loop at stride 1, 17.6 with the column
  * starts and counts over KWS's 25-row columns (a counted loop over the
- * band's rows). Every other channel takes a C loop over the planes with TFLite's
+ * band's rows, in passes of four steps of three rows, the first entered at
+ * a computed address). Every other channel takes a C loop over the planes with TFLite's
  * general requantization.
  */
 #include "effc_dw_internal.h"

@@ -10,15 +10,17 @@
  * (high half) and s - 1 (low byte, what ASR reads), r10 2 * bias, r11 the
  * output pointer, r12/lr loaded plane words and the requantization
  * temporaries. A column runs `groups` steps (3 outputs at stride 1, 2 at
- * stride 2; unrolled by two) in a counted loop, then `tail` single outputs;
+ * stride 2) in a counted loop (stride 1: passes of EFFC_DW_TRIPLES steps, the
+ * first one entered part way), then `tail` single outputs;
  * the plane and output pointers then move to the next column by the job's
  * constant deltas. The stack frame (EFFC_DW_SETUP) holds:
  *   [sp]      the multiplier and round (one LDRD per output)
  *   [sp, 8]   the columns left
- *   [sp, 12]  the steps left (stride 1)
+ *   [sp, 12]  the passes left (stride 1) or steps left
  *   [sp, 16]  next_plane, next_out (one LDRD per column)
- *   [sp, 24]  tail
- *   [sp, 28]  groups
+ *   [sp, 24]  tail (stride 2); the tail's code address (stride 1)
+ *   [sp, 28]  groups (stride 2); passes - 1 (stride 1)
+ *   [sp, 32]  the first pass's code address (stride 1)
  */
 #include "effc_dw_internal.h"
 
@@ -40,9 +42,9 @@
 /* The setup of both walks: the stack frame, the strides, the weights, the
  * doubled bias and the first column's plane and output pointers; then the
  * next column (label 1) moves both pointers by the deltas. */
-#define EFFC_DW_SETUP                                                                         \
+#define EFFC_DW_SETUP(EXTRA)                                                                  \
     "push   {r4-r11, lr}\n\t"                                                                  \
-    "sub    sp, sp, #32\n\t"                                                                   \
+    "sub    sp, sp, #40\n\t"                                                                   \
     "ldrd   r12, lr, [r0, #48]\n\t"                                                            \
     "strd   r12, lr, [sp]\n\t"                                                                 \
     "ldr    r12, [r0, #12]\n\t"                                                                \
@@ -57,6 +59,7 @@
     "ldm    r12, {r5-r10}\n\t"                                                                 \
     "ldr    r11, [r0, #4]\n\t"                                                                 \
     "ldr    r0, [r0]\n\t"                                                                      \
+    EXTRA                                                                                      \
     "b      7f\n\t"                                                                            \
     "1:\n\t"                                                                                   \
     "ldrd   r12, lr, [sp, #16]\n\t"                                                            \
@@ -70,29 +73,82 @@
     "subs   r12, r12, #1\n\t"                                                                  \
     "str    r12, [sp, #8]\n\t"                                                                 \
     "bne    1b\n\t"                                                                            \
-    "add    sp, sp, #32\n\t"                                                                   \
+    "add    sp, sp, #40\n\t"                                                                   \
     "pop    {r4-r11, pc}\n\t"
 
 /* Stride 1: plane row r is kernel row 0 of output r (NEW), row 1 of output
  * r - 1 (MID) and row 2 of output r - 2 (OLD), which then completes. 16
- * instructions per output, and 4 a step of six (two turns of the three
- * accumulators; an odd step of three enters the second turn) for the count. */
+ * instructions per output, every one 32-bit (64 bytes a row: the first pass
+ * is entered at a computed address). */
 #define EFFC_DW_ROW(NEW, MID, OLD)                                                            \
-    "ldr    lr, [r0]\n\t"                                                                      \
+    "ldr.w  lr, [r0]\n\t"                                                                      \
     "smlad  " NEW ", lr, r5, r10\n\t"                                                          \
     "smlad  " MID ", lr, r6, " MID "\n\t"                                                      \
     "smlad  " OLD ", lr, r7, " OLD "\n\t"                                                      \
-    "ldr    lr, [r0, #4]\n\t"                                                                  \
-    "add    r0, r0, r1, lsr #16\n\t"                                                           \
+    "ldr.w  lr, [r0, #4]\n\t"                                                                  \
+    "add.w  r0, r0, r1, lsr #16\n\t"                                                           \
     "smlabb " NEW ", lr, r8, " NEW "\n\t"                                                      \
     "smlabt " MID ", lr, r8, " MID "\n\t"                                                      \
     "smlabt " OLD ", lr, r9, " OLD "\n\t"                                                      \
     EFFC_DW_STORE(OLD)
 
-__attribute__((naked, noinline)) void effc_dw_walk_s1(EFFC_DW_ARG effc_dw_walk_job *job)
+/* Three rows turn the accumulators once (192 bytes). */
+#define EFFC_DW_TRIPLE                                                                        \
+    EFFC_DW_ROW("r4", "r3", "r2")                                                              \
+    EFFC_DW_ROW("r2", "r4", "r3")                                                              \
+    EFFC_DW_ROW("r3", "r2", "r4")
+
+/* Steps of three rows a pass of the stride-1 loop (a power of two): a column
+ * of q steps makes ceil(q / EFFC_DW_TRIPLES) passes (4 instructions each),
+ * the first entered (-q) mod EFFC_DW_TRIPLES steps in. Size builds (-Os)
+ * keep the loop short. */
+#if defined(__OPTIMIZE_SIZE__)
+#define EFFC_DW_TRIPLES 2
+#define EFFC_DW_TRIPLES_LOG2 1
+#else
+#define EFFC_DW_TRIPLES 4
+#define EFFC_DW_TRIPLES_LOG2 2
+#endif
+#define EFFC_DW_STR_(X) #X
+#define EFFC_DW_STR(X) EFFC_DW_STR_(X)
+
+/* Once per call: the passes (- 1) and the addresses where a column's loop
+ * and its tail start (odd: Thumb); a column of fewer than three outputs
+ * starts at its tail. r2-r4 are free until the first column. */
+#define EFFC_DW_S1_ENTRIES                                                                    \
+    "ldr    r2, [sp, #28]\n\t"                                                                 \
+    "add    r3, r2, #" EFFC_DW_STR(EFFC_DW_TRIPLES) " - 1\n\t"                                 \
+    "lsr    r3, r3, #" EFFC_DW_STR(EFFC_DW_TRIPLES_LOG2) "\n\t"                                \
+    "sub    r3, r3, #1\n\t"                                                                    \
+    "str    r3, [sp, #28]\n\t"                                                                 \
+    "ldr    r3, [sp, #24]\n\t"                                                                 \
+    "adr.w  r4, 3f\n\t"                                                                        \
+    "cmp    r3, #1\n\t"                                                                        \
+    "blt    10f\n\t"                                                                           \
+    "adr.w  r4, 11f\n\t"                                                                       \
+    "beq    10f\n\t"                                                                           \
+    "adr.w  r4, 12f\n\t"                                                                       \
+    "10:\n\t"                                                                                  \
+    "orr    r4, r4, #1\n\t"                                                                    \
+    "str    r4, [sp, #24]\n\t"                                                                 \
+    "rsb    r3, r2, #0\n\t"                                                                    \
+    "and    r3, r3, #" EFFC_DW_STR(EFFC_DW_TRIPLES) " - 1\n\t"                                 \
+    "add    r3, r3, r3, lsl #1\n\t"                                                            \
+    "adr.w  lr, 8f\n\t"                                                                        \
+    "add    r3, lr, r3, lsl #6\n\t"                                                            \
+    "orr    r3, r3, #1\n\t"                                                                    \
+    "cmp    r2, #0\n\t"                                                                        \
+    "it     eq\n\t"                                                                            \
+    "moveq  r3, r4\n\t"                                                                        \
+    "str    r3, [sp, #32]\n\t"
+
+/* 4-byte aligned: ADR's offsets to the entries are resolved in the assembler,
+ * which takes the section's alignment for the address's (-Os aligns functions
+ * to 2 bytes only, and then every computed entry was 2 bytes off). */
+__attribute__((naked, noinline, aligned(4))) void effc_dw_walk_s1(EFFC_DW_ARG effc_dw_walk_job *job)
 {
     __asm__ volatile(
-        EFFC_DW_SETUP
+        EFFC_DW_SETUP(EFFC_DW_S1_ENTRIES)
         /* plane row 0: kernel row 0 of output 0 */
         "ldr    lr, [r0]\n\t"
         "smlad  r2, lr, r5, r10\n\t"
@@ -108,29 +164,26 @@ __attribute__((naked, noinline)) void effc_dw_walk_s1(EFFC_DW_ARG effc_dw_walk_j
         "smlabb r3, lr, r8, r3\n\t"
         "smlabt r2, lr, r8, r2\n\t"
         "ldr    r12, [sp, #28]\n\t"
-        "lsrs   r12, r12, #1\n\t" /* steps of six; C: one of three first */
         "str    r12, [sp, #12]\n\t"
-        "bcs    4f\n\t"
-        "b      5f\n\t"
-        "2:\n\t"
-        EFFC_DW_ROW("r4", "r3", "r2")
-        EFFC_DW_ROW("r2", "r4", "r3")
-        EFFC_DW_ROW("r3", "r2", "r4")
-        "4:\n\t" /* the same roles again: three rows turn the accumulators once */
-        EFFC_DW_ROW("r4", "r3", "r2")
-        EFFC_DW_ROW("r2", "r4", "r3")
-        EFFC_DW_ROW("r3", "r2", "r4")
-        "5:\n\t"
+        "ldr    pc, [sp, #32]\n\t"
+        "8:\n\t"
+        ".rept " EFFC_DW_STR(EFFC_DW_TRIPLES) "\n\t"
+        EFFC_DW_TRIPLE
+        ".endr\n\t"
+        "9:\n\t"
+        ".if (9b - 8b) - 192 * " EFFC_DW_STR(EFFC_DW_TRIPLES) "\n\t"
+        ".error \"effc_dw_walk_s1: a row is not 64 bytes\"\n\t"
+        ".endif\n\t"
         "ldr    r12, [sp, #12]\n\t"
         "subs   r12, r12, #1\n\t"
         "str    r12, [sp, #12]\n\t"
-        "bpl    2b\n\t"
-        /* the tail; ROW leaves the flags of this CMP alone */
-        "ldr    r12, [sp, #24]\n\t"
-        "cmp    r12, #1\n\t"
-        "blt    3f\n\t"
+        "bpl    8b\n\t"
+        "ldr    pc, [sp, #24]\n\t"
+        "11:\n\t" /* tail 1 */
         EFFC_DW_ROW("r4", "r3", "r2")
-        "beq    3f\n\t"
+        "b      3f\n\t"
+        "12:\n\t" /* tail 2 */
+        EFFC_DW_ROW("r4", "r3", "r2")
         EFFC_DW_ROW("r2", "r4", "r3")
         EFFC_DW_END);
 }
@@ -156,7 +209,7 @@ __attribute__((naked, noinline)) void effc_dw_walk_s1(EFFC_DW_ARG effc_dw_walk_j
 __attribute__((naked, noinline)) void effc_dw_walk_s2(EFFC_DW_ARG effc_dw_walk_job *job)
 {
     __asm__ volatile(
-        EFFC_DW_SETUP
+        EFFC_DW_SETUP("")
         "ldr    r4, [sp, #28]\n\t"
         /* plane row 0: kernel row 0 of output 0 */
         "ldrd   r12, lr, [r0]\n\t"

@@ -1,0 +1,38 @@
+"""Kernel cases aimed at the DSP depthwise body's stride-1 column walk
+(effc_dw_walk_s1, effc_dw_dsp_asm.c): a column of q steps of three outputs
+runs in passes of EFFC_DW_TRIPLES steps (4 at -O2, 2 at -Os), the first pass
+entered part way, then a tail of 0, 1 or 2 outputs. The output heights here
+give q = 0 (a column that is all tail), every q mod 4, one to seven passes, and
+every tail with each; zero points at the int8 limits, per-tensor and
+per-channel quantization, shifts at the limits, in place. They join
+test_runtime_c.CASES: the oracle is effc.quant.int8, on the host, under the
+sanitizers and on every QEMU board.
+"""
+
+from __future__ import annotations
+
+from tests.conftest_c import Case, conv_case
+from tests.mve_cases import _in_place, _per_tensor, _requant
+
+#: output rows of the walk cases: (q, tail) = (0, 2), (1, 0), (4, 1), (4, 2),
+#: (5, 0), (5, 2), (6, 1), (7, 0), (9, 2), (20, 1)
+ROWS = (2, 3, 13, 14, 15, 17, 19, 21, 29, 61)
+ZPS = ((-128, 127), (127, -128), (0, -1), (-1, 0), (5, -7))
+
+
+def dw_walk_cases() -> list[Case]:
+    cases = []
+    for i, rows in enumerate(ROWS):
+        izp, ozp = ZPS[i % len(ZPS)]
+        w = 1 + i % 4  # output columns 1..4 (the column loop)
+        cin = (2, 3, 4, 5)[i % 4]  # an odd last channel alone in half of them
+        case = conv_case(f"dw3x3_s1_walk_rows{rows}", 240 + i, h=rows, w=w, cin=cin, cout=0,
+                         depthwise=1, pads=(1, 1, 1, 1), izp=izp, ozp=ozp)
+        if i % 3 == 0:
+            case = _per_tensor(case)
+        elif i % 3 == 1:
+            case = _requant(case, [-1, -23, -2, -9], 260 + i)
+        if i % 4 == 3:
+            case = _in_place(case)
+        cases.append(case)
+    return cases
