@@ -1,12 +1,19 @@
-"""Kernel cases aimed at the DSP depthwise body's stride-1 column walk
-(effc_dw_walk_s1, effc_dw_dsp_asm.c): a column of q steps of three outputs
-runs in passes of EFFC_DW_TRIPLES steps (4 at -O2, 2 at -Os), the first pass
-entered part way, then a tail of 0, 1 or 2 outputs. The output heights here
-give q = 0 (a column that is all tail), every q mod 4, one to seven passes, and
-every tail with each; zero points at the int8 limits, per-tensor and
-per-channel quantization, shifts at the limits, in place. They join
-test_runtime_c.CASES: the oracle is effc.quant.int8, on the host, under the
-sanitizers and on every QEMU board.
+"""Kernel cases aimed at the DSP depthwise body's stride-1 column walk and
+plane fill (effc_dw_walk_s1, effc_dw_fill2_rows, effc_dw_dsp_asm.c).
+
+Walk: a column of q steps of three outputs runs in passes of EFFC_DW_TRIPLES
+steps (4 at -O2, 2 at -Os), the first pass entered part way, then a tail of 0,
+1 or 2 outputs. The output heights here give q = 0 (a column that is all
+tail), every q mod 4, one to seven passes, and every tail with each.
+
+Fill: rows of at most 8 pixels run straight-line code entered at the row's
+first pixel (-O2), longer ones the general loop: input widths 1-9 (8 and 9 at
+either side of that), the left padding 0 (rows start at an odd int16 column)
+or 1.
+
+Zero points at the int8 limits, per-tensor and per-channel quantization,
+shifts at the limits, in place. They join test_runtime_c.CASES: the oracle is
+effc.quant.int8, on the host, under the sanitizers and on every QEMU board.
 """
 
 from __future__ import annotations
@@ -35,4 +42,15 @@ def dw_walk_cases() -> list[Case]:
         if i % 4 == 3:
             case = _in_place(case)
         cases.append(case)
+    return cases
+
+
+def dw_fill_cases() -> list[Case]:
+    cases = []
+    for i, w in enumerate(range(1, 10)):
+        izp, ozp = ZPS[i % len(ZPS)]
+        pads = (1, (i + 1) % 2, 1, 1)  # left padding 1 (odd widths) or 0 (even ones)
+        case = conv_case(f"dw3x3_s1_fill_w{w}", 280 + i, h=4 + i % 3, w=w, cin=(4, 3)[i % 2],
+                         cout=0, depthwise=1, pads=pads, izp=izp, ozp=ozp)
+        cases.append(_per_tensor(case) if i % 2 else _requant(case, [-1, -23, -5], 300 + i))
     return cases

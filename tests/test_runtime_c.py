@@ -229,6 +229,7 @@ def int8_cases() -> list[Case]:
         *fast_path_cases(),
         *dw_plane_cases(),
         *dw_walk_cases.dw_walk_cases(),
+        *dw_walk_cases.dw_fill_cases(),
         *winograd_cases.int8_cases(),
         *mve_cases.int8_cases(),
         *record_cases.int8_cases(),
