@@ -2,9 +2,9 @@
 plane fill (effc_dw_walk_s1, effc_dw_fill2_rows, effc_dw_dsp_asm.c).
 
 Walk: a column of q steps of three outputs runs in passes of EFFC_DW_TRIPLES
-steps (4 at -O2, 2 at -Os), the first pass entered part way, then a tail of 0,
+steps (8 at -O2, 2 at -Os), the first pass entered part way, then a tail of 0,
 1 or 2 outputs. The output heights here give q = 0 (a column that is all
-tail), every q mod 4, one to seven passes, and every tail with each.
+tail), every q mod 8, up to three passes (ten at -Os), and every tail with each.
 
 Fill: rows of at most 8 pixels run straight-line code entered at the row's
 first pixel (-O2), longer ones the general loop: input widths 1-9 (8 and 9 at
@@ -21,9 +21,10 @@ from __future__ import annotations
 from tests.conftest_c import Case, conv_case
 from tests.mve_cases import _in_place, _per_tensor, _requant
 
-#: output rows of the walk cases: (q, tail) = (0, 2), (1, 0), (4, 1), (4, 2),
-#: (5, 0), (5, 2), (6, 1), (7, 0), (9, 2), (20, 1)
-ROWS = (2, 3, 13, 14, 15, 17, 19, 21, 29, 61)
+#: output rows of the walk cases, (q, tail): (0, 2), (1, 0), (2, 2), (3, 1), (4, 1),
+#: (4, 2), (5, 0), (5, 2), (6, 1), (7, 0), (9, 2), (11, 0), (16, 2), (20, 1): every
+#: q mod 8 and mod 2, one to three passes of eight steps, every tail
+ROWS = (2, 3, 8, 10, 13, 14, 15, 17, 19, 21, 29, 33, 50, 61)
 ZPS = ((-128, 127), (127, -128), (0, -1), (-1, 0), (5, -7))
 
 

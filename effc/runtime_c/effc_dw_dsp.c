@@ -17,7 +17,7 @@
  * output is requantized where it completes (effc_rq_fast) and stored: 16
  * instructions per output in the loop at stride 1, 17.6 with the column
  * starts and counts over KWS's 25-row columns (a counted loop over the
- * band's rows, in passes of four steps of three rows, the first entered at
+ * band's rows, in passes of eight steps of three rows, the first entered at
  * a computed address). Every other channel takes a C loop over the planes with TFLite's
  * general requantization.
  */

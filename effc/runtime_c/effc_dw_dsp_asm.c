@@ -106,8 +106,8 @@
 #define EFFC_DW_TRIPLES 2
 #define EFFC_DW_TRIPLES_LOG2 1
 #else
-#define EFFC_DW_TRIPLES 4
-#define EFFC_DW_TRIPLES_LOG2 2
+#define EFFC_DW_TRIPLES 8
+#define EFFC_DW_TRIPLES_LOG2 3
 #endif
 #define EFFC_DW_STR_(X) #X
 #define EFFC_DW_STR(X) EFFC_DW_STR_(X)
