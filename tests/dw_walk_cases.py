@@ -4,7 +4,8 @@ plane fill (effc_dw_walk_s1, effc_dw_fill2_rows, effc_dw_dsp_asm.c).
 Walk: a column of q steps of three outputs runs in passes of EFFC_DW_TRIPLES
 steps (8 at -O2, 2 at -Os), the first pass entered part way, then a tail of 0,
 1 or 2 outputs. The output heights here give q = 0 (a column that is all
-tail), every q mod 8, up to three passes (ten at -Os), and every tail with each.
+tail), every q mod 8, up to three passes (ten at -Os), and every tail with each,
+over planes of 8 columns (the narrow walk, 16-byte rows) and wider ones.
 
 Fill: rows of at most 8 pixels run straight-line code entered at the row's
 first pixel (-O2), longer ones the general loop: input widths 1-9 (8 and 9 at
@@ -32,7 +33,7 @@ def dw_walk_cases() -> list[Case]:
     cases = []
     for i, rows in enumerate(ROWS):
         izp, ozp = ZPS[i % len(ZPS)]
-        w = 1 + i % 4  # output columns 1..4 (the column loop)
+        w = (1, 7, 3, 9, 6, 12)[i % 6]  # columns: narrow planes (w + 2 <= 8) or not
         cin = (2, 3, 4, 5)[i % 4]  # an odd last channel alone in half of them
         case = conv_case(f"dw3x3_s1_walk_rows{rows}", 240 + i, h=rows, w=w, cin=cin, cout=0,
                          depthwise=1, pads=(1, 1, 1, 1), izp=izp, ozp=ozp)

@@ -16,13 +16,16 @@ TARGETS = [  # (board, extra cflags)
     ("mps2-an386", ()),               # Cortex-M4: DSP bodies
     ("mps2-an386", ("-DEFFC_NO_DSP",)),  # Cortex-M4: portable bodies
     # Cortex-M4 with every optional variant left out (effc/codegen/c/kernel_set.py):
-    # the wide, clamping, 3x3 and stride-2 cases take the general C paths, same bytes
+    # the wide, clamping, 3x3 and depthwise walk cases take the general C paths, same bytes
     ("mps2-an386", ("-DEFFC_OMIT_WIDE2=1", "-DEFFC_OMIT_WIDE4=1", "-DEFFC_OMIT_CLAMP=1",
-                    "-DEFFC_OMIT_CONV3X3=1", "-DEFFC_OMIT_DW_S2=1")),
+                    "-DEFFC_OMIT_CONV3X3=1", "-DEFFC_OMIT_DW_S2=1", "-DEFFC_OMIT_DW_NARROW=1",
+                    "-DEFFC_OMIT_DW_S1=1")),
     # Cortex-M4 as --optimize size builds it: -Os picks the shorter loops (the
-    # depthwise walk's two-step passes); size builds widen no filter, and the
+    # depthwise walk's two-step passes), the general stride-1 walk runs the
+    # narrow planes too; size builds widen no filter, and the
     # wide layouts' loops crash at -Os (effc_mm_2x4_wide: a bus fault)
-    ("mps2-an386", ("-Os", "-DEFFC_OMIT_WIDE2=1", "-DEFFC_OMIT_WIDE4=1")),
+    ("mps2-an386", ("-Os", "-DEFFC_OMIT_WIDE2=1", "-DEFFC_OMIT_WIDE4=1",
+                    "-DEFFC_OMIT_DW_NARROW=1")),
     ("mps2-an500", ()),               # Cortex-M7
     ("mps2-an505", ()),               # Cortex-M33
     ("mps3-an547", ()),               # Cortex-M55 (MVE auto-vectorized portable code)

@@ -103,13 +103,31 @@ static void effc_dw_fill1(const effc_dw_conv_params *p, const effc_dims *in,
     }
 }
 
+typedef void (*effc_dw_walk_fn)(effc_dw_walk_job *job);
+
+/* The assembly walk of a 3x3 geometry at dilation 1 and equal strides:
+ * stride 2's, the narrow planes' (16-byte rows) or stride 1's; NULL when the
+ * firmware left it out (effc_internal.h, EFFC_OMIT_*). */
+static effc_dw_walk_fn effc_dw_walk_of(const effc_dw_conv_params *p, const effc_dw_geo *g)
+{
+    if (p->stride_h == 2) {
+        return EFFC_OMIT_DW_S2 ? NULL : effc_dw_walk_s2;
+    }
+    if (p->stride_h != 1) {
+        return NULL;
+    }
+    if (!EFFC_OMIT_DW_NARROW && g->pw == EFFC_DW_NARROW_PW) {
+        return effc_dw_walk_s1_narrow;
+    }
+    return EFFC_OMIT_DW_S1 ? NULL : effc_dw_walk_s1;
+}
+
 /* Whether the assembly walk applies to this geometry (any channel). */
 static int effc_dw_walks(const effc_dw_conv_params *p, const effc_dims *f, const effc_dims *out,
                          const effc_dw_geo *g)
 {
     return f->h == 3 && f->w == 3 && p->dilation_h == 1 && p->dilation_w == 1 &&
-           p->stride_h == p->stride_w &&
-           (p->stride_h == 1 || (!EFFC_OMIT_DW_S2 && p->stride_h == 2)) &&
+           p->stride_h == p->stride_w && effc_dw_walk_of(p, g) != NULL &&
            p->activation_min <= -128 && p->activation_max >= 127 &&
            (size_t)out->w * (size_t)out->c < 65536u && g->pw * 2 < 65536;
 }
@@ -176,13 +194,13 @@ static void effc_dw_walk_rows(effc_dw_walk_job *job, const effc_dw_conv_params *
 }
 
 /* One output channel over a band with the assembly walk. */
-static void effc_dw_walk(const effc_dw_conv_params *p, effc_dw_walk_job *job,
-                         const int16_t *plane, int8_t *dst, int32_t rows)
+static void effc_dw_walk(const effc_dw_conv_params *p, const effc_dw_geo *g,
+                         effc_dw_walk_job *job, const int16_t *plane, int8_t *dst, int32_t rows)
 {
     job->plane = plane;
     job->out = dst;
     effc_dw_walk_rows(job, p, rows);
-    (p->stride_h == 1 || EFFC_OMIT_DW_S2 ? effc_dw_walk_s1 : effc_dw_walk_s2)(job);
+    effc_dw_walk_of(p, g)(job);
 }
 
 /* One output channel over a band in C (any geometry, general requantization). */
@@ -219,8 +237,7 @@ int effc_dw_body(const effc_dw_conv_params *p, const effc_per_channel_quant *qua
     const int walks = quant->channels != NULL && effc_dw_walks(p, f, out, &g);
     const int32_t keep = g.ph - g.rows * p->stride_h;
     const int32_t kspan = (f->h - 1) * p->dilation_h + 1;
-    void (*const walk)(effc_dw_walk_job *) =
-        p->stride_h == 1 || EFFC_OMIT_DW_S2 ? effc_dw_walk_s1 : effc_dw_walk_s2;
+    const effc_dw_walk_fn walk = effc_dw_walk_of(p, &g);
     effc_dw_walk_job jobs[EFFC_DW_PLANES]; /* of channels ic.. (depth multiplier 1) */
     size_t i;
     int32_t b, ic, oy0, j, m, planes, fast;
@@ -273,7 +290,7 @@ int effc_dw_body(const effc_dw_conv_params *p, const effc_per_channel_quant *qua
                                 effc_dw_walk_prepare(&jobs[j], p, &quant->channels[oc], w, &g,
                                                      out);
                             }
-                            effc_dw_walk(p, &jobs[j], pl, dst, rows);
+                            effc_dw_walk(p, &g, &jobs[j], pl, dst, rows);
                         } else {
                             const effc_mm_channel ch = effc_dw_channel_of(quant, bias, oc);
                             effc_dw_channel_c(p, &ch, w, f, pl, &g, out, rows, dst);

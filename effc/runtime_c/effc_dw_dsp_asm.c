@@ -92,11 +92,19 @@
     "smlabt " OLD ", lr, r9, " OLD "\n\t"                                                      \
     EFFC_DW_STORE(OLD)
 
-/* Three rows turn the accumulators once (192 bytes). */
-#define EFFC_DW_TRIPLE                                                                        \
-    EFFC_DW_ROW("r4", "r3", "r2")                                                              \
-    EFFC_DW_ROW("r2", "r4", "r3")                                                              \
-    EFFC_DW_ROW("r3", "r2", "r4")
+/* The same over planes EFFC_DW_NARROW_PW columns wide (16-byte rows): tap 2's
+ * word first, then taps 0-1's with the plane row step as the LDR's post-index
+ * (no ADD): 15 instructions per output, 60 bytes. */
+#define EFFC_DW_ROW_NARROW(NEW, MID, OLD)                                                     \
+    "ldr.w  r12, [r0, #4]\n\t"                                                                 \
+    "ldr.w  lr, [r0], #16\n\t"                                                                 \
+    "smlad  " NEW ", lr, r5, r10\n\t"                                                          \
+    "smlad  " MID ", lr, r6, " MID "\n\t"                                                      \
+    "smlad  " OLD ", lr, r7, " OLD "\n\t"                                                      \
+    "smlabb " NEW ", r12, r8, " NEW "\n\t"                                                     \
+    "smlabt " MID ", r12, r8, " MID "\n\t"                                                     \
+    "smlabt " OLD ", r12, r9, " OLD "\n\t"                                                     \
+    EFFC_DW_STORE(OLD)
 
 /* Steps of three rows a pass of the stride-1 loop (a power of two): a column
  * of q steps makes ceil(q / EFFC_DW_TRIPLES) passes (4 instructions each),
@@ -114,8 +122,9 @@
 
 /* Once per call: the passes (- 1) and the addresses where a column's loop
  * and its tail start (odd: Thumb); a column of fewer than three outputs
- * starts at its tail. r2-r4 are free until the first column. */
-#define EFFC_DW_S1_ENTRIES                                                                    \
+ * starts at its tail. ROW_BYTES: the size of one row's code. r2-r4 and r12
+ * are free until the first column. */
+#define EFFC_DW_S1_ENTRIES(ROW_BYTES)                                                         \
     "ldr    r2, [sp, #28]\n\t"                                                                 \
     "add    r3, r2, #" EFFC_DW_STR(EFFC_DW_TRIPLES) " - 1\n\t"                                 \
     "lsr    r3, r3, #" EFFC_DW_STR(EFFC_DW_TRIPLES_LOG2) "\n\t"                                \
@@ -135,57 +144,70 @@
     "and    r3, r3, #" EFFC_DW_STR(EFFC_DW_TRIPLES) " - 1\n\t"                                 \
     "add    r3, r3, r3, lsl #1\n\t"                                                            \
     "adr.w  lr, 8f\n\t"                                                                        \
-    "add    r3, lr, r3, lsl #6\n\t"                                                            \
+    "mov    r12, #" ROW_BYTES "\n\t"                                                           \
+    "mla    r3, r3, r12, lr\n\t"                                                               \
     "orr    r3, r3, #1\n\t"                                                                    \
     "cmp    r2, #0\n\t"                                                                        \
     "it     eq\n\t"                                                                            \
     "moveq  r3, r4\n\t"                                                                        \
     "str    r3, [sp, #32]\n\t"
 
+/* A stride-1 walk with row code ROW (ROW_BYTES bytes, every instruction
+ * 32-bit): the first two plane rows of a column, its passes, its tail. */
+#define EFFC_DW_WALK_S1(ROW, ROW_BYTES)                                                       \
+    EFFC_DW_SETUP(EFFC_DW_S1_ENTRIES(ROW_BYTES))                                               \
+    /* plane row 0: kernel row 0 of output 0 */                                                \
+    "ldr    lr, [r0]\n\t"                                                                      \
+    "smlad  r2, lr, r5, r10\n\t"                                                               \
+    "ldr    lr, [r0, #4]\n\t"                                                                  \
+    "add    r0, r0, r1, lsr #16\n\t"                                                           \
+    "smlabb r2, lr, r8, r2\n\t"                                                                \
+    /* plane row 1: kernel row 0 of output 1, row 1 of output 0 */                             \
+    "ldr    lr, [r0]\n\t"                                                                      \
+    "smlad  r3, lr, r5, r10\n\t"                                                               \
+    "smlad  r2, lr, r6, r2\n\t"                                                                \
+    "ldr    lr, [r0, #4]\n\t"                                                                  \
+    "add    r0, r0, r1, lsr #16\n\t"                                                           \
+    "smlabb r3, lr, r8, r3\n\t"                                                                \
+    "smlabt r2, lr, r8, r2\n\t"                                                                \
+    "ldr    r12, [sp, #28]\n\t"                                                                \
+    "str    r12, [sp, #12]\n\t"                                                                \
+    "ldr    pc, [sp, #32]\n\t"                                                                 \
+    "8:\n\t" /* three rows turn the accumulators once */                                       \
+    ".rept " EFFC_DW_STR(EFFC_DW_TRIPLES) "\n\t"                                               \
+    ROW("r4", "r3", "r2")                                                                      \
+    ROW("r2", "r4", "r3")                                                                      \
+    ROW("r3", "r2", "r4")                                                                      \
+    ".endr\n\t"                                                                                \
+    "9:\n\t"                                                                                   \
+    ".if (9b - 8b) - 3 * " ROW_BYTES " * " EFFC_DW_STR(EFFC_DW_TRIPLES) "\n\t"                 \
+    ".error \"effc_dw_walk_s1: a row is not " ROW_BYTES " bytes\"\n\t"                         \
+    ".endif\n\t"                                                                               \
+    "ldr    r12, [sp, #12]\n\t"                                                                \
+    "subs   r12, r12, #1\n\t"                                                                  \
+    "str    r12, [sp, #12]\n\t"                                                                \
+    "bpl    8b\n\t"                                                                            \
+    "ldr    pc, [sp, #24]\n\t"                                                                 \
+    "11:\n\t" /* tail 1 */                                                                     \
+    ROW("r4", "r3", "r2")                                                                      \
+    "b      3f\n\t"                                                                            \
+    "12:\n\t" /* tail 2 */                                                                     \
+    ROW("r4", "r3", "r2")                                                                      \
+    ROW("r2", "r4", "r3")                                                                      \
+    EFFC_DW_END
+
 /* 4-byte aligned: ADR's offsets to the entries are resolved in the assembler,
  * which takes the section's alignment for the address's (-Os aligns functions
  * to 2 bytes only, and then every computed entry was 2 bytes off). */
 __attribute__((naked, noinline, aligned(4))) void effc_dw_walk_s1(EFFC_DW_ARG effc_dw_walk_job *job)
 {
-    __asm__ volatile(
-        EFFC_DW_SETUP(EFFC_DW_S1_ENTRIES)
-        /* plane row 0: kernel row 0 of output 0 */
-        "ldr    lr, [r0]\n\t"
-        "smlad  r2, lr, r5, r10\n\t"
-        "ldr    lr, [r0, #4]\n\t"
-        "add    r0, r0, r1, lsr #16\n\t"
-        "smlabb r2, lr, r8, r2\n\t"
-        /* plane row 1: kernel row 0 of output 1, row 1 of output 0 */
-        "ldr    lr, [r0]\n\t"
-        "smlad  r3, lr, r5, r10\n\t"
-        "smlad  r2, lr, r6, r2\n\t"
-        "ldr    lr, [r0, #4]\n\t"
-        "add    r0, r0, r1, lsr #16\n\t"
-        "smlabb r3, lr, r8, r3\n\t"
-        "smlabt r2, lr, r8, r2\n\t"
-        "ldr    r12, [sp, #28]\n\t"
-        "str    r12, [sp, #12]\n\t"
-        "ldr    pc, [sp, #32]\n\t"
-        "8:\n\t"
-        ".rept " EFFC_DW_STR(EFFC_DW_TRIPLES) "\n\t"
-        EFFC_DW_TRIPLE
-        ".endr\n\t"
-        "9:\n\t"
-        ".if (9b - 8b) - 192 * " EFFC_DW_STR(EFFC_DW_TRIPLES) "\n\t"
-        ".error \"effc_dw_walk_s1: a row is not 64 bytes\"\n\t"
-        ".endif\n\t"
-        "ldr    r12, [sp, #12]\n\t"
-        "subs   r12, r12, #1\n\t"
-        "str    r12, [sp, #12]\n\t"
-        "bpl    8b\n\t"
-        "ldr    pc, [sp, #24]\n\t"
-        "11:\n\t" /* tail 1 */
-        EFFC_DW_ROW("r4", "r3", "r2")
-        "b      3f\n\t"
-        "12:\n\t" /* tail 2 */
-        EFFC_DW_ROW("r4", "r3", "r2")
-        EFFC_DW_ROW("r2", "r4", "r3")
-        EFFC_DW_END);
+    __asm__ volatile(EFFC_DW_WALK_S1(EFFC_DW_ROW, "64"));
+}
+
+__attribute__((naked, noinline, aligned(4))) void
+effc_dw_walk_s1_narrow(EFFC_DW_ARG effc_dw_walk_job *job)
+{
+    __asm__ volatile(EFFC_DW_WALK_S1(EFFC_DW_ROW_NARROW, "60"));
 }
 
 /* Stride 2: output y reads plane rows 2y, 2y+1 and 2y+2; row 2y+2 is also

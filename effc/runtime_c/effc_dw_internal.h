@@ -16,8 +16,12 @@
  * the bands' scratch budget (at least EFFC_DW_MIN_ROWS output rows a band);
  * the Helium body's planes (one 32-bit load: four channels) and the bands its
  * scratch is sized for (effc_dw_conv_s8_scratch_size). */
+/* EFFC_DW_NARROW_PW: a 3x3 stride-1 plane (dilation 1) narrower than this is
+ * laid out this wide, 16-byte rows (effc_dw_walk_s1_narrow steps down them
+ * by an immediate). */
 enum {
     EFFC_DW_PLANES = 2,
+    EFFC_DW_NARROW_PW = 8,
     EFFC_DW_SCRATCH_BUDGET = 1024,
     EFFC_DW_MIN_ROWS = 16,
     EFFC_DW_MVE_PLANES = 4,
@@ -126,6 +130,7 @@ typedef struct {
 
 void effc_dw_fill2_rows(effc_dw_fill_job *job);
 void effc_dw_walk_s1(effc_dw_walk_job *job); /* 3x3, stride 1 */
+void effc_dw_walk_s1_narrow(effc_dw_walk_job *job); /* the same, EFFC_DW_NARROW_PW columns */
 void effc_dw_walk_s2(effc_dw_walk_job *job); /* 3x3, stride 2 */
 #endif
 
