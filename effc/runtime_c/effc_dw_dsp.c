@@ -218,6 +218,7 @@ static void effc_dw_walk(const effc_dw_conv_params *p, const effc_dw_geo *g,
 {
     job->plane = plane;
     job->out = dst;
+    job->next = NULL;
     effc_dw_walk_rows(job, p, rows);
     effc_dw_walk_of(p, g)(job);
 }
@@ -301,10 +302,13 @@ int effc_dw_body(const effc_dw_conv_params *p, const effc_per_channel_quant *qua
                     jobs[j].plane = plane + (size_t)j * g.words;
                     jobs[j].out = out_b + (size_t)oy0 * (size_t)out->w * (size_t)out->c +
                                   (size_t)(ic + j);
+                    jobs[j].next = j + 1 < planes ? &jobs[j + 1] : NULL; /* one call */
                     if (jobs[j].rows != rows) { /* the counts of this band height */
                         effc_dw_walk_rows(&jobs[j], p, rows);
                     }
-                    walk(&jobs[j]);
+                }
+                if (fast) {
+                    walk(&jobs[0]);
                 }
                 for (j = 0; j < planes && !fast; j++) {
                     for (m = 0; m < p->depth_multiplier; m++) {

@@ -21,6 +21,7 @@
  *   [sp, 24]  tail (stride 2); the tail's code address (stride 1)
  *   [sp, 28]  groups (stride 2); passes - 1 (stride 1)
  *   [sp, 32]  the first pass's code address (stride 1)
+ *   [sp, 36]  the job being walked (its next one follows, EFFC_DW_END)
  */
 #include "effc_dw_internal.h"
 
@@ -45,6 +46,7 @@
 #define EFFC_DW_SETUP(EXTRA)                                                                  \
     "push   {r4-r11, lr}\n\t"                                                                  \
     "sub    sp, sp, #40\n\t"                                                                   \
+    "str    r0, [sp, #36]\n\t"                                                                 \
     "ldrd   r12, lr, [r0, #48]\n\t"                                                            \
     "strd   r12, lr, [sp]\n\t"                                                                 \
     "ldr    r12, [r0, #12]\n\t"                                                                \
@@ -67,12 +69,28 @@
     "add    r11, r11, lr\n\t"                                                                  \
     "7:\n\t"
 
+/* After a job's last column: the next job's (same geometry and rows: the
+ * frame's counts and entries stay) from its first column, or the return. */
 #define EFFC_DW_END                                                                           \
     "3:\n\t"                                                                                   \
     "ldr    r12, [sp, #8]\n\t"                                                                 \
     "subs   r12, r12, #1\n\t"                                                                  \
     "str    r12, [sp, #8]\n\t"                                                                 \
     "bne    1b\n\t"                                                                            \
+    "ldr    r12, [sp, #36]\n\t"                                                                \
+    "ldr    r0, [r12, #76]\n\t"                                                                \
+    "cbz    r0, 13f\n\t"                                                                       \
+    "str    r0, [sp, #36]\n\t"                                                                 \
+    "ldrd   r12, lr, [r0, #48]\n\t"                                                            \
+    "strd   r12, lr, [sp]\n\t"                                                                 \
+    "ldr    r12, [r0, #12]\n\t"                                                                \
+    "str    r12, [sp, #8]\n\t"                                                                 \
+    "add    r12, r0, #24\n\t"                                                                  \
+    "ldm    r12, {r5-r10}\n\t"                                                                 \
+    "ldr    r11, [r0, #4]\n\t"                                                                 \
+    "ldr    r0, [r0]\n\t"                                                                      \
+    "b      7b\n\t"                                                                            \
+    "13:\n\t"                                                                                  \
     "add    sp, sp, #40\n\t"                                                                   \
     "pop    {r4-r11, pc}\n\t"
 
