@@ -20,8 +20,10 @@
  *   [sp, 16]  next_plane, next_out (one LDRD per column)
  *   [sp, 24]  tail (stride 2); the tail's code address (stride 1)
  *   [sp, 28]  groups (stride 2); passes - 1 (stride 1)
- *   [sp, 32]  the first pass's code address (stride 1)
+ *   [sp, 32]  where a column's loop starts (stride 1, code address)
  *   [sp, 36]  the job being walked (its next one follows, EFFC_DW_END)
+ *   [sp, 40]  where a pass ends (stride 1: the pass count, or the tail)
+ *   [sp, 44]  the first pass's entry (stride 1)
  */
 #include "effc_dw_internal.h"
 
@@ -45,7 +47,7 @@
  * next column (label 1) moves both pointers by the deltas. */
 #define EFFC_DW_SETUP(EXTRA)                                                                  \
     "push   {r4-r11, lr}\n\t"                                                                  \
-    "sub    sp, sp, #40\n\t"                                                                   \
+    "sub    sp, sp, #48\n\t"                                                                   \
     "str    r0, [sp, #36]\n\t"                                                                 \
     "ldrd   r12, lr, [r0, #48]\n\t"                                                            \
     "strd   r12, lr, [sp]\n\t"                                                                 \
@@ -91,7 +93,7 @@
     "ldr    r0, [r0]\n\t"                                                                      \
     "b      7b\n\t"                                                                            \
     "13:\n\t"                                                                                  \
-    "add    sp, sp, #40\n\t"                                                                   \
+    "add    sp, sp, #48\n\t"                                                                   \
     "pop    {r4-r11, pc}\n\t"
 
 /* Stride 1: plane row r is kernel row 0 of output r (NEW), row 1 of output
@@ -138,19 +140,26 @@
 #define EFFC_DW_STR_(X) #X
 #define EFFC_DW_STR(X) EFFC_DW_STR_(X)
 
-/* Once per call: the passes (- 1) and the addresses where a column's loop
- * and its tail start (odd: Thumb); a column of fewer than three outputs
- * starts at its tail. ROW_BYTES: the size of one row's code. r2-r4 and r12
- * are free until the first column. */
+/* Once per call: the passes (- 1) and the code addresses (odd: Thumb) of a
+ * column's loop: its first pass's entry ((-q) mod EFFC_DW_TRIPLES steps in),
+ * the tail's, and where a column starts and a pass ends: one pass (KWS's
+ * columns) runs entry -> tail with no count, several start at the count's
+ * reset (14:) and end at the count (9:), a column of fewer than three
+ * outputs starts at its tail. ROW_BYTES: the size of one row's code. r2-r4,
+ * r12 and lr are free until the first column. */
 #define EFFC_DW_S1_ENTRIES(ROW_BYTES)                                                         \
     "ldr    r2, [sp, #28]\n\t"                                                                 \
-    "add    r3, r2, #" EFFC_DW_STR(EFFC_DW_TRIPLES) " - 1\n\t"                                 \
-    "lsr    r3, r3, #" EFFC_DW_STR(EFFC_DW_TRIPLES_LOG2) "\n\t"                                \
-    "sub    r3, r3, #1\n\t"                                                                    \
-    "str    r3, [sp, #28]\n\t"                                                                 \
-    "ldr    r3, [sp, #24]\n\t"                                                                 \
+    "rsb    lr, r2, #0\n\t"                                                                    \
+    "and    lr, lr, #" EFFC_DW_STR(EFFC_DW_TRIPLES) " - 1\n\t"                                 \
+    "add    lr, lr, lr, lsl #1\n\t"                                                            \
+    "adr.w  r12, 8f\n\t"                                                                       \
+    "mov    r4, #" ROW_BYTES "\n\t"                                                            \
+    "mla    r12, lr, r4, r12\n\t"                                                              \
+    "orr    r12, r12, #1\n\t"                                                                  \
+    "str    r12, [sp, #44]\n\t"                                                                \
+    "ldr    lr, [sp, #24]\n\t"                                                                 \
     "adr.w  r4, 3f\n\t"                                                                        \
-    "cmp    r3, #1\n\t"                                                                        \
+    "cmp    lr, #1\n\t"                                                                        \
     "blt    10f\n\t"                                                                           \
     "adr.w  r4, 11f\n\t"                                                                       \
     "beq    10f\n\t"                                                                           \
@@ -158,22 +167,30 @@
     "10:\n\t"                                                                                  \
     "orr    r4, r4, #1\n\t"                                                                    \
     "str    r4, [sp, #24]\n\t"                                                                 \
-    "rsb    r3, r2, #0\n\t"                                                                    \
-    "and    r3, r3, #" EFFC_DW_STR(EFFC_DW_TRIPLES) " - 1\n\t"                                 \
-    "add    r3, r3, r3, lsl #1\n\t"                                                            \
-    "adr.w  lr, 8f\n\t"                                                                        \
-    "mov    r12, #" ROW_BYTES "\n\t"                                                           \
-    "mla    r3, r3, r12, lr\n\t"                                                               \
-    "orr    r3, r3, #1\n\t"                                                                    \
-    "cmp    r2, #0\n\t"                                                                        \
-    "it     eq\n\t"                                                                            \
-    "moveq  r3, r4\n\t"                                                                        \
-    "str    r3, [sp, #32]\n\t"
+    "add    r3, r2, #" EFFC_DW_STR(EFFC_DW_TRIPLES) " - 1\n\t"                                 \
+    "lsr    r3, r3, #" EFFC_DW_STR(EFFC_DW_TRIPLES_LOG2) "\n\t"                                \
+    "subs   r3, r3, #1\n\t"                                                                    \
+    "str    r3, [sp, #28]\n\t"                                                                 \
+    "blt    16f\n\t"                                                                           \
+    "bgt    15f\n\t"                                                                           \
+    "str    r12, [sp, #32]\n\t" /* one pass */                                                 \
+    "str    r4, [sp, #40]\n\t"                                                                 \
+    "b      17f\n\t"                                                                           \
+    "15:\n\t" /* several */                                                                    \
+    "adr.w  lr, 14f\n\t"                                                                       \
+    "orr    lr, lr, #1\n\t"                                                                    \
+    "str    lr, [sp, #32]\n\t"                                                                 \
+    "adr.w  lr, 9f\n\t"                                                                        \
+    "orr    lr, lr, #1\n\t"                                                                    \
+    "str    lr, [sp, #40]\n\t"                                                                 \
+    "b      17f\n\t"                                                                           \
+    "16:\n\t" /* none: the tail alone */                                                       \
+    "str    r4, [sp, #32]\n\t"                                                                 \
+    "17:\n\t"
 
-/* A stride-1 walk with row code ROW (ROW_BYTES bytes, every instruction
- * 32-bit): the first two plane rows of a column, its passes, its tail. */
-#define EFFC_DW_WALK_S1(ROW, ROW_BYTES)                                                       \
-    EFFC_DW_SETUP(EFFC_DW_S1_ENTRIES(ROW_BYTES))                                               \
+/* A column's first two plane rows, over any planes (the row step in r1's
+ * high half) or over narrow ones (16-byte rows). */
+#define EFFC_DW_S1_TOP                                                                        \
     /* plane row 0: kernel row 0 of output 0 */                                                \
     "ldr    lr, [r0]\n\t"                                                                      \
     "smlad  r2, lr, r5, r10\n\t"                                                               \
@@ -187,31 +204,53 @@
     "ldr    lr, [r0, #4]\n\t"                                                                  \
     "add    r0, r0, r1, lsr #16\n\t"                                                           \
     "smlabb r3, lr, r8, r3\n\t"                                                                \
-    "smlabt r2, lr, r8, r2\n\t"                                                                \
+    "smlabt r2, lr, r8, r2\n\t"
+
+#define EFFC_DW_S1_TOP_NARROW                                                                 \
+    "ldr    r12, [r0, #4]\n\t"                                                                 \
+    "ldr    lr, [r0], #16\n\t"                                                                 \
+    "smlad  r2, lr, r5, r10\n\t"                                                               \
+    "smlabb r2, r12, r8, r2\n\t"                                                               \
+    "ldr    r12, [r0, #4]\n\t"                                                                 \
+    "ldr    lr, [r0], #16\n\t"                                                                 \
+    "smlad  r3, lr, r5, r10\n\t"                                                               \
+    "smlad  r2, lr, r6, r2\n\t"                                                                \
+    "smlabb r3, r12, r8, r3\n\t"                                                               \
+    "smlabt r2, r12, r8, r2\n\t"
+
+/* A stride-1 walk with row code ROW (ROW_BYTES bytes, every instruction
+ * 32-bit) and first rows TOP: a column's passes and its tail. */
+#define EFFC_DW_WALK_S1(TOP, ROW, ROW_BYTES)                                                  \
+    EFFC_DW_SETUP(EFFC_DW_S1_ENTRIES(ROW_BYTES))                                               \
+    TOP                                                                                        \
+    "ldr    pc, [sp, #32]\n\t"                                                                 \
+    "14:\n\t" /* several passes: the count */                                                  \
     "ldr    r12, [sp, #28]\n\t"                                                                \
     "str    r12, [sp, #12]\n\t"                                                                \
-    "ldr    pc, [sp, #32]\n\t"                                                                 \
+    "ldr    pc, [sp, #44]\n\t"                                                                 \
     "8:\n\t" /* three rows turn the accumulators once */                                       \
     ".rept " EFFC_DW_STR(EFFC_DW_TRIPLES) "\n\t"                                               \
     ROW("r4", "r3", "r2")                                                                      \
     ROW("r2", "r4", "r3")                                                                      \
     ROW("r3", "r2", "r4")                                                                      \
     ".endr\n\t"                                                                                \
-    "9:\n\t"                                                                                   \
-    ".if (9b - 8b) - 3 * " ROW_BYTES " * " EFFC_DW_STR(EFFC_DW_TRIPLES) "\n\t"                 \
+    "18:\n\t"                                                                                  \
+    ".if (18b - 8b) - 3 * " ROW_BYTES " * " EFFC_DW_STR(EFFC_DW_TRIPLES) "\n\t"                \
     ".error \"effc_dw_walk_s1: a row is not " ROW_BYTES " bytes\"\n\t"                         \
     ".endif\n\t"                                                                               \
+    "ldr    pc, [sp, #40]\n\t"                                                                 \
+    "9:\n\t"                                                                                   \
     "ldr    r12, [sp, #12]\n\t"                                                                \
     "subs   r12, r12, #1\n\t"                                                                  \
     "str    r12, [sp, #12]\n\t"                                                                \
     "bpl    8b\n\t"                                                                            \
     "ldr    pc, [sp, #24]\n\t"                                                                 \
-    "11:\n\t" /* tail 1 */                                                                     \
-    ROW("r4", "r3", "r2")                                                                      \
-    "b      3f\n\t"                                                                            \
     "12:\n\t" /* tail 2 */                                                                     \
     ROW("r4", "r3", "r2")                                                                      \
     ROW("r2", "r4", "r3")                                                                      \
+    "b      3f\n\t"                                                                            \
+    "11:\n\t" /* tail 1 */                                                                     \
+    ROW("r4", "r3", "r2")                                                                      \
     EFFC_DW_END
 
 /* 4-byte aligned: ADR's offsets to the entries are resolved in the assembler,
@@ -219,13 +258,13 @@
  * to 2 bytes only, and then every computed entry was 2 bytes off). */
 __attribute__((naked, noinline, aligned(4))) void effc_dw_walk_s1(EFFC_DW_ARG effc_dw_walk_job *job)
 {
-    __asm__ volatile(EFFC_DW_WALK_S1(EFFC_DW_ROW, "64"));
+    __asm__ volatile(EFFC_DW_WALK_S1(EFFC_DW_S1_TOP, EFFC_DW_ROW, "64"));
 }
 
 __attribute__((naked, noinline, aligned(4))) void
 effc_dw_walk_s1_narrow(EFFC_DW_ARG effc_dw_walk_job *job)
 {
-    __asm__ volatile(EFFC_DW_WALK_S1(EFFC_DW_ROW_NARROW, "60"));
+    __asm__ volatile(EFFC_DW_WALK_S1(EFFC_DW_S1_TOP_NARROW, EFFC_DW_ROW_NARROW, "60"));
 }
 
 /* Stride 2: output y reads plane rows 2y, 2y+1 and 2y+2; row 2y+2 is also
