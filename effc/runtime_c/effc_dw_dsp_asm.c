@@ -20,10 +20,10 @@
  *   [sp, 16]  next_plane, next_out (one LDRD per column)
  *   [sp, 24]  tail (stride 2); the tail's code address (stride 1)
  *   [sp, 28]  groups (stride 2); passes - 1 (stride 1)
- *   [sp, 32]  where a column's loop starts (stride 1, code address)
+ *   [sp, 32]  where a column's loop starts (stride 1 at -O2, code address)
  *   [sp, 36]  the job being walked (its next one follows, EFFC_DW_END)
- *   [sp, 40]  where a pass ends (stride 1: the pass count, or the tail)
- *   [sp, 44]  the first pass's entry (stride 1)
+ *   [sp, 40]  where a pass ends (stride 1 at -O2: the pass count, or the tail)
+ *   [sp, 44]  the first pass's entry, or the tail's (stride 1)
  */
 #include "effc_dw_internal.h"
 
@@ -142,11 +142,9 @@
 
 /* Once per call: the passes (- 1) and the code addresses (odd: Thumb) of a
  * column's loop: its first pass's entry ((-q) mod EFFC_DW_TRIPLES steps in),
- * the tail's, and where a column starts and a pass ends: one pass (KWS's
- * columns) runs entry -> tail with no count, several start at the count's
- * reset (14:) and end at the count (9:), a column of fewer than three
- * outputs starts at its tail. ROW_BYTES: the size of one row's code. r2-r4,
- * r12 and lr are free until the first column. */
+ * the tail's (also the entry of a column of fewer than three outputs), and
+ * at -O2 where a column starts and a pass ends. ROW_BYTES: the size of one
+ * row's code. r2-r4, r12 and lr are free until the first column. */
 #define EFFC_DW_S1_ENTRIES(ROW_BYTES)                                                         \
     "ldr    r2, [sp, #28]\n\t"                                                                 \
     "rsb    lr, r2, #0\n\t"                                                                    \
@@ -156,7 +154,6 @@
     "mov    r4, #" ROW_BYTES "\n\t"                                                            \
     "mla    r12, lr, r4, r12\n\t"                                                              \
     "orr    r12, r12, #1\n\t"                                                                  \
-    "str    r12, [sp, #44]\n\t"                                                                \
     "ldr    lr, [sp, #24]\n\t"                                                                 \
     "adr.w  r4, 3f\n\t"                                                                        \
     "cmp    lr, #1\n\t"                                                                        \
@@ -171,6 +168,21 @@
     "lsr    r3, r3, #" EFFC_DW_STR(EFFC_DW_TRIPLES_LOG2) "\n\t"                                \
     "subs   r3, r3, #1\n\t"                                                                    \
     "str    r3, [sp, #28]\n\t"                                                                 \
+    "it     lt\n\t" /* no pass: the tail alone */                                              \
+    "movlt  r12, r4\n\t"                                                                       \
+    "str    r12, [sp, #44]\n\t"                                                                \
+    EFFC_DW_S1_ONE_PASS_ENTRIES
+
+/* -O2: a column of one pass (KWS's) runs entry -> tail with no count; the
+ * column start and the pass end are code addresses in the frame (one more
+ * LDR PC a pass when there are several). -Os: every column starts at the
+ * count (14:) and its passes end there (9:), as short as before. */
+#if defined(__OPTIMIZE_SIZE__)
+#define EFFC_DW_S1_ONE_PASS_ENTRIES ""
+#define EFFC_DW_S1_START ""
+#define EFFC_DW_S1_PASS_END ""
+#else
+#define EFFC_DW_S1_ONE_PASS_ENTRIES                                                           \
     "blt    16f\n\t"                                                                           \
     "bgt    15f\n\t"                                                                           \
     "str    r12, [sp, #32]\n\t" /* one pass */                                                 \
@@ -184,9 +196,12 @@
     "orr    lr, lr, #1\n\t"                                                                    \
     "str    lr, [sp, #40]\n\t"                                                                 \
     "b      17f\n\t"                                                                           \
-    "16:\n\t" /* none: the tail alone */                                                       \
+    "16:\n\t" /* none */                                                                       \
     "str    r4, [sp, #32]\n\t"                                                                 \
     "17:\n\t"
+#define EFFC_DW_S1_START "ldr    pc, [sp, #32]\n\t"
+#define EFFC_DW_S1_PASS_END "ldr    pc, [sp, #40]\n\t"
+#endif
 
 /* A column's first two plane rows, over any planes (the row step in r1's
  * high half) or over narrow ones (16-byte rows). */
@@ -223,7 +238,7 @@
 #define EFFC_DW_WALK_S1(TOP, ROW, ROW_BYTES)                                                  \
     EFFC_DW_SETUP(EFFC_DW_S1_ENTRIES(ROW_BYTES))                                               \
     TOP                                                                                        \
-    "ldr    pc, [sp, #32]\n\t"                                                                 \
+    EFFC_DW_S1_START                                                                           \
     "14:\n\t" /* several passes: the count */                                                  \
     "ldr    r12, [sp, #28]\n\t"                                                                \
     "str    r12, [sp, #12]\n\t"                                                                \
@@ -238,7 +253,7 @@
     ".if (18b - 8b) - 3 * " ROW_BYTES " * " EFFC_DW_STR(EFFC_DW_TRIPLES) "\n\t"                \
     ".error \"effc_dw_walk_s1: a row is not " ROW_BYTES " bytes\"\n\t"                         \
     ".endif\n\t"                                                                               \
-    "ldr    pc, [sp, #40]\n\t"                                                                 \
+    EFFC_DW_S1_PASS_END                                                                        \
     "9:\n\t"                                                                                   \
     "ldr    r12, [sp, #12]\n\t"                                                                \
     "subs   r12, r12, #1\n\t"                                                                  \
