@@ -3,7 +3,8 @@
  *
  * Two input channels at a time are copied into zero-padded int16 planes
  * (x - zp; two pixels per step: two 16-bit loads, ORR and SXTAB16 give one
- * word per plane; rows of at most 8 pixels in straight-line code), band by band (two planes rather than four: twice the band
+ * word per plane; rows of at most 8 pixels in straight-line code, an odd last
+ * pixel after the pairs), band by band (two planes rather than four: twice the band
  * height in the same scratch, so fewer column walks and plane slides); the
  * rows a band shares with the next one slide to the top of the planes
  * instead of being read again, and

@@ -353,43 +353,48 @@ __attribute__((naked, noinline)) void effc_dw_walk_s2(EFFC_DW_ARG effc_dw_walk_j
     "str.w  r8, [r2], #4\n\t"                                                                  \
     "str.w  r7, [r3], #4\n\t"
 
-/* Rows of at most 8 pixels (KWS: 5), in straight-line code: a row enters at
- * its first pixel's code (the odd pixel first, then BX to the pairs) and runs
- * to the row's end, 7 instructions a row besides the pixels' (12 in the
- * general loop). r6/lr: the row's entry and the pairs' entry (odd: Thumb). */
-#define EFFC_DW_FILL_SHORT                                                                    \
-    "cmp    lr, #8\n\t"                                                                        \
-    "bgt    1f\n\t"                                                                            \
-    "adr.w  r7, 21f\n\t"                                                                       \
-    "sub    r7, r7, r6, lsl #5\n\t"                                                            \
-    "tst    lr, #1\n\t"                                                                        \
-    "orr    lr, r7, #1\n\t"                                                                    \
-    "adr.w  r6, 20f\n\t"                                                                       \
-    "orr    r6, r6, #1\n\t"                                                                    \
-    "it     eq\n\t"                                                                            \
-    "moveq  r6, lr\n\t"                                                                        \
-    "19:\n\t"                                                                                  \
-    "bx     r6\n\t"                                                                            \
-    "20:\n\t" /* the odd pixel (the row's first) */                                            \
-    "ldrh   r7, [r0]\n\t"                                                                      \
-    "add    r0, r0, r1\n\t"                                                                    \
-    "sxtab16 r8, r5, r7\n\t"                                                                   \
-    "sxtab16 r7, r5, r7, ror #8\n\t"                                                           \
-    "strh   r8, [r2], #2\n\t"                                                                  \
-    "strh   r7, [r3], #2\n\t"                                                                  \
-    "bx     lr\n\t"                                                                            \
-    "22:\n\t"                                                                                  \
-    EFFC_DW_FILL_PAIR_W EFFC_DW_FILL_PAIR_W EFFC_DW_FILL_PAIR_W EFFC_DW_FILL_PAIR_W             \
-    "21:\n\t"                                                                                  \
-    ".if (21b - 22b) - 128\n\t"                                                                \
-    ".error \"effc_dw_fill2_rows: a pixel pair is not 32 bytes\"\n\t"                          \
-    ".endif\n\t"                                                                               \
+/* A short row's end: the pointers to the next row, the count. */
+#define EFFC_DW_FILL_ROW_END                                                                  \
     "add    r0, r0, r11\n\t"                                                                   \
     "add    r2, r2, r12\n\t"                                                                   \
     "add    r3, r3, r12\n\t"                                                                   \
     "subs   r4, r4, #1\n\t"                                                                    \
     "bne    19b\n\t"                                                                           \
     "pop    {r4-r11, pc}\n\t"
+
+/* Rows of at most 8 pixels (KWS: 5), in straight-line code: a row enters at
+ * its first pair's code in one of two chains, even widths' (22:) or odd
+ * ones' (23:, the last pixel after the pairs, its source step in r11), and
+ * runs to the row's end: 6 instructions a row besides the pixels' (12 in
+ * the general loop). r6: the row's entry (odd: Thumb). */
+#define EFFC_DW_FILL_SHORT                                                                    \
+    "cmp    lr, #8\n\t"                                                                        \
+    "bgt    1f\n\t"                                                                            \
+    "adr.w  r7, 21f\n\t"                                                                       \
+    "tst    lr, #1\n\t"                                                                        \
+    "itt    ne\n\t"                                                                            \
+    "adrne.w r7, 24f\n\t"                                                                      \
+    "addne  r11, r11, r1\n\t" /* the odd pixel does not step the source */                     \
+    "sub    r7, r7, r6, lsl #5\n\t"                                                            \
+    "orr    r6, r7, #1\n\t"                                                                    \
+    "19:\n\t"                                                                                  \
+    "bx     r6\n\t"                                                                            \
+    "22:\n\t"                                                                                  \
+    EFFC_DW_FILL_PAIR_W EFFC_DW_FILL_PAIR_W EFFC_DW_FILL_PAIR_W EFFC_DW_FILL_PAIR_W             \
+    "21:\n\t"                                                                                  \
+    EFFC_DW_FILL_ROW_END                                                                       \
+    "23:\n\t"                                                                                  \
+    EFFC_DW_FILL_PAIR_W EFFC_DW_FILL_PAIR_W EFFC_DW_FILL_PAIR_W EFFC_DW_FILL_PAIR_W             \
+    "24:\n\t" /* the odd pixel (the row's last) */                                             \
+    ".if (21b - 22b) - 128 || (24b - 23b) - 128\n\t"                                           \
+    ".error \"effc_dw_fill2_rows: a pixel pair is not 32 bytes\"\n\t"                          \
+    ".endif\n\t"                                                                               \
+    "ldrh   r7, [r0]\n\t"                                                                      \
+    "sxtab16 r8, r5, r7\n\t"                                                                   \
+    "sxtab16 r7, r5, r7, ror #8\n\t"                                                           \
+    "strh   r8, [r2], #2\n\t"                                                                  \
+    "strh   r7, [r3], #2\n\t"                                                                  \
+    EFFC_DW_FILL_ROW_END
 
 /* The plane fill of two channels: 8 instructions per pixel pair (four pairs a
  * loop step, 8.5 with the count) and about 12 a row; r0 source, r1 pixel bytes, r2/r3 planes 0/1, r4
