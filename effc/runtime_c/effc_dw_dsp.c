@@ -16,11 +16,13 @@
  * in assembly (effc_dw_dsp_asm.c): every plane row is loaded once (a word
  * for taps 0-1, one for tap 2) and feeds the outputs it belongs to, and each
  * output is requantized where it completes (effc_rq_fast) and stored: 16
- * instructions per output in the loop at stride 1, 17.6 with the column
- * starts and counts over KWS's 25-row columns (a counted loop over the
- * band's rows, in passes of eight steps of three rows, the first entered at
- * a computed address). Every other channel takes a C loop over the planes with TFLite's
- * general requantization.
+ * instructions per output in the loop at stride 1, 15 over planes of at most
+ * EFFC_DW_NARROW_PW columns (16-byte rows: the row step is the load's
+ * post-index; KWS's 5-column layers), 16.0 with the column starts and counts
+ * over KWS's 25-row columns (passes of eight steps of three rows, the first
+ * entered at a computed address; one pass needs no count). A channel pair's
+ * two walks are one call. Every other channel takes a C loop over the planes
+ * with TFLite's general requantization.
  */
 #include "effc_dw_internal.h"
 
