@@ -321,6 +321,23 @@ def fast_path_cases() -> list[Case]:
                                  k=(1, 1), izp=-1, ozp=3, act=(-128, 20)), big_bias=True),
         _requant_edges(conv_case("conv1x1_three_pixels_deep_shift", 109, h=3, w=1, cin=18,
                                  cout=5, k=(1, 1), izp=5, ozp=-7), big_bias=True, deep=True),
+        # contiguous pixels four at a time (effc_mm_run_quads, +wide2: k a multiple of 8, an
+        # even channel count, no general channel): 0..3 pixels left to effc_mm_run, k 8 (two
+        # groups), 24, 72 (past one 16-group loop test, EFFC_MM_2X4_UNROLL) and 136 (two
+        # loop-backs); per tensor, clamped, shifts at the limits, zero points -128 / 127
+        _requant_edges(conv_case("conv1x1_quads_k8_three_left", 120, h=3, w=5, cin=8, cout=6,
+                                 k=(1, 1), izp=127, ozp=-128), big_bias=True),
+        _requant_edges(conv_case("conv1x1_quads_k72_none_left", 121, h=2, w=4, cin=72,
+                                 cout=10, k=(1, 1), izp=-128, ozp=127), big_bias=True),
+        _per_tensor(conv_case("conv1x1_quads_k72_clamp_per_tensor", 122, h=3, w=3, cin=72,
+                              cout=4, k=(1, 1), izp=-5, ozp=3, act=(-100, 90))),
+        _requant_edges(conv_case("conv1x1_quads_k24_one_left", 123, h=1, w=13, cin=24, cout=2,
+                                 k=(1, 1), izp=-128, ozp=-128), big_bias=True),
+        conv_case("conv1x1_quads_k136_two_left", 124, h=2, w=5, cin=136, cout=8, k=(1, 1),
+                  izp=0, ozp=-128),
+        _in_place(_requant_edges(pw("conv1x1_quads_in_place_k24", 125, 24, 24), big_bias=True)),
+        conv_case("conv1x1_quads_strided_k16", 126, h=5, w=6, cin=16, cout=6, k=(1, 1),
+                  stride=(2, 2), izp=-128, ozp=-1),
         # 4-byte kernel rows (one word read, shifted over an edge): one and two channels,
         # images of 3 (the bytewise fallback) and 4 columns, kernel rows wholly in the
         # padding, a dilated height (the per-row path), zero points at the int8 limits

@@ -419,7 +419,14 @@ int effc_conv_1x1_s8(const effc_scratch *scratch, const effc_conv_params *params
         output_dims->h == input_dims->h) { /* every pixel follows the last: no stepping */
         const int8_t *x = input;
         int8_t *y = output;
-        for (pix = 0; pix < npix; pix += nb) {
+#if defined(EFFC_USE_DSP) && !defined(EFFC_USE_MVE)
+        pix = effc_mm_run_quads(&mm, npix >> 2, input, cin, output, cout, buf);
+        x += (size_t)pix * cin;
+        y += (size_t)pix * cout;
+#else
+        pix = 0;
+#endif
+        for (; pix < npix; pix += nb) {
             nb = EFFC_MIN(EFFC_MM_COLS, npix - pix);
             for (j = 0; j < nb; j++, x += cin, y += cout) {
                 px[j] = x;
