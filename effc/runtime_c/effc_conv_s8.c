@@ -350,6 +350,12 @@ static int effc_conv_im2col(const effc_scratch *scratch, const effc_conv_params 
             outs[j] = output + (size_t)(pix + j) * cout;
             effc_pixel_next(output_dims, &cx.b, &cx.oy, &cx.ox);
         }
+#if defined(EFFC_USE_DSP) && !defined(EFFC_USE_MVE)
+        if (nb == EFFC_MM_COLS && effc_mm_run_quads(&mm, 1, patches, effc_align4((size_t)mm.k),
+                                                   outs[0], cout, buf) > 0) {
+            continue; /* the four patches, without effc_mm_run's dispatch */
+        }
+#endif
         effc_mm_run(&mm, nb, cols, outs, buf);
     }
     return EFFC_OK;
