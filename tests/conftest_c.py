@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from effc.toolchain.host import API_HEADERS, runtime_api
 from tests.kernel_guards import (
     GUARD_BYTES,
     GUARD_C,
@@ -69,11 +70,13 @@ def runtime_sources() -> list[Path]:
 
 
 def api_cdef() -> str:
-    """The declarations between the effc-api markers of effc_nn.h, for cffi."""
-    text = (RUNTIME_C / "effc_nn.h").read_text()
-    m = re.search(r"/\* effc-api-begin.*?\*/(.*)/\* effc-api-end \*/", text, re.S)
-    assert m, "effc_nn.h lost its effc-api markers"
-    return re.sub(r"/\*.*?\*/", "", m.group(1), flags=re.S)
+    """The declarations between the effc-api markers of the public API headers
+    (effc_nn.h, effc_nn_ext.h), for cffi."""
+    for header in API_HEADERS:
+        text = (RUNTIME_C / header).read_text()
+        assert re.search(r"/\* effc-api-begin.*?\*/.*/\* effc-api-end \*/", text, re.S), \
+            f"{header} lost its effc-api markers"
+    return re.sub(r"/\*.*?\*/", "", runtime_api(), flags=re.S)
 
 
 def cache_dir() -> Path:

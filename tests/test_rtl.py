@@ -20,6 +20,7 @@ from effc.compiler import CompileOptions, compile_model
 from effc.errors import EffcError
 from effc.quant.fixedpoint import multiply_by_quantized_multiplier
 from effc.reference import run_batches
+from effc.toolchain.rtlsim import CORE
 from tests.conftest import EXAMPLES, shared_models
 from tests.conftest_c import require_tool
 
@@ -213,8 +214,7 @@ def test_dual_8x8_multiplier_is_exact_on_every_operand_pair(tools, tmp_path: Pat
     if ice40 and not ICE40_SIM.is_file():
         pytest.fail(f"{ICE40_SIM} is missing: run ./scripts/setup.sh (yosys)")
     subprocess.run(["iverilog", "-g2005", "-s", "mul2_tb", "-o", "tb.vvp", *extra, "tb.v",
-                    str(VERILOG / "effc_accel.v"), str(VERILOG / "effc_rq.v"),
-                    str(VERILOG / "effc_mem.v")], cwd=tmp_path, check=True)
+                    str(VERILOG / "effc_mul2.v")], cwd=tmp_path, check=True)
     out = subprocess.run(["vvp", "-n", "tb.vvp"], cwd=tmp_path, check=True,
                          capture_output=True, text=True).stdout
     assert "pairs 65536 differing 0" in out, out
@@ -353,8 +353,7 @@ def test_uart_loader_runs_a_model_end_to_end(tools, tmp_path: Path) -> None:
     (tmp_path / "pre.hex").write_text("".join(f"{b:02x}\n" for b in pre))
     (tmp_path / "post.hex").write_text("".join(f"{b:02x}\n" for b in post))
     (tmp_path / "tb.v").write_text(UART_TB)
-    sources = [str(VERILOG / f) for f in ("effc_uart_top.v", "effc_accel.v", "effc_rq.v",
-                                          "effc_mem.v")]
+    sources = [str(VERILOG / f) for f in ("effc_uart_top.v", *CORE)]
     subprocess.run(["iverilog", "-g2005", "-o", "tb.vvp", "-s", "uart_tb", "tb.v", *sources],
                    cwd=tmp_path, check=True, capture_output=True)
     want = info["output"]["size"]

@@ -36,7 +36,8 @@ def _d(x: float) -> float:
     return float(np.float32(x))
 
 
-def _saturate_int8(x: ArrayLike, act_min: int = -128, act_max: int = 127) -> I8:
+def saturate_int8(x: ArrayLike, act_min: int = -128, act_max: int = 127) -> I8:
+    """Values clamped to [act_min, act_max] as int8 (the kernels' last step)."""
     return np.clip(np.asarray(x, dtype=np.int64), act_min, act_max).astype(np.int8)
 
 
@@ -258,8 +259,8 @@ def hard_swish_params(input_scale: float, input_zero_point: int, output_scale: f
 # ---- Convolution / dense -----------------------------------------------------
 
 
-def _normalize_pads(pads: Sequence[int] | Sequence[Sequence[int]] | None, nd: int
-                    ) -> list[tuple[int, int]]:
+def normalize_pads(pads: Sequence[int] | Sequence[Sequence[int]] | None, nd: int
+                   ) -> list[tuple[int, int]]:
     """Accepts ONNX order [b0, b1, ..., e0, e1, ...] or pairs [(b0, e0), (b1, e1)]."""
     if pads is None:
         return [(0, 0)] * nd
@@ -289,7 +290,7 @@ def _requantize_acc(acc: I64, bias: ArrayLike | None, multiplier: ArrayLike,
     if bias is not None:
         acc = fp.wrap_int32(acc + np.asarray(bias, dtype=np.int64))
     out = fp.multiply_by_quantized_multiplier(acc, multiplier, shift) + int(output_zero_point)
-    return _saturate_int8(out, act_min, act_max)
+    return saturate_int8(out, act_min, act_max)
 
 
 def conv_int8(x: ArrayLike, w: ArrayLike, bias: ArrayLike | None, *,
@@ -314,7 +315,7 @@ def conv_int8(x: ArrayLike, w: ArrayLike, bias: ArrayLike | None, *,
         raise ValueError(f"conv_int8 supports 1-D/2-D NHWC, got x{xa.shape} w{wa.shape}")
     strides = [int(s) for s in strides]
     dil = [1] * nd if dilations is None else [int(d) for d in dilations]
-    pad = _normalize_pads(pads, nd)
+    pad = normalize_pads(pads, nd)
     n, c_in = xa.shape[0], xa.shape[-1]
     c_out, ksize = wa.shape[0], wa.shape[1:-1]
     if c_in % group or c_out % group or wa.shape[-1] != c_in // group:
@@ -383,7 +384,7 @@ def _add_sub(a: ArrayLike, b: ArrayLike, p: AddParams, sign: int, act_min: int,
                         p.input2_shift)
     raw = fp.multiply_by_quantized_multiplier_smaller_than_one_exp(
         fp.wrap_int32(s1 + sign * s2), p.output_multiplier, p.output_shift)
-    return _saturate_int8(raw + p.output_zero_point, act_min, act_max)
+    return saturate_int8(raw + p.output_zero_point, act_min, act_max)
 
 
 def add_int8(a: ArrayLike, b: ArrayLike, params: AddParams, *, activation_min: int = -128,
@@ -405,7 +406,7 @@ def mul_int8(a: ArrayLike, b: ArrayLike, *, input1_zero_point: int, input2_zero_
     prod = ((np.asarray(a, dtype=np.int64) - input1_zero_point)
             * (np.asarray(b, dtype=np.int64) - input2_zero_point))
     out = fp.multiply_by_quantized_multiplier(prod, multiplier, shift) + output_zero_point
-    return _saturate_int8(out, activation_min, activation_max)
+    return saturate_int8(out, activation_min, activation_max)
 
 
 def prelu_int8(x: ArrayLike, alpha: ArrayLike, params: PreluParams) -> I8:
@@ -415,7 +416,7 @@ def prelu_int8(x: ArrayLike, alpha: ArrayLike, params: PreluParams) -> I8:
     a = np.asarray(alpha, dtype=np.int64) - p.alpha_zero_point
     pos = fp.multiply_by_quantized_multiplier(v, p.multiplier_1, p.shift_1)
     neg = fp.multiply_by_quantized_multiplier(v * a, p.multiplier_2, p.shift_2)
-    return _saturate_int8(np.where(v >= 0, pos, neg) + p.output_zero_point)
+    return saturate_int8(np.where(v >= 0, pos, neg) + p.output_zero_point)
 
 
 # ---- Softmax and activation functions -------------------------------------------
@@ -474,7 +475,7 @@ def leaky_relu_int8(x: ArrayLike, params: LeakyReluParams) -> I8:
     inp = np.asarray(x, dtype=np.int64) - p.input_zero_point
     pos = fp.multiply_by_quantized_multiplier(inp, p.multiplier_identity, p.shift_identity)
     neg = fp.multiply_by_quantized_multiplier(inp, p.multiplier_alpha, p.shift_alpha)
-    return _saturate_int8(np.where(inp >= 0, pos, neg) + p.output_zero_point)
+    return saturate_int8(np.where(inp >= 0, pos, neg) + p.output_zero_point)
 
 
 def hard_swish_int8(x: ArrayLike, params: HardSwishParams) -> I8:
@@ -498,7 +499,7 @@ def hard_swish_int8(x: ArrayLike, params: HardSwishParams) -> I8:
     pre = fp.saturating_doubling_high_mul_int16(reluish, preshift_out)
     out = wrap16(fp.rounding_divide_by_pot(pre, -p.output_multiplier_exponent)
                  + p.output_zero_point)
-    return _saturate_int8(out)
+    return saturate_int8(out)
 
 
 def _selu(v: NDArray[np.floating]) -> NDArray[np.floating]:
@@ -558,7 +559,7 @@ def quantize(x: ArrayLike, scale: float, zero_point: int) -> I8:
     with np.errstate(over="ignore", invalid="ignore"):
         r = fp.tflite_round(xf / _f32(scale))
         r = np.clip(np.nan_to_num(r, nan=0.0), -2.0**31, 2.0**31 - 1)
-    return _saturate_int8(r.astype(np.int64) + int(zero_point))
+    return saturate_int8(r.astype(np.int64) + int(zero_point))
 
 
 def dequantize(q: ArrayLike, scale: float, zero_point: int) -> NDArray[np.float32]:
@@ -572,4 +573,4 @@ def requantize_int8(x: ArrayLike, *, input_zero_point: int, output_zero_point: i
     """int8 -> int8 as TFLM reference_ops::Requantize (see :func:`requantize_multiplier`)."""
     inp = np.asarray(x, dtype=np.int64) - int(input_zero_point)
     out = fp.multiply_by_quantized_multiplier(inp, multiplier, shift) + int(output_zero_point)
-    return _saturate_int8(out)
+    return saturate_int8(out)

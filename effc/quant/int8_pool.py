@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from effc.quant.int8 import I8, I64, _normalize_pads, _saturate_int8
+from effc.quant.int8 import I8, I64, normalize_pads, saturate_int8
 
 
 def _pool_windows(x: NDArray[np.int64], kernel: Sequence[int], strides: Sequence[int],
@@ -77,7 +77,7 @@ def avg_pool_int8(x: ArrayLike, kernel: Sequence[int], strides: Sequence[int],
     """
     xa = np.asarray(x, dtype=np.int64)
     nd = xa.ndim - 2
-    pad = _normalize_pads(pads, nd)
+    pad = normalize_pads(pads, nd)
     dil = [1] * nd if dilations is None else [int(d) for d in dilations]
     win, valid, counted = _pool_windows(xa, list(kernel), list(strides), dil, pad, out_spatial,
                                         int(zero_point))
@@ -91,7 +91,7 @@ def avg_pool_int8(x: ArrayLike, kernel: Sequence[int], strides: Sequence[int],
     out = np.where(num < 0, -q, q)
     # A window with nothing to average (dilated, over padding only) is real 0.
     out = np.where(count == 0, int(zero_point), out)
-    return _saturate_int8(out, activation_min, activation_max)
+    return saturate_int8(out, activation_min, activation_max)
 
 
 def max_pool_int8(x: ArrayLike, kernel: Sequence[int], strides: Sequence[int],
@@ -103,11 +103,11 @@ def max_pool_int8(x: ArrayLike, kernel: Sequence[int], strides: Sequence[int],
     ONNX ``dilations`` and ``ceil_mode`` (through ``out_spatial``) as in :func:`avg_pool_int8`."""
     xa = np.asarray(x, dtype=np.int64)
     nd = xa.ndim - 2
-    pad = _normalize_pads(pads, nd)
+    pad = normalize_pads(pads, nd)
     dil = [1] * nd if dilations is None else [int(d) for d in dilations]
     # A window over padding only gives -128, the lowest value (as float's lowest).
     win, _, _ = _pool_windows(xa, list(kernel), list(strides), dil, pad, out_spatial, -128)
-    return _saturate_int8(win.max(axis=-2), activation_min, activation_max)
+    return saturate_int8(win.max(axis=-2), activation_min, activation_max)
 
 
 def global_avg_pool_int8(x: ArrayLike, *, activation_min: int = -128,

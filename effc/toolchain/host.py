@@ -58,11 +58,18 @@ def cache_dir() -> Path:
     return root
 
 
+API_HEADERS = ("effc_nn.h", "effc_nn_ext.h")  # the public API, in include order
+
+
 def runtime_api() -> str:
-    """The plain declarations between effc-api-begin and effc-api-end in effc_nn.h."""
-    text = (RUNTIME_DIR / "effc_nn.h").read_text()
-    body = text.split("effc-api-begin", 1)[1].split("*/", 1)[1]
-    return body.split("/* effc-api-end", 1)[0]
+    """The plain declarations between effc-api-begin and effc-api-end in the
+    public API headers (effc_nn.h, then effc_nn_ext.h)."""
+    bodies = []
+    for header in API_HEADERS:
+        text = (RUNTIME_DIR / header).read_text()
+        body = text.split("effc-api-begin", 1)[1].split("*/", 1)[1]
+        bodies.append(body.split("/* effc-api-end", 1)[0])
+    return "\n".join(bodies)
 
 
 def build_shared(sources: list[Path], flags: list[str], tag: str) -> Path:

@@ -16,7 +16,7 @@ from pathlib import Path
 from effc.errors import EffcError
 from effc.toolchain.host import cache_dir
 
-CORE = ["effc_accel.v", "effc_rq.v", "effc_mem.v"]
+CORE = ["effc_accel.v", "effc_mul2.v", "effc_rq.v", "effc_mem.v"]  # the accelerator's Verilog
 #: Simulation memories: a 64 KiB activation arena, 64 Ki weight words.
 SIM_PARAMS = {"P": 8, "LP": 3, "AW": 16, "WAW": 16, "PAW": 8, "BANK_DEPTH": 8192}
 

@@ -22,10 +22,11 @@ from effc.codegen.rtl.schedule import HwConfig
 from effc.errors import EffcError
 from effc.ir import Graph
 from effc.outdir import OutDir
+from effc.toolchain.rtlsim import CORE
 
 HERE = Path(__file__).resolve().parent
-VERILOG = ["effc_accel.v", "effc_rq.v", "effc_mem.v", "effc_uart_top.v", "tb_verilator.cpp",
-           "tb_icarus.v"]
+VERILOG = [*CORE, "effc_uart_top.v", "tb_verilator.cpp", "tb_icarus.v"]
+SYNTH_SOURCES = [*CORE, "effc_uart_top.v"]  # what a board build synthesizes (+ its top)
 LANES = 8
 
 
@@ -92,7 +93,7 @@ def emit(graph: Graph, board: Board, out: OutDir) -> dict[str, Any]:
     rows = predict(prog, hw)
     tin, tout = graph.tensors[prog.input], graph.tensors[prog.output]
     return {"rtl": {
-        "folder": "rtl", "sources": [*VERILOG[:4], "board_top.v"], "top": "board_top",
+        "folder": "rtl", "sources": [*SYNTH_SOURCES, "board_top.v"], "top": "board_top",
         "program": "rtl/program.hex", "image": "rtl/program.bin", "params": params,
         "lanes": hw.lanes, "dsp_lanes": hw.dsp_lanes,
         "input": {"name": prog.input, "addr": prog.offsets[prog.input], "size": tin.size,
