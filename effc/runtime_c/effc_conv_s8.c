@@ -351,8 +351,9 @@ static int effc_conv_im2col(const effc_scratch *scratch, const effc_conv_params 
             effc_pixel_next(output_dims, &cx.b, &cx.oy, &cx.ox);
         }
 #if defined(EFFC_USE_DSP) && !defined(EFFC_USE_MVE)
-        if (nb == EFFC_MM_COLS && effc_mm_run_quads(&mm, 1, patches, effc_align4((size_t)mm.k),
-                                                   outs[0], cout, buf) > 0) {
+        if (!EFFC_OMIT_WIDE2 && nb == EFFC_MM_COLS &&
+            effc_mm_run_quads(&mm, 1, patches, effc_align4((size_t)mm.k), outs[0], cout,
+                              buf) > 0) {
             continue; /* the four patches, without effc_mm_run's dispatch */
         }
 #endif
@@ -421,8 +422,10 @@ int effc_conv_1x1_s8(const effc_scratch *scratch, const effc_conv_params *params
     mm = effc_conv_mm(params, quant, filter_dims, filter, bias);
     /* In place: effc_mm_run reads a block's pixels before it writes their
      * outputs, and the outputs of pixels <= q only cover inputs of pixels <= q. */
-    if (params->stride_h == 1 && params->stride_w == 1 && output_dims->w == input_dims->w &&
-        output_dims->h == input_dims->h) { /* every pixel follows the last: no stepping */
+    if (!EFFC_OMIT_WIDE2 && params->stride_h == 1 && params->stride_w == 1 &&
+        output_dims->w == input_dims->w && output_dims->h == input_dims->h) {
+        /* every pixel follows the last: no stepping (left out with the WIDE2
+         * loops: size builds keep the flash) */
         const int8_t *x = input;
         int8_t *y = output;
 #if defined(EFFC_USE_DSP) && !defined(EFFC_USE_MVE)
