@@ -18,6 +18,13 @@ import numpy as np
 from effc.ir import Graph, Node
 from effc.ops import Op, register
 
+
+def _log(x: np.ndarray) -> np.ndarray:
+    """log as ONNX defines it: NaN below 0 and -inf at 0, without numpy's warnings."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.log(x)
+
+
 FLOAT: dict[str, Callable[[np.ndarray, tuple[int, ...]], np.ndarray]] = {
     "ReduceMean": lambda x, a: x.mean(axis=a, keepdims=True),
     "ReduceSum": lambda x, a: x.sum(axis=a, keepdims=True),
@@ -27,7 +34,7 @@ FLOAT: dict[str, Callable[[np.ndarray, tuple[int, ...]], np.ndarray]] = {
     "ReduceL1": lambda x, a: np.abs(x).sum(axis=a, keepdims=True),
     "ReduceL2": lambda x, a: np.sqrt((x * x).sum(axis=a, keepdims=True)),
     "ReduceSumSquare": lambda x, a: (x * x).sum(axis=a, keepdims=True),
-    "ReduceLogSum": lambda x, a: np.log(x.sum(axis=a, keepdims=True)),
+    "ReduceLogSum": lambda x, a: _log(x.sum(axis=a, keepdims=True)),
     "ReduceLogSumExp": lambda x, a: np.log(np.exp(x).sum(axis=a, keepdims=True)),
 }
 #: The newest ONNX version of each (18 moved axes to an input; 20 added bool types, 28
