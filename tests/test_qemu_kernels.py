@@ -19,6 +19,9 @@ TARGETS = [  # (board, extra cflags)
     # the wide, clamping, 3x3 and stride-2 cases take the general C paths, same bytes
     ("mps2-an386", ("-DEFFC_OMIT_WIDE2=1", "-DEFFC_OMIT_WIDE4=1", "-DEFFC_OMIT_CLAMP=1",
                     "-DEFFC_OMIT_CONV3X3=1", "-DEFFC_OMIT_DW_S2=1")),
+    # Cortex-M4 as the speed builds of models with WIDE2 layers (kernel_set.py): the
+    # two-channel loop tests its sentinel every 16 groups
+    ("mps2-an386", ("-DEFFC_MM_2X4_UNROLL=16",)),
     ("mps2-an500", ()),               # Cortex-M7
     ("mps2-an505", ()),               # Cortex-M33
     ("mps3-an547", ()),               # Cortex-M55 (MVE auto-vectorized portable code)
@@ -44,6 +47,7 @@ int model_run(const int8_t *in, int8_t *out)
 
 @pytest.mark.parametrize(("board", "flags"), TARGETS,
                          ids=[b + ("" if not f else "-portable" if f[0] == "-DEFFC_NO_DSP"
+                                   else "-unroll16" if f[0] == "-DEFFC_MM_2X4_UNROLL=16"
                                    else "-omitted") for b, f in TARGETS])
 def test_kernels_bit_identical_on_cortex_m(board: str, flags: tuple[str, ...],
                                            tmp_path: Path) -> None:
