@@ -19,8 +19,9 @@ effc.quant.int8, on the host, under the sanitizers and on every QEMU board.
 
 from __future__ import annotations
 
+from tests.case_edits import in_place, per_tensor
 from tests.conftest_c import Case, conv_case
-from tests.mve_cases import _in_place, _per_tensor, _requant
+from tests.mve_cases import _requant
 
 #: output rows of the walk cases, (q, tail): (0, 2), (1, 0), (2, 2), (3, 1), (4, 1),
 #: (4, 2), (5, 0), (5, 2), (6, 1), (7, 0), (9, 2), (11, 0), (16, 2), (20, 1): every
@@ -38,11 +39,11 @@ def dw_walk_cases() -> list[Case]:
         case = conv_case(f"dw3x3_s1_walk_rows{rows}", 240 + i, h=rows, w=w, cin=cin, cout=0,
                          depthwise=1, pads=(1, 1, 1, 1), izp=izp, ozp=ozp)
         if i % 3 == 0:
-            case = _per_tensor(case)
+            case = per_tensor(case)
         elif i % 3 == 1:
             case = _requant(case, [-1, -23, -2, -9], 260 + i)
         if i % 4 == 3:
-            case = _in_place(case)
+            case = in_place(case)
         cases.append(case)
     return cases
 
@@ -54,5 +55,5 @@ def dw_fill_cases() -> list[Case]:
         pads = (1, (i + 1) % 2, 1, 1)  # left padding 1 (odd widths) or 0 (even ones)
         case = conv_case(f"dw3x3_s1_fill_w{w}", 280 + i, h=4 + i % 3, w=w, cin=(4, 3)[i % 2],
                          cout=0, depthwise=1, pads=pads, izp=izp, ozp=ozp)
-        cases.append(_per_tensor(case) if i % 2 else _requant(case, [-1, -23, -5], 300 + i))
+        cases.append(per_tensor(case) if i % 2 else _requant(case, [-1, -23, -5], 300 + i))
     return cases

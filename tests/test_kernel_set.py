@@ -82,6 +82,19 @@ def test_size_builds_at_os_only_where_inner_loops_are_assembly() -> None:
     assert firmware_cflags(calls, None) == defines
 
 
+def test_speed_builds_unroll_the_two_channel_loop_only_without_a_budget() -> None:
+    wide, unroll = [_conv(layout=WIDE2)], "-DEFFC_MM_2X4_UNROLL=16"
+    defines = firmware_defines(wide)
+    assert firmware_cflags(wide, CTarget("cortex-m4", 1 << 20, "speed")) == [*defines, unroll]
+    assert firmware_cflags(wide, CTarget("cortex-m7", 1 << 20, "speed")) == [*defines, unroll]
+    assert unroll not in firmware_cflags(wide, CTarget("cortex-m4", 1 << 20, "size"))
+    assert unroll not in firmware_cflags(wide, CTarget("cortex-m4", 1 << 20, "speed",
+                                                       widen_bytes=4096))  # --flash-budget
+    assert unroll not in firmware_cflags(wide, CTarget("cortex-m55", 1 << 20, "speed"))
+    assert unroll not in firmware_cflags([_conv()], CTarget("cortex-m4", 1 << 20, "speed"))
+    assert unroll not in firmware_cflags(wide, None)
+
+
 def _symbols(elf: Path) -> set[str]:
     out = subprocess.run(["arm-none-eabi-nm", str(elf)], capture_output=True, text=True,
                          check=True).stdout

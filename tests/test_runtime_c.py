@@ -18,13 +18,15 @@ import pytest
 from effc.quant import fixedpoint as fp
 from effc.quant import int8 as q8
 from effc.quant import int8_pool as q8_pool
-from tests import dw_walk_cases, mve_cases, record_cases, winograd_cases
+from tests import dw_walk_cases, matrix_cases, mve_cases, record_cases, winograd_cases
+from tests.case_edits import in_place as _in_place
+from tests.case_edits import per_tensor as _per_tensor
+from tests.case_edits import requant_edges as _requant_edges
 from tests.conftest_c import (
     Case,
     binary_case,
     conv_case,
     dense_case,
-    edge_multipliers,
     pool_case,
     rand_i8,
     run_host,
@@ -233,47 +235,8 @@ def int8_cases() -> list[Case]:
         *winograd_cases.int8_cases(),
         *mve_cases.int8_cases(),
         *record_cases.int8_cases(),
+        *matrix_cases.int8_cases(),
     ]
-
-
-def _in_place(case: Case) -> Case:
-    """The same conv call with the output written over a copy of the input."""
-    n = int(np.prod(case.arrays["input"].shape))
-    assert n == int(np.prod(case.out_shape)), "in place needs equal shapes"
-    call = case.call.replace("@input", "y")
-    return replace(case, name=case.name, call=f"(__builtin_memcpy(y, @input, {n}), {call})")
-
-
-def _per_tensor(case: Case) -> Case:
-    """The case with channel 0's multiplier and shift for every channel."""
-    a = dict(case.arrays)
-    a["multiplier"] = np.full_like(a["multiplier"], a["multiplier"][0])
-    a["shift"] = np.full_like(a["shift"], a["shift"][0])
-    return replace(case, arrays=a)
-
-
-def _requant_edges(case: Case, big_bias: bool = False, deep: bool = False) -> Case:
-    """Per-channel multipliers and right shifts at the edges of the range:
-    shifts -1 (the single-rounding special case), -2, -17 and -23 (the last
-    one the DSP fast requantization takes), or with ``deep`` also -31 (which
-    sends the layer to the general requantization); multiplier 0, 2^30 (exact
-    ties), 2^31 - 1 and random ones."""
-    a = dict(case.arrays)
-    c = a["shift"].size
-    rng = np.random.default_rng(c)
-    m = edge_multipliers(rng, c)
-    shifts = np.array([-1, -2, -1, -17, -31 if deep else -23, -1, -3, -9], np.int32)
-    a["multiplier"] = m
-    a["shift"] = shifts[np.arange(c) % shifts.size]
-    if big_bias and a.get("bias") is not None:  # outputs spread over the int8 range
-        top = np.minimum(-a["shift"].astype(np.int64) + 8, 30)
-        a["bias"] = (rng.uniform(-1, 1, size=c) * (1 << top)).astype(np.int32)
-        key = "weights" if "weights" in a else "filter"  # small shifts: bias only
-        w = a[key].copy()
-        small = -a["shift"] < 8
-        w[small] = rng.integers(-1, 2, size=w[small].shape)
-        a[key] = w
-    return replace(case, arrays=a)
 
 
 def fast_path_cases() -> list[Case]:

@@ -25,6 +25,8 @@ typedef struct {
     const effc_dims *out;
     const int8_t *input;
     int32_t b, oy, ox; /* the output pixel to gather (effc_conv_im2col counts it on) */
+    size_t row_stride; /* bytes per image row */
+    uint32_t zp4;      /* the input zero point in every byte */
 } effc_conv_ctx;
 
 /* (b, oy, ox) on to the next output pixel (flat order N, OH, OW): no divisions. */
@@ -140,24 +142,36 @@ static void effc_fill_s8(int8_t *dst, int8_t value, int32_t n)
  * [0, in_h) the word at at + (iy0 + ky) * stride shifted left by shl or right
  * by shr bits (8, 16 or 24; the other 0), the bytes shifted in from zp4; the
  * other rows zp4. */
-static void effc_im2col_rows4(int8_t *col, const int8_t *at, size_t stride, int32_t kh,
-                              int32_t iy0, int32_t in_h, uint32_t zp4, int32_t shl,
-                              int32_t shr)
+static inline void effc_im2col_rows4(int8_t *col, const int8_t *at, size_t stride,
+                                     int32_t kh, int32_t iy0, int32_t in_h, uint32_t zp4,
+                                     int32_t shl, int32_t shr)
 {
     const uint32_t fill = shl > 0 ? zp4 >> (32 - shl) : shr > 0 ? zp4 << (32 - shr) : 0u;
     const int32_t ky0 = EFFC_MIN(EFFC_MAX(-iy0, 0), kh);
     const int32_t ky1 = EFFC_MAX(EFFC_MIN(kh, in_h - iy0), ky0);
-    int32_t ky;
-    for (ky = 0; ky < ky0; ky++, col += 4) {
+    int8_t *const top = col + 4 * ky0, *const in_end = col + 4 * ky1;
+    int8_t *const end = col + 4 * kh;
+    for (; col < top; col += 4) {
         effc_write_u32(col, zp4);
     }
     if (ky1 > ky0) {
         at += (size_t)(iy0 + ky0) * stride;
-        for (; ky < ky1; ky++, col += 4, at += stride) {
-            effc_write_u32(col, ((effc_read_u32(at) << shl) >> shr) | fill);
+    }
+    /* one loop per shift (at most one of shl, shr is nonzero) */
+    if (shl > 0) {
+        for (; col < in_end; col += 4, at += stride) {
+            effc_write_u32(col, (effc_read_u32(at) << shl) | fill);
+        }
+    } else if (shr > 0) {
+        for (; col < in_end; col += 4, at += stride) {
+            effc_write_u32(col, (effc_read_u32(at) >> shr) | fill);
+        }
+    } else {
+        for (; col < in_end; col += 4, at += stride) {
+            effc_write_u32(col, effc_read_u32(at));
         }
     }
-    for (; ky < kh; ky++, col += 4) {
+    for (; col < end; col += 4) {
         effc_write_u32(col, zp4);
     }
 }
@@ -188,15 +202,6 @@ static void effc_im2col_generic(const effc_conv_ctx *cx, int8_t *col)
         const int32_t pre = kx0 * cin, run = (kx1 - kx0) * cin;
         const int32_t post = row_len - pre - run;
         const int8_t *src = image + (size_t)(ix0 + kx0) * (size_t)cin;
-        if (row_len == 4 && dil_h == 1 && run > 0 && (run == 4 || in_w * cin >= 4)) {
-            /* 4-byte rows (KWS's 10x4 first conv on one channel): one word read inside
-             * the image row, over one side shifted with zero points filled in */
-            const int32_t sh = 8 * (4 - run);
-            const int8_t *at = pre > 0 || run == 4 ? src : src + run - 4;
-            effc_im2col_rows4(col, at, row_stride, kh, iy0, in_h, zp4, pre > 0 ? sh : 0,
-                              post > 0 ? sh : 0);
-            return;
-        }
         if (run == row_len && (row_len & 3) == 0) { /* inside horizontally: whole words */
             int32_t i;
             for (ky = 0; ky < kh; ky++, col += row_len) {
@@ -252,6 +257,35 @@ static void effc_im2col_generic(const effc_conv_ctx *cx, int8_t *col)
     }
 }
 
+/* The patch of a 4-byte-row conv (kernel width * C_in == 4, no dilation:
+ * KWS's 10x4 first conv on one channel): per kernel row one word read inside
+ * the image row, over one side shifted with zero points filled in, from the
+ * layer's geometry in cx (row_stride, zp4) with little per-pixel work. Pixels
+ * whose rows lie wholly in the padding, or that need more than an image row
+ * narrower than a word, take effc_im2col_generic. */
+static void effc_im2col_rows4_fast(const effc_conv_ctx *cx, int8_t *col)
+{
+    const effc_conv_params *p = cx->p;
+    const int32_t cin = cx->in->c, in_w = cx->in->w, kw = cx->f->w;
+    const int32_t ix0 = cx->ox * p->stride_w - p->pad_left;
+    const int32_t kx0 = EFFC_MIN(EFFC_MAX(-ix0, 0), kw);
+    const int32_t kx1 = EFFC_MAX(EFFC_MIN(kw, in_w - ix0), kx0);
+    const int32_t pre = kx0 * cin, run = (kx1 - kx0) * cin;
+    const int32_t sh = 8 * (4 - run);
+    const int8_t *src;
+    if (run == 0 || (run < 4 && in_w * cin < 4)) {
+        effc_im2col_generic(cx, col);
+        return;
+    }
+    src = cx->input + (size_t)cx->b * (size_t)cx->in->h * cx->row_stride +
+          (size_t)(ix0 + kx0) * (size_t)cin;
+    /* run < 4: the kernel row leaves the image on one side only (the image
+     * row holds a word); the word is read inside it and shifted */
+    effc_im2col_rows4(col, pre > 0 || run == 4 ? src : src + run - 4, cx->row_stride,
+                      cx->f->h, cx->oy * p->stride_h - p->pad_top, cx->in->h, cx->zp4,
+                      pre > 0 ? sh : 0, pre == 0 && run < 4 ? sh : 0);
+}
+
 /* 3x3, dilation 1: interior pixels are three copies of 3*C_in bytes. */
 static void effc_im2col_3x3(const effc_conv_ctx *cx, int8_t *col)
 {
@@ -305,6 +339,8 @@ static int effc_conv_im2col(const effc_scratch *scratch, const effc_conv_params 
     cx.out = output_dims;
     cx.input = input;
     cx.b = cx.oy = cx.ox = 0;
+    cx.row_stride = (size_t)input_dims->w * (size_t)input_dims->c;
+    cx.zp4 = (uint32_t)(uint8_t)params->input_zero_point * 0x01010101u;
     for (pix = 0; pix < npix; pix += nb) {
         nb = EFFC_MIN(EFFC_MM_COLS, npix - pix);
         for (j = 0; j < nb; j++) {
@@ -314,6 +350,13 @@ static int effc_conv_im2col(const effc_scratch *scratch, const effc_conv_params 
             outs[j] = output + (size_t)(pix + j) * cout;
             effc_pixel_next(output_dims, &cx.b, &cx.oy, &cx.ox);
         }
+#if defined(EFFC_USE_DSP) && !defined(EFFC_USE_MVE)
+        if (!EFFC_OMIT_WIDE2 && nb == EFFC_MM_COLS &&
+            effc_mm_run_quads(&mm, 1, patches, effc_align4((size_t)mm.k), outs[0], cout,
+                              buf) > 0) {
+            continue; /* the four patches, without effc_mm_run's dispatch */
+        }
+#endif
         effc_mm_run(&mm, nb, cols, outs, buf);
     }
     return EFFC_OK;
@@ -325,8 +368,11 @@ int effc_conv_generic_s8(const effc_scratch *scratch, const effc_conv_params *pa
                          const void *filter, const int32_t *bias,
                          const effc_dims *output_dims, int8_t *output)
 {
+    const int rows4 = filter_dims->w * filter_dims->c == 4 && params->dilation_h == 1 &&
+                      params->dilation_w == 1;
     return effc_conv_im2col(scratch, params, quant, input_dims, input, filter_dims, filter,
-                            bias, output_dims, output, effc_im2col_generic);
+                            bias, output_dims, output,
+                            rows4 ? effc_im2col_rows4_fast : effc_im2col_generic);
 }
 
 int effc_conv_3x3_s8(const effc_scratch *scratch, const effc_conv_params *params,
@@ -376,6 +422,29 @@ int effc_conv_1x1_s8(const effc_scratch *scratch, const effc_conv_params *params
     mm = effc_conv_mm(params, quant, filter_dims, filter, bias);
     /* In place: effc_mm_run reads a block's pixels before it writes their
      * outputs, and the outputs of pixels <= q only cover inputs of pixels <= q. */
+    if (!EFFC_OMIT_WIDE2 && params->stride_h == 1 && params->stride_w == 1 &&
+        output_dims->w == input_dims->w && output_dims->h == input_dims->h) {
+        /* every pixel follows the last: no stepping (left out with the WIDE2
+         * loops: size builds keep the flash) */
+        const int8_t *x = input;
+        int8_t *y = output;
+#if defined(EFFC_USE_DSP) && !defined(EFFC_USE_MVE)
+        pix = effc_mm_run_quads(&mm, npix >> 2, input, cin, output, cout, buf);
+        x += (size_t)pix * cin;
+        y += (size_t)pix * cout;
+#else
+        pix = 0;
+#endif
+        for (; pix < npix; pix += nb) {
+            nb = EFFC_MIN(EFFC_MM_COLS, npix - pix);
+            for (j = 0; j < nb; j++, x += cin, y += cout) {
+                px[j] = x;
+                outs[j] = y;
+            }
+            effc_mm_run(&mm, nb, px, outs, buf);
+        }
+        return EFFC_OK;
+    }
     for (pix = 0; pix < npix; pix += nb) {
         nb = EFFC_MIN(EFFC_MM_COLS, npix - pix);
         for (j = 0; j < nb; j++) { /* pixel (oy, ox) of an image: input offset `at` */

@@ -450,6 +450,19 @@ static inline int32_t effc_mm_weight(const effc_mm *mm, int32_t c, int32_t i)
 void effc_mm_run(const effc_mm *mm, int32_t n, const int8_t *const col[], int8_t *const out[],
                  void *scratch);
 
+#if defined(EFFC_USE_DSP) && !defined(EFFC_USE_MVE)
+/* The first 4 * quads of a run of columns spaced evenly (column p at
+ * in + p * in_step, its outputs at out + p * out_step: a pointwise
+ * convolution's pixels), four at a time through the DSP body's two-channel
+ * loop with its constants set up once (no per-call dispatch of effc_mm_run).
+ * Returns how many columns it did: 4 * quads, or 0 when the layer needs
+ * effc_mm_run (not EFFC_FILTER_WIDE2 or its loop not linked, k not a multiple
+ * of 8, an odd channel count or channels in the general form). Reads each
+ * four columns before it writes their outputs, as effc_mm_run. */
+int32_t effc_mm_run_quads(const effc_mm *mm, int32_t quads, const int8_t *in, size_t in_step,
+                          int8_t *out, size_t out_step, void *scratch);
+#endif
+
 /* Dense with one input row and no scratch (EFFC_FILTER_S8 or WIDE4). */
 void effc_mm_row(const effc_mm *mm, const int8_t *row, int8_t *out);
 

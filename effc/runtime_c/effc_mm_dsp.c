@@ -199,6 +199,43 @@ void effc_mm_run(const effc_mm *mm, int32_t n, const int8_t *const col[], int8_t
     }
 }
 
+int32_t effc_mm_run_quads(const effc_mm *mm, int32_t quads, const int8_t *in, size_t in_step,
+                          int8_t *out, size_t out_step, void *scratch)
+{
+    const int32_t groups = effc_mm_groups(mm->k);
+    const int32_t off = effc_mm_offset(mm->input_zero_point);
+    int32_t *q = (int32_t *)scratch;
+    const int8_t *col[4];
+    void (*pairs)(effc_mm_job *);
+    effc_mm_job job;
+    int32_t i;
+    if (EFFC_OMIT_WIDE2 || mm->layout != EFFC_FILTER_WIDE2 || !effc_mm_variant_linked(mm) ||
+        (mm->k & 7) != 0 || (mm->n_out & 1) != 0 || mm->general > 0 || quads <= 0) {
+        return 0;
+    }
+    pairs = effc_mm_clamps(mm) ? effc_mm_2x4_wide_clamp : effc_mm_2x4_wide;
+    effc_mm_job_init(&job, mm, q); /* job.w stays: the loop reads it, never advances it */
+    job.w_end = (const int32_t *)mm->weights +
+                (size_t)(mm->n_out >> 1) *
+                    (size_t)effc_wide_geometry(EFFC_FILTER_WIDE2, mm->k).block_words;
+    q[8 * groups] = (int32_t)EFFC_MM_SENTINEL; /* k / 4 even: every group widened */
+    for (i = 0; i < quads; i++) {
+        col[0] = in;
+        col[1] = in + in_step;
+        col[2] = in + 2 * in_step;
+        col[3] = in + 3 * in_step;
+        job.out[0] = out;
+        job.out[1] = out + out_step;
+        job.out[2] = out + 2 * out_step;
+        job.out[3] = out + 3 * out_step;
+        effc_mm_widen_groups_x1(col, groups, off, q);
+        pairs(&job);
+        in += 4 * in_step;
+        out += 4 * out_step;
+    }
+    return 4 * quads;
+}
+
 /* One row, int8 weights (or the remainder channels of a wide filter): four
  * channels share each widened activation word. */
 static void effc_mm_row_c(const effc_mm *mm, const int8_t *row, int8_t *out, int32_t c0,

@@ -20,6 +20,20 @@ int32_t effc_mm_general_channels(const effc_mm *mm)
     if (mm->layout != EFFC_FILTER_S8) { /* the shift words, block by block */
         const effc_wide_geo g = effc_wide_geometry(mm->layout, mm->k);
         const int32_t *shift = (const int32_t *)mm->weights + g.records_at + 2;
+        const int32_t *const end = shift + (size_t)((mm->n_out + g.per - 1) / g.per) *
+                                               (size_t)g.block_words;
+        const int32_t *at;
+        uint32_t any = 0u;
+        /* first whether any record (a padding channel's too) has the flag (per is 2 or 4) */
+        for (at = shift; at < end; at += g.block_words) {
+            any |= (uint32_t)(at[0] | at[3]);
+            if (g.per == 4) {
+                any |= (uint32_t)(at[6] | at[9]);
+            }
+        }
+        if ((any & (uint32_t)EFFC_WIDE_GENERAL) == 0u) {
+            return 0;
+        }
         for (c = 0; c < mm->n_out; c += g.per, shift += g.block_words) {
             const int32_t n = EFFC_MIN(g.per, mm->n_out - c);
             int32_t j;

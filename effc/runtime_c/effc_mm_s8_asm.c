@@ -249,15 +249,36 @@ __attribute__((naked, noinline)) void effc_mm_1x4_s8_clamp(EFFC_ARG effc_mm_job 
     EFFC_CLAMP("r6", "r8", "r9")                                                              \
     EFFC_CLAMP("r7", "r8", "r9")
 
+/* Groups per loop test of the two-channel loop: 8, or 16 (the firmware's
+ * speed builds, effc/codegen/c/kernel_set.py: one test per 16 groups, so a
+ * k <= 68 layer runs its groups without looping back, for 704 more bytes of
+ * code per variant). */
+#ifndef EFFC_MM_2X4_UNROLL
+#define EFFC_MM_2X4_UNROLL 8
+#endif
+#define EFFC_2X4_GROUPS8                                                                     \
+    EFFC_2X4_GROUP EFFC_2X4_GROUP EFFC_2X4_GROUP EFFC_2X4_GROUP                               \
+    EFFC_2X4_GROUP EFFC_2X4_GROUP EFFC_2X4_GROUP EFFC_2X4_GROUP
+#if EFFC_MM_2X4_UNROLL == 16
+#define EFFC_2X4_GROUPS EFFC_2X4_GROUPS8 EFFC_2X4_GROUPS8
+#define EFFC_2X4_UNROLL_STR "16"
+#elif EFFC_MM_2X4_UNROLL == 8
+#define EFFC_2X4_GROUPS EFFC_2X4_GROUPS8
+#define EFFC_2X4_UNROLL_STR "8"
+#else
+#error "EFFC_MM_2X4_UNROLL must be 8 or 16"
+#endif
+
 /* The stack holds [&job->out, q, loop entry], lr the weight stream
  * throughout. Per pair: the bias words, the first group (EFFC_2X4_FIRST), then
- * the other groups, an odd count, eight per iteration until the sentinel,
- * entered (LDR into PC) at the group that leaves a multiple of eight (the
- * entry computed once: each group is 88 bytes, 22 32-bit instructions); the
- * two records (multiplier, round, shift word), eight requantizations, CLAMP,
- * eight byte stores, and the next pair until the stream reaches w_end
- * (job offset 48). Per pair 52 instructions besides the groups' 22 and a
- * two-instruction test per eight groups (56 at K = 64). */
+ * the other groups, an odd count, EFFC_MM_2X4_UNROLL (U) per iteration until
+ * the sentinel, entered (LDR into PC) at the group that leaves a multiple of
+ * U (the entry computed once: each group is 88 bytes, 22 32-bit
+ * instructions); the two records (multiplier, round, shift word), eight
+ * requantizations, CLAMP, eight byte stores, and the next pair until the
+ * stream reaches w_end (job offset 48). Per pair 52 instructions besides the
+ * groups' 22 and a two-instruction test per U groups (K = 64: 56 with U = 8,
+ * 54 with U = 16). */
 #define EFFC_MM_2X4(CLAMP)                                                                    \
     "push   {r4-r11, lr}\n\t"                                                                 \
     "sub    sp, sp, #12\n\t"                                                                  \
@@ -267,7 +288,7 @@ __attribute__((naked, noinline)) void effc_mm_1x4_s8_clamp(EFFC_ARG effc_mm_job 
     "ldr    r2, [r0, #36]\n\t"                                                                \
     "sub    r2, r2, #1\n\t"                                                                   \
     "rsb    r2, r2, #0\n\t"                                                                   \
-    "and    r2, r2, #7\n\t"                                                                   \
+    "and    r2, r2, #(" EFFC_2X4_UNROLL_STR " - 1)\n\t"                                       \
     "mov    r3, #88\n\t"                                                                      \
     "adr.w  r1, 2f\n\t"                                                                       \
     "mla    r1, r2, r3, r1\n\t"                                                               \
@@ -281,16 +302,9 @@ __attribute__((naked, noinline)) void effc_mm_1x4_s8_clamp(EFFC_ARG effc_mm_job 
     EFFC_2X4_FIRST                                                                            \
     "ldr    pc, [sp, #8]\n\t"                                                                 \
     "2:\n\t"                                                                                  \
-    EFFC_2X4_GROUP                                                                            \
-    EFFC_2X4_GROUP                                                                            \
-    EFFC_2X4_GROUP                                                                            \
-    EFFC_2X4_GROUP                                                                            \
-    EFFC_2X4_GROUP                                                                            \
-    EFFC_2X4_GROUP                                                                            \
-    EFFC_2X4_GROUP                                                                            \
-    EFFC_2X4_GROUP                                                                            \
+    EFFC_2X4_GROUPS                                                                           \
     "4:\n\t"                                                                                   \
-    ".ifne (4b - 2b) - 8 * 88\n\t" /* the computed entry needs 88-byte groups */              \
+    ".ifne (4b - 2b) - " EFFC_2X4_UNROLL_STR " * 88\n\t" /* the computed entry: 88-byte groups */ \
     ".error \"EFFC_2X4_GROUP is not 88 bytes\"\n\t"                                          \
     ".endif\n\t"                                                                              \
     "cmp    r10, #0x80008000\n\t"                                                             \

@@ -1,0 +1,51 @@
+"""Edits of a kernel case (tests/conftest_c.py) shared by the case tables: the
+output written over the input, per-tensor quantization, per-channel
+multipliers and shifts at the edges of the requantization's range."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from tests.conftest_c import Case, edge_multipliers
+
+
+def in_place(case: Case) -> Case:
+    """The same conv call with the output written over a copy of the input."""
+    n = int(np.prod(case.arrays["input"].shape))
+    assert n == int(np.prod(case.out_shape)), "in place needs equal shapes"
+    call = case.call.replace("@input", "y")
+    return replace(case, name=case.name, call=f"(__builtin_memcpy(y, @input, {n}), {call})")
+
+
+def per_tensor(case: Case) -> Case:
+    """The case with channel 0's multiplier and shift for every channel."""
+    a = dict(case.arrays)
+    a["multiplier"] = np.full_like(a["multiplier"], a["multiplier"][0])
+    a["shift"] = np.full_like(a["shift"], a["shift"][0])
+    return replace(case, arrays=a)
+
+
+def requant_edges(case: Case, big_bias: bool = False, deep: bool = False) -> Case:
+    """Per-channel multipliers and right shifts at the edges of the range:
+    shifts -1 (the single-rounding special case), -2, -17 and -23 (the last
+    one the DSP fast requantization takes), or with ``deep`` also -31 (which
+    sends the layer to the general requantization); multiplier 0, 2^30 (exact
+    ties), 2^31 - 1 and random ones."""
+    a = dict(case.arrays)
+    c = a["shift"].size
+    rng = np.random.default_rng(c)
+    m = edge_multipliers(rng, c)
+    shifts = np.array([-1, -2, -1, -17, -31 if deep else -23, -1, -3, -9], np.int32)
+    a["multiplier"] = m
+    a["shift"] = shifts[np.arange(c) % shifts.size]
+    if big_bias and a.get("bias") is not None:  # outputs spread over the int8 range
+        top = np.minimum(-a["shift"].astype(np.int64) + 8, 30)
+        a["bias"] = (rng.uniform(-1, 1, size=c) * (1 << top)).astype(np.int32)
+        key = "weights" if "weights" in a else "filter"  # small shifts: bias only
+        w = a[key].copy()
+        small = -a["shift"] < 8
+        w[small] = rng.integers(-1, 2, size=w[small].shape)
+        a[key] = w
+    return replace(case, arrays=a)
