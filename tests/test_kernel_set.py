@@ -19,7 +19,7 @@ from effc.errors import EffcError
 from tests.c_models import model_path
 from tests.conftest_c import require_tool
 
-ALL = {"WIDE2", "WIDE4", "CLAMP", "CONV3X3", "DW_S2"}
+ALL = {"WIDE2", "WIDE4", "CLAMP", "CONV3X3", "DW_S2", "DW_NARROW", "DW_S1"}
 #: code only layers the KWS DS-CNN never has would reach
 KWS_UNREACHED = ("effc_mm_1x4_s8_clamp", "effc_mm_2x4_wide_clamp", "effc_mm_2x1_wide_clamp",
                  "effc_im2col_3x3", "effc_conv_3x3_s8", "effc_dw_walk_s2")
@@ -37,6 +37,13 @@ def _conv(macro: str = "conv_s8", k: int = 1, stride: int = 1, layout: int = S8,
                                       "activation_max": hi})
 
 
+def _dw(out_w: int, stride: int = 1, dilation: int = 1) -> Call:
+    fields = {"kh": 3, "kw": 3, "stride_h": stride, "stride_w": stride,
+              "dilation_h": dilation, "dilation_w": dilation, "output_dims": [1, 25, out_w, 64],
+              "activation_min": -128, "activation_max": 127}
+    return Call("dw_conv_s8", "n", "Conv", fields)
+
+
 def test_defines_leave_out_only_what_no_call_reaches() -> None:
     assert _omitted([]) == ALL
     assert _omitted([_conv()]) == ALL
@@ -49,6 +56,14 @@ def test_defines_leave_out_only_what_no_call_reaches() -> None:
     assert _omitted([_conv("dw_conv_s8", k=3)]) == ALL  # the depthwise walk is not im2col
     assert _omitted([_conv("dw_conv_s8", k=3, stride=2)]) == ALL - {"DW_S2"}
     assert _omitted([_conv(k=3, stride=2)]) == ALL - {"CONV3X3"}  # not a depthwise
+    # the stride-1 walks: narrow planes (output width + 2 <= 8 columns, not at size)
+    # and any others
+    dws = [_dw(6), _dw(7), _dw(6, dilation=2), _dw(6, stride=2)]
+    assert [_omitted([c]) for c in dws] == [ALL - {"DW_NARROW"}, ALL - {"DW_S1"}, ALL,
+                                            ALL - {"DW_S2"}]
+    assert _omitted(dws[:2]) == ALL - {"DW_NARROW", "DW_S1"}
+    assert {d.removeprefix("-DEFFC_OMIT_").removesuffix("=1")
+            for d in firmware_defines(dws[:1], size=True)} == ALL - {"DW_S1"}
     # float clamps are not int8 clamps; a fused call's nested fields count
     assert _omitted([Call("conv_f32", "n", "Conv", {"activation_min": 0.0})]) == ALL
     fused = Call("conv_add_s8", "n", "Conv", {"add": {"activation_min": 3}})
@@ -97,6 +112,9 @@ def test_kws_images_leave_out_unreached_variants(tmp_path: Path) -> None:
     fast, small = (_symbols(m.folder / m.manifest["firmware"]["elf"]) for m in (speed, size))
     for name in KWS_UNREACHED:
         assert name not in fast and name not in small, name
+    # KWS's 5-column depthwise layers: the narrow walk, the general one at size
+    assert "effc_dw_walk_s1_narrow" in fast and "effc_dw_walk_s1" not in fast
+    assert "effc_dw_walk_s1" in small and "effc_dw_walk_s1_narrow" not in small
     assert set(WIDE_CODE) <= fast  # every layer widened: both wide loops run
     assert not set(WIDE_CODE) & small  # int8 weights only
     assert "effc_mm_1x4_s8" in small and "effc_dw_walk_s1" in small

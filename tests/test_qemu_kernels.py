@@ -16,9 +16,16 @@ TARGETS = [  # (board, extra cflags)
     ("mps2-an386", ()),               # Cortex-M4: DSP bodies
     ("mps2-an386", ("-DEFFC_NO_DSP",)),  # Cortex-M4: portable bodies
     # Cortex-M4 with every optional variant left out (effc/codegen/c/kernel_set.py):
-    # the wide, clamping, 3x3 and stride-2 cases take the general C paths, same bytes
+    # the wide, clamping, 3x3 and depthwise walk cases take the general C paths, same bytes
     ("mps2-an386", ("-DEFFC_OMIT_WIDE2=1", "-DEFFC_OMIT_WIDE4=1", "-DEFFC_OMIT_CLAMP=1",
-                    "-DEFFC_OMIT_CONV3X3=1", "-DEFFC_OMIT_DW_S2=1")),
+                    "-DEFFC_OMIT_CONV3X3=1", "-DEFFC_OMIT_DW_S2=1", "-DEFFC_OMIT_DW_NARROW=1",
+                    "-DEFFC_OMIT_DW_S1=1")),
+    # Cortex-M4 as --optimize size builds it: -Os picks the shorter loops (the
+    # depthwise walk's two-step passes), the general stride-1 walk runs the
+    # narrow planes too; size builds widen no filter, and the
+    # wide layouts' loops crash at -Os (effc_mm_2x4_wide: a bus fault)
+    ("mps2-an386", ("-Os", "-DEFFC_OMIT_WIDE2=1", "-DEFFC_OMIT_WIDE4=1",
+                    "-DEFFC_OMIT_DW_NARROW=1")),
     # Cortex-M4 as the speed builds of models with WIDE2 layers (kernel_set.py): the
     # two-channel loop tests its sentinel every 16 groups
     ("mps2-an386", ("-DEFFC_MM_2X4_UNROLL=16",)),
@@ -47,6 +54,7 @@ int model_run(const int8_t *in, int8_t *out)
 
 @pytest.mark.parametrize(("board", "flags"), TARGETS,
                          ids=[b + ("" if not f else "-portable" if f[0] == "-DEFFC_NO_DSP"
+                                   else "-Os" if f[0] == "-Os"
                                    else "-unroll16" if f[0] == "-DEFFC_MM_2X4_UNROLL=16"
                                    else "-omitted") for b, f in TARGETS])
 def test_kernels_bit_identical_on_cortex_m(board: str, flags: tuple[str, ...],

@@ -18,7 +18,7 @@ import pytest
 from effc.quant import fixedpoint as fp
 from effc.quant import int8 as q8
 from effc.quant import int8_pool as q8_pool
-from tests import matrix_cases, mve_cases, record_cases, winograd_cases
+from tests import dw_walk_cases, matrix_cases, mve_cases, record_cases, winograd_cases
 from tests.case_edits import in_place as _in_place
 from tests.case_edits import per_tensor as _per_tensor
 from tests.case_edits import requant_edges as _requant_edges
@@ -230,6 +230,8 @@ def int8_cases() -> list[Case]:
         _dequantize_case("dequantize_all_values", 0.0371, 7),
         *fast_path_cases(),
         *dw_plane_cases(),
+        *dw_walk_cases.dw_walk_cases(),
+        *dw_walk_cases.dw_fill_cases(),
         *winograd_cases.int8_cases(),
         *mve_cases.int8_cases(),
         *record_cases.int8_cases(),

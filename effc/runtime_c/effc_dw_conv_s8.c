@@ -14,7 +14,10 @@
  * each (PH + 1) * PW int16 rounded to 4 bytes, for a band of R output rows:
  * PH = (R-1)*stride_h + (KH-1)*dilation_h + 1 plane rows plus a spare row,
  * PW = (OW-1)*stride_w + (KW-1)*dilation_w + 1 columns (rounded up to even
- * at stride_w 2, for the DSP walk's LDRD). R is the largest
+ * at stride_w 2, for the DSP walk's LDRD; at least EFFC_DW_NARROW_PW for a
+ * 3x3 kernel at stride and dilation 1, the DSP walk's immediate row step:
+ * KWS's 7 columns become 8, the scratch of the Helium body's planes
+ * still the larger). R is the largest
  * band (at most OH) whose planes fit EFFC_DW_SCRATCH_BUDGET, and at least
  * EFFC_DW_MIN_ROWS. Output channel c only reads input channel c's taps, and
  * the DSP body copies a band's input rows into its planes before it writes
@@ -25,9 +28,10 @@
 #include "effc_dw_internal.h"
 
 /* The bands of `planes` int16 planes within the budget, at least `min_rows`
- * output rows each. */
+ * output rows each, at least `narrow_pw` columns wide. */
 static effc_dw_geo effc_dw_geometry_of(const effc_dw_conv_params *p, const effc_dims *f,
-                                       const effc_dims *out, int32_t planes, int32_t min_rows)
+                                       const effc_dims *out, int32_t planes, int32_t min_rows,
+                                       int32_t narrow_pw)
 {
     effc_dw_geo g;
     const int32_t kspan = (f->h - 1) * p->dilation_h + 1;
@@ -36,6 +40,9 @@ static effc_dw_geo effc_dw_geometry_of(const effc_dw_conv_params *p, const effc_
     g.pw = (out->w - 1) * p->stride_w + (f->w - 1) * p->dilation_w + 1;
     if (p->stride_w == 2) { /* even: each output column's taps start 4-byte aligned */
         g.pw += g.pw & 1;
+    }
+    if (narrow_pw > g.pw) { /* fixed 16-byte rows for the narrow stride-1 walk */
+        g.pw = narrow_pw;
     }
     row_bytes = (size_t)g.pw * 2u * (size_t)planes;
     /* the most rows r with ((r - 1) * stride_h + kspan + 1) * row_bytes <= budget */
@@ -52,7 +59,10 @@ static effc_dw_geo effc_dw_geometry_of(const effc_dw_conv_params *p, const effc_
 effc_dw_geo effc_dw_geometry(const effc_dw_conv_params *p, const effc_dims *f,
                              const effc_dims *out)
 {
-    return effc_dw_geometry_of(p, f, out, EFFC_DW_PLANES, EFFC_DW_MIN_ROWS);
+    const int narrow = f->h == 3 && f->w == 3 && p->stride_h == 1 && p->stride_w == 1 &&
+                       p->dilation_h == 1 && p->dilation_w == 1;
+    return effc_dw_geometry_of(p, f, out, EFFC_DW_PLANES, EFFC_DW_MIN_ROWS,
+                               narrow ? EFFC_DW_NARROW_PW : 0);
 }
 
 int effc_dw_conv_s8_can_run_in_place(const effc_dw_conv_params *params,
@@ -71,7 +81,7 @@ size_t effc_dw_conv_s8_scratch_size(const effc_dw_conv_params *params,
     const size_t planes =
         effc_dw_geometry(params, filter_dims, output_dims).words * 2u * EFFC_DW_PLANES;
     const size_t mve = effc_dw_geometry_of(params, filter_dims, output_dims,
-                                           EFFC_DW_MVE_PLANES, EFFC_DW_MVE_MIN_ROWS)
+                                           EFFC_DW_MVE_PLANES, EFFC_DW_MVE_MIN_ROWS, 0)
                            .words *
                        2u * EFFC_DW_MVE_PLANES;
     (void)input_dims;

@@ -3,7 +3,8 @@
  *
  * Two input channels at a time are copied into zero-padded int16 planes
  * (x - zp; two pixels per step: two 16-bit loads, ORR and SXTAB16 give one
- * word per plane), band by band (two planes rather than four: twice the band
+ * word per plane; rows of at most 8 pixels in straight-line code, an odd last
+ * pixel after the pairs), band by band (two planes rather than four: twice the band
  * height in the same scratch, so fewer column walks and plane slides); the
  * rows a band shares with the next one slide to the top of the planes
  * instead of being read again, and
@@ -15,10 +16,13 @@
  * in assembly (effc_dw_dsp_asm.c): every plane row is loaded once (a word
  * for taps 0-1, one for tap 2) and feeds the outputs it belongs to, and each
  * output is requantized where it completes (effc_rq_fast) and stored: 16
- * instructions per output in the loop at stride 1, 18.0 with the column
- * starts and counts over KWS's 25-row columns (a counted loop over the
- * band's rows). Every other channel takes a C loop over the planes with TFLite's
- * general requantization.
+ * instructions per output in the loop at stride 1, 15 over planes of at most
+ * EFFC_DW_NARROW_PW columns (16-byte rows: the row step is the load's
+ * post-index; KWS's 5-column layers), 16.0 with the column starts and counts
+ * over KWS's 25-row columns (passes of eight steps of three rows, the first
+ * entered at a computed address; one pass needs no count). A channel pair's
+ * two walks are one call. Every other channel takes a C loop over the planes
+ * with TFLite's general requantization.
  */
 #include "effc_dw_internal.h"
 
@@ -44,14 +48,14 @@ static void effc_dw_zero_planes(int16_t *row, const effc_dw_geo *g, int32_t n,
 }
 
 /* Input rows [r0, r1) of the band (plane row r <- input row iy0 + r) of
- * channels ic..ic+1 into the two planes (plane j at plane + j * words); rows
+ * channels ic..ic+1 into the two planes (plane j at plane + j * words): rows
  * outside the input are zeros (set here unless `zeroed`: in a layer of one
- * band nothing else writes them after the first clear), the others go to
- * effc_dw_fill2_rows. */
-static void effc_dw_fill2(const effc_dw_conv_params *p, const effc_dims *in,
-                          const int8_t *input, int32_t ic, int16_t *plane,
-                          const effc_dw_geo *g, int32_t iy0, int32_t r0, int32_t r1,
-                          int zeroed)
+ * band nothing else writes them after the first clear); the job of the
+ * others for effc_dw_fill2_rows (every field but src, which is the input
+ * plus *src_at plus ic), and whether there are any. */
+static int effc_dw_fill2_job(const effc_dw_conv_params *p, const effc_dims *in, int16_t *plane,
+                             const effc_dw_geo *g, int32_t iy0, int32_t r0, int32_t r1,
+                             int zeroed, effc_dw_fill_job *job, size_t *src_at)
 {
     const int32_t n = EFFC_MIN(in->w, g->pw - p->pad_left);
     const int32_t first = EFFC_MAX(r0, -iy0), last = EFFC_MIN(r1, in->h - iy0);
@@ -60,7 +64,7 @@ static void effc_dw_fill2(const effc_dw_conv_params *p, const effc_dims *in,
         if (!zeroed) {
             effc_dw_zero_planes(row, g, n, r0, r1);
         }
-        return;
+        return 0;
     }
     if (!zeroed && r0 < first) { /* padding rows above the input (the first band) */
         effc_dw_zero_planes(row, g, n, r0, first);
@@ -68,18 +72,28 @@ static void effc_dw_fill2(const effc_dw_conv_params *p, const effc_dims *in,
     if (!zeroed && last < r1) { /* and below it (the last band) */
         effc_dw_zero_planes(row, g, n, last, r1);
     }
-    if (n > 0) {
-        effc_dw_fill_job job;
-        job.src = input + ((size_t)(iy0 + first) * (size_t)in->w) * (size_t)in->c + (size_t)ic;
-        job.dst = row + (size_t)first * (size_t)g->pw;
-        job.rows = last - first;
-        job.pairs = n >> 1;
-        job.odd = n & 1;
-        job.cs = in->c;
-        job.src_row = in->w * in->c;
-        job.dst_row = g->pw * 2;
-        job.plane = (int32_t)(g->words * 2u);
-        job.off = (int32_t)(((uint32_t)(uint16_t)(-p->input_zero_point)) * 0x10001u);
+    *src_at = ((size_t)(iy0 + first) * (size_t)in->w) * (size_t)in->c;
+    job->dst = row + (size_t)first * (size_t)g->pw;
+    job->rows = last - first;
+    job->pairs = n >> 1;
+    job->odd = n & 1;
+    job->cs = in->c;
+    job->src_row = in->w * in->c;
+    job->dst_row = g->pw * 2;
+    job->plane = (int32_t)(g->words * 2u);
+    job->off = (int32_t)(((uint32_t)(uint16_t)(-p->input_zero_point)) * 0x10001u);
+    return n > 0;
+}
+
+/* The same, filled (a band of a layer of several). */
+static void effc_dw_fill2(const effc_dw_conv_params *p, const effc_dims *in,
+                          const int8_t *input, int32_t ic, int16_t *plane,
+                          const effc_dw_geo *g, int32_t iy0, int32_t r0, int32_t r1)
+{
+    effc_dw_fill_job job;
+    size_t src_at;
+    if (effc_dw_fill2_job(p, in, plane, g, iy0, r0, r1, 0, &job, &src_at)) {
+        job.src = input + src_at + (size_t)ic;
         effc_dw_fill2_rows(&job);
     }
 }
@@ -102,13 +116,31 @@ static void effc_dw_fill1(const effc_dw_conv_params *p, const effc_dims *in,
     }
 }
 
+typedef void (*effc_dw_walk_fn)(effc_dw_walk_job *job);
+
+/* The assembly walk of a 3x3 geometry at dilation 1 and equal strides:
+ * stride 2's, the narrow planes' (16-byte rows) or stride 1's; NULL when the
+ * firmware left it out (effc_internal.h, EFFC_OMIT_*). */
+static effc_dw_walk_fn effc_dw_walk_of(const effc_dw_conv_params *p, const effc_dw_geo *g)
+{
+    if (p->stride_h == 2) {
+        return EFFC_OMIT_DW_S2 ? NULL : effc_dw_walk_s2;
+    }
+    if (p->stride_h != 1) {
+        return NULL;
+    }
+    if (!EFFC_OMIT_DW_NARROW && g->pw == EFFC_DW_NARROW_PW) {
+        return effc_dw_walk_s1_narrow;
+    }
+    return EFFC_OMIT_DW_S1 ? NULL : effc_dw_walk_s1;
+}
+
 /* Whether the assembly walk applies to this geometry (any channel). */
 static int effc_dw_walks(const effc_dw_conv_params *p, const effc_dims *f, const effc_dims *out,
                          const effc_dw_geo *g)
 {
     return f->h == 3 && f->w == 3 && p->dilation_h == 1 && p->dilation_w == 1 &&
-           p->stride_h == p->stride_w &&
-           (p->stride_h == 1 || (!EFFC_OMIT_DW_S2 && p->stride_h == 2)) &&
+           p->stride_h == p->stride_w && effc_dw_walk_of(p, g) != NULL &&
            p->activation_min <= -128 && p->activation_max >= 127 &&
            (size_t)out->w * (size_t)out->c < 65536u && g->pw * 2 < 65536;
 }
@@ -137,17 +169,25 @@ static effc_dw_record effc_dw_record_of(const effc_channel_rq *r)
     return d;
 }
 
-/* The walk job of one output channel (its plane and output are set per band). */
-static void effc_dw_walk_prepare(effc_dw_walk_job *job, const effc_dw_conv_params *p,
-                                 const effc_channel_rq *r, const int8_t *w,
-                                 const effc_dw_geo *g, const effc_dims *out)
+/* What a walk job holds for every channel of the layer. */
+static void effc_dw_walk_init(effc_dw_walk_job *job, const effc_dw_conv_params *p,
+                              const effc_dw_geo *g, const effc_dims *out)
 {
-    const effc_dw_record rec = effc_dw_record_of(r);
-    const int32_t s1 = rec.s1;
     job->strides = (g->pw * 2) << 16 | (out->w * out->c);
     job->cols = out->w;
     job->col_plane = 2 * p->stride_w;
     job->col_out = out->c;
+    job->rows = 0; /* no band's counts yet */
+}
+
+/* The walk job of one output channel (its plane and output are set per band;
+ * the rest by effc_dw_walk_init); whether the record is general (the job
+ * then does not apply). */
+static int effc_dw_walk_prepare(effc_dw_walk_job *job, const effc_dw_conv_params *p,
+                                const effc_channel_rq *r, const int8_t *w)
+{
+    const effc_dw_record rec = effc_dw_record_of(r);
+    const int32_t s1 = rec.s1;
     job->w01[0] = effc_pack16(2 * w[0], 2 * w[1]);
     job->w01[1] = effc_pack16(2 * w[3], 2 * w[4]);
     job->w01[2] = effc_pack16(2 * w[6], 2 * w[7]);
@@ -156,6 +196,7 @@ static void effc_dw_walk_prepare(effc_dw_walk_job *job, const effc_dw_conv_param
     job->bias2 = (int32_t)((uint32_t)rec.bias << 1);
     job->m = rec.multiplier;
     job->round = (int32_t)((uint32_t)(2 * p->output_zero_point + 1) << s1);
+    return rec.general;
 }
 
 /* The band's outputs a column as the walk's count (steps of 3 outputs at
@@ -175,13 +216,14 @@ static void effc_dw_walk_rows(effc_dw_walk_job *job, const effc_dw_conv_params *
 }
 
 /* One output channel over a band with the assembly walk. */
-static void effc_dw_walk(const effc_dw_conv_params *p, effc_dw_walk_job *job,
-                         const int16_t *plane, int8_t *dst, int32_t rows)
+static void effc_dw_walk(const effc_dw_conv_params *p, const effc_dw_geo *g,
+                         effc_dw_walk_job *job, const int16_t *plane, int8_t *dst, int32_t rows)
 {
     job->plane = plane;
     job->out = dst;
+    job->next = NULL;
     effc_dw_walk_rows(job, p, rows);
-    (p->stride_h == 1 || EFFC_OMIT_DW_S2 ? effc_dw_walk_s1 : effc_dw_walk_s2)(job);
+    effc_dw_walk_of(p, g)(job);
 }
 
 /* One output channel over a band in C (any geometry, general requantization). */
@@ -218,16 +260,21 @@ int effc_dw_body(const effc_dw_conv_params *p, const effc_per_channel_quant *qua
     const int walks = quant->channels != NULL && effc_dw_walks(p, f, out, &g);
     const int32_t keep = g.ph - g.rows * p->stride_h;
     const int32_t kspan = (f->h - 1) * p->dilation_h + 1;
-    void (*const walk)(effc_dw_walk_job *) =
-        p->stride_h == 1 || EFFC_OMIT_DW_S2 ? effc_dw_walk_s1 : effc_dw_walk_s2;
+    const effc_dw_walk_fn walk = effc_dw_walk_of(p, &g);
+    const int one_band = g.rows >= out->h;
     effc_dw_walk_job jobs[EFFC_DW_PLANES]; /* of channels ic.. (depth multiplier 1) */
-    size_t i;
-    int32_t b, ic, oy0, j, m, planes, fast;
+    effc_dw_fill_job band; /* one band: its fill, the same for every channel pair */
+    size_t i, band_at = 0;
+    int32_t b, ic, oy0, j, m, planes, fast, band_rows = 0;
     for (j = 0; j < EFFC_DW_PLANES; j++) {
-        jobs[j].rows = 0; /* no band's counts yet */
+        effc_dw_walk_init(&jobs[j], p, &g, out);
     }
     for (i = 0; i < (size_t)EFFC_DW_PLANES * g.words; i += 2) { /* words: g.words is even */
         effc_write_u32(plane + i, 0);
+    }
+    if (one_band) { /* its padding rows stay zero from the clear */
+        band_rows = effc_dw_fill2_job(p, in, plane, &g, -p->pad_top, 0,
+                                      (out->h - 1) * p->stride_h + kspan, 1, &band, &band_at);
     }
     for (b = 0; b < in->n; b++) {
         const int8_t *in_b = input + (size_t)b * (size_t)in->h * (size_t)in->w * (size_t)in->c;
@@ -236,18 +283,21 @@ int effc_dw_body(const effc_dw_conv_params *p, const effc_per_channel_quant *qua
             planes = in->c - ic >= EFFC_DW_PLANES ? EFFC_DW_PLANES : 1;
             fast = planes == EFFC_DW_PLANES && walks && p->depth_multiplier == 1;
             for (j = 0; j < planes && walks && p->depth_multiplier == 1; j++) {
-                effc_dw_walk_prepare(&jobs[j], p, &quant->channels[ic + j],
-                                     filter + (size_t)(ic + j) * 9u, &g, out);
-                fast = fast && !effc_dw_record_of(&quant->channels[ic + j]).general;
+                fast = !effc_dw_walk_prepare(&jobs[j], p, &quant->channels[ic + j],
+                                             filter + (size_t)(ic + j) * 9u) && fast;
             }
             for (oy0 = 0; oy0 < out->h; oy0 += g.rows) {
                 const int32_t rows = EFFC_MIN(g.rows, out->h - oy0);
                 const int32_t used = (rows - 1) * p->stride_h + kspan;
                 const int32_t iy0 = oy0 * p->stride_h - p->pad_top;
                 const int32_t first = oy0 > 0 ? keep : 0;
-                if (planes == EFFC_DW_PLANES) {
-                    effc_dw_fill2(p, in, in_b, ic, plane, &g, iy0, first, used,
-                                  g.rows >= out->h);
+                if (planes == EFFC_DW_PLANES && one_band) {
+                    if (band_rows) {
+                        band.src = in_b + band_at + (size_t)ic;
+                        effc_dw_fill2_rows(&band);
+                    }
+                } else if (planes == EFFC_DW_PLANES) {
+                    effc_dw_fill2(p, in, in_b, ic, plane, &g, iy0, first, used);
                 } else {
                     effc_dw_fill1(p, in, in_b, ic, plane, &g, iy0, first, used);
                 }
@@ -255,10 +305,13 @@ int effc_dw_body(const effc_dw_conv_params *p, const effc_per_channel_quant *qua
                     jobs[j].plane = plane + (size_t)j * g.words;
                     jobs[j].out = out_b + (size_t)oy0 * (size_t)out->w * (size_t)out->c +
                                   (size_t)(ic + j);
+                    jobs[j].next = j + 1 < planes ? &jobs[j + 1] : NULL; /* one call */
                     if (jobs[j].rows != rows) { /* the counts of this band height */
                         effc_dw_walk_rows(&jobs[j], p, rows);
                     }
-                    walk(&jobs[j]);
+                }
+                if (fast) {
+                    walk(&jobs[0]);
                 }
                 for (j = 0; j < planes && !fast; j++) {
                     for (m = 0; m < p->depth_multiplier; m++) {
@@ -269,10 +322,9 @@ int effc_dw_body(const effc_dw_conv_params *p, const effc_per_channel_quant *qua
                                       (size_t)oc;
                         if (walks && !effc_dw_record_of(&quant->channels[oc]).general) {
                             if (p->depth_multiplier != 1) { /* jobs hold multiplier 1's */
-                                effc_dw_walk_prepare(&jobs[j], p, &quant->channels[oc], w, &g,
-                                                     out);
+                                (void)effc_dw_walk_prepare(&jobs[j], p, &quant->channels[oc], w);
                             }
-                            effc_dw_walk(p, &jobs[j], pl, dst, rows);
+                            effc_dw_walk(p, &g, &jobs[j], pl, dst, rows);
                         } else {
                             const effc_mm_channel ch = effc_dw_channel_of(quant, bias, oc);
                             effc_dw_channel_c(p, &ch, w, f, pl, &g, out, rows, dst);

@@ -10,15 +10,20 @@
  * (high half) and s - 1 (low byte, what ASR reads), r10 2 * bias, r11 the
  * output pointer, r12/lr loaded plane words and the requantization
  * temporaries. A column runs `groups` steps (3 outputs at stride 1, 2 at
- * stride 2; unrolled by two) in a counted loop, then `tail` single outputs;
+ * stride 2) in a counted loop (stride 1: passes of EFFC_DW_TRIPLES steps, the
+ * first one entered part way), then `tail` single outputs;
  * the plane and output pointers then move to the next column by the job's
  * constant deltas. The stack frame (EFFC_DW_SETUP) holds:
  *   [sp]      the multiplier and round (one LDRD per output)
  *   [sp, 8]   the columns left
- *   [sp, 12]  the steps left (stride 1)
+ *   [sp, 12]  the passes left (stride 1) or steps left
  *   [sp, 16]  next_plane, next_out (one LDRD per column)
- *   [sp, 24]  tail
- *   [sp, 28]  groups
+ *   [sp, 24]  tail (stride 2); the tail's code address (stride 1)
+ *   [sp, 28]  groups (stride 2); passes - 1 (stride 1)
+ *   [sp, 32]  where a column's loop starts (stride 1 at -O2, code address)
+ *   [sp, 36]  the job being walked (its next one follows, EFFC_DW_END)
+ *   [sp, 40]  where a pass ends (stride 1 at -O2: the pass count, or the tail)
+ *   [sp, 44]  the first pass's entry, or the tail's (stride 1)
  */
 #include "effc_dw_internal.h"
 
@@ -40,9 +45,10 @@
 /* The setup of both walks: the stack frame, the strides, the weights, the
  * doubled bias and the first column's plane and output pointers; then the
  * next column (label 1) moves both pointers by the deltas. */
-#define EFFC_DW_SETUP                                                                         \
+#define EFFC_DW_SETUP(EXTRA)                                                                  \
     "push   {r4-r11, lr}\n\t"                                                                  \
-    "sub    sp, sp, #32\n\t"                                                                   \
+    "sub    sp, sp, #48\n\t"                                                                   \
+    "str    r0, [sp, #36]\n\t"                                                                 \
     "ldrd   r12, lr, [r0, #48]\n\t"                                                            \
     "strd   r12, lr, [sp]\n\t"                                                                 \
     "ldr    r12, [r0, #12]\n\t"                                                                \
@@ -57,6 +63,7 @@
     "ldm    r12, {r5-r10}\n\t"                                                                 \
     "ldr    r11, [r0, #4]\n\t"                                                                 \
     "ldr    r0, [r0]\n\t"                                                                      \
+    EXTRA                                                                                      \
     "b      7f\n\t"                                                                            \
     "1:\n\t"                                                                                   \
     "ldrd   r12, lr, [sp, #16]\n\t"                                                            \
@@ -64,75 +71,215 @@
     "add    r11, r11, lr\n\t"                                                                  \
     "7:\n\t"
 
+/* After a job's last column: the next job's (same geometry and rows: the
+ * frame's counts and entries stay) from its first column, or the return. */
 #define EFFC_DW_END                                                                           \
     "3:\n\t"                                                                                   \
     "ldr    r12, [sp, #8]\n\t"                                                                 \
     "subs   r12, r12, #1\n\t"                                                                  \
     "str    r12, [sp, #8]\n\t"                                                                 \
     "bne    1b\n\t"                                                                            \
-    "add    sp, sp, #32\n\t"                                                                   \
+    "ldr    r12, [sp, #36]\n\t"                                                                \
+    "ldr    r0, [r12, #76]\n\t"                                                                \
+    "cbz    r0, 13f\n\t"                                                                       \
+    "str    r0, [sp, #36]\n\t"                                                                 \
+    "ldrd   r12, lr, [r0, #48]\n\t"                                                            \
+    "strd   r12, lr, [sp]\n\t"                                                                 \
+    "ldr    r12, [r0, #12]\n\t"                                                                \
+    "str    r12, [sp, #8]\n\t"                                                                 \
+    "add    r12, r0, #24\n\t"                                                                  \
+    "ldm    r12, {r5-r10}\n\t"                                                                 \
+    "ldr    r11, [r0, #4]\n\t"                                                                 \
+    "ldr    r0, [r0]\n\t"                                                                      \
+    "b      7b\n\t"                                                                            \
+    "13:\n\t"                                                                                  \
+    "add    sp, sp, #48\n\t"                                                                   \
     "pop    {r4-r11, pc}\n\t"
 
 /* Stride 1: plane row r is kernel row 0 of output r (NEW), row 1 of output
  * r - 1 (MID) and row 2 of output r - 2 (OLD), which then completes. 16
- * instructions per output, and 4 a step of six (two turns of the three
- * accumulators; an odd step of three enters the second turn) for the count. */
+ * instructions per output, every one 32-bit (64 bytes a row: the first pass
+ * is entered at a computed address). */
 #define EFFC_DW_ROW(NEW, MID, OLD)                                                            \
-    "ldr    lr, [r0]\n\t"                                                                      \
+    "ldr.w  lr, [r0]\n\t"                                                                      \
     "smlad  " NEW ", lr, r5, r10\n\t"                                                          \
     "smlad  " MID ", lr, r6, " MID "\n\t"                                                      \
     "smlad  " OLD ", lr, r7, " OLD "\n\t"                                                      \
-    "ldr    lr, [r0, #4]\n\t"                                                                  \
-    "add    r0, r0, r1, lsr #16\n\t"                                                           \
+    "ldr.w  lr, [r0, #4]\n\t"                                                                  \
+    "add.w  r0, r0, r1, lsr #16\n\t"                                                           \
     "smlabb " NEW ", lr, r8, " NEW "\n\t"                                                      \
     "smlabt " MID ", lr, r8, " MID "\n\t"                                                      \
     "smlabt " OLD ", lr, r9, " OLD "\n\t"                                                      \
     EFFC_DW_STORE(OLD)
 
-__attribute__((naked, noinline)) void effc_dw_walk_s1(EFFC_DW_ARG effc_dw_walk_job *job)
+/* The same over planes EFFC_DW_NARROW_PW columns wide (16-byte rows): tap 2's
+ * word first, then taps 0-1's with the plane row step as the LDR's post-index
+ * (no ADD): 15 instructions per output, 60 bytes. */
+#define EFFC_DW_ROW_NARROW(NEW, MID, OLD)                                                     \
+    "ldr.w  r12, [r0, #4]\n\t"                                                                 \
+    "ldr.w  lr, [r0], #16\n\t"                                                                 \
+    "smlad  " NEW ", lr, r5, r10\n\t"                                                          \
+    "smlad  " MID ", lr, r6, " MID "\n\t"                                                      \
+    "smlad  " OLD ", lr, r7, " OLD "\n\t"                                                      \
+    "smlabb " NEW ", r12, r8, " NEW "\n\t"                                                     \
+    "smlabt " MID ", r12, r8, " MID "\n\t"                                                     \
+    "smlabt " OLD ", r12, r9, " OLD "\n\t"                                                     \
+    EFFC_DW_STORE(OLD)
+
+/* Steps of three rows a pass of the stride-1 loop (a power of two): a column
+ * of q steps makes ceil(q / EFFC_DW_TRIPLES) passes (4 instructions each),
+ * the first entered (-q) mod EFFC_DW_TRIPLES steps in. Size builds (-Os)
+ * keep the loop short. */
+#if defined(__OPTIMIZE_SIZE__)
+#define EFFC_DW_TRIPLES 2
+#define EFFC_DW_TRIPLES_LOG2 1
+#else
+#define EFFC_DW_TRIPLES 8
+#define EFFC_DW_TRIPLES_LOG2 3
+#endif
+#define EFFC_DW_STR_(X) #X
+#define EFFC_DW_STR(X) EFFC_DW_STR_(X)
+
+/* Once per call: the passes (- 1) and the code addresses (odd: Thumb) of a
+ * column's loop: its first pass's entry ((-q) mod EFFC_DW_TRIPLES steps in),
+ * the tail's (also the entry of a column of fewer than three outputs), and
+ * at -O2 where a column starts and a pass ends. ROW_BYTES: the size of one
+ * row's code. r2-r4, r12 and lr are free until the first column. */
+#define EFFC_DW_S1_ENTRIES(ROW_BYTES)                                                         \
+    "ldr    r2, [sp, #28]\n\t"                                                                 \
+    "rsb    lr, r2, #0\n\t"                                                                    \
+    "and    lr, lr, #" EFFC_DW_STR(EFFC_DW_TRIPLES) " - 1\n\t"                                 \
+    "add    lr, lr, lr, lsl #1\n\t"                                                            \
+    "adr.w  r12, 8f\n\t"                                                                       \
+    "mov    r4, #" ROW_BYTES "\n\t"                                                            \
+    "mla    r12, lr, r4, r12\n\t"                                                              \
+    "orr    r12, r12, #1\n\t"                                                                  \
+    "ldr    lr, [sp, #24]\n\t"                                                                 \
+    "adr.w  r4, 3f\n\t"                                                                        \
+    "cmp    lr, #1\n\t"                                                                        \
+    "blt    10f\n\t"                                                                           \
+    "adr.w  r4, 11f\n\t"                                                                       \
+    "beq    10f\n\t"                                                                           \
+    "adr.w  r4, 12f\n\t"                                                                       \
+    "10:\n\t"                                                                                  \
+    "orr    r4, r4, #1\n\t"                                                                    \
+    "str    r4, [sp, #24]\n\t"                                                                 \
+    "add    r3, r2, #" EFFC_DW_STR(EFFC_DW_TRIPLES) " - 1\n\t"                                 \
+    "lsr    r3, r3, #" EFFC_DW_STR(EFFC_DW_TRIPLES_LOG2) "\n\t"                                \
+    "subs   r3, r3, #1\n\t"                                                                    \
+    "str    r3, [sp, #28]\n\t"                                                                 \
+    "it     lt\n\t" /* no pass: the tail alone */                                              \
+    "movlt  r12, r4\n\t"                                                                       \
+    "str    r12, [sp, #44]\n\t"                                                                \
+    EFFC_DW_S1_ONE_PASS_ENTRIES
+
+/* -O2: a column of one pass (KWS's) runs entry -> tail with no count; the
+ * column start and the pass end are code addresses in the frame (one more
+ * LDR PC a pass when there are several). -Os: every column starts at the
+ * count (14:) and its passes end there (9:), as short as before. */
+#if defined(__OPTIMIZE_SIZE__)
+#define EFFC_DW_S1_ONE_PASS_ENTRIES ""
+#define EFFC_DW_S1_START ""
+#define EFFC_DW_S1_PASS_END ""
+#else
+#define EFFC_DW_S1_ONE_PASS_ENTRIES                                                           \
+    "blt    16f\n\t"                                                                           \
+    "bgt    15f\n\t"                                                                           \
+    "str    r12, [sp, #32]\n\t" /* one pass */                                                 \
+    "str    r4, [sp, #40]\n\t"                                                                 \
+    "b      17f\n\t"                                                                           \
+    "15:\n\t" /* several */                                                                    \
+    "adr.w  lr, 14f\n\t"                                                                       \
+    "orr    lr, lr, #1\n\t"                                                                    \
+    "str    lr, [sp, #32]\n\t"                                                                 \
+    "adr.w  lr, 9f\n\t"                                                                        \
+    "orr    lr, lr, #1\n\t"                                                                    \
+    "str    lr, [sp, #40]\n\t"                                                                 \
+    "b      17f\n\t"                                                                           \
+    "16:\n\t" /* none */                                                                       \
+    "str    r4, [sp, #32]\n\t"                                                                 \
+    "17:\n\t"
+#define EFFC_DW_S1_START "ldr    pc, [sp, #32]\n\t"
+#define EFFC_DW_S1_PASS_END "ldr    pc, [sp, #40]\n\t"
+#endif
+
+/* A column's first two plane rows, over any planes (the row step in r1's
+ * high half) or over narrow ones (16-byte rows). */
+#define EFFC_DW_S1_TOP                                                                        \
+    /* plane row 0: kernel row 0 of output 0 */                                                \
+    "ldr    lr, [r0]\n\t"                                                                      \
+    "smlad  r2, lr, r5, r10\n\t"                                                               \
+    "ldr    lr, [r0, #4]\n\t"                                                                  \
+    "add    r0, r0, r1, lsr #16\n\t"                                                           \
+    "smlabb r2, lr, r8, r2\n\t"                                                                \
+    /* plane row 1: kernel row 0 of output 1, row 1 of output 0 */                             \
+    "ldr    lr, [r0]\n\t"                                                                      \
+    "smlad  r3, lr, r5, r10\n\t"                                                               \
+    "smlad  r2, lr, r6, r2\n\t"                                                                \
+    "ldr    lr, [r0, #4]\n\t"                                                                  \
+    "add    r0, r0, r1, lsr #16\n\t"                                                           \
+    "smlabb r3, lr, r8, r3\n\t"                                                                \
+    "smlabt r2, lr, r8, r2\n\t"
+
+#define EFFC_DW_S1_TOP_NARROW                                                                 \
+    "ldr    r12, [r0, #4]\n\t"                                                                 \
+    "ldr    lr, [r0], #16\n\t"                                                                 \
+    "smlad  r2, lr, r5, r10\n\t"                                                               \
+    "smlabb r2, r12, r8, r2\n\t"                                                               \
+    "ldr    r12, [r0, #4]\n\t"                                                                 \
+    "ldr    lr, [r0], #16\n\t"                                                                 \
+    "smlad  r3, lr, r5, r10\n\t"                                                               \
+    "smlad  r2, lr, r6, r2\n\t"                                                                \
+    "smlabb r3, r12, r8, r3\n\t"                                                               \
+    "smlabt r2, r12, r8, r2\n\t"
+
+/* A stride-1 walk with row code ROW (ROW_BYTES bytes, every instruction
+ * 32-bit) and first rows TOP: a column's passes and its tail. */
+#define EFFC_DW_WALK_S1(TOP, ROW, ROW_BYTES)                                                  \
+    EFFC_DW_SETUP(EFFC_DW_S1_ENTRIES(ROW_BYTES))                                               \
+    TOP                                                                                        \
+    EFFC_DW_S1_START                                                                           \
+    "14:\n\t" /* several passes: the count */                                                  \
+    "ldr    r12, [sp, #28]\n\t"                                                                \
+    "str    r12, [sp, #12]\n\t"                                                                \
+    "ldr    pc, [sp, #44]\n\t"                                                                 \
+    "8:\n\t" /* three rows turn the accumulators once */                                       \
+    ".rept " EFFC_DW_STR(EFFC_DW_TRIPLES) "\n\t"                                               \
+    ROW("r4", "r3", "r2")                                                                      \
+    ROW("r2", "r4", "r3")                                                                      \
+    ROW("r3", "r2", "r4")                                                                      \
+    ".endr\n\t"                                                                                \
+    "18:\n\t"                                                                                  \
+    ".if (18b - 8b) - 3 * " ROW_BYTES " * " EFFC_DW_STR(EFFC_DW_TRIPLES) "\n\t"                \
+    ".error \"effc_dw_walk_s1: a row is not " ROW_BYTES " bytes\"\n\t"                         \
+    ".endif\n\t"                                                                               \
+    EFFC_DW_S1_PASS_END                                                                        \
+    "9:\n\t"                                                                                   \
+    "ldr    r12, [sp, #12]\n\t"                                                                \
+    "subs   r12, r12, #1\n\t"                                                                  \
+    "str    r12, [sp, #12]\n\t"                                                                \
+    "bpl    8b\n\t"                                                                            \
+    "ldr    pc, [sp, #24]\n\t"                                                                 \
+    "12:\n\t" /* tail 2 */                                                                     \
+    ROW("r4", "r3", "r2")                                                                      \
+    ROW("r2", "r4", "r3")                                                                      \
+    "b      3f\n\t"                                                                            \
+    "11:\n\t" /* tail 1 */                                                                     \
+    ROW("r4", "r3", "r2")                                                                      \
+    EFFC_DW_END
+
+/* 4-byte aligned: ADR's offsets to the entries are resolved in the assembler,
+ * which takes the section's alignment for the address's (-Os aligns functions
+ * to 2 bytes only, and then every computed entry was 2 bytes off). */
+__attribute__((naked, noinline, aligned(4))) void effc_dw_walk_s1(EFFC_DW_ARG effc_dw_walk_job *job)
 {
-    __asm__ volatile(
-        EFFC_DW_SETUP
-        /* plane row 0: kernel row 0 of output 0 */
-        "ldr    lr, [r0]\n\t"
-        "smlad  r2, lr, r5, r10\n\t"
-        "ldr    lr, [r0, #4]\n\t"
-        "add    r0, r0, r1, lsr #16\n\t"
-        "smlabb r2, lr, r8, r2\n\t"
-        /* plane row 1: kernel row 0 of output 1, row 1 of output 0 */
-        "ldr    lr, [r0]\n\t"
-        "smlad  r3, lr, r5, r10\n\t"
-        "smlad  r2, lr, r6, r2\n\t"
-        "ldr    lr, [r0, #4]\n\t"
-        "add    r0, r0, r1, lsr #16\n\t"
-        "smlabb r3, lr, r8, r3\n\t"
-        "smlabt r2, lr, r8, r2\n\t"
-        "ldr    r12, [sp, #28]\n\t"
-        "lsrs   r12, r12, #1\n\t" /* steps of six; C: one of three first */
-        "str    r12, [sp, #12]\n\t"
-        "bcs    4f\n\t"
-        "b      5f\n\t"
-        "2:\n\t"
-        EFFC_DW_ROW("r4", "r3", "r2")
-        EFFC_DW_ROW("r2", "r4", "r3")
-        EFFC_DW_ROW("r3", "r2", "r4")
-        "4:\n\t" /* the same roles again: three rows turn the accumulators once */
-        EFFC_DW_ROW("r4", "r3", "r2")
-        EFFC_DW_ROW("r2", "r4", "r3")
-        EFFC_DW_ROW("r3", "r2", "r4")
-        "5:\n\t"
-        "ldr    r12, [sp, #12]\n\t"
-        "subs   r12, r12, #1\n\t"
-        "str    r12, [sp, #12]\n\t"
-        "bpl    2b\n\t"
-        /* the tail; ROW leaves the flags of this CMP alone */
-        "ldr    r12, [sp, #24]\n\t"
-        "cmp    r12, #1\n\t"
-        "blt    3f\n\t"
-        EFFC_DW_ROW("r4", "r3", "r2")
-        "beq    3f\n\t"
-        EFFC_DW_ROW("r2", "r4", "r3")
-        EFFC_DW_END);
+    __asm__ volatile(EFFC_DW_WALK_S1(EFFC_DW_S1_TOP, EFFC_DW_ROW, "64"));
+}
+
+__attribute__((naked, noinline, aligned(4))) void
+effc_dw_walk_s1_narrow(EFFC_DW_ARG effc_dw_walk_job *job)
+{
+    __asm__ volatile(EFFC_DW_WALK_S1(EFFC_DW_S1_TOP_NARROW, EFFC_DW_ROW_NARROW, "60"));
 }
 
 /* Stride 2: output y reads plane rows 2y, 2y+1 and 2y+2; row 2y+2 is also
@@ -156,7 +303,7 @@ __attribute__((naked, noinline)) void effc_dw_walk_s1(EFFC_DW_ARG effc_dw_walk_j
 __attribute__((naked, noinline)) void effc_dw_walk_s2(EFFC_DW_ARG effc_dw_walk_job *job)
 {
     __asm__ volatile(
-        EFFC_DW_SETUP
+        EFFC_DW_SETUP("")
         "ldr    r4, [sp, #28]\n\t"
         /* plane row 0: kernel row 0 of output 0 */
         "ldrd   r12, lr, [r0]\n\t"
@@ -194,11 +341,66 @@ __attribute__((naked, noinline)) void effc_dw_walk_s2(EFFC_DW_ARG effc_dw_walk_j
     "str    " B ", [r2], #4\n\t"                                                               \
     "str    " A ", [r3], #4\n\t"
 
+/* The same, every instruction 32-bit (32 bytes a pair: the short rows' code
+ * is entered at a computed address). */
+#define EFFC_DW_FILL_PAIR_W                                                                   \
+    "ldrh.w r7, [r0]\n\t"                                                                      \
+    "ldrh.w r8, [r0, r1]\n\t"                                                                  \
+    "add.w  r0, r0, r1, lsl #1\n\t"                                                            \
+    "orr.w  r7, r7, r8, lsl #16\n\t"                                                           \
+    "sxtab16 r8, r5, r7\n\t"                                                                   \
+    "sxtab16 r7, r5, r7, ror #8\n\t"                                                           \
+    "str.w  r8, [r2], #4\n\t"                                                                  \
+    "str.w  r7, [r3], #4\n\t"
+
+/* A short row's end: the pointers to the next row, the count. */
+#define EFFC_DW_FILL_ROW_END                                                                  \
+    "add    r0, r0, r11\n\t"                                                                   \
+    "add    r2, r2, r12\n\t"                                                                   \
+    "add    r3, r3, r12\n\t"                                                                   \
+    "subs   r4, r4, #1\n\t"                                                                    \
+    "bne    19b\n\t"                                                                           \
+    "pop    {r4-r11, pc}\n\t"
+
+/* Rows of at most 8 pixels (KWS: 5), in straight-line code: a row enters at
+ * its first pair's code in one of two chains, even widths' (22:) or odd
+ * ones' (23:, the last pixel after the pairs, its source step in r11), and
+ * runs to the row's end: 6 instructions a row besides the pixels' (12 in
+ * the general loop). r6: the row's entry (odd: Thumb). */
+#define EFFC_DW_FILL_SHORT                                                                    \
+    "cmp    lr, #8\n\t"                                                                        \
+    "bgt    1f\n\t"                                                                            \
+    "adr.w  r7, 21f\n\t"                                                                       \
+    "tst    lr, #1\n\t"                                                                        \
+    "itt    ne\n\t"                                                                            \
+    "adrne.w r7, 24f\n\t"                                                                      \
+    "addne  r11, r11, r1\n\t" /* the odd pixel does not step the source */                     \
+    "sub    r7, r7, r6, lsl #5\n\t"                                                            \
+    "orr    r6, r7, #1\n\t"                                                                    \
+    "19:\n\t"                                                                                  \
+    "bx     r6\n\t"                                                                            \
+    "22:\n\t"                                                                                  \
+    EFFC_DW_FILL_PAIR_W EFFC_DW_FILL_PAIR_W EFFC_DW_FILL_PAIR_W EFFC_DW_FILL_PAIR_W             \
+    "21:\n\t"                                                                                  \
+    EFFC_DW_FILL_ROW_END                                                                       \
+    "23:\n\t"                                                                                  \
+    EFFC_DW_FILL_PAIR_W EFFC_DW_FILL_PAIR_W EFFC_DW_FILL_PAIR_W EFFC_DW_FILL_PAIR_W             \
+    "24:\n\t" /* the odd pixel (the row's last) */                                             \
+    ".if (21b - 22b) - 128 || (24b - 23b) - 128\n\t"                                           \
+    ".error \"effc_dw_fill2_rows: a pixel pair is not 32 bytes\"\n\t"                          \
+    ".endif\n\t"                                                                               \
+    "ldrh   r7, [r0]\n\t"                                                                      \
+    "sxtab16 r8, r5, r7\n\t"                                                                   \
+    "sxtab16 r7, r5, r7, ror #8\n\t"                                                           \
+    "strh   r8, [r2], #2\n\t"                                                                  \
+    "strh   r7, [r3], #2\n\t"                                                                  \
+    EFFC_DW_FILL_ROW_END
+
 /* The plane fill of two channels: 8 instructions per pixel pair (four pairs a
  * loop step, 8.5 with the count) and about 12 a row; r0 source, r1 pixel bytes, r2/r3 planes 0/1, r4
  * rows left, r5 -zp in both halves, r6 steps, r11/r12 the source/plane bytes
  * from a row's last pixel to the next row's first, lr pixels a row. */
-__attribute__((naked, noinline)) void effc_dw_fill2_rows(EFFC_DW_ARG effc_dw_fill_job *job)
+__attribute__((naked, noinline, aligned(4))) void effc_dw_fill2_rows(EFFC_DW_ARG effc_dw_fill_job *job)
 {
     __asm__ volatile(
         "push   {r4-r11, lr}\n\t"
@@ -213,6 +415,9 @@ __attribute__((naked, noinline)) void effc_dw_fill2_rows(EFFC_DW_ARG effc_dw_fil
         "ldr    r3, [r0, #32]\n\t"
         "ldrd   r0, r2, [r0]\n\t"
         "add    r3, r2, r3\n\t"
+#if !defined(__OPTIMIZE_SIZE__)
+        EFFC_DW_FILL_SHORT
+#endif
         "1:\n\t"
         "lsrs   r6, lr, #2\n\t" /* C: one pair (bit 1 of the pixels) */
         "bcc    5f\n\t"

@@ -16,8 +16,12 @@
  * the bands' scratch budget (at least EFFC_DW_MIN_ROWS output rows a band);
  * the Helium body's planes (one 32-bit load: four channels) and the bands its
  * scratch is sized for (effc_dw_conv_s8_scratch_size). */
+/* EFFC_DW_NARROW_PW: a 3x3 stride-1 plane (dilation 1) narrower than this is
+ * laid out this wide, 16-byte rows (effc_dw_walk_s1_narrow steps down them
+ * by an immediate). */
 enum {
     EFFC_DW_PLANES = 2,
+    EFFC_DW_NARROW_PW = 8,
     EFFC_DW_SCRATCH_BUDGET = 1024,
     EFFC_DW_MIN_ROWS = 16,
     EFFC_DW_MVE_PLANES = 4,
@@ -88,9 +92,9 @@ void effc_dw_mve_s1(const effc_dw_mve_job *job);
  * unrolled steps, then `tail` single ones). Offsets: 0 plane, 4 out,
  * 8 strides, 12 cols, 16 col_plane, 20 col_out, 24..32 w01, 36 w2ab,
  * 40 w2c_s, 44 bias2, 48 m, 52 round, 56 groups, 60 tail, 64 next_plane,
- * 68 next_out. Weights are doubled (the accumulator is 2 * acc,
+ * 68 next_out, 76 next. Weights are doubled (the accumulator is 2 * acc,
  * effc_rq_fast). */
-typedef struct {
+typedef struct effc_dw_walk_job {
     const int16_t *plane; /* plane row 0, the first output column's first tap */
     int8_t *out;          /* the band's first output of this channel */
     int32_t strides;      /* plane row bytes << 16 | output row bytes (both < 2^16) */
@@ -107,6 +111,9 @@ typedef struct {
     int32_t next_plane;   /* plane bytes from a column's last row read to the next column */
     int32_t next_out;     /* output bytes from a column's end to the next column */
     int32_t rows;         /* the band height groups..next_out were made for (C side) */
+    const struct effc_dw_walk_job *next; /* NULL, or a job walked next in the same call:
+                                            the same plane geometry and rows, so only its
+                                            plane, out, cols, taps, bias, m and round are read */
 } effc_dw_walk_job;
 
 /* Rows of the EFFC_DW_PLANES planes from an int8 NHWC input (effc_dw_dsp_asm.c):
@@ -126,6 +133,7 @@ typedef struct {
 
 void effc_dw_fill2_rows(effc_dw_fill_job *job);
 void effc_dw_walk_s1(effc_dw_walk_job *job); /* 3x3, stride 1 */
+void effc_dw_walk_s1_narrow(effc_dw_walk_job *job); /* the same, EFFC_DW_NARROW_PW columns */
 void effc_dw_walk_s2(effc_dw_walk_job *job); /* 3x3, stride 2 */
 #endif
 

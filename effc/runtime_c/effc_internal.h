@@ -30,6 +30,12 @@
 #ifndef EFFC_OMIT_DW_S2
 #define EFFC_OMIT_DW_S2 0 /* the depthwise 3x3 stride-2 walk */
 #endif
+#ifndef EFFC_OMIT_DW_NARROW
+#define EFFC_OMIT_DW_NARROW 0 /* the depthwise 3x3 stride-1 walk over 8-column planes */
+#endif
+#ifndef EFFC_OMIT_DW_S1
+#define EFFC_OMIT_DW_S1 0 /* the depthwise 3x3 stride-1 walk over any planes */
+#endif
 
 /* A test that is true on the hot path: keeps the compiler's block order when a
  * left-out variant adds a fallback test (no effect on other compilers). */

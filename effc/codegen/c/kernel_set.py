@@ -4,8 +4,10 @@ variants it links, and at which optimization level.
 The runtime has fast paths that only some layers reach: the int16 pre-widened
 layouts' assembly loops (``effc_mm_2x4_wide*``; ``effc_mm_4x1_wide``), the
 assembly loops' clamping variants (``*_clamp``, for an activation range
-narrower than int8's), the 3x3 convolution's im2col (``effc_conv_3x3_s8``) and
-the depthwise stride-2 walk (``effc_dw_walk_s2``). Their dispatch is a run-time
+narrower than int8's), the 3x3 convolution's im2col (``effc_conv_3x3_s8``), the
+depthwise stride-2 walk (``effc_dw_walk_s2``), and the stride-1 walks over
+8-column planes (``effc_dw_walk_s1_narrow``) and over wider ones
+(``effc_dw_walk_s1``; it also runs narrow planes, as --optimize size does). Their dispatch is a run-time
 test, so ``--gc-sections`` keeps them all. From the model's calls, effc knows
 which ones no layer reaches and builds the firmware with
 ``-DEFFC_OMIT_<variant>=1`` (``effc/runtime_c/effc_internal.h``): the dispatch
@@ -36,6 +38,8 @@ from effc.codegen.c.kernels import Call
 from effc.codegen.c.layouts import DSP_CPUS, WIDE2, WIDE4, CTarget
 
 INT8_MIN, INT8_MAX = -128, 127
+#: EFFC_DW_NARROW_PW (effc_dw_internal.h): narrower 3x3 stride-1 depthwise planes get its width
+DW_NARROW_PW = 8
 
 
 def _clamps(fields: dict[str, Any]) -> bool:
@@ -48,17 +52,36 @@ def _clamps(fields: dict[str, Any]) -> bool:
     return (isinstance(lo, int) and lo > INT8_MIN) or (isinstance(hi, int) and hi < INT8_MAX)
 
 
-def firmware_defines(calls: Iterable[Call]) -> list[str]:
-    """The -D flags that leave out the variants no call reaches."""
+def firmware_defines(calls: Iterable[Call], size: bool = False) -> list[str]:
+    """The -D flags that leave out the variants no call reaches (and, for
+    ``--optimize size``, the narrow depthwise walk: the general one runs the
+    same planes)."""
     calls = list(calls)
     layouts = {c.fields.get("layout") for c in calls}
     clamp = any(_clamps(c.fields) for c in calls)
     conv3x3 = any(c.macro != "dw_conv_s8" and c.fields.get("kh") == c.fields.get("kw") == 3
                   for c in calls)
     dw_s2 = any(c.macro == "dw_conv_s8" and c.fields.get("stride_h") != 1 for c in calls)
+    s1 = [c for c in calls if _dw_s1(c)]
+    narrow = not size and any(_narrow(c) for c in s1)
     kept = {"WIDE2": WIDE2 in layouts, "WIDE4": WIDE4 in layouts, "CLAMP": clamp,
-            "CONV3X3": conv3x3, "DW_S2": dw_s2}
+            "CONV3X3": conv3x3, "DW_S2": dw_s2, "DW_NARROW": narrow,
+            "DW_S1": any(not (narrow and _narrow(c)) for c in s1)}
     return [f"-DEFFC_OMIT_{name}=1" for name, reached in kept.items() if not reached]
+
+
+def _dw_s1(call: Call) -> bool:
+    """A depthwise 3x3 call at stride and dilation 1 (the stride-1 walks')."""
+    f = call.fields
+    return (call.macro == "dw_conv_s8" and f.get("kh") == f.get("kw") == 3
+            and f.get("stride_h") == f.get("stride_w") == 1
+            and f.get("dilation_h") == f.get("dilation_w") == 1)
+
+
+def _narrow(call: Call) -> bool:
+    """Its planes are at most DW_NARROW_PW columns (output width + 2):
+    effc_dw_walk_s1_narrow's, the others effc_dw_walk_s1's."""
+    return call.fields["output_dims"][2] + 2 <= DW_NARROW_PW
 
 
 def firmware_cflags(calls: Iterable[Call], target: CTarget | None) -> list[str]:
@@ -66,7 +89,7 @@ def firmware_cflags(calls: Iterable[Call], target: CTarget | None) -> list[str]:
     calls = list(calls)
     size = target is not None and target.optimize == "size"
     smaller_c = size and target.cpu in DSP_CPUS
-    return [*firmware_defines(calls), *(["-Os"] if smaller_c else []),
+    return [*firmware_defines(calls, size), *(["-Os"] if smaller_c else []),
             *(["-fmerge-all-constants"] if size else []), *_unroll(calls, target)]
 
 

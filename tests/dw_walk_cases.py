@@ -1,0 +1,59 @@
+"""Kernel cases aimed at the DSP depthwise body's stride-1 column walk and
+plane fill (effc_dw_walk_s1, effc_dw_fill2_rows, effc_dw_dsp_asm.c).
+
+Walk: a column of q steps of three outputs runs in passes of EFFC_DW_TRIPLES
+steps (8 at -O2, 2 at -Os), the first pass entered part way, then a tail of 0,
+1 or 2 outputs. The output heights here give q = 0 (a column that is all
+tail), every q mod 8, up to three passes (ten at -Os), and every tail with each,
+over planes of 8 columns (the narrow walk, 16-byte rows) and wider ones.
+
+Fill: rows of at most 8 pixels run straight-line code entered at the row's
+first pixel (-O2), longer ones the general loop: input widths 1-9 (8 and 9 at
+either side of that), the left padding 0 (rows start at an odd int16 column)
+or 1.
+
+Zero points at the int8 limits, per-tensor and per-channel quantization,
+shifts at the limits, in place. They join test_runtime_c.CASES: the oracle is
+effc.quant.int8, on the host, under the sanitizers and on every QEMU board.
+"""
+
+from __future__ import annotations
+
+from tests.case_edits import in_place, per_tensor
+from tests.conftest_c import Case, conv_case
+from tests.mve_cases import _requant
+
+#: output rows of the walk cases, (q, tail): (0, 2), (1, 0), (2, 2), (3, 1), (4, 1),
+#: (4, 2), (5, 0), (5, 2), (6, 1), (7, 0), (9, 2), (11, 0), (16, 2), (20, 1): every
+#: q mod 8 and mod 2, one to three passes of eight steps, every tail
+ROWS = (2, 3, 8, 10, 13, 14, 15, 17, 19, 21, 29, 33, 50, 61)
+ZPS = ((-128, 127), (127, -128), (0, -1), (-1, 0), (5, -7))
+
+
+def dw_walk_cases() -> list[Case]:
+    cases = []
+    for i, rows in enumerate(ROWS):
+        izp, ozp = ZPS[i % len(ZPS)]
+        w = (1, 7, 3, 9, 6, 12)[i % 6]  # columns: narrow planes (w + 2 <= 8) or not
+        cin = (2, 3, 4, 5)[i % 4]  # an odd last channel alone in half of them
+        case = conv_case(f"dw3x3_s1_walk_rows{rows}", 240 + i, h=rows, w=w, cin=cin, cout=0,
+                         depthwise=1, pads=(1, 1, 1, 1), izp=izp, ozp=ozp)
+        if i % 3 == 0:
+            case = per_tensor(case)
+        elif i % 3 == 1:
+            case = _requant(case, [-1, -23, -2, -9], 260 + i)
+        if i % 4 == 3:
+            case = in_place(case)
+        cases.append(case)
+    return cases
+
+
+def dw_fill_cases() -> list[Case]:
+    cases = []
+    for i, w in enumerate(range(1, 10)):
+        izp, ozp = ZPS[i % len(ZPS)]
+        pads = (1, (i + 1) % 2, 1, 1)  # left padding 1 (odd widths) or 0 (even ones)
+        case = conv_case(f"dw3x3_s1_fill_w{w}", 280 + i, h=4 + i % 3, w=w, cin=(4, 3)[i % 2],
+                         cout=0, depthwise=1, pads=pads, izp=izp, ozp=ozp)
+        cases.append(per_tensor(case) if i % 2 else _requant(case, [-1, -23, -5], 300 + i))
+    return cases
