@@ -337,12 +337,15 @@ __attribute__((naked, noinline)) void effc_mm_1x4_s8_clamp(EFFC_ARG effc_mm_job 
     "add    sp, sp, #12\n\t"                                                                  \
     "pop    {r4-r11, pc}\n\t"
 
-__attribute__((naked, noinline)) void effc_mm_2x4_wide(EFFC_ARG effc_mm_job *job)
+/* 4-byte aligned: ADR's offset to the groups is resolved in the assembler,
+ * which takes the function's start as 4-byte aligned (at -Os GCC aligns
+ * functions to 2 bytes, and the computed entry lands 2 bytes off). */
+__attribute__((naked, noinline, aligned(4))) void effc_mm_2x4_wide(EFFC_ARG effc_mm_job *job)
 {
     __asm__ volatile(EFFC_MM_2X4(""));
 }
 
-__attribute__((naked, noinline)) void effc_mm_2x4_wide_clamp(EFFC_ARG effc_mm_job *job)
+__attribute__((naked, noinline, aligned(4))) void effc_mm_2x4_wide_clamp(EFFC_ARG effc_mm_job *job)
 {
     __asm__ volatile(EFFC_MM_2X4(EFFC_2X4_CLAMP));
 }
