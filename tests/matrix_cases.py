@@ -1,7 +1,8 @@
 """Kernel cases of the matrix kernel's pointwise fast paths (effc_mm_dsp.c):
 contiguous pixels four at a time (effc_mm_run_quads, reached by the +wide2
 variants: k a multiple of 8, an even channel count, no general channel), the
-0..3 pixels left to effc_mm_run, k 8 (two groups), 24, 72 (past one 16-group
+0..3 pixels left to effc_mm_run (one or two: channel pairs two at a time,
+effc_mm_4x1_pairs), k 8 (two groups), 24, 72 (past one 16-group
 loop test with EFFC_MM_2X4_UNROLL=16) and 136 (two loop-backs); in place, a
 strided 1x1 (not contiguous: effc_mm_run), per tensor, clamped, shifts at the
 limits and zero points -128 / 127. They join test_runtime_c.CASES (host,
@@ -30,4 +31,10 @@ def int8_cases() -> list[Case]:
                                big_bias=True)),
         conv_case("conv1x1_quads_strided_k16", 126, h=5, w=6, cin=16, cout=6, k=(1, 1),
                   stride=(2, 2), izp=-128, ozp=-1),
+        # one or two pixels left: channel pairs two at a time (effc_mm_4x1_pairs), then a
+        # last pair (6 channels) or none (12), clamped and at the requantization edges
+        conv_case("conv1x1_pairs2_two_left_cout6_clamp", 127, h=1, w=6, cin=40, cout=6,
+                  k=(1, 1), izp=-128, ozp=-3, act=(-60, 100)),
+        requant_edges(conv_case("conv1x1_pairs2_one_left_cout12", 128, h=5, w=1, cin=16,
+                                cout=12, k=(1, 1), izp=127, ozp=127), big_bias=True),
     ]

@@ -507,6 +507,10 @@ void effc_mm_2x4_wide_clamp(effc_mm_job *job);
  * its output), EFFC_FILTER_WIDE2 weights: the tails of one or two columns. */
 void effc_mm_2x1_wide(effc_mm_job *job);
 void effc_mm_2x1_wide_clamp(effc_mm_job *job);
+/* Two channel pairs x one column (job->q, job->out[0] as for effc_mm_2x1_wide):
+ * the pairs from job->w to job->w_end two at a time (an even count). */
+void effc_mm_4x1_pairs(effc_mm_job *job);
+void effc_mm_4x1_pairs_clamp(effc_mm_job *job);
 
 /* Four channels x one row, EFFC_FILTER_WIDE4 weights (k a multiple of 4), the
  * row widened on the fly. Offsets: 0 x, 4 w, 8 out, 12 quads, 16 groups, 20 off. */

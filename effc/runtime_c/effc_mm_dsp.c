@@ -116,17 +116,18 @@ static int effc_mm_variant_linked(const effc_mm *mm)
     return !EFFC_OMIT_CLAMP || !effc_mm_clamps(mm);
 }
 
-/* An EFFC_FILTER_WIDE2 kernel (2x4 or 2x1) over the channel pairs into the
- * job's cols outputs (advanced), then an odd last channel with the layout's
- * zero channel into the dummy row, copied to where the outputs got to. */
+/* An EFFC_FILTER_WIDE2 kernel (2x4 or 2x1) over the channel pairs from pair
+ * `from` on into the job's cols outputs (advanced), then an odd last channel
+ * with the layout's zero channel into the dummy row, copied to where the
+ * outputs got to. */
 static void effc_mm_wide2(const effc_mm *mm, effc_mm_job *job, void (*pairs)(effc_mm_job *),
-                          int32_t cols, int8_t *dummy)
+                          int32_t cols, int8_t *dummy, int32_t from)
 {
     const int32_t block = effc_wide_geometry(EFFC_FILTER_WIDE2, mm->k).block_words;
     const int32_t half = mm->n_out >> 1;
     const int32_t *w = (const int32_t *)mm->weights + (size_t)half * (size_t)block;
-    if (half > 0) {
-        job->w = mm->weights;
+    if (half > from) {
+        job->w = (const int32_t *)mm->weights + (size_t)from * (size_t)block;
         job->w_end = w;
         pairs(job);
     }
@@ -144,6 +145,23 @@ static void effc_mm_wide2(const effc_mm *mm, effc_mm_job *job, void (*pairs)(eff
             *at[j] = dummy[2 * j];
         }
     }
+}
+
+/* One column's channel pairs two at a time (effc_mm_4x1_pairs; job->q and
+ * job->out[0] set) up to an even count: the pairs done (the rest, and an
+ * odd channel, take effc_mm_wide2). */
+static int32_t effc_mm_pairs2(const effc_mm *mm, effc_mm_job *job, int clamp)
+{
+    const int32_t twos = mm->n_out >> 2;
+    if (twos == 0) {
+        return 0;
+    }
+    job->w = mm->weights;
+    job->w_end = (const int32_t *)mm->weights +
+                 (size_t)(2 * twos) *
+                     (size_t)effc_wide_geometry(EFFC_FILTER_WIDE2, mm->k).block_words;
+    (clamp ? effc_mm_4x1_pairs_clamp : effc_mm_4x1_pairs)(job);
+    return 2 * twos;
 }
 
 void effc_mm_run(const effc_mm *mm, int32_t n, const int8_t *const col[], int8_t *const out[],
@@ -172,12 +190,12 @@ void effc_mm_run(const effc_mm *mm, int32_t n, const int8_t *const col[], int8_t
         void (*one)(effc_mm_job *) = clamp ? effc_mm_2x1_wide_clamp : effc_mm_2x1_wide;
         if (n > 2) {
             effc_mm_wide2(mm, &job, clamp ? effc_mm_2x4_wide_clamp : effc_mm_2x4_wide, 4,
-                          dummy);
+                          dummy, 0);
         } else {
             for (j = 0; j < n; j++) { /* one column at a time */
                 job.q = q + j;
                 job.out[0] = out[j];
-                effc_mm_wide2(mm, &job, one, 1, dummy);
+                effc_mm_wide2(mm, &job, one, 1, dummy, effc_mm_pairs2(mm, &job, clamp));
             }
         }
         c = mm->n_out;
