@@ -21,11 +21,17 @@
 #ifndef EFFC_OMIT_WIDE4
 #define EFFC_OMIT_WIDE4 0 /* EFFC_FILTER_WIDE4's assembly loop (effc_mm_4x1_wide) */
 #endif
+#ifndef EFFC_OMIT_PAIRS2
+#define EFFC_OMIT_PAIRS2 0 /* the one-column loop over two channel pairs (effc_mm_4x1_pairs*) */
+#endif
 #ifndef EFFC_OMIT_CLAMP
 #define EFFC_OMIT_CLAMP 0 /* the assembly loops' clamping variants */
 #endif
 #ifndef EFFC_OMIT_CONV3X3
 #define EFFC_OMIT_CONV3X3 0 /* effc_conv_3x3_s8's im2col (3x3 convolutions, not depthwise) */
+#endif
+#ifndef EFFC_OMIT_CONV_COLUMNS
+#define EFFC_OMIT_CONV_COLUMNS 0 /* the column images of 4-byte-row convs with WIDE2 filters */
 #endif
 #ifndef EFFC_OMIT_DW_S2
 #define EFFC_OMIT_DW_S2 0 /* the depthwise 3x3 stride-2 walk */

@@ -153,7 +153,7 @@ static void effc_mm_wide2(const effc_mm *mm, effc_mm_job *job, void (*pairs)(eff
 static int32_t effc_mm_pairs2(const effc_mm *mm, effc_mm_job *job, int clamp)
 {
     const int32_t twos = mm->n_out >> 2;
-    if (twos == 0) {
+    if (EFFC_OMIT_PAIRS2 || twos == 0) {
         return 0;
     }
     job->w = mm->weights;
