@@ -314,21 +314,24 @@ typedef void (*effc_im2col_fn)(const effc_conv_ctx *cx, int8_t *col);
  * the column's kernel-row words of consecutive image rows (shifted over an
  * edge and zero-point filled as a patch's are) go once into a column image in
  * the patch buffers (4 * KH words), where output row oy's patch is the KH
- * words from word oy * stride_h on. Spans of up to `span` output rows are
- * read there in place, four at a time (effc_mm_run_quads), the rest by
- * effc_mm_run: no patch is copied. 0 (nothing done) where a column needs the
- * per-pixel gather (no word inside the image row, or span < 4). */
-static int effc_conv_rows4_columns(const effc_conv_ctx *cx, const effc_mm *mm, void *buf,
+ * words from word oy * stride_h on. Spans of up to `span` output rows (a
+ * multiple of 4) are read there in place, four at a time (effc_mm_run_quads;
+ * effc_mm_run where it declines): no patch is copied. Returns the output rows
+ * done in each image (OH rounded down to a multiple of 4: the rest, at the
+ * images' ends, take the per-pixel gather), 0 where a column needs the
+ * per-pixel gather (no word inside the image row) or span < 4. */
+static int32_t effc_conv_rows4_columns(const effc_conv_ctx *cx, const effc_mm *mm, void *buf,
                                    int8_t *words, int8_t *output,
                                    const int8_t *cols[EFFC_MM_COLS], int8_t *outs[EFFC_MM_COLS])
 {
     const effc_conv_params *p = cx->p;
     const int32_t cin = cx->in->c, in_w = cx->in->w, kw = cx->f->w, kh = cx->f->h;
     const int32_t oh = cx->out->h, ow = cx->out->w, sh = p->stride_h;
-    const int32_t span = (3 * kh) / sh + 1; /* (4 * kh - kh) / sh + 1 */
+    const int32_t span = ((3 * kh) / sh + 1) & ~3; /* ((4 * kh - kh) / sh + 1) & ~3 */
+    const int32_t oh4 = oh & ~3;
     const size_t cout = (size_t)cx->out->c, out_step = (size_t)ow * cout;
-    int32_t b, ox, oy0, done, nb, j;
-    if (span < 4) {
+    int32_t b, ox, oy0, done, j;
+    if (span < 4 || oh4 == 0) {
         return 0;
     }
     for (ox = 0; ox < ow; ox++) { /* effc_im2col_rows4_fast's fallback test */
@@ -347,8 +350,8 @@ static int effc_conv_rows4_columns(const effc_conv_ctx *cx, const effc_mm *mm, v
             const int32_t kx1 = EFFC_MAX(EFFC_MIN(kw, in_w - ix0), kx0);
             const int32_t pre = kx0 * cin, run = (kx1 - kx0) * cin, shift = 8 * (4 - run);
             const int8_t *src = image + (size_t)(ix0 + kx0) * (size_t)cin;
-            for (oy0 = 0; oy0 < oh; oy0 += span) {
-                const int32_t rows = EFFC_MIN(span, oh - oy0);
+            for (oy0 = 0; oy0 < oh4; oy0 += span) {
+                const int32_t rows = EFFC_MIN(span, oh4 - oy0);
                 int8_t *out0 = output + ((size_t)(b * oh + oy0) * (size_t)ow + (size_t)ox) * cout;
                 effc_im2col_rows4(words, pre > 0 || run == 4 ? src : src + run - 4,
                                   cx->row_stride, (rows - 1) * sh + kh, oy0 * sh - p->pad_top,
@@ -356,20 +359,49 @@ static int effc_conv_rows4_columns(const effc_conv_ctx *cx, const effc_mm *mm, v
                                   pre == 0 && run < 4 ? shift : 0);
                 done = effc_mm_run_quads(mm, rows >> 2, words, 4u * (size_t)sh, out0, out_step,
                                          buf);
-                for (; done < rows; done += nb) {
-                    nb = EFFC_MIN(EFFC_MM_COLS, rows - done);
-                    for (j = 0; j < nb; j++) {
+                for (; done < rows; done += EFFC_MM_COLS) {
+                    for (j = 0; j < EFFC_MM_COLS; j++) {
                         cols[j] = words + (size_t)(4 * sh * (done + j));
                         outs[j] = out0 + (size_t)(done + j) * out_step;
                     }
-                    effc_mm_run(mm, nb, cols, outs, buf);
+                    effc_mm_run(mm, EFFC_MM_COLS, cols, outs, buf);
                 }
             }
         }
     }
-    return 1;
+    return oh4;
 }
 #endif
+
+/* Output pixels [pix, end) (flat over N, OH, OW; cx at pix's coordinates),
+ * EFFC_MM_COLS patches at a time gathered into `patches`. Inlined: no frame
+ * of its own under effc_mm_run's (KWS's stack 928 -> 832 B). */
+static inline __attribute__((always_inline)) void
+effc_conv_pixels(effc_conv_ctx *cx, const effc_mm *mm, void *buf, int8_t *patches,
+                 effc_im2col_fn gather, int8_t *output, int32_t pix, int32_t end,
+                 const int8_t *cols[EFFC_MM_COLS], int8_t *outs[EFFC_MM_COLS])
+{
+    const size_t cout = (size_t)cx->out->c;
+    int32_t j, nb;
+    for (; pix < end; pix += nb) {
+        nb = EFFC_MIN(EFFC_MM_COLS, end - pix);
+        for (j = 0; j < nb; j++) {
+            int8_t *col = patches + (size_t)j * effc_align4((size_t)mm->k);
+            gather(cx, col);
+            cols[j] = col;
+            outs[j] = output + (size_t)(pix + j) * cout;
+            effc_pixel_next(cx->out, &cx->b, &cx->oy, &cx->ox);
+        }
+#if defined(EFFC_USE_DSP) && !defined(EFFC_USE_MVE)
+        if (!EFFC_OMIT_WIDE2 && nb == EFFC_MM_COLS &&
+            effc_mm_run_quads(mm, 1, patches, effc_align4((size_t)mm->k), outs[0], cout,
+                              buf) > 0) {
+            continue; /* the four patches, without effc_mm_run's dispatch */
+        }
+#endif
+        effc_mm_run(mm, nb, cols, outs, buf);
+    }
+}
 
 static int effc_conv_im2col(const effc_scratch *scratch, const effc_conv_params *params,
                             const effc_per_channel_quant *quant, const effc_dims *input_dims,
@@ -382,9 +414,8 @@ static int effc_conv_im2col(const effc_scratch *scratch, const effc_conv_params 
     int8_t *patches;
     const int8_t *cols[EFFC_MM_COLS];
     int8_t *outs[EFFC_MM_COLS];
-    int32_t pix, j, nb;
-    const int32_t npix = output_dims->n * output_dims->h * output_dims->w;
-    const size_t cout = (size_t)output_dims->c;
+    const int32_t oh = output_dims->h, ow = output_dims->w;
+    int32_t rows = 0, b; /* output rows of each image the column images did */
     void *buf;
     if (!effc_conv_args_ok(params, input_dims, filter_dims, output_dims) ||
         !effc_conv_quant_ok(params, quant) || input == output) {
@@ -405,28 +436,21 @@ static int effc_conv_im2col(const effc_scratch *scratch, const effc_conv_params 
     cx.row_stride = (size_t)input_dims->w * (size_t)input_dims->c;
     cx.zp4 = (uint32_t)(uint8_t)params->input_zero_point * 0x01010101u;
 #if defined(EFFC_USE_DSP) && !defined(EFFC_USE_MVE)
-    if (!EFFC_OMIT_WIDE2 && !EFFC_OMIT_CONV_COLUMNS && gather == effc_im2col_rows4_fast &&
-        effc_conv_rows4_columns(&cx, &mm, buf, patches, output, cols, outs)) {
-        return EFFC_OK;
+    if (!EFFC_OMIT_WIDE2 && !EFFC_OMIT_CONV_COLUMNS && gather == effc_im2col_rows4_fast) {
+        rows = effc_conv_rows4_columns(&cx, &mm, buf, patches, output, cols, outs);
     }
 #endif
-    for (pix = 0; pix < npix; pix += nb) {
-        nb = EFFC_MIN(EFFC_MM_COLS, npix - pix);
-        for (j = 0; j < nb; j++) {
-            int8_t *col = patches + (size_t)j * effc_align4((size_t)mm.k);
-            gather(&cx, col);
-            cols[j] = col;
-            outs[j] = output + (size_t)(pix + j) * cout;
-            effc_pixel_next(output_dims, &cx.b, &cx.oy, &cx.ox);
-        }
-#if defined(EFFC_USE_DSP) && !defined(EFFC_USE_MVE)
-        if (!EFFC_OMIT_WIDE2 && nb == EFFC_MM_COLS &&
-            effc_mm_run_quads(&mm, 1, patches, effc_align4((size_t)mm.k), outs[0], cout,
-                              buf) > 0) {
-            continue; /* the four patches, without effc_mm_run's dispatch */
-        }
-#endif
-        effc_mm_run(&mm, nb, cols, outs, buf);
+    if (rows == 0) {
+        effc_conv_pixels(&cx, &mm, buf, patches, gather, output, 0,
+                         output_dims->n * oh * ow, cols, outs);
+        return EFFC_OK;
+    }
+    for (b = 0; b < output_dims->n; b++) { /* each image's last rows */
+        cx.b = b;
+        cx.oy = rows;
+        cx.ox = 0;
+        effc_conv_pixels(&cx, &mm, buf, patches, gather, output, (b * oh + rows) * ow,
+                         (b + 1) * oh * ow, cols, outs);
     }
     return EFFC_OK;
 }
