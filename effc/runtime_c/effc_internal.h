@@ -494,7 +494,8 @@ typedef struct {
     const int32_t *q;               /* widened columns */
     const void *w;                  /* weights of the next channel (pair) (advanced) */
     const effc_channel_rq *channel; /* next record (int8 rows; advanced) */
-    int8_t *out[4];                 /* next output of each column (advanced) */
+    int8_t *out[4];                 /* next output of each column (advanced but by
+                                       effc_mm_2x4_wide*) */
     int32_t n;                      /* channels (channel pairs) left, > 0 */
     int32_t k2;                     /* 2 * output_zero_point + 1 */
     int32_t groups;                 /* groups of 4 values (int8 rows: k / 4; WIDE2: the

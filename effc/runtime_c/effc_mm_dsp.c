@@ -117,25 +117,28 @@ static int effc_mm_variant_linked(const effc_mm *mm)
 }
 
 /* An EFFC_FILTER_WIDE2 kernel (2x4 or 2x1) over the channel pairs from pair
- * `from` on into the job's cols outputs (advanced), then an odd last channel
- * with the layout's zero channel into the dummy row, copied to where the
- * outputs got to. */
+ * `from` on into the job's cols outputs, then an odd last channel with the
+ * layout's zero channel into the dummy row, copied to where the outputs got
+ * to (two bytes a pair on: the 2x4 loop leaves job->out as it was). */
 static void effc_mm_wide2(const effc_mm *mm, effc_mm_job *job, void (*pairs)(effc_mm_job *),
                           int32_t cols, int8_t *dummy, int32_t from)
 {
     const int32_t block = effc_wide_geometry(EFFC_FILTER_WIDE2, mm->k).block_words;
     const int32_t half = mm->n_out >> 1;
     const int32_t *w = (const int32_t *)mm->weights + (size_t)half * (size_t)block;
+    const int odd = (mm->n_out & 1) != 0;
+    int8_t *at[4];
+    int32_t j;
+    for (j = 0; odd && j < cols; j++) {
+        at[j] = job->out[j] + 2 * (half - from);
+    }
     if (half > from) {
         job->w = (const int32_t *)mm->weights + (size_t)from * (size_t)block;
         job->w_end = w;
         pairs(job);
     }
-    if ((mm->n_out & 1) != 0) {
-        int8_t *at[4];
-        int32_t j;
+    if (odd) {
         for (j = 0; j < cols; j++) {
-            at[j] = job->out[j];
             job->out[j] = dummy + 2 * j;
         }
         job->w = w;

@@ -237,6 +237,11 @@ __attribute__((naked, noinline)) void effc_mm_1x4_s8_clamp(EFFC_ARG effc_mm_job 
     "smlad  r7, r11, r9, r7\n\t"                                                              \
     "ldrd   r10, r11, [r12], #8\n\t"
 
+/* act_min / act_max onto the stack at +32 (r0 = job). */
+#define EFFC_2X4_BOUNDS                                                                       \
+    "ldrd   r4, r5, [r0, #40]\n\t"                                                            \
+    "strd   r4, r5, [sp, #32]\n\t"
+
 /* act_min / act_max on the stack at +32. */
 #define EFFC_2X4_CLAMP                                                                        \
     "ldrd   r8, r9, [sp, #32]\n\t"                                                            \
@@ -269,9 +274,10 @@ __attribute__((naked, noinline)) void effc_mm_1x4_s8_clamp(EFFC_ARG effc_mm_job 
 #error "EFFC_MM_2X4_UNROLL must be 8 or 16"
 #endif
 
-/* The stack holds [out[0..3], q, loop entry, w_end, &job->out, act_min,
- * act_max] (the output pointers there, back into the job at the end), lr the
- * weight stream throughout. Per pair: the bias words, the first group
+/* The stack holds [out[0..3], q, loop entry, w_end, -, act_min, act_max]
+ * (BOUNDS copies the last two for CLAMP; the output pointers advance there,
+ * not in the job: the caller knows where they end), lr the weight stream
+ * throughout. Per pair: the bias words, the first group
  * (EFFC_2X4_FIRST), then the other groups, an odd count, EFFC_MM_2X4_UNROLL
  * (U) per iteration until the sentinel, entered (LDR into PC) at the group
  * that leaves a multiple of U (the entry computed once: each group is 88
@@ -280,7 +286,7 @@ __attribute__((naked, noinline)) void effc_mm_1x4_s8_clamp(EFFC_ARG effc_mm_job 
  * until the stream reaches w_end. Per pair 51 instructions besides the
  * groups' 22 and a two-instruction test per U groups (K = 64: 55 with U = 8,
  * 53 with U = 16). */
-#define EFFC_MM_2X4(CLAMP)                                                                    \
+#define EFFC_MM_2X4(CLAMP, BOUNDS)                                                            \
     "push   {r4-r11, lr}\n\t"                                                                 \
     "sub    sp, sp, #44\n\t"                                                                  \
     "ldr    lr, [r0, #4]\n\t"                                                                 \
@@ -296,9 +302,8 @@ __attribute__((naked, noinline)) void effc_mm_1x4_s8_clamp(EFFC_ARG effc_mm_job 
     "ldr    r10, [r0, #48]\n\t"                                                               \
     "add    r11, r0, #12\n\t"                                                                 \
     "ldm    r11, {r4-r7}\n\t"                                                                 \
-    "stm    sp, {r4-r11}\n\t"                                                                 \
-    "ldrd   r4, r5, [r0, #40]\n\t"                                                            \
-    "strd   r4, r5, [sp, #32]\n\t"                                                            \
+    "stm    sp, {r4-r10}\n\t"                                                                 \
+    BOUNDS                                                                                    \
     "1:\n\t"                                                                                  \
     "ldrd   r0, r4, [lr], #8\n\t"                                                             \
     "ldr    r12, [sp, #16]\n\t"                                                               \
@@ -337,8 +342,6 @@ __attribute__((naked, noinline)) void effc_mm_1x4_s8_clamp(EFFC_ARG effc_mm_job 
     "ldr    r12, [sp, #24]\n\t"                                                               \
     "cmp    lr, r12\n\t"                                                                      \
     "bne    1b\n\t"                                                                           \
-    "ldr    r12, [sp, #28]\n\t"                                                               \
-    "stm    r12, {r8-r11}\n\t"                                                                \
     "add    sp, sp, #44\n\t"                                                                  \
     "pop    {r4-r11, pc}\n\t"
 
@@ -347,12 +350,12 @@ __attribute__((naked, noinline)) void effc_mm_1x4_s8_clamp(EFFC_ARG effc_mm_job 
  * functions to 2 bytes, and the computed entry lands 2 bytes off). */
 __attribute__((naked, noinline, aligned(4))) void effc_mm_2x4_wide(EFFC_ARG effc_mm_job *job)
 {
-    __asm__ volatile(EFFC_MM_2X4(""));
+    __asm__ volatile(EFFC_MM_2X4("", ""));
 }
 
 __attribute__((naked, noinline, aligned(4))) void effc_mm_2x4_wide_clamp(EFFC_ARG effc_mm_job *job)
 {
-    __asm__ volatile(EFFC_MM_2X4(EFFC_2X4_CLAMP));
+    __asm__ volatile(EFFC_MM_2X4(EFFC_2X4_CLAMP, EFFC_2X4_BOUNDS));
 }
 
 /* ------------------------------------------------- two channels x 1 column */
