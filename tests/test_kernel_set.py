@@ -6,18 +6,19 @@ tests/test_qemu_kernels.py (the ``-omitted`` build)."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from effc.codegen.c.kernel_set import firmware_cflags, firmware_defines
+from effc.codegen.c.kernel_set import DW_NARROW_PW, firmware_cflags, firmware_defines
 from effc.codegen.c.kernels import Call
 from effc.codegen.c.layouts import S8, WIDE2, WIDE4, CTarget
 from effc.compiler import CompileOptions, compile_model
 from effc.errors import EffcError
 from tests.c_models import model_path
-from tests.conftest_c import require_tool
+from tests.conftest_c import RUNTIME_C, require_tool
 
 ALL = {"WIDE2", "WIDE4", "CLAMP", "CONV3X3", "DW_S2", "DW_NARROW", "DW_S1"}
 #: code only layers the KWS DS-CNN never has would reach
@@ -150,3 +151,12 @@ def test_flash_budget_bounds_the_speed_image(tmp_path: Path) -> None:
 def test_flash_budget_refusals(tmp_path: Path, options: dict, message: str) -> None:
     with pytest.raises(EffcError, match=message):
         _kws(tmp_path, "refused", **options)
+
+
+def test_the_narrow_plane_width_is_the_runtimes() -> None:
+    """kernel_set leaves out a depthwise walk by the plane width the runtime gives
+    narrow layers (EFFC_DW_NARROW_PW): the two must be one number."""
+    header = (RUNTIME_C / "effc_dw_internal.h").read_text()
+    m = re.search(r"\bEFFC_DW_NARROW_PW = (\d+)", header)
+    assert m, "effc_dw_internal.h no longer defines EFFC_DW_NARROW_PW"
+    assert int(m.group(1)) == DW_NARROW_PW
