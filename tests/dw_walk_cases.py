@@ -55,6 +55,9 @@ def dw_walk_cases() -> list[Case]:
                          cin=(2, 4, 3, 2)[i], cout=0, depthwise=1, pads=(1, 1, 1, 1),
                          izp=izp, ozp=ozp)
         cases.append(_requant(case, [-1, -23, -3, -12], 330 + i) if i % 2 else case)
+    # 256 output columns: more than the walk's column count holds (a byte), the C loop
+    cases.append(conv_case("dw3x3_s1_walk_w256", 340, h=2, w=256, cin=2, cout=0, depthwise=1,
+                           pads=(1, 1, 1, 1), izp=3, ozp=-2))
     return cases
 
 

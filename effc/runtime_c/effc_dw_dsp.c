@@ -151,7 +151,7 @@ static int effc_dw_walks(const effc_dw_conv_params *p, const effc_dims *f, const
     return f->h == 3 && f->w == 3 && p->dilation_h == 1 && p->dilation_w == 1 &&
            p->stride_h == p->stride_w && effc_dw_walk_of(p, g) != NULL &&
            p->activation_min <= -128 && p->activation_max >= 127 &&
-           (size_t)out->w * (size_t)out->c < 65536u && g->pw * 2 < 65536;
+           (size_t)out->w * (size_t)out->c < 65536u && g->pw * 2 < 65536 && out->w < 256;
 }
 
 static int32_t effc_pack16(int32_t lo, int32_t hi)
@@ -201,7 +201,7 @@ static int effc_dw_walk_prepare(effc_dw_walk_job *job, const effc_dw_conv_params
     job->w01[1] = effc_pack16(2 * w[3], 2 * w[4]);
     job->w01[2] = effc_pack16(2 * w[6], 2 * w[7]);
     job->w2ab = effc_pack16(2 * w[2], 2 * w[5]);
-    job->w2c_s = effc_pack16(s1, 2 * w[8]);
+    job->w2c_s = effc_pack16(s1 | job->cols << 8, 2 * w[8]); /* cols < 256 */
     job->bias2 = (int32_t)((uint32_t)rec.bias << 1);
     job->m = rec.multiplier;
     job->round = (int32_t)((uint32_t)(2 * p->output_zero_point + 1) << s1);

@@ -7,7 +7,8 @@
  * packed strides (plane row bytes << 16 | output row bytes), r2-r4 the
  * accumulators (rotating roles; r4 counts the steps at stride 2), r5-r7 taps
  * (0, 1) of kernel rows 0-2, r8 tap 2 of rows 0 and 1, r9 tap 2 of row 2
- * (high half) and s - 1 (low byte, what ASR reads), r10 2 * bias, r11 the
+ * (high half), s - 1 (low byte, what ASR reads) and the columns left (byte
+ * 1, counted down), r10 2 * bias, r11 the
  * output pointer, r12/lr loaded plane words and the requantization
  * temporaries. A column runs `groups` steps (3 outputs at stride 1, 2 at
  * stride 2) in a counted loop (stride 1: passes of EFFC_DW_TRIPLES steps, the
@@ -15,7 +16,7 @@
  * the plane and output pointers then move to the next column by the job's
  * constant deltas. The stack frame (EFFC_DW_SETUP) holds:
  *   [sp]      the multiplier and round (one LDRD per output)
- *   [sp, 8]   the columns left
+ *   [sp, 8]   (unused: the columns left are r9's byte 1)
  *   [sp, 12]  the passes left (stride 1) or steps left
  *   [sp, 16]  next_plane, next_out (one LDRD per column)
  *   [sp, 24]  tail (stride 2); the tail's code address (stride 1)
@@ -70,8 +71,6 @@
     "str    r0, [sp, #36]\n\t"                                                                 \
     "ldrd   r12, lr, [r0, #48]\n\t"                                                            \
     "strd   r12, lr, [sp]\n\t"                                                                 \
-    "ldr    r12, [r0, #12]\n\t"                                                                \
-    "str    r12, [sp, #8]\n\t"                                                                 \
     "ldrd   r12, lr, [r0, #64]\n\t"                                                            \
     "strd   r12, lr, [sp, #16]\n\t"                                                            \
     "ldrd   r12, lr, [r0, #56]\n\t"                                                            \
@@ -94,9 +93,8 @@
  * frame's counts and entries stay) from its first column, or the return. */
 #define EFFC_DW_END                                                                           \
     "3:\n\t"                                                                                   \
-    "ldr    r12, [sp, #8]\n\t"                                                                 \
-    "subs   r12, r12, #1\n\t"                                                                  \
-    "str    r12, [sp, #8]\n\t"                                                                 \
+    "sub    r9, r9, #256\n\t" /* the columns left: r9's byte 1 */                               \
+    "tst    r9, #0xFF00\n\t"                                                                   \
     "bne    1b\n\t"                                                                            \
     "ldr    r12, [sp, #36]\n\t"                                                                \
     "ldr    r0, [r12, #76]\n\t"                                                                \
@@ -104,8 +102,6 @@
     "str    r0, [sp, #36]\n\t"                                                                 \
     "ldrd   r12, lr, [r0, #48]\n\t"                                                            \
     "strd   r12, lr, [sp]\n\t"                                                                 \
-    "ldr    r12, [r0, #12]\n\t"                                                                \
-    "str    r12, [sp, #8]\n\t"                                                                 \
     "add    r12, r0, #24\n\t"                                                                  \
     "ldm    r12, {r5-r10}\n\t"                                                                 \
     "ldr    r11, [r0, #4]\n\t"                                                                 \
