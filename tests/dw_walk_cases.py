@@ -27,6 +27,10 @@ from tests.mve_cases import _requant
 #: (4, 2), (5, 0), (5, 2), (6, 1), (7, 0), (9, 2), (11, 0), (16, 2), (20, 1): every
 #: q mod 8 and mod 2, one to three passes of eight steps, every tail
 ROWS = (2, 3, 8, 10, 13, 14, 15, 17, 19, 21, 29, 33, 50, 61)
+#: more over narrow planes (their stores step the output pointer per two outputs, so a
+#: column entered at an odd row, q odd, starts a row up): q odd with a tail of 1, and
+#: (0, 1); ROWS gives them q odd with tails 0 and 2 and q even with every tail
+NARROW_ROWS = (1, 4, 10, 22)
 ZPS = ((-128, 127), (127, -128), (0, -1), (-1, 0), (5, -7))
 
 
@@ -45,6 +49,15 @@ def dw_walk_cases() -> list[Case]:
         if i % 4 == 3:
             case = in_place(case)
         cases.append(case)
+    for i, rows in enumerate(NARROW_ROWS):
+        izp, ozp = ZPS[(i + 2) % len(ZPS)]
+        case = conv_case(f"dw3x3_s1_narrow_rows{rows}", 320 + i, h=rows, w=(5, 6, 2, 4)[i],
+                         cin=(2, 4, 3, 2)[i], cout=0, depthwise=1, pads=(1, 1, 1, 1),
+                         izp=izp, ozp=ozp)
+        cases.append(_requant(case, [-1, -23, -3, -12], 330 + i) if i % 2 else case)
+    # 256 output columns: more than the walk's column count holds (a byte), the C loop
+    cases.append(conv_case("dw3x3_s1_walk_w256", 340, h=2, w=256, cin=2, cout=0, depthwise=1,
+                           pads=(1, 1, 1, 1), izp=3, ozp=-2))
     return cases
 
 

@@ -16,11 +16,12 @@
  * in assembly (effc_dw_dsp_asm.c): every plane row is loaded once (a word
  * for taps 0-1, one for tap 2) and feeds the outputs it belongs to, and each
  * output is requantized where it completes (effc_rq_fast) and stored: 16
- * instructions per output in the loop at stride 1, 15 over planes of at most
- * EFFC_DW_NARROW_PW columns (16-byte rows: the row step is the load's
- * post-index; KWS's 5-column layers), 16.0 with the column starts and counts
- * over KWS's 25-row columns (passes of eight steps of three rows, the first
- * entered at a computed address; one pass needs no count). A channel pair's
+ * instructions per output in the loop at stride 1, 14.5 over planes of at
+ * most EFFC_DW_NARROW_PW columns (16-byte rows: the row step is the load's
+ * post-index, and the output pointer steps once per two outputs; KWS's
+ * 5-column layers), 15.5 with the column starts and counts over KWS's 25-row
+ * columns (passes of eight steps of three rows, the first entered at a
+ * computed address; one pass needs no count). A channel pair's
  * two walks are one call. Every other channel takes a C loop over the planes
  * with TFLite's general requantization.
  */
@@ -118,6 +119,14 @@ static void effc_dw_fill1(const effc_dw_conv_params *p, const effc_dims *in,
 
 typedef void (*effc_dw_walk_fn)(effc_dw_walk_job *job);
 
+/* Whether a 3x3 geometry at dilation 1 and equal strides walks with
+ * effc_dw_walk_s1_narrow (its stores step the output pointer once per two
+ * outputs, r1 the output row bytes alone), unless the firmware left it out. */
+static int effc_dw_narrow(const effc_dw_conv_params *p, const effc_dw_geo *g)
+{
+    return !EFFC_OMIT_DW_NARROW && p->stride_h == 1 && g->pw == EFFC_DW_NARROW_PW;
+}
+
 /* The assembly walk of a 3x3 geometry at dilation 1 and equal strides:
  * stride 2's, the narrow planes' (16-byte rows) or stride 1's; NULL when the
  * firmware left it out (effc_internal.h, EFFC_OMIT_*). */
@@ -129,7 +138,7 @@ static effc_dw_walk_fn effc_dw_walk_of(const effc_dw_conv_params *p, const effc_
     if (p->stride_h != 1) {
         return NULL;
     }
-    if (!EFFC_OMIT_DW_NARROW && g->pw == EFFC_DW_NARROW_PW) {
+    if (effc_dw_narrow(p, g)) {
         return effc_dw_walk_s1_narrow;
     }
     return EFFC_OMIT_DW_S1 ? NULL : effc_dw_walk_s1;
@@ -142,7 +151,7 @@ static int effc_dw_walks(const effc_dw_conv_params *p, const effc_dims *f, const
     return f->h == 3 && f->w == 3 && p->dilation_h == 1 && p->dilation_w == 1 &&
            p->stride_h == p->stride_w && effc_dw_walk_of(p, g) != NULL &&
            p->activation_min <= -128 && p->activation_max >= 127 &&
-           (size_t)out->w * (size_t)out->c < 65536u && g->pw * 2 < 65536;
+           (size_t)out->w * (size_t)out->c < 65536u && g->pw * 2 < 65536 && out->w < 256;
 }
 
 static int32_t effc_pack16(int32_t lo, int32_t hi)
@@ -173,7 +182,7 @@ static effc_dw_record effc_dw_record_of(const effc_channel_rq *r)
 static void effc_dw_walk_init(effc_dw_walk_job *job, const effc_dw_conv_params *p,
                               const effc_dw_geo *g, const effc_dims *out)
 {
-    job->strides = (g->pw * 2) << 16 | (out->w * out->c);
+    job->strides = (effc_dw_narrow(p, g) ? 0 : (g->pw * 2) << 16) | (out->w * out->c);
     job->cols = out->w;
     job->col_plane = 2 * p->stride_w;
     job->col_out = out->c;
@@ -192,7 +201,7 @@ static int effc_dw_walk_prepare(effc_dw_walk_job *job, const effc_dw_conv_params
     job->w01[1] = effc_pack16(2 * w[3], 2 * w[4]);
     job->w01[2] = effc_pack16(2 * w[6], 2 * w[7]);
     job->w2ab = effc_pack16(2 * w[2], 2 * w[5]);
-    job->w2c_s = effc_pack16(s1, 2 * w[8]);
+    job->w2c_s = effc_pack16(s1 | job->cols << 8, 2 * w[8]); /* cols < 256 */
     job->bias2 = (int32_t)((uint32_t)rec.bias << 1);
     job->m = rec.multiplier;
     job->round = (int32_t)((uint32_t)(2 * p->output_zero_point + 1) << s1);
@@ -202,17 +211,34 @@ static int effc_dw_walk_prepare(effc_dw_walk_job *job, const effc_dw_conv_params
 /* The band's outputs a column as the walk's count (steps of 3 outputs at
  * stride 1, of 2 at stride 2, then the rest one at a time), and the moves
  * from a column's end to the next column: a column reads rows + 2 plane rows
- * at stride 1, 2 * rows + 1 at stride 2. */
+ * at stride 1, 2 * rows + 1 at stride 2. The narrow walk's output pointer
+ * (effc_dw_dsp_asm.c, EFFC_DW_STORE_EVEN / _ODD) starts a row up (the lead)
+ * when a column is entered at an odd row of its code (an odd count: the
+ * passes are of an even count of steps) and ends at its last output's row
+ * after a tail of one, past it otherwise. */
 static void effc_dw_walk_rows(effc_dw_walk_job *job, const effc_dw_conv_params *p,
-                              int32_t rows)
+                              const effc_dw_geo *g, int32_t rows)
 {
     const int32_t step = p->stride_h == 1 ? 3 : 2;
     const int32_t read = p->stride_h == 1 ? rows + 2 : 2 * rows + 1;
+    const int32_t out_row = job->strides & 0xFFFF;
     job->groups = rows / step;
     job->tail = rows % step;
-    job->next_plane = job->col_plane - read * (int32_t)((uint32_t)job->strides >> 16);
-    job->next_out = job->col_out - rows * (job->strides & 0xFFFF);
+    job->next_plane = job->col_plane - read * g->pw * 2;
+    job->next_out = job->col_out - rows * out_row;
+    job->lead = 0;
+    if (effc_dw_narrow(p, g)) {
+        job->lead = (job->groups & 1) ? out_row : 0;
+        job->next_out += (job->tail == 1 ? out_row : 0) - job->lead;
+    }
     job->rows = rows;
+}
+
+/* The walk's output pointer for a band's first output dst: lead bytes above
+ * it (never stored to; integer arithmetic, as it may be outside the output). */
+static int8_t *effc_dw_walk_out(const effc_dw_walk_job *job, int8_t *dst)
+{
+    return (int8_t *)((uintptr_t)dst - (uintptr_t)(uint32_t)job->lead);
 }
 
 /* One output channel over a band with the assembly walk. */
@@ -220,9 +246,9 @@ static void effc_dw_walk(const effc_dw_conv_params *p, const effc_dw_geo *g,
                          effc_dw_walk_job *job, const int16_t *plane, int8_t *dst, int32_t rows)
 {
     job->plane = plane;
-    job->out = dst;
     job->next = NULL;
-    effc_dw_walk_rows(job, p, rows);
+    effc_dw_walk_rows(job, p, g, rows);
+    job->out = effc_dw_walk_out(job, dst);
     effc_dw_walk_of(p, g)(job);
 }
 
@@ -268,6 +294,7 @@ int effc_dw_body(const effc_dw_conv_params *p, const effc_per_channel_quant *qua
     int32_t b, ic, oy0, j, m, planes, fast, band_rows = 0;
     for (j = 0; j < EFFC_DW_PLANES; j++) {
         effc_dw_walk_init(&jobs[j], p, &g, out);
+        jobs[j].plane = plane + (size_t)j * g.words; /* also effc_dw_walk's */
     }
     for (i = 0; i < (size_t)EFFC_DW_PLANES * g.words; i += 2) { /* words: g.words is even */
         effc_write_u32(plane + i, 0);
@@ -301,16 +328,16 @@ int effc_dw_body(const effc_dw_conv_params *p, const effc_per_channel_quant *qua
                 } else {
                     effc_dw_fill1(p, in, in_b, ic, plane, &g, iy0, first, used);
                 }
-                for (j = 0; j < planes && fast; j++) { /* the common case, in short */
-                    jobs[j].plane = plane + (size_t)j * g.words;
-                    jobs[j].out = out_b + (size_t)oy0 * (size_t)out->w * (size_t)out->c +
-                                  (size_t)(ic + j);
-                    jobs[j].next = j + 1 < planes ? &jobs[j + 1] : NULL; /* one call */
-                    if (jobs[j].rows != rows) { /* the counts of this band height */
-                        effc_dw_walk_rows(&jobs[j], p, rows);
+                if (fast) { /* the common case, in short (the planes stay) */
+                    int8_t *o = out_b + (size_t)oy0 * (size_t)out->w * (size_t)out->c +
+                                (size_t)ic;
+                    for (j = 0; j < EFFC_DW_PLANES; j++) {
+                        if (jobs[j].rows != rows) { /* the counts of this band height */
+                            effc_dw_walk_rows(&jobs[j], p, &g, rows);
+                        }
+                        jobs[j].out = effc_dw_walk_out(&jobs[j], o + j);
+                        jobs[j].next = j + 1 < EFFC_DW_PLANES ? &jobs[j + 1] : NULL; /* one call */
                     }
-                }
-                if (fast) {
                     walk(&jobs[0]);
                 }
                 for (j = 0; j < planes && !fast; j++) {

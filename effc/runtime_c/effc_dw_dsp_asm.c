@@ -7,7 +7,8 @@
  * packed strides (plane row bytes << 16 | output row bytes), r2-r4 the
  * accumulators (rotating roles; r4 counts the steps at stride 2), r5-r7 taps
  * (0, 1) of kernel rows 0-2, r8 tap 2 of rows 0 and 1, r9 tap 2 of row 2
- * (high half) and s - 1 (low byte, what ASR reads), r10 2 * bias, r11 the
+ * (high half), s - 1 (low byte, what ASR reads) and the columns left (byte
+ * 1, counted down), r10 2 * bias, r11 the
  * output pointer, r12/lr loaded plane words and the requantization
  * temporaries. A column runs `groups` steps (3 outputs at stride 1, 2 at
  * stride 2) in a counted loop (stride 1: passes of EFFC_DW_TRIPLES steps, the
@@ -15,7 +16,7 @@
  * the plane and output pointers then move to the next column by the job's
  * constant deltas. The stack frame (EFFC_DW_SETUP) holds:
  *   [sp]      the multiplier and round (one LDRD per output)
- *   [sp, 8]   the columns left
+ *   [sp, 8]   (unused: the columns left are r9's byte 1)
  *   [sp, 12]  the passes left (stride 1) or steps left
  *   [sp, 16]  next_plane, next_out (one LDRD per column)
  *   [sp, 24]  tail (stride 2); the tail's code address (stride 1)
@@ -31,16 +32,35 @@
 
 #define EFFC_DW_ARG __attribute__((unused))
 
-/* Requantize ACC (doubled accumulator) and store it; the output pointer
- * moves down a row. */
-#define EFFC_DW_STORE(ACC)                                                                    \
+/* Requantize ACC (doubled accumulator) to int8 (effc_rq_fast). */
+#define EFFC_DW_RQ(ACC)                                                                       \
     "ldrd   r12, lr, [sp]\n\t"                                                                 \
     "sub    lr, lr, " ACC ", lsr #31\n\t"                                                      \
     "smmlar " ACC ", " ACC ", r12, lr\n\t"                                                     \
     "asr    " ACC ", " ACC ", r9\n\t"                                                          \
-    "ssat   " ACC ", #8, " ACC ", asr #1\n\t"                                                  \
+    "ssat   " ACC ", #8, " ACC ", asr #1\n\t"
+
+/* Requantize ACC and store it; the output pointer moves down a row (the
+ * output row bytes: r1's low half). */
+#define EFFC_DW_STORE(ACC)                                                                    \
+    EFFC_DW_RQ(ACC)                                                                            \
     "strb   " ACC ", [r11]\n\t"                                                                \
     "uxtah  r11, r11, r1\n\t"
+
+/* The narrow walk's stores, r1 the output row bytes alone: an output at an
+ * even row of the loop's code goes to r11, the next (odd) one to r11 + r1,
+ * and then r11 moves down two rows: one pointer step per two outputs. The
+ * job's out and next_out take the parity in (effc_dw_walk_rows): a column
+ * entered at an odd row starts one output row up, and one ending in a tail of
+ * one output ends at that output's row. */
+#define EFFC_DW_STORE_EVEN(ACC)                                                               \
+    EFFC_DW_RQ(ACC)                                                                            \
+    "strb.w " ACC ", [r11]\n\t"
+
+#define EFFC_DW_STORE_ODD(ACC)                                                                \
+    EFFC_DW_RQ(ACC)                                                                            \
+    "strb.w " ACC ", [r11, r1]\n\t"                                                            \
+    "add.w  r11, r11, r1, lsl #1\n\t"
 
 /* The setup of both walks: the stack frame, the strides, the weights, the
  * doubled bias and the first column's plane and output pointers; then the
@@ -51,8 +71,6 @@
     "str    r0, [sp, #36]\n\t"                                                                 \
     "ldrd   r12, lr, [r0, #48]\n\t"                                                            \
     "strd   r12, lr, [sp]\n\t"                                                                 \
-    "ldr    r12, [r0, #12]\n\t"                                                                \
-    "str    r12, [sp, #8]\n\t"                                                                 \
     "ldrd   r12, lr, [r0, #64]\n\t"                                                            \
     "strd   r12, lr, [sp, #16]\n\t"                                                            \
     "ldrd   r12, lr, [r0, #56]\n\t"                                                            \
@@ -75,9 +93,8 @@
  * frame's counts and entries stay) from its first column, or the return. */
 #define EFFC_DW_END                                                                           \
     "3:\n\t"                                                                                   \
-    "ldr    r12, [sp, #8]\n\t"                                                                 \
-    "subs   r12, r12, #1\n\t"                                                                  \
-    "str    r12, [sp, #8]\n\t"                                                                 \
+    "sub    r9, r9, #256\n\t" /* the columns left: r9's byte 1 */                               \
+    "tst    r9, #0xFF00\n\t"                                                                   \
     "bne    1b\n\t"                                                                            \
     "ldr    r12, [sp, #36]\n\t"                                                                \
     "ldr    r0, [r12, #76]\n\t"                                                                \
@@ -85,8 +102,6 @@
     "str    r0, [sp, #36]\n\t"                                                                 \
     "ldrd   r12, lr, [r0, #48]\n\t"                                                            \
     "strd   r12, lr, [sp]\n\t"                                                                 \
-    "ldr    r12, [r0, #12]\n\t"                                                                \
-    "str    r12, [sp, #8]\n\t"                                                                 \
     "add    r12, r0, #24\n\t"                                                                  \
     "ldm    r12, {r5-r10}\n\t"                                                                 \
     "ldr    r11, [r0, #4]\n\t"                                                                 \
@@ -100,7 +115,7 @@
  * r - 1 (MID) and row 2 of output r - 2 (OLD), which then completes. 16
  * instructions per output, every one 32-bit (64 bytes a row: the first pass
  * is entered at a computed address). */
-#define EFFC_DW_ROW(NEW, MID, OLD)                                                            \
+#define EFFC_DW_ROW(NEW, MID, OLD, STORE)                                                     \
     "ldr.w  lr, [r0]\n\t"                                                                      \
     "smlad  " NEW ", lr, r5, r10\n\t"                                                          \
     "smlad  " MID ", lr, r6, " MID "\n\t"                                                      \
@@ -110,12 +125,13 @@
     "smlabb " NEW ", lr, r8, " NEW "\n\t"                                                      \
     "smlabt " MID ", lr, r8, " MID "\n\t"                                                      \
     "smlabt " OLD ", lr, r9, " OLD "\n\t"                                                      \
-    EFFC_DW_STORE(OLD)
+    STORE(OLD)
 
 /* The same over planes EFFC_DW_NARROW_PW columns wide (16-byte rows): tap 2's
  * word first, then taps 0-1's with the plane row step as the LDR's post-index
- * (no ADD): 15 instructions per output, 60 bytes. */
-#define EFFC_DW_ROW_NARROW(NEW, MID, OLD)                                                     \
+ * (no ADD), and EFFC_DW_STORE_EVEN / _ODD: 14.5 instructions per output (56
+ * and 60 bytes a row). */
+#define EFFC_DW_ROW_NARROW(NEW, MID, OLD, STORE)                                              \
     "ldr.w  r12, [r0, #4]\n\t"                                                                 \
     "ldr.w  lr, [r0], #16\n\t"                                                                 \
     "smlad  " NEW ", lr, r5, r10\n\t"                                                          \
@@ -124,7 +140,7 @@
     "smlabb " NEW ", r12, r8, " NEW "\n\t"                                                     \
     "smlabt " MID ", r12, r8, " MID "\n\t"                                                     \
     "smlabt " OLD ", r12, r9, " OLD "\n\t"                                                     \
-    EFFC_DW_STORE(OLD)
+    STORE(OLD)
 
 /* Steps of three rows a pass of the stride-1 loop (a power of two): a column
  * of q steps makes ceil(q / EFFC_DW_TRIPLES) passes (4 instructions each),
@@ -143,16 +159,26 @@
 /* Once per call: the passes (- 1) and the code addresses (odd: Thumb) of a
  * column's loop: its first pass's entry ((-q) mod EFFC_DW_TRIPLES steps in),
  * the tail's (also the entry of a column of fewer than three outputs), and
- * at -O2 where a column starts and a pass ends. ROW_BYTES: the size of one
- * row's code. r2-r4, r12 and lr are free until the first column. */
-#define EFFC_DW_S1_ENTRIES(ROW_BYTES)                                                         \
+ * at -O2 where a column starts and a pass ends. EVEN_BYTES, ODD_BYTES: the
+ * size of the code of an even and an odd row of a pass. r2-r4, r12 and lr
+ * are free until the first column. */
+#define EFFC_DW_S1_ENTRIES(EVEN_BYTES, ODD_BYTES)                                              \
     "ldr    r2, [sp, #28]\n\t"                                                                 \
     "rsb    lr, r2, #0\n\t"                                                                    \
     "and    lr, lr, #" EFFC_DW_STR(EFFC_DW_TRIPLES) " - 1\n\t"                                 \
     "add    lr, lr, lr, lsl #1\n\t"                                                            \
     "adr.w  r12, 8f\n\t"                                                                       \
-    "mov    r4, #" ROW_BYTES "\n\t"                                                            \
+    ".if " EVEN_BYTES " - " ODD_BYTES "\n\t" /* rows of two sizes, even ones first */         \
+    "lsr    r3, lr, #1\n\t"                                                                    \
+    "and    lr, lr, #1\n\t"                                                                    \
+    "mov    r4, #" EVEN_BYTES "\n\t"                                                           \
     "mla    r12, lr, r4, r12\n\t"                                                              \
+    "mov    r4, #" EVEN_BYTES " + " ODD_BYTES "\n\t"                                           \
+    "mla    r12, r3, r4, r12\n\t"                                                              \
+    ".else\n\t"                                                                                \
+    "mov    r4, #" EVEN_BYTES "\n\t"                                                           \
+    "mla    r12, lr, r4, r12\n\t"                                                              \
+    ".endif\n\t"                                                                               \
     "orr    r12, r12, #1\n\t"                                                                  \
     "ldr    lr, [sp, #24]\n\t"                                                                 \
     "adr.w  r4, 3f\n\t"                                                                        \
@@ -233,25 +259,29 @@
     "smlabb r3, r12, r8, r3\n\t"                                                               \
     "smlabt r2, r12, r8, r2\n\t"
 
-/* A stride-1 walk with row code ROW (ROW_BYTES bytes, every instruction
- * 32-bit) and first rows TOP: a column's passes and its tail. */
-#define EFFC_DW_WALK_S1(TOP, ROW, ROW_BYTES)                                                  \
-    EFFC_DW_SETUP(EFFC_DW_S1_ENTRIES(ROW_BYTES))                                               \
+/* A stride-1 walk with row code ROW (every instruction 32-bit), its stores
+ * SE at the even rows of a pass and SO at the odd ones (EB and OB bytes a
+ * row) and first rows TOP: a column's passes and its tail. */
+#define EFFC_DW_WALK_S1(TOP, ROW, SE, SO, EB, OB)                                             \
+    EFFC_DW_SETUP(EFFC_DW_S1_ENTRIES(EB, OB))                                                  \
     TOP                                                                                        \
     EFFC_DW_S1_START                                                                           \
     "14:\n\t" /* several passes: the count */                                                  \
     "ldr    r12, [sp, #28]\n\t"                                                                \
     "str    r12, [sp, #12]\n\t"                                                                \
     "ldr    pc, [sp, #44]\n\t"                                                                 \
-    "8:\n\t" /* three rows turn the accumulators once */                                       \
-    ".rept " EFFC_DW_STR(EFFC_DW_TRIPLES) "\n\t"                                               \
-    ROW("r4", "r3", "r2")                                                                      \
-    ROW("r2", "r4", "r3")                                                                      \
-    ROW("r3", "r2", "r4")                                                                      \
+    "8:\n\t" /* three rows turn the accumulators once; six, the store parity too */           \
+    ".rept " EFFC_DW_STR(EFFC_DW_TRIPLES) " / 2\n\t"                                           \
+    ROW("r4", "r3", "r2", SE)                                                                  \
+    ROW("r2", "r4", "r3", SO)                                                                  \
+    ROW("r3", "r2", "r4", SE)                                                                  \
+    ROW("r4", "r3", "r2", SO)                                                                  \
+    ROW("r2", "r4", "r3", SE)                                                                  \
+    ROW("r3", "r2", "r4", SO)                                                                  \
     ".endr\n\t"                                                                                \
     "18:\n\t"                                                                                  \
-    ".if (18b - 8b) - 3 * " ROW_BYTES " * " EFFC_DW_STR(EFFC_DW_TRIPLES) "\n\t"                \
-    ".error \"effc_dw_walk_s1: a row is not " ROW_BYTES " bytes\"\n\t"                         \
+    ".if (18b - 8b) - 3 * (" EB " + " OB ") * " EFFC_DW_STR(EFFC_DW_TRIPLES) " / 2\n\t"        \
+    ".error \"effc_dw_walk_s1: a row is not " EB " / " OB " bytes\"\n\t"                       \
     ".endif\n\t"                                                                               \
     EFFC_DW_S1_PASS_END                                                                        \
     "9:\n\t"                                                                                   \
@@ -260,26 +290,29 @@
     "str    r12, [sp, #12]\n\t"                                                                \
     "bpl    8b\n\t"                                                                            \
     "ldr    pc, [sp, #24]\n\t"                                                                 \
-    "12:\n\t" /* tail 2 */                                                                     \
-    ROW("r4", "r3", "r2")                                                                      \
-    ROW("r2", "r4", "r3")                                                                      \
+    "12:\n\t" /* tail 2 (a pass ends at an even row) */                                        \
+    ROW("r4", "r3", "r2", SE)                                                                  \
+    ROW("r2", "r4", "r3", SO)                                                                  \
     "b      3f\n\t"                                                                            \
     "11:\n\t" /* tail 1 */                                                                     \
-    ROW("r4", "r3", "r2")                                                                      \
+    ROW("r4", "r3", "r2", SE)                                                                  \
     EFFC_DW_END
+
 
 /* 4-byte aligned: ADR's offsets to the entries are resolved in the assembler,
  * which takes the section's alignment for the address's (-Os aligns functions
  * to 2 bytes only, and then every computed entry was 2 bytes off). */
 __attribute__((naked, noinline, aligned(4))) void effc_dw_walk_s1(EFFC_DW_ARG effc_dw_walk_job *job)
 {
-    __asm__ volatile(EFFC_DW_WALK_S1(EFFC_DW_S1_TOP, EFFC_DW_ROW, "64"));
+    __asm__ volatile(EFFC_DW_WALK_S1(EFFC_DW_S1_TOP, EFFC_DW_ROW, EFFC_DW_STORE, EFFC_DW_STORE,
+                                     "64", "64"));
 }
 
 __attribute__((naked, noinline, aligned(4))) void
 effc_dw_walk_s1_narrow(EFFC_DW_ARG effc_dw_walk_job *job)
 {
-    __asm__ volatile(EFFC_DW_WALK_S1(EFFC_DW_S1_TOP_NARROW, EFFC_DW_ROW_NARROW, "60"));
+    __asm__ volatile(EFFC_DW_WALK_S1(EFFC_DW_S1_TOP_NARROW, EFFC_DW_ROW_NARROW,
+                                     EFFC_DW_STORE_EVEN, EFFC_DW_STORE_ODD, "56", "60"));
 }
 
 /* Stride 2: output y reads plane rows 2y, 2y+1 and 2y+2; row 2y+2 is also

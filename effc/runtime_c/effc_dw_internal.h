@@ -90,20 +90,22 @@ void effc_dw_mve_s1(const effc_dw_mve_job *job);
 /* One output channel's column walks over a band (effc_dw_dsp_asm.c): every
  * output column, `rows` outputs down the planes (a counted loop of `groups`
  * unrolled steps, then `tail` single ones). Offsets: 0 plane, 4 out,
- * 8 strides, 12 cols, 16 col_plane, 20 col_out, 24..32 w01, 36 w2ab,
+ * 8 strides, 12 cols (C side: w2c_s has them), 16 col_plane, 20 col_out, 24..32 w01, 36 w2ab,
  * 40 w2c_s, 44 bias2, 48 m, 52 round, 56 groups, 60 tail, 64 next_plane,
- * 68 next_out, 76 next. Weights are doubled (the accumulator is 2 * acc,
+ * 68 next_out, 76 next (80 lead: C only). Weights are doubled (the accumulator is 2 * acc,
  * effc_rq_fast). */
 typedef struct effc_dw_walk_job {
     const int16_t *plane; /* plane row 0, the first output column's first tap */
     int8_t *out;          /* the band's first output of this channel */
-    int32_t strides;      /* plane row bytes << 16 | output row bytes (both < 2^16) */
+    int32_t strides;      /* plane row bytes << 16 | output row bytes (both < 2^16); the
+                             output row bytes alone for the narrow walk */
     int32_t cols;         /* output columns, > 0 */
     int32_t col_plane;    /* plane bytes from one output column to the next */
     int32_t col_out;      /* output bytes from one output column to the next */
     int32_t w01[3];       /* taps (0, 1) of kernel rows 0..2 */
     int32_t w2ab;         /* tap 2 of kernel rows 0 (low) and 1 (high) */
-    int32_t w2c_s;        /* s - 1 (low byte), tap 2 of kernel row 2 (high) */
+    int32_t w2c_s;        /* s - 1 (low byte), cols (byte 1: the walk counts it down),
+                             tap 2 of kernel row 2 (high) */
     int32_t bias2;        /* 2 * bias */
     int32_t m, round;     /* the fast form's multiplier and round */
     int32_t groups;       /* outputs a column / the step's outputs (3 at stride 1, 2 at 2) */
@@ -113,7 +115,9 @@ typedef struct effc_dw_walk_job {
     int32_t rows;         /* the band height groups..next_out were made for (C side) */
     const struct effc_dw_walk_job *next; /* NULL, or a job walked next in the same call:
                                             the same plane geometry and rows, so only its
-                                            plane, out, cols, taps, bias, m and round are read */
+                                            plane, out, taps, bias, m and round are read */
+    int32_t lead;         /* the narrow walk's: output bytes out is above the band's first
+                             output (C side; effc_dw_walk_rows) */
 } effc_dw_walk_job;
 
 /* Rows of the EFFC_DW_PLANES planes from an int8 NHWC input (effc_dw_dsp_asm.c):
