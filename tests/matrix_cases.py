@@ -1,10 +1,12 @@
 """Kernel cases of the matrix kernel's pointwise fast paths (effc_mm_dsp.c):
 contiguous pixels four at a time (effc_mm_run_quads, reached by the +wide2
 variants: k a multiple of 8, an even channel count, no general channel), the
-0..3 pixels left to effc_mm_run, k 8 (two groups), 24, 72 (past one 16-group
+0..3 pixels left to effc_mm_run (one or two: channel pairs two at a time,
+effc_mm_4x1_pairs), k 8 (two groups), 24, 72 (past one 16-group
 loop test with EFFC_MM_2X4_UNROLL=16) and 136 (two loop-backs); in place, a
 strided 1x1 (not contiguous: effc_mm_run), per tensor, clamped, shifts at the
-limits and zero points -128 / 127. They join test_runtime_c.CASES (host,
+limits and zero points -128 / 127; and 4-byte-row convs (kernel width * C_in
+4) read from column images. They join test_runtime_c.CASES (host,
 sanitizers, every QEMU board and build of test_qemu_kernels.py)."""
 
 from __future__ import annotations
@@ -30,4 +32,24 @@ def int8_cases() -> list[Case]:
                                big_bias=True)),
         conv_case("conv1x1_quads_strided_k16", 126, h=5, w=6, cin=16, cout=6, k=(1, 1),
                   stride=(2, 2), izp=-128, ozp=-1),
+        # one or two pixels left: channel pairs two at a time (effc_mm_4x1_pairs), then a
+        # last pair (6 channels) or none (12), clamped and at the requantization edges
+        conv_case("conv1x1_pairs2_two_left_cout6_clamp", 127, h=1, w=6, cin=40, cout=6,
+                  k=(1, 1), izp=-128, ozp=-3, act=(-60, 100)),
+        requant_edges(conv_case("conv1x1_pairs2_one_left_cout12", 128, h=5, w=1, cin=16,
+                                cout=12, k=(1, 1), izp=127, ozp=127), big_bias=True),
+        # 4-byte kernel rows read in place from column images (effc_conv_rows4_columns):
+        # several spans per column (16 rows of 10x4 s2), both edges shifted, a batch of 2,
+        # odd kernel heights (no quads: effc_mm_run), 1-3 rows left, stride past the span
+        # (kernel height 1 at stride 2: the per-pixel gather)
+        requant_edges(conv_case("conv10x4_s2_columns_batch2", 129, n=2, h=49, w=10, cin=1,
+                                cout=6, k=(10, 4), stride=(2, 2), pads=(4, 1, 5, 1),
+                                izp=-128, ozp=5), big_bias=True),
+        per_tensor(conv_case("conv5x2_two_channels_columns_clamp", 130, h=30, w=5, cin=2,
+                             cout=7, k=(5, 2), pads=(2, 1, 2, 1), izp=127,
+                             ozp=-9, act=(-90, 80))),
+        conv_case("conv4x4_s3_columns_rows_left", 131, h=40, w=7, cin=1, cout=4, k=(4, 4),
+                  stride=(3, 1), pads=(1, 2, 2, 1), izp=3, ozp=-128),
+        conv_case("conv1x4_s2_past_span", 132, h=9, w=6, cin=1, cout=4, k=(1, 4),
+                  stride=(2, 1), pads=(0, 1, 0, 2), izp=-5),
     ]

@@ -20,7 +20,7 @@ from effc.errors import EffcError
 from tests.c_models import model_path
 from tests.conftest_c import RUNTIME_C, require_tool
 
-ALL = {"WIDE2", "WIDE4", "CLAMP", "CONV3X3", "DW_S2", "DW_NARROW", "DW_S1"}
+ALL = {"WIDE2", "WIDE4", "CLAMP", "CONV3X3", "CONV_COLUMNS", "DW_S2", "DW_NARROW", "DW_S1"}
 #: code only layers the KWS DS-CNN never has would reach
 KWS_UNREACHED = ("effc_mm_1x4_s8_clamp", "effc_mm_2x4_wide_clamp", "effc_mm_2x1_wide_clamp",
                  "effc_im2col_3x3", "effc_conv_3x3_s8", "effc_dw_walk_s2")
@@ -57,6 +57,13 @@ def test_defines_leave_out_only_what_no_call_reaches() -> None:
     assert _omitted([_conv("dw_conv_s8", k=3)]) == ALL  # the depthwise walk is not im2col
     assert _omitted([_conv("dw_conv_s8", k=3, stride=2)]) == ALL - {"DW_S2"}
     assert _omitted([_conv(k=3, stride=2)]) == ALL - {"CONV3X3"}  # not a depthwise
+    # column images: a WIDE2 conv with 4-byte kernel rows (10x4 on one channel, 2x2 on two)
+    rows4 = [Call("conv_s8", "n", "Conv", {"layout": layout, "filter_dims": [8, 10, kw, cin],
+                                           "dilation_h": 1, "dilation_w": dil})
+             for layout, kw, cin, dil in ((WIDE2, 4, 1, 1), (WIDE2, 2, 2, 1), (S8, 4, 1, 1),
+                                          (WIDE2, 4, 2, 1), (WIDE2, 4, 1, 2))]
+    assert [_omitted([c]) for c in rows4] == [ALL - {"WIDE2", "CONV_COLUMNS"}] * 2 + [ALL] + \
+        [ALL - {"WIDE2"}] * 2
     # the stride-1 walks: narrow planes (output width + 2 <= 8 columns, not at size)
     # and any others
     dws = [_dw(6), _dw(7), _dw(6, dilation=2), _dw(6, stride=2)]

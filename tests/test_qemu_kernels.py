@@ -19,7 +19,7 @@ TARGETS = [  # (board, extra cflags)
     # the wide, clamping, 3x3 and depthwise walk cases take the general C paths, same bytes
     ("mps2-an386", ("-DEFFC_OMIT_WIDE2=1", "-DEFFC_OMIT_WIDE4=1", "-DEFFC_OMIT_CLAMP=1",
                     "-DEFFC_OMIT_CONV3X3=1", "-DEFFC_OMIT_DW_S2=1", "-DEFFC_OMIT_DW_NARROW=1",
-                    "-DEFFC_OMIT_DW_S1=1")),
+                    "-DEFFC_OMIT_DW_S1=1", "-DEFFC_OMIT_CONV_COLUMNS=1", "-DEFFC_OMIT_PAIRS2=1")),
     # Cortex-M4 as --optimize size builds it: -Os picks the shorter loops (the
     # depthwise walk's two-step passes), the general stride-1 walk runs the
     # narrow planes too; size builds widen no filter, but a user's own -Os build of
@@ -29,6 +29,9 @@ TARGETS = [  # (board, extra cflags)
     # Cortex-M4 as the speed builds of models with WIDE2 layers (kernel_set.py): the
     # two-channel loop tests its sentinel every 16 groups
     ("mps2-an386", ("-DEFFC_MM_2X4_UNROLL=16",)),
+    # Cortex-M4 as --flash-budget builds it: the wide loops without the one-column
+    # two-pair loop and the column images (their layers take effc_mm_2x1_wide and im2col)
+    ("mps2-an386", ("-DEFFC_OMIT_PAIRS2=1", "-DEFFC_OMIT_CONV_COLUMNS=1")),
     ("mps2-an500", ()),               # Cortex-M7
     ("mps2-an505", ()),               # Cortex-M33
     ("mps3-an547", ()),               # Cortex-M55 (MVE auto-vectorized portable code)
@@ -56,6 +59,7 @@ int model_run(const int8_t *in, int8_t *out)
                          ids=[b + ("" if not f else "-portable" if f[0] == "-DEFFC_NO_DSP"
                                    else "-Os" if f[0] == "-Os"
                                    else "-unroll16" if f[0] == "-DEFFC_MM_2X4_UNROLL=16"
+                                   else "-budget" if f[0] == "-DEFFC_OMIT_PAIRS2=1"
                                    else "-omitted") for b, f in TARGETS])
 def test_kernels_bit_identical_on_cortex_m(board: str, flags: tuple[str, ...],
                                            tmp_path: Path) -> None:

@@ -7,7 +7,8 @@
  *   1x1     pointwise, no padding: the input pixel itself is the patch;
  *   3x3     3x3, dilation 1: im2col by three row copies of 3*C_in bytes;
  *   generic any kernel, stride, dilation and padding: im2col per row run or
- *           per tap.
+ *           per tap; 4-byte kernel rows (KWS's first conv) with the DSP body
+ *           read their patches in place from column images instead.
  * Patches are gathered EFFC_MM_COLS output pixels at a time. Padded taps are
  * filled with the input zero point, so they contribute exactly 0, as TFLM's
  * bounds checks do. The filter is int8 OHWI or EFFC_FILTER_WIDE2
@@ -308,6 +309,100 @@ static void effc_im2col_3x3(const effc_conv_ctx *cx, int8_t *col)
 
 typedef void (*effc_im2col_fn)(const effc_conv_ctx *cx, int8_t *col);
 
+#if defined(EFFC_USE_DSP) && !defined(EFFC_USE_MVE)
+/* A 4-byte-row conv (effc_im2col_rows4_fast's), one output column at a time:
+ * the column's kernel-row words of consecutive image rows (shifted over an
+ * edge and zero-point filled as a patch's are) go once into a column image in
+ * the patch buffers (4 * KH words), where output row oy's patch is the KH
+ * words from word oy * stride_h on. Spans of up to `span` output rows (a
+ * multiple of 4) are read there in place, four at a time (effc_mm_run_quads;
+ * effc_mm_run where it declines): no patch is copied. Returns the output rows
+ * done in each image (OH rounded down to a multiple of 4: the rest, at the
+ * images' ends, take the per-pixel gather), 0 where a column needs the
+ * per-pixel gather (no word inside the image row) or span < 4. */
+static int32_t effc_conv_rows4_columns(const effc_conv_ctx *cx, const effc_mm *mm, void *buf,
+                                   int8_t *words, int8_t *output,
+                                   const int8_t *cols[EFFC_MM_COLS], int8_t *outs[EFFC_MM_COLS])
+{
+    const effc_conv_params *p = cx->p;
+    const int32_t cin = cx->in->c, in_w = cx->in->w, kw = cx->f->w, kh = cx->f->h;
+    const int32_t oh = cx->out->h, ow = cx->out->w, sh = p->stride_h;
+    const int32_t span = ((3 * kh) / sh + 1) & ~3; /* ((4 * kh - kh) / sh + 1) & ~3 */
+    const int32_t oh4 = oh & ~3;
+    const size_t cout = (size_t)cx->out->c, out_step = (size_t)ow * cout;
+    int32_t b, ox, oy0, done, j;
+    if (span < 4 || oh4 == 0) {
+        return 0;
+    }
+    for (ox = 0; ox < ow; ox++) { /* effc_im2col_rows4_fast's fallback test */
+        const int32_t ix0 = ox * p->stride_w - p->pad_left;
+        const int32_t kx0 = EFFC_MIN(EFFC_MAX(-ix0, 0), kw);
+        const int32_t run = (EFFC_MAX(EFFC_MIN(kw, in_w - ix0), kx0) - kx0) * cin;
+        if (run == 0 || (run < 4 && in_w * cin < 4)) {
+            return 0;
+        }
+    }
+    for (b = 0; b < cx->out->n; b++) {
+        const int8_t *image = cx->input + (size_t)b * (size_t)cx->in->h * cx->row_stride;
+        for (ox = 0; ox < ow; ox++) {
+            const int32_t ix0 = ox * p->stride_w - p->pad_left;
+            const int32_t kx0 = EFFC_MIN(EFFC_MAX(-ix0, 0), kw);
+            const int32_t kx1 = EFFC_MAX(EFFC_MIN(kw, in_w - ix0), kx0);
+            const int32_t pre = kx0 * cin, run = (kx1 - kx0) * cin, shift = 8 * (4 - run);
+            const int8_t *src = image + (size_t)(ix0 + kx0) * (size_t)cin;
+            for (oy0 = 0; oy0 < oh4; oy0 += span) {
+                const int32_t rows = EFFC_MIN(span, oh4 - oy0);
+                int8_t *out0 = output + ((size_t)(b * oh + oy0) * (size_t)ow + (size_t)ox) * cout;
+                effc_im2col_rows4(words, pre > 0 || run == 4 ? src : src + run - 4,
+                                  cx->row_stride, (rows - 1) * sh + kh, oy0 * sh - p->pad_top,
+                                  cx->in->h, cx->zp4, pre > 0 ? shift : 0,
+                                  pre == 0 && run < 4 ? shift : 0);
+                done = effc_mm_run_quads(mm, rows >> 2, words, 4u * (size_t)sh, out0, out_step,
+                                         buf);
+                for (; done < rows; done += EFFC_MM_COLS) {
+                    for (j = 0; j < EFFC_MM_COLS; j++) {
+                        cols[j] = words + (size_t)(4 * sh * (done + j));
+                        outs[j] = out0 + (size_t)(done + j) * out_step;
+                    }
+                    effc_mm_run(mm, EFFC_MM_COLS, cols, outs, buf);
+                }
+            }
+        }
+    }
+    return oh4;
+}
+#endif
+
+/* Output pixels [pix, end) (flat over N, OH, OW; cx at pix's coordinates),
+ * EFFC_MM_COLS patches at a time gathered into `patches`. Inlined: no frame
+ * of its own under effc_mm_run's (KWS's stack 928 -> 832 B). */
+static inline __attribute__((always_inline)) void
+effc_conv_pixels(effc_conv_ctx *cx, const effc_mm *mm, void *buf, int8_t *patches,
+                 effc_im2col_fn gather, int8_t *output, int32_t pix, int32_t end,
+                 const int8_t *cols[EFFC_MM_COLS], int8_t *outs[EFFC_MM_COLS])
+{
+    const size_t cout = (size_t)cx->out->c;
+    int32_t j, nb;
+    for (; pix < end; pix += nb) {
+        nb = EFFC_MIN(EFFC_MM_COLS, end - pix);
+        for (j = 0; j < nb; j++) {
+            int8_t *col = patches + (size_t)j * effc_align4((size_t)mm->k);
+            gather(cx, col);
+            cols[j] = col;
+            outs[j] = output + (size_t)(pix + j) * cout;
+            effc_pixel_next(cx->out, &cx->b, &cx->oy, &cx->ox);
+        }
+#if defined(EFFC_USE_DSP) && !defined(EFFC_USE_MVE)
+        if (!EFFC_OMIT_WIDE2 && nb == EFFC_MM_COLS &&
+            effc_mm_run_quads(mm, 1, patches, effc_align4((size_t)mm->k), outs[0], cout,
+                              buf) > 0) {
+            continue; /* the four patches, without effc_mm_run's dispatch */
+        }
+#endif
+        effc_mm_run(mm, nb, cols, outs, buf);
+    }
+}
+
 static int effc_conv_im2col(const effc_scratch *scratch, const effc_conv_params *params,
                             const effc_per_channel_quant *quant, const effc_dims *input_dims,
                             const int8_t *input, const effc_dims *filter_dims,
@@ -319,9 +414,8 @@ static int effc_conv_im2col(const effc_scratch *scratch, const effc_conv_params 
     int8_t *patches;
     const int8_t *cols[EFFC_MM_COLS];
     int8_t *outs[EFFC_MM_COLS];
-    int32_t pix, j, nb;
-    const int32_t npix = output_dims->n * output_dims->h * output_dims->w;
-    const size_t cout = (size_t)output_dims->c;
+    const int32_t oh = output_dims->h, ow = output_dims->w;
+    int32_t rows = 0, b; /* output rows of each image the column images did */
     void *buf;
     if (!effc_conv_args_ok(params, input_dims, filter_dims, output_dims) ||
         !effc_conv_quant_ok(params, quant) || input == output) {
@@ -341,23 +435,22 @@ static int effc_conv_im2col(const effc_scratch *scratch, const effc_conv_params 
     cx.b = cx.oy = cx.ox = 0;
     cx.row_stride = (size_t)input_dims->w * (size_t)input_dims->c;
     cx.zp4 = (uint32_t)(uint8_t)params->input_zero_point * 0x01010101u;
-    for (pix = 0; pix < npix; pix += nb) {
-        nb = EFFC_MIN(EFFC_MM_COLS, npix - pix);
-        for (j = 0; j < nb; j++) {
-            int8_t *col = patches + (size_t)j * effc_align4((size_t)mm.k);
-            gather(&cx, col);
-            cols[j] = col;
-            outs[j] = output + (size_t)(pix + j) * cout;
-            effc_pixel_next(output_dims, &cx.b, &cx.oy, &cx.ox);
-        }
 #if defined(EFFC_USE_DSP) && !defined(EFFC_USE_MVE)
-        if (!EFFC_OMIT_WIDE2 && nb == EFFC_MM_COLS &&
-            effc_mm_run_quads(&mm, 1, patches, effc_align4((size_t)mm.k), outs[0], cout,
-                              buf) > 0) {
-            continue; /* the four patches, without effc_mm_run's dispatch */
-        }
+    if (!EFFC_OMIT_WIDE2 && !EFFC_OMIT_CONV_COLUMNS && gather == effc_im2col_rows4_fast) {
+        rows = effc_conv_rows4_columns(&cx, &mm, buf, patches, output, cols, outs);
+    }
 #endif
-        effc_mm_run(&mm, nb, cols, outs, buf);
+    if (rows == 0) {
+        effc_conv_pixels(&cx, &mm, buf, patches, gather, output, 0,
+                         output_dims->n * oh * ow, cols, outs);
+        return EFFC_OK;
+    }
+    for (b = 0; b < output_dims->n; b++) { /* each image's last rows */
+        cx.b = b;
+        cx.oy = rows;
+        cx.ox = 0;
+        effc_conv_pixels(&cx, &mm, buf, patches, gather, output, (b * oh + rows) * ow,
+                         (b + 1) * oh * ow, cols, outs);
     }
     return EFFC_OK;
 }
@@ -485,104 +578,4 @@ int effc_conv_s8(const effc_scratch *scratch, const effc_conv_params *params,
     }
     return effc_conv_generic_s8(scratch, params, quant, input_dims, input, filter_dims, filter,
                                 bias, output_dims, output);
-}
-
-/* ---------------------------------------------------------------- grouped */
-
-typedef struct {
-    effc_dims in, f, out; /* one group's dims */
-    size_t in_bytes, out_bytes;
-} effc_group_dims;
-
-static int effc_group_split(int32_t groups, const effc_dims *in, const effc_dims *f,
-                            const effc_dims *out, effc_group_dims *g)
-{
-    if (groups < 1 || !effc_dims_ok(in) || !effc_dims_ok(f) || !effc_dims_ok(out) ||
-        in->c != f->c * groups || f->n != out->c || out->c % groups != 0) {
-        return 0;
-    }
-    g->in = *in;
-    g->in.c = f->c;
-    g->f = *f;
-    g->f.n = out->c / groups;
-    g->out = *out;
-    g->out.c = out->c / groups;
-    g->in_bytes = effc_align4((size_t)in->n * (size_t)in->h * (size_t)in->w * (size_t)f->c);
-    g->out_bytes =
-        effc_align4((size_t)out->n * (size_t)out->h * (size_t)out->w * (size_t)g->out.c);
-    return 1;
-}
-
-size_t effc_grouped_conv_s8_scratch_size(const effc_conv_params *params, int32_t groups,
-                                         const effc_dims *input_dims,
-                                         const effc_dims *filter_dims,
-                                         const effc_dims *output_dims)
-{
-    effc_group_dims g;
-    if (!effc_group_split(groups, input_dims, filter_dims, output_dims, &g)) {
-        return 0;
-    }
-    return g.in_bytes + g.out_bytes + effc_conv_s8_scratch_size(params, &g.in, &g.f, &g.out);
-}
-
-/* Copies `count` pixels of `width` channels between buffers of `src_c` and
- * `dst_c` channels per pixel. */
-static void effc_copy_channels(int8_t *dst, size_t dst_c, const int8_t *src, size_t src_c,
-                               size_t width, size_t count)
-{
-    size_t i;
-    for (i = 0; i < count; i++) {
-        __builtin_memcpy(dst + i * dst_c, src + i * src_c, width);
-    }
-}
-
-int effc_grouped_conv_s8(const effc_scratch *scratch, const effc_conv_params *params,
-                         int32_t groups, const effc_per_channel_quant *quant,
-                         const effc_dims *input_dims, const int8_t *input,
-                         const effc_dims *filter_dims, const int8_t *filter,
-                         const int32_t *bias, const effc_dims *output_dims, int8_t *output)
-{
-    effc_group_dims g;
-    int8_t *buf, *in_slice, *out_slice;
-    effc_scratch rest;
-    int32_t i;
-    const size_t pixels_in = (size_t)input_dims->n * (size_t)input_dims->h *
-                             (size_t)input_dims->w;
-    const size_t pixels_out = (size_t)output_dims->n * (size_t)output_dims->h *
-                              (size_t)output_dims->w;
-    if (params == NULL || quant == NULL || input == NULL || output == NULL ||
-        !effc_group_split(groups, input_dims, filter_dims, output_dims, &g) ||
-        input == output || params->filter_layout != EFFC_FILTER_S8) {
-        return EFFC_ERR_ARG;
-    }
-    buf = (int8_t *)effc_scratch_get(scratch, effc_grouped_conv_s8_scratch_size(
-                                                  params, groups, input_dims, filter_dims,
-                                                  output_dims));
-    if (buf == NULL) {
-        return EFFC_ERR_ARG;
-    }
-    in_slice = buf;
-    out_slice = buf + g.in_bytes;
-    rest.buf = out_slice + g.out_bytes;
-    rest.size = scratch->size - g.in_bytes - g.out_bytes;
-    for (i = 0; i < groups; i++) {
-        const size_t cin = (size_t)g.in.c, cout = (size_t)g.out.c;
-        effc_per_channel_quant q;
-        int status;
-        q.multiplier = quant->multiplier != NULL ? quant->multiplier + (size_t)i * cout : NULL;
-        q.shift = quant->shift != NULL ? quant->shift + (size_t)i * cout : NULL;
-        q.channels = quant->channels != NULL ? quant->channels + (size_t)i * cout : NULL;
-        effc_copy_channels(in_slice, cin, input + (size_t)i * cin, (size_t)input_dims->c, cin,
-                           pixels_in);
-        status = effc_conv_s8(&rest, params, &q, &g.in, in_slice, &g.f,
-                              filter + (size_t)i * cout * (size_t)effc_patch_size(&g.f),
-                              bias != NULL ? bias + (size_t)i * cout : NULL, &g.out,
-                              out_slice);
-        if (status != EFFC_OK) {
-            return status;
-        }
-        effc_copy_channels(output + (size_t)i * cout, (size_t)output_dims->c, out_slice, cout,
-                           cout, pixels_out);
-    }
-    return EFFC_OK;
 }

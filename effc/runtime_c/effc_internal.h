@@ -21,11 +21,17 @@
 #ifndef EFFC_OMIT_WIDE4
 #define EFFC_OMIT_WIDE4 0 /* EFFC_FILTER_WIDE4's assembly loop (effc_mm_4x1_wide) */
 #endif
+#ifndef EFFC_OMIT_PAIRS2
+#define EFFC_OMIT_PAIRS2 0 /* the one-column loop over two channel pairs (effc_mm_4x1_pairs*) */
+#endif
 #ifndef EFFC_OMIT_CLAMP
 #define EFFC_OMIT_CLAMP 0 /* the assembly loops' clamping variants */
 #endif
 #ifndef EFFC_OMIT_CONV3X3
 #define EFFC_OMIT_CONV3X3 0 /* effc_conv_3x3_s8's im2col (3x3 convolutions, not depthwise) */
+#endif
+#ifndef EFFC_OMIT_CONV_COLUMNS
+#define EFFC_OMIT_CONV_COLUMNS 0 /* the column images of 4-byte-row convs with WIDE2 filters */
 #endif
 #ifndef EFFC_OMIT_DW_S2
 #define EFFC_OMIT_DW_S2 0 /* the depthwise 3x3 stride-2 walk */
@@ -488,7 +494,8 @@ typedef struct {
     const int32_t *q;               /* widened columns */
     const void *w;                  /* weights of the next channel (pair) (advanced) */
     const effc_channel_rq *channel; /* next record (int8 rows; advanced) */
-    int8_t *out[4];                 /* next output of each column (advanced) */
+    int8_t *out[4];                 /* next output of each column (advanced but by
+                                       effc_mm_2x4_wide*) */
     int32_t n;                      /* channels (channel pairs) left, > 0 */
     int32_t k2;                     /* 2 * output_zero_point + 1 */
     int32_t groups;                 /* groups of 4 values (int8 rows: k / 4; WIDE2: the
@@ -507,6 +514,10 @@ void effc_mm_2x4_wide_clamp(effc_mm_job *job);
  * its output), EFFC_FILTER_WIDE2 weights: the tails of one or two columns. */
 void effc_mm_2x1_wide(effc_mm_job *job);
 void effc_mm_2x1_wide_clamp(effc_mm_job *job);
+/* Two channel pairs x one column (job->q, job->out[0] as for effc_mm_2x1_wide):
+ * the pairs from job->w to job->w_end two at a time (an even count). */
+void effc_mm_4x1_pairs(effc_mm_job *job);
+void effc_mm_4x1_pairs_clamp(effc_mm_job *job);
 
 /* Four channels x one row, EFFC_FILTER_WIDE4 weights (k a multiple of 4), the
  * row widened on the fly. Offsets: 0 x, 4 w, 8 out, 12 quads, 16 groups, 20 off. */

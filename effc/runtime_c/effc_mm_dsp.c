@@ -7,8 +7,8 @@
  * the four columns, then their (x1, x3) words, then a sentinel word
  * (EFFC_MM_SENTINEL, which no widened pair can equal). Missing columns
  * repeat the last one and write into a dummy row. The loops run in assembly
- * (effc_mm_s8_asm.c), with the four-instruction requantization of prepared
- * records (effc_requant.h, effc_rq_fast):
+ * (effc_mm_s8_asm.c, effc_mm_column_asm.c), with the four-instruction
+ * requantization of prepared records (effc_requant.h, effc_rq_fast):
  *  - EFFC_FILTER_WIDE2 filters: two channels x four columns, the int16
  *    weights read with LDRD: 22 instructions per 32 MACs, eight groups of 4
  *    values per loop test (one or two columns: two channels x one column);
@@ -116,25 +116,29 @@ static int effc_mm_variant_linked(const effc_mm *mm)
     return !EFFC_OMIT_CLAMP || !effc_mm_clamps(mm);
 }
 
-/* An EFFC_FILTER_WIDE2 kernel (2x4 or 2x1) over the channel pairs into the
- * job's cols outputs (advanced), then an odd last channel with the layout's
- * zero channel into the dummy row, copied to where the outputs got to. */
+/* An EFFC_FILTER_WIDE2 kernel (2x4 or 2x1) over the channel pairs from pair
+ * `from` on into the job's cols outputs, then an odd last channel with the
+ * layout's zero channel into the dummy row, copied to where the outputs got
+ * to (two bytes a pair on: the 2x4 loop leaves job->out as it was). */
 static void effc_mm_wide2(const effc_mm *mm, effc_mm_job *job, void (*pairs)(effc_mm_job *),
-                          int32_t cols, int8_t *dummy)
+                          int32_t cols, int8_t *dummy, int32_t from)
 {
     const int32_t block = effc_wide_geometry(EFFC_FILTER_WIDE2, mm->k).block_words;
     const int32_t half = mm->n_out >> 1;
     const int32_t *w = (const int32_t *)mm->weights + (size_t)half * (size_t)block;
-    if (half > 0) {
-        job->w = mm->weights;
+    const int odd = (mm->n_out & 1) != 0;
+    int8_t *at[4];
+    int32_t j;
+    for (j = 0; odd && j < cols; j++) {
+        at[j] = job->out[j] + 2 * (half - from);
+    }
+    if (half > from) {
+        job->w = (const int32_t *)mm->weights + (size_t)from * (size_t)block;
         job->w_end = w;
         pairs(job);
     }
-    if ((mm->n_out & 1) != 0) {
-        int8_t *at[4];
-        int32_t j;
+    if (odd) {
         for (j = 0; j < cols; j++) {
-            at[j] = job->out[j];
             job->out[j] = dummy + 2 * j;
         }
         job->w = w;
@@ -144,6 +148,23 @@ static void effc_mm_wide2(const effc_mm *mm, effc_mm_job *job, void (*pairs)(eff
             *at[j] = dummy[2 * j];
         }
     }
+}
+
+/* One column's channel pairs two at a time (effc_mm_4x1_pairs; job->q and
+ * job->out[0] set) up to an even count: the pairs done (the rest, and an
+ * odd channel, take effc_mm_wide2). */
+static int32_t effc_mm_pairs2(const effc_mm *mm, effc_mm_job *job, int clamp)
+{
+    const int32_t twos = mm->n_out >> 2;
+    if (EFFC_OMIT_PAIRS2 || twos == 0) {
+        return 0;
+    }
+    job->w = mm->weights;
+    job->w_end = (const int32_t *)mm->weights +
+                 (size_t)(2 * twos) *
+                     (size_t)effc_wide_geometry(EFFC_FILTER_WIDE2, mm->k).block_words;
+    (clamp ? effc_mm_4x1_pairs_clamp : effc_mm_4x1_pairs)(job);
+    return 2 * twos;
 }
 
 void effc_mm_run(const effc_mm *mm, int32_t n, const int8_t *const col[], int8_t *const out[],
@@ -172,12 +193,12 @@ void effc_mm_run(const effc_mm *mm, int32_t n, const int8_t *const col[], int8_t
         void (*one)(effc_mm_job *) = clamp ? effc_mm_2x1_wide_clamp : effc_mm_2x1_wide;
         if (n > 2) {
             effc_mm_wide2(mm, &job, clamp ? effc_mm_2x4_wide_clamp : effc_mm_2x4_wide, 4,
-                          dummy);
+                          dummy, 0);
         } else {
             for (j = 0; j < n; j++) { /* one column at a time */
                 job.q = q + j;
                 job.out[0] = out[j];
-                effc_mm_wide2(mm, &job, one, 1, dummy);
+                effc_mm_wide2(mm, &job, one, 1, dummy, effc_mm_pairs2(mm, &job, clamp));
             }
         }
         c = mm->n_out;

@@ -2,7 +2,8 @@
  * effc_mm_s8_asm.c - the matrix kernel's inner loops for the Cortex-M DSP
  * body, in assembly (naked functions: the instruction counts do not depend
  * on the compiler's flags). The C side is effc_mm_dsp.c; the job structs and
- * their offsets are in effc_internal.h.
+ * their offsets are in effc_internal.h; the one-column loops are in
+ * effc_mm_column_asm.c, the shared macros in effc_mm_asm.h.
  *
  * Every loop keeps its accumulators doubled (the widened columns are
  * 2 * (x - zp), or the weights are doubled) and requantizes with the
@@ -12,29 +13,7 @@
 
 #if defined(EFFC_USE_DSP) && !defined(EFFC_USE_MVE)
 
-/* Parameters of naked functions are only read by the assembly. */
-#define EFFC_ARG __attribute__((unused))
-
-/* acc (doubled) -> int8 in place: M multiplier, R round, S shift word (its
- * low byte is s - 1), T a temporary. */
-#define EFFC_RQ(A, M, R, S, T)                                                                \
-    "sub    " T ", " R ", " A ", lsr #31\n\t"                                                  \
-    "smmlar " A ", " A ", " M ", " T "\n\t"                                                    \
-    "asr    " A ", " A ", " S "\n\t"                                                           \
-    "ssat   " A ", #8, " A ", asr #1\n\t"
-
-/* A = min(max(A, LO), HI) */
-#define EFFC_CLAMP(A, LO, HI)                                                                 \
-    "cmp    " A ", " LO "\n\t"                                                                 \
-    "it     lt\n\t"                                                                            \
-    "movlt  " A ", " LO "\n\t"                                                                 \
-    "cmp    " A ", " HI "\n\t"                                                                 \
-    "it     gt\n\t"                                                                            \
-    "movgt  " A ", " HI "\n\t"
-
-/* One requantization record of a wide layout from the weight stream lr
- * (advanced): multiplier, round, shift word into REGS (three ascending). */
-#define EFFC_WIDE_RECORD(REGS) "ldm    lr!, {" REGS "}\n\t"
+#include "effc_mm_asm.h"
 
 /* ------------------------------------------------------- widened columns */
 
@@ -237,9 +216,14 @@ __attribute__((naked, noinline)) void effc_mm_1x4_s8_clamp(EFFC_ARG effc_mm_job 
     "smlad  r7, r11, r9, r7\n\t"                                                              \
     "ldrd   r10, r11, [r12], #8\n\t"
 
-/* r12 = &job->out: act_min / act_max at +28. */
+/* act_min / act_max onto the stack at +32 (r0 = job). */
+#define EFFC_2X4_BOUNDS                                                                       \
+    "ldrd   r4, r5, [r0, #40]\n\t"                                                            \
+    "strd   r4, r5, [sp, #32]\n\t"
+
+/* act_min / act_max on the stack at +32. */
 #define EFFC_2X4_CLAMP                                                                        \
-    "ldrd   r8, r9, [r12, #28]\n\t"                                                           \
+    "ldrd   r8, r9, [sp, #32]\n\t"                                                            \
     EFFC_CLAMP("r0", "r8", "r9")                                                              \
     EFFC_CLAMP("r1", "r8", "r9")                                                              \
     EFFC_CLAMP("r2", "r8", "r9")                                                              \
@@ -269,41 +253,45 @@ __attribute__((naked, noinline)) void effc_mm_1x4_s8_clamp(EFFC_ARG effc_mm_job 
 #error "EFFC_MM_2X4_UNROLL must be 8 or 16"
 #endif
 
-/* The stack holds [&job->out, q, loop entry], lr the weight stream
- * throughout. Per pair: the bias words, the first group (EFFC_2X4_FIRST), then
- * the other groups, an odd count, EFFC_MM_2X4_UNROLL (U) per iteration until
- * the sentinel, entered (LDR into PC) at the group that leaves a multiple of
- * U (the entry computed once: each group is 88 bytes, 22 32-bit
- * instructions); the two records (multiplier, round, shift word), eight
- * requantizations, CLAMP, eight byte stores, and the next pair until the
- * stream reaches w_end (job offset 48). Per pair 52 instructions besides the
- * groups' 22 and a two-instruction test per U groups (K = 64: 56 with U = 8,
- * 54 with U = 16). */
-#define EFFC_MM_2X4(CLAMP)                                                                    \
+/* The stack holds [out[0..3], q, loop entry, w_end, -, act_min, act_max]
+ * (BOUNDS copies the last two for CLAMP; the output pointers advance there,
+ * not in the job: the caller knows where they end), lr the weight stream
+ * throughout. Per pair: the bias words, the first group
+ * (EFFC_2X4_FIRST), then the other groups, an odd count, EFFC_MM_2X4_UNROLL
+ * (U) per iteration until the sentinel, entered (LDR into PC) at the group
+ * that leaves a multiple of U (the entry computed once: each group is 88
+ * bytes, 22 32-bit instructions); the two records (multiplier, round, shift
+ * word), eight requantizations, CLAMP, eight byte stores, and the next pair
+ * until the stream reaches w_end. Per pair 51 instructions besides the
+ * groups' 22 and a two-instruction test per U groups (K = 64: 55 with U = 8,
+ * 53 with U = 16). */
+#define EFFC_MM_2X4(CLAMP, BOUNDS)                                                            \
     "push   {r4-r11, lr}\n\t"                                                                 \
-    "sub    sp, sp, #12\n\t"                                                                  \
-    "ldr    r1, [r0]\n\t"                                                                     \
-    "add    r2, r0, #12\n\t"                                                                  \
-    "strd   r2, r1, [sp]\n\t"                                                                 \
+    "sub    sp, sp, #44\n\t"                                                                  \
+    "ldr    lr, [r0, #4]\n\t"                                                                 \
+    "ldr    r8, [r0]\n\t"                                                                     \
     "ldr    r2, [r0, #36]\n\t"                                                                \
     "sub    r2, r2, #1\n\t"                                                                   \
     "rsb    r2, r2, #0\n\t"                                                                   \
     "and    r2, r2, #(" EFFC_2X4_UNROLL_STR " - 1)\n\t"                                       \
     "mov    r3, #88\n\t"                                                                      \
     "adr.w  r1, 2f\n\t"                                                                       \
-    "mla    r1, r2, r3, r1\n\t"                                                               \
-    "orr    r1, r1, #1\n\t"                                                                   \
-    "str    r1, [sp, #8]\n\t"                                                                 \
-    "ldr    lr, [r0, #4]\n\t"                                                                 \
+    "mla    r9, r2, r3, r1\n\t"                                                               \
+    "orr    r9, r9, #1\n\t"                                                                   \
+    "ldr    r10, [r0, #48]\n\t"                                                               \
+    "add    r11, r0, #12\n\t"                                                                 \
+    "ldm    r11, {r4-r7}\n\t"                                                                 \
+    "stm    sp, {r4-r10}\n\t"                                                                 \
+    BOUNDS                                                                                    \
     "1:\n\t"                                                                                  \
     "ldrd   r0, r4, [lr], #8\n\t"                                                             \
-    "ldr    r12, [sp, #4]\n\t"                                                                \
+    "ldr    r12, [sp, #16]\n\t"                                                               \
     "ldrd   r10, r11, [r12], #8\n\t"                                                          \
     EFFC_2X4_FIRST                                                                            \
-    "ldr    pc, [sp, #8]\n\t"                                                                 \
+    "ldr    pc, [sp, #20]\n\t"                                                                \
     "2:\n\t"                                                                                  \
     EFFC_2X4_GROUPS                                                                           \
-    "4:\n\t"                                                                                   \
+    "4:\n\t"                                                                                  \
     ".ifne (4b - 2b) - " EFFC_2X4_UNROLL_STR " * 88\n\t" /* the computed entry: 88-byte groups */ \
     ".error \"EFFC_2X4_GROUP is not 88 bytes\"\n\t"                                          \
     ".endif\n\t"                                                                              \
@@ -319,9 +307,8 @@ __attribute__((naked, noinline)) void effc_mm_1x4_s8_clamp(EFFC_ARG effc_mm_job 
     EFFC_RQ("r5", "r8", "r9", "r10", "r11")                                                   \
     EFFC_RQ("r6", "r8", "r9", "r10", "r11")                                                   \
     EFFC_RQ("r7", "r8", "r9", "r10", "r11")                                                   \
-    "ldr    r12, [sp]\n\t"                                                                    \
     CLAMP                                                                                     \
-    "ldm    r12, {r8-r11}\n\t"                                                                \
+    "ldm    sp, {r8-r11}\n\t"                                                                 \
     "strb   r0, [r8], #1\n\t"                                                                 \
     "strb   r4, [r8], #1\n\t"                                                                 \
     "strb   r1, [r9], #1\n\t"                                                                 \
@@ -330,11 +317,11 @@ __attribute__((naked, noinline)) void effc_mm_1x4_s8_clamp(EFFC_ARG effc_mm_job 
     "strb   r6, [r10], #1\n\t"                                                                \
     "strb   r3, [r11], #1\n\t"                                                                \
     "strb   r7, [r11], #1\n\t"                                                                \
-    "stm    r12, {r8-r11}\n\t"                                                                \
-    "ldr    r8, [r12, #36]\n\t"                                                               \
-    "cmp    lr, r8\n\t"                                                                       \
+    "stm    sp, {r8-r11}\n\t"                                                                 \
+    "ldr    r12, [sp, #24]\n\t"                                                               \
+    "cmp    lr, r12\n\t"                                                                      \
     "bne    1b\n\t"                                                                           \
-    "add    sp, sp, #12\n\t"                                                                  \
+    "add    sp, sp, #44\n\t"                                                                  \
     "pop    {r4-r11, pc}\n\t"
 
 /* 4-byte aligned: ADR's offset to the groups is resolved in the assembler,
@@ -342,76 +329,12 @@ __attribute__((naked, noinline)) void effc_mm_1x4_s8_clamp(EFFC_ARG effc_mm_job 
  * functions to 2 bytes, and the computed entry lands 2 bytes off). */
 __attribute__((naked, noinline, aligned(4))) void effc_mm_2x4_wide(EFFC_ARG effc_mm_job *job)
 {
-    __asm__ volatile(EFFC_MM_2X4(""));
+    __asm__ volatile(EFFC_MM_2X4("", ""));
 }
 
 __attribute__((naked, noinline, aligned(4))) void effc_mm_2x4_wide_clamp(EFFC_ARG effc_mm_job *job)
 {
-    __asm__ volatile(EFFC_MM_2X4(EFFC_2X4_CLAMP));
-}
-
-/* ------------------------------------------------- two channels x 1 column */
-
-/* One group of 4 values of a channel pair for one column, EFFC_FILTER_WIDE2
- * weights: lr the weight stream (advanced: the pair's four words into
- * r4-r7), r12 the column's (x0, x2) word, its (x1, x3) word 16 bytes on
- * (advanced to the next group), r0/r1 the accumulators of channels 0/1:
- * 7 instructions for 8 MACs. */
-#define EFFC_2X1_GROUP                                                                         \
-    "ldm    lr!, {r4-r7}\n\t"                                                                  \
-    "ldr    r8, [r12], #16\n\t"                                                                \
-    "ldr    r9, [r12], #16\n\t"                                                                \
-    "smlad  r0, r8, r4, r0\n\t"                                                                \
-    "smlad  r1, r8, r5, r1\n\t"                                                                \
-    "smlad  r0, r9, r6, r0\n\t"                                                                \
-    "smlad  r1, r9, r7, r1\n\t"
-
-/* r11 = job. */
-#define EFFC_2X1_CLAMP                                                                         \
-    "ldrd   r4, r5, [r11, #40]\n\t"                                                            \
-    EFFC_CLAMP("r0", "r4", "r5")                                                               \
-    EFFC_CLAMP("r1", "r4", "r5")
-
-/* r11 = job; job->q points at the column's first word (the widened layout
- * of effc_mm_widen, column j at word j) and job->out[0] at its output. Per
- * pair: the bias words, two groups per iteration (their count is even), the
- * two records, two requantizations, CLAMP, two byte stores, until the weight
- * stream reaches w_end (job offset 48). */
-#define EFFC_MM_2X1(CLAMP)                                                                     \
-    "push   {r4-r11, lr}\n\t"                                                                  \
-    "mov    r11, r0\n\t"                                                                       \
-    "ldr    lr, [r11, #4]\n\t"                                                                 \
-    "1:\n\t"                                                                                   \
-    "ldrd   r0, r1, [lr], #8\n\t"                                                              \
-    "ldr    r12, [r11]\n\t"                                                                    \
-    "ldr    r10, [r11, #36]\n\t"                                                               \
-    "2:\n\t"                                                                                   \
-    EFFC_2X1_GROUP                                                                             \
-    EFFC_2X1_GROUP                                                                             \
-    "subs   r10, r10, #2\n\t"                                                                  \
-    "bne    2b\n\t"                                                                            \
-    EFFC_WIDE_RECORD("r4-r6")                                                                  \
-    EFFC_RQ("r0", "r4", "r5", "r6", "r7")                                                      \
-    EFFC_WIDE_RECORD("r4-r6")                                                                  \
-    EFFC_RQ("r1", "r4", "r5", "r6", "r7")                                                      \
-    CLAMP                                                                                      \
-    "ldr    r4, [r11, #12]\n\t"                                                                \
-    "strb   r0, [r4], #1\n\t"                                                                  \
-    "strb   r1, [r4], #1\n\t"                                                                  \
-    "str    r4, [r11, #12]\n\t"                                                                \
-    "ldr    r4, [r11, #48]\n\t"                                                                \
-    "cmp    lr, r4\n\t"                                                                        \
-    "bne    1b\n\t"                                                                            \
-    "pop    {r4-r11, pc}\n\t"
-
-__attribute__((naked, noinline)) void effc_mm_2x1_wide(EFFC_ARG effc_mm_job *job)
-{
-    __asm__ volatile(EFFC_MM_2X1(""));
-}
-
-__attribute__((naked, noinline)) void effc_mm_2x1_wide_clamp(EFFC_ARG effc_mm_job *job)
-{
-    __asm__ volatile(EFFC_MM_2X1(EFFC_2X1_CLAMP));
+    __asm__ volatile(EFFC_MM_2X4(EFFC_2X4_CLAMP, EFFC_2X4_BOUNDS));
 }
 
 /* ------------------------------------------------ four channels x one row */

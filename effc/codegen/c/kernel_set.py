@@ -4,7 +4,8 @@ variants it links, and at which optimization level.
 The runtime has fast paths that only some layers reach: the int16 pre-widened
 layouts' assembly loops (``effc_mm_2x4_wide*``; ``effc_mm_4x1_wide``), the
 assembly loops' clamping variants (``*_clamp``, for an activation range
-narrower than int8's), the 3x3 convolution's im2col (``effc_conv_3x3_s8``), the
+narrower than int8's), the 3x3 convolution's im2col (``effc_conv_3x3_s8``), the column images of
+4-byte-row convolutions with WIDE2 filters (``effc_conv_rows4_columns``), the
 depthwise stride-2 walk (``effc_dw_walk_s2``), and the stride-1 walks over
 8-column planes (``effc_dw_walk_s1_narrow``) and over wider ones
 (``effc_dw_walk_s1``; it also runs narrow planes, as --optimize size does). Their dispatch is a run-time
@@ -59,15 +60,25 @@ def firmware_defines(calls: Iterable[Call], size: bool = False) -> list[str]:
     calls = list(calls)
     layouts = {c.fields.get("layout") for c in calls}
     clamp = any(_clamps(c.fields) for c in calls)
+    columns = any(_columns(c) for c in calls)
     conv3x3 = any(c.macro != "dw_conv_s8" and c.fields.get("kh") == c.fields.get("kw") == 3
                   for c in calls)
     dw_s2 = any(c.macro == "dw_conv_s8" and c.fields.get("stride_h") != 1 for c in calls)
     s1 = [c for c in calls if _dw_s1(c)]
     narrow = not size and any(_narrow(c) for c in s1)
     kept = {"WIDE2": WIDE2 in layouts, "WIDE4": WIDE4 in layouts, "CLAMP": clamp,
-            "CONV3X3": conv3x3, "DW_S2": dw_s2, "DW_NARROW": narrow,
+            "CONV3X3": conv3x3, "CONV_COLUMNS": columns, "DW_S2": dw_s2, "DW_NARROW": narrow,
             "DW_S1": any(not (narrow and _narrow(c)) for c in s1)}
     return [f"-DEFFC_OMIT_{name}=1" for name, reached in kept.items() if not reached]
+
+
+def _columns(call: Call) -> bool:
+    """A convolution whose WIDE2 filter has 4-byte kernel rows (kernel width * C_in = 4,
+    no dilation: KWS's first conv), which reads its patches from column images."""
+    f = call.fields
+    dims = f.get("filter_dims")
+    return (call.macro == "conv_s8" and f.get("layout") == WIDE2 and dims is not None
+            and dims[2] * dims[3] == 4 and f.get("dilation_h") == f.get("dilation_w") == 1)
 
 
 def _dw_s1(call: Call) -> bool:
@@ -89,7 +100,13 @@ def firmware_cflags(calls: Iterable[Call], target: CTarget | None) -> list[str]:
     calls = list(calls)
     size = target is not None and target.optimize == "size"
     smaller_c = size and target.cpu in DSP_CPUS
-    return [*firmware_defines(calls, size), *(["-Os"] if smaller_c else []),
+    # a flash budget's bytes go to widened layers, not to the speed-only extras: the
+    # one-column two-pair loop and the column images (KWS at 52,000 B: 1 KB of code that
+    # would cost the first conv its widening)
+    budget = ["-DEFFC_OMIT_PAIRS2=1", "-DEFFC_OMIT_CONV_COLUMNS=1"] \
+        if target is not None and target.widen_bytes is not None else []
+    return [*dict.fromkeys([*firmware_defines(calls, size), *budget]),
+            *(["-Os"] if smaller_c else []),
             *(["-fmerge-all-constants"] if size else []), *_unroll(calls, target)]
 
 
