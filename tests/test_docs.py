@@ -49,6 +49,15 @@ def test_board_list_names_every_board() -> None:
         assert f"| {board.name} " in text, board.name
 
 
+def test_runtime_readme_names_every_runtime_file() -> None:
+    """effc/runtime_c/README.md's file table names every .c and .h of the runtime."""
+    runtime = ROOT / "effc" / "runtime_c"
+    readme = (runtime / "README.md").read_text()
+    missing = sorted(f.name for f in runtime.iterdir()
+                     if f.suffix in (".c", ".h") and f"`{f.name}`" not in readme)
+    assert not missing, f"add these to effc/runtime_c/README.md's file table: {missing}"
+
+
 @pytest.mark.qemu
 def test_getting_started_runs_as_written(tmp_path: Path) -> None:
     text = (DOCS / "getting-started.md").read_text()
