@@ -24,7 +24,7 @@ import pytest
 from tests.conftest_c import require_tool
 from tests.differential.generator import RandomModel
 from tests.differential.harness import WEIGHT_QUANTS, Differential
-from tests.differential.onnx_builder import Builder
+from tests.differential.onnx_builder import Builder, nhwc_input, nhwc_output
 from tests.test_differential import QEMU_BOARDS
 
 HELIUM_ROW_LIMIT = 0xFFFF - 3  # in->w * in->c the Helium body's copy reaches
@@ -46,9 +46,7 @@ def depthwise_model(h: int, w: int, c: int, stride: int, c_io: int = 4,
     large activations stay int8 in the arena (the firmware's float input and output
     would not fit the RAM)."""
     b = Builder(17, np.random.default_rng(h * 1_000_003 + w * 101 + c * 7 + stride))
-    x = b.input((1, h, w, c_io))
-    x = b.op("Transpose", [x.name], (1, c_io, h, w), "", "cl", perm=[0, 3, 1, 2])
-    x = _pointwise(b, x, c, "expand_bias")
+    x = _pointwise(b, nhwc_input(b, h, w, c_io), c, "expand_bias")
     weight = b.weight((c, 1, 3, 3), 9)
     bias = b.const(np.linspace(-0.3, 0.3, c).astype(np.float32), "bias")
     out = ((h + 2 - 3) // stride + 1, (w + 2 - 3) // stride + 1)
@@ -56,7 +54,7 @@ def depthwise_model(h: int, w: int, c: int, stride: int, c_io: int = 4,
              pads=[1, 1, 1, 1], strides=[stride, stride], group=c)
     y = _pointwise(b, b.op("Relu", [y.name], y.shape, "", "cl"), c_io, "reduce_bias",
                    tail_stride)
-    b.output(b.op("Transpose", [y.name], (1, *y.shape[2:], c_io), perm=[0, 2, 3, 1]))
+    nhwc_output(b, y)
     features = frozenset({"input_image", "input_nhwc", "conv2d", "conv_depthwise", "relu",
                           "output_nhwc"} | ({"conv_stride"} if stride > 1 else set()))
     return RandomModel(b.model(), features, b.layers, 0, [(v.name, v.shape) for v in b.inputs])

@@ -163,3 +163,15 @@ class Builder:
         model.ir_version = max(IR_VERSION, helper.find_min_ir_version_for(
             [helper.make_opsetid("", self.opset)]))
         return model
+
+
+def nhwc_input(b: Builder, h: int, w: int, c: int) -> Value:
+    """An NHWC image input of batch 1, seen channels-first through a Transpose."""
+    x = b.input((1, h, w, c))
+    return b.op("Transpose", [x.name], (1, c, h, w), "", "cl", perm=[0, 3, 1, 2])
+
+
+def nhwc_output(b: Builder, x: Value) -> None:
+    """x (channels-first) as an NHWC output, through a Transpose."""
+    perm = [0, 2, 3, 1]
+    b.output(b.op("Transpose", [x.name], tuple(x.shape[p] for p in perm), perm=perm))

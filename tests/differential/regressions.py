@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tests.differential.generator import RandomModel
-from tests.differential.onnx_builder import Builder
+from tests.differential.onnx_builder import Builder, nhwc_input, nhwc_output
 
 
 @dataclass(frozen=True)
@@ -56,38 +56,28 @@ def _conv_shape(x, c_out: int, attrs: dict) -> tuple[int, ...]:
                                                attrs.get("strides", [1] * n), strict=True))])
 
 
-def _nhwc_input(b: Builder, h: int, w: int, c: int):
-    x = b.input((1, h, w, c))
-    return b.op("Transpose", [x.name], (1, c, h, w), "", "cl", perm=[0, 3, 1, 2])
-
-
-def _nhwc_output(b: Builder, x) -> None:
-    perm = [0, 2, 3, 1]
-    b.output(b.op("Transpose", [x.name], tuple(x.shape[p] for p in perm), perm=perm))
-
-
 def auto_pad_same_upper(b: Builder) -> None:
     """Conv 3x3 stride 2 SAME_UPPER on an even size: the pads differ from SAME_LOWER."""
-    x = _nhwc_input(b, 6, 6, 2)
-    _nhwc_output(b, _conv(b, x, 3, kernel_shape=[3, 3], strides=[2, 2], auto_pad="SAME_UPPER"))
+    x = nhwc_input(b, 6, 6, 2)
+    nhwc_output(b, _conv(b, x, 3, kernel_shape=[3, 3], strides=[2, 2], auto_pad="SAME_UPPER"))
 
 
 def auto_pad_valid(b: Builder) -> None:
-    x = _nhwc_input(b, 5, 5, 1)
-    _nhwc_output(b, _conv(b, x, 2, kernel_shape=[3, 3], auto_pad="VALID"))
+    x = nhwc_input(b, 5, 5, 1)
+    nhwc_output(b, _conv(b, x, 2, kernel_shape=[3, 3], auto_pad="VALID"))
 
 
 def avgpool_count_include_pad(b: Builder) -> None:
-    x = _nhwc_input(b, 8, 2, 4)
+    x = nhwc_input(b, 8, 2, 4)
     y = b.op("AveragePool", [x.name], (1, 4, 3, 2), "", "cl", kernel_shape=[4, 2],
              strides=[3, 1], pads=[2, 0, 1, 1], count_include_pad=1)
-    _nhwc_output(b, y)
+    nhwc_output(b, y)
 
 
 def batchnorm_unfolded_next_to_bn_add(b: Builder) -> None:
     """A BatchNormalization named "bn" that cannot fold (after a pool) becomes
     "bn_mul"/"bn_add", and the model has its own node called "bn_add"."""
-    x = _nhwc_input(b, 4, 4, 3)
+    x = nhwc_input(b, 4, 4, 3)
     y = b.op("MaxPool", [x.name], (1, 3, 3, 3), "", "cl", kernel_shape=[2, 2])
     params = [np.array(v, np.float32) for v in ([1.2, 0.8, 1.0], [0.1, -0.2, 0.0],
                                                 [0.05, 0.1, -0.1], [0.5, 1.5, 1.0])]
@@ -97,7 +87,7 @@ def batchnorm_unfolded_next_to_bn_add(b: Builder) -> None:
     y = b.op("Relu", [y.name], y.shape, "", "cl")
     b.nodes[-1].name = "bn_add"
     y = _conv(b, y, 2, kernel_shape=[1, 1], name="bn_mul")
-    _nhwc_output(b, y)
+    nhwc_output(b, y)
 
 
 def repeated_node_names(b: Builder) -> None:
@@ -130,15 +120,15 @@ def batch_2_input(b: Builder) -> None:
 
 def dilated_average_pool(b: Builder) -> None:
     """AveragePool with dilations (opset 19): effc's ONNX export wrote it at opset 17."""
-    x = _nhwc_input(b, 7, 7, 2)
+    x = nhwc_input(b, 7, 7, 2)
     y = b.op("AveragePool", [x.name], (1, 2, 5, 5), "", "cl", kernel_shape=[2, 2],
              dilations=[2, 2])
-    _nhwc_output(b, y)
+    nhwc_output(b, y)
 
 
 def global_average_pool(b: Builder) -> None:
     """GlobalAveragePool's C call declared an unused output_dims (-Werror host build)."""
-    x = _nhwc_input(b, 3, 4, 5)
+    x = nhwc_input(b, 3, 4, 5)
     y = b.op("GlobalAveragePool", [x.name], (1, 5, 1, 1), "", "cl")
     b.output(b.op("Flatten", [y.name], (1, 5), axis=1))
 
@@ -164,11 +154,11 @@ def aliased_outputs(b: Builder) -> None:
 def padding_only_windows(b: Builder) -> None:
     """MaxPool and AveragePool whose dilated window sees padding only at the border:
     onnxruntime gives -FLT_MAX and 0 there, effc's reference -inf and NaN (0/0)."""
-    x = _nhwc_input(b, 1, 3, 2)
+    x = nhwc_input(b, 1, 3, 2)
     attrs = {"kernel_shape": [2, 1], "dilations": [2, 1], "pads": [1, 0, 1, 0]}
     y = b.op("AveragePool", [x.name], (1, 2, 1, 3), "", "cl", **attrs)
     y = b.op("MaxPool", [y.name], (1, 2, 1, 3), "", "cl", **attrs)
-    _nhwc_output(b, y)
+    nhwc_output(b, y)
 
 
 def channels_first_resize(b: Builder) -> None:
@@ -194,11 +184,11 @@ def difference_of_nearly_equal_values(b: Builder) -> None:
 def strided_depthwise_in_place(b: Builder) -> None:
     """A depthwise conv of stride 2 on a 1-row plane (SAME_LOWER keeps the plane): the
     memory plan ran it in place, which the int8 kernel refuses for a stride above 1."""
-    x = _conv(b, _nhwc_input(b, 1, 1, 1), 3, kernel_shape=[1, 1])
+    x = _conv(b, nhwc_input(b, 1, 1, 1), 3, kernel_shape=[1, 1])
     w = b.weight((3, 1, 1, 1), 1)
     y = b.op("Conv", [x.name, w], (1, 3, 1, 1), "", "cl", kernel_shape=[1, 1], strides=[2, 1],
              auto_pad="SAME_LOWER", group=3)
-    _nhwc_output(b, b.op("Relu", [y.name], (1, 3, 1, 1), "", "cl"))
+    nhwc_output(b, b.op("Relu", [y.name], (1, 3, 1, 1), "", "cl"))
 
 
 BASE = frozenset({"input_image", "input_nhwc", "conv2d", "output_nhwc"})
