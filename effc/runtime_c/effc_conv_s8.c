@@ -258,33 +258,46 @@ static void effc_im2col_generic(const effc_conv_ctx *cx, int8_t *col)
     }
 }
 
-/* The patch of a 4-byte-row conv (kernel width * C_in == 4, no dilation:
- * KWS's 10x4 first conv on one channel): per kernel row one word read inside
- * the image row, over one side shifted with zero points filled in, from the
- * layer's geometry in cx (row_stride, zp4) with little per-pixel work. Pixels
- * whose rows lie wholly in the padding, or that need more than an image row
- * narrower than a word, take effc_im2col_generic. */
-static void effc_im2col_rows4_fast(const effc_conv_ctx *cx, int8_t *col)
+/* Where output column ox of a 4-byte-row conv (kernel width * C_in == 4, no
+ * dilation: KWS's 10x4 first conv on one channel) reads its kernel-row words:
+ * the word's byte offset in an image row, and effc_im2col_rows4's shifts (a
+ * kernel row leaving the image does so on one side: the row holds a word). */
+typedef struct {
+    int32_t at, shl, shr;
+} effc_rows4_column;
+
+/* Fills *c; returns 0 where no word can be read (rows wholly in the padding,
+ * or an image row narrower than a word): the generic gather's case. */
+static inline int effc_rows4_column_of(const effc_conv_ctx *cx, int32_t ox,
+                                       effc_rows4_column *c)
 {
-    const effc_conv_params *p = cx->p;
     const int32_t cin = cx->in->c, in_w = cx->in->w, kw = cx->f->w;
-    const int32_t ix0 = cx->ox * p->stride_w - p->pad_left;
+    const int32_t ix0 = ox * cx->p->stride_w - cx->p->pad_left;
     const int32_t kx0 = EFFC_MIN(EFFC_MAX(-ix0, 0), kw);
     const int32_t kx1 = EFFC_MAX(EFFC_MIN(kw, in_w - ix0), kx0);
-    const int32_t pre = kx0 * cin, run = (kx1 - kx0) * cin;
-    const int32_t sh = 8 * (4 - run);
-    const int8_t *src;
-    if (run == 0 || (run < 4 && in_w * cin < 4)) {
+    const int32_t pre = kx0 * cin, run = (kx1 - kx0) * cin, sh = 8 * (4 - run);
+    /* run < 4 on the left edge: the word ends where the row's run ends */
+    c->at = (ix0 + kx0) * cin - (pre > 0 || run == 4 ? 0 : 4 - run);
+    c->shl = pre > 0 ? sh : 0;
+    c->shr = pre == 0 && run < 4 ? sh : 0;
+    return run > 0 && (run == 4 || in_w * cin >= 4);
+}
+
+/* The patch of a 4-byte-row conv: per kernel row one word read inside the
+ * image row (effc_rows4_column_of), from the layer's geometry in cx
+ * (row_stride, zp4) with little per-pixel work; else effc_im2col_generic. */
+static void effc_im2col_rows4_fast(const effc_conv_ctx *cx, int8_t *col)
+{
+    effc_rows4_column c;
+    if (!effc_rows4_column_of(cx, cx->ox, &c)) {
         effc_im2col_generic(cx, col);
         return;
     }
-    src = cx->input + (size_t)cx->b * (size_t)cx->in->h * cx->row_stride +
-          (size_t)(ix0 + kx0) * (size_t)cin;
-    /* run < 4: the kernel row leaves the image on one side only (the image
-     * row holds a word); the word is read inside it and shifted */
-    effc_im2col_rows4(col, pre > 0 || run == 4 ? src : src + run - 4, cx->row_stride,
-                      cx->f->h, cx->oy * p->stride_h - p->pad_top, cx->in->h, cx->zp4,
-                      pre > 0 ? sh : 0, pre == 0 && run < 4 ? sh : 0);
+    effc_im2col_rows4(col,
+                      cx->input + (size_t)cx->b * (size_t)cx->in->h * cx->row_stride +
+                          (size_t)c.at,
+                      cx->row_stride, cx->f->h, cx->oy * cx->p->stride_h - cx->p->pad_top,
+                      cx->in->h, cx->zp4, c.shl, c.shr);
 }
 
 /* 3x3, dilation 1: interior pixels are three copies of 3*C_in bytes. */
@@ -325,38 +338,30 @@ static int32_t effc_conv_rows4_columns(const effc_conv_ctx *cx, const effc_mm *m
                                    const int8_t *cols[EFFC_MM_COLS], int8_t *outs[EFFC_MM_COLS])
 {
     const effc_conv_params *p = cx->p;
-    const int32_t cin = cx->in->c, in_w = cx->in->w, kw = cx->f->w, kh = cx->f->h;
-    const int32_t oh = cx->out->h, ow = cx->out->w, sh = p->stride_h;
+    const int32_t kh = cx->f->h, oh = cx->out->h, ow = cx->out->w, sh = p->stride_h;
     const int32_t span = ((3 * kh) / sh + 1) & ~3; /* ((4 * kh - kh) / sh + 1) & ~3 */
     const int32_t oh4 = oh & ~3;
     const size_t cout = (size_t)cx->out->c, out_step = (size_t)ow * cout;
+    effc_rows4_column c;
     int32_t b, ox, oy0, done, j;
     if (span < 4 || oh4 == 0) {
         return 0;
     }
-    for (ox = 0; ox < ow; ox++) { /* effc_im2col_rows4_fast's fallback test */
-        const int32_t ix0 = ox * p->stride_w - p->pad_left;
-        const int32_t kx0 = EFFC_MIN(EFFC_MAX(-ix0, 0), kw);
-        const int32_t run = (EFFC_MAX(EFFC_MIN(kw, in_w - ix0), kx0) - kx0) * cin;
-        if (run == 0 || (run < 4 && in_w * cin < 4)) {
+    for (ox = 0; ox < ow; ox++) { /* every column reads words (else the per-pixel gather) */
+        if (!effc_rows4_column_of(cx, ox, &c)) {
             return 0;
         }
     }
     for (b = 0; b < cx->out->n; b++) {
         const int8_t *image = cx->input + (size_t)b * (size_t)cx->in->h * cx->row_stride;
         for (ox = 0; ox < ow; ox++) {
-            const int32_t ix0 = ox * p->stride_w - p->pad_left;
-            const int32_t kx0 = EFFC_MIN(EFFC_MAX(-ix0, 0), kw);
-            const int32_t kx1 = EFFC_MAX(EFFC_MIN(kw, in_w - ix0), kx0);
-            const int32_t pre = kx0 * cin, run = (kx1 - kx0) * cin, shift = 8 * (4 - run);
-            const int8_t *src = image + (size_t)(ix0 + kx0) * (size_t)cin;
+            (void)effc_rows4_column_of(cx, ox, &c); /* checked above */
             for (oy0 = 0; oy0 < oh4; oy0 += span) {
                 const int32_t rows = EFFC_MIN(span, oh4 - oy0);
                 int8_t *out0 = output + ((size_t)(b * oh + oy0) * (size_t)ow + (size_t)ox) * cout;
-                effc_im2col_rows4(words, pre > 0 || run == 4 ? src : src + run - 4,
-                                  cx->row_stride, (rows - 1) * sh + kh, oy0 * sh - p->pad_top,
-                                  cx->in->h, cx->zp4, pre > 0 ? shift : 0,
-                                  pre == 0 && run < 4 ? shift : 0);
+                effc_im2col_rows4(words, image + (size_t)c.at, cx->row_stride,
+                                  (rows - 1) * sh + kh, oy0 * sh - p->pad_top, cx->in->h,
+                                  cx->zp4, c.shl, c.shr);
                 done = effc_mm_run_quads(mm, rows >> 2, words, 4u * (size_t)sh, out0, out_step,
                                          buf);
                 for (; done < rows; done += EFFC_MM_COLS) {
