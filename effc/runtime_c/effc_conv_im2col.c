@@ -243,26 +243,40 @@ static void effc_im2col_rows4_fast(const effc_conv_ctx *cx, int8_t *col)
                       cx->in->h, cx->zp4, c.shl, c.shr);
 }
 
-/* Three rows of n bytes, row_stride apart, one after another into dst. Rows
- * of at least a word take words, the last one ending at the row's end
- * (overlapping the one before where n is not a multiple of 4: a 3x3 on 3
- * channels copies 9-byte rows as three words); shorter rows take bytes. */
+/* n bytes (n >= 4) from src to dst as words, the last one ending at the end
+ * (overlapping the one before where n is not a multiple of 4); rows of at
+ * most 12 bytes (3x3 on up to 4 channels: first layers) without a loop. */
+static inline void effc_copy_row_words(int8_t *dst, const int8_t *src, int32_t n)
+{
+    int32_t i;
+    if (n <= 12) {
+        effc_write_u32(dst, effc_read_u32(src));
+        if (n > 8) {
+            effc_write_u32(dst + 4, effc_read_u32(src + 4));
+        }
+    } else {
+        for (i = 0; i + 4 < n; i += 4) {
+            effc_write_u32(dst + i, effc_read_u32(src + i));
+        }
+    }
+    effc_write_u32(dst + n - 4, effc_read_u32(src + n - 4));
+}
+
+/* Three rows of n bytes, row_stride apart, one after another into dst: words
+ * (effc_copy_row_words), bytes for rows shorter than a word. */
 static inline void effc_copy_rows3(int8_t *dst, const int8_t *src, size_t row_stride,
                                    int32_t n)
 {
-    int32_t r, i;
+    int32_t r;
     if (n < 4) {
         for (r = 0; r < 3; r++, src += row_stride, dst += n) {
             effc_copy_s8(dst, src, n);
         }
         return;
     }
-    for (r = 0; r < 3; r++, src += row_stride, dst += n) {
-        for (i = 0; i + 4 < n; i += 4) {
-            effc_write_u32(dst + i, effc_read_u32(src + i));
-        }
-        effc_write_u32(dst + n - 4, effc_read_u32(src + n - 4));
-    }
+    effc_copy_row_words(dst, src, n);
+    effc_copy_row_words(dst + n, src + row_stride, n);
+    effc_copy_row_words(dst + 2 * n, src + 2 * row_stride, n);
 }
 
 /* 3x3, dilation 1: n (<= EFFC_MM_COLS) pixels from cx's on, in one output row
