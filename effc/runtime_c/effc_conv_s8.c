@@ -65,18 +65,11 @@ int effc_conv_args_ok(const effc_conv_params *p, const effc_dims *in,
 }
 
 /* The matrix kernel of a convolution with n_out = C_out and k = KH*KW*C_in. */
-effc_mm effc_conv_mm(const effc_conv_params *p, const effc_per_channel_quant *quant,
-                     const effc_dims *f, const void *filter, const int32_t *bias)
+effc_mm effc_conv_mm(const effc_conv_params *p,
+                                   const effc_per_channel_quant *quant, const effc_dims *f,
+                                   const void *filter, const int32_t *bias)
 {
     return effc_mm_conv(p, quant, f->n, f->h * f->w * f->c, filter, bias);
-}
-
-/* A wide filter carries its records; an int8 one needs quant. */
-int effc_conv_quant_ok(const effc_conv_params *p, const effc_per_channel_quant *quant)
-{
-    return p->filter_layout != EFFC_FILTER_S8 ||
-           (quant != NULL && (quant->channels != NULL ||
-                              (quant->multiplier != NULL && quant->shift != NULL)));
 }
 
 int effc_conv_1x1_s8(const effc_scratch *scratch, const effc_conv_params *params,

@@ -461,7 +461,13 @@ void effc_mm_run(const effc_mm *mm, int32_t n, const int8_t *const col[], int8_t
  * quantization a filter layout needs (a wide filter carries its records). */
 int effc_conv_args_ok(const effc_conv_params *p, const effc_dims *in, const effc_dims *f,
                       const effc_dims *out);
-int effc_conv_quant_ok(const effc_conv_params *p, const effc_per_channel_quant *quant);
+static inline int effc_conv_quant_ok(const effc_conv_params *p,
+                                     const effc_per_channel_quant *quant)
+{
+    return p->filter_layout != EFFC_FILTER_S8 ||
+           (quant != NULL && (quant->channels != NULL ||
+                              (quant->multiplier != NULL && quant->shift != NULL)));
+}
 effc_mm effc_conv_mm(const effc_conv_params *p, const effc_per_channel_quant *quant,
                      const effc_dims *f, const void *filter, const int32_t *bias);
 
