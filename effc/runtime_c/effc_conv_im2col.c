@@ -110,14 +110,13 @@ static inline void effc_im2col_rows4(int8_t *col, const int8_t *at, size_t strid
         for (; col < in_end; col += 4, at += stride) {
             effc_write_u32(col, (effc_read_u32(at) >> shr) | fill);
         }
-    } else { /* two rows a pass (an interior column image: KWS's 3 of 5 columns) */
-        for (; col + 4 < in_end; col += 8, at += 2 * stride) {
+    } else { /* speed builds: two rows a pass (KWS's 3 interior columns of 5) */
+        for (; !EFFC_OMIT_WIDE2 && col + 4 < in_end; col += 8, at += 2 * stride) {
             effc_write_u32(col, effc_read_u32(at));
             effc_write_u32(col + 4, effc_read_u32(at + stride));
         }
-        if (col < in_end) {
+        for (; col < in_end; col += 4, at += stride) {
             effc_write_u32(col, effc_read_u32(at));
-            col += 4;
         }
     }
     for (; col < end; col += 4) {
