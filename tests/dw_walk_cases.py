@@ -3,9 +3,10 @@ plane fill (effc_dw_walk_s1, effc_dw_fill2_rows, effc_dw_dsp_asm.c).
 
 Walk: a column of q steps of three outputs runs in passes of EFFC_DW_TRIPLES
 steps (8 at -O2, 2 at -Os), the first pass entered part way, then a tail of 0,
-1 or 2 outputs (at -O2 a tail of one over a padding row skips the row). The output heights here give q = 0 (a column that is all
-tail), every q mod 8, up to three passes (ten at -Os), and every tail with each,
-over planes of 8 columns (the narrow walk, 16-byte rows) and wider ones.
+1 or 2 outputs (at -O2 a tail of one over a padding row skips the row). The
+output heights here give q = 0 (a column that is all tail), every q mod 8, up
+to three passes (ten at -Os), and every tail with each, over planes of 8
+columns (the narrow walk, 16-byte rows) and wider ones.
 
 Fill: rows of at most 8 pixels run straight-line code entered at the row's
 first pixel (-O2), longer ones the general loop: input widths 1-9 (8 and 9 at
