@@ -52,7 +52,7 @@
 /* The narrow walk's stores, r1 the output row bytes alone: an output at an
  * even row of the loop's code goes to r11, the next (odd) one to r11 + r1,
  * and then r11 moves down two rows: one pointer step per two outputs. The
- * job's out and next_out take the parity in (effc_dw_walk_rows): a column
+ * job's out and next_out take the parity in (effc_dw_walk_counts): a column
  * entered at an odd row starts one output row up, and one ending in a tail of
  * one output ends at that output's row. */
 #define EFFC_DW_STORE_EVEN(ACC)                                                                \
