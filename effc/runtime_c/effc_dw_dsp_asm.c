@@ -411,13 +411,15 @@ __attribute__((naked, noinline)) void effc_dw_walk_s2(EFFC_DW_ARG effc_dw_walk_j
     "str.w  r8, [r2], #4\n\t"                                                                  \
     "str.w  r7, [r3], #4\n\t"
 
-/* A short row's end: the pointers to the next row, the count. */
+/* A short row's end: the pointers to the next row, the count, and the next
+ * row's entry by a conditional BX (one taken branch a row, not a BNE to a BX). */
 #define EFFC_DW_FILL_ROW_END                                                                   \
     "add    r0, r0, r11\n\t"                                                                   \
     "add    r2, r2, r12\n\t"                                                                   \
     "add    r3, r3, r12\n\t"                                                                   \
     "subs   r4, r4, #1\n\t"                                                                    \
-    "bne    19b\n\t"                                                                           \
+    "it     ne\n\t"                                                                            \
+    "bxne   r6\n\t"                                                                            \
     "pop    {r4-r11, pc}\n\t"
 
 /* Rows of at most 8 pixels (KWS: 5), in straight-line code: a row enters at
@@ -435,8 +437,7 @@ __attribute__((naked, noinline)) void effc_dw_walk_s2(EFFC_DW_ARG effc_dw_walk_j
     "addne  r11, r11, r1\n\t" /* the odd pixel does not step the source */                     \
     "sub    r7, r7, r6, lsl #5\n\t"                                                            \
     "orr    r6, r7, #1\n\t"                                                                    \
-    "19:\n\t"                                                                                  \
-    "bx     r6\n\t"                                                                            \
+    "bx     r6\n\t" /* the first row's entry (the others: EFFC_DW_FILL_ROW_END) */             \
     "22:\n\t"                                                                                  \
     EFFC_DW_FILL_PAIR_W EFFC_DW_FILL_PAIR_W EFFC_DW_FILL_PAIR_W EFFC_DW_FILL_PAIR_W            \
     "21:\n\t"                                                                                  \
