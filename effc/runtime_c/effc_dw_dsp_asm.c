@@ -66,9 +66,9 @@
 
 /* The setup of both walks: the stack frame (the walk's own words: EXTRA, with
  * r0 the job and r1-r4, r12, lr free), the strides, the weights, the doubled
- * bias and the first column's plane and output pointers; then the next
- * column (label 1) moves both pointers by the deltas. */
-#define EFFC_DW_SETUP(EXTRA)                                                                   \
+ * bias and the first column's plane and output pointers (the first column
+ * starts at label 7). */
+#define EFFC_DW_PROLOGUE(EXTRA)                                                                \
     "push   {r4-r11, lr}\n\t"                                                                  \
     "sub    sp, sp, #48\n\t"                                                                   \
     "str    r0, [sp, #8]\n\t"                                                                  \
@@ -81,21 +81,28 @@
     "add    r12, r0, #24\n\t"                                                                  \
     "ldm    r12, {r5-r10}\n\t"                                                                 \
     "ldr    r11, [r0, #4]\n\t"                                                                 \
-    "ldr    r0, [r0]\n\t"                                                                      \
-    "b      7f\n\t"                                                                            \
+    "ldr    r0, [r0]\n\t"
+
+/* The next column (label 1) moves both pointers by the deltas; a column's
+ * code starts at label 7. */
+#define EFFC_DW_NEXT_COLUMN                                                                    \
     "1:\n\t"                                                                                   \
     "ldrd   r12, lr, [sp, #16]\n\t"                                                            \
     "add    r0, r0, r12\n\t"                                                                   \
     "add    r11, r11, lr\n\t"                                                                  \
     "7:\n\t"
 
+#define EFFC_DW_SETUP(EXTRA) EFFC_DW_PROLOGUE(EXTRA) "b      7f\n\t" EFFC_DW_NEXT_COLUMN
+
+/* A column's end (label 3): the columns left (r9's byte 1, counted down). */
+#define EFFC_DW_COLUMN_END                                                                     \
+    "3:\n\t"                                                                                   \
+    "sub    r9, r9, #256\n\t"                                                                  \
+    "tst    r9, #0xFF00\n\t"
+
 /* After a job's last column: the next job's (same geometry and rows: the
  * frame's counts and entries stay) from its first column, or the return. */
-#define EFFC_DW_END                                                                            \
-    "3:\n\t"                                                                                   \
-    "sub    r9, r9, #256\n\t" /* the columns left: r9's byte 1 */                              \
-    "tst    r9, #0xFF00\n\t"                                                                   \
-    "bne    1b\n\t"                                                                            \
+#define EFFC_DW_NEXT_JOB                                                                       \
     "ldr    r12, [sp, #8]\n\t"                                                                 \
     "ldr    r0, [r12, #72]\n\t"                                                                \
     "cbz    r0, 13f\n\t"                                                                       \
@@ -110,6 +117,8 @@
     "13:\n\t"                                                                                  \
     "add    sp, sp, #48\n\t"                                                                   \
     "pop    {r4-r11, pc}\n\t"
+
+#define EFFC_DW_END EFFC_DW_COLUMN_END "bne    1b\n\t" EFFC_DW_NEXT_JOB
 
 /* Stride 1: plane row r is kernel row 0 of output r (NEW), row 1 of output
  * r - 1 (MID) and row 2 of output r - 2 (OLD), which then completes: the
@@ -281,7 +290,21 @@
  * its tail. A tail of one over a padding row (job->last_pad) enters at its
  * step (29:): no loads or MACs. */
 #define EFFC_DW_WALK_S1(LOAD, DOWN, SE, SO, EB, OB)                                            \
-    EFFC_DW_SETUP(EFFC_DW_S1_FRAME(EB, OB))                                                    \
+    EFFC_DW_PROLOGUE(EFFC_DW_S1_FRAME(EB, OB))                                                 \
+    "b      7f\n\t"                                                                            \
+    "12:\n\t" /* tail 2 (a pass ends at an even row) */                                        \
+    EFFC_DW_ROW(LOAD, "r4", "r3", "r2", SE)                                                    \
+    EFFC_DW_ROW(LOAD, "r2", "r4", "r3", SO)                                                    \
+    "b      3f\n\t"                                                                            \
+    "11:\n\t" /* tail 1: the loads, the MACs, then the row step */                             \
+    EFFC_DW_WORDS                                                                              \
+    EFFC_DW_MACS("r4", "r3", "r2")                                                             \
+    "29:\n\t"                                                                                  \
+    DOWN                                                                                       \
+    SE("r2")                                                                                   \
+    EFFC_DW_COLUMN_END /* the next column follows: no branch back */                           \
+    "beq.w  30f\n\t"                                                                           \
+    EFFC_DW_NEXT_COLUMN                                                                        \
     EFFC_DW_S1_TOP(LOAD)                                                                       \
     EFFC_DW_S1_START                                                                           \
     "14:\n\t" /* several passes: the count */                                                  \
@@ -308,17 +331,8 @@
     "str    r12, [sp, #12]\n\t"                                                                \
     "bpl    8b\n\t"                                                                            \
     "ldr    pc, [sp, #24]\n\t"                                                                 \
-    "12:\n\t" /* tail 2 (a pass ends at an even row) */                                        \
-    EFFC_DW_ROW(LOAD, "r4", "r3", "r2", SE)                                                    \
-    EFFC_DW_ROW(LOAD, "r2", "r4", "r3", SO)                                                    \
-    "b      3f\n\t"                                                                            \
-    "11:\n\t" /* tail 1: the loads, the MACs, then the row step */                             \
-    EFFC_DW_WORDS                                                                              \
-    EFFC_DW_MACS("r4", "r3", "r2")                                                             \
-    "29:\n\t"                                                                                  \
-    DOWN                                                                                       \
-    SE("r2")                                                                                   \
-    EFFC_DW_END                                                                                \
+    "30:\n\t"                                                                                  \
+    EFFC_DW_NEXT_JOB                                                                           \
     EFFC_DW_S1_FRAME_NEW(EB, OB)
 
 
