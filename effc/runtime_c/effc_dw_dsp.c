@@ -19,9 +19,10 @@
  * instructions per output in the loop at stride 1, 14.5 over planes of at
  * most EFFC_DW_NARROW_PW columns (16-byte rows: the row step is the load's
  * post-index, and the output pointer steps once per two outputs; KWS's
- * 5-column layers), 15.5 with the column starts and counts over KWS's 25-row
+ * 5-column layers), 15.0 with the column starts and counts over KWS's 25-row
  * columns (passes of eight steps of three rows, the first entered at a
- * computed address; one pass needs no count). A channel pair's
+ * computed address; one pass needs no count; a last output whose third row
+ * is padding is stored without that row's loads and MACs). A channel pair's
  * two walks are one call. Every other channel takes a C loop over the planes
  * with TFLite's general requantization.
  */
