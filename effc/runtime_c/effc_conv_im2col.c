@@ -12,12 +12,12 @@
  * exactly 0, as TFLM's bounds checks do.
  *
  * Scratch layout: [effc_mm_scratch_size(K, C_out)][EFFC_MM_COLS patch slots of
- * effc_patch_slot(K) bytes] (K = KH*KW*C_in). A slot holds the matrix
+ * effc_conv_patch_slot(K) bytes] (K = KH*KW*C_in). A slot holds the matrix
  * kernel's whole groups of 4 values (an even count): with an EFFC_FILTER_WIDE2
  * filter, whose weights past K are 0, the kernel runs on the slot's length
- * (the bytes past K hold the input zero point), so a K that is not a multiple
- * of 8 (3x3 on 3 channels: 27 -> 32) still takes the four-column loop, and no
- * partial group is widened in C.
+ * (whatever the bytes past K hold, scratch left as it was, adds 0), so a K
+ * that is not a multiple of 8 (3x3 on 3 channels: 27 -> 32) still takes the
+ * four-column loop, and no partial group is widened in C.
  */
 #include "effc_internal.h"
 
@@ -47,19 +47,6 @@ static inline void effc_pixel_next(const effc_dims *out, int32_t *b, int32_t *oy
 static int32_t effc_patch_size(const effc_dims *f)
 {
     return f->h * f->w * f->c;
-}
-
-/* Bytes of a patch slot: K rounded up to the matrix kernel's groups. */
-static int32_t effc_patch_slot(int32_t k)
-{
-    return 4 * effc_mm_groups(k);
-}
-
-size_t effc_conv_generic_s8_scratch_size(const effc_dims *filter_dims)
-{
-    const int32_t k = effc_patch_size(filter_dims);
-    return effc_mm_scratch_size(k, filter_dims->n) +
-           (size_t)EFFC_MM_COLS * (size_t)effc_patch_slot(k);
 }
 
 static void effc_copy_s8(int8_t *dst, const int8_t *src, int32_t n)
@@ -110,8 +97,8 @@ static inline void effc_im2col_rows4(int8_t *col, const int8_t *at, size_t strid
         for (; col < in_end; col += 4, at += stride) {
             effc_write_u32(col, (effc_read_u32(at) >> shr) | fill);
         }
-    } else { /* speed builds: two rows a pass (KWS's 3 interior columns of 5) */
-        for (; !EFFC_OMIT_WIDE2 && col + 4 < in_end; col += 8, at += 2 * stride) {
+    } else { /* with the column images: two rows a pass (KWS: 3 of 5 columns) */
+        for (; !EFFC_OMIT_CONV_COLUMNS && col + 4 < in_end; col += 8, at += 2 * stride) {
             effc_write_u32(col, effc_read_u32(at));
             effc_write_u32(col + 4, effc_read_u32(at + stride));
         }
@@ -384,23 +371,23 @@ effc_conv_pixels(effc_conv_ctx *cx, const effc_mm *mm, void *buf, int8_t *patche
                  const int8_t *cols[EFFC_MM_COLS], int8_t *outs[EFFC_MM_COLS])
 {
     const size_t cout = (size_t)cx->out->c;
-    const int32_t slot = effc_patch_slot(effc_patch_size(cx->f));
+    const int32_t slot = effc_conv_patch_slot(effc_patch_size(cx->f));
     int32_t j, nb;
     for (; pix < end; pix += nb) {
+        /* 3x3 blocks inside the image: the nb patches in one go */
+        const int gathered = !EFFC_OMIT_CONV3X3 && gather == effc_im2col_3x3 &&
+                             effc_im2col_3x3_inside(cx, patches, slot, end - pix < EFFC_MM_COLS
+                                                                       ? end - pix
+                                                                       : EFFC_MM_COLS);
         nb = EFFC_MIN(EFFC_MM_COLS, end - pix);
-        if (!EFFC_OMIT_CONV3X3 && gather == effc_im2col_3x3 &&
-            effc_im2col_3x3_inside(cx, patches, slot, nb)) {
-            cx->ox += nb - 1; /* the block's pixels in one go, then on to the next */
-            effc_pixel_next(cx->out, &cx->b, &cx->oy, &cx->ox);
-        } else {
-            for (j = 0; j < nb; j++) {
-                gather(cx, patches + (size_t)(j * slot));
-                effc_pixel_next(cx->out, &cx->b, &cx->oy, &cx->ox);
-            }
-        }
         for (j = 0; j < nb; j++) {
-            cols[j] = patches + (size_t)(j * slot);
+            int8_t *col = patches + (size_t)(j * slot);
+            if (!gathered) {
+                gather(cx, col);
+            }
+            cols[j] = col;
             outs[j] = output + (size_t)(pix + j) * cout;
+            effc_pixel_next(cx->out, &cx->b, &cx->oy, &cx->ox);
         }
 #if defined(EFFC_USE_DSP) && !defined(EFFC_USE_MVE)
         if (!EFFC_OMIT_WIDE2 && nb == EFFC_MM_COLS &&
@@ -424,8 +411,7 @@ static int effc_conv_im2col(const effc_scratch *scratch, const effc_conv_params 
     const int8_t *cols[EFFC_MM_COLS];
     int8_t *outs[EFFC_MM_COLS];
     const int32_t oh = output_dims->h, ow = output_dims->w;
-    const int32_t k = effc_patch_size(filter_dims);
-    int32_t rows = 0, b, j; /* rows: output rows of each image the column images did */
+    int32_t rows = 0, b; /* output rows of each image the column images did */
     void *buf;
     if (!effc_conv_args_ok(params, input_dims, filter_dims, output_dims) ||
         !effc_conv_quant_ok(params, quant) || input == output) {
@@ -437,7 +423,7 @@ static int effc_conv_im2col(const effc_scratch *scratch, const effc_conv_params 
     }
     mm = effc_conv_mm(params, quant, filter_dims, filter, bias);
     if (!EFFC_OMIT_WIDE2 && params->filter_layout == EFFC_FILTER_WIDE2) {
-        mm.k = effc_patch_slot(mm.k); /* the whole slot: same groups, weights past K 0 */
+        mm.k = effc_conv_patch_slot(mm.k); /* the whole slot: same groups, weights past K 0 */
     }
     patches = (int8_t *)buf + effc_mm_scratch_size(mm.k, mm.n_out);
     cx.p = params;
@@ -453,10 +439,6 @@ static int effc_conv_im2col(const effc_scratch *scratch, const effc_conv_params 
         rows = effc_conv_rows4_columns(&cx, &mm, buf, patches, output, cols, outs);
     }
 #endif
-    for (j = 0; !EFFC_OMIT_WIDE2 && mm.k > k && j < EFFC_MM_COLS; j++) { /* slot tails */
-        effc_fill_s8(patches + (size_t)(j * mm.k + k), (int8_t)params->input_zero_point,
-                     mm.k - k); /* the slot is mm.k bytes */
-    }
     if (rows == 0) {
         effc_conv_pixels(&cx, &mm, buf, patches, gather, output, 0,
                          output_dims->n * oh * ow, cols, outs);
@@ -496,4 +478,24 @@ int effc_conv_3x3_s8(const effc_scratch *scratch, const effc_conv_params *params
     }
     return effc_conv_im2col(scratch, params, quant, input_dims, input, filter_dims, filter,
                             bias, output_dims, output, effc_im2col_3x3);
+}
+
+int effc_conv_s8(const effc_scratch *scratch, const effc_conv_params *params,
+                 const effc_per_channel_quant *quant, const effc_dims *input_dims,
+                 const int8_t *input, const effc_dims *filter_dims, const void *filter,
+                 const int32_t *bias, const effc_dims *output_dims, int8_t *output)
+{
+    if (!effc_conv_args_ok(params, input_dims, filter_dims, output_dims)) {
+        return EFFC_ERR_ARG;
+    }
+    if (effc_conv_s8_use_1x1(params, input_dims, filter_dims, output_dims)) {
+        return effc_conv_1x1_s8(scratch, params, quant, input_dims, input, filter_dims, filter,
+                                bias, output_dims, output);
+    }
+    if (!EFFC_OMIT_CONV3X3 && effc_conv_s8_use_3x3(params, input_dims, filter_dims, output_dims)) {
+        return effc_conv_3x3_s8(scratch, params, quant, input_dims, input, filter_dims, filter,
+                                bias, output_dims, output);
+    }
+    return effc_conv_generic_s8(scratch, params, quant, input_dims, input, filter_dims, filter,
+                                bias, output_dims, output);
 }

@@ -42,6 +42,13 @@ size_t effc_conv_3x3_s8_scratch_size(const effc_dims *filter_dims)
     return effc_conv_generic_s8_scratch_size(filter_dims);
 }
 
+size_t effc_conv_generic_s8_scratch_size(const effc_dims *filter_dims)
+{
+    const int32_t k = filter_dims->h * filter_dims->w * filter_dims->c;
+    return effc_mm_scratch_size(k, filter_dims->n) +
+           (size_t)EFFC_MM_COLS * (size_t)effc_conv_patch_slot(k);
+}
+
 size_t effc_conv_s8_scratch_size(const effc_conv_params *params, const effc_dims *input_dims,
                                  const effc_dims *filter_dims, const effc_dims *output_dims)
 {
@@ -149,24 +156,4 @@ int effc_conv_1x1_s8(const effc_scratch *scratch, const effc_conv_params *params
         effc_mm_run(&mm, nb, px, outs, buf);
     }
     return EFFC_OK;
-}
-
-int effc_conv_s8(const effc_scratch *scratch, const effc_conv_params *params,
-                 const effc_per_channel_quant *quant, const effc_dims *input_dims,
-                 const int8_t *input, const effc_dims *filter_dims, const void *filter,
-                 const int32_t *bias, const effc_dims *output_dims, int8_t *output)
-{
-    if (!effc_conv_args_ok(params, input_dims, filter_dims, output_dims)) {
-        return EFFC_ERR_ARG;
-    }
-    if (effc_conv_s8_use_1x1(params, input_dims, filter_dims, output_dims)) {
-        return effc_conv_1x1_s8(scratch, params, quant, input_dims, input, filter_dims, filter,
-                                bias, output_dims, output);
-    }
-    if (!EFFC_OMIT_CONV3X3 && effc_conv_s8_use_3x3(params, input_dims, filter_dims, output_dims)) {
-        return effc_conv_3x3_s8(scratch, params, quant, input_dims, input, filter_dims, filter,
-                                bias, output_dims, output);
-    }
-    return effc_conv_generic_s8(scratch, params, quant, input_dims, input, filter_dims, filter,
-                                bias, output_dims, output);
 }

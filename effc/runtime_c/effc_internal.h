@@ -471,6 +471,13 @@ static inline int effc_conv_quant_ok(const effc_conv_params *p,
 effc_mm effc_conv_mm(const effc_conv_params *p, const effc_per_channel_quant *quant,
                      const effc_dims *f, const void *filter, const int32_t *bias);
 
+/* Bytes of an im2col patch slot (effc_conv_im2col.c): K rounded up to the
+ * matrix kernel's groups of 4 values (an even count). */
+static inline int32_t effc_conv_patch_slot(int32_t k)
+{
+    return 4 * effc_mm_groups(k);
+}
+
 #if defined(EFFC_USE_DSP) && !defined(EFFC_USE_MVE)
 /* The first 4 * quads of a run of columns spaced evenly (column p at
  * in + p * in_step, its outputs at out + p * out_step: a pointwise
