@@ -507,9 +507,25 @@ typedef struct {
 /* One channel x four columns, int8 weight rows with records (k a multiple of 4). */
 void effc_mm_1x4_s8(effc_mm_job *job);
 void effc_mm_1x4_s8_clamp(effc_mm_job *job);
-/* Two channels x four columns, EFFC_FILTER_WIDE2 weights. */
+/* Two channels x four columns, EFFC_FILTER_WIDE2 weights. Groups per loop
+ * test: EFFC_MM_2X4_UNROLL, 8 or 16 (effc/codegen/c/kernel_set.py passes 16 to
+ * speed builds); EFFC_MM_2X4_ONE_PASS=1 (every layer of the model has at most
+ * UNROLL + 1 groups, kernel_set.py) leaves the test out, and the dispatch
+ * sends a longer k to the C path (effc_mm_2x4_fits). */
+#ifndef EFFC_MM_2X4_UNROLL
+#define EFFC_MM_2X4_UNROLL 8
+#endif
+#ifndef EFFC_MM_2X4_ONE_PASS
+#define EFFC_MM_2X4_ONE_PASS 0
+#endif
 void effc_mm_2x4_wide(effc_mm_job *job);
 void effc_mm_2x4_wide_clamp(effc_mm_job *job);
+
+/* The two-channel loop runs `groups` widened groups (effc_mm_groups). */
+static inline int effc_mm_2x4_fits(int32_t groups)
+{
+    return !EFFC_MM_2X4_ONE_PASS || groups - 1 <= EFFC_MM_2X4_UNROLL;
+}
 /* Two channels x one column (job->q at the column's first word, job->out[0]
  * its output), EFFC_FILTER_WIDE2 weights: the tails of one or two columns. */
 void effc_mm_2x1_wide(effc_mm_job *job);

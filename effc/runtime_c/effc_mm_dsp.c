@@ -188,7 +188,7 @@ void effc_mm_run(const effc_mm *mm, int32_t n, const int8_t *const col[], int8_t
     effc_mm_widen(c4, mm->k, mm->input_zero_point, groups, effc_mm_scale(mm), q);
     effc_mm_job_init(&job, mm, q);
     if (!EFFC_OMIT_WIDE2 && mm->layout == EFFC_FILTER_WIDE2 &&
-        EFFC_LIKELY(effc_mm_variant_linked(mm))) {
+        EFFC_LIKELY(effc_mm_variant_linked(mm)) && (n <= 2 || effc_mm_2x4_fits(groups))) {
         const int clamp = effc_mm_clamps(mm); /* false when EFFC_OMIT_CLAMP links none */
         void (*one)(effc_mm_job *) = clamp ? effc_mm_2x1_wide_clamp : effc_mm_2x1_wide;
         if (n > 2) {
@@ -231,7 +231,8 @@ int32_t effc_mm_run_quads(const effc_mm *mm, int32_t quads, const int8_t *in, si
     effc_mm_job job;
     int32_t i;
     if (EFFC_OMIT_WIDE2 || mm->layout != EFFC_FILTER_WIDE2 || !effc_mm_variant_linked(mm) ||
-        (mm->k & 7) != 0 || (mm->n_out & 1) != 0 || mm->general > 0 || quads <= 0) {
+        (mm->k & 7) != 0 || (mm->n_out & 1) != 0 || mm->general > 0 || quads <= 0 ||
+        !effc_mm_2x4_fits(groups)) {
         return 0;
     }
     pairs = effc_mm_clamps(mm) ? effc_mm_2x4_wide_clamp : effc_mm_2x4_wide;

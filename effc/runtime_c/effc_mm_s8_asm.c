@@ -233,70 +233,71 @@ __attribute__((naked, noinline)) void effc_mm_1x4_s8_clamp(EFFC_ARG effc_mm_job 
     EFFC_CLAMP("r6", "r8", "r9")                                                              \
     EFFC_CLAMP("r7", "r8", "r9")
 
-/* Groups per loop test of the two-channel loop: 8, or 16 (the firmware's
- * speed builds, effc/codegen/c/kernel_set.py: one test per 16 groups, so a
- * k <= 68 layer runs its groups without looping back, for 704 more bytes of
- * code per variant). */
-#ifndef EFFC_MM_2X4_UNROLL
-#define EFFC_MM_2X4_UNROLL 8
+#if EFFC_MM_2X4_UNROLL == 16
+#define EFFC_2X4_UNROLL_STR "16"
+#elif EFFC_MM_2X4_UNROLL == 8
+#define EFFC_2X4_UNROLL_STR "8"
+#else
+#error "EFFC_MM_2X4_UNROLL must be 8 or 16"
 #endif
 #define EFFC_2X4_GROUPS8                                                                     \
     EFFC_2X4_GROUP EFFC_2X4_GROUP EFFC_2X4_GROUP EFFC_2X4_GROUP                               \
     EFFC_2X4_GROUP EFFC_2X4_GROUP EFFC_2X4_GROUP EFFC_2X4_GROUP
 #if EFFC_MM_2X4_UNROLL == 16
 #define EFFC_2X4_GROUPS EFFC_2X4_GROUPS8 EFFC_2X4_GROUPS8
-#define EFFC_2X4_UNROLL_STR "16"
-#elif EFFC_MM_2X4_UNROLL == 8
-#define EFFC_2X4_GROUPS EFFC_2X4_GROUPS8
-#define EFFC_2X4_UNROLL_STR "8"
 #else
-#error "EFFC_MM_2X4_UNROLL must be 8 or 16"
+#define EFFC_2X4_GROUPS EFFC_2X4_GROUPS8
+#endif
+/* The sentinel test after every U groups (none when one pass always
+ * suffices: EFFC_MM_2X4_ONE_PASS, the dispatch's effc_mm_2x4_fits). */
+#if EFFC_MM_2X4_ONE_PASS
+#define EFFC_2X4_LOOP_TEST ""
+#else
+#define EFFC_2X4_LOOP_TEST                                                                    \
+    "cmp    r10, #0x80008000\n\t"                                                             \
+    "bne    2b\n\t"
 #endif
 
-/* The stack holds [out[0..3], q, loop entry, w_end, -, act_min, act_max]
+/* The stack holds [out[0..3], w_end, q, loop entry, -, act_min, act_max]
  * (BOUNDS copies the last two for CLAMP; the output pointers advance there,
  * not in the job: the caller knows where they end), lr the weight stream
- * throughout. Per pair: the bias words, the first group
- * (EFFC_2X4_FIRST), then the other groups, an odd count, EFFC_MM_2X4_UNROLL
- * (U) per iteration until the sentinel, entered (LDR into PC) at the group
- * that leaves a multiple of U (the entry computed once: each group is 88
- * bytes, 22 32-bit instructions); the two records (multiplier, round, shift
- * word), eight requantizations, CLAMP, eight byte stores, and the next pair
- * until the stream reaches w_end. Per pair 51 instructions besides the
- * groups' 22 and a two-instruction test per U groups (K = 64: 55 with U = 8,
- * 53 with U = 16). */
+ * throughout. Per pair (the loop rotated: it enters at its head, 1:, and
+ * leaves after a pair's stores, so the only taken branch a pair takes is
+ * the computed entry): the bias words, the first group (EFFC_2X4_FIRST),
+ * then the other groups, an odd count, EFFC_MM_2X4_UNROLL (U) per iteration
+ * until the sentinel, entered (LDR into PC) at the group that leaves a
+ * multiple of U (the entry computed once: each group is 88 bytes, 22 32-bit
+ * instructions); the two records (multiplier, round, shift word), eight
+ * requantizations, CLAMP, eight byte stores (the pointers and w_end in one
+ * LDM), and the next pair until the stream reaches w_end. Per pair 50
+ * instructions besides the groups' 22 and a two-instruction test per U
+ * groups (K = 64: 52 with U = 8, 50 with U = 16 and one pass). */
 #define EFFC_MM_2X4(CLAMP, BOUNDS)                                                            \
     "push   {r4-r11, lr}\n\t"                                                                 \
     "sub    sp, sp, #44\n\t"                                                                  \
     "ldr    lr, [r0, #4]\n\t"                                                                 \
-    "ldr    r8, [r0]\n\t"                                                                     \
+    "ldr    r9, [r0]\n\t"                                                                     \
     "ldr    r2, [r0, #36]\n\t"                                                                \
     "sub    r2, r2, #1\n\t"                                                                   \
     "rsb    r2, r2, #0\n\t"                                                                   \
     "and    r2, r2, #(" EFFC_2X4_UNROLL_STR " - 1)\n\t"                                       \
     "mov    r3, #88\n\t"                                                                      \
     "adr.w  r1, 2f\n\t"                                                                       \
-    "mla    r9, r2, r3, r1\n\t"                                                               \
-    "orr    r9, r9, #1\n\t"                                                                   \
-    "ldr    r10, [r0, #48]\n\t"                                                               \
+    "mla    r10, r2, r3, r1\n\t"                                                              \
+    "orr    r10, r10, #1\n\t"                                                                 \
+    "ldr    r8, [r0, #48]\n\t"                                                                \
     "add    r11, r0, #12\n\t"                                                                 \
     "ldm    r11, {r4-r7}\n\t"                                                                 \
     "stm    sp, {r4-r10}\n\t"                                                                 \
     BOUNDS                                                                                    \
-    "1:\n\t"                                                                                  \
-    "ldrd   r0, r4, [lr], #8\n\t"                                                             \
-    "ldr    r12, [sp, #16]\n\t"                                                               \
-    "ldrd   r10, r11, [r12], #8\n\t"                                                          \
-    EFFC_2X4_FIRST                                                                            \
-    "ldr    pc, [sp, #20]\n\t"                                                                \
+    "b      1f\n\t"                                                                           \
     "2:\n\t"                                                                                  \
     EFFC_2X4_GROUPS                                                                           \
     "4:\n\t"                                                                                  \
     ".ifne (4b - 2b) - " EFFC_2X4_UNROLL_STR " * 88\n\t" /* the computed entry: 88-byte groups */ \
     ".error \"EFFC_2X4_GROUP is not 88 bytes\"\n\t"                                          \
     ".endif\n\t"                                                                              \
-    "cmp    r10, #0x80008000\n\t"                                                             \
-    "bne    2b\n\t"                                                                           \
+    EFFC_2X4_LOOP_TEST                                                                        \
     EFFC_WIDE_RECORD("r8-r10")                                                                \
     EFFC_RQ("r0", "r8", "r9", "r10", "r11")                                                   \
     EFFC_RQ("r1", "r8", "r9", "r10", "r11")                                                   \
@@ -308,7 +309,7 @@ __attribute__((naked, noinline)) void effc_mm_1x4_s8_clamp(EFFC_ARG effc_mm_job 
     EFFC_RQ("r6", "r8", "r9", "r10", "r11")                                                   \
     EFFC_RQ("r7", "r8", "r9", "r10", "r11")                                                   \
     CLAMP                                                                                     \
-    "ldm    sp, {r8-r11}\n\t"                                                                 \
+    "ldm    sp, {r8-r12}\n\t"                                                                 \
     "strb   r0, [r8], #1\n\t"                                                                 \
     "strb   r4, [r8], #1\n\t"                                                                 \
     "strb   r1, [r9], #1\n\t"                                                                 \
@@ -318,9 +319,15 @@ __attribute__((naked, noinline)) void effc_mm_1x4_s8_clamp(EFFC_ARG effc_mm_job 
     "strb   r3, [r11], #1\n\t"                                                                \
     "strb   r7, [r11], #1\n\t"                                                                \
     "stm    sp, {r8-r11}\n\t"                                                                 \
-    "ldr    r12, [sp, #24]\n\t"                                                               \
     "cmp    lr, r12\n\t"                                                                      \
-    "bne    1b\n\t"                                                                           \
+    "beq    5f\n\t"                                                                           \
+    "1:\n\t"                                                                                  \
+    "ldrd   r0, r4, [lr], #8\n\t"                                                             \
+    "ldr    r12, [sp, #20]\n\t"                                                               \
+    "ldrd   r10, r11, [r12], #8\n\t"                                                          \
+    EFFC_2X4_FIRST                                                                            \
+    "ldr    pc, [sp, #24]\n\t"                                                                \
+    "5:\n\t"                                                                                  \
     "add    sp, sp, #44\n\t"                                                                  \
     "pop    {r4-r11, pc}\n\t"
 
