@@ -67,6 +67,31 @@ ISSUE_14 = [
 ]
 
 
+#: Issue 14's per-layer figures: (label, before, goal); their "now" is the worst layer
+#: of the kind, from the KWS profile (its depthwise layers; its convolutions after the
+#: first are its 1x1 ones) and the single-layer bench (its stride-2 depthwise rows).
+ISSUE_14_LAYERS = {
+    "depthwise": ("KWS depthwise 3x3 instr/MAC (worst layer)", 3.39, "<= 1.8"),
+    "pointwise": ("KWS pointwise instr/MAC (worst layer)", 1.12, "<= 0.8"),
+    "stride2": ("MobileNet stride-2 depthwise instr/MAC (worst of the single layers)", "17-21",
+                "<= 3.5"),
+}
+
+
+def issue_14_layer_figures(kws_layers: list[dict], single: list[dict]) -> dict[str, float]:
+    """The worst instructions/MAC of each layer kind issue 14 names."""
+    def per_mac(row: dict) -> float:
+        return row["instructions"] / row["macs"]
+
+    convs = [r for r in kws_layers if r["kernel"] == "conv_s8"]
+    return {
+        "depthwise": max(per_mac(r) for r in kws_layers if r["kernel"] == "dw_conv_s8"),
+        "pointwise": max(per_mac(r) for r in convs[1:]),
+        "stride2": max(per_mac(r) for r in single
+                       if r["layer"].group > 1 and r["layer"].stride == 2),
+    }
+
+
 def _compile(name: str, board: str, optimize: str, folder: Path, budget: int | None = None
              ) -> tuple[CompiledModel, np.ndarray, np.ndarray | None]:
     """The compiled model, 4 inputs, and TFLite Micro's outputs for them (MLPerf models)."""
@@ -104,12 +129,14 @@ def measure(board: str) -> tuple[list[dict], list[dict]]:
     return rows, kws_layers
 
 
-def _fmt(value: float) -> str:
+def _fmt(value: float | str) -> str:
+    if isinstance(value, str):
+        return value
     return f"{value:.3f}" if value < 100 else f"{value:,.0f}"
 
 
 def markdown(board: str, rows: list[dict], layers: list[dict], winograd: str = "",
-             compile_time: dict | None = None) -> str:
+             compile_time: dict | None = None, single: list[dict] | None = None) -> str:
     lines = [
         "# Benchmarks",
         "",
@@ -163,6 +190,10 @@ def markdown(board: str, rows: list[dict], layers: list[dict], winograd: str = "
     ]
     for label, key, field, before, goal in ISSUE_14:
         lines.append(f"| {label} | {_fmt(before)} | {_fmt(by_key[key][field])} | {goal} |")
+    if single is not None:
+        figures = issue_14_layer_figures(layers, single)
+        for kind, (label, before, goal) in ISSUE_14_LAYERS.items():
+            lines.append(f"| {label} | {_fmt(before)} | {figures[kind]:.2f} | {goal} |")
     if compile_time:
         lines.append(f"| `effc compile --board` KWS, wall s (warm cache; cold "
                      f"{compile_time['cold_wall']:.2f}) | 5.8 | "
@@ -211,9 +242,10 @@ def main() -> None:
         from bench.bench_issue17 import measure as measure_issue17
         from bench.bench_resnet_winograd import report
 
-        single = bench_layers.markdown([bench_layers.measure(ly) for ly in bench_layers.LAYERS])
-        text = (markdown(args.board, rows, layers, single + "\n" + report(),
-                         bench_compile.measure(args.board)) + "\n"
+        single = [bench_layers.measure(ly) for ly in bench_layers.LAYERS]
+        text = (markdown(args.board, rows, layers,
+                         bench_layers.markdown(single) + "\n" + report(),
+                         bench_compile.measure(args.board), single) + "\n"
                 + issue17(measure_issue17()))
         args.write.write_text(replace_section(text, hls_report()))
         Console().print(f"wrote {args.write}")

@@ -93,13 +93,14 @@ def test_size_builds_at_os_only_where_inner_loops_are_assembly() -> None:
 def test_speed_builds_unroll_the_two_channel_loop_only_without_a_budget() -> None:
     wide, unroll = [_conv(layout=WIDE2)], "-DEFFC_MM_2X4_UNROLL=16"
     defines, one = firmware_defines(wide), "-DEFFC_MM_2X4_ONE_PASS=1"
+    quads = "-DEFFC_MM_2X4_QUADS=1"
     assert firmware_cflags(wide, CTarget("cortex-m4", 1 << 20, "speed")) == [*defines, unroll,
-                                                                              one]
+                                                                              quads, one]
     assert firmware_cflags(wide, CTarget("cortex-m7", 1 << 20, "speed")) == [*defines, unroll,
-                                                                              one]
+                                                                              quads, one]
     assert unroll not in firmware_cflags(wide, CTarget("cortex-m4", 1 << 20, "size"))
-    assert unroll not in firmware_cflags(wide, CTarget("cortex-m4", 1 << 20, "speed",
-                                                       widen_bytes=4096))  # --flash-budget
+    budget = firmware_cflags(wide, CTarget("cortex-m4", 1 << 20, "speed", widen_bytes=4096))
+    assert unroll not in budget and quads not in budget  # --flash-budget: the code stays small
     assert unroll not in firmware_cflags(wide, CTarget("cortex-m55", 1 << 20, "speed"))
     assert unroll not in firmware_cflags([_conv()], CTarget("cortex-m4", 1 << 20, "speed"))
     assert unroll not in firmware_cflags(wide, None)

@@ -489,7 +489,8 @@ void effc_mm_widen_groups_x1(const int8_t *const col[4], int32_t groups, int32_t
                              int32_t *dst);
 
 /* Job offsets (the assembly reads them): 0 q, 4 w, 8 channel, 12..24 out[0..3],
- * 28 n, 32 k2, 36 groups, 40 act_min, 44 act_max, 48 w_end. */
+ * 28 n, 32 k2, 36 groups, 40 act_min, 44 act_max, 48 w_end, 52 quads, 56 in,
+ * 60 off, 64 out_step, 68 in_step. */
 typedef struct {
     const int32_t *q;               /* widened columns */
     const void *w;                  /* weights of the next channel (pair) (advanced) */
@@ -502,6 +503,15 @@ typedef struct {
                                        widened columns' groups, even) */
     int32_t act_min, act_max;       /* the _clamp variants clamp to these */
     const int32_t *w_end;           /* WIDE2: the end of the pairs' weight stream */
+    /* effc_mm_2x4_wide* with EFFC_MM_2X4_QUADS: 0, or the quads of evenly spaced
+     * columns to widen into q (x - zp, off -zp in both halves) and run one after
+     * another (effc_mm_run_quads); then the first quad's first column, and the
+     * bytes from a column's outputs to the next's (out[0] the first quad's
+     * first) and from a column to the next */
+    int32_t quads;
+    const int8_t *in;
+    int32_t off;
+    int32_t out_step, in_step;
 } effc_mm_job;
 
 /* One channel x four columns, int8 weight rows with records (k a multiple of 4). */
@@ -517,6 +527,13 @@ void effc_mm_1x4_s8_clamp(effc_mm_job *job);
 #endif
 #ifndef EFFC_MM_2X4_ONE_PASS
 #define EFFC_MM_2X4_ONE_PASS 0
+#endif
+/* EFFC_MM_2X4_QUADS=1 (speed builds, kernel_set.py): effc_mm_run_quads hands
+ * the loop all its quads at once, and the loop widens each (unrolled, 14
+ * instructions a group of four columns); 0 keeps that code out (flash
+ * budgets, the exported library). */
+#ifndef EFFC_MM_2X4_QUADS
+#define EFFC_MM_2X4_QUADS 0
 #endif
 void effc_mm_2x4_wide(effc_mm_job *job);
 void effc_mm_2x4_wide_clamp(effc_mm_job *job);
