@@ -103,7 +103,9 @@ static void effc_mm_job_init(effc_mm_job *job, const effc_mm *mm, const int32_t 
     job->groups = mm->layout == EFFC_FILTER_WIDE2 ? effc_mm_groups(mm->k) : mm->k >> 2;
     job->act_min = mm->activation_min;
     job->act_max = mm->activation_max;
-    job->quads = 0; /* q widened already (effc_mm_run_quads sets its quads) */
+    if (EFFC_MM_2X4_QUADS) {
+        job->quads = 0; /* q widened already (effc_mm_run_quads sets its quads) */
+    }
 }
 
 static int effc_mm_clamps(const effc_mm *mm)
