@@ -503,46 +503,20 @@ typedef struct {
                                        widened columns' groups, even) */
     int32_t act_min, act_max;       /* the _clamp variants clamp to these */
     const int32_t *w_end;           /* WIDE2: the end of the pairs' weight stream */
-    /* effc_mm_2x4_wide* with EFFC_MM_2X4_QUADS: 0, or the quads of evenly spaced
-     * columns to widen into q (x - zp, off -zp in both halves) and run one after
-     * another (effc_mm_run_quads); then the first quad's first column, and the
-     * bytes from a column's outputs to the next's (out[0] the first quad's
-     * first) and from a column to the next */
+    /* EFFC_MM_2X4_QUADS: 0, or the quads of evenly spaced columns from in (in_step
+     * bytes apart; outputs out_step apart) to widen into q (off: -zp) and run */
     int32_t quads;
     const int8_t *in;
-    int32_t off;
-    int32_t out_step, in_step;
+    int32_t off, out_step, in_step;
 } effc_mm_job;
 
 /* One channel x four columns, int8 weight rows with records (k a multiple of 4). */
 void effc_mm_1x4_s8(effc_mm_job *job);
 void effc_mm_1x4_s8_clamp(effc_mm_job *job);
-/* Two channels x four columns, EFFC_FILTER_WIDE2 weights. Groups per loop
- * test: EFFC_MM_2X4_UNROLL, 8 or 16 (effc/codegen/c/kernel_set.py passes 16 to
- * speed builds); EFFC_MM_2X4_ONE_PASS=1 (every layer of the model has at most
- * UNROLL + 1 groups, kernel_set.py) leaves the test out, and the dispatch
- * sends a longer k to the C path (effc_mm_2x4_fits). */
-#ifndef EFFC_MM_2X4_UNROLL
-#define EFFC_MM_2X4_UNROLL 8
-#endif
-#ifndef EFFC_MM_2X4_ONE_PASS
-#define EFFC_MM_2X4_ONE_PASS 0
-#endif
-/* EFFC_MM_2X4_QUADS=1 (speed builds, kernel_set.py): effc_mm_run_quads hands
- * the loop all its quads at once, and the loop widens each (unrolled, 14
- * instructions a group of four columns); 0 keeps that code out (flash
- * budgets, the exported library). */
-#ifndef EFFC_MM_2X4_QUADS
-#define EFFC_MM_2X4_QUADS 0
-#endif
+/* Two channels x four columns, EFFC_FILTER_WIDE2 weights (its build options:
+ * effc_mm_asm.h). */
 void effc_mm_2x4_wide(effc_mm_job *job);
 void effc_mm_2x4_wide_clamp(effc_mm_job *job);
-
-/* The two-channel loop runs `groups` widened groups (effc_mm_groups). */
-static inline int effc_mm_2x4_fits(int32_t groups)
-{
-    return !EFFC_MM_2X4_ONE_PASS || groups - 1 <= EFFC_MM_2X4_UNROLL;
-}
 /* Two channels x one column (job->q at the column's first word, job->out[0]
  * its output), EFFC_FILTER_WIDE2 weights: the tails of one or two columns. */
 void effc_mm_2x1_wide(effc_mm_job *job);

@@ -28,6 +28,8 @@
 
 #if defined(EFFC_USE_DSP) && !defined(EFFC_USE_MVE)
 
+#include "effc_mm_asm.h"
+
 static int32_t effc_mm_offset(int32_t zp)
 {
     return (int32_t)(((uint32_t)(uint16_t)(-zp)) * 0x10001u);
