@@ -382,8 +382,8 @@ __attribute__((naked, noinline)) void effc_mm_1x4_s8_clamp(EFFC_ARG effc_mm_job 
  * records (multiplier, round, shift word), eight requantizations, CLAMP,
  * eight byte stores (the pointers and w_end in one LDM), and the next pair
  * until the stream reaches w_end. Per pair 50 instructions besides the
- * groups' 22 and a two-instruction test per U groups (K = 64: 52 with U = 8,
- * 50 with U = 16 and one pass). With job->quads > 0 (effc_mm_run_quads) the
+ * groups' 22 and a two-instruction test per U groups, none with one pass
+ * (K = 64: 54 with U = 8, 52 with U = 16, 50 with one pass). With job->quads > 0 (effc_mm_run_quads) the
  * loop runs once per quad of evenly spaced columns, each widened first into
  * q (EFFC_2X4_QUADS_START), its outputs out base + j * out_step. */
 #define EFFC_MM_2X4(CLAMP, BOUNDS)                                                            \
