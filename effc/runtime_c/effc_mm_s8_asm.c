@@ -15,7 +15,7 @@
 
 #include "effc_mm_asm.h"
 
-/* EFFC_MM_2X4_UNROLL (effc_internal.h) as assembler text. */
+/* EFFC_MM_2X4_UNROLL (effc_mm_asm.h) as assembler text. */
 #if EFFC_MM_2X4_UNROLL == 16
 #define EFFC_2X4_UNROLL_STR "16"
 #define EFFC_2X4_UNROLL_LOG2 "4"
@@ -383,12 +383,13 @@ __attribute__((naked, noinline)) void effc_mm_1x4_s8_clamp(EFFC_ARG effc_mm_job 
  * eight byte stores (the pointers and w_end in one LDM), and the next pair
  * until the stream reaches w_end. Per pair 50 instructions besides the
  * groups' 22 and a two-instruction test per U groups, none with one pass
- * (K = 64: 54 with U = 8, 52 with U = 16, 50 with one pass). With job->quads > 0 (effc_mm_run_quads) the
- * loop runs once per quad of evenly spaced columns, each widened first into
- * q (EFFC_2X4_QUADS_START), its outputs out base + j * out_step. */
+ * (K = 64: 54 with U = 8, 52 with U = 16, 50 with one pass). With
+ * job->quads > 0 (effc_mm_run_quads) the loop runs once per quad of evenly
+ * spaced columns, each widened first into q (EFFC_2X4_QUADS_START), its
+ * outputs out base + j * out_step. */
 #define EFFC_MM_2X4(CLAMP, BOUNDS)                                                            \
     "push   {r4-r11, lr}\n\t"                                                                 \
-    "sub    sp, sp, #" EFFC_2X4_FRAME "\n\t"                                                            \
+    "sub    sp, sp, #" EFFC_2X4_FRAME "\n\t"                                                 \
     "ldr    lr, [r0, #4]\n\t"                                                                 \
     "ldr    r9, [r0]\n\t"                                                                     \
     "ldr    r2, [r0, #36]\n\t"                                                                \
@@ -442,7 +443,7 @@ __attribute__((naked, noinline)) void effc_mm_1x4_s8_clamp(EFFC_ARG effc_mm_job 
     "ldr    pc, [sp, #24]\n\t"                                                                \
     "5:\n\t"                                                                                  \
     EFFC_2X4_QUADS_NEXT                                                                       \
-    "add    sp, sp, #" EFFC_2X4_FRAME "\n\t"                                                            \
+    "add    sp, sp, #" EFFC_2X4_FRAME "\n\t"                                                 \
     "pop    {r4-r11, pc}\n\t"
 
 /* 4-byte aligned: ADR's offset to the groups is resolved in the assembler,
