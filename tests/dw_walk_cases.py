@@ -3,9 +3,10 @@ plane fill (effc_dw_walk_s1, effc_dw_fill2_rows, effc_dw_dsp_asm.c).
 
 Walk: a column of q steps of three outputs runs in passes of EFFC_DW_TRIPLES
 steps (8 at -O2, 2 at -Os), the first pass entered part way, then a tail of 0,
-1 or 2 outputs. The output heights here give q = 0 (a column that is all
-tail), every q mod 8, up to three passes (ten at -Os), and every tail with each,
-over planes of 8 columns (the narrow walk, 16-byte rows) and wider ones.
+1 or 2 outputs (at -O2 a tail of one over a padding row skips the row). The
+output heights here give q = 0 (a column that is all tail), every q mod 8, up
+to three passes (ten at -Os), and every tail with each, over planes of 8
+columns (the narrow walk, 16-byte rows) and wider ones.
 
 Fill: rows of at most 8 pixels run straight-line code entered at the row's
 first pixel (-O2), longer ones the general loop: input widths 1-9 (8 and 9 at
@@ -32,6 +33,12 @@ ROWS = (2, 3, 8, 10, 13, 14, 15, 17, 19, 21, 29, 33, 50, 61)
 #: (0, 1); ROWS gives them q odd with tails 0 and 2 and q even with every tail
 NARROW_ROWS = (1, 4, 10, 22)
 ZPS = ((-128, 127), (127, -128), (0, -1), (-1, 0), (5, -7))
+#: (name, h, w, cin, bottom padding): a column's tail of one over an input row (no bottom
+#: padding: the walk runs the row) and, in two equal bands (narrow: 2 x 28 rows, wide:
+#: 2 x 19), over an input row in the first band and a padding one in the second (-O2
+#: enters that tail at its row step, job->last_pad; the band's counts are cached per job)
+PAD_CASES = (("narrow_nopad_bottom", 11, 5, 4, 0), ("walk_nopad_bottom", 14, 9, 3, 0),
+             ("narrow_two_bands_tail1", 56, 4, 4, 1), ("walk_two_bands_tail1", 38, 9, 4, 1))
 
 
 def dw_walk_cases() -> list[Case]:
@@ -55,6 +62,11 @@ def dw_walk_cases() -> list[Case]:
                          cin=(2, 4, 3, 2)[i], cout=0, depthwise=1, pads=(1, 1, 1, 1),
                          izp=izp, ozp=ozp)
         cases.append(_requant(case, [-1, -23, -3, -12], 330 + i) if i % 2 else case)
+    for i, (name, h, w, cin, bottom) in enumerate(PAD_CASES):
+        izp, ozp = ZPS[(i + 1) % len(ZPS)]
+        case = conv_case(f"dw3x3_s1_{name}", 350 + i, h=h, w=w, cin=cin, cout=0, depthwise=1,
+                         pads=(1, 1, bottom, 1), izp=izp, ozp=ozp)
+        cases.append(_requant(case, [-1, -23, -4, -9], 360 + i) if i % 2 else per_tensor(case))
     # 256 output columns: more than the walk's column count holds (a byte), the C loop
     cases.append(conv_case("dw3x3_s1_walk_w256", 340, h=2, w=256, cin=2, cout=0, depthwise=1,
                            pads=(1, 1, 1, 1), izp=3, ozp=-2))

@@ -231,3 +231,25 @@ def test_block_splits_are_not_taken_branches() -> None:
 """)
     counts = {0x2ffa: (10, 10), 0x2ffe: (10, 0), 0x3002: (10, 0), 0x3006: (10, 9)}
     assert cycles.estimate_cycles(counts, insns, M4) == 10 * (1 + 2 + 1 + 1) + 9 * 2
+
+
+def test_unconditional_pc_writes_to_the_next_instruction_are_taken() -> None:
+    """An LDR into PC (or a B) whose target is the next instruction refills the
+    pipeline; the plugin reports no taken branch there, the model counts one. A
+    conditional branch (BNE, or LDRNE PC in an IT block) is taken as observed."""
+    insns = cycles.parse_disassembly("""
+    1000:	f8dd f004 	ldr.w	pc, [sp, #4]
+    1004:	bf18      	it	ne
+    1006:	f8dd f008 	ldrne.w	pc, [sp, #8]
+    100a:	d1f9      	bne.n	1000 <f>
+    100c:	e7ff      	b.n	100e <f+0xe>
+    100e:	4770      	bx	lr
+""")
+    assert [cycles.always_branches(insns[a]) for a in sorted(insns)] == \
+        [True, False, False, False, True, True]
+    counts = {0x1000: (10, 0), 0x1004: (10, 0), 0x1006: (10, 0), 0x100a: (10, 9),
+              0x100c: (1, 0), 0x100e: (1, 1)}
+    # ldr pc 2 + 2 (refill; the IT after it entered by a "branch": not pipelined),
+    # it 1, ldrne 2, bne 1 + 2 when taken, b 1 + 2, bx 1 + 2
+    expected = 10 * (2 + 2) + 10 + 10 * 2 + 10 + 9 * 2 + 3 + 3
+    assert cycles.estimate_cycles(counts, insns, M4) == expected

@@ -19,9 +19,10 @@
  * instructions per output in the loop at stride 1, 14.5 over planes of at
  * most EFFC_DW_NARROW_PW columns (16-byte rows: the row step is the load's
  * post-index, and the output pointer steps once per two outputs; KWS's
- * 5-column layers), 15.5 with the column starts and counts over KWS's 25-row
+ * 5-column layers), 15.0 with the column starts and counts over KWS's 25-row
  * columns (passes of eight steps of three rows, the first entered at a
- * computed address; one pass needs no count). A channel pair's
+ * computed address; one pass needs no count; a last output whose third row
+ * is padding is stored without that row's loads and MACs). A channel pair's
  * two walks are one call. Every other channel takes a C loop over the planes
  * with TFLite's general requantization.
  */
@@ -186,7 +187,7 @@ static void effc_dw_walk_init(effc_dw_walk_job *job, const effc_dw_conv_params *
     job->cols = out->w;
     job->col_plane = 2 * p->stride_w;
     job->col_out = out->c;
-    job->rows = 0; /* no band's counts yet */
+    job->counted = 0; /* no band's counts yet */
 }
 
 /* The walk job of one output channel (its plane and output are set per band;
@@ -211,13 +212,15 @@ static int effc_dw_walk_prepare(effc_dw_walk_job *job, const effc_dw_conv_params
 /* The band's outputs a column as the walk's count (steps of 3 outputs at
  * stride 1, of 2 at stride 2, then the rest one at a time), and the moves
  * from a column's end to the next column: a column reads rows + 2 plane rows
- * at stride 1, 2 * rows + 1 at stride 2. The narrow walk's output pointer
+ * at stride 1, 2 * rows + 1 at stride 2 (last_pad: the band's last plane row
+ * is padding, so a stride-1 tail of one skips its loads and MACs at -O2); the
+ * walk's frame words are then worked out anew. The narrow walk's output pointer
  * (effc_dw_dsp_asm.c, EFFC_DW_STORE_EVEN / _ODD) starts a row up (the lead)
  * when a column is entered at an odd row of its code (an odd count: the
  * passes are of an even count of steps) and ends at its last output's row
  * after a tail of one, past it otherwise. */
-static void effc_dw_walk_rows(effc_dw_walk_job *job, const effc_dw_conv_params *p,
-                              const effc_dw_geo *g, int32_t rows)
+static void effc_dw_walk_counts(effc_dw_walk_job *job, const effc_dw_conv_params *p,
+                                const effc_dw_geo *g, int32_t rows, int32_t last_pad)
 {
     const int32_t step = p->stride_h == 1 ? 3 : 2;
     const int32_t read = p->stride_h == 1 ? rows + 2 : 2 * rows + 1;
@@ -231,7 +234,18 @@ static void effc_dw_walk_rows(effc_dw_walk_job *job, const effc_dw_conv_params *
         job->lead = (job->groups & 1) ? out_row : 0;
         job->next_out += (job->tail == 1 ? out_row : 0) - job->lead;
     }
-    job->rows = rows;
+    job->last_pad = last_pad;
+    job->frame[4] = 0;
+    job->counted = rows << 1 | last_pad;
+}
+
+/* The same unless the job has this band's counts already. */
+static void effc_dw_walk_rows(effc_dw_walk_job *job, const effc_dw_conv_params *p,
+                              const effc_dw_geo *g, int32_t rows, int32_t last_pad)
+{
+    if (job->counted != (rows << 1 | last_pad)) {
+        effc_dw_walk_counts(job, p, g, rows, last_pad);
+    }
 }
 
 /* The walk's output pointer for a band's first output dst: lead bytes above
@@ -243,11 +257,12 @@ static int8_t *effc_dw_walk_out(const effc_dw_walk_job *job, int8_t *dst)
 
 /* One output channel over a band with the assembly walk. */
 static void effc_dw_walk(const effc_dw_conv_params *p, const effc_dw_geo *g,
-                         effc_dw_walk_job *job, const int16_t *plane, int8_t *dst, int32_t rows)
+                         effc_dw_walk_job *job, const int16_t *plane, int8_t *dst, int32_t rows,
+                         int32_t last_pad)
 {
     job->plane = plane;
     job->next = NULL;
-    effc_dw_walk_rows(job, p, g, rows);
+    effc_dw_walk_rows(job, p, g, rows, last_pad);
     job->out = effc_dw_walk_out(job, dst);
     effc_dw_walk_of(p, g)(job);
 }
@@ -318,6 +333,7 @@ int effc_dw_body(const effc_dw_conv_params *p, const effc_per_channel_quant *qua
                 const int32_t used = (rows - 1) * p->stride_h + kspan;
                 const int32_t iy0 = oy0 * p->stride_h - p->pad_top;
                 const int32_t first = oy0 > 0 ? keep : 0;
+                const int32_t last_pad = iy0 + used > in->h; /* the band's last plane row */
                 if (planes == EFFC_DW_PLANES && one_band) {
                     if (band_rows) {
                         band.src = in_b + band_at + (size_t)ic;
@@ -331,11 +347,9 @@ int effc_dw_body(const effc_dw_conv_params *p, const effc_per_channel_quant *qua
                 if (fast) { /* the common case, in short (the planes stay) */
                     int8_t *o = out_b + (size_t)oy0 * (size_t)out->w * (size_t)out->c +
                                 (size_t)ic;
-                    for (j = 0; j < EFFC_DW_PLANES; j++) {
-                        if (jobs[j].rows != rows) { /* the counts of this band height */
-                            effc_dw_walk_rows(&jobs[j], p, &g, rows);
-                        }
-                        jobs[j].out = effc_dw_walk_out(&jobs[j], o + j);
+                    effc_dw_walk_rows(&jobs[0], p, &g, rows, last_pad);
+                    for (j = 0; j < EFFC_DW_PLANES; j++) { /* the next job's counts: jobs[0]'s */
+                        jobs[j].out = effc_dw_walk_out(&jobs[0], o + j);
                         jobs[j].next = j + 1 < EFFC_DW_PLANES ? &jobs[j + 1] : NULL; /* one call */
                     }
                     walk(&jobs[0]);
@@ -351,7 +365,7 @@ int effc_dw_body(const effc_dw_conv_params *p, const effc_per_channel_quant *qua
                             if (p->depth_multiplier != 1) { /* jobs hold multiplier 1's */
                                 (void)effc_dw_walk_prepare(&jobs[j], p, &quant->channels[oc], w);
                             }
-                            effc_dw_walk(p, &g, &jobs[j], pl, dst, rows);
+                            effc_dw_walk(p, &g, &jobs[j], pl, dst, rows, last_pad);
                         } else {
                             const effc_mm_channel ch = effc_dw_channel_of(quant, bias, oc);
                             effc_dw_channel_c(p, &ch, w, f, pl, &g, out, rows, dst);

@@ -19,7 +19,8 @@ module weights those counts by the core's documented instruction timings
   instruction just before it (fall-through): 1 more (no forwarding path);
 - SDIV / UDIV ``divide`` cycles (2..12 on the M4; 7 used);
 - every taken branch (B, BL, BX, CBZ, a POP or LDR into PC, ...) P more
-  cycles of pipeline refill (P = 1..3 on the M4; 2 used);
+  cycles of pipeline refill (P = 1..3 on the M4; 2 used); an unconditional one
+  is taken on every execution, also where its target is the next instruction;
 - ``flash_wait_states`` W > 0 (board TOML): W more per taken branch (the
   refetch from flash) and per PC-relative literal load.
 
@@ -229,6 +230,19 @@ def can_branch(insn: Insn) -> bool:
     return destination(insn) == "pc" or insn.operands.split(",")[0].strip() == "pc"
 
 
+def is_conditional(insn: Insn) -> bool:
+    """A condition-suffixed instruction (``bne``, ``ldrne`` in an IT block) or CBZ/CBNZ."""
+    stem = insn.mnemonic.lower().split(".")[0]
+    return insn.base in ("cbz", "cbnz") or (
+        stem != insn.base and stem.startswith(insn.base) and stem[len(insn.base):] in CONDITIONS)
+
+
+def always_branches(insn: Insn) -> bool:
+    """An unconditional branch or PC write: the core refills its pipeline even when
+    the target is the next instruction, where the plugin sees no taken branch."""
+    return can_branch(insn) and insn.base not in ("bkpt", "svc") and not is_conditional(insn)
+
+
 @dataclass(frozen=True)
 class Cost:
     """Cycles of one instruction: alone, and when it falls through from the one before."""
@@ -275,7 +289,9 @@ def estimate_cycles(counts: Mapping[int, tuple[int, int]], insns: Mapping[int, I
     wait states apply to taken branches and PC-relative (literal) loads."""
     by_end = {i.address + i.size: i for i in insns.values()}
 
-    def taken_of(insn: Insn, taken: int) -> int:
+    def taken_of(insn: Insn, n: int, taken: int) -> int:
+        if always_branches(insn):
+            return n
         return taken if can_branch(insn) else 0
 
     total = 0.0
@@ -284,13 +300,13 @@ def estimate_cycles(counts: Mapping[int, tuple[int, int]], insns: Mapping[int, I
         if insn is None:
             raise EffcError(f"the plugin counted address {address:#x}, which is not an "
                             "instruction of the firmware's code")
-        taken = taken_of(insn, taken)
+        taken = taken_of(insn, n, taken)
         prev = by_end.get(address)
         cost = instruction_cost(insn, prev, core)
         through = 0
         if prev is not None and prev.address in counts:
             pn, pt = counts[prev.address]
-            through = min(n, max(pn - taken_of(prev, pt), 0))
+            through = min(n, max(pn - taken_of(prev, pn, pt), 0))
         total += cost.after_prev * through + cost.alone * (n - through)
         total += core.refill * taken
         if flash_wait_states:
