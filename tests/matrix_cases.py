@@ -5,8 +5,9 @@ variants: k a multiple of 8, an even channel count, no general channel), the
 effc_mm_4x1_pairs), k 8 (two groups), 24, 72 (past one 16-group
 loop test with EFFC_MM_2X4_UNROLL=16) and 136 (two loop-backs); in place, a
 strided 1x1 (not contiguous: effc_mm_run), per tensor, clamped, shifts at the
-limits and zero points -128 / 127; and 4-byte-row convs (kernel width * C_in
-4) read from column images. They join test_runtime_c.CASES (host,
+limits and zero points -128 / 127; 4-byte-row convs (kernel width * C_in
+4) read from column images; im2col patch slots of whole groups (K rounded up
+to a multiple of 8 for wide filters). They join test_runtime_c.CASES (host,
 sanitizers, every QEMU board and build of test_qemu_kernels.py)."""
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def int8_cases() -> list[Case]:
                                 cout=12, k=(1, 1), izp=127, ozp=127), big_bias=True),
         # 4-byte kernel rows read in place from column images (effc_conv_rows4_columns):
         # several spans per column (16 rows of 10x4 s2), both edges shifted, a batch of 2,
-        # odd kernel heights (no quads: effc_mm_run), 1-3 rows left, stride past the span
+        # an odd channel count (no quads: effc_mm_run), 1-3 rows left, stride past the span
         # (kernel height 1 at stride 2: the per-pixel gather)
         requant_edges(conv_case("conv10x4_s2_columns_batch2", 129, n=2, h=49, w=10, cin=1,
                                 cout=6, k=(10, 4), stride=(2, 2), pads=(4, 1, 5, 1),
@@ -52,4 +53,21 @@ def int8_cases() -> list[Case]:
                   stride=(3, 1), pads=(1, 2, 2, 1), izp=3, ozp=-128),
         conv_case("conv1x4_s2_past_span", 132, h=9, w=6, cin=1, cout=4, k=(1, 4),
                   stride=(2, 1), pads=(0, 1, 0, 2), izp=-5),
+        # patch slots of whole groups (K rounded up to a multiple of 8 for wide filters;
+        # small biases: every channel in the fast form, so the quads run): an odd kernel
+        # height on column images (36 -> 40, quads reading one word past each patch),
+        # 3x3 on 3 channels (27 -> 32; four pixels inside the image at once, blocks
+        # across rows and images), on 2 channels with an odd channel count
+        # (effc_mm_run), on 1 channel (3-byte rows copied bytewise)
+        requant_edges(conv_case("conv9x4_s2_columns_odd_height_quads", 133, h=41, w=8,
+                                cin=1, cout=6, k=(9, 4), stride=(2, 2), pads=(4, 1, 4, 2),
+                                izp=-128, ozp=7)),
+        requant_edges(conv_case("conv3x3_s2_cin3_slots", 134, h=14, w=19, cin=3, cout=8,
+                                stride=(2, 2), pads=(1, 1, 1, 1), izp=-128, ozp=-3)),
+        conv_case("conv3x3_s2_cin3_batch2_blocks_across_images", 135, n=2, h=5, w=9, cin=3,
+                  cout=4, stride=(2, 2), pads=(1, 1, 1, 1), izp=127, ozp=2),
+        per_tensor(conv_case("conv3x3_cin2_odd_cout_slots_clamp", 136, h=6, w=9, cin=2,
+                             cout=5, pads=(1, 1, 1, 1), izp=127, ozp=-128, act=(-100, 90))),
+        conv_case("conv3x3_cin1_byte_rows", 137, h=7, w=11, cin=1, cout=4, stride=(1, 2),
+                  izp=-7, ozp=-128),
     ]

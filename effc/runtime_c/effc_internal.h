@@ -456,6 +456,28 @@ static inline int32_t effc_mm_weight(const effc_mm *mm, int32_t c, int32_t i)
 void effc_mm_run(const effc_mm *mm, int32_t n, const int8_t *const col[], int8_t *const out[],
                  void *scratch);
 
+/* effc_conv_s8's argument checks and matrix kernel (effc_conv_s8.c), shared
+ * with its im2col paths (effc_conv_im2col.c): the shapes and parameters, the
+ * quantization a filter layout needs (a wide filter carries its records). */
+int effc_conv_args_ok(const effc_conv_params *p, const effc_dims *in, const effc_dims *f,
+                      const effc_dims *out);
+static inline int effc_conv_quant_ok(const effc_conv_params *p,
+                                     const effc_per_channel_quant *quant)
+{
+    return p->filter_layout != EFFC_FILTER_S8 ||
+           (quant != NULL && (quant->channels != NULL ||
+                              (quant->multiplier != NULL && quant->shift != NULL)));
+}
+effc_mm effc_conv_mm(const effc_conv_params *p, const effc_per_channel_quant *quant,
+                     const effc_dims *f, const void *filter, const int32_t *bias);
+
+/* Bytes of an im2col patch slot (effc_conv_im2col.c): K rounded up to the
+ * matrix kernel's groups of 4 values (an even count). */
+static inline int32_t effc_conv_patch_slot(int32_t k)
+{
+    return 4 * effc_mm_groups(k);
+}
+
 #if defined(EFFC_USE_DSP) && !defined(EFFC_USE_MVE)
 /* The first 4 * quads of a run of columns spaced evenly (column p at
  * in + p * in_step, its outputs at out + p * out_step: a pointwise
