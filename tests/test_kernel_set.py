@@ -133,6 +133,9 @@ def test_kws_images_leave_out_unreached_variants(tmp_path: Path) -> None:
     assert size.manifest["firmware"]["flash_bytes"] <= 40 * 1024
 
 
+ROOMY = 52_428
+
+
 def test_flash_budget_bounds_the_speed_image(tmp_path: Path) -> None:
     require_tool("arm-none-eabi-gcc")
     # a budget below the all-int8 image (at -O2, as speed builds it): that image, reported
@@ -141,14 +144,16 @@ def test_flash_budget_bounds_the_speed_image(tmp_path: Path) -> None:
     assert tight["memory"]["widened_bytes"] == 0 and "-Os" not in tight["c"]["firmware_cflags"]
     assert tight["flash_budget"] == {"bytes": 1, "met": False}
     widened = {}
-    for budget in (49152, 52000):
+    # ROOMY: 52,000 B when the floor was 46,724 B, raised by the -O2-only code since (the
+    # depthwise one-band body, +428 B) so that it keeps room for a pointwise layer
+    for budget in (49152, ROOMY):
         m = _kws(tmp_path, f"b{budget}", flash_budget=budget).manifest
         assert m["firmware"]["flash_bytes"] <= budget
         assert m["flash_budget"] == {"bytes": budget, "met": True}
         widened[budget] = m["memory"]["widened_bytes"]
         assert 0 < widened[budget] <= budget - floor
-    # 52,000 B has room for a pointwise layer (+4,352 B), 48 KB only for the dense one
-    assert widened[49152] < widened[52000]
+    # ROOMY has room for a pointwise layer (+4,352 B), 48 KB only for the dense one
+    assert widened[49152] < widened[ROOMY]
 
 
 @pytest.mark.parametrize(("options", "message"), [

@@ -24,7 +24,9 @@
  * computed address; one pass needs no count; a last output whose third row
  * is padding is stored without that row's loads and MACs). A channel pair's
  * two walks are one call. Every other channel takes a C loop over the planes
- * with TFLite's general requantization.
+ * with TFLite's general requantization. At -O2 a layer of one band (KWS's)
+ * runs a lean loop over its channel pairs (effc_dw_one_band: the taps, the
+ * fill and one call a pair; about 95 instructions a pair besides them).
  */
 #include "effc_dw_internal.h"
 
@@ -292,6 +294,92 @@ static void effc_dw_channel_c(const effc_dw_conv_params *p, const effc_mm_channe
     }
 }
 
+/* A band's rows: the first output row, the rows, whether its last plane row is padding. */
+typedef struct {
+    int32_t oy0, rows, last_pad;
+} effc_dw_band;
+
+/* What every channel of the layer shares (effc_dw_body's arguments). */
+typedef struct {
+    const effc_dw_conv_params *p;
+    const effc_per_channel_quant *quant;
+    const effc_dims *f, *out;
+    const int8_t *filter;
+    const int32_t *bias;
+    int walks; /* the assembly walk applies to the geometry */
+} effc_dw_layer;
+
+/* The output channels of input channels ic..ic+planes-1 over a band, one at a time: the
+ * assembly walk where it applies and the record is fast, the C loop otherwise. */
+static void effc_dw_channels(const effc_dw_layer *l, const effc_dw_geo *g,
+                             effc_dw_walk_job *jobs, const int16_t *plane, int8_t *out_b,
+                             int32_t ic, int32_t planes, const effc_dw_band *bd)
+{
+    const effc_dw_conv_params *p = l->p;
+    int32_t j, m;
+    for (j = 0; j < planes; j++) {
+        for (m = 0; m < p->depth_multiplier; m++) {
+            const int32_t oc = (ic + j) * p->depth_multiplier + m;
+            const int8_t *w = l->filter + (size_t)oc * (size_t)(l->f->h * l->f->w);
+            const int16_t *pl = plane + (size_t)j * g->words;
+            int8_t *dst = out_b + (size_t)bd->oy0 * (size_t)l->out->w * (size_t)l->out->c +
+                          (size_t)oc;
+            if (l->walks && !effc_dw_record_of(&l->quant->channels[oc]).general) {
+                if (p->depth_multiplier != 1) { /* jobs hold multiplier 1's */
+                    (void)effc_dw_walk_prepare(&jobs[j], p, &l->quant->channels[oc], w);
+                }
+                effc_dw_walk(p, g, &jobs[j], pl, dst, bd->rows, bd->last_pad);
+            } else {
+                const effc_mm_channel ch = effc_dw_channel_of(l->quant, l->bias, oc);
+                effc_dw_channel_c(p, &ch, w, l->f, pl, g, l->out, bd->rows, dst);
+            }
+        }
+    }
+}
+
+#if !defined(__OPTIMIZE_SIZE__)
+/* -O2: a layer of one band (KWS's depthwise layers), depth multiplier 1, channels in pairs,
+ * the walk applying to its geometry: per pair the taps, the band's fill (`band`, its source
+ * `band_at` into an image; none when `fills` is 0) and one call walking both channels; a pair
+ * with a general record goes channel by channel (effc_dw_channels). */
+static void effc_dw_one_band(const effc_dw_layer *l, const effc_dw_geo *g,
+                             effc_dw_walk_job *jobs, const int16_t *plane, const effc_dims *in,
+                             const int8_t *input, int8_t *output, effc_dw_fill_job *band,
+                             size_t band_at, int fills)
+{
+    const effc_dw_conv_params *p = l->p;
+    const effc_dims *out = l->out;
+    const effc_dw_band bd = {0, out->h, (out->h - 1) * p->stride_h + 3 - p->pad_top > in->h};
+    const size_t in_img = (size_t)in->h * (size_t)in->w * (size_t)in->c;
+    const size_t out_img = (size_t)out->h * (size_t)out->w * (size_t)out->c;
+    const effc_dw_walk_fn walk = effc_dw_walk_of(p, g);
+    int32_t b, ic;
+    effc_dw_walk_rows(&jobs[0], p, g, bd.rows, bd.last_pad); /* jobs[1] walks with these */
+    jobs[1].next = NULL;
+    for (b = 0; b < in->n; b++) {
+        const int8_t *src = input + (size_t)b * in_img + band_at;
+        int8_t *out_b = output + (size_t)b * out_img;
+        for (ic = 0; ic < in->c; ic += EFFC_DW_PLANES) {
+            const int8_t *w = l->filter + (size_t)ic * 9u;
+            int general = effc_dw_walk_prepare(&jobs[0], p, &l->quant->channels[ic], w);
+            general |= effc_dw_walk_prepare(&jobs[1], p, &l->quant->channels[ic + 1], w + 9);
+            if (fills) {
+                band->src = src + ic;
+                effc_dw_fill2_rows(band);
+            }
+            if (general) {
+                effc_dw_channels(l, g, jobs, plane, out_b, ic, EFFC_DW_PLANES, &bd);
+                continue;
+            }
+            jobs[0].out = effc_dw_walk_out(&jobs[0], out_b + ic);
+            jobs[1].out = effc_dw_walk_out(&jobs[0], out_b + ic + 1);
+            jobs[0].next = &jobs[1];
+            walk(&jobs[0]);
+        }
+    }
+}
+#endif
+
 int effc_dw_body(const effc_dw_conv_params *p, const effc_per_channel_quant *quant,
                  const effc_dims *in, const int8_t *input, const effc_dims *f,
                  const int8_t *filter, const int32_t *bias, const effc_dims *out,
@@ -305,8 +393,9 @@ int effc_dw_body(const effc_dw_conv_params *p, const effc_per_channel_quant *qua
     const int one_band = g.rows >= out->h;
     effc_dw_walk_job jobs[EFFC_DW_PLANES]; /* of channels ic.. (depth multiplier 1) */
     effc_dw_fill_job band; /* one band: its fill, the same for every channel pair */
+    const effc_dw_layer lay = {p, quant, f, out, filter, bias, walks};
     size_t i, band_at = 0;
-    int32_t b, ic, oy0, j, m, planes, fast, band_rows = 0;
+    int32_t b, ic, oy0, j, planes, fast, band_rows = 0;
     for (j = 0; j < EFFC_DW_PLANES; j++) {
         effc_dw_walk_init(&jobs[j], p, &g, out);
         jobs[j].plane = plane + (size_t)j * g.words; /* also effc_dw_walk's */
@@ -318,6 +407,12 @@ int effc_dw_body(const effc_dw_conv_params *p, const effc_per_channel_quant *qua
         band_rows = effc_dw_fill2_job(p, in, plane, &g, -p->pad_top, 0,
                                       (out->h - 1) * p->stride_h + kspan, 1, &band, &band_at);
     }
+#if !defined(__OPTIMIZE_SIZE__)
+    if (one_band && walks && p->depth_multiplier == 1 && in->c % EFFC_DW_PLANES == 0) {
+        effc_dw_one_band(&lay, &g, jobs, plane, in, input, output, &band, band_at, band_rows);
+        return EFFC_OK;
+    }
+#endif
     for (b = 0; b < in->n; b++) {
         const int8_t *in_b = input + (size_t)b * (size_t)in->h * (size_t)in->w * (size_t)in->c;
         int8_t *out_b = output + (size_t)b * (size_t)out->h * (size_t)out->w * (size_t)out->c;
@@ -354,23 +449,9 @@ int effc_dw_body(const effc_dw_conv_params *p, const effc_per_channel_quant *qua
                     }
                     walk(&jobs[0]);
                 }
-                for (j = 0; j < planes && !fast; j++) {
-                    for (m = 0; m < p->depth_multiplier; m++) {
-                        const int32_t oc = (ic + j) * p->depth_multiplier + m;
-                        const int8_t *w = filter + (size_t)oc * (size_t)(f->h * f->w);
-                        const int16_t *pl = plane + (size_t)j * g.words;
-                        int8_t *dst = out_b + (size_t)oy0 * (size_t)out->w * (size_t)out->c +
-                                      (size_t)oc;
-                        if (walks && !effc_dw_record_of(&quant->channels[oc]).general) {
-                            if (p->depth_multiplier != 1) { /* jobs hold multiplier 1's */
-                                (void)effc_dw_walk_prepare(&jobs[j], p, &quant->channels[oc], w);
-                            }
-                            effc_dw_walk(p, &g, &jobs[j], pl, dst, rows, last_pad);
-                        } else {
-                            const effc_mm_channel ch = effc_dw_channel_of(quant, bias, oc);
-                            effc_dw_channel_c(p, &ch, w, f, pl, &g, out, rows, dst);
-                        }
-                    }
+                if (!fast) {
+                    const effc_dw_band bd = {oy0, rows, last_pad};
+                    effc_dw_channels(&lay, &g, jobs, plane, out_b, ic, planes, &bd);
                 }
                 if (oy0 + rows < out->h) { /* the next band's shared rows */
                     effc_dw_slide(plane, &g, p->stride_h, planes);
