@@ -133,7 +133,7 @@ def test_kws_images_leave_out_unreached_variants(tmp_path: Path) -> None:
     assert size.manifest["firmware"]["flash_bytes"] <= 40 * 1024
 
 
-ROOMY = 52_428
+ROOMY = 52_656
 
 
 def test_flash_budget_bounds_the_speed_image(tmp_path: Path) -> None:
@@ -145,7 +145,7 @@ def test_flash_budget_bounds_the_speed_image(tmp_path: Path) -> None:
     assert tight["flash_budget"] == {"bytes": 1, "met": False}
     widened = {}
     # ROOMY: 52,000 B when the floor was 46,724 B, raised by the -O2-only code since (the
-    # depthwise one-band body, +428 B) so that it keeps room for a pointwise layer
+    # depthwise one-band loop and padded top, +656 B) so that it keeps room for a pointwise layer
     for budget in (49152, ROOMY):
         m = _kws(tmp_path, f"b{budget}", flash_budget=budget).manifest
         assert m["firmware"]["flash_bytes"] <= budget
