@@ -32,10 +32,10 @@ def _omitted(calls: list[Call]) -> set[str]:  # the -D flags, by variant
 
 
 def _conv(macro: str = "conv_s8", k: int = 1, stride: int = 1, layout: int = S8,
-          lo: int = -128, hi: int = 127) -> Call:
+          lo: int = -128, hi: int = 127, cin: int = 8) -> Call:
     return Call(macro, "n", "Conv", {"kh": k, "kw": k, "stride_h": stride, "stride_w": stride,
                                       "layout": layout, "activation_min": lo,
-                                      "activation_max": hi})
+                                      "activation_max": hi, "filter_dims": [8, k, k, cin]})
 
 
 def _dw(out_w: int, stride: int = 1, dilation: int = 1) -> Call:
@@ -92,15 +92,33 @@ def test_size_builds_at_os_only_where_inner_loops_are_assembly() -> None:
 
 def test_speed_builds_unroll_the_two_channel_loop_only_without_a_budget() -> None:
     wide, unroll = [_conv(layout=WIDE2)], "-DEFFC_MM_2X4_UNROLL=16"
-    defines = firmware_defines(wide)
-    assert firmware_cflags(wide, CTarget("cortex-m4", 1 << 20, "speed")) == [*defines, unroll]
-    assert firmware_cflags(wide, CTarget("cortex-m7", 1 << 20, "speed")) == [*defines, unroll]
+    defines, one = firmware_defines(wide), "-DEFFC_MM_2X4_ONE_PASS=1"
+    quads = "-DEFFC_MM_2X4_QUADS=1"
+    assert firmware_cflags(wide, CTarget("cortex-m4", 1 << 20, "speed")) == [*defines, unroll,
+                                                                              quads, one]
+    assert firmware_cflags(wide, CTarget("cortex-m7", 1 << 20, "speed")) == [*defines, unroll,
+                                                                              quads, one]
     assert unroll not in firmware_cflags(wide, CTarget("cortex-m4", 1 << 20, "size"))
-    assert unroll not in firmware_cflags(wide, CTarget("cortex-m4", 1 << 20, "speed",
-                                                       widen_bytes=4096))  # --flash-budget
+    budget = firmware_cflags(wide, CTarget("cortex-m4", 1 << 20, "speed", widen_bytes=4096))
+    assert unroll not in budget and quads not in budget  # --flash-budget: the code stays small
     assert unroll not in firmware_cflags(wide, CTarget("cortex-m55", 1 << 20, "speed"))
     assert unroll not in firmware_cflags([_conv()], CTarget("cortex-m4", 1 << 20, "speed"))
     assert unroll not in firmware_cflags(wide, None)
+
+
+def test_speed_builds_leave_the_loop_test_out_only_when_every_wide2_k_fits_one_pass() -> None:
+    """EFFC_MM_2X4_ONE_PASS: every WIDE2 layer's groups (k / 4 rounded up, then to even)
+    are at most 17 (the first group and one pass of 16: k <= 64); a longer k needs the loop
+    test."""
+    speed, one = CTarget("cortex-m4", 1 << 20, "speed"), "-DEFFC_MM_2X4_ONE_PASS=1"
+    assert one in firmware_cflags([_conv(layout=WIDE2, cin=64)], speed)  # KWS: 16 groups
+    assert one in firmware_cflags([_conv(layout=WIDE2, cin=40), _conv(cin=400)], speed)
+    assert one not in firmware_cflags([_conv(layout=WIDE2, cin=65)], speed)  # 18 groups
+    assert one not in firmware_cflags([_conv(layout=WIDE2, k=3, cin=8)], speed)  # k = 72
+    assert one not in firmware_cflags([_conv(layout=WIDE2, cin=8),
+                                       _conv(layout=WIDE2, cin=136)], speed)
+    assert one not in firmware_cflags([_conv(layout=WIDE2, cin=8)],
+                                      CTarget("cortex-m4", 1 << 20, "speed", widen_bytes=4096))
 
 
 def _symbols(elf: Path) -> set[str]:

@@ -27,8 +27,13 @@ TARGETS = [  # (board, extra cflags)
     # every computed entry must still land, effc_mm_2x4_wide's ADR)
     ("mps2-an386", ("-Os", "-DEFFC_OMIT_DW_NARROW=1")),
     # Cortex-M4 as the speed builds of models with WIDE2 layers (kernel_set.py): the
-    # two-channel loop tests its sentinel every 16 groups
-    ("mps2-an386", ("-DEFFC_MM_2X4_UNROLL=16",)),
+    # two-channel loop tests its sentinel every 16 groups and runs the pointwise quads
+    # itself (widening each)
+    ("mps2-an386", ("-DEFFC_MM_2X4_UNROLL=16", "-DEFFC_MM_2X4_QUADS=1")),
+    # ... and as those whose WIDE2 layers all have k <= 64: no loop test, and the longer
+    # k of the cases (72, 136) take the C path
+    ("mps2-an386", ("-DEFFC_MM_2X4_ONE_PASS=1", "-DEFFC_MM_2X4_UNROLL=16",
+                    "-DEFFC_MM_2X4_QUADS=1")),
     # Cortex-M4 as --flash-budget builds it: the wide loops without the one-column
     # two-pair loop and the column images (their layers take effc_mm_2x1_wide and im2col)
     ("mps2-an386", ("-DEFFC_OMIT_PAIRS2=1", "-DEFFC_OMIT_CONV_COLUMNS=1")),
@@ -59,6 +64,7 @@ int model_run(const int8_t *in, int8_t *out)
                          ids=[b + ("" if not f else "-portable" if f[0] == "-DEFFC_NO_DSP"
                                    else "-Os" if f[0] == "-Os"
                                    else "-unroll16" if f[0] == "-DEFFC_MM_2X4_UNROLL=16"
+                                   else "-one-pass" if f[0] == "-DEFFC_MM_2X4_ONE_PASS=1"
                                    else "-budget" if f[0] == "-DEFFC_OMIT_PAIRS2=1"
                                    else "-omitted") for b, f in TARGETS])
 def test_kernels_bit_identical_on_cortex_m(board: str, flags: tuple[str, ...],

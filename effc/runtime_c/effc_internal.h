@@ -489,7 +489,8 @@ void effc_mm_widen_groups_x1(const int8_t *const col[4], int32_t groups, int32_t
                              int32_t *dst);
 
 /* Job offsets (the assembly reads them): 0 q, 4 w, 8 channel, 12..24 out[0..3],
- * 28 n, 32 k2, 36 groups, 40 act_min, 44 act_max, 48 w_end. */
+ * 28 n, 32 k2, 36 groups, 40 act_min, 44 act_max, 48 w_end, 52 quads, 56 in,
+ * 60 off, 64 out_step, 68 in_step. */
 typedef struct {
     const int32_t *q;               /* widened columns */
     const void *w;                  /* weights of the next channel (pair) (advanced) */
@@ -502,12 +503,18 @@ typedef struct {
                                        widened columns' groups, even) */
     int32_t act_min, act_max;       /* the _clamp variants clamp to these */
     const int32_t *w_end;           /* WIDE2: the end of the pairs' weight stream */
+    /* EFFC_MM_2X4_QUADS: 0, or the quads of evenly spaced columns from in (in_step
+     * bytes apart; outputs out_step apart) to widen into q (off: -zp) and run */
+    int32_t quads;
+    const int8_t *in;
+    int32_t off, out_step, in_step;
 } effc_mm_job;
 
 /* One channel x four columns, int8 weight rows with records (k a multiple of 4). */
 void effc_mm_1x4_s8(effc_mm_job *job);
 void effc_mm_1x4_s8_clamp(effc_mm_job *job);
-/* Two channels x four columns, EFFC_FILTER_WIDE2 weights. */
+/* Two channels x four columns, EFFC_FILTER_WIDE2 weights (its build options:
+ * effc_mm_asm.h). */
 void effc_mm_2x4_wide(effc_mm_job *job);
 void effc_mm_2x4_wide_clamp(effc_mm_job *job);
 /* Two channels x one column (job->q at the column's first word, job->out[0]

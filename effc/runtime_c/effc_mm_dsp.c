@@ -28,6 +28,8 @@
 
 #if defined(EFFC_USE_DSP) && !defined(EFFC_USE_MVE)
 
+#include "effc_mm_asm.h"
+
 static int32_t effc_mm_offset(int32_t zp)
 {
     return (int32_t)(((uint32_t)(uint16_t)(-zp)) * 0x10001u);
@@ -103,6 +105,9 @@ static void effc_mm_job_init(effc_mm_job *job, const effc_mm *mm, const int32_t 
     job->groups = mm->layout == EFFC_FILTER_WIDE2 ? effc_mm_groups(mm->k) : mm->k >> 2;
     job->act_min = mm->activation_min;
     job->act_max = mm->activation_max;
+    if (EFFC_MM_2X4_QUADS) {
+        job->quads = 0; /* q widened already (effc_mm_run_quads sets its quads) */
+    }
 }
 
 static int effc_mm_clamps(const effc_mm *mm)
@@ -188,7 +193,7 @@ void effc_mm_run(const effc_mm *mm, int32_t n, const int8_t *const col[], int8_t
     effc_mm_widen(c4, mm->k, mm->input_zero_point, groups, effc_mm_scale(mm), q);
     effc_mm_job_init(&job, mm, q);
     if (!EFFC_OMIT_WIDE2 && mm->layout == EFFC_FILTER_WIDE2 &&
-        EFFC_LIKELY(effc_mm_variant_linked(mm))) {
+        EFFC_LIKELY(effc_mm_variant_linked(mm)) && (n <= 2 || effc_mm_2x4_fits(groups))) {
         const int clamp = effc_mm_clamps(mm); /* false when EFFC_OMIT_CLAMP links none */
         void (*one)(effc_mm_job *) = clamp ? effc_mm_2x1_wide_clamp : effc_mm_2x1_wide;
         if (n > 2) {
@@ -220,40 +225,62 @@ void effc_mm_run(const effc_mm *mm, int32_t n, const int8_t *const col[], int8_t
     }
 }
 
+/* The quads' columns widened and run by the two-channel loop itself
+ * (EFFC_MM_2X4_QUADS), or one quad at a time. */
+static void effc_mm_quads(effc_mm_job *job, void (*pairs)(effc_mm_job *), int32_t off,
+                          int32_t quads, const int8_t *in, size_t in_step, int8_t *out,
+                          size_t out_step)
+{
+#if EFFC_MM_2X4_QUADS
+    job->out[0] = out;
+    job->quads = quads;
+    job->in = in;
+    job->off = off;
+    job->out_step = (int32_t)out_step;
+    job->in_step = (int32_t)in_step;
+    pairs(job); /* every quad: widen, then the channel pairs */
+#else
+    const int8_t *col[4];
+    int32_t i;
+    for (i = 0; i < quads; i++) {
+        col[0] = in;
+        col[1] = in + in_step;
+        col[2] = in + 2 * in_step;
+        col[3] = in + 3 * in_step;
+        job->out[0] = out;
+        job->out[1] = out + out_step;
+        job->out[2] = out + 2 * out_step;
+        job->out[3] = out + 3 * out_step;
+        effc_mm_widen_groups_x1(col, job->groups, off, (int32_t *)job->q);
+        pairs(job);
+        in += 4 * in_step;
+        out += 4 * out_step;
+    }
+#endif
+}
+
 int32_t effc_mm_run_quads(const effc_mm *mm, int32_t quads, const int8_t *in, size_t in_step,
                           int8_t *out, size_t out_step, void *scratch)
 {
     const int32_t groups = effc_mm_groups(mm->k);
-    const int32_t off = effc_mm_offset(mm->input_zero_point);
     int32_t *q = (int32_t *)scratch;
-    const int8_t *col[4];
     void (*pairs)(effc_mm_job *);
     effc_mm_job job;
-    int32_t i;
     if (EFFC_OMIT_WIDE2 || mm->layout != EFFC_FILTER_WIDE2 || !effc_mm_variant_linked(mm) ||
-        (mm->k & 7) != 0 || (mm->n_out & 1) != 0 || mm->general > 0 || quads <= 0) {
+        (mm->k & 7) != 0 || (mm->n_out & 1) != 0 || mm->general > 0 || quads <= 0 ||
+        !effc_mm_2x4_fits(groups)) {
         return 0;
     }
+    /* before the job's stores (which may alias mm): the test above then still tells
+     * the compiler that a left-out clamping variant is never named */
     pairs = effc_mm_clamps(mm) ? effc_mm_2x4_wide_clamp : effc_mm_2x4_wide;
     effc_mm_job_init(&job, mm, q); /* job.w stays: the loop reads it, never advances it */
     job.w_end = (const int32_t *)mm->weights +
                 (size_t)(mm->n_out >> 1) *
                     (size_t)effc_wide_geometry(EFFC_FILTER_WIDE2, mm->k).block_words;
     q[8 * groups] = (int32_t)EFFC_MM_SENTINEL; /* k / 4 even: every group widened */
-    for (i = 0; i < quads; i++) {
-        col[0] = in;
-        col[1] = in + in_step;
-        col[2] = in + 2 * in_step;
-        col[3] = in + 3 * in_step;
-        job.out[0] = out;
-        job.out[1] = out + out_step;
-        job.out[2] = out + 2 * out_step;
-        job.out[3] = out + 3 * out_step;
-        effc_mm_widen_groups_x1(col, groups, off, q);
-        pairs(&job);
-        in += 4 * in_step;
-        out += 4 * out_step;
-    }
+    effc_mm_quads(&job, pairs, effc_mm_offset(mm->input_zero_point), quads, in, in_step, out,
+                  out_step);
     return 4 * quads;
 }
 

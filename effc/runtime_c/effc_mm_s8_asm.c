@@ -15,6 +15,17 @@
 
 #include "effc_mm_asm.h"
 
+/* EFFC_MM_2X4_UNROLL (effc_mm_asm.h) as assembler text. */
+#if EFFC_MM_2X4_UNROLL == 16
+#define EFFC_2X4_UNROLL_STR "16"
+#define EFFC_2X4_UNROLL_LOG2 "4"
+#elif EFFC_MM_2X4_UNROLL == 8
+#define EFFC_2X4_UNROLL_STR "8"
+#define EFFC_2X4_UNROLL_LOG2 "3"
+#else
+#error "EFFC_MM_2X4_UNROLL must be 8 or 16"
+#endif
+
 /* ------------------------------------------------------- widened columns */
 
 /* Column j's word (x0..x3 as bytes) in X: its (x0, x2) pair into E (x - zp
@@ -65,6 +76,39 @@ __attribute__((naked, noinline)) void effc_mm_widen_groups_x1(
 {
     __asm__ volatile(EFFC_WIDEN_GROUPS(EFFC_WIDEN_WORD_X1));
 }
+
+#if EFFC_MM_2X4_QUADS
+/* Four evenly spaced columns (r4 the first, advanced; r5 the step, r6 three
+ * steps), one group: the words into r8-r11, their (x0, x2) pairs x - zp into
+ * r0, r7, r12, lr (r2 the -zp offset) and their (x1, x3) pairs in place, two
+ * STMs to r3. 14 instructions, EFFC_WIDEN_QUAD_BYTES (56) bytes: the
+ * two-channel loop's quads (EFFC_2X4_QUADS_START) enter them computed. */
+#define EFFC_WIDEN_QUAD_BYTES "56"
+#define EFFC_WIDEN_QUAD_GROUP                                                                 \
+    "ldr    r9, [r4, r5]\n\t"                                                                 \
+    "ldr    r10, [r4, r5, lsl #1]\n\t"                                                        \
+    "ldr    r11, [r4, r6]\n\t"                                                                \
+    "ldr    r8, [r4], #4\n\t"                                                                 \
+    "sxtab16 r0, r2, r8\n\t"                                                                  \
+    "sxtab16 r8, r2, r8, ror #8\n\t"                                                          \
+    "sxtab16 r7, r2, r9\n\t"                                                                  \
+    "sxtab16 r9, r2, r9, ror #8\n\t"                                                          \
+    "sxtab16 r12, r2, r10\n\t"                                                                \
+    "sxtab16 r10, r2, r10, ror #8\n\t"                                                        \
+    "sxtab16 lr, r2, r11\n\t"                                                                 \
+    "sxtab16 r11, r2, r11, ror #8\n\t"                                                        \
+    "stm    r3!, {r0, r7, r12, lr}\n\t"                                                       \
+    "stm    r3!, {r8-r11}\n\t"
+
+#define EFFC_WIDEN_QUAD_GROUPS8                                                               \
+    EFFC_WIDEN_QUAD_GROUP EFFC_WIDEN_QUAD_GROUP EFFC_WIDEN_QUAD_GROUP EFFC_WIDEN_QUAD_GROUP   \
+    EFFC_WIDEN_QUAD_GROUP EFFC_WIDEN_QUAD_GROUP EFFC_WIDEN_QUAD_GROUP EFFC_WIDEN_QUAD_GROUP
+#if EFFC_MM_2X4_UNROLL == 16
+#define EFFC_WIDEN_QUAD_GROUPS EFFC_WIDEN_QUAD_GROUPS8 EFFC_WIDEN_QUAD_GROUPS8
+#else
+#define EFFC_WIDEN_QUAD_GROUPS EFFC_WIDEN_QUAD_GROUPS8
+#endif
+#endif
 
 /* ------------------------------------------------- one channel x 4 columns */
 
@@ -233,70 +277,141 @@ __attribute__((naked, noinline)) void effc_mm_1x4_s8_clamp(EFFC_ARG effc_mm_job 
     EFFC_CLAMP("r6", "r8", "r9")                                                              \
     EFFC_CLAMP("r7", "r8", "r9")
 
-/* Groups per loop test of the two-channel loop: 8, or 16 (the firmware's
- * speed builds, effc/codegen/c/kernel_set.py: one test per 16 groups, so a
- * k <= 68 layer runs its groups without looping back, for 704 more bytes of
- * code per variant). */
-#ifndef EFFC_MM_2X4_UNROLL
-#define EFFC_MM_2X4_UNROLL 8
-#endif
 #define EFFC_2X4_GROUPS8                                                                     \
     EFFC_2X4_GROUP EFFC_2X4_GROUP EFFC_2X4_GROUP EFFC_2X4_GROUP                               \
     EFFC_2X4_GROUP EFFC_2X4_GROUP EFFC_2X4_GROUP EFFC_2X4_GROUP
 #if EFFC_MM_2X4_UNROLL == 16
 #define EFFC_2X4_GROUPS EFFC_2X4_GROUPS8 EFFC_2X4_GROUPS8
-#define EFFC_2X4_UNROLL_STR "16"
-#elif EFFC_MM_2X4_UNROLL == 8
-#define EFFC_2X4_GROUPS EFFC_2X4_GROUPS8
-#define EFFC_2X4_UNROLL_STR "8"
 #else
-#error "EFFC_MM_2X4_UNROLL must be 8 or 16"
+#define EFFC_2X4_GROUPS EFFC_2X4_GROUPS8
+#endif
+/* The sentinel test after every U groups (none when one pass always
+ * suffices: EFFC_MM_2X4_ONE_PASS, the dispatch's effc_mm_2x4_fits). */
+#if EFFC_MM_2X4_ONE_PASS
+#define EFFC_2X4_LOOP_TEST ""
+#else
+#define EFFC_2X4_LOOP_TEST                                                                    \
+    "cmp    r10, #0x80008000\n\t"                                                             \
+    "bne    2b\n\t"
 #endif
 
-/* The stack holds [out[0..3], q, loop entry, w_end, -, act_min, act_max]
- * (BOUNDS copies the last two for CLAMP; the output pointers advance there,
- * not in the job: the caller knows where they end), lr the weight stream
- * throughout. Per pair: the bias words, the first group
- * (EFFC_2X4_FIRST), then the other groups, an odd count, EFFC_MM_2X4_UNROLL
- * (U) per iteration until the sentinel, entered (LDR into PC) at the group
- * that leaves a multiple of U (the entry computed once: each group is 88
- * bytes, 22 32-bit instructions); the two records (multiplier, round, shift
- * word), eight requantizations, CLAMP, eight byte stores, and the next pair
- * until the stream reaches w_end. Per pair 51 instructions besides the
- * groups' 22 and a two-instruction test per U groups (K = 64: 55 with U = 8,
- * 53 with U = 16). */
+/* The quads of effc_mm_run_quads (EFFC_MM_2X4_QUADS, the speed builds':
+ * effc/codegen/c/kernel_set.py): after the common start the quad state onto
+ * the stack (+40: quads, -, in_next, out base, out_step, then the widening's
+ * passes, off, dst = q, in, step, three steps, entry); per quad (6:) its
+ * columns widened into q (7:, EFFC_MM_2X4_UNROLL groups a pass, entered at
+ * the group that leaves a multiple of it) and its four output pointers, then
+ * the pairs from the head (1:); after them (5:) the next quad. Without quads
+ * (job->quads 0: q widened by the caller, its own out[]) the pairs run once. */
+#if EFFC_MM_2X4_QUADS
+#define EFFC_2X4_FRAME "92"
+#define EFFC_2X4_QUADS_START(BOUNDS)                                                          \
+    "str    lr, [sp, #28]\n\t"                                                                \
+    "ldr    r1, [r0, #52]\n\t" /* quads */                                                    \
+    "ldr    r2, [r0, #56]\n\t" /* in */                                                       \
+    "ldr    r3, [r0, #60]\n\t" /* off */                                                      \
+    "ldrd   r5, r6, [r0, #64]\n\t" /* out_step, in_step */                                    \
+    "str    r1, [sp, #40]\n\t"                                                                \
+    "lsl    r7, r6, #2\n\t"                                                                   \
+    "str    r7, [sp, #48]\n\t"                                                                \
+    "strd   r4, r5, [sp, #52]\n\t" /* r4: out[0], the first quad's base */                   \
+    "str    r3, [sp, #64]\n\t"                                                                \
+    "str    r9, [sp, #68]\n\t"                                                                \
+    "str    r2, [sp, #72]\n\t"                                                                \
+    "add    r7, r6, r6, lsl #1\n\t"                                                           \
+    "strd   r6, r7, [sp, #76]\n\t"                                                            \
+    "ldr    r2, [r0, #36]\n\t"                                                                \
+    "rsb    r3, r2, #0\n\t"                                                                   \
+    "and    r3, r3, #(" EFFC_2X4_UNROLL_STR " - 1)\n\t" /* the groups skipped */              \
+    "add    r2, r2, r3\n\t"                                                                   \
+    "lsr    r2, r2, #" EFFC_2X4_UNROLL_LOG2 "\n\t"                                            \
+    "str    r2, [sp, #60]\n\t"                                                                \
+    "mov    r5, #" EFFC_WIDEN_QUAD_BYTES "\n\t"                                               \
+    "adr.w  r6, 7f\n\t"                                                                       \
+    "mla    r6, r3, r5, r6\n\t"                                                               \
+    "orr    r6, r6, #1\n\t"                                                                   \
+    "str    r6, [sp, #84]\n\t"                                                                \
+    BOUNDS                                                                                    \
+    "cmp    r1, #0\n\t"                                                                       \
+    "beq    1f\n\t"                                                                           \
+    "6:\n\t"                                                                                  \
+    "add    r0, sp, #60\n\t"                                                                  \
+    "ldm    r0, {r1-r6}\n\t" /* passes, off, dst, in, step, three steps */                   \
+    "ldr    r0, [sp, #48]\n\t"                                                                \
+    "add    r0, r0, r4\n\t"                                                                   \
+    "str    r0, [sp, #72]\n\t"                                                                \
+    "ldr    pc, [sp, #84]\n\t"                                                                \
+    "7:\n\t"                                                                                  \
+    EFFC_WIDEN_QUAD_GROUPS                                                                    \
+    "8:\n\t"                                                                                  \
+    ".ifne (8b - 7b) - " EFFC_2X4_UNROLL_STR " * " EFFC_WIDEN_QUAD_BYTES "\n\t"               \
+    ".error \"EFFC_WIDEN_QUAD_GROUP is not EFFC_WIDEN_QUAD_BYTES bytes\"\n\t"                 \
+    ".endif\n\t"                                                                              \
+    "subs   r1, r1, #1\n\t"                                                                   \
+    "bne    7b\n\t"                                                                           \
+    "ldrd   r8, r12, [sp, #52]\n\t"                                                           \
+    "add    r9, r8, r12\n\t"                                                                  \
+    "add    r10, r9, r12\n\t"                                                                 \
+    "add    r11, r10, r12\n\t"                                                                \
+    "stm    sp, {r8-r11}\n\t"                                                                 \
+    "add    r11, r11, r12\n\t"                                                                \
+    "str    r11, [sp, #52]\n\t"                                                               \
+    "ldr    lr, [sp, #28]\n\t"                                                                \
+    "b      1f\n\t"
+#define EFFC_2X4_QUADS_NEXT                                                                   \
+    "ldr    r0, [sp, #40]\n\t"                                                                \
+    "subs   r0, r0, #1\n\t"                                                                   \
+    "str    r0, [sp, #40]\n\t"                                                                \
+    "bgt    6b\n\t" /* quads left (0 without quads: -1) */
+#else
+#define EFFC_2X4_FRAME "44" /* up to act_max */
+#define EFFC_2X4_QUADS_START(BOUNDS) BOUNDS "b      1f\n\t"
+#define EFFC_2X4_QUADS_NEXT ""
+#endif
+
+/* The stack holds [out[0..3], w_end, q, loop entry, w, act_min, act_max]
+ * and the quad state (EFFC_2X4_QUADS_START) (BOUNDS copies act_min and
+ * act_max for CLAMP; the output pointers advance there, not in the job: the
+ * caller knows where they end), lr the weight stream throughout. Per pair
+ * (the loop rotated: it enters at its head, 1:, and leaves after a pair's
+ * stores, so the only taken branch a pair takes is the computed entry): the
+ * bias words, the first group (EFFC_2X4_FIRST), then the other groups, an
+ * odd count, EFFC_MM_2X4_UNROLL (U) per iteration until the sentinel,
+ * entered (LDR into PC) at the group that leaves a multiple of U (the entry
+ * computed once: each group is 88 bytes, 22 32-bit instructions); the two
+ * records (multiplier, round, shift word), eight requantizations, CLAMP,
+ * eight byte stores (the pointers and w_end in one LDM), and the next pair
+ * until the stream reaches w_end. Per pair 50 instructions besides the
+ * groups' 22 and a two-instruction test per U groups, none with one pass
+ * (K = 64: 54 with U = 8, 52 with U = 16, 50 with one pass). With
+ * job->quads > 0 (effc_mm_run_quads) the loop runs once per quad of evenly
+ * spaced columns, each widened first into q (EFFC_2X4_QUADS_START), its
+ * outputs out base + j * out_step. */
 #define EFFC_MM_2X4(CLAMP, BOUNDS)                                                            \
     "push   {r4-r11, lr}\n\t"                                                                 \
-    "sub    sp, sp, #44\n\t"                                                                  \
+    "sub    sp, sp, #" EFFC_2X4_FRAME "\n\t"                                                 \
     "ldr    lr, [r0, #4]\n\t"                                                                 \
-    "ldr    r8, [r0]\n\t"                                                                     \
+    "ldr    r9, [r0]\n\t"                                                                     \
     "ldr    r2, [r0, #36]\n\t"                                                                \
     "sub    r2, r2, #1\n\t"                                                                   \
     "rsb    r2, r2, #0\n\t"                                                                   \
     "and    r2, r2, #(" EFFC_2X4_UNROLL_STR " - 1)\n\t"                                       \
     "mov    r3, #88\n\t"                                                                      \
     "adr.w  r1, 2f\n\t"                                                                       \
-    "mla    r9, r2, r3, r1\n\t"                                                               \
-    "orr    r9, r9, #1\n\t"                                                                   \
-    "ldr    r10, [r0, #48]\n\t"                                                               \
+    "mla    r10, r2, r3, r1\n\t"                                                              \
+    "orr    r10, r10, #1\n\t"                                                                 \
+    "ldr    r8, [r0, #48]\n\t"                                                                \
     "add    r11, r0, #12\n\t"                                                                 \
     "ldm    r11, {r4-r7}\n\t"                                                                 \
     "stm    sp, {r4-r10}\n\t"                                                                 \
-    BOUNDS                                                                                    \
-    "1:\n\t"                                                                                  \
-    "ldrd   r0, r4, [lr], #8\n\t"                                                             \
-    "ldr    r12, [sp, #16]\n\t"                                                               \
-    "ldrd   r10, r11, [r12], #8\n\t"                                                          \
-    EFFC_2X4_FIRST                                                                            \
-    "ldr    pc, [sp, #20]\n\t"                                                                \
+    EFFC_2X4_QUADS_START(BOUNDS)                                                              \
     "2:\n\t"                                                                                  \
     EFFC_2X4_GROUPS                                                                           \
     "4:\n\t"                                                                                  \
     ".ifne (4b - 2b) - " EFFC_2X4_UNROLL_STR " * 88\n\t" /* the computed entry: 88-byte groups */ \
     ".error \"EFFC_2X4_GROUP is not 88 bytes\"\n\t"                                          \
     ".endif\n\t"                                                                              \
-    "cmp    r10, #0x80008000\n\t"                                                             \
-    "bne    2b\n\t"                                                                           \
+    EFFC_2X4_LOOP_TEST                                                                        \
     EFFC_WIDE_RECORD("r8-r10")                                                                \
     EFFC_RQ("r0", "r8", "r9", "r10", "r11")                                                   \
     EFFC_RQ("r1", "r8", "r9", "r10", "r11")                                                   \
@@ -308,7 +423,7 @@ __attribute__((naked, noinline)) void effc_mm_1x4_s8_clamp(EFFC_ARG effc_mm_job 
     EFFC_RQ("r6", "r8", "r9", "r10", "r11")                                                   \
     EFFC_RQ("r7", "r8", "r9", "r10", "r11")                                                   \
     CLAMP                                                                                     \
-    "ldm    sp, {r8-r11}\n\t"                                                                 \
+    "ldm    sp, {r8-r12}\n\t"                                                                 \
     "strb   r0, [r8], #1\n\t"                                                                 \
     "strb   r4, [r8], #1\n\t"                                                                 \
     "strb   r1, [r9], #1\n\t"                                                                 \
@@ -318,10 +433,17 @@ __attribute__((naked, noinline)) void effc_mm_1x4_s8_clamp(EFFC_ARG effc_mm_job 
     "strb   r3, [r11], #1\n\t"                                                                \
     "strb   r7, [r11], #1\n\t"                                                                \
     "stm    sp, {r8-r11}\n\t"                                                                 \
-    "ldr    r12, [sp, #24]\n\t"                                                               \
     "cmp    lr, r12\n\t"                                                                      \
-    "bne    1b\n\t"                                                                           \
-    "add    sp, sp, #44\n\t"                                                                  \
+    "beq    5f\n\t"                                                                           \
+    "1:\n\t"                                                                                  \
+    "ldrd   r0, r4, [lr], #8\n\t"                                                             \
+    "ldr    r12, [sp, #20]\n\t"                                                               \
+    "ldrd   r10, r11, [r12], #8\n\t"                                                          \
+    EFFC_2X4_FIRST                                                                            \
+    "ldr    pc, [sp, #24]\n\t"                                                                \
+    "5:\n\t"                                                                                  \
+    EFFC_2X4_QUADS_NEXT                                                                       \
+    "add    sp, sp, #" EFFC_2X4_FRAME "\n\t"                                                 \
     "pop    {r4-r11, pc}\n\t"
 
 /* 4-byte aligned: ADR's offset to the groups is resolved in the assembler,

@@ -36,7 +36,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from effc.codegen.c.kernels import Call
-from effc.codegen.c.layouts import DSP_CPUS, WIDE2, WIDE4, CTarget
+from effc.codegen.c.layouts import DSP_CPUS, WIDE2, WIDE4, CTarget, weight_shape, wide_groups
 
 INT8_MIN, INT8_MAX = -128, 127
 #: EFFC_DW_NARROW_PW (effc_dw_internal.h): narrower 3x3 stride-1 depthwise planes get its width
@@ -110,12 +110,24 @@ def firmware_cflags(calls: Iterable[Call], target: CTarget | None) -> list[str]:
             *(["-fmerge-all-constants"] if size else []), *_unroll(calls, target)]
 
 
+#: EFFC_MM_2X4_UNROLL of the speed builds: groups of 4 values per loop test
+UNROLL = 16
+
+
 def _unroll(calls: list[Call], target: CTarget | None) -> list[str]:
     """A speed build without a flash budget whose layers reach the two-channel WIDE2 loop
     unrolls it 16 groups per loop test instead of 8 (EFFC_MM_2X4_UNROLL,
-    effc_mm_s8_asm.c): k <= 68 layers then run their groups without looping back, for
-    704 bytes of code per linked variant (KWS: 2 instructions, 4 cycles per 8 outputs)."""
+    effc_mm_s8_asm.c): k <= 64 layers (16 groups: the first, then one pass of 15) then run
+    their groups without looping back, for 704 bytes of code per linked variant (KWS: 2
+    instructions, 4 cycles per 8 outputs). When every WIDE2 layer is that short, the loop
+    also leaves its test out (EFFC_MM_2X4_ONE_PASS, and the dispatch sends any longer k to
+    the C path: 2 instructions and cycles per 8 outputs). Pointwise quads are widened and
+    run by the loop itself (EFFC_MM_2X4_QUADS: 14 instructions a group of four columns
+    instead of 17, one call a layer; KWS pointwise layer: 2,400 instructions less)."""
+    wide = [c for c in calls if c.fields.get("layout") == WIDE2]
     if target is None or target.optimize != "speed" or target.widen_bytes is not None or \
-            target.cpu not in DSP_CPUS or not any(c.fields.get("layout") == WIDE2 for c in calls):
+            target.cpu not in DSP_CPUS or not wide:
         return []
-    return ["-DEFFC_MM_2X4_UNROLL=16"]
+    one_pass = all(wide_groups(weight_shape(c)[1]) - 1 <= UNROLL for c in wide)
+    return [f"-DEFFC_MM_2X4_UNROLL={UNROLL}", "-DEFFC_MM_2X4_QUADS=1",
+            *(["-DEFFC_MM_2X4_ONE_PASS=1"] if one_pass else [])]

@@ -106,7 +106,14 @@ def _macs(call: Call) -> int:
     return od[0] * od[1] * od[2] * fd[0] * fd[1] * fd[2] * fd[3]
 
 
-def _shape(call: Call) -> tuple[int, int]:
+def wide_groups(k: int) -> int:
+    """The groups of 4 values a WIDE2 layer's loops run (effc_mm_groups: k / 4 rounded up,
+    then to even)."""
+    g = (k + 3) // 4
+    return g + (g & 1)
+
+
+def weight_shape(call: Call) -> tuple[int, int]:
     """(n_out, k) of the call's weight rows."""
     f = call.fields
     if call.macro == "dense_s8":
@@ -132,7 +139,7 @@ def choose_layouts(calls: list[Call], target: CTarget | None, constant_bytes: in
         layout = _candidate(call)
         if layout == S8:
             continue
-        n, k = _shape(call)
+        n, k = weight_shape(call)
         extra = 4 * int(lib.effc_filter_words(layout, n, k)) - n * k - record * n
         options.append((_macs(call) / max(extra, 1), extra, layout, call))
     spent = 0
