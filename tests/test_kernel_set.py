@@ -154,7 +154,7 @@ def test_kws_images_leave_out_unreached_variants(tmp_path: Path) -> None:
 #: the -O2-only code added since this test's budgets were set for an all-int8 image of
 #: 46,724 B (the depthwise one-band loop, padded top and two-row fill); the budgets move
 #: with it so that they keep what they are for
-O2_CODE_SINCE = 952
+O2_CODE_SINCE = 956
 #: a budget with room for the dense layer's widening only, and one with room for a
 #: pointwise layer's too
 SNUG, ROOMY = 49_152 + O2_CODE_SINCE, 52_000 + O2_CODE_SINCE

@@ -164,6 +164,17 @@ static int32_t effc_pack16(int32_t lo, int32_t hi)
     return (int32_t)(((uint32_t)(uint16_t)lo) | ((uint32_t)(uint16_t)hi << 16));
 }
 
+/* Taps w[0] and w[1], doubled, as (low half, high half): one halfword load,
+ * w[1] copied to byte 2 (ORR), SXTB16 (bytes 0 and 2) and SADD16. */
+static int32_t effc_dw_taps2(const int8_t *w)
+{
+    uint16_t v;
+    int32_t t;
+    __builtin_memcpy(&v, w, sizeof v);
+    t = __sxtb16((uint32_t)v | (uint32_t)v << 8);
+    return __sadd16(t, t);
+}
+
 /* What the walks read of a prepared record (effc_requant.h, effc_rq_fast;
  * through the effc_rq_* accessors): the only place this body reads one. bias,
  * multiplier and s1 are the fast form's; a general record's channel takes
@@ -202,9 +213,9 @@ static int effc_dw_walk_prepare(effc_dw_walk_job *job, const effc_dw_conv_params
 {
     const effc_dw_record rec = effc_dw_record_of(r);
     const int32_t s1 = rec.s1;
-    job->w01[0] = effc_pack16(2 * w[0], 2 * w[1]);
-    job->w01[1] = effc_pack16(2 * w[3], 2 * w[4]);
-    job->w01[2] = effc_pack16(2 * w[6], 2 * w[7]);
+    job->w01[0] = effc_dw_taps2(w);
+    job->w01[1] = effc_dw_taps2(w + 3);
+    job->w01[2] = effc_dw_taps2(w + 6);
     job->w2ab = effc_pack16(2 * w[2], 2 * w[5]);
     job->w2c_s = effc_pack16(s1 | job->cols << 8, 2 * w[8]); /* cols < 256 */
     job->bias2 = (int32_t)((uint32_t)rec.bias << 1);
