@@ -257,7 +257,9 @@ static void effc_dw_walk_counts(effc_dw_walk_job *job, const effc_dw_conv_params
         job->next_out += (job->tail == 1 ? out_row : 0) - job->lead;
     }
     job->last_pad = pads & 1;
-    job->first_pad = first_pad;
+#if !defined(__OPTIMIZE_SIZE__)
+    job->first_pad = first_pad; /* -Os walks have no padded top and never read it */
+#endif
     job->frame[4] = 0;
     job->counted = rows << 2 | pads;
 }
