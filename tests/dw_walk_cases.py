@@ -40,6 +40,16 @@ ZPS = ((-128, 127), (127, -128), (0, -1), (-1, 0), (5, -7))
 PAD_CASES = (("narrow_nopad_bottom", 11, 5, 4, 0), ("walk_nopad_bottom", 14, 9, 3, 0),
              ("narrow_two_bands_tail1", 56, 4, 4, 1), ("walk_two_bands_tail1", 38, 9, 4, 1))
 
+#: (name, output rows, w, top padding): layers of one band with channels in pairs (-O2's
+#: lean loop, effc_dw_one_band) whose first plane row is padding, so a column starts a
+#: row down (effc_dw_walk_s1's padded top and its copy of a column's end): tails 0 and 1
+#: with q = 0, 1, 2, 4 and 9 (two passes), narrow and wide planes; a tail of 2 (no padded
+#: top) and no top padding
+TOP_CASES = (("narrow_top_rows1", 1, 4, 1), ("narrow_top_rows3", 3, 5, 1),
+             ("narrow_top_rows7", 7, 6, 1), ("narrow_top_rows28", 28, 3, 1),
+             ("wide_top_rows4", 4, 9, 1), ("wide_top_rows12", 12, 11, 1),
+             ("narrow_top_rows5_tail2", 5, 5, 1), ("narrow_nopad_top_rows10", 10, 5, 0))
+
 
 def dw_walk_cases() -> list[Case]:
     cases = []
@@ -67,6 +77,12 @@ def dw_walk_cases() -> list[Case]:
         case = conv_case(f"dw3x3_s1_{name}", 350 + i, h=h, w=w, cin=cin, cout=0, depthwise=1,
                          pads=(1, 1, bottom, 1), izp=izp, ozp=ozp)
         cases.append(_requant(case, [-1, -23, -4, -9], 360 + i) if i % 2 else per_tensor(case))
+    for i, (name, rows, w, top) in enumerate(TOP_CASES):
+        izp, ozp = ZPS[(i + 3) % len(ZPS)]
+        case = conv_case(f"dw3x3_s1_{name}", 370 + i, h=rows + 1 - top, w=w, cin=(4, 2, 6)[i % 3],
+                         cout=0, depthwise=1, pads=(top, 1, 1, 1), izp=izp, ozp=ozp)
+        case = _requant(case, [-1, -23, -4, -9], 380 + i) if i % 2 else per_tensor(case)
+        cases.append(in_place(case) if i % 4 == 2 else case)
     # 256 output columns: more than the walk's column count holds (a byte), the C loop
     cases.append(conv_case("dw3x3_s1_walk_w256", 340, h=2, w=256, cin=2, cout=0, depthwise=1,
                            pads=(1, 1, 1, 1), izp=3, ozp=-2))

@@ -24,7 +24,11 @@
  * computed address; one pass needs no count; a last output whose third row
  * is padding is stored without that row's loads and MACs). A channel pair's
  * two walks are one call. Every other channel takes a C loop over the planes
- * with TFLite's general requantization.
+ * with TFLite's general requantization. At -O2 a layer of one band (KWS's)
+ * runs a lean loop over its channel pairs (effc_dw_one_band: the taps, the
+ * fill and one call a pair; about 95 instructions a pair besides them), and
+ * when its first plane row is padding a stride-1 column starts a row down,
+ * without that row's loads and MACs (4 instructions a column fewer).
  */
 #include "effc_dw_internal.h"
 
@@ -160,6 +164,17 @@ static int32_t effc_pack16(int32_t lo, int32_t hi)
     return (int32_t)(((uint32_t)(uint16_t)lo) | ((uint32_t)(uint16_t)hi << 16));
 }
 
+/* Taps w[0] and w[1], doubled, as (low half, high half): one halfword load,
+ * w[1] copied to byte 2 (ORR), SXTB16 (bytes 0 and 2) and SADD16. */
+static int32_t effc_dw_taps2(const int8_t *w)
+{
+    uint16_t v;
+    int32_t t;
+    __builtin_memcpy(&v, w, sizeof v);
+    t = __sxtb16((uint32_t)v | (uint32_t)v << 8);
+    return __sadd16(t, t);
+}
+
 /* What the walks read of a prepared record (effc_requant.h, effc_rq_fast;
  * through the effc_rq_* accessors): the only place this body reads one. bias,
  * multiplier and s1 are the fast form's; a general record's channel takes
@@ -198,9 +213,9 @@ static int effc_dw_walk_prepare(effc_dw_walk_job *job, const effc_dw_conv_params
 {
     const effc_dw_record rec = effc_dw_record_of(r);
     const int32_t s1 = rec.s1;
-    job->w01[0] = effc_pack16(2 * w[0], 2 * w[1]);
-    job->w01[1] = effc_pack16(2 * w[3], 2 * w[4]);
-    job->w01[2] = effc_pack16(2 * w[6], 2 * w[7]);
+    job->w01[0] = effc_dw_taps2(w);
+    job->w01[1] = effc_dw_taps2(w + 3);
+    job->w01[2] = effc_dw_taps2(w + 6);
     job->w2ab = effc_pack16(2 * w[2], 2 * w[5]);
     job->w2c_s = effc_pack16(s1 | job->cols << 8, 2 * w[8]); /* cols < 256 */
     job->bias2 = (int32_t)((uint32_t)rec.bias << 1);
@@ -212,18 +227,25 @@ static int effc_dw_walk_prepare(effc_dw_walk_job *job, const effc_dw_conv_params
 /* The band's outputs a column as the walk's count (steps of 3 outputs at
  * stride 1, of 2 at stride 2, then the rest one at a time), and the moves
  * from a column's end to the next column: a column reads rows + 2 plane rows
- * at stride 1, 2 * rows + 1 at stride 2 (last_pad: the band's last plane row
- * is padding, so a stride-1 tail of one skips its loads and MACs at -O2); the
- * walk's frame words are then worked out anew. The narrow walk's output pointer
+ * at stride 1, 2 * rows + 1 at stride 2 (pads bit 0, last_pad: the band's
+ * last plane row is padding, so a stride-1 tail of one skips its loads and
+ * MACs at -O2; bit 1, first_pad: its first one is, and a stride-1 column
+ * starts a row down, reading one row fewer); the walk's frame words are then
+ * worked out anew. The narrow walk's output pointer
  * (effc_dw_dsp_asm.c, EFFC_DW_STORE_EVEN / _ODD) starts a row up (the lead)
  * when a column is entered at an odd row of its code (an odd count: the
  * passes are of an even count of steps) and ends at its last output's row
  * after a tail of one, past it otherwise. */
 static void effc_dw_walk_counts(effc_dw_walk_job *job, const effc_dw_conv_params *p,
-                                const effc_dw_geo *g, int32_t rows, int32_t last_pad)
+                                const effc_dw_geo *g, int32_t rows, int32_t pads)
 {
+#if defined(__OPTIMIZE_SIZE__)
+    const int32_t first_pad = 0; /* only -O2's one-band loop sets it */
+#else
+    const int32_t first_pad = pads >> 1;
+#endif
     const int32_t step = p->stride_h == 1 ? 3 : 2;
-    const int32_t read = p->stride_h == 1 ? rows + 2 : 2 * rows + 1;
+    const int32_t read = p->stride_h == 1 ? rows + 2 - first_pad : 2 * rows + 1;
     const int32_t out_row = job->strides & 0xFFFF;
     job->groups = rows / step;
     job->tail = rows % step;
@@ -234,17 +256,20 @@ static void effc_dw_walk_counts(effc_dw_walk_job *job, const effc_dw_conv_params
         job->lead = (job->groups & 1) ? out_row : 0;
         job->next_out += (job->tail == 1 ? out_row : 0) - job->lead;
     }
-    job->last_pad = last_pad;
+    job->last_pad = pads & 1;
+#if !defined(__OPTIMIZE_SIZE__)
+    job->first_pad = first_pad; /* -Os walks have no padded top and never read it */
+#endif
     job->frame[4] = 0;
-    job->counted = rows << 1 | last_pad;
+    job->counted = rows << 2 | pads;
 }
 
 /* The same unless the job has this band's counts already. */
 static void effc_dw_walk_rows(effc_dw_walk_job *job, const effc_dw_conv_params *p,
-                              const effc_dw_geo *g, int32_t rows, int32_t last_pad)
+                              const effc_dw_geo *g, int32_t rows, int32_t pads)
 {
-    if (job->counted != (rows << 1 | last_pad)) {
-        effc_dw_walk_counts(job, p, g, rows, last_pad);
+    if (job->counted != (rows << 2 | pads)) {
+        effc_dw_walk_counts(job, p, g, rows, pads);
     }
 }
 
@@ -292,6 +317,101 @@ static void effc_dw_channel_c(const effc_dw_conv_params *p, const effc_mm_channe
     }
 }
 
+/* A band's rows: the first output row, the rows, whether its last plane row is padding. */
+typedef struct {
+    int32_t oy0, rows, last_pad;
+} effc_dw_band;
+
+/* What every channel of the layer shares (effc_dw_body's arguments). */
+typedef struct {
+    const effc_dw_conv_params *p;
+    const effc_per_channel_quant *quant;
+    const effc_dims *f, *out;
+    const int8_t *filter;
+    const int32_t *bias;
+    int walks; /* the assembly walk applies to the geometry */
+} effc_dw_layer;
+
+/* The output channels of input channels ic..ic+planes-1 over a band, one at a time: the
+ * assembly walk where it applies and the record is fast, the C loop otherwise. */
+static void effc_dw_channels(const effc_dw_layer *l, const effc_dw_geo *g,
+                             effc_dw_walk_job *jobs, const int16_t *plane, int8_t *out_b,
+                             int32_t ic, int32_t planes, const effc_dw_band *bd)
+{
+    const effc_dw_conv_params *p = l->p;
+    int32_t j, m;
+    for (j = 0; j < planes; j++) {
+        for (m = 0; m < p->depth_multiplier; m++) {
+            const int32_t oc = (ic + j) * p->depth_multiplier + m;
+            const int8_t *w = l->filter + (size_t)oc * (size_t)(l->f->h * l->f->w);
+            const int16_t *pl = plane + (size_t)j * g->words;
+            int8_t *dst = out_b + (size_t)bd->oy0 * (size_t)l->out->w * (size_t)l->out->c +
+                          (size_t)oc;
+            if (l->walks && !effc_dw_record_of(&l->quant->channels[oc]).general) {
+                if (p->depth_multiplier != 1) { /* jobs hold multiplier 1's */
+                    (void)effc_dw_walk_prepare(&jobs[j], p, &l->quant->channels[oc], w);
+                }
+                effc_dw_walk(p, g, &jobs[j], pl, dst, bd->rows, bd->last_pad);
+            } else {
+                const effc_mm_channel ch = effc_dw_channel_of(l->quant, l->bias, oc);
+                effc_dw_channel_c(p, &ch, w, l->f, pl, g, l->out, bd->rows, dst);
+            }
+        }
+    }
+}
+
+#if !defined(__OPTIMIZE_SIZE__)
+/* -O2: a layer of one band (KWS's depthwise layers), depth multiplier 1, channels in pairs,
+ * the walk applying to its geometry: per pair the taps, the band's fill (`band`, its source
+ * `band_at` into an image; none when `fills` is 0) and one call walking both channels; a pair
+ * with a general record goes channel by channel (effc_dw_channels). */
+static void effc_dw_one_band(const effc_dw_layer *l, const effc_dw_geo *g,
+                             effc_dw_walk_job *jobs, const int16_t *plane, const effc_dims *in,
+                             const int8_t *input, int8_t *output, effc_dw_fill_job *band,
+                             size_t band_at, int fills)
+{
+    const effc_dw_conv_params *p = l->p;
+    const effc_dims *out = l->out;
+    const effc_dw_band bd = {0, out->h, (out->h - 1) * p->stride_h + 3 - p->pad_top > in->h};
+    const size_t in_img = (size_t)in->h * (size_t)in->w * (size_t)in->c;
+    const size_t out_img = (size_t)out->h * (size_t)out->w * (size_t)out->c;
+    const effc_dw_walk_fn walk = effc_dw_walk_of(p, g);
+    /* the first plane row is padding: stride-1 columns start a row down (not over a tail
+     * of two, effc_dw_walk_s1 has no copy of it) */
+    const int32_t first_pad = p->stride_h == 1 && p->pad_top > 0 && bd.rows % 3 != 2;
+    const int32_t pads = first_pad << 1 | bd.last_pad;
+    int32_t b, ic, j;
+    jobs[1].next = NULL;
+    for (b = 0; b < in->n; b++) {
+        const int8_t *src = input + (size_t)b * in_img + band_at;
+        int8_t *out_b = output + (size_t)b * out_img;
+        for (ic = 0; ic < in->c; ic += EFFC_DW_PLANES) {
+            const int8_t *w = l->filter + (size_t)ic * 9u;
+            int general = effc_dw_walk_prepare(&jobs[0], p, &l->quant->channels[ic], w);
+            general |= effc_dw_walk_prepare(&jobs[1], p, &l->quant->channels[ic + 1], w + 9);
+            if (fills) {
+                band->src = src + ic;
+                effc_dw_fill2_rows(band);
+            }
+            if (general) { /* it leaves the jobs' planes and counts at the band's rows */
+                effc_dw_channels(l, g, jobs, plane, out_b, ic, EFFC_DW_PLANES, &bd);
+                continue;
+            }
+            if (jobs[0].counted != (bd.rows << 2 | pads)) { /* the first pair, or after those */
+                effc_dw_walk_counts(&jobs[0], p, g, bd.rows, pads); /* jobs[1] walks with them */
+                for (j = 0; j < EFFC_DW_PLANES; j++) {
+                    jobs[j].plane = plane + (size_t)j * g->words + (size_t)(first_pad * g->pw);
+                }
+            }
+            jobs[0].out = effc_dw_walk_out(&jobs[0], out_b + ic);
+            jobs[1].out = effc_dw_walk_out(&jobs[0], out_b + ic + 1);
+            jobs[0].next = &jobs[1];
+            walk(&jobs[0]);
+        }
+    }
+}
+#endif
+
 int effc_dw_body(const effc_dw_conv_params *p, const effc_per_channel_quant *quant,
                  const effc_dims *in, const int8_t *input, const effc_dims *f,
                  const int8_t *filter, const int32_t *bias, const effc_dims *out,
@@ -305,8 +425,9 @@ int effc_dw_body(const effc_dw_conv_params *p, const effc_per_channel_quant *qua
     const int one_band = g.rows >= out->h;
     effc_dw_walk_job jobs[EFFC_DW_PLANES]; /* of channels ic.. (depth multiplier 1) */
     effc_dw_fill_job band; /* one band: its fill, the same for every channel pair */
+    const effc_dw_layer lay = {p, quant, f, out, filter, bias, walks};
     size_t i, band_at = 0;
-    int32_t b, ic, oy0, j, m, planes, fast, band_rows = 0;
+    int32_t b, ic, oy0, j, planes, fast, band_rows = 0;
     for (j = 0; j < EFFC_DW_PLANES; j++) {
         effc_dw_walk_init(&jobs[j], p, &g, out);
         jobs[j].plane = plane + (size_t)j * g.words; /* also effc_dw_walk's */
@@ -318,6 +439,12 @@ int effc_dw_body(const effc_dw_conv_params *p, const effc_per_channel_quant *qua
         band_rows = effc_dw_fill2_job(p, in, plane, &g, -p->pad_top, 0,
                                       (out->h - 1) * p->stride_h + kspan, 1, &band, &band_at);
     }
+#if !defined(__OPTIMIZE_SIZE__)
+    if (one_band && walks && p->depth_multiplier == 1 && in->c % EFFC_DW_PLANES == 0) {
+        effc_dw_one_band(&lay, &g, jobs, plane, in, input, output, &band, band_at, band_rows);
+        return EFFC_OK;
+    }
+#endif
     for (b = 0; b < in->n; b++) {
         const int8_t *in_b = input + (size_t)b * (size_t)in->h * (size_t)in->w * (size_t)in->c;
         int8_t *out_b = output + (size_t)b * (size_t)out->h * (size_t)out->w * (size_t)out->c;
@@ -354,23 +481,9 @@ int effc_dw_body(const effc_dw_conv_params *p, const effc_per_channel_quant *qua
                     }
                     walk(&jobs[0]);
                 }
-                for (j = 0; j < planes && !fast; j++) {
-                    for (m = 0; m < p->depth_multiplier; m++) {
-                        const int32_t oc = (ic + j) * p->depth_multiplier + m;
-                        const int8_t *w = filter + (size_t)oc * (size_t)(f->h * f->w);
-                        const int16_t *pl = plane + (size_t)j * g.words;
-                        int8_t *dst = out_b + (size_t)oy0 * (size_t)out->w * (size_t)out->c +
-                                      (size_t)oc;
-                        if (walks && !effc_dw_record_of(&quant->channels[oc]).general) {
-                            if (p->depth_multiplier != 1) { /* jobs hold multiplier 1's */
-                                (void)effc_dw_walk_prepare(&jobs[j], p, &quant->channels[oc], w);
-                            }
-                            effc_dw_walk(p, &g, &jobs[j], pl, dst, rows, last_pad);
-                        } else {
-                            const effc_mm_channel ch = effc_dw_channel_of(quant, bias, oc);
-                            effc_dw_channel_c(p, &ch, w, f, pl, &g, out, rows, dst);
-                        }
-                    }
+                if (!fast) {
+                    const effc_dw_band bd = {oy0, rows, last_pad};
+                    effc_dw_channels(&lay, &g, jobs, plane, out_b, ic, planes, &bd);
                 }
                 if (oy0 + rows < out->h) { /* the next band's shared rows */
                     effc_dw_slide(plane, &g, p->stride_h, planes);

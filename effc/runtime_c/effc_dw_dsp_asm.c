@@ -24,7 +24,8 @@
  *   [sp, 32]  where a column's loop starts (stride 1 at -O2, code address)
  *   [sp, 36]  where a pass ends (stride 1 at -O2: the pass count, or the tail)
  *   [sp, 40]  the first pass's entry, or the tail's (stride 1)
- * Stride 1's five words at [sp, 24] are the job's frame[] (EFFC_DW_S1_FRAME):
+ *   [sp, 44]  a column's code: its top or the padded top's copy (stride 1 at -O2)
+ * Stride 1's six words at [sp, 24] are the job's frame[] (EFFC_DW_S1_FRAME):
  * at -O2 the first call with a band's counts works them out and leaves them
  * in the job, the other channels' calls copy them.
  */
@@ -101,8 +102,9 @@
     "tst    r9, #0xFF00\n\t"
 
 /* After a job's last column: the next job's (same geometry and rows: the
- * frame's counts and entries stay) from its first column, or the return. */
-#define EFFC_DW_NEXT_JOB                                                                       \
+ * frame's counts and entries stay) from its first column (ENTER: the branch
+ * to its code), or the return. */
+#define EFFC_DW_NEXT_JOB(ENTER)                                                                \
     "ldr    r12, [sp, #8]\n\t"                                                                 \
     "ldr    r0, [r12, #72]\n\t"                                                                \
     "cbz    r0, 13f\n\t"                                                                       \
@@ -113,12 +115,12 @@
     "ldm    r12, {r5-r10}\n\t"                                                                 \
     "ldr    r11, [r0, #4]\n\t"                                                                 \
     "ldr    r0, [r0]\n\t"                                                                      \
-    "b      7b\n\t"                                                                            \
+    ENTER                                                                                      \
     "13:\n\t"                                                                                  \
     "add    sp, sp, #48\n\t"                                                                   \
     "pop    {r4-r11, pc}\n\t"
 
-#define EFFC_DW_END EFFC_DW_COLUMN_END "bne    1b\n\t" EFFC_DW_NEXT_JOB
+#define EFFC_DW_END EFFC_DW_COLUMN_END "bne    1b\n\t" EFFC_DW_NEXT_JOB("b      7b\n\t")
 
 /* Stride 1: plane row r is kernel row 0 of output r (NEW), row 1 of output
  * r - 1 (MID) and row 2 of output r - 2 (OLD), which then completes: the
@@ -199,6 +201,7 @@
     EFFC_DW_S1_TAIL1(D)                                                                        \
     "adr.w  r4, 12" D "\n\t"                                                                   \
     "10:\n\t"                                                                                  \
+    EFFC_DW_S1_FIRST_PAD(D)                                                                    \
     "orr    r4, r4, #1\n\t"                                                                    \
     "str    r4, [sp, #24]\n\t"                                                                 \
     "add    r3, r2, #" EFFC_DW_STR(EFFC_DW_TRIPLES) " - 1\n\t"                                 \
@@ -215,11 +218,15 @@
  * LDR PC a pass when there are several). -Os: every column starts at the
  * count (14:) and its passes end there (9:), as short as before, and a tail
  * of one runs its row's loads and MACs even over a padding row.
- * EFFC_DW_S1_FRAME: the frame's five stride-1 words, copied from the job when
+ * EFFC_DW_S1_FRAME: the frame's six stride-1 words, copied from the job when
  * they are there (frame[4], the entry, is never 0 once set), else worked out
  * out of line (EFFC_DW_S1_FRAME_NEW, after the walk) and left in the job. */
 #if defined(__OPTIMIZE_SIZE__)
 #define EFFC_DW_S1_TAIL1(D) "beq    10f\n\t"
+#define EFFC_DW_S1_FIRST_PAD(D) ""
+#define EFFC_DW_S1_ENTER_FIRST "b      7f\n\t"
+#define EFFC_DW_S1_ENTER_NEXT "b      7b\n\t"
+#define EFFC_DW_S1_PADDED_TOP(LOAD, DOWN, SE) ""
 #define EFFC_DW_S1_ONE_PASS_ENTRIES(D) ""
 #define EFFC_DW_S1_START ""
 #define EFFC_DW_S1_PASS_END ""
@@ -250,23 +257,67 @@
     "16:\n\t" /* none */                                                                       \
     "str    r4, [sp, #32]\n\t"                                                                 \
     "17:\n\t"
+/* A column's code address (the frame's [sp, 44], odd: Thumb): its top (7:), or
+ * with job->first_pad (the band's first plane row is padding, and the column
+ * starts a row down) the padded top's copy (41: on, EFFC_DW_S1_PADDED_TOP),
+ * whose tails and column end are as far from their originals (11:, 29:, 3:) as
+ * that. Its first column and the next job's are entered there. */
+#define EFFC_DW_S1_FIRST_PAD(D)                                                                \
+    "adr.w  lr, 7" D "\n\t"                                                                     \
+    "ldr    r3, [r0, #108]\n\t"                                                                \
+    "cbz    r3, 19f\n\t"                                                                       \
+    "addw   r4, r4, #(41" D " - 11" D ")\n\t"                                                   \
+    "addw   lr, lr, #(41" D " - 11" D ")\n\t"                                                   \
+    "19:\n\t"                                                                                  \
+    "orr    lr, lr, #1\n\t"                                                                    \
+    "str    lr, [sp, #44]\n\t"
+#define EFFC_DW_S1_ENTER_FIRST "ldr    pc, [sp, #44]\n\t"
+#define EFFC_DW_S1_ENTER_NEXT "ldr    pc, [sp, #44]\n\t"
+/* The copy of a column's tail of one (41:, 42: over a padding row), its end
+ * (43:) and the next column's top, which over a padding first plane row is
+ * its second row alone (47:; the column starts there); a tail of two has no
+ * copy (effc_dw_walk_counts: no first_pad then). After the walk's 7: and 30:. */
+#define EFFC_DW_S1_PADDED_TOP(LOAD, DOWN, SE)                                                  \
+    "41:\n\t"                                                                                  \
+    EFFC_DW_WORDS                                                                              \
+    EFFC_DW_MACS("r4", "r3", "r2")                                                             \
+    "42:\n\t"                                                                                  \
+    DOWN                                                                                       \
+    SE("r2")                                                                                   \
+    "43:\n\t"                                                                                  \
+    "sub    r9, r9, #256\n\t"                                                                  \
+    "tst    r9, #0xFF00\n\t"                                                                   \
+    "beq.w  30b\n\t"                                                                           \
+    "ldrd   r12, lr, [sp, #16]\n\t"                                                            \
+    "add    r0, r0, r12\n\t"                                                                   \
+    "add    r11, r11, lr\n\t"                                                                  \
+    "47:\n\t"                                                                                  \
+    LOAD /* plane row 1: kernel row 0 of output 1, row 1 of output 0 */                        \
+    "smlad  r3, lr, r5, r10\n\t"                                                               \
+    "smlad  r2, lr, r6, r10\n\t"                                                               \
+    "smlabb r3, r12, r8, r3\n\t"                                                               \
+    "smlabt r2, r12, r8, r2\n\t"                                                               \
+    EFFC_DW_S1_START                                                                           \
+    ".if (47b - 41b) - (7b - 11b) || (42b - 41b) - (29b - 11b) || (43b - 41b) - (3b - 11b)\n\t" \
+    ".error \"effc_dw_walk_s1: the padded top's copy is not the original's size\"\n\t"         \
+    ".endif\n\t"
 #define EFFC_DW_S1_START "ldr    pc, [sp, #32]\n\t"
 #define EFFC_DW_S1_PASS_END "ldr    pc, [sp, #36]\n\t"
 #define EFFC_DW_S1_FRAME(EB, OB)                                                               \
-    "add    lr, r0, #84\n\t"                                                                   \
-    "ldm    lr, {r1-r4, r12}\n\t"                                                              \
+    "add    r5, r0, #84\n\t"                                                                   \
+    "ldm    r5, {r1-r4, r12, lr}\n\t"                                                          \
     "cmp    r12, #0\n\t"                                                                       \
     "beq.w  25f\n\t"                                                                           \
-    "add    lr, sp, #24\n\t"                                                                   \
-    "stm    lr, {r1-r4, r12}\n\t"                                                              \
+    "add    r5, sp, #24\n\t"                                                                   \
+    "stm    r5, {r1-r4, r12, lr}\n\t"                                                          \
     "26:\n\t"
 #define EFFC_DW_S1_FRAME_NEW(EB, OB)                                                           \
     "25:\n\t"                                                                                  \
     EFFC_DW_S1_ENTRIES(EB, OB, "b")                                                            \
-    "add    lr, sp, #24\n\t"                                                                   \
-    "ldm    lr, {r1-r4, r12}\n\t"                                                              \
-    "add    lr, r0, #84\n\t"                                                                   \
-    "stm    lr, {r1-r4, r12}\n\t"                                                              \
+    "add    r5, sp, #24\n\t"                                                                   \
+    "ldm    r5, {r1-r4, r12, lr}\n\t"                                                          \
+    "add    r5, r0, #84\n\t"                                                                   \
+    "stm    r5, {r1-r4, r12, lr}\n\t"                                                          \
     "b      26b\n\t"
 #endif
 
@@ -291,7 +342,7 @@
  * step (29:): no loads or MACs. */
 #define EFFC_DW_WALK_S1(LOAD, DOWN, SE, SO, EB, OB)                                            \
     EFFC_DW_PROLOGUE(EFFC_DW_S1_FRAME(EB, OB))                                                 \
-    "b      7f\n\t"                                                                            \
+    EFFC_DW_S1_ENTER_FIRST                                                                     \
     "12:\n\t" /* tail 2 (a pass ends at an even row) */                                        \
     EFFC_DW_ROW(LOAD, "r4", "r3", "r2", SE)                                                    \
     EFFC_DW_ROW(LOAD, "r2", "r4", "r3", SO)                                                    \
@@ -332,7 +383,8 @@
     "bpl    8b\n\t"                                                                            \
     "ldr    pc, [sp, #24]\n\t"                                                                 \
     "30:\n\t"                                                                                  \
-    EFFC_DW_NEXT_JOB                                                                           \
+    EFFC_DW_NEXT_JOB(EFFC_DW_S1_ENTER_NEXT)                                                    \
+    EFFC_DW_S1_PADDED_TOP(LOAD, DOWN, SE)                                                      \
     EFFC_DW_S1_FRAME_NEW(EB, OB)
 
 
@@ -425,49 +477,87 @@ __attribute__((naked, noinline)) void effc_dw_walk_s2(EFFC_DW_ARG effc_dw_walk_j
     "str.w  r8, [r2], #4\n\t"                                                                  \
     "str.w  r7, [r3], #4\n\t"
 
-/* A short row's end: the pointers to the next row, the count, and the next
- * row's entry by a conditional BX (one taken branch a row, not a BNE to a BX). */
-#define EFFC_DW_FILL_ROW_END                                                                   \
+/* The same pixel pair of the row below (row B: source r0 + r9 and r0 + r10,
+ * planes r2 + lr and r3 + lr), pointers not stepped; then row A's. Every
+ * instruction 32-bit: 60 bytes the two. */
+#define EFFC_DW_FILL_PAIR2                                                                     \
+    "ldrh.w r7, [r0, r9]\n\t"                                                                  \
+    "ldrh.w r8, [r0, r10]\n\t"                                                                 \
+    "orr.w  r7, r7, r8, lsl #16\n\t"                                                           \
+    "sxtab16 r8, r5, r7\n\t"                                                                   \
+    "sxtab16 r7, r5, r7, ror #8\n\t"                                                           \
+    "str.w  r8, [r2, lr]\n\t"                                                                  \
+    "str.w  r7, [r3, lr]\n\t"                                                                  \
+    EFFC_DW_FILL_PAIR_W
+
+/* Two short rows' end: the pointers two rows down, the count (r4: rows left -
+ * 1, two a pass), and the next pair's entry by a conditional BX (one taken
+ * branch for two rows); one row left (r4 = 0): 28:, which makes row B row A. */
+#define EFFC_DW_FILL_ROWS_END                                                                  \
     "add    r0, r0, r11\n\t"                                                                   \
     "add    r2, r2, r12\n\t"                                                                   \
     "add    r3, r3, r12\n\t"                                                                   \
-    "subs   r4, r4, #1\n\t"                                                                    \
-    "it     ne\n\t"                                                                            \
-    "bxne   r6\n\t"                                                                            \
-    "pop    {r4-r11, pc}\n\t"
+    "subs   r4, r4, #2\n\t"                                                                    \
+    "it     gt\n\t"                                                                            \
+    "bxgt   r6\n\t"                                                                            \
+    "beq    28f\n\t"                                                                           \
+    "pop    {r4-r11, pc}\n\t"                                                                  \
 
-/* Rows of at most 8 pixels (KWS: 5), in straight-line code: a row enters at
- * its first pair's code in one of two chains, even widths' (22:) or odd
- * ones' (23:, the last pixel after the pairs, its source step in r11), and
- * runs to the row's end: 6 instructions a row besides the pixels' (12 in
- * the general loop). r6: the row's entry (odd: Thumb). */
+/* Rows of at most 8 pixels (KWS: 5), two at a time in straight-line code: a
+ * pair of rows enters at its first pixel pair's code in one of two chains,
+ * even widths' (22:) or odd ones' (23:, the last pixel after the pairs, its
+ * source step in r11), and runs to the rows' end: 6 instructions for two
+ * rows besides the pixels' (12 a row in the general loop); an odd last row
+ * runs as a pair of rows with row B its own (28:, r9 = 0, r10 = r1, lr = 0:
+ * the same values stored twice). r6: the entry (odd: Thumb); r9/r10 row B's
+ * source offsets, lr its plane offset; r11/r12 the steps two rows down. */
 #define EFFC_DW_FILL_SHORT                                                                     \
     "cmp    lr, #8\n\t"                                                                        \
     "bgt    1f\n\t"                                                                            \
+    "mla    r9, lr, r1, r11\n\t" /* input row bytes */                                         \
+    "add    r8, r12, lr, lsl #1\n\t" /* plane row bytes */                                     \
+    "add    r11, r11, r9\n\t"                                                                  \
+    "add    r12, r12, r8\n\t"                                                                  \
+    "add    r10, r9, r1\n\t"                                                                   \
     "adr.w  r7, 21f\n\t"                                                                       \
     "tst    lr, #1\n\t"                                                                        \
     "itt    ne\n\t"                                                                            \
     "adrne.w r7, 24f\n\t"                                                                      \
     "addne  r11, r11, r1\n\t" /* the odd pixel does not step the source */                     \
-    "sub    r7, r7, r6, lsl #5\n\t"                                                            \
+    "mov    lr, r8\n\t"                                                                        \
+    "sub    r7, r7, r6, lsl #6\n\t"                                                            \
+    "add    r7, r7, r6, lsl #2\n\t"                                                            \
     "orr    r6, r7, #1\n\t"                                                                    \
-    "bx     r6\n\t" /* the first row's entry (the others: EFFC_DW_FILL_ROW_END) */             \
+    "subs   r4, r4, #1\n\t"                                                                    \
+    "beq    28f\n\t"                                                                           \
+    "bx     r6\n\t" /* the first rows' entry (the others: EFFC_DW_FILL_ROWS_END) */            \
     "22:\n\t"                                                                                  \
-    EFFC_DW_FILL_PAIR_W EFFC_DW_FILL_PAIR_W EFFC_DW_FILL_PAIR_W EFFC_DW_FILL_PAIR_W            \
+    EFFC_DW_FILL_PAIR2 EFFC_DW_FILL_PAIR2 EFFC_DW_FILL_PAIR2 EFFC_DW_FILL_PAIR2                \
     "21:\n\t"                                                                                  \
-    EFFC_DW_FILL_ROW_END                                                                       \
+    EFFC_DW_FILL_ROWS_END                                                                      \
     "23:\n\t"                                                                                  \
-    EFFC_DW_FILL_PAIR_W EFFC_DW_FILL_PAIR_W EFFC_DW_FILL_PAIR_W EFFC_DW_FILL_PAIR_W            \
-    "24:\n\t" /* the odd pixel (the row's last) */                                             \
-    ".if (21b - 22b) - 128 || (24b - 23b) - 128\n\t"                                           \
-    ".error \"effc_dw_fill2_rows: a pixel pair is not 32 bytes\"\n\t"                          \
+    EFFC_DW_FILL_PAIR2 EFFC_DW_FILL_PAIR2 EFFC_DW_FILL_PAIR2 EFFC_DW_FILL_PAIR2                \
+    "24:\n\t" /* the odd pixel (the rows' last) */                                             \
+    ".if (21b - 22b) - 240 || (24b - 23b) - 240\n\t"                                           \
+    ".error \"effc_dw_fill2_rows: two rows' pixel pair is not 60 bytes\"\n\t"                  \
     ".endif\n\t"                                                                               \
+    "ldrh.w r7, [r0, r9]\n\t"                                                                  \
+    "sxtab16 r8, r5, r7\n\t"                                                                   \
+    "sxtab16 r7, r5, r7, ror #8\n\t"                                                           \
+    "strh.w r8, [r2, lr]\n\t"                                                                  \
+    "strh.w r7, [r3, lr]\n\t"                                                                  \
     "ldrh   r7, [r0]\n\t"                                                                      \
     "sxtab16 r8, r5, r7\n\t"                                                                   \
     "sxtab16 r7, r5, r7, ror #8\n\t"                                                           \
     "strh   r8, [r2], #2\n\t"                                                                  \
     "strh   r7, [r3], #2\n\t"                                                                  \
-    EFFC_DW_FILL_ROW_END
+    EFFC_DW_FILL_ROWS_END                                                                      \
+    "28:\n\t" /* one row left: row B is row A */                                               \
+    "mov    r9, #0\n\t"                                                                        \
+    "mov    r10, r1\n\t"                                                                       \
+    "mov    lr, #0\n\t"                                                                        \
+    "mov    r4, #1\n\t"                                                                        \
+    "bx     r6\n\t"
 
 /* The plane fill of two channels: 8 instructions per pixel pair (four pairs a
  * loop step, 8.5 with the count) and about 12 a row; r0 source, r1 pixel bytes, r2/r3 planes 0/1, r4

@@ -92,10 +92,12 @@ void effc_dw_mve_s1(const effc_dw_mve_job *job);
  * unrolled steps, then `tail` single ones). Offsets: 0 plane, 4 out,
  * 8 strides, 12 cols (C side: w2c_s has them), 16 col_plane, 20 col_out, 24..32 w01, 36 w2ab,
  * 40 w2c_s, 44 bias2, 48 m, 52 round, 56 groups, 60 tail, 64 next_plane,
- * 68 next_out, 72 next (76 lead: C only), 80 last_pad, 84 frame (104 counted: C only).
+ * 68 next_out, 72 next (76 lead: C only), 80 last_pad, 84 frame, 108 first_pad
+ * (112 counted: C only).
  * Weights are doubled (the accumulator is 2 * acc, effc_rq_fast). */
 typedef struct effc_dw_walk_job {
-    const int16_t *plane; /* plane row 0, the first output column's first tap */
+    const int16_t *plane; /* plane row 0 (row 1 with first_pad), the first output column's
+                             first tap */
     int8_t *out;          /* the band's first output of this channel */
     int32_t strides;      /* plane row bytes << 16 | output row bytes (both < 2^16); the
                              output row bytes alone for the narrow walk */
@@ -119,12 +121,15 @@ typedef struct effc_dw_walk_job {
                              output (C side; effc_dw_walk_counts) */
     int32_t last_pad;     /* 1: the band's last plane row is padding (zeros): a stride-1
                              column's tail of one output skips its loads and MACs (-O2) */
-    int32_t frame[5];     /* the stride-1 walks' frame words for these counts, written by the
-                             walk at -O2 (its tail's code address, passes - 1, where a column
-                             starts, where a pass ends, the first pass's entry); frame[4] == 0
-                             (set by effc_dw_walk_counts): not yet */
-    int32_t counted;      /* C side: rows << 1 | last_pad of the band the counts (groups..
-                             next_out, lead, last_pad) were made for; 0: none */
+    int32_t frame[6];     /* the stride-1 walks' frame words for these counts, written by the
+                             walk at -O2 (its tail's code address, passes - 1, where a column's
+                             loop starts, where a pass ends, the first pass's entry, the
+                             column's code); frame[4] == 0 (set by effc_dw_walk_counts): not yet */
+    int32_t first_pad;    /* 1: the band's first plane row is padding and the plane pointers
+                             start a row down (plane: row 1), so a stride-1 column's top skips
+                             that row's loads and MACs (-O2; never with a tail of two) */
+    int32_t counted;      /* C side: rows << 2 | first_pad << 1 | last_pad of the band the
+                             counts (groups..next_out, lead, pads) were made for; 0: none */
 } effc_dw_walk_job;
 
 /* Rows of the EFFC_DW_PLANES planes from an int8 NHWC input (effc_dw_dsp_asm.c):
