@@ -39,6 +39,8 @@ static int effc_pool_args_ok(const effc_pool_params *p, const effc_dims *in,
 /* Channels effc_pool_sums may do at once (its sum[] holds as many). */
 #if defined(EFFC_USE_MVE)
 enum { EFFC_POOL_LANES = 16 };
+#elif defined(EFFC_USE_DSP) && !defined(__OPTIMIZE_SIZE__)
+enum { EFFC_POOL_LANES = 8 }; /* speed builds: 8 channels a pass (effc_pool_sums8) */
 #else
 enum { EFFC_POOL_LANES = 4 };
 #endif
@@ -148,14 +150,87 @@ static int32_t effc_pool_sums(const int8_t *img, size_t row_stride, size_t cn, i
     return lanes;
 }
 #elif defined(EFFC_USE_DSP)
-/* Channels c0..c0+3 at once: one 32-bit load per tap, widened into 16-bit
- * lanes with SXTAB16 (even and odd channels), flushed into int32 at least
- * every 256 taps (|lane| <= 128 * 256 fits). Returns 4 (channels done). */
+#if !defined(__OPTIMIZE_SIZE__)
+/* One tap of 8 channels (two words at src) into the 16-bit lanes of acc:
+ * [0] channels 0 and 2, [1] 1 and 3, [2] 4 and 6, [3] 5 and 7. */
+static inline __attribute__((always_inline)) void effc_pool_tap8(const int8_t *src,
+                                                                 int32_t acc[4])
+{
+    const uint32_t v0 = effc_read_u32(src), v1 = effc_read_u32(src + 4);
+    acc[0] = __sxtab16(acc[0], v0);
+    acc[1] = effc_sxtab16_ror8(acc[1], v0);
+    acc[2] = __sxtab16(acc[2], v1);
+    acc[3] = effc_sxtab16_ror8(acc[3], v1);
+}
+
+/* acc's 16-bit lanes added into sum[0..7], then cleared. */
+static inline __attribute__((always_inline)) void effc_pool_flush8(int32_t acc[4],
+                                                                   int32_t *sum)
+{
+    sum[0] += (int16_t)acc[0];
+    sum[1] += (int16_t)acc[1];
+    sum[2] += acc[0] >> 16;
+    sum[3] += acc[1] >> 16;
+    sum[4] += (int16_t)acc[2];
+    sum[5] += (int16_t)acc[3];
+    sum[6] += acc[2] >> 16;
+    sum[7] += acc[3] >> 16;
+    acc[0] = acc[1] = acc[2] = acc[3] = 0;
+}
+
+/* Channels c0..c0+7 at once (nc >= 8): two 32-bit loads per tap, each
+ * widened into 16-bit lanes with SXTAB16 (even and odd channels), flushed
+ * into int32 at least every 256 taps (|lane| <= 128 * 256 fits). */
+static void effc_pool_sums8(const int8_t *img, size_t row_stride, size_t cn, int32_t c0,
+                            const effc_window *w, int32_t *sum)
+{
+    const size_t col_step = (size_t)w->dx * cn;
+    int32_t i, left = 256, acc[4] = {0, 0, 0, 0};
+    sum[0] = sum[1] = sum[2] = sum[3] = sum[4] = sum[5] = sum[6] = sum[7] = 0;
+    for (i = 0; i < w->ny; i++) {
+        const int8_t *src = effc_window_row(img, row_stride, cn, c0, w, i);
+        int32_t todo = w->nx;
+        while (todo > 0) {
+            int32_t n = EFFC_MIN(todo, left);
+            todo -= n;
+            left -= n;
+            for (; n >= 4; n -= 4) { /* four taps a step */
+                effc_pool_tap8(src, acc);
+                effc_pool_tap8(src + col_step, acc);
+                effc_pool_tap8(src + 2 * col_step, acc);
+                effc_pool_tap8(src + 3 * col_step, acc);
+                src += 4 * col_step;
+            }
+            for (; n > 0; n--) {
+                effc_pool_tap8(src, acc);
+                src += col_step;
+            }
+            if (left == 0) {
+                effc_pool_flush8(acc, sum);
+                left = 256;
+            }
+        }
+    }
+    effc_pool_flush8(acc, sum);
+}
+
+#endif
+
+/* Channels c0..c0+7 (nc >= 8, speed builds) or c0..c0+3 at once: one 32-bit
+ * load per tap and word, widened into 16-bit lanes with SXTAB16 (even and
+ * odd channels), flushed into int32 at least every 256 taps (|lane| <= 128 *
+ * 256 fits). Returns the channels done (8, 4 or 1). */
 static int32_t effc_pool_sums(const int8_t *img, size_t row_stride, size_t cn, int32_t c0,
                               int32_t nc, const effc_window *w, int32_t *sum)
 {
     const size_t col_step = (size_t)w->dx * cn;
     int32_t i, left = 256, e = 0, o = 0;
+#if !defined(__OPTIMIZE_SIZE__)
+    if (nc >= 8) {
+        effc_pool_sums8(img, row_stride, cn, c0, w, sum);
+        return 8;
+    }
+#endif
     if (nc < 4) {
         int32_t acc = 0, j;
         for (i = 0; i < w->ny; i++) {
@@ -223,9 +298,12 @@ static int effc_pool_s8(const effc_pool_params *p, const effc_dims *in, const in
     int32_t b, oy, ox, c, i, j;
     const size_t cn = (size_t)in->c;
     const size_t row_stride = (size_t)in->w * cn;
+    int32_t lo, hi; /* the activation range, read once (the stores could alias p) */
     if (!effc_pool_args_ok(p, in, out)) {
         return EFFC_ERR_ARG;
     }
+    lo = p->activation_min;
+    hi = p->activation_max;
     for (b = 0; b < out->n; b++) {
         const int8_t *img = input + (size_t)b * (size_t)in->h * row_stride;
         for (oy = 0; oy < out->h; oy++) {
@@ -245,8 +323,7 @@ static int effc_pool_s8(const effc_pool_params *p, const effc_dims *in, const in
                     if (count <= 0) {
                         /* a dilated window over padding only: real 0 (onnxruntime) */
                         for (c = 0; c < in->c; c++) {
-                            dst[c] = (int8_t)effc_clamp_i32(p->pad_value, p->activation_min,
-                                                            p->activation_max);
+                            dst[c] = (int8_t)effc_clamp_i32(p->pad_value, lo, hi);
                         }
                         continue;
                     }
@@ -261,8 +338,7 @@ static int effc_pool_s8(const effc_pool_params *p, const effc_dims *in, const in
                         done = effc_pool_sums(img, row_stride, cn, c, in->c - c, &span, sum);
                         for (j = 0; j < done; j++) {
                             dst[c + j] = (int8_t)effc_clamp_i32(
-                                effc_rounded_div(sum[j] + padded, count), p->activation_min,
-                                p->activation_max);
+                                effc_rounded_div(sum[j] + padded, count), lo, hi);
                         }
                     }
                     continue;
@@ -277,7 +353,7 @@ static int effc_pool_s8(const effc_pool_params *p, const effc_dims *in, const in
                             src += (size_t)w.dx * cn;
                         }
                     }
-                    dst[c] = (int8_t)effc_clamp_i32(acc, p->activation_min, p->activation_max);
+                    dst[c] = (int8_t)effc_clamp_i32(acc, lo, hi);
                 }
             }
         }
