@@ -40,9 +40,10 @@ COSTS = Path(__file__).with_name("winograd_costs.json")
 #: auto takes Winograd only when it is predicted this much below direct: with
 #: leave-one-out predictions over the calibration shapes (each shape predicted
 #: by a fit without it) no choice is then slower than direct (tests/test_winograd_cost.py;
-#: on the current calibration every margin from 0% to 15% is safe, 10% leaves room
-#: for drift).
-MARGIN = 0.10
+#: on the current calibration the margins from 13% to 15% are safe: faster direct
+#: kernels on the smallest maps made 0-12% pick one slower Winograd shape; 14% is
+#: in the middle of that range).
+MARGIN = 0.14
 
 
 def kernel_name(tile: int) -> str:
