@@ -193,7 +193,7 @@ def markdown(board: str, rows: list[dict], layers: list[dict], winograd: str = "
     if single is not None:
         figures = issue_14_layer_figures(layers, single)
         for kind, (label, before, goal) in ISSUE_14_LAYERS.items():
-            lines.append(f"| {label} | {_fmt(before)} | {figures[kind]:.2f} | {goal} |")
+            lines.append(f"| {label} | {_fmt(before)} | {figures[kind]:.3f} | {goal} |")
     if compile_time:
         lines.append(f"| `effc compile --board` KWS, wall s (warm cache; cold "
                      f"{compile_time['cold_wall']:.2f}) | 5.8 | "
