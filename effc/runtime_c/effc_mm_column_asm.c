@@ -3,12 +3,24 @@
  * Cortex-M DSP body, in assembly (EFFC_FILTER_WIDE2 weights): the one or two
  * columns a block of pixels leaves over the four-column loop
  * (effc_mm_s8_asm.c), two channels or two channel pairs per pass. The C side
- * is effc_mm_dsp.c; the job struct and its offsets are in effc_internal.h.
+ * is effc_mm_dsp.c; the job struct and its offsets are in effc_mm_internal.h.
  */
 #include "effc_internal.h"
 
 #if defined(EFFC_USE_DSP) && !defined(EFFC_USE_MVE)
 #include "effc_mm_asm.h"
+
+/* The column's output bytes (STORES: EFFC_COLUMN_STRB each) through job->out[0]
+ * (advanced in the job, offset 12), then the next pair (label 1) until the
+ * weight stream lr reaches w_end (job offset 48); r11 = job, r4 free. */
+#define EFFC_COLUMN_STRB(R) "strb   " R ", [r4], #1\n\t"
+#define EFFC_COLUMN_STORE_NEXT(STORES)                                                         \
+    "ldr    r4, [r11, #12]\n\t"                                                                \
+    STORES                                                                                     \
+    "str    r4, [r11, #12]\n\t"                                                                \
+    "ldr    r4, [r11, #48]\n\t"                                                                \
+    "cmp    lr, r4\n\t"                                                                        \
+    "bne    1b\n\t"
 
 /* ------------------------------------------------- two channels x 1 column */
 
@@ -55,13 +67,7 @@
     EFFC_WIDE_RECORD("r4-r6")                                                                  \
     EFFC_RQ("r1", "r4", "r5", "r6", "r7")                                                      \
     CLAMP                                                                                      \
-    "ldr    r4, [r11, #12]\n\t"                                                                \
-    "strb   r0, [r4], #1\n\t"                                                                  \
-    "strb   r1, [r4], #1\n\t"                                                                  \
-    "str    r4, [r11, #12]\n\t"                                                                \
-    "ldr    r4, [r11, #48]\n\t"                                                                \
-    "cmp    lr, r4\n\t"                                                                        \
-    "bne    1b\n\t"                                                                            \
+    EFFC_COLUMN_STORE_NEXT(EFFC_COLUMN_STRB("r0") EFFC_COLUMN_STRB("r1"))                      \
     "pop    {r4-r11, pc}\n\t"
 
 __attribute__((naked, noinline)) void effc_mm_2x1_wide(EFFC_ARG effc_mm_job *job)
@@ -126,9 +132,9 @@ __attribute__((naked, noinline)) void effc_mm_2x1_wide_clamp(EFFC_ARG effc_mm_jo
     EFFC_4X1_PAIRS_GROUP                                                                       \
     "subs   r11, r11, #2\n\t"                                                                  \
     "bne    2b\n\t"                                                                            \
-    "ldm    lr!, {r4-r6}\n\t"                                                                  \
+    EFFC_WIDE_RECORD("r4-r6")                                                                  \
     EFFC_RQ("r0", "r4", "r5", "r6", "r7")                                                      \
-    "ldm    lr!, {r4-r6}\n\t"                                                                  \
+    EFFC_WIDE_RECORD("r4-r6")                                                                  \
     EFFC_RQ("r1", "r4", "r5", "r6", "r7")                                                      \
     "ldm    r10!, {r4-r6}\n\t"                                                                 \
     EFFC_RQ("r2", "r4", "r5", "r6", "r7")                                                      \
@@ -137,15 +143,8 @@ __attribute__((naked, noinline)) void effc_mm_2x1_wide_clamp(EFFC_ARG effc_mm_jo
     "mov    lr, r10\n\t"                                                                       \
     "ldr    r11, [sp]\n\t"                                                                     \
     CLAMP                                                                                      \
-    "ldr    r4, [r11, #12]\n\t"                                                                \
-    "strb   r0, [r4], #1\n\t"                                                                  \
-    "strb   r1, [r4], #1\n\t"                                                                  \
-    "strb   r2, [r4], #1\n\t"                                                                  \
-    "strb   r3, [r4], #1\n\t"                                                                  \
-    "str    r4, [r11, #12]\n\t"                                                                \
-    "ldr    r4, [r11, #48]\n\t"                                                                \
-    "cmp    lr, r4\n\t"                                                                        \
-    "bne    1b\n\t"                                                                            \
+    EFFC_COLUMN_STORE_NEXT(EFFC_COLUMN_STRB("r0") EFFC_COLUMN_STRB("r1")                       \
+                           EFFC_COLUMN_STRB("r2") EFFC_COLUMN_STRB("r3"))                      \
     "add    sp, sp, #4\n\t"                                                                    \
     "pop    {r4-r11, pc}\n\t"
 
