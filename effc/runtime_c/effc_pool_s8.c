@@ -150,43 +150,54 @@ static int32_t effc_pool_sums(const int8_t *img, size_t row_stride, size_t cn, i
     return lanes;
 }
 #elif defined(EFFC_USE_DSP)
-#if !defined(__OPTIMIZE_SIZE__)
-/* One tap of 8 channels (two words at src) into the 16-bit lanes of acc:
- * [0] channels 0 and 2, [1] 1 and 3, [2] 4 and 6, [3] 5 and 7. */
-static inline __attribute__((always_inline)) void effc_pool_tap8(const int8_t *src,
-                                                                 int32_t acc[4])
+/* One tap of 4 * words channels (words: 1 or 2 words at src) into the 16-bit
+ * lanes of acc: [0] channels 0 and 2, [1] 1 and 3, [2] 4 and 6, [3] 5 and 7. */
+static inline __attribute__((always_inline)) void effc_pool_tap(const int8_t *src,
+                                                                int32_t words, int32_t acc[4])
 {
-    const uint32_t v0 = effc_read_u32(src), v1 = effc_read_u32(src + 4);
+    const uint32_t v0 = effc_read_u32(src);
     acc[0] = __sxtab16(acc[0], v0);
     acc[1] = effc_sxtab16_ror8(acc[1], v0);
-    acc[2] = __sxtab16(acc[2], v1);
-    acc[3] = effc_sxtab16_ror8(acc[3], v1);
+    if (words == 2) {
+        const uint32_t v1 = effc_read_u32(src + 4);
+        acc[2] = __sxtab16(acc[2], v1);
+        acc[3] = effc_sxtab16_ror8(acc[3], v1);
+    }
 }
 
-/* acc's 16-bit lanes added into sum[0..7], then cleared. */
-static inline __attribute__((always_inline)) void effc_pool_flush8(int32_t acc[4],
-                                                                   int32_t *sum)
+/* acc's 16-bit lanes added into sum[0 .. 4 * words), then cleared. */
+static inline __attribute__((always_inline)) void effc_pool_flush_words(int32_t acc[4],
+                                                                        int32_t words,
+                                                                        int32_t *sum)
 {
     sum[0] += (int16_t)acc[0];
     sum[1] += (int16_t)acc[1];
     sum[2] += acc[0] >> 16;
     sum[3] += acc[1] >> 16;
-    sum[4] += (int16_t)acc[2];
-    sum[5] += (int16_t)acc[3];
-    sum[6] += acc[2] >> 16;
-    sum[7] += acc[3] >> 16;
-    acc[0] = acc[1] = acc[2] = acc[3] = 0;
+    acc[0] = acc[1] = 0;
+    if (words == 2) {
+        sum[4] += (int16_t)acc[2];
+        sum[5] += (int16_t)acc[3];
+        sum[6] += acc[2] >> 16;
+        sum[7] += acc[3] >> 16;
+        acc[2] = acc[3] = 0;
+    }
 }
 
-/* Channels c0..c0+7 at once (nc >= 8): two 32-bit loads per tap, each
- * widened into 16-bit lanes with SXTAB16 (even and odd channels), flushed
- * into int32 at least every 256 taps (|lane| <= 128 * 256 fits). */
-static void effc_pool_sums8(const int8_t *img, size_t row_stride, size_t cn, int32_t c0,
-                            const effc_window *w, int32_t *sum)
+/* Sums of channels c0 .. c0 + 4 * words - 1 over the window: one 32-bit load
+ * per tap and word, widened into 16-bit lanes with SXTAB16 (even and odd
+ * channels), flushed into int32 at least every 256 taps (|lane| <= 128 * 256
+ * fits). Two words (speed builds) run four taps a step. */
+static inline __attribute__((always_inline)) void
+effc_pool_sums_words(const int8_t *img, size_t row_stride, size_t cn, int32_t c0,
+                     const effc_window *w, int32_t words, int32_t *sum)
 {
     const size_t col_step = (size_t)w->dx * cn;
     int32_t i, left = 256, acc[4] = {0, 0, 0, 0};
-    sum[0] = sum[1] = sum[2] = sum[3] = sum[4] = sum[5] = sum[6] = sum[7] = 0;
+    sum[0] = sum[1] = sum[2] = sum[3] = 0;
+    if (words == 2) {
+        sum[4] = sum[5] = sum[6] = sum[7] = 0;
+    }
     for (i = 0; i < w->ny; i++) {
         const int8_t *src = effc_window_row(img, row_stride, cn, c0, w, i);
         int32_t todo = w->nx;
@@ -194,85 +205,56 @@ static void effc_pool_sums8(const int8_t *img, size_t row_stride, size_t cn, int
             int32_t n = EFFC_MIN(todo, left);
             todo -= n;
             left -= n;
-            for (; n >= 4; n -= 4) { /* four taps a step */
-                effc_pool_tap8(src, acc);
-                effc_pool_tap8(src + col_step, acc);
-                effc_pool_tap8(src + 2 * col_step, acc);
-                effc_pool_tap8(src + 3 * col_step, acc);
-                src += 4 * col_step;
+            if (words == 2) {
+                for (; n >= 4; n -= 4) { /* four taps a step */
+                    effc_pool_tap(src, 2, acc);
+                    effc_pool_tap(src + col_step, 2, acc);
+                    effc_pool_tap(src + 2 * col_step, 2, acc);
+                    effc_pool_tap(src + 3 * col_step, 2, acc);
+                    src += 4 * col_step;
+                }
             }
             for (; n > 0; n--) {
-                effc_pool_tap8(src, acc);
+                effc_pool_tap(src, words, acc);
                 src += col_step;
             }
             if (left == 0) {
-                effc_pool_flush8(acc, sum);
+                effc_pool_flush_words(acc, words, sum);
                 left = 256;
             }
         }
     }
-    effc_pool_flush8(acc, sum);
+    effc_pool_flush_words(acc, words, sum);
 }
 
-#endif
-
-/* Channels c0..c0+7 (nc >= 8, speed builds) or c0..c0+3 at once: one 32-bit
- * load per tap and word, widened into 16-bit lanes with SXTAB16 (even and
- * odd channels), flushed into int32 at least every 256 taps (|lane| <= 128 *
- * 256 fits). Returns the channels done (8, 4 or 1). */
+/* Channels c0..c0+7 (nc >= 8, speed builds) or c0..c0+3 at once
+ * (effc_pool_sums_words), or c0 alone. Returns the channels done (8, 4 or 1). */
 static int32_t effc_pool_sums(const int8_t *img, size_t row_stride, size_t cn, int32_t c0,
                               int32_t nc, const effc_window *w, int32_t *sum)
 {
     const size_t col_step = (size_t)w->dx * cn;
-    int32_t i, left = 256, e = 0, o = 0;
+    int32_t i, j, acc = 0;
 #if !defined(__OPTIMIZE_SIZE__)
     if (nc >= 8) {
-        effc_pool_sums8(img, row_stride, cn, c0, w, sum);
+        effc_pool_sums_words(img, row_stride, cn, c0, w, 2, sum);
         return 8;
     }
 #endif
-    if (nc < 4) {
-        int32_t acc = 0, j;
-        for (i = 0; i < w->ny; i++) {
-            const int8_t *src = effc_window_row(img, row_stride, cn, c0, w, i);
-            for (j = 0; j < w->nx; j++) {
-                acc += *src;
-                src += col_step;
-            }
-        }
-        sum[0] = acc;
-        return 1;
+    if (nc >= 4) {
+        effc_pool_sums_words(img, row_stride, cn, c0, w, 1, sum);
+        return 4;
     }
-    sum[0] = sum[1] = sum[2] = sum[3] = 0;
     for (i = 0; i < w->ny; i++) {
         const int8_t *src = effc_window_row(img, row_stride, cn, c0, w, i);
-        int32_t todo = w->nx;
-        while (todo > 0) {
-            int32_t n = EFFC_MIN(todo, left);
-            todo -= n;
-            left -= n;
-            for (; n > 0; n--) {
-                const uint32_t v = effc_read_u32(src);
-                src += col_step;
-                e = __sxtab16(e, v);
-                o = effc_sxtab16_ror8(o, v);
-            }
-            if (left == 0) {
-                sum[0] += (int16_t)e;
-                sum[1] += (int16_t)o;
-                sum[2] += e >> 16;
-                sum[3] += o >> 16;
-                e = o = 0;
-                left = 256;
-            }
+        for (j = 0; j < w->nx; j++) {
+            acc += *src;
+            src += col_step;
         }
     }
-    sum[0] += (int16_t)e;
-    sum[1] += (int16_t)o;
-    sum[2] += e >> 16;
-    sum[3] += o >> 16;
-    return 4;
+    sum[0] = acc;
+    return 1;
 }
+
 #else
 static int32_t effc_pool_sums(const int8_t *img, size_t row_stride, size_t cn, int32_t c0,
                               int32_t nc, const effc_window *w, int32_t *sum)
