@@ -126,7 +126,8 @@ typedef void (*effc_dw_walk_fn)(effc_dw_walk_job *job);
 
 /* Whether a 3x3 geometry at dilation 1 and equal strides walks with
  * effc_dw_walk_s1_narrow (its stores step the output pointer once per two
- * outputs, r1 the output row bytes alone), unless the firmware left it out. */
+ * outputs, r1 the output row bytes alone; with EFFC_DW_NARROW_SPLIT the even
+ * output columns, then the odd ones), unless the firmware left it out. */
 static int effc_dw_narrow(const effc_dw_conv_params *p, const effc_dw_geo *g)
 {
     return !EFFC_OMIT_DW_NARROW && p->stride_h == 1 && g->pw == EFFC_DW_NARROW_PW;
@@ -194,14 +195,19 @@ static effc_dw_record effc_dw_record_of(const effc_channel_rq *r)
     return d;
 }
 
-/* What a walk job holds for every channel of the layer. */
+/* What a walk job holds for every channel of the layer (EFFC_DW_NARROW_SPLIT's narrow
+ * walk: the even columns, then the odd ones, each every other column). */
 static void effc_dw_walk_init(effc_dw_walk_job *job, const effc_dw_conv_params *p,
                               const effc_dw_geo *g, const effc_dims *out)
 {
-    job->strides = (effc_dw_narrow(p, g) ? 0 : (g->pw * 2) << 16) | (out->w * out->c);
-    job->cols = out->w;
-    job->col_plane = 2 * p->stride_w;
-    job->col_out = out->c;
+    const int32_t narrow = effc_dw_narrow(p, g), split = narrow && EFFC_DW_NARROW_SPLIT;
+    job->strides = (narrow ? 0 : (g->pw * 2) << 16) | (out->w * out->c);
+    job->cols = split ? (out->w + 1) >> 1 : out->w;
+    job->col_plane = 2 * p->stride_w << split;
+    job->col_out = out->c << split;
+#if EFFC_DW_NARROW_SPLIT
+    job->odd_cols = split ? (out->w >> 1) << 8 : 0;
+#endif
     job->counted = 0; /* no band's counts yet */
 }
 
