@@ -234,8 +234,8 @@ static int effc_dw_walk_prepare(effc_dw_walk_job *job, const effc_dw_conv_params
  * stride 1, of 2 at stride 2, then the rest one at a time), and the moves
  * from a column's end to the next column: a column reads rows + 2 plane rows
  * at stride 1, 2 * rows + 1 at stride 2 (pads bit 0, last_pad: the band's
- * last plane row is padding, so a stride-1 tail of one skips its loads and
- * MACs at -O2; bit 1, first_pad: its first one is, and a stride-1 column
+ * last plane row is padding, so a stride-1 tail of one skips its loads,
+ * MACs and row step at -O2; bit 1, first_pad: its first one is, and a stride-1 column
  * starts a row down, reading one row fewer); the walk's frame words are then
  * worked out anew. The narrow walk's output pointer
  * (effc_dw_dsp_asm.c, EFFC_DW_STORE_EVEN / _ODD) starts a row up (the lead)
@@ -251,7 +251,13 @@ static void effc_dw_walk_counts(effc_dw_walk_job *job, const effc_dw_conv_params
     const int32_t first_pad = pads >> 1;
 #endif
     const int32_t step = p->stride_h == 1 ? 3 : 2;
-    const int32_t read = p->stride_h == 1 ? rows + 2 - first_pad : 2 * rows + 1;
+#if defined(__OPTIMIZE_SIZE__)
+    const int32_t skip = 0; /* -Os runs a last padding row like the others */
+#else
+    /* a stride-1 tail of one over the padding row leaves the plane pointer there */
+    const int32_t skip = p->stride_h == 1 && rows % 3 == 1 && (pads & 1);
+#endif
+    const int32_t read = p->stride_h == 1 ? rows + 2 - first_pad - skip : 2 * rows + 1;
     const int32_t out_row = job->strides & 0xFFFF;
     job->groups = rows / step;
     job->tail = rows % step;
@@ -438,7 +444,16 @@ int effc_dw_body(const effc_dw_conv_params *p, const effc_per_channel_quant *qua
         effc_dw_walk_init(&jobs[j], p, &g, out);
         jobs[j].plane = plane + (size_t)j * g.words; /* also effc_dw_walk's */
     }
-    for (i = 0; i < (size_t)EFFC_DW_PLANES * g.words; i += 2) { /* words: g.words is even */
+    i = 0;
+#if !defined(__OPTIMIZE_SIZE__)
+    for (; i + 8 <= (size_t)EFFC_DW_PLANES * g.words; i += 8) { /* four words a step */
+        effc_write_u32(plane + i, 0);
+        effc_write_u32(plane + i + 2, 0);
+        effc_write_u32(plane + i + 4, 0);
+        effc_write_u32(plane + i + 6, 0);
+    }
+#endif
+    for (; i < (size_t)EFFC_DW_PLANES * g.words; i += 2) { /* words: g.words is even */
         effc_write_u32(plane + i, 0);
     }
     if (one_band) { /* its padding rows stay zero from the clear */

@@ -150,9 +150,8 @@
     "ldr.w  r12, [r0, #4]\n\t"                                                                 \
     "ldr.w  lr, [r0]\n\t"
 
-/* The plane row step: any planes' (r1's high half) and narrow ones'. */
+/* The plane row step: r1's high half. */
 #define EFFC_DW_DOWN "add.w  r0, r0, r1, lsr #16\n\t"
-#define EFFC_DW_DOWN_NARROW "add.w  r0, r0, #16\n\t"
 
 #define EFFC_DW_LOAD EFFC_DW_WORDS EFFC_DW_DOWN
 
@@ -164,8 +163,6 @@
  * the job's taps are (1, 2) of each kernel row and tap 0 in r8 / r9's high half).
  * With EFFC_DW_STORE_EVEN / _ODD, 13.5 instructions per output (52 and 56
  * bytes a row). */
-#define EFFC_DW_WORDS_EVEN "ldrd   lr, r12, [r0]\n\t"
-#define EFFC_DW_WORDS_ODD "ldrd   r12, lr, [r0]\n\t"
 #define EFFC_DW_LOAD_EVEN "ldrd   lr, r12, [r0], #16\n\t"
 #define EFFC_DW_LOAD_ODD "ldrd   r12, lr, [r0], #16\n\t"
 
@@ -247,7 +244,7 @@
 #define EFFC_DW_S1_FIRST_PAD(D) ""
 #define EFFC_DW_S1_ENTER_FIRST "b      7f\n\t"
 #define EFFC_DW_S1_ENTER_NEXT "b      7b\n\t"
-#define EFFC_DW_S1_PADDED_TOP(LOAD, WORDS, H, DOWN, SE, F) ""
+#define EFFC_DW_S1_PADDED_TOP(LOAD, H, SE, F) ""
 #define EFFC_DW_S1_ONE_PASS_ENTRIES(D) ""
 #define EFFC_DW_S1_START(F) ""
 #define EFFC_DW_S1_PASS_END(F) ""
@@ -298,12 +295,11 @@
  * (43:) and the next column's top, which over a padding first plane row is
  * its second row alone (47:; the column starts there); a tail of two has no
  * copy (effc_dw_walk_counts: no first_pad then). After the walk's 7:, before its 30:. */
-#define EFFC_DW_S1_PADDED_TOP(LOAD, WORDS, H, DOWN, SE, F)                                     \
+#define EFFC_DW_S1_PADDED_TOP(LOAD, H, SE, F)                                                  \
     "41:\n\t"                                                                                  \
-    WORDS                                                                                      \
+    LOAD                                                                                       \
     EFFC_DW_MACS_H(H, "r4", "r3", "r2")                                                        \
     "42:\n\t"                                                                                  \
-    DOWN                                                                                       \
     SE("r2")                                                                                   \
     "43:\n\t"                                                                                  \
     "sub    r9, r9, #256\n\t"                                                                  \
@@ -363,25 +359,24 @@
 #define EFFC_DW_ROW(LOAD, H, NEW, MID, OLD, STORE)                                              \
     LOAD EFFC_DW_MACS_H(H, NEW, MID, OLD) STORE(OLD)
 
-/* A stride-1 walk's column code, with row loads LOAD (WORDS and DOWN: its loads
- * and its plane row step alone; H: the half of r12 the singles read, as in
- * EFFC_DW_MACS_H), its stores SE at the even rows of a pass and SO at the odd
- * ones (EB and OB bytes a row; every instruction 32-bit) and its frame words
- * from [sp, 24 + F]: the first two rows, a column's passes and its tail, then
- * the padded top's copy. A tail of one over a padding row (job->last_pad)
- * enters at its step (29:): no loads or MACs. A job's last column goes on at
- * the 30: that follows. */
-#define EFFC_DW_S1_BODY(LOAD, WORDS, H, DOWN, SE, SO, EB, OB, F)                              \
+/* A stride-1 walk's column code, with row loads LOAD (and the row step; H: the
+ * half of r12 the singles read, as in EFFC_DW_MACS_H), its stores SE at the even
+ * rows of a pass and SO at the odd ones (EB and OB bytes a row; every
+ * instruction 32-bit) and its frame words from [sp, 24 + F]: the first two rows,
+ * a column's passes and its tail, then the padded top's copy. A tail of one over
+ * a padding row (job->last_pad) enters at its store (29:): no loads, MACs or row
+ * step. A job's last column goes on at the 30: that follows. */
+#define EFFC_DW_S1_BODY(LOAD, H, SE, SO, EB, OB, F)                                            \
     "12:\n\t" /* tail 2 (a pass ends at an even row) */                                        \
     EFFC_DW_ROW(LOAD, H, "r4", "r3", "r2", SE)                                                 \
     EFFC_DW_ROW(LOAD, H, "r2", "r4", "r3", SO)                                                 \
     "b.w    3f\n\t" /* every branch of the column code has its size: the narrow walk's \
                         copies are the same size (EFFC_DW_NARROW_D) */                         \
-    "11:\n\t" /* tail 1: the loads, the MACs, then the row step */                             \
-    WORDS                                                                                      \
+    "11:\n\t" /* tail 1: the row (and its step), the MACs; over padding (29:) the store alone, \
+                  the plane pointer left at that row (effc_dw_walk_counts) */                  \
+    LOAD                                                                                       \
     EFFC_DW_MACS_H(H, "r4", "r3", "r2")                                                        \
     "29:\n\t"                                                                                  \
-    DOWN                                                                                       \
     SE("r2")                                                                                   \
     EFFC_DW_COLUMN_END /* the next column follows: no branch back */                           \
     "beq.w  30f\n\t"                                                                           \
@@ -412,13 +407,13 @@
     "str    r12, [sp, #12]\n\t"                                                                \
     "bpl.w  8b\n\t"                                                                            \
     "ldr    pc, [sp, #(24 + " F ")]\n\t"                                                       \
-    EFFC_DW_S1_PADDED_TOP(LOAD, WORDS, H, DOWN, SE, F)
+    EFFC_DW_S1_PADDED_TOP(LOAD, H, SE, F)
 
 /* A stride-1 walk (EFFC_DW_S1_BODY's arguments): every column of each job. */
-#define EFFC_DW_WALK_S1(LOAD, WORDS, H, DOWN, SE, SO, EB, OB)                                  \
+#define EFFC_DW_WALK_S1(LOAD, H, SE, SO, EB, OB)                                               \
     EFFC_DW_PROLOGUE(EFFC_DW_S1_FRAME(EB, OB, ""))                                             \
     EFFC_DW_S1_ENTER_FIRST                                                                     \
-    EFFC_DW_S1_BODY(LOAD, WORDS, H, DOWN, SE, SO, EB, OB, "0")                                 \
+    EFFC_DW_S1_BODY(LOAD, H, SE, SO, EB, OB, "0")                                              \
     "30:\n\t"                                                                                  \
     EFFC_DW_NEXT_JOB(EFFC_DW_S1_ENTER_NEXT)                                                    \
     EFFC_DW_S1_FRAME_NEW(EB, OB)
@@ -428,8 +423,7 @@
  * to 2 bytes only, and then every computed entry was 2 bytes off). */
 __attribute__((naked, noinline, aligned(4))) void effc_dw_walk_s1(EFFC_DW_ARG effc_dw_walk_job *job)
 {
-    __asm__ volatile(EFFC_DW_WALK_S1(EFFC_DW_LOAD, EFFC_DW_WORDS, "b", EFFC_DW_DOWN,
-                                     EFFC_DW_STORE, EFFC_DW_STORE, "64", "64"));
+    __asm__ volatile(EFFC_DW_WALK_S1(EFFC_DW_LOAD, "b", EFFC_DW_STORE, EFFC_DW_STORE, "64", "64"));
 }
 
 #if EFFC_DW_NARROW_SPLIT
@@ -482,15 +476,15 @@ effc_dw_walk_s1_narrow(EFFC_DW_ARG effc_dw_walk_job *job)
         EFFC_DW_PROLOGUE(EFFC_DW_S1_FRAME("52", "56", EFFC_DW_NARROW_ODD_FRAME))
         EFFC_DW_S1_ENTER_FIRST
         ".Leffc_dw_narrow_even:\n\t"
-        EFFC_DW_S1_BODY(EFFC_DW_LOAD_EVEN, EFFC_DW_WORDS_EVEN, "b", EFFC_DW_DOWN_NARROW,
-                        EFFC_DW_STORE_EVEN, EFFC_DW_STORE_ODD, "52", "56", "0")
+        EFFC_DW_S1_BODY(EFFC_DW_LOAD_EVEN, "b", EFFC_DW_STORE_EVEN, EFFC_DW_STORE_ODD, "52", "56",
+                        "0")
         ".Leffc_dw_narrow_even_end:\n\t"
         "30:\n\t"
         EFFC_DW_NARROW_TO_ODD
         EFFC_DW_S1_FRAME_NEW("52", "56")
         ".Leffc_dw_narrow_odd:\n\t"
-        EFFC_DW_S1_BODY(EFFC_DW_LOAD_ODD, EFFC_DW_WORDS_ODD, "t", EFFC_DW_DOWN_NARROW,
-                        EFFC_DW_STORE_EVEN, EFFC_DW_STORE_ODD, "52", "56", "24")
+        EFFC_DW_S1_BODY(EFFC_DW_LOAD_ODD, "t", EFFC_DW_STORE_EVEN, EFFC_DW_STORE_ODD, "52", "56",
+                        "24")
         ".Leffc_dw_narrow_odd_end:\n\t"
         ".if (.Leffc_dw_narrow_odd_end - .Leffc_dw_narrow_odd) - "
         "(.Leffc_dw_narrow_even_end - .Leffc_dw_narrow_even)\n\t"
@@ -504,8 +498,8 @@ effc_dw_walk_s1_narrow(EFFC_DW_ARG effc_dw_walk_job *job)
 __attribute__((naked, noinline, aligned(4))) void
 effc_dw_walk_s1_narrow(EFFC_DW_ARG effc_dw_walk_job *job)
 {
-    __asm__ volatile(EFFC_DW_WALK_S1(EFFC_DW_LOAD_NARROW, EFFC_DW_WORDS, "b", EFFC_DW_DOWN_NARROW,
-                                     EFFC_DW_STORE_EVEN, EFFC_DW_STORE_ODD, "56", "60"));
+    __asm__ volatile(EFFC_DW_WALK_S1(EFFC_DW_LOAD_NARROW, "b", EFFC_DW_STORE_EVEN,
+                                     EFFC_DW_STORE_ODD, "56", "60"));
 }
 #endif
 
