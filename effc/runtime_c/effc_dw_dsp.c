@@ -88,6 +88,9 @@ static int effc_dw_fill2_job(const effc_dw_conv_params *p, const effc_dims *in, 
     job->dst_row = g->pw * 2;
     job->plane = (int32_t)(g->words * 2u);
     job->off = (int32_t)(((uint32_t)(uint16_t)(-p->input_zero_point)) * 0x10001u);
+#if !defined(__OPTIMIZE_SIZE__)
+    job->regs[5] = 0; /* effc_dw_fill2_rows works its registers out anew */
+#endif
     return n > 0;
 }
 

@@ -77,15 +77,18 @@
     "add    r11, r11, r9\n\t"                                                                  \
     "add    r12, r12, r8\n\t"                                                                  \
     "add    r10, r9, r1\n\t"                                                                   \
-    "adr.w  r7, 21f\n\t"                                                                       \
     "tst    lr, #1\n\t"                                                                        \
-    "itt    ne\n\t"                                                                            \
-    "adrne.w r7, 24f\n\t"                                                                      \
-    "addne  r11, r11, r1\n\t" /* the odd pixel does not step the source */                     \
     "mov    lr, r8\n\t"                                                                        \
-    "sub    r7, r7, r6, lsl #6\n\t"                                                            \
-    "add    r7, r7, r6, lsl #2\n\t"                                                            \
-    "orr    r6, r7, #1\n\t"                                                                    \
+    "adr.w  r8, 21f\n\t"                                                                       \
+    "itt    ne\n\t"                                                                            \
+    "adrne.w r8, 24f\n\t"                                                                      \
+    "addne  r11, r11, r1\n\t" /* the odd pixel does not step the source */                     \
+    "sub    r8, r8, r6, lsl #6\n\t"                                                            \
+    "add    r8, r8, r6, lsl #2\n\t"                                                            \
+    "orr    r6, r8, #1\n\t"                                                                    \
+    "add    r8, r7, #40\n\t" /* the registers into the job (r7), for its next calls */         \
+    "stm    r8, {r1-r6, r9-r12, lr}\n\t"                                                       \
+    "27:\n\t"                                                                                  \
     "subs   r4, r4, #1\n\t"                                                                    \
     "beq    28f\n\t"                                                                           \
     "bx     r6\n\t" /* the first rows' entry (the others: EFFC_DW_FILL_ROWS_END) */            \
@@ -125,6 +128,16 @@ __attribute__((naked, noinline, aligned(4))) void effc_dw_fill2_rows(EFFC_DW_ARG
 {
     __asm__ volatile(
         "push   {r4-r11, lr}\n\t"
+#if !defined(__OPTIMIZE_SIZE__)
+        "ldr    r1, [r0, #60]\n\t" /* the cached entry: this job's short rows ran before */
+        "cbz    r1, 25f\n\t"
+        "add    r12, r0, #40\n\t"
+        "ldr    r0, [r0]\n\t"
+        "ldm    r12, {r1-r6, r9-r12, lr}\n\t"
+        "b      27f\n\t"
+        "25:\n\t"
+        "mov    r7, r0\n\t"
+#endif
         "ldr    r1, [r0, #20]\n\t"
         "ldr    r5, [r0, #36]\n\t"
         "ldr    r4, [r0, #8]\n\t"

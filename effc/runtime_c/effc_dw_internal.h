@@ -161,6 +161,12 @@ typedef struct {
     int32_t dst_row;   /* 28: plane row bytes */
     int32_t plane;     /* 32: bytes from one plane to the next */
     int32_t off;       /* 36: -zp in both halves */
+#if !defined(__OPTIMIZE_SIZE__)
+    int32_t regs[11];  /* 40: -O2's short rows: r1-r6, r9-r12, lr after the setup, left by
+                          the first call (regs[5], the rows' entry, 0 until then: set by
+                          the C side with the fields), so a job's next calls (other
+                          channels, only src changed) load them instead */
+#endif
 } effc_dw_fill_job;
 
 void effc_dw_fill2_rows(effc_dw_fill_job *job);
