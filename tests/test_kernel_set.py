@@ -99,7 +99,7 @@ def test_speed_builds_unroll_the_two_channel_loop_only_without_a_budget() -> Non
     assert firmware_cflags(wide, CTarget("cortex-m7", 1 << 20, "speed")) == [*defines, unroll,
                                                                               quads, one]
     assert unroll not in firmware_cflags(wide, CTarget("cortex-m4", 1 << 20, "size"))
-    budget = firmware_cflags(wide, CTarget("cortex-m4", 1 << 20, "speed", widen_bytes=4096))
+    budget = firmware_cflags(wide, CTarget("cortex-m4", 1 << 20, "speed", widen=frozenset({0})))
     assert unroll not in budget and quads not in budget  # --flash-budget: the code stays small
     assert unroll not in firmware_cflags(wide, CTarget("cortex-m55", 1 << 20, "speed"))
     assert unroll not in firmware_cflags([_conv()], CTarget("cortex-m4", 1 << 20, "speed"))
@@ -118,7 +118,7 @@ def test_speed_builds_leave_the_loop_test_out_only_when_every_wide2_k_fits_one_p
     assert one not in firmware_cflags([_conv(layout=WIDE2, cin=8),
                                        _conv(layout=WIDE2, cin=136)], speed)
     assert one not in firmware_cflags([_conv(layout=WIDE2, cin=8)],
-                                      CTarget("cortex-m4", 1 << 20, "speed", widen_bytes=4096))
+                                      CTarget("cortex-m4", 1 << 20, "speed", widen=frozenset({0})))
 
 
 def _symbols(elf: Path) -> set[str]:
