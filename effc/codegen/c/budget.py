@@ -30,8 +30,10 @@ from effc.codegen.c.kernels import Call
 from effc.codegen.c.layouts import S8, CTarget, WideOption
 from effc.toolchain.firmware import Firmware
 
-#: a build of the image with the layers at these positions widened
-Build = Callable[[frozenset[int]], tuple[dict[str, Any], Firmware]]
+#: an image (its facts and firmware), and a build of the image with the layers at these
+#: positions widened
+Built = tuple[dict[str, Any], Firmware]
+Build = Callable[[frozenset[int]], Built]
 Paths = frozenset[str]
 
 
@@ -109,16 +111,16 @@ class SizeModel:
 
 
 def measure(calls: list[Call], options: list[WideOption], target: CTarget, build: Build,
-            floor: int, budget: int) -> tuple[SizeModel, frozenset[int] | None, Any]:
+            floor: int, budget: int) -> tuple[SizeModel, tuple[frozenset[int], Built] | None]:
     """The size model, with the code of every set of kernel paths that some choice within
-    ``budget`` could need (one build each), and the last build made (its layers and
-    result) or None."""
+    ``budget`` could need (one build each), and the last build made (its layers, the
+    image), if any."""
     paths = {o.position: kernel_paths(calls, [o], target) for o in options}
     cheapest: dict[Paths, WideOption] = {}
     for o in sorted(options, key=lambda o: (o.extra_bytes, o.position)):
         cheapest.setdefault(paths[o.position], o)
     model = SizeModel(floor, options, paths, {frozenset(): 0})
-    last: tuple[frozenset[int] | None, Any] = (None, None)
+    last: tuple[frozenset[int], Built] | None = None
     kinds = sorted(cheapest, key=sorted)
     for n in range(1, len(kinds) + 1):
         for kind in itertools.combinations(kinds, n):
@@ -131,11 +133,11 @@ def measure(calls: list[Call], options: list[WideOption], target: CTarget, build
             built = build(widen)
             model.code[union] = built[1].flash_bytes - floor - extra
             last = (widen, built)
-    return model, last[0], last[1]
+    return model, last
 
 
 def fit_budget(calls: list[Call], options: list[WideOption], target: CTarget, build: Build,
-               budget: int) -> tuple[dict[str, Any], Firmware]:
+               budget: int) -> Built:
     """The image with the most widened MACs within ``budget`` (module docstring); the
     all-int8 image when even that exceeds it. ``target`` is the all-int8 one."""
     built = build(frozenset())
@@ -143,11 +145,8 @@ def fit_budget(calls: list[Call], options: list[WideOption], target: CTarget, bu
     options = [o for o in options if o.extra_bytes <= budget - floor]
     if not options:
         return built
-    model, last, measured = measure(calls, options, target, build, floor, budget)
-    if last is None:
-        last = frozenset()
-    else:
-        built = measured
+    model, measured = measure(calls, options, target, build, floor, budget)
+    last, built = measured or (frozenset(), built)
     while True:
         widen = model.best(budget)
         if widen != last:
