@@ -106,7 +106,7 @@ def firmware_cflags(calls: Iterable[Call], target: CTarget | None) -> list[str]:
     # of its column code (1.6 KB: KWS's all-int8 image would no longer fit 49,152 B)
     budget = ["-DEFFC_OMIT_PAIRS2=1", "-DEFFC_OMIT_CONV_COLUMNS=1",
               "-DEFFC_DW_NARROW_COMPACT=1"] \
-        if target is not None and target.widen_bytes is not None else []
+        if target is not None and target.widen is not None else []
     return [*dict.fromkeys([*firmware_defines(calls, size), *budget]),
             *(["-Os"] if smaller_c else []),
             *(["-fmerge-all-constants"] if size else []), *_unroll(calls, target)]
@@ -127,7 +127,7 @@ def _unroll(calls: list[Call], target: CTarget | None) -> list[str]:
     run by the loop itself (EFFC_MM_2X4_QUADS: 14 instructions a group of four columns
     instead of 17, one call a layer; KWS pointwise layer: 2,400 instructions less)."""
     wide = [c for c in calls if c.fields.get("layout") == WIDE2]
-    if target is None or target.optimize != "speed" or target.widen_bytes is not None or \
+    if target is None or target.optimize != "speed" or target.widen is not None or \
             target.cpu not in DSP_CPUS or not wide:
         return []
     one_pass = all(wide_groups(weight_shape(c)[1]) - 1 <= UNROLL for c in wide)
