@@ -19,10 +19,13 @@
  * instructions per output in the loop at stride 1, 14.5 over planes of at
  * most EFFC_DW_NARROW_PW columns (16-byte rows: the row step is the load's
  * post-index, and the output pointer steps once per two outputs; KWS's
- * 5-column layers), 15.0 with the column starts and counts over KWS's 25-row
- * columns (passes of eight steps of three rows, the first entered at a
- * computed address; one pass needs no count; a last output whose third row
- * is padding is stored without that row's loads and MACs). A channel pair's
+ * 5-column layers), 13.5 there at -O2 (EFFC_DW_SPEED: a row is one LDRD of
+ * an aligned column pair, the even output columns first, then the odd ones
+ * by a second copy of the column code; KWS's walk is 14.0 an output with its
+ * column starts and counts: passes of eight steps of three rows, the first
+ * entered at a computed address; one pass needs no count; a last output
+ * whose third row is padding is stored without that row's loads, MACs and
+ * row step). A channel pair's
  * two walks are one call. Every other channel takes a C loop over the planes
  * with TFLite's general requantization. At -O2 a layer of one band (KWS's)
  * runs a lean loop over its channel pairs (effc_dw_one_band: the taps, the
@@ -88,7 +91,7 @@ static int effc_dw_fill2_job(const effc_dw_conv_params *p, const effc_dims *in, 
     job->dst_row = g->pw * 2;
     job->plane = (int32_t)(g->words * 2u);
     job->off = (int32_t)(((uint32_t)(uint16_t)(-p->input_zero_point)) * 0x10001u);
-#if !defined(__OPTIMIZE_SIZE__)
+#if EFFC_DW_SPEED
     job->regs[5] = 0; /* effc_dw_fill2_rows works its registers out anew */
 #endif
     return n > 0;
@@ -129,7 +132,7 @@ typedef void (*effc_dw_walk_fn)(effc_dw_walk_job *job);
 
 /* Whether a 3x3 geometry at dilation 1 and equal strides walks with
  * effc_dw_walk_s1_narrow (its stores step the output pointer once per two
- * outputs, r1 the output row bytes alone; with EFFC_DW_NARROW_SPLIT the even
+ * outputs, r1 the output row bytes alone; with EFFC_DW_SPEED the even
  * output columns, then the odd ones), unless the firmware left it out. */
 static int effc_dw_narrow(const effc_dw_conv_params *p, const effc_dw_geo *g)
 {
@@ -198,27 +201,28 @@ static effc_dw_record effc_dw_record_of(const effc_channel_rq *r)
     return d;
 }
 
-/* What a walk job holds for every channel of the layer (EFFC_DW_NARROW_SPLIT's narrow
+/* What a walk job holds for every channel of the layer (EFFC_DW_SPEED's narrow
  * walk: the even columns, then the odd ones, each every other column). */
 static void effc_dw_walk_init(effc_dw_walk_job *job, const effc_dw_conv_params *p,
                               const effc_dw_geo *g, const effc_dims *out)
 {
-    const int32_t narrow = effc_dw_narrow(p, g), split = narrow && EFFC_DW_NARROW_SPLIT;
+    const int32_t narrow = effc_dw_narrow(p, g), split = narrow && EFFC_DW_SPEED;
     job->strides = (narrow ? 0 : (g->pw * 2) << 16) | (out->w * out->c);
     job->cols = split ? (out->w + 1) >> 1 : out->w;
     job->col_plane = 2 * p->stride_w << split;
     job->col_out = out->c << split;
-#if EFFC_DW_NARROW_SPLIT
+#if EFFC_DW_SPEED
     job->odd_cols = split ? (out->w >> 1) << 8 : 0;
 #endif
     job->counted = 0; /* no band's counts yet */
 }
 
-/* -O2: effc_dw_walk_prepare inlined (its calls, twice a channel pair, cost a quarter of it). */
-#if defined(__OPTIMIZE_SIZE__)
-#define EFFC_DW_PREPARE_INLINE
-#else
+/* EFFC_DW_SPEED: effc_dw_walk_prepare inlined (its calls, twice a channel pair, cost a
+ * quarter of it). */
+#if EFFC_DW_SPEED
 #define EFFC_DW_PREPARE_INLINE __attribute__((always_inline)) inline
+#else
+#define EFFC_DW_PREPARE_INLINE
 #endif
 
 /* The walk job of one output channel (its plane and output are set per band;
@@ -455,7 +459,7 @@ int effc_dw_body(const effc_dw_conv_params *p, const effc_per_channel_quant *qua
         jobs[j].plane = plane + (size_t)j * g.words; /* also effc_dw_walk's */
     }
     i = 0;
-#if !defined(__OPTIMIZE_SIZE__)
+#if EFFC_DW_SPEED
     for (; i + 8 <= (size_t)EFFC_DW_PLANES * g.words; i += 8) { /* four words a step */
         effc_write_u32(plane + i, 0);
         effc_write_u32(plane + i + 2, 0);

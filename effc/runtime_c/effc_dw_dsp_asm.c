@@ -37,9 +37,9 @@
 
 #define EFFC_DW_ARG __attribute__((unused))
 
-/* The walks' stack frame (below): EFFC_DW_NARROW_SPLIT's narrow walk has a second set of
+/* The walks' stack frame (below): EFFC_DW_SPEED's narrow walk has a second set of
  * stride-1 words. */
-#if EFFC_DW_NARROW_SPLIT
+#if EFFC_DW_SPEED
 #define EFFC_DW_FRAME_BYTES "72"
 #else
 #define EFFC_DW_FRAME_BYTES "48"
@@ -166,7 +166,7 @@
 #define EFFC_DW_LOAD_EVEN "ldrd   lr, r12, [r0], #16\n\t"
 #define EFFC_DW_LOAD_ODD "ldrd   r12, lr, [r0], #16\n\t"
 
-/* Without EFFC_DW_NARROW_SPLIT every output column, a row two LDRs (the second's
+/* Without EFFC_DW_SPEED every output column, a row two LDRs (the second's
  * post-index the row step): 14.5 instructions per output (56 and 60 bytes a row). */
 #define EFFC_DW_LOAD_NARROW                                                                    \
     "ldr.w  r12, [r0, #4]\n\t"                                                                 \
@@ -426,7 +426,7 @@ __attribute__((naked, noinline, aligned(4))) void effc_dw_walk_s1(EFFC_DW_ARG ef
     __asm__ volatile(EFFC_DW_WALK_S1(EFFC_DW_LOAD, "b", EFFC_DW_STORE, EFFC_DW_STORE, "64", "64"));
 }
 
-#if EFFC_DW_NARROW_SPLIT
+#if EFFC_DW_SPEED
 /* The narrow walk's second copy of a column's code (the odd output columns') is
  * this many bytes after the first (the even ones'). */
 #define EFFC_DW_NARROW_D "(.Leffc_dw_narrow_odd - .Leffc_dw_narrow_even)"

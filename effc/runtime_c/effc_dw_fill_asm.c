@@ -61,6 +61,16 @@
     "beq    28f\n\t"                                                                           \
     "pop    {r4-r11, pc}\n\t"                                                                  \
 
+/* EFFC_DW_SPEED: the short rows' registers into the job (r7), for its next calls (the job's
+ * regs, loaded at entry instead of the setup). */
+#if EFFC_DW_SPEED
+#define EFFC_DW_FILL_KEEP                                                                      \
+    "add    r8, r7, #40\n\t"                                                                   \
+    "stm    r8, {r1-r6, r9-r12, lr}\n\t"
+#else
+#define EFFC_DW_FILL_KEEP ""
+#endif
+
 /* Rows of at most 8 pixels (KWS: 5), two at a time in straight-line code: a
  * pair of rows enters at its first pixel pair's code in one of two chains,
  * even widths' (22:) or odd ones' (23:, the last pixel after the pairs, its
@@ -86,8 +96,7 @@
     "sub    r8, r8, r6, lsl #6\n\t"                                                            \
     "add    r8, r8, r6, lsl #2\n\t"                                                            \
     "orr    r6, r8, #1\n\t"                                                                    \
-    "add    r8, r7, #40\n\t" /* the registers into the job (r7), for its next calls */         \
-    "stm    r8, {r1-r6, r9-r12, lr}\n\t"                                                       \
+    EFFC_DW_FILL_KEEP                                                                          \
     "27:\n\t"                                                                                  \
     "subs   r4, r4, #1\n\t"                                                                    \
     "beq    28f\n\t"                                                                           \
@@ -128,7 +137,7 @@ __attribute__((naked, noinline, aligned(4))) void effc_dw_fill2_rows(EFFC_DW_ARG
 {
     __asm__ volatile(
         "push   {r4-r11, lr}\n\t"
-#if !defined(__OPTIMIZE_SIZE__)
+#if EFFC_DW_SPEED
         "ldr    r1, [r0, #60]\n\t" /* the cached entry: this job's short rows ran before */
         "cbz    r1, 25f\n\t"
         "add    r12, r0, #40\n\t"

@@ -87,16 +87,18 @@ void effc_dw_mve_s1(const effc_dw_mve_job *job);
 #endif
 
 #if defined(EFFC_USE_DSP)
-/* EFFC_DW_NARROW_SPLIT: the narrow walk takes the even output columns, then the odd ones
- * (two copies of its column code, 1.6 KB more) at -O2, unless the build defines
- * EFFC_DW_NARROW_COMPACT=1 (--flash-budget builds, effc/codegen/c/kernel_set.py). */
-#ifndef EFFC_DW_NARROW_COMPACT
-#define EFFC_DW_NARROW_COMPACT 0
+/* EFFC_DW_SPEED: the DSP body's speed-only extras (about 2.2 KB), built at -O2 unless the
+ * build defines EFFC_DW_COMPACT=1 (--flash-budget builds, effc/codegen/c/kernel_set.py:
+ * their bytes go to widened layers): the narrow walk takes the even output columns, then
+ * the odd ones (two copies of its column code), effc_dw_walk_prepare is inlined, the plane
+ * fill keeps its short rows' registers in the job, the planes are cleared four words a step. */
+#ifndef EFFC_DW_COMPACT
+#define EFFC_DW_COMPACT 0
 #endif
-#if defined(__OPTIMIZE_SIZE__) || EFFC_DW_NARROW_COMPACT
-#define EFFC_DW_NARROW_SPLIT 0
+#if defined(__OPTIMIZE_SIZE__) || EFFC_DW_COMPACT
+#define EFFC_DW_SPEED 0
 #else
-#define EFFC_DW_NARROW_SPLIT 1
+#define EFFC_DW_SPEED 1
 #endif
 
 /* One output channel's column walks over a band (effc_dw_dsp_asm.c): every
@@ -161,8 +163,8 @@ typedef struct {
     int32_t dst_row;   /* 28: plane row bytes */
     int32_t plane;     /* 32: bytes from one plane to the next */
     int32_t off;       /* 36: -zp in both halves */
-#if !defined(__OPTIMIZE_SIZE__)
-    int32_t regs[11];  /* 40: -O2's short rows: r1-r6, r9-r12, lr after the setup, left by
+#if EFFC_DW_SPEED
+    int32_t regs[11];  /* 40: EFFC_DW_SPEED: the short rows r1-r6, r9-r12, lr after the setup, left by
                           the first call (regs[5], the rows' entry, 0 until then: set by
                           the C side with the fields), so a job's next calls (other
                           channels, only src changed) load them instead */
@@ -171,7 +173,7 @@ typedef struct {
 
 void effc_dw_fill2_rows(effc_dw_fill_job *job);
 void effc_dw_walk_s1(effc_dw_walk_job *job); /* 3x3, stride 1 */
-/* The same over EFFC_DW_NARROW_PW columns (16-byte rows): with EFFC_DW_NARROW_SPLIT a job's
+/* The same over EFFC_DW_NARROW_PW columns (16-byte rows): with EFFC_DW_SPEED a job's
  * even output columns, then its odd ones, a row of either one LDRD of an aligned column
  * pair; without, every column, a row two LDRs. */
 void effc_dw_walk_s1_narrow(effc_dw_walk_job *job);
