@@ -89,13 +89,14 @@ void effc_dw_mve_s1(const effc_dw_mve_job *job);
 #if defined(EFFC_USE_DSP)
 /* EFFC_DW_SPEED: the DSP body's speed-only extras (about 2.2 KB), built at -O2 unless the
  * build defines EFFC_DW_COMPACT=1 (--flash-budget builds, effc/codegen/c/kernel_set.py:
- * their bytes go to widened layers): the narrow walk takes the even output columns, then
- * the odd ones (two copies of its column code), effc_dw_walk_prepare is inlined, the plane
- * fill keeps its short rows' registers in the job, the planes are cleared four words a step. */
+ * their bytes go to widened layers) or has the Helium body (the DSP one only its
+ * fallback): the narrow walk takes the even output columns, then the odd ones (two copies
+ * of its column code), effc_dw_walk_prepare is inlined, the plane fill keeps its short
+ * rows' registers in the job, the planes are cleared four words a step. */
 #ifndef EFFC_DW_COMPACT
 #define EFFC_DW_COMPACT 0
 #endif
-#if defined(__OPTIMIZE_SIZE__) || EFFC_DW_COMPACT
+#if defined(__OPTIMIZE_SIZE__) || EFFC_DW_COMPACT || defined(EFFC_USE_MVE)
 #define EFFC_DW_SPEED 0
 #else
 #define EFFC_DW_SPEED 1
