@@ -99,7 +99,7 @@ def test_speed_builds_unroll_the_two_channel_loop_only_without_a_budget() -> Non
     assert firmware_cflags(wide, CTarget("cortex-m7", 1 << 20, "speed")) == [*defines, unroll,
                                                                               quads, one]
     assert unroll not in firmware_cflags(wide, CTarget("cortex-m4", 1 << 20, "size"))
-    budget = firmware_cflags(wide, CTarget("cortex-m4", 1 << 20, "speed", widen_bytes=4096))
+    budget = firmware_cflags(wide, CTarget("cortex-m4", 1 << 20, "speed", widen=frozenset({0})))
     assert unroll not in budget and quads not in budget  # --flash-budget: the code stays small
     assert unroll not in firmware_cflags(wide, CTarget("cortex-m55", 1 << 20, "speed"))
     assert unroll not in firmware_cflags([_conv()], CTarget("cortex-m4", 1 << 20, "speed"))
@@ -118,7 +118,7 @@ def test_speed_builds_leave_the_loop_test_out_only_when_every_wide2_k_fits_one_p
     assert one not in firmware_cflags([_conv(layout=WIDE2, cin=8),
                                        _conv(layout=WIDE2, cin=136)], speed)
     assert one not in firmware_cflags([_conv(layout=WIDE2, cin=8)],
-                                      CTarget("cortex-m4", 1 << 20, "speed", widen_bytes=4096))
+                                      CTarget("cortex-m4", 1 << 20, "speed", widen=frozenset({0})))
 
 
 def _symbols(elf: Path) -> set[str]:
@@ -152,8 +152,9 @@ def test_kws_images_leave_out_unreached_variants(tmp_path: Path) -> None:
 
 
 #: budgets above the all-int8 image (at -O2, measured by the test): room for the dense
-#: layer's widening only (+864 B and its loop), and room for a pointwise layer's too;
-#: relative to that image, so that speed-only code added elsewhere does not move them
+#: layer's widening only (+864 B and its loop), and room for the first conv's (+3,072 B and
+#: the two-channel loops); relative to that image, so that speed-only code added elsewhere
+#: does not move them
 SNUG_ABOVE, ROOMY_ABOVE = 2_428, 5_276
 
 
@@ -172,7 +173,7 @@ def test_flash_budget_bounds_the_speed_image(tmp_path: Path) -> None:
         assert m["flash_budget"] == {"bytes": budget, "met": True}
         widened[budget] = m["memory"]["widened_bytes"]
         assert 0 < widened[budget] <= budget - floor
-    # roomy has room for a pointwise layer, snug only for the dense one
+    # roomy has room for the first conv, snug only for the dense layer
     assert widened[snug] < widened[roomy]
 
 

@@ -45,9 +45,9 @@ def add_compile_arguments(p: argparse.ArgumentParser) -> None:
                         "pre-widened int16 weights where they run faster and fit the board's "
                         "flash; size keeps every weight int8")
     p.add_argument("--flash-budget", type=int, default=None, metavar="BYTES",
-                   help="with --optimize speed: widen layers (best MACs per extra byte first) "
-                        "only while the firmware image stays within BYTES (default: the "
-                        "board's flash less a code reserve)")
+                   help="with --optimize speed: widen the layers with the most MACs whose "
+                        "firmware image stays within BYTES (default: widen by MACs per extra "
+                        "byte within the board's flash less a code reserve)")
     p.add_argument("--arena", choices=["static", "user"], default=None,
                    help="C target: one static arena inside the library (default), or the "
                         "caller's: <name>_init(ctx, arena, bytes) binds it to a context "

@@ -255,6 +255,12 @@ def _float_wrapper(graph: Graph, split: CoreSplit, arena: int, context: str | No
 ARENA_MODES = ("static", "user")
 
 
+def layer_calls(graph: Graph) -> list[Call]:
+    """The model's kernel calls before layouts and fusion, one per core node: their
+    positions are CTarget.widen's."""
+    return [node_call(graph, n) for n in split_core(graph).nodes]
+
+
 def generate_c(graph: Graph, name: str, target: CTarget | None = None,
                arena_mode: str = "static") -> tuple[dict[str, bytes], dict[str, Any]]:
     """The C library for ``graph``: its files (name -> content) and manifest facts.
@@ -271,9 +277,9 @@ def generate_c(graph: Graph, name: str, target: CTarget | None = None,
     core = Graph(graph.name, split.nodes, graph.tensors, [p.core for p in split.inputs],
                  [p.core for p in split.outputs])
     # Keyed by position: model strings (node names) are never keys.
-    calls = [node_call(graph, n) for n in split.nodes]
-    widened = choose_layouts(calls, target, sum(t.nbytes for t in graph.tensors.values()
-                                      if t.is_constant))
+    calls = layer_calls(graph)
+    widened = choose_layouts(calls, target, graph.tensors,
+                             sum(t.nbytes for t in graph.tensors.values() if t.is_constant))
     for call in calls:
         call.scratch = scratch_bytes(call)
     nodes, calls = fuse_residual_adds(core, external, split.nodes, calls)
@@ -362,7 +368,9 @@ def generate_c(graph: Graph, name: str, target: CTarget | None = None,
                    "plan_bytes": plan.arena_bytes,  # without the float interface's buffers
                    "nodes": [n.name for n in nodes], "buffers": plan.buffers,
                    "constant_bytes": arrays.flash_bytes(),
-                   "widened_bytes": widened},  # what the wide layouts add (layouts.py)
+                   # what the wide layouts add (layouts.py), and the MACs they run
+                   "widened_bytes": sum(o.extra_bytes for o in widened),
+                   "widened_macs": sum(o.macs for o in widened)},
     }
 
 

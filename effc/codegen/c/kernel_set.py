@@ -104,7 +104,7 @@ def firmware_cflags(calls: Iterable[Call], target: CTarget | None) -> list[str]:
     # one-column two-pair loop and the column images (KWS at 52,000 B: 1 KB of code that
     # would cost the first conv its widening)
     budget = ["-DEFFC_OMIT_PAIRS2=1", "-DEFFC_OMIT_CONV_COLUMNS=1"] \
-        if target is not None and target.widen_bytes is not None else []
+        if target is not None and target.widen is not None else []
     return [*dict.fromkeys([*firmware_defines(calls, size), *budget]),
             *(["-Os"] if smaller_c else []),
             *(["-fmerge-all-constants"] if size else []), *_unroll(calls, target)]
@@ -128,7 +128,7 @@ def _unroll(calls: list[Call], target: CTarget | None) -> list[str]:
     in a straight copy (effc_mm_quads_asm.c: 4 instructions a pair of channels x 4
     pixels, 3 for other k; KWS +1,724 B of flash and +548 B of stack)."""
     wide = [c for c in calls if c.fields.get("layout") == WIDE2]
-    if target is None or target.optimize != "speed" or target.widen_bytes is not None or \
+    if target is None or target.optimize != "speed" or target.widen is not None or \
             target.cpu not in DSP_CPUS or not wide:
         return []
     one_pass = all(wide_groups(weight_shape(c)[1]) - 1 <= UNROLL for c in wide)

@@ -5,28 +5,32 @@ for the target, and the constants that go with them.
 depthwise) the EFFC_FILTER_WIDE2 layout and a one-row dense layer
 EFFC_FILTER_WIDE4 (int16 weights with their requantization records, read by
 the DSP bodies' widest loops) on cores that run the DSP bodies, as long as
-the constants fit the board's flash (or the bytes ``--flash-budget`` leaves,
-effc/codegen/c/target.py): layers are widened in order of MACs per extra byte
-until the budget is spent. ``--optimize size`` keeps every weight
-int8. The records and wide layouts are made by the runtime's own
+the constants fit the board's flash: layers are widened in order of MACs per
+extra byte until the board's flash less a code reserve is spent. ``--flash-budget``
+names the layers instead (effc/codegen/c/budget.py chooses them). ``--optimize size``
+keeps every weight int8. The records and wide layouts are made by the runtime's own
 ``effc_prepare_channels_s8`` and ``effc_widen_filter_s8`` (host build), so
 the generator and the kernels cannot disagree.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
 from effc.codegen.c.kernels import Call
 from effc.errors import EffcError
+from effc.ir import Tensor
 from effc.toolchain.host import runtime_library
 
 S8, WIDE2, WIDE4 = 0, 1, 2
 OPTIMIZE = ("speed", "size")
 DSP_CPUS = ("cortex-m4", "cortex-m7", "cortex-m33")  # the DSP bodies (the M55's Helium body reads int8)
 CODE_RESERVE = 64 * 1024  # flash left for code when widening layers
+#: the constant arrays' alignment in flash (model.h.j2's default <NAME>_WEIGHTS_ALIGN)
+WEIGHTS_ALIGN = 16
 
 
 @dataclass(frozen=True)
@@ -36,9 +40,10 @@ class CTarget:
     cpu: str
     flash_bytes: int
     optimize: str = "speed"
-    # the most bytes widening may add to the constants (None: the board's flash less
-    # CODE_RESERVE and the int8 constants); emit_c sets it to meet --flash-budget
-    widen_bytes: int | None = None
+    # the positions (in the model's calls) of the layers to widen, --flash-budget's
+    # choice (budget.py; empty: the all-int8 image); None: in order of MACs per extra
+    # byte while the constants fit the board's flash less CODE_RESERVE
+    widen: frozenset[int] | None = None
 
     def __post_init__(self) -> None:
         if self.optimize not in OPTIMIZE:
@@ -122,29 +127,68 @@ def weight_shape(call: Call) -> tuple[int, int]:
     return fd[0], fd[1] * fd[2] * fd[3]
 
 
-def choose_layouts(calls: list[Call], target: CTarget | None, constant_bytes: int) -> int:
-    """Sets ``fields["layout"]`` of every int8 conv and dense call; returns the bytes the
-    wide layouts add to the constants."""
+@dataclass(frozen=True)
+class WideOption:
+    """A layer --optimize speed may widen: its position in the model's calls, the wide
+    layout, its MACs and the bytes widening adds to the flash's constant arrays (each
+    at WEIGHTS_ALIGN: the wide array less the int8 rows, unless another layer shares
+    them, and the int8 layer's channel records)."""
+
+    position: int
+    layout: int
+    macs: int
+    extra_bytes: int
+
+
+def _aligned(nbytes: int) -> int:
+    return -(-nbytes // WEIGHTS_ALIGN) * WEIGHTS_ALIGN
+
+
+def wide_options(calls: list[Call], tensors: Mapping[str, Tensor]) -> list[WideOption]:
+    """The layers that could take a wide layout, in call order."""
+    _, lib = runtime_library()
+    uses: dict[str, int] = {}
+    for call in calls:
+        for name in call.weights:
+            uses[name] = uses.get(name, 0) + 1
+    options = []
+    for position, call in enumerate(calls):
+        layout = _candidate(call)
+        if layout == S8:
+            continue
+        f = call.fields
+        weights = tensors[call.weights[0]].data
+        assert weights is not None  # a conv or dense layer's weights are constants
+        bias = tensors[f["bias"]].data if f.get("bias") else None
+        records = channel_records(weights, bias, f["multiplier"], f["shift"],
+                                  f["input_zero_point"], f["output_zero_point"])
+        n, k = weight_shape(call)
+        rows = _aligned(n * k) if uses[call.weights[0]] == 1 else 0
+        extra = _aligned(4 * int(lib.effc_filter_words(layout, n, k))) - rows - \
+            _aligned(records.nbytes)
+        options.append(WideOption(position, layout, _macs(call), extra))
+    return options
+
+
+def choose_layouts(calls: list[Call], target: CTarget | None, tensors: Mapping[str, Tensor],
+                   constant_bytes: int) -> list[WideOption]:
+    """Sets ``fields["layout"]`` of every int8 conv and dense call; returns the layers
+    widened."""
     for call in calls:
         if call.macro in ("conv_s8", "dense_s8"):
             call.fields["layout"] = S8
     if target is None or target.optimize != "speed" or target.cpu not in DSP_CPUS:
-        return 0
-    ffi, lib = runtime_library()
-    record = int(ffi.sizeof("effc_channel_rq"))  # an int8 layer's bytes per channel record
-    budget = target.flash_bytes - CODE_RESERVE - constant_bytes \
-        if target.widen_bytes is None else target.widen_bytes
-    options = []
-    for call in calls:
-        layout = _candidate(call)
-        if layout == S8:
-            continue
-        n, k = weight_shape(call)
-        extra = 4 * int(lib.effc_filter_words(layout, n, k)) - n * k - record * n
-        options.append((_macs(call) / max(extra, 1), extra, layout, call))
-    spent = 0
-    for _, extra, layout, call in sorted(options, key=lambda o: -o[0]):
-        if extra <= budget - spent:
-            call.fields["layout"] = layout
-            spent += extra
-    return spent
+        return []
+    options = wide_options(calls, tensors)
+    if target.widen is not None:
+        chosen = [o for o in options if o.position in target.widen]
+    else:
+        room = target.flash_bytes - CODE_RESERVE - constant_bytes
+        chosen = []
+        for o in sorted(options, key=lambda o: -o.macs / max(o.extra_bytes, 1)):
+            if o.extra_bytes <= room:
+                chosen.append(o)
+                room -= o.extra_bytes
+    for o in chosen:
+        calls[o.position].fields["layout"] = o.layout
+    return chosen

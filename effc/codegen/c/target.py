@@ -20,10 +20,11 @@ import numpy as np
 
 from effc.boards import Board, McuBoard
 from effc.codegen import Target, register_target
+from effc.codegen.c.budget import fit_budget
 from effc.codegen.c.dispatch import has_kernel
-from effc.codegen.c.emit import ARENA_MODES, generate_c
+from effc.codegen.c.emit import ARENA_MODES, generate_c, layer_calls
 from effc.codegen.c.export import EXPORTS, export_files
-from effc.codegen.c.layouts import CTarget
+from effc.codegen.c.layouts import DSP_CPUS, CTarget, wide_options
 from effc.errors import EffcError
 from effc.ir import Graph
 from effc.outdir import OutDir
@@ -164,21 +165,16 @@ def _project(graph: Graph, board: McuBoard, out: OutDir, target: CTarget,
 
 def _within_budget(graph: Graph, board: McuBoard, out: OutDir, arena: str,
                    budget: int) -> tuple[dict[str, Any], Firmware]:
-    """``--optimize speed --flash-budget``: the all-int8 image first, then the layers
-    widened into the bytes it leaves (layouts.choose_layouts' order), narrowed by
-    each overshoot (the wide kernels' code, alignment) below what the last choice
-    spent, so each try widens less, until the image fits. With no layer widened the
-    image is the int8 one, so the search ends; an int8 image over the budget is kept
-    (nothing to narrow) and reported."""
-    int8 = CTarget(board.cpu, board.flash.size, "speed", widen_bytes=0)  # -O2, unlike size
-    room = budget - _project(graph, board, out, int8, arena)[1].flash_bytes
-    while room > 0:
-        target = CTarget(board.cpu, board.flash.size, "speed", widen_bytes=room)
-        facts, fw = _project(graph, board, out, target, arena)
-        if fw.flash_bytes <= budget:
-            return facts, fw
-        room = facts["memory"]["widened_bytes"] - (fw.flash_bytes - budget)
-    return _project(graph, board, out, int8, arena)
+    """``--optimize speed --flash-budget``: the image with the most widened MACs within
+    the budget (budget.py), every try built in ``out``."""
+    int8 = CTarget(board.cpu, board.flash.size, "speed", widen=frozenset())  # -O2, unlike size
+    calls = layer_calls(graph)
+    options = wide_options(calls, graph.tensors) if board.cpu in DSP_CPUS else []
+
+    def build(widen: frozenset[int]) -> tuple[dict[str, Any], Firmware]:
+        return _project(graph, board, out, dataclasses.replace(int8, widen=widen), arena)
+
+    return fit_budget(calls, options, int8, build, budget)
 
 
 def emit_c(graph: Graph, board: Board, out: OutDir, optimize: str | None = None,

@@ -1,0 +1,161 @@
+"""``--flash-budget`` (effc/codegen/c/budget.py): the image with the most widened
+MACs within the budget, so that more flash never gives a slower image."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pytest
+
+from effc.boards import load_board
+from effc.codegen.c.budget import fit_budget, knapsack
+from effc.codegen.c.kernels import Call
+from effc.codegen.c.layouts import WEIGHTS_ALIGN, WIDE2, WIDE4, CTarget, WideOption
+from effc.codegen.c.target import emit_c
+from effc.compiler import CompileOptions
+from effc.frontend.importer import load
+from effc.ir import Graph
+from effc.outdir import OutDir
+from effc.passes.pipeline import compile_pipeline
+from tests.c_models import model_path
+from tests.conftest_c import RUNTIME_C, require_tool
+
+BOARD = "mps2-an386"
+
+
+def _brute(items: list[WideOption], room: int) -> tuple[int, int]:
+    """(most MACs, fewest bytes among those) over every subset."""
+    best = (0, 0)
+    for n in range(len(items) + 1):
+        for subset in itertools.combinations(items, n):
+            nbytes = sum(max(o.extra_bytes, 0) for o in subset)
+            if nbytes <= room:
+                best = min(best, (-sum(o.macs for o in subset), nbytes))
+    return -best[0], best[1]
+
+
+def test_knapsack_finds_the_best_subset() -> None:
+    rng = np.random.default_rng(14)
+    for trial in range(40):
+        n = int(rng.integers(1, 9))
+        unit = int(rng.choice([1, 16]))
+        items = [WideOption(i, WIDE2, int(rng.integers(1, 6)) * 1000,
+                            unit * int(rng.integers(-1 if trial % 5 == 0 else 1, 40)))
+                 for i in range(n)]
+        for room in range(-1, 45 * unit, 7 * unit + 1):
+            chosen = knapsack(items, room)
+            got = [o for o in items if o.position in chosen]
+            nbytes = sum(max(o.extra_bytes, 0) for o in got)
+            assert nbytes <= max(room, 0)
+            assert (sum(o.macs for o in got), nbytes) == _brute(items, room), (items, room)
+
+
+def _calls() -> list[Call]:
+    """Three convolutions and a one-row dense layer (WIDE2 x 3, WIDE4)."""
+    conv = {"kh": 1, "kw": 1, "filter_dims": [8, 1, 1, 8], "activation_min": -128,
+            "activation_max": 127}
+    dense = {"batches": 1, "activation_min": -128, "activation_max": 127}
+    return [Call("conv_s8", "c0", "Conv", dict(conv)), Call("conv_s8", "c1", "Conv", dict(conv)),
+            Call("dense_s8", "d", "Gemm", dense), Call("conv_s8", "c2", "Conv", dict(conv))]
+
+
+#: KWS's shape: a cheap layer with little work (the dense), a first conv, pointwise layers
+OPTIONS = [WideOption(0, WIDE2, 320_000, 3_072), WideOption(1, WIDE2, 512_000, 4_608),
+           WideOption(2, WIDE4, 768, 864), WideOption(3, WIDE2, 512_000, 4_608)]
+CODE = {WIDE2: 2_180, WIDE4: 684}
+FLOOR = 48_300
+
+
+def _fake_build(log: list[frozenset[int]], miss: int = 0) -> Any:
+    """Images whose bytes are the floor, the layers' bytes and each wide layout's code;
+    ``miss`` bytes more when layers 0 and 1 are both widened (what a model cannot see)."""
+    def build(widen: frozenset[int]) -> tuple[dict[str, Any], Any]:
+        log.append(widen)
+        layouts = {o.layout for o in OPTIONS if o.position in widen}
+        flash = FLOOR + sum(o.extra_bytes for o in OPTIONS if o.position in widen) + \
+            sum(CODE[k] for k in layouts) + (miss if {0, 1} <= widen else 0)
+        return {"widen": widen}, SimpleNamespace(flash_bytes=flash)
+    return build
+
+
+def _fit(budget: int, miss: int = 0) -> tuple[frozenset[int], int, int]:
+    log: list[frozenset[int]] = []
+    target = CTarget("cortex-m4", 1 << 22, "speed", widen=frozenset())
+    facts, fw = fit_budget(_calls(), OPTIONS, target, _fake_build(log, miss), budget)
+    return facts["widen"], fw.flash_bytes, len(log)
+
+
+def test_more_budget_never_widens_fewer_macs() -> None:
+    """Every budget from below the floor to above the widest image: the image fits (but
+    when the floor does not), widened MACs never drop, and at most 5 builds (the floor,
+    three sets of kernel paths, the choice)."""
+    macs = {o.position: o.macs for o in OPTIONS}
+    last = -1
+    for budget in range(FLOOR - 100, FLOOR + 16_500, 50):
+        widen, flash, builds = _fit(budget)
+        assert flash <= budget or (not widen and budget < FLOOR)
+        widened = sum(macs[p] for p in widen)
+        assert widened >= last, budget
+        last = widened
+        assert builds <= 5
+    assert widen == {0, 1, 2, 3}
+    # where the greedy by MACs per byte took a pointwise layer and the dense one, then
+    # kept only the dense: the first conv fits (KWS at 54,000 B)
+    assert _fit(FLOOR + 5_700)[0] == {0}
+    assert _fit(FLOOR + 6_788)[0] == {1}  # a pointwise layer's work over conv + dense
+
+
+def test_a_missed_byte_is_charged_and_the_choice_made_again() -> None:
+    """An image larger than the model says (here 16 bytes more when layers 0 and 1 are
+    both widened) is not kept: the miss is charged to its kernel paths and the next best
+    choice that fits is built."""
+    budget = FLOOR + CODE[WIDE2] + 3_072 + 4_608 + 8  # fits 0 + 1 by the model, not built
+    widen, flash, builds = _fit(budget, miss=16)
+    # 0 + 3 would fit, but the miss is charged to every WIDE2 choice: a pointwise layer
+    # and the dense one (512,768 MACs), the next best
+    assert flash <= budget and widen == {1, 2} and builds == 6
+    widen, flash, _ = _fit(budget)
+    assert widen == {0, 1} and flash == budget - 8
+
+
+@pytest.fixture(scope="module")
+def kws() -> Graph:
+    return compile_pipeline(load(model_path("kws_ref_model")), CompileOptions(board=BOARD))[0]
+
+
+def test_kws_budget_sweep_is_monotonic(kws: Graph, tmp_path: Path) -> None:
+    """KWS from the all-int8 image to every layer widened: each image within its budget,
+    widened MACs never fewer for more bytes (the greedy before widened 864 B at 54,000 B
+    against 3,072 B at 53,616 B), all of them at the top."""
+    require_tool("arm-none-eabi-gcc")
+    board = load_board(BOARD)
+
+    def facts(budget: int) -> dict[str, Any]:
+        out = OutDir.prepare(tmp_path / str(budget))
+        return emit_c(kws, board, out, flash_budget=budget)
+
+    floor = facts(1)["firmware"]["flash_bytes"]
+    top = facts(1 << 22)  # a budget of no consequence: every layer widened
+    last = -1
+    # every 750 B, where the greedy failed (53,616 and 54,000 B when the floor was 48,300 B:
+    # the first conv, then only the dense) and the widest image
+    for budget in sorted({*range(floor, top["firmware"]["flash_bytes"], 750), floor + 5_316,
+                          floor + 5_700, top["firmware"]["flash_bytes"]}):
+        f = facts(budget)
+        assert f["firmware"]["flash_bytes"] <= budget
+        assert f["flash_budget"] == {"bytes": budget, "met": True}
+        macs = f["memory"]["widened_macs"]
+        assert macs >= last, budget
+        last = macs
+    assert f["memory"]["widened_macs"] == top["memory"]["widened_macs"]
+    assert f["memory"]["widened_bytes"] == top["memory"]["widened_bytes"]
+
+
+def test_the_weights_alignment_is_the_templates() -> None:
+    """layouts.py counts each constant array at the model's default weights alignment."""
+    header = (RUNTIME_C.parent / "codegen" / "c" / "templates" / "model.h.j2").read_text()
+    assert f"_WEIGHTS_ALIGN {WEIGHTS_ALIGN}\n" in header
