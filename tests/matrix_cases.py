@@ -5,7 +5,8 @@ variants: k a multiple of 8, an even channel count, no general channel), the
 effc_mm_4x1_pairs), k 8 (two groups), 24, 72 (past one 16-group
 loop test with EFFC_MM_2X4_UNROLL=16) and 136 (two loop-backs); in place, a
 strided 1x1 (not contiguous: effc_mm_run), per tensor, clamped, shifts at the
-limits and zero points -128 / 127; 4-byte-row convs (kernel width * C_in
+limits and zero points -128 / 127; k 64 (16 groups: the one-pass loop's straight
+form), 68 (17) and 56 (14); 4-byte-row convs (kernel width * C_in
 4) read from column images; im2col patch slots of whole groups (K rounded up
 to a multiple of 8 for wide filters). They join test_runtime_c.CASES (host,
 sanitizers, every QEMU board and build of test_qemu_kernels.py)."""
@@ -70,4 +71,19 @@ def int8_cases() -> list[Case]:
                              cout=5, pads=(1, 1, 1, 1), izp=127, ozp=-128, act=(-100, 90))),
         conv_case("conv3x3_cin1_byte_rows", 137, h=7, w=11, cin=1, cout=4, stride=(1, 2),
                   izp=-7, ozp=-128),
+        # the one-pass loop's two forms (effc_mm_quads_asm.c): 16 groups (k 64, KWS's
+        # pointwise) straight, quads and the three pixels left (effc_mm_run: its columns
+        # copied to the loop's slots), clamped per tensor, an odd channel count; 17 groups
+        # (k 68: no quads, every body slot) and 14 (k 56) entered computed
+        requant_edges(conv_case("conv1x1_quads_k64_full_three_left", 138, h=3, w=5, cin=64,
+                                cout=10, k=(1, 1), izp=-128, ozp=127), big_bias=True),
+        per_tensor(conv_case("conv1x1_quads_k64_full_clamp_per_tensor", 139, h=2, w=4,
+                             cin=64, cout=6, k=(1, 1), izp=127, ozp=-128, act=(-100, 90))),
+        requant_edges(conv_case("conv1x1_strided_k64_odd_cout", 140, h=4, w=7, cin=64,
+                                cout=7, k=(1, 1), stride=(2, 2), izp=-5, ozp=3),
+                      big_bias=True),
+        requant_edges(conv_case("conv1x1_k68_seventeen_groups", 141, h=2, w=3, cin=68,
+                                cout=6, k=(1, 1), izp=127, ozp=-128), big_bias=True),
+        conv_case("conv1x1_quads_k56_two_left", 142, h=2, w=5, cin=56, cout=4, k=(1, 1),
+                  izp=-128, ozp=0),
     ]

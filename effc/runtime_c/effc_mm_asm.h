@@ -1,8 +1,9 @@
 /*
  * effc_mm_asm.h - the assembly macros the matrix kernel's loops share
- * (effc_mm_s8_asm.c, effc_mm_column_asm.c): requantization of a doubled
- * accumulator, clamping, a wide layout's record; and the two-channel loop's
- * build options, which its dispatch (effc_mm_dsp.c) tests too.
+ * (effc_mm_s8_asm.c, effc_mm_quads_asm.c, effc_mm_column_asm.c): requantization
+ * of a doubled accumulator, clamping, a wide layout's record, a quad's widened
+ * group, the two-channel loops' bounds; and the two-channel loop's build
+ * options, which its dispatch (effc_mm_dsp.c) tests too.
  */
 #ifndef EFFC_MM_ASM_H
 #define EFFC_MM_ASM_H
@@ -55,5 +56,51 @@ static inline int effc_mm_2x4_fits(int32_t groups)
 /* One requantization record of a wide layout from the weight stream lr
  * (advanced): multiplier, round, shift word into REGS (three ascending). */
 #define EFFC_WIDE_RECORD(REGS) "ldm    lr!, {" REGS "}\n\t"
+
+/* EFFC_MM_2X4_STACK: the build whose two-channel loop keeps the widened columns on
+ * its stack (effc_mm_quads_asm.c; else effc_mm_s8_asm.c's loop): one pass, 16 groups
+ * unrolled, the quads widened by the loop. */
+#define EFFC_MM_2X4_STACK                                                                     \
+    (EFFC_MM_2X4_ONE_PASS && EFFC_MM_2X4_QUADS && EFFC_MM_2X4_UNROLL == 16)
+
+/* Four evenly spaced columns (r4 the first, advanced; r5 the step, r6 three
+ * steps), one group: the words into r8-r11, their (x0, x2) pairs x - zp into
+ * r0, r7, r12, lr (r2 the -zp offset) and their (x1, x3) pairs in place, two
+ * STMs to r3. 14 instructions, EFFC_WIDEN_QUAD_BYTES (56) bytes: the
+ * two-channel loops' quads (effc_mm_s8_asm.c, effc_mm_quads_asm.c) enter them
+ * computed. */
+#define EFFC_WIDEN_QUAD_BYTES "56"
+#define EFFC_WIDEN_QUAD_GROUP                                                                 \
+    "ldr    r9, [r4, r5]\n\t"                                                                 \
+    "ldr    r10, [r4, r5, lsl #1]\n\t"                                                        \
+    "ldr    r11, [r4, r6]\n\t"                                                                \
+    "ldr    r8, [r4], #4\n\t"                                                                 \
+    "sxtab16 r0, r2, r8\n\t"                                                                  \
+    "sxtab16 r8, r2, r8, ror #8\n\t"                                                          \
+    "sxtab16 r7, r2, r9\n\t"                                                                  \
+    "sxtab16 r9, r2, r9, ror #8\n\t"                                                          \
+    "sxtab16 r12, r2, r10\n\t"                                                                \
+    "sxtab16 r10, r2, r10, ror #8\n\t"                                                        \
+    "sxtab16 lr, r2, r11\n\t"                                                                 \
+    "sxtab16 r11, r2, r11, ror #8\n\t"                                                        \
+    "stm    r3!, {r0, r7, r12, lr}\n\t"                                                       \
+    "stm    r3!, {r8-r11}\n\t"
+
+/* The two-channel loops' bounds: act_min / act_max onto the stack at +32 (r0 = job). */
+#define EFFC_2X4_BOUNDS                                                                       \
+    "ldrd   r4, r5, [r0, #40]\n\t"                                                            \
+    "strd   r4, r5, [sp, #32]\n\t"
+
+/* act_min / act_max on the stack at +32. */
+#define EFFC_2X4_CLAMP                                                                        \
+    "ldrd   r8, r9, [sp, #32]\n\t"                                                            \
+    EFFC_CLAMP("r0", "r8", "r9")                                                              \
+    EFFC_CLAMP("r1", "r8", "r9")                                                              \
+    EFFC_CLAMP("r2", "r8", "r9")                                                              \
+    EFFC_CLAMP("r3", "r8", "r9")                                                              \
+    EFFC_CLAMP("r4", "r8", "r9")                                                              \
+    EFFC_CLAMP("r5", "r8", "r9")                                                              \
+    EFFC_CLAMP("r6", "r8", "r9")                                                              \
+    EFFC_CLAMP("r7", "r8", "r9")
 
 #endif

@@ -35,14 +35,38 @@ static int32_t effc_mm_offset(int32_t zp)
     return (int32_t)(((uint32_t)(uint16_t)(-zp)) * 0x10001u);
 }
 
-/* Four columns into the widened layout (groups words of 8), scale * (x - zp)
- * (scale 1 or 2), then the sentinel. */
-static void effc_mm_widen(const int8_t *const col[4], int32_t k, int32_t zp, int32_t groups,
-                          int32_t scale, int32_t *dst)
+/* The whole groups of columns 0..n-1 alone (x - zp): one or two columns of
+ * a WIDE2 layer, whose one-column loops read no other (8 instructions a group
+ * and column instead of effc_mm_widen_groups_x1's 17 for all four; a speed
+ * extra the flash-budget builds leave out with the two-pair loop,
+ * EFFC_OMIT_PAIRS2). */
+static void effc_mm_widen_few(const int8_t *const col[4], int32_t n, int32_t full, int32_t off,
+                              int32_t *dst)
+{
+    int32_t g, j;
+    for (j = 0; j < n; j++) {
+        const int8_t *x = col[j];
+        int32_t *d = dst + j;
+        for (g = 0; g < full; g++, x += 4, d += 8) {
+            const uint32_t v = effc_read_u32(x);
+            d[0] = __sxtab16(off, v);
+            d[4] = effc_sxtab16_ror8(off, v);
+        }
+    }
+}
+
+/* n (1..4) columns into the widened layout of four (groups words of 8),
+ * scale * (x - zp) (scale 1 or 2), then the sentinel: with scale 1 and n <= 2
+ * the whole groups of the missing columns are left as they were. */
+static void effc_mm_widen(const int8_t *const col[4], int32_t n, int32_t k, int32_t zp,
+                          int32_t groups, int32_t scale, int32_t *dst)
 {
     const int32_t full = k >> 2;
     int32_t g, j;
-    if (full > 0) { /* the whole groups in assembly */
+    if (!EFFC_OMIT_PAIRS2 && full > 0 && scale == 1 && n <= 2) {
+        effc_mm_widen_few(col, n, full, effc_mm_offset(zp), dst);
+        dst += 8 * full;
+    } else if (full > 0) { /* the whole groups in assembly */
         (scale == 2 ? effc_mm_widen_groups : effc_mm_widen_groups_x1)(col, full,
                                                                        effc_mm_offset(zp), dst);
         dst += 8 * full;
@@ -190,7 +214,7 @@ void effc_mm_run(const effc_mm *mm, int32_t n, const int8_t *const col[], int8_t
     job.out[1] = last >= 1 ? out[1] : dummy;
     job.out[2] = last >= 2 ? out[2] : dummy;
     job.out[3] = last >= 3 ? out[3] : dummy;
-    effc_mm_widen(c4, mm->k, mm->input_zero_point, groups, effc_mm_scale(mm), q);
+    effc_mm_widen(c4, n, mm->k, mm->input_zero_point, groups, effc_mm_scale(mm), q);
     effc_mm_job_init(&job, mm, q);
     if (!EFFC_OMIT_WIDE2 && mm->layout == EFFC_FILTER_WIDE2 &&
         EFFC_LIKELY(effc_mm_variant_linked(mm)) && (n <= 2 || effc_mm_2x4_fits(groups))) {

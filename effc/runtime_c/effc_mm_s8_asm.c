@@ -4,7 +4,8 @@
  * on the compiler's flags). The C side is effc_mm_dsp.c; the job structs and
  * their offsets are in effc_mm_internal.h; the one-column loops are in
  * effc_mm_column_asm.c, the one-row (dense) ones in effc_mm_row_asm.c, the
- * shared macros in effc_mm_asm.h.
+ * two-channel loop of the one-pass quad builds (EFFC_MM_2X4_STACK) in
+ * effc_mm_quads_asm.c, the shared macros in effc_mm_asm.h.
  *
  * Every loop keeps its accumulators doubled (the widened columns are
  * 2 * (x - zp), or the weights are doubled) and requantizes with the
@@ -79,28 +80,6 @@ __attribute__((naked, noinline)) void effc_mm_widen_groups_x1(
 }
 
 #if EFFC_MM_2X4_QUADS
-/* Four evenly spaced columns (r4 the first, advanced; r5 the step, r6 three
- * steps), one group: the words into r8-r11, their (x0, x2) pairs x - zp into
- * r0, r7, r12, lr (r2 the -zp offset) and their (x1, x3) pairs in place, two
- * STMs to r3. 14 instructions, EFFC_WIDEN_QUAD_BYTES (56) bytes: the
- * two-channel loop's quads (EFFC_2X4_QUADS_START) enter them computed. */
-#define EFFC_WIDEN_QUAD_BYTES "56"
-#define EFFC_WIDEN_QUAD_GROUP                                                                 \
-    "ldr    r9, [r4, r5]\n\t"                                                                 \
-    "ldr    r10, [r4, r5, lsl #1]\n\t"                                                        \
-    "ldr    r11, [r4, r6]\n\t"                                                                \
-    "ldr    r8, [r4], #4\n\t"                                                                 \
-    "sxtab16 r0, r2, r8\n\t"                                                                  \
-    "sxtab16 r8, r2, r8, ror #8\n\t"                                                          \
-    "sxtab16 r7, r2, r9\n\t"                                                                  \
-    "sxtab16 r9, r2, r9, ror #8\n\t"                                                          \
-    "sxtab16 r12, r2, r10\n\t"                                                                \
-    "sxtab16 r10, r2, r10, ror #8\n\t"                                                        \
-    "sxtab16 lr, r2, r11\n\t"                                                                 \
-    "sxtab16 r11, r2, r11, ror #8\n\t"                                                        \
-    "stm    r3!, {r0, r7, r12, lr}\n\t"                                                       \
-    "stm    r3!, {r8-r11}\n\t"
-
 #define EFFC_WIDEN_QUAD_GROUPS8                                                               \
     EFFC_WIDEN_QUAD_GROUP EFFC_WIDEN_QUAD_GROUP EFFC_WIDEN_QUAD_GROUP EFFC_WIDEN_QUAD_GROUP   \
     EFFC_WIDEN_QUAD_GROUP EFFC_WIDEN_QUAD_GROUP EFFC_WIDEN_QUAD_GROUP EFFC_WIDEN_QUAD_GROUP
@@ -203,6 +182,8 @@ __attribute__((naked, noinline)) void effc_mm_1x4_s8_clamp(EFFC_ARG effc_mm_job 
 
 /* ------------------------------------------------ two channels x 4 columns */
 
+#if !EFFC_MM_2X4_STACK /* else effc_mm_quads_asm.c */
+
 /* One group of 4 values of a channel pair, EFFC_FILTER_WIDE2 weights: lr the
  * weight stream (advanced), r12 the widened columns (advanced), r0-r3 the
  * accumulators of channel 0 for columns 0-3, r4-r7 channel 1, r8/r9 the pair's
@@ -260,23 +241,6 @@ __attribute__((naked, noinline)) void effc_mm_1x4_s8_clamp(EFFC_ARG effc_mm_job 
     "smlad  r3, r11, r8, r3\n\t"                                                              \
     "smlad  r7, r11, r9, r7\n\t"                                                              \
     "ldrd   r10, r11, [r12], #8\n\t"
-
-/* act_min / act_max onto the stack at +32 (r0 = job). */
-#define EFFC_2X4_BOUNDS                                                                       \
-    "ldrd   r4, r5, [r0, #40]\n\t"                                                            \
-    "strd   r4, r5, [sp, #32]\n\t"
-
-/* act_min / act_max on the stack at +32. */
-#define EFFC_2X4_CLAMP                                                                        \
-    "ldrd   r8, r9, [sp, #32]\n\t"                                                            \
-    EFFC_CLAMP("r0", "r8", "r9")                                                              \
-    EFFC_CLAMP("r1", "r8", "r9")                                                              \
-    EFFC_CLAMP("r2", "r8", "r9")                                                              \
-    EFFC_CLAMP("r3", "r8", "r9")                                                              \
-    EFFC_CLAMP("r4", "r8", "r9")                                                              \
-    EFFC_CLAMP("r5", "r8", "r9")                                                              \
-    EFFC_CLAMP("r6", "r8", "r9")                                                              \
-    EFFC_CLAMP("r7", "r8", "r9")
 
 #define EFFC_2X4_GROUPS8                                                                     \
     EFFC_2X4_GROUP EFFC_2X4_GROUP EFFC_2X4_GROUP EFFC_2X4_GROUP                               \
@@ -459,6 +423,8 @@ __attribute__((naked, noinline, aligned(4))) void effc_mm_2x4_wide_clamp(EFFC_AR
 {
     __asm__ volatile(EFFC_MM_2X4(EFFC_2X4_CLAMP, EFFC_2X4_BOUNDS));
 }
+
+#endif /* !EFFC_MM_2X4_STACK */
 
 #else
 

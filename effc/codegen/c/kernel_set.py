@@ -125,7 +125,10 @@ def _unroll(calls: list[Call], target: CTarget | None) -> list[str]:
     also leaves its test out (EFFC_MM_2X4_ONE_PASS, and the dispatch sends any longer k to
     the C path: 2 instructions and cycles per 8 outputs). Pointwise quads are widened and
     run by the loop itself (EFFC_MM_2X4_QUADS: 14 instructions a group of four columns
-    instead of 17, one call a layer; KWS pointwise layer: 2,400 instructions less)."""
+    instead of 17, one call a layer; KWS pointwise layer: 2,400 instructions less). With
+    both, the loop keeps a quad's widened columns on its stack and runs 16-group layers
+    in a straight copy (effc_mm_quads_asm.c: 4 instructions a pair of channels x 4
+    pixels, 3 for other k; KWS +1,724 B of flash and +548 B of stack)."""
     wide = [c for c in calls if c.fields.get("layout") == WIDE2]
     if target is None or target.optimize != "speed" or target.widen is not None or \
             target.cpu not in DSP_CPUS or not wide:
