@@ -1,5 +1,5 @@
 """Kernel cases aimed at the DSP depthwise body's stride-1 column walk and
-plane fill (effc_dw_walk_s1, effc_dw_fill2_rows, effc_dw_dsp_asm.c).
+plane fill (effc_dw_walk_s1*, effc_dw_dsp_asm.c; effc_dw_fill2_rows, effc_dw_fill_asm.c).
 
 Walk: a column of q steps of three outputs runs in passes of EFFC_DW_TRIPLES
 steps (8 at -O2, 2 at -Os), the first pass entered part way, then a tail of 0,

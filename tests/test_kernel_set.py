@@ -101,6 +101,9 @@ def test_speed_builds_unroll_the_two_channel_loop_only_without_a_budget() -> Non
     assert unroll not in firmware_cflags(wide, CTarget("cortex-m4", 1 << 20, "size"))
     budget = firmware_cflags(wide, CTarget("cortex-m4", 1 << 20, "speed", widen=frozenset({0})))
     assert unroll not in budget and quads not in budget  # --flash-budget: the code stays small
+    compact = "-DEFFC_DW_COMPACT=1"  # the depthwise body without its speed-only extras
+    assert compact in budget and compact not in firmware_cflags(wide, CTarget("cortex-m4",
+                                                                             1 << 20, "speed"))
     assert unroll not in firmware_cflags(wide, CTarget("cortex-m55", 1 << 20, "speed"))
     assert unroll not in firmware_cflags([_conv()], CTarget("cortex-m4", 1 << 20, "speed"))
     assert unroll not in firmware_cflags(wide, None)

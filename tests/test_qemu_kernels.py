@@ -35,8 +35,11 @@ TARGETS = [  # (board, extra cflags)
     ("mps2-an386", ("-DEFFC_MM_2X4_ONE_PASS=1", "-DEFFC_MM_2X4_UNROLL=16",
                     "-DEFFC_MM_2X4_QUADS=1")),
     # Cortex-M4 as --flash-budget builds it: the wide loops without the one-column
-    # two-pair loop and the column images (their layers take effc_mm_2x1_wide and im2col)
-    ("mps2-an386", ("-DEFFC_OMIT_PAIRS2=1", "-DEFFC_OMIT_CONV_COLUMNS=1")),
+    # two-pair loop and the column images (their layers take effc_mm_2x1_wide and im2col),
+    # the depthwise body without its speed-only extras (EFFC_DW_SPEED: the narrow walk in
+    # one copy, every column, two LDRs a row)
+    ("mps2-an386", ("-DEFFC_OMIT_PAIRS2=1", "-DEFFC_OMIT_CONV_COLUMNS=1",
+                    "-DEFFC_DW_COMPACT=1")),
     ("mps2-an500", ()),               # Cortex-M7
     ("mps2-an505", ()),               # Cortex-M33
     ("mps3-an547", ()),               # Cortex-M55 (MVE auto-vectorized portable code)

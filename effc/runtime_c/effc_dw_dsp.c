@@ -19,10 +19,13 @@
  * instructions per output in the loop at stride 1, 14.5 over planes of at
  * most EFFC_DW_NARROW_PW columns (16-byte rows: the row step is the load's
  * post-index, and the output pointer steps once per two outputs; KWS's
- * 5-column layers), 15.0 with the column starts and counts over KWS's 25-row
- * columns (passes of eight steps of three rows, the first entered at a
- * computed address; one pass needs no count; a last output whose third row
- * is padding is stored without that row's loads and MACs). A channel pair's
+ * 5-column layers), 13.5 there at -O2 (EFFC_DW_SPEED: a row is one LDRD of
+ * an aligned column pair, the even output columns first, then the odd ones
+ * by a second copy of the column code; KWS's walk is 14.0 an output with its
+ * column starts and counts: passes of eight steps of three rows, the first
+ * entered at a computed address; one pass needs no count; a last output
+ * whose third row is padding is stored without that row's loads, MACs and
+ * row step). A channel pair's
  * two walks are one call. Every other channel takes a C loop over the planes
  * with TFLite's general requantization. At -O2 a layer of one band (KWS's)
  * runs a lean loop over its channel pairs (effc_dw_one_band: the taps, the
@@ -88,6 +91,9 @@ static int effc_dw_fill2_job(const effc_dw_conv_params *p, const effc_dims *in, 
     job->dst_row = g->pw * 2;
     job->plane = (int32_t)(g->words * 2u);
     job->off = (int32_t)(((uint32_t)(uint16_t)(-p->input_zero_point)) * 0x10001u);
+#if EFFC_DW_SPEED
+    job->regs[5] = 0; /* effc_dw_fill2_rows works its registers out anew */
+#endif
     return n > 0;
 }
 
@@ -126,7 +132,8 @@ typedef void (*effc_dw_walk_fn)(effc_dw_walk_job *job);
 
 /* Whether a 3x3 geometry at dilation 1 and equal strides walks with
  * effc_dw_walk_s1_narrow (its stores step the output pointer once per two
- * outputs, r1 the output row bytes alone), unless the firmware left it out. */
+ * outputs, r1 the output row bytes alone; with EFFC_DW_SPEED the even
+ * output columns, then the odd ones), unless the firmware left it out. */
 static int effc_dw_narrow(const effc_dw_conv_params *p, const effc_dw_geo *g)
 {
     return !EFFC_OMIT_DW_NARROW && p->stride_h == 1 && g->pw == EFFC_DW_NARROW_PW;
@@ -194,21 +201,34 @@ static effc_dw_record effc_dw_record_of(const effc_channel_rq *r)
     return d;
 }
 
-/* What a walk job holds for every channel of the layer. */
+/* What a walk job holds for every channel of the layer (EFFC_DW_SPEED's narrow
+ * walk: the even columns, then the odd ones, each every other column). */
 static void effc_dw_walk_init(effc_dw_walk_job *job, const effc_dw_conv_params *p,
                               const effc_dw_geo *g, const effc_dims *out)
 {
-    job->strides = (effc_dw_narrow(p, g) ? 0 : (g->pw * 2) << 16) | (out->w * out->c);
-    job->cols = out->w;
-    job->col_plane = 2 * p->stride_w;
-    job->col_out = out->c;
+    const int32_t narrow = effc_dw_narrow(p, g), split = narrow && EFFC_DW_SPEED;
+    job->strides = (narrow ? 0 : (g->pw * 2) << 16) | (out->w * out->c);
+    job->cols = split ? (out->w + 1) >> 1 : out->w;
+    job->col_plane = 2 * p->stride_w << split;
+    job->col_out = out->c << split;
+#if EFFC_DW_SPEED
+    job->odd_cols = split ? (out->w >> 1) << 8 : 0;
+#endif
     job->counted = 0; /* no band's counts yet */
 }
+
+/* EFFC_DW_SPEED: effc_dw_walk_prepare inlined (its calls, twice a channel pair, cost a
+ * quarter of it). */
+#if EFFC_DW_SPEED
+#define EFFC_DW_PREPARE_INLINE __attribute__((always_inline)) inline
+#else
+#define EFFC_DW_PREPARE_INLINE
+#endif
 
 /* The walk job of one output channel (its plane and output are set per band;
  * the rest by effc_dw_walk_init); whether the record is general (the job
  * then does not apply). */
-static int effc_dw_walk_prepare(effc_dw_walk_job *job, const effc_dw_conv_params *p,
+static EFFC_DW_PREPARE_INLINE int effc_dw_walk_prepare(effc_dw_walk_job *job, const effc_dw_conv_params *p,
                                 const effc_channel_rq *r, const int8_t *w)
 {
     const effc_dw_record rec = effc_dw_record_of(r);
@@ -228,8 +248,8 @@ static int effc_dw_walk_prepare(effc_dw_walk_job *job, const effc_dw_conv_params
  * stride 1, of 2 at stride 2, then the rest one at a time), and the moves
  * from a column's end to the next column: a column reads rows + 2 plane rows
  * at stride 1, 2 * rows + 1 at stride 2 (pads bit 0, last_pad: the band's
- * last plane row is padding, so a stride-1 tail of one skips its loads and
- * MACs at -O2; bit 1, first_pad: its first one is, and a stride-1 column
+ * last plane row is padding, so a stride-1 tail of one skips its loads,
+ * MACs and row step at -O2; bit 1, first_pad: its first one is, and a stride-1 column
  * starts a row down, reading one row fewer); the walk's frame words are then
  * worked out anew. The narrow walk's output pointer
  * (effc_dw_dsp_asm.c, EFFC_DW_STORE_EVEN / _ODD) starts a row up (the lead)
@@ -245,7 +265,13 @@ static void effc_dw_walk_counts(effc_dw_walk_job *job, const effc_dw_conv_params
     const int32_t first_pad = pads >> 1;
 #endif
     const int32_t step = p->stride_h == 1 ? 3 : 2;
-    const int32_t read = p->stride_h == 1 ? rows + 2 - first_pad : 2 * rows + 1;
+#if defined(__OPTIMIZE_SIZE__)
+    const int32_t skip = 0; /* -Os runs a last padding row like the others */
+#else
+    /* a stride-1 tail of one over the padding row leaves the plane pointer there */
+    const int32_t skip = p->stride_h == 1 && rows % 3 == 1 && (pads & 1);
+#endif
+    const int32_t read = p->stride_h == 1 ? rows + 2 - first_pad - skip : 2 * rows + 1;
     const int32_t out_row = job->strides & 0xFFFF;
     job->groups = rows / step;
     job->tail = rows % step;
@@ -432,7 +458,16 @@ int effc_dw_body(const effc_dw_conv_params *p, const effc_per_channel_quant *qua
         effc_dw_walk_init(&jobs[j], p, &g, out);
         jobs[j].plane = plane + (size_t)j * g.words; /* also effc_dw_walk's */
     }
-    for (i = 0; i < (size_t)EFFC_DW_PLANES * g.words; i += 2) { /* words: g.words is even */
+    i = 0;
+#if EFFC_DW_SPEED
+    for (; i + 8 <= (size_t)EFFC_DW_PLANES * g.words; i += 8) { /* four words a step */
+        effc_write_u32(plane + i, 0);
+        effc_write_u32(plane + i + 2, 0);
+        effc_write_u32(plane + i + 4, 0);
+        effc_write_u32(plane + i + 6, 0);
+    }
+#endif
+    for (; i < (size_t)EFFC_DW_PLANES * g.words; i += 2) { /* words: g.words is even */
         effc_write_u32(plane + i, 0);
     }
     if (one_band) { /* its padding rows stay zero from the clear */

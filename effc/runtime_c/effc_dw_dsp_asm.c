@@ -1,7 +1,7 @@
 /*
  * effc_dw_dsp_asm.c - the depthwise 3x3 column walks of the DSP body, in
- * assembly (naked functions). The C side is effc_dw_dsp.c; the job and its
- * offsets are in effc_internal.h.
+ * assembly (naked functions; the plane fill is effc_dw_fill_asm.c). The C side
+ * is effc_dw_dsp.c; the job and its offsets are in effc_dw_internal.h.
  *
  * Registers during a walk: r0 the plane (advanced a row at a time), r1 the
  * packed strides (plane row bytes << 16 | output row bytes), r2-r4 the
@@ -25,6 +25,8 @@
  *   [sp, 36]  where a pass ends (stride 1 at -O2: the pass count, or the tail)
  *   [sp, 40]  the first pass's entry, or the tail's (stride 1)
  *   [sp, 44]  a column's code: its top or the padded top's copy (stride 1 at -O2)
+ *   [sp, 48]  the narrow walk's: the six words again for its odd columns' copy
+ *             of the column code (EFFC_DW_NARROW_ODD_FRAME)
  * Stride 1's six words at [sp, 24] are the job's frame[] (EFFC_DW_S1_FRAME):
  * at -O2 the first call with a band's counts works them out and leaves them
  * in the job, the other channels' calls copy them.
@@ -34,6 +36,14 @@
 #if defined(EFFC_USE_DSP)
 
 #define EFFC_DW_ARG __attribute__((unused))
+
+/* The walks' stack frame (below): EFFC_DW_SPEED's narrow walk has a second set of
+ * stride-1 words. */
+#if EFFC_DW_SPEED
+#define EFFC_DW_FRAME_BYTES "72"
+#else
+#define EFFC_DW_FRAME_BYTES "48"
+#endif
 
 /* Requantize ACC (doubled accumulator) to int8 (effc_rq_fast). */
 #define EFFC_DW_RQ(ACC)                                                                        \
@@ -71,7 +81,7 @@
  * starts at label 7). */
 #define EFFC_DW_PROLOGUE(EXTRA)                                                                \
     "push   {r4-r11, lr}\n\t"                                                                  \
-    "sub    sp, sp, #48\n\t"                                                                   \
+    "sub    sp, sp, #" EFFC_DW_FRAME_BYTES "\n\t"                                              \
     "str    r0, [sp, #8]\n\t"                                                                  \
     "ldrd   r12, lr, [r0, #48]\n\t"                                                            \
     "strd   r12, lr, [sp]\n\t"                                                                 \
@@ -117,7 +127,7 @@
     "ldr    r0, [r0]\n\t"                                                                      \
     ENTER                                                                                      \
     "13:\n\t"                                                                                  \
-    "add    sp, sp, #48\n\t"                                                                   \
+    "add    sp, sp, #" EFFC_DW_FRAME_BYTES "\n\t"                                              \
     "pop    {r4-r11, pc}\n\t"
 
 #define EFFC_DW_END EFFC_DW_COLUMN_END "bne    1b\n\t" EFFC_DW_NEXT_JOB("b      7b\n\t")
@@ -125,31 +135,39 @@
 /* Stride 1: plane row r is kernel row 0 of output r (NEW), row 1 of output
  * r - 1 (MID) and row 2 of output r - 2 (OLD), which then completes: the
  * row's two words (r12: tap 2, lr: taps 0-1; LOAD, which steps r0 down a
- * row), its six MACs, and OLD's store (STORE). 16 instructions per output,
- * every one 32-bit (64 bytes a row: the first pass is entered at a computed
- * address). */
-#define EFFC_DW_MACS(NEW, MID, OLD)                                                            \
+ * row), its six MACs (H: r12's half for the three single taps, "b" or "t"),
+ * and OLD's store (STORE). 16 instructions per output, every one 32-bit (64
+ * bytes a row: the first pass is entered at a computed address). */
+#define EFFC_DW_MACS_H(H, NEW, MID, OLD)                                                       \
     "smlad  " NEW ", lr, r5, r10\n\t"                                                          \
     "smlad  " MID ", lr, r6, " MID "\n\t"                                                      \
     "smlad  " OLD ", lr, r7, " OLD "\n\t"                                                      \
-    "smlabb " NEW ", r12, r8, " NEW "\n\t"                                                     \
-    "smlabt " MID ", r12, r8, " MID "\n\t"                                                     \
-    "smlabt " OLD ", r12, r9, " OLD "\n\t"
+    "smla" H "b " NEW ", r12, r8, " NEW "\n\t"                                                 \
+    "smla" H "t " MID ", r12, r8, " MID "\n\t"                                                 \
+    "smla" H "t " OLD ", r12, r9, " OLD "\n\t"
 
 #define EFFC_DW_WORDS                                                                          \
     "ldr.w  r12, [r0, #4]\n\t"                                                                 \
     "ldr.w  lr, [r0]\n\t"
 
-/* The plane row step: any planes' (r1's high half) and narrow ones'. */
+/* The plane row step: r1's high half. */
 #define EFFC_DW_DOWN "add.w  r0, r0, r1, lsr #16\n\t"
-#define EFFC_DW_DOWN_NARROW "add.w  r0, r0, #16\n\t"
 
 #define EFFC_DW_LOAD EFFC_DW_WORDS EFFC_DW_DOWN
 
-/* The same over planes EFFC_DW_NARROW_PW columns wide (16-byte rows): the
- * plane row step is the second LDR's post-index (no ADD); with
- * EFFC_DW_STORE_EVEN / _ODD, 14.5 instructions per output (56 and 60 bytes a
- * row). */
+/* Over planes EFFC_DW_NARROW_PW columns wide (16-byte rows, 4-byte aligned) a
+ * row's two words are one LDRD of an aligned pair of columns, whose post-index
+ * is the row step: the even output columns' (effc_dw_walk_s1_narrow: lr taps
+ * 0-1, r12's low half tap 2, as above) or the odd ones' (effc_dw_walk_s1_narrow_odd,
+ * its plane pointer a column left: r12's high half is tap 0 and lr taps 1-2;
+ * the job's taps are (1, 2) of each kernel row and tap 0 in r8 / r9's high half).
+ * With EFFC_DW_STORE_EVEN / _ODD, 13.5 instructions per output (52 and 56
+ * bytes a row). */
+#define EFFC_DW_LOAD_EVEN "ldrd   lr, r12, [r0], #16\n\t"
+#define EFFC_DW_LOAD_ODD "ldrd   r12, lr, [r0], #16\n\t"
+
+/* Without EFFC_DW_SPEED every output column, a row two LDRs (the second's
+ * post-index the row step): 14.5 instructions per output (56 and 60 bytes a row). */
 #define EFFC_DW_LOAD_NARROW                                                                    \
     "ldr.w  r12, [r0, #4]\n\t"                                                                 \
     "ldr.w  lr, [r0], #16\n\t"
@@ -226,11 +244,11 @@
 #define EFFC_DW_S1_FIRST_PAD(D) ""
 #define EFFC_DW_S1_ENTER_FIRST "b      7f\n\t"
 #define EFFC_DW_S1_ENTER_NEXT "b      7b\n\t"
-#define EFFC_DW_S1_PADDED_TOP(LOAD, DOWN, SE) ""
+#define EFFC_DW_S1_PADDED_TOP(LOAD, H, SE, F) ""
 #define EFFC_DW_S1_ONE_PASS_ENTRIES(D) ""
-#define EFFC_DW_S1_START ""
-#define EFFC_DW_S1_PASS_END ""
-#define EFFC_DW_S1_FRAME(EB, OB) EFFC_DW_S1_ENTRIES(EB, OB, "f")
+#define EFFC_DW_S1_START(F) ""
+#define EFFC_DW_S1_PASS_END(F) ""
+#define EFFC_DW_S1_FRAME(EB, OB, ODD) EFFC_DW_S1_ENTRIES(EB, OB, "f")
 #define EFFC_DW_S1_FRAME_NEW(EB, OB) ""
 #else
 #define EFFC_DW_S1_TAIL1(D)                                                                    \
@@ -276,18 +294,17 @@
 /* The copy of a column's tail of one (41:, 42: over a padding row), its end
  * (43:) and the next column's top, which over a padding first plane row is
  * its second row alone (47:; the column starts there); a tail of two has no
- * copy (effc_dw_walk_counts: no first_pad then). After the walk's 7: and 30:. */
-#define EFFC_DW_S1_PADDED_TOP(LOAD, DOWN, SE)                                                  \
+ * copy (effc_dw_walk_counts: no first_pad then). After the walk's 7:, before its 30:. */
+#define EFFC_DW_S1_PADDED_TOP(LOAD, H, SE, F)                                                  \
     "41:\n\t"                                                                                  \
-    EFFC_DW_WORDS                                                                              \
-    EFFC_DW_MACS("r4", "r3", "r2")                                                             \
+    LOAD                                                                                       \
+    EFFC_DW_MACS_H(H, "r4", "r3", "r2")                                                        \
     "42:\n\t"                                                                                  \
-    DOWN                                                                                       \
     SE("r2")                                                                                   \
     "43:\n\t"                                                                                  \
     "sub    r9, r9, #256\n\t"                                                                  \
     "tst    r9, #0xFF00\n\t"                                                                   \
-    "beq.w  30b\n\t"                                                                           \
+    "beq.w  30f\n\t"                                                                           \
     "ldrd   r12, lr, [sp, #16]\n\t"                                                            \
     "add    r0, r0, r12\n\t"                                                                   \
     "add    r11, r11, lr\n\t"                                                                  \
@@ -295,22 +312,27 @@
     LOAD /* plane row 1: kernel row 0 of output 1, row 1 of output 0 */                        \
     "smlad  r3, lr, r5, r10\n\t"                                                               \
     "smlad  r2, lr, r6, r10\n\t"                                                               \
-    "smlabb r3, r12, r8, r3\n\t"                                                               \
-    "smlabt r2, r12, r8, r2\n\t"                                                               \
-    EFFC_DW_S1_START                                                                           \
+    "smla" H "b r3, r12, r8, r3\n\t"                                                           \
+    "smla" H "t r2, r12, r8, r2\n\t"                                                           \
+    EFFC_DW_S1_START(F)                                                                        \
     ".if (47b - 41b) - (7b - 11b) || (42b - 41b) - (29b - 11b) || (43b - 41b) - (3b - 11b)\n\t" \
     ".error \"effc_dw_walk_s1: the padded top's copy is not the original's size\"\n\t"         \
     ".endif\n\t"
-#define EFFC_DW_S1_START "ldr    pc, [sp, #32]\n\t"
-#define EFFC_DW_S1_PASS_END "ldr    pc, [sp, #36]\n\t"
-#define EFFC_DW_S1_FRAME(EB, OB)                                                               \
+/* F: where the walk's frame words start past [sp, 24] ("0"; the narrow walk's odd
+ * columns "24", EFFC_DW_NARROW_ODD_FRAME). */
+#define EFFC_DW_S1_START(F) "ldr    pc, [sp, #(32 + " F ")]\n\t"
+#define EFFC_DW_S1_PASS_END(F) "ldr    pc, [sp, #(36 + " F ")]\n\t"
+/* ODD: what follows the frame's words in r1-r4, r12, lr (the narrow walk's odd copy of
+ * them). */
+#define EFFC_DW_S1_FRAME(EB, OB, ODD)                                                          \
     "add    r5, r0, #84\n\t"                                                                   \
     "ldm    r5, {r1-r4, r12, lr}\n\t"                                                          \
     "cmp    r12, #0\n\t"                                                                       \
     "beq.w  25f\n\t"                                                                           \
     "add    r5, sp, #24\n\t"                                                                   \
     "stm    r5, {r1-r4, r12, lr}\n\t"                                                          \
-    "26:\n\t"
+    "26:\n\t"                                                                                  \
+    ODD
 #define EFFC_DW_S1_FRAME_NEW(EB, OB)                                                           \
     "25:\n\t"                                                                                  \
     EFFC_DW_S1_ENTRIES(EB, OB, "b")                                                            \
@@ -322,87 +344,164 @@
 #endif
 
 /* A column's first two plane rows (LOAD: the walk's row loads). */
-#define EFFC_DW_S1_TOP(LOAD)                                                                   \
+#define EFFC_DW_S1_TOP(LOAD, H)                                                                \
     LOAD /* plane row 0: kernel row 0 of output 0 */                                           \
     "smlad  r2, lr, r5, r10\n\t"                                                               \
-    "smlabb r2, r12, r8, r2\n\t"                                                               \
+    "smla" H "b r2, r12, r8, r2\n\t"                                                           \
     LOAD /* plane row 1: kernel row 0 of output 1, row 1 of output 0 */                        \
     "smlad  r3, lr, r5, r10\n\t"                                                               \
     "smlad  r2, lr, r6, r2\n\t"                                                                \
-    "smlabb r3, r12, r8, r3\n\t"                                                               \
-    "smlabt r2, r12, r8, r2\n\t"
+    "smla" H "b r3, r12, r8, r3\n\t"                                                           \
+    "smla" H "t r2, r12, r8, r2\n\t"
 
-/* A row of the loop: NEW, MID, OLD as in EFFC_DW_MACS, OLD stored by STORE. */
-#define EFFC_DW_ROW(LOAD, NEW, MID, OLD, STORE) LOAD EFFC_DW_MACS(NEW, MID, OLD) STORE(OLD)
+/* A row of the loop: NEW, MID, OLD as in EFFC_DW_MACS_H (H: r12's half), OLD
+ * stored by STORE. */
+#define EFFC_DW_ROW(LOAD, H, NEW, MID, OLD, STORE)                                              \
+    LOAD EFFC_DW_MACS_H(H, NEW, MID, OLD) STORE(OLD)
 
-/* A stride-1 walk with row loads LOAD (DOWN: its plane row step alone), its
- * stores SE at the even rows of a pass and SO at the odd ones (EB and OB bytes
- * a row; every instruction 32-bit): the first two rows, a column's passes and
- * its tail. A tail of one over a padding row (job->last_pad) enters at its
- * step (29:): no loads or MACs. */
-#define EFFC_DW_WALK_S1(LOAD, DOWN, SE, SO, EB, OB)                                            \
-    EFFC_DW_PROLOGUE(EFFC_DW_S1_FRAME(EB, OB))                                                 \
-    EFFC_DW_S1_ENTER_FIRST                                                                     \
+/* A stride-1 walk's column code, with row loads LOAD (and the row step; H: the
+ * half of r12 the singles read, as in EFFC_DW_MACS_H), its stores SE at the even
+ * rows of a pass and SO at the odd ones (EB and OB bytes a row; every
+ * instruction 32-bit) and its frame words from [sp, 24 + F]: the first two rows,
+ * a column's passes and its tail, then the padded top's copy. A tail of one over
+ * a padding row (job->last_pad) enters at its store (29:): no loads, MACs or row
+ * step. A job's last column goes on at the 30: that follows. */
+#define EFFC_DW_S1_BODY(LOAD, H, SE, SO, EB, OB, F)                                            \
     "12:\n\t" /* tail 2 (a pass ends at an even row) */                                        \
-    EFFC_DW_ROW(LOAD, "r4", "r3", "r2", SE)                                                    \
-    EFFC_DW_ROW(LOAD, "r2", "r4", "r3", SO)                                                    \
-    "b      3f\n\t"                                                                            \
-    "11:\n\t" /* tail 1: the loads, the MACs, then the row step */                             \
-    EFFC_DW_WORDS                                                                              \
-    EFFC_DW_MACS("r4", "r3", "r2")                                                             \
+    EFFC_DW_ROW(LOAD, H, "r4", "r3", "r2", SE)                                                 \
+    EFFC_DW_ROW(LOAD, H, "r2", "r4", "r3", SO)                                                 \
+    "b.w    3f\n\t" /* every branch of the column code has its size: the narrow walk's \
+                        copies are the same size (EFFC_DW_NARROW_D) */                         \
+    "11:\n\t" /* tail 1: the row (and its step), the MACs; over padding (29:) the store alone, \
+                  the plane pointer left at that row (effc_dw_walk_counts) */                  \
+    LOAD                                                                                       \
+    EFFC_DW_MACS_H(H, "r4", "r3", "r2")                                                        \
     "29:\n\t"                                                                                  \
-    DOWN                                                                                       \
     SE("r2")                                                                                   \
     EFFC_DW_COLUMN_END /* the next column follows: no branch back */                           \
     "beq.w  30f\n\t"                                                                           \
     EFFC_DW_NEXT_COLUMN                                                                        \
-    EFFC_DW_S1_TOP(LOAD)                                                                       \
-    EFFC_DW_S1_START                                                                           \
+    EFFC_DW_S1_TOP(LOAD, H)                                                                    \
+    EFFC_DW_S1_START(F)                                                                        \
     "14:\n\t" /* several passes: the count */                                                  \
     "ldr    r12, [sp, #28]\n\t"                                                                \
     "str    r12, [sp, #12]\n\t"                                                                \
-    "ldr    pc, [sp, #40]\n\t"                                                                 \
+    "ldr    pc, [sp, #(40 + " F ")]\n\t"                                                       \
     "8:\n\t" /* three rows turn the accumulators once; six, the store parity too */            \
     ".rept " EFFC_DW_STR(EFFC_DW_TRIPLES) " / 2\n\t"                                           \
-    EFFC_DW_ROW(LOAD, "r4", "r3", "r2", SE)                                                    \
-    EFFC_DW_ROW(LOAD, "r2", "r4", "r3", SO)                                                    \
-    EFFC_DW_ROW(LOAD, "r3", "r2", "r4", SE)                                                    \
-    EFFC_DW_ROW(LOAD, "r4", "r3", "r2", SO)                                                    \
-    EFFC_DW_ROW(LOAD, "r2", "r4", "r3", SE)                                                    \
-    EFFC_DW_ROW(LOAD, "r3", "r2", "r4", SO)                                                    \
+    EFFC_DW_ROW(LOAD, H, "r4", "r3", "r2", SE)                                                 \
+    EFFC_DW_ROW(LOAD, H, "r2", "r4", "r3", SO)                                                 \
+    EFFC_DW_ROW(LOAD, H, "r3", "r2", "r4", SE)                                                 \
+    EFFC_DW_ROW(LOAD, H, "r4", "r3", "r2", SO)                                                 \
+    EFFC_DW_ROW(LOAD, H, "r2", "r4", "r3", SE)                                                 \
+    EFFC_DW_ROW(LOAD, H, "r3", "r2", "r4", SO)                                                 \
     ".endr\n\t"                                                                                \
     "18:\n\t"                                                                                  \
     ".if (18b - 8b) - 3 * (" EB " + " OB ") * " EFFC_DW_STR(EFFC_DW_TRIPLES) " / 2\n\t"        \
     ".error \"effc_dw_walk_s1: a row is not " EB " / " OB " bytes\"\n\t"                       \
     ".endif\n\t"                                                                               \
-    EFFC_DW_S1_PASS_END                                                                        \
+    EFFC_DW_S1_PASS_END(F)                                                                     \
     "9:\n\t"                                                                                   \
     "ldr    r12, [sp, #12]\n\t"                                                                \
     "subs   r12, r12, #1\n\t"                                                                  \
     "str    r12, [sp, #12]\n\t"                                                                \
-    "bpl    8b\n\t"                                                                            \
-    "ldr    pc, [sp, #24]\n\t"                                                                 \
+    "bpl.w  8b\n\t"                                                                            \
+    "ldr    pc, [sp, #(24 + " F ")]\n\t"                                                       \
+    EFFC_DW_S1_PADDED_TOP(LOAD, H, SE, F)
+
+/* A stride-1 walk (EFFC_DW_S1_BODY's arguments): every column of each job. */
+#define EFFC_DW_WALK_S1(LOAD, H, SE, SO, EB, OB)                                               \
+    EFFC_DW_PROLOGUE(EFFC_DW_S1_FRAME(EB, OB, ""))                                             \
+    EFFC_DW_S1_ENTER_FIRST                                                                     \
+    EFFC_DW_S1_BODY(LOAD, H, SE, SO, EB, OB, "0")                                              \
     "30:\n\t"                                                                                  \
     EFFC_DW_NEXT_JOB(EFFC_DW_S1_ENTER_NEXT)                                                    \
-    EFFC_DW_S1_PADDED_TOP(LOAD, DOWN, SE)                                                      \
     EFFC_DW_S1_FRAME_NEW(EB, OB)
-
 
 /* 4-byte aligned: ADR's offsets to the entries are resolved in the assembler,
  * which takes the section's alignment for the address's (-Os aligns functions
  * to 2 bytes only, and then every computed entry was 2 bytes off). */
 __attribute__((naked, noinline, aligned(4))) void effc_dw_walk_s1(EFFC_DW_ARG effc_dw_walk_job *job)
 {
-    __asm__ volatile(EFFC_DW_WALK_S1(EFFC_DW_LOAD, EFFC_DW_DOWN, EFFC_DW_STORE, EFFC_DW_STORE,
-                                     "64", "64"));
+    __asm__ volatile(EFFC_DW_WALK_S1(EFFC_DW_LOAD, "b", EFFC_DW_STORE, EFFC_DW_STORE, "64", "64"));
 }
 
+#if EFFC_DW_SPEED
+/* The narrow walk's second copy of a column's code (the odd output columns') is
+ * this many bytes after the first (the even ones'). */
+#define EFFC_DW_NARROW_D "(.Leffc_dw_narrow_odd - .Leffc_dw_narrow_even)"
+
+/* The odd copy's frame words at [sp, 48] (F "24"): the first copy's, its code
+ * addresses moved to the second copy (r1-r4, r12, lr: the words, EFFC_DW_S1_FRAME). */
+#define EFFC_DW_NARROW_ODD_FRAME                                                               \
+    "addw   r1, r1, #" EFFC_DW_NARROW_D "\n\t"                                                 \
+    "addw   r3, r3, #" EFFC_DW_NARROW_D "\n\t"                                                 \
+    "addw   r4, r4, #" EFFC_DW_NARROW_D "\n\t"                                                 \
+    "addw   r12, r12, #" EFFC_DW_NARROW_D "\n\t"                                               \
+    "addw   lr, lr, #" EFFC_DW_NARROW_D "\n\t"                                                 \
+    "add    r5, sp, #48\n\t"                                                                   \
+    "stm    r5, {r1-r4, r12, lr}\n\t"
+
+/* After a job's even columns: its odd ones (job->odd_cols, none: the next job), the
+ * taps turned from the even columns' (r5-r7 taps (0, 1), r8 / r9's high half tap 2)
+ * to the odd ones' (taps (1, 2), tap 0), the job's plane (a column left of the first
+ * odd one) and its output a column right; entered at the odd copy's column code. */
+#define EFFC_DW_NARROW_TO_ODD                                                                  \
+    "ldr    r12, [sp, #8]\n\t"                                                                 \
+    "ldr    r2, [r12, #116]\n\t"                                                               \
+    "cmp    r2, #0\n\t"                                                                        \
+    "beq.w  31f\n\t"                                                                           \
+    "lsr    r3, r5, #16\n\t"                                                                   \
+    "pkhbt  r3, r3, r8, lsl #16\n\t" /* (1, 2) of row 0 */                                      \
+    "pkhbt  r4, r5, r6, lsl #16\n\t" /* tap 0 of rows 0, 1 */                                  \
+    "pkhtb  r6, r8, r6, asr #16\n\t" /* (1, 2) of row 1 */                                      \
+    "pkhtb  lr, r9, r7, asr #16\n\t" /* (1, 2) of row 2 */                                      \
+    "pkhbt  r9, r9, r7, lsl #16\n\t" /* tap 0 of row 2, s - 1 */                               \
+    "add    r9, r9, r2\n\t"                                                                    \
+    "mov    r5, r3\n\t"                                                                        \
+    "mov    r7, lr\n\t"                                                                        \
+    "mov    r8, r4\n\t"                                                                        \
+    "ldrd   r0, r11, [r12]\n\t"                                                                \
+    "ldr    r2, [r12, #20]\n\t"                                                                \
+    "add    r11, r11, r2, lsr #1\n\t"                                                          \
+    "ldr    pc, [sp, #68]\n\t"
+
+/* Over planes EFFC_DW_NARROW_PW columns wide: a job's even output columns
+ * (effc_dw_walk_counts: every other one), then its odd ones by a second copy of
+ * the column code (EFFC_DW_LOAD_ODD), then the next job's. */
 __attribute__((naked, noinline, aligned(4))) void
 effc_dw_walk_s1_narrow(EFFC_DW_ARG effc_dw_walk_job *job)
 {
-    __asm__ volatile(EFFC_DW_WALK_S1(EFFC_DW_LOAD_NARROW, EFFC_DW_DOWN_NARROW,
-                                     EFFC_DW_STORE_EVEN, EFFC_DW_STORE_ODD, "56", "60"));
+    __asm__ volatile(
+        EFFC_DW_PROLOGUE(EFFC_DW_S1_FRAME("52", "56", EFFC_DW_NARROW_ODD_FRAME))
+        EFFC_DW_S1_ENTER_FIRST
+        ".Leffc_dw_narrow_even:\n\t"
+        EFFC_DW_S1_BODY(EFFC_DW_LOAD_EVEN, "b", EFFC_DW_STORE_EVEN, EFFC_DW_STORE_ODD, "52", "56",
+                        "0")
+        ".Leffc_dw_narrow_even_end:\n\t"
+        "30:\n\t"
+        EFFC_DW_NARROW_TO_ODD
+        EFFC_DW_S1_FRAME_NEW("52", "56")
+        ".Leffc_dw_narrow_odd:\n\t"
+        EFFC_DW_S1_BODY(EFFC_DW_LOAD_ODD, "t", EFFC_DW_STORE_EVEN, EFFC_DW_STORE_ODD, "52", "56",
+                        "24")
+        ".Leffc_dw_narrow_odd_end:\n\t"
+        ".if (.Leffc_dw_narrow_odd_end - .Leffc_dw_narrow_odd) - "
+        "(.Leffc_dw_narrow_even_end - .Leffc_dw_narrow_even)\n\t"
+        ".error \"effc_dw_walk_s1_narrow: the odd columns' copy is not the even's size\"\n\t"
+        ".endif\n\t"
+        "30:\n\t"
+        "31:\n\t"
+        EFFC_DW_NEXT_JOB(EFFC_DW_S1_ENTER_NEXT));
 }
+#else
+__attribute__((naked, noinline, aligned(4))) void
+effc_dw_walk_s1_narrow(EFFC_DW_ARG effc_dw_walk_job *job)
+{
+    __asm__ volatile(EFFC_DW_WALK_S1(EFFC_DW_LOAD_NARROW, "b", EFFC_DW_STORE_EVEN,
+                                     EFFC_DW_STORE_ODD, "56", "60"));
+}
+#endif
 
 /* Stride 2: output y reads plane rows 2y, 2y+1 and 2y+2; row 2y+2 is also
  * kernel row 0 of output y + 1. A row's two words come with one LDRD (the
@@ -450,171 +549,6 @@ __attribute__((naked, noinline)) void effc_dw_walk_s2(EFFC_DW_ARG effc_dw_walk_j
         "cbz    r4, 3f\n\t"
         EFFC_DW_PAIR("r2", "r3")
         EFFC_DW_END);
-}
-
-/* One pixel pair of the plane fill: two 16-bit loads (channels ic, ic + 1
- * of pixels x, x + 1), ORR makes one word of both, SXTAB16 (x - zp; bytes 0
- * and 2, then 1 and 3) gives one word per plane. */
-#define EFFC_DW_FILL_PAIR(A, B)                                                                \
-    "ldrh   " A ", [r0]\n\t"                                                                   \
-    "ldrh   " B ", [r0, r1]\n\t"                                                               \
-    "add    r0, r0, r1, lsl #1\n\t"                                                            \
-    "orr    " A ", " A ", " B ", lsl #16\n\t"                                                  \
-    "sxtab16 " B ", r5, " A "\n\t"                                                             \
-    "sxtab16 " A ", r5, " A ", ror #8\n\t"                                                     \
-    "str    " B ", [r2], #4\n\t"                                                               \
-    "str    " A ", [r3], #4\n\t"
-
-/* The same, every instruction 32-bit (32 bytes a pair: the short rows' code
- * is entered at a computed address). */
-#define EFFC_DW_FILL_PAIR_W                                                                    \
-    "ldrh.w r7, [r0]\n\t"                                                                      \
-    "ldrh.w r8, [r0, r1]\n\t"                                                                  \
-    "add.w  r0, r0, r1, lsl #1\n\t"                                                            \
-    "orr.w  r7, r7, r8, lsl #16\n\t"                                                           \
-    "sxtab16 r8, r5, r7\n\t"                                                                   \
-    "sxtab16 r7, r5, r7, ror #8\n\t"                                                           \
-    "str.w  r8, [r2], #4\n\t"                                                                  \
-    "str.w  r7, [r3], #4\n\t"
-
-/* The same pixel pair of the row below (row B: source r0 + r9 and r0 + r10,
- * planes r2 + lr and r3 + lr), pointers not stepped; then row A's. Every
- * instruction 32-bit: 60 bytes the two. */
-#define EFFC_DW_FILL_PAIR2                                                                     \
-    "ldrh.w r7, [r0, r9]\n\t"                                                                  \
-    "ldrh.w r8, [r0, r10]\n\t"                                                                 \
-    "orr.w  r7, r7, r8, lsl #16\n\t"                                                           \
-    "sxtab16 r8, r5, r7\n\t"                                                                   \
-    "sxtab16 r7, r5, r7, ror #8\n\t"                                                           \
-    "str.w  r8, [r2, lr]\n\t"                                                                  \
-    "str.w  r7, [r3, lr]\n\t"                                                                  \
-    EFFC_DW_FILL_PAIR_W
-
-/* Two short rows' end: the pointers two rows down, the count (r4: rows left -
- * 1, two a pass), and the next pair's entry by a conditional BX (one taken
- * branch for two rows); one row left (r4 = 0): 28:, which makes row B row A. */
-#define EFFC_DW_FILL_ROWS_END                                                                  \
-    "add    r0, r0, r11\n\t"                                                                   \
-    "add    r2, r2, r12\n\t"                                                                   \
-    "add    r3, r3, r12\n\t"                                                                   \
-    "subs   r4, r4, #2\n\t"                                                                    \
-    "it     gt\n\t"                                                                            \
-    "bxgt   r6\n\t"                                                                            \
-    "beq    28f\n\t"                                                                           \
-    "pop    {r4-r11, pc}\n\t"                                                                  \
-
-/* Rows of at most 8 pixels (KWS: 5), two at a time in straight-line code: a
- * pair of rows enters at its first pixel pair's code in one of two chains,
- * even widths' (22:) or odd ones' (23:, the last pixel after the pairs, its
- * source step in r11), and runs to the rows' end: 6 instructions for two
- * rows besides the pixels' (12 a row in the general loop); an odd last row
- * runs as a pair of rows with row B its own (28:, r9 = 0, r10 = r1, lr = 0:
- * the same values stored twice). r6: the entry (odd: Thumb); r9/r10 row B's
- * source offsets, lr its plane offset; r11/r12 the steps two rows down. */
-#define EFFC_DW_FILL_SHORT                                                                     \
-    "cmp    lr, #8\n\t"                                                                        \
-    "bgt    1f\n\t"                                                                            \
-    "mla    r9, lr, r1, r11\n\t" /* input row bytes */                                         \
-    "add    r8, r12, lr, lsl #1\n\t" /* plane row bytes */                                     \
-    "add    r11, r11, r9\n\t"                                                                  \
-    "add    r12, r12, r8\n\t"                                                                  \
-    "add    r10, r9, r1\n\t"                                                                   \
-    "adr.w  r7, 21f\n\t"                                                                       \
-    "tst    lr, #1\n\t"                                                                        \
-    "itt    ne\n\t"                                                                            \
-    "adrne.w r7, 24f\n\t"                                                                      \
-    "addne  r11, r11, r1\n\t" /* the odd pixel does not step the source */                     \
-    "mov    lr, r8\n\t"                                                                        \
-    "sub    r7, r7, r6, lsl #6\n\t"                                                            \
-    "add    r7, r7, r6, lsl #2\n\t"                                                            \
-    "orr    r6, r7, #1\n\t"                                                                    \
-    "subs   r4, r4, #1\n\t"                                                                    \
-    "beq    28f\n\t"                                                                           \
-    "bx     r6\n\t" /* the first rows' entry (the others: EFFC_DW_FILL_ROWS_END) */            \
-    "22:\n\t"                                                                                  \
-    EFFC_DW_FILL_PAIR2 EFFC_DW_FILL_PAIR2 EFFC_DW_FILL_PAIR2 EFFC_DW_FILL_PAIR2                \
-    "21:\n\t"                                                                                  \
-    EFFC_DW_FILL_ROWS_END                                                                      \
-    "23:\n\t"                                                                                  \
-    EFFC_DW_FILL_PAIR2 EFFC_DW_FILL_PAIR2 EFFC_DW_FILL_PAIR2 EFFC_DW_FILL_PAIR2                \
-    "24:\n\t" /* the odd pixel (the rows' last) */                                             \
-    ".if (21b - 22b) - 240 || (24b - 23b) - 240\n\t"                                           \
-    ".error \"effc_dw_fill2_rows: two rows' pixel pair is not 60 bytes\"\n\t"                  \
-    ".endif\n\t"                                                                               \
-    "ldrh.w r7, [r0, r9]\n\t"                                                                  \
-    "sxtab16 r8, r5, r7\n\t"                                                                   \
-    "sxtab16 r7, r5, r7, ror #8\n\t"                                                           \
-    "strh.w r8, [r2, lr]\n\t"                                                                  \
-    "strh.w r7, [r3, lr]\n\t"                                                                  \
-    "ldrh   r7, [r0]\n\t"                                                                      \
-    "sxtab16 r8, r5, r7\n\t"                                                                   \
-    "sxtab16 r7, r5, r7, ror #8\n\t"                                                           \
-    "strh   r8, [r2], #2\n\t"                                                                  \
-    "strh   r7, [r3], #2\n\t"                                                                  \
-    EFFC_DW_FILL_ROWS_END                                                                      \
-    "28:\n\t" /* one row left: row B is row A */                                               \
-    "mov    r9, #0\n\t"                                                                        \
-    "mov    r10, r1\n\t"                                                                       \
-    "mov    lr, #0\n\t"                                                                        \
-    "mov    r4, #1\n\t"                                                                        \
-    "bx     r6\n\t"
-
-/* The plane fill of two channels: 8 instructions per pixel pair (four pairs a
- * loop step, 8.5 with the count) and about 12 a row; r0 source, r1 pixel bytes, r2/r3 planes 0/1, r4
- * rows left, r5 -zp in both halves, r6 steps, r11/r12 the source/plane bytes
- * from a row's last pixel to the next row's first, lr pixels a row. */
-__attribute__((naked, noinline, aligned(4))) void effc_dw_fill2_rows(EFFC_DW_ARG effc_dw_fill_job *job)
-{
-    __asm__ volatile(
-        "push   {r4-r11, lr}\n\t"
-        "ldr    r1, [r0, #20]\n\t"
-        "ldr    r5, [r0, #36]\n\t"
-        "ldr    r4, [r0, #8]\n\t"
-        "ldrd   r6, lr, [r0, #12]\n\t" /* pairs, odd */
-        "add    lr, lr, r6, lsl #1\n\t"
-        "ldrd   r11, r12, [r0, #24]\n\t" /* source and plane row bytes */
-        "mls    r11, lr, r1, r11\n\t"
-        "sub    r12, r12, lr, lsl #1\n\t"
-        "ldr    r3, [r0, #32]\n\t"
-        "ldrd   r0, r2, [r0]\n\t"
-        "add    r3, r2, r3\n\t"
-#if !defined(__OPTIMIZE_SIZE__)
-        EFFC_DW_FILL_SHORT
-#endif
-        "1:\n\t"
-        "lsrs   r6, lr, #2\n\t" /* C: one pair (bit 1 of the pixels) */
-        "bcc    5f\n\t"
-        EFFC_DW_FILL_PAIR("r7", "r8")
-        "5:\n\t"
-        "lsrs   r6, r6, #1\n\t" /* C: two pairs (bit 2); r6 steps of four pairs */
-        "bcc    6f\n\t"
-        EFFC_DW_FILL_PAIR("r7", "r8")
-        EFFC_DW_FILL_PAIR("r9", "r10")
-        "6:\n\t"
-        "cbz    r6, 3f\n\t"
-        "2:\n\t"
-        EFFC_DW_FILL_PAIR("r7", "r8")
-        EFFC_DW_FILL_PAIR("r9", "r10")
-        EFFC_DW_FILL_PAIR("r7", "r8")
-        EFFC_DW_FILL_PAIR("r9", "r10")
-        "subs   r6, r6, #1\n\t"
-        "bne    2b\n\t"
-        "3:\n\t"
-        "tst    lr, #1\n\t"
-        "beq    4f\n\t"
-        "ldrh   r7, [r0]\n\t"
-        "add    r0, r0, r1\n\t"
-        "sxtab16 r8, r5, r7\n\t"
-        "sxtab16 r7, r5, r7, ror #8\n\t"
-        "strh   r8, [r2], #2\n\t"
-        "strh   r7, [r3], #2\n\t"
-        "4:\n\t"
-        "add    r0, r0, r11\n\t"
-        "add    r2, r2, r12\n\t"
-        "add    r3, r3, r12\n\t"
-        "subs   r4, r4, #1\n\t"
-        "bne    1b\n\t"
-        "pop    {r4-r11, pc}\n\t");
 }
 
 #else

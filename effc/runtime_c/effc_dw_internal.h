@@ -87,13 +87,28 @@ void effc_dw_mve_s1(const effc_dw_mve_job *job);
 #endif
 
 #if defined(EFFC_USE_DSP)
+/* EFFC_DW_SPEED: the DSP body's speed-only extras (about 2.2 KB), built at -O2 unless the
+ * build defines EFFC_DW_COMPACT=1 (--flash-budget builds, effc/codegen/c/kernel_set.py:
+ * their bytes go to widened layers) or has the Helium body (the DSP one only its
+ * fallback): the narrow walk takes the even output columns, then the odd ones (two copies
+ * of its column code), effc_dw_walk_prepare is inlined, the plane fill keeps its short
+ * rows' registers in the job, the planes are cleared four words a step. */
+#ifndef EFFC_DW_COMPACT
+#define EFFC_DW_COMPACT 0
+#endif
+#if defined(__OPTIMIZE_SIZE__) || EFFC_DW_COMPACT || defined(EFFC_USE_MVE)
+#define EFFC_DW_SPEED 0
+#else
+#define EFFC_DW_SPEED 1
+#endif
+
 /* One output channel's column walks over a band (effc_dw_dsp_asm.c): every
  * output column, `rows` outputs down the planes (a counted loop of `groups`
  * unrolled steps, then `tail` single ones). Offsets: 0 plane, 4 out,
  * 8 strides, 12 cols (C side: w2c_s has them), 16 col_plane, 20 col_out, 24..32 w01, 36 w2ab,
  * 40 w2c_s, 44 bias2, 48 m, 52 round, 56 groups, 60 tail, 64 next_plane,
  * 68 next_out, 72 next (76 lead: C only), 80 last_pad, 84 frame, 108 first_pad
- * (112 counted: C only).
+ * (112 counted: C only), 116 odd_cols.
  * Weights are doubled (the accumulator is 2 * acc, effc_rq_fast). */
 typedef struct effc_dw_walk_job {
     const int16_t *plane; /* plane row 0 (row 1 with first_pad), the first output column's
@@ -101,9 +116,10 @@ typedef struct effc_dw_walk_job {
     int8_t *out;          /* the band's first output of this channel */
     int32_t strides;      /* plane row bytes << 16 | output row bytes (both < 2^16); the
                              output row bytes alone for the narrow walk */
-    int32_t cols;         /* output columns, > 0 */
-    int32_t col_plane;    /* plane bytes from one output column to the next */
-    int32_t col_out;      /* output bytes from one output column to the next */
+    int32_t cols;         /* output columns, > 0 (the narrow walk: the even ones) */
+    int32_t col_plane;    /* plane bytes from one walked output column to the next (the
+                             narrow walk: every other column) */
+    int32_t col_out;      /* output bytes from one walked output column to the next */
     int32_t w01[3];       /* taps (0, 1) of kernel rows 0..2 */
     int32_t w2ab;         /* tap 2 of kernel rows 0 (low) and 1 (high) */
     int32_t w2c_s;        /* s - 1 (low byte), cols (byte 1: the walk counts it down),
@@ -130,6 +146,9 @@ typedef struct effc_dw_walk_job {
                              that row's loads and MACs (-O2; never with a tail of two) */
     int32_t counted;      /* C side: rows << 2 | first_pad << 1 | last_pad of the band the
                              counts (groups..next_out, lead, pads) were made for; 0: none */
+    int32_t odd_cols;     /* the narrow walk's odd output columns << 8 (walked after the
+                             even ones, from the plane's first column: taps (1, 2) of
+                             each kernel row and tap 0 in the even ones' tap 2's place) */
 } effc_dw_walk_job;
 
 /* Rows of the EFFC_DW_PLANES planes from an int8 NHWC input (effc_dw_dsp_asm.c):
@@ -145,11 +164,20 @@ typedef struct {
     int32_t dst_row;   /* 28: plane row bytes */
     int32_t plane;     /* 32: bytes from one plane to the next */
     int32_t off;       /* 36: -zp in both halves */
+#if EFFC_DW_SPEED
+    int32_t regs[11];  /* 40: EFFC_DW_SPEED: the short rows r1-r6, r9-r12, lr after the setup, left by
+                          the first call (regs[5], the rows' entry, 0 until then: set by
+                          the C side with the fields), so a job's next calls (other
+                          channels, only src changed) load them instead */
+#endif
 } effc_dw_fill_job;
 
 void effc_dw_fill2_rows(effc_dw_fill_job *job);
 void effc_dw_walk_s1(effc_dw_walk_job *job); /* 3x3, stride 1 */
-void effc_dw_walk_s1_narrow(effc_dw_walk_job *job); /* the same, EFFC_DW_NARROW_PW columns */
+/* The same over EFFC_DW_NARROW_PW columns (16-byte rows): with EFFC_DW_SPEED a job's
+ * even output columns, then its odd ones, a row of either one LDRD of an aligned column
+ * pair; without, every column, a row two LDRs. */
+void effc_dw_walk_s1_narrow(effc_dw_walk_job *job);
 void effc_dw_walk_s2(effc_dw_walk_job *job); /* 3x3, stride 2 */
 #endif
 
