@@ -57,6 +57,20 @@ static inline int effc_mm_2x4_fits(int32_t groups)
  * (advanced): multiplier, round, shift word into REGS (three ascending). */
 #define EFFC_WIDE_RECORD(REGS) "ldm    lr!, {" REGS "}\n\t"
 
+/* The two-channel loops' requantization: channel 0's record, its four columns'
+ * accumulators r0-r3, channel 1's record, r4-r7 (r8-r11 taken). */
+#define EFFC_2X4_REQUANT                                                                      \
+    EFFC_WIDE_RECORD("r8-r10")                                                                \
+    EFFC_RQ("r0", "r8", "r9", "r10", "r11")                                                   \
+    EFFC_RQ("r1", "r8", "r9", "r10", "r11")                                                   \
+    EFFC_RQ("r2", "r8", "r9", "r10", "r11")                                                   \
+    EFFC_RQ("r3", "r8", "r9", "r10", "r11")                                                   \
+    EFFC_WIDE_RECORD("r8-r10")                                                                \
+    EFFC_RQ("r4", "r8", "r9", "r10", "r11")                                                   \
+    EFFC_RQ("r5", "r8", "r9", "r10", "r11")                                                   \
+    EFFC_RQ("r6", "r8", "r9", "r10", "r11")                                                   \
+    EFFC_RQ("r7", "r8", "r9", "r10", "r11")
+
 /* EFFC_MM_2X4_STACK: the build whose two-channel loop keeps the widened columns on
  * its stack (effc_mm_quads_asm.c; else effc_mm_s8_asm.c's loop): one pass, 16 groups
  * unrolled, the quads widened by the loop. */

@@ -104,16 +104,7 @@
  * effc_write_u32 does words) at its end pointer (one LDM) + r12, r12 += 2:
  * flags EQ after the last pair. */
 #define EFFC_2X4S_END(CLAMP)                                                                  \
-    EFFC_WIDE_RECORD("r8-r10")                                                                \
-    EFFC_RQ("r0", "r8", "r9", "r10", "r11")                                                   \
-    EFFC_RQ("r1", "r8", "r9", "r10", "r11")                                                   \
-    EFFC_RQ("r2", "r8", "r9", "r10", "r11")                                                   \
-    EFFC_RQ("r3", "r8", "r9", "r10", "r11")                                                   \
-    EFFC_WIDE_RECORD("r8-r10")                                                                \
-    EFFC_RQ("r4", "r8", "r9", "r10", "r11")                                                   \
-    EFFC_RQ("r5", "r8", "r9", "r10", "r11")                                                   \
-    EFFC_RQ("r6", "r8", "r9", "r10", "r11")                                                   \
-    EFFC_RQ("r7", "r8", "r9", "r10", "r11")                                                   \
+    EFFC_2X4_REQUANT                                                                          \
     CLAMP                                                                                     \
     "ldm    sp, {r8-r11}\n\t"                                                                 \
     "bfi    r0, r4, #8, #8\n\t"                                                               \

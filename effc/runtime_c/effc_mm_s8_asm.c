@@ -377,16 +377,7 @@ __attribute__((naked, noinline)) void effc_mm_1x4_s8_clamp(EFFC_ARG effc_mm_job 
     ".error \"EFFC_2X4_GROUP is not 88 bytes\"\n\t"                                          \
     ".endif\n\t"                                                                              \
     EFFC_2X4_LOOP_TEST                                                                        \
-    EFFC_WIDE_RECORD("r8-r10")                                                                \
-    EFFC_RQ("r0", "r8", "r9", "r10", "r11")                                                   \
-    EFFC_RQ("r1", "r8", "r9", "r10", "r11")                                                   \
-    EFFC_RQ("r2", "r8", "r9", "r10", "r11")                                                   \
-    EFFC_RQ("r3", "r8", "r9", "r10", "r11")                                                   \
-    EFFC_WIDE_RECORD("r8-r10")                                                                \
-    EFFC_RQ("r4", "r8", "r9", "r10", "r11")                                                   \
-    EFFC_RQ("r5", "r8", "r9", "r10", "r11")                                                   \
-    EFFC_RQ("r6", "r8", "r9", "r10", "r11")                                                   \
-    EFFC_RQ("r7", "r8", "r9", "r10", "r11")                                                   \
+    EFFC_2X4_REQUANT                                                                          \
     CLAMP                                                                                     \
     "ldm    sp, {r8-r12}\n\t"                                                                 \
     "strb   r0, [r8], #1\n\t"                                                                 \
