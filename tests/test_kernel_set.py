@@ -12,7 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from effc.codegen.c.kernel_set import DW_NARROW_PW, firmware_cflags, firmware_defines
+from effc.codegen.c.kernel_set import (
+    DW_NARROW_PW,
+    firmware_cflags,
+    firmware_defines,
+    relu_defines,
+)
 from effc.codegen.c.kernels import Call
 from effc.codegen.c.layouts import S8, WIDE2, WIDE4, CTarget
 from effc.compiler import CompileOptions, compile_model
@@ -135,6 +140,29 @@ def _kws(tmp_path: Path, folder: str, **options: object):
                          CompileOptions(board="mps2-an386", **options))
 
 
+def _floor(call: Call, zp: int, lo: int) -> Call:
+    return Call(call.macro, call.node, call.op, call.fields | {"output_zero_point": zp,
+                                                             "activation_min": lo})
+
+
+def test_relu_defines_need_every_layer_of_their_family_to_floor_at_its_zero_point() -> None:
+    def relu(calls: list[Call]) -> set[str]:
+        return {d.removeprefix("-DEFFC_").removesuffix("_RELU=1") for d in relu_defines(calls)}
+
+    wide, dw = _conv(layout=WIDE2), _dw(5)
+    assert relu([]) == set()
+    assert relu([_floor(wide, -128, -128), _floor(dw, -128, -128)]) == {"WIDE2", "DW"}
+    assert relu([_floor(wide, 5, 5), _floor(wide, 5, 6)]) == {"WIDE2"}  # ReLU, and above
+    # one WIDE2 layer below its zero point (a linear conv) keeps the WIDE2 loops general
+    assert relu([_floor(wide, -128, -128), _floor(wide, 5, -128)]) == set()
+    assert relu([_floor(wide, 5, 4), _floor(dw, 0, 0)]) == {"DW"}
+    assert relu([_floor(dw, 3, -128), _floor(wide, 0, 0)]) == {"WIDE2"}
+    # layers of other loops do not count: int8 weights, WIDE4 (the dense one-row loop)
+    assert relu([_floor(wide, 0, 0), _floor(_conv(), 5, -128),
+                 _floor(_conv("dense_s8", layout=WIDE4), 5, -128)]) == {"WIDE2"}
+    assert relu([wide, dw]) == set()  # no zero point known: never assumed
+
+
 def test_kws_images_leave_out_unreached_variants(tmp_path: Path) -> None:
     require_tool("arm-none-eabi-gcc")
     speed, size = _kws(tmp_path, "speed"), _kws(tmp_path, "size", optimize="size")
@@ -149,6 +177,9 @@ def test_kws_images_leave_out_unreached_variants(tmp_path: Path) -> None:
     assert "effc_mm_1x4_s8" in small and "effc_dw_walk_s1" in small
     assert "-Os" in size.manifest["c"]["firmware_cflags"]
     assert "-Os" not in speed.manifest["c"]["firmware_cflags"]
+    # every KWS convolution is a ReLU with output zero point -128
+    assert {"-DEFFC_WIDE2_RELU=1", "-DEFFC_DW_RELU=1"} <= set(speed.manifest["c"]["firmware_cflags"])
+    assert "-DEFFC_DW_RELU=1" in size.manifest["c"]["firmware_cflags"]
     # issue 14's goal at size; measured 39,292 B (8-byte records and merged
     # constants; 42,208 B with 12-byte records, 49,312 B with every variant linked, -O2)
     assert size.manifest["firmware"]["flash_bytes"] <= 40 * 1024
