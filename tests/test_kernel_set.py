@@ -10,6 +10,7 @@ import re
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from effc.codegen.c.kernel_set import (
@@ -227,3 +228,58 @@ def test_the_narrow_plane_width_is_the_runtimes() -> None:
     m = re.search(r"\bEFFC_DW_NARROW_PW = (\d+)", header)
     assert m, "effc_dw_internal.h no longer defines EFFC_DW_NARROW_PW"
     assert int(m.group(1)) == DW_NARROW_PW
+
+
+def _ds_block(path: Path, tail: str) -> Path:
+    """A DS-CNN-shaped model (3x3 conv, depthwise 3x3 on 8-column planes, 1x1 conv,
+    global pool, dense): every conv a ReLU, or a ReLU6 (Clip 0..6), or its last
+    pointwise linear (``tail`` "linear")."""
+    from onnx import helper
+
+    from tests.small_models import make_model, tensor, weights
+
+    act = "Clip" if tail == "relu6" else "Relu"
+    nodes, inits = [], []
+
+    def activation(x: str, y: str) -> None:
+        if act == "Clip":
+            nodes.append(helper.make_node("Clip", [x, "lo", "hi"], [y]))
+        else:
+            nodes.append(helper.make_node("Relu", [x], [y]))
+
+    for name, shape in (("c0", (16, 4, 3, 3)), ("dw", (16, 1, 3, 3)), ("pw", (16, 16, 1, 1))):
+        inits += [tensor(f"{name}_w", weights(len(inits), *shape)),
+                  tensor(f"{name}_b", weights(len(inits) + 1, shape[0], scale=0.2))]
+    nodes.append(helper.make_node("Conv", ["x", "c0_w", "c0_b"], ["c0"], pads=[1, 1, 1, 1]))
+    activation("c0", "a0")
+    nodes.append(helper.make_node("Conv", ["a0", "dw_w", "dw_b"], ["dw"], pads=[1, 1, 1, 1],
+                                  group=16))
+    activation("dw", "a1")
+    nodes.append(helper.make_node("Conv", ["a1", "pw_w", "pw_b"], ["pw" if tail != "linear"
+                                                                   else "a2"]))
+    if tail != "linear":
+        activation("pw", "a2")
+    nodes += [helper.make_node("GlobalAveragePool", ["a2"], ["g"]),
+              helper.make_node("Flatten", ["g"], ["f"]),
+              helper.make_node("Gemm", ["f", "fc_w", "fc_b"], ["y"], transB=1)]
+    inits += [tensor("fc_w", weights(9, 5, 16)), tensor("fc_b", weights(10, 5, scale=0.1)),
+              tensor("lo", np.float32(0.0)), tensor("hi", np.float32(6.0))]
+    return make_model(path, nodes, {"x": [1, 4, 9, 6]}, {"y": [1, 5]}, inits)
+
+
+@pytest.mark.parametrize("tail", ["relu", "relu6", "linear"])
+@pytest.mark.parametrize("granularity", ["per-tensor", "per-channel"])
+def test_relu_models_bit_exact_under_qemu(tail: str, granularity: str, tmp_path: Path) -> None:
+    """The RELU defines on a model's own build: on where every layer of the family floors
+    at its zero point (ReLU, ReLU6: also the clamping loops), off for the WIDE2 loops when
+    the last pointwise conv is linear; the firmware under QEMU equals the reference."""
+    require_tool("arm-none-eabi-gcc")
+    require_tool("qemu-system-arm")
+    from tests.small_models import check_int8
+
+    x = np.random.default_rng(3).normal(0, 1, (6, 4, 9, 6)).astype(np.float32)
+    compiled = check_int8(_ds_block(tmp_path / "m.onnx", tail), tmp_path / "out", x,
+                          ("qemu",), granularity)
+    flags = set(compiled.manifest["c"]["firmware_cflags"])
+    assert "-DEFFC_DW_RELU=1" in flags
+    assert ("-DEFFC_WIDE2_RELU=1" in flags) == (tail != "linear")
