@@ -3,6 +3,7 @@ MACs within the budget, so that more flash never gives a slower image."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from pathlib import Path
 from types import SimpleNamespace
@@ -12,9 +13,11 @@ import numpy as np
 import pytest
 
 from effc.boards import load_board
+from effc.codegen.c import layouts
 from effc.codegen.c.budget import fit_budget, knapsack
+from effc.codegen.c.emit import PREPARED, generate_c, layer_calls
 from effc.codegen.c.kernels import Call
-from effc.codegen.c.layouts import WEIGHTS_ALIGN, WIDE2, WIDE4, CTarget, WideOption
+from effc.codegen.c.layouts import WEIGHTS_ALIGN, WIDE2, WIDE4, CTarget, WideOption, wide_options
 from effc.codegen.c.target import emit_c
 from effc.compiler import CompileOptions
 from effc.frontend.importer import load
@@ -159,3 +162,51 @@ def test_the_weights_alignment_is_the_templates() -> None:
     """layouts.py counts each constant array at the model's default weights alignment."""
     header = (RUNTIME_C.parent / "codegen" / "c" / "templates" / "model.h.j2").read_text()
     assert f"_WEIGHTS_ALIGN {WEIGHTS_ALIGN}\n" in header
+
+
+def test_a_layers_records_are_computed_once_per_compile(kws: Graph,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A --flash-budget compile generates the C once per image it builds, and wide_options
+    and every int8 MAC layer ask for their records each time: each layer's are computed
+    once, the bytes are those computed afresh, and a bias or weight changed in place (same
+    graph, tensor, name and array) gives records computed again, never the cached ones."""
+    computed: list[int] = []
+    real = layouts.channel_records
+
+    def counted(weights: np.ndarray, *args: Any) -> np.ndarray:
+        computed.append(weights.shape[0])
+        return real(weights, *args)
+
+    monkeypatch.setattr(layouts, "channel_records", counted)
+    layouts._records.cache_clear()
+    calls = layer_calls(kws)
+    options = wide_options(calls, kws.tensors)
+    layers = sum(c.macro in PREPARED for c in calls)
+    int8 = CTarget("cortex-m4", 1 << 22, "speed", widen=frozenset())
+    every = frozenset(o.position for o in options)
+    images = [generate_c(kws, "kws", dataclasses.replace(int8, widen=widen))[0]
+              for widen in (frozenset(), frozenset({options[0].position}), every)]
+    assert layers == 10 and len(computed) == layers  # not 6 + 3 x (6 + 10)
+    assert images[0] != images[2]
+    layouts._records.cache_clear()
+    assert generate_c(kws, "kws", dataclasses.replace(int8, widen=every))[0] == images[2]
+    assert len(computed) == 2 * layers
+    with pytest.raises(ValueError, match="read-only"):
+        layouts.layer_records(calls[0], kws.tensors)[0, 0] = 0
+
+    # in place, in a copy of the graph: channel 0's bias (its record holds it), then its
+    # weights (the fast form's bound: all zero, every output is the zero point)
+    graph = kws.clone()
+    conv = next(c for c in layer_calls(graph) if c.macro == "conv_s8")
+    f = conv.fields
+    weights, bias = graph.tensors[conv.weights[0]].data, graph.tensors[f["bias"]].data
+    assert weights is not None and bias is not None
+    last = layouts.layer_records(conv, graph.tensors)
+    for array in (bias, weights):
+        array[0] = 0
+        fresh = real(weights, bias, f["multiplier"], f["shift"], f["input_zero_point"],
+                     f["output_zero_point"])
+        records = layouts.layer_records(conv, graph.tensors)
+        assert np.array_equal(records, fresh) and not np.array_equal(records, last)
+        last = records
+    assert len(computed) == 2 * layers + 2 and not last[0].any()

@@ -23,7 +23,7 @@ from effc.codegen import CoreSplit, Port, split_core
 from effc.codegen.c.dispatch import node_call
 from effc.codegen.c.kernel_set import firmware_cflags
 from effc.codegen.c.kernels import Call
-from effc.codegen.c.layouts import CTarget, channel_records, choose_layouts, wide_filter
+from effc.codegen.c.layouts import CTarget, choose_layouts, layer_records, wide_filter
 from effc.codegen.c.residual import fuse_residual_adds
 from effc.codegen.c.scratch import scratch_bytes
 from effc.errors import EffcError
@@ -155,14 +155,12 @@ def _prepared(graph: Graph, index: int, call: Call, arrays: _Arrays,
     """Pointers of an int8 MAC layer: its prepared requantization records (with
     the int8 weights) or its wide weight layout (records inside)."""
     f = call.fields
-    weights = graph.tensors[call.weights[0]].data
-    bias = graph.tensors[f["bias"]].data if f.get("bias") else None
-    records = channel_records(weights, bias, f["multiplier"], f["shift"],
-                              f["input_zero_point"], f["output_zero_point"])
+    records = layer_records(call, graph.tensors)
     p = {"input": ptr(call.inputs[0], True), "inputs": [ptr(call.inputs[0], True)],
          "bias": "0", "multiplier": "0", "shift": "0"}
     layout = f.get("layout", 0)
     if layout:
+        weights = graph.tensors[call.weights[0]].data
         p["weight"] = arrays.add(("wide", index), wide_filter(layout, weights, records,
                                                               f["output_zero_point"]), "int32_t")
         p["channels"] = "0"

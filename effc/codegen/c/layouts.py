@@ -10,11 +10,14 @@ extra byte until the board's flash less a code reserve is spent. ``--flash-budge
 names the layers instead (effc/codegen/c/budget.py chooses them). ``--optimize size``
 keeps every weight int8. The records and wide layouts are made by the runtime's own
 ``effc_prepare_channels_s8`` and ``effc_widen_filter_s8`` (host build), so
-the generator and the kernels cannot disagree.
+the generator and the kernels cannot disagree. A layer's records (``layer_records``)
+are computed once for their content: wide_options and the emitter ask for them in
+every generate_c call, and a --flash-budget compile calls generate_c once per image.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -31,6 +34,8 @@ DSP_CPUS = ("cortex-m4", "cortex-m7", "cortex-m33")  # the DSP bodies (the M55's
 CODE_RESERVE = 64 * 1024  # flash left for code when widening layers
 #: the constant arrays' alignment in flash (model.h.j2's default <NAME>_WEIGHTS_ALIGN)
 WEIGHTS_ALIGN = 16
+#: the layers whose records layer_records keeps (their weights are its cache keys)
+RECORDS_KEPT = 1024
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,38 @@ def channel_records(weights: np.ndarray, bias: np.ndarray | None, multiplier: li
     if used < n:
         raise EffcError(f"effc_prepare_channels_s8 refused a layer of {n} x {k} weights")
     return out[:used].copy()
+
+
+def layer_records(call: Call, tensors: Mapping[str, Tensor]) -> np.ndarray:
+    """The channel records of an int8 conv, grouped, depthwise or dense call (read-only).
+
+    Kept by content, not by tensor name or identity: the key is every value the records
+    depend on (the int8 weight rows, the int32 bias, the multipliers, the shifts and both
+    zero points), so a graph that a pass rewrites, or a weight changed in place, can only
+    miss the cache, never read another layer's records."""
+    f = call.fields
+    weights = tensors[call.weights[0]].data
+    assert weights is not None  # a conv or dense layer's weights are constants
+    bias = tensors[f["bias"]].data if f.get("bias") else None
+    rows = _rows(weights)
+    return _records(rows.tobytes(), rows.shape[0],
+                    None if bias is None else np.ascontiguousarray(bias, np.int32).tobytes(),
+                    tuple(int(v) for v in np.ravel(f["multiplier"])),
+                    tuple(int(v) for v in np.ravel(f["shift"])),
+                    int(f["input_zero_point"]), int(f["output_zero_point"]))
+
+
+@functools.lru_cache(maxsize=RECORDS_KEPT)
+def _records(rows: bytes, n_out: int, bias: bytes | None, multiplier: tuple[int, ...],
+             shift: tuple[int, ...], input_zero_point: int,
+             output_zero_point: int) -> np.ndarray:
+    """channel_records of a layer given by value (layer_records' cache)."""
+    weights = np.frombuffer(rows, np.int8).reshape(n_out, -1)
+    records = channel_records(weights, None if bias is None else np.frombuffer(bias, np.int32),
+                              list(multiplier), list(shift), input_zero_point,
+                              output_zero_point)
+    records.setflags(write=False)  # shared by every caller
+    return records
 
 
 def wide_filter(layout: int, weights: np.ndarray, records: np.ndarray,
@@ -156,12 +193,7 @@ def wide_options(calls: list[Call], tensors: Mapping[str, Tensor]) -> list[WideO
         layout = _candidate(call)
         if layout == S8:
             continue
-        f = call.fields
-        weights = tensors[call.weights[0]].data
-        assert weights is not None  # a conv or dense layer's weights are constants
-        bias = tensors[f["bias"]].data if f.get("bias") else None
-        records = channel_records(weights, bias, f["multiplier"], f["shift"],
-                                  f["input_zero_point"], f["output_zero_point"])
+        records = layer_records(call, tensors)
         n, k = weight_shape(call)
         rows = _aligned(n * k) if uses[call.weights[0]] == 1 else 0
         extra = _aligned(4 * int(lib.effc_filter_words(layout, n, k))) - rows - \
