@@ -49,3 +49,16 @@ def requant_edges(case: Case, big_bias: bool = False, deep: bool = False) -> Cas
         w[small] = rng.integers(-1, 2, size=w[small].shape)
         a[key] = w
     return replace(case, arrays=a)
+
+
+def floored(case: Case) -> Case:
+    """The case with its activation range starting at or above its output zero point
+    (a ReLU layer's): activation_min raised to the zero point where it was below."""
+    lo, hi = case.meta["act"]
+    lo = max(lo, case.meta["ozp"])
+    act = (lo, max(hi, lo))
+    structs = [(stype, var, fields | {"activation_min": act[0], "activation_max": act[1]}
+                if "activation_min" in fields else fields)
+               for stype, var, fields in case.structs]
+    return replace(case, name=f"{case.name}+floored", structs=structs,
+                   meta=case.meta | {"act": act})

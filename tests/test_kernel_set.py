@@ -10,9 +10,15 @@ import re
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from effc.codegen.c.kernel_set import DW_NARROW_PW, firmware_cflags, firmware_defines
+from effc.codegen.c.kernel_set import (
+    DW_NARROW_PW,
+    firmware_cflags,
+    firmware_defines,
+    relu_defines,
+)
 from effc.codegen.c.kernels import Call
 from effc.codegen.c.layouts import S8, WIDE2, WIDE4, CTarget
 from effc.compiler import CompileOptions, compile_model
@@ -135,6 +141,29 @@ def _kws(tmp_path: Path, folder: str, **options: object):
                          CompileOptions(board="mps2-an386", **options))
 
 
+def _floor(call: Call, zp: int, lo: int) -> Call:
+    return Call(call.macro, call.node, call.op, call.fields | {"output_zero_point": zp,
+                                                             "activation_min": lo})
+
+
+def test_relu_defines_need_every_layer_of_their_family_to_floor_at_its_zero_point() -> None:
+    def relu(calls: list[Call]) -> set[str]:
+        return {d.removeprefix("-DEFFC_").removesuffix("_RELU=1") for d in relu_defines(calls)}
+
+    wide, dw = _conv(layout=WIDE2), _dw(5)
+    assert relu([]) == set()
+    assert relu([_floor(wide, -128, -128), _floor(dw, -128, -128)]) == {"WIDE2", "DW"}
+    assert relu([_floor(wide, 5, 5), _floor(wide, 5, 6)]) == {"WIDE2"}  # ReLU, and above
+    # one WIDE2 layer below its zero point (a linear conv) keeps the WIDE2 loops general
+    assert relu([_floor(wide, -128, -128), _floor(wide, 5, -128)]) == set()
+    assert relu([_floor(wide, 5, 4), _floor(dw, 0, 0)]) == {"DW"}
+    assert relu([_floor(dw, 3, -128), _floor(wide, 0, 0)]) == {"WIDE2"}
+    # layers of other loops do not count: int8 weights, WIDE4 (the dense one-row loop)
+    assert relu([_floor(wide, 0, 0), _floor(_conv(), 5, -128),
+                 _floor(_conv("dense_s8", layout=WIDE4), 5, -128)]) == {"WIDE2"}
+    assert relu([wide, dw]) == set()  # no zero point known: never assumed
+
+
 def test_kws_images_leave_out_unreached_variants(tmp_path: Path) -> None:
     require_tool("arm-none-eabi-gcc")
     speed, size = _kws(tmp_path, "speed"), _kws(tmp_path, "size", optimize="size")
@@ -149,6 +178,9 @@ def test_kws_images_leave_out_unreached_variants(tmp_path: Path) -> None:
     assert "effc_mm_1x4_s8" in small and "effc_dw_walk_s1" in small
     assert "-Os" in size.manifest["c"]["firmware_cflags"]
     assert "-Os" not in speed.manifest["c"]["firmware_cflags"]
+    # every KWS convolution is a ReLU with output zero point -128
+    assert {"-DEFFC_WIDE2_RELU=1", "-DEFFC_DW_RELU=1"} <= set(speed.manifest["c"]["firmware_cflags"])
+    assert "-DEFFC_DW_RELU=1" in size.manifest["c"]["firmware_cflags"]
     # issue 14's goal at size; measured 39,292 B (8-byte records and merged
     # constants; 42,208 B with 12-byte records, 49,312 B with every variant linked, -O2)
     assert size.manifest["firmware"]["flash_bytes"] <= 40 * 1024
@@ -196,3 +228,58 @@ def test_the_narrow_plane_width_is_the_runtimes() -> None:
     m = re.search(r"\bEFFC_DW_NARROW_PW = (\d+)", header)
     assert m, "effc_dw_internal.h no longer defines EFFC_DW_NARROW_PW"
     assert int(m.group(1)) == DW_NARROW_PW
+
+
+def _ds_block(path: Path, tail: str) -> Path:
+    """A DS-CNN-shaped model (3x3 conv, depthwise 3x3 on 8-column planes, 1x1 conv,
+    global pool, dense): every conv a ReLU, or a ReLU6 (Clip 0..6), or its last
+    pointwise linear (``tail`` "linear")."""
+    from onnx import helper
+
+    from tests.small_models import make_model, tensor, weights
+
+    act = "Clip" if tail == "relu6" else "Relu"
+    nodes, inits = [], []
+
+    def activation(x: str, y: str) -> None:
+        if act == "Clip":
+            nodes.append(helper.make_node("Clip", [x, "lo", "hi"], [y]))
+        else:
+            nodes.append(helper.make_node("Relu", [x], [y]))
+
+    for name, shape in (("c0", (16, 4, 3, 3)), ("dw", (16, 1, 3, 3)), ("pw", (16, 16, 1, 1))):
+        inits += [tensor(f"{name}_w", weights(len(inits), *shape)),
+                  tensor(f"{name}_b", weights(len(inits) + 1, shape[0], scale=0.2))]
+    nodes.append(helper.make_node("Conv", ["x", "c0_w", "c0_b"], ["c0"], pads=[1, 1, 1, 1]))
+    activation("c0", "a0")
+    nodes.append(helper.make_node("Conv", ["a0", "dw_w", "dw_b"], ["dw"], pads=[1, 1, 1, 1],
+                                  group=16))
+    activation("dw", "a1")
+    nodes.append(helper.make_node("Conv", ["a1", "pw_w", "pw_b"], ["pw" if tail != "linear"
+                                                                   else "a2"]))
+    if tail != "linear":
+        activation("pw", "a2")
+    nodes += [helper.make_node("GlobalAveragePool", ["a2"], ["g"]),
+              helper.make_node("Flatten", ["g"], ["f"]),
+              helper.make_node("Gemm", ["f", "fc_w", "fc_b"], ["y"], transB=1)]
+    inits += [tensor("fc_w", weights(9, 5, 16)), tensor("fc_b", weights(10, 5, scale=0.1)),
+              tensor("lo", np.float32(0.0)), tensor("hi", np.float32(6.0))]
+    return make_model(path, nodes, {"x": [1, 4, 9, 6]}, {"y": [1, 5]}, inits)
+
+
+@pytest.mark.parametrize("tail", ["relu", "relu6", "linear"])
+@pytest.mark.parametrize("granularity", ["per-tensor", "per-channel"])
+def test_relu_models_bit_exact_under_qemu(tail: str, granularity: str, tmp_path: Path) -> None:
+    """The RELU defines on a model's own build: on where every layer of the family floors
+    at its zero point (ReLU, ReLU6: also the clamping loops), off for the WIDE2 loops when
+    the last pointwise conv is linear; the firmware under QEMU equals the reference."""
+    require_tool("arm-none-eabi-gcc")
+    require_tool("qemu-system-arm")
+    from tests.small_models import check_int8
+
+    x = np.random.default_rng(3).normal(0, 1, (6, 4, 9, 6)).astype(np.float32)
+    compiled = check_int8(_ds_block(tmp_path / "m.onnx", tail), tmp_path / "out", x,
+                          ("qemu",), granularity)
+    flags = set(compiled.manifest["c"]["firmware_cflags"])
+    assert "-DEFFC_DW_RELU=1" in flags
+    assert ("-DEFFC_WIDE2_RELU=1" in flags) == (tail != "linear")

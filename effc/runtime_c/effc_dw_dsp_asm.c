@@ -45,10 +45,33 @@
 #define EFFC_DW_FRAME_BYTES "48"
 #endif
 
+/* EFFC_DW_RELU=1 (effc/codegen/c/kernel_set.py passes it to the firmware of a model
+ * whose every depthwise layer has activation_min >= its output zero point): the walks
+ * requantize without the SUB of the ties' - [acc < 0], as EFFC_RQ_RELU
+ * (effc_mm_asm.h) does, so every row of their code is 4 bytes shorter
+ * (EFFC_DW_ROW_BYTES: the computed entries' row sizes). */
+#ifndef EFFC_DW_RELU
+#define EFFC_DW_RELU 0
+#endif
+#if EFFC_DW_RELU
+#define EFFC_DW_TIES(ACC) ""
+#define EFFC_DW_ROW_BYTES(B) "(" B " - 4)"
+#else
+#define EFFC_DW_TIES(ACC) "sub    lr, lr, " ACC ", lsr #31\n\t"
+#define EFFC_DW_ROW_BYTES(B) B
+#endif
+/* The stride-1 walks' row sizes: effc_dw_walk_s1's rows; the narrow walk's even and
+ * odd rows with EFFC_DW_SPEED (one LDRD a row), and without it (two LDRs). */
+#define EFFC_DW_S1_ROW EFFC_DW_ROW_BYTES("64")
+#define EFFC_DW_NARROW_EVEN_ROW EFFC_DW_ROW_BYTES("52")
+#define EFFC_DW_NARROW_ODD_ROW EFFC_DW_ROW_BYTES("56")
+#define EFFC_DW_COMPACT_EVEN_ROW EFFC_DW_ROW_BYTES("56")
+#define EFFC_DW_COMPACT_ODD_ROW EFFC_DW_ROW_BYTES("60")
+
 /* Requantize ACC (doubled accumulator) to int8 (effc_rq_fast). */
 #define EFFC_DW_RQ(ACC)                                                                        \
     "ldrd   r12, lr, [sp]\n\t"                                                                 \
-    "sub    lr, lr, " ACC ", lsr #31\n\t"                                                      \
+    EFFC_DW_TIES(ACC)                                                                          \
     "smmlar " ACC ", " ACC ", r12, lr\n\t"                                                     \
     "asr    " ACC ", " ACC ", r9\n\t"                                                          \
     "ssat   " ACC ", #8, " ACC ", asr #1\n\t"
@@ -162,7 +185,7 @@
  * its plane pointer a column left: r12's high half is tap 0 and lr taps 1-2;
  * the job's taps are (1, 2) of each kernel row and tap 0 in r8 / r9's high half).
  * With EFFC_DW_STORE_EVEN / _ODD, 13.5 instructions per output (52 and 56
- * bytes a row). */
+ * bytes a row; 12.5 and 4 bytes less with EFFC_DW_RELU). */
 #define EFFC_DW_LOAD_EVEN "ldrd   lr, r12, [r0], #16\n\t"
 #define EFFC_DW_LOAD_ODD "ldrd   r12, lr, [r0], #16\n\t"
 
@@ -423,7 +446,8 @@
  * to 2 bytes only, and then every computed entry was 2 bytes off). */
 __attribute__((naked, noinline, aligned(4))) void effc_dw_walk_s1(EFFC_DW_ARG effc_dw_walk_job *job)
 {
-    __asm__ volatile(EFFC_DW_WALK_S1(EFFC_DW_LOAD, "b", EFFC_DW_STORE, EFFC_DW_STORE, "64", "64"));
+    __asm__ volatile(EFFC_DW_WALK_S1(EFFC_DW_LOAD, "b", EFFC_DW_STORE, EFFC_DW_STORE,
+                                     EFFC_DW_S1_ROW, EFFC_DW_S1_ROW));
 }
 
 #if EFFC_DW_SPEED
@@ -473,18 +497,19 @@ __attribute__((naked, noinline, aligned(4))) void
 effc_dw_walk_s1_narrow(EFFC_DW_ARG effc_dw_walk_job *job)
 {
     __asm__ volatile(
-        EFFC_DW_PROLOGUE(EFFC_DW_S1_FRAME("52", "56", EFFC_DW_NARROW_ODD_FRAME))
+        EFFC_DW_PROLOGUE(EFFC_DW_S1_FRAME(EFFC_DW_NARROW_EVEN_ROW, EFFC_DW_NARROW_ODD_ROW,
+                                          EFFC_DW_NARROW_ODD_FRAME))
         EFFC_DW_S1_ENTER_FIRST
         ".Leffc_dw_narrow_even:\n\t"
-        EFFC_DW_S1_BODY(EFFC_DW_LOAD_EVEN, "b", EFFC_DW_STORE_EVEN, EFFC_DW_STORE_ODD, "52", "56",
-                        "0")
+        EFFC_DW_S1_BODY(EFFC_DW_LOAD_EVEN, "b", EFFC_DW_STORE_EVEN, EFFC_DW_STORE_ODD,
+                        EFFC_DW_NARROW_EVEN_ROW, EFFC_DW_NARROW_ODD_ROW, "0")
         ".Leffc_dw_narrow_even_end:\n\t"
         "30:\n\t"
         EFFC_DW_NARROW_TO_ODD
-        EFFC_DW_S1_FRAME_NEW("52", "56")
+        EFFC_DW_S1_FRAME_NEW(EFFC_DW_NARROW_EVEN_ROW, EFFC_DW_NARROW_ODD_ROW)
         ".Leffc_dw_narrow_odd:\n\t"
-        EFFC_DW_S1_BODY(EFFC_DW_LOAD_ODD, "t", EFFC_DW_STORE_EVEN, EFFC_DW_STORE_ODD, "52", "56",
-                        "24")
+        EFFC_DW_S1_BODY(EFFC_DW_LOAD_ODD, "t", EFFC_DW_STORE_EVEN, EFFC_DW_STORE_ODD,
+                        EFFC_DW_NARROW_EVEN_ROW, EFFC_DW_NARROW_ODD_ROW, "24")
         ".Leffc_dw_narrow_odd_end:\n\t"
         ".if (.Leffc_dw_narrow_odd_end - .Leffc_dw_narrow_odd) - "
         "(.Leffc_dw_narrow_even_end - .Leffc_dw_narrow_even)\n\t"
@@ -499,7 +524,8 @@ __attribute__((naked, noinline, aligned(4))) void
 effc_dw_walk_s1_narrow(EFFC_DW_ARG effc_dw_walk_job *job)
 {
     __asm__ volatile(EFFC_DW_WALK_S1(EFFC_DW_LOAD_NARROW, "b", EFFC_DW_STORE_EVEN,
-                                     EFFC_DW_STORE_ODD, "56", "60"));
+                                     EFFC_DW_STORE_ODD, EFFC_DW_COMPACT_EVEN_ROW,
+                                     EFFC_DW_COMPACT_ODD_ROW));
 }
 #endif
 

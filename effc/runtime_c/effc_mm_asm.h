@@ -44,6 +44,29 @@ static inline int effc_mm_2x4_fits(int32_t groups)
     "asr    " A ", " A ", " S "\n\t"                                                           \
     "ssat   " A ", #8, " A ", asr #1\n\t"
 
+/* EFFC_RQ without the SUB, for layers whose activation range starts at or
+ * above their output zero point (ReLU's, with or without an upper clamp): a
+ * negative accumulator's output is then act_min whichever way its rounding
+ * goes, so the - [acc < 0] of the ties (effc_requant.h, effc_rq_fast) can
+ * go. Three instructions per output. */
+#define EFFC_RQ_RELU(A, M, R, S)                                                              \
+    "smmlar " A ", " A ", " M ", " R "\n\t"                                                    \
+    "asr    " A ", " A ", " S "\n\t"                                                           \
+    "ssat   " A ", #8, " A ", asr #1\n\t"
+
+/* EFFC_WIDE2_RELU=1 (effc/codegen/c/kernel_set.py passes it to the firmware of a
+ * model whose every EFFC_FILTER_WIDE2 layer has activation_min >= its output zero
+ * point): the WIDE2 loops (effc_mm_2x4_wide*, effc_mm_2x1_wide*, effc_mm_4x1_pairs*)
+ * requantize with EFFC_RQ_RELU. */
+#ifndef EFFC_WIDE2_RELU
+#define EFFC_WIDE2_RELU 0
+#endif
+#if EFFC_WIDE2_RELU
+#define EFFC_RQ_WIDE2(A, M, R, S, T) EFFC_RQ_RELU(A, M, R, S)
+#else
+#define EFFC_RQ_WIDE2(A, M, R, S, T) EFFC_RQ(A, M, R, S, T)
+#endif
+
 /* A = min(max(A, LO), HI) */
 #define EFFC_CLAMP(A, LO, HI)                                                                 \
     "cmp    " A ", " LO "\n\t"                                                                 \
@@ -61,15 +84,15 @@ static inline int effc_mm_2x4_fits(int32_t groups)
  * accumulators r0-r3, channel 1's record, r4-r7 (r8-r11 taken). */
 #define EFFC_2X4_REQUANT                                                                      \
     EFFC_WIDE_RECORD("r8-r10")                                                                \
-    EFFC_RQ("r0", "r8", "r9", "r10", "r11")                                                   \
-    EFFC_RQ("r1", "r8", "r9", "r10", "r11")                                                   \
-    EFFC_RQ("r2", "r8", "r9", "r10", "r11")                                                   \
-    EFFC_RQ("r3", "r8", "r9", "r10", "r11")                                                   \
+    EFFC_RQ_WIDE2("r0", "r8", "r9", "r10", "r11")                                             \
+    EFFC_RQ_WIDE2("r1", "r8", "r9", "r10", "r11")                                             \
+    EFFC_RQ_WIDE2("r2", "r8", "r9", "r10", "r11")                                             \
+    EFFC_RQ_WIDE2("r3", "r8", "r9", "r10", "r11")                                             \
     EFFC_WIDE_RECORD("r8-r10")                                                                \
-    EFFC_RQ("r4", "r8", "r9", "r10", "r11")                                                   \
-    EFFC_RQ("r5", "r8", "r9", "r10", "r11")                                                   \
-    EFFC_RQ("r6", "r8", "r9", "r10", "r11")                                                   \
-    EFFC_RQ("r7", "r8", "r9", "r10", "r11")
+    EFFC_RQ_WIDE2("r4", "r8", "r9", "r10", "r11")                                             \
+    EFFC_RQ_WIDE2("r5", "r8", "r9", "r10", "r11")                                             \
+    EFFC_RQ_WIDE2("r6", "r8", "r9", "r10", "r11")                                             \
+    EFFC_RQ_WIDE2("r7", "r8", "r9", "r10", "r11")
 
 /* EFFC_MM_2X4_STACK: the build whose two-channel loop keeps the widened columns on
  * its stack (effc_mm_quads_asm.c; else effc_mm_s8_asm.c's loop): one pass, 16 groups

@@ -63,9 +63,9 @@
     "subs   r10, r10, #2\n\t"                                                                  \
     "bne    2b\n\t"                                                                            \
     EFFC_WIDE_RECORD("r4-r6")                                                                  \
-    EFFC_RQ("r0", "r4", "r5", "r6", "r7")                                                      \
+    EFFC_RQ_WIDE2("r0", "r4", "r5", "r6", "r7")                                                \
     EFFC_WIDE_RECORD("r4-r6")                                                                  \
-    EFFC_RQ("r1", "r4", "r5", "r6", "r7")                                                      \
+    EFFC_RQ_WIDE2("r1", "r4", "r5", "r6", "r7")                                                \
     CLAMP                                                                                      \
     EFFC_COLUMN_STORE_NEXT(EFFC_COLUMN_STRB("r0") EFFC_COLUMN_STRB("r1"))                      \
     "pop    {r4-r11, pc}\n\t"
@@ -133,13 +133,13 @@ __attribute__((naked, noinline)) void effc_mm_2x1_wide_clamp(EFFC_ARG effc_mm_jo
     "subs   r11, r11, #2\n\t"                                                                  \
     "bne    2b\n\t"                                                                            \
     EFFC_WIDE_RECORD("r4-r6")                                                                  \
-    EFFC_RQ("r0", "r4", "r5", "r6", "r7")                                                      \
+    EFFC_RQ_WIDE2("r0", "r4", "r5", "r6", "r7")                                                \
     EFFC_WIDE_RECORD("r4-r6")                                                                  \
-    EFFC_RQ("r1", "r4", "r5", "r6", "r7")                                                      \
+    EFFC_RQ_WIDE2("r1", "r4", "r5", "r6", "r7")                                                \
     "ldm    r10!, {r4-r6}\n\t"                                                                 \
-    EFFC_RQ("r2", "r4", "r5", "r6", "r7")                                                      \
+    EFFC_RQ_WIDE2("r2", "r4", "r5", "r6", "r7")                                                \
     "ldm    r10!, {r4-r6}\n\t"                                                                 \
-    EFFC_RQ("r3", "r4", "r5", "r6", "r7")                                                      \
+    EFFC_RQ_WIDE2("r3", "r4", "r5", "r6", "r7")                                                \
     "mov    lr, r10\n\t"                                                                       \
     "ldr    r11, [sp]\n\t"                                                                     \
     CLAMP                                                                                      \

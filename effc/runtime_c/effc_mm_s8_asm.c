@@ -9,7 +9,8 @@
  *
  * Every loop keeps its accumulators doubled (the widened columns are
  * 2 * (x - zp), or the weights are doubled) and requantizes with the
- * prepared fast form (effc_requant.h, effc_rq_fast): SUB, SMMLAR, ASR, SSAT.
+ * prepared fast form (effc_requant.h, effc_rq_fast): SUB, SMMLAR, ASR, SSAT
+ * (the WIDE2 loops without the SUB when EFFC_WIDE2_RELU, effc_mm_asm.h).
  */
 #include "effc_internal.h"
 

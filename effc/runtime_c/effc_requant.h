@@ -168,7 +168,11 @@ static inline int32_t effc_requant_rs_apply(int32_t x, const effc_requant_rs *r)
  * where v == 0, and then both give 0). So: SUB, SMMLAR, ASR s1, SSAT #8 with
  * ASR #1, four instructions per output. The preparation checks that r - 1 + v
  * cannot leave int32. Multiplier 0 gives floor((2 * zp + 1 - [a < 0]) / 2) =
- * zp for every a (the records of channels whose output is provably zp). */
+ * zp for every a (the records of channels whose output is provably zp).
+ * Where the activation range starts at or above zp (a ReLU's) the SUB can go
+ * (EFFC_RQ_RELU, effc_mm_asm.h): for acc < 0, v <= 0, so both
+ * floor((v + 2^(s-1) - 1) / 2^s) and floor((v + 2^(s-1)) / 2^s) are <= 0 and
+ * the output clamps to act_min either way; for acc >= 0 nothing changes. */
 static inline int32_t effc_rq_fast(int32_t a, int32_t m, int32_t r, int32_t s1)
 {
     const int64_t t = (int64_t)r - (int64_t)((uint32_t)a >> 31) +
