@@ -162,6 +162,14 @@ def test_relu_defines_need_every_layer_of_their_family_to_floor_at_its_zero_poin
     assert relu([_floor(wide, 0, 0), _floor(_conv(), 5, -128),
                  _floor(_conv("dense_s8", layout=WIDE4), 5, -128)]) == {"WIDE2"}
     assert relu([wide, dw]) == set()  # no zero point known: never assumed
+    # the int8-row loop: int8 convs (and conv + Add), dense of more than one row
+    rows = [_floor(_conv(), -128, -128), _floor(_conv("conv_add_s8"), 0, 0),
+            _floor(Call("dense_s8", "n", "Gemm", {"batches": 4, "layout": S8}), 3, 3)]
+    assert relu(rows) == {"S8"}
+    assert relu([*rows, _floor(_conv("grouped_conv_s8"), 3, -128)]) == set()
+    one_row = Call("dense_s8", "n", "Gemm", {"batches": 1, "layout": S8})
+    assert relu([*rows, _floor(one_row, 3, -128)]) == {"S8"}  # effc_mm_row requantizes in C
+    assert relu([*rows, _floor(Call("dense_s8", "n", "Gemm", {"layout": S8}), 3, -128)]) == set()
 
 
 def test_kws_images_leave_out_unreached_variants(tmp_path: Path) -> None:
@@ -180,7 +188,7 @@ def test_kws_images_leave_out_unreached_variants(tmp_path: Path) -> None:
     assert "-Os" not in speed.manifest["c"]["firmware_cflags"]
     # every KWS convolution is a ReLU with output zero point -128
     assert {"-DEFFC_WIDE2_RELU=1", "-DEFFC_DW_RELU=1"} <= set(speed.manifest["c"]["firmware_cflags"])
-    assert "-DEFFC_DW_RELU=1" in size.manifest["c"]["firmware_cflags"]
+    assert {"-DEFFC_DW_RELU=1", "-DEFFC_S8_RELU=1"} <= set(size.manifest["c"]["firmware_cflags"])
     # issue 14's goal at size; measured 39,292 B (8-byte records and merged
     # constants; 42,208 B with 12-byte records, 49,312 B with every variant linked, -O2)
     assert size.manifest["firmware"]["flash_bytes"] <= 40 * 1024

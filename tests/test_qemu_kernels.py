@@ -107,7 +107,7 @@ def test_kernels_bit_identical_on_cortex_m(board: str, flags: tuple[str, ...],
 
 #: the firmware defines of models whose WIDE2 / depthwise layers all floor at their output
 #: zero point (kernel_set.relu_defines), over the builds those loops come in
-RELU = ("-DEFFC_WIDE2_RELU=1", "-DEFFC_DW_RELU=1")
+RELU = ("-DEFFC_WIDE2_RELU=1", "-DEFFC_DW_RELU=1", "-DEFFC_S8_RELU=1")
 RELU_BUILDS = {"O2": (), "Os": ("-Os", "-DEFFC_OMIT_DW_NARROW=1"),
                "one-pass": ("-DEFFC_MM_2X4_ONE_PASS=1", "-DEFFC_MM_2X4_UNROLL=16",
                             "-DEFFC_MM_2X4_QUADS=1"),
@@ -134,11 +134,11 @@ def _run_on_m4(cases: list[Case], flags: tuple[str, ...], folder: Path,
 
 @pytest.mark.parametrize("build", list(RELU_BUILDS))
 def test_relu_requantization_on_cortex_m(build: str, tmp_path: Path) -> None:
-    """With EFFC_WIDE2_RELU and EFFC_DW_RELU, every conv, depthwise and dense case whose
+    """With EFFC_WIDE2_RELU, EFFC_DW_RELU and EFFC_S8_RELU, every conv, depthwise and dense case whose
     activation range starts at or above its output zero point (case_edits.floored) is
     bit-identical with the host's general requantization; and the unedited cases below
     it are not all (the defines reach the loops: without them this test could not fail;
-    46 of them differ in the -O2 build)."""
+    64 of them differ in the -O2 build)."""
     require_tool("arm-none-eabi-gcc")
     require_tool("qemu-system-arm")
     mac = [c for c in t8.CASES if c.kind in ("conv", "dw", "dense")]

@@ -66,6 +66,16 @@ static inline int effc_mm_2x4_fits(int32_t groups)
 #else
 #define EFFC_RQ_WIDE2(A, M, R, S, T) EFFC_RQ(A, M, R, S, T)
 #endif
+/* EFFC_S8_RELU=1, the same for the int8-row loop effc_mm_1x4_s8* (every int8 conv, and
+ * dense of more than one row, whose filter keeps its int8 rows). */
+#ifndef EFFC_S8_RELU
+#define EFFC_S8_RELU 0
+#endif
+#if EFFC_S8_RELU
+#define EFFC_RQ_S8(A, M, R, S, T) EFFC_RQ_RELU(A, M, R, S)
+#else
+#define EFFC_RQ_S8(A, M, R, S, T) EFFC_RQ(A, M, R, S, T)
+#endif
 
 /* A = min(max(A, LO), HI) */
 #define EFFC_CLAMP(A, LO, HI)                                                                 \

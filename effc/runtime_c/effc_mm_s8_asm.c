@@ -10,7 +10,7 @@
  * Every loop keeps its accumulators doubled (the widened columns are
  * 2 * (x - zp), or the weights are doubled) and requantizes with the
  * prepared fast form (effc_requant.h, effc_rq_fast): SUB, SMMLAR, ASR, SSAT
- * (the WIDE2 loops without the SUB when EFFC_WIDE2_RELU, effc_mm_asm.h).
+ * (without the SUB when EFFC_WIDE2_RELU / EFFC_S8_RELU, effc_mm_asm.h).
  */
 #include "effc_internal.h"
 
@@ -153,10 +153,10 @@ __attribute__((naked, noinline)) void effc_mm_widen_groups_x1(
     "str    r12, [lr, #8]\n\t"                                                                 \
     "ldr    r8, [lr, #32]\n\t"                                                                 \
     "lsl    r8, r8, r7\n\t"                                                                    \
-    EFFC_RQ("r2", "r6", "r8", "r7", "r9")                                                     \
-    EFFC_RQ("r3", "r6", "r8", "r7", "r9")                                                     \
-    EFFC_RQ("r4", "r6", "r8", "r7", "r9")                                                     \
-    EFFC_RQ("r5", "r6", "r8", "r7", "r9")                                                     \
+    EFFC_RQ_S8("r2", "r6", "r8", "r7", "r9")                                                  \
+    EFFC_RQ_S8("r3", "r6", "r8", "r7", "r9")                                                  \
+    EFFC_RQ_S8("r4", "r6", "r8", "r7", "r9")                                                  \
+    EFFC_RQ_S8("r5", "r6", "r8", "r7", "r9")                                                  \
     CLAMP                                                                                     \
     "add    r12, lr, #12\n\t"                                                                  \
     "ldm    r12, {r6-r9}\n\t"                                                                  \

@@ -36,7 +36,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from effc.codegen.c.kernels import Call
-from effc.codegen.c.layouts import DSP_CPUS, WIDE2, WIDE4, CTarget, weight_shape, wide_groups
+from effc.codegen.c.layouts import DSP_CPUS, S8, WIDE2, WIDE4, CTarget, weight_shape, wide_groups
 
 INT8_MIN, INT8_MAX = -128, 127
 #: EFFC_DW_NARROW_PW (effc_dw_internal.h): narrower 3x3 stride-1 depthwise planes get its width
@@ -121,16 +121,28 @@ def floors_at_zero_point(call: Call) -> bool:
     return isinstance(lo, int) and isinstance(zp, int) and lo >= zp
 
 
+def _int8_rows(call: Call) -> bool:
+    """The call can reach effc_mm_1x4_s8 (effc_mm_run over int8 filter rows): an int8
+    convolution, or a dense layer of more than one row (one row takes effc_mm_row), whose
+    filter keeps its int8 rows."""
+    f = call.fields
+    rows = call.macro in ("conv_s8", "grouped_conv_s8", "conv_add_s8") or \
+        (call.macro == "dense_s8" and f.get("batches") != 1)
+    return rows and f.get("layout", S8) == S8
+
+
 def relu_defines(calls: Iterable[Call]) -> list[str]:
-    """``-DEFFC_WIDE2_RELU=1`` when every WIDE2 layer floors at its zero point, and
-    ``-DEFFC_DW_RELU=1`` when every depthwise layer does: those loops then requantize
+    """``-DEFFC_WIDE2_RELU=1`` when every WIDE2 layer floors at its zero point,
+    ``-DEFFC_DW_RELU=1`` when every depthwise layer does, ``-DEFFC_S8_RELU=1`` when every
+    layer that can reach the int8-row loop does (``_int8_rows``): those loops then requantize
     in three instructions instead of four (EFFC_RQ_RELU, effc_mm_asm.h; KWS: 8,000
     instructions and cycles a layer). Unlike the EFFC_OMIT defines these change a
     loop's arithmetic, exact only under that condition, so one layer that does not
     floor keeps its family's general form."""
     calls = list(calls)
     families = {"WIDE2": [c for c in calls if c.fields.get("layout") == WIDE2],
-                "DW": [c for c in calls if c.macro == "dw_conv_s8"]}
+                "DW": [c for c in calls if c.macro == "dw_conv_s8"],
+                "S8": [c for c in calls if _int8_rows(c)]}
     return [f"-DEFFC_{name}_RELU=1" for name, members in families.items()
             if members and all(floors_at_zero_point(c) for c in members)]
 
