@@ -17,6 +17,12 @@ reached one would take the general C loop and compute the same bytes), so a
 conservative answer here costs flash, never correctness. The exported library
 is left general; only the firmware image is specialized.
 
+``relu_defines`` is the exception to "only remove a fast path": ``EFFC_WIDE2_RELU``,
+``EFFC_DW_RELU`` and ``EFFC_S8_RELU`` shorten a loop family's requantization by one
+instruction per output, which is exact only because every layer reaching that family
+clamps at or above its output zero point (``floors_at_zero_point``), so there the
+answer must be right, not merely conservative.
+
 ``--optimize size`` also compiles the firmware with ``-Os`` (after the common
 ``-O2``) on the cores whose kernel inner loops are assembly (``DSP_CPUS``): the
 C around those loops and the harness get smaller (KWS: 45,768 -> 42,208 B for
