@@ -105,18 +105,20 @@ def test_kernels_bit_identical_on_cortex_m(board: str, flags: tuple[str, ...],
                                       err_msg=f"{case.name} on {board} {flags}")
 
 
-#: the firmware defines of models whose WIDE2 / depthwise layers all floor at their output
-#: zero point (kernel_set.relu_defines), over the builds those loops come in
+#: the firmware defines of models whose WIDE2 / depthwise / int8-row layers all floor at
+#: their output zero point (kernel_set.relu_defines), over the builds those loops come in:
+#: the Cortex-M4 DSP bodies' four build kinds and the Cortex-M55 Helium bodies
 RELU = ("-DEFFC_WIDE2_RELU=1", "-DEFFC_DW_RELU=1", "-DEFFC_S8_RELU=1")
-RELU_BUILDS = {"O2": (), "Os": ("-Os", "-DEFFC_OMIT_DW_NARROW=1"),
-               "one-pass": ("-DEFFC_MM_2X4_ONE_PASS=1", "-DEFFC_MM_2X4_UNROLL=16",
-                            "-DEFFC_MM_2X4_QUADS=1"),
-               "budget": ("-DEFFC_OMIT_PAIRS2=1", "-DEFFC_OMIT_CONV_COLUMNS=1",
-                          "-DEFFC_DW_COMPACT=1")}
+RELU_BUILDS = {"O2": ("mps2-an386", ()), "Os": ("mps2-an386", ("-Os", "-DEFFC_OMIT_DW_NARROW=1")),
+               "one-pass": ("mps2-an386", ("-DEFFC_MM_2X4_ONE_PASS=1", "-DEFFC_MM_2X4_UNROLL=16",
+                                           "-DEFFC_MM_2X4_QUADS=1")),
+               "budget": ("mps2-an386", ("-DEFFC_OMIT_PAIRS2=1", "-DEFFC_OMIT_CONV_COLUMNS=1",
+                                         "-DEFFC_DW_COMPACT=1")),
+               "helium": ("mps3-an547", ())}
 
 
-def _run_on_m4(cases: list[Case], flags: tuple[str, ...], folder: Path,
-               parts: int) -> list[tuple[int, int, np.ndarray]]:
+def _run_on(board: str, cases: list[Case], flags: tuple[str, ...], folder: Path,
+            parts: int) -> list[tuple[int, int, np.ndarray]]:
     from effc.engines.qemu import run_qemu
     from effc.toolchain.firmware import build_firmware
 
@@ -125,26 +127,29 @@ def _run_on_m4(cases: list[Case], flags: tuple[str, ...], folder: Path,
     for part in range(parts):
         chunk = cases[part * step:(part + 1) * step]
         size = write_kernel_model(chunk, folder / f"model{part}")
-        fw = build_firmware(folder / f"model{part}", "mps2-an386", folder / f"fw{part}",
+        fw = build_firmware(folder / f"model{part}", board, folder / f"fw{part}",
                             extra_cflags=("-Werror", *flags))
-        run = run_qemu(fw.elf, "mps2-an386", bytes(4), size, count=False, timeout=120)
-        results += split_results(chunk, run.outputs, f"mps2-an386 {' '.join(flags)}")
+        run = run_qemu(fw.elf, board, bytes(4), size, count=False, timeout=120)
+        results += split_results(chunk, run.outputs, f"{board} {' '.join(flags)}")
     return results
 
 
 @pytest.mark.parametrize("build", list(RELU_BUILDS))
 def test_relu_requantization_on_cortex_m(build: str, tmp_path: Path) -> None:
-    """With EFFC_WIDE2_RELU, EFFC_DW_RELU and EFFC_S8_RELU, every conv, depthwise and dense case whose
-    activation range starts at or above its output zero point (case_edits.floored) is
-    bit-identical with the host's general requantization; and the unedited cases below
-    it are not all (the defines reach the loops: without them this test could not fail;
-    64 of them differ in the -O2 build)."""
+    """With EFFC_WIDE2_RELU, EFFC_DW_RELU and EFFC_S8_RELU, every conv, depthwise and
+    dense case whose activation range starts at or above its output zero point
+    (case_edits.floored) is bit-identical with the host's general requantization; and
+    the unedited cases below it are not all, on the M4 at -O2 and on the M55 (the
+    defines reach the loops: without them this test could not fail; 64 of them differ
+    in the M4's -O2 build)."""
     require_tool("arm-none-eabi-gcc")
     require_tool("qemu-system-arm")
+    board, flags = RELU_BUILDS[build]
+    control = build in ("O2", "helium")
     mac = [c for c in t8.CASES if c.kind in ("conv", "dw", "dense")]
     below = [c for c in mac if c.meta["act"][0] < c.meta["ozp"]]
-    cases = [floored(c) for c in mac] + (below if build == "O2" else [])
-    results = _run_on_m4(cases, (*RELU_BUILDS[build], *RELU), tmp_path, 4 if build == "O2" else 2)
+    cases = [floored(c) for c in mac] + (below if control else [])
+    results = _run_on(board, cases, (*flags, *RELU), tmp_path, 4 if control else 2)
     differ = []
     for case, (rc, used, y), (_, used0, y0) in zip(cases, results, run_host(cases),
                                                    strict=True):
@@ -154,5 +159,5 @@ def test_relu_requantization_on_cortex_m(build: str, tmp_path: Path) -> None:
                                           err_msg=f"{case.name} ({build} {RELU})")
         elif not np.array_equal(y.view(np.uint8), y0.view(np.uint8)):
             differ.append(case.name)
-    if build == "O2":
+    if control:
         assert differ, "no case below its zero point changed: the RELU defines reach no loop"

@@ -45,14 +45,9 @@
 #define EFFC_DW_FRAME_BYTES "48"
 #endif
 
-/* EFFC_DW_RELU=1 (effc/codegen/c/kernel_set.py passes it to the firmware of a model
- * whose every depthwise layer has activation_min >= its output zero point): the walks
- * requantize without the SUB of the ties' - [acc < 0], as EFFC_RQ_RELU
- * (effc_mm_asm.h) does, so every row of their code is 4 bytes shorter
+/* EFFC_DW_RELU (effc_dw_internal.h): the walks requantize without the SUB, as
+ * EFFC_RQ_RELU (effc_mm_asm.h) does, so every row of their code is 4 bytes shorter
  * (EFFC_DW_ROW_BYTES: the computed entries' row sizes). */
-#ifndef EFFC_DW_RELU
-#define EFFC_DW_RELU 0
-#endif
 #if EFFC_DW_RELU
 #define EFFC_DW_TIES(ACC) ""
 #define EFFC_DW_ROW_BYTES(B) "(" B " - 4)"

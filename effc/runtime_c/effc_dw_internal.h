@@ -86,6 +86,13 @@ typedef struct {
 void effc_dw_mve_s1(const effc_dw_mve_job *job);
 #endif
 
+/* EFFC_DW_RELU=1 (kernel_set.relu_defines: every depthwise layer of the firmware has
+ * activation_min >= its output zero point): the DSP walks and the Helium body
+ * requantize without the ties' - [acc < 0] (effc_requant.h, effc_rq_fast). */
+#ifndef EFFC_DW_RELU
+#define EFFC_DW_RELU 0
+#endif
+
 #if defined(EFFC_USE_DSP)
 /* EFFC_DW_SPEED: the DSP body's speed-only extras (about 2.2 KB), built at -O2 unless the
  * build defines EFFC_DW_COMPACT=1 (--flash-budget builds, effc/codegen/c/kernel_set.py:

@@ -171,8 +171,10 @@ typedef struct {
             q_ = vqrdmulhq_n_s32(vshlq_r_s32(q_, left), m);                                   \
         } else {                                                                              \
             q_ = vqrdmulhq_n_s32(q_, m);                                                      \
-            q_ = vqsubq_s32(q_, vreinterpretq_s32_u32(vshrq_n_u32(vreinterpretq_u32_s32(q_),  \
-                                                                  31)));                      \
+            if (!EFFC_DW_RELU) {                                                              \
+                q_ = vqsubq_s32(q_, vreinterpretq_s32_u32(                                    \
+                                        vshrq_n_u32(vreinterpretq_u32_s32(q_), 31)));         \
+            }                                                                                 \
             q_ = vrshlq_n_s32(q_, nright);                                                    \
         }                                                                                     \
         q_ = vaddq_n_s32(vminq_s32(vmaxq_s32(q_, lo), hi), ozp);                              \

@@ -39,12 +39,18 @@
 #define EFFC_DW_MVE_LD(OFF) "vldrb.s32 q2, [r7, #" OFF "]\n\t"
 #define EFFC_DW_MVE_MLA(ACC, W) "vmla.s32 " ACC ", q2, " W "\n\t"
 
+/* Q minus 1 on its negative lanes (T a temporary), unless EFFC_DW_RELU. */
+#if EFFC_DW_RELU
+#define EFFC_DW_MVE_TIES(Q, T) ""
+#else
+#define EFFC_DW_MVE_TIES(Q, T) "vshr.u32 " T ", " Q ", #31\n\t" "vqsub.s32 " Q ", " Q ", " T "\n\t"
+#endif
+
 /* Requantize q0 (and q1 when BOTH): VQRDMULH, minus 1 on negative lanes,
  * VRSHL, the clamp, + zp (effc_dw_mve.c). */
 #define EFFC_DW_MVE_RQ1(Q)                                                                    \
     "vqrdmulh.s32 " Q ", " Q ", q7\n\t"                                                        \
-    "vshr.u32 q2, " Q ", #31\n\t"                                                              \
-    "vqsub.s32 " Q ", " Q ", q2\n\t"                                                           \
+    EFFC_DW_MVE_TIES(Q, "q2")                                                                  \
     "vrshl.s32 " Q ", r1\n\t"                                                                  \
     "vmax.s32 " Q ", " Q ", q4\n\t"                                                            \
     "vmin.s32 " Q ", " Q ", q5\n\t"
@@ -154,8 +160,7 @@
     EFFC_DW_MVE_GTAP("1", "r5") EFFC_DW_MVE_GTAP("33", "r6") EFFC_DW_MVE_GTAP("65", "r11")    \
     EFFC_DW_MVE_GTAP("2", "r8") EFFC_DW_MVE_GTAP("34", "r9") EFFC_DW_MVE_GTAP("66", "r10")    \
     "vqrdmulh.s32 q0, q0, q7\n\t"                                                             \
-    "vshr.u32 q1, q0, #31\n\t"                                                                \
-    "vqsub.s32 q0, q0, q1\n\t"                                                                \
+    EFFC_DW_MVE_TIES("q0", "q1")                                                               \
     "vrshl.s32 q0, r1\n\t"                                                                    \
     "vmax.s32 q0, q0, q4\n\t"                                                                 \
     "vmin.s32 q0, q0, q5\n\t"                                                                 \

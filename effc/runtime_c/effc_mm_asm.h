@@ -58,9 +58,6 @@ static inline int effc_mm_2x4_fits(int32_t groups)
  * model whose every EFFC_FILTER_WIDE2 layer has activation_min >= its output zero
  * point): the WIDE2 loops (effc_mm_2x4_wide*, effc_mm_2x1_wide*, effc_mm_4x1_pairs*)
  * requantize with EFFC_RQ_RELU. */
-#ifndef EFFC_WIDE2_RELU
-#define EFFC_WIDE2_RELU 0
-#endif
 #if EFFC_WIDE2_RELU
 #define EFFC_RQ_WIDE2(A, M, R, S, T) EFFC_RQ_RELU(A, M, R, S)
 #else
@@ -68,9 +65,6 @@ static inline int effc_mm_2x4_fits(int32_t groups)
 #endif
 /* EFFC_S8_RELU=1, the same for the int8-row loop effc_mm_1x4_s8* (every int8 conv, and
  * dense of more than one row, whose filter keeps its int8 rows). */
-#ifndef EFFC_S8_RELU
-#define EFFC_S8_RELU 0
-#endif
 #if EFFC_S8_RELU
 #define EFFC_RQ_S8(A, M, R, S, T) EFFC_RQ_RELU(A, M, R, S)
 #else

@@ -7,6 +7,18 @@
 #ifndef EFFC_MM_INTERNAL_H
 #define EFFC_MM_INTERNAL_H
 
+/* The requantization switches of the matrix loops' families (effc/codegen/c/kernel_set.py,
+ * relu_defines; 1 only where every layer reaching the family has activation_min >= its
+ * output zero point): EFFC_WIDE2_RELU for the WIDE2 loops, EFFC_S8_RELU for the
+ * int8-row loops (effc_mm_1x4_s8*, effc_mm_1x4_mve). They leave out the - [acc < 0]
+ * of the ties (effc_requant.h, effc_rq_fast). */
+#ifndef EFFC_WIDE2_RELU
+#define EFFC_WIDE2_RELU 0
+#endif
+#ifndef EFFC_S8_RELU
+#define EFFC_S8_RELU 0
+#endif
+
 #ifndef EFFC_INTERNAL_H
 #error "include effc_internal.h, which includes effc_mm_internal.h"
 #endif

@@ -54,8 +54,15 @@
  * output zero point, q6 / q7 act_min / act_max minus the output zero point.
  * Every record is a fast one (effc_mm_run calls this loop only then): the
  * TFLite shift is -s = -1 - (s - 1), a right shift of at least 1, so no left
- * shift and always the minus 1 on negative lanes. EFFC_RQ_MULT follows
+ * shift and always the minus 1 on negative lanes (EFFC_MVE_TIES). EFFC_RQ_MULT follows
  * EFFC_RQ_WORD (the LDRD). */
+/* 1 on negative lanes, subtracted (ties away from zero), unless EFFC_S8_RELU. */
+#if EFFC_S8_RELU
+#define EFFC_MVE_TIES ""
+#else
+#define EFFC_MVE_TIES "vshr.u32 q2, q1, #31\n\t" "vqsub.s32 q1, q1, q2\n\t"
+#endif
+
 #define EFFC_MVE_REQUANT                                                                      \
     "vmov   q1[2], q1[0], r0, r4\n\t"                                                          \
     "vmov   q1[3], q1[1], r2, r6\n\t"                                                          \
@@ -65,9 +72,8 @@
     "vadd.i32 q1, q1, r0\n\t"                                                                  \
     "vqrdmulh.s32 q1, q1, r2\n\t"                                                              \
     "uxtb   r4, r4\n\t"                   /* s - 1 */                                          \
-    "vshr.u32 q2, q1, #31\n\t"            /* 1 on negative lanes */                            \
     "mvn    r4, r4\n\t"                   /* -s */                                             \
-    "vqsub.s32 q1, q1, q2\n\t"                                                                 \
+    EFFC_MVE_TIES                                                                             \
     "vrshl.s32 q1, r4\n\t"                                                                     \
     "vmax.s32 q1, q1, q6\n\t"                                                                  \
     "vmin.s32 q1, q1, q7\n\t"                                                                  \
