@@ -35,6 +35,8 @@
 
 #if defined(EFFC_USE_DSP)
 
+#include "effc_mm_asm.h"
+
 #define EFFC_DW_ARG __attribute__((unused))
 
 /* The walks' stack frame (below): EFFC_DW_SPEED's narrow walk has a second set of
@@ -45,14 +47,12 @@
 #define EFFC_DW_FRAME_BYTES "48"
 #endif
 
-/* EFFC_DW_RELU (effc_dw_internal.h): the walks requantize without the SUB, as
- * EFFC_RQ_RELU (effc_mm_asm.h) does, so every row of their code is 4 bytes shorter
+/* EFFC_DW_RELU (effc_dw_internal.h): the walks requantize without the SUB
+ * (EFFC_RQ_DW, effc_mm_asm.h), so every row of their code is 4 bytes shorter
  * (EFFC_DW_ROW_BYTES: the computed entries' row sizes). */
 #if EFFC_DW_RELU
-#define EFFC_DW_TIES(ACC) ""
 #define EFFC_DW_ROW_BYTES(B) "(" B " - 4)"
 #else
-#define EFFC_DW_TIES(ACC) "sub    lr, lr, " ACC ", lsr #31\n\t"
 #define EFFC_DW_ROW_BYTES(B) B
 #endif
 /* The stride-1 walks' row sizes: effc_dw_walk_s1's rows; the narrow walk's even and
@@ -63,13 +63,11 @@
 #define EFFC_DW_COMPACT_EVEN_ROW EFFC_DW_ROW_BYTES("56")
 #define EFFC_DW_COMPACT_ODD_ROW EFFC_DW_ROW_BYTES("60")
 
-/* Requantize ACC (doubled accumulator) to int8 (effc_rq_fast). */
+/* Requantize ACC (doubled accumulator) to int8 (effc_rq_fast): the multiplier and
+ * round from the frame, s - 1 in r9's low byte, lr the round and the temporary. */
 #define EFFC_DW_RQ(ACC)                                                                        \
     "ldrd   r12, lr, [sp]\n\t"                                                                 \
-    EFFC_DW_TIES(ACC)                                                                          \
-    "smmlar " ACC ", " ACC ", r12, lr\n\t"                                                     \
-    "asr    " ACC ", " ACC ", r9\n\t"                                                          \
-    "ssat   " ACC ", #8, " ACC ", asr #1\n\t"
+    EFFC_RQ_DW(ACC, "r12", "lr", "r9", "lr")
 
 /* Requantize ACC and store it; the output pointer moves down a row (the
  * output row bytes: r1's low half). */

@@ -43,7 +43,7 @@
 #if EFFC_DW_RELU
 #define EFFC_DW_MVE_TIES(Q, T) ""
 #else
-#define EFFC_DW_MVE_TIES(Q, T) "vshr.u32 " T ", " Q ", #31\n\t" "vqsub.s32 " Q ", " Q ", " T "\n\t"
+#define EFFC_DW_MVE_TIES(Q, T) EFFC_MVE_MINUS_NEGATIVE(Q, T)
 #endif
 
 /* Requantize q0 (and q1 when BOTH): VQRDMULH, minus 1 on negative lanes,

@@ -263,6 +263,13 @@ static inline effc_pool_axis effc_pool_axis_taps(int32_t start, int32_t kernel,
 #define EFFC_RQ_MULT "4"
 #define EFFC_RQ_BIAS2_ASR "7"
 
+/* Helium: Q minus 1 on its negative lanes (T a temporary), so that a following
+ * VRSHL's ties round away from zero, as RoundingDivideByPOT's do. Left out where the
+ * family's RELU switch is 1 (effc_mm_mve_asm.c, effc_dw_mve_asm.c). */
+#define EFFC_MVE_MINUS_NEGATIVE(Q, T)                                                         \
+    "vshr.u32 " T ", " Q ", #31\n\t"                                                           \
+    "vqsub.s32 " Q ", " Q ", " T "\n\t"
+
 /* Whether the channel needs the general form. */
 static inline int effc_rq_is_general(const effc_channel_rq *r)
 {

@@ -48,27 +48,31 @@ static inline int effc_mm_2x4_fits(int32_t groups)
  * above their output zero point (ReLU's, with or without an upper clamp): a
  * negative accumulator's output is then act_min whichever way its rounding
  * goes, so the - [acc < 0] of the ties (effc_requant.h, effc_rq_fast) can
- * go. Three instructions per output. */
-#define EFFC_RQ_RELU(A, M, R, S)                                                              \
+ * go. Three instructions per output; T, EFFC_RQ's temporary, goes unused. */
+#define EFFC_RQ_RELU(A, M, R, S, T)                                                           \
     "smmlar " A ", " A ", " M ", " R "\n\t"                                                    \
     "asr    " A ", " A ", " S "\n\t"                                                           \
     "ssat   " A ", #8, " A ", asr #1\n\t"
 
-/* EFFC_WIDE2_RELU=1 (effc/codegen/c/kernel_set.py passes it to the firmware of a
- * model whose every EFFC_FILTER_WIDE2 layer has activation_min >= its output zero
- * point): the WIDE2 loops (effc_mm_2x4_wide*, effc_mm_2x1_wide*, effc_mm_4x1_pairs*)
- * requantize with EFFC_RQ_RELU. */
+/* The requantization of each loop family: EFFC_RQ_RELU where its switch
+ * (effc_mm_internal.h, effc_dw_internal.h) is 1, else EFFC_RQ. EFFC_RQ_WIDE2: the
+ * WIDE2 loops (effc_mm_2x4_wide*, effc_mm_2x1_wide*, effc_mm_4x1_pairs*); EFFC_RQ_S8:
+ * the int8-row loop effc_mm_1x4_s8*; EFFC_RQ_DW: the depthwise walks
+ * (effc_dw_dsp_asm.c). */
 #if EFFC_WIDE2_RELU
-#define EFFC_RQ_WIDE2(A, M, R, S, T) EFFC_RQ_RELU(A, M, R, S)
+#define EFFC_RQ_WIDE2 EFFC_RQ_RELU
 #else
-#define EFFC_RQ_WIDE2(A, M, R, S, T) EFFC_RQ(A, M, R, S, T)
+#define EFFC_RQ_WIDE2 EFFC_RQ
 #endif
-/* EFFC_S8_RELU=1, the same for the int8-row loop effc_mm_1x4_s8* (every int8 conv, and
- * dense of more than one row, whose filter keeps its int8 rows). */
 #if EFFC_S8_RELU
-#define EFFC_RQ_S8(A, M, R, S, T) EFFC_RQ_RELU(A, M, R, S)
+#define EFFC_RQ_S8 EFFC_RQ_RELU
 #else
-#define EFFC_RQ_S8(A, M, R, S, T) EFFC_RQ(A, M, R, S, T)
+#define EFFC_RQ_S8 EFFC_RQ
+#endif
+#if EFFC_DW_RELU
+#define EFFC_RQ_DW EFFC_RQ_RELU
+#else
+#define EFFC_RQ_DW EFFC_RQ
 #endif
 
 /* A = min(max(A, LO), HI) */

@@ -60,7 +60,7 @@
 #if EFFC_S8_RELU
 #define EFFC_MVE_TIES ""
 #else
-#define EFFC_MVE_TIES "vshr.u32 q2, q1, #31\n\t" "vqsub.s32 q1, q1, q2\n\t"
+#define EFFC_MVE_TIES EFFC_MVE_MINUS_NEGATIVE("q1", "q2")
 #endif
 
 #define EFFC_MVE_REQUANT                                                                      \
