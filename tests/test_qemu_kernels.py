@@ -83,20 +83,10 @@ def test_kernels_bit_identical_on_cortex_m(board: str, flags: tuple[str, ...],
                                            tmp_path: Path) -> None:
     require_tool("arm-none-eabi-gcc")
     require_tool("qemu-system-arm")
-    from effc.engines.qemu import run_qemu
-    from effc.toolchain.firmware import build_firmware
-
     cases = t8.CASES + tf.CASES
-    results = []
     # two firmwares: the whole table's arrays and calls outgrow the 512 KiB
     # flash of the smallest boards (mps3-an547's ITCM)
-    half = len(cases) // 2
-    for part, chunk in enumerate((cases[:half], cases[half:])):
-        size = write_kernel_model(chunk, tmp_path / f"model{part}")
-        fw = build_firmware(tmp_path / f"model{part}", board, tmp_path / f"fw{part}",
-                            extra_cflags=("-Werror", *flags))
-        run = run_qemu(fw.elf, board, bytes(4), size, count=False, timeout=120)
-        results += split_results(chunk, run.outputs, f"{board} {' '.join(flags)}".strip())
+    results = _run_on(board, cases, flags, tmp_path, 2)
     host = t8.host_results() + tf.host_results()
     for case, (rc, used, y), (_, used0, y0) in zip(cases, results, host, strict=True):
         assert rc == 0, f"{case.name}: kernel returned {rc} on {board}"
@@ -123,14 +113,13 @@ def _run_on(board: str, cases: list[Case], flags: tuple[str, ...], folder: Path,
     from effc.toolchain.firmware import build_firmware
 
     results = []
-    step = -(-len(cases) // parts)
-    for part in range(parts):
-        chunk = cases[part * step:(part + 1) * step]
+    for part in range(parts):  # one firmware each
+        chunk = cases[len(cases) * part // parts:len(cases) * (part + 1) // parts]
         size = write_kernel_model(chunk, folder / f"model{part}")
         fw = build_firmware(folder / f"model{part}", board, folder / f"fw{part}",
                             extra_cflags=("-Werror", *flags))
         run = run_qemu(fw.elf, board, bytes(4), size, count=False, timeout=120)
-        results += split_results(chunk, run.outputs, f"{board} {' '.join(flags)}")
+        results += split_results(chunk, run.outputs, f"{board} {' '.join(flags)}".strip())
     return results
 
 
