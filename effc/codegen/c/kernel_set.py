@@ -153,6 +153,32 @@ def relu_defines(calls: Iterable[Call]) -> list[str]:
             if members and all(floors_at_zero_point(c) for c in members)]
 
 
+#: EFFC_MM_2X4_UNROLL of the speed builds: groups of 4 values per loop test
+UNROLL = 16
+
+
+def _unroll(calls: list[Call], target: CTarget | None) -> list[str]:
+    """A speed build without a flash budget whose layers reach the two-channel WIDE2 loop
+    unrolls it 16 groups per loop test instead of 8 (EFFC_MM_2X4_UNROLL,
+    effc_mm_s8_asm.c): k <= 64 layers (16 groups: the first, then one pass of 15) then run
+    their groups without looping back, for 704 bytes of code per linked variant (KWS: 2
+    instructions, 4 cycles per 8 outputs). When every WIDE2 layer is that short, the loop
+    also leaves its test out (EFFC_MM_2X4_ONE_PASS, and the dispatch sends any longer k to
+    the C path: 2 instructions and cycles per 8 outputs). Pointwise quads are widened and
+    run by the loop itself (EFFC_MM_2X4_QUADS: 14 instructions a group of four columns
+    instead of 17, one call a layer; KWS pointwise layer: 2,400 instructions less). With
+    both, the loop keeps a quad's widened columns on its stack and runs 16-group layers
+    in a straight copy (effc_mm_quads_asm.c: 4 instructions a pair of channels x 4
+    pixels, 3 for other k; KWS +1,724 B of flash and +548 B of stack)."""
+    wide = [c for c in calls if c.fields.get("layout") == WIDE2]
+    if target is None or target.optimize != "speed" or target.widen is not None or \
+            target.cpu not in DSP_CPUS or not wide:
+        return []
+    one_pass = all(wide_groups(weight_shape(c)[1]) - 1 <= UNROLL for c in wide)
+    return [f"-DEFFC_MM_2X4_UNROLL={UNROLL}", "-DEFFC_MM_2X4_QUADS=1",
+            *(["-DEFFC_MM_2X4_ONE_PASS=1", *full_step_defines(wide)] if one_pass else [])]
+
+
 def _column_steps(call: Call) -> set[int]:
     """The bytes between the outputs of the columns (pixels, rows) a WIDE2 call hands the
     two-channel loop: a pixel's channels (1x1 and im2col convolutions, dense rows), and
@@ -182,29 +208,3 @@ def full_step_defines(wide: list[Call]) -> list[str]:
         return []
     step = steps.pop()
     return [f"-DEFFC_MM_2X4_FULL_STEP={step}"] if 0 < 3 * step <= STRH_MAX_OFFSET else []
-
-
-#: EFFC_MM_2X4_UNROLL of the speed builds: groups of 4 values per loop test
-UNROLL = 16
-
-
-def _unroll(calls: list[Call], target: CTarget | None) -> list[str]:
-    """A speed build without a flash budget whose layers reach the two-channel WIDE2 loop
-    unrolls it 16 groups per loop test instead of 8 (EFFC_MM_2X4_UNROLL,
-    effc_mm_s8_asm.c): k <= 64 layers (16 groups: the first, then one pass of 15) then run
-    their groups without looping back, for 704 bytes of code per linked variant (KWS: 2
-    instructions, 4 cycles per 8 outputs). When every WIDE2 layer is that short, the loop
-    also leaves its test out (EFFC_MM_2X4_ONE_PASS, and the dispatch sends any longer k to
-    the C path: 2 instructions and cycles per 8 outputs). Pointwise quads are widened and
-    run by the loop itself (EFFC_MM_2X4_QUADS: 14 instructions a group of four columns
-    instead of 17, one call a layer; KWS pointwise layer: 2,400 instructions less). With
-    both, the loop keeps a quad's widened columns on its stack and runs 16-group layers
-    in a straight copy (effc_mm_quads_asm.c: 4 instructions a pair of channels x 4
-    pixels, 3 for other k; KWS +1,724 B of flash and +548 B of stack)."""
-    wide = [c for c in calls if c.fields.get("layout") == WIDE2]
-    if target is None or target.optimize != "speed" or target.widen is not None or \
-            target.cpu not in DSP_CPUS or not wide:
-        return []
-    one_pass = all(wide_groups(weight_shape(c)[1]) - 1 <= UNROLL for c in wide)
-    return [f"-DEFFC_MM_2X4_UNROLL={UNROLL}", "-DEFFC_MM_2X4_QUADS=1",
-            *(["-DEFFC_MM_2X4_ONE_PASS=1", *full_step_defines(wide)] if one_pass else [])]
