@@ -184,7 +184,15 @@ static inline __attribute__((always_inline)) void effc_pool_flush_words(int32_t 
     }
 }
 
-#if !defined(__OPTIMIZE_SIZE__)
+/* The speed builds' four-tap steps in inline asm (-O0 has too few registers
+ * for its twelve operands: the C taps there). */
+#if defined(__OPTIMIZE__) && !defined(__OPTIMIZE_SIZE__)
+#define EFFC_POOL_QUADS_ASM 1
+#else
+#define EFFC_POOL_QUADS_ASM 0
+#endif
+
+#if EFFC_POOL_QUADS_ASM
 /* Two taps of 8 channels (words at s and s + 4, then s + step and s + step + 4)
  * into acc[0..3]: the four loads back to back (pipelined: 5 cycles on a
  * Cortex-M4, where GCC interleaves them with the SXTAB16s at 2 cycles each)
@@ -247,7 +255,7 @@ effc_pool_sums_words(const int8_t *img, size_t row_stride, size_t cn, int32_t c0
             int32_t n = EFFC_MIN(todo, left);
             todo -= n;
             left -= n;
-#if !defined(__OPTIMIZE_SIZE__)
+#if EFFC_POOL_QUADS_ASM
             if (words == 2 && n >= 4) { /* four taps a step */
                 src = effc_pool_quads8(src, col_step, n >> 2, acc);
                 n &= 3;
