@@ -3,6 +3,7 @@ portable ones built for Arm) must be bit-identical with the host results."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -150,3 +151,62 @@ def test_relu_requantization_on_cortex_m(build: str, tmp_path: Path) -> None:
             differ.append(case.name)
     if control:
         assert differ, "no case below its zero point changed: the RELU defines reach no loop"
+
+
+def _narrow_dw(case: Case) -> bool:
+    """A 3x3 stride-1 depthwise case on planes of at most 8 columns (the narrow walk's)."""
+    f = case.arrays.get("filter")
+    return (case.kind == "dw" and case.meta["strides"] == (1, 1) and case.meta["dil"] == (1, 1)
+            and f is not None and f.shape[1:3] == (3, 3) and case.out_shape[2] + 2 <= 8)
+
+
+def _walk_code(elf: Path) -> str:
+    """effc_dw_walk_s1_narrow's disassembly."""
+    import subprocess
+
+    text = subprocess.run(["arm-none-eabi-objdump", "-d", str(elf)], check=True,
+                          capture_output=True, text=True).stdout
+    start = text.index("<effc_dw_walk_s1_narrow>:")
+    return text[start:text.index("\n\n", start)]
+
+
+#: EFFC_DW_OUT_STRIDE's builds: the -O2 narrow walk (two copies of the column code) and the
+#: flash budget's compact one; the row bytes of the KWS-shaped cases (40) and of the
+#: narrow walk's row-count and padding cases (20)
+STRIDE_BUILDS = {"O2-40": ((), 40), "O2-20": ((), 20),
+                 "budget-40": (("-DEFFC_OMIT_PAIRS2=1", "-DEFFC_OMIT_CONV_COLUMNS=1",
+                                "-DEFFC_DW_COMPACT=1"), 40)}
+
+
+@pytest.mark.parametrize("build", list(STRIDE_BUILDS))
+def test_dw_out_stride_on_cortex_m(build: str, tmp_path: Path) -> None:
+    """With EFFC_DW_OUT_STRIDE=N every narrow depthwise case is bit-identical with the host:
+    those of N output row bytes on the narrow walk's immediate stores (its code then holds
+    them and no per-output LDRD from its frame: the define reaches the walk), the others
+    on the C loop (effc_dw_walks); without the define the walk is today's."""
+    require_tool("arm-none-eabi-gcc")
+    require_tool("qemu-system-arm")
+    flags, n = STRIDE_BUILDS[build]
+    cases = [c for c in t8.CASES if _narrow_dw(c)]
+    assert sum(c.out_shape[2] * c.out_shape[3] == n for c in cases) >= 10
+    on = (*flags, f"-DEFFC_DW_OUT_STRIDE={n}")
+    host = {c.name: r for c, r in zip(t8.CASES, t8.host_results(), strict=True)}
+    for case, (rc, used, y) in zip(cases, _run_on("mps2-an386", cases, on, tmp_path, 1),
+                                   strict=True):
+        _, used0, y0 = host[case.name]
+        assert rc == 0 and used == used0, f"{case.name}: rc {rc}, scratch {used} vs {used0}"
+        np.testing.assert_array_equal(y.view(np.uint8), y0.view(np.uint8),
+                                      err_msg=f"{case.name} ({build})")
+    code = _walk_code(tmp_path / "fw0" / "firmware.elf")
+    store = rf"strb\.w\t\w+, \[fp, #{n}\]"
+    assert re.search(store, code) and "ldr.w\tlr, [sp, #4]" in code
+    assert not re.search(r"ldrd\t\w+, \w+, \[sp\]\n", code)
+    # off: today's walk (the round and multiplier reloaded with one LDRD an output)
+    (tmp_path / "off").mkdir()
+    write_kernel_model(cases[:1], tmp_path / "off" / "model")
+    from effc.toolchain.firmware import build_firmware
+
+    fw = build_firmware(tmp_path / "off" / "model", "mps2-an386", tmp_path / "off" / "fw",
+                        extra_cflags=("-Werror", *flags))
+    off = _walk_code(fw.elf)
+    assert re.search(r"ldrd\t\w+, \w+, \[sp\]\n", off) and not re.search(store, off)

@@ -132,8 +132,9 @@ typedef void (*effc_dw_walk_fn)(effc_dw_walk_job *job);
 
 /* Whether a 3x3 geometry at dilation 1 and equal strides walks with
  * effc_dw_walk_s1_narrow (its stores step the output pointer once per two
- * outputs, r1 the output row bytes alone; with EFFC_DW_SPEED the even
- * output columns, then the odd ones), unless the firmware left it out. */
+ * outputs, r1 the output row bytes alone, or the firmware's EFFC_DW_OUT_STRIDE:
+ * effc_dw_walks; with EFFC_DW_SPEED the even output columns, then the odd ones),
+ * unless the firmware left it out. */
 static int effc_dw_narrow(const effc_dw_conv_params *p, const effc_dw_geo *g)
 {
     return !EFFC_OMIT_DW_NARROW && p->stride_h == 1 && g->pw == EFFC_DW_NARROW_PW;
@@ -156,12 +157,17 @@ static effc_dw_walk_fn effc_dw_walk_of(const effc_dw_conv_params *p, const effc_
     return EFFC_OMIT_DW_S1 ? NULL : effc_dw_walk_s1;
 }
 
-/* Whether the assembly walk applies to this geometry (any channel). */
+/* Whether the assembly walk applies to this geometry (any channel); the narrow walk of a
+ * firmware built with EFFC_DW_OUT_STRIDE, only to layers of that many output row bytes
+ * (kernel_set.py passes it when every layer it can reach has them: any other takes the
+ * C loop). */
 static int effc_dw_walks(const effc_dw_conv_params *p, const effc_dims *f, const effc_dims *out,
                          const effc_dw_geo *g)
 {
     return f->h == 3 && f->w == 3 && p->dilation_h == 1 && p->dilation_w == 1 &&
            p->stride_h == p->stride_w && effc_dw_walk_of(p, g) != NULL &&
+           (EFFC_DW_OUT_STRIDE == 0 || !effc_dw_narrow(p, g) ||
+            out->w * out->c == EFFC_DW_OUT_STRIDE) &&
            p->activation_min <= -128 && p->activation_max >= 127 &&
            (size_t)out->w * (size_t)out->c < 65536u && g->pw * 2 < 65536 && out->w < 256;
 }

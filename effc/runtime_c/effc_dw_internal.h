@@ -93,6 +93,18 @@ void effc_dw_mve_s1(const effc_dw_mve_job *job);
 #define EFFC_DW_RELU 0
 #endif
 
+/* EFFC_DW_OUT_STRIDE=N (kernel_set.dw_stride_defines: every depthwise layer the narrow
+ * walk can take has N output row bytes, 0 < N <= 2047): effc_dw_walk_s1_narrow stores
+ * with immediate offsets (STRB.W imm12: N; ADDW imm12: 2 * N) and keeps the multiplier in
+ * r1 instead of the row bytes; a layer whose row bytes are not N takes the C loop
+ * (effc_dw_walks). 0: the row bytes from the job. */
+#ifndef EFFC_DW_OUT_STRIDE
+#define EFFC_DW_OUT_STRIDE 0
+#endif
+#if EFFC_DW_OUT_STRIDE < 0 || EFFC_DW_OUT_STRIDE > 2047
+#error "EFFC_DW_OUT_STRIDE: the narrow walk's immediates take 0 < N <= 2047"
+#endif
+
 #if defined(EFFC_USE_DSP)
 /* EFFC_DW_SPEED: the DSP body's speed-only extras (about 2.2 KB), built at -O2 unless the
  * build defines EFFC_DW_COMPACT=1 (--flash-budget builds, effc/codegen/c/kernel_set.py:

@@ -114,6 +114,7 @@ def firmware_cflags(calls: Iterable[Call], target: CTarget | None) -> list[str]:
               "-DEFFC_DW_COMPACT=1"] \
         if target is not None and target.widen is not None else []
     return [*dict.fromkeys([*firmware_defines(calls, size), *budget]), *relu_defines(calls),
+            *dw_stride_defines(calls, size),
             *(["-Os"] if smaller_c else []),
             *(["-fmerge-all-constants"] if size else []), *_unroll(calls, target)]
 
@@ -151,6 +152,26 @@ def relu_defines(calls: Iterable[Call]) -> list[str]:
                 "S8": [c for c in calls if _int8_rows(c)]}
     return [f"-DEFFC_{name}_RELU=1" for name, members in families.items()
             if members and all(floors_at_zero_point(c) for c in members)]
+
+
+#: EFFC_DW_OUT_STRIDE's bound (effc_dw_internal.h): the narrow walk's STRB.W takes the row
+#: bytes and its ADDW twice them as 12-bit immediates
+DW_OUT_STRIDE_MAX = 2047
+
+
+def dw_stride_defines(calls: Iterable[Call], size: bool = False) -> list[str]:
+    """``-DEFFC_DW_OUT_STRIDE=N`` when every depthwise layer that can take the narrow walk
+    (3x3, stride and dilation 1, planes of at most DW_NARROW_PW columns; not at size, which
+    leaves that walk out) has N output row bytes (width x channels) and N fits the walk's
+    immediates: it then stores with immediate offsets and keeps the multiplier in a
+    register (KWS: 1 cycle an output). The runtime takes the narrow walk only for layers
+    of N row bytes, so a layer it does not know of computes the same bytes in C."""
+    rows = {c.fields["output_dims"][2] * c.fields["output_dims"][3]
+            for c in calls if _dw_s1(c) and _narrow(c)}
+    if size or len(rows) != 1:
+        return []
+    n = rows.pop()
+    return [f"-DEFFC_DW_OUT_STRIDE={n}"] if 0 < n <= DW_OUT_STRIDE_MAX else []
 
 
 #: EFFC_MM_2X4_UNROLL of the speed builds: groups of 4 values per loop test
