@@ -14,8 +14,11 @@ import numpy as np
 import pytest
 
 from effc.codegen.c.kernel_set import (
+    DW_D_MAX,
+    DW_K_MAX,
     DW_NARROW_PW,
     DW_OUT_STRIDE_MAX,
+    dw_shift_defines,
     dw_stride_defines,
     firmware_cflags,
     firmware_defines,
@@ -194,6 +197,38 @@ def test_dw_out_stride_needs_one_row_size_over_the_narrow_walks_layers() -> None
     assert stride([_dw(6, c=341)]) == 2046 and stride([_dw(6, c=342)]) is None
 
 
+def _shifts(call: Call, multiplier: list[int], shift: list[int]) -> Call:
+    return Call(call.macro, call.node, call.op, call.fields | {"multiplier": multiplier,
+                                                             "shift": shift})
+
+
+def test_dw_one_shift_needs_every_channels_shift_in_range_and_the_relu_switch() -> None:
+    def k(calls: list[Call]) -> int | None:
+        flags = dw_shift_defines(calls)
+        return int(flags[0].removeprefix("-DEFFC_DW_RQ_SHIFT=")) if flags else None
+
+    m = [1 << 30] * 4
+    relu = _floor(_dw(5), -128, -128)
+    assert k([]) is None
+    assert k([_shifts(relu, m, [-5, -9, -7, -6])]) == 10  # KWS-like: s 5..9, d 1..5
+    assert k([_shifts(_dw(5), m, [-5, -9, -7, -6])]) is None  # no zero point: no RELU
+    assert k([_shifts(_floor(_dw(5), 0, -128), m, [-5, -9, -7, -6])]) is None  # below zp
+    # d = K - s at its bounds 1 and DW_D_MAX: shifts spanning DW_D_MAX values, not one more
+    assert DW_D_MAX == 6 and DW_K_MAX == 23
+    assert k([_shifts(relu, m, [-1, -6, -3, -2])]) == 7
+    assert k([_shifts(relu, m, [-1, -7, -3, -2])]) is None
+    assert k([_shifts(relu, m, [-17, -22, -20, -18])]) == DW_K_MAX
+    assert k([_shifts(relu, m, [-18, -23, -20, -19])]) is None  # K 24
+    assert k([_shifts(relu, m, [0, -3, -3, -3])]) is None  # no right shift: never fast
+    # every depthwise layer counts, per tensor too; multiplier 0 (every output zp) does not
+    assert k([_shifts(relu, m, [-5, -9, -7, -6]), _shifts(relu, [1 << 30], [-4])]) == 10
+    assert k([_shifts(relu, m, [-5, -9, -7, -6]), _shifts(relu, [1 << 30], [-3])]) is None
+    assert k([_shifts(relu, [1 << 30, 0, 0, 1 << 30], [-5, -31, 0, -9])]) == 10
+    # other families do not: a linear conv, its shift far off
+    assert k([_shifts(relu, m, [-5, -9, -7, -6]),
+              _shifts(_conv(layout=WIDE2), [1 << 30], [-20])]) == 10
+
+
 def test_kws_images_leave_out_unreached_variants(tmp_path: Path) -> None:
     require_tool("arm-none-eabi-gcc")
     speed, size = _kws(tmp_path, "speed"), _kws(tmp_path, "size", optimize="size")
@@ -214,6 +249,9 @@ def test_kws_images_leave_out_unreached_variants(tmp_path: Path) -> None:
     # its depthwise layers' 5 x 64 output row bytes: the narrow walk's immediate (speed only)
     assert "-DEFFC_DW_OUT_STRIDE=320" in speed.manifest["c"]["firmware_cflags"]
     assert not any("DW_OUT_STRIDE" in f for f in size.manifest["c"]["firmware_cflags"])
+    # its depthwise shifts s 5..9 (size build records): one shift K = 10 for the family
+    assert "-DEFFC_DW_RQ_SHIFT=10" in speed.manifest["c"]["firmware_cflags"]
+    assert "-DEFFC_DW_RQ_SHIFT=10" in size.manifest["c"]["firmware_cflags"]
     # issue 14's goal at size; measured 39,292 B (8-byte records and merged
     # constants; 42,208 B with 12-byte records, 49,312 B with every variant linked, -O2)
     assert size.manifest["firmware"]["flash_bytes"] <= 40 * 1024

@@ -25,8 +25,11 @@
 
 /* EFFC_DW_RELU (effc_dw_internal.h): the walks requantize without the SUB
  * (EFFC_RQ_DW, effc_mm_asm.h), so every row of their code is 4 bytes shorter
- * (EFFC_DW_ROW_BYTES: the computed entries' row sizes). */
-#if EFFC_DW_RELU
+ * (EFFC_DW_ROW_BYTES: the computed entries' row sizes); with EFFC_DW_RQ_SHIFT also
+ * without the ASR, 8 bytes. */
+#if EFFC_DW_RQ_SHIFT
+#define EFFC_DW_ROW_BYTES(B) "(" B " - 8)"
+#elif EFFC_DW_RELU
 #define EFFC_DW_ROW_BYTES(B) "(" B " - 4)"
 #else
 #define EFFC_DW_ROW_BYTES(B) B
@@ -39,11 +42,21 @@
 #define EFFC_DW_COMPACT_EVEN_ROW EFFC_DW_ROW_BYTES("56")
 #define EFFC_DW_COMPACT_ODD_ROW EFFC_DW_ROW_BYTES("60")
 
-/* Requantize ACC (doubled accumulator) to int8 (effc_rq_fast): the multiplier and
- * round from the frame, s - 1 in r9's low byte, lr the round and the temporary. */
+/* ACC (doubled accumulator) to int8 with multiplier M and round R (R also the
+ * temporary): effc_rq_fast (EFFC_RQ_DW, s - 1 in r9's low byte), or with
+ * EFFC_DW_RQ_SHIFT its one-shift form (effc_dw_internal.h; R the scaled round R'). */
+#if EFFC_DW_RQ_SHIFT
+#define EFFC_DW_RQ_MR(ACC, M, R)                                                               \
+    "smmla  " ACC ", " ACC ", " M ", " R "\n\t"                                                  \
+    "ssat   " ACC ", #8, " ACC ", asr #" EFFC_DW_STR(EFFC_DW_RQ_SHIFT) "\n\t"
+#else
+#define EFFC_DW_RQ_MR(ACC, M, R) EFFC_RQ_DW(ACC, M, R, "r9", R)
+#endif
+
+/* Requantize ACC: the multiplier and round from the frame (r12, lr). */
 #define EFFC_DW_RQ(ACC)                                                                        \
     "ldrd   r12, lr, [sp]\n\t"                                                                 \
-    EFFC_RQ_DW(ACC, "r12", "lr", "r9", "lr")
+    EFFC_DW_RQ_MR(ACC, "r12", "lr")
 
 /* Requantize ACC and store it; the output pointer moves down a row (the
  * output row bytes: r1's low half). */
@@ -65,7 +78,7 @@
  * instruction keeps its 32-bit size, so the rows do too. */
 #define EFFC_DW_NARROW_RQ(ACC)                                                                 \
     "ldr.w  lr, [sp, #4]\n\t"                                                                  \
-    EFFC_RQ_DW(ACC, "r1", "lr", "r9", "lr")
+    EFFC_DW_RQ_MR(ACC, "r1", "lr")
 #define EFFC_DW_STORE_EVEN(ACC)                                                                \
     EFFC_DW_NARROW_RQ(ACC)                                                                     \
     "strb.w " ACC ", [r11]\n\t"

@@ -41,6 +41,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
+
 from effc.codegen.c.kernels import Call
 from effc.codegen.c.layouts import DSP_CPUS, S8, WIDE2, WIDE4, CTarget, weight_shape, wide_groups
 
@@ -114,7 +116,7 @@ def firmware_cflags(calls: Iterable[Call], target: CTarget | None) -> list[str]:
               "-DEFFC_DW_COMPACT=1"] \
         if target is not None and target.widen is not None else []
     return [*dict.fromkeys([*firmware_defines(calls, size), *budget]), *relu_defines(calls),
-            *dw_stride_defines(calls, size),
+            *dw_stride_defines(calls, size), *dw_shift_defines(calls),
             *(["-Os"] if smaller_c else []),
             *(["-fmerge-all-constants"] if size else []), *_unroll(calls, target)]
 
@@ -172,6 +174,33 @@ def dw_stride_defines(calls: Iterable[Call], size: bool = False) -> list[str]:
         return []
     n = rows.pop()
     return [f"-DEFFC_DW_OUT_STRIDE={n}"] if 0 < n <= DW_OUT_STRIDE_MAX else []
+
+
+#: EFFC_DW_D_MAX and EFFC_DW_K_MAX (effc_dw_internal.h): the one-shift form's largest
+#: scaling exponent d = K - s of a channel and its largest K
+DW_D_MAX, DW_K_MAX = 6, 23
+
+
+def dw_shift_defines(calls: Iterable[Call]) -> list[str]:
+    """``-DEFFC_DW_RQ_SHIFT=K`` when the depthwise family has EFFC_DW_RELU and every
+    channel of every depthwise layer with a nonzero multiplier has its right shift s
+    (TFLite's -shift) in K - DW_D_MAX .. K - 1, K = the largest s + 1 <= DW_K_MAX: the
+    walks then requantize with SMMLA and SSAT asr #K, each channel's taps, bias and round
+    scaled by 2^(K - s) (effc_dw_internal.h; KWS: one ASR, an instruction and a cycle, an
+    output). The runtime walks a channel outside that range (and multiplier 0) in C,
+    so this only decides whether the define pays."""
+    calls = list(calls)
+    dw = [c for c in calls if c.macro == "dw_conv_s8"]
+    if "-DEFFC_DW_RELU=1" not in relu_defines(dw):
+        return []
+    shifts = [-int(s) for c in dw
+              for m, s in zip(*np.broadcast_arrays(np.ravel(c.fields["multiplier"]),
+                                                   np.ravel(c.fields["shift"])), strict=True)
+              if int(m) != 0]
+    if not shifts or min(shifts) < 1:
+        return []
+    k = max(shifts) + 1
+    return [f"-DEFFC_DW_RQ_SHIFT={k}"] if k <= DW_K_MAX and k - min(shifts) <= DW_D_MAX else []
 
 
 #: EFFC_MM_2X4_UNROLL of the speed builds: groups of 4 values per loop test
