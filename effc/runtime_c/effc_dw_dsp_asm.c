@@ -8,15 +8,16 @@
  * output row bytes alone, or with EFFC_DW_OUT_STRIDE the multiplier), r2-r4 the
  * accumulators (rotating roles; r4 counts the steps at stride 2), r5-r7 taps
  * (0, 1) of kernel rows 0-2, r8 tap 2 of rows 0 and 1, r9 tap 2 of row 2
- * (high half), s - 1 (low byte, what ASR reads) and the columns left (byte
- * 1, counted down), r10 2 * bias, r11 the
+ * (high half), s - 1 (low byte, what ASR reads; unused with EFFC_DW_RQ_SHIFT)
+ * and the columns left (byte 1, counted down), r10 2 * bias, r11 the
  * output pointer, r12/lr loaded plane words and the requantization
  * temporaries. A column runs `groups` steps (3 outputs at stride 1, 2 at
  * stride 2) in a counted loop (stride 1: passes of EFFC_DW_TRIPLES steps, the
  * first one entered part way), then `tail` single outputs;
  * the plane and output pointers then move to the next column by the job's
  * constant deltas. The stack frame (EFFC_DW_SETUP) holds:
- *   [sp]      the multiplier and round (one LDRD per output)
+ *   [sp]      the multiplier and round (one LDRD per output; with EFFC_DW_OUT_STRIDE
+ *             the narrow walks read the round alone, the multiplier is in r1)
  *   [sp, 8]   the job being walked (its next one follows, EFFC_DW_END)
  *   [sp, 12]  the passes left (stride 1) or steps left
  *   [sp, 16]  next_plane, next_out (one LDRD per column)
@@ -68,7 +69,8 @@
  * its plane pointer a column left: r12's high half is tap 0 and lr taps 1-2;
  * the job's taps are (1, 2) of each kernel row and tap 0 in r8 / r9's high half).
  * With EFFC_DW_STORE_EVEN / _ODD, 13.5 instructions per output (52 and 56
- * bytes a row; 12.5 and 4 bytes less with EFFC_DW_RELU). */
+ * bytes a row; 12.5 and 4 bytes less with EFFC_DW_RELU, 11.5 and 8 bytes less with
+ * EFFC_DW_RQ_SHIFT too). */
 #define EFFC_DW_LOAD_EVEN "ldrd   lr, r12, [r0], #16\n\t"
 #define EFFC_DW_LOAD_ODD "ldrd   r12, lr, [r0], #16\n\t"
 
