@@ -21,7 +21,11 @@ is left general; only the firmware image is specialized.
 ``EFFC_DW_RELU`` and ``EFFC_S8_RELU`` shorten a loop family's requantization by one
 instruction per output, which is exact only because every layer reaching that family
 clamps at or above its output zero point (``floors_at_zero_point``), so there the
-answer must be right, not merely conservative.
+answer must be right, not merely conservative. ``dw_stride_defines`` (the narrow depthwise
+walk's output row bytes as an immediate) and ``dw_shift_defines`` (one right shift for the
+depthwise walks, on top of ``EFFC_DW_RELU``) fix a number the walks then assume; the
+runtime sends a layer or channel that does not have it to the C loop, so they decide only
+whether the define pays.
 
 ``--optimize size`` also compiles the firmware with ``-Os`` (after the common
 ``-O2``) on the cores whose kernel inner loops are assembly (``DSP_CPUS``): the
