@@ -211,6 +211,7 @@ def test_dw_one_shift_needs_every_channels_shift_in_range_and_the_relu_switch() 
     relu = _floor(_dw(5), -128, -128)
     assert k([]) is None
     assert k([_shifts(relu, m, [-5, -9, -7, -6])]) == 10  # KWS-like: s 5..9, d 1..5
+    assert not dw_shift_defines([_shifts(relu, m, [-5, -9, -7, -6])], size=True)
     assert k([_shifts(_dw(5), m, [-5, -9, -7, -6])]) is None  # no zero point: no RELU
     assert k([_shifts(_floor(_dw(5), 0, -128), m, [-5, -9, -7, -6])]) is None  # below zp
     # d = K - s at its bounds 1 and DW_D_MAX: shifts spanning DW_D_MAX values, not one more
@@ -249,9 +250,9 @@ def test_kws_images_leave_out_unreached_variants(tmp_path: Path) -> None:
     # its depthwise layers' 5 x 64 output row bytes: the narrow walk's immediate (speed only)
     assert "-DEFFC_DW_OUT_STRIDE=320" in speed.manifest["c"]["firmware_cflags"]
     assert not any("DW_OUT_STRIDE" in f for f in size.manifest["c"]["firmware_cflags"])
-    # its depthwise shifts s 5..9 (size build records): one shift K = 10 for the family
+    # its depthwise shifts s 5..9: one shift K = 10 for the family (speed only)
     assert "-DEFFC_DW_RQ_SHIFT=10" in speed.manifest["c"]["firmware_cflags"]
-    assert "-DEFFC_DW_RQ_SHIFT=10" in size.manifest["c"]["firmware_cflags"]
+    assert not any("DW_RQ_SHIFT" in f for f in size.manifest["c"]["firmware_cflags"])
     # issue 14's goal at size; measured 39,292 B (8-byte records and merged
     # constants; 42,208 B with 12-byte records, 49,312 B with every variant linked, -O2)
     assert size.manifest["firmware"]["flash_bytes"] <= 40 * 1024

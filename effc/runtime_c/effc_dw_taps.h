@@ -107,6 +107,7 @@ effc_dw_walk_prepare(effc_dw_walk_job *job, const effc_dw_conv_params *p,
     job->w2ab = effc_dw_pkhbt(__smlabb(w[2], c, 0), __smlabb(w[5], c, 0));
     job->w2c_s = effc_dw_pkhbt(s1 | job->cols << 8, __smlabb(w[8], c, 0)); /* cols < 256 */
     job->bias2 = (int32_t)((uint32_t)rec.bias * (uint32_t)c);
+    job->m = rec.multiplier;
     job->round = (int32_t)(((uint32_t)(2 * p->output_zero_point + 1) << (EFFC_DW_RQ_SHIFT - 1)) +
                            ((uint32_t)c >> 2));
 #else
@@ -116,9 +117,9 @@ effc_dw_walk_prepare(effc_dw_walk_job *job, const effc_dw_conv_params *p,
     job->w2ab = effc_pack16(2 * w[2], 2 * w[5]);
     job->w2c_s = effc_pack16(s1 | job->cols << 8, 2 * w[8]); /* cols < 256 */
     job->bias2 = (int32_t)((uint32_t)rec.bias << 1);
+    job->m = rec.multiplier;
     job->round = (int32_t)((uint32_t)(2 * p->output_zero_point + 1) << s1);
 #endif
-    job->m = rec.multiplier;
     return rec.general;
 }
 

@@ -120,7 +120,7 @@ def firmware_cflags(calls: Iterable[Call], target: CTarget | None) -> list[str]:
               "-DEFFC_DW_COMPACT=1"] \
         if target is not None and target.widen is not None else []
     return [*dict.fromkeys([*firmware_defines(calls, size), *budget]), *relu_defines(calls),
-            *dw_stride_defines(calls, size), *dw_shift_defines(calls),
+            *dw_stride_defines(calls, size), *dw_shift_defines(calls, size),
             *(["-Os"] if smaller_c else []),
             *(["-fmerge-all-constants"] if size else []), *_unroll(calls, target)]
 
@@ -185,17 +185,19 @@ def dw_stride_defines(calls: Iterable[Call], size: bool = False) -> list[str]:
 DW_D_MAX, DW_K_MAX = 6, 23
 
 
-def dw_shift_defines(calls: Iterable[Call]) -> list[str]:
-    """``-DEFFC_DW_RQ_SHIFT=K`` when the depthwise family has EFFC_DW_RELU and every
+def dw_shift_defines(calls: Iterable[Call], size: bool = False) -> list[str]:
+    """``-DEFFC_DW_RQ_SHIFT=K`` (speed builds) when the depthwise family has EFFC_DW_RELU and every
     channel of every depthwise layer with a nonzero multiplier has its right shift s
     (TFLite's -shift) in K - DW_D_MAX .. K - 1, K = the largest s + 1 <= DW_K_MAX: the
     walks then requantize with SMMLA and SSAT asr #K, each channel's taps, bias and round
     scaled by 2^(K - s) (effc_dw_internal.h; KWS: one ASR, an instruction and a cycle, an
     output). The runtime walks a channel outside that range (and multiplier 0) in C,
-    so this only decides whether the define pays."""
+    so this only decides whether the define pays. Not at size: the taps' scaling is 52 B
+    more code than the walk's rows save (KWS 40,892 -> 40,944 B, for 6,976 instructions a
+    depthwise layer), and size builds keep to the flash goal."""
     calls = list(calls)
     dw = [c for c in calls if c.macro == "dw_conv_s8"]
-    if "-DEFFC_DW_RELU=1" not in relu_defines(dw):
+    if size or "-DEFFC_DW_RELU=1" not in relu_defines(dw):
         return []
     shifts = [-int(s) for c in dw
               for m, s in zip(*np.broadcast_arrays(np.ravel(c.fields["multiplier"]),
