@@ -6,10 +6,11 @@ effc_mm_4x1_pairs), k 8 (two groups), 24, 72 (past one 16-group
 loop test with EFFC_MM_2X4_UNROLL=16) and 136 (two loop-backs); in place, a
 strided 1x1 (not contiguous: effc_mm_run), per tensor, clamped, shifts at the
 limits and zero points -128 / 127; k 64 (16 groups: the one-pass loop's straight
-form), 68 (17) and 56 (14); 4-byte-row convs (kernel width * C_in
-4) read from column images; im2col patch slots of whole groups (K rounded up
-to a multiple of 8 for wide filters). They join test_runtime_c.CASES (host,
-sanitizers, every QEMU board and build of test_qemu_kernels.py)."""
+form; 64 channels in place and strided for its immediate stores), 68 (17) and
+56 (14); 4-byte-row convs (kernel width * C_in 4) read from column images; im2col
+patch slots of whole groups (K rounded up to a multiple of 8 for wide filters).
+They join test_runtime_c.CASES (host, sanitizers, every QEMU board and build of
+test_qemu_kernels.py)."""
 
 from __future__ import annotations
 
@@ -86,4 +87,11 @@ def int8_cases() -> list[Case]:
                                 cout=6, k=(1, 1), izp=127, ozp=-128), big_bias=True),
         conv_case("conv1x1_quads_k56_two_left", 142, h=2, w=5, cin=56, cout=4, k=(1, 1),
                   izp=-128, ozp=0),
+        # 64 channels (columns 64 bytes apart, the full form's immediate stores with
+        # EFFC_MM_2X4_FULL_STEP=64, test_qemu_kernels.py): in place, four quads and two
+        # pixels left; strided (no quads: effc_mm_run's four columns), clamped
+        in_place(requant_edges(conv_case("conv1x1_k64_cout64_in_place_quads", 143, h=3, w=6,
+                                         cin=64, cout=64, k=(1, 1), izp=-128, ozp=-128))),
+        conv_case("conv1x1_strided_k64_cout64_clamp", 144, h=5, w=8, cin=64, cout=64,
+                  k=(1, 1), stride=(2, 2), izp=5, ozp=-7, act=(-90, 100)),
     ]

@@ -135,6 +135,39 @@ def test_speed_builds_leave_the_loop_test_out_only_when_every_wide2_k_fits_one_p
                                       CTarget("cortex-m4", 1 << 20, "speed", widen=frozenset({0})))
 
 
+def test_full_step_define_needs_one_step_for_every_full_form_layer() -> None:
+    """EFFC_MM_2X4_FULL_STEP=S: the one-pass stack build's full form (16 groups: k 57..64)
+    stores at immediate offsets when every such layer's output columns are S bytes apart
+    (a pixel's channels; with column images also an image row's), its channel count even
+    and 3 S <= 4095; layers of other k do not count."""
+    speed = CTarget("cortex-m4", 1 << 20, "speed")
+
+    def step(calls: list[Call], target: CTarget | None = speed) -> list[str]:
+        return [f for f in firmware_cflags(calls, target) if "FULL_STEP" in f]
+
+    def conv(cout: int, cin: int = 64, kh: int = 1, kw: int = 1, ow: int = 5) -> Call:
+        return Call("conv_s8", "n", "Conv", {"layout": WIDE2, "filter_dims": [cout, kh, kw, cin],
+                                              "output_dims": [1, 25, ow, cout], "dilation_h": 1,
+                                              "dilation_w": 1})
+
+    dense = Call("dense_s8", "n", "Gemm", {"layout": WIDE2, "batches": 4, "in_features": 60,
+                                           "out_features": 64})
+    assert step([conv(64)]) == ["-DEFFC_MM_2X4_FULL_STEP=64"]  # KWS's pointwise
+    assert step([conv(64), conv(64, cin=60), dense]) == ["-DEFFC_MM_2X4_FULL_STEP=64"]
+    assert step([conv(64), conv(32)]) == []  # two steps: the loop takes each column's
+    assert step([conv(64), conv(32, cin=40)]) == ["-DEFFC_MM_2X4_FULL_STEP=64"]  # 10 groups
+    # KWS's first conv (10x4 on one channel, column images): 64 and 5 * 64 bytes apart
+    assert step([conv(64, cin=1, kh=10, kw=4)]) == []
+    assert step([conv(64, cin=1, kh=16, kw=4)]) == []  # 16 groups: steps 64 and 320
+    assert step([conv(64, cin=1, kh=16, kw=4, ow=1)]) == ["-DEFFC_MM_2X4_FULL_STEP=64"]
+    assert step([conv(7)]) == []  # an odd channel count: the dummy row
+    assert step([conv(1364)]) == ["-DEFFC_MM_2X4_FULL_STEP=1364"]  # 3 S = 4092
+    assert step([conv(1366)]) == []  # 4098: past STRH's offset
+    assert step([conv(64), conv(64, cin=136)]) == []  # no one pass: no stack build
+    assert step([conv(64)], CTarget("cortex-m4", 1 << 20, "size")) == []
+    assert step([conv(64)], CTarget("cortex-m4", 1 << 20, "speed", widen=frozenset({0}))) == []
+
+
 def _symbols(elf: Path) -> set[str]:
     out = subprocess.run(["arm-none-eabi-nm", str(elf)], capture_output=True, text=True,
                          check=True).stdout
@@ -240,6 +273,8 @@ def test_kws_images_leave_out_unreached_variants(tmp_path: Path) -> None:
     assert "effc_dw_walk_s1_narrow" in fast and "effc_dw_walk_s1" not in fast
     assert "effc_dw_walk_s1" in small and "effc_dw_walk_s1_narrow" not in small
     assert set(WIDE_CODE) <= fast  # every layer widened: both wide loops run
+    # the pointwise layers' columns 64 bytes apart (the first conv's 10 groups do not count)
+    assert "-DEFFC_MM_2X4_FULL_STEP=64" in speed.manifest["c"]["firmware_cflags"]
     assert not set(WIDE_CODE) & small  # int8 weights only
     assert "effc_mm_1x4_s8" in small and "effc_dw_walk_s1" in small
     assert "-Os" in size.manifest["c"]["firmware_cflags"]

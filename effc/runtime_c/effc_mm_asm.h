@@ -108,6 +108,21 @@ static inline int effc_mm_2x4_fits(int32_t groups)
 #define EFFC_MM_2X4_STACK                                                                     \
     (EFFC_MM_2X4_ONE_PASS && EFFC_MM_2X4_QUADS && EFFC_MM_2X4_UNROLL == 16)
 
+/* EFFC_MM_2X4_FULL_STEP=S (effc/codegen/c/kernel_set.py, with EFFC_MM_2X4_STACK): the
+ * full form of that loop (16 groups: KWS's pointwise k = 64) stores column j's two
+ * outputs at column 0's + j * S, immediate offsets (effc_mm_quads_asm.c); 0, the default:
+ * every form stores at each column's own offset. */
+#ifndef EFFC_MM_2X4_FULL_STEP
+#define EFFC_MM_2X4_FULL_STEP 0
+#endif
+
+/* The bytes between the output columns the two-channel loop's form for `groups` groups
+ * stores, 0 for any: the dispatch (effc_mm_dsp.c) hands that form only columns so spaced. */
+static inline int32_t effc_mm_2x4_step(int32_t groups)
+{
+    return EFFC_MM_2X4_STACK && groups == 16 ? EFFC_MM_2X4_FULL_STEP : 0;
+}
+
 /* Four evenly spaced columns (r4 the first, advanced; r5 the step, r6 three
  * steps), one group: the words into r8-r11, their (x0, x2) pairs x - zp into
  * r0, r7, r12, lr (r2 the -zp offset) and their (x1, x3) pairs in place, two

@@ -196,6 +196,18 @@ static int32_t effc_mm_pairs2(const effc_mm *mm, effc_mm_job *job, int clamp)
     return 2 * twos;
 }
 
+/* The two-channel loop can store these n columns' outputs: its form for `groups` groups
+ * takes any (effc_mm_2x4_step 0), or four columns its step apart with no odd last channel
+ * (whose outputs go to the dummy row, effc_mm_wide2). Else the one-column loops run them. */
+static int effc_mm_2x4_stores(const effc_mm *mm, int32_t groups, int32_t n,
+                              int8_t *const out[])
+{
+    const uintptr_t step = (uintptr_t)effc_mm_2x4_step(groups), at = (uintptr_t)out[0];
+    return step == 0 || (n == 4 && (mm->n_out & 1) == 0 && (uintptr_t)out[1] - at == step &&
+                         (uintptr_t)out[2] - at == 2u * step &&
+                         (uintptr_t)out[3] - at == 3u * step);
+}
+
 void effc_mm_run(const effc_mm *mm, int32_t n, const int8_t *const col[], int8_t *const out[],
                  void *scratch)
 {
@@ -220,7 +232,7 @@ void effc_mm_run(const effc_mm *mm, int32_t n, const int8_t *const col[], int8_t
         EFFC_LIKELY(effc_mm_variant_linked(mm)) && (n <= 2 || effc_mm_2x4_fits(groups))) {
         const int clamp = effc_mm_clamps(mm); /* false when EFFC_OMIT_CLAMP links none */
         void (*one)(effc_mm_job *) = clamp ? effc_mm_2x1_wide_clamp : effc_mm_2x1_wide;
-        if (n > 2) {
+        if (n > 2 && effc_mm_2x4_stores(mm, groups, n, out)) {
             effc_mm_wide2(mm, &job, clamp ? effc_mm_2x4_wide_clamp : effc_mm_2x4_wide, 4,
                           dummy, 0);
         } else {
@@ -256,7 +268,10 @@ static void effc_mm_quads(effc_mm_job *job, void (*pairs)(effc_mm_job *), int32_
                           size_t out_step)
 {
 #if EFFC_MM_2X4_QUADS
-    job->out[0] = out;
+    job->out[0] = out; /* the first quad's: the loop steps the base, keeps the offsets */
+    job->out[1] = out + out_step;
+    job->out[2] = out + 2 * out_step;
+    job->out[3] = out + 3 * out_step;
     job->quads = quads;
     job->in = in;
     job->off = off;
@@ -292,8 +307,9 @@ int32_t effc_mm_run_quads(const effc_mm *mm, int32_t quads, const int8_t *in, si
     effc_mm_job job;
     if (EFFC_OMIT_WIDE2 || mm->layout != EFFC_FILTER_WIDE2 || !effc_mm_variant_linked(mm) ||
         (mm->k & 7) != 0 || (mm->n_out & 1) != 0 || mm->general > 0 || quads <= 0 ||
-        !effc_mm_2x4_fits(groups)) {
-        return 0;
+        !effc_mm_2x4_fits(groups) ||
+        (effc_mm_2x4_step(groups) != 0 && out_step != (size_t)effc_mm_2x4_step(groups))) {
+        return 0; /* (a step other than the loop's: effc_mm_run's one-column loops) */
     }
     /* before the job's stores (which may alias mm): the test above then still tells
      * the compiler that a left-out clamping variant is never named */

@@ -253,7 +253,8 @@ typedef struct {
     int32_t act_min, act_max;       /* the _clamp variants clamp to these */
     const int32_t *w_end;           /* WIDE2: the end of the pairs' weight stream */
     /* EFFC_MM_2X4_QUADS: 0, or the quads of evenly spaced columns from in (in_step
-     * bytes apart; outputs out_step apart) to widen into q (off: -zp) and run */
+     * bytes apart; outputs out_step apart, out[0..3] the first quad's) to widen into q
+     * (off: -zp) and run */
     int32_t quads;
     const int8_t *in;
     int32_t off, out_step, in_step;

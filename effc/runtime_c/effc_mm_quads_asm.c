@@ -11,13 +11,14 @@
  * the end of the 16 body slots (positions e = 17 - G to 15), so a shorter k
  * enters the body at position e and every slot stays where its group's code
  * reads it; the pair's first group (EFFC_2X4S_FIRST, from the bias words)
- * reads F. r12, free, counts the pairs' output bytes up to 0: the end test,
- * and the offset of each column's two outputs (one STRH) from the column's
- * end pointer, so the pointers are never stored back. Two forms of the pair
- * loop: the short one (G < 16 or G = 17) enters the body computed (LDR into
- * PC) after the first group; the full one (G = 16, KWS's pointwise k = 64) is
- * straight: head, first group, positions 1..15, the requantization and
- * stores, and a conditional branch back to the head.
+ * reads F. r12, free, is column 0's next output (a pair's two bytes, one
+ * STRH that advances it): the end test against column 0's end, and the base
+ * of the other columns' STRHs at their offsets from column 0 (immediate ones
+ * in the full form with EFFC_MM_2X4_FULL_STEP), so no pointer is stored back.
+ * Two forms of the pair loop: the short one (G < 16 or G = 17) enters the
+ * body computed (LDR into PC) after the first group; the full one (G = 16,
+ * KWS's pointwise k = 64) is straight: head, first group, positions 1..15, the
+ * requantization and stores, and a conditional branch back to the head.
  */
 #include "effc_internal.h"
 
@@ -27,8 +28,9 @@
 
 #if EFFC_MM_2X4_STACK
 
-/* The frame: 0 the end of each column's outputs (out[0..3] + 2 * pairs),
- * 20 -2 * pairs (r12's start), 24 w, 28 the short form's entry, 32 act_min,
+/* The frame: 0 the end of column 0's outputs (out[0] + 2 * pairs), 4, 8, 12
+ * columns 1-3's offsets from column 0 (out[j] - out[0]), 20 -2 * pairs, 24 w,
+ * 28 the short form's entry, 32 act_min,
  * 36 act_max, 40 quads, 48 4 * in_step, 52 the quad's out base + 2 * pairs,
  * 56 out_step, then what the widening loads at once: 60 gap (32 e), 64 off,
  * 68 dst (F), 72 in, 76 step, 80 three steps; 84 the widening's entry, 88 the
@@ -99,23 +101,53 @@
     EFFC_2X4S_FIRST
 
 /* After the groups: the two records (multiplier, round, shift word), eight
- * requantizations, CLAMP, each column's two bytes as one STRH (BFI puts
- * channel 1 over byte 1; Cortex-M4 and later store unaligned halfwords, as
- * effc_write_u32 does words) at its end pointer (one LDM) + r12, r12 += 2:
- * flags EQ after the last pair. */
-#define EFFC_2X4S_END(CLAMP)                                                                  \
+ * requantizations, CLAMP, then STORES: each column's two bytes as one STRH
+ * (BFI puts channel 1 over byte 1; Cortex-M4 and later store unaligned
+ * halfwords, as effc_write_u32 does words), column 0's last, advancing r12
+ * by 2; flags EQ after the last pair (r12 at column 0's end). */
+#define EFFC_2X4S_END(CLAMP, STORES)                                                          \
     EFFC_2X4_REQUANT                                                                          \
     CLAMP                                                                                     \
+    STORES
+
+/* Columns 1-3 at their offsets from column 0 (one LDM with column 0's end):
+ * 10 instructions, 17 cycles. */
+#define EFFC_2X4S_STORES                                                                      \
     "ldm    sp, {r8-r11}\n\t"                                                                 \
-    "bfi    r0, r4, #8, #8\n\t"                                                               \
-    "strh   r0, [r8, r12]\n\t"                                                                \
     "bfi    r1, r5, #8, #8\n\t"                                                               \
-    "strh   r1, [r9, r12]\n\t"                                                                \
+    "strh   r1, [r12, r9]\n\t"                                                                \
     "bfi    r2, r6, #8, #8\n\t"                                                               \
-    "strh   r2, [r10, r12]\n\t"                                                               \
+    "strh   r2, [r12, r10]\n\t"                                                               \
     "bfi    r3, r7, #8, #8\n\t"                                                               \
-    "strh   r3, [r11, r12]\n\t"                                                               \
-    "adds   r12, r12, #2\n\t"
+    "strh   r3, [r12, r11]\n\t"                                                               \
+    "bfi    r0, r4, #8, #8\n\t"                                                               \
+    "strh   r0, [r12], #2\n\t"                                                                \
+    "cmp    r12, r8\n\t"
+
+/* The full form's with EFFC_MM_2X4_FULL_STEP = S: columns 1-3 at S, 2 S, 3 S
+ * (immediate offsets: STRH's 12 bits hold 3 S <= 4095), 10 instructions, 11
+ * cycles; without it EFFC_2X4S_STORES. */
+#if EFFC_MM_2X4_FULL_STEP
+#define EFFC_2X4S_STR(X) #X
+#define EFFC_2X4S_XSTR(X) EFFC_2X4S_STR(X)
+#define EFFC_2X4S_S EFFC_2X4S_XSTR(EFFC_MM_2X4_FULL_STEP)
+#define EFFC_2X4S_FULL_STORES                                                                 \
+    ".if " EFFC_2X4S_S " < 1 || 3 * " EFFC_2X4S_S " > 4095\n\t"                               \
+    ".error \"EFFC_MM_2X4_FULL_STEP is not in 1..1365\"\n\t"                                  \
+    ".endif\n\t"                                                                              \
+    "bfi    r1, r5, #8, #8\n\t"                                                               \
+    "strh   r1, [r12, #" EFFC_2X4S_S "]\n\t"                                                  \
+    "bfi    r2, r6, #8, #8\n\t"                                                               \
+    "strh   r2, [r12, #2 * " EFFC_2X4S_S "]\n\t"                                              \
+    "bfi    r3, r7, #8, #8\n\t"                                                               \
+    "strh   r3, [r12, #3 * " EFFC_2X4S_S "]\n\t"                                              \
+    "bfi    r0, r4, #8, #8\n\t"                                                               \
+    "strh   r0, [r12], #2\n\t"                                                                \
+    "ldr    r8, [sp]\n\t"                                                                     \
+    "cmp    r12, r8\n\t"
+#else
+#define EFFC_2X4S_FULL_STORES EFFC_2X4S_STORES
+#endif
 
 /* Setup (r0 = job; G = groups, 2..17 by effc_mm_2x4_fits, e = 17 - G): the
  * frame, the short form's entry (body position e), the widening's entry (its
@@ -123,8 +155,9 @@
  * Without quads (effc_mm_run: the caller widened the columns at job->q) the
  * groups are copied to their slots and the pairs run once. Per quad (6:) its
  * group 0 widened into F, groups 1..G-1 into the body's last slots (7:, entered
- * computed), its four output pointers, then the pairs from the form's head;
- * after them (5:) the next quad. */
+ * computed), its column 0's end (the other columns' offsets are the job's:
+ * j * out_step, effc_mm_quads), then the pairs from the form's head; after
+ * them (5:) the next quad. */
 #define EFFC_MM_2X4S(CLAMP, BOUNDS)                                                           \
     "push   {r4-r11, lr}\n\t"                                                                 \
     "sub    sp, sp, #" EFFC_2X4S_FRAME "\n\t"                                                 \
@@ -139,10 +172,10 @@
     "lsl    r1, r1, #1\n\t"                                                                   \
     "add    r11, r0, #12\n\t"                                                                 \
     "ldm    r11, {r4-r7}\n\t"                                                                 \
+    "sub    r5, r5, r4\n\t"                                                                   \
+    "sub    r6, r6, r4\n\t"                                                                   \
+    "sub    r7, r7, r4\n\t"                                                                   \
     "add    r4, r4, r1\n\t"                                                                   \
-    "add    r5, r5, r1\n\t"                                                                   \
-    "add    r6, r6, r1\n\t"                                                                   \
-    "add    r7, r7, r1\n\t"                                                                   \
     "stm    sp, {r4-r7}\n\t"                                                                  \
     "rsb    r1, r1, #0\n\t"                                                                   \
     "strd   r1, lr, [sp, #20]\n\t"                                                            \
@@ -197,6 +230,8 @@
     "cmp    r10, r11\n\t"                                                                     \
     "bne    10b\n\t"                                                                          \
     "ldr    r12, [sp, #20]\n\t"                                                               \
+    "ldr    r1, [sp]\n\t"                                                                     \
+    "add    r12, r12, r1\n\t" /* out[0] */                                                    \
     "ldr    pc, [sp, #88]\n\t"                                                                \
     "6:\n\t"                                                                                  \
     "add    r0, sp, #60\n\t"                                                                  \
@@ -216,14 +251,12 @@
     ".ifne (8b - 7b) - 16 * " EFFC_WIDEN_QUAD_BYTES "\n\t"                                    \
     ".error \"EFFC_WIDEN_QUAD_GROUP is not EFFC_WIDEN_QUAD_BYTES bytes\"\n\t"                 \
     ".endif\n\t"                                                                              \
-    "ldrd   r8, r12, [sp, #52]\n\t"                                                           \
-    "add    r9, r8, r12\n\t"                                                                  \
-    "add    r10, r9, r12\n\t"                                                                 \
-    "add    r11, r10, r12\n\t"                                                                \
-    "stm    sp, {r8-r11}\n\t"                                                                 \
-    "add    r11, r11, r12\n\t"                                                                \
-    "str    r11, [sp, #52]\n\t"                                                               \
+    "ldrd   r8, r12, [sp, #52]\n\t" /* the quad's column 0 end, out_step */                   \
+    "str    r8, [sp]\n\t"                                                                     \
+    "add    r12, r8, r12, lsl #2\n\t"                                                         \
+    "str    r12, [sp, #52]\n\t" /* the next quad's */                                         \
     "ldrd   r12, lr, [sp, #20]\n\t" /* -2 * pairs, w */                                       \
+    "add    r12, r12, r8\n\t" /* column 0's first output */                                   \
     "ldr    pc, [sp, #88]\n\t"                                                                \
     /* the short form: the body from position e (2:), after the pair's head (1:) */           \
     "2:\n\t"                                                                                  \
@@ -232,7 +265,7 @@
     ".ifne (4b - 2b) - 16 * 88\n\t" /* the computed entry: 88-byte groups */                  \
     ".error \"EFFC_2X4S_GROUP is not 88 bytes\"\n\t"                                          \
     ".endif\n\t"                                                                              \
-    EFFC_2X4S_END(CLAMP)                                                                      \
+    EFFC_2X4S_END(CLAMP, EFFC_2X4S_STORES)                                                    \
     "beq    5f\n\t"                                                                           \
     "1:\n\t"                                                                                  \
     EFFC_2X4S_HEAD                                                                            \
@@ -241,7 +274,7 @@
     "3:\n\t"                                                                                  \
     EFFC_2X4S_HEAD                                                                            \
     EFFC_2X4S_BODY_1_15                                                                       \
-    EFFC_2X4S_END(CLAMP)                                                                      \
+    EFFC_2X4S_END(CLAMP, EFFC_2X4S_FULL_STORES)                                               \
     "bne    3b\n\t"                                                                           \
     "5:\n\t"                                                                                  \
     "ldr    r0, [sp, #40]\n\t"                                                                \

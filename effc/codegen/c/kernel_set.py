@@ -25,7 +25,9 @@ answer must be right, not merely conservative. ``dw_stride_defines`` (the narrow
 walk's output row bytes as an immediate) and ``dw_shift_defines`` (one right shift for the
 depthwise walks, on top of ``EFFC_DW_RELU``) fix a number the walks then assume; the
 runtime sends a layer or channel that does not have it to the C loop, so they decide only
-whether the define pays.
+whether the define pays. So does ``full_step_defines`` (the two-channel loop's full form
+storing its four columns S bytes apart, immediate offsets): columns spaced otherwise take
+the one-column loops.
 
 ``--optimize size`` also compiles the firmware with ``-Os`` (after the common
 ``-O2``) on the cores whose kernel inner loops are assembly (``DSP_CPUS``): the
@@ -232,4 +234,35 @@ def _unroll(calls: list[Call], target: CTarget | None) -> list[str]:
         return []
     one_pass = all(wide_groups(weight_shape(c)[1]) - 1 <= UNROLL for c in wide)
     return [f"-DEFFC_MM_2X4_UNROLL={UNROLL}", "-DEFFC_MM_2X4_QUADS=1",
-            *(["-DEFFC_MM_2X4_ONE_PASS=1"] if one_pass else [])]
+            *(["-DEFFC_MM_2X4_ONE_PASS=1", *full_step_defines(wide)] if one_pass else [])]
+
+
+def _column_steps(call: Call) -> set[int]:
+    """The bytes between the outputs of the columns (pixels, rows) a WIDE2 call hands the
+    two-channel loop: a pixel's channels (1x1 and im2col convolutions, dense rows), and
+    for column images (``_columns``) also an image row's (effc_conv_rows4_columns runs
+    an output column's rows)."""
+    n = weight_shape(call)[0]
+    dims = call.fields.get("output_dims")
+    return {n, dims[2] * n} if _columns(call) and dims is not None else {n}
+
+
+#: STRH's immediate offset: 12 bits (the full form's columns 1-3 at S, 2 S, 3 S)
+STRH_MAX_OFFSET = 4095
+
+
+def full_step_defines(wide: list[Call]) -> list[str]:
+    """``-DEFFC_MM_2X4_FULL_STEP=S`` (effc_mm_asm.h) for a one-pass stack build
+    (EFFC_MM_2X4_STACK) whose WIDE2 layers of 16 groups (the loop's full form) all store
+    their output columns S bytes apart (``_column_steps``) with an even channel count
+    and 3 S within STRH's offset: the form then stores at immediate offsets (7 cycles
+    less a channel pair x four columns; KWS's pointwise layers, S = 64). The dispatch
+    hands that form only columns S apart (other steps, three columns or an odd last
+    channel take the one-column loops), so the define is exact for any S; S is the
+    step that keeps every such layer on the form."""
+    full = [c for c in wide if wide_groups(weight_shape(c)[1]) == UNROLL]
+    steps = set().union(*(_column_steps(c) for c in full))
+    if len(steps) != 1 or any(weight_shape(c)[0] % 2 for c in full):
+        return []
+    step = steps.pop()
+    return [f"-DEFFC_MM_2X4_FULL_STEP={step}"] if 0 < 3 * step <= STRH_MAX_OFFSET else []
