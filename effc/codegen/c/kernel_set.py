@@ -42,7 +42,16 @@ from collections.abc import Iterable
 from typing import Any
 
 from effc.codegen.c.kernels import Call
-from effc.codegen.c.layouts import DSP_CPUS, S8, WIDE2, WIDE4, CTarget, weight_shape, wide_groups
+from effc.codegen.c.layouts import (
+    DSP_CPUS,
+    S8,
+    WIDE2,
+    WIDE4,
+    CTarget,
+    floors_at_zero_point,
+    weight_shape,
+    wide_groups,
+)
 
 INT8_MIN, INT8_MAX = -128, 127
 #: EFFC_DW_NARROW_PW (effc_dw_internal.h): narrower 3x3 stride-1 depthwise planes get its width
@@ -114,17 +123,8 @@ def firmware_cflags(calls: Iterable[Call], target: CTarget | None) -> list[str]:
               "-DEFFC_DW_COMPACT=1"] \
         if target is not None and target.widen is not None else []
     return [*dict.fromkeys([*firmware_defines(calls, size), *budget]), *relu_defines(calls),
-            *(["-Os"] if smaller_c else []),
+            *rq_shift_defines(calls), *(["-Os"] if smaller_c else []),
             *(["-fmerge-all-constants"] if size else []), *_unroll(calls, target)]
-
-
-def floors_at_zero_point(call: Call) -> bool:
-    """The int8 call's activation range starts at or above its output zero point
-    (ReLU's, and ReLU6's): an output whose accumulator is negative is then
-    activation_min, whichever way the requantization rounds its ties."""
-    f = call.fields
-    lo, zp = f.get("activation_min"), f.get("output_zero_point")
-    return isinstance(lo, int) and isinstance(zp, int) and lo >= zp
 
 
 def _int8_rows(call: Call) -> bool:
@@ -151,6 +151,22 @@ def relu_defines(calls: Iterable[Call]) -> list[str]:
                 "S8": [c for c in calls if _int8_rows(c)]}
     return [f"-DEFFC_{name}_RELU=1" for name, members in families.items()
             if members and all(floors_at_zero_point(c) for c in members)]
+
+
+def rq_shift_defines(calls: Iterable[Call]) -> list[str]:
+    """``-DEFFC_WIDE2_RQ_SHIFT=K`` when every WIDE2 layer's records are EFFC_WIDE_SHIFTED
+    for the same K (layouts.rq_shift chose it: every WIDE2 layer floors at its zero point
+    and takes K within its ranges) and floors at its zero point: the WIDE2 loops then
+    requantize with SMMLA and SSAT asr #K from one LDRD (effc_mm_asm.h; KWS: 8 instructions
+    and 10 cycles a 2x4 tile). Like relu_defines it changes arithmetic; a WIDE2 layer the
+    define would not fit keeps every layer's records and loops as they were (and the C
+    dispatch sends any record not of that K, or a layer that does not floor, to the C path)."""
+    wide = [c for c in calls if c.fields.get("layout") == WIDE2]
+    shifts = {c.fields.get("rq_shift", 0) for c in wide}
+    if len(shifts) != 1 or not all(floors_at_zero_point(c) for c in wide):
+        return []
+    (k,) = shifts
+    return [f"-DEFFC_WIDE2_RQ_SHIFT={k}"] if k else []
 
 
 #: EFFC_MM_2X4_UNROLL of the speed builds: groups of 4 values per loop test
