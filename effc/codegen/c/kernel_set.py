@@ -21,7 +21,9 @@ is left general; only the firmware image is specialized.
 ``EFFC_DW_RELU`` and ``EFFC_S8_RELU`` shorten a loop family's requantization by one
 instruction per output, which is exact only because every layer reaching that family
 clamps at or above its output zero point (``floors_at_zero_point``), so there the
-answer must be right, not merely conservative.
+answer must be right, not merely conservative. So is ``rq_shift_defines``'
+``EFFC_WIDE2_RQ_SHIFT`` (the WIDE2 loops' one-shift requantization of the records
+``layouts.rq_shift`` shifted for it).
 
 ``--optimize size`` also compiles the firmware with ``-Os`` (after the common
 ``-O2``) on the cores whose kernel inner loops are assembly (``DSP_CPUS``): the
