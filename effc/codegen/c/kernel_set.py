@@ -163,12 +163,18 @@ def rq_shift_defines(calls: Iterable[Call]) -> list[str]:
     and 10 cycles a 2x4 tile). Like relu_defines it changes arithmetic; a WIDE2 layer the
     define would not fit keeps every layer's records and loops as they were (and the C
     dispatch sends any record not of that K, or a layer that does not floor, to the C path)."""
+    k = wide2_rq_shift(calls)
+    return [f"-DEFFC_WIDE2_RQ_SHIFT={k}"] if k else []
+
+
+def wide2_rq_shift(calls: Iterable[Call]) -> int:
+    """rq_shift_defines' K, or 0."""
     wide = [c for c in calls if c.fields.get("layout") == WIDE2]
     shifts = {c.fields.get("rq_shift", 0) for c in wide}
     if len(shifts) != 1 or not all(floors_at_zero_point(c) for c in wide):
-        return []
+        return 0
     (k,) = shifts
-    return [f"-DEFFC_WIDE2_RQ_SHIFT={k}"] if k else []
+    return int(k)
 
 
 #: EFFC_MM_2X4_UNROLL of the speed builds: groups of 4 values per loop test
