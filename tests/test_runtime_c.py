@@ -332,6 +332,8 @@ def fast_path_cases() -> list[Case]:
                   k=(30, 10), stride=(30, 10)),
         pool_case("avg_pool_kws", 92, "avg_pool", h=25, w=5, c=64, k=(25, 5),
                   stride=(25, 5)),
+        pool_case("avg_pool_dilated_rows_of_six_taps", 96, "avg_pool", h=6, w=13, c=19,
+                  k=(3, 6), stride=(2, 1), dil=(2, 2), pads=(1, 0, 1, 0)),
         flat,
     ]
 

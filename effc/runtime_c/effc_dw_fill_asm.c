@@ -35,17 +35,23 @@
     "str.w  r8, [r2], #4\n\t"                                                                  \
     "str.w  r7, [r3], #4\n\t"
 
+/* The short rows' planes are the narrow walk's, EFFC_DW_NARROW_PW columns:
+ * the row below is this many bytes on (an immediate offset: 1 cycle a store on
+ * the Cortex-M4, a register offset 2). */
+#define EFFC_DW_FILL_NARROW_ROW "16"
+typedef char effc_dw_fill_narrow_row_is_16[2 * EFFC_DW_NARROW_PW == 16 ? 1 : -1];
+
 /* The same pixel pair of the row below (row B: source r0 + r9 and r0 + r10,
- * planes r2 + lr and r3 + lr), pointers not stepped; then row A's. Every
- * instruction 32-bit: 60 bytes the two. */
+ * planes r2 and r3 + EFFC_DW_FILL_NARROW_ROW), pointers not stepped; then row
+ * A's. Every instruction 32-bit: 60 bytes the two. */
 #define EFFC_DW_FILL_PAIR2                                                                     \
     "ldrh.w r7, [r0, r9]\n\t"                                                                  \
     "ldrh.w r8, [r0, r10]\n\t"                                                                 \
     "orr.w  r7, r7, r8, lsl #16\n\t"                                                           \
     "sxtab16 r8, r5, r7\n\t"                                                                   \
     "sxtab16 r7, r5, r7, ror #8\n\t"                                                           \
-    "str.w  r8, [r2, lr]\n\t"                                                                  \
-    "str.w  r7, [r3, lr]\n\t"                                                                  \
+    "str.w  r8, [r2, #" EFFC_DW_FILL_NARROW_ROW "]\n\t"                                        \
+    "str.w  r7, [r3, #" EFFC_DW_FILL_NARROW_ROW "]\n\t"                                        \
     EFFC_DW_FILL_PAIR_W
 
 /* Two short rows' end: the pointers two rows down, the count (r4: rows left -
@@ -71,24 +77,28 @@
 #define EFFC_DW_FILL_KEEP ""
 #endif
 
-/* Rows of at most 8 pixels (KWS: 5), two at a time in straight-line code: a
- * pair of rows enters at its first pixel pair's code in one of two chains,
- * even widths' (22:) or odd ones' (23:, the last pixel after the pairs, its
- * source step in r11), and runs to the rows' end: 6 instructions for two
- * rows besides the pixels' (12 a row in the general loop); an odd last row
- * runs as a pair of rows with row B its own (28:, r9 = 0, r10 = r1, lr = 0:
- * the same values stored twice). r6: the entry (odd: Thumb); r9/r10 row B's
- * source offsets, lr its plane offset; r11/r12 the steps two rows down. */
+/* Two or more rows of at most 8 pixels (KWS: 5) into the narrow walk's planes
+ * (16-byte rows), two at a time in straight-line code: a pair of rows enters
+ * at its first pixel pair's code in one of two chains, even widths' (22:) or
+ * odd ones' (23:, the last pixel after the pairs, its source step in r11), and
+ * runs to the rows' end: 6 instructions for two rows besides the pixels' (12 a
+ * row in the general loop); an odd last row runs as the pair's row B, its row
+ * A the row above filled again (28:). r6: the entry (odd: Thumb); r9/r10 row
+ * B's source offsets; r11/r12 the steps two rows down. Other rows take the
+ * general loop (1:). */
 #define EFFC_DW_FILL_SHORT                                                                     \
     "cmp    lr, #8\n\t"                                                                        \
     "bgt    1f\n\t"                                                                            \
+    "add    r8, r12, lr, lsl #1\n\t" /* plane row bytes: the narrow walk's only */             \
+    "cmp    r8, #" EFFC_DW_FILL_NARROW_ROW "\n\t"                                              \
+    "bne    1f\n\t"                                                                            \
+    "cmp    r4, #2\n\t" /* and two rows or more (an odd last row pairs with the one above) */  \
+    "blt    1f\n\t"                                                                            \
     "mla    r9, lr, r1, r11\n\t" /* input row bytes */                                         \
-    "add    r8, r12, lr, lsl #1\n\t" /* plane row bytes */                                     \
     "add    r11, r11, r9\n\t"                                                                  \
     "add    r12, r12, r8\n\t"                                                                  \
     "add    r10, r9, r1\n\t"                                                                   \
     "tst    lr, #1\n\t"                                                                        \
-    "mov    lr, r8\n\t"                                                                        \
     "adr.w  r8, 21f\n\t"                                                                       \
     "itt    ne\n\t"                                                                            \
     "adrne.w r8, 24f\n\t"                                                                      \
@@ -114,18 +124,18 @@
     "ldrh.w r7, [r0, r9]\n\t"                                                                  \
     "sxtab16 r8, r5, r7\n\t"                                                                   \
     "sxtab16 r7, r5, r7, ror #8\n\t"                                                           \
-    "strh.w r8, [r2, lr]\n\t"                                                                  \
-    "strh.w r7, [r3, lr]\n\t"                                                                  \
+    "strh.w r8, [r2, #" EFFC_DW_FILL_NARROW_ROW "]\n\t"                                        \
+    "strh.w r7, [r3, #" EFFC_DW_FILL_NARROW_ROW "]\n\t"                                        \
     "ldrh   r7, [r0]\n\t"                                                                      \
     "sxtab16 r8, r5, r7\n\t"                                                                   \
     "sxtab16 r7, r5, r7, ror #8\n\t"                                                           \
     "strh   r8, [r2], #2\n\t"                                                                  \
     "strh   r7, [r3], #2\n\t"                                                                  \
     EFFC_DW_FILL_ROWS_END                                                                      \
-    "28:\n\t" /* one row left: row B is row A */                                               \
-    "mov    r9, #0\n\t"                                                                        \
-    "mov    r10, r1\n\t"                                                                       \
-    "mov    lr, #0\n\t"                                                                        \
+    "28:\n\t" /* one row left: the pair ends there, its row A the one above (filled again) */ \
+    "sub    r0, r0, r9\n\t"                                                                    \
+    "sub    r2, r2, #" EFFC_DW_FILL_NARROW_ROW "\n\t"                                          \
+    "sub    r3, r3, #" EFFC_DW_FILL_NARROW_ROW "\n\t"                                          \
     "mov    r4, #1\n\t"                                                                        \
     "bx     r6\n\t"
 
