@@ -62,3 +62,37 @@ def floored(case: Case) -> Case:
                for stype, var, fields in case.structs]
     return replace(case, name=f"{case.name}+floored", structs=structs,
                    meta=case.meta | {"act": act})
+
+
+#: d = K - s per channel for one_shift: both bounds of EFFC_DW_RQ_SHIFT's range (1 and
+#: EFFC_DW_D_MAX = 6) and the others, then one below and one above it (0 and 7: those
+#: channels take the C loop)
+ONE_SHIFT_D = (1, 6, 3, 1, 6, 2, 5, 4)
+ONE_SHIFT_OUTSIDE = (0, 7)
+
+
+def one_shift(case: Case, k: int, outside: bool = False) -> Case:
+    """Per-channel right shifts s = k - d for a firmware built with EFFC_DW_RQ_SHIFT=k, d
+    cycling over ONE_SHIFT_D (with ``outside`` also over ONE_SHIFT_OUTSIDE), multipliers
+    at the edges of their range (edge_multipliers: 0, 2^30, 2^31 - 1, random) and biases
+    up to 2^(s + 8) (at most 2^23: the fast records' bound), so that the outputs spread
+    over the int8 range."""
+    a = dict(case.arrays)
+    c = a["shift"].size
+    rng = np.random.default_rng(c + 100 * k)
+    d = np.array(ONE_SHIFT_D + (ONE_SHIFT_OUTSIDE if outside else ()), np.int32)
+    if outside:  # the channels outside first: a case of few channels still has them
+        d = np.roll(d, len(ONE_SHIFT_OUTSIDE))
+    s = np.maximum(k - d[np.arange(c) % d.size], 0)
+    a["multiplier"] = edge_multipliers(rng, c)
+    a["shift"] = (-s).astype(np.int32)
+    if a.get("bias") is not None:
+        top = np.minimum(s + 8, 23)
+        a["bias"] = (rng.uniform(-1, 1, size=c) * (1 << top)).astype(np.int32)
+    if "rq" in a:  # a prepared case (tests/prepared_cases.py): its records made anew
+        from tests.prepared_cases import channel_records
+
+        a["rq"] = channel_records(a["filter"], a.get("bias"), a["multiplier"], a["shift"],
+                                  case.meta["izp"], case.meta["ozp"])
+    return replace(case, name=f"{case.name}+shift{k}{'-outside' if outside else ''}",
+                   arrays=a)

@@ -14,7 +14,12 @@ import numpy as np
 import pytest
 
 from effc.codegen.c.kernel_set import (
+    DW_D_MAX,
+    DW_K_MAX,
     DW_NARROW_PW,
+    DW_OUT_STRIDE_MAX,
+    dw_shift_defines,
+    dw_stride_defines,
     firmware_cflags,
     firmware_defines,
     relu_defines,
@@ -46,9 +51,9 @@ def _conv(macro: str = "conv_s8", k: int = 1, stride: int = 1, layout: int = S8,
                                       "activation_max": hi, "filter_dims": [8, k, k, cin]})
 
 
-def _dw(out_w: int, stride: int = 1, dilation: int = 1) -> Call:
+def _dw(out_w: int, stride: int = 1, dilation: int = 1, c: int = 64) -> Call:
     fields = {"kh": 3, "kw": 3, "stride_h": stride, "stride_w": stride,
-              "dilation_h": dilation, "dilation_w": dilation, "output_dims": [1, 25, out_w, 64],
+              "dilation_h": dilation, "dilation_w": dilation, "output_dims": [1, 25, out_w, c],
               "activation_min": -128, "activation_max": 127}
     return Call("dw_conv_s8", "n", "Conv", fields)
 
@@ -226,6 +231,59 @@ def test_relu_defines_need_every_layer_of_their_family_to_floor_at_its_zero_poin
     assert relu([*rows, _floor(Call("dense_s8", "n", "Gemm", {"layout": S8}), 3, -128)]) == set()
 
 
+def test_dw_out_stride_needs_one_row_size_over_the_narrow_walks_layers() -> None:
+    def stride(calls: list[Call], size: bool = False) -> int | None:
+        flags = dw_stride_defines(calls, size)
+        return int(flags[0].removeprefix("-DEFFC_DW_OUT_STRIDE=")) if flags else None
+
+    assert stride([]) is None
+    assert stride([_dw(5), _dw(5)]) == 320  # KWS: 5 x 64
+    assert stride([_dw(5)], size=True) is None  # size builds leave the narrow walk out
+    assert stride([_dw(5), _dw(4, c=80)]) == 320  # 320 row bytes either way
+    assert stride([_dw(5), _dw(4)]) is None  # 320 and 256
+    # layers of other walks do not count: wider planes, stride 2, dilation 2, other kernels
+    assert stride([_dw(5), _dw(7), _dw(3, stride=2), _dw(3, dilation=2),
+                   _conv("dw_conv_s8", k=5)]) == 320
+    assert stride([_dw(7)]) is None
+    # the walk's immediates: STRB.W N and ADDW 2 * N (12 bits)
+    assert DW_OUT_STRIDE_MAX == 2047
+    assert stride([_dw(1, c=2047)]) == 2047 and stride([_dw(1, c=2048)]) is None
+    assert stride([_dw(6, c=341)]) == 2046 and stride([_dw(6, c=342)]) is None
+
+
+def _shifts(call: Call, multiplier: list[int], shift: list[int]) -> Call:
+    return Call(call.macro, call.node, call.op, call.fields | {"multiplier": multiplier,
+                                                             "shift": shift})
+
+
+def test_dw_one_shift_needs_every_channels_shift_in_range_and_the_relu_switch() -> None:
+    def k(calls: list[Call]) -> int | None:
+        flags = dw_shift_defines(calls)
+        return int(flags[0].removeprefix("-DEFFC_DW_RQ_SHIFT=")) if flags else None
+
+    m = [1 << 30] * 4
+    relu = _floor(_dw(5), -128, -128)
+    assert k([]) is None
+    assert k([_shifts(relu, m, [-5, -9, -7, -6])]) == 10  # KWS-like: s 5..9, d 1..5
+    assert not dw_shift_defines([_shifts(relu, m, [-5, -9, -7, -6])], size=True)
+    assert k([_shifts(_dw(5), m, [-5, -9, -7, -6])]) is None  # no zero point: no RELU
+    assert k([_shifts(_floor(_dw(5), 0, -128), m, [-5, -9, -7, -6])]) is None  # below zp
+    # d = K - s at its bounds 1 and DW_D_MAX: shifts spanning DW_D_MAX values, not one more
+    assert DW_D_MAX == 6 and DW_K_MAX == 23
+    assert k([_shifts(relu, m, [-1, -6, -3, -2])]) == 7
+    assert k([_shifts(relu, m, [-1, -7, -3, -2])]) is None
+    assert k([_shifts(relu, m, [-17, -22, -20, -18])]) == DW_K_MAX
+    assert k([_shifts(relu, m, [-18, -23, -20, -19])]) is None  # K 24
+    assert k([_shifts(relu, m, [0, -3, -3, -3])]) is None  # no right shift: never fast
+    # every depthwise layer counts, per tensor too; multiplier 0 (every output zp) does not
+    assert k([_shifts(relu, m, [-5, -9, -7, -6]), _shifts(relu, [1 << 30], [-4])]) == 10
+    assert k([_shifts(relu, m, [-5, -9, -7, -6]), _shifts(relu, [1 << 30], [-3])]) is None
+    assert k([_shifts(relu, [1 << 30, 0, 0, 1 << 30], [-5, -31, 0, -9])]) == 10
+    # other families do not: a linear conv, its shift far off
+    assert k([_shifts(relu, m, [-5, -9, -7, -6]),
+              _shifts(_conv(layout=WIDE2), [1 << 30], [-20])]) == 10
+
+
 def test_kws_images_leave_out_unreached_variants(tmp_path: Path) -> None:
     require_tool("arm-none-eabi-gcc")
     speed, size = _kws(tmp_path, "speed"), _kws(tmp_path, "size", optimize="size")
@@ -245,7 +303,13 @@ def test_kws_images_leave_out_unreached_variants(tmp_path: Path) -> None:
     assert {"-DEFFC_DW_RELU=1", "-DEFFC_S8_RELU=1"} <= set(size.manifest["c"]["firmware_cflags"])
     # its WIDE2 layers' right shifts s are 5..8: K = 9 (size builds widen none)
     assert "-DEFFC_WIDE2_RQ_SHIFT=9" in speed.manifest["c"]["firmware_cflags"]
-    assert not [f for f in size.manifest["c"]["firmware_cflags"] if "RQ_SHIFT" in f]
+    assert not [f for f in size.manifest["c"]["firmware_cflags"] if "WIDE2_RQ_SHIFT" in f]
+    # its depthwise layers' 5 x 64 output row bytes: the narrow walk's immediate (speed only)
+    assert "-DEFFC_DW_OUT_STRIDE=320" in speed.manifest["c"]["firmware_cflags"]
+    assert not any("DW_OUT_STRIDE" in f for f in size.manifest["c"]["firmware_cflags"])
+    # its depthwise shifts s 5..9: one shift K = 10 for the family (speed only)
+    assert "-DEFFC_DW_RQ_SHIFT=10" in speed.manifest["c"]["firmware_cflags"]
+    assert not any("DW_RQ_SHIFT" in f for f in size.manifest["c"]["firmware_cflags"])
     # issue 14's goal at size; measured 39,292 B (8-byte records and merged
     # constants; 42,208 B with 12-byte records, 49,312 B with every variant linked, -O2)
     assert size.manifest["firmware"]["flash_bytes"] <= 40 * 1024

@@ -3,6 +3,7 @@ portable ones built for Arm) must be bit-identical with the host results."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 
 from tests import test_runtime_c as t8
 from tests import test_runtime_c_float as tf
-from tests.case_edits import floored
+from tests.case_edits import floored, one_shift
 from tests.conftest_c import (
     RUN_ALL_C,
     Case,
@@ -150,3 +151,119 @@ def test_relu_requantization_on_cortex_m(build: str, tmp_path: Path) -> None:
             differ.append(case.name)
     if control:
         assert differ, "no case below its zero point changed: the RELU defines reach no loop"
+
+
+def _narrow_dw(case: Case) -> bool:
+    """A 3x3 stride-1 depthwise case on planes of at most 8 columns (the narrow walk's)."""
+    f = case.arrays.get("filter")
+    return (case.kind == "dw" and case.meta["strides"] == (1, 1) and case.meta["dil"] == (1, 1)
+            and f is not None and f.shape[1:3] == (3, 3) and case.out_shape[2] + 2 <= 8)
+
+
+def _walk_code(elf: Path) -> str:
+    """effc_dw_walk_s1_narrow's disassembly."""
+    import subprocess
+
+    text = subprocess.run(["arm-none-eabi-objdump", "-d", str(elf)], check=True,
+                          capture_output=True, text=True).stdout
+    start = text.index("<effc_dw_walk_s1_narrow>:")
+    return text[start:text.index("\n\n", start)]
+
+
+#: EFFC_DW_OUT_STRIDE's builds: the -O2 narrow walk (two copies of the column code) and the
+#: flash budget's compact one; the row bytes of the KWS-shaped cases (40) and of the
+#: narrow walk's row-count and padding cases (20)
+STRIDE_BUILDS = {"O2-40": ((), 40), "O2-20": ((), 20),
+                 "budget-40": (("-DEFFC_OMIT_PAIRS2=1", "-DEFFC_OMIT_CONV_COLUMNS=1",
+                                "-DEFFC_DW_COMPACT=1"), 40)}
+
+
+@pytest.mark.parametrize("build", list(STRIDE_BUILDS))
+def test_dw_out_stride_on_cortex_m(build: str, tmp_path: Path) -> None:
+    """With EFFC_DW_OUT_STRIDE=N every narrow depthwise case is bit-identical with the host:
+    those of N output row bytes on the narrow walk's immediate stores (its code then holds
+    them and no per-output LDRD from its frame: the define reaches the walk), the others
+    on the C loop (effc_dw_walks); without the define the walk is today's."""
+    require_tool("arm-none-eabi-gcc")
+    require_tool("qemu-system-arm")
+    flags, n = STRIDE_BUILDS[build]
+    cases = [c for c in t8.CASES if _narrow_dw(c)]
+    assert sum(c.out_shape[2] * c.out_shape[3] == n for c in cases) >= 10
+    on = (*flags, f"-DEFFC_DW_OUT_STRIDE={n}")
+    host = {c.name: r for c, r in zip(t8.CASES, t8.host_results(), strict=True)}
+    for case, (rc, used, y) in zip(cases, _run_on("mps2-an386", cases, on, tmp_path, 1),
+                                   strict=True):
+        _, used0, y0 = host[case.name]
+        assert rc == 0 and used == used0, f"{case.name}: rc {rc}, scratch {used} vs {used0}"
+        np.testing.assert_array_equal(y.view(np.uint8), y0.view(np.uint8),
+                                      err_msg=f"{case.name} ({build})")
+    code = _walk_code(tmp_path / "fw0" / "firmware.elf")
+    store = rf"strb\.w\t\w+, \[fp, #{n}\]"
+    assert re.search(store, code) and "ldr.w\tlr, [sp, #4]" in code
+    assert not re.search(r"ldrd\t\w+, \w+, \[sp\]\n", code)
+    # off: today's walk (the round and multiplier reloaded with one LDRD an output)
+    (tmp_path / "off").mkdir()
+    write_kernel_model(cases[:1], tmp_path / "off" / "model")
+    from effc.toolchain.firmware import build_firmware
+
+    fw = build_firmware(tmp_path / "off" / "model", "mps2-an386", tmp_path / "off" / "fw",
+                        extra_cflags=("-Werror", *flags))
+    off = _walk_code(fw.elf)
+    assert re.search(r"ldrd\t\w+, \w+, \[sp\]\n", off) and not re.search(store, off)
+
+
+def _walked_dw(case: Case) -> bool:
+    """A 3x3 depthwise case at dilation 1 with prepared records (the DSP walks' geometry,
+    either stride; the walks read records only)."""
+    f = case.arrays.get("filter")
+    return (case.kind == "dw" and case.meta["dil"] == (1, 1) and f is not None
+            and f.shape[1:3] == (3, 3) and "rq" in case.arrays)
+
+
+#: EFFC_DW_RQ_SHIFT's builds: K and the build's flags (with EFFC_DW_RELU). K = 7: shifts
+#: 1..6 (d = 6 at s = 1); 23: the largest K, shifts 17..22; 10: KWS's, at -Os (the
+#: general stride-1 walk on every plane) and as the flash budget builds (the compact
+#: narrow walk)
+SHIFT_BUILDS = {"O2-K7": (7, ()), "O2-K23": (23, ()),
+                "Os-K10": (10, ("-Os", "-DEFFC_OMIT_DW_NARROW=1")),
+                "budget-K10": (10, ("-DEFFC_OMIT_PAIRS2=1", "-DEFFC_OMIT_CONV_COLUMNS=1",
+                                    "-DEFFC_DW_COMPACT=1"))}
+
+
+def _instructions(cases: list[Case], flags: tuple[str, ...], folder: Path) -> int:
+    """The instructions one firmware running every case executes under QEMU."""
+    from effc.engines.qemu import run_qemu
+    from effc.toolchain.firmware import build_firmware
+
+    size = write_kernel_model(cases, folder / "model")
+    fw = build_firmware(folder / "model", "mps2-an386", folder / "fw",
+                        extra_cflags=("-Werror", *flags))
+    run = run_qemu(fw.elf, "mps2-an386", bytes(4), size, count=True, timeout=120)
+    assert run.instructions is not None
+    return run.instructions
+
+
+@pytest.mark.parametrize("build", list(SHIFT_BUILDS))
+def test_dw_one_shift_on_cortex_m(build: str, tmp_path: Path) -> None:
+    """With EFFC_DW_RQ_SHIFT=K (and EFFC_DW_RELU) every 3x3 depthwise case, floored, its
+    channels' shifts at d = K - s from 1 to 6 (both bounds; every third case also d = 0
+    and 7, which take the C loop) and its multipliers at their edges, is bit-identical
+    with the host's general requantization. The define reaches the walks: the -O2 build
+    runs fewer instructions with it than without (one ASR an output)."""
+    require_tool("arm-none-eabi-gcc")
+    require_tool("qemu-system-arm")
+    k, flags = SHIFT_BUILDS[build]
+    cases = [floored(one_shift(c, k, outside=i % 3 == 0))
+             for i, c in enumerate(c for c in t8.CASES if _walked_dw(c))]
+    on = (*flags, "-DEFFC_DW_RELU=1", f"-DEFFC_DW_RQ_SHIFT={k}")
+    for case, (rc, used, y), (_, used0, y0) in zip(
+            cases, _run_on("mps2-an386", cases, on, tmp_path, 1), run_host(cases), strict=True):
+        assert rc == 0 and used == used0, f"{case.name}: rc {rc}, scratch {used} vs {used0}"
+        np.testing.assert_array_equal(y.view(np.uint8), y0.view(np.uint8),
+                                      err_msg=f"{case.name} ({build})")
+    if build == "O2-K7":
+        inside = [c for c in cases if "outside" not in c.name]
+        outputs = sum(int(np.prod(c.out_shape)) for c in inside)
+        with_k = _instructions(inside, on, tmp_path / "on")
+        without = _instructions(inside, (*flags, "-DEFFC_DW_RELU=1"), tmp_path / "off")
+        assert without - with_k > outputs // 2, (with_k, without, outputs)

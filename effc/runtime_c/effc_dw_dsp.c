@@ -37,6 +37,8 @@
 
 #if defined(EFFC_USE_DSP)
 
+#include "effc_dw_taps.h"
+
 /* Plane rows [r0, r1) of the planes set to 0 over n columns from row (two
  * values a store, then an odd last one). */
 static void effc_dw_zero_planes(int16_t *row, const effc_dw_geo *g, int32_t n,
@@ -132,8 +134,9 @@ typedef void (*effc_dw_walk_fn)(effc_dw_walk_job *job);
 
 /* Whether a 3x3 geometry at dilation 1 and equal strides walks with
  * effc_dw_walk_s1_narrow (its stores step the output pointer once per two
- * outputs, r1 the output row bytes alone; with EFFC_DW_SPEED the even
- * output columns, then the odd ones), unless the firmware left it out. */
+ * outputs, r1 the output row bytes alone, or the firmware's EFFC_DW_OUT_STRIDE:
+ * effc_dw_walks; with EFFC_DW_SPEED the even output columns, then the odd ones),
+ * unless the firmware left it out. */
 static int effc_dw_narrow(const effc_dw_conv_params *p, const effc_dw_geo *g)
 {
     return !EFFC_OMIT_DW_NARROW && p->stride_h == 1 && g->pw == EFFC_DW_NARROW_PW;
@@ -156,49 +159,19 @@ static effc_dw_walk_fn effc_dw_walk_of(const effc_dw_conv_params *p, const effc_
     return EFFC_OMIT_DW_S1 ? NULL : effc_dw_walk_s1;
 }
 
-/* Whether the assembly walk applies to this geometry (any channel). */
+/* Whether the assembly walk applies to this geometry (any channel); the narrow walk of a
+ * firmware built with EFFC_DW_OUT_STRIDE, only to layers of that many output row bytes
+ * (kernel_set.py passes it when every layer it can reach has them: any other takes the
+ * C loop). */
 static int effc_dw_walks(const effc_dw_conv_params *p, const effc_dims *f, const effc_dims *out,
                          const effc_dw_geo *g)
 {
     return f->h == 3 && f->w == 3 && p->dilation_h == 1 && p->dilation_w == 1 &&
            p->stride_h == p->stride_w && effc_dw_walk_of(p, g) != NULL &&
+           (EFFC_DW_OUT_STRIDE == 0 || !effc_dw_narrow(p, g) ||
+            out->w * out->c == EFFC_DW_OUT_STRIDE) &&
            p->activation_min <= -128 && p->activation_max >= 127 &&
            (size_t)out->w * (size_t)out->c < 65536u && g->pw * 2 < 65536 && out->w < 256;
-}
-
-static int32_t effc_pack16(int32_t lo, int32_t hi)
-{
-    return (int32_t)(((uint32_t)(uint16_t)lo) | ((uint32_t)(uint16_t)hi << 16));
-}
-
-/* Taps w[0] and w[1], doubled, as (low half, high half): one halfword load,
- * w[1] copied to byte 2 (ORR), SXTB16 (bytes 0 and 2) and SADD16. */
-static int32_t effc_dw_taps2(const int8_t *w)
-{
-    uint16_t v;
-    int32_t t;
-    __builtin_memcpy(&v, w, sizeof v);
-    t = __sxtb16((uint32_t)v | (uint32_t)v << 8);
-    return __sadd16(t, t);
-}
-
-/* What the walks read of a prepared record (effc_requant.h, effc_rq_fast;
- * through the effc_rq_* accessors): the only place this body reads one. bias,
- * multiplier and s1 are the fast form's; a general record's channel takes
- * effc_dw_channel_of instead. */
-typedef struct {
-    int32_t bias, multiplier, s1; /* s1: the fast form's right shift - 1 */
-    int general;                  /* the record needs the general requantization */
-} effc_dw_record;
-
-static effc_dw_record effc_dw_record_of(const effc_channel_rq *r)
-{
-    effc_dw_record d;
-    d.bias = effc_rq_bias2(r) >> 1;
-    d.multiplier = effc_rq_multiplier(r);
-    d.s1 = effc_rq_s1(r);
-    d.general = effc_rq_is_general(r);
-    return d;
 }
 
 /* What a walk job holds for every channel of the layer (EFFC_DW_SPEED's narrow
@@ -215,33 +188,6 @@ static void effc_dw_walk_init(effc_dw_walk_job *job, const effc_dw_conv_params *
     job->odd_cols = split ? (out->w >> 1) << 8 : 0;
 #endif
     job->counted = 0; /* no band's counts yet */
-}
-
-/* EFFC_DW_SPEED: effc_dw_walk_prepare inlined (its calls, twice a channel pair, cost a
- * quarter of it). */
-#if EFFC_DW_SPEED
-#define EFFC_DW_PREPARE_INLINE __attribute__((always_inline)) inline
-#else
-#define EFFC_DW_PREPARE_INLINE
-#endif
-
-/* The walk job of one output channel (its plane and output are set per band;
- * the rest by effc_dw_walk_init); whether the record is general (the job
- * then does not apply). */
-static EFFC_DW_PREPARE_INLINE int effc_dw_walk_prepare(effc_dw_walk_job *job, const effc_dw_conv_params *p,
-                                const effc_channel_rq *r, const int8_t *w)
-{
-    const effc_dw_record rec = effc_dw_record_of(r);
-    const int32_t s1 = rec.s1;
-    job->w01[0] = effc_dw_taps2(w);
-    job->w01[1] = effc_dw_taps2(w + 3);
-    job->w01[2] = effc_dw_taps2(w + 6);
-    job->w2ab = effc_pack16(2 * w[2], 2 * w[5]);
-    job->w2c_s = effc_pack16(s1 | job->cols << 8, 2 * w[8]); /* cols < 256 */
-    job->bias2 = (int32_t)((uint32_t)rec.bias << 1);
-    job->m = rec.multiplier;
-    job->round = (int32_t)((uint32_t)(2 * p->output_zero_point + 1) << s1);
-    return rec.general;
 }
 
 /* The band's outputs a column as the walk's count (steps of 3 outputs at

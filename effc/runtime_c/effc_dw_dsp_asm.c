@@ -4,18 +4,20 @@
  * is effc_dw_dsp.c; the job and its offsets are in effc_dw_internal.h.
  *
  * Registers during a walk: r0 the plane (advanced a row at a time), r1 the
- * packed strides (plane row bytes << 16 | output row bytes), r2-r4 the
+ * packed strides (plane row bytes << 16 | output row bytes; the narrow walks'
+ * output row bytes alone, or with EFFC_DW_OUT_STRIDE the multiplier), r2-r4 the
  * accumulators (rotating roles; r4 counts the steps at stride 2), r5-r7 taps
  * (0, 1) of kernel rows 0-2, r8 tap 2 of rows 0 and 1, r9 tap 2 of row 2
- * (high half), s - 1 (low byte, what ASR reads) and the columns left (byte
- * 1, counted down), r10 2 * bias, r11 the
+ * (high half), s - 1 (low byte, what ASR reads; unused with EFFC_DW_RQ_SHIFT)
+ * and the columns left (byte 1, counted down), r10 2 * bias, r11 the
  * output pointer, r12/lr loaded plane words and the requantization
  * temporaries. A column runs `groups` steps (3 outputs at stride 1, 2 at
  * stride 2) in a counted loop (stride 1: passes of EFFC_DW_TRIPLES steps, the
  * first one entered part way), then `tail` single outputs;
  * the plane and output pointers then move to the next column by the job's
  * constant deltas. The stack frame (EFFC_DW_SETUP) holds:
- *   [sp]      the multiplier and round (one LDRD per output)
+ *   [sp]      the multiplier and round (one LDRD per output; with EFFC_DW_OUT_STRIDE
+ *             the narrow walks read the round alone, the multiplier is in r1)
  *   [sp, 8]   the job being walked (its next one follows, EFFC_DW_END)
  *   [sp, 12]  the passes left (stride 1) or steps left
  *   [sp, 16]  next_plane, next_out (one LDRD per column)
@@ -35,118 +37,7 @@
 
 #if defined(EFFC_USE_DSP)
 
-#include "effc_mm_asm.h"
-
-#define EFFC_DW_ARG __attribute__((unused))
-
-/* The walks' stack frame (below): EFFC_DW_SPEED's narrow walk has a second set of
- * stride-1 words. */
-#if EFFC_DW_SPEED
-#define EFFC_DW_FRAME_BYTES "72"
-#else
-#define EFFC_DW_FRAME_BYTES "48"
-#endif
-
-/* EFFC_DW_RELU (effc_dw_internal.h): the walks requantize without the SUB
- * (EFFC_RQ_DW, effc_mm_asm.h), so every row of their code is 4 bytes shorter
- * (EFFC_DW_ROW_BYTES: the computed entries' row sizes). */
-#if EFFC_DW_RELU
-#define EFFC_DW_ROW_BYTES(B) "(" B " - 4)"
-#else
-#define EFFC_DW_ROW_BYTES(B) B
-#endif
-/* The stride-1 walks' row sizes: effc_dw_walk_s1's rows; the narrow walk's even and
- * odd rows with EFFC_DW_SPEED (one LDRD a row), and without it (two LDRs). */
-#define EFFC_DW_S1_ROW EFFC_DW_ROW_BYTES("64")
-#define EFFC_DW_NARROW_EVEN_ROW EFFC_DW_ROW_BYTES("52")
-#define EFFC_DW_NARROW_ODD_ROW EFFC_DW_ROW_BYTES("56")
-#define EFFC_DW_COMPACT_EVEN_ROW EFFC_DW_ROW_BYTES("56")
-#define EFFC_DW_COMPACT_ODD_ROW EFFC_DW_ROW_BYTES("60")
-
-/* Requantize ACC (doubled accumulator) to int8 (effc_rq_fast): the multiplier and
- * round from the frame, s - 1 in r9's low byte, lr the round and the temporary. */
-#define EFFC_DW_RQ(ACC)                                                                        \
-    "ldrd   r12, lr, [sp]\n\t"                                                                 \
-    EFFC_RQ_DW(ACC, "r12", "lr", "r9", "lr")
-
-/* Requantize ACC and store it; the output pointer moves down a row (the
- * output row bytes: r1's low half). */
-#define EFFC_DW_STORE(ACC)                                                                     \
-    EFFC_DW_RQ(ACC)                                                                            \
-    "strb   " ACC ", [r11]\n\t"                                                                \
-    "uxtah  r11, r11, r1\n\t"
-
-/* The narrow walk's stores, r1 the output row bytes alone: an output at an
- * even row of the loop's code goes to r11, the next (odd) one to r11 + r1,
- * and then r11 moves down two rows: one pointer step per two outputs. The
- * job's out and next_out take the parity in (effc_dw_walk_counts): a column
- * entered at an odd row starts one output row up, and one ending in a tail of
- * one output ends at that output's row. */
-#define EFFC_DW_STORE_EVEN(ACC)                                                                \
-    EFFC_DW_RQ(ACC)                                                                            \
-    "strb.w " ACC ", [r11]\n\t"
-
-#define EFFC_DW_STORE_ODD(ACC)                                                                 \
-    EFFC_DW_RQ(ACC)                                                                            \
-    "strb.w " ACC ", [r11, r1]\n\t"                                                            \
-    "add.w  r11, r11, r1, lsl #1\n\t"
-
-/* The setup of both walks: the stack frame (the walk's own words: EXTRA, with
- * r0 the job and r1-r4, r12, lr free), the strides, the weights, the doubled
- * bias and the first column's plane and output pointers (the first column
- * starts at label 7). */
-#define EFFC_DW_PROLOGUE(EXTRA)                                                                \
-    "push   {r4-r11, lr}\n\t"                                                                  \
-    "sub    sp, sp, #" EFFC_DW_FRAME_BYTES "\n\t"                                              \
-    "str    r0, [sp, #8]\n\t"                                                                  \
-    "ldrd   r12, lr, [r0, #48]\n\t"                                                            \
-    "strd   r12, lr, [sp]\n\t"                                                                 \
-    "ldrd   r12, lr, [r0, #64]\n\t"                                                            \
-    "strd   r12, lr, [sp, #16]\n\t"                                                            \
-    EXTRA                                                                                      \
-    "ldr    r1, [r0, #8]\n\t"                                                                  \
-    "add    r12, r0, #24\n\t"                                                                  \
-    "ldm    r12, {r5-r10}\n\t"                                                                 \
-    "ldr    r11, [r0, #4]\n\t"                                                                 \
-    "ldr    r0, [r0]\n\t"
-
-/* The next column (label 1) moves both pointers by the deltas; a column's
- * code starts at label 7. */
-#define EFFC_DW_NEXT_COLUMN                                                                    \
-    "1:\n\t"                                                                                   \
-    "ldrd   r12, lr, [sp, #16]\n\t"                                                            \
-    "add    r0, r0, r12\n\t"                                                                   \
-    "add    r11, r11, lr\n\t"                                                                  \
-    "7:\n\t"
-
-#define EFFC_DW_SETUP(EXTRA) EFFC_DW_PROLOGUE(EXTRA) "b      7f\n\t" EFFC_DW_NEXT_COLUMN
-
-/* A column's end (label 3): the columns left (r9's byte 1, counted down). */
-#define EFFC_DW_COLUMN_END                                                                     \
-    "3:\n\t"                                                                                   \
-    "sub    r9, r9, #256\n\t"                                                                  \
-    "tst    r9, #0xFF00\n\t"
-
-/* After a job's last column: the next job's (same geometry and rows: the
- * frame's counts and entries stay) from its first column (ENTER: the branch
- * to its code), or the return. */
-#define EFFC_DW_NEXT_JOB(ENTER)                                                                \
-    "ldr    r12, [sp, #8]\n\t"                                                                 \
-    "ldr    r0, [r12, #72]\n\t"                                                                \
-    "cbz    r0, 13f\n\t"                                                                       \
-    "str    r0, [sp, #8]\n\t"                                                                  \
-    "ldrd   r12, lr, [r0, #48]\n\t"                                                            \
-    "strd   r12, lr, [sp]\n\t"                                                                 \
-    "add    r12, r0, #24\n\t"                                                                  \
-    "ldm    r12, {r5-r10}\n\t"                                                                 \
-    "ldr    r11, [r0, #4]\n\t"                                                                 \
-    "ldr    r0, [r0]\n\t"                                                                      \
-    ENTER                                                                                      \
-    "13:\n\t"                                                                                  \
-    "add    sp, sp, #" EFFC_DW_FRAME_BYTES "\n\t"                                              \
-    "pop    {r4-r11, pc}\n\t"
-
-#define EFFC_DW_END EFFC_DW_COLUMN_END "bne    1b\n\t" EFFC_DW_NEXT_JOB("b      7b\n\t")
+#include "effc_dw_asm.h"
 
 /* Stride 1: plane row r is kernel row 0 of output r (NEW), row 1 of output
  * r - 1 (MID) and row 2 of output r - 2 (OLD), which then completes: the
@@ -178,7 +69,8 @@
  * its plane pointer a column left: r12's high half is tap 0 and lr taps 1-2;
  * the job's taps are (1, 2) of each kernel row and tap 0 in r8 / r9's high half).
  * With EFFC_DW_STORE_EVEN / _ODD, 13.5 instructions per output (52 and 56
- * bytes a row; 12.5 and 4 bytes less with EFFC_DW_RELU). */
+ * bytes a row; 12.5 and 4 bytes less with EFFC_DW_RELU, 11.5 and 8 bytes less with
+ * EFFC_DW_RQ_SHIFT too). */
 #define EFFC_DW_LOAD_EVEN "ldrd   lr, r12, [r0], #16\n\t"
 #define EFFC_DW_LOAD_ODD "ldrd   r12, lr, [r0], #16\n\t"
 
@@ -199,8 +91,6 @@
 #define EFFC_DW_TRIPLES 8
 #define EFFC_DW_TRIPLES_LOG2 3
 #endif
-#define EFFC_DW_STR_(X) #X
-#define EFFC_DW_STR(X) EFFC_DW_STR_(X)
 
 /* The passes (- 1) and the code addresses (odd: Thumb) of a column's loop,
  * into the frame (r0 the job; r1-r4, r12 and lr free): its first pass's
@@ -425,13 +315,14 @@
     "ldr    pc, [sp, #(24 + " F ")]\n\t"                                                       \
     EFFC_DW_S1_PADDED_TOP(LOAD, H, SE, F)
 
-/* A stride-1 walk (EFFC_DW_S1_BODY's arguments): every column of each job. */
-#define EFFC_DW_WALK_S1(LOAD, H, SE, SO, EB, OB)                                               \
-    EFFC_DW_PROLOGUE(EFFC_DW_S1_FRAME(EB, OB, ""))                                             \
+/* A stride-1 walk (EFFC_DW_S1_BODY's arguments): every column of each job; r1 from
+ * the job's word at R1, a next job's multiplier into M (EFFC_DW_NEXT_JOB_M). */
+#define EFFC_DW_WALK_S1(LOAD, H, SE, SO, EB, OB, R1, M)                                        \
+    EFFC_DW_PROLOGUE_R1(EFFC_DW_S1_FRAME(EB, OB, ""), R1)                                      \
     EFFC_DW_S1_ENTER_FIRST                                                                     \
     EFFC_DW_S1_BODY(LOAD, H, SE, SO, EB, OB, "0")                                              \
     "30:\n\t"                                                                                  \
-    EFFC_DW_NEXT_JOB(EFFC_DW_S1_ENTER_NEXT)                                                    \
+    EFFC_DW_NEXT_JOB_M(EFFC_DW_S1_ENTER_NEXT, M)                                               \
     EFFC_DW_S1_FRAME_NEW(EB, OB)
 
 /* 4-byte aligned: ADR's offsets to the entries are resolved in the assembler,
@@ -440,7 +331,7 @@
 __attribute__((naked, noinline, aligned(4))) void effc_dw_walk_s1(EFFC_DW_ARG effc_dw_walk_job *job)
 {
     __asm__ volatile(EFFC_DW_WALK_S1(EFFC_DW_LOAD, "b", EFFC_DW_STORE, EFFC_DW_STORE,
-                                     EFFC_DW_S1_ROW, EFFC_DW_S1_ROW));
+                                     EFFC_DW_S1_ROW, EFFC_DW_S1_ROW, "8", "r12"));
 }
 
 #if EFFC_DW_SPEED
@@ -490,8 +381,8 @@ __attribute__((naked, noinline, aligned(4))) void
 effc_dw_walk_s1_narrow(EFFC_DW_ARG effc_dw_walk_job *job)
 {
     __asm__ volatile(
-        EFFC_DW_PROLOGUE(EFFC_DW_S1_FRAME(EFFC_DW_NARROW_EVEN_ROW, EFFC_DW_NARROW_ODD_ROW,
-                                          EFFC_DW_NARROW_ODD_FRAME))
+        EFFC_DW_PROLOGUE_R1(EFFC_DW_S1_FRAME(EFFC_DW_NARROW_EVEN_ROW, EFFC_DW_NARROW_ODD_ROW,
+                                             EFFC_DW_NARROW_ODD_FRAME), EFFC_DW_NARROW_R1)
         EFFC_DW_S1_ENTER_FIRST
         ".Leffc_dw_narrow_even:\n\t"
         EFFC_DW_S1_BODY(EFFC_DW_LOAD_EVEN, "b", EFFC_DW_STORE_EVEN, EFFC_DW_STORE_ODD,
@@ -510,7 +401,7 @@ effc_dw_walk_s1_narrow(EFFC_DW_ARG effc_dw_walk_job *job)
         ".endif\n\t"
         "30:\n\t"
         "31:\n\t"
-        EFFC_DW_NEXT_JOB(EFFC_DW_S1_ENTER_NEXT));
+        EFFC_DW_NEXT_JOB_M(EFFC_DW_S1_ENTER_NEXT, EFFC_DW_NARROW_M));
 }
 #else
 __attribute__((naked, noinline, aligned(4))) void
@@ -518,7 +409,8 @@ effc_dw_walk_s1_narrow(EFFC_DW_ARG effc_dw_walk_job *job)
 {
     __asm__ volatile(EFFC_DW_WALK_S1(EFFC_DW_LOAD_NARROW, "b", EFFC_DW_STORE_EVEN,
                                      EFFC_DW_STORE_ODD, EFFC_DW_COMPACT_EVEN_ROW,
-                                     EFFC_DW_COMPACT_ODD_ROW));
+                                     EFFC_DW_COMPACT_ODD_ROW, EFFC_DW_NARROW_R1,
+                                     EFFC_DW_NARROW_M));
 }
 #endif
 

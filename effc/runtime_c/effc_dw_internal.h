@@ -93,6 +93,39 @@ void effc_dw_mve_s1(const effc_dw_mve_job *job);
 #define EFFC_DW_RELU 0
 #endif
 
+/* EFFC_DW_RQ_SHIFT=K (kernel_set.dw_shift_defines; only with EFFC_DW_RELU): the DSP walks
+ * requantize with one shift for every channel, SMMLA (truncating) and SSAT asr #K, with
+ * no ASR by the channel's own s. A channel's taps and bias are scaled by 2^d, d = K - s,
+ * and its round is R' = 2^(d-1) + R * 2^d (R = (2 * zp + 1) * 2^(s-1), the fast form's):
+ * floor((acc * m + 2^30 + R * 2^31) / 2^(31+s)) equals
+ * floor((2^(1+d) * acc * m + R' * 2^32) / 2^(32+K)) (numerator and denominator times
+ * 2^(1+d); nested floors of an integer sum merge). Exact for 1 <= d <= EFFC_DW_D_MAX
+ * and 2 <= K <= EFFC_DW_K_MAX: a fast record has |bias| < 2^23, so
+ * |2^(1+d) * acc| <= 2^7 * (2^23 + 9 * 128 * 255) < 2^31, the taps 2^(1+d) * |w| <= 2^14
+ * fit int16, and |SMMLA's sum| < 2^29.05 + 255 * 2^(K-1) + 2^5 < 2^31. A channel of
+ * multiplier 0 (every output zp) takes any d >= 1 unscaled (its products are 0). Any
+ * other channel takes the C loop (effc_dw_record_of). The ties' - [acc < 0] would not
+ * scale: hence EFFC_DW_RELU. 0: each channel's ASR. */
+enum { EFFC_DW_D_MAX = 6, EFFC_DW_K_MAX = 23 };
+#ifndef EFFC_DW_RQ_SHIFT
+#define EFFC_DW_RQ_SHIFT 0
+#endif
+#if EFFC_DW_RQ_SHIFT && (EFFC_DW_RQ_SHIFT < 2 || EFFC_DW_RQ_SHIFT > 23 || !EFFC_DW_RELU)
+#error "EFFC_DW_RQ_SHIFT: 2 <= K <= 23 (EFFC_DW_K_MAX), and only with EFFC_DW_RELU"
+#endif
+
+/* EFFC_DW_OUT_STRIDE=N (kernel_set.dw_stride_defines: every depthwise layer the narrow
+ * walk can take has N output row bytes, 0 < N <= 2047): effc_dw_walk_s1_narrow stores
+ * with immediate offsets (STRB.W imm12: N; ADDW imm12: 2 * N) and keeps the multiplier in
+ * r1 instead of the row bytes; a layer whose row bytes are not N takes the C loop
+ * (effc_dw_walks). 0: the row bytes from the job. */
+#ifndef EFFC_DW_OUT_STRIDE
+#define EFFC_DW_OUT_STRIDE 0
+#endif
+#if EFFC_DW_OUT_STRIDE < 0 || EFFC_DW_OUT_STRIDE > 2047
+#error "EFFC_DW_OUT_STRIDE: the narrow walk's immediates take 0 < N <= 2047"
+#endif
+
 #if defined(EFFC_USE_DSP)
 /* EFFC_DW_SPEED: the DSP body's speed-only extras (about 2.2 KB), built at -O2 unless the
  * build defines EFFC_DW_COMPACT=1 (--flash-budget builds, effc/codegen/c/kernel_set.py:

@@ -23,7 +23,11 @@ instruction per output, which is exact only because every layer reaching that fa
 clamps at or above its output zero point (``floors_at_zero_point``), so there the
 answer must be right, not merely conservative. So is ``rq_shift_defines``'
 ``EFFC_WIDE2_RQ_SHIFT`` (the WIDE2 loops' one-shift requantization of the records
-``layouts.rq_shift`` shifted for it).
+``layouts.rq_shift`` shifted for it). ``dw_stride_defines`` (the narrow depthwise
+walk's output row bytes as an immediate) and ``dw_shift_defines`` (one right shift for the
+depthwise walks, on top of ``EFFC_DW_RELU``) fix a number the walks then assume; the
+runtime sends a layer or channel that does not have it to the C loop, so they decide only
+whether the define pays.
 
 ``--optimize size`` also compiles the firmware with ``-Os`` (after the common
 ``-O2``) on the cores whose kernel inner loops are assembly (``DSP_CPUS``): the
@@ -42,6 +46,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
+
+import numpy as np
 
 from effc.codegen.c.kernels import Call
 from effc.codegen.c.layouts import (
@@ -125,7 +131,8 @@ def firmware_cflags(calls: Iterable[Call], target: CTarget | None) -> list[str]:
               "-DEFFC_DW_COMPACT=1"] \
         if target is not None and target.widen is not None else []
     return [*dict.fromkeys([*firmware_defines(calls, size), *budget]), *relu_defines(calls),
-            *rq_shift_defines(calls), *(["-Os"] if smaller_c else []),
+            *rq_shift_defines(calls), *dw_stride_defines(calls, size),
+            *dw_shift_defines(calls, size), *(["-Os"] if smaller_c else []),
             *(["-fmerge-all-constants"] if size else []), *_unroll(calls, target)]
 
 
@@ -175,6 +182,55 @@ def wide2_rq_shift(calls: Iterable[Call]) -> int:
         return 0
     (k,) = shifts
     return int(k)
+
+
+#: EFFC_DW_OUT_STRIDE's bound (effc_dw_internal.h): the narrow walk's STRB.W takes the row
+#: bytes and its ADDW twice them as 12-bit immediates
+DW_OUT_STRIDE_MAX = 2047
+
+
+def dw_stride_defines(calls: Iterable[Call], size: bool = False) -> list[str]:
+    """``-DEFFC_DW_OUT_STRIDE=N`` when every depthwise layer that can take the narrow walk
+    (3x3, stride and dilation 1, planes of at most DW_NARROW_PW columns; not at size, which
+    leaves that walk out) has N output row bytes (width x channels) and N fits the walk's
+    immediates: it then stores with immediate offsets and keeps the multiplier in a
+    register (KWS: 1 cycle an output). The runtime takes the narrow walk only for layers
+    of N row bytes, so a layer it does not know of computes the same bytes in C."""
+    rows = {c.fields["output_dims"][2] * c.fields["output_dims"][3]
+            for c in calls if _dw_s1(c) and _narrow(c)}
+    if size or len(rows) != 1:
+        return []
+    n = rows.pop()
+    return [f"-DEFFC_DW_OUT_STRIDE={n}"] if 0 < n <= DW_OUT_STRIDE_MAX else []
+
+
+#: EFFC_DW_D_MAX and EFFC_DW_K_MAX (effc_dw_internal.h): the one-shift form's largest
+#: scaling exponent d = K - s of a channel and its largest K
+DW_D_MAX, DW_K_MAX = 6, 23
+
+
+def dw_shift_defines(calls: Iterable[Call], size: bool = False) -> list[str]:
+    """``-DEFFC_DW_RQ_SHIFT=K`` (speed builds) when the depthwise family has EFFC_DW_RELU and every
+    channel of every depthwise layer with a nonzero multiplier has its right shift s
+    (TFLite's -shift) in K - DW_D_MAX .. K - 1, K = the largest s + 1 <= DW_K_MAX: the
+    walks then requantize with SMMLA and SSAT asr #K, each channel's taps, bias and round
+    scaled by 2^(K - s) (effc_dw_internal.h; KWS: one ASR, an instruction and a cycle, an
+    output). The runtime walks a channel outside that range (and multiplier 0) in C,
+    so this only decides whether the define pays. Not at size: the taps' scaling is 52 B
+    more code than the walk's rows save (KWS 40,892 -> 40,944 B, for 6,976 instructions a
+    depthwise layer), and size builds keep to the flash goal."""
+    calls = list(calls)
+    dw = [c for c in calls if c.macro == "dw_conv_s8"]
+    if size or "-DEFFC_DW_RELU=1" not in relu_defines(dw):
+        return []
+    shifts = [-int(s) for c in dw
+              for m, s in zip(*np.broadcast_arrays(np.ravel(c.fields["multiplier"]),
+                                                   np.ravel(c.fields["shift"])), strict=True)
+              if int(m) != 0]
+    if not shifts or min(shifts) < 1:
+        return []
+    k = max(shifts) + 1
+    return [f"-DEFFC_DW_RQ_SHIFT={k}"] if k <= DW_K_MAX and k - min(shifts) <= DW_D_MAX else []
 
 
 #: EFFC_MM_2X4_UNROLL of the speed builds: groups of 4 values per loop test
