@@ -44,16 +44,25 @@ def channel_records(weights: np.ndarray, bias: np.ndarray | None, multiplier: np
     return out[:used].copy()
 
 
-def wide_filter(layout: str, weights: np.ndarray, records: np.ndarray, ozp: int) -> np.ndarray:
-    """effc_widen_filter_s8: the int32 words of a wide layout."""
+def widen(layout: str, weights: np.ndarray, records: np.ndarray, ozp: int, izp: int = 0,
+          rq_shift: int = 0) -> tuple[int, np.ndarray]:
+    """effc_widen_filter_s8's return code and the int32 words of a wide layout (rq_shift
+    K > 0: WIDE2's shifted records)."""
     ffi, lib = _lib()
     w = np.ascontiguousarray(weights.reshape(weights.shape[0], -1), np.int8)
     n, k = w.shape
     words = np.zeros(int(lib.effc_filter_words(LAYOUTS[layout], n, k)), np.int32)
     rc = lib.effc_widen_filter_s8(
         LAYOUTS[layout], ffi.from_buffer("int8_t[]", w), n, k,
-        ffi.cast("const effc_channel_rq *", ffi.from_buffer("int32_t[]", records)), ozp,
-        ffi.from_buffer("int32_t[]", words))
+        ffi.cast("const effc_channel_rq *", ffi.from_buffer("int32_t[]", records)), izp, ozp,
+        rq_shift, ffi.from_buffer("int32_t[]", words))
+    return int(rc), words
+
+
+def wide_filter(layout: str, weights: np.ndarray, records: np.ndarray, ozp: int, izp: int = 0,
+                rq_shift: int = 0) -> np.ndarray:
+    """effc_widen_filter_s8: the int32 words of a wide layout."""
+    rc, words = widen(layout, weights, records, ozp, izp, rq_shift)
     assert rc == 0
     return words
 

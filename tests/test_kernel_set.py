@@ -23,11 +23,13 @@ from effc.codegen.c.kernel_set import (
     firmware_cflags,
     firmware_defines,
     relu_defines,
+    rq_shift_defines,
 )
 from effc.codegen.c.kernels import Call
-from effc.codegen.c.layouts import S8, WIDE2, WIDE4, CTarget
+from effc.codegen.c.layouts import S8, WIDE2, WIDE4, CTarget, rq_shift
 from effc.compiler import CompileOptions, compile_model
 from effc.errors import EffcError
+from effc.ir import Tensor
 from tests.c_models import model_path
 from tests.conftest_c import RUNTIME_C, require_tool
 
@@ -184,6 +186,58 @@ def _floor(call: Call, zp: int, lo: int) -> Call:
                                                              "activation_min": lo})
 
 
+def _shift(call: Call, k: int) -> Call:
+    return Call(call.macro, call.node, call.op, call.fields | {"rq_shift": k})
+
+
+def test_rq_shift_define_needs_every_wide2_layer_shifted_alike_and_floored() -> None:
+    wide = _floor(_conv(layout=WIDE2), -128, -128)
+    assert rq_shift_defines([]) == []
+    assert rq_shift_defines([_shift(wide, 9), _shift(wide, 9)]) == ["-DEFFC_WIDE2_RQ_SHIFT=9"]
+    assert rq_shift_defines([_shift(wide, 9), _shift(wide, 10)]) == []  # one K a firmware
+    assert rq_shift_defines([_shift(wide, 9), wide]) == []  # records of today's form
+    assert rq_shift_defines([_shift(wide, 0)]) == []
+    assert rq_shift_defines([_shift(wide, 9), _shift(_floor(wide, 5, -128), 9)]) == []
+    # other layouts do not count
+    assert rq_shift_defines([_shift(wide, 9), _conv(lo=-128),
+                             _conv("dense_s8", layout=WIDE4)]) == ["-DEFFC_WIDE2_RQ_SHIFT=9"]
+
+
+def _layer(name: str, shifts: list[int], zp: int = -128, weights: int = 127) -> tuple[
+        Call, dict[str, Tensor]]:
+    """A 1x1 WIDE2 conv of len(shifts) channels x 16 inputs, activation_min -128: floored
+    at its output zero point zp = -128."""
+    n = len(shifts)
+    w = np.random.default_rng(n).integers(-weights, weights + 1, (n, 1, 1, 16)).astype(np.int8)
+    tensors = {f"{name}_w": Tensor(f"{name}_w", w.shape, "int8", data=w),
+               f"{name}_b": Tensor(f"{name}_b", (n,), "int32",
+                                   data=np.arange(n, dtype=np.int32) * 100)}
+    call = Call("conv_s8", name, "Conv", {
+        "layout": WIDE2, "filter_dims": [n, 1, 1, 16], "bias": f"{name}_b",
+        "multiplier": [1 << 30] * n, "shift": shifts, "input_zero_point": -128,
+        "output_zero_point": zp, "activation_min": -128, "activation_max": 127},
+        weights=[f"{name}_w"])
+    return call, tensors
+
+
+def test_rq_shift_is_the_least_k_every_wide2_layer_takes() -> None:
+    speed = CTarget("cortex-m4", 1 << 20)
+    a, ta = _layer("a", [-5, -6, -8, -7])
+    b, tb = _layer("b", [-4, -5])
+    assert rq_shift([a, b], ta | tb, speed) == 9  # the largest s is 8
+    assert rq_shift([a, b], ta | tb, None) == 0
+    assert rq_shift([a, b], ta | tb, CTarget("cortex-m4", 1 << 20, widen=frozenset({0}))) == 0
+    assert rq_shift([a, _conv(lo=-128)], ta, speed) == 9  # int8 rows do not count
+    linear, tl = _layer("l", [-5, -5], zp=-100)  # one WIDE2 layer below its zero point
+    assert rq_shift([a, linear], ta | tl, speed) == 0
+    # s = 1 next to s = 8: d = 8 puts a full-range weight * 2^9 outside int16; weights
+    # within +-63 take it
+    wide, tw = _layer("w", [-1, -8])
+    assert rq_shift([wide], tw, speed) == 0
+    small, ts = _layer("s", [-1, -8], weights=63)
+    assert rq_shift([small], ts, speed) == 9
+
+
 def test_relu_defines_need_every_layer_of_their_family_to_floor_at_its_zero_point() -> None:
     def relu(calls: list[Call]) -> set[str]:
         return {d.removeprefix("-DEFFC_").removesuffix("_RELU=1") for d in relu_defines(calls)}
@@ -282,6 +336,9 @@ def test_kws_images_leave_out_unreached_variants(tmp_path: Path) -> None:
     # every KWS convolution is a ReLU with output zero point -128
     assert {"-DEFFC_WIDE2_RELU=1", "-DEFFC_DW_RELU=1"} <= set(speed.manifest["c"]["firmware_cflags"])
     assert {"-DEFFC_DW_RELU=1", "-DEFFC_S8_RELU=1"} <= set(size.manifest["c"]["firmware_cflags"])
+    # its WIDE2 layers' right shifts s are 5..8: K = 9 (size builds widen none)
+    assert "-DEFFC_WIDE2_RQ_SHIFT=9" in speed.manifest["c"]["firmware_cflags"]
+    assert not [f for f in size.manifest["c"]["firmware_cflags"] if "WIDE2_RQ_SHIFT" in f]
     # its depthwise layers' 5 x 64 output row bytes: the narrow walk's immediate (speed only)
     assert "-DEFFC_DW_OUT_STRIDE=320" in speed.manifest["c"]["firmware_cflags"]
     assert not any("DW_OUT_STRIDE" in f for f in size.manifest["c"]["firmware_cflags"])
@@ -390,3 +447,4 @@ def test_relu_models_bit_exact_under_qemu(tail: str, granularity: str, tmp_path:
     flags = set(compiled.manifest["c"]["firmware_cflags"])
     assert "-DEFFC_DW_RELU=1" in flags
     assert ("-DEFFC_WIDE2_RELU=1" in flags) == (tail != "linear")
+    assert any(f.startswith("-DEFFC_WIDE2_RQ_SHIFT=") for f in flags) == (tail != "linear")

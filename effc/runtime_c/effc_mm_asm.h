@@ -59,7 +59,23 @@ static inline int effc_mm_2x4_fits(int32_t groups)
  * WIDE2 loops (effc_mm_2x4_wide*, effc_mm_2x1_wide*, effc_mm_4x1_pairs*); EFFC_RQ_S8:
  * the int8-row loop effc_mm_1x4_s8*; EFFC_RQ_DW: the depthwise walks
  * (effc_dw_dsp_asm.c). */
-#if EFFC_WIDE2_RELU
+#define EFFC_ASM_STR_(X) #X
+#define EFFC_ASM_STR(X) EFFC_ASM_STR_(X)
+
+/* The shifted records' requantization (EFFC_WIDE2_RQ_SHIFT = K, EFFC_WIDE_SHIFTED
+ * records of effc_widen_filter_s8): the accumulator A = 2^(1+d) * acc (weights and
+ * bias scaled by 2^d on top of their doubling, d = K - s >= 1) and R' = 2^(d-1) +
+ * R * 2^d give floor((A * M + R' * 2^32) / 2^(32+K)) = floor((acc * M + 2^30 +
+ * R * 2^31) / 2^(31+s)), EFFC_RQ_RELU's value (SMMLA truncates: SMMLAR's + 2^31 would
+ * not scale), so the one SSAT shifts by K for every channel. Two instructions per
+ * output; S and T go unused. */
+#define EFFC_RQ_SHIFTED(A, M, R, S, T)                                                        \
+    "smmla  " A ", " A ", " M ", " R "\n\t"                                                    \
+    "ssat   " A ", #8, " A ", asr #" EFFC_ASM_STR(EFFC_WIDE2_RQ_SHIFT) "\n\t"
+
+#if EFFC_WIDE2_RQ_SHIFT
+#define EFFC_RQ_WIDE2 EFFC_RQ_SHIFTED
+#elif EFFC_WIDE2_RELU
 #define EFFC_RQ_WIDE2 EFFC_RQ_RELU
 #else
 #define EFFC_RQ_WIDE2 EFFC_RQ
@@ -84,19 +100,25 @@ static inline int effc_mm_2x4_fits(int32_t groups)
     "it     gt\n\t"                                                                            \
     "movgt  " A ", " HI "\n\t"
 
-/* One requantization record of a wide layout from the weight stream lr
- * (advanced): multiplier, round, shift word into REGS (three ascending). */
-#define EFFC_WIDE_RECORD(REGS) "ldm    lr!, {" REGS "}\n\t"
+/* One requantization record of a wide layout from the weight stream BASE
+ * (advanced by its three words): multiplier, round, shift word into M, R, S
+ * (ascending) with one LDM, or, the shifted loops reading no shift word, M and R
+ * with one LDRD (3 cycles instead of 4). */
+#if EFFC_WIDE2_RQ_SHIFT
+#define EFFC_WIDE_RECORD(BASE, M, R, S) "ldrd   " M ", " R ", [" BASE "], #12\n\t"
+#else
+#define EFFC_WIDE_RECORD(BASE, M, R, S) "ldm    " BASE "!, {" M ", " R ", " S "}\n\t"
+#endif
 
 /* The two-channel loops' requantization: channel 0's record, its four columns'
  * accumulators r0-r3, channel 1's record, r4-r7 (r8-r11 taken). */
 #define EFFC_2X4_REQUANT                                                                      \
-    EFFC_WIDE_RECORD("r8-r10")                                                                \
+    EFFC_WIDE_RECORD("lr", "r8", "r9", "r10")                                                 \
     EFFC_RQ_WIDE2("r0", "r8", "r9", "r10", "r11")                                             \
     EFFC_RQ_WIDE2("r1", "r8", "r9", "r10", "r11")                                             \
     EFFC_RQ_WIDE2("r2", "r8", "r9", "r10", "r11")                                             \
     EFFC_RQ_WIDE2("r3", "r8", "r9", "r10", "r11")                                             \
-    EFFC_WIDE_RECORD("r8-r10")                                                                \
+    EFFC_WIDE_RECORD("lr", "r8", "r9", "r10")                                                 \
     EFFC_RQ_WIDE2("r4", "r8", "r9", "r10", "r11")                                             \
     EFFC_RQ_WIDE2("r5", "r8", "r9", "r10", "r11")                                             \
     EFFC_RQ_WIDE2("r6", "r8", "r9", "r10", "r11")                                             \

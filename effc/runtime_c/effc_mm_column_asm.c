@@ -62,9 +62,9 @@
     EFFC_2X1_GROUP                                                                             \
     "subs   r10, r10, #2\n\t"                                                                  \
     "bne    2b\n\t"                                                                            \
-    EFFC_WIDE_RECORD("r4-r6")                                                                  \
+    EFFC_WIDE_RECORD("lr", "r4", "r5", "r6")                                                   \
     EFFC_RQ_WIDE2("r0", "r4", "r5", "r6", "r7")                                                \
-    EFFC_WIDE_RECORD("r4-r6")                                                                  \
+    EFFC_WIDE_RECORD("lr", "r4", "r5", "r6")                                                   \
     EFFC_RQ_WIDE2("r1", "r4", "r5", "r6", "r7")                                                \
     CLAMP                                                                                      \
     EFFC_COLUMN_STORE_NEXT(EFFC_COLUMN_STRB("r0") EFFC_COLUMN_STRB("r1"))                      \
@@ -132,13 +132,13 @@ __attribute__((naked, noinline)) void effc_mm_2x1_wide_clamp(EFFC_ARG effc_mm_jo
     EFFC_4X1_PAIRS_GROUP                                                                       \
     "subs   r11, r11, #2\n\t"                                                                  \
     "bne    2b\n\t"                                                                            \
-    EFFC_WIDE_RECORD("r4-r6")                                                                  \
+    EFFC_WIDE_RECORD("lr", "r4", "r5", "r6")                                                   \
     EFFC_RQ_WIDE2("r0", "r4", "r5", "r6", "r7")                                                \
-    EFFC_WIDE_RECORD("r4-r6")                                                                  \
+    EFFC_WIDE_RECORD("lr", "r4", "r5", "r6")                                                   \
     EFFC_RQ_WIDE2("r1", "r4", "r5", "r6", "r7")                                                \
-    "ldm    r10!, {r4-r6}\n\t"                                                                 \
+    EFFC_WIDE_RECORD("r10", "r4", "r5", "r6")                                                  \
     EFFC_RQ_WIDE2("r2", "r4", "r5", "r6", "r7")                                                \
-    "ldm    r10!, {r4-r6}\n\t"                                                                 \
+    EFFC_WIDE_RECORD("r10", "r4", "r5", "r6")                                                  \
     EFFC_RQ_WIDE2("r3", "r4", "r5", "r6", "r7")                                                \
     "mov    lr, r10\n\t"                                                                       \
     "ldr    r11, [sp]\n\t"                                                                     \

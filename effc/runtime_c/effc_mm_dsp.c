@@ -8,7 +8,8 @@
  * (EFFC_MM_SENTINEL, which no widened pair can equal). Missing columns
  * repeat the last one and write into a dummy row. The loops run in assembly
  * (effc_mm_s8_asm.c, effc_mm_column_asm.c), with the four-instruction
- * requantization of prepared records (effc_requant.h, effc_rq_fast):
+ * requantization of prepared records (effc_requant.h, effc_rq_fast; three
+ * under the RELU switches, two for WIDE2 under EFFC_WIDE2_RQ_SHIFT):
  *  - EFFC_FILTER_WIDE2 filters: two channels x four columns, the int16
  *    weights read with LDRD: 22 instructions per 32 MACs, eight groups of 4
  *    values per loop test (one or two columns: two channels x one column);

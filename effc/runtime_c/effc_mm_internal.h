@@ -18,6 +18,13 @@
 #ifndef EFFC_S8_RELU
 #define EFFC_S8_RELU 0
 #endif
+/* EFFC_WIDE2_RQ_SHIFT=K (kernel_set.py, rq_shift_defines; with EFFC_WIDE2_RELU): the
+ * WIDE2 loops requantize EFFC_WIDE_SHIFTED records of that K with SMMLA and SSAT asr #K
+ * (effc_mm_asm.h); a WIDE2 record of any other form, or a layer that does not floor at
+ * its zero point, takes the C path (effc_wide_asm_form). 0: today's records. */
+#ifndef EFFC_WIDE2_RQ_SHIFT
+#define EFFC_WIDE2_RQ_SHIFT 0
+#endif
 
 #ifndef EFFC_INTERNAL_H
 #error "include effc_internal.h, which includes effc_mm_internal.h"
@@ -83,6 +90,35 @@ static inline effc_wide_geo effc_wide_geometry(int32_t layout, int32_t k)
     return g;
 }
 
+/* The low ten bits of a wide record's shift word when the layout's assembly loop
+ * takes it (effc_wide_asm_form): EFFC_WIDE_SHIFTED | K for WIDE2 under
+ * EFFC_WIDE2_RQ_SHIFT, else a fast record's s - 1 (no flag). */
+static inline uint32_t effc_wide_form_mask(int32_t layout)
+{
+    return layout == EFFC_FILTER_WIDE2 && EFFC_WIDE2_RQ_SHIFT ? 0x3FFu
+                                                              : (uint32_t)(EFFC_WIDE_GENERAL |
+                                                                           EFFC_WIDE_SHIFTED);
+}
+
+static inline uint32_t effc_wide_form(int32_t layout)
+{
+    return layout == EFFC_FILTER_WIDE2 && EFFC_WIDE2_RQ_SHIFT
+               ? (uint32_t)(EFFC_WIDE_SHIFTED | EFFC_WIDE2_RQ_SHIFT)
+               : 0u;
+}
+
+static inline int effc_wide_asm_form(int32_t layout, int32_t word)
+{
+    return ((uint32_t)word & effc_wide_form_mask(layout)) == effc_wide_form(layout);
+}
+
+/* The left shift of a wide record's weights and bias word (its shift word's bits
+ * 11-15): 1 (doubled), or 1 + d, d = K - s, for an EFFC_WIDE_SHIFTED one. */
+static inline int32_t effc_wide_scale_bits(int32_t word)
+{
+    return (int32_t)(((uint32_t)word >> EFFC_WIDE_SCALE_AT) & 0x1Fu);
+}
+
 /* One channel's bias and requantization, from the records, the wide
  * filter's records, or the arrays. */
 typedef struct {
@@ -107,8 +143,9 @@ static inline effc_mm_channel effc_mm_channel_at(const effc_mm *mm, int32_t c)
                                                                  (size_t)g.block_words;
         const int32_t *rec = block + g.records_at + 3 * (c % g.per);
         const int general = (rec[2] & EFFC_WIDE_GENERAL) != 0;
-        /* the bias word is 2 * bias for a fast channel (|bias| < 2^23) */
-        ch.bias = general ? block[c % g.per] : block[c % g.per] >> 1;
+        /* the bias word is 2 * bias for a fast channel (|bias| < 2^23), 2^(1+d) * bias
+         * for a shifted one (0 with multiplier 0: its outputs are all the zero point) */
+        ch.bias = general ? block[c % g.per] : block[c % g.per] >> effc_wide_scale_bits(rec[2]);
         ch.rq = effc_requant_make(rec[0], (int32_t)(int16_t)((uint32_t)rec[2] >> 16));
         return ch;
     }
@@ -121,14 +158,25 @@ static inline effc_mm_channel effc_mm_channel_at(const effc_mm *mm, int32_t c)
     return ch;
 }
 
-/* Whether channel c needs the general requantization (no prepared fast form). */
+/* The shifted WIDE2 loops are exact only for a layer that floors at its zero point
+ * (their SMMLA drops the ties' - [acc < 0], as EFFC_RQ_RELU): elsewhere every channel
+ * takes the C path. */
+static inline int effc_mm_wide_floors(const effc_mm *mm)
+{
+    return effc_wide_form(mm->layout) == 0u || mm->activation_min >= mm->output_zero_point;
+}
+
+/* Whether channel c needs the general requantization (no prepared fast form,
+ * or a wide record the layout's assembly loop does not take). */
 static inline int effc_mm_channel_is_general(const effc_mm *mm, int32_t c)
 {
     if (mm->layout != EFFC_FILTER_S8) {
         const effc_wide_geo g = effc_wide_geometry(mm->layout, mm->k);
-        return (((const int32_t *)mm->weights)[(size_t)(c / g.per) * (size_t)g.block_words +
-                                               (size_t)(g.records_at + 3 * (c % g.per) + 2)] &
-                EFFC_WIDE_GENERAL) != 0;
+        return !effc_mm_wide_floors(mm) || !effc_wide_asm_form(
+            mm->layout, ((const int32_t *)mm->weights)[(size_t)(c / g.per) *
+                                                           (size_t)g.block_words +
+                                                       (size_t)(g.records_at +
+                                                                3 * (c % g.per) + 2)]);
     }
     return mm->channels == NULL || effc_rq_is_general(&mm->channels[c]);
 }
@@ -164,17 +212,20 @@ static inline effc_mm effc_mm_conv(const effc_conv_params *p,
 static inline int32_t effc_mm_weight(const effc_mm *mm, int32_t c, int32_t i)
 {
     effc_wide_geo g;
+    const int32_t *block;
     uint32_t word;
     int32_t v;
     if (mm->layout == EFFC_FILTER_S8) {
         return ((const int8_t *)mm->weights)[(size_t)c * (size_t)mm->k + (size_t)i];
     }
     g = effc_wide_geometry(mm->layout, mm->k);
-    word = (uint32_t)((const int32_t *)mm->weights)[
-        (size_t)(c / g.per) * (size_t)g.block_words + (size_t)g.weights_at +
-        (size_t)(i >> 2) * (size_t)(2 * g.per) + (size_t)((i & 1) * g.per + c % g.per)];
+    block = (const int32_t *)mm->weights + (size_t)(c / g.per) * (size_t)g.block_words;
+    word = (uint32_t)block[(size_t)g.weights_at + (size_t)(i >> 2) * (size_t)(2 * g.per) +
+                           (size_t)((i & 1) * g.per + c % g.per)];
     v = (int16_t)((i & 2) != 0 ? word >> 16 : word & 0xFFFFu);
-    return v / 2; /* the wide layouts' weights are doubled */
+    /* the wide layouts' weights are doubled (exact: arithmetic shift), shifted ones
+     * scaled by 2^(1+d) */
+    return v >> effc_wide_scale_bits(block[g.records_at + 3 * (c % g.per) + 2]);
 }
 
 /* Computes every output of n (1..EFFC_MM_COLS) columns into out[j][0..n_out).

@@ -22,23 +22,34 @@ int32_t effc_mm_general_channels(const effc_mm *mm)
         const int32_t *shift = (const int32_t *)mm->weights + g.records_at + 2;
         const int32_t *const end = shift + (size_t)((mm->n_out + g.per - 1) / g.per) *
                                                (size_t)g.block_words;
+        const uint32_t form = effc_wide_form(mm->layout);
         const int32_t *at;
         uint32_t any = 0u;
-        /* first whether any record (a padding channel's too) has the flag (per is 2 or 4) */
-        for (at = shift; at < end; at += g.block_words) {
-            any |= (uint32_t)(at[0] | at[3]);
-            if (g.per == 4) {
-                any |= (uint32_t)(at[6] | at[9]);
+        if (!effc_mm_wide_floors(mm)) {
+            return mm->n_out;
+        }
+        /* first whether any record (a padding channel's too) is not in the loop's form
+         * (per is 2 or 4; the shifted form is WIDE2's, per 2) */
+        if (form == 0u) {
+            for (at = shift; at < end; at += g.block_words) {
+                any |= (uint32_t)(at[0] | at[3]);
+                if (g.per == 4) {
+                    any |= (uint32_t)(at[6] | at[9]);
+                }
+            }
+        } else {
+            for (at = shift; at < end; at += g.block_words) {
+                any |= ((uint32_t)at[0] ^ form) | ((uint32_t)at[3] ^ form);
             }
         }
-        if ((any & (uint32_t)EFFC_WIDE_GENERAL) == 0u) {
+        if ((any & effc_wide_form_mask(mm->layout)) == 0u) {
             return 0;
         }
         for (c = 0; c < mm->n_out; c += g.per, shift += g.block_words) {
             const int32_t n = EFFC_MIN(g.per, mm->n_out - c);
             int32_t j;
             for (j = 0; j < n; j++) {
-                count += (shift[3 * j] & EFFC_WIDE_GENERAL) != 0;
+                count += !effc_wide_asm_form(mm->layout, shift[3 * j]);
             }
         }
         return count;

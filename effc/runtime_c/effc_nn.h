@@ -117,7 +117,14 @@ int effc_prepare_channels_s8(const int8_t *weights, int32_t n_out, int32_t k,
  *                     2 w2) (c1: 2 w0, 2 w2) (c0: 2 w1, 2 w3) (c1: 2 w1, 2 w3),
  *                     then per channel the words multiplier, round, shift (a
  *                     wide shift word: bits 0-7 s - 1, bit 8 EFFC_WIDE_GENERAL,
- *                     bits 16-31 the TFLite shift);
+ *                     bits 11-15 the weights' scale bits (1: doubled), bits 16-31
+ *                     the TFLite shift); with a firmware shift K
+ *                     (rq_shift > 0, EFFC_WIDE2_RQ_SHIFT) each fast channel is
+ *                     EFFC_WIDE_SHIFTED instead: its weights and bias word
+ *                     scaled by a further 2^d, d = K - s >= 1, round R' =
+ *                     2^(d-1) + round * 2^d, shift word bits 0-7 K, bit 9
+ *                     EFFC_WIDE_SHIFTED, scale bits 1 + d (the loops: SMMLA,
+ *                     SSAT asr #K); a multiplier 0 channel's weights and bias 0;
  *  EFFC_FILTER_WIDE4  for the one-row dense kernel, per quad of channels
  *                     (padded): four bias words, per group of 4 (k padded) the
  *                     int16 words (ci: 2 w0, 2 w2) for i = 0..3 then (ci: 2 w1,
@@ -128,15 +135,20 @@ int effc_prepare_channels_s8(const int8_t *weights, int32_t n_out, int32_t k,
  * (0 for a general channel), multiplier the record's. Kernels
  * given a wide filter read neither the quant arrays nor the bias argument. */
 enum { EFFC_FILTER_S8 = 0, EFFC_FILTER_WIDE2 = 1, EFFC_FILTER_WIDE4 = 2 };
-enum { EFFC_WIDE_GENERAL = 0x100 };
+enum { EFFC_WIDE_GENERAL = 0x100, EFFC_WIDE_SHIFTED = 0x200, EFFC_WIDE_SCALE_AT = 11 };
 
 /* int32 words of a filter in a wide layout (0 for EFFC_FILTER_S8 or bad sizes). */
 size_t effc_filter_words(int32_t layout, int32_t n_out, int32_t k);
 /* Writes a wide layout (`wide` holds effc_filter_words words) from the int8
- * rows and their prepared records. */
+ * rows and their prepared records. rq_shift: 0, or K in [2, 31] for
+ * EFFC_FILTER_WIDE2's EFFC_WIDE_SHIFTED records (exact only for a layer whose
+ * activation range starts at or above its output zero point); EFFC_ERR_ARG
+ * when a fast channel cannot take K: d = K - s < 1, a weight * 2^(1+d) outside
+ * int16, the largest |accumulator| (|bias| + sum |w| * max |x - input_zero_point|)
+ * * 2^(1+d) or |R'| plus the largest high product outside int32. */
 int effc_widen_filter_s8(int32_t layout, const int8_t *weights, int32_t n_out, int32_t k,
-                         const effc_channel_rq *channels, int32_t output_zero_point,
-                         int32_t *wide);
+                         const effc_channel_rq *channels, int32_t input_zero_point,
+                         int32_t output_zero_point, int32_t rq_shift, int32_t *wide);
 
 /* ------------------------------------------------------------ int8 conv 2-D */
 

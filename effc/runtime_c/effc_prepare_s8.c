@@ -113,49 +113,120 @@ static int32_t effc_pack16(int32_t lo, int32_t hi)
     return (int32_t)(((uint32_t)(uint16_t)(int16_t)lo) | ((uint32_t)(uint16_t)(int16_t)hi << 16));
 }
 
-/* The bias word and the three record words of channel c (a padding channel:
- * bias 0, multiplier 0, every output the zero point). */
-static void effc_wide_record(const effc_channel_rq *channels, int32_t n_out, int32_t c,
-                             int32_t ozp, int32_t *bias_word, int32_t *rec)
+/* Channel c's record, or the zero channel's (bias 0, multiplier 0: every
+ * output the zero point) past the last. */
+static const effc_channel_rq *effc_wide_channel(const effc_channel_rq *channels, int32_t n_out,
+                                                int32_t c)
 {
-    const effc_channel_rq pad = {0, 0};
-    const effc_channel_rq *r = c < n_out ? &channels[c] : &pad;
+    static const effc_channel_rq pad = {0, 0};
+    return c < n_out ? &channels[c] : &pad;
+}
+
+/* A shifted channel's d = K - s (K = rq_shift) for its int8 row w (NULL: the
+ * zero channel), 0 for a general record (kept as it is: the C path computes
+ * it), -1 when it cannot take K (effc_widen_filter_s8's bounds). A multiplier 0
+ * channel is stored with zero weights and bias, so only its R' is bounded. */
+static int32_t effc_wide_shift_d(const int8_t *w, int32_t k, const effc_channel_rq *r,
+                                 int32_t izp, int32_t ozp, int32_t rq_shift)
+{
+    int64_t sum = 0, a = 0, round;
+    int32_t i, d;
+    if (effc_rq_is_general(r)) {
+        return 0;
+    }
+    d = rq_shift - 1 - effc_rq_s1(r);
+    if (d < 1) {
+        return -1;
+    }
+    if (effc_rq_multiplier(r) != 0 && w != NULL) {
+        for (i = 0; i < k; i++) {
+            const int64_t v = (int64_t)w[i] * ((int64_t)1 << (1 + d));
+            if (v < INT16_MIN || v > INT16_MAX) {
+                return -1;
+            }
+            sum += w[i] < 0 ? -(int64_t)w[i] : (int64_t)w[i];
+        }
+        a = ((effc_rq_bias(r) < 0 ? -(int64_t)effc_rq_bias(r) : (int64_t)effc_rq_bias(r)) +
+             sum * effc_max_deviation(izp)) * ((int64_t)1 << (1 + d));
+        if (a > INT32_MAX) {
+            return -1;
+        }
+    }
+    /* R' = 2^(d-1) + (2 * ozp + 1) * 2^(s-1) * 2^d; SMMLA adds floor(A * M / 2^32) */
+    round = ((int64_t)1 << (d - 1)) + (int64_t)(2 * ozp + 1) * ((int64_t)1 << (rq_shift - 1));
+    if ((round < 0 ? -round : round) + ((a * (int64_t)effc_rq_multiplier(r)) >> 32) + 1 >
+        INT32_MAX) {
+        return -1;
+    }
+    return d;
+}
+
+/* The bias word and the three record words of channel record r, shifted by d
+ * (> 0, the firmware shift K = rq_shift) or as doubled (d == 0). */
+static void effc_wide_record(const effc_channel_rq *r, int32_t ozp, int32_t rq_shift, int32_t d,
+                             int32_t *bias_word, int32_t *rec)
+{
     const int fast = !effc_rq_is_general(r);
     const int32_t shift = effc_rq_shift(r);
-    *bias_word = fast ? effc_rq_bias2(r) : effc_rq_bias(r);
+    /* the TFLite shift, and the weights' and bias word's scale 2^(1+d) (d = 0: doubled) */
+    const uint32_t high = ((uint32_t)(uint16_t)(int16_t)shift << 16) |
+                          ((uint32_t)(1 + d) << EFFC_WIDE_SCALE_AT);
     rec[0] = effc_rq_multiplier(r);
+    if (d > 0) {
+        *bias_word = effc_rq_multiplier(r) != 0 ? (int32_t)((uint32_t)effc_rq_bias(r) << (1 + d))
+                                                : 0;
+        rec[1] = (int32_t)(((uint32_t)1 << (d - 1)) +
+                           ((uint32_t)(2 * ozp + 1) << (rq_shift - 1)));
+        rec[2] = (int32_t)(high | EFFC_WIDE_SHIFTED | (uint32_t)rq_shift);
+        return;
+    }
+    *bias_word = fast ? effc_rq_bias2(r) : effc_rq_bias(r);
     rec[1] = fast ? (int32_t)((uint32_t)(2 * ozp + 1) << effc_rq_s1(r)) : 0;
-    rec[2] = (int32_t)((uint32_t)(uint16_t)(int16_t)shift << 16) |
-             (fast ? effc_rq_s1(r) : EFFC_WIDE_GENERAL);
+    rec[2] = (int32_t)(high | (fast ? (uint32_t)effc_rq_s1(r) : (uint32_t)EFFC_WIDE_GENERAL));
 }
 
 int effc_widen_filter_s8(int32_t layout, const int8_t *weights, int32_t n_out, int32_t k,
-                         const effc_channel_rq *channels, int32_t output_zero_point,
-                         int32_t *wide)
+                         const effc_channel_rq *channels, int32_t input_zero_point,
+                         int32_t output_zero_point, int32_t rq_shift, int32_t *wide)
 {
     const int32_t per = effc_wide_block(layout);
     const int32_t groups = effc_wide_groups(layout, k);
     int32_t b, g, parity, r;
     if (weights == NULL || channels == NULL || wide == NULL ||
-        effc_filter_words(layout, n_out, k) == 0) {
+        effc_filter_words(layout, n_out, k) == 0 ||
+        (rq_shift != 0 && (layout != EFFC_FILTER_WIDE2 || rq_shift < 2 || rq_shift > 31))) {
         return EFFC_ERR_ARG;
     }
     for (b = 0; b < (n_out + per - 1) / per; b++) {
         int32_t *bias = wide;
         int32_t *rec = wide + per + groups * 2 * per;
+        int32_t scale[4], d[4];
+        for (r = 0; r < per; r++) { /* each channel's weights times scale */
+            const int32_t c = b * per + r;
+            const effc_channel_rq *ch = effc_wide_channel(channels, n_out, c);
+            d[r] = rq_shift == 0 ? 0
+                                 : effc_wide_shift_d(c < n_out ? weights + (size_t)c * (size_t)k
+                                                               : NULL,
+                                                     k, ch, input_zero_point,
+                                                     output_zero_point, rq_shift);
+            if (d[r] < 0) {
+                return EFFC_ERR_ARG;
+            }
+            scale[r] = d[r] > 0 && effc_rq_multiplier(ch) == 0 ? 0 : 2 << d[r];
+        }
         wide += per;
         for (g = 0; g < groups; g++) {
             for (parity = 0; parity < 2; parity++) {
                 for (r = 0; r < per; r++) {
                     const int32_t c = b * per + r, i = 4 * g + parity;
-                    *wide++ = effc_pack16(2 * effc_w_or_0(weights, n_out, k, c, i),
-                                          2 * effc_w_or_0(weights, n_out, k, c, i + 2));
+                    *wide++ = effc_pack16(scale[r] * effc_w_or_0(weights, n_out, k, c, i),
+                                          scale[r] * effc_w_or_0(weights, n_out, k, c, i + 2));
                 }
             }
         }
         for (r = 0; r < per; r++) {
-            effc_wide_record(channels, n_out, b * per + r, output_zero_point, &bias[r],
-                             &rec[3 * r]);
+            effc_wide_record(effc_wide_channel(channels, n_out, b * per + r), output_zero_point,
+                             rq_shift, d[r], &bias[r], &rec[3 * r]);
         }
         wide = rec + 3 * per;
     }

@@ -23,7 +23,14 @@ from effc.codegen import CoreSplit, Port, split_core
 from effc.codegen.c.dispatch import node_call
 from effc.codegen.c.kernel_set import firmware_cflags
 from effc.codegen.c.kernels import Call
-from effc.codegen.c.layouts import CTarget, choose_layouts, layer_records, wide_filter
+from effc.codegen.c.layouts import (
+    WIDE2,
+    CTarget,
+    choose_layouts,
+    layer_records,
+    rq_shift,
+    wide_filter,
+)
 from effc.codegen.c.residual import fuse_residual_adds
 from effc.codegen.c.scratch import scratch_bytes
 from effc.errors import EffcError
@@ -161,8 +168,9 @@ def _prepared(graph: Graph, index: int, call: Call, arrays: _Arrays,
     layout = f.get("layout", 0)
     if layout:
         weights = graph.tensors[call.weights[0]].data
-        p["weight"] = arrays.add(("wide", index), wide_filter(layout, weights, records,
-                                                              f["output_zero_point"]), "int32_t")
+        p["weight"] = arrays.add(("wide", index), wide_filter(
+            layout, weights, records, f["input_zero_point"], f["output_zero_point"],
+            f.get("rq_shift", 0)), "int32_t")
         p["channels"] = "0"
     else:
         p["weight"] = ptr(call.weights[0], True)
@@ -278,6 +286,10 @@ def generate_c(graph: Graph, name: str, target: CTarget | None = None,
     calls = layer_calls(graph)
     widened = choose_layouts(calls, target, graph.tensors,
                              sum(t.nbytes for t in graph.tensors.values() if t.is_constant))
+    shift = rq_shift(calls, graph.tensors, target)
+    for call in calls:  # the WIDE2 records' form (kernel_set.rq_shift_defines passes K)
+        if call.fields.get("layout") == WIDE2:
+            call.fields["rq_shift"] = shift
     for call in calls:
         call.scratch = scratch_bytes(call)
     nodes, calls = fuse_residual_adds(core, external, split.nodes, calls)

@@ -21,7 +21,9 @@ is left general; only the firmware image is specialized.
 ``EFFC_DW_RELU`` and ``EFFC_S8_RELU`` shorten a loop family's requantization by one
 instruction per output, which is exact only because every layer reaching that family
 clamps at or above its output zero point (``floors_at_zero_point``), so there the
-answer must be right, not merely conservative. ``dw_stride_defines`` (the narrow depthwise
+answer must be right, not merely conservative. So is ``rq_shift_defines``'
+``EFFC_WIDE2_RQ_SHIFT`` (the WIDE2 loops' one-shift requantization of the records
+``layouts.rq_shift`` shifted for it). ``dw_stride_defines`` (the narrow depthwise
 walk's output row bytes as an immediate) and ``dw_shift_defines`` (one right shift for the
 depthwise walks, on top of ``EFFC_DW_RELU``) fix a number the walks then assume; the
 runtime sends a layer or channel that does not have it to the C loop, so they decide only
@@ -50,7 +52,16 @@ from typing import Any
 import numpy as np
 
 from effc.codegen.c.kernels import Call
-from effc.codegen.c.layouts import DSP_CPUS, S8, WIDE2, WIDE4, CTarget, weight_shape, wide_groups
+from effc.codegen.c.layouts import (
+    DSP_CPUS,
+    S8,
+    WIDE2,
+    WIDE4,
+    CTarget,
+    floors_at_zero_point,
+    weight_shape,
+    wide_groups,
+)
 
 INT8_MIN, INT8_MAX = -128, 127
 #: EFFC_DW_NARROW_PW (effc_dw_internal.h): narrower 3x3 stride-1 depthwise planes get its width
@@ -122,18 +133,9 @@ def firmware_cflags(calls: Iterable[Call], target: CTarget | None) -> list[str]:
               "-DEFFC_DW_COMPACT=1"] \
         if target is not None and target.widen is not None else []
     return [*dict.fromkeys([*firmware_defines(calls, size), *budget]), *relu_defines(calls),
-            *dw_stride_defines(calls, size), *dw_shift_defines(calls, size),
-            *(["-Os"] if smaller_c else []),
+            *rq_shift_defines(calls), *dw_stride_defines(calls, size),
+            *dw_shift_defines(calls, size), *(["-Os"] if smaller_c else []),
             *(["-fmerge-all-constants"] if size else []), *_unroll(calls, target)]
-
-
-def floors_at_zero_point(call: Call) -> bool:
-    """The int8 call's activation range starts at or above its output zero point
-    (ReLU's, and ReLU6's): an output whose accumulator is negative is then
-    activation_min, whichever way the requantization rounds its ties."""
-    f = call.fields
-    lo, zp = f.get("activation_min"), f.get("output_zero_point")
-    return isinstance(lo, int) and isinstance(zp, int) and lo >= zp
 
 
 def _int8_rows(call: Call) -> bool:
@@ -160,6 +162,28 @@ def relu_defines(calls: Iterable[Call]) -> list[str]:
                 "S8": [c for c in calls if _int8_rows(c)]}
     return [f"-DEFFC_{name}_RELU=1" for name, members in families.items()
             if members and all(floors_at_zero_point(c) for c in members)]
+
+
+def rq_shift_defines(calls: Iterable[Call]) -> list[str]:
+    """``-DEFFC_WIDE2_RQ_SHIFT=K`` when every WIDE2 layer's records are EFFC_WIDE_SHIFTED
+    for the same K (layouts.rq_shift chose it: every WIDE2 layer floors at its zero point
+    and takes K within its ranges) and floors at its zero point: the WIDE2 loops then
+    requantize with SMMLA and SSAT asr #K from one LDRD (effc_mm_asm.h; KWS: 8 instructions
+    and 10 cycles a 2x4 tile). Like relu_defines it changes arithmetic; a WIDE2 layer the
+    define would not fit keeps every layer's records and loops as they were (and the C
+    dispatch sends any record not of that K, or a layer that does not floor, to the C path)."""
+    k = wide2_rq_shift(calls)
+    return [f"-DEFFC_WIDE2_RQ_SHIFT={k}"] if k else []
+
+
+def wide2_rq_shift(calls: Iterable[Call]) -> int:
+    """rq_shift_defines' K, or 0."""
+    wide = [c for c in calls if c.fields.get("layout") == WIDE2]
+    shifts = {c.fields.get("rq_shift", 0) for c in wide}
+    if len(shifts) != 1 or not all(floors_at_zero_point(c) for c in wide):
+        return 0
+    (k,) = shifts
+    return int(k)
 
 
 #: EFFC_DW_OUT_STRIDE's bound (effc_dw_internal.h): the narrow walk's STRB.W takes the row

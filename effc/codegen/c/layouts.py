@@ -114,9 +114,20 @@ def _records(rows: bytes, n_out: int, bias: bytes | None, multiplier: tuple[int,
     return records
 
 
-def wide_filter(layout: int, weights: np.ndarray, records: np.ndarray,
-                output_zero_point: int) -> np.ndarray:
-    """The int32 words of a wide layout, records included."""
+def wide_filter(layout: int, weights: np.ndarray, records: np.ndarray, input_zero_point: int,
+                output_zero_point: int, rq_shift: int = 0) -> np.ndarray:
+    """The int32 words of a wide layout, records included (rq_shift K > 0: WIDE2's
+    EFFC_WIDE_SHIFTED records for -DEFFC_WIDE2_RQ_SHIFT=K)."""
+    words = _widen(layout, weights, records, input_zero_point, output_zero_point, rq_shift)
+    if words is None:
+        n, k = _rows(weights).shape
+        raise EffcError(f"effc_widen_filter_s8 refused a layer of {n} x {k} weights")
+    return words
+
+
+def _widen(layout: int, weights: np.ndarray, records: np.ndarray, input_zero_point: int,
+           output_zero_point: int, rq_shift: int) -> np.ndarray | None:
+    """effc_widen_filter_s8's words, or None when it refuses the layer."""
     ffi, lib = runtime_library()
     w = _rows(weights)
     n, k = w.shape
@@ -124,10 +135,51 @@ def wide_filter(layout: int, weights: np.ndarray, records: np.ndarray,
     rc = lib.effc_widen_filter_s8(
         layout, ffi.from_buffer("int8_t[]", w), n, k,
         ffi.cast("const effc_channel_rq *", ffi.from_buffer("int32_t[]", records)),
-        output_zero_point, ffi.from_buffer("int32_t[]", words))
-    if rc != 0 or words.size == 0:
-        raise EffcError(f"effc_widen_filter_s8 refused a layer of {n} x {k} weights")
-    return words
+        input_zero_point, output_zero_point, rq_shift, ffi.from_buffer("int32_t[]", words))
+    return words if rc == 0 and words.size > 0 else None
+
+
+#: effc_nn.h: a fast record's low bits are s - 1; EFFC_RQ_GENERAL marks a general one
+RQ_S1_MASK, RQ_GENERAL = 0x7F, 0x80
+#: the largest firmware shift SSAT's asr #K takes
+RQ_SHIFT_MAX = 31
+
+
+def rq_shift(calls: list[Call], tensors: Mapping[str, Tensor], target: CTarget | None) -> int:
+    """The firmware shift K of the WIDE2 layers' EFFC_WIDE_SHIFTED records, or 0 (keep
+    today's): the smallest K giving every fast channel d = K - s >= 1 (the least scaling),
+    when every WIDE2 layer floors at its output zero point (the shifted requantization
+    drops the ties' correction, as EFFC_WIDE2_RELU) and effc_widen_filter_s8 takes K for
+    every layer (its weights * 2^(1+d) within int16, its accumulator * 2^(1+d) and the
+    SMMLA sum within int32). A speed build's: a --flash-budget build keeps today's (its
+    model of the image measures code per set of kernel flags, budget.py)."""
+    wide = [c for c in calls if c.fields.get("layout") == WIDE2]
+    if target is None or target.widen is not None or not wide or \
+            not all(floors_at_zero_point(c) for c in wide):
+        return 0
+    s = 0
+    for call in wide:
+        words = layer_records(call, tensors)[:weight_shape(call)[0], 0]
+        fast = words[(words & RQ_GENERAL) == 0]
+        s = max(s, int((fast & RQ_S1_MASK).max(initial=-1)) + 1)
+    k = s + 1
+    if s == 0 or k > RQ_SHIFT_MAX:
+        return 0
+    for call in wide:
+        f = call.fields
+        if _widen(WIDE2, tensors[call.weights[0]].data, layer_records(call, tensors),
+                  int(f["input_zero_point"]), int(f["output_zero_point"]), k) is None:
+            return 0
+    return k
+
+
+def floors_at_zero_point(call: Call) -> bool:
+    """The int8 call's activation range starts at or above its output zero point
+    (ReLU's, and ReLU6's): an output whose accumulator is negative is then
+    activation_min, whichever way the requantization rounds its ties."""
+    f = call.fields
+    lo, zp = f.get("activation_min"), f.get("output_zero_point")
+    return isinstance(lo, int) and isinstance(zp, int) and lo >= zp
 
 
 def _candidate(call: Call) -> int:
