@@ -92,6 +92,27 @@ def test_cmake_export_builds_with_arm_gcc_and_the_board_toolchain(kws: CompiledM
     dump = _run([require_tool("arm-none-eabi-objdump"), "-d", str(runtime)], tmp_path)
     assert "file format elf32-littlearm" in dump
     assert "smlad" in dump  # the core's flags turned the DSP paths on
+    # the model's shifted WIDE2 records take the one-shift loops (SMMLA, no SMMLAR + ASR)
+    loop = dump.split("<effc_mm_2x4_wide>:")[1].split("\n\n")[0]
+    assert "smmla\t" in loop and "smmlar" not in loop
+
+
+def test_every_export_carries_the_definitions_the_records_need(kws: CompiledModel) -> None:
+    """KWS's WIDE2 records are scaled for EFFC_WIDE2_RQ_SHIFT: every build file passes it
+    (without it the runtime reads them exactly but on the C path, ~48x the instructions)."""
+    definitions = kws.manifest["c"]["library_definitions"]
+    assert definitions == ["EFFC_WIDE2_RQ_SHIFT=9"]
+    export = kws.folder / "export"
+    assert "EFFC_CFLAGS = -std=c99 -I. -DEFFC_WIDE2_RQ_SHIFT=9\n" in (
+        export / "make/Makefile").read_text()
+    assert "target_compile_definitions(effc_runtime PRIVATE EFFC_WIDE2_RQ_SHIFT=9)" in (
+        export / "cmake/CMakeLists.txt").read_text()
+    assert "zephyr_library_compile_definitions(EFFC_WIDE2_RQ_SHIFT=9)" in (
+        export / "zephyr/kws/CMakeLists.txt").read_text()
+    lib = json.loads((export / "platformio/kws/library.json").read_text())
+    assert lib["build"]["flags"] == ["-DEFFC_WIDE2_RQ_SHIFT=9"]
+    header = (export / "arduino/kws/src/effc_mm_internal.h").read_text()
+    assert header.startswith("#define EFFC_WIDE2_RQ_SHIFT 9\n")
 
 
 def test_make_export_keeps_its_flags_under_user_cflags(kws: CompiledModel, tmp_path) -> None:
@@ -99,7 +120,7 @@ def test_make_export_keeps_its_flags_under_user_cflags(kws: CompiledModel, tmp_p
     folder = tmp_path / "make"
     shutil.copytree(kws.folder / "export" / "make", folder)
     out = _run([make, "CC=gcc", "CFLAGS=-O3"], folder)
-    assert "-O3" in out and "-std=c99 -I." in out
+    assert "-O3" in out and "-std=c99 -I. -DEFFC_WIDE2_RQ_SHIFT=9" in out
     assert (folder / "libkws.a").is_file() and (folder / "libeffc_runtime.a").is_file()
 
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from effc.codegen import CoreSplit, Port, split_core
 from effc.codegen.c.dispatch import node_call
-from effc.codegen.c.kernel_set import firmware_cflags
+from effc.codegen.c.kernel_set import firmware_cflags, library_definitions
 from effc.codegen.c.kernels import Call
 from effc.codegen.c.layouts import (
     WIDE2,
@@ -352,14 +352,17 @@ def generate_c(graph: Graph, name: str, target: CTarget | None = None,
     runtime = sorted(p.name for p in RUNTIME_DIR.iterdir() if p.suffix in (".c", ".h"))
     files |= {file: (RUNTIME_DIR / file).read_bytes() for file in runtime}
     sources = [f"{name}.c", *[f for f in runtime if f.endswith(".c")]]
+    definitions = library_definitions(calls)
     for template, out in (("Makefile.j2", "Makefile"), ("CMakeLists.txt.j2", "CMakeLists.txt")):
         files[out] = env.get_template(template).render(
             name=name, NAME=name.upper(), model_sources=[f"{name}.c"],
-            runtime_sources=[f for f in runtime if f.endswith(".c")]).encode()
+            runtime_sources=[f for f in runtime if f.endswith(".c")],
+            definitions=definitions).encode()
     tin, tout = graph.tensors[split.inputs[0].core], graph.tensors[split.outputs[0].core]
     return files, {
         "c": {"folder": "c", "name": name, "sources": sources,
               "firmware_cflags": firmware_cflags(calls, target),
+              "library_definitions": definitions,
               "entry": f"{name}_run", "float_entry": f"{name}_run_float" if wrapper else None,
               "arena": arena_mode, "context": ctx_type,
               "init": f"{name}_init" if ctx_type else None,

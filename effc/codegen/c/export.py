@@ -28,7 +28,7 @@ def export_files(kind: str, files: dict[str, bytes], c: dict[str, Any], board: M
     env = _environment()
     name = c["name"]
     facts = {"name": name, "NAME": name.upper(), "version": __version__, "board": board,
-             "summary": summary}
+             "summary": summary, "c": c}
     sources = {f: data for f, data in files.items() if f.endswith((".c", ".h"))}
 
     def render(template: str, **extra: Any) -> bytes:
@@ -46,7 +46,12 @@ def export_files(kind: str, files: dict[str, bytes], c: dict[str, Any], board: M
                       f"{name}/CMakeLists.txt": render("zephyr_CMakeLists.txt.j2",
                                                        sources=c_files),
                       f"{name}/Kconfig": render("Kconfig.j2")}
-    if kind == "arduino":
-        return src | {f"{name}/library.properties": render("library.properties.j2")}
+    if kind == "arduino":  # no build flags in an Arduino library: the definitions go in
+        # its own copy of the runtime (effc_mm_internal.h reads them; one model a library)
+        header = f"{name}/src/effc_mm_internal.h"
+        lines = "".join(f"#define {d.replace('=', ' ', 1)}\n"
+                        for d in c.get("library_definitions", []))
+        return src | {header: lines.encode() + src[header],
+                      f"{name}/library.properties": render("library.properties.j2")}
     assert kind == "platformio", kind
     return src | {f"{name}/library.json": render("library.json.j2")}

@@ -176,6 +176,15 @@ def rq_shift_defines(calls: Iterable[Call]) -> list[str]:
     return [f"-DEFFC_WIDE2_RQ_SHIFT={k}"] if k else []
 
 
+def library_definitions(calls: Iterable[Call]) -> list[str]:
+    """The preprocessor definitions (NAME=VALUE) every build of the runtime for this model
+    needs to run at the firmware's speed, which its Makefile, CMakeLists.txt and exports
+    carry: EFFC_WIDE2_RQ_SHIFT, because the model's WIDE2 records are scaled for it (a
+    runtime built without it reads them exactly, on the C path: KWS ~48x the instructions).
+    The RELU and layout switches are firmware-only: the library stays general without them."""
+    return [d.removeprefix("-D") for d in rq_shift_defines(calls)]
+
+
 def wide2_rq_shift(calls: Iterable[Call]) -> int:
     """rq_shift_defines' K, or 0."""
     wide = [c for c in calls if c.fields.get("layout") == WIDE2]
