@@ -28,24 +28,17 @@ static int32_t effc_dw_taps2(const int8_t *w)
     return __sadd16(t, t);
 }
 #else
-/* (lo's low half, hi's low half): PKHBT (GCC makes UXTH and ORR of the C). */
-static inline int32_t effc_dw_pkhbt(int32_t lo, int32_t hi)
-{
-    int32_t r;
-    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(lo), "r"(hi));
-    return r;
-}
-
 /* Taps w[0] and w[1] times c = 2^e (e <= 1 + EFFC_DW_D_MAX: int16; beyond, with
  * multiplier 0, what they wrap to is multiplied by 0), as (low half, high half): the
- * halfword load, ORR, SXTB16 as effc_dw_taps2, then SMULBB, SMULTB and PKHBT. */
+ * halfword load, ORR, SXTB16 as effc_dw_taps2, then SMULBB, SMULTB and PKHBT (effc_pkhbt16: GCC
+ * makes UXTH and ORR of the C). */
 static int32_t effc_dw_taps_scaled(const int8_t *w, int32_t c)
 {
     uint16_t v;
     int32_t t;
     __builtin_memcpy(&v, w, sizeof v);
     t = __sxtb16((uint32_t)v | (uint32_t)v << 8);
-    return effc_dw_pkhbt(__smlabb(t, c, 0), __smlatb(t, c, 0));
+    return effc_pkhbt16(__smlabb(t, c, 0), __smlatb(t, c, 0));
 }
 #endif
 
@@ -104,8 +97,8 @@ effc_dw_walk_prepare(effc_dw_walk_job *job, const effc_dw_conv_params *p,
     job->w01[0] = effc_dw_taps_scaled(w, c);
     job->w01[1] = effc_dw_taps_scaled(w + 3, c);
     job->w01[2] = effc_dw_taps_scaled(w + 6, c);
-    job->w2ab = effc_dw_pkhbt(__smlabb(w[2], c, 0), __smlabb(w[5], c, 0));
-    job->w2c_s = effc_dw_pkhbt(s1 | job->cols << 8, __smlabb(w[8], c, 0)); /* cols < 256 */
+    job->w2ab = effc_pkhbt16(__smlabb(w[2], c, 0), __smlabb(w[5], c, 0));
+    job->w2c_s = effc_pkhbt16(s1 | job->cols << 8, __smlabb(w[8], c, 0)); /* cols < 256 */
     job->bias2 = (int32_t)((uint32_t)rec.bias * (uint32_t)c);
     job->m = rec.multiplier;
     job->round = (int32_t)(((uint32_t)(2 * p->output_zero_point + 1) << (EFFC_DW_RQ_SHIFT - 1)) +

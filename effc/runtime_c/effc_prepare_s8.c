@@ -11,6 +11,17 @@ static int64_t effc_max_deviation(int32_t zp)
     return (int64_t)EFFC_MAX(127 - zp, zp + 128);
 }
 
+/* A bound on |acc| of a channel: |bias| + sum |w[i]| * the largest |x - izp|. */
+static int64_t effc_acc_bound(const int8_t *w, int32_t k, int32_t bias, int32_t izp)
+{
+    int64_t sum = 0;
+    int32_t i;
+    for (i = 0; i < k; i++) {
+        sum += w[i] < 0 ? -(int64_t)w[i] : (int64_t)w[i];
+    }
+    return (bias < 0 ? -(int64_t)bias : (int64_t)bias) + sum * effc_max_deviation(izp);
+}
+
 /* The fast form's s - 1 for channel c, EFFC_FAST_NONE when it takes the
  * general form, or EFFC_FAST_ZERO when every output is provably zp. */
 enum { EFFC_FAST_NONE = -1, EFFC_FAST_ZERO = -2 };
@@ -18,17 +29,13 @@ enum { EFFC_FAST_NONE = -1, EFFC_FAST_ZERO = -2 };
 static int32_t effc_fast_s1(const int8_t *w, int32_t k, int32_t bias, int32_t multiplier,
                             int32_t shift, int32_t izp, int32_t ozp)
 {
-    int64_t sum = 0, bound, high, round;
-    int32_t i;
+    int64_t bound, high, round;
     const int32_t s = -shift;
     if (multiplier < 0 || shift > -1 || shift < -31 || izp < -128 || izp > 127 ||
         ozp < -128 || ozp > 127) {
         return EFFC_FAST_NONE;
     }
-    for (i = 0; i < k; i++) {
-        sum += w[i] < 0 ? -(int64_t)w[i] : (int64_t)w[i];
-    }
-    bound = (bias < 0 ? -(int64_t)bias : (int64_t)bias) + sum * effc_max_deviation(izp);
+    bound = effc_acc_bound(w, k, bias, izp);
     if (bound >= ((int64_t)1 << 31)) {
         return EFFC_FAST_NONE;
     }
@@ -129,7 +136,7 @@ static const effc_channel_rq *effc_wide_channel(const effc_channel_rq *channels,
 static int32_t effc_wide_shift_d(const int8_t *w, int32_t k, const effc_channel_rq *r,
                                  int32_t izp, int32_t ozp, int32_t rq_shift)
 {
-    int64_t sum = 0, a = 0, round;
+    int64_t a = 0, round;
     int32_t i, d;
     if (effc_rq_is_general(r)) {
         return 0;
@@ -144,10 +151,8 @@ static int32_t effc_wide_shift_d(const int8_t *w, int32_t k, const effc_channel_
             if (v < INT16_MIN || v > INT16_MAX) {
                 return -1;
             }
-            sum += w[i] < 0 ? -(int64_t)w[i] : (int64_t)w[i];
         }
-        a = ((effc_rq_bias(r) < 0 ? -(int64_t)effc_rq_bias(r) : (int64_t)effc_rq_bias(r)) +
-             sum * effc_max_deviation(izp)) * ((int64_t)1 << (1 + d));
+        a = effc_acc_bound(w, k, effc_rq_bias(r), izp) * ((int64_t)1 << (1 + d));
         if (a > INT32_MAX) {
             return -1;
         }
