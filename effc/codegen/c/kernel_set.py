@@ -230,9 +230,8 @@ def dw_shift_defines(calls: Iterable[Call], size: bool = False) -> list[str]:
     so this only decides whether the define pays. Not at size: the taps' scaling is 52 B
     more code than the walk's rows save (KWS 40,892 -> 40,944 B, for 6,976 instructions a
     depthwise layer), and size builds keep to the flash goal."""
-    calls = list(calls)
     dw = [c for c in calls if c.macro == "dw_conv_s8"]
-    if size or "-DEFFC_DW_RELU=1" not in relu_defines(dw):
+    if size or not dw or not all(floors_at_zero_point(c) for c in dw):  # EFFC_DW_RELU's rule
         return []
     shifts = [-int(s) for c in dw
               for m, s in zip(*np.broadcast_arrays(np.ravel(c.fields["multiplier"]),
