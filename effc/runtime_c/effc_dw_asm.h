@@ -10,9 +10,6 @@
 #include "effc_dw_internal.h"
 #include "effc_mm_asm.h"
 
-#define EFFC_DW_STR_(X) #X
-#define EFFC_DW_STR(X) EFFC_DW_STR_(X)
-
 #define EFFC_DW_ARG __attribute__((unused))
 
 /* The walks' stack frame (below): EFFC_DW_SPEED's narrow walk has a second set of
@@ -46,9 +43,7 @@
  * temporary): effc_rq_fast (EFFC_RQ_DW, s - 1 in r9's low byte), or with
  * EFFC_DW_RQ_SHIFT its one-shift form (effc_dw_internal.h; R the scaled round R'). */
 #if EFFC_DW_RQ_SHIFT
-#define EFFC_DW_RQ_MR(ACC, M, R)                                                               \
-    "smmla  " ACC ", " ACC ", " M ", " R "\n\t"                                                  \
-    "ssat   " ACC ", #8, " ACC ", asr #" EFFC_DW_STR(EFFC_DW_RQ_SHIFT) "\n\t"
+#define EFFC_DW_RQ_MR(ACC, M, R) EFFC_RQ_ONE_SHIFT(ACC, M, R, EFFC_ASM_STR(EFFC_DW_RQ_SHIFT))
 #else
 #define EFFC_DW_RQ_MR(ACC, M, R) EFFC_RQ_DW(ACC, M, R, "r9", R)
 #endif
@@ -84,8 +79,8 @@
     "strb.w " ACC ", [r11]\n\t"
 #define EFFC_DW_STORE_ODD(ACC)                                                                 \
     EFFC_DW_NARROW_RQ(ACC)                                                                     \
-    "strb.w " ACC ", [r11, #" EFFC_DW_STR(EFFC_DW_OUT_STRIDE) "]\n\t"                         \
-    "addw   r11, r11, #(2 * " EFFC_DW_STR(EFFC_DW_OUT_STRIDE) ")\n\t"
+    "strb.w " ACC ", [r11, #" EFFC_ASM_STR(EFFC_DW_OUT_STRIDE) "]\n\t"                         \
+    "addw   r11, r11, #(2 * " EFFC_ASM_STR(EFFC_DW_OUT_STRIDE) ")\n\t"
 /* The narrow walks' r1 from the job's word at EFFC_DW_NARROW_R1 (its multiplier), and
  * the register a next job's multiplier comes in (EFFC_DW_NEXT_JOB_M). */
 #define EFFC_DW_NARROW_R1 "48"

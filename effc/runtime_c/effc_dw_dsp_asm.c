@@ -103,7 +103,7 @@
 #define EFFC_DW_S1_ENTRIES(EVEN_BYTES, ODD_BYTES, D)                                           \
     "ldrd   r2, r1, [r0, #56]\n\t" /* groups, tail */                                          \
     "rsb    lr, r2, #0\n\t"                                                                    \
-    "and    lr, lr, #" EFFC_DW_STR(EFFC_DW_TRIPLES) " - 1\n\t"                                 \
+    "and    lr, lr, #" EFFC_ASM_STR(EFFC_DW_TRIPLES) " - 1\n\t"                                 \
     "add    lr, lr, lr, lsl #1\n\t"                                                            \
     "adr.w  r12, 8" D "\n\t"                                                                   \
     ".if " EVEN_BYTES " - " ODD_BYTES "\n\t" /* rows of two sizes, even ones first */          \
@@ -128,8 +128,8 @@
     EFFC_DW_S1_FIRST_PAD(D)                                                                    \
     "orr    r4, r4, #1\n\t"                                                                    \
     "str    r4, [sp, #24]\n\t"                                                                 \
-    "add    r3, r2, #" EFFC_DW_STR(EFFC_DW_TRIPLES) " - 1\n\t"                                 \
-    "lsr    r3, r3, #" EFFC_DW_STR(EFFC_DW_TRIPLES_LOG2) "\n\t"                                \
+    "add    r3, r2, #" EFFC_ASM_STR(EFFC_DW_TRIPLES) " - 1\n\t"                                 \
+    "lsr    r3, r3, #" EFFC_ASM_STR(EFFC_DW_TRIPLES_LOG2) "\n\t"                                \
     "subs   r3, r3, #1\n\t"                                                                    \
     "str    r3, [sp, #28]\n\t"                                                                 \
     "it     lt\n\t" /* no pass: the tail alone */                                              \
@@ -294,7 +294,7 @@
     "str    r12, [sp, #12]\n\t"                                                                \
     "ldr    pc, [sp, #(40 + " F ")]\n\t"                                                       \
     "8:\n\t" /* three rows turn the accumulators once; six, the store parity too */            \
-    ".rept " EFFC_DW_STR(EFFC_DW_TRIPLES) " / 2\n\t"                                           \
+    ".rept " EFFC_ASM_STR(EFFC_DW_TRIPLES) " / 2\n\t"                                           \
     EFFC_DW_ROW(LOAD, H, "r4", "r3", "r2", SE)                                                 \
     EFFC_DW_ROW(LOAD, H, "r2", "r4", "r3", SO)                                                 \
     EFFC_DW_ROW(LOAD, H, "r3", "r2", "r4", SE)                                                 \
@@ -303,7 +303,7 @@
     EFFC_DW_ROW(LOAD, H, "r3", "r2", "r4", SO)                                                 \
     ".endr\n\t"                                                                                \
     "18:\n\t"                                                                                  \
-    ".if (18b - 8b) - 3 * (" EB " + " OB ") * " EFFC_DW_STR(EFFC_DW_TRIPLES) " / 2\n\t"        \
+    ".if (18b - 8b) - 3 * (" EB " + " OB ") * " EFFC_ASM_STR(EFFC_DW_TRIPLES) " / 2\n\t"        \
     ".error \"effc_dw_walk_s1: a row is not " EB " / " OB " bytes\"\n\t"                       \
     ".endif\n\t"                                                                               \
     EFFC_DW_S1_PASS_END(F)                                                                     \

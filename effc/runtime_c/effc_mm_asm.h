@@ -69,9 +69,14 @@ static inline int effc_mm_2x4_fits(int32_t groups)
  * R * 2^31) / 2^(31+s)), EFFC_RQ_RELU's value (SMMLA truncates: SMMLAR's + 2^31 would
  * not scale), so the one SSAT shifts by K for every channel. Two instructions per
  * output; S and T go unused. */
-#define EFFC_RQ_SHIFTED(A, M, R, S, T)                                                        \
+#define EFFC_RQ_SHIFTED(A, M, R, S, T) EFFC_RQ_ONE_SHIFT(A, M, R, EFFC_ASM_STR(EFFC_WIDE2_RQ_SHIFT))
+
+/* The one-shift requantization with the firmware's shift K (a string): the WIDE2 loops'
+ * (EFFC_RQ_SHIFTED) and the depthwise walks' (effc_dw_asm.h, EFFC_DW_RQ_SHIFT), whose
+ * scaled records and taps follow the same derivation (effc_dw_internal.h). */
+#define EFFC_RQ_ONE_SHIFT(A, M, R, K)                                                         \
     "smmla  " A ", " A ", " M ", " R "\n\t"                                                    \
-    "ssat   " A ", #8, " A ", asr #" EFFC_ASM_STR(EFFC_WIDE2_RQ_SHIFT) "\n\t"
+    "ssat   " A ", #8, " A ", asr #" K "\n\t"
 
 #if EFFC_WIDE2_RQ_SHIFT
 #define EFFC_RQ_WIDE2 EFFC_RQ_SHIFTED

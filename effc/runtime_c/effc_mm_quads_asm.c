@@ -128,9 +128,7 @@
  * (immediate offsets: STRH's 12 bits hold 3 S <= 4095), 10 instructions, 11
  * cycles; without it EFFC_2X4S_STORES. */
 #if EFFC_MM_2X4_FULL_STEP
-#define EFFC_2X4S_STR(X) #X
-#define EFFC_2X4S_XSTR(X) EFFC_2X4S_STR(X)
-#define EFFC_2X4S_S EFFC_2X4S_XSTR(EFFC_MM_2X4_FULL_STEP)
+#define EFFC_2X4S_S EFFC_ASM_STR(EFFC_MM_2X4_FULL_STEP)
 #define EFFC_2X4S_FULL_STORES                                                                 \
     ".if " EFFC_2X4S_S " < 1 || 3 * " EFFC_2X4S_S " > 4095\n\t"                               \
     ".error \"EFFC_MM_2X4_FULL_STEP is not in 1..1365\"\n\t"                                  \
