@@ -34,8 +34,9 @@ SHARED = ROOT.parent / "shared" / "models" / "mlperf-tiny"
 DIGITS = ROOT / "examples" / "digits"
 #: (model, optimize, board or None for --board, --flash-budget or None): the main table.
 KWS_BUDGET = 49152  # issue 14's flash goal at speed (48 KB)
+KWS_PACKED = 63488  # 62 KiB: a round budget holding every KWS layer packed (PAIR8), fast form
 RUNS = [("kws_ref_model", "speed", None, None), ("kws_ref_model", "size", None, None),
-        ("kws_ref_model", "speed", None, KWS_BUDGET),
+        ("kws_ref_model", "speed", None, KWS_BUDGET), ("kws_ref_model", "speed", None, KWS_PACKED),
         ("pretrainedResnet_quant", "speed", None, None), ("ad01_int8", "speed", None, None),
         ("digits_cnn", "speed", None, None), ("kws_ref_model", "speed", "mps3-an547", None)]
 TFLM_CMSIS_KWS = 2.95  # instructions/MAC of CMSIS-NN on the same QEMU (shared notes)
@@ -57,6 +58,11 @@ ISSUE_14 = [
      f"kws_ref_model/speed<={KWS_BUDGET}", "flash_bytes", 47948, f"<= {KWS_BUDGET:,}"),
     (f"KWS instr/MAC at speed, --flash-budget {KWS_BUDGET:,}",
      f"kws_ref_model/speed<={KWS_BUDGET}", "instructions_per_mac", 1.416, "<= 0.95"),
+    # not in the issue's table: the image whose convolutions keep int8 weights (PAIR8)
+    (f"KWS flash B at speed, --flash-budget {KWS_PACKED:,} (int8 pair weights)",
+     f"kws_ref_model/speed<={KWS_PACKED}", "flash_bytes", 47948, f"<= {KWS_PACKED:,}"),
+    (f"KWS estimated Cortex-M4 cycles at speed, --flash-budget {KWS_PACKED:,}",
+     f"kws_ref_model/speed<={KWS_PACKED}", "cycles_estimate", 5.8e6, "<= 3,500,000"),
     ("ResNet-8 arena B", "pretrainedResnet_quant/speed", "arena_bytes", 50272, "<= 40,000"),
     ("KWS on mps3-an547 instr/MAC", "kws_ref_model/speed@mps3-an547",
      "instructions_per_mac", 1.415, "<= 0.4"),

@@ -15,7 +15,7 @@ import numpy as np
 
 from tests.conftest_c import Case
 
-LAYOUTS = {"s8": 0, "wide2": 1, "wide4": 2}
+LAYOUTS = {"s8": 0, "wide2": 1, "wide4": 2, "pair8": 3}
 
 
 def _lib() -> tuple[object, object]:
@@ -100,8 +100,8 @@ def prepared(case: Case, layout: str = "s8") -> Case:
 
 def prepared_variants(cases: list[Case]) -> list[Case]:
     """Every conv (not Winograd), depthwise and dense case with prepared records; conv and dense
-    (not grouped, not depthwise) also with EFFC_FILTER_WIDE2, and one-row dense
-    with EFFC_FILTER_WIDE4."""
+    (not grouped, not depthwise) also with EFFC_FILTER_WIDE2 and EFFC_FILTER_PAIR8, and
+    one-row dense with EFFC_FILTER_WIDE4."""
     out = []
     for case in cases:
         if case.kind not in ("conv", "dw", "dense") or "effc_winograd_s8" in case.call:
@@ -110,6 +110,7 @@ def prepared_variants(cases: list[Case]) -> list[Case]:
         grouped = "effc_grouped_conv_s8" in case.call
         if case.kind in ("conv", "dense") and not grouped:
             out.append(prepared(case, "wide2"))
+            out.append(prepared(case, "pair8"))
         if case.kind == "dense" and case.arrays["input"].shape[0] == 1:
             out.append(prepared(case, "wide4"))
     return out

@@ -8,6 +8,7 @@ import sys
 import numpy as np
 import pytest
 
+from effc.compiler import CompileOptions, compile_model
 from effc.engines.qemu import run_qemu_model
 from effc.errors import EffcError
 from effc.frontend.loader import load_onnx
@@ -33,6 +34,25 @@ def test_int8_firmware_bit_exact_with_tflite_micro(tmp_path_factory, name: str,
     # an SMLAD does at most two MACs, a Helium VMLADAVA.S8 (Cortex-M55) sixteen
     assert m["instructions"] > m["macs"] / (16 if board == "mps3-an547" else 2)
     assert 0 < m["stack_bytes"] < 4096
+
+
+@pytest.mark.parametrize("name", ["kws_ref_model", "pretrainedResnet_quant"])
+def test_packed_firmware_bit_exact_with_tflite_micro(tmp_path, name: str) -> None:
+    """A --flash-budget image reads its convolutions' PAIR8 weights in the WIDE2 loops
+    (EFFC_WIDE2_PACKED): KWS through the one-pass stack loop (k 40 and 64), ResNet-8's
+    3x3 convolutions (k up to 576) through the unrolled loop, their pixel remainders
+    through the one-column loop; bit-exact with TFLite Micro."""
+    model = compile_model(model_path(name), tmp_path,
+                          CompileOptions(board="mps2-an386", flash_budget=1 << 22))
+    assert "-DEFFC_WIDE2_PACKED=1" in model.manifest["c"]["firmware_cflags"]
+    assert model.manifest["memory"]["widened_macs"] > 0
+    x, expected = tflm_vectors(name)
+    result = run_qemu_model(model, x)
+    differing = int(np.count_nonzero(result.outputs != expected))
+    m = result.metrics
+    print(f"{name} packed: {differing} differing of {expected.size}; {m['instructions']} "
+          f"instructions, flash {m['flash_bytes']}")
+    assert differing == 0
 
 
 def test_instruction_counts_are_deterministic(tmp_path_factory) -> None:

@@ -16,8 +16,18 @@ from effc.boards import load_board
 from effc.codegen.c import layouts
 from effc.codegen.c.budget import fit_budget, knapsack
 from effc.codegen.c.emit import PREPARED, generate_c, layer_calls
+from effc.codegen.c.kernel_set import firmware_cflags, library_definitions
 from effc.codegen.c.kernels import Call
-from effc.codegen.c.layouts import WEIGHTS_ALIGN, WIDE2, WIDE4, CTarget, WideOption, wide_options
+from effc.codegen.c.layouts import (
+    PAIR8,
+    WEIGHTS_ALIGN,
+    WIDE2,
+    WIDE4,
+    CTarget,
+    WideOption,
+    choose_layouts,
+    wide_options,
+)
 from effc.codegen.c.target import emit_c
 from effc.compiler import CompileOptions
 from effc.frontend.importer import load
@@ -156,6 +166,36 @@ def test_kws_budget_sweep_is_monotonic(kws: Graph, tmp_path: Path) -> None:
         last = macs
     assert f["memory"]["widened_macs"] == top["memory"]["widened_macs"]
     assert f["memory"]["widened_bytes"] == top["memory"]["widened_bytes"]
+
+
+def _layouts(graph: Graph, target: CTarget) -> tuple[list[Call], list[int]]:
+    calls = layer_calls(graph)
+    constants = sum(t.nbytes for t in graph.tensors.values() if t.is_constant)
+    choose_layouts(calls, target, graph.tensors, constants)
+    return calls, [c.fields["layout"] for c in calls if c.macro in ("conv_s8", "dense_s8")]
+
+
+def test_a_small_flash_packs_the_two_channel_layers(kws: Graph) -> None:
+    """--optimize speed widens every layer where the wide layouts fit the board's flash
+    (KWS: 22 KB more, within 4 MiB less the code reserve); where they do not (96 KiB), the
+    convolutions take PAIR8 (their int8 bytes, two channels interleaved) rather than stay
+    int8, the one-row dense layer still WIDE4, and the firmware and the library read PAIR8
+    in the WIDE2 loops (EFFC_WIDE2_PACKED). A --flash-budget image packs at any budget."""
+    calls, big = _layouts(kws, CTarget("cortex-m4", 1 << 22))
+    assert big == [WIDE2] * 5 + [WIDE4]
+    assert not any("PACKED" in f for f in firmware_cflags(calls, CTarget("cortex-m4", 1 << 22)))
+    small = CTarget("cortex-m4", 96 * 1024)
+    calls, packed = _layouts(kws, small)
+    assert packed == [PAIR8] * 5 + [WIDE4]
+    assert "-DEFFC_WIDE2_PACKED=1" in firmware_cflags(calls, small)
+    assert "EFFC_WIDE2_PACKED=1" in library_definitions(calls)
+    budget = CTarget("cortex-m4", 1 << 22, widen=frozenset(range(len(calls))))
+    assert _layouts(kws, budget)[1] == [PAIR8] * 5 + [WIDE4]
+    # the PAIR8 options cost their records and bias words only (16 B a channel against the
+    # int8 layer's 8 B records): 512 B for a 64-channel layer, WIDE2 4,608 B
+    pair8 = {o.layout: o.extra_bytes for o in wide_options(calls, kws.tensors, packed=True)
+             if o.macs == 512_000}
+    assert pair8 == {PAIR8: 512}
 
 
 def test_the_weights_alignment_is_the_templates() -> None:

@@ -351,9 +351,10 @@ def test_kws_images_leave_out_unreached_variants(tmp_path: Path) -> None:
 
 
 #: budgets above the all-int8 image (at -O2, measured by the test): room for the dense
-#: layer's widening only (+864 B and its loop), and room for the first conv's (+3,072 B and
-#: the two-channel loops); relative to that image, so that speed-only code added elsewhere
-#: does not move them
+#: layer's widening only (+864 B and its loop), and room for the convolutions' PAIR8 in the
+#: two-channel loop's compact form (+512 B each and the loops: KWS's five, 2,560 B, where the
+#: fast form's code would fit none); relative to that image, so that speed-only code added
+#: elsewhere does not move them
 SNUG_ABOVE, ROOMY_ABOVE = 2_428, 5_276
 
 
@@ -372,7 +373,7 @@ def test_flash_budget_bounds_the_speed_image(tmp_path: Path) -> None:
         assert m["flash_budget"] == {"bytes": budget, "met": True}
         widened[budget] = m["memory"]["widened_bytes"]
         assert 0 < widened[budget] <= budget - floor
-    # roomy has room for the first conv, snug only for the dense layer
+    # roomy has room for the convolutions (packed), snug only for the dense layer
     assert widened[snug] < widened[roomy]
 
 

@@ -50,6 +50,14 @@ TARGETS = [  # (board, extra cflags)
     # one copy, every column, two LDRs a row)
     ("mps2-an386", ("-DEFFC_OMIT_PAIRS2=1", "-DEFFC_OMIT_CONV_COLUMNS=1",
                     "-DEFFC_DW_COMPACT=1")),
+    # Cortex-M4 as the --flash-budget builds whose two-channel layers are EFFC_FILTER_PAIR8
+    # (kernel_set.packed_defines): the WIDE2 loops read int8 pair words (the 2x4 loop, the
+    # one-column 2x1 and two-pair loops, the quads widened doubled in C), and the one-pass
+    # stack loop that widens its own quads; the WIDE2 cases take the C path there
+    ("mps2-an386", ("-DEFFC_WIDE2_PACKED=1",)),
+    ("mps2-an386", ("-DEFFC_WIDE2_PACKED=1", "-DEFFC_MM_2X4_ONE_PASS=1",
+                    "-DEFFC_MM_2X4_UNROLL=16", "-DEFFC_MM_2X4_QUADS=1", "-DEFFC_OMIT_PAIRS2=1",
+                    "-DEFFC_OMIT_CONV_COLUMNS=1", "-DEFFC_DW_COMPACT=1")),
     ("mps2-an500", ()),               # Cortex-M7
     ("mps2-an505", ()),               # Cortex-M33
     ("mps3-an547", ()),               # Cortex-M55 (MVE auto-vectorized portable code)
@@ -75,6 +83,9 @@ int model_run(const int8_t *in, int8_t *out)
 
 @pytest.mark.parametrize(("board", "flags"), TARGETS,
                          ids=[b + ("" if not f else "-portable" if f[0] == "-DEFFC_NO_DSP"
+                                   else "-packed-one-pass" if f[0] == "-DEFFC_WIDE2_PACKED=1"
+                                   and len(f) > 1
+                                   else "-packed" if f[0] == "-DEFFC_WIDE2_PACKED=1"
                                    else "-Os" if f[0] == "-Os"
                                    else "-unroll16" if f[0] == "-DEFFC_MM_2X4_UNROLL=16"
                                    else "-one-pass" if f[0] == "-DEFFC_MM_2X4_ONE_PASS=1"

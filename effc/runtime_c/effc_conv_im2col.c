@@ -422,7 +422,7 @@ static int effc_conv_im2col(const effc_scratch *scratch, const effc_conv_params 
         return EFFC_ERR_ARG;
     }
     mm = effc_conv_mm(params, quant, filter_dims, filter, bias);
-    if (!EFFC_OMIT_WIDE2 && params->filter_layout == EFFC_FILTER_WIDE2) {
+    if (!EFFC_OMIT_WIDE2 && effc_is_pair_layout(params->filter_layout)) {
         mm.k = effc_conv_patch_slot(mm.k); /* the whole slot: same groups, weights past K 0 */
     }
     patches = (int8_t *)buf + effc_mm_scratch_size(mm.k, mm.n_out);

@@ -8,7 +8,7 @@
  *   1x1     pointwise, no padding: the input pixel itself is the patch (here);
  *   3x3     3x3, dilation 1 (effc_conv_im2col.c);
  *   generic any kernel, stride, dilation and padding (effc_conv_im2col.c).
- * The filter is int8 OHWI or EFFC_FILTER_WIDE2 (params->filter_layout).
+ * The filter is int8 OHWI, EFFC_FILTER_WIDE2 or PAIR8 (params->filter_layout).
  * The 1x1 path has no patch buffers: its scratch is effc_mm_run's.
  */
 #include "effc_internal.h"
@@ -68,7 +68,8 @@ int effc_conv_args_ok(const effc_conv_params *p, const effc_dims *in,
            out->n == in->n && f->c == in->c && out->c == f->n && p->stride_h > 0 &&
            p->stride_w > 0 && p->dilation_h > 0 && p->dilation_w > 0 && p->pad_top >= 0 &&
            p->pad_left >= 0 &&
-           (p->filter_layout == EFFC_FILTER_S8 || p->filter_layout == EFFC_FILTER_WIDE2);
+           /* S8, WIDE2 or PAIR8 */
+           (uint32_t)p->filter_layout <= 3u && p->filter_layout != EFFC_FILTER_WIDE4;
 }
 
 /* The matrix kernel of a convolution with n_out = C_out and k = KH*KW*C_in. */

@@ -33,9 +33,7 @@ static int effc_dense_run(const effc_scratch *scratch, const effc_dense_params *
     int8_t *outs[EFFC_MM_COLS];
     if (params == NULL || dims->batches <= 0 || dims->in_features <= 0 ||
         dims->out_features <= 0 || weights == NULL ||
-        (params->weights_layout != EFFC_FILTER_S8 &&
-         params->weights_layout != EFFC_FILTER_WIDE2 &&
-         params->weights_layout != EFFC_FILTER_WIDE4) ||
+        (uint32_t)params->weights_layout > 3u || /* S8, WIDE2, WIDE4 or PAIR8 */
         (params->weights_layout == EFFC_FILTER_WIDE4 && dims->batches != 1)) {
         return EFFC_ERR_ARG;
     }

@@ -51,6 +51,13 @@
 #define EFFC_LIKELY(x) (x)
 #endif
 
+/* A helper inlined even at -Os, where one outlined caller holds its one copy. */
+#if defined(__GNUC__)
+#define EFFC_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define EFFC_ALWAYS_INLINE inline
+#endif
+
 /* DSP bodies are compiled where the core has the DSP extension (Cortex-M4,
  * M7, M33 with DSP, M55) unless EFFC_NO_DSP asks for the portable ones. */
 #if defined(__ARM_FEATURE_DSP) && !defined(EFFC_NO_DSP)

@@ -153,11 +153,11 @@ static inline int32_t effc_mm_2x4_step(int32_t groups)
 /* Four evenly spaced columns (r4 the first, advanced; r5 the step, r6 three
  * steps), one group: the words into r8-r11, their (x0, x2) pairs x - zp into
  * r0, r7, r12, lr (r2 the -zp offset) and their (x1, x3) pairs in place, two
- * STMs to r3. 14 instructions, EFFC_WIDEN_QUAD_BYTES (56) bytes: the
+ * STMs to r3. 14 instructions, EFFC_WIDEN_QUAD_BYTES (56) bytes (22 and 88
+ * under EFFC_WIDE2_PACKED, which doubles the pairs with SADD16): the
  * two-channel loops' quads (effc_mm_s8_asm.c, effc_mm_quads_asm.c) enter them
  * computed. */
-#define EFFC_WIDEN_QUAD_BYTES "56"
-#define EFFC_WIDEN_QUAD_GROUP                                                                 \
+#define EFFC_WIDEN_QUAD_WORDS                                                                 \
     "ldr    r9, [r4, r5]\n\t"                                                                 \
     "ldr    r10, [r4, r5, lsl #1]\n\t"                                                        \
     "ldr    r11, [r4, r6]\n\t"                                                                \
@@ -169,9 +169,59 @@ static inline int32_t effc_mm_2x4_step(int32_t groups)
     "sxtab16 r12, r2, r10\n\t"                                                                \
     "sxtab16 r10, r2, r10, ror #8\n\t"                                                        \
     "sxtab16 lr, r2, r11\n\t"                                                                 \
-    "sxtab16 r11, r2, r11, ror #8\n\t"                                                        \
+    "sxtab16 r11, r2, r11, ror #8\n\t"
+#define EFFC_WIDEN_QUAD_STORES                                                                \
     "stm    r3!, {r0, r7, r12, lr}\n\t"                                                       \
     "stm    r3!, {r8-r11}\n\t"
+#if EFFC_WIDE2_PACKED /* PAIR8's undoubled weights: the columns doubled, 2 * (x - zp) */
+#define EFFC_WIDEN_QUAD_BYTES "88"
+#define EFFC_WIDEN_QUAD_GROUP                                                                 \
+    EFFC_WIDEN_QUAD_WORDS                                                                     \
+    "sadd16 r0, r0, r0\n\t"                                                                   \
+    "sadd16 r7, r7, r7\n\t"                                                                   \
+    "sadd16 r12, r12, r12\n\t"                                                                \
+    "sadd16 lr, lr, lr\n\t"                                                                   \
+    "sadd16 r8, r8, r8\n\t"                                                                   \
+    "sadd16 r9, r9, r9\n\t"                                                                   \
+    "sadd16 r10, r10, r10\n\t"                                                                \
+    "sadd16 r11, r11, r11\n\t"                                                                \
+    EFFC_WIDEN_QUAD_STORES
+#else
+#define EFFC_WIDEN_QUAD_BYTES "56"
+#define EFFC_WIDEN_QUAD_GROUP EFFC_WIDEN_QUAD_WORDS EFFC_WIDEN_QUAD_STORES
+#endif
+
+/* A channel pair's two weight words of one parity (channel 0's into W0, channel 1's
+ * into W1) from the weight stream lr (advanced): WIDE2's int16 words with one LDRD, or
+ * under EFFC_WIDE2_PACKED PAIR8's one word split by SXTB16 (three instructions). The
+ * two-channel loops' groups grow by EFFC_PAIR_GROUP_EXTRA bytes (two such loads). */
+#if EFFC_WIDE2_PACKED
+#define EFFC_PAIR_WORDS(W0, W1)                                                               \
+    "ldr    " W1 ", [lr], #4\n\t"                                                             \
+    "sxtb16 " W0 ", " W1 "\n\t"                                                               \
+    "sxtb16 " W1 ", " W1 ", ror #8\n\t"
+#define EFFC_PAIR_GROUP_EXTRA "16"
+#define EFFC_PAIR_GROUP_BYTES_LOG2 "3" /* a pair's block: 8 G + 32 bytes */
+#else
+#define EFFC_PAIR_WORDS(W0, W1) "ldrd   " W0 ", " W1 ", [lr], #8\n\t"
+#define EFFC_PAIR_GROUP_EXTRA "0"
+#define EFFC_PAIR_GROUP_BYTES_LOG2 "4" /* a pair's block: 16 G + 32 bytes */
+#endif
+
+/* A pair's four weight words of a group (channel 0, channel 1 of parity 0, then of
+ * parity 1) into the ascending registers A < B < C < D from the stream BASE (advanced):
+ * WIDE2's with one LDM, PAIR8's two words with one LDRD split by four SXTB16. */
+#if EFFC_WIDE2_PACKED
+#define EFFC_PAIR_GROUP_WORDS(BASE, A, B, C, D)                                               \
+    "ldrd   " A ", " C ", [" BASE "], #8\n\t"                                                \
+    "sxtb16 " B ", " A ", ror #8\n\t"                                                         \
+    "sxtb16 " A ", " A "\n\t"                                                                 \
+    "sxtb16 " D ", " C ", ror #8\n\t"                                                         \
+    "sxtb16 " C ", " C "\n\t"
+#else
+#define EFFC_PAIR_GROUP_WORDS(BASE, A, B, C, D)                                               \
+    "ldm    " BASE "!, {" A ", " B ", " C ", " D "}\n\t"
+#endif
 
 /* The two-channel loops' bounds: act_min / act_max onto the stack at +32 (r0 = job). */
 #define EFFC_2X4_BOUNDS                                                                       \

@@ -1,6 +1,7 @@
 /*
  * effc_mm_column_asm.c - the matrix kernel's one-column loops for the
- * Cortex-M DSP body, in assembly (EFFC_FILTER_WIDE2 weights): the one or two
+ * Cortex-M DSP body, in assembly (EFFC_FILTER_WIDE2 weights, PAIR8's under
+ * EFFC_WIDE2_PACKED: EFFC_PAIR_GROUP_WORDS): the one or two
  * columns a block of pixels leaves over the four-column loop
  * (effc_mm_s8_asm.c), two channels or two channel pairs per pass. The C side
  * is effc_mm_dsp.c; the job struct and its offsets are in effc_mm_internal.h.
@@ -30,7 +31,7 @@
  * (advanced to the next group), r0/r1 the accumulators of channels 0/1:
  * 7 instructions for 8 MACs. */
 #define EFFC_2X1_GROUP                                                                         \
-    "ldm    lr!, {r4-r7}\n\t"                                                                  \
+    EFFC_PAIR_GROUP_WORDS("lr", "r4", "r5", "r6", "r7")                                        \
     "ldr    r8, [r12], #16\n\t"                                                                \
     "ldr    r9, [r12], #16\n\t"                                                                \
     "smlad  r0, r8, r4, r0\n\t"                                                                \
@@ -90,12 +91,12 @@ __attribute__((naked, noinline)) void effc_mm_2x1_wide_clamp(EFFC_ARG effc_mm_jo
 #define EFFC_4X1_PAIRS_GROUP                                                                   \
     "ldr    r8, [r12], #16\n\t"                                                                \
     "ldr    r9, [r12], #16\n\t"                                                                \
-    "ldm    lr!, {r4-r7}\n\t"                                                                  \
+    EFFC_PAIR_GROUP_WORDS("lr", "r4", "r5", "r6", "r7")                                        \
     "smlad  r0, r8, r4, r0\n\t"                                                                \
     "smlad  r1, r8, r5, r1\n\t"                                                                \
     "smlad  r0, r9, r6, r0\n\t"                                                                \
     "smlad  r1, r9, r7, r1\n\t"                                                                \
-    "ldm    r10!, {r4-r7}\n\t"                                                                 \
+    EFFC_PAIR_GROUP_WORDS("r10", "r4", "r5", "r6", "r7")                                       \
     "smlad  r2, r8, r4, r2\n\t"                                                                \
     "smlad  r3, r8, r5, r3\n\t"                                                                \
     "smlad  r2, r9, r6, r2\n\t"                                                                \
@@ -123,7 +124,7 @@ __attribute__((naked, noinline)) void effc_mm_2x1_wide_clamp(EFFC_ARG effc_mm_jo
     "1:\n\t"                                                                                   \
     "ldr    r12, [r11]\n\t"                                                                    \
     "ldr    r11, [r11, #36]\n\t"                                                               \
-    "add    r10, lr, r11, lsl #4\n\t"                                                          \
+    "add    r10, lr, r11, lsl #" EFFC_PAIR_GROUP_BYTES_LOG2 "\n\t"                              \
     "add    r10, r10, #32\n\t"                                                                 \
     "ldrd   r0, r1, [lr], #8\n\t"                                                              \
     "ldrd   r2, r3, [r10], #8\n\t"                                                             \

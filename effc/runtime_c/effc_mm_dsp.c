@@ -3,7 +3,7 @@
  *
  * effc_mm_run widens up to four columns once into scratch as int16
  * x - zp (EFFC_FILTER_WIDE2, whose weights are doubled) or 2 * (x - zp)
- * (int8 rows), in SXTB16 order: per group of 4 values the words (x0, x2) of
+ * (int8 rows, PAIR8), in SXTB16 order: per group of 4 values the words (x0, x2) of
  * the four columns, then their (x1, x3) words, then a sentinel word
  * (EFFC_MM_SENTINEL, which no widened pair can equal). Missing columns
  * repeat the last one and write into a dummy row. The loops run in assembly
@@ -13,6 +13,11 @@
  *  - EFFC_FILTER_WIDE2 filters: two channels x four columns, the int16
  *    weights read with LDRD: 22 instructions per 32 MACs, eight groups of 4
  *    values per loop test (one or two columns: two channels x one column);
+ *    built with EFFC_WIDE2_PACKED the same loops read EFFC_FILTER_PAIR8's
+ *    int8 pair words instead (one LDR and two SXTB16 for the pair's two
+ *    weight words: 26 instructions per 32 MACs, 28 in the one-pass stack
+ *    loop, where the loads pipeline: 34 cycles, as WIDE2's), from columns
+ *    widened 2 * (x - zp);
  *  - int8 rows (k a multiple of 4) with prepared records: one channel x four
  *    columns, each weight word widened with SXTB16 / SXTB16 ror 8 for the four
  *    columns: 13 instructions per 16 MACs.
@@ -95,11 +100,11 @@ static inline int32_t effc_mm_widened(const int32_t *q, int32_t j, int32_t i, in
 }
 
 /* The widened columns' scale: the WIDE2 loops' doubled weights take x - zp
- * (without them linked, EFFC_OMIT_WIDE2, the C fallback takes 2 * (x - zp)
- * like everything else, and effc_mm_widen_groups_x1 is left out). */
+ * (without them linked, EFFC_OMIT_WIDE2, or when they read PAIR8's undoubled
+ * ones, EFFC_WIDE2_PACKED, 2 * (x - zp) like everything else). */
 static inline int32_t effc_mm_scale(const effc_mm *mm)
 {
-    return !EFFC_OMIT_WIDE2 && mm->layout == EFFC_FILTER_WIDE2 ? 1 : 2;
+    return !EFFC_OMIT_WIDE2 && !EFFC_WIDE2_PACKED && mm->layout == EFFC_FILTER_WIDE2 ? 1 : 2;
 }
 
 /* Channel c of n columns in C (general requantization). */
@@ -126,8 +131,9 @@ static void effc_mm_job_init(effc_mm_job *job, const effc_mm *mm, const int32_t 
     job->w = mm->weights;
     job->channel = mm->channels;
     job->k2 = 2 * mm->output_zero_point + 1;
-    /* int8 rows: k / 4; EFFC_FILTER_WIDE2: the widened groups, even */
-    job->groups = mm->layout == EFFC_FILTER_WIDE2 ? effc_mm_groups(mm->k) : mm->k >> 2;
+    /* int8 rows: k / 4; EFFC_FILTER_WIDE2 and PAIR8: the widened groups, even */
+    job->groups = !EFFC_OMIT_WIDE2 && effc_is_pair_layout(mm->layout) ? effc_mm_groups(mm->k)
+                                                                       : mm->k >> 2;
     job->act_min = mm->activation_min;
     job->act_max = mm->activation_max;
     if (EFFC_MM_2X4_QUADS) {
@@ -153,7 +159,7 @@ static int effc_mm_variant_linked(const effc_mm *mm)
 static void effc_mm_wide2(const effc_mm *mm, effc_mm_job *job, void (*pairs)(effc_mm_job *),
                           int32_t cols, int8_t *dummy, int32_t from)
 {
-    const int32_t block = effc_wide_geometry(EFFC_FILTER_WIDE2, mm->k).block_words;
+    const int32_t block = effc_wide_geometry(mm->layout, mm->k).block_words;
     const int32_t half = mm->n_out >> 1;
     const int32_t *w = (const int32_t *)mm->weights + (size_t)half * (size_t)block;
     const int odd = (mm->n_out & 1) != 0;
@@ -192,7 +198,7 @@ static int32_t effc_mm_pairs2(const effc_mm *mm, effc_mm_job *job, int clamp)
     job->w = mm->weights;
     job->w_end = (const int32_t *)mm->weights +
                  (size_t)(2 * twos) *
-                     (size_t)effc_wide_geometry(EFFC_FILTER_WIDE2, mm->k).block_words;
+                     (size_t)effc_wide_geometry(mm->layout, mm->k).block_words;
     (clamp ? effc_mm_4x1_pairs_clamp : effc_mm_4x1_pairs)(job);
     return 2 * twos;
 }
@@ -229,7 +235,7 @@ void effc_mm_run(const effc_mm *mm, int32_t n, const int8_t *const col[], int8_t
     job.out[3] = last >= 3 ? out[3] : dummy;
     effc_mm_widen(c4, n, mm->k, mm->input_zero_point, groups, effc_mm_scale(mm), q);
     effc_mm_job_init(&job, mm, q);
-    if (!EFFC_OMIT_WIDE2 && mm->layout == EFFC_FILTER_WIDE2 &&
+    if (!EFFC_OMIT_WIDE2 && mm->layout == EFFC_WIDE2_LOOPS_LAYOUT &&
         EFFC_LIKELY(effc_mm_variant_linked(mm)) && (n <= 2 || effc_mm_2x4_fits(groups))) {
         const int clamp = effc_mm_clamps(mm); /* false when EFFC_OMIT_CLAMP links none */
         void (*one)(effc_mm_job *) = clamp ? effc_mm_2x1_wide_clamp : effc_mm_2x1_wide;
@@ -291,7 +297,8 @@ static void effc_mm_quads(effc_mm_job *job, void (*pairs)(effc_mm_job *), int32_
         job->out[1] = out + out_step;
         job->out[2] = out + 2 * out_step;
         job->out[3] = out + 3 * out_step;
-        effc_mm_widen_groups_x1(col, job->groups, off, (int32_t *)job->q);
+        (EFFC_WIDE2_PACKED ? effc_mm_widen_groups : effc_mm_widen_groups_x1)(
+            col, job->groups, off, (int32_t *)job->q);
         pairs(job);
         in += 4 * in_step;
         out += 4 * out_step;
@@ -306,7 +313,8 @@ int32_t effc_mm_run_quads(const effc_mm *mm, int32_t quads, const int8_t *in, si
     int32_t *q = (int32_t *)scratch;
     void (*pairs)(effc_mm_job *);
     effc_mm_job job;
-    if (EFFC_OMIT_WIDE2 || mm->layout != EFFC_FILTER_WIDE2 || !effc_mm_variant_linked(mm) ||
+    if (EFFC_OMIT_WIDE2 || mm->layout != EFFC_WIDE2_LOOPS_LAYOUT ||
+        !effc_mm_variant_linked(mm) ||
         (mm->k & 7) != 0 || (mm->n_out & 1) != 0 || mm->general > 0 || quads <= 0 ||
         !effc_mm_2x4_fits(groups) ||
         (effc_mm_2x4_step(groups) != 0 && out_step != (size_t)effc_mm_2x4_step(groups))) {
@@ -318,7 +326,7 @@ int32_t effc_mm_run_quads(const effc_mm *mm, int32_t quads, const int8_t *in, si
     effc_mm_job_init(&job, mm, q); /* job.w stays: the loop reads it, never advances it */
     job.w_end = (const int32_t *)mm->weights +
                 (size_t)(mm->n_out >> 1) *
-                    (size_t)effc_wide_geometry(EFFC_FILTER_WIDE2, mm->k).block_words;
+                    (size_t)effc_wide_geometry(mm->layout, mm->k).block_words;
     q[8 * groups] = (int32_t)EFFC_MM_SENTINEL; /* k / 4 even: every group widened */
     effc_mm_quads(&job, pairs, effc_mm_offset(mm->input_zero_point), quads, in, in_step, out,
                   out_step);

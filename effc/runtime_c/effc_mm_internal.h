@@ -74,20 +74,46 @@ static inline size_t effc_mm_scratch_size(int32_t k, int32_t n_out)
 }
 
 /* A wide layout's geometry: channels per block, groups per channel, words
- * per block, and where the weights and the records start in a block. */
+ * per block, and where the weights and the records start in a block
+ * (EFFC_FILTER_WIDE2 and PAIR8: two channels, even groups; PAIR8 two weight
+ * words a group where WIDE2 has four). */
 typedef struct {
     int32_t per, groups, block_words, weights_at, records_at;
 } effc_wide_geo;
 
-static inline effc_wide_geo effc_wide_geometry(int32_t layout, int32_t k)
+/* (always inlined: at -Os effc_wide_geometry_once holds the one copy) */
+static EFFC_ALWAYS_INLINE effc_wide_geo effc_wide_geometry_of(int32_t layout, int32_t k)
 {
     effc_wide_geo g;
-    g.per = layout == EFFC_FILTER_WIDE2 ? 2 : 4;
-    g.groups = layout == EFFC_FILTER_WIDE2 ? effc_mm_groups(k) : (k + 3) >> 2;
+    g.per = layout == EFFC_FILTER_WIDE4 ? 4 : 2;
+    g.groups = layout == EFFC_FILTER_WIDE4 ? (k + 3) >> 2 : effc_mm_groups(k);
     g.weights_at = g.per;
-    g.records_at = g.per + g.groups * 2 * g.per;
+    g.records_at = g.per + g.groups * (layout == EFFC_FILTER_PAIR8 ? 2 : 2 * g.per);
     g.block_words = g.records_at + 3 * g.per;
     return g;
+}
+
+/* effc_wide_geometry(layout, k): inline, but one copy at -Os (effc_mm_s8.c). */
+effc_wide_geo effc_wide_geometry_once(int32_t layout, int32_t k);
+#if defined(__OPTIMIZE_SIZE__)
+#define effc_wide_geometry effc_wide_geometry_once
+#else
+#define effc_wide_geometry effc_wide_geometry_of
+#endif
+
+/* EFFC_WIDE2_PACKED=1 (effc/codegen/c/kernel_set.py: a firmware whose two-channel
+ * layers are EFFC_FILTER_PAIR8): the WIDE2 loops read PAIR8 weights (SXTB16 splits
+ * each word into the two channels' pair words) from columns widened doubled; 0 (the
+ * default) they read WIDE2's int16 ones. A layer in the other layout takes the C path. */
+#ifndef EFFC_WIDE2_PACKED
+#define EFFC_WIDE2_PACKED 0
+#endif
+#define EFFC_WIDE2_LOOPS_LAYOUT (EFFC_WIDE2_PACKED ? EFFC_FILTER_PAIR8 : EFFC_FILTER_WIDE2)
+
+/* The two-channel layouts (a pair's block: bias words, weights, records). */
+static inline int effc_is_pair_layout(int32_t layout)
+{
+    return layout == EFFC_FILTER_WIDE2 || layout == EFFC_FILTER_PAIR8;
 }
 
 /* The low ten bits of a wide record's shift word when the layout's assembly loop
@@ -208,24 +234,20 @@ static inline effc_mm effc_mm_conv(const effc_conv_params *p,
     return mm;
 }
 
-/* Weight (c, i) in any layout (the portable body and the C fallbacks). */
+/* Weight (c, i) in any layout (effc_mm_s8.c: one copy for every C path). */
+int32_t effc_mm_any_weight(const effc_mm *mm, int32_t c, int32_t i);
+
+/* Weight (c, i) in any layout (the portable body and the C fallbacks): int8 rows inline
+ * but at -Os. */
 static inline int32_t effc_mm_weight(const effc_mm *mm, int32_t c, int32_t i)
 {
-    effc_wide_geo g;
-    const int32_t *block;
-    uint32_t word;
-    int32_t v;
-    if (mm->layout == EFFC_FILTER_S8) {
-        return ((const int8_t *)mm->weights)[(size_t)c * (size_t)mm->k + (size_t)i];
-    }
-    g = effc_wide_geometry(mm->layout, mm->k);
-    block = (const int32_t *)mm->weights + (size_t)(c / g.per) * (size_t)g.block_words;
-    word = (uint32_t)block[(size_t)g.weights_at + (size_t)(i >> 2) * (size_t)(2 * g.per) +
-                           (size_t)((i & 1) * g.per + c % g.per)];
-    v = (int16_t)((i & 2) != 0 ? word >> 16 : word & 0xFFFFu);
-    /* the wide layouts' weights are doubled (exact: arithmetic shift), shifted ones
-     * scaled by 2^(1+d) */
-    return v >> effc_wide_scale_bits(block[g.records_at + 3 * (c % g.per) + 2]);
+#if defined(__OPTIMIZE_SIZE__)
+    return effc_mm_any_weight(mm, c, i);
+#else
+    return mm->layout == EFFC_FILTER_S8
+               ? ((const int8_t *)mm->weights)[(size_t)c * (size_t)mm->k + (size_t)i]
+               : effc_mm_any_weight(mm, c, i);
+#endif
 }
 
 /* Computes every output of n (1..EFFC_MM_COLS) columns into out[j][0..n_out).

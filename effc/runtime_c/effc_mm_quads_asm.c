@@ -3,7 +3,8 @@
  * EFFC_FILTER_WIDE2 weights) of the builds where it runs in one pass and
  * widens its own quads (EFFC_MM_2X4_STACK, effc_mm_asm.h: the speed builds of
  * models whose WIDE2 layers all have k <= 68, effc/codegen/c/kernel_set.py);
- * the other builds take effc_mm_s8_asm.c's. Same job, same results.
+ * the other builds take effc_mm_s8_asm.c's. Same job, same results. Under
+ * EFFC_WIDE2_PACKED its groups read EFFC_FILTER_PAIR8 weights (EFFC_2X4S_HALF).
  *
  * The widened columns of a quad live on the loop's stack at fixed places, so
  * every group reads them with immediate offsets: no column pointer, and no
@@ -40,7 +41,53 @@
 #define EFFC_2X4S_F "96"
 #define EFFC_2X4S_AT(P) "128 + 32 * " #P
 
+#if EFFC_WIDE2_PACKED
+/* Half a group at slot O (the words of one parity: columns 0, 1 at O, 2, 3 at
+ * O + 8), EFFC_FILTER_PAIR8 weights: the pair's word splits by SXTB16 into
+ * channel 0's (r8) and channel 1's (r9); its load and two LDRs of columns run
+ * back to back (pipelined, 4 cycles for 3 words), then LDRD for columns 2, 3:
+ * 14 instructions and 17 cycles for 16 MACs. */
+#define EFFC_2X4S_HALF(O)                                                                     \
+    "ldr    r9, [lr], #4\n\t"                                                                 \
+    "ldr    r10, [sp, #" O "]\n\t"                                                            \
+    "ldr    r11, [sp, #" O " + 4]\n\t"                                                        \
+    "sxtb16 r8, r9\n\t"                                                                       \
+    "sxtb16 r9, r9, ror #8\n\t"                                                               \
+    "smlad  r0, r10, r8, r0\n\t"                                                              \
+    "smlad  r4, r10, r9, r4\n\t"                                                              \
+    "smlad  r1, r11, r8, r1\n\t"                                                              \
+    "smlad  r5, r11, r9, r5\n\t"                                                              \
+    "ldrd   r10, r11, [sp, #" O " + 8]\n\t"                                                   \
+    "smlad  r2, r10, r8, r2\n\t"                                                              \
+    "smlad  r6, r10, r9, r6\n\t"                                                              \
+    "smlad  r3, r11, r8, r3\n\t"                                                              \
+    "smlad  r7, r11, r9, r7\n\t"
+#define EFFC_2X4S_HALF2(O) EFFC_2X4S_HALF(O " + 16")
+#define EFFC_2X4S_GROUP(O) EFFC_2X4S_HALF(O) EFFC_2X4S_HALF2(O)
+#define EFFC_2X4S_GROUP_BYTES "112"
+
+/* The pair's first group (slot F) from the bias words (r0 channel 0, r4
+ * channel 1), as the WIDE2 form below. */
+#define EFFC_2X4S_FIRST                                                                       \
+    "ldr    r9, [lr], #4\n\t"                                                                 \
+    "ldr    r10, [sp, #" EFFC_2X4S_F "]\n\t"                                                  \
+    "ldr    r11, [sp, #" EFFC_2X4S_F " + 4]\n\t"                                              \
+    "sxtb16 r8, r9\n\t"                                                                       \
+    "sxtb16 r9, r9, ror #8\n\t"                                                               \
+    "smlad  r1, r11, r8, r0\n\t"                                                              \
+    "smlad  r5, r11, r9, r4\n\t"                                                              \
+    "ldrd   r2, r3, [sp, #" EFFC_2X4S_F " + 8]\n\t"                                           \
+    "smlad  r6, r2, r9, r4\n\t"                                                               \
+    "smlad  r7, r3, r9, r4\n\t"                                                               \
+    "smlad  r2, r2, r8, r0\n\t"                                                               \
+    "smlad  r3, r3, r8, r0\n\t"                                                               \
+    "smlad  r0, r10, r8, r0\n\t"                                                              \
+    "smlad  r4, r10, r9, r4\n\t"                                                              \
+    EFFC_2X4S_HALF2(EFFC_2X4S_F)
+
+#else
 /* The second half of a group at slot O: the (x1, x3) words, 2 LDRD and 8 SMLAD. */
+#define EFFC_2X4S_GROUP_BYTES "88"
 #define EFFC_2X4S_HALF2(O)                                                                    \
     "ldrd   r8, r9, [lr], #8\n\t"                                                             \
     "ldrd   r10, r11, [sp, #" O " + 16]\n\t"                                                  \
@@ -88,6 +135,8 @@
     "smlad  r0, r10, r8, r0\n\t"                                                              \
     "smlad  r4, r10, r9, r4\n\t"                                                              \
     EFFC_2X4S_HALF2(EFFC_2X4S_F)
+
+#endif
 
 #define EFFC_2X4S_G(P) EFFC_2X4S_GROUP(EFFC_2X4S_AT(P))
 #define EFFC_2X4S_BODY_1_15                                                                   \
@@ -163,8 +212,8 @@
     "ldr    r9, [r0]\n\t"                                                                     \
     "ldr    r2, [r0, #36]\n\t"                                                                \
     "ldr    r8, [r0, #48]\n\t"                                                                \
-    "lsl    r1, r2, #4\n\t"                                                                   \
-    "add    r1, r1, #32\n\t" /* a pair's block: 16 G + 32 bytes */                            \
+    "lsl    r1, r2, #" EFFC_PAIR_GROUP_BYTES_LOG2 "\n\t"                                      \
+    "add    r1, r1, #32\n\t" /* a pair's block: 16 G (PAIR8: 8 G) + 32 bytes */                \
     "sub    r3, r8, lr\n\t"                                                                   \
     "udiv   r1, r3, r1\n\t" /* pairs */                                                       \
     "lsl    r1, r1, #1\n\t"                                                                   \
@@ -178,7 +227,7 @@
     "rsb    r1, r1, #0\n\t"                                                                   \
     "strd   r1, lr, [sp, #20]\n\t"                                                            \
     "rsb    r3, r2, #17\n\t" /* e */                                                          \
-    "mov    r1, #88\n\t"                                                                      \
+    "mov    r1, #" EFFC_2X4S_GROUP_BYTES "\n\t"                                               \
     "adr.w  r10, 2f\n\t"                                                                      \
     "mla    r10, r3, r1, r10\n\t"                                                             \
     "orr    r10, r10, #1\n\t"                                                                 \
@@ -260,8 +309,8 @@
     "2:\n\t"                                                                                  \
     EFFC_2X4S_G(0) EFFC_2X4S_BODY_1_15                                                        \
     "4:\n\t"                                                                                  \
-    ".ifne (4b - 2b) - 16 * 88\n\t" /* the computed entry: 88-byte groups */                  \
-    ".error \"EFFC_2X4S_GROUP is not 88 bytes\"\n\t"                                          \
+    ".ifne (4b - 2b) - 16 * " EFFC_2X4S_GROUP_BYTES "\n\t" /* the computed entry */           \
+    ".error \"EFFC_2X4S_GROUP is not EFFC_2X4S_GROUP_BYTES bytes\"\n\t"                       \
     ".endif\n\t"                                                                              \
     EFFC_2X4S_END(CLAMP, EFFC_2X4S_STORES)                                                    \
     "beq    5f\n\t"                                                                           \

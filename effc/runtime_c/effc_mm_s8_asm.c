@@ -185,14 +185,14 @@ __attribute__((naked, noinline)) void effc_mm_1x4_s8_clamp(EFFC_ARG effc_mm_job 
 
 #if !EFFC_MM_2X4_STACK /* else effc_mm_quads_asm.c */
 
-/* One group of 4 values of a channel pair, EFFC_FILTER_WIDE2 weights: lr the
- * weight stream (advanced), r12 the widened columns (advanced), r0-r3 the
+/* One group of 4 values of a channel pair, EFFC_FILTER_WIDE2 weights (PAIR8's
+ * under EFFC_WIDE2_PACKED: EFFC_PAIR_WORDS): lr the weight stream (advanced), r12 the widened columns (advanced), r0-r3 the
  * accumulators of channel 0 for columns 0-3, r4-r7 channel 1, r8/r9 the pair's
  * weight words, r10/r11 two column words. Enters with the group's first two
  * column words loaded and leaves with the next group's (or the sentinel)
  * loaded: 6 LDRD and 16 SMLAD for 32 MACs. */
 #define EFFC_2X4_GROUP                                                                        \
-    "ldrd   r8, r9, [lr], #8\n\t"                                                              \
+    EFFC_PAIR_WORDS("r8", "r9")                                                              \
     "smlad  r0, r10, r8, r0\n\t"                                                               \
     "smlad  r4, r10, r9, r4\n\t"                                                               \
     "smlad  r1, r11, r8, r1\n\t"                                                               \
@@ -202,7 +202,7 @@ __attribute__((naked, noinline)) void effc_mm_1x4_s8_clamp(EFFC_ARG effc_mm_job 
     "smlad  r6, r10, r9, r6\n\t"                                                               \
     "smlad  r3, r11, r8, r3\n\t"                                                               \
     "smlad  r7, r11, r9, r7\n\t"                                                               \
-    "ldrd   r8, r9, [lr], #8\n\t"                                                              \
+    EFFC_PAIR_WORDS("r8", "r9")                                                              \
     "ldrd   r10, r11, [r12], #8\n\t"                                                           \
     "smlad  r0, r10, r8, r0\n\t"                                                               \
     "smlad  r4, r10, r9, r4\n\t"                                                               \
@@ -220,7 +220,7 @@ __attribute__((naked, noinline)) void effc_mm_1x4_s8_clamp(EFFC_ARG effc_mm_job 
  * which are their own channel-0 accumulators. Same loads, entry and exit as
  * EFFC_2X4_GROUP. */
 #define EFFC_2X4_FIRST                                                                        \
-    "ldrd   r8, r9, [lr], #8\n\t"                                                             \
+    EFFC_PAIR_WORDS("r8", "r9")                                                             \
     "smlad  r1, r11, r8, r0\n\t"                                                              \
     "smlad  r5, r11, r9, r4\n\t"                                                              \
     "ldrd   r2, r3, [r12], #8\n\t"                                                            \
@@ -230,7 +230,7 @@ __attribute__((naked, noinline)) void effc_mm_1x4_s8_clamp(EFFC_ARG effc_mm_job 
     "smlad  r3, r3, r8, r0\n\t"                                                               \
     "smlad  r0, r10, r8, r0\n\t"                                                              \
     "smlad  r4, r10, r9, r4\n\t"                                                              \
-    "ldrd   r8, r9, [lr], #8\n\t"                                                             \
+    EFFC_PAIR_WORDS("r8", "r9")                                                             \
     "ldrd   r10, r11, [r12], #8\n\t"                                                          \
     "smlad  r0, r10, r8, r0\n\t"                                                              \
     "smlad  r4, r10, r9, r4\n\t"                                                              \
@@ -344,7 +344,8 @@ __attribute__((naked, noinline)) void effc_mm_1x4_s8_clamp(EFFC_ARG effc_mm_job 
  * bias words, the first group (EFFC_2X4_FIRST), then the other groups, an
  * odd count, EFFC_MM_2X4_UNROLL (U) per iteration until the sentinel,
  * entered (LDR into PC) at the group that leaves a multiple of U (the entry
- * computed once: each group is 88 bytes, 22 32-bit instructions); the two
+ * computed once: each group is 88 bytes, 22 32-bit instructions; PAIR8's
+ * 104, EFFC_PAIR_WORDS); the two
  * records (multiplier, round, shift word), eight requantizations, CLAMP,
  * eight byte stores (the pointers and w_end in one LDM), and the next pair
  * until the stream reaches w_end. Per pair 50 instructions besides the
@@ -362,7 +363,7 @@ __attribute__((naked, noinline)) void effc_mm_1x4_s8_clamp(EFFC_ARG effc_mm_job 
     "sub    r2, r2, #1\n\t"                                                                   \
     "rsb    r2, r2, #0\n\t"                                                                   \
     "and    r2, r2, #(" EFFC_2X4_UNROLL_STR " - 1)\n\t"                                       \
-    "mov    r3, #88\n\t"                                                                      \
+    "mov    r3, #(88 + " EFFC_PAIR_GROUP_EXTRA ")\n\t"                                        \
     "adr.w  r1, 2f\n\t"                                                                       \
     "mla    r10, r2, r3, r1\n\t"                                                              \
     "orr    r10, r10, #1\n\t"                                                                 \
@@ -374,8 +375,8 @@ __attribute__((naked, noinline)) void effc_mm_1x4_s8_clamp(EFFC_ARG effc_mm_job 
     "2:\n\t"                                                                                  \
     EFFC_2X4_GROUPS                                                                           \
     "4:\n\t"                                                                                  \
-    ".ifne (4b - 2b) - " EFFC_2X4_UNROLL_STR " * 88\n\t" /* the computed entry: 88-byte groups */ \
-    ".error \"EFFC_2X4_GROUP is not 88 bytes\"\n\t"                                          \
+    ".ifne (4b - 2b) - " EFFC_2X4_UNROLL_STR " * (88 + " EFFC_PAIR_GROUP_EXTRA ")\n\t"          \
+    ".error \"EFFC_2X4_GROUP is not 88 (PAIR8: 104) bytes\"\n\t"                             \
     ".endif\n\t"                                                                              \
     EFFC_2X4_LOOP_TEST                                                                        \
     EFFC_2X4_REQUANT                                                                          \

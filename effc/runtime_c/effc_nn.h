@@ -125,6 +125,13 @@ int effc_prepare_channels_s8(const int8_t *weights, int32_t n_out, int32_t k,
  *                     2^(d-1) + round * 2^d, shift word bits 0-7 K, bit 9
  *                     EFFC_WIDE_SHIFTED, scale bits 1 + d (the loops: SMMLA,
  *                     SSAT asr #K); a multiplier 0 channel's weights and bias 0;
+ *  EFFC_FILTER_PAIR8  WIDE2's blocks with int8 weights: per group the words
+ *                     (c0 w0, c1 w0, c0 w2, c1 w2) (c0 w1, c1 w1, c0 w3, c1 w3)
+ *                     as bytes, undoubled (SXTB16 gives channel 0's WIDE2 word,
+ *                     SXTB16 ror 8 channel 1's; the loops double the columns
+ *                     instead), never shifted (rq_shift 0): the flash of the
+ *                     int8 rows, read by the WIDE2 loops of a firmware built with
+ *                     EFFC_WIDE2_PACKED=1;
  *  EFFC_FILTER_WIDE4  for the one-row dense kernel, per quad of channels
  *                     (padded): four bias words, per group of 4 (k padded) the
  *                     int16 words (ci: 2 w0, 2 w2) for i = 0..3 then (ci: 2 w1,
@@ -134,7 +141,7 @@ int effc_prepare_channels_s8(const int8_t *weights, int32_t n_out, int32_t k,
  * EFFC_RQ_GENERAL channel), round = (2 * output_zero_point + 1) << (s - 1)
  * (0 for a general channel), multiplier the record's. Kernels
  * given a wide filter read neither the quant arrays nor the bias argument. */
-enum { EFFC_FILTER_S8 = 0, EFFC_FILTER_WIDE2 = 1, EFFC_FILTER_WIDE4 = 2 };
+enum { EFFC_FILTER_S8 = 0, EFFC_FILTER_WIDE2 = 1, EFFC_FILTER_WIDE4 = 2, EFFC_FILTER_PAIR8 = 3 };
 enum { EFFC_WIDE_GENERAL = 0x100, EFFC_WIDE_SHIFTED = 0x200, EFFC_WIDE_SCALE_AT = 11 };
 
 /* int32 words of a filter in a wide layout (0 for EFFC_FILTER_S8 or bad sizes). */
@@ -162,7 +169,7 @@ typedef struct {
     int32_t output_zero_point;      /* output's zero point, as stored */
     int32_t activation_min;         /* output clamp, int8 domain */
     int32_t activation_max;
-    int32_t filter_layout;          /* EFFC_FILTER_S8 (0) or EFFC_FILTER_WIDE2 */
+    int32_t filter_layout;          /* EFFC_FILTER_S8 (0), EFFC_FILTER_WIDE2 or PAIR8 */
 } effc_conv_params;
 
 /* Conv: input [N,H,W,C_in], filter OHWI [C_out,KH,KW,C_in] with
@@ -280,7 +287,7 @@ typedef struct {
     int32_t output_zero_point;
     int32_t activation_min;
     int32_t activation_max;
-    int32_t weights_layout; /* EFFC_FILTER_S8 (0), WIDE2, or WIDE4 (batches == 1 only) */
+    int32_t weights_layout; /* EFFC_FILTER_S8 (0), WIDE2, PAIR8, or WIDE4 (batches == 1) */
 } effc_dense_params;
 
 /* Dense: input [batches, in], weights [out, in] (int8, or the wide layout of

@@ -87,26 +87,16 @@ int effc_prepare_channels_s8(const int8_t *weights, int32_t n_out, int32_t k,
     return used;
 }
 
-/* Channels per block and groups of 4 values per channel in a wide layout. */
-static int32_t effc_wide_block(int32_t layout)
-{
-    return layout == EFFC_FILTER_WIDE2 ? 2 : 4;
-}
-
-static int32_t effc_wide_groups(int32_t layout, int32_t k)
-{
-    return layout == EFFC_FILTER_WIDE2 ? effc_mm_groups(k) : (k + 3) / 4;
-}
-
 size_t effc_filter_words(int32_t layout, int32_t n_out, int32_t k)
 {
-    int32_t per;
-    if (n_out <= 0 || k <= 0 || (layout != EFFC_FILTER_WIDE2 && layout != EFFC_FILTER_WIDE4)) {
+    effc_wide_geo g;
+    if (n_out <= 0 || k <= 0 ||
+        (layout != EFFC_FILTER_WIDE2 && layout != EFFC_FILTER_WIDE4 &&
+         layout != EFFC_FILTER_PAIR8)) {
         return 0;
     }
-    per = effc_wide_block(layout);
-    return (size_t)((n_out + per - 1) / per) *
-           (size_t)(per * 4 + effc_wide_groups(layout, k) * 2 * per);
+    g = effc_wide_geometry(layout, k);
+    return (size_t)((n_out + g.per - 1) / g.per) * (size_t)g.block_words;
 }
 
 /* Weight (c, i) of the int8 rows, 0 outside them. */
@@ -194,8 +184,8 @@ int effc_widen_filter_s8(int32_t layout, const int8_t *weights, int32_t n_out, i
                          const effc_channel_rq *channels, int32_t input_zero_point,
                          int32_t output_zero_point, int32_t rq_shift, int32_t *wide)
 {
-    const int32_t per = effc_wide_block(layout);
-    const int32_t groups = effc_wide_groups(layout, k);
+    const effc_wide_geo geo = effc_wide_geometry(layout, k);
+    const int32_t per = geo.per;
     int32_t b, g, parity, r;
     if (weights == NULL || channels == NULL || wide == NULL ||
         effc_filter_words(layout, n_out, k) == 0 ||
@@ -204,7 +194,7 @@ int effc_widen_filter_s8(int32_t layout, const int8_t *weights, int32_t n_out, i
     }
     for (b = 0; b < (n_out + per - 1) / per; b++) {
         int32_t *bias = wide;
-        int32_t *rec = wide + per + groups * 2 * per;
+        int32_t *rec = wide + geo.records_at;
         int32_t scale[4], d[4];
         for (r = 0; r < per; r++) { /* each channel's weights times scale */
             const int32_t c = b * per + r;
@@ -220,8 +210,16 @@ int effc_widen_filter_s8(int32_t layout, const int8_t *weights, int32_t n_out, i
             scale[r] = d[r] > 0 && effc_rq_multiplier(ch) == 0 ? 0 : 2 << d[r];
         }
         wide += per;
-        for (g = 0; g < groups; g++) {
-            for (parity = 0; parity < 2; parity++) {
+        for (g = 0; g < geo.groups; g++) {
+            for (parity = 0; parity < 2 && layout == EFFC_FILTER_PAIR8; parity++) {
+                const int32_t c = b * per, i = 4 * g + parity; /* bytes c0, c1 of i, i + 2 */
+                *wide++ = (int32_t)(
+                    (uint32_t)(uint8_t)effc_w_or_0(weights, n_out, k, c, i) |
+                    ((uint32_t)(uint8_t)effc_w_or_0(weights, n_out, k, c + 1, i) << 8) |
+                    ((uint32_t)(uint8_t)effc_w_or_0(weights, n_out, k, c, i + 2) << 16) |
+                    ((uint32_t)(uint8_t)effc_w_or_0(weights, n_out, k, c + 1, i + 2) << 24));
+            }
+            for (parity = 0; parity < 2 && layout != EFFC_FILTER_PAIR8; parity++) {
                 for (r = 0; r < per; r++) {
                     const int32_t c = b * per + r, i = 4 * g + parity;
                     *wide++ = effc_pack16(scale[r] * effc_w_or_0(weights, n_out, k, c, i),

@@ -54,6 +54,8 @@ import numpy as np
 from effc.codegen.c.kernels import Call
 from effc.codegen.c.layouts import (
     DSP_CPUS,
+    PAIR8,
+    PAIRED,
     S8,
     WIDE2,
     WIDE4,
@@ -91,7 +93,7 @@ def firmware_defines(calls: Iterable[Call], size: bool = False) -> list[str]:
     dw_s2 = any(c.macro == "dw_conv_s8" and c.fields.get("stride_h") != 1 for c in calls)
     s1 = [c for c in calls if _dw_s1(c)]
     narrow = not size and any(_narrow(c) for c in s1)
-    kept = {"WIDE2": WIDE2 in layouts, "WIDE4": WIDE4 in layouts, "CLAMP": clamp,
+    kept = {"WIDE2": bool(layouts & set(PAIRED)), "WIDE4": WIDE4 in layouts, "CLAMP": clamp,
             "CONV3X3": conv3x3, "CONV_COLUMNS": columns, "DW_S2": dw_s2, "DW_NARROW": narrow,
             "DW_S1": any(not (narrow and _narrow(c)) for c in s1)}
     return [f"-DEFFC_OMIT_{name}=1" for name, reached in kept.items() if not reached]
@@ -102,7 +104,7 @@ def _columns(call: Call) -> bool:
     no dilation: KWS's first conv), which reads its patches from column images."""
     f = call.fields
     dims = f.get("filter_dims")
-    return (call.macro == "conv_s8" and f.get("layout") == WIDE2 and dims is not None
+    return (call.macro == "conv_s8" and f.get("layout") in PAIRED and dims is not None
             and dims[2] * dims[3] == 4 and f.get("dilation_h") == f.get("dilation_w") == 1)
 
 
@@ -129,11 +131,14 @@ def firmware_cflags(calls: Iterable[Call], target: CTarget | None) -> list[str]:
     # one-column two-pair loop, the column images (KWS at 52,000 B: 1 KB of code that
     # would cost the first conv its widening) and the depthwise body's (EFFC_DW_SPEED in
     # effc_dw_internal.h, 2.2 KB: KWS's all-int8 image would no longer fit 49,152 B)
+    # (a budget image with PAIR8 layers in its "fast" form keeps them: CTarget.form)
+    fast = target is not None and target.form == "fast" and \
+        any(c.fields.get("layout") == PAIR8 for c in calls)
     budget = ["-DEFFC_OMIT_PAIRS2=1", "-DEFFC_OMIT_CONV_COLUMNS=1",
               "-DEFFC_DW_COMPACT=1"] \
-        if target is not None and target.widen is not None else []
+        if target is not None and target.widen is not None and not fast else []
     return [*dict.fromkeys([*firmware_defines(calls, size), *budget]), *relu_defines(calls),
-            *rq_shift_defines(calls), *dw_stride_defines(calls, size),
+            *rq_shift_defines(calls), *packed_defines(calls), *dw_stride_defines(calls, size),
             *dw_shift_defines(calls, size), *(["-Os"] if smaller_c else []),
             *(["-fmerge-all-constants"] if size else []), *_unroll(calls, target)]
 
@@ -157,7 +162,7 @@ def relu_defines(calls: Iterable[Call]) -> list[str]:
     loop's arithmetic, exact only under that condition, so one layer that does not
     floor keeps its family's general form."""
     calls = list(calls)
-    families = {"WIDE2": [c for c in calls if c.fields.get("layout") == WIDE2],
+    families = {"WIDE2": [c for c in calls if c.fields.get("layout") in PAIRED],
                 "DW": [c for c in calls if c.macro == "dw_conv_s8"],
                 "S8": [c for c in calls if _int8_rows(c)]}
     return [f"-DEFFC_{name}_RELU=1" for name, members in families.items()
@@ -176,13 +181,23 @@ def rq_shift_defines(calls: Iterable[Call]) -> list[str]:
     return [f"-DEFFC_WIDE2_RQ_SHIFT={k}"] if k else []
 
 
+def packed_defines(calls: Iterable[Call]) -> list[str]:
+    """``-DEFFC_WIDE2_PACKED=1`` when the model's two-channel layers are EFFC_FILTER_PAIR8
+    (a --flash-budget build's, layouts.py): the WIDE2 loops then read PAIR8 weights,
+    each word split by SXTB16, from columns widened doubled (effc_mm_asm.h)."""
+    return ["-DEFFC_WIDE2_PACKED=1"] if any(c.fields.get("layout") == PAIR8 for c in calls) \
+        else []
+
+
 def library_definitions(calls: Iterable[Call]) -> list[str]:
     """The preprocessor definitions (NAME=VALUE) every build of the runtime for this model
     needs to run at the firmware's speed, which its Makefile, CMakeLists.txt and exports
     carry: EFFC_WIDE2_RQ_SHIFT, because the model's WIDE2 records are scaled for it (a
-    runtime built without it reads them exactly, on the C path: KWS ~48x the instructions).
+    runtime built without it reads them exactly, on the C path: KWS ~48x the instructions),
+    and EFFC_WIDE2_PACKED, because its WIDE2 loops read the model's PAIR8 layers (without
+    it they too take the C path).
     The RELU and layout switches are firmware-only: the library stays general without them."""
-    return [d.removeprefix("-D") for d in rq_shift_defines(calls)]
+    return [d.removeprefix("-D") for d in [*rq_shift_defines(calls), *packed_defines(calls)]]
 
 
 def wide2_rq_shift(calls: Iterable[Call]) -> int:
@@ -248,8 +263,9 @@ UNROLL = 16
 
 
 def _unroll(calls: list[Call], target: CTarget | None) -> list[str]:
-    """A speed build without a flash budget whose layers reach the two-channel WIDE2 loop
-    unrolls it 16 groups per loop test instead of 8 (EFFC_MM_2X4_UNROLL,
+    """A speed build whose layers reach the two-channel loop (with a flash budget: PAIR8
+    layers, unless in the "compact" form, ``CTarget.form``) unrolls it 16
+    groups per loop test instead of 8 (EFFC_MM_2X4_UNROLL,
     effc_mm_s8_asm.c): k <= 64 layers (16 groups: the first, then one pass of 15) then run
     their groups without looping back, for 704 bytes of code per linked variant (KWS: 2
     instructions, 4 cycles per 8 outputs). When every WIDE2 layer is that short, the loop
@@ -260,9 +276,10 @@ def _unroll(calls: list[Call], target: CTarget | None) -> list[str]:
     both, the loop keeps a quad's widened columns on its stack and runs 16-group layers
     in a straight copy (effc_mm_quads_asm.c: 4 instructions a pair of channels x 4
     pixels, 3 for other k; KWS +1,724 B of flash and +548 B of stack)."""
-    wide = [c for c in calls if c.fields.get("layout") == WIDE2]
-    if target is None or target.optimize != "speed" or target.widen is not None or \
-            target.cpu not in DSP_CPUS or not wide:
+    wide = [c for c in calls if c.fields.get("layout") in PAIRED]
+    packed = any(c.fields.get("layout") == PAIR8 for c in wide)
+    if target is None or target.optimize != "speed" or target.form == "compact" or \
+            (target.widen is not None and not packed) or target.cpu not in DSP_CPUS or not wide:
         return []
     one_pass = all(wide_groups(weight_shape(c)[1]) - 1 <= UNROLL for c in wide)
     return [f"-DEFFC_MM_2X4_UNROLL={UNROLL}", "-DEFFC_MM_2X4_QUADS=1",

@@ -6,8 +6,12 @@ depthwise) the EFFC_FILTER_WIDE2 layout and a one-row dense layer
 EFFC_FILTER_WIDE4 (int16 weights with their requantization records, read by
 the DSP bodies' widest loops) on cores that run the DSP bodies, as long as
 the constants fit the board's flash: layers are widened in order of MACs per
-extra byte until the board's flash less a code reserve is spent. ``--flash-budget``
-names the layers instead (effc/codegen/c/budget.py chooses them). ``--optimize size``
+extra byte until the board's flash less a code reserve is spent. When not every
+layer's wide layout fits, the two-channel layers take EFFC_FILTER_PAIR8 instead
+(their int8 weights, two channels' interleaved byte by byte, read by the same loops
+built with EFFC_WIDE2_PACKED: the int8 rows' flash and records', KWS's pointwise
+layers 3 % more cycles than WIDE2). ``--flash-budget`` names the layers (PAIR8 for
+the two-channel ones: effc/codegen/c/budget.py chooses them). ``--optimize size``
 keeps every weight int8. The records and wide layouts are made by the runtime's own
 ``effc_prepare_channels_s8`` and ``effc_widen_filter_s8`` (host build), so
 the generator and the kernels cannot disagree. A layer's records (``layer_records``)
@@ -28,8 +32,12 @@ from effc.errors import EffcError
 from effc.ir import Tensor
 from effc.toolchain.host import runtime_library
 
-S8, WIDE2, WIDE4 = 0, 1, 2
+S8, WIDE2, WIDE4, PAIR8 = 0, 1, 2, 3
+#: the two-channel layouts, read by the same loops (EFFC_WIDE2_PACKED picks which)
+PAIRED = (WIDE2, PAIR8)
 OPTIMIZE = ("speed", "size")
+#: CTarget.form: a --flash-budget image's code forms, fastest first
+FORMS = ("fast", "lean", "compact")
 DSP_CPUS = ("cortex-m4", "cortex-m7", "cortex-m33")  # the DSP bodies (the M55's Helium body reads int8)
 CODE_RESERVE = 64 * 1024  # flash left for code when widening layers
 #: the constant arrays' alignment in flash (model.h.j2's default <NAME>_WEIGHTS_ALIGN)
@@ -49,10 +57,16 @@ class CTarget:
     # choice (budget.py; empty: the all-int8 image); None: in order of MACs per extra
     # byte while the constants fit the board's flash less CODE_RESERVE
     widen: frozenset[int] | None = None
+    # the code form of a --flash-budget image with PAIR8 layers (kernel_set.firmware_cflags;
+    # target.py tries them in this order while one leaves layers int8): "fast", a speed
+    # build's loops and extras; "lean", without the speed-only extras; "compact", also
+    # without the unrolled two-channel loop (8 groups a loop test, the quads widened in C)
+    form: str = "fast"
 
     def __post_init__(self) -> None:
         if self.optimize not in OPTIMIZE:
             raise EffcError(f"--optimize {self.optimize!r}: use speed or size")
+        assert self.form in FORMS, self.form
 
 
 def _rows(weights: np.ndarray) -> np.ndarray:
@@ -182,13 +196,14 @@ def floors_at_zero_point(call: Call) -> bool:
     return isinstance(lo, int) and isinstance(zp, int) and lo >= zp
 
 
-def _candidate(call: Call) -> int:
-    """The wide layout this call could take, or S8."""
+def _candidate(call: Call, packed: bool) -> int:
+    """The wide layout this call could take, or S8 (``packed``: PAIR8 for WIDE2)."""
     f = call.fields
+    pair = PAIR8 if packed else WIDE2
     if call.macro == "conv_s8":
-        return WIDE2
+        return pair
     if call.macro == "dense_s8":
-        return WIDE4 if f["batches"] == 1 else WIDE2
+        return WIDE4 if f["batches"] == 1 else pair
     return S8
 
 
@@ -233,8 +248,10 @@ def _aligned(nbytes: int) -> int:
     return -(-nbytes // WEIGHTS_ALIGN) * WEIGHTS_ALIGN
 
 
-def wide_options(calls: list[Call], tensors: Mapping[str, Tensor]) -> list[WideOption]:
-    """The layers that could take a wide layout, in call order."""
+def wide_options(calls: list[Call], tensors: Mapping[str, Tensor],
+                 packed: bool = False) -> list[WideOption]:
+    """The layers that could take a wide layout, in call order (``packed``: the
+    two-channel layers PAIR8 instead of WIDE2)."""
     _, lib = runtime_library()
     uses: dict[str, int] = {}
     for call in calls:
@@ -242,7 +259,7 @@ def wide_options(calls: list[Call], tensors: Mapping[str, Tensor]) -> list[WideO
             uses[name] = uses.get(name, 0) + 1
     options = []
     for position, call in enumerate(calls):
-        layout = _candidate(call)
+        layout = _candidate(call, packed)
         if layout == S8:
             continue
         records = layer_records(call, tensors)
@@ -263,11 +280,13 @@ def choose_layouts(calls: list[Call], target: CTarget | None, tensors: Mapping[s
             call.fields["layout"] = S8
     if target is None or target.optimize != "speed" or target.cpu not in DSP_CPUS:
         return []
-    options = wide_options(calls, tensors)
+    options = wide_options(calls, tensors, packed=target.widen is not None)
     if target.widen is not None:
         chosen = [o for o in options if o.position in target.widen]
     else:
         room = target.flash_bytes - CODE_RESERVE - constant_bytes
+        if sum(o.extra_bytes for o in options) > room:  # pack rather than leave layers int8
+            options = wide_options(calls, tensors, packed=True)
         chosen = []
         for o in sorted(options, key=lambda o: -o.macs / max(o.extra_bytes, 1)):
             if o.extra_bytes <= room:

@@ -24,7 +24,7 @@ from effc.codegen.c.budget import fit_budget
 from effc.codegen.c.dispatch import has_kernel
 from effc.codegen.c.emit import ARENA_MODES, generate_c, layer_calls
 from effc.codegen.c.export import EXPORTS, export_files
-from effc.codegen.c.layouts import DSP_CPUS, CTarget, wide_options
+from effc.codegen.c.layouts import DSP_CPUS, FORMS, CTarget, wide_options
 from effc.errors import EffcError
 from effc.ir import Graph
 from effc.outdir import OutDir
@@ -166,15 +166,31 @@ def _project(graph: Graph, board: McuBoard, out: OutDir, target: CTarget,
 def _within_budget(graph: Graph, board: McuBoard, out: OutDir, arena: str,
                    budget: int) -> tuple[dict[str, Any], Firmware]:
     """``--optimize speed --flash-budget``: the image with the most widened MACs within
-    the budget (budget.py), every try built in ``out``."""
-    int8 = CTarget(board.cpu, board.flash.size, "speed", widen=frozenset())  # -O2, unlike size
+    the budget (budget.py), every try built in ``out``: in each code form
+    (``layouts.FORMS``, fastest first) until one widens every layer, the image of the
+    form widening the most MACs (the faster form on a tie)."""
     calls = layer_calls(graph)
-    options = wide_options(calls, graph.tensors) if board.cpu in DSP_CPUS else []
+    options = wide_options(calls, graph.tensors, packed=True) if board.cpu in DSP_CPUS else []
+    every = sum(o.macs for o in options)
+    last: list[CTarget] = []  # the target of the last image built (fit_budget's)
+    best: tuple[int, CTarget] | None = None
+    for form in FORMS:
+        int8 = CTarget(board.cpu, board.flash.size, "speed", widen=frozenset(),
+                       form=form)  # -O2, unlike size
 
-    def build(widen: frozenset[int]) -> tuple[dict[str, Any], Firmware]:
-        return _project(graph, board, out, dataclasses.replace(int8, widen=widen), arena)
+        def build(widen: frozenset[int], int8: CTarget = int8) -> tuple[dict[str, Any],
+                                                                        Firmware]:
+            last[:] = [dataclasses.replace(int8, widen=widen)]
+            return _project(graph, board, out, last[0], arena)
 
-    return fit_budget(calls, options, int8, build, budget)
+        built = fit_budget(calls, options, int8, build, budget)
+        macs = int(built[0]["memory"]["widened_macs"])
+        if best is None or macs > best[0]:
+            best = (macs, last[0])
+        if macs == every:
+            break
+    assert best is not None
+    return built if best[1] == last[0] else _project(graph, board, out, best[1], arena)
 
 
 def emit_c(graph: Graph, board: Board, out: OutDir, optimize: str | None = None,
