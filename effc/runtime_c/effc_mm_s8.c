@@ -19,25 +19,7 @@ effc_wide_geo effc_wide_geometry_once(int32_t layout, int32_t k)
 
 int32_t effc_mm_any_weight(const effc_mm *mm, int32_t c, int32_t i)
 {
-    effc_wide_geo g;
-    const int32_t *block;
-    uint32_t word;
-    int32_t v;
-    if (mm->layout == EFFC_FILTER_S8) {
-        return ((const int8_t *)mm->weights)[(size_t)c * (size_t)mm->k + (size_t)i];
-    }
-    g = effc_wide_geometry(mm->layout, mm->k);
-    block = (const int32_t *)mm->weights + (size_t)(c / g.per) * (size_t)g.block_words;
-    if (mm->layout == EFFC_FILTER_PAIR8) { /* byte c % 2 (+ 2 for i & 2) of the parity's word */
-        word = (uint32_t)block[(size_t)g.weights_at + (size_t)(i >> 2) * 2u + (size_t)(i & 1)];
-        return (int8_t)(word >> (8 * (c % 2 + (i & 2))));
-    }
-    word = (uint32_t)block[(size_t)g.weights_at + (size_t)(i >> 2) * (size_t)(2 * g.per) +
-                           (size_t)((i & 1) * g.per + c % g.per)];
-    v = (int16_t)((i & 2) != 0 ? word >> 16 : word & 0xFFFFu);
-    /* the wide layouts' weights are doubled (exact: arithmetic shift), shifted ones
-     * scaled by 2^(1+d) */
-    return v >> effc_wide_scale_bits(block[g.records_at + 3 * (c % g.per) + 2]);
+    return effc_mm_weight_of(mm, c, i);
 }
 
 /* Channels whose records ask for the general form (counted once per layer
