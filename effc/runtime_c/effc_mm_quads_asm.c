@@ -41,6 +41,21 @@
 #define EFFC_2X4S_F "96"
 #define EFFC_2X4S_AT(P) "128 + 32 * " #P
 
+/* The pair's first group after its loads (r8/r9 the pair's weight words, r10/r11
+ * columns 0, 1 of slot F): the rest of the group from the bias words (r0, r4), both
+ * layouts' (EFFC_2X4S_FIRST below). */
+#define EFFC_2X4S_FIRST_REST                                                                  \
+    "smlad  r1, r11, r8, r0\n\t"                                                              \
+    "smlad  r5, r11, r9, r4\n\t"                                                              \
+    "ldrd   r2, r3, [sp, #" EFFC_2X4S_F " + 8]\n\t"                                           \
+    "smlad  r6, r2, r9, r4\n\t"                                                               \
+    "smlad  r7, r3, r9, r4\n\t"                                                               \
+    "smlad  r2, r2, r8, r0\n\t"                                                               \
+    "smlad  r3, r3, r8, r0\n\t"                                                               \
+    "smlad  r0, r10, r8, r0\n\t"                                                              \
+    "smlad  r4, r10, r9, r4\n\t"                                                              \
+    EFFC_2X4S_HALF2(EFFC_2X4S_F)
+
 #if EFFC_WIDE2_PACKED
 /* Half a group at slot O (the words of one parity: columns 0, 1 at O, 2, 3 at
  * O + 8), EFFC_FILTER_PAIR8 weights: the pair's word splits by SXTB16 into
@@ -74,16 +89,7 @@
     "ldr    r11, [sp, #" EFFC_2X4S_F " + 4]\n\t"                                              \
     "sxtb16 r8, r9\n\t"                                                                       \
     "sxtb16 r9, r9, ror #8\n\t"                                                               \
-    "smlad  r1, r11, r8, r0\n\t"                                                              \
-    "smlad  r5, r11, r9, r4\n\t"                                                              \
-    "ldrd   r2, r3, [sp, #" EFFC_2X4S_F " + 8]\n\t"                                           \
-    "smlad  r6, r2, r9, r4\n\t"                                                               \
-    "smlad  r7, r3, r9, r4\n\t"                                                               \
-    "smlad  r2, r2, r8, r0\n\t"                                                               \
-    "smlad  r3, r3, r8, r0\n\t"                                                               \
-    "smlad  r0, r10, r8, r0\n\t"                                                              \
-    "smlad  r4, r10, r9, r4\n\t"                                                              \
-    EFFC_2X4S_HALF2(EFFC_2X4S_F)
+    EFFC_2X4S_FIRST_REST
 
 #else
 /* The second half of a group at slot O: the (x1, x3) words, 2 LDRD and 8 SMLAD. */
@@ -125,16 +131,7 @@
 #define EFFC_2X4S_FIRST                                                                       \
     "ldrd   r8, r9, [lr], #8\n\t"                                                             \
     "ldrd   r10, r11, [sp, #" EFFC_2X4S_F "]\n\t"                                             \
-    "smlad  r1, r11, r8, r0\n\t"                                                              \
-    "smlad  r5, r11, r9, r4\n\t"                                                              \
-    "ldrd   r2, r3, [sp, #" EFFC_2X4S_F " + 8]\n\t"                                           \
-    "smlad  r6, r2, r9, r4\n\t"                                                               \
-    "smlad  r7, r3, r9, r4\n\t"                                                               \
-    "smlad  r2, r2, r8, r0\n\t"                                                               \
-    "smlad  r3, r3, r8, r0\n\t"                                                               \
-    "smlad  r0, r10, r8, r0\n\t"                                                              \
-    "smlad  r4, r10, r9, r4\n\t"                                                              \
-    EFFC_2X4S_HALF2(EFFC_2X4S_F)
+    EFFC_2X4S_FIRST_REST
 
 #endif
 
