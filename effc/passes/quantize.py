@@ -135,6 +135,8 @@ def _observe(graph: Graph, data: dict[str, np.ndarray]) -> Observer:
     observer = Observer()
 
     def record(node: Node, ys: list[np.ndarray]) -> None:
+        if node.op_type == "MaxPool":
+            _floor_padding_only_windows(ys[0], observer.lo.get(node.inputs[0], 0.0))
         for out, y in zip(node.outputs, ys, strict=True):
             if y.dtype == np.float32:
                 observer.add(out, y)
@@ -151,6 +153,15 @@ def _observe(graph: Graph, data: dict[str, np.ndarray]) -> Observer:
             peak = lstm_float(node, xs)[3]
             observer.extra[node.name] = max(observer.extra.get(node.name, 0.0), peak)
     return observer
+
+
+def _floor_padding_only_windows(y: np.ndarray, input_lo: float) -> None:
+    """A MaxPool window over padding only gives the lowest float (-FLT_MAX, as
+    onnxruntime); the int8 pool keeps its input's scale and gives -128 there, the bottom
+    of the input's range. Calibration observes that value instead (in place, so the nodes
+    after it see it too): -FLT_MAX is a marker, not data, and would stretch every range
+    downstream (a Concat's) beyond what int8 scales can hold."""
+    y[y == np.finfo(np.float32).min] = min(0.0, input_lo)
 
 
 def _annotate(graph: Graph, observer: Observer, spec: str) -> dict[str, tuple[float, float]]:

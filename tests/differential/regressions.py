@@ -161,6 +161,17 @@ def padding_only_windows(b: Builder) -> None:
     nhwc_output(b, y)
 
 
+def padding_only_window_into_concat(b: Builder) -> None:
+    """A MaxPool window over padding only (onnxruntime: -FLT_MAX) joined by a Concat to
+    data: calibration saw -3.4e38 in the Concat's range and refused the model. The int8
+    window gives the lowest value of its input's range, and calibration now observes that."""
+    x = nhwc_input(b, 1, 3, 2)
+    attrs = {"kernel_shape": [2, 1], "dilations": [2, 1], "pads": [1, 0, 1, 0]}
+    y = b.op("MaxPool", [x.name], (1, 2, 1, 3), "", "cl", **attrs)
+    nhwc_output(b, b.op("Concat", [y.name, x.name], (1, 4, 1, 3), "with its input", "cl",
+                        axis=1))
+
+
 def channels_first_resize(b: Builder) -> None:
     """A Resize of N C H W data (no Transpose to channels-last): the C kernels took
     H, W of N H W C only and refused it."""
@@ -233,6 +244,11 @@ CASES = [
                BASE - {"conv2d"} | {"maxpool", "avgpool", "maxpool_dilation", "avgpool_dilation",
                                     "pool_pad", "pool_window_in_padding"}, opset=19,
                ),
+    Regression("pool_window_in_padding_into_concat",
+               "a window over padding only (-FLT_MAX) in a Concat's calibrated range: the "
+               "model was refused as overflowing", padding_only_window_into_concat,
+               BASE - {"conv2d"} | {"maxpool", "maxpool_dilation", "pool_pad",
+                                    "pool_window_in_padding", "concat_channels"}),
     Regression("export_of_dilated_averagepool",
                "compiling an AveragePool with dilations crashed in the opset-17 ONNX export",
                dilated_average_pool,
