@@ -6,7 +6,7 @@ reference against onnxruntime, the float C library against the reference) and
 int8 with per-tensor and per-channel weights (the integer reference against
 the host C library, bit for bit, also under ASan and UBSan; a subset as
 firmware under QEMU on a Cortex-M4 board (DSP kernels) and a Cortex-M55 board
-(Helium kernels)). A target that cannot run a model must refuse it with the
+(Helium kernels), and on the Cortex-M4 with a flash budget (PAIR8 weights)). A target that cannot run a model must refuse it with the
 one-line error (``tests/differential/support.py`` says which target runs which
 feature).
 
@@ -32,6 +32,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, seed, settings
+from hypothesis import strategies as st
 
 from tests.conftest_c import require_tool
 from tests.differential import FRESH_SEED
@@ -46,6 +47,8 @@ HOST_MODELS, QEMU_MODELS, MIXED_MODELS, FRESH_MODELS, HLS_MODELS = 500, 50, 100,
 WINOGRAD_MODELS, WINOGRAD_QEMU_MODELS = 100, 25
 #: The QEMU boards every QEMU model runs on: the DSP (SMLAD) and the Helium (MVE) kernels.
 QEMU_BOARDS = ("mps2-an386", "mps3-an547")
+BUDGET_BYTES = 1 << 22  # --flash-budget: room for every layer, so each conv is PAIR8
+PACKED_MODELS = 10  # of QEMU_MODELS, at least this many have a PAIR8 conv (17 drawn)
 
 #: What ran this session: models per test and outcomes per target, features seen.
 TALLY: Counter[str] = Counter()
@@ -137,8 +140,12 @@ def test_random_models_fresh_seed(rm: RandomModel, tmp_path_factory, sanitizer) 
 @pytest.mark.qemu
 @seed(FIXED_SEED + 2)
 @_settings(QEMU_MODELS)
-@given(rm=random_models().filter(lambda rm: expected(rm.features, "qemu_int8")))
-def test_random_models_under_qemu(rm: RandomModel, tmp_path_factory) -> None:
+@given(rm=random_models().filter(lambda rm: expected(rm.features, "qemu_int8")),
+       budget_quant=st.sampled_from(WEIGHT_QUANTS))
+def test_random_models_under_qemu(rm: RandomModel, budget_quant: str,
+                                  tmp_path_factory) -> None:
+    """Each model on every QEMU board in both weight granularities, and once more on the
+    Cortex-M4 with a flash budget (PAIR8 weights in the packed loops) in one of them."""
     require_tool("qemu-system-arm")
     require_tool("arm-none-eabi-gcc")
     folder = tmp_path_factory.mktemp("qemu")
@@ -146,6 +153,7 @@ def test_random_models_under_qemu(rm: RandomModel, tmp_path_factory) -> None:
     for weight_quant in WEIGHT_QUANTS:
         for board in QEMU_BOARDS:
             diff.check_qemu(weight_quant, board)
+    diff.check_qemu(budget_quant, "mps2-an386", flash_budget=BUDGET_BYTES)
     shutil.rmtree(folder)
     TALLY["qemu: models"] += 1
     TALLY.update(f"qemu: {target} {outcome}" for target, outcome in diff.report.outcomes.items())
@@ -276,3 +284,5 @@ def test_fixed_seeds_ran_their_counts() -> None:
               "hls": HLS_MODELS}
     for tag, count in ran.items():
         assert count == 0 or count >= wanted[tag], (tag, count)
+    packed = sum(n for key, n in TALLY.items() if key.endswith("budget packed ran"))
+    assert ran["qemu"] == 0 or packed >= PACKED_MODELS, f"{packed} models ran PAIR8 layers"

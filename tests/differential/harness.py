@@ -182,10 +182,12 @@ class Differential:
         self._self_check(compiled)
         self.report.outcomes["host_float"] = "ran"
 
-    def compile_int8(self, weight_quant: str, board: str | None = None) -> CompiledModel:
-        return compile_model(self.path, self.folder / f"int8-{weight_quant}-{board}",
+    def compile_int8(self, weight_quant: str, board: str | None = None,
+                     flash_budget: int | None = None) -> CompiledModel:
+        tag = f"int8-{weight_quant}-{board}" + ("-budget" if flash_budget else "")
+        return compile_model(self.path, self.folder / tag,
                              CompileOptions(calib=self.calib, weight_quant=weight_quant,
-                                            board=board))
+                                            board=board, flash_budget=flash_budget))
 
     def check_int8(self, weight_quant: str) -> None:
         """The integer reference against the int8 C library on the host, bit for bit."""
@@ -210,22 +212,28 @@ class Differential:
         self._self_check(compiled)
         self.report.outcomes[f"host_int8 {weight_quant}"] = "ran"
 
-    def check_qemu(self, weight_quant: str, board: str = "mps2-an386") -> None:
+    def check_qemu(self, weight_quant: str, board: str = "mps2-an386",
+                   flash_budget: int | None = None) -> None:
         """The firmware for ``board`` under QEMU against the integer reference and the host,
-        bit for bit (``effc compile --board`` also runs its self-check on the host)."""
+        bit for bit (``effc compile --board`` also runs its self-check on the host). With
+        ``flash_budget`` the convolutions the budget widens keep int8 weights (PAIR8) and
+        the firmware reads them in the packed WIDE2 loops (-DEFFC_WIDE2_PACKED=1)."""
+        target = f"qemu_int8 {board} {weight_quant}" + (" budget" if flash_budget else "")
         if not expected(self.rm.features, "qemu_int8"):
             expect_refusal("qemu_int8", self.rm,
-                           lambda: self.compile_int8(weight_quant, board))
-            self.report.outcomes[f"qemu_int8 {board} {weight_quant}"] = "refused"
+                           lambda: self.compile_int8(weight_quant, board, flash_budget))
+            self.report.outcomes[target] = "refused"
             return
-        compiled = self.compile_int8(weight_quant, board)
+        compiled = self.compile_int8(weight_quant, board, flash_budget)
         assert compiled.manifest["verification"]["differing_values"] == 0
         ref = compiled.run("reference", self.test).values
         all_close(compiled.run("qemu", self.test).values, ref,
-                  f"int8 {weight_quant}: QEMU {board} vs integer reference", exact=True)
+                  f"{target}: QEMU vs integer reference", exact=True)
         all_close(compiled.run("host", self.test).values, ref,
-                  f"int8 {weight_quant}: host C vs integer reference", exact=True)
-        self.report.outcomes[f"qemu_int8 {board} {weight_quant}"] = "ran"
+                  f"{target}: host C vs integer reference", exact=True)
+        self.report.outcomes[target] = "ran"
+        if "-DEFFC_WIDE2_PACKED=1" in compiled.manifest["c"].get("firmware_cflags", []):
+            self.report.outcomes[f"{target} packed"] = "ran"
 
     def check_winograd(self, board: str | None = None) -> None:
         """The model with --winograd on (every eligible convolution through the Winograd
