@@ -6,9 +6,9 @@ reference against onnxruntime, the float C library against the reference) and
 int8 with per-tensor and per-channel weights (the integer reference against
 the host C library, bit for bit, also under ASan and UBSan; a subset as
 firmware under QEMU on a Cortex-M4 board (DSP kernels) and a Cortex-M55 board
-(Helium kernels), and on the Cortex-M4 with a flash budget (PAIR8 weights)). A target that cannot run a model must refuse it with the
-one-line error (``tests/differential/support.py`` says which target runs which
-feature).
+(Helium kernels), and on the Cortex-M4 with a flash budget (PAIR8 weights)). A
+target that cannot run a model must refuse it with the one-line error
+(``tests/differential/support.py`` says which target runs which feature).
 
 CI runs fixed seeds: ``HOST_MODELS`` models that run on the host engine,
 ``QEMU_MODELS`` under QEMU, ``HLS_MODELS`` as the HLS accelerator in C

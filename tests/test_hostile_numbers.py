@@ -102,6 +102,20 @@ def test_overflowing_activation_range_is_refused(tmp_path: Path) -> None:
                                str(tmp_path / "calib.npy")), "magnitude 1e+36", "overflow")
 
 
+def test_activation_that_overflows_to_infinity_is_refused(tmp_path: Path) -> None:
+    """Finite calibration data whose Exp overflows to inf inside the model, squashed back
+    to finite outputs by Tanh (onnxruntime runs it): the refusal names the activation and
+    the model, not the (finite) data."""
+    model = _save(tmp_path / "m.onnx", [helper.make_node("Mul", ["x", "big"], ["m"]),
+                                        helper.make_node("Exp", ["m"], ["e"]),
+                                        helper.make_node("Tanh", ["e"], ["y"])],
+                  [I(np.full((1, 8), 100.0, np.float32), "big")])
+    np.save(tmp_path / "calib.npy", np.linspace(-1, 1, 40, dtype=np.float32).reshape(5, 8))
+    assert_one_line_error(effc("compile", str(model), "-o", str(tmp_path / "out"), "--calib",
+                               str(tmp_path / "calib.npy")), "activation 'e' is inf or NaN",
+                          "overflows float32")
+
+
 def _qdq(path: Path, x_scale: float, w_scale: float = 0.01) -> Path:
     z = I(np.array(0, np.int8), "z")
     nodes = [helper.make_node("QuantizeLinear", ["x", "xs", "z"], ["xq"]),

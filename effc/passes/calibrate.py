@@ -116,17 +116,28 @@ def calibrate_range(observer: Observer, name: str, kind: str) -> tuple[float, fl
 MAX_ACTIVATION = 1e30
 
 
-def choose_quant(lo: float, hi: float) -> QuantParams:
-    """Asymmetric int8 parameters for [lo, hi] (0 always exactly representable)."""
+class ActivationOverflowError(EffcError):
+    """The float model overflows on the calibration data (finite samples, checked on
+    load): an activation is inf, NaN or beyond ``MAX_ACTIVATION``, which no int8 scale
+    represents. A user-facing EffcError like any other; its own type lets a caller (the
+    random-model tests) tell a model that cannot be quantized from a compiler bug."""
+
+
+def choose_quant(lo: float, hi: float, tensor: str | None = None) -> QuantParams:
+    """Asymmetric int8 parameters for [lo, hi] (0 always exactly representable);
+    ``tensor`` names the activation in the error when its range overflows."""
     lo, hi = min(0.0, float(lo)), max(0.0, float(hi))
+    where = f" '{tensor}'" if tensor else ""
     if not np.isfinite(lo) or not np.isfinite(hi):
-        raise EffcError("calibration produced a non-finite activation range; check the "
-                        "calibration data for NaN or inf")
+        raise ActivationOverflowError(
+            f"calibration: the float model's activation{where} is inf or NaN on the "
+            "calibration data (it overflows float32); check the model or the calibration "
+            "data")
     if max(-lo, hi) > MAX_ACTIVATION:
-        raise EffcError(f"calibration saw an activation of magnitude {max(-lo, hi):.3g}, beyond "
-                        f"{MAX_ACTIVATION:.0e} where int8 scales overflow float32 arithmetic; "
-                        "the float model overflows on this data: check the model or the "
-                        "calibration data")
+        raise ActivationOverflowError(
+            f"calibration saw an activation{where} of magnitude {max(-lo, hi):.3g}, beyond "
+            f"{MAX_ACTIVATION:.0e} where int8 scales overflow float32 arithmetic; the float "
+            "model overflows on this data: check the model or the calibration data")
     span = hi - lo
     if span < 1e-8:  # a constant (e.g. all-zero) tensor: any positive scale is exact
         span = 1.0

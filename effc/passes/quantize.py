@@ -195,7 +195,7 @@ def _annotate(graph: Graph, observer: Observer, spec: str) -> dict[str, tuple[fl
             continue
         lo, hi = calibrate_range(observer, name, overrides.get(name, default))
         ranges[name] = (lo, hi)
-        tensor.quant = choose_quant(lo, hi)
+        tensor.quant = choose_quant(lo, hi, name)
         if node is not None and node.op_type in ("Add", "Sub"):
             tensor.quant = _sum_representable(graph, node, lo, hi, tensor.quant)
     return ranges

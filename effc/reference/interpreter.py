@@ -70,8 +70,9 @@ def run_graph(
             const = graph.const(name)
             xs.append(const if const is not None else values[name])
         op = get_op(node.op_type, node)
-        ys = op.run_int(node, graph, xs) if _is_integer_node(node, graph) else op.run_float(
-            node, graph, xs)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # IEEE results
+            ys = op.run_int(node, graph, xs) if _is_integer_node(node, graph) else \
+                op.run_float(node, graph, xs)
         for name, y in zip(node.outputs, ys, strict=True):
             values[name] = y
         if observer is not None:
