@@ -30,8 +30,10 @@ from hypothesis.control import currently_in_test_context
 
 from effc.compiler import CompiledModel, CompileOptions, compile_model
 from effc.errors import EffcError
+from effc.ir import Graph
 from effc.passes.calibrate import MAX_ACTIVATION, ActivationOverflowError
 from effc.reference import run_batches
+from effc.verify import near_ties
 from tests.differential.generator import RandomModel
 from tests.differential.sanitize import SanitizedHost
 from tests.differential.support import blocking, expected, explains
@@ -48,10 +50,16 @@ class Report:
     outcomes: dict[str, str] = field(default_factory=dict)
 
 
-def float_close(got: np.ndarray, ref: np.ndarray, what: str) -> None:
+def float_close(got: np.ndarray, ref: np.ndarray, what: str,
+                ties: np.ndarray | None = None) -> None:
+    """Within FLOAT_RTOL of the largest reference magnitude, except where ``ties`` marks
+    an ArgMax/ArgMin index that broke a near tie the other way (effc.verify.near_ties)."""
     assert got.shape == ref.shape, f"{what}: shape {got.shape} != {ref.shape}"
     bound = FLOAT_RTOL * max(1.0, float(np.abs(ref.astype(np.float64)).max(initial=0.0)))
-    diff = float(np.abs(got.astype(np.float64) - ref.astype(np.float64)).max(initial=0.0))
+    diffs = np.abs(got.astype(np.float64) - ref.astype(np.float64))
+    if ties is not None:
+        diffs = np.where(ties, 0.0, diffs)
+    diff = float(diffs.max(initial=0.0))
     assert diff <= bound, f"{what}: max |diff| {diff:.3g} > {bound:.3g}"
 
 
@@ -96,11 +104,19 @@ def onnxruntime_overflows(model: onnx.ModelProto, feeds: dict[str, np.ndarray],
 
 
 def all_close(got: dict[str, np.ndarray], ref: dict[str, np.ndarray], what: str,
-              exact: bool) -> None:
-    """Every output by name: bit-identical (int8) or within FLOAT_RTOL (float)."""
+              exact: bool, scores: tuple[Graph, dict[str, np.ndarray]] | None = None) -> None:
+    """Every output by name: bit-identical (int8) or within FLOAT_RTOL (float; with
+    ``scores``, a graph and the feeds both ran on, a float ArgMax/ArgMin may pick the
+    other of two scores that close)."""
     assert set(got) == set(ref), f"{what}: outputs {sorted(got)} != {sorted(ref)}"
     for name, value in ref.items():
-        (bit_identical if exact else float_close)(got[name], value, f"{what}, output {name}")
+        if exact:
+            bit_identical(got[name], value, f"{what}, output {name}")
+            continue
+        ties = None
+        if scores is not None and np.any(got[name] != value):
+            ties = near_ties(*scores, name, got[name], value)
+        float_close(got[name], value, f"{what}, output {name}", ties)
 
 
 def winograd_eligible(rm: RandomModel) -> bool:
@@ -180,22 +196,24 @@ class Differential:
         from effc.frontend.importer import load
 
         ort_out = self.onnxruntime_finite_outputs()
-        all_close(run_batches(load(self.path), self.test), ort_out,
-                  "float reference vs onnxruntime", exact=False)
+        imported = load(self.path)
+        all_close(run_batches(imported, self.test), ort_out,
+                  "float reference vs onnxruntime", exact=False, scores=(imported, self.test))
         compiled = compile_model(self.path, self.folder / "float",
                                  CompileOptions(quantize="none"))
+        scores = (compiled.graph, self.test)
         all_close(run_batches(compiled.graph, self.test), ort_out,
-                  "compiled float graph vs onnxruntime", exact=False)
+                  "compiled float graph vs onnxruntime", exact=False, scores=scores)
         if not expected(self.rm.features, "host_float"):
             expect_refusal("host_float", self.rm, lambda: with_host_library(compiled))
             self.report.outcomes["host_float"] = "refused"
             return
         ref = run_batches(compiled.graph, self.test)
         all_close(with_host_library(compiled).run("host", self.test).values, ref,
-                  "float host C vs reference", exact=False)
+                  "float host C vs reference", exact=False, scores=scores)
         if self.sanitizer is not None:
             all_close(self.sanitizer.run(compiled, self.test), ref,
-                      "float host C (ASan/UBSan)", exact=False)
+                      "float host C (ASan/UBSan)", exact=False, scores=scores)
         self._self_check(compiled)
         self.report.outcomes["host_float"] = "ran"
 
@@ -274,12 +292,14 @@ class Differential:
                                      CompileOptions(quantize="none", winograd="on"))
             assert "Winograd" in {n.op_type for n in compiled.graph.nodes}
             ref = run_batches(compiled.graph, self.test)
-            all_close(ref, ort_out, "Winograd float graph vs onnxruntime", exact=False)
+            scores = (compiled.graph, self.test)
+            all_close(ref, ort_out, "Winograd float graph vs onnxruntime", exact=False,
+                      scores=scores)
             all_close(with_host_library(compiled).run("host", self.test).values, ref,
-                      "Winograd float host C vs reference", exact=False)
+                      "Winograd float host C vs reference", exact=False, scores=scores)
             if self.sanitizer is not None:
                 all_close(self.sanitizer.run(compiled, self.test), ref,
-                          "Winograd float host C (ASan/UBSan)", exact=False)
+                          "Winograd float host C (ASan/UBSan)", exact=False, scores=scores)
             self.report.outcomes["winograd host_float"] = "ran"
         target = "qemu_int8" if board else "host_int8"
         if not expected(self.rm.features, target):
@@ -333,7 +353,7 @@ class Differential:
                                  CompileOptions(quantize="none"))
         all_close(with_host_library(compiled).run("host", self.test).values,
                   run_batches(compiled.graph, self.test), "float host C vs reference",
-                  exact=False)
+                  exact=False, scores=(compiled.graph, self.test))
         for weight_quant in WEIGHT_QUANTS:
             compiled = with_host_library(self.compile_int8(weight_quant))
             all_close(compiled.run("host", self.test).values,

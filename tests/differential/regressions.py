@@ -172,6 +172,25 @@ def padding_only_window_into_concat(b: Builder) -> None:
                         axis=1))
 
 
+def argmax_of_saturated_sigmoids(b: Builder) -> None:
+    """ArgMax over sigmoids of 16.8 and 30 (a zero-weight dense layer's bias): numpy's
+    float64 sigmoid gives 0.99999994 and 1.0 (index 1), float32 expf 1.0 and 1.0 (index
+    0, the first). Both are within float tolerance of each other: a near tie, which the
+    float checks (the compile's self-check too) failed as an effc bug."""
+    from dataclasses import replace
+
+    from onnx import TensorProto
+
+    x = b.input((1, 3))
+    w = b.const(np.zeros((3, 2), np.float32), "w")
+    y = b.op("MatMul", [x.name, w], (1, 2))
+    y = b.op("Add", [y.name, b.const(np.array([16.8, 30.0], np.float32), "bias")], (1, 2))
+    y = b.op("Sigmoid", [y.name], (1, 2))
+    b.output(y)
+    index = b.op("ArgMax", [y.name], (1, 1), "axis=1", axis=1, keepdims=1)
+    b.output(replace(index, elem_type=TensorProto.INT64))
+
+
 def channels_first_resize(b: Builder) -> None:
     """A Resize of N C H W data (no Transpose to channels-last): the C kernels took
     H, W of N H W C only and refused it."""
@@ -249,6 +268,12 @@ CASES = [
                "model was refused as overflowing", padding_only_window_into_concat,
                BASE - {"conv2d"} | {"maxpool", "maxpool_dilation", "pool_pad",
                                     "pool_window_in_padding", "concat_channels"}),
+    Regression("argmax_near_tie_of_saturated_sigmoids",
+               "a float ArgMax over sigmoids that saturate to 1.0 at a slightly different "
+               "input in float32 C picked the other index: the self-check failed",
+               argmax_of_saturated_sigmoids,
+               frozenset({"input_vector", "matmul", "matmul_bias_add", "sigmoid", "argmax",
+                          "multi_output"})),
     Regression("export_of_dilated_averagepool",
                "compiling an AveragePool with dilations crashed in the opset-17 ONNX export",
                dilated_average_pool,
