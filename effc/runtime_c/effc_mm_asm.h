@@ -208,6 +208,22 @@ static inline int32_t effc_mm_2x4_step(int32_t groups)
 #define EFFC_PAIR_GROUP_BYTES_LOG2 "4" /* a pair's block: 16 G + 32 bytes */
 #endif
 
+/* A channel pair's first group, its SMLADs from the bias words (r0 channel 0, r4
+ * channel 1) as the accumulators' start (no copies): r8/r9 the pair's weight words,
+ * r10/r11 columns 0, 1; LOAD_COLS23 puts columns 2, 3 into r2/r3, which are their own
+ * channel-0 accumulators. The unrolled loop loads them from the column pointer
+ * (EFFC_2X4_FIRST), the stack loop from its slot (EFFC_2X4S_FIRST_REST). */
+#define EFFC_2X4_FIRST_MACS(LOAD_COLS23)                                                      \
+    "smlad  r1, r11, r8, r0\n\t"                                                              \
+    "smlad  r5, r11, r9, r4\n\t"                                                              \
+    LOAD_COLS23                                                                               \
+    "smlad  r6, r2, r9, r4\n\t"                                                               \
+    "smlad  r7, r3, r9, r4\n\t"                                                               \
+    "smlad  r2, r2, r8, r0\n\t"                                                               \
+    "smlad  r3, r3, r8, r0\n\t"                                                               \
+    "smlad  r0, r10, r8, r0\n\t"                                                              \
+    "smlad  r4, r10, r9, r4\n\t"
+
 /* A pair's four weight words of a group (channel 0, channel 1 of parity 0, then of
  * parity 1) into the ascending registers A < B < C < D from the stream BASE (advanced):
  * WIDE2's with one LDM, PAIR8's two words with one LDRD split by four SXTB16. */

@@ -45,15 +45,7 @@
  * columns 0, 1 of slot F): the rest of the group from the bias words (r0, r4), both
  * layouts' (EFFC_2X4S_FIRST below). */
 #define EFFC_2X4S_FIRST_REST                                                                  \
-    "smlad  r1, r11, r8, r0\n\t"                                                              \
-    "smlad  r5, r11, r9, r4\n\t"                                                              \
-    "ldrd   r2, r3, [sp, #" EFFC_2X4S_F " + 8]\n\t"                                           \
-    "smlad  r6, r2, r9, r4\n\t"                                                               \
-    "smlad  r7, r3, r9, r4\n\t"                                                               \
-    "smlad  r2, r2, r8, r0\n\t"                                                               \
-    "smlad  r3, r3, r8, r0\n\t"                                                               \
-    "smlad  r0, r10, r8, r0\n\t"                                                              \
-    "smlad  r4, r10, r9, r4\n\t"                                                              \
+    EFFC_2X4_FIRST_MACS("ldrd   r2, r3, [sp, #" EFFC_2X4S_F " + 8]\n\t")                      \
     EFFC_2X4S_HALF2(EFFC_2X4S_F)
 
 #if EFFC_WIDE2_PACKED

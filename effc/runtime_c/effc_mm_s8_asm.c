@@ -216,20 +216,11 @@ __attribute__((naked, noinline)) void effc_mm_1x4_s8_clamp(EFFC_ARG effc_mm_job 
     "ldrd   r10, r11, [r12], #8\n\t"
 
 /* The pair's first group with the bias words (r0 channel 0, r4 channel 1)
- * as the accumulators' start (no copies): columns 2 and 3 go through r2/r3,
- * which are their own channel-0 accumulators. Same loads, entry and exit as
- * EFFC_2X4_GROUP. */
+ * as the accumulators' start (EFFC_2X4_FIRST_MACS). Same loads, entry and exit
+ * as EFFC_2X4_GROUP. */
 #define EFFC_2X4_FIRST                                                                        \
     EFFC_PAIR_WORDS("r8", "r9")                                                             \
-    "smlad  r1, r11, r8, r0\n\t"                                                              \
-    "smlad  r5, r11, r9, r4\n\t"                                                              \
-    "ldrd   r2, r3, [r12], #8\n\t"                                                            \
-    "smlad  r6, r2, r9, r4\n\t"                                                               \
-    "smlad  r7, r3, r9, r4\n\t"                                                               \
-    "smlad  r2, r2, r8, r0\n\t"                                                               \
-    "smlad  r3, r3, r8, r0\n\t"                                                               \
-    "smlad  r0, r10, r8, r0\n\t"                                                              \
-    "smlad  r4, r10, r9, r4\n\t"                                                              \
+    EFFC_2X4_FIRST_MACS("ldrd   r2, r3, [r12], #8\n\t")                                    \
     EFFC_PAIR_WORDS("r8", "r9")                                                             \
     "ldrd   r10, r11, [r12], #8\n\t"                                                          \
     "smlad  r0, r10, r8, r0\n\t"                                                              \
