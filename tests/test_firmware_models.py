@@ -36,16 +36,23 @@ def test_int8_firmware_bit_exact_with_tflite_micro(tmp_path_factory, name: str,
     assert 0 < m["stack_bytes"] < 4096
 
 
-@pytest.mark.parametrize("name", ["kws_ref_model", "pretrainedResnet_quant"])
-def test_packed_firmware_bit_exact_with_tflite_micro(tmp_path, name: str) -> None:
+@pytest.mark.parametrize(("name", "budget"), [("kws_ref_model", 1 << 22),
+                                            ("pretrainedResnet_quant", 1 << 22),
+                                            ("kws_ref_model", 49_152)])
+def test_packed_firmware_bit_exact_with_tflite_micro(tmp_path, name: str, budget: int) -> None:
     """A --flash-budget image reads its convolutions' PAIR8 weights in the WIDE2 loops
     (EFFC_WIDE2_PACKED): KWS through the one-pass stack loop (k 40 and 64), ResNet-8's
     3x3 convolutions (k up to 576) through the unrolled loop, their pixel remainders
-    through the one-column loop; bit-exact with TFLite Micro."""
+    through the one-column loop; bit-exact with TFLite Micro. KWS within 48 KiB takes a
+    smaller form: the eight-group loop, its setup and light ops compiled for size
+    (kernel_set.SIZE_SOURCES)."""
     model = compile_model(model_path(name), tmp_path,
-                          CompileOptions(board="mps2-an386", flash_budget=1 << 22))
-    assert "-DEFFC_WIDE2_PACKED=1" in model.manifest["c"]["firmware_cflags"]
+                          CompileOptions(board="mps2-an386", flash_budget=budget))
+    c = model.manifest["c"]
+    assert "-DEFFC_WIDE2_PACKED=1" in c["firmware_cflags"]
     assert model.manifest["memory"]["widened_macs"] > 0
+    assert bool(c["firmware_source_cflags"]) == (budget < 1 << 22)
+    assert model.manifest["firmware"]["flash_bytes"] <= budget
     x, expected = tflm_vectors(name)
     result = run_qemu_model(model, x)
     differing = int(np.count_nonzero(result.outputs != expected))

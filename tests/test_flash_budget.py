@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import re
+import subprocess
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -16,7 +18,13 @@ from effc.boards import load_board
 from effc.codegen.c import layouts
 from effc.codegen.c.budget import fit_budget, knapsack
 from effc.codegen.c.emit import PREPARED, generate_c, layer_calls
-from effc.codegen.c.kernel_set import firmware_cflags, library_definitions
+from effc.codegen.c.kernel_set import (
+    SIZE_CFLAGS,
+    SIZE_SOURCES,
+    firmware_cflags,
+    firmware_source_cflags,
+    library_definitions,
+)
 from effc.codegen.c.kernels import Call
 from effc.codegen.c.layouts import (
     PAIR8,
@@ -34,6 +42,7 @@ from effc.frontend.importer import load
 from effc.ir import Graph
 from effc.outdir import OutDir
 from effc.passes.pipeline import compile_pipeline
+from effc.toolchain.firmware import COMMON_CFLAGS
 from tests.c_models import model_path
 from tests.conftest_c import RUNTIME_C, require_tool
 
@@ -250,3 +259,56 @@ def test_a_layers_records_are_computed_once_per_compile(kws: Graph,
         assert np.array_equal(records, fresh) and not np.array_equal(records, last)
         last = records
     assert len(computed) == 2 * layers + 2 and not last[0].any()
+
+
+def test_the_lean_and_compact_forms_compile_the_setup_for_size() -> None:
+    """A --flash-budget image's lean and compact forms compile SIZE_SOURCES with -Os (and
+    -U__OPTIMIZE_SIZE__, -DEFFC_SIZE_UNIT=1); the fast form, a build without a budget and
+    the cores whose inner loops are C (the Cortex-M55's Helium body) do not."""
+    def units(cpu: str = "cortex-m4", **kw: Any) -> dict[str, list[str]]:
+        return firmware_source_cflags(CTarget(cpu, 1 << 22, **kw))
+
+    assert units(widen=frozenset(), form="lean") == units(widen=frozenset({1}), form="compact")
+    assert sorted(units(widen=frozenset(), form="lean")) == sorted(SIZE_SOURCES)
+    assert set(map(tuple, units(widen=frozenset(), form="compact").values())) == {SIZE_CFLAGS}
+    assert units(widen=frozenset(), form="fast") == {}
+    assert units() == {} and units(optimize="size") == {}
+    assert units("cortex-m55", widen=frozenset(), form="lean") == {}
+    # no assembly loop among them: those stay at -O2 with the speed build's unrolling
+    assert not [s for s in SIZE_SOURCES if s.endswith("_asm.c") or "mve" in s]
+
+
+def _lines_by_file(preprocessed: str) -> dict[str, list[str]]:
+    """``gcc -E`` output split by its line markers: the lines each file contributed."""
+    lines: dict[str, list[str]] = {}
+    current = ""
+    for line in preprocessed.splitlines():
+        marker = re.match(r'# \d+ "([^"]+)"', line)
+        if marker:
+            current = marker.group(1)
+        elif line.strip():
+            lines.setdefault(current, []).append(line)
+    return lines
+
+
+@pytest.mark.parametrize("source", SIZE_SOURCES)
+def test_a_size_unit_reads_its_headers_as_the_o2_units_do(source: str) -> None:
+    """A size-compiled unit calls -O2 units (the assembly loops) through structures and a
+    split of work that the headers set by __OPTIMIZE_SIZE__ (effc_dw_internal.h's job layout
+    and depthwise speed extras): with SIZE_CFLAGS every header reads exactly as at -O2, only
+    the unit's own text may differ (its EFFC_SMALL_UNIT variants). Plain -Os would not do:
+    checked on the depthwise units, whose job layout it changes."""
+    gcc = require_tool("arm-none-eabi-gcc")
+    board = load_board(BOARD)
+
+    def headers(*extra: str) -> dict[str, list[str]]:
+        text = subprocess.run([gcc, *board.cflags, *COMMON_CFLAGS, *extra, "-E",
+                               str(RUNTIME_C / source)], capture_output=True, text=True,
+                              check=True).stdout
+        return {f: v for f, v in _lines_by_file(text).items() if not f.endswith(source)}
+
+    o2 = headers()
+    assert any(f.endswith("effc_internal.h") for f in o2)
+    assert headers(*SIZE_CFLAGS) == o2
+    if source.startswith("effc_dw_"):
+        assert headers("-Os") != o2

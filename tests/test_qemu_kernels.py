@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from effc.codegen.c.kernel_set import SIZE_CFLAGS, SIZE_SOURCES
 from tests import test_runtime_c as t8
 from tests import test_runtime_c_float as tf
 from tests.case_edits import floored, one_shift
@@ -47,7 +48,8 @@ TARGETS = [  # (board, extra cflags)
     # Cortex-M4 as --flash-budget builds it: the wide loops without the one-column
     # two-pair loop and the column images (their layers take effc_mm_2x1_wide and im2col),
     # the depthwise body without its speed-only extras (EFFC_DW_SPEED: the narrow walk in
-    # one copy, every column, two LDRs a row)
+    # one copy, every column, two LDRs a row), the setup and light ops compiled for size as
+    # the lean and compact forms compile them (_size_units)
     ("mps2-an386", ("-DEFFC_OMIT_PAIRS2=1", "-DEFFC_OMIT_CONV_COLUMNS=1",
                     "-DEFFC_DW_COMPACT=1")),
     # Cortex-M4 as the --flash-budget builds whose two-channel layers are EFFC_FILTER_PAIR8
@@ -119,6 +121,13 @@ RELU_BUILDS = {"O2": ("mps2-an386", ()), "Os": ("mps2-an386", ("-Os", "-DEFFC_OM
                "helium": ("mps3-an547", ())}
 
 
+def _size_units(flags: tuple[str, ...]) -> dict[str, list[str]]:
+    """The lean and compact forms' size-compiled sources (kernel_set.SIZE_SOURCES) for the
+    builds with the --flash-budget defines, as those forms' firmware compiles them."""
+    return {s: list(SIZE_CFLAGS) for s in SIZE_SOURCES} if "-DEFFC_DW_COMPACT=1" in flags \
+        else {}
+
+
 def _run_on(board: str, cases: list[Case], flags: tuple[str, ...], folder: Path,
             parts: int) -> list[tuple[int, int, np.ndarray]]:
     from effc.engines.qemu import run_qemu
@@ -129,7 +138,7 @@ def _run_on(board: str, cases: list[Case], flags: tuple[str, ...], folder: Path,
         chunk = cases[len(cases) * part // parts:len(cases) * (part + 1) // parts]
         size = write_kernel_model(chunk, folder / f"model{part}")
         fw = build_firmware(folder / f"model{part}", board, folder / f"fw{part}",
-                            extra_cflags=("-Werror", *flags))
+                            extra_cflags=("-Werror", *flags), source_cflags=_size_units(flags))
         run = run_qemu(fw.elf, board, bytes(4), size, count=False, timeout=120)
         results += split_results(chunk, run.outputs, f"{board} {' '.join(flags)}".strip())
     return results

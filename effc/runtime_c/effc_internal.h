@@ -10,6 +10,21 @@
 #include "effc_nn.h"
 #include "effc_requant.h"
 
+/* EFFC_SMALL_UNIT: this unit's own code takes its smaller variants: in a size build
+ * (-Os), and in the units a --flash-budget image compiles for size (-Os
+ * -U__OPTIMIZE_SIZE__ -DEFFC_SIZE_UNIT=1, effc/codegen/c/kernel_set.py SIZE_SOURCES).
+ * Only a unit's own static code may test it: what units share (structures, the
+ * split of work between C and assembly: effc_dw_internal.h) tests __OPTIMIZE_SIZE__,
+ * which such a unit leaves undefined, so it agrees with the -O2 units. */
+#ifndef EFFC_SIZE_UNIT
+#define EFFC_SIZE_UNIT 0
+#endif
+#if defined(__OPTIMIZE_SIZE__) || EFFC_SIZE_UNIT
+#define EFFC_SMALL_UNIT 1
+#else
+#define EFFC_SMALL_UNIT 0
+#endif
+
 /* Kernel variants a firmware may leave out when no layer of its model reaches
  * them (effc's firmware build passes -DEFFC_OMIT_<variant>=1, decided by
  * effc/codegen/c/kernel_set.py): the dispatch then takes the general C path

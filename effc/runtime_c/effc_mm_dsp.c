@@ -353,7 +353,7 @@ static void effc_mm_row_c(const effc_mm *mm, const int8_t *row, int8_t *out, int
             for (; i < mm->k; i++) {
                 acc = effc_wrap_add(acc, (row[i] - mm->input_zero_point) * w[i]);
             }
-#if !defined(__OPTIMIZE_SIZE__) /* (-Os: one loop, effc_mm_weight one outlined copy) */
+#if !EFFC_SMALL_UNIT /* (-Os: one loop, effc_mm_weight one outlined copy) */
         } else if (mm->layout == EFFC_FILTER_PAIR8) { /* a loop per layout: its test folds */
             for (i = 0; i < mm->k; i++) {
                 acc = effc_wrap_add(acc, (row[i] - mm->input_zero_point) *

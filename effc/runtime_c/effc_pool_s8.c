@@ -39,7 +39,7 @@ static int effc_pool_args_ok(const effc_pool_params *p, const effc_dims *in,
 /* Channels effc_pool_sums may do at once (its sum[] holds as many). */
 #if defined(EFFC_USE_MVE)
 enum { EFFC_POOL_LANES = 16 };
-#elif defined(EFFC_USE_DSP) && !defined(__OPTIMIZE_SIZE__)
+#elif defined(EFFC_USE_DSP) && !EFFC_SMALL_UNIT
 enum { EFFC_POOL_LANES = 8 }; /* speed builds: 8 channels a pass (effc_pool_sums8) */
 #else
 enum { EFFC_POOL_LANES = 4 };
@@ -186,7 +186,7 @@ static inline __attribute__((always_inline)) void effc_pool_flush_words(int32_t 
 
 /* The speed builds' four-tap steps in inline asm (-O0 has too few registers
  * for its twelve operands: the C taps there). */
-#if defined(__OPTIMIZE__) && !defined(__OPTIMIZE_SIZE__)
+#if defined(__OPTIMIZE__) && !EFFC_SMALL_UNIT
 #define EFFC_POOL_QUADS_ASM 1
 #else
 #define EFFC_POOL_QUADS_ASM 0
@@ -281,7 +281,7 @@ static int32_t effc_pool_sums(const int8_t *img, size_t row_stride, size_t cn, i
 {
     const size_t col_step = (size_t)w->dx * cn;
     int32_t i, j, acc = 0;
-#if !defined(__OPTIMIZE_SIZE__)
+#if !EFFC_SMALL_UNIT
     if (nc >= 8) {
         effc_pool_sums_words(img, row_stride, cn, c0, w, 2, sum);
         return 8;

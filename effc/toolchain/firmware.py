@@ -15,7 +15,7 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -139,7 +139,8 @@ def build_firmware(model_c_dir: str | Path, board: Board | str | None, out_dir: 
                    model_sources: list[str] | None = None, firmware_src: Path = FIRMWARE_DIR,
                    place: Callable[[str, bytes], Path] | None = None,
                    harness: tuple[str, ...] = FIRMWARE_SOURCES,
-                   generated: dict[str, bytes] | None = None) -> Firmware:
+                   generated: dict[str, bytes] | None = None,
+                   source_cflags: Mapping[str, Sequence[str]] | None = None) -> Firmware:
     """Compile a model folder into ``out_dir/firmware.{elf,bin,hex,map}``.
 
     ``profile`` defines EFFC_PROFILE (the model's EFFC_LAYER(i) markers
@@ -147,7 +148,9 @@ def build_firmware(model_c_dir: str | Path, board: Board | str | None, out_dir: 
     names the model folder's .c files (default: all of them); ``firmware_src``
     holds the startup code and harness (a compiled OUTDIR has its own copy);
     ``harness`` names its sources (the real-board harness: ``BOARD_SOURCES``) and
-    ``generated`` adds files beside them (the board harness's compiled-in inputs).
+    ``generated`` adds files beside them (the board harness's compiled-in inputs);
+    ``source_cflags`` adds flags for single sources, by file name, after the others
+    (a --flash-budget image's size-compiled sources, ``c.firmware_source_cflags``).
 
     The build runs on copies of the sources in a private temporary folder, by
     relative paths (and ``-ffile-prefix-map`` for that folder), so the image,
@@ -191,7 +194,8 @@ def build_firmware(model_c_dir: str | Path, board: Board | str | None, out_dir: 
             objects = []
             for group, (_, files) in groups.items():
                 (work / "obj" / group).mkdir(parents=True)
-                objects += _compile_cached(gcc, cflags, group, files, work, b.name, log)
+                objects += _compile_cached(gcc, cflags, group, files, work, b.name, log,
+                                           source_cflags or {})
             (work / "firmware.ld").write_text(linker_script(b, stack_size))
             run_tool([gcc, *b.cflags, *objects, "-nostdlib", "-T", "firmware.ld",
                        "-Wl,--gc-sections", "-Wl,-Map=firmware.map", "-o", "firmware.elf",
@@ -214,28 +218,36 @@ def build_firmware(model_c_dir: str | Path, board: Board | str | None, out_dir: 
 
 
 def _compile_cached(gcc: str, cflags: list[str], group: str, files: list[str], work: Path,
-                    board: str, log: list[str]) -> list[str]:
+                    board: str, log: list[str],
+                    source_cflags: Mapping[str, Sequence[str]]) -> list[str]:
     """``gcc -c ../../<group>/<file>`` in ``obj/<group>``, each object taken from effc's
     object cache (the runtime compiles once per board and flags; the prefix map
     makes an object the same wherever it was built) and placed where the link
-    expects it."""
+    expects it. ``source_cflags[file]`` follows the common flags for that file."""
     from effc.toolchain.objcache import compile_objects, compiler_output, first_error
 
+    def flags(source: Path) -> list[str]:
+        return [*cflags, *source_cflags.get(source.name, ())]
+
     def command(source: Path) -> str:  # as logged, whether the object was cached or not
-        return " ".join([gcc, *cflags, "-c", str(source)])
+        return " ".join([gcc, *flags(source), "-c", str(source)])
 
     def fail(source: Path, cmd: list[str], output: str) -> FirmwareBuildError:
         log.append(command(source) + "\n" + output)
         return FirmwareBuildError(f"arm-none-eabi-gcc for {board} failed: {first_error(output)}")
 
     sources = [Path(f"../../{group}/{f}") for f in files]
-    cached = compile_objects(gcc, sources, cflags, cache_dir() / "objects", fail,
-                             cwd=work / "obj" / group)
+    cached: dict[Path, Path] = {}
+    for extra in dict.fromkeys(tuple(source_cflags.get(f, ())) for f in files):
+        part = [s for s in sources if tuple(source_cflags.get(s.name, ())) == extra]
+        cached.update(zip(part, compile_objects(gcc, part, [*cflags, *extra],
+                                                cache_dir() / "objects", fail,
+                                                cwd=work / "obj" / group), strict=True))
     names = []
-    for source, obj in zip(sources, cached, strict=True):
-        log.append(command(source) + "\n" + compiler_output(obj))
+    for source in sources:
+        log.append(command(source) + "\n" + compiler_output(cached[source]))
         names.append(f"obj/{group}/{source.stem}.o")
-        shutil.copyfile(obj, work / names[-1])
+        shutil.copyfile(cached[source], work / names[-1])
     return names
 
 
@@ -264,6 +276,7 @@ def outdir_firmware(board: McuBoard, out: OutDir, c: dict[str, Any],
                           model_sources=[*c["sources"], *([GLUE_SOURCE] if old_glue else [])],
                           firmware_src=src if src.is_dir() else FIRMWARE_DIR,
                           extra_cflags=tuple(c.get("firmware_cflags", ())),
+                          source_cflags=c.get("firmware_source_cflags"),
                           place=lambda name, data: out.write(f"{target}/{name}", data))
 
 
@@ -302,6 +315,7 @@ def board_firmware(board: McuBoard, out: OutDir, c: dict[str, Any],
                           runtime=False, extra_cflags=(*flags, *c.get("firmware_cflags", ())),
                           model_sources=[*c["sources"], *([GLUE_SOURCE] if old_glue else [])],
                           firmware_src=src, harness=BOARD_SOURCES,
+                          source_cflags=c.get("firmware_source_cflags"),
                           generated={"effc_board_inputs.h": board_inputs_header(
                               samples, c["input_bytes"])},
                           place=lambda name, data: out.write(f"{folder}/{name}", data))

@@ -21,7 +21,11 @@ import numpy as np
 
 from effc.codegen import CoreSplit, Port, split_core
 from effc.codegen.c.dispatch import node_call
-from effc.codegen.c.kernel_set import firmware_cflags, library_definitions
+from effc.codegen.c.kernel_set import (
+    firmware_cflags,
+    firmware_source_cflags,
+    library_definitions,
+)
 from effc.codegen.c.kernels import Call
 from effc.codegen.c.layouts import (
     WIDE2,
@@ -362,6 +366,7 @@ def generate_c(graph: Graph, name: str, target: CTarget | None = None,
     return files, {
         "c": {"folder": "c", "name": name, "sources": sources,
               "firmware_cflags": firmware_cflags(calls, target),
+              "firmware_source_cflags": firmware_source_cflags(target),
               "library_definitions": definitions,
               "entry": f"{name}_run", "float_entry": f"{name}_run_float" if wrapper else None,
               "arena": arena_mode, "context": ctx_type,

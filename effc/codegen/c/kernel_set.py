@@ -36,12 +36,26 @@ the one-column loops.
 C around those loops and the harness get smaller (KWS: 45,768 -> 42,208 B for
 0.9% more instructions, 3,556,262 -> 3,588,410). Where the inner loops are C
 (the portable bodies, the Cortex-M55's Helium body) -O2 stays: -Os made the
-portable bodies up to 1.8x slower. ``--optimize size`` also passes
-``-fmerge-all-constants`` on every core: identical read-only objects share one
+portable bodies up to 1.8x slower. ``--optimize size`` (and every --flash-budget
+image) also passes ``-fmerge-all-constants`` on every core: identical read-only objects share one
 copy (the per-call dims and parameter structs of repeated layers; KWS: 39,896 ->
 39,292 B). That gives up C's distinct addresses for distinct constants, which
 no runtime kernel compares (their only pointer comparisons are input against
 output, both in RAM).
+
+The "lean" and "compact" forms of a ``--flash-budget`` image (``layouts.FORMS``: the
+forms that give up speed for widened layers) on those cores also compile the runtime
+sources that hold no assembly inner loop (``SIZE_SOURCES``: a layer's setup, the
+dispatch and its C fallbacks, the im2col, the depthwise C side, pooling, softmax) with
+``-Os`` (``firmware_source_cflags``, the manifest's ``c.firmware_source_cflags``). They
+also leave ``__OPTIMIZE_SIZE__`` undefined: the depthwise headers lay out structures and
+split work between C and assembly by that macro (effc_dw_internal.h), so those units keep
+the -O2 units' variants and only the compiler's code changes; their own smaller variants
+follow ``EFFC_SMALL_UNIT`` (effc_internal.h, set by ``-DEFFC_SIZE_UNIT=1``), which only a
+unit's own static code tests (``tests/test_flash_budget.py`` pins both). The bytes go
+to widened layers: KWS within 49,152 B packs all five convolutions (compact form,
+48,604 B, 3,914,384 estimated Cortex-M4 cycles) where the all-int8 image (48,204 B,
+5,039,475 cycles) was all that fit before.
 """
 
 from __future__ import annotations
@@ -122,6 +136,23 @@ def _narrow(call: Call) -> bool:
     return call.fields["output_dims"][2] + 2 <= DW_NARROW_PW
 
 
+#: the runtime sources the lean and compact forms of a --flash-budget image compile for
+#: size, and how (module docstring)
+SIZE_SOURCES = ("effc_conv_im2col.c", "effc_conv_s8.c", "effc_dense_s8.c",
+                "effc_dw_conv_s8.c", "effc_dw_dsp.c", "effc_mm_dsp.c", "effc_pool_s8.c",
+                "effc_softmax_s8.c")
+SIZE_CFLAGS = ("-Os", "-U__OPTIMIZE_SIZE__", "-DEFFC_SIZE_UNIT=1")
+
+
+def firmware_source_cflags(target: CTarget | None) -> dict[str, list[str]]:
+    """The flags the firmware build adds for single sources (``c.firmware_source_cflags``):
+    ``SIZE_CFLAGS`` for ``SIZE_SOURCES`` in the lean and compact forms of a --flash-budget
+    image on ``DSP_CPUS``."""
+    smaller = target is not None and target.widen is not None and target.form != "fast" \
+        and target.cpu in DSP_CPUS
+    return {source: list(SIZE_CFLAGS) for source in SIZE_SOURCES} if smaller else {}
+
+
 def firmware_cflags(calls: Iterable[Call], target: CTarget | None) -> list[str]:
     """The flags the firmware build adds for this model (``c.firmware_cflags``)."""
     calls = list(calls)
@@ -140,7 +171,9 @@ def firmware_cflags(calls: Iterable[Call], target: CTarget | None) -> list[str]:
     return [*dict.fromkeys([*firmware_defines(calls, size), *budget]), *relu_defines(calls),
             *rq_shift_defines(calls), *packed_defines(calls), *dw_stride_defines(calls, size),
             *dw_shift_defines(calls, size), *(["-Os"] if smaller_c else []),
-            *(["-fmerge-all-constants"] if size else []), *_unroll(calls, target)]
+            *(["-fmerge-all-constants"] if size or (target is not None and target.widen
+                                                    is not None) else []),
+            *_unroll(calls, target)]
 
 
 def _int8_rows(call: Call) -> bool:

@@ -57,10 +57,12 @@ class CTarget:
     # choice (budget.py; empty: the all-int8 image); None: in order of MACs per extra
     # byte while the constants fit the board's flash less CODE_RESERVE
     widen: frozenset[int] | None = None
-    # the code form of a --flash-budget image with PAIR8 layers (kernel_set.firmware_cflags;
-    # target.py tries them in this order while one leaves layers int8): "fast", a speed
-    # build's loops and extras; "lean", without the speed-only extras; "compact", also
-    # without the unrolled two-channel loop (8 groups a loop test, the quads widened in C)
+    # the code form of a --flash-budget image (kernel_set.firmware_cflags and
+    # firmware_source_cflags; target.py tries them in this order while one leaves layers
+    # int8): "fast", a speed build's loops and extras; "lean", without the speed-only
+    # extras, its setup and light ops compiled for size (kernel_set.SIZE_SOURCES);
+    # "compact", also without the unrolled two-channel loop (8 groups a loop test, the
+    # quads widened in C)
     form: str = "fast"
 
     def __post_init__(self) -> None:

@@ -168,12 +168,14 @@ def _within_budget(graph: Graph, board: McuBoard, out: OutDir, arena: str,
     """``--optimize speed --flash-budget``: the image with the most widened MACs within
     the budget (budget.py), every try built in ``out``: in each code form
     (``layouts.FORMS``, fastest first) until one widens every layer, the image of the
-    form widening the most MACs (the faster form on a tie)."""
+    form widening the most MACs (the faster form on a tie); an image within the budget
+    before any that is not (a size-compiled form's int8 image is smaller than the fast
+    form's)."""
     calls = layer_calls(graph)
     options = wide_options(calls, graph.tensors, packed=True) if board.cpu in DSP_CPUS else []
     every = sum(o.macs for o in options)
     last: list[CTarget] = []  # the target of the last image built (fit_budget's)
-    best: tuple[int, CTarget] | None = None
+    best: tuple[tuple[bool, int], CTarget] | None = None
     for form in FORMS:
         int8 = CTarget(board.cpu, board.flash.size, "speed", widen=frozenset(),
                        form=form)  # -O2, unlike size
@@ -185,8 +187,9 @@ def _within_budget(graph: Graph, board: McuBoard, out: OutDir, arena: str,
 
         built = fit_budget(calls, options, int8, build, budget)
         macs = int(built[0]["memory"]["widened_macs"])
-        if best is None or macs > best[0]:
-            best = (macs, last[0])
+        rank = (built[1].flash_bytes <= budget, macs)
+        if best is None or rank > best[0]:
+            best = (rank, last[0])
         if macs == every:
             break
     assert best is not None
