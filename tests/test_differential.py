@@ -27,6 +27,7 @@ and a ``@reproduce_failure`` blob. Every failure found so far is a named case in
 from __future__ import annotations
 
 import shutil
+import zlib
 from collections import Counter
 from pathlib import Path
 
@@ -49,6 +50,9 @@ WINOGRAD_MODELS, WINOGRAD_QEMU_MODELS = 100, 25
 QEMU_BOARDS = ("mps2-an386", "mps3-an547")
 BUDGET_BYTES = 1 << 22  # --flash-budget: room for every layer, so each conv is PAIR8
 PACKED_MODELS = 10  # of QEMU_MODELS, at least this many have a PAIR8 conv (17 drawn)
+#: one model in TIGHT_EVERY also runs within its budget image's bytes less one: a form
+#: whose setup is compiled for size; at least SIZE_COMPILED_MODELS of QEMU_MODELS do
+TIGHT_EVERY, SIZE_COMPILED_MODELS = 3, 8
 
 #: What ran this session: models per test and outcomes per target, features seen.
 TALLY: Counter[str] = Counter()
@@ -145,7 +149,9 @@ def test_random_models_fresh_seed(rm: RandomModel, tmp_path_factory, sanitizer) 
 def test_random_models_under_qemu(rm: RandomModel, budget_quant: str,
                                   tmp_path_factory) -> None:
     """Each model on every QEMU board in both weight granularities, and once more on the
-    Cortex-M4 with a flash budget (PAIR8 weights in the packed loops) in one of them."""
+    Cortex-M4 with a flash budget (PAIR8 weights in the packed loops) in one of them; one
+    in TIGHT_EVERY also within that image's bytes less one (the lean or compact form,
+    their setup compiled for size, where one widens more than the fast form can)."""
     require_tool("qemu-system-arm")
     require_tool("arm-none-eabi-gcc")
     folder = tmp_path_factory.mktemp("qemu")
@@ -153,7 +159,10 @@ def test_random_models_under_qemu(rm: RandomModel, budget_quant: str,
     for weight_quant in WEIGHT_QUANTS:
         for board in QEMU_BOARDS:
             diff.check_qemu(weight_quant, board)
-    diff.check_qemu(budget_quant, "mps2-an386", flash_budget=BUDGET_BYTES)
+    roomy = diff.check_qemu(budget_quant, "mps2-an386", flash_budget=BUDGET_BYTES)
+    if roomy is not None and zlib.crc32(rm.model.SerializeToString()) % TIGHT_EVERY == 0:
+        diff.check_qemu(budget_quant, "mps2-an386", budget_label="tight budget",
+                        flash_budget=roomy.manifest["firmware"]["flash_bytes"] - 1)
     shutil.rmtree(folder)
     TALLY["qemu: models"] += 1
     TALLY.update(f"qemu: {target} {outcome}" for target, outcome in diff.report.outcomes.items())
@@ -284,5 +293,8 @@ def test_fixed_seeds_ran_their_counts() -> None:
               "hls": HLS_MODELS}
     for tag, count in ran.items():
         assert count == 0 or count >= wanted[tag], (tag, count)
-    packed = sum(n for key, n in TALLY.items() if key.endswith("budget packed ran"))
+    packed = sum(n for key, n in TALLY.items()
+                 if key.endswith("budget packed ran") and "tight" not in key)
     assert ran["qemu"] == 0 or packed >= PACKED_MODELS, f"{packed} models ran PAIR8 layers"
+    small = sum(n for key, n in TALLY.items() if key.endswith("budget size-compiled ran"))
+    assert ran["qemu"] == 0 or small >= SIZE_COMPILED_MODELS, f"{small} size-compiled images"

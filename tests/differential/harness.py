@@ -251,7 +251,7 @@ class Differential:
         """The model compiled int8, calibrated on ``calib``. A model whose float values
         overflow on those samples (an Exp of a large sum: onnxruntime agrees, every value
         inside the model checked) is refused by effc in one line and not drawn again."""
-        tag = f"int8-{weight_quant}-{board}" + ("-budget" if flash_budget else "")
+        tag = f"int8-{weight_quant}-{board}" + (f"-budget{flash_budget}" if flash_budget else "")
         try:
             return compile_model(self.path, self.folder / tag,
                                  CompileOptions(calib=self.calib, weight_quant=weight_quant,
@@ -286,17 +286,21 @@ class Differential:
         self.report.outcomes[f"host_int8 {weight_quant}"] = "ran"
 
     def check_qemu(self, weight_quant: str, board: str = "mps2-an386",
-                   flash_budget: int | None = None) -> None:
+                   flash_budget: int | None = None,
+                   budget_label: str = "budget") -> CompiledModel | None:
         """The firmware for ``board`` under QEMU against the integer reference and the host,
         bit for bit (``effc compile --board`` also runs its self-check on the host). With
         ``flash_budget`` the convolutions the budget widens keep int8 weights (PAIR8) and
-        the firmware reads them in the packed WIDE2 loops (-DEFFC_WIDE2_PACKED=1)."""
-        target = f"qemu_int8 {board} {weight_quant}" + (" budget" if flash_budget else "")
+        the firmware reads them in the packed WIDE2 loops (-DEFFC_WIDE2_PACKED=1), and a
+        budget below the fast form's image takes a form whose setup is compiled for size
+        (c.firmware_source_cflags). The compiled model, unless effc refused it."""
+        target = f"qemu_int8 {board} {weight_quant}" + (f" {budget_label}" if flash_budget
+                                                         else "")
         if not expected(self.rm.features, "qemu_int8"):
             expect_refusal("qemu_int8", self.rm,
                            lambda: self.compile_int8(weight_quant, board, flash_budget))
             self.report.outcomes[target] = "refused"
-            return
+            return None
         compiled = self.compile_int8(weight_quant, board, flash_budget)
         assert compiled.manifest["verification"]["differing_values"] == 0
         ref = compiled.run("reference", self.test).values
@@ -307,6 +311,9 @@ class Differential:
         self.report.outcomes[target] = "ran"
         if "-DEFFC_WIDE2_PACKED=1" in compiled.manifest["c"].get("firmware_cflags", []):
             self.report.outcomes[f"{target} packed"] = "ran"
+        if compiled.manifest["c"].get("firmware_source_cflags"):
+            self.report.outcomes[f"{target} size-compiled"] = "ran"
+        return compiled
 
     def check_winograd(self, board: str | None = None) -> None:
         """The model with --winograd on (every eligible convolution through the Winograd
