@@ -132,6 +132,52 @@ def test_a_float_model_is_checked_within_the_tolerance(tmp_path: Path,
                                                                 board="mps2-an386"))
 
 
+def _near_tie_then_dense(path: Path) -> Path:
+    """Sigmoids of 16.8 and 30 (a zero-weight dense layer's bias), an ArgMax over them (a
+    near tie that float32 C breaks the other way, effc.verify.near_ties), then a dense
+    layer after the sigmoids: the ArgMax layer comes first."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    consts = [numpy_helper.from_array(v, n) for n, v in (
+        ("w0", np.zeros((3, 2), np.float32)), ("b0", np.array([16.8, 30.0], np.float32)),
+        ("w1", np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.5]], np.float32)))]
+    nodes = [helper.make_node("MatMul", ["x", "w0"], ["m"]),
+             helper.make_node("Add", ["m", "b0"], ["a"]),
+             helper.make_node("Sigmoid", ["a"], ["s"]),
+             helper.make_node("ArgMax", ["s"], ["i"], axis=1, keepdims=1),
+             helper.make_node("MatMul", ["s", "w1"], ["d"])]
+    graph = helper.make_graph(
+        nodes, "tie", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3])],
+        [helper.make_tensor_value_info("i", TensorProto.INT64, [1, 1]),
+         helper.make_tensor_value_info("d", TensorProto.FLOAT, [1, 3])], consts)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    onnx.checker.check_model(model)
+    onnx.save(model, path)
+    return path
+
+
+def test_a_failing_check_names_the_layer_past_a_near_tie(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The self-check passes a float ArgMax that broke a near tie; when a later layer
+    really differs, the message names that layer, not the ArgMax before it."""
+    model = _near_tie_then_dense(tmp_path / "tie.onnx")
+    ok = compile_model(model, tmp_path / "ok", CompileOptions(quantize="none",
+                                                             board="mps2-an386"))
+    assert ok.manifest["verification"]["differing_values"] == 0
+    kernels_of = {layer["op"]: layer["kernel"] for layer in ok.manifest["c"]["layers"]}
+    assert kernels_of["ArgMax"] == "arg_f32"
+
+    def clamp(fields, int8):
+        fields["activation_max"] = 0.25
+
+    _corrupt(monkeypatch, "Dense", 1, clamp)  # the dense layer after the sigmoids
+    with pytest.raises(EffcError, match=r"the first differing layer is \d+ '[^']+' "
+                                        r"\(Dense, kernel dense_f32\): [1-9]"):
+        compile_model(model, tmp_path / "bad", CompileOptions(quantize="none",
+                                                              board="mps2-an386"))
+
+
 def test_a_qdq_model_is_checked_on_random_inputs(tmp_path: Path) -> None:
     """No calibration data: 8 seeded random inputs over the input's int8 range."""
     first = compile_model(DIGITS, tmp_path / "ptq", CompileOptions(calib=_calib()[:32]))
