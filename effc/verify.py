@@ -145,6 +145,17 @@ def near_ties(graph: Graph, feeds: dict[str, np.ndarray], name: str, got: np.nda
     return mask
 
 
+def _differing(graph: Graph, feeds: dict[str, np.ndarray], name: str, got: np.ndarray,
+               ref: np.ndarray, exact: bool) -> np.ndarray:
+    """Where ``got`` differs from the reference ``ref`` of tensor ``name`` (stacked over the
+    inferences of ``feeds``), as the self-check counts it: bit for bit, or beyond the float
+    tolerance except where a float ArgMax/ArgMin broke a near tie the other way."""
+    differs = _differs(got, ref, exact)
+    if not exact and differs.any():
+        differs &= ~near_ties(graph, feeds, name, got, ref)
+    return differs
+
+
 def first_differing_layer(compiled: Artifact, feeds: dict[str, np.ndarray], exact: bool,
                           engine: str = "host") -> tuple[dict[str, Any], int, int] | None:
     """(manifest layer, differing values, layer size) of the first layer whose output
@@ -159,10 +170,8 @@ def first_differing_layer(compiled: Artifact, feeds: dict[str, np.ndarray], exac
         layer = layers[index]
         ref = np.asarray(values[layer["output"]])
         got = np.frombuffer(raw, dtype=ref.dtype).reshape(ref.shape)
-        differs = _differs(got, ref, exact)
-        if not exact and differs.any():
-            differs &= ~near_ties(compiled.graph, feeds, layer["output"], got, ref)
-        count = int(np.count_nonzero(differs))
+        count = int(np.count_nonzero(_differing(compiled.graph, feeds, layer["output"], got,
+                                                 ref, exact)))
         if count:
             return layer, count, ref.size
     return None
@@ -205,10 +214,7 @@ def verify_build(compiled: Artifact, calib: Any = None, engine_name: str = "host
     feeds, source = verification_inputs(compiled, calib)
     ref = run_batches(graph, feeds)
     got = engine.run(compiled, feeds, False).values
-    differs = {n: _differs(got[n], ref[n], exact) for n in ref}
-    if not exact:  # a float ArgMax may break a near tie the other way
-        differs = {n: d & ~near_ties(graph, feeds, n, got[n], ref[n]) if d.any() else d
-                   for n, d in differs.items()}
+    differs = {n: _differing(graph, feeds, n, got[n], ref[n], exact) for n in ref}
     differing = sum(int(np.count_nonzero(d)) for d in differs.values())
     size = sum(int(v.size) for v in ref.values())
     what = "integer reference" if exact else "float reference"
