@@ -37,8 +37,8 @@ C around those loops and the harness get smaller (KWS: 45,768 -> 42,208 B for
 0.9% more instructions, 3,556,262 -> 3,588,410). Where the inner loops are C
 (the portable bodies, the Cortex-M55's Helium body) -O2 stays: -Os made the
 portable bodies up to 1.8x slower. ``--optimize size`` (and every --flash-budget
-image) also passes ``-fmerge-all-constants`` on every core: identical read-only objects share one
-copy (the per-call dims and parameter structs of repeated layers; KWS: 39,896 ->
+image) also passes ``-fmerge-all-constants`` on every core: identical read-only objects
+share one copy (the per-call dims and parameter structs of repeated layers; KWS: 39,896 ->
 39,292 B). That gives up C's distinct addresses for distinct constants, which
 no runtime kernel compares (their only pointer comparisons are input against
 output, both in RAM).
@@ -53,15 +53,15 @@ split work between C and assembly by that macro (effc_dw_internal.h), so those u
 the -O2 units' variants and only the compiler's code changes; their own smaller variants
 follow ``EFFC_SMALL_UNIT`` (effc_internal.h, set by ``-DEFFC_SIZE_UNIT=1``), which only a
 unit's own static code tests (``tests/test_flash_budget.py`` pins both). The bytes go
-to widened layers: KWS within 49,152 B packs all five convolutions (compact form,
-48,604 B, 3,914,384 estimated Cortex-M4 cycles) where the all-int8 image (48,204 B,
-5,039,475 cycles) was all that fit before.
+to widened layers: KWS within 49,152 B packs all five convolutions (compact form, with
+the merged constants 48,572 B, 3,870,839 estimated Cortex-M4 cycles) where the all-int8
+image (48,204 B, 5,039,475 cycles) was all that fit before.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 
@@ -136,6 +136,11 @@ def _narrow(call: Call) -> bool:
     return call.fields["output_dims"][2] + 2 <= DW_NARROW_PW
 
 
+def _budget_image(target: CTarget | None) -> TypeGuard[CTarget]:
+    """The target is a --flash-budget image's (``CTarget.widen`` chosen by budget.py)."""
+    return target is not None and target.widen is not None
+
+
 #: the runtime sources the lean and compact forms of a --flash-budget image compile for
 #: size, and how (module docstring)
 SIZE_SOURCES = ("effc_conv_im2col.c", "effc_conv_s8.c", "effc_dense_s8.c",
@@ -148,8 +153,7 @@ def firmware_source_cflags(target: CTarget | None) -> dict[str, list[str]]:
     """The flags the firmware build adds for single sources (``c.firmware_source_cflags``):
     ``SIZE_CFLAGS`` for ``SIZE_SOURCES`` in the lean and compact forms of a --flash-budget
     image on ``DSP_CPUS``."""
-    smaller = target is not None and target.widen is not None and target.form != "fast" \
-        and target.cpu in DSP_CPUS
+    smaller = _budget_image(target) and target.form != "fast" and target.cpu in DSP_CPUS
     return {source: list(SIZE_CFLAGS) for source in SIZE_SOURCES} if smaller else {}
 
 
@@ -166,13 +170,11 @@ def firmware_cflags(calls: Iterable[Call], target: CTarget | None) -> list[str]:
     fast = target is not None and target.form == "fast" and \
         any(c.fields.get("layout") == PAIR8 for c in calls)
     budget = ["-DEFFC_OMIT_PAIRS2=1", "-DEFFC_OMIT_CONV_COLUMNS=1",
-              "-DEFFC_DW_COMPACT=1"] \
-        if target is not None and target.widen is not None and not fast else []
+              "-DEFFC_DW_COMPACT=1"] if _budget_image(target) and not fast else []
     return [*dict.fromkeys([*firmware_defines(calls, size), *budget]), *relu_defines(calls),
             *rq_shift_defines(calls), *packed_defines(calls), *dw_stride_defines(calls, size),
             *dw_shift_defines(calls, size), *(["-Os"] if smaller_c else []),
-            *(["-fmerge-all-constants"] if size or (target is not None and target.widen
-                                                    is not None) else []),
+            *(["-fmerge-all-constants"] if size or _budget_image(target) else []),
             *_unroll(calls, target)]
 
 
