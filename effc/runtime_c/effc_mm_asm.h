@@ -191,20 +191,11 @@ static inline int32_t effc_mm_2x4_step(int32_t groups)
 #define EFFC_WIDEN_QUAD_GROUP EFFC_WIDEN_QUAD_WORDS EFFC_WIDEN_QUAD_STORES
 #endif
 
-/* A channel pair's two weight words of one parity (channel 0's into W0, channel 1's
- * into W1) from the weight stream lr (advanced): WIDE2's int16 words with one LDRD, or
- * under EFFC_WIDE2_PACKED PAIR8's one word split by SXTB16 (three instructions). The
- * two-channel loops' groups grow by EFFC_PAIR_GROUP_EXTRA bytes (two such loads). */
+/* The bytes of a pair's weights per group, as a shift: EFFC_FILTER_PAIR8's one word a
+ * parity under EFFC_WIDE2_PACKED, else WIDE2's two. */
 #if EFFC_WIDE2_PACKED
-#define EFFC_PAIR_WORDS(W0, W1)                                                               \
-    "ldr    " W1 ", [lr], #4\n\t"                                                             \
-    "sxtb16 " W0 ", " W1 "\n\t"                                                               \
-    "sxtb16 " W1 ", " W1 ", ror #8\n\t"
-#define EFFC_PAIR_GROUP_EXTRA "16"
 #define EFFC_PAIR_GROUP_BYTES_LOG2 "3" /* a pair's block: 8 G + 32 bytes */
 #else
-#define EFFC_PAIR_WORDS(W0, W1) "ldrd   " W0 ", " W1 ", [lr], #8\n\t"
-#define EFFC_PAIR_GROUP_EXTRA "0"
 #define EFFC_PAIR_GROUP_BYTES_LOG2 "4" /* a pair's block: 16 G + 32 bytes */
 #endif
 

@@ -185,14 +185,61 @@ __attribute__((naked, noinline)) void effc_mm_1x4_s8_clamp(EFFC_ARG effc_mm_job 
 
 #if !EFFC_MM_2X4_STACK /* else effc_mm_quads_asm.c */
 
-/* One group of 4 values of a channel pair, EFFC_FILTER_WIDE2 weights (PAIR8's
- * under EFFC_WIDE2_PACKED: EFFC_PAIR_WORDS): lr the weight stream (advanced), r12 the widened columns (advanced), r0-r3 the
+#if EFFC_WIDE2_PACKED
+/* EFFC_FILTER_PAIR8 weights: a parity's pair word splits by SXTB16 into channel 0's
+ * (r8) and channel 1's (r9) int16 pairs. Half a group (one parity) enters with the
+ * raw pair word in r9 and columns 0, 1 in r10/r11; its loads for the next half (the
+ * pair word, then two column words: three LDRs back to back, pipelined, 4 cycles for
+ * 3 words) end it, so a group is 2 x (2 SXTB16, 8 SMLAD, LDRD, 3 LDR): 28
+ * instructions and 34 cycles for 32 MACs, 112 bytes. After the last group of a pair
+ * the next word is the pair's first record, already read: EFFC_2X4_REWIND steps the
+ * stream back to it. */
+#define EFFC_2X4_GROUP_BYTES "112"
+#define EFFC_2X4_SPLIT                                                                        \
+    "sxtb16 r8, r9\n\t"                                                                       \
+    "sxtb16 r9, r9, ror #8\n\t"
+#define EFFC_2X4_NEXT_HALF                                                                    \
+    "ldr    r9, [lr], #4\n\t"                                                                 \
+    "ldr    r10, [r12], #4\n\t"                                                               \
+    "ldr    r11, [r12], #4\n\t"
+#define EFFC_2X4_HALF_MACS                                                                    \
+    "smlad  r0, r10, r8, r0\n\t"                                                              \
+    "smlad  r4, r10, r9, r4\n\t"                                                              \
+    "smlad  r1, r11, r8, r1\n\t"                                                              \
+    "smlad  r5, r11, r9, r5\n\t"                                                              \
+    "ldrd   r10, r11, [r12], #8\n\t"                                                          \
+    "smlad  r2, r10, r8, r2\n\t"                                                              \
+    "smlad  r6, r10, r9, r6\n\t"                                                              \
+    "smlad  r3, r11, r8, r3\n\t"                                                              \
+    "smlad  r7, r11, r9, r7\n\t"
+#define EFFC_2X4_GROUP                                                                        \
+    EFFC_2X4_SPLIT EFFC_2X4_HALF_MACS EFFC_2X4_NEXT_HALF                                       \
+    EFFC_2X4_SPLIT EFFC_2X4_HALF_MACS EFFC_2X4_NEXT_HALF
+/* The pair's first group from the bias words (r0 channel 0, r4 channel 1). */
+#define EFFC_2X4_FIRST                                                                        \
+    EFFC_2X4_SPLIT                                                                            \
+    EFFC_2X4_FIRST_MACS("ldrd   r2, r3, [r12], #8\n\t")                                    \
+    EFFC_2X4_NEXT_HALF                                                                        \
+    EFFC_2X4_SPLIT EFFC_2X4_HALF_MACS EFFC_2X4_NEXT_HALF
+/* A pair's start: the column pointer, the bias words and the first group's entry
+ * state, six LDRs back to back (7 cycles). */
+#define EFFC_2X4_PAIR_LOADS                                                                   \
+    "ldr    r12, [sp, #20]\n\t"                                                               \
+    "ldr    r0, [lr], #4\n\t"                                                                 \
+    "ldr    r4, [lr], #4\n\t"                                                                 \
+    EFFC_2X4_NEXT_HALF
+#define EFFC_2X4_REWIND "sub    lr, lr, #4\n\t"
+
+#else
+/* One group of 4 values of a channel pair, EFFC_FILTER_WIDE2 weights: lr the
+ * weight stream (advanced), r12 the widened columns (advanced), r0-r3 the
  * accumulators of channel 0 for columns 0-3, r4-r7 channel 1, r8/r9 the pair's
  * weight words, r10/r11 two column words. Enters with the group's first two
  * column words loaded and leaves with the next group's (or the sentinel)
  * loaded: 6 LDRD and 16 SMLAD for 32 MACs. */
+#define EFFC_2X4_GROUP_BYTES "88"
 #define EFFC_2X4_GROUP                                                                        \
-    EFFC_PAIR_WORDS("r8", "r9")                                                              \
+    "ldrd   r8, r9, [lr], #8\n\t"                                                              \
     "smlad  r0, r10, r8, r0\n\t"                                                               \
     "smlad  r4, r10, r9, r4\n\t"                                                               \
     "smlad  r1, r11, r8, r1\n\t"                                                               \
@@ -202,7 +249,7 @@ __attribute__((naked, noinline)) void effc_mm_1x4_s8_clamp(EFFC_ARG effc_mm_job 
     "smlad  r6, r10, r9, r6\n\t"                                                               \
     "smlad  r3, r11, r8, r3\n\t"                                                               \
     "smlad  r7, r11, r9, r7\n\t"                                                               \
-    EFFC_PAIR_WORDS("r8", "r9")                                                              \
+    "ldrd   r8, r9, [lr], #8\n\t"                                                              \
     "ldrd   r10, r11, [r12], #8\n\t"                                                           \
     "smlad  r0, r10, r8, r0\n\t"                                                               \
     "smlad  r4, r10, r9, r4\n\t"                                                               \
@@ -219,9 +266,9 @@ __attribute__((naked, noinline)) void effc_mm_1x4_s8_clamp(EFFC_ARG effc_mm_job 
  * as the accumulators' start (EFFC_2X4_FIRST_MACS). Same loads, entry and exit
  * as EFFC_2X4_GROUP. */
 #define EFFC_2X4_FIRST                                                                        \
-    EFFC_PAIR_WORDS("r8", "r9")                                                             \
+    "ldrd   r8, r9, [lr], #8\n\t"                                                             \
     EFFC_2X4_FIRST_MACS("ldrd   r2, r3, [r12], #8\n\t")                                    \
-    EFFC_PAIR_WORDS("r8", "r9")                                                             \
+    "ldrd   r8, r9, [lr], #8\n\t"                                                             \
     "ldrd   r10, r11, [r12], #8\n\t"                                                          \
     "smlad  r0, r10, r8, r0\n\t"                                                              \
     "smlad  r4, r10, r9, r4\n\t"                                                              \
@@ -233,6 +280,13 @@ __attribute__((naked, noinline)) void effc_mm_1x4_s8_clamp(EFFC_ARG effc_mm_job 
     "smlad  r3, r11, r8, r3\n\t"                                                              \
     "smlad  r7, r11, r9, r7\n\t"                                                              \
     "ldrd   r10, r11, [r12], #8\n\t"
+
+#define EFFC_2X4_PAIR_LOADS                                                                   \
+    "ldrd   r0, r4, [lr], #8\n\t"                                                             \
+    "ldr    r12, [sp, #20]\n\t"                                                               \
+    "ldrd   r10, r11, [r12], #8\n\t"
+#define EFFC_2X4_REWIND ""
+#endif
 
 #define EFFC_2X4_GROUPS8                                                                     \
     EFFC_2X4_GROUP EFFC_2X4_GROUP EFFC_2X4_GROUP EFFC_2X4_GROUP                               \
@@ -335,9 +389,8 @@ __attribute__((naked, noinline)) void effc_mm_1x4_s8_clamp(EFFC_ARG effc_mm_job 
  * bias words, the first group (EFFC_2X4_FIRST), then the other groups, an
  * odd count, EFFC_MM_2X4_UNROLL (U) per iteration until the sentinel,
  * entered (LDR into PC) at the group that leaves a multiple of U (the entry
- * computed once: each group is 88 bytes, 22 32-bit instructions; PAIR8's
- * 104, EFFC_PAIR_WORDS); the two
- * records (multiplier, round, shift word), eight requantizations, CLAMP,
+ * computed once: each group is EFFC_2X4_GROUP_BYTES, 32-bit instructions
+ * only); the two records (multiplier, round, shift word), eight requantizations, CLAMP,
  * eight byte stores (the pointers and w_end in one LDM), and the next pair
  * until the stream reaches w_end. Per pair 50 instructions besides the
  * groups' 22 and a two-instruction test per U groups, none with one pass
@@ -354,7 +407,7 @@ __attribute__((naked, noinline)) void effc_mm_1x4_s8_clamp(EFFC_ARG effc_mm_job 
     "sub    r2, r2, #1\n\t"                                                                   \
     "rsb    r2, r2, #0\n\t"                                                                   \
     "and    r2, r2, #(" EFFC_2X4_UNROLL_STR " - 1)\n\t"                                       \
-    "mov    r3, #(88 + " EFFC_PAIR_GROUP_EXTRA ")\n\t"                                        \
+    "mov    r3, #" EFFC_2X4_GROUP_BYTES "\n\t"                                                \
     "adr.w  r1, 2f\n\t"                                                                       \
     "mla    r10, r2, r3, r1\n\t"                                                              \
     "orr    r10, r10, #1\n\t"                                                                 \
@@ -366,10 +419,11 @@ __attribute__((naked, noinline)) void effc_mm_1x4_s8_clamp(EFFC_ARG effc_mm_job 
     "2:\n\t"                                                                                  \
     EFFC_2X4_GROUPS                                                                           \
     "4:\n\t"                                                                                  \
-    ".ifne (4b - 2b) - " EFFC_2X4_UNROLL_STR " * (88 + " EFFC_PAIR_GROUP_EXTRA ")\n\t"          \
-    ".error \"EFFC_2X4_GROUP is not 88 (PAIR8: 104) bytes\"\n\t"                             \
+    ".ifne (4b - 2b) - " EFFC_2X4_UNROLL_STR " * " EFFC_2X4_GROUP_BYTES "\n\t"                \
+    ".error \"EFFC_2X4_GROUP is not EFFC_2X4_GROUP_BYTES bytes\"\n\t"                       \
     ".endif\n\t"                                                                              \
     EFFC_2X4_LOOP_TEST                                                                        \
+    EFFC_2X4_REWIND                                                                           \
     EFFC_2X4_REQUANT                                                                          \
     CLAMP                                                                                     \
     "ldm    sp, {r8-r12}\n\t"                                                                 \
@@ -385,9 +439,7 @@ __attribute__((naked, noinline)) void effc_mm_1x4_s8_clamp(EFFC_ARG effc_mm_job 
     "cmp    lr, r12\n\t"                                                                      \
     "beq    5f\n\t"                                                                           \
     "1:\n\t"                                                                                  \
-    "ldrd   r0, r4, [lr], #8\n\t"                                                             \
-    "ldr    r12, [sp, #20]\n\t"                                                               \
-    "ldrd   r10, r11, [r12], #8\n\t"                                                          \
+    EFFC_2X4_PAIR_LOADS                                                                       \
     EFFC_2X4_FIRST                                                                            \
     "ldr    pc, [sp, #24]\n\t"                                                                \
     "5:\n\t"                                                                                  \
