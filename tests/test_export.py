@@ -115,6 +115,39 @@ def test_every_export_carries_the_definitions_the_records_need(kws: CompiledMode
     assert header.startswith("#define EFFC_WIDE2_RQ_SHIFT 9\n")
 
 
+TWO_MODELS = """cmake_minimum_required(VERSION 3.15)
+project(app C)
+add_subdirectory({first} first)
+add_subdirectory({second} second)
+"""
+
+
+def test_cmake_warns_when_a_model_joins_a_runtime_without_its_definitions(
+        kws: CompiledModel, tmp_path) -> None:
+    """Two models in one CMake project share the first one's effc_runtime: KWS added after
+    a model that needs no definitions (a size build) would run its shifted WIDE2 layers
+    on the C path, and configuring says so; added first, it does not."""
+    cmake = require_tool("cmake")
+    size = compile_model(model_path("ad01_int8"), tmp_path / "ad", CompileOptions(
+        board="nucleo-l4r5zi", name="ad", optimize="size"))
+    assert size.manifest["c"]["library_definitions"] == []
+    warnings = {}
+    for order, (first, second) in {"size first": (size, kws), "kws first": (kws, size)}.items():
+        app = tmp_path / order.replace(" ", "-")
+        app.mkdir()
+        (app / "CMakeLists.txt").write_text(TWO_MODELS.format(
+            first=first.folder / "c", second=second.folder / "c"))
+        r = subprocess.run([cmake, "-S", str(app), "-B", str(app / "build"),
+                            "-DCMAKE_C_COMPILER=gcc"], cwd=app, capture_output=True, text=True,
+                           timeout=600)
+        assert r.returncode == 0, r.stdout + r.stderr
+        warnings[order] = r.stderr
+    assert "kws: the shared effc_runtime (defined by an earlier model) is built without" \
+        in " ".join(warnings["size first"].split())
+    assert "EFFC_WIDE2_RQ_SHIFT=9" in warnings["size first"]
+    assert "effc_runtime" not in warnings["kws first"]
+
+
 def test_make_export_keeps_its_flags_under_user_cflags(kws: CompiledModel, tmp_path) -> None:
     make = require_tool("make")
     folder = tmp_path / "make"
