@@ -206,6 +206,17 @@ def int8_cases() -> list[Case]:
         binary_case("add_broadcast_channels_relu", 51, "add", (2, 3, 4, 5), (5,),
                     _add_p("add", 0.02, 0, 0.5, -128, 0.3, -128, (-128, 100)),
                     "effc_add_params"),
+        # the flat loop (effc_add_sub_flat; the DSP bodies' SMMLAR form): both inputs
+        # high-only (equal scales), a far smaller second scale (a large right shift), the
+        # zero points at the ends of int8, and clamps inside int8
+        binary_case("add_elementwise_equal_scales_relu", 57, "add", (1, 8, 8, 16),
+                    (1, 8, 8, 16), _add_p("add", 0.1, -128, 0.1, 127, 0.25, -128, (-128, 127)),
+                    "effc_add_params"),
+        binary_case("add_elementwise_small_ratio_clamped", 58, "add", (2, 5, 7, 9), (2, 5, 7, 9),
+                    _add_p("add", 0.5, 127, 0.0031, -128, 0.02, 5, (-100, 90)),
+                    "effc_add_params"),
+        binary_case("add_elementwise_fine_output", 59, "add", (1, 1, 30, 33), (1, 1, 30, 33),
+                    _add_p("add", 0.013, -7, 0.021, 3, 0.0009, -1), "effc_add_params"),
         binary_case("sub_elementwise", 52, "sub", (3, 7), (3, 7),
                     _add_p("sub", 0.07, 5, 0.03, -9, 0.09, 1), "effc_add_params"),
         binary_case("sub_broadcast_rows", 53, "sub", (4, 1, 6), (1, 3, 6),
