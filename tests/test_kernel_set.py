@@ -26,7 +26,7 @@ from effc.codegen.c.kernel_set import (
     rq_shift_defines,
 )
 from effc.codegen.c.kernels import Call
-from effc.codegen.c.layouts import S8, WIDE2, WIDE4, CTarget, rq_shift
+from effc.codegen.c.layouts import PAIR8, S8, WIDE2, WIDE4, CTarget, rq_shift
 from effc.compiler import CompileOptions, compile_model
 from effc.errors import EffcError
 from effc.ir import Tensor
@@ -150,8 +150,9 @@ def test_full_step_define_needs_one_step_for_every_full_form_layer() -> None:
     def step(calls: list[Call], target: CTarget | None = speed) -> list[str]:
         return [f for f in firmware_cflags(calls, target) if "FULL_STEP" in f]
 
-    def conv(cout: int, cin: int = 64, kh: int = 1, kw: int = 1, ow: int = 5) -> Call:
-        return Call("conv_s8", "n", "Conv", {"layout": WIDE2, "filter_dims": [cout, kh, kw, cin],
+    def conv(cout: int, cin: int = 64, kh: int = 1, kw: int = 1, ow: int = 5,
+             layout: str = WIDE2) -> Call:
+        return Call("conv_s8", "n", "Conv", {"layout": layout, "filter_dims": [cout, kh, kw, cin],
                                               "output_dims": [1, 25, ow, cout], "dilation_h": 1,
                                               "dilation_w": 1})
 
@@ -171,6 +172,24 @@ def test_full_step_define_needs_one_step_for_every_full_form_layer() -> None:
     assert step([conv(64), conv(64, cin=136)]) == []  # no one pass: no stack build
     assert step([conv(64)], CTarget("cortex-m4", 1 << 20, "size")) == []
     assert step([conv(64)], CTarget("cortex-m4", 1 << 20, "speed", widen=frozenset({0}))) == []
+    # the --flash-budget compact form (kernel_set.compact_step_defines): its unrolled loop
+    # stores every layer at the step, so every PAIR8 layer counts, at any k, and column
+    # images (left out there) do not
+    compact = CTarget("cortex-m4", 1 << 20, "speed", widen=frozenset({0, 1}), form="compact")
+
+    def packed(cout: int, cin: int = 64, kh: int = 1, kw: int = 4) -> Call:
+        return conv(cout, cin, kh, kw, layout=PAIR8)
+
+    kws = [packed(64, cin=1, kh=10), packed(64, kw=1)]  # the first conv and a pointwise
+    assert step(kws, compact) == ["-DEFFC_MM_2X4_FULL_STEP=64"]
+    assert step([packed(64, cin=136, kw=1)], compact) == ["-DEFFC_MM_2X4_FULL_STEP=64"]
+    assert step([packed(64, kw=1), packed(32, cin=40, kw=1)], compact) == []  # two steps
+    assert step([packed(6, kw=1), packed(7, kw=1)], compact) == []  # an odd channel count
+    assert step([packed(1366, kw=1)], compact) == []
+    lean = CTarget("cortex-m4", 1 << 20, "speed", widen=frozenset({0, 1}), form="lean")
+    # the lean form's stack loop stores at the step in its 16-group form alone
+    assert step([packed(64, kw=1), packed(32, cin=40, kw=1)], lean) == [
+        "-DEFFC_MM_2X4_FULL_STEP=64"]
 
 
 def _symbols(elf: Path) -> set[str]:

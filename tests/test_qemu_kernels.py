@@ -177,18 +177,26 @@ def test_relu_requantization_on_cortex_m(build: str, tmp_path: Path) -> None:
 #: bytes apart (kernel_set.full_step_defines: KWS's pointwise layers)
 FULL_STEP = ("-DEFFC_MM_2X4_ONE_PASS=1", "-DEFFC_MM_2X4_UNROLL=16", "-DEFFC_MM_2X4_QUADS=1",
              "-DEFFC_MM_2X4_FULL_STEP=64")
+#: the --flash-budget compact form of a model whose PAIR8 layers all have 64 channels
+#: (kernel_set.compact_step_defines): the unrolled loop stores every form at the step
+COMPACT_STEP = ("-DEFFC_WIDE2_PACKED=1", "-DEFFC_MM_2X4_FULL_STEP=64")
+#: per build: its flags, the filter layout its loops read, the first immediate STRH
+FULL_STEP_BUILDS = {"stack": (FULL_STEP, "wide2", "[ip,#64]"),
+                    "compact": (COMPACT_STEP, "pair8", "[r8,#64]")}
 #: the matrix cases that reach the full form 64 bytes apart: (name, function, channel pairs
 #: x four columns) -- four quads in place, three blocks of four strided pixels, clamped
 FULL_STEP_TILES = (("conv1x1_k64_cout64_in_place_quads", "effc_mm_2x4_wide", 4 * 32),
                    ("conv1x1_strided_k64_cout64_clamp", "effc_mm_2x4_wide_clamp", 3 * 32))
 
 
-def test_full_step_stores_on_cortex_m(tmp_path: Path) -> None:
-    """With EFFC_MM_2X4_FULL_STEP=64 every WIDE2 matrix case is bit-identical with the
-    host: the 64-channel ones through the full form's immediate stores (the first one,
-    column 1's STRH at +64, runs once a channel pair x four columns: the quads in place,
-    effc_mm_run's four strided columns), the others (steps 10 and 6, three columns left,
-    an odd channel count, shorter k) through the loops that take them."""
+@pytest.mark.parametrize("build", sorted(FULL_STEP_BUILDS))
+def test_full_step_stores_on_cortex_m(tmp_path: Path, build: str) -> None:
+    """With EFFC_MM_2X4_FULL_STEP=64 every WIDE2 matrix case (PAIR8 in the compact build)
+    is bit-identical with the host: the 64-channel ones through the immediate stores (the
+    first one, column 1's STRH at +64, runs once a channel pair x four columns: the quads
+    in place, effc_mm_run's four strided columns), the others (steps 10 and 6, three
+    columns left, an odd channel count, shorter k) through the loops that take them."""
+    flags, layout, first_store = FULL_STEP_BUILDS[build]
     require_tool("arm-none-eabi-gcc")
     require_tool("qemu-system-arm")
     from effc.engines.qemu import run_qemu
@@ -196,27 +204,27 @@ def test_full_step_stores_on_cortex_m(tmp_path: Path) -> None:
     from effc.toolchain.firmware import build_firmware
     from tests import matrix_cases
 
-    names = {f"{c.name}+wide2" for c in matrix_cases.int8_cases()}
+    names = {f"{c.name}+{layout}" for c in matrix_cases.int8_cases()}
     cases = [c for c in t8.CASES if c.name in names]
     assert len(cases) == len(names)
     size = write_kernel_model(cases, tmp_path / "model")
     fw = build_firmware(tmp_path / "model", "mps2-an386", tmp_path / "fw",
-                        extra_cflags=("-Werror", *FULL_STEP))
+                        extra_cflags=("-Werror", *flags))
     run = run_qemu(fw.elf, "mps2-an386", bytes(4), size, pcs=True, timeout=120)
     results = split_results(cases, run.outputs, "full step")
     for case, (rc, used, y), (_, used0, y0) in zip(cases, results, run_host(cases),
                                                    strict=True):
         assert rc == 0 and used == used0, f"{case.name}: rc {rc}, scratch {used} vs {used0}"
         np.testing.assert_array_equal(y.view(np.uint8), y0.view(np.uint8),
-                                      err_msg=f"{case.name} ({' '.join(FULL_STEP)})")
+                                      err_msg=f"{case.name} ({' '.join(flags)})")
     insns = cycles.disassemble(fw.elf)
     text = cycles.objdump_text(fw.elf)
     starts = sorted(a for _, a in cycles.functions(text))
     for function in ("effc_mm_2x4_wide", "effc_mm_2x4_wide_clamp"):
         lo = dict(cycles.functions(text))[function]
-        hi = starts[starts.index(lo) + 1]
+        hi = next((a for a in starts if a > lo), max(insns) + 4)  # the last one: to the end
         first = [a for a in range(lo, hi) if a in insns and insns[a].base == "strh"
-                 and insns[a].operands.replace(" ", "").endswith("[ip,#64]")]
+                 and insns[a].operands.replace(" ", "").endswith(first_store)]
         assert len(first) == 1, f"{function}: {len(first)} STRHs at +64"
         ran = run.pc_counts[0].get(first[0], (0, 0))[0]
         assert ran == sum(t for _, f, t in FULL_STEP_TILES if f == function), function

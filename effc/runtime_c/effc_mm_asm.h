@@ -135,10 +135,11 @@ static inline int effc_mm_2x4_fits(int32_t groups)
 #define EFFC_MM_2X4_STACK                                                                     \
     (EFFC_MM_2X4_ONE_PASS && EFFC_MM_2X4_QUADS && EFFC_MM_2X4_UNROLL == 16)
 
-/* EFFC_MM_2X4_FULL_STEP=S (effc/codegen/c/kernel_set.py, with EFFC_MM_2X4_STACK): the
- * full form of that loop (16 groups: KWS's pointwise k = 64) stores column j's two
- * outputs at column 0's + j * S, immediate offsets (effc_mm_quads_asm.c); 0, the default:
- * every form stores at each column's own offset. */
+/* EFFC_MM_2X4_FULL_STEP=S (effc/codegen/c/kernel_set.py): column j's two outputs go to
+ * column 0's + j * S, immediate offsets, in the full form of the stack loop (with
+ * EFFC_MM_2X4_STACK: 16 groups, KWS's pointwise k = 64; effc_mm_quads_asm.c) or in every
+ * form of the unrolled loop (without it: the --flash-budget compact form's,
+ * effc_mm_s8_asm.c); 0, the default: every form stores at each column's own offset. */
 #ifndef EFFC_MM_2X4_FULL_STEP
 #define EFFC_MM_2X4_FULL_STEP 0
 #endif
@@ -147,7 +148,7 @@ static inline int effc_mm_2x4_fits(int32_t groups)
  * stores, 0 for any: the dispatch (effc_mm_dsp.c) hands that form only columns so spaced. */
 static inline int32_t effc_mm_2x4_step(int32_t groups)
 {
-    return EFFC_MM_2X4_STACK && groups == 16 ? EFFC_MM_2X4_FULL_STEP : 0;
+    return !EFFC_MM_2X4_STACK || groups == 16 ? EFFC_MM_2X4_FULL_STEP : 0;
 }
 
 /* Four evenly spaced columns (r4 the first, advanced; r5 the step, r6 three

@@ -380,6 +380,45 @@ __attribute__((naked, noinline)) void effc_mm_1x4_s8_clamp(EFFC_ARG effc_mm_job 
 #define EFFC_2X4_QUADS_NEXT ""
 #endif
 
+/* A pair's eight outputs, then the test for the stream's end (flags EQ at w_end): the
+ * four pointers and w_end in one LDM, eight byte stores, the pointers back (20 cycles);
+ * with EFFC_MM_2X4_FULL_STEP = S (effc_mm_asm.h: the dispatch hands this loop only
+ * columns S apart) one pointer, each column's two bytes as one STRH (BFI puts channel
+ * 1 over byte 1; Cortex-M4 and later store unaligned halfwords) at immediate offsets
+ * (13 cycles). */
+#if EFFC_MM_2X4_FULL_STEP
+#define EFFC_2X4_S EFFC_ASM_STR(EFFC_MM_2X4_FULL_STEP)
+#define EFFC_2X4_STORES                                                                       \
+    ".if " EFFC_2X4_S " < 1 || 3 * " EFFC_2X4_S " > 4095\n\t"                                \
+    ".error \"EFFC_MM_2X4_FULL_STEP is not in 1..1365\"\n\t"                                   \
+    ".endif\n\t"                                                                               \
+    "ldr    r8, [sp]\n\t"                                                                     \
+    "ldr    r12, [sp, #16]\n\t"                                                               \
+    "bfi    r1, r5, #8, #8\n\t"                                                               \
+    "strh   r1, [r8, #" EFFC_2X4_S "]\n\t"                                                    \
+    "bfi    r2, r6, #8, #8\n\t"                                                               \
+    "strh   r2, [r8, #2 * " EFFC_2X4_S "]\n\t"                                                \
+    "bfi    r3, r7, #8, #8\n\t"                                                               \
+    "strh   r3, [r8, #3 * " EFFC_2X4_S "]\n\t"                                                \
+    "bfi    r0, r4, #8, #8\n\t"                                                               \
+    "strh   r0, [r8], #2\n\t"                                                                 \
+    "str    r8, [sp]\n\t"                                                                     \
+    "cmp    lr, r12\n\t"
+#else
+#define EFFC_2X4_STORES                                                                       \
+    "ldm    sp, {r8-r12}\n\t"                                                                 \
+    "strb   r0, [r8], #1\n\t"                                                                 \
+    "strb   r4, [r8], #1\n\t"                                                                 \
+    "strb   r1, [r9], #1\n\t"                                                                 \
+    "strb   r5, [r9], #1\n\t"                                                                 \
+    "strb   r2, [r10], #1\n\t"                                                                \
+    "strb   r6, [r10], #1\n\t"                                                                \
+    "strb   r3, [r11], #1\n\t"                                                                \
+    "strb   r7, [r11], #1\n\t"                                                                \
+    "stm    sp, {r8-r11}\n\t"                                                                 \
+    "cmp    lr, r12\n\t"
+#endif
+
 /* The stack holds [out[0..3], w_end, q, loop entry, w, act_min, act_max]
  * and the quad state (EFFC_2X4_QUADS_START) (BOUNDS copies act_min and
  * act_max for CLAMP; the output pointers advance there, not in the job: the
@@ -390,11 +429,10 @@ __attribute__((naked, noinline)) void effc_mm_1x4_s8_clamp(EFFC_ARG effc_mm_job 
  * odd count, EFFC_MM_2X4_UNROLL (U) per iteration until the sentinel,
  * entered (LDR into PC) at the group that leaves a multiple of U (the entry
  * computed once: each group is EFFC_2X4_GROUP_BYTES, 32-bit instructions
- * only); the two records (multiplier, round, shift word), eight requantizations, CLAMP,
- * eight byte stores (the pointers and w_end in one LDM), and the next pair
- * until the stream reaches w_end. Per pair 50 instructions besides the
- * groups' 22 and a two-instruction test per U groups, none with one pass
- * (K = 64: 54 with U = 8, 52 with U = 16, 50 with one pass). With
+ * only); the two records (multiplier, round, shift word), eight requantizations,
+ * CLAMP, the stores (EFFC_2X4_STORES), and the next pair until the stream reaches
+ * w_end; besides the groups, a two-instruction test per U groups (none with one
+ * pass). With
  * job->quads > 0 (effc_mm_run_quads) the loop runs once per quad of evenly
  * spaced columns, each widened first into q (EFFC_2X4_QUADS_START), its
  * outputs out base + j * out_step. */
@@ -426,17 +464,7 @@ __attribute__((naked, noinline)) void effc_mm_1x4_s8_clamp(EFFC_ARG effc_mm_job 
     EFFC_2X4_REWIND                                                                           \
     EFFC_2X4_REQUANT                                                                          \
     CLAMP                                                                                     \
-    "ldm    sp, {r8-r12}\n\t"                                                                 \
-    "strb   r0, [r8], #1\n\t"                                                                 \
-    "strb   r4, [r8], #1\n\t"                                                                 \
-    "strb   r1, [r9], #1\n\t"                                                                 \
-    "strb   r5, [r9], #1\n\t"                                                                 \
-    "strb   r2, [r10], #1\n\t"                                                                \
-    "strb   r6, [r10], #1\n\t"                                                                \
-    "strb   r3, [r11], #1\n\t"                                                                \
-    "strb   r7, [r11], #1\n\t"                                                                \
-    "stm    sp, {r8-r11}\n\t"                                                                 \
-    "cmp    lr, r12\n\t"                                                                      \
+    EFFC_2X4_STORES                                                                           \
     "beq    5f\n\t"                                                                           \
     "1:\n\t"                                                                                  \
     EFFC_2X4_PAIR_LOADS                                                                       \

@@ -54,7 +54,7 @@ the -O2 units' variants and only the compiler's code changes; their own smaller 
 follow ``EFFC_SMALL_UNIT`` (effc_internal.h, set by ``-DEFFC_SIZE_UNIT=1``), which only a
 unit's own static code tests (``tests/test_flash_budget.py`` pins both). The bytes go
 to widened layers: KWS within 49,152 B packs all five convolutions (compact form, with
-the merged constants 48,660 B, 3,719,063 estimated Cortex-M4 cycles) where the all-int8
+the merged constants 48,684 B, 3,683,178 estimated Cortex-M4 cycles) where the all-int8
 image (48,204 B, 5,039,475 cycles) was all that fit before.
 """
 
@@ -299,7 +299,8 @@ UNROLL = 16
 
 def _unroll(calls: list[Call], target: CTarget | None) -> list[str]:
     """A speed build whose layers reach the two-channel loop (with a flash budget: PAIR8
-    layers, unless in the "compact" form, ``CTarget.form``) unrolls it 16
+    layers; the "compact" form, ``CTarget.form``, keeps its 8 groups and takes the store
+    step alone, ``compact_step_defines``) unrolls it 16
     groups per loop test instead of 8 (EFFC_MM_2X4_UNROLL,
     effc_mm_s8_asm.c): k <= 64 layers (16 groups: the first, then one pass of 15) then run
     their groups without looping back, for 704 bytes of code per linked variant (KWS: 2
@@ -313,9 +314,11 @@ def _unroll(calls: list[Call], target: CTarget | None) -> list[str]:
     pixels, 3 for other k; KWS +1,724 B of flash and +548 B of stack)."""
     wide = [c for c in calls if c.fields.get("layout") in PAIRED]
     packed = any(c.fields.get("layout") == PAIR8 for c in wide)
-    if target is None or target.optimize != "speed" or target.form == "compact" or \
+    if target is None or target.optimize != "speed" or \
             (target.widen is not None and not packed) or target.cpu not in DSP_CPUS or not wide:
         return []
+    if target.form == "compact":
+        return compact_step_defines(wide)
     one_pass = all(wide_groups(weight_shape(c)[1]) - 1 <= UNROLL for c in wide)
     return [f"-DEFFC_MM_2X4_UNROLL={UNROLL}", "-DEFFC_MM_2X4_QUADS=1",
             *(["-DEFFC_MM_2X4_ONE_PASS=1", *full_step_defines(wide)] if one_pass else [])]
@@ -335,6 +338,26 @@ def _column_steps(call: Call) -> set[int]:
 STRH_MAX_OFFSET = 4095
 
 
+def _step_define(calls: list[Call], steps: set[int]) -> list[str]:
+    """``-DEFFC_MM_2X4_FULL_STEP=S`` when ``steps`` is one S within STRH's offsets and
+    every call has an even channel count (an odd last channel's outputs go to the dummy
+    row, which the one-column loops take)."""
+    if len(steps) != 1 or any(weight_shape(c)[0] % 2 for c in calls):
+        return []
+    step = steps.pop()
+    return [f"-DEFFC_MM_2X4_FULL_STEP={step}"] if 0 < 3 * step <= STRH_MAX_OFFSET else []
+
+
+def compact_step_defines(wide: list[Call]) -> list[str]:
+    """``-DEFFC_MM_2X4_FULL_STEP=S`` for the --flash-budget compact form, whose unrolled
+    two-channel loop (effc_mm_s8_asm.c) then stores every layer's four columns with one
+    pointer at immediate offsets (7 estimated cycles less a channel pair x four columns):
+    S is the channel count every two-channel layer shares (the form reads no column
+    images, so a layer's columns are a pixel's channels apart). As for the stack loop's
+    full form, the dispatch hands the loop only columns S apart."""
+    return _step_define(wide, {weight_shape(c)[0] for c in wide})
+
+
 def full_step_defines(wide: list[Call]) -> list[str]:
     """``-DEFFC_MM_2X4_FULL_STEP=S`` (effc_mm_asm.h) for a one-pass stack build
     (EFFC_MM_2X4_STACK) whose WIDE2 layers of 16 groups (the loop's full form) all store
@@ -345,8 +368,4 @@ def full_step_defines(wide: list[Call]) -> list[str]:
     channel take the one-column loops), so the define is exact for any S; S is the
     step that keeps every such layer on the form."""
     full = [c for c in wide if wide_groups(weight_shape(c)[1]) == UNROLL]
-    steps = set().union(*(_column_steps(c) for c in full))
-    if len(steps) != 1 or any(weight_shape(c)[0] % 2 for c in full):
-        return []
-    step = steps.pop()
-    return [f"-DEFFC_MM_2X4_FULL_STEP={step}"] if 0 < 3 * step <= STRH_MAX_OFFSET else []
+    return _step_define(full, set().union(*(_column_steps(c) for c in full)))
