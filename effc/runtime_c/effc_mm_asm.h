@@ -144,6 +144,26 @@ static inline int effc_mm_2x4_fits(int32_t groups)
 #define EFFC_MM_2X4_FULL_STEP 0
 #endif
 
+#if EFFC_MM_2X4_FULL_STEP
+/* A channel pair's four columns' outputs at BASE + j * S (S = EFFC_MM_2X4_FULL_STEP):
+ * column j's two bytes as one STRH (BFI puts channel 1's over byte 1; Cortex-M4 and
+ * later store unaligned halfwords) at an immediate offset (STRH's 12 bits hold 3 S <=
+ * 4095), column 0's last, advancing BASE by 2: 8 instructions, 8 cycles. */
+#define EFFC_2X4_STEP_S EFFC_ASM_STR(EFFC_MM_2X4_FULL_STEP)
+#define EFFC_2X4_STEP_STORES(BASE)                                                            \
+    ".if " EFFC_2X4_STEP_S " < 1 || 3 * " EFFC_2X4_STEP_S " > 4095\n\t"                       \
+    ".error \"EFFC_MM_2X4_FULL_STEP is not in 1..1365\"\n\t"                                  \
+    ".endif\n\t"                                                                              \
+    "bfi    r1, r5, #8, #8\n\t"                                                               \
+    "strh   r1, [" BASE ", #" EFFC_2X4_STEP_S "]\n\t"                                         \
+    "bfi    r2, r6, #8, #8\n\t"                                                               \
+    "strh   r2, [" BASE ", #2 * " EFFC_2X4_STEP_S "]\n\t"                                     \
+    "bfi    r3, r7, #8, #8\n\t"                                                               \
+    "strh   r3, [" BASE ", #3 * " EFFC_2X4_STEP_S "]\n\t"                                     \
+    "bfi    r0, r4, #8, #8\n\t"                                                               \
+    "strh   r0, [" BASE "], #2\n\t"
+#endif
+
 /* The bytes between the output columns the two-channel loop's form for `groups` groups
  * stores, 0 for any: the dispatch (effc_mm_dsp.c) hands that form only columns so spaced. */
 static inline int32_t effc_mm_2x4_step(int32_t groups)

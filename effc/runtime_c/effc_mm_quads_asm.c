@@ -163,22 +163,10 @@
     "cmp    r12, r8\n\t"
 
 /* The full form's with EFFC_MM_2X4_FULL_STEP = S: columns 1-3 at S, 2 S, 3 S
- * (immediate offsets: STRH's 12 bits hold 3 S <= 4095), 10 instructions, 11
- * cycles; without it EFFC_2X4S_STORES. */
+ * (EFFC_2X4_STEP_STORES), 10 instructions, 11 cycles; without it EFFC_2X4S_STORES. */
 #if EFFC_MM_2X4_FULL_STEP
-#define EFFC_2X4S_S EFFC_ASM_STR(EFFC_MM_2X4_FULL_STEP)
 #define EFFC_2X4S_FULL_STORES                                                                 \
-    ".if " EFFC_2X4S_S " < 1 || 3 * " EFFC_2X4S_S " > 4095\n\t"                               \
-    ".error \"EFFC_MM_2X4_FULL_STEP is not in 1..1365\"\n\t"                                  \
-    ".endif\n\t"                                                                              \
-    "bfi    r1, r5, #8, #8\n\t"                                                               \
-    "strh   r1, [r12, #" EFFC_2X4S_S "]\n\t"                                                  \
-    "bfi    r2, r6, #8, #8\n\t"                                                               \
-    "strh   r2, [r12, #2 * " EFFC_2X4S_S "]\n\t"                                              \
-    "bfi    r3, r7, #8, #8\n\t"                                                               \
-    "strh   r3, [r12, #3 * " EFFC_2X4S_S "]\n\t"                                              \
-    "bfi    r0, r4, #8, #8\n\t"                                                               \
-    "strh   r0, [r12], #2\n\t"                                                                \
+    EFFC_2X4_STEP_STORES("r12")                                                               \
     "ldr    r8, [sp]\n\t"                                                                     \
     "cmp    r12, r8\n\t"
 #else

@@ -383,25 +383,13 @@ __attribute__((naked, noinline)) void effc_mm_1x4_s8_clamp(EFFC_ARG effc_mm_job 
 /* A pair's eight outputs, then the test for the stream's end (flags EQ at w_end): the
  * four pointers and w_end in one LDM, eight byte stores, the pointers back (20 cycles);
  * with EFFC_MM_2X4_FULL_STEP = S (effc_mm_asm.h: the dispatch hands this loop only
- * columns S apart) one pointer, each column's two bytes as one STRH (BFI puts channel
- * 1 over byte 1; Cortex-M4 and later store unaligned halfwords) at immediate offsets
- * (13 cycles). */
+ * columns S apart) column 0's pointer and w_end, EFFC_2X4_STEP_STORES, the pointer
+ * back (13 cycles). */
 #if EFFC_MM_2X4_FULL_STEP
-#define EFFC_2X4_S EFFC_ASM_STR(EFFC_MM_2X4_FULL_STEP)
 #define EFFC_2X4_STORES                                                                       \
-    ".if " EFFC_2X4_S " < 1 || 3 * " EFFC_2X4_S " > 4095\n\t"                                \
-    ".error \"EFFC_MM_2X4_FULL_STEP is not in 1..1365\"\n\t"                                   \
-    ".endif\n\t"                                                                               \
     "ldr    r8, [sp]\n\t"                                                                     \
     "ldr    r12, [sp, #16]\n\t"                                                               \
-    "bfi    r1, r5, #8, #8\n\t"                                                               \
-    "strh   r1, [r8, #" EFFC_2X4_S "]\n\t"                                                    \
-    "bfi    r2, r6, #8, #8\n\t"                                                               \
-    "strh   r2, [r8, #2 * " EFFC_2X4_S "]\n\t"                                                \
-    "bfi    r3, r7, #8, #8\n\t"                                                               \
-    "strh   r3, [r8, #3 * " EFFC_2X4_S "]\n\t"                                                \
-    "bfi    r0, r4, #8, #8\n\t"                                                               \
-    "strh   r0, [r8], #2\n\t"                                                                 \
+    EFFC_2X4_STEP_STORES("r8")                                                                \
     "str    r8, [sp]\n\t"                                                                     \
     "cmp    lr, r12\n\t"
 #else
