@@ -185,6 +185,20 @@ __attribute__((naked, noinline)) void effc_mm_1x4_s8_clamp(EFFC_ARG effc_mm_job 
 
 #if !EFFC_MM_2X4_STACK /* else effc_mm_quads_asm.c */
 
+/* Half a group (one parity) of either layout: r8/r9 channel 0's and channel 1's weight
+ * pairs, r10/r11 columns 0, 1 (loaded), then columns 2, 3 by LDRD from r12 (advanced);
+ * r0-r3 channel 0's accumulators of columns 0-3, r4-r7 channel 1's. */
+#define EFFC_2X4_HALF_MACS                                                                    \
+    "smlad  r0, r10, r8, r0\n\t"                                                              \
+    "smlad  r4, r10, r9, r4\n\t"                                                              \
+    "smlad  r1, r11, r8, r1\n\t"                                                              \
+    "smlad  r5, r11, r9, r5\n\t"                                                              \
+    "ldrd   r10, r11, [r12], #8\n\t"                                                          \
+    "smlad  r2, r10, r8, r2\n\t"                                                              \
+    "smlad  r6, r10, r9, r6\n\t"                                                              \
+    "smlad  r3, r11, r8, r3\n\t"                                                              \
+    "smlad  r7, r11, r9, r7\n\t"
+
 #if EFFC_WIDE2_PACKED
 /* EFFC_FILTER_PAIR8 weights: a parity's pair word splits by SXTB16 into channel 0's
  * (r8) and channel 1's (r9) int16 pairs. Half a group (one parity) enters with the
@@ -202,16 +216,6 @@ __attribute__((naked, noinline)) void effc_mm_1x4_s8_clamp(EFFC_ARG effc_mm_job 
     "ldr    r9, [lr], #4\n\t"                                                                 \
     "ldr    r10, [r12], #4\n\t"                                                               \
     "ldr    r11, [r12], #4\n\t"
-#define EFFC_2X4_HALF_MACS                                                                    \
-    "smlad  r0, r10, r8, r0\n\t"                                                              \
-    "smlad  r4, r10, r9, r4\n\t"                                                              \
-    "smlad  r1, r11, r8, r1\n\t"                                                              \
-    "smlad  r5, r11, r9, r5\n\t"                                                              \
-    "ldrd   r10, r11, [r12], #8\n\t"                                                          \
-    "smlad  r2, r10, r8, r2\n\t"                                                              \
-    "smlad  r6, r10, r9, r6\n\t"                                                              \
-    "smlad  r3, r11, r8, r3\n\t"                                                              \
-    "smlad  r7, r11, r9, r7\n\t"
 #define EFFC_2X4_GROUP                                                                        \
     EFFC_2X4_SPLIT EFFC_2X4_HALF_MACS EFFC_2X4_NEXT_HALF                                       \
     EFFC_2X4_SPLIT EFFC_2X4_HALF_MACS EFFC_2X4_NEXT_HALF
@@ -240,26 +244,10 @@ __attribute__((naked, noinline)) void effc_mm_1x4_s8_clamp(EFFC_ARG effc_mm_job 
 #define EFFC_2X4_GROUP_BYTES "88"
 #define EFFC_2X4_GROUP                                                                        \
     "ldrd   r8, r9, [lr], #8\n\t"                                                              \
-    "smlad  r0, r10, r8, r0\n\t"                                                               \
-    "smlad  r4, r10, r9, r4\n\t"                                                               \
-    "smlad  r1, r11, r8, r1\n\t"                                                               \
-    "smlad  r5, r11, r9, r5\n\t"                                                               \
-    "ldrd   r10, r11, [r12], #8\n\t"                                                           \
-    "smlad  r2, r10, r8, r2\n\t"                                                               \
-    "smlad  r6, r10, r9, r6\n\t"                                                               \
-    "smlad  r3, r11, r8, r3\n\t"                                                               \
-    "smlad  r7, r11, r9, r7\n\t"                                                               \
+    EFFC_2X4_HALF_MACS                                                                        \
     "ldrd   r8, r9, [lr], #8\n\t"                                                              \
     "ldrd   r10, r11, [r12], #8\n\t"                                                           \
-    "smlad  r0, r10, r8, r0\n\t"                                                               \
-    "smlad  r4, r10, r9, r4\n\t"                                                               \
-    "smlad  r1, r11, r8, r1\n\t"                                                               \
-    "smlad  r5, r11, r9, r5\n\t"                                                               \
-    "ldrd   r10, r11, [r12], #8\n\t"                                                           \
-    "smlad  r2, r10, r8, r2\n\t"                                                               \
-    "smlad  r6, r10, r9, r6\n\t"                                                               \
-    "smlad  r3, r11, r8, r3\n\t"                                                               \
-    "smlad  r7, r11, r9, r7\n\t"                                                               \
+    EFFC_2X4_HALF_MACS                                                                        \
     "ldrd   r10, r11, [r12], #8\n\t"
 
 /* The pair's first group with the bias words (r0 channel 0, r4 channel 1)
@@ -270,15 +258,7 @@ __attribute__((naked, noinline)) void effc_mm_1x4_s8_clamp(EFFC_ARG effc_mm_job 
     EFFC_2X4_FIRST_MACS("ldrd   r2, r3, [r12], #8\n\t")                                    \
     "ldrd   r8, r9, [lr], #8\n\t"                                                             \
     "ldrd   r10, r11, [r12], #8\n\t"                                                          \
-    "smlad  r0, r10, r8, r0\n\t"                                                              \
-    "smlad  r4, r10, r9, r4\n\t"                                                              \
-    "smlad  r1, r11, r8, r1\n\t"                                                              \
-    "smlad  r5, r11, r9, r5\n\t"                                                              \
-    "ldrd   r10, r11, [r12], #8\n\t"                                                          \
-    "smlad  r2, r10, r8, r2\n\t"                                                              \
-    "smlad  r6, r10, r9, r6\n\t"                                                              \
-    "smlad  r3, r11, r8, r3\n\t"                                                              \
-    "smlad  r7, r11, r9, r7\n\t"                                                              \
+    EFFC_2X4_HALF_MACS                                                                        \
     "ldrd   r10, r11, [r12], #8\n\t"
 
 #define EFFC_2X4_PAIR_LOADS                                                                   \
