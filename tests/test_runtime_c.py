@@ -217,6 +217,14 @@ def int8_cases() -> list[Case]:
                     "effc_add_params"),
         binary_case("add_elementwise_fine_output", 59, "add", (1, 1, 30, 33), (1, 1, 30, 33),
                     _add_p("add", 0.013, -7, 0.021, 3, 0.0009, -1), "effc_add_params"),
+        # the DSP bodies' assembly loop of an exact-half input (effc_add_flat_half): the
+        # half first (its operands swapped), the other's right shift 1, an odd count (it
+        # enters a pass at its second element) with the zero points at the ends of int8;
+        # one element alone
+        binary_case("add_elementwise_half_first_odd", 64, "add", (1, 3, 5, 7), (1, 3, 5, 7),
+                    _add_p("add", 0.2, -128, 0.14, 127, 0.15, -30), "effc_add_params"),
+        binary_case("add_single_element", 65, "add", (1,), (1,),
+                    _add_p("add", 0.03, 5, 0.09, -7, 0.05, -3), "effc_add_params"),
         binary_case("sub_elementwise", 52, "sub", (3, 7), (3, 7),
                     _add_p("sub", 0.07, 5, 0.03, -9, 0.09, 1), "effc_add_params"),
         binary_case("sub_broadcast_rows", 53, "sub", (4, 1, 6), (1, 3, 6),

@@ -144,7 +144,7 @@ typedef struct {
     const int8_t *in1, *in2;
     int8_t *out;
     size_t n;
-    int32_t zp1, zp2, left, lo, hi;
+    int32_t zp1, zp2, zp_out, left, lo, hi;
     effc_add_scale s1, s2;
     effc_requant_rs ro;
 } effc_add_flat;
@@ -181,6 +181,122 @@ static void effc_add_flat_sub(const effc_add_flat *f)
     effc_add_flat_loop(f, 1, 0, 0); /* both scalings in the effc_requant_rs form */
 }
 
+#if defined(EFFC_USE_DSP) && !defined(EFFC_USE_MVE)
+/* The DSP bodies' flat ADD where one input's multiplier is exactly 1/2 (2^30, shift 0:
+ * TFLite's for the input of the larger scale, CalculateOpDataAdd's 2 * max) and the
+ * output range is int8's: an assembly loop, about 19 estimated Cortex-M4 cycles an
+ * element where the C loop's 17 live values took 51. With left_shift 20 (int8) and
+ * the other input in the high-multiply (1/2 too) or effc_requant_rs form:
+ *  - the half input: SRDHM((x - zp) * 2^20, 2^30) = floor(((x - zp) * 2^20 + 1) / 2)
+ *    = (x - zp) * 2^19 (an even numerator): one RSB, x << 19 - zp << 19;
+ *  - an effc_requant_rs input (m, right shift s >= 1, no zero point): with
+ *    a = 2 * (x - zp) * 2^20 (RSB, x << 21 - zp << 21; |a| < 2^29), SMMULR(a, m) =
+ *    floor((a * m + 2^31) / 2^32) is SRDHM((x - zp) * 2^20, m), and
+ *    RoundingDivideByPOT(v, s) = (v - [v < 0] + 2^(s-1)) >> s (ADD of v ASR 31, ADD,
+ *    ASR): ties away from zero;
+ *  - the output (effc_rq_fast's form with the doubled sum 2t, |t| < 2^28):
+ *    SMMLAR(2t, m_o, (2 zp_o + 1) 2^(s_o - 1) - [t < 0]) ASR (s_o - 1), SSAT #8 ASR #1
+ *    is RoundingDivideByPOT(SRDHM(t, m_o), s_o) + zp_o saturated to int8 ([t < 0]
+ *    differs from [SRDHM < 0] only where the latter is 0, and both round that to 0).
+ * Each step is the C loop's arithmetic (effc_add_scale_apply, effc_requant_rs_apply)
+ * for these operands, so the bytes are the same. The job: r0-r11 in order. */
+typedef struct {
+    const int8_t *in_a, *in_b; /* a: the rs (or half) input, b: the half one */
+    int8_t *out;
+    const int8_t *end_a;       /* in_a + n */
+    int32_t zp_a;              /* zp_a << 21 (rs) or << 19 (half) */
+    int32_t m_a, round_a, shift_a; /* the rs input's m, 2^(s-1), s */
+    int32_t zp_b;              /* zp_b << 19 */
+    int32_t out_shift1;        /* s_o - 1 */
+    int32_t m_out, round_out;  /* m_o, (2 zp_o + 1) 2^(s_o - 1) */
+} effc_add_half_job;
+
+/* One element: input b's half (lr), input a's scaling A (r12), their sum t, the output. */
+#define EFFC_ADD_HALF_ELEMENT(A)                                                               \
+    "ldrsb  r12, [r0], #1\n\t"                                                                 \
+    "ldrsb  lr, [r1], #1\n\t"                                                                  \
+    "rsb    lr, r8, lr, lsl #19\n\t"                                                           \
+    A                                                                                          \
+    "add    r12, r12, lr\n\t"                                                                  \
+    "add    lr, r12, r12\n\t"                                                                  \
+    "add    r12, r11, r12, asr #31\n\t"                                                        \
+    "smmlar lr, lr, r10, r12\n\t"                                                              \
+    "asr    lr, lr, r9\n\t"                                                                    \
+    "ssat   lr, #8, lr, asr #1\n\t"                                                            \
+    "strb   lr, [r2], #1\n\t"
+
+#define EFFC_ADD_A_RS                                                                          \
+    "rsb    r12, r4, r12, lsl #21\n\t"                                                         \
+    "smmulr r12, r12, r5\n\t"                                                                  \
+    "add    r12, r12, r12, asr #31\n\t"                                                        \
+    "add    r12, r12, r6\n\t"                                                                  \
+    "asr    r12, r12, r7\n\t"
+
+#define EFFC_ADD_A_HALF "rsb    r12, r4, r12, lsl #19\n\t"
+
+/* n >= 1 elements, two a pass (an odd count enters at the second). */
+#define EFFC_ADD_HALF_LOOP(A)                                                                  \
+    "push   {r4-r11, lr}\n\t"                                                                  \
+    "ldm    r0, {r0-r11}\n\t"                                                                  \
+    "sub    r12, r3, r0\n\t"                                                                   \
+    "tst    r12, #1\n\t"                                                                       \
+    "bne    2f\n\t"                                                                            \
+    "1:\n\t"                                                                                   \
+    EFFC_ADD_HALF_ELEMENT(A)                                                                   \
+    "2:\n\t"                                                                                   \
+    EFFC_ADD_HALF_ELEMENT(A)                                                                   \
+    "cmp    r0, r3\n\t"                                                                        \
+    "bne    1b\n\t"                                                                            \
+    "pop    {r4-r11, pc}\n\t"
+
+__attribute__((naked, noinline)) static void
+effc_add_rs_half(__attribute__((unused)) const effc_add_half_job *job)
+{
+    __asm__ volatile(EFFC_ADD_HALF_LOOP(EFFC_ADD_A_RS));
+}
+
+__attribute__((naked, noinline)) static void
+effc_add_half_half(__attribute__((unused)) const effc_add_half_job *job)
+{
+    __asm__ volatile(EFFC_ADD_HALF_LOOP(EFFC_ADD_A_HALF));
+}
+
+/* Whether s is the exact half (multiplier 2^30, shift 0). */
+static int effc_add_is_half(const effc_add_scale *s)
+{
+    return s->high_only && s->multiplier == (1 << 30);
+}
+
+/* f's loop in assembly when it applies (f made by effc_add_sub_flat for ADD); 0 if not. */
+static int effc_add_flat_half(const effc_add_flat *f)
+{
+    const int half1 = effc_add_is_half(&f->s1), half2 = effc_add_is_half(&f->s2);
+    /* a: the input whose scaling is the rs form, or either when both are halves */
+    const int swap = half1 && !half2;
+    const effc_add_scale *sa = swap ? &f->s2 : &f->s1;
+    const int32_t so = f->ro.shift1 + 1;
+    effc_add_half_job job;
+    if (f->left != 20 || !(half1 || half2) || (!effc_add_is_half(sa) && sa->high_only) ||
+        f->lo > -128 || f->hi < 127) {
+        return 0;
+    }
+    job.in_a = swap ? f->in2 : f->in1;
+    job.in_b = swap ? f->in1 : f->in2;
+    job.out = f->out;
+    job.end_a = job.in_a + f->n;
+    job.zp_b = (swap ? f->zp1 : f->zp2) * (1 << 19);
+    job.zp_a = (swap ? f->zp2 : f->zp1) * (1 << (sa->high_only ? 19 : 21));
+    job.m_a = sa->rs.multiplier;
+    job.shift_a = sa->rs.shift1 + 1;
+    job.round_a = 1 << sa->rs.shift1;
+    job.out_shift1 = f->ro.shift1;
+    job.m_out = f->ro.multiplier;
+    job.round_out = (2 * f->zp_out + 1) * (1 << (so - 1));
+    (sa->high_only ? effc_add_half_half : effc_add_rs_half)(&job);
+    return 1;
+}
+#endif
+
 /* ADD / SUB without broadcasting where every requantization takes a
  * single-multiply form (the same values as the general form within their
  * bounds, which these operands keep: |(q - zp) << left_shift| <= 255 * 2^20).
@@ -206,7 +322,13 @@ static int effc_add_sub_flat(const effc_add_params *p, const effc_broadcast *b,
     f.out = out;
     f.lo = p->activation_min;
     f.hi = p->activation_max;
+    f.zp_out = p->output_zero_point;
     f.ro = effc_requant_rs_make(p->output_multiplier, p->output_shift, p->output_zero_point);
+#if defined(EFFC_USE_DSP) && !defined(EFFC_USE_MVE)
+    if (!subtract && effc_add_flat_half(&f)) {
+        return 1;
+    }
+#endif
     (subtract ? effc_add_flat_sub : effc_add_flat_add)(&f);
     return 1;
 }
