@@ -37,7 +37,7 @@ from hypothesis import strategies as st
 
 from tests.conftest_c import require_tool
 from tests.differential import FRESH_SEED
-from tests.differential.generator import RandomModel, random_models
+from tests.differential.generator import RandomModel, one_step_models, random_models
 from tests.differential.harness import WEIGHT_QUANTS, Differential, winograd_eligible
 from tests.differential.regressions import CASES, Regression
 from tests.differential.sanitize import SanitizedHost
@@ -53,6 +53,10 @@ PACKED_MODELS = 10  # of QEMU_MODELS, at least this many have a PAIR8 conv (17 d
 #: one model in TIGHT_EVERY also runs within its budget image's bytes less one: a form
 #: whose setup is compiled for size; at least SIZE_COMPILED_MODELS of QEMU_MODELS do
 TIGHT_EVERY, SIZE_COMPILED_MODELS = 3, 8
+#: models of one_step_models (every conv to one even channel count) on the Cortex-M4, and
+#: of their images at least this many store at one step (-DEFFC_MM_2X4_FULL_STEP: the
+#: stack loop's full form, or the budget compact form's stores)
+STEP_MODELS, FULL_STEP_IMAGES = 6, 5
 
 #: What ran this session: models per test and outcomes per target, features seen.
 TALLY: Counter[str] = Counter()
@@ -166,6 +170,36 @@ def test_random_models_under_qemu(rm: RandomModel, budget_quant: str,
     shutil.rmtree(folder)
     TALLY["qemu: models"] += 1
     TALLY.update(f"qemu: {target} {outcome}" for target, outcome in diff.report.outcomes.items())
+
+
+@pytest.mark.slow
+@pytest.mark.qemu
+@seed(FIXED_SEED + 5)
+@_settings(STEP_MODELS)
+@given(rm=one_step_models(), weight_quant=st.sampled_from(WEIGHT_QUANTS))
+def test_one_step_models_under_qemu(rm: RandomModel, weight_quant: str,
+                                    tmp_path_factory) -> None:
+    """Models whose convolutions share one even channel count on the Cortex-M4: the speed
+    build, a roomy flash budget (PAIR8), and budgets of each packed image's bytes less
+    one down to the compact form, bit for bit with the reference and the host (the
+    two-channel loop's stores at one step, and the dispatch's one-column loops for the
+    columns not that step apart)."""
+    require_tool("qemu-system-arm")
+    require_tool("arm-none-eabi-gcc")
+    folder = tmp_path_factory.mktemp("one-step")
+    diff = Differential(rm, folder)
+    diff.check_qemu(weight_quant, "mps2-an386")
+    image = diff.check_qemu(weight_quant, "mps2-an386", flash_budget=BUDGET_BYTES)
+    for tight in ("tight budget", "tighter budget"):
+        if image is None or "-DEFFC_WIDE2_PACKED=1" not in image.manifest["c"].get(
+                "firmware_cflags", []):
+            break
+        image = diff.check_qemu(weight_quant, "mps2-an386", budget_label=tight,
+                                flash_budget=image.manifest["firmware"]["flash_bytes"] - 1)
+    shutil.rmtree(folder)
+    TALLY["one-step: models"] += 1
+    TALLY.update(f"one-step: {target} {outcome}"
+                 for target, outcome in diff.report.outcomes.items())
 
 
 @pytest.mark.slow
@@ -283,14 +317,14 @@ def test_fixed_seeds_ran_their_counts() -> None:
     filter or an exhausted search would silently run fewer); the tallies per target
     print with -s."""
     ran = {tag: TALLY[f"{tag}: models"] for tag in ("host", "mixed", "qemu", "winograd",
-                                                    "winograd-qemu", "hls")}
+                                                    "winograd-qemu", "hls", "one-step")}
     if not any(ran.values()):
         pytest.skip("the fixed-seed random tests did not run in this session")
     print("\n".join(f"{key}: {count}" for key, count in sorted(TALLY.items())))
     print("features:", dict(sorted(FEATURES.items())))
     wanted = {"host": HOST_MODELS, "mixed": MIXED_MODELS, "qemu": QEMU_MODELS,
               "winograd": WINOGRAD_MODELS, "winograd-qemu": WINOGRAD_QEMU_MODELS,
-              "hls": HLS_MODELS}
+              "hls": HLS_MODELS, "one-step": STEP_MODELS}
     for tag, count in ran.items():
         assert count == 0 or count >= wanted[tag], (tag, count)
     packed = sum(n for key, n in TALLY.items()
@@ -298,3 +332,5 @@ def test_fixed_seeds_ran_their_counts() -> None:
     assert ran["qemu"] == 0 or packed >= PACKED_MODELS, f"{packed} models ran PAIR8 layers"
     small = sum(n for key, n in TALLY.items() if key.endswith("budget size-compiled ran"))
     assert ran["qemu"] == 0 or small >= SIZE_COMPILED_MODELS, f"{small} size-compiled images"
+    full = sum(n for key, n in TALLY.items() if key.endswith("full step ran"))
+    assert ran["one-step"] == 0 or full >= FULL_STEP_IMAGES, f"{full} images at one step"

@@ -176,3 +176,30 @@ def random_models(draw: Draw) -> RandomModel:
         b.output(blocks_ops.embedding_output(draw, b))
     return RandomModel(b.model(), frozenset(b.features), b.layers, seed,
                        [(v.name, v.shape) for v in b.inputs], dict(b.index_bounds))
+
+
+@st.composite
+def one_step_models(draw: Draw) -> RandomModel:
+    """Conv stacks whose convolutions all have one even channel count S: an NHWC image,
+    one to three same-padded Convs to S channels (the first from C_in = S, 7 or 3; a 1x1
+    from 64 or a 3x3 from 7 has k = 64 or 63, the two-channel loop's 16 groups), an
+    activation between some, then a head. Their packed layers store at one step
+    (kernel_set's -DEFFC_MM_2X4_FULL_STEP: the stack loop's full form and the budget
+    compact form), which random_models' channel counts almost never give."""
+    seed = draw(st.integers(0, 2**32 - 1))
+    b = Builder(draw(st.sampled_from(OPSETS)), np.random.default_rng(seed), "unique")
+    step = pick(draw, (64, 2, 4, 8, 16))
+    c_in = pick(draw, (step, 7, 3))
+    h, w = draw(st.integers(1, 7)), draw(st.integers(1, 7))
+    x = b.input((1, h, w, c_in))
+    b.features.update({"input_image", "input_nhwc"})
+    x = b.op("Transpose", [x.name], (1, c_in, h, w), "perm=[0, 3, 1, 2]", "cl",
+             perm=[0, 3, 1, 2])
+    for layer in range(draw(st.integers(1, 3))):
+        if layer and chance(draw, 2):
+            x = blocks.activation(draw, b, x)
+        x = blocks.conv_same(draw, b, x, step)
+    x = structure.conv_head(draw, b, x)
+    b.output(x)
+    return RandomModel(b.model(), frozenset(b.features), b.layers, seed,
+                       [(v.name, v.shape) for v in b.inputs], dict(b.index_bounds))

@@ -309,8 +309,12 @@ class Differential:
         all_close(compiled.run("host", self.test).values, ref,
                   f"{target}: host C vs integer reference", exact=True)
         self.report.outcomes[target] = "ran"
-        if "-DEFFC_WIDE2_PACKED=1" in compiled.manifest["c"].get("firmware_cflags", []):
+        cflags = compiled.manifest["c"].get("firmware_cflags", [])
+        if "-DEFFC_WIDE2_PACKED=1" in cflags:
             self.report.outcomes[f"{target} packed"] = "ran"
+        if any(f.startswith("-DEFFC_MM_2X4_FULL_STEP=") for f in cflags):
+            # the two-channel loop's stores at one step (kernel_set's full-step defines)
+            self.report.outcomes[f"{target} full step"] = "ran"
         if compiled.manifest["c"].get("firmware_source_cflags"):
             self.report.outcomes[f"{target} size-compiled"] = "ran"
         return compiled
