@@ -62,13 +62,15 @@ static void effc_copy_s8(int8_t *dst, const int8_t *src, int32_t n)
     }
 }
 
-static void effc_fill_s8(int8_t *dst, int8_t value, int32_t n)
+static __attribute__((noinline)) void effc_fill_s8(int8_t *dst, int8_t value, int32_t n)
 {
+#if !EFFC_SMALL_UNIT
     const uint32_t v4 = (uint32_t)(uint8_t)value * 0x01010101u;
     for (; n >= 4; n -= 4) { /* whole words (a patch's padded taps of C_in % 4 == 0) */
         effc_write_u32(dst, v4);
         dst += 4;
     }
+#endif
     for (; n > 0; n--) {
         *dst++ = value;
     }

@@ -185,8 +185,10 @@ static inline __attribute__((always_inline)) void effc_pool_flush_words(int32_t 
 }
 
 /* The four-tap steps in inline asm (-O0 has too few registers for the
- * eight-channel step's twelve operands: the C taps there). */
-#if defined(__OPTIMIZE__)
+ * eight-channel step's twelve operands: the C taps there), but not in a size build
+ * (-Os: its bytes; the --flash-budget size units leave __OPTIMIZE_SIZE__ undefined and
+ * keep the four-channel step). */
+#if defined(__OPTIMIZE__) && !defined(__OPTIMIZE_SIZE__)
 #define EFFC_POOL_QUADS_ASM 1
 #else
 #define EFFC_POOL_QUADS_ASM 0
@@ -196,8 +198,8 @@ static inline __attribute__((always_inline)) void effc_pool_flush_words(int32_t 
 /* Four taps of 4 channels (a word each, taps col_step bytes apart) into acc[0..1]:
  * the four loads back to back (pipelined: 5 cycles on a Cortex-M4; two pointers a
  * tap apart, as Thumb has no register post-index), then the eight SXTAB16s. The
- * size units' step (at -Os the C taps' loop took 3.9 cycles a value on KWS's
- * pooling). */
+ * --flash-budget size units' step (at -Os the C taps' loop took 3.9 cycles a value on
+ * KWS's pooling). */
 static inline __attribute__((always_inline)) const int8_t *
 effc_pool_quads4(const int8_t *src, size_t col_step, int32_t quads, int32_t acc[4])
 {
