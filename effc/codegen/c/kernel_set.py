@@ -54,7 +54,7 @@ the -O2 units' variants and only the compiler's code changes; their own smaller 
 follow ``EFFC_SMALL_UNIT`` (effc_internal.h, set by ``-DEFFC_SIZE_UNIT=1``), which only a
 unit's own static code tests (``tests/test_flash_budget.py`` pins both). The bytes go
 to widened layers: KWS within 49,152 B packs all five convolutions (compact form, with
-the merged constants 48,788 B, 3,667,290 estimated Cortex-M4 cycles) where the all-int8
+the merged constants 48,744 B, 3,667,290 estimated Cortex-M4 cycles) where the all-int8
 image (48,204 B, 5,039,475 cycles) was all that fit before.
 """
 
