@@ -278,7 +278,7 @@ static inline void effc_copy_rows3(int8_t *dst, const int8_t *src, size_t row_st
 }
 
 #if defined(EFFC_USE_DSP) && !defined(EFFC_USE_MVE) && !EFFC_SMALL_UNIT
-/* The 3x3 patches of `pixels` pixels (speed builds of the DSP bodies, rows of 3 * C_in
+/* The 3x3 patches of `pixels` (>= 1) pixels (speed builds of the DSP bodies, rows of 3 * C_in
  * bytes with C_in a multiple of 4): per pixel its three kernel rows, `blocks` blocks of
  * 12 bytes each (three LDRs back to back, three STRs), one after another from dst; the
  * next pixel's patch is `slot` bytes on, its source `step`. About 3.7 estimated
